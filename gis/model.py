@@ -1,0 +1,736 @@
+"""Domain model of a county's emergency resources.
+
+Every entity is a frozen dataclass validated on construction: an invalid value raises
+:class:`gis.errors.ValidationError` whose message names the entity, its id and the field.
+Locations are WGS-84 longitude/latitude (EPSG:4326). Quantities are per material code.
+
+Edits never mutate: use :func:`dataclasses.replace` or the ``Scenario.with_*`` helpers, which
+return a new object (the GUI's undo stack swaps snapshots).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from shapely.geometry.base import BaseGeometry
+
+from gis.errors import ValidationError
+
+# --------------------------------------------------------------------------------------------
+# Vocabularies (values are the Chinese terms stored in files; English names are for code)
+# --------------------------------------------------------------------------------------------
+
+
+class StockpileLevel(StrEnum):
+    COUNTY = "县级"
+    TOWNSHIP = "乡镇"
+    VILLAGE = "村"
+    ENTERPRISE = "企业"
+    SOCIAL = "社会"
+
+
+class ShelterSetting(StrEnum):
+    INDOOR = "室内"
+    OUTDOOR = "室外"
+
+
+class ShelterClass(StrEnum):
+    EMERGENCY = "紧急"
+    SHORT_TERM = "短期"
+    LONG_TERM = "长期"
+
+
+class ForceType(StrEnum):
+    FIRE_RESCUE = "综合性消防救援"
+    PROFESSIONAL = "专业救援"
+    MEDICAL = "医疗"
+    MILITIA = "民兵"
+    SOCIAL = "社会应急力量"
+    GRASSROOTS = "基层应急队"
+
+
+class TeamStatus(StrEnum):
+    STANDBY = "待命"
+    DEPLOYED = "出动"
+    RESTING = "休整"
+
+
+class IncidentCategory(StrEnum):
+    NATURAL = "自然灾害"
+    ACCIDENT = "事故灾难"
+    PUBLIC_HEALTH = "公共卫生事件"
+    SOCIAL_SECURITY = "社会安全事件"
+
+
+class IncidentStatus(StrEnum):
+    REPORTED = "接报"
+    ASSESSING = "研判"
+    DISPATCHING = "调度"
+    RESPONDING = "处置中"
+    CLOSED = "结束"
+
+
+INCIDENT_STATUS_ORDER: tuple[IncidentStatus, ...] = tuple(IncidentStatus)
+
+#: Skills used by the bundled data; teams may carry others (free text is allowed).
+STANDARD_SKILLS: tuple[str, ...] = (
+    "水域救援",
+    "山地搜救",
+    "危化品处置",
+    "医疗救护",
+    "电力抢修",
+    "通信保障",
+    "道路抢通",
+    "森林灭火",
+    "城市搜救",
+    "心理援助",
+    "后勤保障",
+    "人员转移",
+)
+
+#: Response levels: I (特别重大) is the most severe, IV (一般) the least.
+RESPONSE_LEVELS: tuple[int, ...] = (1, 2, 3, 4)
+LEVEL_ROMAN: Mapping[int, str] = {1: "I", 2: "II", 3: "III", 4: "IV"}
+LEVEL_NAME_ZH: Mapping[int, str] = {1: "特别重大", 2: "重大", 3: "较大", 4: "一般"}
+
+
+def parse_level(value: Any, *, where: str = "response level") -> int:
+    """Accept 1–4, '1'..'4', 'I'..'IV' (any case) or 'Ⅰ'..'Ⅳ'; raise ValidationError otherwise."""
+    roman = {"I": 1, "II": 2, "III": 3, "IV": 4, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4}
+    if isinstance(value, bool):
+        raise ValidationError(f"{where}: {value!r} is not a response level (I–IV)")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if float(value).is_integer() and int(value) in RESPONSE_LEVELS:
+            return int(value)
+    elif isinstance(value, str):
+        text = value.strip().upper().removesuffix("级")
+        if text in roman:
+            return roman[text]
+        if text.isdigit() and int(text) in RESPONSE_LEVELS:
+            return int(text)
+    raise ValidationError(f"{where}: {value!r} is not a response level (I–IV)")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _fail(owner: str, fld: str, message: str) -> ValidationError:
+    return ValidationError(f"{owner}: field {fld!r} {message}")
+
+
+def _require_text(owner: str, fld: str, value: Any, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise _fail(owner, fld, f"must be text, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise _fail(owner, fld, "must not be empty")
+    return value
+
+
+def _require_number(
+    owner: str,
+    fld: str,
+    value: Any,
+    *,
+    minimum: float | None = 0.0,
+    strictly_positive: bool = False,
+    integer: bool = False,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise _fail(owner, fld, f"must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise _fail(owner, fld, f"must be a finite number, got {value!r}")
+    if integer and not float(value).is_integer():
+        raise _fail(owner, fld, f"must be a whole number, got {value!r}")
+    if strictly_positive and value <= 0:
+        raise _fail(owner, fld, f"must be > 0, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise _fail(owner, fld, f"must be ≥ {minimum:g}, got {value!r}")
+    return value
+
+
+def _enum(owner: str, fld: str, enum_type: type[StrEnum], value: Any) -> Any:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = "/".join(m.value for m in enum_type)
+        raise _fail(owner, fld, f"must be one of {allowed}, got {value!r}") from None
+
+
+def _quantities(owner: str, fld: str, value: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(owner, fld, f"must be a mapping material code → quantity, got {value!r}")
+    out: dict[str, float] = {}
+    for code, qty in value.items():
+        _require_text(owner, f"{fld}[{code!r}]", code)
+        q = _require_number(owner, f"{fld}[{code}]", qty)
+        out[code] = int(q) if float(q).is_integer() else float(q)
+    return out
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Entities
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A WGS-84 point (degrees)."""
+
+    lon: float
+    lat: float
+
+    def __post_init__(self) -> None:
+        lon = _require_number("Location", "lon", self.lon, minimum=None)
+        lat = _require_number("Location", "lat", self.lat, minimum=None)
+        if not -180.0 <= lon <= 180.0:
+            raise _fail("Location", "lon", f"must be within -180..180, got {lon!r}")
+        if not -90.0 <= lat <= 90.0:
+            raise _fail("Location", "lat", f"must be within -90..90, got {lat!r}")
+        _set(self, "lon", float(lon))
+        _set(self, "lat", float(lat))
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        return (self.lon, self.lat)
+
+
+def _location(owner: str, value: Any) -> Location:
+    if isinstance(value, Location):
+        return value
+    try:
+        lon, lat = value
+    except (TypeError, ValueError):
+        raise _fail(owner, "location", f"must be (lon, lat), got {value!r}") from None
+    try:
+        return Location(lon, lat)
+    except ValidationError as exc:
+        raise ValidationError(f"{owner}: field 'location' invalid — {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Material:
+    """An item of the emergency material catalogue (物资目录)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    unit_weight_kg: float
+    unit_volume_m3: float
+    category: str
+    divisible: bool = False  # True for items measured in continuous units (litres of fuel...)
+
+    def __post_init__(self) -> None:
+        owner = f"Material {self.code!r}"
+        _require_text(owner, "code", self.code)
+        _require_text(owner, "name_zh", self.name_zh)
+        _require_text(owner, "name_en", self.name_en, allow_empty=True)
+        _require_text(owner, "unit", self.unit)
+        _require_number(owner, "unit_weight_kg", self.unit_weight_kg, strictly_positive=True)
+        _require_number(owner, "unit_volume_m3", self.unit_volume_m3, strictly_positive=True)
+        _require_text(owner, "category", self.category)
+        _set(self, "unit_weight_kg", float(self.unit_weight_kg))
+        _set(self, "unit_volume_m3", float(self.unit_volume_m3))
+        _set(self, "divisible", bool(self.divisible))
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """A vehicle or boat based at a stockpile or with a team."""
+
+    id: str
+    kind: str  # e.g. 厢式货车, 皮卡, 冲锋舟运输车, 消防车, 救护车
+    capacity_kg: float
+    capacity_m3: float
+    home_id: str  # id of the Stockpile or Team it belongs to
+    name: str = ""
+    speed_factor: float = 1.0  # < 1 for heavy trucks on mountain roads
+
+    def __post_init__(self) -> None:
+        owner = f"Vehicle {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "kind", self.kind)
+        _require_number(owner, "capacity_kg", self.capacity_kg)
+        _require_number(owner, "capacity_m3", self.capacity_m3)
+        _require_text(owner, "home_id", self.home_id)
+        _require_text(owner, "name", self.name, allow_empty=True)
+        _require_number(owner, "speed_factor", self.speed_factor, strictly_positive=True)
+        _set(self, "capacity_kg", float(self.capacity_kg))
+        _set(self, "capacity_m3", float(self.capacity_m3))
+        _set(self, "speed_factor", float(self.speed_factor))
+
+
+def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
+    vehicles = tuple(value or ())
+    for v in vehicles:
+        if not isinstance(v, Vehicle):
+            raise _fail(owner, "vehicles", f"must hold Vehicle objects, got {v!r}")
+        if v.home_id != home_id:
+            raise _fail(owner, "vehicles", f"vehicle {v.id!r} has home_id {v.home_id!r}")
+    return vehicles
+
+
+@dataclass(frozen=True, slots=True)
+class Stockpile:
+    """An emergency material depot (应急物资储备库)."""
+
+    id: str
+    name: str
+    level: StockpileLevel
+    location: Location
+    inventory: Mapping[str, float] = field(default_factory=dict)
+    safety_stock: Mapping[str, float] = field(default_factory=dict)
+    vehicles: tuple[Vehicle, ...] = ()
+    township_code: str = ""
+    contact: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Stockpile {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "name", self.name)
+        _set(self, "level", _enum(owner, "level", StockpileLevel, self.level))
+        _set(self, "location", _location(owner, self.location))
+        _set(self, "inventory", _quantities(owner, "inventory", self.inventory))
+        _set(self, "safety_stock", _quantities(owner, "safety_stock", self.safety_stock))
+        _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
+        _require_text(owner, "township_code", self.township_code, allow_empty=True)
+        _require_text(owner, "contact", self.contact, allow_empty=True)
+
+    def available(self, code: str, *, release_safety_stock: bool = False) -> float:
+        """Quantity that may leave the depot (stock minus safety stock unless released)."""
+        stock = self.inventory.get(code, 0)
+        if release_safety_stock:
+            return stock
+        return max(0, stock - self.safety_stock.get(code, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Shelter:
+    """An emergency shelter (避难场所)."""
+
+    id: str
+    name: str
+    setting: ShelterSetting
+    shelter_class: ShelterClass
+    location: Location
+    capacity: int
+    occupancy: int = 0
+    stock: Mapping[str, float] = field(default_factory=dict)
+    township_code: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Shelter {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "name", self.name)
+        _set(self, "setting", _enum(owner, "setting", ShelterSetting, self.setting))
+        _set(self, "shelter_class", _enum(owner, "shelter_class", ShelterClass, self.shelter_class))
+        _set(self, "location", _location(owner, self.location))
+        cap = _require_number(owner, "capacity", self.capacity, integer=True)
+        occ = _require_number(owner, "occupancy", self.occupancy, integer=True)
+        if occ > cap:
+            raise _fail(owner, "occupancy", f"({occ:g}) exceeds capacity ({cap:g})")
+        _set(self, "capacity", int(cap))
+        _set(self, "occupancy", int(occ))
+        _set(self, "stock", _quantities(owner, "stock", self.stock))
+        _require_text(owner, "township_code", self.township_code, allow_empty=True)
+
+    @property
+    def free_capacity(self) -> int:
+        return self.capacity - self.occupancy
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A rescue team (救援队伍)."""
+
+    id: str
+    name: str
+    force_type: ForceType
+    location: Location  # base
+    headcount: int
+    skills: tuple[str, ...] = ()
+    vehicles: tuple[Vehicle, ...] = ()
+    status: TeamStatus = TeamStatus.STANDBY
+    leader: str = ""
+    phone: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Team {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "name", self.name)
+        _set(self, "force_type", _enum(owner, "force_type", ForceType, self.force_type))
+        _set(self, "location", _location(owner, self.location))
+        hc = _require_number(owner, "headcount", self.headcount, integer=True)
+        _set(self, "headcount", int(hc))
+        skills = tuple(self.skills or ())
+        for s in skills:
+            _require_text(owner, "skills", s)
+        if len(set(skills)) != len(skills):
+            raise _fail(owner, "skills", f"lists a skill twice: {skills!r}")
+        _set(self, "skills", skills)
+        _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
+        _set(self, "status", _enum(owner, "status", TeamStatus, self.status))
+        _require_text(owner, "leader", self.leader, allow_empty=True)
+        _require_text(owner, "phone", self.phone, allow_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An emergency incident (突发事件)."""
+
+    id: str
+    name: str
+    category: IncidentCategory
+    subtype: str  # 山洪, 滑坡, 森林火灾, 危化品泄漏 ...
+    level: int  # 1..4 = I..IV
+    location: Location
+    reported_at: datetime
+    affected_people: int = 0
+    needs: Mapping[str, float] = field(default_factory=dict)
+    required_skills: Mapping[str, int] = field(default_factory=dict)  # skill -> headcount
+    deadline_min: float = 120.0
+    status: IncidentStatus = IncidentStatus.REPORTED
+    description: str = ""
+    township_code: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Incident {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "name", self.name)
+        _set(self, "category", _enum(owner, "category", IncidentCategory, self.category))
+        _require_text(owner, "subtype", self.subtype)
+        _set(self, "level", parse_level(self.level, where=f"{owner}: field 'level'"))
+        _set(self, "location", _location(owner, self.location))
+        if isinstance(self.reported_at, str):
+            try:
+                _set(self, "reported_at", datetime.fromisoformat(self.reported_at))
+            except ValueError:
+                raise _fail(owner, "reported_at", f"is not an ISO time: {self.reported_at!r}") from None
+        elif not isinstance(self.reported_at, datetime):
+            raise _fail(owner, "reported_at", f"must be a datetime, got {self.reported_at!r}")
+        ap = _require_number(owner, "affected_people", self.affected_people, integer=True)
+        _set(self, "affected_people", int(ap))
+        _set(self, "needs", _quantities(owner, "needs", self.needs))
+        skills = _quantities(owner, "required_skills", self.required_skills)
+        for skill, n in skills.items():
+            if not float(n).is_integer():
+                raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {n!r}")
+        _set(self, "required_skills", {k: int(v) for k, v in skills.items()})
+        dl = _require_number(owner, "deadline_min", self.deadline_min, strictly_positive=True)
+        _set(self, "deadline_min", float(dl))
+        _set(self, "status", _enum(owner, "status", IncidentStatus, self.status))
+        _require_text(owner, "description", self.description, allow_empty=True)
+        _require_text(owner, "township_code", self.township_code, allow_empty=True)
+
+    @property
+    def level_roman(self) -> str:
+        return LEVEL_ROMAN[self.level]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != IncidentStatus.CLOSED
+
+
+def _geometry(owner: str, value: Any, allowed: tuple[str, ...]) -> BaseGeometry:
+    if not isinstance(value, BaseGeometry):
+        raise _fail(owner, "geometry", f"must be a shapely geometry, got {type(value).__name__}")
+    if value.is_empty:
+        raise _fail(owner, "geometry", "is empty")
+    if value.geom_type not in allowed:
+        raise _fail(owner, "geometry", f"must be one of {'/'.join(allowed)}, got {value.geom_type}")
+    minx, miny, maxx, maxy = value.bounds
+    if not all(math.isfinite(c) for c in (minx, miny, maxx, maxy)):
+        raise _fail(owner, "geometry", "has non-finite coordinates")
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise _fail(owner, "geometry", f"is outside WGS-84 lon/lat bounds: {value.bounds}")
+    if not value.is_valid:
+        raise _fail(owner, "geometry", "is not valid (self-intersecting or malformed)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Hazard:
+    """A hazard source or risk point (危险源/风险点): point or polygon."""
+
+    id: str
+    name: str
+    category: str  # 地质灾害隐患点, 危化品企业, 尾矿库, 山洪危险区 ...
+    risk_level: int  # 1 (重大) .. 4 (低)
+    geometry: BaseGeometry
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Hazard {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _require_text(owner, "name", self.name)
+        _require_text(owner, "category", self.category)
+        _set(self, "risk_level", parse_level(self.risk_level, where=f"{owner}: field 'risk_level'"))
+        _set(
+            self,
+            "geometry",
+            _geometry(owner, self.geometry, ("Point", "Polygon", "MultiPolygon")),
+        )
+        _require_text(owner, "description", self.description, allow_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RoadClosure:
+    """A road closure or slow-down (道路中断/管制).
+
+    ``speed_factor`` 0 closes the affected edges; a value in (0, 1) multiplies their speed
+    (0.5 = travel takes twice as long). A point closes edges within ``radius_m``; a line closes
+    the edges it crosses; a polygon closes edges inside or crossing it.
+    """
+
+    id: str
+    geometry: BaseGeometry
+    reason: str = ""
+    radius_m: float = 50.0
+    speed_factor: float = 0.0
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        owner = f"RoadClosure {self.id!r}"
+        _require_text(owner, "id", self.id)
+        _set(
+            self,
+            "geometry",
+            _geometry(
+                owner,
+                self.geometry,
+                ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+            ),
+        )
+        _require_text(owner, "reason", self.reason, allow_empty=True)
+        _require_number(owner, "radius_m", self.radius_m)
+        sf = _require_number(owner, "speed_factor", self.speed_factor)
+        if sf >= 1.0:
+            raise _fail(owner, "speed_factor", f"must be in [0, 1), got {sf!r}")
+        _set(self, "radius_m", float(self.radius_m))
+        _set(self, "speed_factor", float(sf))
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                try:
+                    _set(self, name, datetime.fromisoformat(value) if value else None)
+                except ValueError:
+                    raise _fail(owner, name, f"is not an ISO time: {value!r}") from None
+            elif value is not None and not isinstance(value, datetime):
+                raise _fail(owner, name, f"must be a datetime or None, got {value!r}")
+        if self.since and self.until and self.until < self.since:
+            raise _fail(owner, "until", "is before 'since'")
+
+    @property
+    def closes(self) -> bool:
+        return self.speed_factor == 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Township:
+    """A township-level unit (乡镇/街道) with its seat location."""
+
+    code: str  # 统计用区划代码 (9 digits), e.g. 510522112
+    name: str
+    location: Location  # seat
+    population: int = 0
+    location_source: str = ""  # e.g. "GeoNames" or "placed for demo"
+
+    def __post_init__(self) -> None:
+        owner = f"Township {self.code!r}"
+        _require_text(owner, "code", self.code)
+        _require_text(owner, "name", self.name)
+        _set(self, "location", _location(owner, self.location))
+        pop = _require_number(owner, "population", self.population, integer=True)
+        _set(self, "population", int(pop))
+        _require_text(owner, "location_source", self.location_source, allow_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RoadNetworkRef:
+    """Where a scenario's road network comes from.
+
+    ``kind`` is ``"osm"`` (real OpenStreetMap data), ``"generated"`` (synthetic demo roads) or
+    ``"none"``. ``content_hash`` identifies the processed network for the cache.
+    """
+
+    kind: str = "none"
+    source: str = ""
+    content_hash: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("osm", "generated", "none"):
+            raise _fail("RoadNetworkRef", "kind", f"must be osm/generated/none, got {self.kind!r}")
+
+
+E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure)
+
+#: Scenario fields that hold entity tuples keyed by ``id``.
+ENTITY_FIELDS: tuple[str, ...] = (
+    "stockpiles",
+    "shelters",
+    "teams",
+    "incidents",
+    "hazards",
+    "closures",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Everything ReliefDesk knows about one county at one moment."""
+
+    name: str
+    materials: tuple[Material, ...] = ()
+    stockpiles: tuple[Stockpile, ...] = ()
+    shelters: tuple[Shelter, ...] = ()
+    teams: tuple[Team, ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    hazards: tuple[Hazard, ...] = ()
+    closures: tuple[RoadClosure, ...] = ()
+    townships: tuple[Township, ...] = ()
+    boundary: BaseGeometry | None = None  # county outline, WGS-84
+    road_network: RoadNetworkRef = field(default_factory=RoadNetworkRef)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require_text("Scenario", "name", self.name)
+        for fname in ("materials", *ENTITY_FIELDS, "townships"):
+            _set(self, fname, tuple(getattr(self, fname) or ()))
+        _set(self, "metadata", {str(k): str(v) for k, v in dict(self.metadata or {}).items()})
+        if self.boundary is not None:
+            _geometry("Scenario", self.boundary, ("Polygon", "MultiPolygon"))
+        self._check_unique("materials", [m.code for m in self.materials])
+        self._check_unique("townships", [t.code for t in self.townships])
+        all_ids: dict[str, str] = {}
+        for fname in ENTITY_FIELDS:
+            ids = [e.id for e in getattr(self, fname)]
+            self._check_unique(fname, ids)
+        for fname in ("stockpiles", "teams"):
+            for e in getattr(self, fname):
+                for v in e.vehicles:
+                    if v.id in all_ids:
+                        raise ValidationError(
+                            f"Scenario {self.name!r}: vehicle id {v.id!r} is used by both "
+                            f"{all_ids[v.id]} and {e.id}"
+                        )
+                    all_ids[v.id] = e.id
+        known = {m.code for m in self.materials}
+        if known:
+            for fname, attr in (
+                ("stockpiles", "inventory"),
+                ("stockpiles", "safety_stock"),
+                ("shelters", "stock"),
+                ("incidents", "needs"),
+            ):
+                for e in getattr(self, fname):
+                    unknown = sorted(set(getattr(e, attr)) - known)
+                    if unknown:
+                        raise ValidationError(
+                            f"Scenario {self.name!r}: {fname[:-1]} {e.id!r} field {attr!r} names "
+                            f"unknown material(s) {', '.join(unknown)}"
+                        )
+
+    def _check_unique(self, fname: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                raise ValidationError(f"Scenario {self.name!r}: {fname} has duplicate id {i!r}")
+            seen.add(i)
+
+    # ---- look-ups --------------------------------------------------------------------------
+
+    def material(self, code: str) -> Material:
+        for m in self.materials:
+            if m.code == code:
+                return m
+        raise ValidationError(f"Scenario {self.name!r}: unknown material {code!r}")
+
+    @property
+    def material_index(self) -> dict[str, Material]:
+        return {m.code: m for m in self.materials}
+
+    def find(self, entity_id: str) -> Stockpile | Shelter | Team | Incident | Hazard | RoadClosure:
+        for fname in ENTITY_FIELDS:
+            for e in getattr(self, fname):
+                if e.id == entity_id:
+                    return e  # type: ignore[no-any-return]
+        raise KeyError(entity_id)
+
+    def open_incidents(self) -> tuple[Incident, ...]:
+        return tuple(i for i in self.incidents if i.is_open)
+
+    def counts(self) -> dict[str, int]:
+        out = {"materials": len(self.materials), "townships": len(self.townships)}
+        out.update({f: len(getattr(self, f)) for f in ENTITY_FIELDS})
+        return out
+
+    # ---- edits: Scenario -> Scenario ---------------------------------------------------------
+
+    def replace(self, **changes: Any) -> Scenario:
+        return replace(self, **changes)
+
+    def upsert(self, entity: E) -> Scenario:
+        """Return a scenario with ``entity`` added, or replacing the one with the same id."""
+        fname = _field_for(entity)
+        items = list(getattr(self, fname))
+        for i, e in enumerate(items):
+            if e.id == entity.id:
+                items[i] = entity
+                break
+        else:
+            items.append(entity)
+        return replace(self, **{fname: tuple(items)})
+
+    def remove(self, entity_id: str) -> Scenario:
+        """Return a scenario without the entity ``entity_id`` (KeyError if absent)."""
+        for fname in ENTITY_FIELDS:
+            items = getattr(self, fname)
+            kept = tuple(e for e in items if e.id != entity_id)
+            if len(kept) != len(items):
+                return replace(self, **{fname: kept})
+        raise KeyError(entity_id)
+
+
+_TYPE_TO_FIELD: dict[type, str] = {
+    Stockpile: "stockpiles",
+    Shelter: "shelters",
+    Team: "teams",
+    Incident: "incidents",
+    Hazard: "hazards",
+    RoadClosure: "closures",
+}
+
+
+def _field_for(entity: Any) -> str:
+    try:
+        return _TYPE_TO_FIELD[type(entity)]
+    except KeyError:
+        raise ValidationError(f"not a scenario entity: {type(entity).__name__}") from None
+
+
+def entity_fields(cls: type) -> tuple[str, ...]:
+    """Names of a dataclass's fields (used by IO and table models)."""
+    return tuple(f.name for f in fields(cls))
+
+
+def iter_entities(scenario: Scenario) -> Iterable[Any]:
+    for fname in ENTITY_FIELDS:
+        yield from getattr(scenario, fname)
