@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""ReliefDesk 应急资源调度台 — entry point.
+
+    python app.py [WS.gpkg]                      open the desktop window (default: the bundled demo county)
+    python app.py --screenshot OUT.png [WS.gpkg] open the window, wait for the map, save a PNG, exit
+    python app.py info WS.gpkg                   JSON summary of a workspace
+    python app.py import-osm FILE --out WS.gpkg [--boundary GEOJSON]
+    python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
+    python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine pyvrp|ortools]
+
+Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+
+SUBCOMMANDS = ("info", "import-osm", "matrix", "dispatch")
+
+EPILOG = """subcommands (headless):
+  info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
+  import-osm FILE --out WS.gpkg      build a workspace's road network from an OSM file
+                                     (.osm, .osm.gz, .osm.bz2, .osm.pbf, .graphml) [--boundary GEOJSON]
+  matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
+  dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
+
+Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
+"""
+
+
+class CliError(Exception):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="app.py",
+        description="ReliefDesk 应急资源调度台 — county emergency resource dispatch desk.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("workspace", nargs="?", type=Path, help="workspace GeoPackage (default: demo county)")
+    p.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a PNG of the window and exit")
+    return p
+
+
+def _cli_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="app.py", description="ReliefDesk headless commands.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="JSON summary of a workspace")
+    info.add_argument("workspace", type=Path)
+
+    imp = sub.add_parser("import-osm", help="build a workspace road network from an OSM file")
+    imp.add_argument("file", type=Path, help=".osm, .osm.gz, .osm.bz2, .osm.pbf or .graphml")
+    imp.add_argument("--out", type=Path, required=True, help="workspace GeoPackage to write or update")
+    imp.add_argument("--boundary", type=Path, help="GeoJSON polygon to clip the roads to")
+    imp.add_argument("--name", help="scenario name (default: the file name)")
+
+    mat = sub.add_parser("matrix", help="travel-time matrix (seconds) between points")
+    mat.add_argument("workspace", type=Path)
+    mat.add_argument("--sources", type=Path, help="CSV of lon,lat (optional id column)")
+    mat.add_argument("--targets", type=Path, help="CSV of lon,lat (optional id column)")
+    mat.add_argument("--out", type=Path, required=True)
+
+    dis = sub.add_parser("dispatch", help="solve and export a dispatch plan")
+    dis.add_argument("workspace", type=Path)
+    dis.add_argument("--out", type=Path, required=True, help="output folder")
+    dis.add_argument("--seconds", type=float, default=10.0, help="time limit for the routing solver")
+    dis.add_argument("--engine", choices=("pyvrp", "ortools"), default=None)
+    return p
+
+
+# ------------------------------------------------------------------------------------------------
+# Subcommands (heavy imports stay inside, so `--help` is instant)
+# ------------------------------------------------------------------------------------------------
+
+
+def _require_file(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise CliError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise CliError(f"{what} {path} is not a file")
+    return path
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.loading import open_workspace, workspace_info
+
+    ws = open_workspace(_require_file(args.workspace, "workspace"))
+    print(json.dumps(workspace_info(ws), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_import_osm(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.loading import import_osm
+
+    _require_file(args.file, "OSM file")
+    if args.boundary is not None:
+        _require_file(args.boundary, "boundary GeoJSON")
+    summary = import_osm(
+        args.file,
+        args.out,
+        boundary_path=args.boundary,
+        name=args.name,
+        progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr),
+    )
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from gis.loading import matrix_csv
+
+    _require_file(args.workspace, "workspace")
+    for p, what in ((args.sources, "sources CSV"), (args.targets, "targets CSV")):
+        if p is not None:
+            _require_file(p, what)
+    report = matrix_csv(args.workspace, args.out, sources_csv=args.sources, targets_csv=args.targets)
+    print(report, file=sys.stderr)
+    return 0
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from dispatch.pipeline import run_dispatch_cli
+
+    _require_file(args.workspace, "workspace")
+    if args.seconds <= 0:
+        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    return run_dispatch_cli(args.workspace, args.out, seconds=args.seconds, engine=args.engine)
+
+
+COMMANDS = {
+    "info": cmd_info,
+    "import-osm": cmd_import_osm,
+    "matrix": cmd_matrix,
+    "dispatch": cmd_dispatch,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in SUBCOMMANDS:
+        args = _cli_parser().parse_args(args_list)
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # one clear line, no traceback
+            from gis.errors import ReliefDeskError
+
+            if isinstance(exc, CliError | ReliefDeskError | OSError | ValueError):
+                print(f"error: {exc}", file=sys.stderr)
+            else:
+                print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+    args = _gui_parser().parse_args(args_list)
+    workspace = args.workspace
+    if workspace is not None and not workspace.exists():
+        print(f"error: workspace {workspace} does not exist", file=sys.stderr)
+        return 2
+    from gui.app_main import main as gui_main
+
+    return gui_main(workspace, args.screenshot)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""Use cases that join the workspace file, the road network and the travel-time engine.
+
+These are the functions behind the headless commands (``app.py info / import-osm / matrix``) and
+the GUI's "open workspace": plain Python, no Qt.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gis.errors import ReliefDeskError, WorkspaceError
+from gis.model import RoadNetworkRef, Scenario
+
+ProgressFn = Callable[[float, str], None]
+
+
+def _noop(fraction: float, message: str) -> None:  # noqa: ARG001
+    return None
+
+
+def open_workspace(path: Path | str, *, include_roads: bool = False) -> Any:
+    """Read a workspace (roads are loaded separately, through the cache)."""
+    from gis.workspace import read_workspace
+
+    return read_workspace(Path(path), include_roads=include_roads)
+
+
+def _cache_key(path: Path, ref: RoadNetworkRef) -> str:
+    """Key of the processed road network of a workspace file.
+
+    The road layers' content hash when the workspace records one; otherwise the file's identity
+    (resolved path, size, modification time), so an edited file is never served stale.
+    """
+    if ref.content_hash:
+        return f"roads:{ref.content_hash}"
+    st = path.stat()
+    return f"file:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def load_road_network(path: Path | str, scenario: Scenario, *, options: Any = None) -> Any:
+    """The workspace's road network, from the cache when possible (< 1 s on the demo county).
+
+    Returns ``None`` when the workspace has no road layers.
+    """
+    from gis.roads import RoadNetwork, RoadOptions, load_network_cached
+    from gis.workspace import read_road_frames
+
+    path = Path(path)
+    opts = options or RoadOptions()
+
+    def build() -> RoadNetwork:
+        frames = read_road_frames(path)
+        if frames is None:
+            raise _NoRoads()
+        nodes, edges = frames
+        return RoadNetwork.from_frames(nodes, edges, options=opts, source=str(path))
+
+    try:
+        return load_network_cached(_cache_key(path, scenario.road_network), build, options=opts)
+    except _NoRoads:
+        return None
+
+
+class _NoRoads(Exception):
+    pass
+
+
+def workspace_info(ws: Any) -> dict[str, Any]:
+    """JSON-able summary: counts per entity, road nodes/edges, validation warnings."""
+    from gis.workspace import validate_scenario
+
+    scenario: Scenario = ws.scenario
+    info: dict[str, Any] = {
+        "file": str(ws.path),
+        "name": scenario.name,
+        "counts": scenario.counts(),
+        "open_incidents": len(scenario.open_incidents()),
+        "road_network": {
+            "kind": scenario.road_network.kind,
+            "source": scenario.road_network.source,
+            "note": scenario.road_network.note,
+        },
+        "warnings": list(ws.warnings) + list(validate_scenario(scenario)),
+    }
+    network = load_road_network(ws.path, scenario)
+    if network is None:
+        info["road_network"].update({"nodes": 0, "edges": 0})
+        info["warnings"].append("workspace has no road network: import one with `import-osm`")
+    else:
+        info["road_network"].update(
+            {
+                "nodes": int(network.n_nodes),
+                "edges": int(network.n_edges),
+                "arcs": int(network.n_arcs),
+                "dropped_nodes": int(network.report.dropped_nodes),
+                "dropped_edges": int(network.report.dropped_edges),
+            }
+        )
+        info["warnings"].extend(network.report.messages)
+    return info
+
+
+def import_osm(
+    file: Path,
+    out: Path,
+    *,
+    boundary_path: Path | None = None,
+    name: str | None = None,
+    progress: ProgressFn = _noop,
+) -> dict[str, Any]:
+    """Build (or replace) a workspace's road network from an OSM file.
+
+    If ``out`` already is a workspace, its entities are kept and only the roads (and the
+    boundary, when given) are replaced; otherwise a new workspace is created.
+    """
+    from gis.roads import load_osm
+    from gis.workspace import read_workspace, write_workspace
+
+    boundary = read_boundary(boundary_path) if boundary_path is not None else None
+    progress(0.05, f"reading {file}")
+    network = load_osm(file, boundary=boundary, progress=progress)
+    progress(0.85, "writing workspace")
+    ref = RoadNetworkRef(
+        kind="osm",
+        source=Path(file).name,
+        content_hash=network.content_hash,
+        note="© OpenStreetMap contributors (ODbL)",
+    )
+    documents = None
+    if out.exists():
+        old = read_workspace(out, include_roads=False)
+        scenario = old.scenario.replace(road_network=ref)
+        if boundary is not None:
+            scenario = scenario.replace(boundary=boundary)
+        documents = old.documents
+    else:
+        scenario = Scenario(
+            name=name or Path(file).name.split(".")[0],
+            boundary=boundary,
+            road_network=ref,
+            metadata={"roads": f"imported from {Path(file).name} (© OpenStreetMap contributors, ODbL)"},
+        )
+    nodes, edges = network.to_frames()
+    write_workspace(out, scenario, road_nodes=nodes, road_edges=edges, documents=documents)
+    progress(1.0, "done")
+    return {
+        "workspace": str(out),
+        "source": str(file),
+        "nodes": int(network.n_nodes),
+        "edges": int(network.n_edges),
+        "dropped_nodes": int(network.report.dropped_nodes),
+        "dropped_edges": int(network.report.dropped_edges),
+        "messages": list(network.report.messages),
+    }
+
+
+def read_boundary(path: Path) -> Any:
+    """Union of a GeoJSON's polygons in WGS-84 (reprojected if the file says another CRS)."""
+    import geopandas as gpd
+    import shapely
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise WorkspaceError(f"cannot read boundary: {exc}", path=str(path)) from None
+    if gdf.empty:
+        raise WorkspaceError("boundary file has no features", path=str(path))
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geom = shapely.make_valid(gdf.geometry.union_all())
+    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    if not polys:
+        raise WorkspaceError("boundary file has no polygon", path=str(path))
+    return shapely.union_all(polys)
+
+
+# --------------------------------------------------------------------------------------------
+# Matrix command
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointSet:
+    ids: tuple[str, ...]
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def read_points_csv(path: Path, prefix: str) -> PointSet:
+    """Points from a CSV of ``lon,lat`` with an optional header and optional ``id`` column."""
+    ids: list[str] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise WorkspaceError("CSV is empty (expected lon,lat rows)", path=str(path))
+    header = [c.strip().lower() for c in rows[0]]
+    has_header = "lon" in header and "lat" in header
+    if has_header:
+        ilon, ilat = header.index("lon"), header.index("lat")
+        iid = header.index("id") if "id" in header else None
+        body = rows[1:]
+    else:
+        ilon, ilat, iid = 0, 1, None
+        body = rows
+    for n, row in enumerate(body, start=2 if has_header else 1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            lon = float(row[ilon])
+            lat = float(row[ilat])
+        except (IndexError, ValueError):
+            raise WorkspaceError(
+                f"expected numbers in columns lon,lat, got {row!r}", path=str(path), row=n
+            ) from None
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+            raise WorkspaceError(f"coordinate out of range: {lon}, {lat}", path=str(path), row=n)
+        ids.append(row[iid].strip() if iid is not None and iid < len(row) else f"{prefix}{len(ids) + 1}")
+        lons.append(lon)
+        lats.append(lat)
+    if not ids:
+        raise WorkspaceError("CSV has no points", path=str(path))
+    return PointSet(tuple(ids), np.asarray(lons), np.asarray(lats))
+
+
+def _entity_points(entities: Sequence[Any]) -> PointSet:
+    return PointSet(
+        tuple(e.id for e in entities),
+        np.asarray([e.location.lon for e in entities], dtype=float),
+        np.asarray([e.location.lat for e in entities], dtype=float),
+    )
+
+
+def matrix_csv(
+    workspace: Path,
+    out: Path,
+    *,
+    sources_csv: Path | None = None,
+    targets_csv: Path | None = None,
+) -> str:
+    """Write a seconds matrix CSV; returns a one-line report (size, unreachable pairs, snaps)."""
+    from gis.matrix import TravelTimeEngine
+
+    ws = open_workspace(workspace)
+    scenario: Scenario = ws.scenario
+    network = load_road_network(workspace, scenario)
+    if network is None:
+        raise WorkspaceError("workspace has no road network (run import-osm first)", path=str(workspace))
+    if sources_csv is not None:
+        sources = read_points_csv(sources_csv, "S")
+    else:
+        sources = _entity_points([*scenario.stockpiles, *scenario.teams])
+    if targets_csv is not None:
+        targets = read_points_csv(targets_csv, "T")
+    else:
+        targets = _entity_points([*scenario.incidents, *scenario.shelters])
+    if not sources.ids:
+        raise WorkspaceError("no sources: the workspace has no stockpiles or teams", path=str(workspace))
+    if not targets.ids:
+        raise WorkspaceError("no targets: the workspace has no incidents or shelters", path=str(workspace))
+    engine = TravelTimeEngine(network, scenario.closures)
+    m = engine.matrix_lonlat(sources.lon, sources.lat, targets.lon, targets.lat)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source", *targets.ids])
+        for i, sid in enumerate(sources.ids):
+            w.writerow([sid, *(str(int(s)) if ok else "" for s, ok in zip(m.seconds[i], m.reachable[i]))])
+    tmp.replace(out)
+    n_unreach = int((~m.reachable).sum())
+    return (
+        f"wrote {out}: {len(sources.ids)}×{len(targets.ids)} seconds, "
+        f"{n_unreach} unreachable pair(s)"
+    )
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+__all__ = [
+    "ReliefDeskError",
+    "import_osm",
+    "load_road_network",
+    "matrix_csv",
+    "open_workspace",
+    "read_boundary",
+    "read_points_csv",
+    "workspace_info",
+]
