@@ -1,0 +1,136 @@
+"""The headless command line, run as a user would: a subprocess of `python app.py ...`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+APP = ROOT / "app.py"
+
+
+def run_app(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return subprocess.run(
+        [sys.executable, str(APP), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_help_lists_subcommands() -> None:
+    proc = run_app("--help")
+    assert proc.returncode == 0
+    for cmd in ("info", "import-osm", "matrix", "dispatch", "--screenshot"):
+        assert cmd in proc.stdout
+
+
+def test_info_on_demo(demo_workspace_path: Path) -> None:
+    proc = run_app("info", str(demo_workspace_path))
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    counts = info["counts"]
+    assert counts["shelters"] >= 20
+    assert counts["stockpiles"] >= 7
+    assert counts["teams"] >= 12
+    assert counts["hazards"] >= 5
+    assert info["open_incidents"] >= 3
+    assert 5000 <= info["road_network"]["nodes"] <= 20000
+    assert info["road_network"]["edges"] > info["road_network"]["nodes"] * 0.9
+    assert info["road_network"]["kind"] == "generated"
+    assert isinstance(info["warnings"], list)
+
+
+def test_matrix_default_on_demo(demo_workspace_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.csv"
+    proc = run_app("matrix", str(demo_workspace_path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    header, body = rows[0], rows[1:]
+    info = json.loads(run_app("info", str(demo_workspace_path)).stdout)["counts"]
+    assert header[0] == "source"
+    assert len(header) - 1 == info["incidents"] + info["shelters"]
+    assert len(body) == info["stockpiles"] + info["teams"]
+    values = [int(c) for r in body for c in r[1:] if c != ""]
+    # a connected county: nearly everything reachable, and trips take minutes to a couple of hours
+    assert len(values) >= 0.9 * len(body) * (len(header) - 1)
+    assert 0 <= min(values) and max(values) < 4 * 3600
+
+
+def test_import_osm_andorra_then_info_and_matrix(andorra_pbf: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "andorra.gpkg"
+    proc = run_app("import-osm", str(andorra_pbf), "--out", str(ws))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["nodes"] > 1000
+    info = json.loads(run_app("info", str(ws)).stdout)
+    assert info["road_network"]["kind"] == "osm"
+    assert info["road_network"]["nodes"] == summary["nodes"]
+    # a matrix between given points: Andorra la Vella, Encamp, Pas de la Casa, and a point in France
+    src = tmp_path / "src.csv"
+    src.write_text("id,lon,lat\nAlV,1.5218,42.5063\nEncamp,1.5800,42.5347\n", encoding="utf-8")
+    tgt = tmp_path / "tgt.csv"
+    tgt.write_text("lon,lat\n1.7339,42.5424\n1.5218,42.5063\n", encoding="utf-8")
+    out = tmp_path / "m.csv"
+    proc = run_app("matrix", str(ws), "--sources", str(src), "--targets", str(tgt), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["source", "T1", "T2"]
+    assert [r[0] for r in rows[1:]] == ["AlV", "Encamp"]
+    alv_to_pas = int(rows[1][1])
+    encamp_to_pas = int(rows[2][1])
+    # Encamp lies on the road from Andorra la Vella to Pas de la Casa: it must be closer
+    assert 600 < encamp_to_pas < alv_to_pas < 3 * 3600
+    assert int(rows[1][2]) < 120  # AlV to itself: snapping only
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (("info", "no/such/file.gpkg"), ("no/such/file.gpkg",)),
+        (("matrix", "no/such.gpkg", "--out", "x.csv"), ("no/such.gpkg",)),
+        (("import-osm", "missing.osm.pbf", "--out", "x.gpkg"), ("missing.osm.pbf",)),
+    ],
+)
+def test_missing_files_give_one_line(args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+    assert_clean_error(run_app(*args), *needles)
+
+
+def test_not_a_geopackage(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gpkg"
+    bad.write_text("this is not a GeoPackage", encoding="utf-8")
+    assert_clean_error(run_app("info", str(bad)), "bad.gpkg")
+
+
+def test_malformed_osm_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.osm"
+    bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
+    assert_clean_error(run_app("import-osm", str(bad), "--out", str(tmp_path / "o.gpkg")), "bad.osm")
+    assert not (tmp_path / "o.gpkg").exists()
+
+
+def test_bad_points_csv(demo_workspace_path: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src.csv"
+    src.write_text("lon,lat\n105.8,28.8\nabc,28.9\n", encoding="utf-8")
+    proc = run_app("matrix", str(demo_workspace_path), "--sources", str(src), "--out", str(tmp_path / "m.csv"))
+    assert_clean_error(proc, "src.csv", "row 3")
