@@ -1,0 +1,531 @@
+"""A dispatch plan (调度方案): the solvers' decisions, the orders, and an audit snapshot of inputs.
+
+A :class:`Plan` is an immutable record of plain data (no solver objects, no Scenario): it can be
+saved as JSON into the workspace (``documents["plans"][plan.number]``), exported, and read back
+equal (``Plan.from_json(p.to_json()) == p``). Its inputs snapshot (scenario name and content hash,
+options, per-stage solver status and time) lets an auditor reproduce and check it later.
+
+Numbering: a plan is numbered ``<PREFIX>-<YYYYMMDD>-<NNN>`` (e.g. ``HJ-20261122-001``) with the
+date taken from the plan's creation time and a per-day sequence; its orders are numbered
+``<plan number>-<NN>`` (``HJ-20261122-001-01``).
+
+Status workflow: 草稿 → 已批准 → 已下达 → 已完成. Each step is recorded as an :class:`Approval`
+(who, when); a plan cannot be issued before it is approved, nor completed before it is issued.
+A draft may be approved again after it was withdrawn (已批准 → 草稿 with :meth:`Plan.withdraw`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from dispatch.orders import DispatchOrder, OrderKind
+from dispatch.results import Status, Unserved
+from gis.errors import ReliefDeskError, ValidationError
+
+PLAN_FORMAT_VERSION = 1
+DEFAULT_PREFIX = "HJ"
+
+_NUMBER_RE = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-(?P<date>\d{8})-(?P<seq>\d{3,})$")
+
+
+class PlanStatusError(ReliefDeskError):
+    """A plan status change that the workflow does not allow (e.g. issuing a draft)."""
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "草稿"
+    APPROVED = "已批准"
+    ISSUED = "已下达"
+    COMPLETED = "已完成"
+
+
+#: Allowed status changes: from → {to: action word recorded in the approval log}.
+TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
+    PlanStatus.DRAFT: {PlanStatus.APPROVED: "批准"},
+    PlanStatus.APPROVED: {PlanStatus.ISSUED: "下达", PlanStatus.DRAFT: "退回"},
+    PlanStatus.ISSUED: {PlanStatus.COMPLETED: "完成"},
+    PlanStatus.COMPLETED: {},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """One step of the workflow: ``action`` (批准/下达/退回/完成) by ``who`` at ``when``."""
+
+    action: str
+    who: str
+    when: datetime
+    to_status: PlanStatus
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageRun:
+    """Solver statistics of one pipeline stage (evacuation, allocation, assignment, routing)."""
+
+    stage: str
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    runtime_s: float = 0.0
+    engine: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named location the plan refers to (stockpile, incident, shelter, team base, group)."""
+
+    id: str
+    name: str
+    kind: str  # stockpile / incident / shelter / team / group
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationLine:
+    """``quantity`` of ``material`` from ``stockpile_id`` to ``site_id`` (incident or shelter)."""
+
+    site_id: str
+    material: str
+    stockpile_id: str
+    quantity: float
+    travel_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDispatch:
+    """Team ``team_id`` sent to ``incident_id``, arriving ``eta_s`` seconds after the plan time."""
+
+    team_id: str
+    incident_id: str
+    eta_s: float
+    headcount: int
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EvacuationMove:
+    """``people`` of group ``group_id`` move to shelter ``shelter_id``."""
+
+    group_id: str
+    shelter_id: str
+    people: int
+    travel_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStop:
+    """A delivery stop: ``loads`` (material → quantity) unloaded at ``site_id``."""
+
+    site_id: str
+    arrival_s: float
+    departure_s: float
+    loads: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """depot → stops → depot; loads are picked up at ``depot_id`` at ``start_s``."""
+
+    depot_id: str
+    start_s: float
+    end_s: float
+    stops: tuple[RouteStop, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleRoute:
+    vehicle_id: str
+    depot_id: str
+    trips: tuple[Trip, ...]
+    duration_s: float = 0.0
+    distance_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOutcome:
+    """What an incident asked for and what the plan gives it.
+
+    ``served_fraction`` is the share of the requested material weight (kg) that the vehicle
+    routes deliver; ``staff_fraction`` the share of required skill headcount covered by teams.
+    """
+
+    incident_id: str
+    name: str
+    level: int
+    needs: Mapping[str, float]
+    allocated: Mapping[str, float]
+    delivered: Mapping[str, float]
+    served_fraction: float
+    required_skills: Mapping[str, int]
+    covered_skills: Mapping[str, int]
+    staff_fraction: float
+    teams: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """Audit snapshot: what the plan was computed from and how."""
+
+    scenario_name: str
+    scenario_hash: str
+    options: Mapping[str, Any]
+    created_at: datetime
+    software: str = "ReliefDesk 0.1.0"
+    road_network: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A dispatch plan. Immutable: workflow methods return a new Plan."""
+
+    number: str
+    created_at: datetime
+    status: PlanStatus
+    overall: Status  # worst solver status (CANCELLED if the user stopped the run)
+    inputs: PlanInputs
+    stages: tuple[StageRun, ...] = ()
+    places: tuple[Place, ...] = ()
+    allocation: tuple[AllocationLine, ...] = ()
+    assignment: tuple[TeamDispatch, ...] = ()
+    evacuation: tuple[EvacuationMove, ...] = ()
+    routes: tuple[VehicleRoute, ...] = ()
+    unserved: tuple[Unserved, ...] = ()
+    incidents: tuple[IncidentOutcome, ...] = ()
+    orders: tuple[DispatchOrder, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+
+    # ---- look-ups ------------------------------------------------------------------------
+
+    def place(self, place_id: str) -> Place | None:
+        for p in self.places:
+            if p.id == place_id:
+                return p
+        return None
+
+    def place_name(self, place_id: str) -> str:
+        p = self.place(place_id)
+        return p.name if p is not None else place_id
+
+    def order(self, number: str) -> DispatchOrder:
+        for o in self.orders:
+            if o.number == number:
+                return o
+        raise KeyError(number)
+
+    @property
+    def transfer_orders(self) -> tuple[DispatchOrder, ...]:
+        return tuple(o for o in self.orders if o.kind == OrderKind.TRANSFER)
+
+    @property
+    def deploy_orders(self) -> tuple[DispatchOrder, ...]:
+        return tuple(o for o in self.orders if o.kind == OrderKind.DEPLOY)
+
+    @property
+    def vehicles_used(self) -> int:
+        return sum(1 for r in self.routes if any(t.stops for t in r.trips))
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.unserved) or self.overall in (Status.CANCELLED, Status.TIMEOUT)
+
+    def unserved_for(self, site_id: str) -> tuple[Unserved, ...]:
+        return tuple(u for u in self.unserved if u.site_id == site_id)
+
+    @property
+    def issued_at(self) -> datetime | None:
+        for a in reversed(self.approvals):
+            if a.to_status == PlanStatus.ISSUED:
+                return a.when
+        return None
+
+    # ---- workflow ------------------------------------------------------------------------
+
+    def transition(self, to: PlanStatus | str, who: str, when: datetime, note: str = "") -> Plan:
+        """Return this plan moved to status ``to``, the step recorded; PlanStatusError if illegal."""
+        try:
+            target = PlanStatus(to)
+        except ValueError:
+            allowed = "/".join(s.value for s in PlanStatus)
+            raise PlanStatusError(
+                f"plan {self.number}: unknown status {to!r} ({allowed})"
+            ) from None
+        if not isinstance(who, str) or not who.strip():
+            raise PlanStatusError(f"plan {self.number}: who {target.value} the plan must be named")
+        if not isinstance(when, datetime):
+            raise PlanStatusError(f"plan {self.number}: 'when' must be a datetime, got {when!r}")
+        allowed_next = TRANSITIONS[self.status]
+        if target not in allowed_next:
+            nxt = "、".join(s.value for s in allowed_next) or "无"
+            raise PlanStatusError(
+                f"plan {self.number}: cannot go from {self.status.value} to {target.value} "
+                f"(allowed next: {nxt})"
+            )
+        if self.approvals and when < self.approvals[-1].when:
+            raise PlanStatusError(
+                f"plan {self.number}: {when.isoformat()} is before the previous step "
+                f"({self.approvals[-1].when.isoformat()})"
+            )
+        step = Approval(allowed_next[target], who.strip(), when, target, note)
+        return dataclasses.replace(self, status=target, approvals=(*self.approvals, step))
+
+    def approve(self, who: str, when: datetime, note: str = "") -> Plan:
+        return self.transition(PlanStatus.APPROVED, who, when, note)
+
+    def issue(self, who: str, when: datetime, note: str = "") -> Plan:
+        return self.transition(PlanStatus.ISSUED, who, when, note)
+
+    def complete(self, who: str, when: datetime, note: str = "") -> Plan:
+        return self.transition(PlanStatus.COMPLETED, who, when, note)
+
+    def withdraw(self, who: str, when: datetime, note: str = "") -> Plan:
+        return self.transition(PlanStatus.DRAFT, who, when, note)
+
+    # ---- JSON ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _dump(self)
+        data["format_version"] = PLAN_FORMAT_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"plan JSON: expected an object, got {type(data).__name__}")
+        version = data.get("format_version", PLAN_FORMAT_VERSION)
+        if not isinstance(version, int) or version > PLAN_FORMAT_VERSION:
+            raise ValidationError(
+                f"plan JSON: format_version {version!r} is newer than supported "
+                f"({PLAN_FORMAT_VERSION}); update ReliefDesk"
+            )
+        body = {k: v for k, v in data.items() if k != "format_version"}
+        return _load(cls, body, "plan")
+
+    def to_json(self, *, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"plan JSON: not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Numbering
+# --------------------------------------------------------------------------------------------
+
+
+def plan_number(prefix: str, when: datetime, seq: int) -> str:
+    """``HJ-20261122-001`` from a prefix, the plan's time and a 1-based daily sequence."""
+    if not re.fullmatch(r"[A-Za-z0-9]+", prefix or ""):
+        raise ValidationError(f"plan number prefix must be letters/digits, got {prefix!r}")
+    if not isinstance(seq, int) or seq < 1:
+        raise ValidationError(f"plan sequence must be a whole number ≥ 1, got {seq!r}")
+    return f"{prefix}-{when:%Y%m%d}-{seq:03d}"
+
+
+def parse_plan_number(number: str) -> tuple[str, str, int] | None:
+    """(prefix, YYYYMMDD, seq) of a plan number, or None if it is not one."""
+    m = _NUMBER_RE.match(number or "")
+    if m is None:
+        return None
+    return m["prefix"], m["date"], int(m["seq"])
+
+
+def next_plan_number(existing: Iterable[str], prefix: str, when: datetime) -> str:
+    """The next free number for ``prefix`` on ``when``'s day, given the numbers already used."""
+    day = f"{when:%Y%m%d}"
+    used = [
+        p[2]
+        for p in (parse_plan_number(n) for n in existing)
+        if p is not None and p[0] == prefix and p[1] == day
+    ]
+    return plan_number(prefix, when, max(used, default=0) + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario fingerprint
+# --------------------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    from shapely.geometry.base import BaseGeometry
+
+    if isinstance(value, BaseGeometry):
+        return {"wkb": value.wkb_hex}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "__type__": type(value).__name__,
+            **{f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def scenario_hash(scenario: Any) -> str:
+    """SHA-256 of a scenario's content (entities, geometry as WKB, metadata): the audit key."""
+    text = json.dumps(_canonical(scenario), ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Generic (de)serialisation of the frozen dataclasses above and in orders.py
+# --------------------------------------------------------------------------------------------
+
+
+def _dump(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _dump(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dump(v) for v in value]
+    if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+        return None  # NaN / inf are not JSON
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        import sys
+
+        module = sys.modules[cls.__module__]
+        _HINTS[cls] = typing.get_type_hints(cls, globalns=vars(module))
+    return _HINTS[cls]
+
+
+def _load(tp: Any, data: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _load(arg, data, where)
+            except (ValidationError, TypeError, ValueError) as exc:
+                errors.append(str(exc))
+        raise ValidationError(f"plan JSON: {where}: {data!r} does not fit ({'; '.join(errors)})")
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"plan JSON: {where}: expected an object, got {data!r}")
+        hints = _hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            if f.name in data:
+                kwargs[f.name] = _load(hints[f.name], data[f.name], f"{where}.{f.name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValidationError(f"plan JSON: {where}: missing field {f.name!r}")
+        try:
+            return tp(**kwargs)
+        except ValidationError as exc:
+            raise ValidationError(f"plan JSON: {where}: {exc}") from None
+    if origin is tuple:
+        if not isinstance(data, list | tuple):
+            raise ValidationError(f"plan JSON: {where}: expected a list, got {data!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_load(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+        if len(args) != len(data):
+            raise ValidationError(f"plan JSON: {where}: expected {len(args)} items, got {data!r}")
+        return tuple(_load(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+    if origin in (Mapping, dict, typing.Mapping) or tp in (dict, Mapping):
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"plan JSON: {where}: expected an object, got {data!r}")
+        vt = args[1] if len(args) == 2 else Any
+        return {str(k): _load(vt, v, f"{where}[{k!r}]") for k, v in data.items()}
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(data)
+        except ValueError:
+            raise ValidationError(f"plan JSON: {where}: {data!r} is not a {tp.__name__}") from None
+    if tp is datetime:
+        if not isinstance(data, str):
+            raise ValidationError(f"plan JSON: {where}: expected an ISO time, got {data!r}")
+        try:
+            return datetime.fromisoformat(data)
+        except ValueError:
+            raise ValidationError(f"plan JSON: {where}: {data!r} is not an ISO time") from None
+    if tp is float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise ValidationError(f"plan JSON: {where}: expected a number, got {data!r}")
+        return data
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise ValidationError(f"plan JSON: {where}: expected a whole number, got {data!r}")
+        return data
+    if tp is str:
+        if not isinstance(data, str):
+            raise ValidationError(f"plan JSON: {where}: expected text, got {data!r}")
+        return data
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise ValidationError(f"plan JSON: {where}: expected true/false, got {data!r}")
+        return data
+    return data
+
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "PLAN_FORMAT_VERSION",
+    "TRANSITIONS",
+    "AllocationLine",
+    "Approval",
+    "EvacuationMove",
+    "IncidentOutcome",
+    "Place",
+    "Plan",
+    "PlanInputs",
+    "PlanStatus",
+    "PlanStatusError",
+    "RouteStop",
+    "StageRun",
+    "TeamDispatch",
+    "Trip",
+    "VehicleRoute",
+    "next_plan_number",
+    "parse_plan_number",
+    "plan_number",
+    "scenario_hash",
+]
