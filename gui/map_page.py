@@ -1,0 +1,638 @@
+"""The offline Leaflet map page (Qt-free, testable).
+
+:func:`build_map_html` turns a :class:`~gis.model.Scenario` and its road edges into a complete
+HTML page built with folium. Every script, stylesheet and image is served from ``resources/``
+(``file://`` URLs): the page never reaches the network (DESIGN.md §5) and carries no tile layer
+unless a local/intranet tile URL is configured.
+
+Safety: names from data only reach the page as JSON (escaped for a ``<script>`` block) or as
+HTML that :func:`html.escape` produced here. Road popups are built in JS with ``textContent``.
+
+The page logic lives in ``resources/js/reliefdesk_map.js`` (``window.RD``); Python drives it with
+``RD.setLayerData(layer, payload)``, ``RD.setLayerVisible``, ``RD.select``... The payload of each
+layer comes from :func:`layer_payloads` so a layer can be refreshed without reloading the page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import folium
+from branca.element import CssLink, Element, JavascriptLink, MacroElement
+from jinja2 import Template
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from gis.model import (
+    LEVEL_NAME_ZH,
+    LEVEL_ROMAN,
+    Hazard,
+    Incident,
+    RoadClosure,
+    Scenario,
+    Shelter,
+    Stockpile,
+    Team,
+)
+
+RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
+VENDOR_DIR = RESOURCES_DIR / "vendor"
+
+#: Pages larger than this cannot go through ``QWebEngineView.setHtml`` (Chromium data-URL limit).
+SETHTML_LIMIT_BYTES = 2_000_000
+
+#: Colours of incidents by response level (I red, II orange, III yellow, IV blue).
+LEVEL_COLORS: Mapping[int, str] = {1: "#d7191c", 2: "#f07c19", 3: "#f5d10f", 4: "#2c7bb6"}
+HAZARD_COLORS: Mapping[int, str] = {1: "#7b1fa2", 2: "#9c27b0", 3: "#ba68c8", 4: "#ce93d8"}
+SHELTER_COLOR = "#2e7d32"
+STOCKPILE_COLOR = "#8d5524"
+TEAM_COLOR = "#1565c0"
+
+#: Road display classes: key -> (label_zh, colour, weight). Keys group OSM ``highway`` values.
+ROAD_CLASSES: dict[str, tuple[str, str, float]] = {
+    "motorway": ("高速", "#e4572e", 4.0),
+    "trunk": ("国道", "#f28c28", 3.5),
+    "primary": ("省道", "#f2b134", 3.0),
+    "secondary": ("县道", "#c9a227", 2.4),
+    "tertiary": ("乡道", "#8c8c8c", 1.8),
+    "village": ("村道", "#b0b0b0", 1.2),
+    "other": ("其他", "#cfcfcf", 1.0),
+}
+
+_HIGHWAY_TO_CLASS: dict[str, str] = {
+    "motorway": "motorway",
+    "motorway_link": "motorway",
+    "trunk": "trunk",
+    "trunk_link": "trunk",
+    "primary": "primary",
+    "primary_link": "primary",
+    "secondary": "secondary",
+    "secondary_link": "secondary",
+    "tertiary": "tertiary",
+    "tertiary_link": "tertiary",
+    "unclassified": "village",
+    "residential": "village",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    """One entry of the layer panel."""
+
+    id: str
+    label_zh: str
+    label_en: str
+    color: str
+    visible: bool = True
+
+
+#: Layers in drawing/panel order (top of the panel = drawn last/on top).
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("incidents", "突发事件", "Incidents", LEVEL_COLORS[1]),
+    LayerSpec("teams", "救援队伍", "Rescue teams", TEAM_COLOR),
+    LayerSpec("stockpiles", "储备库", "Stockpiles", STOCKPILE_COLOR),
+    LayerSpec("shelters", "避难场所", "Shelters", SHELTER_COLOR),
+    LayerSpec("routes", "规划路线", "Planned routes", "#1f78b4"),
+    LayerSpec("closures", "道路管制", "Road closures", "#c0392b"),
+    LayerSpec("closed_roads", "受阻路段", "Affected roads", "#ff0000"),
+    LayerSpec("hazards", "危险源/风险点", "Hazards", HAZARD_COLORS[1]),
+    LayerSpec("townships", "乡镇驻地", "Townships", "#444444"),
+    LayerSpec("roads", "道路", "Roads", ROAD_CLASSES["trunk"][1]),
+    LayerSpec("boundary", "县界", "County outline", "#333333"),
+)
+LAYER_IDS: tuple[str, ...] = tuple(s.id for s in LAYERS)
+
+
+def road_class(highway: object) -> str:
+    """Display class key of an OSM ``highway`` value (lists take their first element)."""
+    if isinstance(highway, list | tuple):
+        highway = highway[0] if highway else ""
+    return _HIGHWAY_TO_CLASS.get(str(highway or ""), "other")
+
+
+# --------------------------------------------------------------------------------------------
+# Escaping helpers
+# --------------------------------------------------------------------------------------------
+
+
+def js_literal(value: Any) -> str:
+    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``.
+
+    ``<``, ``>``, ``&`` and the JS line separators are escaped so no data can close the script
+    element or break out of the literal.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
+    """A small attribute table; every value is HTML-escaped."""
+    body = "".join(
+        f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in ("", None)
+    )
+    return f'<div class="rd-popup"><div class="rd-title">{_e(title)}</div><table>{body}</table></div>'
+
+
+def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
+    names = {m.code: (m.name_zh, m.unit) for m in scenario.materials}
+    parts = []
+    for code, q in list(quantities.items())[:limit]:
+        name, unit = names.get(code, (code, ""))
+        parts.append(f"{name} {q:g}{unit}")
+    if len(quantities) > limit:
+        parts.append(f"… 共 {len(quantities)} 项")
+    return "，".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Layer payloads (plain JSON-able data, also used for incremental updates)
+# --------------------------------------------------------------------------------------------
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6)
+
+
+def _geojson_geometry(geom: BaseGeometry, digits: int = 6) -> dict[str, Any]:
+    def rnd(obj: Any) -> Any:
+        if isinstance(obj, float):
+            return round(obj, digits)
+        if isinstance(obj, list | tuple):
+            return [rnd(o) for o in obj]
+        return obj
+
+    gj = mapping(geom)
+    return {"type": gj["type"], "coordinates": rnd(gj["coordinates"])}
+
+
+def _point(
+    entity: Any, *, kind: str, color: str, glyph: str, tip: str, popup: str, movable: bool = True
+) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "lon": _r(entity.location.lon),
+        "lat": _r(entity.location.lat),
+        "kind": kind,
+        "color": color,
+        "glyph": glyph,
+        "tip": tip,
+        "popup": popup,
+        "movable": movable,
+    }
+
+
+def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
+    out = []
+    for s in scenario.shelters:
+        s: Shelter
+        popup = popup_html(
+            s.name,
+            [
+                ("编号", s.id),
+                ("类型", f"{s.setting.value} · {s.shelter_class.value}"),
+                ("容量", f"{s.capacity} 人"),
+                ("已安置", f"{s.occupancy} 人"),
+                ("剩余", f"{s.free_capacity} 人"),
+                ("物资", _qty(scenario, s.stock)),
+            ],
+        )
+        tip = f"{_e(s.name)}（余 {s.free_capacity} 人）"
+        out.append(_point(s, kind="shelter", color=SHELTER_COLOR, glyph="避", tip=tip, popup=popup))
+    return out
+
+
+def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
+    out = []
+    for s in scenario.stockpiles:
+        s: Stockpile
+        popup = popup_html(
+            s.name,
+            [
+                ("编号", s.id),
+                ("级别", s.level.value),
+                ("车辆", f"{len(s.vehicles)} 辆"),
+                ("库存", _qty(scenario, s.inventory)),
+                ("联系", s.contact),
+            ],
+        )
+        tip = f"{_e(s.name)}（{_e(s.level.value)}）"
+        out.append(
+            _point(s, kind="stockpile", color=STOCKPILE_COLOR, glyph="储", tip=tip, popup=popup)
+        )
+    return out
+
+
+def team_points(scenario: Scenario) -> list[dict[str, Any]]:
+    out = []
+    for t in scenario.teams:
+        t: Team
+        popup = popup_html(
+            t.name,
+            [
+                ("编号", t.id),
+                ("类型", t.force_type.value),
+                ("人数", t.headcount),
+                ("状态", t.status.value),
+                ("技能", "、".join(t.skills)),
+                ("车辆", f"{len(t.vehicles)} 辆"),
+                ("负责人", t.leader),
+                ("电话", t.phone),
+            ],
+        )
+        tip = f"{_e(t.name)}（{_e(t.status.value)}）"
+        out.append(_point(t, kind="team", color=TEAM_COLOR, glyph="队", tip=tip, popup=popup))
+    return out
+
+
+def incident_points(scenario: Scenario) -> list[dict[str, Any]]:
+    out = []
+    for i in scenario.incidents:
+        i: Incident
+        roman = LEVEL_ROMAN[i.level]
+        popup = popup_html(
+            i.name,
+            [
+                ("编号", i.id),
+                ("类别", f"{i.category.value} · {i.subtype}"),
+                ("响应级别", f"{roman}级（{LEVEL_NAME_ZH[i.level]}）"),
+                ("状态", i.status.value),
+                ("接报时间", i.reported_at.strftime("%Y-%m-%d %H:%M")),
+                ("受影响人数", i.affected_people),
+                ("时限", f"{i.deadline_min:g} 分钟"),
+                ("需求", _qty(scenario, i.needs)),
+                ("说明", i.description),
+            ],
+        )
+        tip = f"{_e(i.name)}（{roman}级 · {_e(i.status.value)}）"
+        out.append(
+            _point(i, kind="incident", color=LEVEL_COLORS[i.level], glyph=roman, tip=tip, popup=popup)
+        )
+    return out
+
+
+def township_points(scenario: Scenario) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"township:{t.code}",
+            "lon": _r(t.location.lon),
+            "lat": _r(t.location.lat),
+            "tip": _e(t.name),
+            "popup": popup_html(
+                t.name,
+                [
+                    ("区划代码", t.code),
+                    ("人口", t.population or ""),
+                    ("驻地坐标来源", t.location_source),
+                ],
+            ),
+        }
+        for t in scenario.townships
+    ]
+
+
+def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def hazard_features(scenario: Scenario) -> dict[str, Any]:
+    feats = []
+    for h in scenario.hazards:
+        h: Hazard
+        color = HAZARD_COLORS[h.risk_level]
+        popup = popup_html(
+            h.name,
+            [
+                ("编号", h.id),
+                ("类别", h.category),
+                ("风险等级", f"{LEVEL_ROMAN[h.risk_level]}级"),
+                ("说明", h.description),
+            ],
+        )
+        props = {"id": h.id, "color": color, "tip": _e(h.name), "popup": popup}
+        feats.append({"type": "Feature", "geometry": _geojson_geometry(h.geometry), "properties": props})
+    return _fc(feats)
+
+
+def closure_features(scenario: Scenario) -> dict[str, Any]:
+    feats = []
+    for c in scenario.closures:
+        c: RoadClosure
+        effect = "封闭" if c.closes else f"限速（×{c.speed_factor:g}）"
+        popup = popup_html(
+            f"道路管制 {c.id}",
+            [
+                ("原因", c.reason),
+                ("效果", effect),
+                ("半径", f"{c.radius_m:g} m" if c.geometry.geom_type == "Point" else ""),
+                ("开始", c.since.strftime("%Y-%m-%d %H:%M") if c.since else ""),
+                ("结束", c.until.strftime("%Y-%m-%d %H:%M") if c.until else ""),
+            ],
+        )
+        props: dict[str, Any] = {
+            "id": c.id,
+            "tip": _e(c.reason or c.id),
+            "popup": popup,
+        }
+        if c.geometry.geom_type == "Point":
+            props["radius_m"] = max(float(c.radius_m), 1.0)
+        feats.append({"type": "Feature", "geometry": _geojson_geometry(c.geometry), "properties": props})
+    return _fc(feats)
+
+
+def boundary_features(scenario: Scenario) -> dict[str, Any]:
+    if scenario.boundary is None:
+        return _fc([])
+    return _fc(
+        [
+            {
+                "type": "Feature",
+                "geometry": _geojson_geometry(scenario.boundary, digits=5),
+                "properties": {"tip": _e(scenario.name)},
+            }
+        ]
+    )
+
+
+def _line_coords(geom: BaseGeometry, digits: int) -> Any:
+    if geom.geom_type == "LineString":
+        return "LineString", [[round(x, digits), round(y, digits)] for x, y, *_ in geom.coords]
+    if geom.geom_type == "MultiLineString":
+        return "MultiLineString", [
+            [[round(x, digits), round(y, digits)] for x, y, *_ in part.coords] for part in geom.geoms
+        ]
+    return None, None
+
+
+def _col(edges: Any, name: str, default: Any = "") -> list[Any]:
+    if name in getattr(edges, "columns", ()):
+        return [default if _missing(v) else v for v in edges[name].tolist()]
+    return [default] * len(edges)
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return isinstance(v, float) and math.isnan(v)
+    except TypeError:
+        return False
+
+
+def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
+    """Road edges (GeoDataFrame, EPSG:4326) → ``{"layers": {class: FC}, "styles": {...}}``."""
+    layers: dict[str, list[dict[str, Any]]] = {k: [] for k in ROAD_CLASSES}
+    if edges is not None and len(edges):
+        highways = _col(edges, "highway")
+        names = _col(edges, "name")
+        refs = _col(edges, "ref")
+        speeds = _col(edges, "maxspeed_kmh", None)
+        for geom, hw, name, ref, spd in zip(edges.geometry, highways, names, refs, speeds):
+            if geom is None or geom.is_empty:
+                continue
+            gtype, coords = _line_coords(geom, digits)
+            if gtype is None:
+                continue
+            cls = road_class(hw)
+            props: dict[str, Any] = {"c": ROAD_CLASSES[cls][0]}
+            if name:
+                props["n"] = str(name)
+            if ref:
+                props["r"] = str(ref)
+            if spd is not None and not _missing(spd):
+                props["s"] = round(float(spd))
+            layers[cls].append(
+                {"type": "Feature", "geometry": {"type": gtype, "coordinates": coords}, "properties": props}
+            )
+    return {
+        "layers": {k: _fc(v) for k, v in layers.items() if v},
+        "styles": {k: {"color": c, "weight": w, "label": lbl} for k, (lbl, c, w) in ROAD_CLASSES.items()},
+    }
+
+
+def closed_road_features(edges: Any | None, rows: Iterable[int]) -> dict[str, Any]:
+    """GeoJSON of the road edge rows a closure affects (drawn in red above the roads)."""
+    feats = []
+    if edges is not None:
+        geoms = edges.geometry
+        names = _col(edges, "name")
+        for row in sorted(set(int(r) for r in rows)):
+            if 0 <= row < len(edges):
+                geom = geoms.iloc[row]
+                gtype, coords = _line_coords(geom, 6)
+                if gtype is None:
+                    continue
+                feats.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": gtype, "coordinates": coords},
+                        "properties": {"tip": _e(names[row] or f"路段 {row}")},
+                    }
+                )
+    return _fc(feats)
+
+
+def layer_payloads(
+    scenario: Scenario,
+    *,
+    layers: Sequence[str] | None = None,
+    road_edges: Any | None = None,
+    closed_rows: Iterable[int] = (),
+) -> dict[str, Any]:
+    """JSON-able payloads for ``RD.setLayerData``, for the requested layers (default: all but roads)."""
+    wanted = list(layers) if layers is not None else [i for i in LAYER_IDS if i != "roads"]
+    makers = {
+        "boundary": lambda: boundary_features(scenario),
+        "townships": lambda: township_points(scenario),
+        "shelters": lambda: shelter_points(scenario),
+        "stockpiles": lambda: stockpile_points(scenario),
+        "teams": lambda: team_points(scenario),
+        "incidents": lambda: incident_points(scenario),
+        "hazards": lambda: hazard_features(scenario),
+        "closures": lambda: closure_features(scenario),
+        "closed_roads": lambda: closed_road_features(road_edges, closed_rows),
+        "routes": lambda: _fc([]),
+        "roads": lambda: road_payload(road_edges),
+    }
+    return {name: makers[name]() for name in wanted}
+
+
+def scenario_bounds(scenario: Scenario, road_edges: Any | None = None) -> list[float] | None:
+    """[minx, miny, maxx, maxy] of the boundary, else of all entities and roads."""
+    if scenario.boundary is not None:
+        return [float(v) for v in scenario.boundary.bounds]
+    xs: list[float] = []
+    ys: list[float] = []
+    for fname in ("shelters", "stockpiles", "teams", "incidents"):
+        for e in getattr(scenario, fname):
+            xs.append(e.location.lon)
+            ys.append(e.location.lat)
+    for t in scenario.townships:
+        xs.append(t.location.lon)
+        ys.append(t.location.lat)
+    if road_edges is not None and len(road_edges):
+        minx, miny, maxx, maxy = road_edges.total_bounds
+        xs += [float(minx), float(maxx)]
+        ys += [float(miny), float(maxy)]
+    if not xs:
+        return None
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+# --------------------------------------------------------------------------------------------
+# The folium page
+# --------------------------------------------------------------------------------------------
+
+
+def asset_urls(base: str | None = None) -> dict[str, str]:
+    """``file://`` (or given base) URLs of the vendored assets."""
+    root = (base or RESOURCES_DIR.as_uri()).rstrip("/")
+    return {
+        "leaflet_js": f"{root}/vendor/leaflet/leaflet.js",
+        "leaflet_css": f"{root}/vendor/leaflet/leaflet.css",
+        "jquery": f"{root}/vendor/jquery/jquery.min.js",
+        "draw_js": f"{root}/vendor/leaflet-draw/leaflet.draw.js",
+        "draw_css": f"{root}/vendor/leaflet-draw/leaflet.draw.css",
+        "rd_js": f"{root}/js/reliefdesk_map.js",
+        "rd_css": f"{root}/css/reliefdesk_map.css",
+    }
+
+
+class OfflineMap(folium.Map):
+    """``folium.Map`` whose JS/CSS come from local URLs only (no bootstrap, no CDN fonts)."""
+
+    def __init__(self, *args: Any, assets: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_js = [("leaflet", assets["leaflet_js"]), ("jquery", assets["jquery"])]
+        self.default_css = [("leaflet_css", assets["leaflet_css"])]
+
+
+class _Boot(MacroElement):
+    """Loads the page logic and hands it the map object and the data."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+    RD.init({{ this._parent.get_name() }}, RD_DATA);
+{% endmacro %}
+"""
+    )
+
+
+def build_map_html(
+    scenario: Scenario,
+    road_edges: Any | None = None,
+    *,
+    closed_rows: Iterable[int] = (),
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+    bridge: bool = True,
+    asset_base: str | None = None,
+    hidden_layers: Iterable[str] = (),
+) -> str:
+    """Complete HTML of the map page.
+
+    Parameters
+    ----------
+    scenario
+        What to draw.
+    road_edges
+        Road edge GeoDataFrame (EPSG:4326; columns ``highway``, ``name``, ``ref``, ``maxspeed_kmh``)
+        or None.
+    closed_rows
+        Road edge rows affected by closures (drawn in red).
+    tile_url
+        Optional local/intranet XYZ tile URL template (``http://host/{z}/{x}/{y}.png`` or
+        ``file:///...``). None: no basemap (the default; nothing is fetched).
+    bridge
+        Load ``qrc:///qtwebchannel/qwebchannel.js`` so the page can talk to Qt.
+    asset_base
+        Base URL of ``resources/`` (default: its ``file://`` URI).
+    hidden_layers
+        Layer ids that start hidden.
+    """
+    assets = asset_urls(asset_base)
+    bounds = scenario_bounds(scenario, road_edges)
+    if bounds is None:
+        centre = [28.81, 105.83]
+    else:
+        centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
+    m = OfflineMap(
+        location=centre,
+        zoom_start=10,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        attribution_control=True,
+        assets=assets,
+    )
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="basemap").add_to(m)
+    root = m.get_root()
+    # Pre-register folium's own links under their names so they come first in <head>
+    # (folium adds them at render time, after anything added here, and replaces by name).
+    root.header.add_child(JavascriptLink(assets["leaflet_js"]), name="leaflet")
+    root.header.add_child(JavascriptLink(assets["jquery"]), name="jquery")
+    root.header.add_child(CssLink(assets["leaflet_css"]), name="leaflet_css")
+    root.header.add_child(
+        Element(f'<link rel="stylesheet" href="{_e(assets["draw_css"])}"/>'), name="draw_css"
+    )
+    root.header.add_child(
+        Element(f'<link rel="stylesheet" href="{_e(assets["rd_css"])}"/>'), name="rd_css"
+    )
+    root.header.add_child(
+        Element(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js"
+    )
+    if bridge:
+        root.header.add_child(
+            Element('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
+        )
+    root.header.add_child(Element(f'<script src="{_e(assets["rd_js"])}"></script>'), name="rd_js")
+
+    payload = layer_payloads(
+        scenario,
+        layers=[i for i in reversed(LAYER_IDS)],
+        road_edges=road_edges,
+        closed_rows=closed_rows,
+    )
+    data = {
+        "order": list(reversed(LAYER_IDS)),
+        "layers": {k: v for k, v in payload.items() if k != "roads"},
+        "roads": payload["roads"],
+        "bounds": bounds,
+        "hidden": [h for h in hidden_layers if h in LAYER_IDS],
+        "title": scenario.name,
+    }
+    root.header.add_child(
+        Element(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"
+    )
+    _Boot().add_to(m)
+    out = root.render()
+    # folium's Figure sets no title; add one (escaped) for the window/tab.
+    out = out.replace("<head>", f"<head>\n    <title>{_e(scenario.name)}</title>", 1)
+    return out
+
+
+def write_map_html(path: Path, page: str) -> Path:
+    """Write a page next to nothing else it needs (assets are absolute URLs); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,203 @@
+"""The map widget: a QWebEngineView showing the offline Leaflet page, with a QWebChannel bridge.
+
+JS → Python (signals of :class:`MapBridge`): marker clicked (id), map clicked (lon, lat), mouse
+moved (lon, lat), marker dragged (id, lon, lat), closure drawn (GeoJSON geometry text), view
+changed (zoom, centre latitude, width px) and page ready.
+
+Python → JS (methods of :class:`MapView`): :meth:`MapView.select`, :meth:`MapView.pan_to`,
+:meth:`MapView.set_layer_visible`, :meth:`MapView.set_layer_data` (update one layer without a
+reload), :meth:`MapView.set_mode`, :meth:`MapView.set_draggable`, :meth:`MapView.start_draw`.
+Calls made before the page is ready are queued and replayed once it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QUrl, pyqtSignal, pyqtSlot
+from PyQt6.QtWebChannel import QWebChannel
+from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+from PyQt6.QtWebEngineWidgets import QWebEngineView
+from PyQt6.QtWidgets import QWidget
+
+from gui.map_page import RESOURCES_DIR, SETHTML_LIMIT_BYTES, js_literal
+
+log = logging.getLogger(__name__)
+
+
+class MapBridge(QObject):
+    """Object published to the page as ``bridge``; its slots are called from JavaScript."""
+
+    sig_marker_clicked = pyqtSignal(str)
+    sig_map_clicked = pyqtSignal(float, float)
+    sig_mouse_moved = pyqtSignal(float, float)
+    sig_marker_dragged = pyqtSignal(str, float, float)
+    sig_closure_drawn = pyqtSignal(str)
+    sig_view_changed = pyqtSignal(int, float, int)
+    sig_page_ready = pyqtSignal(str)
+
+    @pyqtSlot(str)
+    def markerClicked(self, entity_id: str) -> None:  # noqa: N802 (JS-facing name)
+        self.sig_marker_clicked.emit(str(entity_id))
+
+    @pyqtSlot(float, float)
+    def mapClicked(self, lon: float, lat: float) -> None:  # noqa: N802
+        self.sig_map_clicked.emit(float(lon), float(lat))
+
+    @pyqtSlot(float, float)
+    def mouseMoved(self, lon: float, lat: float) -> None:  # noqa: N802
+        self.sig_mouse_moved.emit(float(lon), float(lat))
+
+    @pyqtSlot(str, float, float)
+    def markerDragged(self, entity_id: str, lon: float, lat: float) -> None:  # noqa: N802
+        self.sig_marker_dragged.emit(str(entity_id), float(lon), float(lat))
+
+    @pyqtSlot(str)
+    def closureDrawn(self, geojson: str) -> None:  # noqa: N802
+        self.sig_closure_drawn.emit(str(geojson))
+
+    @pyqtSlot(int, float, int)
+    def viewChanged(self, zoom: int, lat: float, width_px: int) -> None:  # noqa: N802
+        self.sig_view_changed.emit(int(zoom), float(lat), int(width_px))
+
+    @pyqtSlot(str)
+    def pageReady(self, stats: str) -> None:  # noqa: N802
+        self.sig_page_ready.emit(str(stats))
+
+
+class _Page(QWebEnginePage):
+    """Logs the page's console messages (JS errors must not vanish)."""
+
+    def javaScriptConsoleMessage(self, level: Any, message: str, line: int, source: str) -> None:  # noqa: N802
+        text = f"map page: {message} ({source}:{line})"
+        if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
+            log.warning(text)
+        else:
+            log.debug(text)
+
+
+def scale_denominator(zoom: int, lat: float, dpi: float = 96.0) -> float:
+    """Map scale 1:N of a Web-Mercator view at ``zoom`` and latitude ``lat``."""
+    metres_per_px = 156543.03392 * math.cos(math.radians(lat)) / (2**zoom)
+    return metres_per_px * dpi / 0.0254
+
+
+class MapView(QWebEngineView):
+    """The central map. Build the page with :func:`gui.map_page.build_map_html`, then :meth:`show_page`."""
+
+    sig_ready = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None, *, page_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self._page = _Page(self)
+        self.setPage(self._page)
+        s = self._page.settings()
+        s.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        s.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
+        s.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
+        self.bridge = MapBridge(self)
+        self._channel = QWebChannel(self._page)
+        self._channel.registerObject("bridge", self.bridge)
+        self._page.setWebChannel(self._channel)
+        self._ready = False
+        self._pending: list[str] = []
+        self._page_dir = Path(page_dir) if page_dir else Path(tempfile.gettempdir()) / "reliefdesk"
+        self.page_file: Path | None = None
+        self.zoom = 10
+        self.bridge.sig_page_ready.connect(self._on_ready)
+        self.bridge.sig_view_changed.connect(self._on_view)
+        self._lat = 28.8
+
+    # ---- page --------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True once the page's JS has connected to the bridge."""
+        return self._ready
+
+    def show_page(self, page_html: str) -> None:
+        """Show a page from :func:`gui.map_page.build_map_html` (file + ``load`` above 2 MB)."""
+        self._ready = False
+        data = page_html.encode("utf-8")
+        if len(data) > SETHTML_LIMIT_BYTES:
+            self._page_dir.mkdir(parents=True, exist_ok=True)
+            path = self._page_dir / f"map_{id(self):x}.html"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            self.page_file = path
+            self.load(QUrl.fromLocalFile(str(path)))
+        else:
+            self.page_file = None
+            self.setHtml(page_html, QUrl.fromLocalFile(str(RESOURCES_DIR) + "/"))
+
+    def _on_ready(self, stats: str) -> None:
+        self._ready = True
+        pending, self._pending = self._pending, []
+        for script in pending:
+            self._page.runJavaScript(script)
+        self.sig_ready.emit()
+
+    def _on_view(self, zoom: int, lat: float, _width: int) -> None:
+        self.zoom = zoom
+        self._lat = lat
+
+    def scale_denominator(self) -> float:
+        return scale_denominator(self.zoom, self._lat, self.logicalDpiX() or 96.0)
+
+    # ---- Python → JS ---------------------------------------------------------------------------
+
+    def run_js(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
+        """Run ``script`` now if the page is ready (else queue it; callbacks run only when ready)."""
+        if not self._ready and callback is None:
+            self._pending.append(script)
+            return
+        if callback is None:
+            self._page.runJavaScript(script)
+        else:
+            self._page.runJavaScript(script, callback)
+
+    def evaluate(self, script: str, callback: Callable[[Any], None]) -> None:
+        """Evaluate ``script`` regardless of readiness (probes such as ``typeof L``)."""
+        self._page.runJavaScript(script, callback)
+
+    def _call(self, fn: str, *args: Any) -> None:
+        self.run_js(f"window.RD && RD.{fn}({', '.join(js_literal(a) for a in args)});")
+
+    def set_layer_data(self, layer: str, payload: Any) -> None:
+        self._call("setLayerData", layer, payload)
+
+    def set_layer_visible(self, layer: str, visible: bool) -> None:
+        self._call("setLayerVisible", layer, bool(visible))
+
+    def select(self, entity_id: str | None, pan: bool = True) -> None:
+        self._call("select", entity_id or "", bool(pan))
+
+    def pan_to(self, lon: float, lat: float, zoom: int | None = None) -> None:
+        self._call("panTo", float(lon), float(lat), zoom or 0)
+
+    def fit_data(self) -> None:
+        self._call("fitData")
+
+    def set_mode(self, mode: str) -> None:
+        """``browse`` (normal), ``pick`` (clicks report coordinates only) or ``draw``."""
+        self._call("setMode", mode)
+
+    def set_draggable(self, on: bool) -> None:
+        self._call("setDraggable", bool(on))
+
+    def start_draw(self, kind: str) -> None:
+        """Start drawing a closure: ``point``, ``line`` or ``polygon`` (Leaflet.draw)."""
+        self._call("startDraw", kind)
+
+    def cancel_draw(self) -> None:
+        self._call("cancelDraw")
+
+    def dispose(self) -> None:
+        """Tear down the page (tests and window close)."""
+        self._page.deleteLater()
