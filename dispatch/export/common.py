@@ -1,0 +1,99 @@
+"""Small helpers shared by the exporters: labels, times and per-order rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from dispatch.orders import DispatchOrder, OrderKind, clock, format_quantity
+from dispatch.plan import Plan
+
+KIND_LABEL = {
+    "stockpile": "储备库",
+    "incident": "事发点",
+    "shelter": "避难场所",
+    "team": "队伍驻地",
+    "group": "转移群众",
+}
+
+
+def when_text(t: datetime | None) -> str:
+    return f"{t:%Y-%m-%d %H:%M}" if t is not None else "未下达"
+
+
+def eta_text(plan: Plan, seconds: float) -> str:
+    """``09:42 (+37 分钟)``."""
+    return f"{clock(plan.created_at, seconds)} (+{seconds / 60:.0f} 分钟)"
+
+
+def destinations_text(plan: Plan, order: DispatchOrder) -> str:
+    return "、".join(plan.place_name(d) for d in order.destination_ids)
+
+
+def order_rows(plan: Plan, order: DispatchOrder) -> Iterator[dict[str, Any]]:
+    """One row per item per stop (or one row per stop without items): the CSV/XLSX body."""
+    for stop in order.stops:
+        base = {
+            "order_no": order.number,
+            "kind": order.kind.value,
+            "unit_id": order.unit_id,
+            "unit_name": order.unit_name,
+            "trip": stop.trip,
+            "seq": stop.seq,
+            "action": stop.action,
+            "place_id": stop.place_id,
+            "place_name": stop.place_name,
+            "eta_min": round(stop.eta_s / 60.0, 1),
+            "eta_time": clock(plan.created_at, stop.eta_s),
+        }
+        if stop.items:
+            for it in stop.items:
+                yield {
+                    **base,
+                    "material": it.material,
+                    "material_name": it.name,
+                    "unit": it.unit,
+                    "quantity": it.quantity,
+                    "weight_kg": it.weight_kg,
+                    "headcount": "",
+                }
+        else:
+            yield {
+                **base,
+                "material": "",
+                "material_name": "",
+                "unit": "",
+                "quantity": "",
+                "weight_kg": "",
+                "headcount": order.headcount if order.kind == OrderKind.DEPLOY else "",
+            }
+
+
+ROW_FIELDS: tuple[tuple[str, str], ...] = (
+    ("order_no", "指令编号"),
+    ("kind", "类型"),
+    ("unit_id", "单位编号"),
+    ("unit_name", "车辆/队伍"),
+    ("trip", "趟次"),
+    ("seq", "序号"),
+    ("action", "动作"),
+    ("place_id", "地点编号"),
+    ("place_name", "地点"),
+    ("eta_min", "预计用时(分钟)"),
+    ("eta_time", "预计时间"),
+    ("material", "物资编码"),
+    ("material_name", "物资"),
+    ("unit", "单位"),
+    ("quantity", "数量"),
+    ("weight_kg", "重量(kg)"),
+    ("headcount", "人数"),
+)
+
+
+def items_text(order: DispatchOrder) -> str:
+    return "、".join(f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in order.items)
+
+
+def served_pct(fraction: float) -> str:
+    return f"{100.0 * fraction:.0f}%"

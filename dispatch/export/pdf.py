@@ -1,0 +1,522 @@
+"""Printable orders: A4 PDF, a summary page then one order per page (reportlab).
+
+Chinese text uses the TrueType font of Debian's ``fonts-wqy-microhei``, EMBEDDED in the file
+(``TTFont(..., subfontIndex=0)``); the non-embedded ``STSong-Light`` CID font is never used because
+it only renders where poppler-data happens to be installed (DESIGN.md §5). Every string from data
+goes through :func:`html.escape` before it meets reportlab's paragraph markup.
+
+The route map on each order is drawn with reportlab graphics from the road geometry of the order's
+legs (no map tiles): outbound legs solid, return legs dashed, start/stop markers, a scale bar.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from html import escape
+from pathlib import Path
+
+from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from dispatch.export.common import destinations_text, eta_text, served_pct, when_text
+from dispatch.orders import DispatchOrder, OrderKind, format_duration, format_quantity
+from dispatch.plan import Plan
+from gis.errors import ReliefDeskError
+
+DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+FONT_NAME = "WenQuanYiMicroHei"
+
+PAGE_W, PAGE_H = A4
+MARGIN = 16 * mm
+CONTENT_W = PAGE_W - 2 * MARGIN
+
+
+class ExportError(ReliefDeskError):
+    """An export could not be written (missing font, unwritable path...)."""
+
+
+def register_font(font_path: Path | str | None = None) -> str:
+    """Register the embedded CJK font once; returns its reportlab name."""
+    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+        return FONT_NAME
+    path = Path(font_path or os.environ.get("RELIEFDESK_CJK_FONT", DEFAULT_FONT_PATH))
+    if not path.exists():
+        raise ExportError(
+            f"CJK font {path} not found: install the Debian package fonts-wqy-microhei "
+            "or set RELIEFDESK_CJK_FONT to a TrueType (.ttf/.ttc) font"
+        )
+    kwargs = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
+    try:
+        pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), **kwargs))
+    except Exception as exc:
+        raise ExportError(f"cannot load CJK font {path}: {exc}") from None
+    return FONT_NAME
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+    return {
+        "base": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
+        "title": ParagraphStyle(
+            "title", parent=base, fontSize=18, leading=24, alignment=1, spaceAfter=4
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base,
+            fontSize=11,
+            leading=15,
+            spaceBefore=6,
+            spaceAfter=3,
+            textColor=colors.HexColor("#1f3a5f"),
+        ),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
+    }
+
+
+def _p(text: object, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(str(text)), style)
+
+
+class _PageState(Flowable):
+    """Zero-size flowable that tells the page header which order is on the page."""
+
+    def __init__(self, state: dict[str, str], order_no: str) -> None:
+        super().__init__()
+        self.state = state
+        self.order_no = order_no
+        self.width = self.height = 0
+
+    def draw(self) -> None:
+        self.state["order"] = self.order_no
+
+
+def _table(
+    rows: list[list[object]],
+    widths: list[float],
+    font: str,
+    style: ParagraphStyle,
+    *,
+    header: bool = True,
+    align_right: tuple[int, ...] = (),
+) -> Table:
+    data = [[c if isinstance(c, Flowable) else _p(c, style) for c in row] for row in rows]
+    t = Table(data, colWidths=widths, repeatRows=1 if header else 0)
+    cmds = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    if header:
+        cmds.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4ebf3")))
+    for col in align_right:
+        cmds.append(("ALIGN", (col, 1), (col, -1), "RIGHT"))
+    t.setStyle(TableStyle(cmds))
+    return t
+
+
+def _nice_length(m: float) -> float:
+    if m <= 0:
+        return 0.0
+    exp = 10 ** math.floor(math.log10(m))
+    for f in (5, 2, 1):
+        if f * exp <= m:
+            return f * exp
+    return exp
+
+
+def route_drawing(
+    plan: Plan, order: DispatchOrder, width: float, height: float, font: str
+) -> Drawing:
+    """The order's route as a small vector map: legs, stops, start marker, scale bar, north."""
+    d = Drawing(width, height)
+    d.add(
+        Rect(
+            0,
+            0,
+            width,
+            height,
+            fillColor=colors.HexColor("#f6f8f4"),
+            strokeColor=colors.HexColor("#9aa5b1"),
+            strokeWidth=0.6,
+        )
+    )
+    pts = [p for leg in order.legs for p in leg.coords]
+    stop_places = [plan.place(s.place_id) for s in order.stops]
+    pts += [(p.lon, p.lat) for p in stop_places if p is not None]
+    if not pts:
+        d.add(
+            String(
+                width / 2, height / 2, "无路线几何", fontName=font, fontSize=10, textAnchor="middle"
+            )
+        )
+        return d
+    lat0 = sum(p[1] for p in pts) / len(pts)
+    kx = math.cos(math.radians(lat0))
+    xs = [p[0] * kx for p in pts]
+    ys = [p[1] for p in pts]
+    minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
+    span = max(maxx - minx, maxy - miny, 1e-4)
+    pad = 14.0
+    scale = min(
+        (width - 2 * pad) / max(maxx - minx, span * 0.2),
+        (height - 2 * pad - 12) / max(maxy - miny, span * 0.2),
+    )
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return (width / 2 + (lon * kx - cx) * scale, (height + 10) / 2 + (lat - cy) * scale)
+
+    for leg in order.legs:
+        if len(leg.coords) < 2:
+            continue
+        back = leg.to_id == order.origin_id and order.kind == OrderKind.TRANSFER
+        flat = [c for lon, lat in leg.coords for c in xy(lon, lat)]
+        d.add(
+            PolyLine(
+                flat,
+                strokeColor=colors.HexColor("#7f8c8d" if back else "#c0392b"),
+                strokeWidth=1.2 if back else 2.0,
+                strokeDashArray=[3, 2] if back or not leg.on_roads else None,
+            )
+        )
+    seen: set[str] = set()
+    n = 0
+    for stop in order.stops:
+        p = plan.place(stop.place_id)
+        if p is None or stop.place_id in seen:
+            continue
+        seen.add(stop.place_id)
+        x, y = xy(p.lon, p.lat)
+        origin = stop.place_id == order.origin_id
+        if origin:
+            d.add(
+                Rect(
+                    x - 4,
+                    y - 4,
+                    8,
+                    8,
+                    fillColor=colors.HexColor("#1e8449"),
+                    strokeColor=colors.white,
+                    strokeWidth=0.8,
+                )
+            )
+            label = "起 " + p.name
+        else:
+            n += 1
+            d.add(
+                Circle(
+                    x,
+                    y,
+                    5,
+                    fillColor=colors.HexColor("#c0392b"),
+                    strokeColor=colors.white,
+                    strokeWidth=0.8,
+                )
+            )
+            d.add(
+                String(
+                    x,
+                    y - 2.5,
+                    str(n),
+                    fontName=font,
+                    fontSize=6.5,
+                    fillColor=colors.white,
+                    textAnchor="middle",
+                )
+            )
+            label = p.name
+        label = label if len(label) <= 16 else label[:15] + "…"
+        anchor = "start" if x < width * 0.7 else "end"
+        d.add(
+            String(
+                x + (7 if anchor == "start" else -7),
+                y + 4,
+                label,
+                fontName=font,
+                fontSize=7,
+                fillColor=colors.HexColor("#2c3e50"),
+                textAnchor=anchor,
+            )
+        )
+    # scale bar: metres per drawing unit at lat0
+    m_per_unit = 111_320.0 / scale
+    bar_m = _nice_length(m_per_unit * width * 0.25)
+    if bar_m > 0:
+        bar_w = bar_m / m_per_unit
+        x0, y0 = 8.0, 8.0
+        d.add(Line(x0, y0, x0 + bar_w, y0, strokeWidth=1.5))
+        d.add(Line(x0, y0 - 2, x0, y0 + 3, strokeWidth=1))
+        d.add(Line(x0 + bar_w, y0 - 2, x0 + bar_w, y0 + 3, strokeWidth=1))
+        txt = f"{bar_m / 1000:g} 公里" if bar_m >= 1000 else f"{bar_m:g} 米"
+        d.add(String(x0 + bar_w + 4, y0 - 2, txt, fontName=font, fontSize=7))
+    d.add(String(width - 10, height - 14, "N", fontName=font, fontSize=9, textAnchor="middle"))
+    d.add(Line(width - 10, height - 26, width - 10, height - 16, strokeWidth=1.2))
+    return d
+
+
+def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    out: list[Flowable] = [
+        _p(f"应急调度方案 {plan.number}", st["title"]),
+        _p(
+            f"场景：{plan.inputs.scenario_name}　　生成时间：{plan.created_at:%Y-%m-%d %H:%M}"
+            f"　　状态：{plan.status.value}　　求解状态：{plan.overall.label_zh}",
+            st["base"],
+        ),
+        _p(
+            f"场景指纹 SHA-256：{plan.inputs.scenario_hash[:32]}…　{plan.inputs.software}",
+            st["small"],
+        ),
+        Spacer(1, 4),
+        _p("一、事件保障情况", st["h2"]),
+    ]
+    rows: list[list[object]] = [["事件", "级别", "物资满足率(按重量)", "人员满足率", "派遣队伍"]]
+    for inc in plan.incidents:
+        rows.append(
+            [
+                inc.name,
+                f"{inc.level} 级",
+                served_pct(inc.served_fraction),
+                served_pct(inc.staff_fraction),
+                "、".join(plan.place_name(t) for t in inc.teams) or "—",
+            ]
+        )
+    w = CONTENT_W
+    out.append(_table(rows, [w * 0.30, w * 0.08, w * 0.17, w * 0.13, w * 0.32], font, st["cell"]))
+    out.append(_p("二、未满足需求及原因", st["h2"]))
+    if plan.unserved:
+        rows = [["地点", "项目", "缺口", "原因", "说明"]]
+        for u in plan.unserved:
+            rows.append(
+                [
+                    plan.place_name(u.site_id),
+                    u.what,
+                    format_quantity(u.quantity),
+                    u.reason.value,
+                    u.message_zh,
+                ]
+            )
+        out.append(
+            _table(rows, [w * 0.22, w * 0.12, w * 0.10, w * 0.12, w * 0.44], font, st["cell"])
+        )
+    else:
+        out.append(_p("全部需求均已安排。", st["base"]))
+    out.append(_p("三、求解过程", st["h2"]))
+    rows = [["阶段", "求解器", "状态", "目标值", "用时(秒)"]]
+    for s in plan.stages:
+        rows.append(
+            [
+                s.stage,
+                s.engine or "—",
+                s.status.label_zh,
+                "—" if s.objective is None else f"{s.objective:.6g}",
+                f"{s.runtime_s:.2f}",
+            ]
+        )
+    out.append(_table(rows, [w * 0.2, w * 0.22, w * 0.22, w * 0.2, w * 0.16], font, st["cell"]))
+    out.append(
+        _p(f"四、指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）", st["h2"])
+    )
+    rows = [["指令编号", "类型", "车辆/队伍", "目的地", "预计到达"]]
+    for o in plan.orders:
+        rows.append(
+            [
+                o.number,
+                o.kind.value,
+                o.unit_name,
+                destinations_text(plan, o),
+                eta_text(plan, o.eta_s),
+            ]
+        )
+    out.append(_table(rows, [w * 0.24, w * 0.1, w * 0.22, w * 0.26, w * 0.18], font, st["cell"]))
+    if plan.approvals:
+        out.append(_p("五、审批记录", st["h2"]))
+        rows = [["环节", "人员", "时间", "备注"]]
+        for a in plan.approvals:
+            rows.append([a.action, a.who, f"{a.when:%Y-%m-%d %H:%M}", a.note])
+        out.append(_table(rows, [w * 0.15, w * 0.25, w * 0.25, w * 0.35], font, st["cell"]))
+    return out
+
+
+def _order_page(
+    plan: Plan,
+    order: DispatchOrder,
+    st: dict[str, ParagraphStyle],
+    font: str,
+    state: dict[str, str],
+) -> list[Flowable]:
+    w = CONTENT_W
+    out: list[Flowable] = [_PageState(state, order.number), _p(order.title, st["title"])]
+    info: list[list[object]] = [
+        ["指令编号", order.number, "方案编号", plan.number],
+        ["执行单位", f"{order.unit_name}（{order.unit_id}）", "类型", order.unit_type or "—"],
+        ["出发地", plan.place_name(order.origin_id), "目的地", destinations_text(plan, order)],
+        ["出发时间", eta_text(plan, order.depart_s), "预计到达", eta_text(plan, order.eta_s)],
+        [
+            "全程",
+            f"{order.total_metres / 1000:.1f} 公里 / {format_duration(order.total_seconds)}",
+            "任务",
+            order.task,
+        ],
+    ]
+    if order.kind == OrderKind.DEPLOY:
+        info.append(["技能", "、".join(order.skills) or "—", "人数", f"{order.headcount} 人"])
+        if order.contact:
+            info.append(["联系人", order.contact, "", ""])
+    t = _table(info, [w * 0.12, w * 0.38, w * 0.12, w * 0.38], font, st["cell"], header=False)
+    t.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f6")),
+                ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#eef2f6")),
+            ]
+        )
+    )
+    out += [t, Spacer(1, 5), route_drawing(plan, order, w, 66 * mm, font), Spacer(1, 2)]
+    out.append(_p(f"路线概要：{order.route_summary()}", st["small"]))
+    if order.kind == OrderKind.TRANSFER:
+        out.append(_p("物资清单", st["h2"]))
+        rows: list[list[object]] = [["物资", "编码", "单位", "数量", "重量(kg)"]]
+        for it in order.items:
+            rows.append(
+                [
+                    it.name,
+                    it.material,
+                    it.unit,
+                    format_quantity(it.quantity),
+                    f"{it.weight_kg:,.0f}",
+                ]
+            )
+        rows.append(["合计", "", "", "", f"{order.total_weight_kg:,.0f}"])
+        out.append(
+            _table(
+                rows,
+                [w * 0.3, w * 0.2, w * 0.12, w * 0.18, w * 0.2],
+                font,
+                st["cell"],
+                align_right=(3, 4),
+            )
+        )
+    out.append(_p("行程与预计时间", st["h2"]))
+    rows = [["序号", "趟次", "动作", "地点", "预计时间", "物资"]]
+    for s in order.stops:
+        what = "、".join(f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in s.items)
+        rows.append(
+            [str(s.seq), str(s.trip), s.action, s.place_name, eta_text(plan, s.eta_s), what or "—"]
+        )
+    out.append(
+        _table(rows, [w * 0.07, w * 0.07, w * 0.08, w * 0.25, w * 0.2, w * 0.33], font, st["cell"])
+    )
+    out.append(_p("转向指引（同一道路已合并）", st["h2"]))
+    rows = [["路段", "道路", "距离", "用时"]]
+    for li, leg in enumerate(order.legs, start=1):
+        name = f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"
+        if not leg.steps:
+            rows.append([name, "（无道路路径）", "—", format_duration(leg.seconds)])
+        for k, step in enumerate(leg.steps):
+            rows.append(
+                [
+                    name if k == 0 else "",
+                    step.road,
+                    f"{step.distance_m / 1000:.1f} 公里",
+                    format_duration(step.seconds),
+                ]
+            )
+    out.append(
+        _table(rows, [w * 0.38, w * 0.32, w * 0.15, w * 0.15], font, st["cell"], align_right=(2, 3))
+    )
+    for note in order.notes:
+        out.append(_p(f"注：{note}", st["small"]))
+    sign = _table(
+        [["签发人：", "接收人：", "时间："], ["", "", ""]],
+        [w / 3] * 3,
+        font,
+        st["base"],
+        header=False,
+    )
+    sign.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0, colors.white),
+                ("LINEBELOW", (0, 1), (-1, 1), 0.6, colors.black),
+                ("TOPPADDING", (0, 1), (-1, 1), 14),
+            ]
+        )
+    )
+    out += [Spacer(1, 10), KeepTogether([sign])]
+    return out
+
+
+def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = None) -> Path:
+    """Write the plan's orders as an A4 PDF: summary page, then one order per page."""
+    path = Path(path)
+    font = register_font(font_path)
+    st = _styles(font)
+    state = {"order": ""}
+    issued = when_text(plan.issued_at)
+
+    def header(canvas, doc) -> None:  # noqa: ANN001 - reportlab callback
+        canvas.saveState()
+        canvas.setFont(font, 8)
+        canvas.setFillColor(colors.HexColor("#34495e"))
+        y = PAGE_H - MARGIN + 6 * mm
+        canvas.drawString(MARGIN, y, f"方案编号 {plan.number}")
+        if state["order"]:
+            canvas.drawString(MARGIN + 55 * mm, y, f"指令编号 {state['order']}")
+        canvas.drawRightString(PAGE_W - MARGIN, y, f"状态 {plan.status.value}　下达时间 {issued}")
+        canvas.setStrokeColor(colors.HexColor("#9aa5b1"))
+        canvas.line(MARGIN, y - 2 * mm, PAGE_W - MARGIN, y - 2 * mm)
+        canvas.drawCentredString(
+            PAGE_W / 2, MARGIN - 8 * mm, f"ReliefDesk 应急资源调度台 · 第 {doc.page} 页"
+        )
+        canvas.restoreState()
+
+    story: list[Flowable] = _cover(plan, st, font)
+    for order in plan.orders:
+        story.append(PageBreak())
+        story += _order_page(plan, order, st, font, state)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        doc = BaseDocTemplate(
+            str(tmp),
+            pagesize=A4,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN,
+            title=f"应急调度方案 {plan.number}",
+            author="ReliefDesk",
+            subject=plan.inputs.scenario_name,
+        )
+        frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
+        # the header is drawn when the page ENDS, so it knows which order the page holds
+        doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=header)])
+        doc.build(story)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"cannot write PDF {path}: {exc}") from None
+    return path
+
+
+__all__ = ["DEFAULT_FONT_PATH", "ExportError", "export_pdf", "register_font", "route_drawing"]
