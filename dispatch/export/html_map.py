@@ -1,0 +1,313 @@
+"""Standalone offline HTML map of a plan (plain Leaflet, everything inlined).
+
+The page inlines the vendored ``resources/vendor/leaflet`` JS and CSS (read at run time; the CSS
+images become ``data:`` URIs) so the single file works without a network and contains no
+``https://`` reference (the two in Leaflet's source — attribution link and CSS comments — are
+neutralised). There are no map tiles: routes, stops and places are drawn on a plain background
+with a scale bar.
+
+Safety: data never meets HTML as markup. The plan is embedded as JSON in a
+``<script type="application/json">`` block with ``<``, ``>`` and ``&`` written as ``\\u003c`` …
+(so a name cannot close the script), parsed with ``JSON.parse`` and shown through
+``textContent`` only; the page title goes through :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from dispatch.export.common import KIND_LABEL, eta_text
+from dispatch.export.pdf import ExportError
+from dispatch.orders import OrderKind, format_quantity
+from dispatch.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+LEAFLET_DIR = ROOT / "resources" / "vendor" / "leaflet"
+
+PALETTE = (
+    "#c0392b",
+    "#2471a3",
+    "#229954",
+    "#d68910",
+    "#7d3c98",
+    "#17a589",
+    "#cb4335",
+    "#2e4053",
+    "#b7950b",
+    "#1f618d",
+    "#a04000",
+    "#117864",
+)
+KIND_COLOUR = {
+    "stockpile": "#1e8449",
+    "incident": "#c0392b",
+    "shelter": "#2471a3",
+    "team": "#d68910",
+    "group": "#7f8c8d",
+}
+
+
+def _vendor(leaflet_dir: Path) -> tuple[str, str]:
+    js_path, css_path = leaflet_dir / "leaflet.js", leaflet_dir / "leaflet.css"
+    for p in (js_path, css_path):
+        if not p.exists():
+            raise ExportError(f"offline map: vendored Leaflet file {p} is missing")
+    js = js_path.read_text(encoding="utf-8")
+    css = css_path.read_text(encoding="utf-8")
+
+    def inline(m: re.Match[str]) -> str:
+        img = leaflet_dir / m.group(1)
+        if not img.exists():
+            return "url()"
+        data = base64.b64encode(img.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\((images/[^)]+\.png)\)", inline, css)
+    # No network references may remain: the attribution link and two bug-tracker comments.
+    js = js.replace("https://", "")
+    css = css.replace("https://", "")
+    return js, css
+
+
+def _json_for_script(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def map_data(plan: Plan) -> dict[str, Any]:
+    """Plain data the page draws (names raw: the page shows them as text)."""
+    orders = []
+    for i, o in enumerate(plan.orders):
+        legs = []
+        for leg in o.legs:
+            if len(leg.coords) < 2:
+                continue
+            legs.append(
+                {
+                    "from": plan.place_name(leg.from_id),
+                    "to": plan.place_name(leg.to_id),
+                    "back": o.kind == OrderKind.TRANSFER and leg.to_id == o.origin_id,
+                    "onRoads": leg.on_roads,
+                    "km": round(leg.metres / 1000, 1),
+                    "min": round(leg.seconds / 60, 0),
+                    "latlngs": [[round(lat, 6), round(lon, 6)] for lon, lat in leg.coords],
+                }
+            )
+        stops = []
+        for s in o.stops:
+            p = plan.place(s.place_id)
+            if p is None:
+                continue
+            stops.append(
+                {
+                    "seq": s.seq,
+                    "action": s.action,
+                    "name": s.place_name,
+                    "eta": eta_text(plan, s.eta_s),
+                    "items": "、".join(
+                        f"{it.name} {format_quantity(it.quantity)}{it.unit}" for it in s.items
+                    ),
+                    "latlng": [round(p.lat, 6), round(p.lon, 6)],
+                }
+            )
+        orders.append(
+            {
+                "no": o.number,
+                "kind": o.kind.value,
+                "unit": o.unit_name,
+                "unitId": o.unit_id,
+                "task": o.task,
+                "eta": eta_text(plan, o.eta_s),
+                "summary": o.route_summary(),
+                "colour": PALETTE[i % len(PALETTE)],
+                "legs": legs,
+                "stops": stops,
+            }
+        )
+    outcome = {x.incident_id: x for x in plan.incidents}
+    places = []
+    for p in plan.places:
+        d: dict[str, Any] = {
+            "id": p.id,
+            "name": p.name,
+            "kind": p.kind,
+            "kindZh": KIND_LABEL.get(p.kind, p.kind),
+            "colour": KIND_COLOUR.get(p.kind, "#555555"),
+            "latlng": [round(p.lat, 6), round(p.lon, 6)],
+        }
+        if p.id in outcome:
+            d["served"] = f"{100 * outcome[p.id].served_fraction:.0f}%"
+            d["staff"] = f"{100 * outcome[p.id].staff_fraction:.0f}%"
+            d["unserved"] = [u.message_zh for u in plan.unserved_for(p.id)]
+        places.append(d)
+    return {
+        "plan": plan.number,
+        "status": plan.status.value,
+        "scenario": plan.inputs.scenario_name,
+        "created": f"{plan.created_at:%Y-%m-%d %H:%M}",
+        "orders": orders,
+        "places": places,
+        "kinds": {k: [KIND_LABEL[k], c] for k, c in KIND_COLOUR.items()},
+    }
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>__LEAFLET_CSS__</style>
+<style>
+html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Microsoft YaHei",
+  sans-serif; }
+#map { position: absolute; top: 0; bottom: 0; left: 320px; right: 0; background: #eef1ec; }
+#side { position: absolute; top: 0; bottom: 0; left: 0; width: 320px; overflow: auto;
+  box-sizing: border-box; padding: 8px 10px; border-right: 1px solid #bbb; font-size: 13px; }
+#side h1 { font-size: 16px; margin: 4px 0 6px; }
+.order { border-left: 5px solid #999; padding: 3px 6px; margin: 6px 0; cursor: pointer; }
+.order:hover { background: #f3f6f9; }
+.muted { color: #666; font-size: 12px; }
+.legend { background: #fff; padding: 6px 8px; font-size: 12px; line-height: 18px;
+  box-shadow: 0 0 4px rgba(0,0,0,.3); }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 5px;
+  margin-right: 5px; }
+.popup b { display: block; margin-bottom: 2px; }
+</style>
+</head>
+<body>
+<div id="side"><h1 id="title"></h1><div id="meta" class="muted"></div><div id="orders"></div></div>
+<div id="map"></div>
+<script type="application/json" id="plan-data">__DATA__</script>
+<script>__LEAFLET_JS__</script>
+<script>
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("plan-data").textContent);
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function box(title, lines) {
+    var d = el("div", null, "popup");
+    d.appendChild(el("b", title));
+    lines.forEach(function (t) { if (t) { d.appendChild(el("div", t)); } });
+    return d;
+  }
+  document.getElementById("title").textContent = "调度方案 " + D.plan;
+  document.getElementById("meta").textContent =
+      D.scenario + " · " + D.created + " · " + D.status + " · 指令 " + D.orders.length + " 份";
+  var map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("ReliefDesk 离线地图（无底图）");
+  L.control.scale({ imperial: false }).addTo(map);
+  var bounds = L.latLngBounds([]);
+  var routeLayer = L.layerGroup().addTo(map);
+  var stopLayer = L.layerGroup().addTo(map);
+  var placeLayer = L.layerGroup().addTo(map);
+  var byOrder = {};
+  D.orders.forEach(function (o) {
+    var group = L.featureGroup();
+    o.legs.forEach(function (leg) {
+      var line = L.polyline(leg.latlngs, {
+        color: o.colour, weight: leg.back ? 2 : 4, opacity: leg.back ? 0.6 : 0.9,
+        dashArray: (leg.back || !leg.onRoads) ? "6 5" : null
+      });
+      line.bindPopup(box(o.no + " " + o.kind, [o.unit, leg.from + " → " + leg.to,
+          leg.km + " 公里，约 " + leg.min + " 分钟"]));
+      group.addLayer(line);
+      leg.latlngs.forEach(function (p) { bounds.extend(p); });
+    });
+    group.addTo(routeLayer);
+    o.stops.forEach(function (s) {
+      var m = L.circleMarker(s.latlng, { radius: 4, color: o.colour, weight: 2,
+          fillColor: "#fff", fillOpacity: 1 });
+      m.bindPopup(box(s.seq + ". " + s.action + " " + s.name,
+          [o.no + " " + o.unit, "预计 " + s.eta, s.items]));
+      stopLayer.addLayer(m);
+    });
+    byOrder[o.no] = group;
+    var item = el("div", null, "order");
+    item.style.borderLeftColor = o.colour;
+    item.appendChild(el("div", o.no + " " + o.kind));
+    item.appendChild(el("div", o.unit + " · 预计到达 " + o.eta));
+    item.appendChild(el("div", o.task, "muted"));
+    item.appendChild(el("div", o.summary, "muted"));
+    item.addEventListener("click", function () {
+      if (group.getLayers().length) { map.fitBounds(group.getBounds(), { padding: [30, 30] }); }
+    });
+    document.getElementById("orders").appendChild(item);
+  });
+  D.places.forEach(function (p) {
+    var m = L.circleMarker(p.latlng, { radius: p.kind === "incident" ? 9 : 6, color: "#fff",
+        weight: 1.5, fillColor: p.colour, fillOpacity: 0.95 });
+    var lines = [p.kindZh + " " + p.id];
+    if (p.served) { lines.push("物资满足率 " + p.served + "，人员满足率 " + p.staff); }
+    (p.unserved || []).forEach(function (u) { lines.push(u); });
+    m.bindPopup(box(p.name, lines));
+    m.bindTooltip(el("span", p.name));
+    placeLayer.addLayer(m);
+    bounds.extend(p.latlng);
+  });
+  L.control.layers(null, { "路线": routeLayer, "停靠点": stopLayer, "地点": placeLayer },
+      { collapsed: false }).addTo(map);
+  var legend = L.control({ position: "bottomright" });
+  legend.onAdd = function () {
+    var d = el("div", null, "legend");
+    Object.keys(D.kinds).forEach(function (k) {
+      var row = el("div");
+      var sw = el("span", null, "swatch");
+      sw.style.background = D.kinds[k][1];
+      row.appendChild(sw);
+      row.appendChild(document.createTextNode(D.kinds[k][0]));
+      d.appendChild(row);
+    });
+    return d;
+  };
+  legend.addTo(map);
+  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20] }); }
+  else { map.setView([28.8, 105.9], 10); }
+  window.reliefdeskPlanMap = { map: map, orders: byOrder, data: D };
+})();
+</script>
+</body>
+</html>
+"""
+
+
+def render_html(plan: Plan, *, leaflet_dir: Path | None = None) -> str:
+    """The standalone page as a string."""
+    js, css = _vendor(leaflet_dir or LEAFLET_DIR)
+    page = _PAGE.replace(
+        "__TITLE__", escape(f"调度方案 {plan.number} — {plan.inputs.scenario_name}")
+    )
+    page = page.replace("__DATA__", _json_for_script(map_data(plan)))
+    # Leaflet last: its source must not be scanned for our placeholders.
+    before, after = page.split("__LEAFLET_CSS__", 1)
+    page = before + css.replace("</style", "<\\/style") + after
+    before, after = page.split("__LEAFLET_JS__", 1)
+    return before + js.replace("</script", "<\\/script") + after
+
+
+def export_html(plan: Plan, path: Path | str, *, leaflet_dir: Path | None = None) -> Path:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_html(plan, leaflet_dir=leaflet_dir), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+__all__ = ["LEAFLET_DIR", "export_html", "map_data", "render_html"]
