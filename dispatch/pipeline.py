@@ -1,0 +1,938 @@
+"""The dispatch pipeline: Scenario + road network → :class:`dispatch.plan.Plan`, and the CLI.
+
+:func:`plan_dispatch` runs, in order:
+
+1. snap every stockpile, team, open incident and shelter to the road network and build one
+   :class:`gis.matrix.TravelTimeEngine` with the scenario's closures; travel matrices
+   stockpiles × sites, teams × incidents, incidents × shelters and the routing matrix over
+   depots + sites (seconds and metres, node-to-node);
+2. evacuation of the affected people of open incidents to shelters; the shelters' supply
+   deficits (per-person standard × days) become extra allocation sites;
+3. material allocation stockpiles → incidents + shelters in need;
+4. team assignment;
+5. vehicle routing of the allocation with the stockpiles' vehicles (time limit
+   ``options.seconds``);
+6. dispatch orders (调拨单 per vehicle, 派遣令 per team) with turn lists from the engine's paths.
+
+Progress is reported per stage; ``stop()`` is passed to each solver and checked between stages:
+a stopped run returns the partial plan (stages not run are recorded as CANCELLED, the overall
+status is CANCELLED). A plan is always returned; what could not be served is listed with reasons.
+
+Without a road network (``network=None``) travel times are estimated from straight-line
+distance (× 1.3 detour at 30 km/h) and orders carry straight-line sketches; the plan says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dispatch.orders import LegPath, TurnStep, build_orders
+from dispatch.plan import (
+    DEFAULT_PREFIX,
+    AllocationLine,
+    EvacuationMove,
+    IncidentOutcome,
+    Place,
+    Plan,
+    PlanInputs,
+    PlanStatus,
+    RouteStop,
+    StageRun,
+    TeamDispatch,
+    Trip,
+    VehicleRoute,
+    next_plan_number,
+    scenario_hash,
+)
+from dispatch.results import (
+    ProgressFn,
+    Reason,
+    SolveInfo,
+    Status,
+    StopFn,
+    Unserved,
+    never_stop,
+    no_progress,
+)
+from gis.errors import ReliefDeskError, WorkspaceError
+from gis.model import Scenario
+
+#: Default per-person-per-day supply standard of a shelter (material code → quantity):
+#: 3 L water ≈ ¼ case of 24×0.55 L, 3 meals ≈ ⅛ case of 24 portions, one quilt.
+DEFAULT_SHELTER_STANDARD: Mapping[str, float] = {"WATER": 0.25, "FOOD": 0.125, "QUILT": 1.0}
+
+#: Worst-first order used for the plan's overall status.
+_STATUS_RANK = {
+    Status.OPTIMAL: 0,
+    Status.FEASIBLE: 1,
+    Status.TIMEOUT: 2,
+    Status.INFEASIBLE: 3,
+    Status.CANCELLED: 4,
+}
+
+_STAGE_ZH = {
+    "matrix": "路网与行程时间",
+    "evacuation": "人员转移",
+    "allocation": "物资分配",
+    "assignment": "队伍派遣",
+    "routing": "车辆路径",
+    "orders": "生成指令",
+}
+
+CROW_DETOUR = 1.3
+CROW_SPEED_KMH = 30.0
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    """Parameters of :func:`plan_dispatch` (all stored in the plan's audit snapshot).
+
+    Attributes
+    ----------
+    seconds
+        Time limit of the vehicle-routing solver (the other solvers take well under a second).
+    engine
+        Routing engine (``"pyvrp"`` / ``"ortools"``); None = the routing module's default.
+    release_safety_levels
+        Response levels (1 = I … 4 = IV) for which safety stock may be released.
+    allow_late
+        Allow stockpiles that cannot arrive before the incident deadline.
+    evacuate
+        Run the evacuation stage (and feed shelter supply deficits into the allocation).
+    shelter_standard, shelter_days
+        Per-person-per-day supply standard of shelters and the number of days to cover.
+    service_s
+        Unloading time at a delivery site, seconds.
+    max_route_s
+        Maximum duration of a vehicle's working day (all trips), seconds.
+    prefix
+        Plan number prefix (default: scenario metadata ``plan_prefix``, else ``HJ``).
+    created_at
+        The plan's time (default: now); ETAs are counted from it.
+    existing_numbers
+        Plan numbers already used (the next free daily sequence is taken).
+    pins, forbids
+        Operator decisions for team assignment: (team_id, incident_id) pairs.
+    """
+
+    seconds: float = 10.0
+    engine: str | None = None
+    release_safety_levels: tuple[int, ...] = (1, 2)
+    allow_late: bool = False
+    evacuate: bool = True
+    shelter_standard: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_SHELTER_STANDARD)
+    )
+    shelter_days: float = 1.0
+    service_s: int = 600
+    max_route_s: int = 12 * 3600
+    prefix: str | None = None
+    created_at: datetime | None = None
+    existing_numbers: tuple[str, ...] = ()
+    pins: tuple[tuple[str, str], ...] = ()
+    forbids: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native snapshot (lists, dicts, numbers, text) for the plan's audit record."""
+        return {
+            "seconds": float(self.seconds),
+            "engine": self.engine,
+            "release_safety_levels": [int(x) for x in self.release_safety_levels],
+            "allow_late": bool(self.allow_late),
+            "evacuate": bool(self.evacuate),
+            "shelter_standard": {str(k): float(v) for k, v in self.shelter_standard.items()},
+            "shelter_days": float(self.shelter_days),
+            "service_s": int(self.service_s),
+            "max_route_s": int(self.max_route_s),
+            "prefix": self.prefix,
+            "pins": [list(p) for p in self.pins],
+            "forbids": [list(p) for p in self.forbids],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Small adapters
+# --------------------------------------------------------------------------------------------
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """First present attribute (or mapping key) of ``names``."""
+    for n in names:
+        if isinstance(obj, Mapping) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def _options(cls: type, **values: Any) -> Any:
+    """Instantiate an options dataclass with the values it knows (others are ignored)."""
+    if dataclasses.is_dataclass(cls):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known and v is not None})
+    return cls()
+
+
+def _stage(name: str, info: SolveInfo | None, message: str = "") -> StageRun:
+    if info is None:
+        return StageRun(_STAGE_ZH.get(name, name), Status.CANCELLED, message=message or "未运行")
+    return StageRun(
+        _STAGE_ZH.get(name, name),
+        Status(info.status),
+        None if info.objective is None else float(info.objective),
+        None if info.bound is None else float(info.bound),
+        float(info.runtime_s),
+        str(info.engine or ""),
+        message,
+    )
+
+
+class _Progress:
+    """Maps each stage's own 0..1 progress into its slice of the whole run."""
+
+    SLICES = {
+        "matrix": (0.0, 0.12),
+        "evacuation": (0.12, 0.2),
+        "allocation": (0.2, 0.3),
+        "assignment": (0.3, 0.4),
+        "routing": (0.4, 0.92),
+        "orders": (0.92, 1.0),
+    }
+
+    def __init__(self, fn: ProgressFn) -> None:
+        self.fn = fn
+
+    def stage(self, name: str) -> ProgressFn:
+        lo, hi = self.SLICES[name]
+        label = _STAGE_ZH[name]
+
+        def report(fraction: float, message: str) -> None:
+            f = min(max(float(fraction), 0.0), 1.0)
+            self.fn(lo + (hi - lo) * f, f"{label}：{message}" if message else label)
+
+        report(0.0, "")
+        return report
+
+
+# --------------------------------------------------------------------------------------------
+# Travel times
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Geo:
+    """Snapped nodes of every place and a way to get matrices and paths."""
+
+    places: dict[str, Place]
+    node: dict[str, int]
+    engine: Any  # TravelTimeEngine or None
+    notes: list[str]
+
+    def matrix(
+        self, src: Sequence[str], tgt: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(seconds int64, metres int64, reachable bool) between place ids."""
+        if not src or not tgt:
+            z = np.zeros((len(src), len(tgt)), dtype=np.int64)
+            return z, z.copy(), np.zeros((len(src), len(tgt)), dtype=bool)
+        if self.engine is None:
+            return _crow_matrix([self.places[s] for s in src], [self.places[t] for t in tgt])
+        m = self.engine.matrix(
+            np.asarray([self.node[s] for s in src], dtype=np.int64),
+            np.asarray([self.node[t] for t in tgt], dtype=np.int64),
+        )
+        reach = np.asarray(m.reachable, dtype=bool)
+        sec = np.asarray(m.seconds, dtype=np.int64)
+        met = np.asarray(m.metres, dtype=np.int64)
+        from dispatch.problems import UNREACHABLE
+
+        sec = np.where(reach, sec, UNREACHABLE)
+        met = np.where(reach, met, UNREACHABLE)
+        return sec, met, reach
+
+    def path(self, a: str, b: str) -> LegPath | None:
+        if self.engine is None or a not in self.node or b not in self.node:
+            return None
+        p = self.engine.path(int(self.node[a]), int(self.node[b]))
+        if p is None:
+            return None
+        steps = tuple(
+            TurnStep(
+                str(_get(s, "road", "name", default="")) or "未命名道路",
+                float(_get(s, "distance_m", "metres", default=0.0)),
+                float(_get(s, "seconds", default=0.0)),
+            )
+            for s in (p.steps or ())
+        )
+        geom = p.geometry
+        coords = tuple((float(x), float(y)) for x, y, *_ in geom.coords) if geom is not None else ()
+        pa, pb = self.places[a], self.places[b]
+        # the entity is off the road: join it to its snapped node so the line starts at it
+        if coords:
+            coords = ((pa.lon, pa.lat), *coords, (pb.lon, pb.lat))
+        return LegPath(float(p.seconds), float(p.metres), steps, coords)
+
+
+def _crow_matrix(
+    src: Sequence[Place], tgt: Sequence[Place]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lon1 = np.radians([p.lon for p in src])[:, None]
+    lat1 = np.radians([p.lat for p in src])[:, None]
+    lon2 = np.radians([p.lon for p in tgt])[None, :]
+    lat2 = np.radians([p.lat for p in tgt])[None, :]
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    metres = 2 * 6_371_000.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1))) * CROW_DETOUR
+    seconds = metres / (CROW_SPEED_KMH / 3.6)
+    return (
+        np.rint(seconds).astype(np.int64),
+        np.rint(metres).astype(np.int64),
+        np.ones(metres.shape, dtype=bool),
+    )
+
+
+def _places(scenario: Scenario) -> dict[str, Place]:
+    out: dict[str, Place] = {}
+    for kind, items in (
+        ("stockpile", scenario.stockpiles),
+        ("incident", scenario.open_incidents()),
+        ("shelter", scenario.shelters),
+        ("team", scenario.teams),
+    ):
+        for e in items:
+            out[e.id] = Place(e.id, e.name, kind, e.location.lon, e.location.lat)
+    return out
+
+
+def _snap(scenario: Scenario, network: Any) -> _Geo:
+    places = _places(scenario)
+    notes: list[str] = []
+    if network is None:
+        notes.append(
+            f"无路网：行程时间按直线距离×{CROW_DETOUR:g}、{CROW_SPEED_KMH:g} 公里/小时估算"
+        )
+        return _Geo(places, {}, None, notes)
+    from gis.matrix import TravelTimeEngine
+
+    ids = list(places)
+    snap = network.snap(
+        np.asarray([places[i].lon for i in ids]), np.asarray([places[i].lat for i in ids])
+    )
+    node = {pid: int(n) for pid, n in zip(ids, snap.node)}
+    for pid, d, flagged in zip(ids, snap.distance_m, snap.flagged):
+        if flagged:
+            notes.append(f"{places[pid].name}（{pid}）距最近道路 {float(d):.0f} 米")
+    engine = TravelTimeEngine(network, scenario.closures)
+    return _Geo(places, node, engine, notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Stages
+# --------------------------------------------------------------------------------------------
+
+
+def _evacuation(
+    scenario: Scenario, geo: _Geo, options: DispatchOptions, stop: StopFn, progress: ProgressFn
+) -> tuple[Any, list[Any], tuple[EvacuationMove, ...]]:
+    """Returns (result, extra allocation sites for shelters, moves)."""
+    from dispatch.evacuation import shelter_supply_deficits, solve_evacuation
+    from dispatch.problems import AllocationSite, build_evacuation_problem
+
+    groups = [i for i in scenario.open_incidents() if i.affected_people > 0]
+    shelters = list(scenario.shelters)
+    sec, _, reach = geo.matrix([g.id for g in groups], [s.id for s in shelters])
+    problem = build_evacuation_problem(scenario, sec, reachable=reach, shelters=shelters)
+    result = solve_evacuation(problem, stop=stop, progress=progress)
+    moves = tuple(
+        EvacuationMove(
+            str(_get(m, "group_id")),
+            str(_get(m, "shelter_id")),
+            int(_get(m, "people", default=0)),
+            float(_get(m, "travel_s", "seconds", default=0.0)),
+        )
+        for m in _get(result, "moves", default=())
+    )
+    codes = {m.code for m in scenario.materials}
+    standard = {k: v for k, v in options.shelter_standard.items() if k in codes}
+    extra: list[Any] = []
+    if standard and moves:
+        deficits = shelter_supply_deficits(
+            _get(result, "moves", default=()), shelters, standard, options.shelter_days
+        )
+        by_id = {s.id: s for s in shelters}
+        items = deficits.items() if isinstance(deficits, Mapping) else deficits
+        for item in items:
+            if isinstance(item, AllocationSite):
+                extra.append(item)
+                continue
+            sid, needs = item if isinstance(item, tuple) else (_get(item, "id"), item)
+            needs = dict(_get(needs, "needs", default=needs))
+            if sid in by_id and any(v > 0 for v in needs.values()):
+                sh = by_id[sid]
+                extra.append(
+                    AllocationSite(
+                        id=sid,
+                        needs=needs,
+                        level=3,
+                        name=sh.name,
+                        location=sh.location,
+                        kind="shelter",
+                    )
+                )
+    return result, extra, moves
+
+
+def _allocation(
+    scenario: Scenario,
+    geo: _Geo,
+    options: DispatchOptions,
+    extra: list[Any],
+    stop: StopFn,
+    progress: ProgressFn,
+) -> tuple[Any, tuple[AllocationLine, ...]]:
+    from dispatch.allocation import AllocationOptions, solve_allocation
+    from dispatch.problems import AllocationSite, build_allocation_problem
+
+    sites = [AllocationSite.from_incident(i) for i in scenario.open_incidents() if i.needs]
+    sites += list(extra)
+    sps = [s.id for s in scenario.stockpiles]
+    sec, _, reach = geo.matrix(sps, [s.id for s in sites])
+    problem = build_allocation_problem(scenario, sec, sites=sites, reachable=reach)
+    opts = _options(
+        AllocationOptions,
+        release_safety_levels=tuple(options.release_safety_levels),
+        allow_late=options.allow_late,
+    )
+    result = solve_allocation(problem, opts, stop=stop, progress=progress)
+    lines = tuple(
+        AllocationLine(
+            str(ln.site_id),
+            str(ln.material),
+            str(ln.stockpile_id),
+            float(ln.quantity),
+            float(ln.travel_s),
+        )
+        for ln in result.lines
+    )
+    return result, lines
+
+
+def _assignment(
+    scenario: Scenario, geo: _Geo, options: DispatchOptions, stop: StopFn, progress: ProgressFn
+) -> tuple[Any, tuple[TeamDispatch, ...]]:
+    from dispatch.assignment import solve_assignment
+    from dispatch.problems import build_assignment_problem
+
+    incidents = [i for i in scenario.open_incidents() if i.required_skills]
+    sec, _, reach = geo.matrix([t.id for t in scenario.teams], [i.id for i in incidents])
+    problem = build_assignment_problem(
+        scenario,
+        sec,
+        incidents=incidents,
+        reachable=reach,
+        pins=options.pins,
+        forbids=options.forbids,
+    )
+    result = solve_assignment(problem, stop=stop, progress=progress)
+    teams = {t.id: t for t in scenario.teams}
+    out = []
+    for a in _get(result, "assignments", "pairs", default=()):
+        tid = str(_get(a, "team_id"))
+        team = teams.get(tid)
+        skills = _get(a, "skills", default=None)
+        if skills is None:
+            skills = team.skills if team is not None else ()
+        out.append(
+            TeamDispatch(
+                tid,
+                str(_get(a, "incident_id")),
+                float(_get(a, "eta_s", "arrival_s", default=0.0)),
+                int(_get(a, "headcount", default=team.headcount if team else 0)),
+                tuple(str(s) for s in skills),
+            )
+        )
+    return result, tuple(out)
+
+
+def _routing(
+    scenario: Scenario,
+    geo: _Geo,
+    options: DispatchOptions,
+    lines: Sequence[AllocationLine],
+    stop: StopFn,
+    progress: ProgressFn,
+) -> tuple[Any, tuple[VehicleRoute, ...], list[Unserved]]:
+    from dispatch.routing import (
+        RoutingDelivery,
+        RoutingOptions,
+        RoutingProblem,
+        RoutingVehicle,
+        solve_routing,
+    )
+
+    materials = scenario.material_index
+    by_pair: dict[tuple[str, str], dict[str, float]] = {}
+    for ln in lines:
+        if ln.quantity > 0:
+            d = by_pair.setdefault((ln.stockpile_id, ln.site_id), {})
+            d[ln.material] = d.get(ln.material, 0.0) + ln.quantity
+    depots = [s.id for s in scenario.stockpiles if any(k[0] == s.id for k in by_pair)]
+    sites = sorted({k[1] for k in by_pair})
+    loc_ids = depots + sites
+    sec, met, reach = geo.matrix(loc_ids, loc_ids)
+    deadline = {i.id: int(i.deadline_min * 60) for i in scenario.incidents}
+    level = {i.id: i.level for i in scenario.incidents}
+    from dispatch.problems import site_priority
+
+    vehicles = [
+        RoutingVehicle(
+            id=v.id,
+            depot=depots.index(sp.id),
+            capacity_kg=v.capacity_kg,
+            capacity_m3=v.capacity_m3,
+            max_duration_s=options.max_route_s,
+            speed_factor=v.speed_factor,
+        )
+        for sp in scenario.stockpiles
+        if sp.id in depots
+        for v in sp.vehicles
+    ]
+    deliveries = []
+    for (sp_id, site), loads in sorted(by_pair.items()):
+        w = sum(q * materials[c].unit_weight_kg for c, q in loads.items() if c in materials)
+        vol = sum(q * materials[c].unit_volume_m3 for c, q in loads.items() if c in materials)
+        dl = deadline.get(site, 24 * 3600)
+        deliveries.append(
+            RoutingDelivery(
+                id=f"{sp_id}>{site}",
+                site=loc_ids.index(site),
+                loads=dict(loads),
+                weight_kg=w,
+                volume_m3=vol,
+                depot=depots.index(sp_id),
+                service_s=options.service_s,
+                earliest_s=0,
+                deadline_s=dl,
+                priority=site_priority(level.get(site, 3), dl),
+            )
+        )
+    problem = RoutingProblem(
+        location_ids=tuple(loc_ids),
+        seconds=sec,
+        metres=met,
+        reachable=reach,
+        depots=tuple(depots),
+        vehicles=tuple(vehicles),
+        deliveries=tuple(deliveries),
+    )
+    opts = _options(
+        RoutingOptions, engine=options.engine, time_limit_s=options.seconds, seconds=options.seconds
+    )
+    result = solve_routing(problem, opts, stop=stop, progress=progress)
+    return result, _convert_routes(result, loc_ids, depots), list(result.unserved)
+
+
+def _convert_routes(
+    result: Any, loc_ids: Sequence[str], depots: Sequence[str]
+) -> tuple[VehicleRoute, ...]:
+    def loc(x: Any) -> str:
+        if isinstance(x, str):
+            return x
+        return loc_ids[int(x)]
+
+    out = []
+    for r in result.routes:
+        trips = []
+        depot_id = None
+        for t in _get(r, "trips", default=()):
+            d = _get(t, "depot", "depot_id", "depot_index", default=None)
+            tdepot = depots[int(d)] if isinstance(d, int | np.integer) else str(d)
+            depot_id = depot_id or tdepot
+            stops = tuple(
+                RouteStop(
+                    loc(_get(s, "site", "site_id", "location")),
+                    float(_get(s, "arrival_s", default=0.0)),
+                    float(_get(s, "departure_s", default=_get(s, "arrival_s", default=0.0))),
+                    {
+                        str(k): float(v)
+                        for k, v in dict(_get(s, "loads", "load", default={})).items()
+                    },
+                )
+                for s in _get(t, "stops", default=())
+            )
+            trips.append(
+                Trip(
+                    tdepot,
+                    float(_get(t, "start_s", "departure_s", default=0.0)),
+                    float(_get(t, "end_s", "return_s", default=0.0)),
+                    stops,
+                )
+            )
+        out.append(
+            VehicleRoute(
+                str(_get(r, "vehicle_id")),
+                depot_id or "",
+                tuple(trips),
+                float(_get(r, "duration_s", default=0.0)),
+                float(_get(r, "distance_m", default=0.0)),
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Outcomes
+# --------------------------------------------------------------------------------------------
+
+
+def _outcomes(
+    scenario: Scenario,
+    lines: Sequence[AllocationLine],
+    routes: Sequence[VehicleRoute],
+    assignment: Sequence[TeamDispatch],
+) -> tuple[IncidentOutcome, ...]:
+    mats = scenario.material_index
+    out = []
+    for inc in scenario.open_incidents():
+        allocated: dict[str, float] = {}
+        for ln in lines:
+            if ln.site_id == inc.id:
+                allocated[ln.material] = allocated.get(ln.material, 0.0) + ln.quantity
+        delivered: dict[str, float] = {}
+        for r in routes:
+            for t in r.trips:
+                for s in t.stops:
+                    if s.site_id == inc.id:
+                        for k, v in s.loads.items():
+                            delivered[k] = delivered.get(k, 0.0) + v
+
+        def kg(d: Mapping[str, float]) -> float:
+            return sum(q * (mats[c].unit_weight_kg if c in mats else 1.0) for c, q in d.items())
+
+        need_kg = kg(inc.needs)
+        got_kg = kg({c: min(delivered.get(c, 0.0), q) for c, q in inc.needs.items()})
+        teams = [a for a in assignment if a.incident_id == inc.id]
+        covered: dict[str, int] = {}
+        for skill, n in inc.required_skills.items():
+            covered[skill] = min(n, sum(a.headcount for a in teams if skill in a.skills))
+        need_staff = sum(inc.required_skills.values())
+        out.append(
+            IncidentOutcome(
+                inc.id,
+                inc.name,
+                inc.level,
+                dict(inc.needs),
+                allocated,
+                delivered,
+                1.0 if need_kg <= 0 else min(1.0, got_kg / need_kg),
+                dict(inc.required_skills),
+                covered,
+                1.0 if need_staff <= 0 else sum(covered.values()) / need_staff,
+                tuple(a.team_id for a in teams),
+            )
+        )
+    return tuple(out)
+
+
+def _overall(stages: Sequence[StageRun]) -> Status:
+    if not stages:
+        return Status.FEASIBLE
+    worst = max(stages, key=lambda s: _STATUS_RANK[s.status]).status
+    if worst == Status.OPTIMAL and len(stages) > 1:
+        return Status.OPTIMAL
+    return worst
+
+
+# --------------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------------
+
+
+def plan_dispatch(
+    scenario: Scenario,
+    network: Any,
+    options: DispatchOptions | None = None,
+    *,
+    stop: StopFn | None = None,
+    progress: ProgressFn | None = None,
+) -> Plan:
+    """Compute a dispatch plan for the open incidents of ``scenario`` (see module doc)."""
+    options = options or DispatchOptions()
+    stop = stop or never_stop
+    prog = _Progress(progress or no_progress)
+    created = options.created_at or datetime.now().astimezone()
+    prefix = options.prefix or scenario.metadata.get("plan_prefix") or DEFAULT_PREFIX
+    number = next_plan_number(options.existing_numbers, prefix, created)
+
+    stages: list[StageRun] = []
+    unserved: list[Unserved] = []
+    moves: tuple[EvacuationMove, ...] = ()
+    lines: tuple[AllocationLine, ...] = ()
+    assignment: tuple[TeamDispatch, ...] = ()
+    routes: tuple[VehicleRoute, ...] = ()
+    extra: list[Any] = []
+
+    t0 = time.perf_counter()
+    p = prog.stage("matrix")
+    geo = _snap(scenario, network)
+    p(1.0, f"{len(geo.places)} 个地点")
+    stages.append(
+        StageRun(
+            _STAGE_ZH["matrix"],
+            Status.OPTIMAL,
+            runtime_s=time.perf_counter() - t0,
+            engine="dijkstra" if geo.engine is not None else "直线估算",
+        )
+    )
+
+    def run(name: str, fn: Callable[[ProgressFn], Any]) -> Any:
+        if stop():
+            stages.append(_stage(name, None, "用户取消，未运行"))
+            return None
+        out = fn(prog.stage(name))
+        info = out[0].info
+        stages.append(_stage(name, info))
+        unserved.extend(_get(out[0], "unserved", default=()))
+        return out
+
+    if options.evacuate:
+        r = run("evacuation", lambda pg: _evacuation(scenario, geo, options, stop, pg))
+        if r is not None:
+            _, extra, moves = r
+    r = run("allocation", lambda pg: _allocation(scenario, geo, options, extra, stop, pg))
+    if r is not None:
+        lines = r[1]
+    r = run("assignment", lambda pg: _assignment(scenario, geo, options, stop, pg))
+    if r is not None:
+        assignment = r[1]
+    if lines:
+        if stop():
+            stages.append(_stage("routing", None, "用户取消，未运行"))
+        else:
+            res, routes, _ = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
+            stages.append(_stage("routing", res.info))
+            unserved.extend(res.unserved)
+    cancelled = any(s.status == Status.CANCELLED for s in stages)
+    if cancelled:
+        unserved = _mark_cancelled(scenario, unserved, lines, assignment, routes)
+
+    p = prog.stage("orders")
+    places = tuple(geo.places.values())
+    orders = build_orders(
+        number,
+        scenario=scenario,
+        places=places,
+        routes=routes,
+        assignment=assignment,
+        paths=geo.path,
+    )
+    p(1.0, f"{len(orders)} 份指令")
+    inputs = PlanInputs(
+        scenario_name=scenario.name,
+        scenario_hash=scenario_hash(scenario),
+        options=options.to_dict(),
+        created_at=created,
+        road_network=(
+            f"{scenario.road_network.kind}:{getattr(network, 'content_hash', '')}"
+            if network is not None
+            else "none"
+        ),
+        notes=tuple(geo.notes),
+    )
+    return Plan(
+        number=number,
+        created_at=created,
+        status=PlanStatus.DRAFT,
+        overall=Status.CANCELLED if cancelled else _overall(stages),
+        inputs=inputs,
+        stages=tuple(stages),
+        places=places,
+        allocation=lines,
+        assignment=assignment,
+        evacuation=moves,
+        routes=routes,
+        unserved=tuple(unserved),
+        incidents=_outcomes(scenario, lines, routes, assignment),
+        orders=orders,
+    )
+
+
+def _mark_cancelled(
+    scenario: Scenario,
+    unserved: list[Unserved],
+    lines: Sequence[AllocationLine],
+    assignment: Sequence[TeamDispatch],
+    routes: Sequence[VehicleRoute],
+) -> list[Unserved]:
+    """After a cancel, every need with no decision yet is listed as 计算已取消."""
+    out = list(unserved)
+    listed = {(u.site_id, u.what) for u in out}
+    mats = scenario.material_index
+    for inc in scenario.open_incidents():
+        for code, q in inc.needs.items():
+            got = sum(
+                s.loads.get(code, 0.0)
+                for r in routes
+                for t in r.trips
+                for s in t.stops
+                if s.site_id == inc.id
+            )
+            if got < q and (inc.id, code) not in listed:
+                m = mats.get(code)
+                name, unit = (m.name_zh, m.unit) if m is not None else (code, "")
+                miss = q - got
+                out.append(
+                    Unserved(
+                        inc.id,
+                        code,
+                        miss,
+                        Reason.CANCELLED,
+                        f"{inc.name}：{name} {miss:g} {unit} 未安排：计算已取消",
+                    )
+                )
+        if inc.required_skills and not any(a.incident_id == inc.id for a in assignment):
+            for skill, n in inc.required_skills.items():
+                if (inc.id, skill) not in listed:
+                    out.append(
+                        Unserved(
+                            inc.id,
+                            skill,
+                            n,
+                            Reason.CANCELLED,
+                            f"{inc.name}：{skill} {n} 人未派遣：计算已取消",
+                        )
+                    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+OUTPUT_FILES = ("plan.json", "orders.pdf", "orders.xlsx", "plan.geojson", "plan.csv", "plan.html")
+
+
+def export_all(plan: Plan, out: Path) -> dict[str, Path]:
+    """Write the six output files of a plan into ``out`` (created if needed)."""
+    from dispatch.export.csv import export_csv
+    from dispatch.export.geojson import export_geojson
+    from dispatch.export.html_map import export_html
+    from dispatch.export.pdf import export_pdf
+    from dispatch.export.xlsx import export_xlsx
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: out / name for name in OUTPUT_FILES}
+    tmp = files["plan.json"].with_name("plan.json.tmp")
+    tmp.write_text(plan.to_json(), encoding="utf-8")
+    tmp.replace(files["plan.json"])
+    export_pdf(plan, files["orders.pdf"])
+    export_xlsx(plan, files["orders.xlsx"])
+    export_geojson(plan, files["plan.geojson"])
+    export_csv(plan, files["plan.csv"])
+    export_html(plan, files["plan.html"])
+    return files
+
+
+def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
+    """One screen of text: per incident served %, unserved with reasons, vehicles, solvers."""
+    lines = [
+        f"调度方案 {plan.number}　场景：{plan.inputs.scenario_name}　"
+        f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）",
+        "",
+        f"{'事件':<24}{'级别':>4}  {'物资满足率':>8}  {'人员满足率':>8}  队伍",
+    ]
+    for o in plan.incidents:
+        name = o.name if len(o.name) <= 22 else o.name[:21] + "…"
+        lines.append(
+            f"{name:<24}{o.level:>4}  {100 * o.served_fraction:>9.0f}%  "
+            f"{100 * o.staff_fraction:>9.0f}%  {len(o.teams)}"
+        )
+    lines.append("")
+    if plan.unserved:
+        lines.append(f"未满足需求 {len(plan.unserved)} 项：")
+        for u in plan.unserved[:max_unserved]:
+            lines.append(f"  - [{u.reason.value}] {u.message_zh}")
+        if len(plan.unserved) > max_unserved:
+            lines.append(f"  … 另有 {len(plan.unserved) - max_unserved} 项，见 plan.json")
+    else:
+        lines.append("全部需求均已安排。")
+    lines.append(
+        f"使用车辆 {plan.vehicles_used} 辆；指令 {len(plan.orders)} 份"
+        f"（调拨单 {len(plan.transfer_orders)}，派遣令 {len(plan.deploy_orders)}）；"
+        f"转移 {sum(m.people for m in plan.evacuation)} 人"
+    )
+    lines.append(
+        "求解："
+        + "；".join(
+            f"{s.stage} {s.status.value} {s.runtime_s:.2f}s"
+            + (f"（{s.engine}）" if s.engine else "")
+            for s in plan.stages
+        )
+    )
+    for n in plan.inputs.notes[:3]:
+        lines.append(f"注意：{n}")
+    return "\n".join(lines)
+
+
+def run_dispatch_cli(workspace: Path, out: Path, *, seconds: float, engine: str | None) -> int:
+    """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
+
+    Exit code 0 even when the plan is partial. An unreadable workspace raises
+    :class:`gis.errors.WorkspaceError` (app.py prints it on one line).
+    """
+    from gis.loading import load_road_network, open_workspace
+
+    workspace = Path(workspace)
+    try:
+        ws = open_workspace(workspace)
+        network = load_road_network(workspace, ws.scenario)
+    except ReliefDeskError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
+    scenario: Scenario = ws.scenario
+    existing = tuple((ws.documents or {}).get("plans", {}).keys())
+    options = DispatchOptions(seconds=float(seconds), engine=engine, existing_numbers=existing)
+    last = [-1.0]
+
+    def progress(fraction: float, message: str) -> None:
+        if fraction - last[0] >= 0.1 or fraction >= 1.0:
+            last[0] = fraction
+            print(f"[{fraction:4.0%}] {message}", flush=True, file=_stderr())
+
+    t0 = time.perf_counter()
+    plan = plan_dispatch(scenario, network, options, progress=progress)
+    files = export_all(plan, Path(out))
+    print(summary_text(plan))
+    print(
+        f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
+        + "，".join(str(p) for p in files.values())
+    )
+    return 0
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+__all__ = [
+    "DEFAULT_SHELTER_STANDARD",
+    "OUTPUT_FILES",
+    "DispatchOptions",
+    "export_all",
+    "plan_dispatch",
+    "run_dispatch_cli",
+    "summary_text",
+]
