@@ -1,0 +1,259 @@
+"""Application start: QApplication, global excepthook, the main window, screenshot mode.
+
+``main(workspace, screenshot)`` is called by ``app.py``. With ``screenshot`` it opens the window,
+waits until Leaflet has really drawn the map (probing ``typeof L`` and the marker/feature counts
+through ``runJavaScript`` — ``loadFinished`` alone says True even for a blank offline page), saves
+a PNG of the whole window and returns 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger("reliefdesk")
+
+SCREENSHOT_TIMEOUT_S = 60.0
+
+
+def log_dir() -> Path:
+    env = os.environ.get("RELIEFDESK_LOG_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "reliefdesk"
+
+
+def setup_logging() -> Path:
+    """Log to ``reliefdesk.log`` in :func:`log_dir` (and warnings to stderr)."""
+    directory = log_dir()
+    path = directory / "reliefdesk.log"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.FileHandler) for h in root.handlers):
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+class ExceptHook:
+    """Global excepthook: log the traceback, show it in a dialog; never a silent exit."""
+
+    def __init__(self, window: Any = None, *, interactive: bool = True, log_file: Path | None = None) -> None:
+        self.window = window
+        self.interactive = interactive
+        self.log_file = log_file
+        self.errors: list[str] = []
+        self._previous = sys.excepthook
+
+    def install(self) -> ExceptHook:
+        sys.excepthook = self
+        return self
+
+    def uninstall(self) -> None:
+        if sys.excepthook is self:
+            sys.excepthook = self._previous
+
+    def __call__(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            self._previous(exc_type, exc, tb)
+            return
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.errors.append(text)
+        log.error("unhandled exception\n%s", text)
+        print(text, file=sys.stderr)
+        from gui.i18n import tr
+
+        message = f"{exc_type.__name__}: {exc}"
+        if self.window is not None:
+            with contextlib.suppress(Exception):  # the panel may be gone during shutdown
+                self.window.messages.add("error", tr("程序错误：") + message, text)
+        if not self.interactive:
+            return
+        try:
+            from PyQt6.QtCore import Qt
+            from PyQt6.QtWidgets import QApplication, QMessageBox
+
+            if QApplication.instance() is None:
+                return
+            box = QMessageBox(self.window)
+            box.setIcon(QMessageBox.Icon.Critical)
+            box.setWindowTitle(tr("程序错误"))
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            hint = tr("错误已记录到 {path}。可以继续工作；建议保存后重新启动。").format(path=self.log_file or "")
+            box.setText(f"{message}\n\n{hint}")
+            box.setDetailedText(text)
+            box.exec()
+        except Exception:  # never raise from the hook
+            pass
+
+
+def _prepare_environment() -> None:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def choose_workspace(workspace: Path | None, settings: Any, *, use_last: bool) -> Path | None:
+    """The file to open: the given one, else the last one used, else the bundled demo."""
+    from gui.main_window import DEMO_WORKSPACE
+
+    if workspace is not None:
+        return Path(workspace)
+    if use_last:
+        last = settings.value("workspace/last", "")
+        if last and Path(str(last)).exists():
+            return Path(str(last))
+    return DEMO_WORKSPACE if DEMO_WORKSPACE.exists() else None
+
+
+class ScreenshotProbe:
+    """Polls the page until the map has really drawn, then saves the window as PNG."""
+
+    def __init__(self, window: Any, out: Path, *, timeout_s: float = SCREENSHOT_TIMEOUT_S) -> None:
+        from PyQt6.QtCore import QTimer
+
+        self.window = window
+        self.out = Path(out)
+        self.deadline = time.monotonic() + timeout_s
+        self.started = time.monotonic()
+        self.exit_code: int | None = None
+        self.stats: dict[str, Any] = {}
+        self.timer = QTimer(window)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+        self._waiting = False
+        self._settle = 0
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def expected(self) -> dict[str, int]:
+        s = self.window.session.scenario
+        exp = {k: len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents", "hazards")}
+        edges = self.window.session.road_edges
+        exp["roads"] = 1 if edges is not None and len(edges) else 0
+        return exp
+
+    def _tick(self) -> None:
+        from PyQt6.QtWidgets import QApplication
+
+        if self.window.load_error:
+            self._finish(2, f"error: {self.window.load_error}")
+            return
+        if time.monotonic() > self.deadline:
+            self._finish(3, f"error: the map did not draw within the time limit; last probe {self.stats}")
+            return
+        if self._settle:
+            self._settle -= 1
+            if self._settle == 0:
+                QApplication.processEvents()
+                self.window.grab().save(str(self.out), "PNG")
+                self._finish(0, f"screenshot {self.out} after {time.monotonic() - self.started:.2f} s")
+            return
+        if self._waiting or not self.window.map.ready or self.window.runner.busy:
+            return
+        self._waiting = True
+        self.window.map.evaluate(
+            "(typeof L === 'undefined' || !window.RD) ? 'null' : JSON.stringify(RD.stats())", self._got
+        )
+
+    def _got(self, result: Any) -> None:
+        self._waiting = False
+        try:
+            stats = json.loads(result) if isinstance(result, str) else None
+        except ValueError:
+            stats = None
+        if not stats or not stats.get("leaflet"):
+            return
+        self.stats = stats
+        counts = stats.get("counts", {})
+        exp = self.expected()
+        for layer in ("shelters", "stockpiles", "teams", "incidents", "hazards"):
+            if counts.get(layer, 0) != exp[layer]:
+                return
+        if exp["roads"] and not any(k.startswith("roads:") and v for k, v in counts.items()):
+            return
+        points = sum(exp[k] for k in ("shelters", "stockpiles", "teams", "incidents"))
+        if points and stats.get("markers", 0) == 0:
+            return
+        self._settle = 4  # let the canvas paint a few frames
+
+    def _finish(self, code: int, message: str) -> None:
+        from PyQt6.QtWidgets import QApplication
+
+        self.timer.stop()
+        self.exit_code = code
+        print(message, file=sys.stderr if code else sys.stdout)
+        self.window.session.undo_stack.setClean()
+        QApplication.instance().exit(code)
+
+
+def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
+    """Run the desktop application; return the exit code."""
+    _prepare_environment()
+    import PyQt6.QtWebEngineWidgets  # noqa: F401  (must precede QApplication)
+    from PyQt6.QtCore import QCoreApplication, Qt, QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from gui.i18n import install_language
+    from gui.main_window import MainWindow, app_settings
+
+    log_file = setup_logging()
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    QCoreApplication.setOrganizationName("ReliefDesk")
+    QCoreApplication.setApplicationName("ReliefDesk")
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "reliefdesk"])
+    settings = app_settings()
+    language = install_language(str(settings.value("ui/language", "zh_CN") or "zh_CN"))
+    interactive = screenshot is None
+    window = MainWindow(interactive=interactive, settings=settings, language=language)
+    hook = ExceptHook(window, interactive=interactive, log_file=log_file).install()
+    path = choose_workspace(workspace, settings, use_last=interactive)
+    if screenshot is not None:
+        window.resize(1600, 1000)
+    window.show()
+    probe: ScreenshotProbe | None = None
+    if screenshot is not None:
+        if path is None:
+            print("error: no workspace to show (bundled demo missing)", file=sys.stderr)
+            return 2
+        window.open_workspace(path)
+        probe = ScreenshotProbe(window, screenshot)
+        probe.start()
+    elif path is not None:
+        def start() -> None:
+            if not window.offer_recovery():
+                window.open_workspace(path)
+
+        QTimer.singleShot(0, start)
+    else:
+        QTimer.singleShot(0, window.offer_recovery)
+        window.messages.add("warning", "没有可打开的工作区：请用“文件 → 打开工作区”选择 .gpkg 文件")
+    try:
+        code = app.exec()
+    finally:
+        hook.uninstall()
+    if probe is not None:
+        window.close()
+        window.map.dispose()
+        code = probe.exit_code if probe.exit_code is not None else 3
+        if hook.errors and code == 0:
+            code = 1
+    return int(code)

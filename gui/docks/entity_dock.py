@@ -1,0 +1,118 @@
+"""Attribute table dock of one entity kind: search box, sortable table, edit/delete buttons."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QItemSelectionModel, Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gis.model import Scenario
+from gui.i18n import tr
+from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
+
+
+class EntityTable(QWidget):
+    """Table of one kind. ``sig_row_selected(id)`` on a user selection; ``sig_edit(id)`` on double click."""
+
+    sig_row_selected = pyqtSignal(str)
+    sig_edit = pyqtSignal(str)
+    sig_delete = pyqtSignal(str)
+
+    def __init__(self, kind: str, scenario: Scenario, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.model = EntityTableModel(kind, scenario, self)
+        self.proxy = make_proxy(self.model)
+        self.view = QTableView(self)
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(tr("搜索（任意列）"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_search)
+        self.edit_button = QPushButton(tr("编辑"), self)
+        self.delete_button = QPushButton(tr("删除"), self)
+        self.edit_button.clicked.connect(lambda: self._emit(self.sig_edit))
+        self.delete_button.clicked.connect(lambda: self._emit(self.sig_delete))
+        self.tools = QHBoxLayout()
+        self.tools.addWidget(self.search, 1)
+        self.tools.addWidget(self.edit_button)
+        self.tools.addWidget(self.delete_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(self.tools)
+        lay.addWidget(self.view)
+        self._syncing = False
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.view.doubleClicked.connect(lambda _i: self._emit(self.sig_edit))
+
+    def _emit(self, signal: pyqtSignal) -> None:
+        entity_id = self.selected_id()
+        if entity_id:
+            signal.emit(entity_id)
+
+    def selected_id(self) -> str:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return ""
+        return str(rows[0].data(ID_ROLE) or "")
+
+    def _selection_changed(self, *_args: object) -> None:
+        if self._syncing:
+            return
+        entity_id = self.selected_id()
+        if entity_id:
+            self.sig_row_selected.emit(entity_id)
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        current = self.selected_id()
+        self._syncing = True
+        try:
+            if self.model.set_scenario(scenario) and current:
+                self.select_id(current)
+        finally:
+            self._syncing = False
+
+    def select_id(self, entity_id: str) -> bool:
+        """Select the row of ``entity_id`` without emitting ``sig_row_selected``."""
+        row = self.model.row_of(entity_id)
+        self._syncing = True
+        try:
+            if row < 0:
+                self.view.clearSelection()
+                return False
+            src = self.model.index(row, 0)
+            idx = self.proxy.mapFromSource(src)
+            if not idx.isValid():  # filtered out: clear the search so it shows
+                self.search.clear()
+                idx = self.proxy.mapFromSource(src)
+            self.view.selectionModel().select(
+                idx,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.view.scrollTo(idx)
+            return True
+        finally:
+            self._syncing = False
+
+    def row_for_display(self, entity_id: str) -> int:
+        """Row in the view (after sort/filter) showing ``entity_id``, or -1."""
+        row = self.model.row_of(entity_id)
+        if row < 0:
+            return -1
+        return self.proxy.mapFromSource(self.model.index(row, 0)).row()

@@ -1,0 +1,405 @@
+"""The session: the ONLY object that changes the application's state.
+
+It holds the current workspace (scenario, road frames, documents), its file path, the dirty flag
+and one :class:`QUndoStack`. Every edit is a function ``Scenario -> Scenario`` (plus, optionally,
+new documents such as an event-log entry) pushed as a :class:`SnapshotCommand` that swaps
+snapshots on undo/redo. Views subscribe to the ``sig_*`` signals and never edit data themselves.
+
+Saving is atomic (:func:`gis.workspace.write_workspace`); a periodic autosave writes a recovery
+copy (see :class:`RecoveryStore`) that is offered back after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
+from PyQt6.QtGui import QUndoCommand, QUndoStack
+
+from gis.model import (
+    Incident,
+    IncidentStatus,
+    Location,
+    Scenario,
+)
+
+Documents = dict[str, dict[str, str]]
+EVENT_LOG = "event_log"
+
+
+def _copy_docs(docs: Mapping[str, Mapping[str, str]] | None) -> Documents:
+    return {str(k): dict(v) for k, v in (docs or {}).items()}
+
+
+class SnapshotCommand(QUndoCommand):
+    """Swap (scenario, documents) snapshots; merges consecutive drags of the same entity."""
+
+    def __init__(
+        self,
+        session: Session,
+        text: str,
+        before: tuple[Scenario, Documents],
+        after: tuple[Scenario, Documents],
+        *,
+        merge_key: str = "",
+    ) -> None:
+        super().__init__(text)
+        self.session = session
+        self.before = before
+        self.after = after
+        self.merge_key = merge_key
+
+    def redo(self) -> None:
+        self.session._set_state(*self.after)
+
+    def undo(self) -> None:
+        self.session._set_state(*self.before)
+
+    def id(self) -> int:  # noqa: A003 - Qt API
+        return 1 if self.merge_key else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+        if not isinstance(other, SnapshotCommand) or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        return True
+
+
+class RecoveryStore:
+    """Recovery copies of unsaved work, one per workspace path, in the app data folder."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is None:
+            env = os.environ.get("RELIEFDESK_RECOVERY_DIR")
+            if env:
+                directory = Path(env)
+            else:
+                base = QStandardPaths.writableLocation(
+                    QStandardPaths.StandardLocation.AppDataLocation
+                )
+                directory = Path(base or Path.home() / ".local/share/ReliefDesk") / "recovery"
+        self.directory = Path(directory)
+
+    def file_for(self, source: Path | None) -> Path:
+        key = str(Path(source).resolve()) if source else "untitled"
+        digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+        return self.directory / f"recovery_{digest}.gpkg"
+
+    def meta_for(self, source: Path | None) -> Path:
+        return self.file_for(source).with_suffix(".json")
+
+    def write(self, source: Path | None, write: Callable[[Path], None]) -> Path:
+        """Write a recovery copy with ``write(path)`` (atomic) and its sidecar JSON."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.file_for(source)
+        write(target)
+        meta = {"source": str(source) if source else "", "saved_at": datetime.now().isoformat()}
+        tmp = self.meta_for(source).with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.meta_for(source))
+        return target
+
+    def discard(self, source: Path | None) -> None:
+        for p in (self.file_for(source), self.meta_for(source)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+    def pending(self) -> list[tuple[Path, str, str]]:
+        """Recovery files left behind: ``(recovery file, original path or '', saved_at)``."""
+        out = []
+        if not self.directory.is_dir():
+            return out
+        for meta in sorted(self.directory.glob("recovery_*.json")):
+            gpkg = meta.with_suffix(".gpkg")
+            if not gpkg.exists():
+                continue
+            try:
+                info = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            out.append((gpkg, str(info.get("source", "")), str(info.get("saved_at", ""))))
+        return out
+
+
+class Session(QObject):
+    """Current workspace + undo stack + selection. Views listen; only this object edits."""
+
+    #: (new scenario, old scenario)
+    sig_scenario_changed = pyqtSignal(object, object)
+    #: selected entity id ('' = none) and where the selection came from ('map', 'table', ...)
+    sig_selection_changed = pyqtSignal(str, str)
+    #: a different workspace was opened (roads and everything else must be redrawn)
+    sig_workspace_loaded = pyqtSignal()
+    sig_documents_changed = pyqtSignal(str)
+    sig_dirty_changed = pyqtSignal(bool)
+    sig_path_changed = pyqtSignal(str)
+    #: (level 'info'|'warning'|'error', text, details)
+    sig_message = pyqtSignal(str, str, str)
+
+    def __init__(self, parent: QObject | None = None, *, recovery: RecoveryStore | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.scenario: Scenario = Scenario(name="未命名")
+        self.documents: Documents = {}
+        self.road_nodes: Any = None
+        self.road_edges: Any = None
+        self.network: Any = None
+        self.path: Path | None = None
+        self.warnings: tuple[str, ...] = ()
+        self.selected: str = ""
+        self.recovery = recovery or RecoveryStore()
+        self.recovered_from: Path | None = None
+        self._extra_dirty = False
+        self.undo_stack.cleanChanged.connect(lambda _clean: self.sig_dirty_changed.emit(self.dirty))
+
+    # ---- state -------------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return self._extra_dirty or not self.undo_stack.isClean()
+
+    def load(self, workspace: Any, path: Path | None, *, recovered: bool = False) -> None:
+        """Adopt a workspace read by :func:`gis.workspace.read_workspace` (GUI thread, fast)."""
+        old = self.scenario
+        self.undo_stack.clear()
+        self.scenario = workspace.scenario
+        self.documents = _copy_docs(workspace.documents)
+        self.road_nodes = workspace.road_nodes
+        self.road_edges = workspace.road_edges
+        self.network = None
+        self.warnings = tuple(workspace.warnings)
+        self.path = Path(path) if path else None
+        self.selected = ""
+        self._extra_dirty = recovered
+        self.undo_stack.setClean()
+        self.sig_path_changed.emit(str(self.path or ""))
+        self.sig_workspace_loaded.emit()
+        self.sig_scenario_changed.emit(self.scenario, old)
+        self.sig_dirty_changed.emit(self.dirty)
+
+    def _set_state(self, scenario: Scenario, documents: Documents) -> None:
+        old = self.scenario
+        old_docs = self.documents
+        self.scenario = scenario
+        self.documents = documents
+        if self.selected:
+            try:
+                scenario.find(self.selected)
+            except KeyError:
+                self.select("", "session")
+        if scenario is not old:
+            self.sig_scenario_changed.emit(scenario, old)
+        for kind in set(documents) | set(old_docs):
+            if documents.get(kind) != old_docs.get(kind):
+                self.sig_documents_changed.emit(kind)
+
+    # ---- edits (all undoable) ------------------------------------------------------------------
+
+    def apply(
+        self,
+        new_scenario: Scenario,
+        text: str,
+        *,
+        documents: Documents | None = None,
+        merge_key: str = "",
+    ) -> None:
+        """Push an edit: the new scenario (and optionally new documents) replaces the current."""
+        before = (self.scenario, self.documents)
+        after = (new_scenario, documents if documents is not None else self.documents)
+        self.undo_stack.push(SnapshotCommand(self, text, before, after, merge_key=merge_key))
+
+    def upsert(self, entity: Any, text: str) -> None:
+        self.apply(self.scenario.upsert(entity), text)
+
+    def remove(self, entity_id: str, text: str) -> None:
+        self.apply(self.scenario.remove(entity_id), text)
+
+    def move(self, entity_id: str, lon: float, lat: float, text: str) -> None:
+        """Move a point entity (shelter, stockpile, team, incident) to ``lon, lat``."""
+        entity = self.scenario.find(entity_id)
+        self.upsert(replace(entity, location=Location(lon, lat)), text)
+
+    def set_incident_status(self, incident_id: str, status: IncidentStatus, *, note: str = "") -> None:
+        """Change an incident's lifecycle status and log it with the time (one undo step)."""
+        inc = self.scenario.find(incident_id)
+        if not isinstance(inc, Incident):
+            raise KeyError(incident_id)
+        status = IncidentStatus(status)
+        if inc.status == status:
+            return
+        new = self.scenario.upsert(replace(inc, status=status))
+        docs = self._with_log_entry(
+            {
+                "incident_id": inc.id,
+                "incident": inc.name,
+                "from": inc.status.value,
+                "to": status.value,
+                "text": note or f"{inc.name}：{inc.status.value} → {status.value}",
+            }
+        )
+        self.apply(new, f"{inc.name}: {status.value}", documents=docs)
+
+    def update_incident(self, incident: Incident) -> None:
+        """Replace an incident; a status change is logged in the event log (one undo step)."""
+        old = self.scenario.find(incident.id)
+        if not isinstance(old, Incident) or old.status == incident.status:
+            self.upsert(incident, f"编辑 {incident.name}")
+            return
+        docs = self._with_log_entry(
+            {
+                "incident_id": incident.id,
+                "incident": incident.name,
+                "from": old.status.value,
+                "to": incident.status.value,
+                "text": f"{incident.name}：{old.status.value} → {incident.status.value}",
+            }
+        )
+        self.apply(self.scenario.upsert(incident), f"编辑 {incident.name}", documents=docs)
+
+    def add_incident(self, incident: Incident, *, note: str = "") -> None:
+        """Add an incident and log its report (接报) in the event log (one undo step)."""
+        docs = self._with_log_entry(
+            {
+                "incident_id": incident.id,
+                "incident": incident.name,
+                "from": "",
+                "to": incident.status.value,
+                "text": note or f"新事件：{incident.name}（{incident.subtype}，{incident.level_roman}级）",
+            }
+        )
+        self.apply(self.scenario.upsert(incident), f"新建事件 {incident.name}", documents=docs)
+
+    # ---- event log -----------------------------------------------------------------------------
+
+    def _with_log_entry(self, entry: dict[str, Any]) -> Documents:
+        docs = _copy_docs(self.documents)
+        log = docs.setdefault(EVENT_LOG, {})
+        now = datetime.now().astimezone()
+        entry = {"time": now.isoformat(timespec="seconds"), **entry}
+        n = len(log) + 1
+        doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
+        while doc_id in log:
+            n += 1
+            doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
+        log[doc_id] = json.dumps(entry, ensure_ascii=False)
+        return docs
+
+    def event_log(self) -> list[dict[str, Any]]:
+        """Event-log entries, oldest first."""
+        out = []
+        for doc_id in sorted(self.documents.get(EVENT_LOG, {})):
+            try:
+                entry = json.loads(self.documents[EVENT_LOG][doc_id])
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entry.setdefault("id", doc_id)
+                out.append(entry)
+        return out
+
+    # ---- selection -----------------------------------------------------------------------------
+
+    def select(self, entity_id: str, source: str = "") -> None:
+        entity_id = entity_id or ""
+        if entity_id == self.selected:
+            return
+        self.selected = entity_id
+        self.sig_selection_changed.emit(entity_id, source)
+
+    # ---- files ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a save needs (immutable scenario + copies), safe to hand to a worker."""
+        return {
+            "scenario": self.scenario,
+            "road_nodes": self.road_nodes,
+            "road_edges": self.road_edges,
+            "documents": _copy_docs(self.documents),
+            "undo_index": self.undo_stack.index(),
+        }
+
+    @staticmethod
+    def write_snapshot(snapshot: Mapping[str, Any], path: Path) -> None:
+        """Write a snapshot atomically (runs in a worker thread)."""
+        from gis.workspace import write_workspace
+
+        nodes, edges = snapshot["road_nodes"], snapshot["road_edges"]
+        if nodes is None or edges is None:
+            nodes = edges = None
+        write_workspace(
+            path,
+            snapshot["scenario"],
+            road_nodes=nodes,
+            road_edges=edges,
+            documents=snapshot["documents"],
+        )
+
+    def mark_saved(self, path: Path, undo_index: int) -> None:
+        """Record a finished save of the state at ``undo_index``."""
+        old_path = self.path
+        self.path = Path(path)
+        if self.undo_stack.index() == undo_index:
+            self.undo_stack.setClean()
+            self._extra_dirty = False
+        self.recovery.discard(old_path)
+        self.recovery.discard(self.path)
+        if self.recovered_from is not None:
+            try:
+                self.recovered_from.unlink()
+                self.recovered_from.with_suffix(".json").unlink()
+            except OSError:
+                pass
+            self.recovered_from = None
+        if old_path != self.path:
+            self.sig_path_changed.emit(str(self.path))
+        self.sig_dirty_changed.emit(self.dirty)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Save synchronously (tests, shutdown); the window saves through a worker."""
+        target = Path(path or self.path or "")
+        if not str(target):
+            raise ValueError("no file name: use Save As")
+        snap = self.snapshot()
+        self.write_snapshot(snap, target)
+        self.mark_saved(target, snap["undo_index"])
+        return target
+
+    def autosave(self) -> Path | None:
+        """Write a recovery copy now if there are unsaved changes (synchronous)."""
+        if not self.dirty:
+            return None
+        snap = self.snapshot()
+        return self.recovery.write(self.path, lambda p: self.write_snapshot(snap, p))
+
+    def discard_recovery(self) -> None:
+        self.recovery.discard(self.path)
+
+    # ---- ids -----------------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh entity id such as ``SP-0007`` (unique across every entity kind)."""
+        used = set()
+        for fname in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
+            used.update(e.id for e in getattr(self.scenario, fname))
+        n = 1
+        while f"{prefix}-{n:04d}" in used:
+            n += 1
+        return f"{prefix}-{n:04d}"
+
+
+def now_local() -> datetime:
+    """Current local time (seconds precision) for reports and incidents."""
+    return datetime.now().replace(microsecond=0)
+
+
+def timestamp() -> float:
+    return time.time()

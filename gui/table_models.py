@@ -1,0 +1,326 @@
+"""Qt item models: thin adapters over the Scenario's entity tuples (napari-style).
+
+Each :class:`EntityTableModel` shows one entity kind (``stockpiles``, ``shelters``...) of the
+session's current scenario and resets itself when that tuple changes. Cells are plain text
+(``DisplayRole``), so names from data are never interpreted as markup. ``SORT_ROLE`` gives the
+raw value for numeric sorting and ``ID_ROLE`` the entity id. :func:`make_proxy` adds sorting,
+filtering and search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PyQt6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PyQt6.QtGui import QBrush, QColor
+
+from gis.model import LEVEL_ROMAN, Scenario
+from gui.i18n import tr
+from gui.map_page import LEVEL_COLORS
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str  # Chinese source text (translated at display time)
+    value: Callable[[Any, Scenario], Any]
+    fmt: Callable[[Any], str] | None = None
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.6f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _coord(v: float) -> str:
+    return f"{v:.5f}"
+
+
+def _geom_kind(g: Any) -> str:
+    return {
+        "Point": tr("点"),
+        "LineString": tr("线"),
+        "MultiLineString": tr("线"),
+        "Polygon": tr("面"),
+        "MultiPolygon": tr("面"),
+    }.get(g.geom_type, g.geom_type)
+
+
+def _time(v: Any) -> str:
+    return v.strftime("%Y-%m-%d %H:%M") if v is not None else ""
+
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "stockpiles": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("级别", lambda e, s: e.level.value),
+        Column("物资种类", lambda e, s: len(e.inventory)),
+        Column("库存总量", lambda e, s: sum(e.inventory.values())),
+        Column("车辆", lambda e, s: len(e.vehicles)),
+        Column("联系方式", lambda e, s: e.contact),
+        Column("经度", lambda e, s: e.location.lon, _coord),
+        Column("纬度", lambda e, s: e.location.lat, _coord),
+    ),
+    "shelters": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("类型", lambda e, s: e.setting.value),
+        Column("等级", lambda e, s: e.shelter_class.value),
+        Column("容量", lambda e, s: e.capacity),
+        Column("已安置", lambda e, s: e.occupancy),
+        Column("剩余", lambda e, s: e.free_capacity),
+        Column("经度", lambda e, s: e.location.lon, _coord),
+        Column("纬度", lambda e, s: e.location.lat, _coord),
+    ),
+    "teams": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("力量类型", lambda e, s: e.force_type.value),
+        Column("人数", lambda e, s: e.headcount),
+        Column("状态", lambda e, s: e.status.value),
+        Column("技能", lambda e, s: "、".join(e.skills)),
+        Column("车辆", lambda e, s: len(e.vehicles)),
+        Column("负责人", lambda e, s: e.leader),
+        Column("电话", lambda e, s: e.phone),
+    ),
+    "incidents": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("级别", lambda e, s: e.level, lambda v: f"{LEVEL_ROMAN[v]}"),
+        Column("状态", lambda e, s: e.status.value),
+        Column("类别", lambda e, s: e.category.value),
+        Column("类型", lambda e, s: e.subtype),
+        Column("受影响人数", lambda e, s: e.affected_people),
+        Column("时限(分钟)", lambda e, s: e.deadline_min),
+        Column("接报时间", lambda e, s: e.reported_at, _time),
+    ),
+    "hazards": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("类别", lambda e, s: e.category),
+        Column("风险等级", lambda e, s: e.risk_level, lambda v: f"{LEVEL_ROMAN[v]}"),
+        Column("几何", lambda e, s: _geom_kind(e.geometry)),
+        Column("说明", lambda e, s: e.description),
+    ),
+    "closures": (
+        Column("编号", lambda e, s: e.id),
+        Column("原因", lambda e, s: e.reason),
+        Column("几何", lambda e, s: _geom_kind(e.geometry)),
+        Column("效果", lambda e, s: tr("封闭") if e.closes else f"×{e.speed_factor:g}"),
+        Column("半径(米)", lambda e, s: e.radius_m),
+        Column("开始", lambda e, s: e.since, _time),
+        Column("结束", lambda e, s: e.until, _time),
+    ),
+}
+
+TITLES: dict[str, str] = {
+    "stockpiles": "储备库",
+    "shelters": "避难场所",
+    "teams": "救援队伍",
+    "incidents": "突发事件",
+    "hazards": "危险源",
+    "closures": "道路管制",
+}
+
+
+class EntityTableModel(QAbstractTableModel):
+    """Rows = the entities of one kind in the current scenario."""
+
+    def __init__(self, kind: str, scenario: Scenario, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.columns: Sequence[Column] = COLUMNS[kind]
+        self._rows: tuple[Any, ...] = tuple(getattr(scenario, kind))
+        self._scenario = scenario
+
+    # ---- updates -------------------------------------------------------------------------------
+
+    def set_scenario(self, scenario: Scenario) -> bool:
+        """Show ``scenario``; resets only when this kind's tuple changed. Returns True if reset."""
+        rows = tuple(getattr(scenario, self.kind))
+        same = rows is self._rows or rows == self._rows
+        self._scenario = scenario
+        if same:
+            self._rows = rows
+            return False
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        return True
+
+    def entity(self, row: int) -> Any:
+        return self._rows[row]
+
+    def row_of(self, entity_id: str) -> int:
+        for i, e in enumerate(self._rows):
+            if e.id == entity_id:
+                return i
+        return -1
+
+    # ---- Qt model API ----------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self.columns)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return tr(self.columns[section].header)
+        return str(section + 1)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        entity = self._rows[index.row()]
+        col = self.columns[index.column()]
+        if role == ID_ROLE:
+            return entity.id
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SORT_ROLE):
+            value = col.value(entity, self._scenario)
+            if role == SORT_ROLE:
+                if isinstance(value, int | float | str):
+                    return value
+                return "" if value is None else str(value)
+            if value is None:
+                return ""
+            if col.fmt is not None:
+                return col.fmt(value)
+            return _num(value) if isinstance(value, int | float) else str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            value = col.value(entity, self._scenario)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if (
+            role == Qt.ItemDataRole.BackgroundRole
+            and self.kind == "incidents"
+            and col.header == "级别"
+        ):
+            return QBrush(QColor(LEVEL_COLORS[entity.level]))
+        return None
+
+
+class EntityFilterProxy(QSortFilterProxyModel):
+    """Sort by raw values; search every column (case-insensitive, plain text)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(-1)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setDynamicSortFilter(True)
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
+        a = left.data(SORT_ROLE)
+        b = right.data(SORT_ROLE)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return a < b
+        return str(a) < str(b)
+
+    def set_search(self, text: str) -> None:
+        self.setFilterFixedString(text)
+
+
+def make_proxy(model: EntityTableModel) -> EntityFilterProxy:
+    proxy = EntityFilterProxy(model)
+    proxy.setSourceModel(model)
+    return proxy
+
+
+class MappingModel(QAbstractTableModel):
+    """Editable ``key -> number`` table (inventory, needs, skills) used by the editors."""
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[str, float]] = (),
+        *,
+        headers: Sequence[str] = ("物资", "数量"),
+        labels: dict[str, str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.rows: list[list[Any]] = [[k, v] for k, v in rows]
+        self.headers = list(headers)
+        self.labels = labels or {}
+
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 2
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return tr(self.headers[section])
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        key, value = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() == 0:
+                return self.labels.get(key, key)
+            return _num(value)
+        if role == Qt.ItemDataRole.EditRole:
+            return key if index.column() == 0 else value
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 1:
+            return base | Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def setData(self, index: QModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if role != Qt.ItemDataRole.EditRole or index.column() != 1:
+            return False
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False
+        self.rows[index.row()][1] = int(number) if number.is_integer() else number
+        self.dataChanged.emit(index, index)
+        return True
+
+    def set_value(self, key: str, value: float) -> None:
+        for i, row in enumerate(self.rows):
+            if row[0] == key:
+                row[1] = value
+                idx = self.index(i, 1)
+                self.dataChanged.emit(idx, idx)
+                return
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
+        self.rows.append([key, value])
+        self.endInsertRows()
+
+    def remove_row(self, row: int) -> None:
+        if 0 <= row < len(self.rows):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.rows[row]
+            self.endRemoveRows()
+
+    def replace_all(self, rows: Sequence[tuple[str, float]]) -> None:
+        self.beginResetModel()
+        self.rows = [[k, v] for k, v in rows]
+        self.endResetModel()
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in self.rows if v not in (None, "")}
