@@ -72,6 +72,7 @@ __all__ = [
     "load_network_cached",
     "cache_dir",
     "file_fingerprint",
+    "LOADER_VERSION",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -144,6 +145,9 @@ EDGE_COLUMNS: tuple[str, ...] = (
     "length_m",
     "bridge",
 )
+
+#: Bumped whenever loading changes its output, so that cached networks are rebuilt.
+LOADER_VERSION = 1
 
 _SUPPORTED_NETWORK_TYPES = ("drive",)
 # Tag values that make a way unusable by a motor vehicle (emergency access is kept).
@@ -399,7 +403,7 @@ class RoadNetwork:
         s["closures"] = ()
         s["base_hash"] = self._compute_hash()
         s["content_hash"] = self.base_hash
-        s["_lazy"] = {}
+        s["_memo"] = {}
         return self
 
     def __setattr__(self, key: str, value: Any) -> None:
@@ -623,7 +627,7 @@ class RoadNetwork:
         )
         return nodes, edges
 
-    def to_networkx(self, weight: str = "travel_time_s") -> nx.DiGraph:
+    def to_networkx(self) -> nx.DiGraph:
         """A networkx DiGraph of the open arcs on node indices (parallel arcs: the fastest).
 
         Edge attributes ``travel_time_s``, ``length_m`` and ``arc`` (arc index). Used to check
@@ -631,7 +635,6 @@ class RoadNetwork:
         """
         import networkx as nx
 
-        del weight
         g = nx.DiGraph()
         g.add_nodes_from(range(self.n_nodes))
         open_arcs = np.flatnonzero(self.arc_open)
@@ -684,7 +687,7 @@ class RoadNetwork:
     # ---- spatial helpers ---------------------------------------------------------------
 
     def _lazy(self, key: str, make: Callable[[], Any]) -> Any:
-        cache = self.__dict__["_lazy"]
+        cache = self.__dict__["_memo"]
         if key not in cache:
             cache[key] = make()
         return cache[key]
@@ -804,7 +807,7 @@ class RoadNetwork:
         d = new.__dict__
         d["travel_time_s"] = _readonly(time_s)
         d["closures"] = closures
-        d["_lazy"] = self.__dict__["_lazy"]  # geometry caches are shared, they do not change
+        d["_memo"] = self.__dict__["_memo"]  # geometry caches are shared, they do not change
         h = hashlib.sha256(self.base_hash.encode())
         for c in closures:
             h.update(
@@ -1480,12 +1483,13 @@ def load_network_cached(
     """Return the cached network for ``key_material`` + ``options``, or ``build()`` and cache it.
 
     The key is the sha256 of the key material (e.g. :func:`file_fingerprint` of the OSM file, or
-    the workspace's road layers' hash) and ``options.fingerprint()``. A damaged cache file is
-    rebuilt; a cache directory that cannot be written is ignored.
+    the workspace's road layers' hash), ``options.fingerprint()`` and :data:`LOADER_VERSION`.
+    A damaged cache file is rebuilt; a cache directory that cannot be written is ignored.
     """
     if isinstance(key_material, str):
         key_material = key_material.encode("utf-8")
-    key = hashlib.sha256(key_material + b"\0" + options.fingerprint().encode()).hexdigest()
+    salt = f"loader-v{LOADER_VERSION}\0{options.fingerprint()}".encode()
+    key = hashlib.sha256(key_material + b"\0" + salt).hexdigest()
     path = cache_dir() / "roads" / f"{key[:32]}.npz"
     if path.exists():
         try:
