@@ -168,6 +168,38 @@ def merge_steps(steps: Iterable[TurnStep]) -> tuple[TurnStep, ...]:
     return tuple(out)
 
 
+#: Steps shorter than this (links, roundabouts, a few metres of another road) are folded into
+#: the previous step of the turn list, so the driver reads "CG-2 10.3 km", not three rows.
+MIN_STEP_M = 150.0
+
+
+def compact_steps(steps: Iterable[TurnStep], min_m: float = MIN_STEP_M) -> tuple[TurnStep, ...]:
+    """Merge same-road runs, fold steps shorter than ``min_m`` into the previous one, merge again.
+
+    Total distance and time are preserved exactly.
+    """
+    out: list[TurnStep] = []
+    merged = list(merge_steps(steps))
+    if len(merged) > 1 and merged[0].distance_m < min_m:  # a few metres out of the gate
+        first, second = merged[0], merged[1]
+        merged[:2] = [
+            TurnStep(
+                second.road, first.distance_m + second.distance_m, first.seconds + second.seconds
+            )
+        ]
+    for s in merged:
+        if out and s.distance_m < min_m:
+            prev = out[-1]
+            out[-1] = TurnStep(prev.road, prev.distance_m + s.distance_m, prev.seconds + s.seconds)
+        else:
+            out.append(s)
+    return merge_steps(out)
+
+
+def format_distance(metres: float) -> str:
+    return f"{metres / 1000:.1f} 公里" if metres >= 1000 else f"{metres:.0f} 米"
+
+
 def order_number(plan_number: str, seq: int) -> str:
     """``HJ-20261122-001-01``: the plan number and a two-digit (or longer) order sequence."""
     return f"{plan_number}-{seq:02d}"
@@ -183,6 +215,8 @@ def clock(start: datetime, seconds: float) -> str:
 
 def format_duration(seconds: float) -> str:
     minutes = int(round(float(seconds) / 60.0))
+    if minutes < 1:
+        return "不足 1 分钟"
     if minutes < 60:
         return f"{minutes} 分钟"
     return f"{minutes // 60} 小时 {minutes % 60} 分钟"
@@ -217,7 +251,7 @@ def _sum_loads(loads: Iterable[Mapping[str, float]]) -> dict[str, float]:
 def _leg(paths: PathFn, places: Mapping[str, Place], a: str, b: str, fallback_s: float) -> Leg:
     p = paths(a, b) if a != b else None
     if p is not None:
-        return Leg(a, b, float(p.seconds), float(p.metres), merge_steps(p.steps), tuple(p.coords))
+        return Leg(a, b, float(p.seconds), float(p.metres), compact_steps(p.steps), tuple(p.coords))
     pa, pb = places.get(a), places.get(b)
     coords = ((pa.lon, pa.lat), (pb.lon, pb.lat)) if pa is not None and pb is not None else ()
     return Leg(a, b, float(max(fallback_s, 0.0)), 0.0, (), coords, on_roads=a == b)
@@ -296,12 +330,21 @@ def transfer_order(
         stops.append(
             OrderStop(seq, "返回", trip.depot_id, pname(trip.depot_id), trip.end_s, (), ti)
         )
+    deadlines = {i.id: i.deadline_min * 60.0 for i in scenario.incidents}
+    late = [
+        s
+        for s in stops
+        if s.action == "卸货" and s.place_id in deadlines and s.eta_s > deadlines[s.place_id]
+    ]
     depart = trips[0].start_s if trips else 0.0
     end = trips[-1].end_s if trips else 0.0
     total_m = sum(leg.metres for leg in legs) or float(route.distance_m)
     notes = []
     if len(trips) > 1:
         notes.append(f"共 {len(trips)} 趟（返回装货后再次出发）")
+    for s in late:
+        over = (s.eta_s - deadlines[s.place_id]) / 60.0
+        notes.append(f"第 {s.seq} 站 {s.place_name} 晚于时限约 {over:.0f} 分钟送达")
     if any(not leg.on_roads for leg in legs):
         notes.append("部分路段无道路路径，按直线示意")
     return DispatchOrder(
@@ -433,7 +476,9 @@ __all__ = [
     "TurnStep",
     "build_orders",
     "clock",
+    "compact_steps",
     "deploy_order",
+    "format_distance",
     "format_duration",
     "format_quantity",
     "merge_steps",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,13 +105,19 @@ class DispatchOptions:
     release_safety_levels
         Response levels (1 = I … 4 = IV) for which safety stock may be released.
     allow_late
-        Allow stockpiles that cannot arrive before the incident deadline.
+        Allocation may use stockpiles that cannot arrive before the incident deadline.
+    hard_deadlines
+        Vehicle routing drops deliveries that would arrive after the incident deadline
+        (reason 超出时限). Default False: late is better than never — they are delivered as early
+        as the fleet allows (priority still rushes them) and the order marks them 晚于时限.
     evacuate
         Run the evacuation stage (and feed shelter supply deficits into the allocation).
     shelter_standard, shelter_days
         Per-person-per-day supply standard of shelters and the number of days to cover.
-    service_s
-        Unloading time at a delivery site, seconds.
+    service_s, loading_s
+        Unloading time at a delivery site and loading time at the depot before each trip (s).
+    max_trips
+        Trips a vehicle may make (it returns to its depot to reload between them).
     max_route_s
         Maximum duration of a vehicle's working day (all trips), seconds.
     prefix
@@ -127,12 +134,15 @@ class DispatchOptions:
     engine: str | None = None
     release_safety_levels: tuple[int, ...] = (1, 2)
     allow_late: bool = False
+    hard_deadlines: bool = False
     evacuate: bool = True
     shelter_standard: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_SHELTER_STANDARD)
     )
     shelter_days: float = 1.0
     service_s: int = 600
+    loading_s: int = 900
+    max_trips: int = 3
     max_route_s: int = 12 * 3600
     prefix: str | None = None
     created_at: datetime | None = None
@@ -147,10 +157,13 @@ class DispatchOptions:
             "engine": self.engine,
             "release_safety_levels": [int(x) for x in self.release_safety_levels],
             "allow_late": bool(self.allow_late),
+            "hard_deadlines": bool(self.hard_deadlines),
             "evacuate": bool(self.evacuate),
             "shelter_standard": {str(k): float(v) for k, v in self.shelter_standard.items()},
             "shelter_days": float(self.shelter_days),
             "service_s": int(self.service_s),
+            "loading_s": int(self.loading_s),
+            "max_trips": int(self.max_trips),
             "max_route_s": int(self.max_route_s),
             "prefix": self.prefix,
             "pins": [list(p) for p in self.pins],
@@ -446,19 +459,18 @@ def _assignment(
     result = solve_assignment(problem, stop=stop, progress=progress)
     teams = {t.id: t for t in scenario.teams}
     out = []
-    for a in _get(result, "assignments", "pairs", default=()):
-        tid = str(_get(a, "team_id"))
-        team = teams.get(tid)
-        skills = _get(a, "skills", default=None)
-        if skills is None:
-            skills = team.skills if team is not None else ()
+    for a in result.assignments:
+        team = teams.get(a.team_id)
+        contributes = {str(k): int(v) for k, v in dict(a.contributes).items() if v > 0}
+        skills = tuple(contributes) or (team.skills if team is not None else ())
         out.append(
             TeamDispatch(
-                tid,
-                str(_get(a, "incident_id")),
-                float(_get(a, "eta_s", "arrival_s", default=0.0)),
-                int(_get(a, "headcount", default=team.headcount if team else 0)),
-                tuple(str(s) for s in skills),
+                str(a.team_id),
+                str(a.incident_id),
+                float(a.eta_s),
+                int(team.headcount) if team is not None else sum(contributes.values()),
+                tuple(skills),
+                contributes,
             )
         )
     return result, tuple(out)
@@ -471,9 +483,12 @@ def _routing(
     lines: Sequence[AllocationLine],
     stop: StopFn,
     progress: ProgressFn,
-) -> tuple[Any, tuple[VehicleRoute, ...], list[Unserved]]:
+) -> tuple[Any, tuple[VehicleRoute, ...]]:
+    """Deliver the allocation: one delivery per (stockpile, site) pair, picked up at that
+    stockpile by its own vehicles; time window [0, site deadline], priority from the site."""
+    from dispatch.problems import site_priority
     from dispatch.routing import (
-        RoutingDelivery,
+        Delivery,
         RoutingOptions,
         RoutingProblem,
         RoutingVehicle,
@@ -490,17 +505,15 @@ def _routing(
     sites = sorted({k[1] for k in by_pair})
     loc_ids = depots + sites
     sec, met, reach = geo.matrix(loc_ids, loc_ids)
-    deadline = {i.id: int(i.deadline_min * 60) for i in scenario.incidents}
-    level = {i.id: i.level for i in scenario.incidents}
-    from dispatch.problems import site_priority
-
+    incidents = {i.id: i for i in scenario.incidents}
     vehicles = [
         RoutingVehicle(
             id=v.id,
             depot=depots.index(sp.id),
             capacity_kg=v.capacity_kg,
             capacity_m3=v.capacity_m3,
-            max_duration_s=options.max_route_s,
+            max_duration_s=int(options.max_route_s),
+            max_trips=int(options.max_trips),
             speed_factor=v.speed_factor,
         )
         for sp in scenario.stockpiles
@@ -511,80 +524,86 @@ def _routing(
     for (sp_id, site), loads in sorted(by_pair.items()):
         w = sum(q * materials[c].unit_weight_kg for c, q in loads.items() if c in materials)
         vol = sum(q * materials[c].unit_volume_m3 for c, q in loads.items() if c in materials)
-        dl = deadline.get(site, 24 * 3600)
+        inc = incidents.get(site)
+        deadline = int(inc.deadline_min * 60) if inc is not None else None
+        if not options.hard_deadlines:
+            deadline = None  # late is better than never: priority still rushes it
+        level = inc.level if inc is not None else 3
         deliveries.append(
-            RoutingDelivery(
+            Delivery(
                 id=f"{sp_id}>{site}",
                 site=loc_ids.index(site),
+                pickup_depot=depots.index(sp_id),
+                weight_kg=float(w),
+                volume_m3=float(vol),
                 loads=dict(loads),
-                weight_kg=w,
-                volume_m3=vol,
-                depot=depots.index(sp_id),
-                service_s=options.service_s,
+                service_s=int(options.service_s),
                 earliest_s=0,
-                deadline_s=dl,
-                priority=site_priority(level.get(site, 3), dl),
+                deadline_s=deadline,
+                priority=float(
+                    site_priority(level, int(inc.deadline_min * 60) if inc is not None else None)
+                ),
             )
         )
     problem = RoutingProblem(
-        location_ids=tuple(loc_ids),
-        seconds=sec,
-        metres=met,
-        reachable=reach,
+        locations=tuple(loc_ids),
+        duration_s=sec,
+        distance_m=met,
         depots=tuple(depots),
         vehicles=tuple(vehicles),
         deliveries=tuple(deliveries),
+        loading_s=int(options.loading_s),
+        reachable=reach,
     )
-    opts = _options(
-        RoutingOptions, engine=options.engine, time_limit_s=options.seconds, seconds=options.seconds
-    )
+    opts = _options(RoutingOptions, engine=options.engine, time_limit_s=float(options.seconds))
     result = solve_routing(problem, opts, stop=stop, progress=progress)
-    return result, _convert_routes(result, loc_ids, depots), list(result.unserved)
+    # make the solver's messages readable: delivery ids and site ids → names
+    labels = {
+        f"{sp_id}>{site}": f"{geo.places[sp_id].name}→{geo.places[site].name}"
+        for sp_id, site in by_pair
+    }
+    readable = []
+    for k, u in enumerate(result.unserved):
+        did = result.unserved_ids[k] if k < len(result.unserved_ids) else ""
+        msg = u.message_zh.replace(did, labels.get(did, did)) if did else u.message_zh
+        if u.site_id in geo.places:
+            msg = msg.replace(u.site_id, geo.places[u.site_id].name)
+        readable.append(dataclasses.replace(u, message_zh=msg))
+    return dataclasses.replace(result, unserved=tuple(readable)), _convert_routes(
+        result, loc_ids, depots
+    )
 
 
 def _convert_routes(
     result: Any, loc_ids: Sequence[str], depots: Sequence[str]
 ) -> tuple[VehicleRoute, ...]:
-    def loc(x: Any) -> str:
-        if isinstance(x, str):
-            return x
-        return loc_ids[int(x)]
-
+    """dispatch.routing Route/Trip/RouteStop (location indices) → plan records (place ids)."""
     out = []
     for r in result.routes:
-        trips = []
-        depot_id = None
-        for t in _get(r, "trips", default=()):
-            d = _get(t, "depot", "depot_id", "depot_index", default=None)
-            tdepot = depots[int(d)] if isinstance(d, int | np.integer) else str(d)
-            depot_id = depot_id or tdepot
-            stops = tuple(
-                RouteStop(
-                    loc(_get(s, "site", "site_id", "location")),
-                    float(_get(s, "arrival_s", default=0.0)),
-                    float(_get(s, "departure_s", default=_get(s, "arrival_s", default=0.0))),
-                    {
-                        str(k): float(v)
-                        for k, v in dict(_get(s, "loads", "load", default={})).items()
-                    },
-                )
-                for s in _get(t, "stops", default=())
+        trips = tuple(
+            Trip(
+                depots[int(t.depot)],
+                float(t.leave_s),
+                float(t.return_s),
+                tuple(
+                    RouteStop(
+                        loc_ids[int(s.site)],
+                        float(s.arrival_s),
+                        float(s.departure_s),
+                        {str(k): float(v) for k, v in dict(s.load).items()},
+                    )
+                    for s in t.stops
+                ),
             )
-            trips.append(
-                Trip(
-                    tdepot,
-                    float(_get(t, "start_s", "departure_s", default=0.0)),
-                    float(_get(t, "end_s", "return_s", default=0.0)),
-                    stops,
-                )
-            )
+            for t in r.trips
+        )
         out.append(
             VehicleRoute(
-                str(_get(r, "vehicle_id")),
-                depot_id or "",
-                tuple(trips),
-                float(_get(r, "duration_s", default=0.0)),
-                float(_get(r, "distance_m", default=0.0)),
+                str(r.vehicle_id),
+                depots[int(r.depot)],
+                trips,
+                float(r.duration_s),
+                float(r.distance_m),
             )
         )
     return tuple(out)
@@ -624,7 +643,15 @@ def _outcomes(
         teams = [a for a in assignment if a.incident_id == inc.id]
         covered: dict[str, int] = {}
         for skill, n in inc.required_skills.items():
-            covered[skill] = min(n, sum(a.headcount for a in teams if skill in a.skills))
+            covered[skill] = min(
+                n,
+                sum(
+                    a.contributes.get(skill, 0)
+                    if a.contributes
+                    else (a.headcount if skill in a.skills else 0)
+                    for a in teams
+                ),
+            )
         need_staff = sum(inc.required_skills.values())
         out.append(
             IncidentOutcome(
@@ -719,7 +746,7 @@ def plan_dispatch(
         if stop():
             stages.append(_stage("routing", None, "用户取消，未运行"))
         else:
-            res, routes, _ = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
+            res, routes = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
             stages.append(_stage("routing", res.info))
             unserved.extend(res.unserved)
     cancelled = any(s.status == Status.CANCELLED for s in stages)
@@ -843,19 +870,36 @@ def export_all(plan: Plan, out: Path) -> dict[str, Path]:
     return files
 
 
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    while _width(text) > width:
+        text = text[:-2] + "…"
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
 def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     """One screen of text: per incident served %, unserved with reasons, vehicles, solvers."""
     lines = [
         f"调度方案 {plan.number}　场景：{plan.inputs.scenario_name}　"
         f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）",
         "",
-        f"{'事件':<24}{'级别':>4}  {'物资满足率':>8}  {'人员满足率':>8}  队伍",
+        _pad("事件", 30)
+        + _pad("级别", 6, right=True)
+        + _pad("物资满足率", 12, right=True)
+        + _pad("人员满足率", 12, right=True)
+        + _pad("队伍", 6, right=True),
     ]
     for o in plan.incidents:
-        name = o.name if len(o.name) <= 22 else o.name[:21] + "…"
         lines.append(
-            f"{name:<24}{o.level:>4}  {100 * o.served_fraction:>9.0f}%  "
-            f"{100 * o.staff_fraction:>9.0f}%  {len(o.teams)}"
+            _pad(o.name, 30)
+            + _pad(f"{o.level}级", 6, right=True)
+            + _pad(f"{100 * o.served_fraction:.0f}%", 12, right=True)
+            + _pad(f"{100 * o.staff_fraction:.0f}%", 12, right=True)
+            + _pad(str(len(o.teams)), 6, right=True)
         )
     lines.append("")
     if plan.unserved:

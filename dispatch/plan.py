@@ -118,6 +118,7 @@ class TeamDispatch:
     eta_s: float
     headcount: int
     skills: tuple[str, ...] = ()
+    contributes: Mapping[str, int] = field(default_factory=dict)  # skill → people on it
 
 
 @dataclass(frozen=True, slots=True)

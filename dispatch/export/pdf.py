@@ -37,7 +37,13 @@ from reportlab.platypus import (
 )
 
 from dispatch.export.common import destinations_text, eta_text, served_pct, when_text
-from dispatch.orders import DispatchOrder, OrderKind, format_duration, format_quantity
+from dispatch.orders import (
+    DispatchOrder,
+    OrderKind,
+    format_distance,
+    format_duration,
+    format_quantity,
+)
 from dispatch.plan import Plan
 from gis.errors import ReliefDeskError
 
@@ -431,14 +437,23 @@ def _order_page(
     rows = [["路段", "道路", "距离", "用时"]]
     for li, leg in enumerate(order.legs, start=1):
         name = f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"
+        back = order.kind == OrderKind.TRANSFER and leg.to_id == order.origin_id
+        if back and leg.steps:  # the way back: one line, the full list is in the XLSX
+            roads = "→".join(s.road for s in leg.steps[:4]) + ("…" if len(leg.steps) > 4 else "")
+            rows.append(
+                [name, f"返回：{roads}", format_distance(leg.metres), format_duration(leg.seconds)]
+            )
+            continue
         if not leg.steps:
-            rows.append([name, "（无道路路径）", "—", format_duration(leg.seconds)])
+            rows.append(
+                [name, "（无道路路径）", format_distance(leg.metres), format_duration(leg.seconds)]
+            )
         for k, step in enumerate(leg.steps):
             rows.append(
                 [
                     name if k == 0 else "",
                     step.road,
-                    f"{step.distance_m / 1000:.1f} 公里",
+                    format_distance(step.distance_m),
                     format_duration(step.seconds),
                 ]
             )
