@@ -357,9 +357,9 @@ def _snap(scenario: Scenario, network: Any) -> _Geo:
 def _evacuation(
     scenario: Scenario, geo: _Geo, options: DispatchOptions, stop: StopFn, progress: ProgressFn
 ) -> tuple[Any, list[Any], tuple[EvacuationMove, ...]]:
-    """Returns (result, extra allocation sites for shelters, moves)."""
+    """Returns (result, extra allocation sites for shelters in need, moves)."""
     from dispatch.evacuation import shelter_supply_deficits, solve_evacuation
-    from dispatch.problems import AllocationSite, build_evacuation_problem
+    from dispatch.problems import build_evacuation_problem
 
     groups = [i for i in scenario.open_incidents() if i.affected_people > 0]
     shelters = list(scenario.shelters)
@@ -367,41 +367,18 @@ def _evacuation(
     problem = build_evacuation_problem(scenario, sec, reachable=reach, shelters=shelters)
     result = solve_evacuation(problem, stop=stop, progress=progress)
     moves = tuple(
-        EvacuationMove(
-            str(_get(m, "group_id")),
-            str(_get(m, "shelter_id")),
-            int(_get(m, "people", default=0)),
-            float(_get(m, "travel_s", "seconds", default=0.0)),
-        )
-        for m in _get(result, "moves", default=())
+        EvacuationMove(str(m.group_id), str(m.shelter_id), int(m.people), float(m.travel_s))
+        for m in result.moves
     )
-    codes = {m.code for m in scenario.materials}
-    standard = {k: v for k, v in options.shelter_standard.items() if k in codes}
+    materials = scenario.material_index
+    standard = {k: float(v) for k, v in options.shelter_standard.items() if k in materials}
     extra: list[Any] = []
     if standard and moves:
-        deficits = shelter_supply_deficits(
-            _get(result, "moves", default=()), shelters, standard, options.shelter_days
+        extra = list(
+            shelter_supply_deficits(
+                result.moves, shelters, standard, options.shelter_days, materials=materials
+            )
         )
-        by_id = {s.id: s for s in shelters}
-        items = deficits.items() if isinstance(deficits, Mapping) else deficits
-        for item in items:
-            if isinstance(item, AllocationSite):
-                extra.append(item)
-                continue
-            sid, needs = item if isinstance(item, tuple) else (_get(item, "id"), item)
-            needs = dict(_get(needs, "needs", default=needs))
-            if sid in by_id and any(v > 0 for v in needs.values()):
-                sh = by_id[sid]
-                extra.append(
-                    AllocationSite(
-                        id=sid,
-                        needs=needs,
-                        level=3,
-                        name=sh.name,
-                        location=sh.location,
-                        kind="shelter",
-                    )
-                )
     return result, extra, moves
 
 
