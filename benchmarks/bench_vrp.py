@@ -4,6 +4,9 @@ Prints, per instance and time limit, the gap to the best-known value from ``bks.
 mean per engine. Floors (issue 3 §8): CVRP mean gap ≤ 1 % at 10 s; Solomon: vehicle count
 equal to the best known (hierarchical convention) on ≥ 5 of 6, distance gap ≤ 2 % at 30 s.
 
+Also compares the engines of ``dispatch.routing.solve_routing`` on demo-like emergency
+instances (the measurement behind ``DEFAULT_ENGINE``).
+
 Usage::
 
     .venv/bin/python benchmarks/bench_vrp.py [--quick] [--engines pyvrp,ortools]
@@ -24,7 +27,105 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from dispatch import bench  # noqa: E402
+from dispatch.routing import (  # noqa: E402
+    Delivery,
+    RoutingOptions,
+    RoutingProblem,
+    RoutingVehicle,
+    solve_routing,
+)
+
+
+def demo_like_problem(seed: int = 0, n_depots: int = 3, n_sites: int = 36) -> RoutingProblem:
+    """A county-sized emergency instance like the demo: 3 stockpiles, 12 trucks, 36 sites.
+
+    Road distance = 1.3 × straight line over a 40 km square at 40 km/h; trucks of 10 t / 40 m³
+    (slower, factor 0.9) and 5 t / 20 m³, 3 trips, 12 h shifts; loads of 0.3–4 t and a few
+    12 t loads (split), deadlines 3–10 h, priorities 1/2/5, 10 min unloading, 15 min loading.
+    """
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 40_000, size=(n_depots + n_sites, 2))
+    d = np.hypot(*(pts[:, None] - pts[None]).transpose(2, 0, 1)) * 1.3
+    dist = np.round(d).astype(np.int64)
+    dur = np.round(d / (40 / 3.6)).astype(np.int64)
+    locs = tuple([f"S{i}" for i in range(n_depots)] + [f"P{i}" for i in range(n_sites)])
+    vehicles = []
+    for dep in range(n_depots):
+        for k in range(4):
+            big = k < 2
+            vehicles.append(
+                RoutingVehicle(
+                    f"V{dep}-{k}",
+                    dep,
+                    10_000 if big else 5_000,
+                    40 if big else 20,
+                    12 * 3600,
+                    3,
+                    0.9 if big else 1.0,
+                )
+            )
+    dels = []
+    for i in range(n_sites):
+        w = float(
+            rng.choice([300, 800, 1500, 2500, 4000, 12_000], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1])
+        )
+        dels.append(
+            Delivery(
+                f"D{i}",
+                n_depots + i,
+                int(rng.integers(n_depots)),
+                w,
+                w / 250,
+                {"water": w / 10},
+                600,
+                0,
+                int(rng.choice([3, 4, 6, 10])) * 3600,
+                float(rng.choice([1, 2, 5])),
+            )
+        )
+    return RoutingProblem(
+        locs, dur, dist, tuple(locs[:n_depots]), tuple(vehicles), tuple(dels), loading_s=900
+    )
+
+
+def bench_emergency(engines: list[str], seconds: list[float], seeds: int) -> None:
+    print("## Emergency routing, demo-like instances (lower is better; lexicographic)")
+    print("unserved = Σ priority × undelivered share; wcomp = Σ priority × completion (h)")
+    print(
+        f"{'seed':<5}{'objective':<13}{'engine':<9}{'limit s':>8}{'wall s':>8}"
+        f"{'unserved':>10}{'wcomp h':>10}{'travel h':>10}{'trips':>7}"
+    )
+    for secs in seconds:
+        for objective in ("emergency", "travel_time"):
+            summary: dict[str, list[tuple[float, float, float]]] = {e: [] for e in engines}
+            for seed in range(seeds):
+                prob = demo_like_problem(seed)
+                for eng in engines:
+                    t = time.perf_counter()
+                    r = solve_routing(
+                        prob, RoutingOptions(engine=eng, objective=objective, time_limit_s=secs)
+                    )
+                    wall = time.perf_counter() - t
+                    trips = sum(len(x.trips) for x in r.routes)
+                    summary[eng].append(
+                        (r.unserved_priority, r.weighted_completion / 3600, r.travel_s / 3600)
+                    )
+                    print(
+                        f"{seed:<5}{objective:<13}{eng:<9}{secs:>8g}{wall:>8.1f}"
+                        f"{r.unserved_priority:>10.2f}{r.weighted_completion / 3600:>10.1f}"
+                        f"{r.travel_s / 3600:>10.1f}{trips:>7}"
+                    )
+            for eng, rows in summary.items():
+                m = np.mean(np.array(rows), axis=0)
+                print(
+                    f"{'MEAN':<5}{objective:<13}{eng:<9}{secs:>8g}{'':>8}"
+                    f"{m[0]:>10.2f}{m[1]:>10.1f}{m[2]:>10.1f}"
+                )
+            sys.stdout.flush()
+    print()
 
 
 def _bks(bench_dir: Path) -> dict[tuple[str, str], tuple[float, int | None]]:
@@ -45,18 +146,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engines", default="pyvrp,ortools")
     p.add_argument("--cvrp-seconds", default="2,10")
     p.add_argument("--vrptw-seconds", default="10,30")
+    p.add_argument("--emergency-seconds", default="5,15")
+    p.add_argument("--emergency-seeds", type=int, default=3)
+    p.add_argument("--only", choices=["emergency", "cvrp", "vrptw"], default=None)
     p.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench")
     a = p.parse_args(argv)
     if a.quick:
-        a.cvrp_seconds, a.vrptw_seconds = "2", "5"
+        a.cvrp_seconds, a.vrptw_seconds, a.emergency_seconds = "2", "5", "4"
+        a.emergency_seeds = 2
     engines = [e for e in a.engines.split(",") if e]
+    if a.only in (None, "emergency"):
+        bench_emergency(
+            engines + (["hybrid"] if "hybrid" not in engines else []),
+            [float(x) for x in a.emergency_seconds.split(",")],
+            a.emergency_seeds,
+        )
+        if a.only == "emergency":
+            return 0
     bks = _bks(a.bench)
 
+    if a.only == "vrptw":
+        a.cvrp_seconds = ""
     print("## CVRP (gap = cost / best-known − 1)")
     print(
         f"{'instance':<12}{'engine':<9}{'limit s':>8}{'wall s':>8}{'cost':>8}{'bks':>8}{'gap %':>8}"
     )
-    for secs in [float(s) for s in a.cvrp_seconds.split(",")]:
+    for secs in [float(s) for s in a.cvrp_seconds.split(",") if s]:
         for eng in engines:
             gaps = []
             for f in sorted((a.bench / "cvrp").glob("*.vrp")):
@@ -80,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         sys.stdout.flush()
 
+    if a.only == "cvrp":
+        return 0
     print()
     print("## VRPTW, hierarchical (vehicles first, then distance in double precision)")
     print(

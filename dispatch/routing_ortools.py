@@ -22,15 +22,18 @@ one of the module-level *builders* in the child:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dispatch.results import StopFn, never_stop
+from dispatch.results import ProgressFn, StopFn, never_stop, no_progress
 
 #: Seconds granted to the child beyond its time limit before it is killed.
 DEFAULT_GRACE_S = 1.5
@@ -116,77 +119,72 @@ def _build_vrptw(payload: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _build_emergency(payload: dict[str, Any]) -> tuple[Any, Any]:
-    """One depot (node 0), sites 1..s, reload nodes after them (each tied to one vehicle)."""
+    """Depot nodes (kind 0), job nodes (kind 1), reload nodes (kind 2, each tied to a vehicle)."""
     from ortools.constraint_solver import pywrapcp
 
-    dist: np.ndarray = payload["distance"]  # (n, n) node-indexed metres
     travel: list[np.ndarray] = payload["travel"]  # per vehicle (n, n) seconds, no service
     service: np.ndarray = payload["service"]  # (n,) seconds spent at a node before leaving
-    tw: np.ndarray = payload["tw"]  # (n, 2)
-    weight: np.ndarray = payload["weight"]  # (n,) integer units (scaled kg), reload = 0
+    tw: np.ndarray = payload["tw"]  # (n, 2) window on the start of service (jobs)
+    kind: np.ndarray = payload["kind"]
+    weight: np.ndarray = payload["weight"]  # (n,) integer units, 0 for depots/reloads
     volume: np.ndarray = payload["volume"]
-    priority: np.ndarray = payload["priority"]  # (n,) integer weights, 0 for depot/reloads
+    priority: np.ndarray = payload["priority"]  # (n,) integer weights ≥ 1 for jobs
     reload_owner: np.ndarray = payload["reload_owner"]  # (n,) vehicle or -1
+    allowed: list[list[int]] = payload["allowed"]  # per node: vehicles allowed (jobs)
+    starts: list[int] = payload["starts"]
     caps_w: list[int] = payload["cap_weight"]
     caps_v: list[int] = payload["cap_volume"]
     max_dur: list[int] = payload["max_duration"]
     objective = payload["objective"]
-    n = dist.shape[0]
-    k = len(caps_w)
-    manager = pywrapcp.RoutingIndexManager(n, k, 0)
+    n = len(kind)
+    k = len(starts)
+    manager = pywrapcp.RoutingIndexManager(n, k, starts, starts)
     routing = pywrapcp.RoutingModel(manager)
 
     time_cbs = []
     for v in range(k):
         mat = travel[v] + service[:, None]
         time_cbs.append(routing.RegisterTransitMatrix(mat.astype(int).tolist()))
-    horizon = int(max(max_dur)) if max_dur else 0
-    horizon = max(horizon, int(tw[:, 1].max()) + int(service.max()) + 1)
+    horizon = max(max(max_dur), int(tw[:, 1].max()) + int(service.max()) + 1)
     routing.AddDimensionWithVehicleTransits(time_cbs, horizon, horizon, True, "time")
     time_dim = routing.GetDimensionOrDie("time")
     for v in range(k):
         time_dim.CumulVar(routing.End(v)).SetMax(int(max_dur[v]))
-    sites = [i for i in range(1, n) if reload_owner[i] < 0]
-    reloads = [i for i in range(1, n) if reload_owner[i] >= 0]
-    for node in sites:
-        idx = manager.NodeToIndex(node)
-        time_dim.CumulVar(idx).SetRange(int(tw[node, 0]), int(tw[node, 1]))
-    # Arc costs = travel time (also what guided local search penalises); in emergency mode the
-    # soft upper bounds at 0 on the time cumul (= start of service at a site) add
-    # Σ priority_int × start, which dominates (priority_int = round(10 × priority) ≥ 1).
+    jobs = [i for i in range(n) if kind[i] == 1]
+    reloads = [i for i in range(n) if kind[i] == 2]
+    for node in jobs:
+        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(int(tw[node, 0]), int(tw[node, 1]))
+    # Arc costs = travel (+ service) time, which guided local search also penalises. In
+    # emergency mode soft upper bounds at 0 on the time cumul (= start of service at a job)
+    # add Σ priority × start, which dominates (priorities are scaled to integers ≥ 1).
     for v in range(k):
         routing.SetArcCostEvaluatorOfVehicle(time_cbs[v], v)
     if objective == "emergency":
-        for node in sites:
-            time_dim.SetCumulVarSoftUpperBound(
-                manager.NodeToIndex(node), 0, max(1, int(priority[node]))
-            )
+        for node in jobs:
+            time_dim.SetCumulVarSoftUpperBound(manager.NodeToIndex(node), 0, int(priority[node]))
 
     # Capacity with reloads: the load cumul counts what was loaded since the last depot visit;
     # a reload node subtracts the capacity and its slack (free only there) lets it reset.
     for name, amounts, caps in (("kg", weight, caps_w), ("m3", volume, caps_v)):
-        cap_max = int(max(caps)) if caps else 0
+        cap_max = int(max(caps))
         vec = [int(a) for a in amounts]
         for node in reloads:
             vec[node] = -cap_max
         cb = routing.RegisterUnaryTransitVector(vec)
         routing.AddDimensionWithVehicleCapacity(cb, cap_max, [int(c) for c in caps], True, name)
         dim = routing.GetDimensionOrDie(name)
-        for node in range(1, n):
-            if reload_owner[node] < 0:
-                dim.SlackVar(manager.NodeToIndex(node)).SetValue(0)
+        for node in jobs:
+            dim.SlackVar(manager.NodeToIndex(node)).SetValue(0)
     for node in reloads:
         idx = manager.NodeToIndex(node)
-        routing.SetAllowedVehiclesForIndex([int(reload_owner[node])], idx)
+        routing.VehicleVar(idx).SetValues([-1, int(reload_owner[node])])
         routing.AddDisjunction([idx], 0)
-    allowed = payload.get("allowed")  # per site: list of vehicles or None
-    if allowed is not None:
-        for node in sites:
-            if allowed[node] is not None:
-                routing.SetAllowedVehiclesForIndex(list(allowed[node]), manager.NodeToIndex(node))
-    penalty = int(payload["drop_penalty"])
-    for node in sites:
-        routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
+    penalty: list[int] = payload["drop_penalty"]
+    for node in jobs:
+        idx = manager.NodeToIndex(node)
+        # (SetAllowedVehiclesForIndex rejects Python lists in this build; -1 = dropped)
+        routing.VehicleVar(idx).SetValues([-1, *(int(v) for v in allowed[node])])
+        routing.AddDisjunction([idx], int(penalty[node]))
     return manager, routing
 
 
@@ -223,7 +221,12 @@ def _child_main(builder: str, payload: dict[str, Any], seconds: float, conn: Any
         if initial is not None:
             routing.CloseModelWithParameters(params)
             assignment = routing.ReadAssignmentFromRoutes(initial, True)
-            sol = routing.SolveFromAssignmentWithParameters(assignment, params)
+            if assignment is None:
+                conn.send(("note", "initial routes rejected by OR-Tools"))
+                sol = routing.SolveWithParameters(params)
+            else:
+                conn.send(("note", "warm start accepted"))
+                sol = routing.SolveFromAssignmentWithParameters(assignment, params)
         else:
             sol = routing.SolveWithParameters(params)
         if sol is not None:
@@ -236,6 +239,27 @@ def _child_main(builder: str, payload: dict[str, Any], seconds: float, conn: Any
         conn.close()
 
 
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Keep a ``spawn`` child from re-running the parent's ``__main__`` script.
+
+    The child only needs :func:`_child_main` (importable from this module); re-importing a
+    script without an ``if __name__ == "__main__"`` guard would re-run it in the child.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def run_ortools(
     builder: str,
     payload: dict[str, Any],
@@ -243,6 +267,8 @@ def run_ortools(
     *,
     stop: StopFn | None = None,
     grace_s: float = DEFAULT_GRACE_S,
+    progress: ProgressFn | None = None,
+    label: str = "OR-Tools",
 ) -> ChildOutcome:
     """Solve ``payload`` with builder ``builder`` in a spawned child; never overruns.
 
@@ -259,14 +285,17 @@ def run_ortools(
         received so far is returned with ``cancelled=True``.
     """
     stop = stop or never_stop
+    progress = progress or no_progress
     out = ChildOutcome()
+    last_progress = 0.0
     ctx = mp.get_context("spawn")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child_main, args=(builder, payload, seconds, child_conn), daemon=True
     )
     t0 = time.perf_counter()
-    proc.start()
+    with _main_not_reimported():
+        proc.start()
     child_conn.close()
     hard_deadline = t0 + seconds + grace_s + 1.0  # + 1 s for the child's interpreter start
     try:
@@ -274,8 +303,12 @@ def run_ortools(
             if stop():
                 out.cancelled = True
                 break
-            if time.perf_counter() > hard_deadline:
+            now = time.perf_counter()
+            if now > hard_deadline:
                 break
+            if now - last_progress > 0.5:
+                last_progress = now
+                progress(min(1.0, (now - t0) / max(seconds, 1e-9)), label)
             try:
                 ready = parent_conn.poll(0.05)
             except (EOFError, OSError):
@@ -298,8 +331,10 @@ def run_ortools(
                 out.timeline.append((now, int(msg[1])))
             elif msg[0] == "done":
                 out.finished = True
-                out.status = msg[1]
+                out.status = f"{out.status}; {msg[1]}".strip("; ")
                 break
+            elif msg[0] == "note":
+                out.status = msg[1]
             elif msg[0] == "error":
                 out.error = msg[1]
                 break
@@ -311,3 +346,150 @@ def run_ortools(
         proc.join(timeout=2.0)
         parent_conn.close()
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# Emergency routing engine (dispatch.routing)
+# ------------------------------------------------------------------------------------------
+
+
+def solve_ortools(
+    problem: Any,
+    prepared: Any,
+    options: Any,
+    deadline: float,
+    stop: StopFn,
+    progress: ProgressFn,
+    *,
+    initial: Any = None,
+) -> Any:
+    """OR-Tools engine for :func:`dispatch.routing.solve_routing` (one multi-depot model)."""
+    from dispatch.routing import (
+        KG_UNIT,
+        M3_UNIT,
+        PRIORITY_UNIT,
+        EngineOutput,
+        _cap_int,
+        job_matrix,
+    )
+
+    jobs = prepared.jobs
+    used_depots = sorted({j.depot for j in jobs})
+    vehicles = [vi for vi, v in enumerate(problem.vehicles) if v.depot in used_depots]
+    depot_node = {d: i for i, d in enumerate(used_depots)}
+    locs = list(used_depots)
+    kind = [0] * len(used_depots)
+    job_node: dict[int, int] = {}
+    for j in jobs:
+        job_node[j.index] = len(locs)
+        locs.append(j.site)
+        kind.append(1)
+    jobs_per_depot: dict[int, int] = {}
+    for j in jobs:
+        jobs_per_depot[j.depot] = jobs_per_depot.get(j.depot, 0) + 1
+    reload_nodes: dict[int, list[int]] = {}
+    reload_owner = [-1] * len(locs)
+    for mv, vi in enumerate(vehicles):
+        v = problem.vehicles[vi]
+        count = min(v.max_trips - 1, max(0, jobs_per_depot[v.depot] - 1))
+        reload_nodes[mv] = []
+        for _ in range(count):
+            reload_nodes[mv].append(len(locs))
+            locs.append(v.depot)
+            kind.append(2)
+            reload_owner.append(mv)
+    n = len(locs)
+    travel_cache: dict[float, np.ndarray] = {}
+    travel = []
+    dist = None
+    for vi in vehicles:
+        v = problem.vehicles[vi]
+        if v.speed_factor not in travel_cache:
+            dur, dist = job_matrix(problem, locs, v)
+            travel_cache[v.speed_factor] = dur
+        travel.append(travel_cache[v.speed_factor])
+    horizon = max(problem.vehicles[vi].max_duration_s for vi in vehicles)
+    service = np.full(n, problem.loading_s, dtype=np.int64)
+    tw = np.zeros((n, 2), dtype=np.int64)
+    tw[:, 1] = horizon
+    weight = np.zeros(n, dtype=np.int64)
+    volume = np.zeros(n, dtype=np.int64)
+    priority = np.zeros(n, dtype=np.int64)
+    allowed: list[list[int]] = [[] for _ in range(n)]
+    index_of_job: dict[int, int] = {}
+    for j in jobs:
+        node = job_node[j.index]
+        index_of_job[node] = j.index
+        service[node] = j.service_s
+        tw[node] = (j.earliest_s, min(j.deadline_s, horizon))
+        weight[node] = j.w_int
+        volume[node] = j.v_int
+        priority[node] = max(1, round(PRIORITY_UNIT * j.priority))
+        allowed[node] = [
+            mv for mv, vi in enumerate(vehicles) if problem.vehicles[vi].depot == j.depot
+        ]
+    base = (horizon + 1) * (int(priority.sum()) + n + 1)
+    penalty = [int(base * max(1, p)) for p in priority]
+    payload = {
+        "travel": travel,
+        "service": service,
+        "tw": tw,
+        "kind": np.asarray(kind),
+        "weight": weight,
+        "volume": volume,
+        "priority": priority,
+        "reload_owner": np.asarray(reload_owner),
+        "allowed": allowed,
+        "starts": [depot_node[problem.vehicles[vi].depot] for vi in vehicles],
+        "cap_weight": [_cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
+        "cap_volume": [_cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
+        "max_duration": [problem.vehicles[vi].max_duration_s for vi in vehicles],
+        "objective": options.objective,
+        "drop_penalty": penalty,
+        "first_solution": "PARALLEL_CHEAPEST_INSERTION",
+    }
+    if initial is not None and initial.plans:
+        routes = []
+        for mv, vi in enumerate(vehicles):
+            seq: list[int] = []
+            trips = initial.plans.get(vi, [])
+            spare = list(reload_nodes[mv])
+            for ti, trip in enumerate(trips):
+                if ti > 0:
+                    if not spare:
+                        break
+                    seq.append(spare.pop(0))
+                seq.extend(job_node[j] for j in trip)
+            routes.append(seq)
+        payload["initial_routes"] = routes
+    remaining = deadline - time.perf_counter()
+    grace = 0.5
+    out = run_ortools(
+        "emergency",
+        payload,
+        max(0.3, remaining - 0.8),
+        stop=stop,
+        grace_s=grace,
+        progress=progress,
+        label="OR-Tools：路径优化",
+    )
+    plans: dict[int, list[list[int]]] = {}
+    if out.routes is not None:
+        for mv, seq in enumerate(out.routes):
+            trips: list[list[int]] = [[]]
+            for node in seq:
+                if kind[node] == 2:
+                    trips.append([])
+                elif kind[node] == 1:
+                    trips[-1].append(index_of_job[node])
+            trips = [t for t in trips if t]
+            if trips:
+                plans[vehicles[mv]] = trips
+    note = out.error or out.status
+    return EngineOutput(
+        plans=plans,
+        found=out.routes is not None,
+        cancelled=out.cancelled,
+        timed_out=out.routes is None,
+        note=note,
+    )

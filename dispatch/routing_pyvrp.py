@@ -1,0 +1,177 @@
+"""PyVRP engine for :func:`dispatch.routing.solve_routing`.
+
+One PyVRP model per pickup depot (the problem decomposes exactly by depot), solved one after
+the other with the time split by number of pieces. Per depot: location 0 is the depot
+(``service_duration`` = loading time, which PyVRP applies when a vehicle leaves a depot, i.e.
+before every trip), locations 1.. are the pieces; two load dimensions (0.1 kg, litres); one
+routing profile per distinct speed factor; one vehicle type per distinct (capacities, max
+duration, max trips, speed) with ``reload_depots=[depot]`` and ``max_reloads = max_trips − 1``,
+``start_late = 0`` (vehicles leave at t = 0) and ``tw_late = shift_duration = max_duration``.
+Pieces are optional clients with a prize of (horizon + 1) × priority so that serving one is
+always worth more than the duration it adds, and the high-priority ones are kept when capacity
+runs short. Cost = total route duration (PyVRP has no arrival-time objective; see routing.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from dispatch.results import ProgressFn, StopFn
+
+if TYPE_CHECKING:
+    from dispatch.routing import EngineOutput, RoutingOptions, RoutingProblem, _Prepared
+
+
+class _Criterion:
+    """PyVRP stopping criterion: deadline or the caller's stop()."""
+
+    def __init__(self, deadline: float, stop: StopFn, progress: ProgressFn, label: str) -> None:
+        self.deadline = deadline
+        self.stop = stop
+        self.progress = progress
+        self.label = label
+        self.cancelled = False
+        self.start = time.perf_counter()
+        self._last = 0.0
+
+    def __call__(self, best_cost: float) -> bool:
+        now = time.perf_counter()
+        if self.stop():
+            self.cancelled = True
+            return True
+        if now - self._last > 0.5:
+            self._last = now
+            span = max(self.deadline - self.start, 1e-9)
+            self.progress(min(1.0, (now - self.start) / span), self.label)
+        return now >= self.deadline
+
+
+def solve_pyvrp(
+    problem: RoutingProblem,
+    prepared: _Prepared,
+    options: RoutingOptions,
+    deadline: float,
+    stop: StopFn,
+    progress: ProgressFn,
+) -> EngineOutput:
+    import pyvrp
+
+    from dispatch.routing import (
+        KG_UNIT,
+        M3_UNIT,
+        PRIORITY_UNIT,
+        EngineOutput,
+        _cap_int,
+        job_matrix,
+        vehicles_by_depot,
+    )
+
+    jobs_by_depot: dict[int, list[int]] = defaultdict(list)
+    for job in prepared.jobs:
+        jobs_by_depot[job.depot].append(job.index)
+    fleets = vehicles_by_depot(problem)
+    plans: dict[int, list[list[int]]] = {}
+    remaining_jobs = len(prepared.jobs)
+    found = True
+    cancelled = False
+    for depot in sorted(jobs_by_depot):
+        job_ids = jobs_by_depot[depot]
+        if stop():
+            cancelled = True
+            break
+        now = time.perf_counter()
+        share = (deadline - now) * len(job_ids) / max(remaining_jobs, 1)
+        remaining_jobs -= len(job_ids)
+        fleet = fleets.get(depot, [])
+        jobs = [prepared.jobs[j] for j in job_ids]
+        nodes = [depot] + [j.site for j in jobs]
+        speeds = sorted({problem.vehicles[v].speed_factor for v in fleet})
+        dist = None
+        durations = []
+        for sp in speeds:
+            rep = next(problem.vehicles[v] for v in fleet if problem.vehicles[v].speed_factor == sp)
+            dur, dist = job_matrix(problem, nodes, rep)
+            durations.append(dur)
+        assert dist is not None
+        horizon = max(problem.vehicles[v].max_duration_s for v in fleet)
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for v in fleet:
+            veh = problem.vehicles[v]
+            key = (
+                _cap_int(veh.capacity_kg, KG_UNIT),
+                _cap_int(veh.capacity_m3, M3_UNIT),
+                veh.max_duration_s,
+                veh.max_trips,
+                speeds.index(veh.speed_factor),
+            )
+            groups[key].append(v)
+        keys = list(groups)
+        vtypes = [
+            pyvrp.VehicleType(
+                num_available=len(groups[k]),
+                capacity=[k[0], k[1]],
+                start_depot=0,
+                end_depot=0,
+                tw_early=0,
+                tw_late=k[2],
+                shift_duration=k[2],
+                start_late=0,
+                unit_distance_cost=0,
+                unit_duration_cost=1,
+                profile=k[4],
+                reload_depots=[0] if k[3] > 1 else [],
+                max_reloads=k[3] - 1,
+            )
+            for k in keys
+        ]
+        clients = [
+            pyvrp.Client(
+                location=i + 1,
+                delivery=[j.w_int, j.v_int],
+                service_duration=j.service_s,
+                tw_early=j.earliest_s,
+                tw_late=j.deadline_s,
+                prize=(horizon + 1) * max(1, round(PRIORITY_UNIT * j.priority)),
+                required=False,
+            )
+            for i, j in enumerate(jobs)
+        ]
+        data = pyvrp.ProblemData(
+            locations=[pyvrp.Location(0.0, 0.0) for _ in nodes],
+            clients=clients,
+            depots=[pyvrp.Depot(location=0, service_duration=problem.loading_s)],
+            vehicle_types=vtypes,
+            distance_matrices=[dist for _ in durations],
+            duration_matrices=durations,
+        )
+        crit = _Criterion(
+            time.perf_counter() + max(share, 0.05),
+            stop,
+            progress,
+            f"PyVRP：{problem.depots[depot]} 路径优化",
+        )
+        res = pyvrp.solve(data, stop=crit, seed=options.seed, collect_stats=False)
+        cancelled = cancelled or crit.cancelled
+        best = res.best
+        if not best.is_feasible() and math.isinf(res.cost()):
+            found = found and best.num_routes() > 0
+        pools = {ti: list(groups[k]) for ti, k in enumerate(keys)}
+        for route in best.routes():
+            vi = pools[route.vehicle_type()].pop(0)
+            trips: list[list[int]] = []
+            current: list[int] = []
+            acts = list(route)
+            for a in acts[1:-1]:
+                if a.is_depot():
+                    trips.append(current)
+                    current = []
+                elif a.is_client():
+                    current.append(job_ids[a.idx])
+            trips.append(current)
+            plans[vi] = [t for t in trips if t]
+        if cancelled:
+            break
+    return EngineOutput(plans=plans, found=found or bool(plans), cancelled=cancelled)
