@@ -235,9 +235,7 @@ def solve_evacuation(
     moves: list[EvacuationMove] = []
     for g, h in zip(*np.nonzero(plan > 0)):
         moves.append(
-            EvacuationMove(
-                p.group_ids[g], p.shelter_ids[h], int(plan[g, h]), int(p.seconds[g, h])
-            )
+            EvacuationMove(p.group_ids[g], p.shelter_ids[h], int(plan[g, h]), int(p.seconds[g, h]))
         )
     unserved: list[Unserved] = []
     placed = plan.sum(axis=1)
