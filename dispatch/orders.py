@@ -277,7 +277,11 @@ def transfer_order(
         for v in sp.vehicles:
             if v.id == route.vehicle_id:
                 vehicle = v
-    name = (vehicle.name or vehicle.id) if vehicle is not None else route.vehicle_id
+    name = (
+        (vehicle.name or f"{vehicle.kind} {vehicle.id}")
+        if vehicle is not None
+        else route.vehicle_id
+    )
     vtype = vehicle.kind if vehicle is not None else ""
 
     def pname(pid: str) -> str:

@@ -719,13 +719,14 @@ def plan_dispatch(
     r = run("assignment", lambda pg: _assignment(scenario, geo, options, stop, pg))
     if r is not None:
         assignment = r[1]
-    if lines:
-        if stop():
-            stages.append(_stage("routing", None, "用户取消，未运行"))
-        else:
-            res, routes = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
-            stages.append(_stage("routing", res.info))
-            unserved.extend(res.unserved)
+    if stop():
+        stages.append(_stage("routing", None, "用户取消，未运行"))
+    elif not lines:
+        stages.append(StageRun(_STAGE_ZH["routing"], Status.OPTIMAL, message="无配送任务"))
+    else:
+        res, routes = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
+        stages.append(_stage("routing", res.info))
+        unserved.extend(res.unserved)
     cancelled = any(s.status == Status.CANCELLED for s in stages)
     if cancelled:
         unserved = _mark_cancelled(scenario, unserved, lines, assignment, routes)

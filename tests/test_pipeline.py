@@ -1,0 +1,331 @@
+"""The dispatch pipeline on the bundled demo county 合江县, end to end.
+
+One plan of the demo is computed per test session (:func:`demo_plan`, cached) and checked with
+independent feasibility tests: conservation of goods from stock to allocation to vehicle loads,
+vehicle capacities per trip (kg and m³), depots, team double-booking, evacuation capacities,
+order chains and route geometry. Partial cases (cancel, closed roads, no vehicles, no road
+network) must give plans with reasons, never exceptions. The CLI runs as a subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapely.geometry import Point
+
+from dispatch.orders import OrderKind
+from dispatch.pipeline import OUTPUT_FILES, DispatchOptions, plan_dispatch, run_dispatch_cli
+from dispatch.plan import Plan, PlanStatus, scenario_hash
+from dispatch.results import Reason, Status
+from gis.errors import WorkspaceError
+from gis.loading import load_road_network, open_workspace
+from gis.model import RoadClosure, Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+EPS = 1e-6
+
+
+@functools.cache
+def load_demo(path: str) -> tuple[Scenario, Any]:
+    ws = open_workspace(Path(path))
+    return ws.scenario, load_road_network(Path(path), ws.scenario)
+
+
+@functools.cache
+def compute_demo_plan(path: str, seconds: float = 2.0) -> Plan:
+    """The demo county's plan, computed once per session (shared with test_exports)."""
+    scenario, network = load_demo(path)
+    return plan_dispatch(scenario, network, DispatchOptions(seconds=seconds))
+
+
+@pytest.fixture(scope="module")
+def demo(demo_workspace_path: Path) -> tuple[Scenario, Any]:
+    scenario, network = load_demo(str(demo_workspace_path))
+    assert network is not None, "the demo workspace must carry its road network"
+    return scenario, network
+
+
+@pytest.fixture(scope="module")
+def plan(demo_workspace_path: Path) -> Plan:
+    return compute_demo_plan(str(demo_workspace_path))
+
+
+# ---- the demo plan -------------------------------------------------------------------------
+
+
+def test_plan_records_inputs_for_audit(plan: Plan, demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    assert re.fullmatch(r"HJ-\d{8}-001", plan.number)
+    assert plan.number.split("-")[1] == f"{plan.created_at:%Y%m%d}"
+    assert plan.status == PlanStatus.DRAFT
+    assert plan.inputs.scenario_name == scenario.name
+    assert plan.inputs.scenario_hash == scenario_hash(scenario)
+    assert plan.inputs.options["seconds"] == 2.0
+    assert network.content_hash in plan.inputs.road_network
+    assert [s.stage for s in plan.stages] == [
+        "路网与行程时间",
+        "人员转移",
+        "物资分配",
+        "队伍派遣",
+        "车辆路径",
+    ]
+    assert all(s.status in (Status.OPTIMAL, Status.FEASIBLE, Status.TIMEOUT) for s in plan.stages)
+    assert plan.overall != Status.CANCELLED
+    assert {o.incident_id for o in plan.incidents} == {i.id for i in scenario.open_incidents()}
+    assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_goods_are_conserved_from_stock_to_vehicles(plan: Plan, demo: tuple[Scenario, Any]) -> None:
+    scenario, _ = demo
+    # allocation never takes more than the depot holds (safety stock included)
+    taken: dict[tuple[str, str], float] = defaultdict(float)
+    for ln in plan.allocation:
+        assert ln.quantity > 0
+        taken[ln.stockpile_id, ln.material] += ln.quantity
+    stock = {s.id: s for s in scenario.stockpiles}
+    for (sp, code), q in taken.items():
+        assert q <= stock[sp].inventory.get(code, 0) + EPS, (sp, code)
+    # allocated + reported shortfall == need, for every incident and material
+    for inc in scenario.open_incidents():
+        for code, need in inc.needs.items():
+            got = sum(
+                ln.quantity
+                for ln in plan.allocation
+                if ln.site_id == inc.id and ln.material == code
+            )
+            short = sum(u.quantity for u in plan.unserved if u.site_id == inc.id and u.what == code)
+            assert got + short == pytest.approx(need), (inc.id, code)
+    # vehicles carry at most what was allocated on each (stockpile, site, material)
+    carried: dict[tuple[str, str, str], float] = defaultdict(float)
+    for r in plan.routes:
+        for t in r.trips:
+            for s in t.stops:
+                for code, q in s.loads.items():
+                    carried[t.depot_id, s.site_id, code] += q
+    allocated = defaultdict(float)
+    for ln in plan.allocation:
+        allocated[ln.stockpile_id, ln.site_id, ln.material] += ln.quantity
+    for key, q in carried.items():
+        assert q <= allocated[key] + EPS, key
+    # what the routes do not carry is reported (visit records), never silently dropped
+    for key, q in allocated.items():
+        if carried[key] < q - EPS:
+            assert any(u.site_id == key[1] and u.what == "visit" for u in plan.unserved), key
+
+
+def test_every_trip_fits_its_vehicle_and_starts_at_home(
+    plan: Plan, demo: tuple[Scenario, Any]
+) -> None:
+    scenario, _ = demo
+    mats = scenario.material_index
+    vehicles = {v.id: v for sp in scenario.stockpiles for v in sp.vehicles}
+    assert plan.vehicles_used > 0
+    for r in plan.routes:
+        v = vehicles[r.vehicle_id]
+        assert r.depot_id == v.home_id
+        last_end = 0.0
+        for t in r.trips:
+            assert t.depot_id == v.home_id
+            kg = sum(q * mats[c].unit_weight_kg for s in t.stops for c, q in s.loads.items())
+            m3 = sum(q * mats[c].unit_volume_m3 for s in t.stops for c, q in s.loads.items())
+            assert kg <= v.capacity_kg + 1e-3 and m3 <= v.capacity_m3 + 1e-6, (v.id, kg, m3)
+            assert last_end <= t.start_s <= t.end_s
+            times = [t.start_s] + [x for s in t.stops for x in (s.arrival_s, s.departure_s)]
+            assert times == sorted(times) and times[-1] <= t.end_s
+            last_end = t.end_s
+
+
+def test_teams_and_people(plan: Plan, demo: tuple[Scenario, Any]) -> None:
+    scenario, _ = demo
+    teams = {t.id: t for t in scenario.teams}
+    ids = [a.team_id for a in plan.assignment]
+    assert ids and len(ids) == len(set(ids))  # no team double-booked
+    for a in plan.assignment:
+        assert teams[a.team_id].status.value == "待命"
+        assert set(a.contributes) <= set(teams[a.team_id].skills)
+        assert sum(a.contributes.values()) <= teams[a.team_id].headcount
+    free = {s.id: s.free_capacity for s in scenario.shelters}
+    load: dict[str, int] = defaultdict(int)
+    moved: dict[str, int] = defaultdict(int)
+    for m in plan.evacuation:
+        load[m.shelter_id] += m.people
+        moved[m.group_id] += m.people
+    assert plan.evacuation and all(load[s] <= free[s] for s in load)
+    affected = {i.id: i.affected_people for i in scenario.open_incidents()}
+    for g, n in moved.items():
+        assert n <= affected[g]
+        missing = affected[g] - n
+        if missing:
+            assert (
+                sum(u.quantity for u in plan.unserved if u.site_id == g and u.what == "people")
+                == missing
+            )
+
+
+def test_orders_follow_the_routes_and_the_roads(plan: Plan, demo: tuple[Scenario, Any]) -> None:
+    _, network = demo
+    transfers, deploys = plan.transfer_orders, plan.deploy_orders
+    assert len(transfers) == plan.vehicles_used and len(deploys) == len(plan.assignment)
+    assert [o.number for o in plan.orders] == [
+        f"{plan.number}-{i:02d}" for i in range(1, len(plan.orders) + 1)
+    ]
+    for o in plan.orders:
+        assert o.legs and all(a.to_id == b.from_id for a, b in zip(o.legs, o.legs[1:]))
+        assert o.legs[0].from_id == o.origin_id
+        for leg in o.legs:
+            assert leg.on_roads and len(leg.coords) > 2 and leg.metres > 0 and leg.steps
+            a, b = plan.place(leg.from_id), plan.place(leg.to_id)
+            assert leg.coords[0] == (a.lon, a.lat) and leg.coords[-1] == (b.lon, b.lat)
+            assert sum(s.distance_m for s in leg.steps) == pytest.approx(
+                leg.metres, rel=1e-6, abs=1.0
+            )
+    eta = {(a.team_id, a.incident_id): a.eta_s for a in plan.assignment}
+    for o in deploys:
+        # the path drawn is the one the solver timed (same engine, same nodes)
+        assert o.legs[0].seconds == pytest.approx(eta[o.unit_id, o.destination_ids[0]], abs=1)
+        assert o.kind == OrderKind.DEPLOY and o.headcount > 0
+
+
+# ---- partial plans -------------------------------------------------------------------------
+
+
+def test_stop_before_start_gives_cancelled_partial_plan(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    t0 = time.perf_counter()
+    plan = plan_dispatch(scenario, network, DispatchOptions(seconds=5), stop=lambda: True)
+    assert time.perf_counter() - t0 < 5
+    assert plan.overall == Status.CANCELLED
+    assert [s.status for s in plan.stages[1:]] == [Status.CANCELLED] * 4
+    assert not plan.orders and not plan.allocation
+    needs = {(i.id, c) for i in scenario.open_incidents() for c in i.needs}
+    cancelled = {(u.site_id, u.what) for u in plan.unserved if u.reason == Reason.CANCELLED}
+    assert needs <= cancelled
+
+
+def test_stop_during_the_run_keeps_what_was_decided(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    seen: list[str] = []
+    fractions: list[float] = []
+
+    def progress(f: float, msg: str) -> None:
+        fractions.append(f)
+        seen.append(msg)
+
+    plan = plan_dispatch(
+        scenario,
+        network,
+        DispatchOptions(seconds=5),
+        progress=progress,
+        stop=lambda: any(m.startswith("队伍派遣") for m in seen),
+    )
+    assert plan.overall == Status.CANCELLED
+    assert plan.allocation  # the allocation was done before the stop
+    assert not plan.routes and not plan.transfer_orders
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    routing = [s for s in plan.stages if s.stage == "车辆路径"]
+    assert routing and routing[0].status == Status.CANCELLED
+
+
+def test_roads_closed_around_an_incident_make_it_unreachable(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    inc = scenario.open_incidents()[0]
+    closure = RoadClosure(
+        "CL-TEST", Point(inc.location.lon, inc.location.lat), "山洪冲毁道路", radius_m=2500
+    )
+    closed = scenario.replace(closures=(*scenario.closures, closure))
+    plan = plan_dispatch(closed, network, DispatchOptions(seconds=1))
+    out = next(o for o in plan.incidents if o.incident_id == inc.id)
+    assert out.served_fraction == 0 and not out.teams and not out.allocated
+    reasons = {u.reason for u in plan.unserved if u.site_id == inc.id}
+    assert Reason.UNREACHABLE in reasons
+    assert not any(inc.id in o.destination_ids for o in plan.orders)
+    others = [o for o in plan.incidents if o.incident_id != inc.id]
+    assert any(o.served_fraction > 0 for o in others)  # the rest of the county is still served
+
+
+def test_no_vehicles_gives_reasons_not_exceptions(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    bare = scenario.replace(
+        stockpiles=tuple(dataclasses.replace(s, vehicles=()) for s in scenario.stockpiles)
+    )
+    plan = plan_dispatch(bare, network, DispatchOptions(seconds=1, evacuate=False))
+    assert plan.allocation and not plan.transfer_orders and plan.deploy_orders
+    assert all(o.served_fraction == 0 for o in plan.incidents if o.needs)
+    visits = [u for u in plan.unserved if u.what == "visit"]
+    assert visits and all(u.reason == Reason.NO_VEHICLE for u in visits)
+
+
+def test_without_road_network_estimates_straight_lines(demo: tuple[Scenario, Any]) -> None:
+    scenario, _ = demo
+    plan = plan_dispatch(scenario, None, DispatchOptions(seconds=1, evacuate=False))
+    assert any("无路网" in n for n in plan.inputs.notes)
+    assert plan.orders and all(not leg.on_roads for o in plan.orders for leg in o.legs)
+    assert plan.inputs.road_network == "none"
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_dispatch_writes_all_six_files(demo_workspace_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "dispatch",
+            str(demo_workspace_path),
+            "--out",
+            str(out),
+            "--seconds",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 60
+    for name in OUTPUT_FILES:
+        assert (out / name).stat().st_size > 0, name
+    plan = Plan.from_json((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan.orders and plan.number in proc.stdout
+    assert "物资满足率" in proc.stdout and "求解" in proc.stdout
+    for o in plan.incidents:
+        assert o.name[:6] in proc.stdout
+    data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert {"incidents", "unserved", "orders"} <= set(data)
+    assert len(proc.stdout.splitlines()) <= 40  # one screen
+
+
+def test_unreadable_workspace_is_a_workspace_error(tmp_path: Path) -> None:
+    bad = tmp_path / "not_a_workspace.gpkg"
+    bad.write_text("hello", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="not_a_workspace.gpkg"):
+        run_dispatch_cli(bad, tmp_path / "out", seconds=1, engine=None)
+    assert not (tmp_path / "out").exists()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "dispatch", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "not_a_workspace.gpkg" in proc.stderr
