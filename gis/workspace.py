@@ -69,7 +69,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -776,6 +776,48 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _fast_sqlite() -> Iterator[None]:
+    """Let GDAL skip SQLite's journal and per-commit fsyncs while filling the temp file.
+
+    Safe because the temporary file is thrown away if anything fails, and it is fsync'ed as a
+    whole before it replaces the target. Without this each layer costs ~150 ms of fsyncs on a
+    busy disk. (GDAL config options are process-wide; the previous values are restored.)
+    """
+    keys = ("OGR_SQLITE_SYNCHRONOUS", "OGR_SQLITE_JOURNAL")
+    old = {k: pyogrio.get_gdal_config_option(k) for k in keys}
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(old)
+
+
+def _write_layers(
+    tmp: Path,
+    frames: Mapping[str, pd.DataFrame],
+    nodes: gpd.GeoDataFrame | None,
+    edges: gpd.GeoDataFrame | None,
+) -> None:
+    for layer, frame in frames.items():
+        if isinstance(frame, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(
+                frame,
+                tmp,
+                layer=layer,
+                driver="GPKG",
+                geometry_type=_SPATIAL[layer][0],
+                promote_to_multi=False,
+            )
+        else:
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+    if nodes is not None and edges is not None:
+        pyogrio.write_dataframe(nodes, tmp, layer=ROAD_NODES, driver="GPKG", geometry_type="Point")
+        pyogrio.write_dataframe(
+            edges, tmp, layer=ROAD_EDGES, driver="GPKG", geometry_type="LineString"
+        )
+
+
 def write_workspace(
     path: str | os.PathLike[str],
     scenario: Scenario,
@@ -825,25 +867,8 @@ def write_workspace(
     _cleanup_stale_temps(target)
     tmp = directory / f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}{_TEMP_SUFFIX}"
     try:
-        for layer, frame in frames.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    layer=layer,
-                    driver="GPKG",
-                    geometry_type=_SPATIAL[layer][0],
-                    promote_to_multi=False,
-                )
-            else:
-                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
-        if nodes is not None and edges is not None:
-            pyogrio.write_dataframe(
-                nodes, tmp, layer=ROAD_NODES, driver="GPKG", geometry_type="Point"
-            )
-            pyogrio.write_dataframe(
-                edges, tmp, layer=ROAD_EDGES, driver="GPKG", geometry_type="LineString"
-            )
+        with _fast_sqlite():
+            _write_layers(tmp, frames, nodes, edges)
         _fsync_path(tmp)
         if target.exists():
             with contextlib.suppress(OSError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import pickle
 import random
 import signal
 import sqlite3
@@ -56,7 +56,7 @@ from gis.workspace import (
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
-QUOTES = "O'Brien \"引号\" `tick` \\ ; DROP TABLE stockpiles; --"
+QUOTES = 'O\'Brien "引号" `tick` \\ ; DROP TABLE stockpiles; --'
 
 # 合江县 bbox: lon 105.53–106.38, lat 28.46–29.02 (shared/data/README.md)
 BOUNDARY = Polygon([(105.53, 28.46), (106.38, 28.46), (106.38, 29.02), (105.53, 29.02)])
@@ -202,7 +202,8 @@ def rich_scenario() -> Scenario:
             since=datetime(2024, 7, 1, 6, 0),
         ),
         RoadClosure(
-            "C4", MultiLineString([[(105.6, 28.9), (105.61, 28.91)], [(105.62, 28.9), (105.6, 28.8)]])
+            "C4",
+            MultiLineString([[(105.6, 28.9), (105.61, 28.91)], [(105.62, 28.9), (105.6, 28.8)]]),
         ),
     )
     townships = (
@@ -221,7 +222,9 @@ def rich_scenario() -> Scenario:
         closures=closures,
         townships=townships,
         boundary=BOUNDARY,
-        road_network=RoadNetworkRef("generated", "tools/build_demo.py seed=1", "abc123", "道路为生成"),
+        road_network=RoadNetworkRef(
+            "generated", "tools/build_demo.py seed=1", "abc123", "道路为生成"
+        ),
         metadata={"roads_note": "道路网为演示生成", "empty": "", HOSTILE: QUOTES, "a.b": "点"},
     )
 
@@ -232,9 +235,7 @@ def road_frames(n_nodes: int = 50, seed: int = 0) -> tuple[gpd.GeoDataFrame, gpd
     x = rng.uniform(105.6, 106.3, n_nodes)
     y = rng.uniform(28.5, 29.0, n_nodes)
     ids = np.arange(n_nodes, dtype="int64") * 7 + 10_000_000_000  # beyond int32
-    nodes = gpd.GeoDataFrame(
-        {"node_id": ids}, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326"
-    )
+    nodes = gpd.GeoDataFrame({"node_id": ids}, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
     n_edges = n_nodes * 2
     u = rng.integers(0, n_nodes, n_edges)
     v = (u + 1 + rng.integers(0, n_nodes - 1, n_edges)) % n_nodes
@@ -423,16 +424,12 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
                         st.datetimes(
                             min_value=datetime(2000, 1, 1),
                             max_value=datetime(2100, 1, 1),
-                            timezones=st.one_of(
-                                st.none(), st.just(UTC), st.just(CST)
-                            ),
+                            timezones=st.one_of(st.none(), st.just(UTC), st.just(CST)),
                         )
                     ),
                     affected_people=draw(st.integers(0, 10**6)),
                     needs=draw(qmap),
-                    required_skills=draw(
-                        st.dictionaries(_text, st.integers(0, 50), max_size=2)
-                    ),
+                    required_skills=draw(st.dictionaries(_text, st.integers(0, 50), max_size=2)),
                     deadline_min=draw(st.floats(0.5, 1e4, allow_nan=False)),
                 )
             )
@@ -440,11 +437,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
     hazards = []
     for k in range(n_hazards):
         x, y = draw(_lon), draw(_lat)
-        geom = draw(
-            st.sampled_from(
-                [Point(x, y), shapely.box(x, y, x + 0.01, y + 0.02)]
-            )
-        )
+        geom = draw(st.sampled_from([Point(x, y), shapely.box(x, y, x + 0.01, y + 0.02)]))
         hazards.append(Hazard(f"h{k}", draw(_text), draw(_text), draw(st.integers(1, 4)), geom))
     metadata = draw(st.dictionaries(_text, st.text(max_size=8), max_size=3))
     return Scenario(
@@ -523,8 +516,14 @@ def _rewrite_layer(path: Path, layer: str, frame: pd.DataFrame, **kwargs: object
     pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", **kwargs)
 
 
-def _raises(path: Path, *, layer: str | None = None, row: int | None = None,
-            column: str | None = None, match: str = "") -> WorkspaceError:
+def _raises(
+    path: Path,
+    *,
+    layer: str | None = None,
+    row: int | None = None,
+    column: str | None = None,
+    match: str = "",
+) -> WorkspaceError:
     with pytest.raises(WorkspaceError, match=match) as info:
         read_workspace(path)
     err = info.value
@@ -745,9 +744,7 @@ def test_point_in_a_polygon_only_layer_is_rejected(rich_file: tuple[Path, Scenar
 
 
 @pytest.mark.parametrize("epsg", [3857, 4490])
-def test_other_crs_is_reprojected_with_warning(
-    rich_file: tuple[Path, Scenario], epsg: int
-) -> None:
+def test_other_crs_is_reprojected_with_warning(rich_file: tuple[Path, Scenario], epsg: int) -> None:
     path, scen = rich_file
     for layer in ("stockpiles", "hazards"):
         gdf = pyogrio.read_dataframe(path, layer=layer).to_crs(epsg=epsg)
@@ -778,8 +775,9 @@ def test_newer_schema_version_is_refused(rich_file: tuple[Path, Scenario]) -> No
 
 def test_invalid_document_is_skipped_with_warning(rich_file: tuple[Path, Scenario]) -> None:
     path, _ = rich_file
-    docs = pd.DataFrame({"kind": ["plans", "plans"], "doc_id": ["ok", "bad"],
-                         "json": ['{"a": 1}', "{not json"]})
+    docs = pd.DataFrame(
+        {"kind": ["plans", "plans"], "doc_id": ["ok", "bad"], "json": ['{"a": 1}', "{not json"]}
+    )
     _rewrite_layer(path, "documents", docs)
     got = read_workspace(path)
     assert got.documents == {"plans": {"ok": '{"a": 1}'}}
@@ -819,8 +817,9 @@ def test_road_frames_other_crs_and_extra_columns(tmp_path: Path) -> None:
     nodes, edges = road_frames(30, seed=3)
     edges["lanes"] = 2  # extra column is kept verbatim
     path = tmp_path / "r.gpkg"
-    write_workspace(path, Scenario(name="r"), road_nodes=nodes.to_crs(3857),
-                    road_edges=edges.to_crs(3857))
+    write_workspace(
+        path, Scenario(name="r"), road_nodes=nodes.to_crs(3857), road_edges=edges.to_crs(3857)
+    )
     got = read_road_frames(path)
     assert got is not None
     n, e = got
@@ -899,11 +898,17 @@ def test_validate_scenario_reports_planner_problems() -> None:
     # all inside the boundary
     assert "县界之外" not in text
 
-    outside = scen.upsert(
-        Shelter("SH9", "界外", "室内", "紧急", (104.0, 28.0), 10)
-    ).upsert(
-        Incident("I9", "缺水", "自然灾害", "内涝", 4, (105.8, 28.8), datetime(2024, 1, 1),
-                 needs={"FUEL": 5000.0, "X1": 1})
+    outside = scen.upsert(Shelter("SH9", "界外", "室内", "紧急", (104.0, 28.0), 10)).upsert(
+        Incident(
+            "I9",
+            "缺水",
+            "自然灾害",
+            "内涝",
+            4,
+            (105.8, 28.8),
+            datetime(2024, 1, 1),
+            needs={"FUEL": 5000.0, "X1": 1},
+        )
     )
     w2 = validate_scenario(outside)
     assert any("SH9" in w and "县界之外" in w for w in w2)
@@ -921,13 +926,12 @@ def test_validate_scenario_on_empty_scenario() -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import sys, time
+    import pickle, sys, time
     sys.path.insert(0, {root!r})
-    sys.path.insert(0, {tests!r})
-    from test_workspace import big_pair
     from gis.workspace import write_workspace
-    target = sys.argv[1]
-    (a, b), (nodes, edges) = big_pair()
+    target, data = sys.argv[1], sys.argv[2]
+    with open(data, "rb") as fh:
+        (a, b), (nodes, edges) = pickle.load(fh)
     print("ready", flush=True)
     i = 0
     while True:
@@ -939,6 +943,9 @@ _CHILD = textwrap.dedent(
         i += 1
     """
 )
+
+
+N_KILLS = 10
 
 
 def big_pair() -> tuple[tuple[Scenario, Scenario], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]]:
@@ -959,16 +966,16 @@ def test_kill_during_save_leaves_a_readable_file(tmp_path: Path) -> None:
     target = tmp_path / "county.gpkg"
     write_workspace(target, a, road_nodes=nodes, road_edges=edges)
     script = tmp_path / "child.py"
-    script.write_text(
-        _CHILD.format(root=str(ROOT), tests=str(ROOT / "tests")), encoding="utf-8"
-    )
+    script.write_text(_CHILD.format(root=str(ROOT)), encoding="utf-8")
+    data = tmp_path / "data.pickle"
+    data.write_bytes(pickle.dumps(((a, b), (nodes, edges))))
+    own_files = {target.name, script.name, data.name}
     rng = random.Random(20241122)
     kills = 0
     mid_save = 0
-    names_seen = set()
-    for attempt in range(12):
+    for attempt in range(N_KILLS):
         proc = subprocess.Popen(
-            [sys.executable, str(script), str(target)],
+            [sys.executable, str(script), str(target), str(data)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -976,7 +983,9 @@ def test_kill_during_save_leaves_a_readable_file(tmp_path: Path) -> None:
         )
         try:
             assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
+            assert proc.stdout.readline().strip() == "ready", (
+                proc.stderr.read() if proc.stderr else ""
+            )
             # let it complete 0–2 saves, then kill at a random moment of the next one
             for _ in range(attempt % 3):
                 line = proc.stdout.readline()
@@ -993,15 +1002,14 @@ def test_kill_during_save_leaves_a_readable_file(tmp_path: Path) -> None:
                 proc.stdout.close()
             if proc.stderr:
                 proc.stderr.close()
-        leftovers = [p for p in tmp_path.iterdir() if p.name not in (target.name, script.name)]
+        leftovers = [p for p in tmp_path.iterdir() if p.name not in own_files]
         mid_save += bool(leftovers)
         got = read_workspace(target)  # the file at the target path is always complete
         assert got.scenario in (a, b)
-        names_seen.add(got.scenario.name)
         assert got.road_edges is not None and len(got.road_edges) == len(edges)
-    assert kills == 12
+    assert kills == N_KILLS
     assert mid_save >= 3, "the kills never landed during a save; the test proves nothing"
     # the next save cleans up whatever temp files the killed saves left behind
     write_workspace(target, b)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, script.name])
+    assert {p.name for p in tmp_path.iterdir()} == own_files
     assert read_workspace(target).scenario == b
