@@ -42,10 +42,14 @@ def setup_logging() -> Path:
     except OSError:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._reliefdesk = True  # type: ignore[attr-defined]
     root = logging.getLogger()
-    if not any(isinstance(h, logging.FileHandler) for h in root.handlers):
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    for old in [h for h in root.handlers if getattr(h, "_reliefdesk", False)]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
     return path
 
 

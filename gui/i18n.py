@@ -57,13 +57,14 @@ class TsTranslator(QTranslator):
         source_text: str | None,
         disambiguation: str | None = None,
         n: int = -1,
-    ) -> str:
+    ) -> str | None:
+        # None becomes a null QString: "no translation here", so Qt falls back to the source.
         if source_text is None:
-            return ""
+            return None
         text = self.table.get((context or "", source_text))
         if text is None:
             text = self._by_source.get(source_text)
-        return text if text is not None else ""
+        return text
 
     def isEmpty(self) -> bool:  # noqa: N802 - Qt override
         return not self.table

@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
 
         def failed(message: str, details: str) -> None:
             self.load_error = message
+            self.statusBar().clearMessage()
             self.report_error(tr("无法打开工作区 {path}").format(path=path), message, details)
             self.sig_loaded.emit("")
 
@@ -458,6 +459,7 @@ class MainWindow(QMainWindow):
 
     def _adopt(self, result: dict[str, Any], path: Path | None, recovered_from: Path | None) -> None:
         ws = result["workspace"]
+        self.statusBar().clearMessage()
         self.session.load(ws, path, recovered=recovered_from is not None)
         self.session.recovered_from = recovered_from
         self.map.show_page(result["page"])

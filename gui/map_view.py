@@ -61,9 +61,9 @@ class MapBridge(QObject):
     def closureDrawn(self, geojson: str) -> None:  # noqa: N802
         self.sig_closure_drawn.emit(str(geojson))
 
-    @pyqtSlot(int, float, int)
-    def viewChanged(self, zoom: int, lat: float, width_px: int) -> None:  # noqa: N802
-        self.sig_view_changed.emit(int(zoom), float(lat), int(width_px))
+    @pyqtSlot(float, float, float)
+    def viewChanged(self, zoom: float, lat: float, width_px: float) -> None:  # noqa: N802
+        self.sig_view_changed.emit(round(zoom), float(lat), int(width_px))
 
     @pyqtSlot(str)
     def pageReady(self, stats: str) -> None:  # noqa: N802
@@ -199,5 +199,8 @@ class MapView(QWebEngineView):
         self._call("cancelDraw")
 
     def dispose(self) -> None:
-        """Tear down the page (tests and window close)."""
+        """Tear down the page before its profile goes (tests and shutdown)."""
+        from PyQt6.QtCore import QCoreApplication, QEvent
+
         self._page.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

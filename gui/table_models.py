@@ -121,7 +121,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("效果", lambda e, s: tr("封闭") if e.closes else f"×{e.speed_factor:g}"),
         Column("半径(米)", lambda e, s: e.radius_m),
         Column("开始", lambda e, s: e.since, _time),
-        Column("结束", lambda e, s: e.until, _time),
+        Column("截止", lambda e, s: e.until, _time),
     ),
 }
 

@@ -5,7 +5,7 @@ returns True once the user pressed Cancel, ``progress(fraction, message)`` repor
 should return the best result it has when asked to stop; the job then finishes with that result
 and ``cancelled=True``. Errors are delivered as a signal with the traceback, never swallowed.
 
-:class:`JobRunner` owns a :class:`QThreadPool` and a small status-bar widget (label, progress bar,
+:class:`JobRunner` starts a thread per job and owns a small status-bar widget (label, progress bar,
 Cancel button) showing the running job.
 """
 
@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from gui.i18n import tr
@@ -74,16 +74,6 @@ class Job(QObject):
         self.sig_progress.emit(float(fraction), str(message))
 
 
-class _Runnable(QRunnable):
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        self.job = job
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        self.job._run()
-
-
 class JobWidget(QWidget):
     """Status-bar widget: job name, progress bar, Cancel."""
 
@@ -117,14 +107,17 @@ class JobWidget(QWidget):
 
 
 class JobRunner(QObject):
-    """Runs jobs on a thread pool and shows the latest one in a :class:`JobWidget`."""
+    """Runs each job on its own Python thread and shows the latest one in a :class:`JobWidget`.
+
+    Plain :class:`threading.Thread` rather than a QThreadPool: pyproj/GDAL keep per-thread state
+    that crashed (segfault in ``pyproj.CRS``) when QThreadPool recycled its threads.
+    """
 
     sig_busy_changed = pyqtSignal(bool)
 
-    def __init__(self, parent: QObject | None = None, *, max_threads: int = 2) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max_threads)
+        self.threads: list[threading.Thread] = []
         self.widget: JobWidget | None = None
         self.jobs: list[Job] = []
 
@@ -156,7 +149,10 @@ class JobRunner(QObject):
             job.sig_progress.connect(self.widget.set_progress)
         self.jobs.append(job)
         self.sig_busy_changed.emit(True)
-        self.pool.start(_Runnable(job))
+        thread = threading.Thread(target=job._run, name=f"job:{name}", daemon=True)
+        self.threads = [t for t in self.threads if t.is_alive()]
+        self.threads.append(thread)
+        thread.start()
         return job
 
     def _finished(self, job: Job) -> None:
@@ -177,5 +173,8 @@ class JobRunner(QObject):
         return bool(self.jobs)
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Block until every job ended (shutdown and tests only)."""
-        return self.pool.waitForDone(msecs)
+        """Block until every job's thread ended (shutdown and tests only)."""
+        deadline = time.monotonic() + msecs / 1000
+        for t in list(self.threads):
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)

@@ -59,7 +59,9 @@ class LayerPanel(QTreeWidget):
                     self.items[f"roads:{key}"] = child
             if spec.id == "incidents":
                 for lvl in (1, 2, 3, 4):
-                    child = QTreeWidgetItem(item, [f"{LEVEL_ROMAN[lvl]}级 {tr(LEVEL_NAME_ZH[lvl])}"])
+                    child = QTreeWidgetItem(
+                        item, [tr("{r}级").format(r=LEVEL_ROMAN[lvl]) + " " + tr(LEVEL_NAME_ZH[lvl])]
+                    )
                     child.setIcon(0, swatch(LEVEL_COLORS[lvl]))
                     child.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.expandItem(self.items["incidents"])

@@ -1,0 +1,887 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="zh_CN">
+<context>
+    <name>ReliefDesk</name>
+    <message>
+        <source>程序错误：</source>
+        <translation>Program error: </translation>
+    </message>
+    <message>
+        <source>程序错误</source>
+        <translation>Program error</translation>
+    </message>
+    <message>
+        <source>错误已记录到 {path}。可以继续工作；建议保存后重新启动。</source>
+        <translation>The error was logged to {path}. You can keep working; saving and restarting is advisable.</translation>
+    </message>
+    <message>
+        <source>搜索（任意列）</source>
+        <translation>Search (any column)</translation>
+    </message>
+    <message>
+        <source>编辑</source>
+        <translation>Edit</translation>
+    </message>
+    <message>
+        <source>删除</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <source>事件</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>记录</source>
+        <translation>Entry</translation>
+    </message>
+    <message>
+        <source>级别</source>
+        <translation>Level</translation>
+    </message>
+    <message>
+        <source>消息</source>
+        <translation>Messages</translation>
+    </message>
+    <message>
+        <source>错误</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <source>警告</source>
+        <translation>Warning</translation>
+    </message>
+    <message>
+        <source>信息</source>
+        <translation>Info</translation>
+    </message>
+    <message>
+        <source>添加/更新</source>
+        <translation>Add/update</translation>
+    </message>
+    <message>
+        <source>删除行</source>
+        <translation>Remove row</translation>
+    </message>
+    <message>
+        <source>添加车辆</source>
+        <translation>Add vehicle</translation>
+    </message>
+    <message>
+        <source>删除车辆</source>
+        <translation>Remove vehicle</translation>
+    </message>
+    <message>
+        <source>车辆第 {row} 行：载重、容积、速度系数必须是数字</source>
+        <translation>Vehicle row {row}: capacity, volume and speed factor must be numbers</translation>
+    </message>
+    <message>
+        <source>经度</source>
+        <translation>Lon</translation>
+    </message>
+    <message>
+        <source>纬度</source>
+        <translation>Lat</translation>
+    </message>
+    <message>
+        <source>位置（WGS-84）</source>
+        <translation>Location (WGS-84)</translation>
+    </message>
+    <message>
+        <source>编号</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>名称</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>所属乡镇</source>
+        <translation>Township</translation>
+    </message>
+    <message>
+        <source>联系方式</source>
+        <translation>Contact</translation>
+    </message>
+    <message>
+        <source>类型</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <source>等级</source>
+        <translation>Class</translation>
+    </message>
+    <message>
+        <source>容量（人）</source>
+        <translation>Capacity (persons)</translation>
+    </message>
+    <message>
+        <source>已安置（人）</source>
+        <translation>Occupancy (persons)</translation>
+    </message>
+    <message>
+        <source>场所物资</source>
+        <translation>Shelter stock</translation>
+    </message>
+    <message>
+        <source>力量类型</source>
+        <translation>Force type</translation>
+    </message>
+    <message>
+        <source>人数</source>
+        <translation>Headcount</translation>
+    </message>
+    <message>
+        <source>负责人</source>
+        <translation>Leader</translation>
+    </message>
+    <message>
+        <source>电话</source>
+        <translation>Phone</translation>
+    </message>
+    <message>
+        <source>其他技能，回车添加</source>
+        <translation>Other skill, press Enter to add</translation>
+    </message>
+    <message>
+        <source>技能</source>
+        <translation>Skills</translation>
+    </message>
+    <message>
+        <source>车辆</source>
+        <translation>Vehicles</translation>
+    </message>
+    <message>
+        <source>类别</source>
+        <translation>Category</translation>
+    </message>
+    <message>
+        <source>风险等级</source>
+        <translation>Risk level</translation>
+    </message>
+    <message>
+        <source>说明</source>
+        <translation>Description</translation>
+    </message>
+    <message>
+        <source>完全封闭（否则限速）</source>
+        <translation>Fully closed (otherwise slowed)</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <source>限速系数</source>
+        <translation>Speed factor</translation>
+    </message>
+    <message>
+        <source>影响半径（米）</source>
+        <translation>Radius (m)</translation>
+    </message>
+    <message>
+        <source>开始时间</source>
+        <translation>Since</translation>
+    </message>
+    <message>
+        <source>响应级别</source>
+        <translation>Response level</translation>
+    </message>
+    <message>
+        <source>受影响人数</source>
+        <translation>Affected people</translation>
+    </message>
+    <message>
+        <source>处置时限（分钟）</source>
+        <translation>Deadline (minutes)</translation>
+    </message>
+    <message>
+        <source>坐标</source>
+        <translation>Coordinates</translation>
+    </message>
+    <message>
+        <source>按预案重新填充</source>
+        <translation>Refill from plan template</translation>
+    </message>
+    <message>
+        <source>需求（按预案预填，可调整）</source>
+        <translation>Needs (pre-filled from the plan template, adjustable)</translation>
+    </message>
+    <message>
+        <source>所需技能 × 人数</source>
+        <translation>Required skills × headcount</translation>
+    </message>
+    <message>
+        <source>无此类型的预案模板，请手工填写需求</source>
+        <translation>No plan template for this type: enter the needs by hand</translation>
+    </message>
+    <message>
+        <source>已按预案「{subtype} {level}级」填充</source>
+        <translation>Filled from the plan template "{subtype} level {level}"</translation>
+    </message>
+    <message>
+        <source>新储备库</source>
+        <translation>New stockpile</translation>
+    </message>
+    <message>
+        <source>新避难场所</source>
+        <translation>New shelter</translation>
+    </message>
+    <message>
+        <source>新救援队伍</source>
+        <translation>New rescue team</translation>
+    </message>
+    <message>
+        <source>新风险点</source>
+        <translation>New hazard</translation>
+    </message>
+    <message>
+        <source>新事件</source>
+        <translation>New incident</translation>
+    </message>
+    <message>
+        <source>读取工作区…</source>
+        <translation>Reading workspace…</translation>
+    </message>
+    <message>
+        <source>生成地图…</source>
+        <translation>Building map…</translation>
+    </message>
+    <message>
+        <source>加载道路网络…</source>
+        <translation>Loading road network…</translation>
+    </message>
+    <message>
+        <source>受阻路段</source>
+        <translation>Affected roads</translation>
+    </message>
+    <message>
+        <source>保存中…</source>
+        <translation>Saving…</translation>
+    </message>
+    <message>
+        <source>图层</source>
+        <translation>Layers</translation>
+    </message>
+    <message>
+        <source>变更状态</source>
+        <translation>Set status</translation>
+    </message>
+    <message>
+        <source>下一阶段</source>
+        <translation>Next stage</translation>
+    </message>
+    <message>
+        <source>事件日志</source>
+        <translation>Event log</translation>
+    </message>
+    <message>
+        <source>经度 —  纬度 —</source>
+        <translation>Lon —  Lat —</translation>
+    </message>
+    <message>
+        <source>撤销</source>
+        <translation>Undo</translation>
+    </message>
+    <message>
+        <source>重做</source>
+        <translation>Redo</translation>
+    </message>
+    <message>
+        <source>文件(&amp;F)</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <source>编辑(&amp;E)</source>
+        <translation>&amp;Edit</translation>
+    </message>
+    <message>
+        <source>道路管制(&amp;R)</source>
+        <translation>&amp;Road closures</translation>
+    </message>
+    <message>
+        <source>视图(&amp;V)</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <source>界面语言</source>
+        <translation>Language</translation>
+    </message>
+    <message>
+        <source>帮助(&amp;H)</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <source>工具栏</source>
+        <translation>Toolbar</translation>
+    </message>
+    <message>
+        <source>画管制线</source>
+        <translation>Draw closure line</translation>
+    </message>
+    <message>
+        <source>界面语言将在重新启动后切换为 {lang}</source>
+        <translation>The interface language switches to {lang} after a restart</translation>
+    </message>
+    <message>
+        <source>界面语言将在重新启动后生效。</source>
+        <translation>The language change takes effect after a restart.</translation>
+    </message>
+    <message>
+        <source>正在打开 {path}</source>
+        <translation>Opening {path}</translation>
+    </message>
+    <message>
+        <source>已取消打开 {path}</source>
+        <translation>Cancelled opening {path}</translation>
+    </message>
+    <message>
+        <source>无法打开工作区 {path}</source>
+        <translation>Cannot open workspace {path}</translation>
+    </message>
+    <message>
+        <source>打开工作区</source>
+        <translation>Open workspace</translation>
+    </message>
+    <message>
+        <source>注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路</source>
+        <translation>Note: the road network is generated for the demo, not surveyed; import real OSM roads for real work</translation>
+    </message>
+    <message>
+        <source>无道路网络</source>
+        <translation>No road network</translation>
+    </message>
+    <message>
+        <source>已打开 {name}</source>
+        <translation>Opened {name}</translation>
+    </message>
+    <message>
+        <source>加载道路网络</source>
+        <translation>Load road network</translation>
+    </message>
+    <message>
+        <source>道路网络加载失败</source>
+        <translation>Road network failed to load</translation>
+    </message>
+    <message>
+        <source>道路网络：{n} 个节点，{e} 条路段</source>
+        <translation>Road network: {n} nodes, {e} edges</translation>
+    </message>
+    <message>
+        <source>计算受阻路段</source>
+        <translation>Computing affected roads</translation>
+    </message>
+    <message>
+        <source>受阻路段计算失败</source>
+        <translation>Affected roads could not be computed</translation>
+    </message>
+    <message>
+        <source>工作区 (*.gpkg)</source>
+        <translation>Workspace (*.gpkg)</translation>
+    </message>
+    <message>
+        <source>另存为</source>
+        <translation>Save as</translation>
+    </message>
+    <message>
+        <source>已保存 {path}</source>
+        <translation>Saved {path}</translation>
+    </message>
+    <message>
+        <source>保存工作区</source>
+        <translation>Save workspace</translation>
+    </message>
+    <message>
+        <source>保存失败 {path}</source>
+        <translation>Saving failed: {path}</translation>
+    </message>
+    <message>
+        <source>自动保存</source>
+        <translation>Autosave</translation>
+    </message>
+    <message>
+        <source>已自动保存恢复文件</source>
+        <translation>Recovery file autosaved</translation>
+    </message>
+    <message>
+        <source>自动保存失败</source>
+        <translation>Autosave failed</translation>
+    </message>
+    <message>
+        <source>恢复未保存的工作</source>
+        <translation>Recover unsaved work</translation>
+    </message>
+    <message>
+        <source>发现上次未正常退出时自动保存的数据（{time}，原文件：{src}）。是否恢复？</source>
+        <translation>Autosaved data from a session that did not end normally was found ({time}, original file: {src}). Recover it?</translation>
+    </message>
+    <message>
+        <source>未命名</source>
+        <translation>untitled</translation>
+    </message>
+    <message>
+        <source>未保存的修改</source>
+        <translation>Unsaved changes</translation>
+    </message>
+    <message>
+        <source>工作区有未保存的修改。是否保存？</source>
+        <translation>The workspace has unsaved changes. Save them?</translation>
+    </message>
+    <message>
+        <source>未保存</source>
+        <translation>not saved</translation>
+    </message>
+    <message>
+        <source>经度 {lon:.5f}  纬度 {lat:.5f}</source>
+        <translation>Lon {lon:.5f}  Lat {lat:.5f}</translation>
+    </message>
+    <message>
+        <source>比例尺 1:{n:,.0f}</source>
+        <translation>Scale 1:{n:,.0f}</translation>
+    </message>
+    <message>
+        <source>单击地图确定{what}位置（Esc 取消）</source>
+        <translation>Click the map to place the {what} (Esc cancels)</translation>
+    </message>
+    <message>
+        <source>添加{what} {name}</source>
+        <translation>Add {what} {name}</translation>
+    </message>
+    <message>
+        <source>预案模板无法读取</source>
+        <translation>Plan templates cannot be read</translation>
+    </message>
+    <message>
+        <source>编辑 {name}</source>
+        <translation>Edit {name}</translation>
+    </message>
+    <message>
+        <source>确认删除</source>
+        <translation>Confirm deletion</translation>
+    </message>
+    <message>
+        <source>删除{what}「{name}」？可用撤销恢复。</source>
+        <translation>Delete {what} "{name}"? Undo brings it back.</translation>
+    </message>
+    <message>
+        <source>删除 {name}</source>
+        <translation>Delete {name}</translation>
+    </message>
+    <message>
+        <source>拖动地图上的标注以移动位置（可撤销）</source>
+        <translation>Drag markers on the map to move them (undoable)</translation>
+    </message>
+    <message>
+        <source>移动 {id}</source>
+        <translation>Move {id}</translation>
+    </message>
+    <message>
+        <source>无法移动 {id}</source>
+        <translation>Cannot move {id}</translation>
+    </message>
+    <message>
+        <source>无法变更事件状态</source>
+        <translation>Cannot change the incident status</translation>
+    </message>
+    <message>
+        <source>在地图上绘制道路管制（线/面：双击或单击最后一点结束）</source>
+        <translation>Draw the road closure on the map (line/polygon: double-click or click the last point to finish)</translation>
+    </message>
+    <message>
+        <source>无法识别绘制的图形</source>
+        <translation>The drawn shape is not understood</translation>
+    </message>
+    <message>
+        <source>道路管制无效</source>
+        <translation>Invalid road closure</translation>
+    </message>
+    <message>
+        <source>添加道路管制 {id}</source>
+        <translation>Add road closure {id}</translation>
+    </message>
+    <message>
+        <source>保存窗口截图</source>
+        <translation>Save window screenshot</translation>
+    </message>
+    <message>
+        <source>ReliefDesk 应急资源调度台 — 县级应急资源调度桌面 GIS</source>
+        <translation>ReliefDesk — desktop GIS for county emergency resource dispatch</translation>
+    </message>
+    <message>
+        <source>数据来源与许可：</source>
+        <translation>Data sources and licences:</translation>
+    </message>
+    <message>
+        <source>地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。</source>
+        <translation>Map components: Leaflet 1.9.4 (BSD-2), Leaflet.draw 1.0.4 (MIT), jQuery 3.7.1 (MIT), all served from local files.</translation>
+    </message>
+    <message>
+        <source>道路网为演示用生成数据（非实测）。</source>
+        <translation>The road network is generated for the demo (not surveyed).</translation>
+    </message>
+    <message>
+        <source>关于与数据来源</source>
+        <translation>About and data sources</translation>
+    </message>
+    <message>
+        <source>点</source>
+        <translation>point</translation>
+    </message>
+    <message>
+        <source>线</source>
+        <translation>line</translation>
+    </message>
+    <message>
+        <source>面</source>
+        <translation>polygon</translation>
+    </message>
+    <message>
+        <source>封闭</source>
+        <translation>closed</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>没有可打开的工作区：请用“文件 → 打开工作区”选择 .gpkg 文件</source>
+        <translation>No workspace to open: choose a .gpkg file with File → Open workspace</translation>
+    </message>
+    <message>
+        <source>储备库</source>
+        <translation>Stockpiles</translation>
+    </message>
+    <message>
+        <source>避难场所</source>
+        <translation>Shelters</translation>
+    </message>
+    <message>
+        <source>救援队伍</source>
+        <translation>Rescue teams</translation>
+    </message>
+    <message>
+        <source>危险源/风险点</source>
+        <translation>Hazards</translation>
+    </message>
+    <message>
+        <source>道路管制</source>
+        <translation>Road closures</translation>
+    </message>
+    <message>
+        <source>突发事件</source>
+        <translation>Incidents</translation>
+    </message>
+    <message>
+        <source>车型</source>
+        <translation>Kind</translation>
+    </message>
+    <message>
+        <source>打开工作区…</source>
+        <translation>Open workspace…</translation>
+    </message>
+    <message>
+        <source>打开演示县（合江县）</source>
+        <translation>Open the demo county (Hejiang)</translation>
+    </message>
+    <message>
+        <source>保存</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <source>另存为…</source>
+        <translation>Save as…</translation>
+    </message>
+    <message>
+        <source>保存窗口截图…</source>
+        <translation>Save window screenshot…</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <source>编辑所选…</source>
+        <translation>Edit selection…</translation>
+    </message>
+    <message>
+        <source>删除所选</source>
+        <translation>Delete selection</translation>
+    </message>
+    <message>
+        <source>拖动标注移动位置</source>
+        <translation>Move markers by dragging</translation>
+    </message>
+    <message>
+        <source>按坐标新建事件…</source>
+        <translation>New incident at coordinates…</translation>
+    </message>
+    <message>
+        <source>取消当前操作</source>
+        <translation>Cancel current action</translation>
+    </message>
+    <message>
+        <source>绘制点状管制</source>
+        <translation>Draw point closure</translation>
+    </message>
+    <message>
+        <source>绘制线状管制</source>
+        <translation>Draw line closure</translation>
+    </message>
+    <message>
+        <source>绘制面状管制</source>
+        <translation>Draw area closure</translation>
+    </message>
+    <message>
+        <source>全图</source>
+        <translation>Zoom to county</translation>
+    </message>
+    <message>
+        <source>画点</source>
+        <translation>Point</translation>
+    </message>
+    <message>
+        <source>画线</source>
+        <translation>Line</translation>
+    </message>
+    <message>
+        <source>画面</source>
+        <translation>Area</translation>
+    </message>
+    <message>
+        <source>在地图上添加储备库</source>
+        <translation>Add stockpile on the map</translation>
+    </message>
+    <message>
+        <source>在地图上添加避难场所</source>
+        <translation>Add shelter on the map</translation>
+    </message>
+    <message>
+        <source>在地图上添加救援队伍</source>
+        <translation>Add rescue team on the map</translation>
+    </message>
+    <message>
+        <source>在地图上添加危险源</source>
+        <translation>Add hazard on the map</translation>
+    </message>
+    <message>
+        <source>在地图上点选新建事件</source>
+        <translation>New incident at a map click</translation>
+    </message>
+    <message>
+        <source>新建事件</source>
+        <translation>New incident</translation>
+    </message>
+    <message>
+        <source>加储备库</source>
+        <translation>+Stockpile</translation>
+    </message>
+    <message>
+        <source>加避难所</source>
+        <translation>+Shelter</translation>
+    </message>
+    <message>
+        <source>加队伍</source>
+        <translation>+Team</translation>
+    </message>
+    <message>
+        <source>加危险源</source>
+        <translation>+Hazard</translation>
+    </message>
+    <message>
+        <source>规划路线</source>
+        <translation>Planned routes</translation>
+    </message>
+    <message>
+        <source>乡镇驻地</source>
+        <translation>Townships</translation>
+    </message>
+    <message>
+        <source>道路</source>
+        <translation>Roads</translation>
+    </message>
+    <message>
+        <source>县界</source>
+        <translation>County outline</translation>
+    </message>
+    <message>
+        <source>危险源</source>
+        <translation>Hazards</translation>
+    </message>
+    <message>
+        <source>物资种类</source>
+        <translation>Items</translation>
+    </message>
+    <message>
+        <source>库存总量</source>
+        <translation>Total stock</translation>
+    </message>
+    <message>
+        <source>剩余</source>
+        <translation>Free</translation>
+    </message>
+    <message>
+        <source>已安置</source>
+        <translation>Occupancy</translation>
+    </message>
+    <message>
+        <source>容量</source>
+        <translation>Capacity</translation>
+    </message>
+    <message>
+        <source>时限(分钟)</source>
+        <translation>Deadline (min)</translation>
+    </message>
+    <message>
+        <source>接报时间</source>
+        <translation>Reported</translation>
+    </message>
+    <message>
+        <source>几何</source>
+        <translation>Geometry</translation>
+    </message>
+    <message>
+        <source>效果</source>
+        <translation>Effect</translation>
+    </message>
+    <message>
+        <source>半径(米)</source>
+        <translation>Radius (m)</translation>
+    </message>
+    <message>
+        <source>开始</source>
+        <translation>Since</translation>
+    </message>
+    <message>
+        <source>截止</source>
+        <translation>Until</translation>
+    </message>
+    <message>
+        <source>结束</source>
+        <translation>Closed</translation>
+    </message>
+    <message>
+        <source>物资</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>数量</source>
+        <translation>Quantity</translation>
+    </message>
+    <message>
+        <source>载重(kg)</source>
+        <translation>Capacity (kg)</translation>
+    </message>
+    <message>
+        <source>容积(m³)</source>
+        <translation>Volume (m³)</translation>
+    </message>
+    <message>
+        <source>速度系数</source>
+        <translation>Speed factor</translation>
+    </message>
+    <message>
+        <source>库存</source>
+        <translation>Inventory</translation>
+    </message>
+    <message>
+        <source>安全库存</source>
+        <translation>Safety stock</translation>
+    </message>
+    <message>
+        <source>高速</source>
+        <translation>Motorway</translation>
+    </message>
+    <message>
+        <source>国道</source>
+        <translation>National road</translation>
+    </message>
+    <message>
+        <source>省道</source>
+        <translation>Provincial road</translation>
+    </message>
+    <message>
+        <source>县道</source>
+        <translation>County road</translation>
+    </message>
+    <message>
+        <source>乡道</source>
+        <translation>Township road</translation>
+    </message>
+    <message>
+        <source>村道</source>
+        <translation>Village road</translation>
+    </message>
+    <message>
+        <source>其他</source>
+        <translation>Other</translation>
+    </message>
+    <message>
+        <source>接报</source>
+        <translation>Reported</translation>
+    </message>
+    <message>
+        <source>研判</source>
+        <translation>Assessing</translation>
+    </message>
+    <message>
+        <source>调度</source>
+        <translation>Dispatching</translation>
+    </message>
+    <message>
+        <source>处置中</source>
+        <translation>Responding</translation>
+    </message>
+    <message>
+        <source>特别重大</source>
+        <translation>Extraordinary</translation>
+    </message>
+    <message>
+        <source>重大</source>
+        <translation>Major</translation>
+    </message>
+    <message>
+        <source>{r}级</source>
+        <translation>Level {r}</translation>
+    </message>
+    <message>
+        <source>较大</source>
+        <translation>Large</translation>
+    </message>
+    <message>
+        <source>一般</source>
+        <translation>General</translation>
+    </message>
+    <message>
+        <source>编辑所选</source>
+        <translation>Edit selection</translation>
+    </message>
+    <message>
+        <source>提示</source>
+        <translation>Hint</translation>
+    </message>
+    <message>
+        <source>拖动标注</source>
+        <translation>Drag markers</translation>
+    </message>
+    <message>
+        <source>风险点</source>
+        <translation>Hazard</translation>
+    </message>
+    <message>
+        <source>经纬度</source>
+        <translation>Lon/lat</translation>
+    </message>
+    <message>
+        <source>突发事件日志</source>
+        <translation>Event log</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,377 @@
+"""The main window, offscreen, on the bundled demo county (pytest-qt).
+
+One window is shared by the module (QtWebEngine start-up is the slow part); tests run in file
+order and each leaves the workspace as it found it, or says what it changed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWebEngineWidgets")
+
+from PyQt6.QtCore import Qt  # noqa: E402
+
+from gis.catalogue import load_plan_templates, template_needs  # noqa: E402
+from gis.coords import from_wgs84  # noqa: E402
+from gis.model import IncidentStatus  # noqa: E402
+from gis.workspace import read_workspace  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from gui.table_models import ID_ROLE  # noqa: E402
+
+pytestmark = pytest.mark.gui
+TIMEOUT_MS = 30000
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    d = tmp_path_factory.mktemp("gui")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RELIEFDESK_SETTINGS_DIR", str(d / "settings"))
+        mp.setenv("RELIEFDESK_RECOVERY_DIR", str(d / "recovery"))
+        mp.setenv("RELIEFDESK_LOG_DIR", str(d / "log"))
+        yield d
+
+
+@pytest.fixture(scope="module")
+def window(qapp, env, demo_workspace_path):
+    ws = env / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    w = MainWindow(interactive=False)
+    w.resize(1400, 900)
+    w.show()
+    w.open_workspace(ws)
+    yield w
+    w.session.undo_stack.setClean()
+    w.close()
+    w.runner.wait(10000)
+    w.map.dispose()
+    w.deleteLater()
+    qapp.processEvents()
+
+
+def js(qtbot, w: MainWindow, script: str):
+    """Evaluate ``script`` in the page and return its value."""
+    box: dict = {}
+    w.map.evaluate(script, lambda r: box.setdefault("r", r))
+    qtbot.waitUntil(lambda: "r" in box, timeout=TIMEOUT_MS)
+    return box["r"]
+
+
+def stats(qtbot, w: MainWindow) -> dict:
+    return json.loads(js(qtbot, w, "JSON.stringify(RD.stats())"))
+
+
+def wait_idle(qtbot, w: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def opened(qapp, window):
+    """The window after the demo has loaded, the map drawn and the road network arrived."""
+    from pytestqt.qtbot import QtBot
+
+    bot = QtBot(qapp)
+    bot.waitUntil(lambda: window.map.ready and window.session.network is not None, timeout=60000)
+    wait_idle(bot, window)
+    return window
+
+
+def test_open_demo_draws_everything(qtbot, opened: MainWindow) -> None:
+    w = opened
+    s = w.session.scenario
+    st = stats(qtbot, w)
+    assert st["leaflet"] == "1.9.4" and st["bridge"] is True
+    counts = st["counts"]
+    for kind in ("shelters", "stockpiles", "teams", "incidents", "hazards", "closures"):
+        assert counts[kind] == len(getattr(s, kind)), kind
+    edges = w.session.road_edges
+    assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(edges)
+    assert st["markers"] == sum(len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents"))
+    for kind, table in w.tables.items():
+        assert table.model.rowCount() == len(getattr(s, kind))
+    assert "OpenStreetMap" in w.attribution.text() and "国家统计局" in w.attribution.text()
+    if s.road_network.kind == "generated":
+        assert "生成" in w.roads_note.text()
+    assert "*" not in w.windowTitle()
+
+
+def test_toggle_layers(qtbot, opened: MainWindow) -> None:
+    w = opened
+    n_shelters = len(w.session.scenario.shelters)
+    before = stats(qtbot, w)["markers"]
+    w.layer_panel.set_visible("shelters", False)
+    qtbot.waitUntil(lambda: js(qtbot, w, "RD.isLayerVisible('shelters')") is False, timeout=TIMEOUT_MS)
+    assert stats(qtbot, w)["markers"] == before - n_shelters
+    w.layer_panel.set_visible("roads", False)
+    assert js(qtbot, w, "Object.keys(RD.groups).filter(k => k.startsWith('roads:')).every(k => !RD.isLayerVisible(k))")
+    w.layer_panel.set_visible("roads", True)
+    w.layer_panel.set_visible("shelters", True)
+    qtbot.waitUntil(lambda: stats(qtbot, w)["markers"] == before, timeout=TIMEOUT_MS)
+    assert js(qtbot, w, "RD.isLayerVisible('roads:trunk') || !RD.groups['roads:trunk']")
+
+
+def test_row_and_marker_selection_sync(qtbot, opened: MainWindow) -> None:
+    w = opened
+    s = w.session.scenario
+    table = w.tables["stockpiles"]
+    # row -> marker
+    target = s.stockpiles[1].id
+    row = table.row_for_display(target)
+    table.view.selectRow(row)
+    assert w.session.selected == target
+    qtbot.waitUntil(lambda: js(qtbot, w, f"RD.isSelected('{target}')") is True, timeout=TIMEOUT_MS)
+    # marker -> row: a click fired on the marker in the page goes through the bridge
+    other = s.shelters[0].id
+    with qtbot.waitSignal(w.map.bridge.sig_marker_clicked, timeout=TIMEOUT_MS) as sig:
+        js(qtbot, w, f"RD.fireClick('{other}')")
+    assert sig.args == [other]
+    assert w.session.selected == other
+    assert w.tables["shelters"].selected_id() == other
+    assert js(qtbot, w, f"RD.isSelected('{other}')") is True
+    assert js(qtbot, w, f"RD.isSelected('{target}')") is False
+
+
+def test_add_move_delete_stockpile_with_undo(qtbot, opened: MainWindow) -> None:
+    w = opened
+    s0 = w.session.scenario
+    n0 = len(s0.stockpiles)
+    town = s0.townships[0].location
+    code = s0.materials[0].code
+    # add: a click on the map in "add stockpile" mode opens the form
+    w.begin_add("stockpiles")
+    assert js(qtbot, w, "RD.mode") == "pick"
+    dialogs = []
+    orig = w.add_entity_at
+    w.add_entity_at = lambda *a, **k: dialogs.append(orig(*a, **k)) or dialogs[-1]  # type: ignore[method-assign]
+    try:
+        with qtbot.waitSignal(w.map.bridge.sig_map_clicked, timeout=TIMEOUT_MS):
+            js(qtbot, w, f"RD.map.fire('click', {{latlng: L.latLng({town.lat}, {town.lon})}}); null")
+    finally:
+        del w.add_entity_at
+    dlg = dialogs[0]
+    assert js(qtbot, w, "RD.mode") == "browse"
+    dlg.name.setText("")
+    assert dlg.try_accept() is False
+    assert "name" in dlg.error.text() and dlg.error.isVisibleTo(dlg)
+    dlg.name.setText("测试储备库<b>")
+    dlg.inventory.model.set_value(code, 120)
+    dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    s1 = w.session.scenario
+    assert len(s1.stockpiles) == n0 + 1
+    new = s1.stockpiles[-1]
+    assert new.name == "测试储备库<b>" and new.inventory == {code: 120}
+    assert (new.location.lon, new.location.lat) == pytest.approx((town.lon, town.lat))
+    qtbot.waitUntil(lambda: stats(qtbot, w)["counts"]["stockpiles"] == n0 + 1, timeout=TIMEOUT_MS)
+    assert w.session.dirty and w.windowTitle().startswith("*")
+    # the table shows the name as plain text
+    table = w.tables["stockpiles"]
+    idx = table.model.index(table.model.row_of(new.id), 1)
+    assert idx.data() == "测试储备库<b>"
+    # move: drag the marker (enable dragging, move it, fire dragend as Leaflet does)
+    w.set_move_mode(True)
+    assert js(qtbot, w, f"RD.byId['{new.id}'].dragging.enabled()") is True
+    lon2, lat2 = town.lon + 0.02, town.lat - 0.01
+    with qtbot.waitSignal(w.map.bridge.sig_marker_dragged, timeout=TIMEOUT_MS):
+        js(qtbot, w, f"var m = RD.byId['{new.id}']; m.setLatLng([{lat2}, {lon2}]); m.fire('dragend'); null")
+    w.set_move_mode(False)
+    moved = w.session.scenario.find(new.id)
+    assert (moved.location.lon, moved.location.lat) == pytest.approx((lon2, lat2))
+    # undo the move, then the add; redo both
+    w.act_undo.trigger()
+    assert w.session.scenario.find(new.id).location == new.location
+    w.act_undo.trigger()
+    assert len(w.session.scenario.stockpiles) == n0
+    qtbot.waitUntil(lambda: stats(qtbot, w)["counts"]["stockpiles"] == n0, timeout=TIMEOUT_MS)
+    w.act_redo.trigger()
+    w.act_redo.trigger()
+    assert w.session.scenario.find(new.id).location == moved.location
+    qtbot.waitUntil(
+        lambda: js(qtbot, w, f"RD.byId['{new.id}'] ? RD.byId['{new.id}'].getLatLng().lng : null")
+        == pytest.approx(lon2),
+        timeout=TIMEOUT_MS,
+    )
+    # delete (confirmation skipped in this non-interactive window) and undo it
+    assert w.delete_entity(new.id, confirm=False)
+    assert all(sp.id != new.id for sp in w.session.scenario.stockpiles)
+    w.act_undo.trigger()
+    assert w.session.scenario.find(new.id) == moved
+    # back to the start
+    while w.session.undo_stack.canUndo():
+        w.session.undo_stack.undo()
+    assert w.session.scenario == s0
+
+
+def test_incident_from_template_and_lifecycle(qtbot, opened: MainWindow) -> None:
+    w = opened
+    s0 = w.session.scenario
+    templates = load_plan_templates()
+    subtype = "山洪" if "山洪" in templates else sorted(templates)[0]
+    seat = s0.townships[-1].location
+    dlg = w.add_entity_at("incidents", seat.lon, seat.lat)
+    dlg.subtype.setCurrentText(subtype)
+    dlg.level.setCurrentIndex(dlg.level.findData(2))
+    dlg.people.setValue(800)
+    needs, skills, deadline = template_needs(templates, subtype, 2, 800, materials=s0.material_index)
+    assert dlg.needs.values() == needs
+    assert dlg.skills.values() == skills
+    assert dlg.deadline.value() == pytest.approx(deadline)
+    # the operator adjusts one need
+    first = next(iter(needs))
+    dlg.needs.model.set_value(first, needs[first] + 5)
+    dlg.name.setText("测试山洪")
+    dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+    inc = w.session.scenario.incidents[-1]
+    assert inc.name == "测试山洪" and inc.level == 2 and inc.subtype == subtype
+    assert inc.needs[first] == needs[first] + 5
+    assert inc.required_skills == skills and inc.status == IncidentStatus.REPORTED
+    assert w.session.selected == inc.id
+    qtbot.waitUntil(lambda: stats(qtbot, w)["counts"]["incidents"] == len(s0.incidents) + 1, timeout=TIMEOUT_MS)
+    color = js(qtbot, w, f"RD.byId['{inc.id}'].getElement().querySelector('.rd-ic').style.background")
+    assert color.replace(" ", "") in ("rgb(240,124,25)", "#f07c19")
+    log0 = len(w.session.event_log())
+    assert w.advance_incident(inc.id)
+    assert w.change_incident_status(inc.id, IncidentStatus.DISPATCHING.value)
+    entries = w.session.event_log()
+    assert [(e["from"], e["to"]) for e in entries[log0 - 1 :]] == [
+        ("", "接报"),
+        ("接报", "研判"),
+        ("研判", "调度"),
+    ]
+    assert all(e["time"] for e in entries)
+    assert w.event_log.topLevelItemCount() == len(entries)
+    assert "调度" in w.event_log.topLevelItem(0).text(2)
+    # undo removes the status change together with its log entry
+    w.act_undo.trigger()
+    assert w.session.scenario.find(inc.id).status == IncidentStatus.ASSESSING
+    assert len(w.session.event_log()) == len(entries) - 1
+    # typed coordinates in GCJ-02 are converted to WGS-84
+    dlg2 = w.new_incident_typed()
+    gx, gy = from_wgs84(seat.lon, seat.lat, "GCJ02")
+    dlg2.system.setCurrentIndex(dlg2.system.findData("GCJ02"))
+    dlg2.x.setValue(gx)
+    dlg2.y.setValue(gy)
+    lon, lat = dlg2.location_wgs84()
+    assert (lon, lat) == pytest.approx((seat.lon, seat.lat), abs=2e-6)
+    dlg2.reject()
+    while w.session.undo_stack.canUndo():
+        w.session.undo_stack.undo()
+    assert w.session.scenario == s0
+
+
+def test_draw_closure_marks_roads(qtbot, opened: MainWindow) -> None:
+    w = opened
+    s0 = w.session.scenario
+    net = w.session.network
+    assert net is not None
+    assert js(qtbot, w, "RD.startDraw('line')") is True
+    js(qtbot, w, "RD.cancelDraw(); null")
+    # a line across the middle of a real road edge
+    geom = net.edge_geometry[len(net.edge_geometry) // 2]
+    mid = geom.interpolate(0.5, normalized=True)
+    a = (mid.x - 0.002, mid.y - 0.002)
+    b = (mid.x + 0.002, mid.y + 0.002)
+    before_fc = len(w.closed_roads["features"])
+    # the Leaflet.draw "created" event, as the draw toolbar fires it
+    with qtbot.waitSignal(w.map.bridge.sig_closure_drawn, timeout=TIMEOUT_MS) as sig:
+        js(
+            qtbot,
+            w,
+            f"RD.map.fire(L.Draw.Event.CREATED, {{layer: L.polyline([[{a[1]}, {a[0]}], [{b[1]}, {b[0]}]]), layerType: 'polyline'}}); null",
+        )
+    assert json.loads(sig.args[0])["type"] == "LineString"
+    qtbot.waitUntil(lambda: len(w.session.scenario.closures) == len(s0.closures) + 1, timeout=TIMEOUT_MS)
+    closure = w.session.scenario.find(w.last_closure_id)
+    assert closure.geometry.geom_type == "LineString" and closure.closes
+    wait_idle(qtbot, w)
+    rows = net.closed_edges([closure])[closure.id]
+    assert len(rows) >= 1
+    qtbot.waitUntil(lambda: len(w.closed_roads["features"]) > before_fc, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: stats(qtbot, w)["counts"].get("closed_roads") == len(w.closed_roads["features"]),
+        timeout=TIMEOUT_MS,
+    )
+    assert w.tables["closures"].model.row_of(closure.id) >= 0
+    # remove it again
+    assert w.delete_entity(closure.id, confirm=False)
+    wait_idle(qtbot, w)
+    qtbot.waitUntil(lambda: len(w.closed_roads["features"]) == before_fc, timeout=TIMEOUT_MS)
+    w.session.undo_stack.undo()
+    w.session.undo_stack.undo()
+    assert w.session.scenario == s0
+
+
+def test_save_reopen_compare(qtbot, opened: MainWindow, env: Path) -> None:
+    w = opened
+    s = w.session.scenario
+    sp = s.stockpiles[0]
+    w.session.upsert(replace(sp, name=sp.name + "（已核）", contact="<i>0830-1234567</i>"), "edit")
+    inc = s.incidents[0]
+    w.session.set_incident_status(inc.id, IncidentStatus.ASSESSING)
+    assert w.session.dirty
+    # autosave → recovery copy equal to the current state
+    rec = w.session.autosave()
+    assert rec is not None and rec.exists()
+    pending = w.session.recovery.pending()
+    assert [p[0] for p in pending] == [rec]
+    assert read_workspace(rec, include_roads=False).scenario == w.session.scenario
+    # save as (background job), then reopen and compare
+    out = env / "saved.gpkg"
+    w._save_to(out)
+    qtbot.waitUntil(lambda: not w.session.dirty, timeout=TIMEOUT_MS)
+    assert w.session.path == out and not rec.exists()
+    back = read_workspace(out, include_roads=True)
+    assert back.scenario == w.session.scenario
+    assert back.documents.get("event_log") == w.session.documents.get("event_log")
+    assert len(back.road_edges) == len(w.session.road_edges)
+    expected = w.session.scenario
+    with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+        w.open_workspace(out)
+    assert w.session.scenario == expected and w.session.path == out
+    qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
+    assert stats(qtbot, w)["counts"]["stockpiles"] == len(expected.stockpiles)
+    row = w.tables["stockpiles"].model.row_of(sp.id)
+    assert w.tables["stockpiles"].model.index(row, 6).data() == "<i>0830-1234567</i>"
+    assert w.event_log.topLevelItemCount() == len(w.session.event_log()) >= 1
+
+
+def test_hostile_name_popup_is_text(qtbot, opened: MainWindow) -> None:
+    w = opened
+    sp = w.session.scenario.stockpiles[0]
+    hostile = '<img src=x onerror="window.PWNED=1"><script>window.PWNED=2</script>'
+    w.session.upsert(replace(sp, name=hostile), "hostile")
+    qtbot.waitUntil(
+        lambda: js(qtbot, w, f"RD.byId['{sp.id}'] && RD.byId['{sp.id}']._rdPoint.popup.length > 0") is True,
+        timeout=TIMEOUT_MS,
+    )
+    js(qtbot, w, f"RD.byId['{sp.id}'].openPopup(); null")
+    qtbot.waitUntil(lambda: js(qtbot, w, "!!document.querySelector('.leaflet-popup-content')") is True, timeout=TIMEOUT_MS)
+    title = js(qtbot, w, "document.querySelector('.leaflet-popup-content .rd-title').textContent")
+    assert title == hostile
+    assert js(qtbot, w, "document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script').length") == 0
+    assert js(qtbot, w, "typeof window.PWNED") == "undefined"
+    js(qtbot, w, "RD.map.closePopup(); null")
+    model = w.tables["stockpiles"].model
+    assert model.index(model.row_of(sp.id), 1).data(Qt.ItemDataRole.DisplayRole) == hostile
+    assert model.index(model.row_of(sp.id), 0).data(ID_ROLE) == sp.id
+    w.session.undo_stack.undo()
+
+
+def test_search_and_sort_tables(qtbot, opened: MainWindow) -> None:
+    w = opened
+    table = w.tables["shelters"]
+    shelters = w.session.scenario.shelters
+    table.view.sortByColumn(4, Qt.SortOrder.DescendingOrder)  # capacity
+    caps = [table.proxy.index(r, 4).data(Qt.ItemDataRole.UserRole + 2) for r in range(table.proxy.rowCount())]
+    assert caps == sorted((s.capacity for s in shelters), reverse=True)
+    name = shelters[0].name
+    table.search.setText(name)
+    assert 1 <= table.proxy.rowCount() < len(shelters) or len(shelters) == 1
+    assert all(name in table.proxy.index(r, 1).data() for r in range(table.proxy.rowCount()))
+    table.search.clear()
+    assert table.proxy.rowCount() == len(shelters)
