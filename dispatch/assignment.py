@@ -12,18 +12,19 @@ Model
 * ``u[n, s]`` = people of skill ``s`` still missing at ``n``: Σₖ h[k, n, s] + u[n, s] ≥ need.
 
 Objective (minimised, all integer)
-    ``objective="last"`` (default): Σₙ pₙ·(arrₙ + L·lateₙ) + Σₖₙ eta[k, n]·x[k, n] + Σₙₛ pₙ·U·u[n, s]
-    where ``arrₙ`` is the ETA of the last team sent to ``n`` (when the incident is fully
-    staffed), ``lateₙ = max(0, arrₙ − deadlineₙ)``, ``pₙ`` the priority
-    (:func:`dispatch.problems.site_priority`), ``L = options.late_weight``. The middle term (no
-    priority) keeps the solver from sending teams that are not needed and prefers nearer ones
-    when the last arrival does not change. ``objective="sum"``: Σ pₙ·(eta + L·late)·x per team.
+    ``objective="last"`` (default):
+    Σₙ W·pₙ·(arrₙ + L·lateₙ) + Σₖₙ eta[k, n]·x[k, n] + Σₙₛ pₙ·U·u[n, s], where ``arrₙ`` is the
+    ETA of the last team sent to ``n`` (the moment it is fully staffed), ``lateₙ = max(0, arrₙ −
+    deadlineₙ)``, ``pₙ`` the priority (:func:`dispatch.problems.site_priority`), ``L =
+    options.late_weight`` and ``W = 10``. The small middle term keeps the solver from sending
+    teams that are not needed and prefers nearer ones when the last arrival does not change.
+    ``objective="sum"``: Σₖₙ pₙ·(eta + L·late)·x[k, n], lateness per team.
 
-    Unmet people cost ``U = 2·((L + 2)·eta_max) + 1`` per person (× priority) unless
+    Unmet people cost ``U = 2·(W·(L + 1) + 1)·eta_max + 1`` per person (× priority) unless
     ``options.unmet_weight`` is given, where ``eta_max`` is the largest eligible ETA: covering one
-    more person with any team costs at most (L + 2)·eta_max·pₙ in arrival, lateness and tie-break
-    terms, so the solver never leaves a need unmet to arrive earlier elsewhere at the same
-    priority; unmet is "far more costly than late".
+    more person with one more team costs at most that much divided by two in arrival, lateness
+    and tie-break terms, so a need is never left unmet to arrive earlier at the same priority;
+    unmet is "far more costly than late".
 
 Pins and forbids
     Forbidden pairs get no variable. Pinned pairs are fixed to 1 and override the team's status
@@ -56,6 +57,8 @@ from dispatch.results import (
     StopFn,
     Unserved,
 )
+
+_W = 10  # weight of the priority-weighted arrival against the unweighted tie-break (see doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,20 +203,19 @@ def _unmet_reason(
     return Unserved(inc, skill, float(qty), reason, zh, f"missing {qty} × {skill}: {en}")
 
 
-def _add_greedy_hint(
-    model: cp_model.CpModel,
-    p: AssignmentProblem,
-    pairs: Mapping[tuple[int, int], list[str]],
-    x: Mapping[tuple[int, int], cp_model.IntVar],
-    h: Mapping[tuple[int, int, str], cp_model.IntVar],
-    pri: np.ndarray,
-) -> None:
-    """Hint a greedy plan (pins first, then incidents by priority, nearest teams first) so that
-    every worker starts from a plan that covers most needs."""
+def _greedy(
+    p: AssignmentProblem, pairs: Mapping[tuple[int, int], list[str]], pri: np.ndarray
+) -> tuple[dict[int, int], dict[tuple[int, int, str], int]]:
+    """A quick feasible plan: pins first, then incidents by priority, nearest useful teams first.
+
+    Returns (team → incident, (team, incident, skill) → people). Used as the CP-SAT hint and as
+    the best plan so far when the search is stopped before it finds one.
+    """
     used: dict[int, int] = {}
     take: dict[tuple[int, int, str], int] = {}
     left = [dict(r) for r in p.requirements]
-    pinned = {(k, n) for (k, n) in pairs if (p.team_ids[k], p.incident_ids[n]) in set(p.pins)}
+    pins = set(p.pins)
+    pinned = [(k, n) for (k, n) in pairs if (p.team_ids[k], p.incident_ids[n]) in pins]
 
     def send(k: int, n: int) -> None:
         used[k] = n
@@ -230,14 +232,40 @@ def _add_greedy_hint(
     for n in sorted(range(len(p.incident_ids)), key=lambda i: -int(pri[i])):
         cands = sorted((k for (k, m) in pairs if m == n), key=lambda k: int(p.eta_s[k, n]))
         for k in cands:
-            if k in used:
-                continue
-            if any(left[n].get(s, 0) > 0 for s in pairs[(k, n)]):
+            if k not in used and any(left[n].get(s, 0) > 0 for s in pairs[(k, n)]):
                 send(k, n)
-    for (k, n), var in x.items():
-        model.add_hint(var, 1 if used.get(k) == n else 0)
-    for key, var in h.items():
-        model.add_hint(var, take.get(key, 0))
+    return used, take
+
+
+def plan_objective(
+    p: AssignmentProblem,
+    opt: AssignmentOptions,
+    used: Mapping[int, int],
+    take: Mapping[tuple[int, int, str], int],
+    unmet_weight: int,
+) -> int:
+    """The model's objective of a plan (team index → incident index, people per skill)."""
+    total = 0
+    for n in range(len(p.incident_ids)):
+        ks = [k for k, m in used.items() if m == n]
+        pn = int(p.priority[n])
+        dl = int(p.deadline_s[n])
+        for s, q in p.requirements[n].items():
+            got = sum(take.get((k, n, s), 0) for k in ks)
+            total += pn * unmet_weight * max(0, int(q) - got)
+        if not ks:
+            continue
+        if opt.objective == "last":
+            arr = max(int(p.eta_s[k, n]) for k in ks)
+            late = max(0, arr - dl) if dl < NO_DEADLINE else 0
+            total += _W * pn * (arr + int(opt.late_weight) * late)
+            total += sum(int(p.eta_s[k, n]) for k in ks)
+        else:
+            for k in ks:
+                eta = int(p.eta_s[k, n])
+                late = max(0, eta - dl) if dl < NO_DEADLINE else 0
+                total += pn * (eta + int(opt.late_weight) * late)
+    return total
 
 
 def solve_assignment(
@@ -293,7 +321,7 @@ def solve_assignment(
     big_u = (
         int(opt.unmet_weight)
         if opt.unmet_weight is not None
-        else 2 * (opt.late_weight + 2) * max(eta_max, 1) + 1
+        else 2 * (_W * (opt.late_weight + 1) + 1) * max(eta_max, 1) + 1
     )
     pri = p.priority.astype(np.int64)
     deadline = p.deadline_s
@@ -340,11 +368,11 @@ def solve_assignment(
             arr[n] = model.new_int_var(0, top, f"arr_{n}")
             for k in ks:
                 model.add(arr[n] >= int(p.eta_s[k, n]) * x[k, n])
-            obj.append(int(pri[n]) * arr[n])
+            obj.append(_W * int(pri[n]) * arr[n])
             if not opt.hard_deadlines and deadline[n] < NO_DEADLINE and top > deadline[n]:
                 late = model.new_int_var(0, top - int(deadline[n]), f"late_{n}")
                 model.add(late >= arr[n] - int(deadline[n]))
-                obj.append(int(pri[n]) * int(opt.late_weight) * late)
+                obj.append(_W * int(pri[n]) * int(opt.late_weight) * late)
             for k in ks:
                 obj.append(int(p.eta_s[k, n]) * x[k, n])
         else:
@@ -353,7 +381,11 @@ def solve_assignment(
                 late = max(0, eta - int(deadline[n])) if deadline[n] < NO_DEADLINE else 0
                 obj.append(int(pri[n]) * (eta + int(opt.late_weight) * late) * x[k, n])
     model.minimize(sum(obj))
-    _add_greedy_hint(model, p, pairs, x, h, pri)
+    used, take = _greedy(p, pairs, pri)
+    for (k, n), var in x.items():
+        model.add_hint(var, 1 if used.get(k) == n else 0)
+    for key, var in h.items():
+        model.add_hint(var, take.get(key, 0))
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, float(opt.time_limit_s))
@@ -395,43 +427,31 @@ def solve_assignment(
         status = Status.CANCELLED if is_cancelled else Status.TIMEOUT
 
     runtime = time.perf_counter() - t0
-    if not has_solution:
-        unserved: list[Unserved] = []
-        if status is not Status.INFEASIBLE:
-            reason = Reason.CANCELLED if status is Status.CANCELLED else Reason.TIME_LIMIT
-            for n in range(N):
-                for s, q in p.requirements[n].items():
-                    if q > 0:
-                        unserved.append(
-                            Unserved(
-                                p.incident_ids[n],
-                                s,
-                                float(q),
-                                reason,
-                                f"缺少 {s} {q} 人：{reason.value}",
-                                f"missing {q} × {s}: {reason.name.lower()}",
-                            )
-                        )
+    if status is Status.INFEASIBLE:  # cannot happen once the pins are checked; kept for safety
         return AssignmentResult(
             info=SolveInfo(status, runtime_s=runtime, engine=engine),
             assignments=(),
-            unserved=tuple(unserved),
-            conflicts=("固定/禁止派遣相互冲突，无可行方案",) if status is Status.INFEASIBLE else (),
+            unserved=(),
+            conflicts=("固定/禁止派遣相互冲突，无可行方案",),
         )
-
-    assignments: list[TeamAssignment] = []
-    for (k, n), var in sorted(x.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        if solver.value(var):
-            contrib = {
-                s: int(solver.value(h[k, n, s]))
-                for s in pairs[(k, n)]
-                if solver.value(h[k, n, s]) > 0
-            }
-            assignments.append(
-                TeamAssignment(
-                    p.team_ids[k], p.incident_ids[n], int(p.eta_s[k, n]), contrib, (k, n) in pinned
-                )
-            )
+    if has_solution:
+        used = {k: n for (k, n), var in x.items() if solver.value(var)}
+        take = {key: int(solver.value(v)) for key, v in h.items() if used.get(key[0]) == key[1]}
+        objective = float(solver.objective_value)
+        bound: float | None = float(solver.best_objective_bound)
+    else:  # stopped before CP-SAT found a plan: the greedy plan is the best so far
+        objective = float(plan_objective(p, opt, used, take, big_u))
+        bound = None
+    assignments = [
+        TeamAssignment(
+            p.team_ids[k],
+            p.incident_ids[n],
+            int(p.eta_s[k, n]),
+            {s: take[k, n, s] for s in pairs[(k, n)] if take.get((k, n, s), 0) > 0},
+            (k, n) in pinned,
+        )
+        for k, n in sorted(used.items(), key=lambda kn: (kn[1], kn[0]))
+    ]
     unserved_out: list[Unserved] = []
     late_out: list[Unserved] = []
     arrival: dict[str, int] = {}
@@ -462,11 +482,7 @@ def solve_assignment(
                         )
                     )
     info = SolveInfo(
-        status=status,
-        objective=float(solver.objective_value),
-        bound=float(solver.best_objective_bound),
-        runtime_s=runtime,
-        engine=engine,
+        status=status, objective=objective, bound=bound, runtime_s=runtime, engine=engine
     )
     return AssignmentResult(
         info=info,
@@ -479,6 +495,7 @@ def solve_assignment(
 
 __all__ = [
     "AssignmentOptions",
+    "plan_objective",
     "AssignmentResult",
     "TeamAssignment",
     "solve_assignment",
