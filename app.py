@@ -100,6 +100,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _terminal_progress(fraction: float, message: str) -> None:
+    """Progress lines for a person at a terminal; silent when stderr is a pipe or file."""
+    if sys.stderr.isatty():
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+
 def cmd_import_osm(args: argparse.Namespace) -> int:
     import json
 
@@ -113,7 +119,7 @@ def cmd_import_osm(args: argparse.Namespace) -> int:
         args.out,
         boundary_path=args.boundary,
         name=args.name,
-        progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr),
+        progress=_terminal_progress,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
