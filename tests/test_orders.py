@@ -48,6 +48,11 @@ HOSTILE = '福宝镇<script>alert("x")</script>山洪'
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
+    return build_scenario()
+
+
+def build_scenario() -> Scenario:
+    """A county with one depot (two vehicles), one team and two incidents, one of them hostile."""
     truck = Vehicle("VH-001", "厢式货车", 5000, 30, "SP-001", name="合江1号车")
     pickup = Vehicle("VH-002", "皮卡", 1000, 4, "SP-001")
     return Scenario(

@@ -1,0 +1,209 @@
+"""Exports of a real plan of the demo county (PDF, XLSX, GeoJSON, CSV, offline HTML map), and of a
+hand-built plan whose names are hostile (``<script>``...), which must come out as text."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from shapely.geometry import shape
+
+from dispatch.export.csv import CSV_HEADER, export_csv
+from dispatch.export.geojson import export_geojson
+from dispatch.export.html_map import export_html, render_html
+from dispatch.export.pdf import export_pdf
+from dispatch.export.xlsx import INDEX_HEADERS, ORDER_HEADERS, SUMMARY_SHEET, export_xlsx
+from dispatch.orders import OrderKind
+from dispatch.plan import Plan
+from tests.test_orders import HOSTILE, build_scenario, make_plan
+from tests.test_pipeline import compute_demo_plan
+
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
+    reason="poppler-utils (pdftotext, pdffonts, pdftoppm) not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def plan(demo_workspace_path: Path) -> Plan:
+    p = compute_demo_plan(str(demo_workspace_path))
+    # approved and issued, so the headers show a status and an issue time
+    return p.approve("县应急局 张局长", p.created_at + timedelta(minutes=3)).issue(
+        "值班员 李四", p.created_at + timedelta(minutes=4)
+    )
+
+
+@pytest.fixture(scope="module")
+def hostile_plan() -> Plan:
+    return make_plan(build_scenario())
+
+
+@pytest.fixture(scope="module")
+def pdf(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_pdf(plan, tmp_path_factory.mktemp("pdf") / "orders.pdf")
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return text.split("\f")[:-1]
+
+
+# ---- PDF -------------------------------------------------------------------------------------
+
+
+@needs_poppler
+def test_pdf_orders_one_per_page_with_embedded_font(plan: Plan, pdf: Path) -> None:
+    fonts = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    wqy = [ln for ln in fonts.splitlines() if "WenQuanYi" in ln]
+    assert wqy and all(ln.split()[-5] == "yes" for ln in wqy)  # the "emb" column
+    assert "STSong" not in fonts
+    pages = _pdf_pages(pdf)
+    assert len(pages) >= 1 + len(plan.orders)
+    assert "应急调度方案" in pages[0] and plan.number in pages[0]
+    for o in plan.orders:
+        if o.kind == OrderKind.TRANSFER:
+            for it in o.items:
+                assert any(it.name in p for p in pages)
+    # each order starts a page: its title and number at the top of that page
+    starts = [p for p in pages[1:] if re.search(r"应急物资调拨单|救援队伍派遣令", p)]
+    assert len(starts) == len(plan.orders)
+    for o, page in zip(plan.orders, starts):
+        assert f"指令编号 {o.number}" in page and o.title in page
+        assert "已下达" in page and f"{plan.issued_at:%Y-%m-%d %H:%M}" in page
+        assert "签发人" in page or "签发人" in "".join(pages)  # signature lines (may flow over)
+        assert o.unit_name in page
+    assert "签发人" in pages[-1] and "接收人" in pages[-1]
+
+
+@needs_poppler
+def test_pdf_route_map_is_drawn(pdf: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    pages = _pdf_pages(pdf)
+    first = next(i for i, p in enumerate(pages) if "应急物资调拨单" in p) + 1
+
+    def red_pixels(page: int) -> int:
+        stem = tmp_path / f"p{page}"
+        args = ["pdftoppm", "-png", "-r", "72", "-f", str(page), "-l", str(page)]
+        subprocess.run([*args, str(pdf), str(stem)], check=True)
+        png = next(tmp_path.glob(f"p{page}*.png"))
+        img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        # route polyline and stop markers are drawn in #c0392b: count reddish pixels
+        return int(((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).sum())
+
+    assert red_pixels(1) < 5  # the summary page has no map
+    assert red_pixels(first) > 100
+
+
+@needs_poppler
+def test_pdf_prints_hostile_names_as_text(hostile_plan: Plan, tmp_path: Path) -> None:
+    pdf = export_pdf(hostile_plan, tmp_path / "h.pdf")
+    text = "".join(_pdf_pages(pdf))
+    assert '<script>alert("x")</script>' in text.replace("\n", "")
+
+
+# ---- XLSX ------------------------------------------------------------------------------------
+
+
+def test_xlsx_summary_and_one_sheet_per_order(plan: Plan, tmp_path: Path) -> None:
+    wb = load_workbook(export_xlsx(plan, tmp_path / "orders.xlsx"))
+    assert wb.sheetnames == [SUMMARY_SHEET, *(o.number for o in plan.orders)]
+    ws = wb[SUMMARY_SHEET]
+    assert tuple(c.value for c in ws[1][: len(INDEX_HEADERS)]) == INDEX_HEADERS
+    assert ws.freeze_panes == "A2"
+    assert [ws.cell(row=i + 2, column=1).value for i in range(len(plan.orders))] == [
+        o.number for o in plan.orders
+    ]
+    assert ws.column_dimensions["A"].width >= len(plan.orders[0].number)
+    for o in plan.orders:
+        sheet = wb[o.number]
+        assert sheet.freeze_panes == "A2"
+        assert tuple(c.value for c in sheet[1][: len(ORDER_HEADERS)]) == ORDER_HEADERS
+        col = {h: i for i, h in enumerate(ORDER_HEADERS)}
+        unloaded: dict[str, float] = defaultdict(float)
+        for row in sheet.iter_rows(min_row=2, max_col=len(ORDER_HEADERS), values_only=True):
+            if row[col["动作"]] == "卸货":
+                unloaded[row[col["物资编码"]]] += row[col["数量"]]
+        assert dict(unloaded) == {i.material: i.quantity for i in o.items}
+
+
+# ---- GeoJSON / CSV ---------------------------------------------------------------------------
+
+
+def test_geojson_routes_follow_roads(plan: Plan, tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    path = export_geojson(plan, tmp_path / "plan.geojson")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection"
+    routes = [f for f in data["features"] if f["properties"]["role"] == "route"]
+    stops = [f for f in data["features"] if f["properties"]["role"] == "stop"]
+    assert len(routes) == sum(len(o.legs) for o in plan.orders)
+    numbers = {o.number for o in plan.orders}
+    for f in routes:
+        geom = shape(f["geometry"])
+        assert geom.geom_type == "LineString" and geom.is_valid
+        assert len(f["geometry"]["coordinates"]) > 2
+        assert f["properties"]["order_no"] in numbers and f["properties"]["eta"]
+        assert geom.bounds[0] > 105.4 and geom.bounds[2] < 106.5  # inside 合江县
+    vehicles = {f["properties"]["vehicle"] for f in routes if f["properties"]["kind"] == "调拨单"}
+    assert vehicles == {o.unit_name for o in plan.transfer_orders}
+    assert all(f["geometry"]["type"] == "Point" for f in stops)
+    assert len(stops) == sum(len(o.stops) for o in plan.orders)
+    gdf = gpd.read_file(path)  # GDAL reads it as a valid GeoJSON
+    assert len(gdf) == len(data["features"]) and gdf.crs.to_epsg() == 4326
+
+
+def test_csv_rows_match_the_orders(plan: Plan, tmp_path: Path) -> None:
+    path = export_csv(plan, tmp_path / "plan.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese correctly
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert tuple(rows[0]) == CSV_HEADER
+    by_order: dict[str, float] = defaultdict(float)
+    for r in rows[1:]:
+        rec = dict(zip(CSV_HEADER, r))
+        if rec["动作"] == "装货":
+            by_order[rec["指令编号"]] += float(rec["数量"])
+    for o in plan.transfer_orders:
+        assert by_order[o.number] == pytest.approx(sum(i.quantity for i in o.items))
+    assert {r[0] for r in rows[1:]} == {o.number for o in plan.orders}
+
+
+# ---- HTML ------------------------------------------------------------------------------------
+
+
+def test_html_map_is_offline_and_complete(plan: Plan, tmp_path: Path) -> None:
+    html = export_html(plan, tmp_path / "plan.html").read_text(encoding="utf-8")
+    assert "https://" not in html
+    assert re.search(r"<script[^>]+src=|<link[^>]+href=", html) is None  # nothing external
+    assert "Leaflet" in html and "1.9.4" in html  # the vendored library is inlined
+    assert "data:image/png;base64," in html  # its CSS images too
+    block = re.search(r'<script type="application/json" id="plan-data">(.*?)</script>', html, re.S)
+    data = json.loads(block.group(1))
+    assert [o["no"] for o in data["orders"]] == [o.number for o in plan.orders]
+    assert sum(len(leg["latlngs"]) for o in data["orders"] for leg in o["legs"]) > 100
+
+
+def test_html_map_escapes_hostile_names(hostile_plan: Plan) -> None:
+    html = render_html(hostile_plan)
+    assert HOSTILE not in html and "<script>alert" not in html
+    assert html.count("<script") == 3  # data block, Leaflet, page code — nothing from data
+    block = re.search(r'<script type="application/json" id="plan-data">(.*?)</script>', html, re.S)
+    data = json.loads(block.group(1))
+    assert any(p["name"] == HOSTILE for p in data["places"])  # shown as text by the page
+    page_code = html.rsplit("<script>", 1)[1]
+    assert "textContent" in page_code and "innerHTML" not in page_code
