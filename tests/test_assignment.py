@@ -201,10 +201,17 @@ def test_pin_later_than_a_hard_deadline_is_infeasible():
 
 
 def _fields(p: AssignmentProblem) -> dict:
-    names = (
-        "team_ids team_skills headcount incident_ids requirements eta_s team_status deadline_s "
-        "level"
-    ).split()
+    names = [
+        "team_ids",
+        "team_skills",
+        "headcount",
+        "incident_ids",
+        "requirements",
+        "eta_s",
+        "team_status",
+        "deadline_s",
+        "level",
+    ]
     return {n: getattr(p, n) for n in names}
 
 
@@ -272,9 +279,18 @@ def cases(draw):
 def test_assignment_invariants(case):
     p, opt = case
     r = solve_assignment(p, opt)
-    assert r.info.status is Status.OPTIMAL  # small instances are proven optimal
     ti = {t: i for i, t in enumerate(p.team_ids)}
     ni = {t: i for i, t in enumerate(p.incident_ids)}
+    late_pins = [
+        (t, i)
+        for t, i in p.pins
+        if opt.hard_deadlines and p.eta_s[ti[t], ni[i]] > p.deadline_s[ni[i]]
+    ]
+    if late_pins:  # a pin later than a hard deadline cannot hold: INFEASIBLE, naming it
+        assert r.info.status is Status.INFEASIBLE and r.assignments == ()
+        assert all(any(f"{t}→{i}" in c for c in r.conflicts) for t, i in late_pins)
+        return
+    assert r.info.status is Status.OPTIMAL  # small instances are proven optimal
     teams = [a.team_id for a in r.assignments]
     assert len(teams) == len(set(teams))  # nobody double-booked
     where = _where(r)
