@@ -137,6 +137,9 @@ def build_resources(
     by = {s.code: s for s in seats}
     seat, port, fubao, xiantan = by[SEAT], by[PORT], by[FUBAO], by[XIANTAN]
     mat_index = {m.code: m for m in materials}
+    # the north bank of the Yangtze (reached over one bridge) gets its own depot, team, shelters
+    north = sorted((x for x in seats if x.region == "N"), key=lambda x: (-x.population, x.code))
+    north_town = north[0] if north else by["510522117"]
     vill_by_town: dict[str, list[Village]] = {}
     for v in villages:
         vill_by_town.setdefault(v.township_code, []).append(v)
@@ -171,11 +174,12 @@ def build_resources(
         else:
             shelter(f"{s.name}文化广场", OUT, EM, placer.near(s.x, s.y, 0, 700, region),
                     int(round(rng.uniform(500, 1500), -1)), s.code)
-    for code, n in ((FUBAO, 2), (XIANTAN, 2), ("510522117", 1), ("510522106", 1)):
+    for code, n in ((FUBAO, 2), (XIANTAN, 2), (north_town.code, 2), ("510522106", 1)):
         town = by[code]
         extra = [v for v in vill_by_town.get(code, []) if v.region == town.region][:n]
         for v in extra:
-            shelter(f"{town.name}{v.name}村委会", IN, EM, placer.near(v.x, v.y, 0, 800, v.region),
+            office = "居委会" if v.name.endswith("社区") else "村委会"
+            shelter(f"{town.name}{v.name}{office}", IN, EM, placer.near(v.x, v.y, 0, 800, v.region),
                     int(round(rng.uniform(200, 400), -1)), code)
     fubao_school = next(x for x in shelters if x.name.startswith("福宝镇"))
     shelters[shelters.index(fubao_school)] = Shelter(
@@ -213,8 +217,9 @@ def build_resources(
         placer.near(port.x, port.y, 800, 2200, "SE"), inv, safety, depot_fleet(sid, True), PORT,
         "县应急管理局物资保障股 0830-5xxxxxx",
     ))
-    township_depots = ("510522112", "510522113", "510522117", "510522106", "510522105",
-                       "510522116", "510522109", "510522125")
+    township_depots = [FUBAO, XIANTAN, north_town.code]
+    township_depots += [c for c in ("510522106", "510522105", "510522116", "510522109",
+                                    "510522125", "510522101") if c not in township_depots][:5]
     for code in township_depots:
         town = by[code]
         sid = f"SP-{len(stockpiles) + 1:03d}"
@@ -284,8 +289,8 @@ def build_resources(
     team("先滩镇基层应急队", F.GRASSROOTS,
          placer.near(xiantan.x, xiantan.y, 50, 700, xiantan.region), 20, ("人员转移", "后勤保障"),
          (("皮卡", 1000, 4),))
-    baimi = by["510522117"]
-    team("白米镇基层应急队", F.GRASSROOTS, placer.near(baimi.x, baimi.y, 50, 700, baimi.region), 18,
+    nt = north_town
+    team(f"{nt.name}基层应急队", F.GRASSROOTS, placer.near(nt.x, nt.y, 50, 700, nt.region), 18,
          ("人员转移", "水域救援"), (("皮卡", 1000, 4),))
 
     # ------------------------------------------------------------------ hazards
