@@ -41,6 +41,7 @@ from dispatch.plan import (
     AllocationLine,
     EvacuationMove,
     IncidentOutcome,
+    MaterialRef,
     Place,
     Plan,
     PlanInputs,
@@ -769,6 +770,19 @@ def plan_dispatch(
         unserved=tuple(unserved),
         incidents=_outcomes(scenario, lines, routes, assignment),
         orders=orders,
+        materials=_material_refs(scenario, lines, unserved),
+    )
+
+
+def _material_refs(
+    scenario: Scenario, lines: Sequence[AllocationLine], unserved: Sequence[Unserved]
+) -> tuple[MaterialRef, ...]:
+    codes = {c for i in scenario.open_incidents() for c in i.needs}
+    codes |= {ln.material for ln in lines} | {u.what for u in unserved}
+    return tuple(
+        MaterialRef(m.code, m.name_zh, m.unit, m.unit_weight_kg, m.unit_volume_m3)
+        for m in scenario.materials
+        if m.code in codes
     )
 
 
@@ -879,6 +893,12 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
             + _pad(f"{100 * o.staff_fraction:.0f}%", 12, right=True)
             + _pad(str(len(o.teams)), 6, right=True)
         )
+    if not plan.incidents:
+        lines.append("（无进行中的事件）")
+    supply = [p for p in plan.places if p.kind == "shelter"]
+    supplied = {ln.site_id for ln in plan.allocation} & {p.id for p in supply}
+    if supplied:
+        lines.append(f"避难场所补给 {len(supplied)} 处")
     lines.append("")
     if plan.unserved:
         lines.append(f"未满足需求 {len(plan.unserved)} 项：")

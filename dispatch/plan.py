@@ -161,6 +161,17 @@ class VehicleRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class MaterialRef:
+    """Catalogue facts of a material the plan mentions (so exports need no Scenario)."""
+
+    code: str
+    name: str
+    unit: str
+    unit_weight_kg: float
+    unit_volume_m3: float
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentOutcome:
     """What an incident asked for and what the plan gives it.
 
@@ -213,6 +224,7 @@ class Plan:
     incidents: tuple[IncidentOutcome, ...] = ()
     orders: tuple[DispatchOrder, ...] = ()
     approvals: tuple[Approval, ...] = ()
+    materials: tuple[MaterialRef, ...] = ()
 
     # ---- look-ups ------------------------------------------------------------------------
 
@@ -225,6 +237,22 @@ class Plan:
     def place_name(self, place_id: str) -> str:
         p = self.place(place_id)
         return p.name if p is not None else place_id
+
+    def material_label(self, code: str) -> str:
+        """Chinese name of a material code (or of the ``what`` of an Unserved record)."""
+        special = {"visit": "配送车次", "people": "转移人员"}
+        if code in special:
+            return special[code]
+        for m in self.materials:
+            if m.code == code:
+                return m.name
+        return code
+
+    def material_unit(self, code: str) -> str:
+        for m in self.materials:
+            if m.code == code:
+                return m.unit
+        return {"people": "人"}.get(code, "")
 
     def order(self, number: str) -> DispatchOrder:
         for o in self.orders:
@@ -330,6 +358,36 @@ class Plan:
         except json.JSONDecodeError as exc:
             raise ValidationError(f"plan JSON: not valid JSON ({exc})") from None
         return cls.from_dict(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Workspace documents: plans are stored as documents["plans"][plan.number] = JSON text
+# --------------------------------------------------------------------------------------------
+
+PLANS_DOCUMENT_KIND = "plans"
+
+
+def with_plan(
+    documents: Mapping[str, Mapping[str, str]] | None, plan: Plan
+) -> dict[str, dict[str, str]]:
+    """A copy of a workspace's ``documents`` with ``plan`` stored (or replaced) under "plans"."""
+    out = {str(k): dict(v) for k, v in (documents or {}).items()}
+    out.setdefault(PLANS_DOCUMENT_KIND, {})[plan.number] = plan.to_json(indent=None)
+    return out
+
+
+def plans_from_documents(documents: Mapping[str, Mapping[str, str]] | None) -> list[Plan]:
+    """Every plan stored in a workspace's documents, oldest number first.
+
+    A stored plan that cannot be read raises ValidationError naming its number.
+    """
+    out = []
+    for number, text in sorted((documents or {}).get(PLANS_DOCUMENT_KIND, {}).items()):
+        try:
+            out.append(Plan.from_json(text))
+        except ValidationError as exc:
+            raise ValidationError(f"stored plan {number}: {exc}") from None
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,6 +573,8 @@ __all__ = [
     "Approval",
     "EvacuationMove",
     "IncidentOutcome",
+    "MaterialRef",
+    "PLANS_DOCUMENT_KIND",
     "Place",
     "Plan",
     "PlanInputs",
@@ -528,5 +588,7 @@ __all__ = [
     "next_plan_number",
     "parse_plan_number",
     "plan_number",
+    "plans_from_documents",
     "scenario_hash",
+    "with_plan",
 ]

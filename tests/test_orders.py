@@ -386,3 +386,23 @@ def test_compact_steps_keeps_totals_and_never_repeats_a_road(steps: list[TurnSte
         assert all(a.road != b.road for a, b in zip(out, out[1:]))
     # only the first step may stay short (when the whole leg is short)
     assert all(s.distance_m >= 150 for s in compact_steps(steps)[1:])
+
+
+def test_plan_is_stored_in_workspace_documents(scenario: Scenario, tmp_path) -> None:
+    from dispatch.plan import plans_from_documents, with_plan
+    from gis.workspace import read_workspace, write_workspace
+
+    first = make_plan(scenario)
+    second = make_plan(scenario, next_plan_number([first.number], "HJ", T0))
+    docs = with_plan(with_plan({"event_log": {"1": "{}"}}, first), second)
+    docs = with_plan(docs, first.approve("张局长", T0))  # same number: replaced
+    assert sorted(docs["plans"]) == ["HJ-20261122-001", "HJ-20261122-002"]
+    path = tmp_path / "ws.gpkg"
+    write_workspace(path, scenario, documents=docs)
+    ws = read_workspace(path, include_roads=False)
+    assert ws.documents["event_log"] == {"1": "{}"}
+    plans = plans_from_documents(ws.documents)
+    assert [p.number for p in plans] == ["HJ-20261122-001", "HJ-20261122-002"]
+    assert plans[0] == first.approve("张局长", T0) and plans[1] == second
+    with pytest.raises(ValidationError, match="stored plan HJ-20261122-009"):
+        plans_from_documents({"plans": {"HJ-20261122-009": "{"}})

@@ -97,3 +97,30 @@ def items_text(order: DispatchOrder) -> str:
 
 def served_pct(fraction: float) -> str:
     return f"{100.0 * fraction:.0f}%"
+
+
+def quantities_text(plan: Plan, quantities: dict[str, float]) -> str:
+    return "、".join(
+        f"{plan.material_label(c)} {format_quantity(q)}{plan.material_unit(c)}"
+        for c, q in sorted(quantities.items())
+        if q > 0
+    )
+
+
+def shelter_supply(plan: Plan) -> list[tuple[str, dict[str, float], dict[str, float]]]:
+    """(shelter id, allocated, delivered) for every shelter the plan supplies."""
+    shelters = {p.id for p in plan.places if p.kind == "shelter"}
+    allocated: dict[str, dict[str, float]] = {}
+    for ln in plan.allocation:
+        if ln.site_id in shelters:
+            d = allocated.setdefault(ln.site_id, {})
+            d[ln.material] = d.get(ln.material, 0.0) + ln.quantity
+    delivered: dict[str, dict[str, float]] = {}
+    for r in plan.routes:
+        for t in r.trips:
+            for s in t.stops:
+                if s.site_id in shelters:
+                    d = delivered.setdefault(s.site_id, {})
+                    for k, v in s.loads.items():
+                        d[k] = d.get(k, 0.0) + v
+    return [(sid, allocated[sid], delivered.get(sid, {})) for sid in sorted(allocated)]

@@ -36,7 +36,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from dispatch.export.common import destinations_text, eta_text, served_pct, when_text
+from dispatch.export.common import (
+    destinations_text,
+    eta_text,
+    quantities_text,
+    served_pct,
+    shelter_supply,
+    when_text,
+)
 from dispatch.orders import (
     DispatchOrder,
     OrderKind,
@@ -316,7 +323,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             rows.append(
                 [
                     plan.place_name(u.site_id),
-                    u.what,
+                    plan.material_label(u.what),
                     format_quantity(u.quantity),
                     u.reason.value,
                     u.message_zh,
@@ -327,7 +334,38 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         )
     else:
         out.append(_p("全部需求均已安排。", st["base"]))
-    out.append(_p("三、求解过程", st["h2"]))
+    if plan.evacuation:
+        total = sum(m.people for m in plan.evacuation)
+        out.append(_p(f"三、人员转移与安置（共 {total} 人）", st["h2"]))
+        rows = [["转移群众", "安置场所", "人数", "行程(分钟)"]]
+        for m in plan.evacuation:
+            rows.append(
+                [
+                    plan.place_name(m.group_id),
+                    plan.place_name(m.shelter_id),
+                    str(m.people),
+                    f"{m.travel_s / 60:.0f}",
+                ]
+            )
+        out.append(
+            _table(
+                rows, [w * 0.35, w * 0.35, w * 0.12, w * 0.18], font, st["cell"], align_right=(2, 3)
+            )
+        )
+    supply = shelter_supply(plan)
+    if supply:
+        rows = [["避难场所", "调拨物资", "已排车送达"]]
+        for sid, allocated, delivered in supply:
+            rows.append(
+                [
+                    plan.place_name(sid),
+                    quantities_text(plan, allocated),
+                    quantities_text(plan, delivered) or "—",
+                ]
+            )
+        out.append(Spacer(1, 4))
+        out.append(_table(rows, [w * 0.3, w * 0.35, w * 0.35], font, st["cell"]))
+    out.append(_p("四、求解过程", st["h2"]))
     rows = [["阶段", "求解器", "状态", "目标值", "用时(秒)"]]
     for s in plan.stages:
         rows.append(
@@ -341,7 +379,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         )
     out.append(_table(rows, [w * 0.2, w * 0.22, w * 0.22, w * 0.2, w * 0.16], font, st["cell"]))
     out.append(
-        _p(f"四、指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）", st["h2"])
+        _p(f"五、指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）", st["h2"])
     )
     rows = [["指令编号", "类型", "车辆/队伍", "目的地", "预计到达"]]
     for o in plan.orders:
@@ -356,7 +394,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         )
     out.append(_table(rows, [w * 0.24, w * 0.1, w * 0.22, w * 0.26, w * 0.18], font, st["cell"]))
     if plan.approvals:
-        out.append(_p("五、审批记录", st["h2"]))
+        out.append(_p("六、审批记录", st["h2"]))
         rows = [["环节", "人员", "时间", "备注"]]
         for a in plan.approvals:
             rows.append([a.action, a.who, f"{a.when:%Y-%m-%d %H:%M}", a.note])

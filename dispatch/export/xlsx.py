@@ -22,7 +22,9 @@ from dispatch.export.common import (
     eta_text,
     items_text,
     order_rows,
+    quantities_text,
     served_pct,
+    shelter_supply,
     when_text,
 )
 from dispatch.orders import DispatchOrder, format_duration
@@ -134,7 +136,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     r += 2
     ws.cell(row=r, column=1, value="未满足需求").font = _TITLE_FONT
     r += 1
-    _header(ws, r, 1, ("地点编号", "地点", "项目", "缺口", "原因", "说明"))
+    _header(ws, r, 1, ("地点编号", "地点", "项目编码", "项目", "缺口", "单位", "原因", "说明"))
     for u in plan.unserved:
         r += 1
         for j, v in enumerate(
@@ -142,12 +144,44 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 u.site_id,
                 plan.place_name(u.site_id),
                 u.what,
+                plan.material_label(u.what),
                 u.quantity,
+                plan.material_unit(u.what),
                 u.reason.value,
                 u.message_zh,
             ),
             start=1,
         ):
+            ws.cell(row=r, column=j, value=v)
+    r += 2
+    ws.cell(row=r, column=1, value="人员转移与安置").font = _TITLE_FONT
+    r += 1
+    _header(ws, r, 1, ("群众编号", "转移群众", "场所编号", "安置场所", "人数", "行程(分钟)"))
+    for m in plan.evacuation:
+        r += 1
+        values = (
+            m.group_id,
+            plan.place_name(m.group_id),
+            m.shelter_id,
+            plan.place_name(m.shelter_id),
+            m.people,
+            round(m.travel_s / 60, 1),
+        )
+        for j, v in enumerate(values, start=1):
+            ws.cell(row=r, column=j, value=v)
+    r += 2
+    ws.cell(row=r, column=1, value="避难场所补给").font = _TITLE_FONT
+    r += 1
+    _header(ws, r, 1, ("场所编号", "避难场所", "调拨物资", "已排车送达"))
+    for sid, allocated, delivered in shelter_supply(plan):
+        r += 1
+        values = (
+            sid,
+            plan.place_name(sid),
+            quantities_text(plan, allocated),
+            quantities_text(plan, delivered),
+        )
+        for j, v in enumerate(values, start=1):
             ws.cell(row=r, column=j, value=v)
     r += 2
     ws.cell(row=r, column=1, value="求解过程").font = _TITLE_FONT
