@@ -591,6 +591,80 @@ def _improve_sequence(
     return trips
 
 
+def _best_insertion(
+    problem: RoutingProblem,
+    vehicle: RoutingVehicle,
+    trips: list[list[Job]],
+    job: Job,
+    objective: str,
+) -> tuple[float, list[list[Job]]] | None:
+    """Cheapest feasible insertion of ``job`` into ``trips`` (new trip allowed); None if none."""
+    base = schedule(problem, vehicle, trips)
+    base_val = _objective_value(base, objective) if base.feasible else 0.0
+    best: tuple[float, list[list[Job]]] | None = None
+    options = [(ti, pos) for ti, t in enumerate(trips) for pos in range(len(t) + 1)]
+    options += [(-1, pos) for pos in range(len(trips) + 1)]  # a new trip at position pos
+    for ti, pos in options:
+        cand = [list(t) for t in trips]
+        if ti >= 0:
+            cand[ti].insert(pos, job)
+        else:
+            cand.insert(pos, [job])
+        s = schedule(problem, vehicle, cand)
+        if s.feasible:
+            delta = _objective_value(s, objective) - base_val
+            if best is None or delta < best[0]:
+                best = (delta, cand)
+    return best
+
+
+def _insert_missing(
+    problem: RoutingProblem,
+    jobs: list[Job],
+    plans: dict[int, list[list[Job]]],
+    taken: set[int],
+    objective: str,
+    deadline: float,
+) -> None:
+    """Greedy repair of an engine's plan: insert unrouted pieces (highest priority first) where
+    feasible, else in place of one routed piece of lower priority. Mutates ``plans``/``taken``."""
+    fleet: dict[int, list[int]] = {}
+    for vi, v in enumerate(problem.vehicles):
+        fleet.setdefault(v.depot, []).append(vi)
+    missing = sorted((j for j in jobs if j.index not in taken), key=lambda j: -j.priority)
+    for job in missing:
+        if time.perf_counter() > deadline:
+            return
+        best: tuple[float, int, list[list[Job]], Job | None] | None = None
+        for vi in fleet.get(job.depot, []):
+            trips = plans.get(vi, [])
+            ins = _best_insertion(problem, problem.vehicles[vi], trips, job, objective)
+            if ins is not None and (best is None or ins[0] < best[0]):
+                best = (ins[0], vi, ins[1], None)
+        if best is None:  # swap out a lower-priority piece
+            for vi in fleet.get(job.depot, []):
+                trips = plans.get(vi, [])
+                for ti, trip in enumerate(trips):
+                    for pi, other in enumerate(trip):
+                        if other.priority >= job.priority:
+                            continue
+                        cand = [list(t) for t in trips]
+                        cand[ti].pop(pi)
+                        cand = [t for t in cand if t]
+                        ins = _best_insertion(problem, problem.vehicles[vi], cand, job, objective)
+                        if ins is None:
+                            continue
+                        key = other.priority - job.priority  # most negative = best gain
+                        if best is None or key < best[0]:
+                            best = (key, vi, ins[1], other)
+        if best is not None:
+            _, vi, trips, removed = best
+            plans[vi] = trips
+            taken.add(job.index)
+            if removed is not None:
+                taken.discard(removed.index)
+
+
 # ------------------------------------------------------------------------------------------
 # Engines: common output
 # ------------------------------------------------------------------------------------------
@@ -624,11 +698,19 @@ def _build_result(
     weighted_by_delivery: dict[int, int] = {}
     total_travel = 0
     total_dist = 0
+    plans: dict[int, list[list[Job]]] = {}
+    taken: set[int] = set()
     for vi in sorted(out.plans):
         vehicle = problem.vehicles[vi]
-        trips = [[jobs[j] for j in trip if j not in served] for trip in out.plans[vi]]
-        trips = [t for t in trips if t]
-        trips, _dropped = _repair(problem, vehicle, trips)
+        trips = [[jobs[j] for j in trip if j not in taken] for trip in out.plans[vi]]
+        trips, _dropped = _repair(problem, vehicle, [t for t in trips if t])
+        taken.update(j.index for t in trips for j in t)
+        plans[vi] = trips
+    if post_optimise and out.found:
+        _insert_missing(problem, jobs, plans, taken, options.objective, post_deadline)
+    for vi in sorted(plans):
+        vehicle = problem.vehicles[vi]
+        trips = plans[vi]
         if post_optimise and trips:
             trips = _improve_sequence(problem, vehicle, trips, options.objective, post_deadline)
         if not trips:
@@ -826,6 +908,8 @@ def solve_routing(
                 problem, prepared, options, solve_deadline, stop, progress, initial=first
             )
             alternative = first
+    # post-optimisation (exact objective) gets the rest of the budget, at least 0.25 s
+    post_deadline = max(t0 + budget, time.perf_counter() + 0.25)
     result = _build_result(
         problem,
         prepared,
@@ -834,7 +918,7 @@ def solve_routing(
         0.0,
         engine,
         post_optimise=not out.cancelled,
-        post_deadline=t0 + budget,
+        post_deadline=post_deadline,
     )
     if alternative is not None:
         # keep the better plan: more (priority-weighted) deliveries first, then the objective
@@ -846,7 +930,7 @@ def solve_routing(
             0.0,
             engine,
             post_optimise=True,
-            post_deadline=t0 + budget,
+            post_deadline=max(post_deadline, time.perf_counter() + 0.1),
         )
         if other.info.status != Status.TIMEOUT and (
             result.info.status == Status.TIMEOUT

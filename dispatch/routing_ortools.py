@@ -37,6 +37,8 @@ from dispatch.results import ProgressFn, StopFn, never_stop, no_progress
 
 #: Seconds granted to the child beyond its time limit before it is killed.
 DEFAULT_GRACE_S = 1.5
+#: Longest wait for the child's interpreter to start before it is killed.
+STARTUP_S = 5.0
 
 
 @dataclass
@@ -205,6 +207,7 @@ def _extract(manager: Any, routing: Any, value: Any) -> list[list[int]]:
 
 def _child_main(builder: str, payload: dict[str, Any], seconds: float, conn: Any) -> None:
     try:
+        conn.send(("started",))
         manager, routing = BUILDERS[builder](payload)
         params = _default_params(payload, seconds)
         best = [None]
@@ -279,7 +282,8 @@ def run_ortools(
     payload
         Picklable model description (see the builders).
     seconds
-        OR-Tools time limit. The child is killed at ``seconds + grace_s`` at the latest.
+        OR-Tools time limit. The child is killed ``seconds + grace_s`` after it started (and
+        at ``STARTUP_S + seconds + grace_s`` at the latest).
     stop
         Polled every 50 ms; when it returns True the child is killed and the best solution
         received so far is returned with ``cancelled=True``.
@@ -297,7 +301,9 @@ def run_ortools(
     with _main_not_reimported():
         proc.start()
     child_conn.close()
-    hard_deadline = t0 + seconds + grace_s + 1.0  # + 1 s for the child's interpreter start
+    # The child's clock starts when its interpreter is up (spawn takes ~0.3–2 s depending on
+    # load); if it is not up within STARTUP_S it is killed all the same.
+    hard_deadline = t0 + STARTUP_S + seconds + grace_s
     try:
         while True:
             if stop():
@@ -321,7 +327,9 @@ def run_ortools(
                 msg = parent_conn.recv()
             except (EOFError, OSError):
                 break
-            if msg[0] == "sol":
+            if msg[0] == "started":
+                hard_deadline = time.perf_counter() + seconds + grace_s
+            elif msg[0] == "sol":
                 if out.objective is None or msg[1] <= out.objective:
                     out.objective, out.routes = int(msg[1]), msg[2]
                 out.solutions_seen += 1

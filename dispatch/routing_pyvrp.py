@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -37,16 +38,55 @@ class _Criterion:
         self.start = time.perf_counter()
         self._last = 0.0
 
+    give_up: float | None = None  # stop here if no feasible solution was found yet
+
     def __call__(self, best_cost: float) -> bool:
         now = time.perf_counter()
         if self.stop():
             self.cancelled = True
+            return True
+        if self.give_up is not None and now >= self.give_up and math.isinf(best_cost):
             return True
         if now - self._last > 0.5:
             self._last = now
             span = max(self.deadline - self.start, 1e-9)
             self.progress(min(1.0, (now - self.start) / span), self.label)
         return now >= self.deadline
+
+
+def _make_data(
+    problem: RoutingProblem,
+    jobs: list,
+    vtypes: list,
+    dist: object,
+    durations: list,
+    horizon: int,
+    required: bool,
+) -> object:
+    import pyvrp
+
+    from dispatch.routing import PRIORITY_UNIT
+
+    clients = [
+        pyvrp.Client(
+            location=i + 1,
+            delivery=[j.w_int, j.v_int],
+            service_duration=j.service_s,
+            tw_early=j.earliest_s,
+            tw_late=j.deadline_s,
+            prize=(horizon + 1) * max(1, round(PRIORITY_UNIT * j.priority)),
+            required=required,
+        )
+        for i, j in enumerate(jobs)
+    ]
+    return pyvrp.ProblemData(
+        locations=[pyvrp.Location(0.0, 0.0) for _ in range(len(jobs) + 1)],
+        clients=clients,
+        depots=[pyvrp.Depot(location=0, service_duration=problem.loading_s)],
+        vehicle_types=vtypes,
+        distance_matrices=[dist for _ in durations],
+        duration_matrices=durations,
+    )
 
 
 def solve_pyvrp(
@@ -62,7 +102,6 @@ def solve_pyvrp(
     from dispatch.routing import (
         KG_UNIT,
         M3_UNIT,
-        PRIORITY_UNIT,
         EngineOutput,
         _cap_int,
         job_matrix,
@@ -127,36 +166,41 @@ def solve_pyvrp(
             )
             for k in keys
         ]
-        clients = [
-            pyvrp.Client(
-                location=i + 1,
-                delivery=[j.w_int, j.v_int],
-                service_duration=j.service_s,
-                tw_early=j.earliest_s,
-                tw_late=j.deadline_s,
-                prize=(horizon + 1) * max(1, round(PRIORITY_UNIT * j.priority)),
-                required=False,
-            )
-            for i, j in enumerate(jobs)
-        ]
-        data = pyvrp.ProblemData(
-            locations=[pyvrp.Location(0.0, 0.0) for _ in nodes],
-            clients=clients,
-            depots=[pyvrp.Depot(location=0, service_duration=problem.loading_s)],
-            vehicle_types=vtypes,
-            distance_matrices=[dist for _ in durations],
-            duration_matrices=durations,
-        )
-        crit = _Criterion(
-            time.perf_counter() + max(share, 0.05),
-            stop,
-            progress,
-            f"PyVRP：{problem.depots[depot]} 路径优化",
-        )
-        res = pyvrp.solve(data, stop=crit, seed=options.seed, collect_stats=False)
+        # Phase 1: every piece required (PyVRP's search then also inserts reload visits).
+        # Phase 2, only if phase 1 found nothing feasible by half the share: pieces optional
+        # (prize-collecting), warm-started from phase 1 so that its reloads are kept.
+        label = f"PyVRP：{problem.depots[depot]} 路径优化"
+        start = time.perf_counter()
+        end = start + max(share, 0.05)
+        crit = _Criterion(end, stop, progress, label)
+        crit.give_up = start + 0.5 * max(share, 0.05)
+        data = _make_data(problem, jobs, vtypes, dist, durations, horizon, True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = pyvrp.solve(data, stop=crit, seed=options.seed, collect_stats=False)
+            best = res.best
+            if not best.is_feasible() and not crit.cancelled:
+                data2 = _make_data(problem, jobs, vtypes, dist, durations, horizon, False)
+                routes = [
+                    pyvrp.Route(
+                        data2,
+                        [pyvrp.Activity(a.type, a.idx) for a in list(rt)[1:-1]],
+                        rt.vehicle_type(),
+                    )
+                    for rt in best.routes()
+                ]
+                crit2 = _Criterion(end, stop, progress, label)
+                res = pyvrp.solve(
+                    data2,
+                    stop=crit2,
+                    seed=options.seed,
+                    collect_stats=False,
+                    initial_solution=pyvrp.Solution(data2, routes),
+                )
+                best = res.best
+                crit.cancelled = crit2.cancelled
         cancelled = cancelled or crit.cancelled
-        best = res.best
-        if not best.is_feasible() and math.isinf(res.cost()):
+        if not best.is_feasible():
             found = found and best.num_routes() > 0
         pools = {ti: list(groups[k]) for ti, k in enumerate(keys)}
         for route in best.routes():
