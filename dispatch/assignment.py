@@ -326,10 +326,15 @@ def solve_assignment(
     pri = p.priority.astype(np.int64)
     deadline = p.deadline_s
 
+    used, take = _greedy(p, pairs, pri)
     model = cp_model.CpModel()
     x: dict[tuple[int, int], cp_model.IntVar] = {}
     h: dict[tuple[int, int, str], cp_model.IntVar] = {}
-    for (k, n), skills in pairs.items():
+    stopped_early = False
+    for i, ((k, n), skills) in enumerate(pairs.items()):
+        if stop is not None and i % 256 == 0 and stop():  # building a big model takes a while
+            stopped_early = True
+            break
         x[k, n] = model.new_bool_var(f"x_{k}_{n}")
         if (k, n) in pinned:
             model.add(x[k, n] == 1)
@@ -381,7 +386,6 @@ def solve_assignment(
                 late = max(0, eta - int(deadline[n])) if deadline[n] < NO_DEADLINE else 0
                 obj.append(int(pri[n]) * (eta + int(opt.late_weight) * late) * x[k, n])
     model.minimize(sum(obj))
-    used, take = _greedy(p, pairs, pri)
     for (k, n), var in x.items():
         model.add_hint(var, 1 if used.get(k) == n else 0)
     for key, var in h.items():
@@ -402,7 +406,7 @@ def solve_assignment(
                 solver.stop_search()
                 return
 
-    if stop is not None and stop():
+    if stopped_early or (stop is not None and stop()):
         cancelled.set()
         cp_status = cp_model.UNKNOWN
     else:
@@ -437,8 +441,8 @@ def solve_assignment(
     if has_solution:
         used = {k: n for (k, n), var in x.items() if solver.value(var)}
         take = {key: int(solver.value(v)) for key, v in h.items() if used.get(key[0]) == key[1]}
-        objective = float(solver.objective_value)
-        bound: float | None = float(solver.best_objective_bound)
+        objective = float(round(solver.objective_value))
+        bound: float | None = float(math.ceil(solver.best_objective_bound - 1e-6))
     else:  # stopped before CP-SAT found a plan: the greedy plan is the best so far
         objective = float(plan_objective(p, opt, used, take, big_u))
         bound = None

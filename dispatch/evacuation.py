@@ -128,7 +128,9 @@ def _split_stage(
     y: dict[tuple[int, int], cp_model.IntVar] = {}
     z: dict[tuple[int, int], cp_model.IntVar] = {}
     gi, hi = np.nonzero(p.reachable & (p.people[:, None] > 0) & (p.capacity[None, :] > 0))
-    for g, h in zip(gi.tolist(), hi.tolist()):
+    for i, (g, h) in enumerate(zip(gi.tolist(), hi.tolist())):
+        if stop is not None and i % 256 == 0 and stop():  # building a big model takes a while
+            return Status.CANCELLED, hint, None, None
         ub = int(min(p.people[g], p.capacity[h]))
         y[g, h] = model.new_int_var(0, ub, f"y_{g}_{h}")
         z[g, h] = model.new_bool_var(f"z_{g}_{h}")
@@ -184,7 +186,7 @@ def _split_stage(
     plan = np.zeros((G, H), dtype=np.int64)
     for (g, h), v in y.items():
         plan[g, h] = solver.value(v)
-    return status, plan, float(solver.objective_value), float(solver.best_objective_bound)
+    return status, plan, float(round(solver.objective_value)), float(math.ceil(solver.best_objective_bound - 1e-6))
 
 
 def _objective(p: EvacuationProblem, opt: EvacuationOptions, plan: np.ndarray) -> tuple[int, int]:
@@ -217,6 +219,8 @@ def solve_evacuation(
         n_split = int(((plan > 0).sum(axis=1) > 1).sum())
         if not plan.any():
             status, obj, bound = Status.OPTIMAL, 0.0, 0.0
+        elif stop is not None and stop():
+            status, obj, bound = Status.CANCELLED, float(flow_obj), float(travel_lb)
         elif opt.split_penalty_s <= 0 or (n_split == 0 and int(plan.sum()) == int(p.people.sum())):
             # The flow plan is optimal for stage 2 as well: it has the least travel, and every
             # group (all are served) uses exactly one shelter, the fewest possible.
