@@ -402,11 +402,20 @@ def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> lis
     while k > 1 and time.perf_counter() < reduce_until:
         attempt += 1
         trial = _vrptw_data(inst, k - 1, fixed)
+        # Route elimination: start from the best solution minus its smallest route; the
+        # search (with penalties) must re-insert those customers into k − 1 routes.
+        # (The removed customers are appended to the routes whose ends are nearest: the warm
+        # start must be complete, as PyVRP counts an incomplete solution as "feasible".)
+        smallest, *routes = sorted(_pyvrp_routes(best), key=len)
+        for c in smallest:
+            min(routes, key=lambda r, c=c: d[r[-1], c]).append(c)
+        warm = pyvrp.Solution(trial, [[c - 1 for c in r] for r in routes])
         r = pyvrp.solve(
             trial,
             stop=_Until(reduce_until, first_feasible=True),
             seed=seed + attempt,
             collect_stats=False,
+            initial_solution=warm,
         )
         if not r.best.is_feasible():
             break

@@ -64,7 +64,7 @@ from dispatch.results import (
     never_stop,
     no_progress,
 )
-from gis.errors import ReliefDeskError, WorkspaceError
+from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.model import Scenario
 
 #: Default per-person-per-day supply standard of a shelter (material code → quantity):
@@ -324,6 +324,11 @@ def _places(scenario: Scenario) -> dict[str, Place]:
         ("team", scenario.teams),
     ):
         for e in items:
+            if e.id in out:
+                raise ValidationError(
+                    f"Scenario {scenario.name!r}: id {e.id!r} is used by both a {out[e.id].kind} "
+                    f"and a {kind}; dispatch needs ids unique across entity kinds"
+                )
             out[e.id] = Place(e.id, e.name, kind, e.location.lon, e.location.lat)
     return out
 

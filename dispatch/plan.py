@@ -238,6 +238,10 @@ class Plan:
         p = self.place(place_id)
         return p.name if p is not None else place_id
 
+    def matches(self, scenario: Any) -> bool:
+        """True if ``scenario`` has exactly the content this plan was computed from (audit)."""
+        return scenario_hash(scenario) == self.inputs.scenario_hash
+
     def material_label(self, code: str) -> str:
         """Chinese name of a material code (or of the ``what`` of an Unserved record)."""
         special = {"visit": "配送车次", "people": "转移人员"}

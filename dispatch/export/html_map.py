@@ -151,14 +151,33 @@ def map_data(plan: Plan) -> dict[str, Any]:
             d["staff"] = f"{100 * outcome[p.id].staff_fraction:.0f}%"
             d["unserved"] = [u.message_zh for u in plan.unserved_for(p.id)]
         places.append(d)
+    moves = []
+    for m in plan.evacuation:
+        a, b = plan.place(m.group_id), plan.place(m.shelter_id)
+        if a is None or b is None:
+            continue
+        moves.append(
+            {
+                "from": a.name,
+                "to": b.name,
+                "people": m.people,
+                "min": round(m.travel_s / 60, 0),
+                "latlngs": [[round(a.lat, 6), round(a.lon, 6)], [round(b.lat, 6), round(b.lon, 6)]],
+            }
+        )
     return {
         "plan": plan.number,
+        "moves": moves,
         "status": plan.status.value,
         "scenario": plan.inputs.scenario_name,
         "created": f"{plan.created_at:%Y-%m-%d %H:%M}",
         "orders": orders,
         "places": places,
-        "kinds": {k: [KIND_LABEL[k], c] for k, c in KIND_COLOUR.items()},
+        "kinds": {
+            k: [KIND_LABEL[k], c]
+            for k, c in KIND_COLOUR.items()
+            if any(p.kind == k for p in plan.places)
+        },
     }
 
 
@@ -218,6 +237,12 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
   var routeLayer = L.layerGroup().addTo(map);
   var stopLayer = L.layerGroup().addTo(map);
   var placeLayer = L.layerGroup().addTo(map);
+  var moveLayer = L.layerGroup().addTo(map);
+  D.moves.forEach(function (m) {
+    var line = L.polyline(m.latlngs, { color: "#7f8c8d", weight: 2, dashArray: "2 6" });
+    line.bindPopup(box("人员转移", [m.from + " → " + m.to, m.people + " 人，约 " + m.min + " 分钟"]));
+    moveLayer.addLayer(line);
+  });
   var byOrder = {};
   D.orders.forEach(function (o) {
     var group = L.featureGroup();
@@ -262,7 +287,8 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
     placeLayer.addLayer(m);
     bounds.extend(p.latlng);
   });
-  L.control.layers(null, { "路线": routeLayer, "停靠点": stopLayer, "地点": placeLayer },
+  L.control.layers(null, { "路线": routeLayer, "停靠点": stopLayer, "地点": placeLayer,
+      "人员转移（示意直线）": moveLayer },
       { collapsed: false }).addTo(map);
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
