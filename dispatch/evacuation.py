@@ -186,7 +186,12 @@ def _split_stage(
     plan = np.zeros((G, H), dtype=np.int64)
     for (g, h), v in y.items():
         plan[g, h] = solver.value(v)
-    return status, plan, float(round(solver.objective_value)), float(math.ceil(solver.best_objective_bound - 1e-6))
+    return (
+        status,
+        plan,
+        float(round(solver.objective_value)),
+        float(math.ceil(solver.best_objective_bound - 1e-6)),
+    )
 
 
 def _objective(p: EvacuationProblem, opt: EvacuationOptions, plan: np.ndarray) -> tuple[int, int]:
