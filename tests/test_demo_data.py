@@ -198,6 +198,11 @@ def test_road_frames_follow_the_schema(ws) -> None:  # type: ignore[no-untyped-d
 def test_road_network_is_one_strongly_connected_component(ws) -> None:  # type: ignore[no-untyped-def]
     g = digraph(ws.road_nodes, ws.road_edges)
     assert nx.is_strongly_connected(g)
+    # planar: roads meet only at nodes (no crossing without a junction)
+    geoms = ws.road_edges.geometry.to_numpy()
+    crossing, _ = shapely.STRtree(geoms).query(geoms, predicate="crosses")
+    assert len(crossing) == 0
+    assert shapely.is_simple(geoms).all()
 
 
 def _seat_node(ws, code: str) -> int:  # type: ignore[no-untyped-def]

@@ -330,7 +330,7 @@ def build_roads(
 
     # township roads: every village to the nearest node of a higher road
     higher = sorted({n for pair in chosen for n in pair})
-    _, pred, src = dijkstra(graph, indices=higher, return_predecessors=True, min_only=True)
+    _, pred, _src = dijkstra(graph, indices=higher, return_predecessors=True, min_only=True)
     y_no = 1
     vname = {v.code: v.name for v in villages}
     for vcode in sorted(village_idx):
@@ -344,7 +344,6 @@ def build_roads(
         y_no += 1
         for u, v in zip(nodes[:-1], nodes[1:], strict=True):
             claim((min(u, v), max(u, v)), "tertiary", f"乡道 {ref} {vname[vcode]}线", ref)
-    del src
 
     # village roads: spanning tree of all candidates (geometric length) + loops; town streets
     geo = coo_matrix(
@@ -413,8 +412,6 @@ def build_roads(
         if not fix.any():
             break
         lines_arr[fix] = straight[fix]
-    else:
-        pass
 
     # ---------------------------------------------------------------- 5. frames
     used = sorted({n for pair in pairs for n in pair})
@@ -471,6 +468,13 @@ def build_roads(
     g = frames_digraph(nodes, edges)
     if not nx.is_strongly_connected(g):
         raise RuntimeError("generated road network is not strongly connected")
+    if not 5_000 <= len(nodes) <= 20_000:
+        raise RuntimeError(f"generated road network has {len(nodes)} nodes (want 5k–20k)")
+    crossing, _ = shapely.STRtree(edges.geometry.to_numpy()).query(
+        edges.geometry.to_numpy(), predicate="crosses"
+    )
+    if len(crossing):
+        raise RuntimeError(f"{len(crossing)} generated roads cross without a junction")
     return RoadBuild(
         nodes=nodes,
         edges=edges,
