@@ -340,8 +340,8 @@ def _solve_mcf(mat: _Material, priority: np.ndarray) -> tuple[bool, np.ndarray]:
     supplies[sink] = -int(mat.pool_supply.sum())
     smcf.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
     status = smcf.solve()
-    if status != smcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow returned status {status} on a feasible network")
+    if status != smcf.OPTIMAL:  # e.g. BAD_COST_RANGE on absurd quantities: caller falls back
+        return False, np.zeros(len(mat.arc_cost), np.int64)
     flows = np.asarray(smcf.flows(np.arange(len(mat.arc_cost), dtype=np.int32)), np.int64)
     return True, flows
 
@@ -427,13 +427,15 @@ def solve_allocation(
     unserved: list[Unserved] = []
     objective = 0.0
     wf = 0.0
-    wd = float(np.sum(problem.priority[:, None] * problem.demand))
+    # Weighted demand as planned: indivisible needs in whole units, divisible in 1/scale steps.
+    wd = 0.0
     status = Status.OPTIMAL
     stopped: Reason | None = None
     done = 0
 
     def account(j: int, mat: _Material, flows: np.ndarray) -> None:
-        nonlocal objective, wf
+        nonlocal objective, wf, wd
+        wd += float(np.dot(mat.demand, problem.priority[mat.sites])) / mat.scale
         delivered = np.bincount(mat.arc_site, weights=flows, minlength=len(mat.sites))
         used = np.bincount(mat.arc_pool, weights=flows, minlength=len(mat.pool_sp))
         residual = mat.pool_supply - used
@@ -451,7 +453,13 @@ def solve_allocation(
                 stopped = Reason.TIME_LIMIT
                 break
             mat = _material_data(problem, j, opt)
-            _, flows = _solve_mcf(mat, problem.priority)
+            ok, flows = _solve_mcf(mat, problem.priority)
+            if not ok:  # same model as an LP (integral vertex: totally unimodular)
+                remaining = opt.time_limit_s - (time.perf_counter() - t0)
+                lp_status, (flows,) = _solve_glop_all([mat], problem, remaining)
+                if lp_status is not Status.OPTIMAL:
+                    stopped = Reason.TIME_LIMIT
+                    break
             account(j, mat, flows)
             done = j + 1
             if progress is not None:
@@ -475,6 +483,7 @@ def solve_allocation(
     if stopped is not None:
         status = Status.CANCELLED if stopped is Reason.CANCELLED else Status.TIMEOUT
         for j in range(done, n_mat):
+            wd += float(np.dot(problem.priority, problem.demand[:, j]))
             for t in np.flatnonzero(problem.demand[:, j] > 0):
                 unserved.append(_unserved(problem, int(t), j, problem.demand[t, j], stopped))
     info = SolveInfo(

@@ -182,6 +182,8 @@ def test_divisible_material_is_split_in_fractions_indivisible_rounded_up():
     assert _q(r, "T1", material="DIESEL") == pytest.approx(3.25)
     assert r.shortfall("T1", "DIESEL") == pytest.approx(1.75)
     assert _q(r, "T0", material="TENT") == 3  # 2.5 tents → 3 whole tents
+    # priorities 8 (level I, no deadline) and 2; demand counted as planned (3 whole tents)
+    assert r.fulfilment == pytest.approx((8 * (7.25 + 3) + 2 * 3.25) / (8 * (7.25 + 3) + 2 * 5))
     assert all(float(ln.quantity).is_integer() for ln in r.lines if ln.material == "TENT")
 
 
@@ -259,6 +261,15 @@ def test_stop_returns_cancelled_promptly_with_materials_done_so_far():
     assert sum(u.quantity for u in cancelled) == pytest.approx(float(p.demand[:, 3:].sum()))
     r = solve_allocation(p, stop=lambda: True)
     assert r.info.status is Status.CANCELLED and r.lines == ()
+
+
+def test_time_limit_gives_timeout_and_lists_the_rest():
+    p = _random_problem(3, m=3)
+    r = solve_allocation(p, AllocationOptions(time_limit_s=0.0))
+    assert r.info.status is Status.TIMEOUT and r.lines == ()
+    assert {u.reason for u in r.unserved} == {Reason.TIME_LIMIT}
+    assert sum(u.quantity for u in r.unserved) == pytest.approx(float(p.demand.sum()))
+    assert r.fulfilment == 0.0
 
 
 def test_progress_reports_each_material_up_to_one():
@@ -459,6 +470,9 @@ def demo(demo_workspace_path):
 
 
 def test_demo_county_allocation_on_real_roads(demo):
+    from gis.matrix import UNREACHABLE as ENGINE_SENTINEL
+
+    assert ENGINE_SENTINEL == UNREACHABLE  # the problems read the engine's sentinel
     sc, engine = demo
     sites = [AllocationSite.from_incident(i) for i in sc.open_incidents() if i.needs]
     m = engine.matrix_lonlat(
