@@ -20,9 +20,9 @@ Solvers
 -------
 PyVRP (default; iterated local search) measures best here (see ``benchmarks/bench_vrp.py``).
 For VRPTW it runs a *fleet-minimisation loop*: a first solve with a fixed cost per vehicle,
-then repeated attempts with one vehicle fewer than the best feasible solution (stopped at the
-first feasible solution or a time cap), then the remaining time minimises distance with the
-smallest fleet found, warm-started. Distances are scaled by 1000 and rounded for the cost;
+then route-elimination attempts with one vehicle fewer than the best feasible solution (each
+stopped at its first feasible solution or a time cap), then the remaining time minimises
+distance with the smallest fleet found, warm-started. Distances are scaled by 1000 and rounded for the cost;
 travel times are scaled and rounded *up*, so any solution feasible in integers is feasible in
 exact arithmetic. OR-Tools (guided local search, hard-stopped child process) is the
 alternative engine: for VRPTW it uses a large fixed cost per vehicle.
@@ -45,6 +45,7 @@ import numpy as np
 from gis.errors import ReliefDeskError, ValidationError
 
 SCALE = 1000  # VRPTW: integer units per distance/time unit
+INFEASIBLE_COST = 2**63 - 1  # what PyVRP's CostEvaluator.cost() returns for an infeasible solution
 ENGINES = ("pyvrp", "ortools")
 
 
@@ -299,7 +300,7 @@ class _Until:
         self.first_feasible = first_feasible
 
     def __call__(self, best_cost: float) -> bool:
-        if self.first_feasible and best_cost < math.inf:
+        if self.first_feasible and best_cost < INFEASIBLE_COST:
             return True
         return time.perf_counter() >= self.deadline
 
@@ -374,9 +375,12 @@ def _vrptw_data(inst: VrptwInstance, num_vehicles: int, fixed_cost: int) -> obje
 def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> list[list[int]]:
     """Fewest vehicles, then distance, with PyVRP and a fleet-minimisation loop.
 
-    Budget split: ≤ 15 % for a first solve with a fixed vehicle cost (≈ the longest possible
-    route), then fleet-reduction attempts until 55 % of the budget (each stops at its first
-    feasible solution), then distance minimisation with the smallest fleet, warm-started.
+    Budget split: ≤ 10 % for a first solve with a fixed vehicle cost (≈ the longest possible
+    route), then fleet-reduction attempts until 70 % of the budget, then distance minimisation
+    with the smallest fleet, warm-started. Each reduction attempt is a *route elimination*: the
+    best solution minus its smallest route (whose customers are appended to the routes ending
+    nearest) is repaired by PyVRP's penalised search with one vehicle fewer, stopping at the
+    first feasible solution.
     """
     import pyvrp
 
@@ -387,7 +391,7 @@ def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> lis
     d = inst.distance
     fixed = int(2 * d[0].max() * SCALE) + 1
     data = _vrptw_data(inst, fleet, fixed)
-    res = pyvrp.solve(data, stop=_Until(t0 + 0.15 * seconds), seed=seed, collect_stats=False)
+    res = pyvrp.solve(data, stop=_Until(t0 + 0.1 * seconds), seed=seed, collect_stats=False)
     if not res.best.is_feasible():
         # the file's fleet may be too small for us: allow one vehicle per customer
         fleet = n - 1
@@ -397,7 +401,7 @@ def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> lis
             raise RuntimeError("PyVRP found no feasible solution in the time given")
     best = res.best
     k = best.num_routes()
-    reduce_until = t0 + 0.55 * seconds
+    reduce_until = t0 + 0.7 * seconds
     attempt = 0
     while k > 1 and time.perf_counter() < reduce_until:
         attempt += 1
@@ -510,7 +514,7 @@ def run(argv: Sequence[str] | None = None, *, started: float | None = None) -> d
         raise ValidationError(f"--seconds must be a positive number, got {args.seconds}")
     if args.problem == "cvrp":
         inst = read_cvrp(args.file)
-        budget = args.seconds - (time.perf_counter() - started) - 0.1
+        budget = 0.97 * args.seconds - (time.perf_counter() - started) - 0.1
         if args.engine == "pyvrp":
             routes = solve_cvrp_pyvrp(inst, max(0.1, budget), seed=args.seed)
         else:
@@ -521,7 +525,7 @@ def run(argv: Sequence[str] | None = None, *, started: float | None = None) -> d
             "routes": [[inst.ids[c] for c in r] for r in routes],
         }
     inst = read_solomon(args.file)
-    budget = args.seconds - (time.perf_counter() - started) - 0.1
+    budget = 0.97 * args.seconds - (time.perf_counter() - started) - 0.1
     if args.engine == "pyvrp":
         routes = solve_vrptw_pyvrp(inst, max(0.1, budget), seed=args.seed)
     else:

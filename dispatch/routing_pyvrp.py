@@ -14,7 +14,6 @@ runs short. Cost = total route duration (PyVRP has no arrival-time objective; se
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections import defaultdict
@@ -24,6 +23,9 @@ from dispatch.results import ProgressFn, StopFn
 
 if TYPE_CHECKING:
     from dispatch.routing import EngineOutput, RoutingOptions, RoutingProblem, _Prepared
+
+
+_INFEASIBLE = 2**63 - 1  # PyVRP's cost() of an infeasible solution (int64 max)
 
 
 class _Criterion:
@@ -45,7 +47,7 @@ class _Criterion:
         if self.stop():
             self.cancelled = True
             return True
-        if self.give_up is not None and now >= self.give_up and math.isinf(best_cost):
+        if self.give_up is not None and now >= self.give_up and best_cost >= _INFEASIBLE:
             return True
         if now - self._last > 0.5:
             self._last = now
