@@ -151,6 +151,24 @@ class DispatchOptions:
     pins: tuple[tuple[str, str], ...] = ()
     forbids: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DispatchOptions:
+        """Options back from a plan's audit snapshot (``plan.inputs.options``), to reproduce it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError(f"dispatch options: unknown key(s) {', '.join(unknown)}")
+        kw = dict(data)
+        for name in ("release_safety_levels",):
+            if name in kw:
+                kw[name] = tuple(int(x) for x in kw[name])
+        for name in ("pins", "forbids"):
+            if name in kw:
+                kw[name] = tuple((str(a), str(b)) for a, b in kw[name])
+        if "shelter_standard" in kw:
+            kw["shelter_standard"] = {str(k): float(v) for k, v in kw["shelter_standard"].items()}
+        return cls(**kw)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-native snapshot (lists, dicts, numbers, text) for the plan's audit record."""
         return {

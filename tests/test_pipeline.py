@@ -28,7 +28,7 @@ from dispatch.orders import OrderKind
 from dispatch.pipeline import OUTPUT_FILES, DispatchOptions, plan_dispatch, run_dispatch_cli
 from dispatch.plan import Plan, PlanStatus, scenario_hash
 from dispatch.results import Reason, Status
-from gis.errors import WorkspaceError
+from gis.errors import ValidationError, WorkspaceError
 from gis.loading import load_road_network, open_workspace
 from gis.model import RoadClosure, Scenario
 
@@ -84,6 +84,35 @@ def test_plan_records_inputs_for_audit(plan: Plan, demo: tuple[Scenario, Any]) -
     assert plan.overall != Status.CANCELLED
     assert {o.incident_id for o in plan.incidents} == {i.id for i in scenario.open_incidents()}
     assert Plan.from_json(plan.to_json()) == plan
+    assert plan.matches(scenario)
+    assert not plan.matches(scenario.replace(name=scenario.name + "（修改）"))
+
+
+def test_plan_can_be_reproduced_from_its_snapshot(plan: Plan, demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    options = DispatchOptions.from_dict(plan.inputs.options)
+    assert options.to_dict() == plan.inputs.options
+    again = plan_dispatch(
+        scenario, network, dataclasses.replace(options, created_at=plan.created_at)
+    )
+    assert again.number == plan.number and again.inputs == plan.inputs
+    # the min-cost-flow allocation is deterministic: identical lines
+    assert again.allocation == plan.allocation
+    # CP-SAT stages are proven optimal: the same optimum value (the decisions may differ
+    # between equally good optima, e.g. how a team's headcount is split over its skills)
+    for name in ("人员转移", "物资分配", "队伍派遣"):
+        a = next(s for s in plan.stages if s.stage == name)
+        b = next(s for s in again.stages if s.stage == name)
+        assert a.status == b.status == Status.OPTIMAL
+        assert b.objective == pytest.approx(a.objective)
+
+
+def test_ids_shared_across_entity_kinds_are_refused(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    team = dataclasses.replace(scenario.teams[0], id=scenario.stockpiles[0].id, vehicles=())
+    clash = scenario.replace(teams=(team, *scenario.teams[1:]))
+    with pytest.raises(ValidationError, match=f"id {scenario.stockpiles[0].id!r} is used by both"):
+        plan_dispatch(clash, network, DispatchOptions(seconds=1))
 
 
 def test_goods_are_conserved_from_stock_to_vehicles(plan: Plan, demo: tuple[Scenario, Any]) -> None:
