@@ -40,16 +40,19 @@ Objectives and what each engine really optimises
   dimensions. Runs in a child process killed after limit + grace (hard stop), returning the best
   solution its solution callback reported.
 - ``engine="pyvrp"``: PyVRP cannot express arrival-time costs; it minimises total route duration
-  (travel + unloading + waiting) with native reloading (``reload_depots``/``max_reloads``) and
-  prize-collecting (optional clients, prize ∝ priority × horizon) so that when capacity runs
-  short the high-priority loads are kept. It is then *post-optimised* on the exact emergency
-  objective: trips of each vehicle are re-ordered and each trip's stops re-sequenced by a small
-  exact local search (moves accepted only if the schedule stays feasible).
-- ``engine="hybrid"``: PyVRP for a third of the time, then OR-Tools on the exact objective,
-  warm-started from PyVRP's routes.
+  (travel + unloading + waiting) with native reloading (``reload_depots``/``max_reloads``).
+  Phase 1 makes every piece required (only then does its search insert reload visits); if no
+  feasible plan exists by half the time, phase 2 makes pieces optional with a prize of
+  (horizon + 1) × priority (prize-collecting: when capacity runs short the high-priority loads
+  are kept), warm-started from phase 1.
+- ``engine="hybrid"``: PyVRP for the first third of the time (two thirds for ``travel_time``),
+  then OR-Tools on the exact objective warm-started from PyVRP's routes; the better plan
+  (fewer priority-weighted undelivered loads, then the objective) is kept.
 
-Which is the default is decided by ``benchmarks/bench_vrp.py`` (emergency instance section):
-see ``DEFAULT_ENGINE``.
+Every engine's plan then goes through the same exact post-processing, using the scheduler in
+this module: infeasible pieces are dropped (repair), unrouted pieces are inserted greedily
+(highest priority first, or in place of a lower-priority piece), and each vehicle's trip order
+and stop sequence are improved by exact local search on the chosen objective.
 
 Anything that cannot be delivered becomes an :class:`~dispatch.results.Unserved` with a
 Chinese reason (unreachable, no vehicle at the depot, too large for every vehicle, deadline

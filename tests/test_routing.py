@@ -353,12 +353,14 @@ def county_problem(seed: int = 3) -> RoutingProblem:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_county_instance_feasible(engine: str) -> None:
     p = county_problem()
-    r = solve_routing(p, opts(engine, seconds=3.0))
+    seen: list[float] = []
+    r = solve_routing(p, opts(engine, seconds=2.0), progress=lambda f, m: seen.append(f))
     check_plan(p, r)
+    assert seen and all(0.0 <= f <= 1.0 for f in seen) and seen[-1] == 1.0
     assert r.info.status == Status.FEASIBLE
     assert len(r.unserved) <= 3  # the fleet is sized so that almost everything fits
     assert any(len(rt.trips) > 1 for rt in r.routes)
-    assert r.info.runtime_s < 3.0 * 1.1 + 1.5
+    assert r.info.runtime_s < 2.0 * 1.1 + 1.5
 
 
 @pytest.mark.parametrize("engine", ENGINES)
