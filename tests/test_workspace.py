@@ -344,11 +344,11 @@ def test_overwrite_replaces_content(rich_file: tuple[Path, Scenario]) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-    min_size=1,
-    max_size=12,
-).filter(lambda t: t.strip() != "")
+# any Unicode text except NUL (GeoPackage text is C strings; write_workspace rejects NUL) and
+# lone surrogates (not encodable as UTF-8)
+_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_any_text = st.text(alphabet=_chars, max_size=8)
+_text = st.text(alphabet=_chars, min_size=1, max_size=12).filter(lambda t: t.strip() != "")
 _lon = st.floats(105.5, 106.4, allow_nan=False)
 _lat = st.floats(28.4, 29.1, allow_nan=False)
 _qty = st.one_of(st.integers(0, 10**9), st.floats(0, 1e9, allow_nan=False, allow_infinity=False))
@@ -358,8 +358,7 @@ _qty = st.one_of(st.integers(0, 10**9), st.floats(0, 1e9, allow_nan=False, allow
 def small_scenarios(draw: st.DrawFn) -> Scenario:
     codes = draw(st.lists(_text, max_size=4, unique=True))
     materials = tuple(
-        Material(c, draw(_text), draw(st.text(max_size=5)), draw(_text), 1.5, 0.25, "类")
-        for c in codes
+        Material(c, draw(_text), draw(_any_text), draw(_text), 1.5, 0.25, "类") for c in codes
     )
     qmap = st.dictionaries(st.sampled_from(codes), _qty, max_size=3) if codes else st.just({})
     ids = draw(st.lists(_text, min_size=0, max_size=6, unique=True))
@@ -382,7 +381,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
                     inventory=draw(qmap),
                     safety_stock=draw(qmap),
                     vehicles=tuple(vehicles),
-                    contact=draw(st.text(max_size=6)),
+                    contact=draw(_any_text),
                 )
             )
         elif kind == 1:
@@ -439,7 +438,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
         x, y = draw(_lon), draw(_lat)
         geom = draw(st.sampled_from([Point(x, y), shapely.box(x, y, x + 0.01, y + 0.02)]))
         hazards.append(Hazard(f"h{k}", draw(_text), draw(_text), draw(st.integers(1, 4)), geom))
-    metadata = draw(st.dictionaries(_text, st.text(max_size=8), max_size=3))
+    metadata = draw(st.dictionaries(_text, _any_text, max_size=3))
     return Scenario(
         name=draw(_text),
         materials=materials,
@@ -813,6 +812,17 @@ def test_write_rejects_bad_input_and_keeps_previous(rich_file: tuple[Path, Scena
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
+def test_nul_character_is_rejected_on_write(tmp_path: Path) -> None:
+    scen = rich_scenario()
+    bad = scen.upsert(Team("T9", "队\x00伍", "医疗", (105.9, 28.8), 3))
+    path = tmp_path / "nul.gpkg"
+    with pytest.raises(WorkspaceError, match="NUL") as info:
+        write_workspace(path, bad)
+    err = info.value
+    assert (err.path, err.layer, err.row, err.column) == (str(path), "teams", 4, "name")
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_road_frames_other_crs_and_extra_columns(tmp_path: Path) -> None:
     nodes, edges = road_frames(30, seed=3)
     edges["lanes"] = 2  # extra column is kept verbatim
@@ -841,13 +851,17 @@ def test_include_roads_false_does_not_read_road_layers(
     path = tmp_path / "ws.gpkg"
     write_workspace(path, rich_scenario(), road_nodes=nodes, road_edges=edges)
     read_layers: list[str] = []
-    real = pyogrio.read_dataframe
 
-    def spy(*args: object, **kwargs: object) -> object:
-        read_layers.append(str(kwargs.get("layer")))
-        return real(*args, **kwargs)
+    def spy(real):  # type: ignore[no-untyped-def]
+        def wrapper(*args: object, **kwargs: object) -> object:
+            read_layers.append(str(kwargs.get("layer")))
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(ws.pyogrio, "read_dataframe", spy)
+        return wrapper
+
+    # every way the module reads a layer through GDAL
+    monkeypatch.setattr(ws.pyogrio, "read_dataframe", spy(pyogrio.read_dataframe))
+    monkeypatch.setattr(ws.pyogrio.raw, "read", spy(pyogrio.raw.read))
     got = read_workspace(path, include_roads=False)
     assert got.road_nodes is None and got.road_edges is None
     assert "road_nodes" not in read_layers and "road_edges" not in read_layers
