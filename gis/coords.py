@@ -134,6 +134,13 @@ def _wgs_to_gcj(x: NDArray, y: NDArray) -> tuple[NDArray, NDArray]:
     return x + dx, y + dy
 
 
+def _converged(rx: NDArray, ry: NDArray) -> bool:
+    """True when every finite residual is below the tolerance (NaN inputs stay NaN)."""
+    r = np.abs(rx) + np.abs(ry)
+    finite = np.isfinite(r)
+    return not finite.any() or float(r[finite].max()) < _TOL_DEG
+
+
 def _gcj_to_wgs(gx: NDArray, gy: NDArray) -> tuple[NDArray, NDArray]:
     # Fixed point w = g - delta(w): the offset varies slowly, so this contracts fast (3–5 steps).
     wx, wy = gx.copy(), gy.copy()
@@ -142,7 +149,7 @@ def _gcj_to_wgs(gx: NDArray, gy: NDArray) -> tuple[NDArray, NDArray]:
         rx, ry = fx - gx, fy - gy
         wx = wx - rx
         wy = wy - ry
-        if wx.size == 0 or max(np.nanmax(np.abs(rx)), np.nanmax(np.abs(ry))) < _TOL_DEG:
+        if _converged(rx, ry):
             break
     return wx, wy
 
@@ -165,7 +172,7 @@ def _bd_to_gcj(bx: NDArray, by: NDArray) -> tuple[NDArray, NDArray]:
         rx, ry = fx - bx, fy - by
         gx = gx - rx
         gy = gy - ry
-        if gx.size == 0 or max(np.nanmax(np.abs(rx)), np.nanmax(np.abs(ry))) < _TOL_DEG:
+        if _converged(rx, ry):
             break
     return gx, gy
 

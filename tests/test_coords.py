@@ -99,6 +99,16 @@ def test_identity_outside_china(point: tuple[float, float]) -> None:
     assert coords.to_wgs84(lon, lat, "gcj02") == (lon, lat)
 
 
+def test_nan_stays_nan_without_warnings() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lon, lat = coords.gcj02_to_wgs84([np.nan, 105.8], [28.8, 28.8])
+        blon, _ = coords.bd09_to_wgs84(np.nan, np.nan)
+    assert np.isnan(lon[0]) and np.isfinite(lon[1]) and np.isnan(blon)
+
+
 def test_in_china_vectorised() -> None:
     mask = coords.in_china([105.83, 2.35, 151.2], [28.81, 48.85, -33.87])
     assert mask.tolist() == [True, False, False]
