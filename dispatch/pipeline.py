@@ -143,7 +143,7 @@ class DispatchOptions:
     shelter_days: float = 1.0
     service_s: int = 600
     loading_s: int = 900
-    max_trips: int = 3
+    max_trips: int = 6
     max_route_s: int = 12 * 3600
     prefix: str | None = None
     created_at: datetime | None = None
