@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -19,10 +20,9 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox"
 # Cache processed road networks inside the test session, not in the user's home.
 os.environ.setdefault("RELIEFDESK_CACHE_DIR", str(ROOT / ".cache" / "test"))
 
-try:  # QtWebEngine must be imported before any QApplication exists.
+# QtWebEngine must be imported before any QApplication exists (Qt missing: GUI tests skip).
+with contextlib.suppress(Exception):
     import PyQt6.QtWebEngineWidgets  # noqa: F401
-except Exception:  # pragma: no cover - Qt missing: GUI tests skip themselves
-    pass
 
 
 def shared_path(*parts: str) -> Path:
