@@ -195,22 +195,9 @@ class DispatchOptions:
 # --------------------------------------------------------------------------------------------
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or mapping key) of ``names``."""
-    for n in names:
-        if isinstance(obj, Mapping) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return default
-
-
 def _options(cls: type, **values: Any) -> Any:
-    """Instantiate an options dataclass with the values it knows (others are ignored)."""
-    if dataclasses.is_dataclass(cls):
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known and v is not None})
-    return cls()
+    """An options dataclass with the given values; None means "the solver's default"."""
+    return cls(**{k: v for k, v in values.items() if v is not None})
 
 
 def _stage(name: str, info: SolveInfo | None, message: str = "") -> StageRun:
@@ -298,9 +285,9 @@ class _Geo:
             return None
         steps = tuple(
             TurnStep(
-                str(_get(s, "road", "name", default="")) or "未命名道路",
-                float(_get(s, "distance_m", "metres", default=0.0)),
-                float(_get(s, "seconds", default=0.0)),
+                str(s.road) or "未命名道路",
+                float(s.distance_m),
+                float(s.seconds),
             )
             for s in (p.steps or ())
         )
@@ -675,10 +662,7 @@ def _outcomes(
 def _overall(stages: Sequence[StageRun]) -> Status:
     if not stages:
         return Status.FEASIBLE
-    worst = max(stages, key=lambda s: _STATUS_RANK[s.status]).status
-    if worst == Status.OPTIMAL and len(stages) > 1:
-        return Status.OPTIMAL
-    return worst
+    return max(stages, key=lambda s: _STATUS_RANK[s.status]).status
 
 
 # --------------------------------------------------------------------------------------------
@@ -730,7 +714,7 @@ def plan_dispatch(
         out = fn(prog.stage(name))
         info = out[0].info
         stages.append(_stage(name, info))
-        unserved.extend(_get(out[0], "unserved", default=()))
+        unserved.extend(out[0].unserved)
         return out
 
     if options.evacuate:

@@ -266,6 +266,31 @@ def test_stop_during_the_run_keeps_what_was_decided(demo: tuple[Scenario, Any]) 
     assert routing and routing[0].status == Status.CANCELLED
 
 
+def test_stop_during_routing_returns_promptly(demo: tuple[Scenario, Any]) -> None:
+    scenario, network = demo
+    started: list[float] = []
+
+    def progress(f: float, msg: str) -> None:
+        if msg.startswith("车辆路径") and not started:
+            started.append(time.perf_counter())
+
+    def stop() -> bool:
+        return bool(started) and time.perf_counter() - started[0] > 0.3
+
+    t0 = time.perf_counter()
+    plan = plan_dispatch(
+        scenario, network, DispatchOptions(seconds=20), stop=stop, progress=progress
+    )
+    assert time.perf_counter() - t0 < 10  # far less than the 20 s routing limit
+    routing = next(s for s in plan.stages if s.stage == "车辆路径")
+    assert routing.status == Status.CANCELLED and plan.overall == Status.CANCELLED
+    assert plan.allocation and plan.assignment  # decided before the stop
+    # whatever was not delivered is listed (cancelled or not routed), nothing silently lost
+    for o in plan.incidents:
+        if o.served_fraction < 1:
+            assert plan.unserved_for(o.incident_id)
+
+
 def test_roads_closed_around_an_incident_make_it_unreachable(demo: tuple[Scenario, Any]) -> None:
     scenario, network = demo
     inc = scenario.open_incidents()[0]
