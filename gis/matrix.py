@@ -9,9 +9,9 @@ Conventions
 * Weights are arc travel times in seconds (float). Between two nodes joined by parallel arcs the
   fastest open arc is used; closed arcs (infinite time) and self-loops are left out.
 * ``seconds`` in a :class:`TravelMatrix` is the shortest float travel time rounded to the
-  nearest integer (``numpy.rint``: halves go to the even integer). ``metres`` is the length of
-  *that time-shortest path* (not the shortest distance), summed in float along the path and
-  rounded the same way.
+  nearest integer by :func:`round_units` (halves up, tolerant to float summation order).
+  ``metres`` is the length of *that time-shortest path* (not the shortest distance), summed in
+  float along the path and rounded the same way.
 * Pairs with no path hold :data:`UNREACHABLE` in both integer matrices and ``False`` in
   ``reachable``; :meth:`TravelMatrix.unreachable_pairs` lists them.
 * :meth:`TravelTimeEngine.matrix_lonlat` adds the off-road leg from each point to its snapped
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_array, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from gis.errors import ReliefDeskError, ValidationError
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "UNREACHABLE",
+    "round_units",
     "DEFAULT_OFFROAD_KMH",
     "MatrixCancelled",
     "TravelMatrix",
@@ -54,10 +55,130 @@ DEFAULT_OFFROAD_KMH: float = 5.0
 
 # Upper bound on the number of float entries of one dijkstra block (sources × nodes).
 _BLOCK_ENTRIES = 4_000_000
+# Up to this many nodes metres are summed by pointer jumping over all nodes, above by walking
+# back from the targets (see TravelTimeEngine._tree_metres).
+_JUMP_MAX_NODES = 20_000
+# From this many distinct search roots on, the graph is first shrunk around the query nodes.
+_REDUCE_MIN_ROOTS = 64
+# ... and only when at least this share of nodes has one or two neighbours (roads, not grids).
+_REDUCE_MIN_SHARE = 0.25
+
+
+def round_units(x: Any) -> np.ndarray:
+    """Round seconds or metres to whole units: halves up, with a 1e-6 tolerance.
+
+    Sums of the same arc values in another order differ in the last float bits; on data with
+    lengths such as 12.5 m plain ``rint`` would then round the same path differently. The
+    tolerance makes every summation order give the same integer.
+    """
+    return np.floor(np.asarray(x, dtype=np.float64) + (0.5 + 1e-6))
 
 
 class MatrixCancelled(ReliefDeskError):
     """The ``stop`` callable asked a matrix computation to stop."""
+
+
+def _dedupe_arcs(
+    u: np.ndarray, v: np.ndarray, t: np.ndarray, ln: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the fastest arc of each (u, v) pair; result sorted by u then v."""
+    order = np.lexsort((t, v, u))
+    u, v, t, ln = u[order], v[order], t[order], ln[order]
+    key = u * n + v
+    first = np.ones(key.size, bool)
+    first[1:] = key[1:] != key[:-1]
+    return u[first], v[first], t[first], ln[first]
+
+
+def _pad_pairs(
+    n: int, mids: np.ndarray, mid: np.ndarray, other: np.ndarray, tt: np.ndarray, ll: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node of ``mids``, its (at most two) arcs as ``[len(mids), 2]`` arrays (-1 = none)."""
+    order = np.argsort(mid, kind="stable")
+    mid, other, tt, ll = mid[order], other[order], tt[order], ll[order]
+    rank = np.arange(mid.size) - np.searchsorted(mid, mid, side="left")
+    po = np.full((n, 2), -1, dtype=np.int64)
+    pt = np.zeros((n, 2))
+    pl = np.zeros((n, 2))
+    po[mid, rank], pt[mid, rank], pl[mid, rank] = other, tt, ll
+    return po[mids], pt[mids], pl[mids]
+
+
+def _reduce_graph(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    t: np.ndarray,
+    ln: np.ndarray,
+    protect: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shrink a graph without changing any shortest path between ``protect``-ed nodes.
+
+    1. Dead-end trees are pruned: a node with one neighbour (ignoring direction) that is not
+       protected can only be entered and left through that neighbour, so no shortest path
+       between other nodes uses it; repeat until none is left.
+    2. Chains are contracted: a node with exactly two neighbours a, b that is not protected is
+       replaced by shortcuts a→b and b→a (where the arcs exist) carrying the summed time and
+       length; rounds bypass an independent set of such nodes (random priorities) until none
+       is left. Parallel arcs keep the fastest.
+
+    Arcs must be de-duplicated (one per (u, v)) and free of self-loops. Returns the kept node
+    indices (old numbering, sorted) and the arcs (u, v in new numbering, sorted), time, length.
+    """
+    alive = np.ones(n, bool)
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    pairs = np.unique(a * n + b)
+    ea, eb = pairs // n, pairs % n
+    deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
+    while True:  # 1. prune dead-end trees
+        leaf = alive & (deg <= 1) & ~protect
+        if not leaf.any():
+            break
+        both = leaf[ea] & leaf[eb]
+        leaf[ea[both]] = False  # two leaves joined to each other: drop one per round
+        alive &= ~leaf
+        gone = leaf[ea] | leaf[eb]
+        deg -= np.bincount(ea[gone], minlength=n) + np.bincount(eb[gone], minlength=n)
+        ea, eb = ea[~gone], eb[~gone]
+    keep = alive[u] & alive[v]
+    u, v, t, ln = u[keep], v[keep], t[keep], ln[keep]
+    prio = np.random.default_rng(20240601).permutation(n)
+    while True:  # 2. contract chains
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        pairs = np.unique(a * n + b)
+        ea, eb = pairs // n, pairs % n
+        deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
+        sel = (deg == 2) & ~protect
+        if not sel.any():
+            break
+        both = sel[ea] & sel[eb]
+        sel[np.where(prio[ea[both]] > prio[eb[both]], ea[both], eb[both])] = False
+        mids = np.flatnonzero(sel)
+        into, out = sel[v], sel[u]
+
+        i_src, i_t, i_l = _pad_pairs(n, mids, v[into], u[into], t[into], ln[into])
+        o_dst, o_t, o_l = _pad_pairs(n, mids, u[out], v[out], t[out], ln[out])
+        nu, nv, nt, nl = [], [], [], []
+        for i in (0, 1):
+            for j in (0, 1):
+                ok = (i_src[:, i] >= 0) & (o_dst[:, j] >= 0) & (i_src[:, i] != o_dst[:, j])
+                nu.append(i_src[ok, i])
+                nv.append(o_dst[ok, j])
+                nt.append(i_t[ok, i] + o_t[ok, j])
+                nl.append(i_l[ok, i] + o_l[ok, j])
+        rest = ~(into | out)
+        u, v, t, ln = _dedupe_arcs(
+            np.concatenate([u[rest], *nu]),
+            np.concatenate([v[rest], *nv]),
+            np.concatenate([t[rest], *nt]),
+            np.concatenate([ln[rest], *nl]),
+            n,
+        )
+        alive[mids] = False
+    kept = np.flatnonzero(alive)
+    new = np.full(n, -1, dtype=np.int64)
+    new[kept] = np.arange(kept.size)
+    return kept, new[u], new[v], t, ln
 
 
 @dataclass(frozen=True)
@@ -173,7 +294,27 @@ class TravelTimeEngine:
         self._key = key  # sorted u * n + v of each CSR entry
         self._csr_arc = arcs  # arc index of each CSR entry
         self._csr_len = np.asarray(net.length_m)[arcs]
+        # the same structure with arc lengths: lengths[p, v] is a C-level binary search
+        self._lengths = csr_array((self._csr_len, self._csr.indices, indptr), shape=(n, n))
+        self._reverse: tuple[csr_matrix, csr_array] | None = None
+        self._low_degree_share: float | None = None
         self.closures = closures
+
+    def _reversed(self) -> tuple[csr_matrix, csr_array]:
+        """Time and length CSRs of the reversed graph (built on first use)."""
+        if self._reverse is None:
+            n = self.n_nodes
+            u = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._csr.indptr))
+            v = self._csr.indices.astype(np.int64)
+            ru, rv, rt, rl = _dedupe_arcs(v, u, self._csr.data, self._csr_len, n)
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(ru, minlength=n), out=indptr[1:])
+            rv32 = rv.astype(np.int32)
+            self._reverse = (
+                csr_matrix((rt, rv32, indptr), shape=(n, n)),
+                csr_array((rl, rv32, indptr), shape=(n, n)),
+            )
+        return self._reverse
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -216,47 +357,144 @@ class TravelTimeEngine:
         stop: Callable[[], bool] | None,
         limit_s: float | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Float seconds and metres ``[S, T]`` (inf where unreachable)."""
-        n = self.n_nodes
-        uniq, inverse = np.unique(sources, return_inverse=True)
-        secs = np.full((uniq.size, targets.size), np.inf)
-        metres = np.full((uniq.size, targets.size), np.inf)
-        block = max(1, _BLOCK_ENTRIES // max(n, 1))
+        """Float seconds and metres ``[S, T]`` (inf where unreachable).
+
+        Each distinct source is searched once; when there are fewer distinct targets than
+        sources, the search runs backwards from the targets on the reversed graph instead.
+        """
+        us, s_inv = np.unique(sources, return_inverse=True)
+        ut, t_inv = np.unique(targets, return_inverse=True)
         limit = np.inf if limit_s is None else float(limit_s)
-        for start in range(0, uniq.size, block):
+        backwards = ut.size < us.size
+        roots, goals = (ut, us) if backwards else (us, ut)
+        if backwards:
+            csr, lengths = self._reversed()
+        else:
+            csr, lengths = self._csr, self._lengths
+        if roots.size >= _REDUCE_MIN_ROOTS and self._reducible():
+            csr, lengths, new_index = self._reduced(csr, lengths, roots, goals)
+            roots, goals = new_index[roots], new_index[goals]
+        secs, metres = self._search(csr, lengths, roots, goals, stop, limit)
+        if backwards:
+            secs, metres = secs.T, metres.T
+        return secs[s_inv][:, t_inv], metres[s_inv][:, t_inv]
+
+    def _reducible(self) -> bool:
+        """Whether shrinking pays: enough nodes with at most two neighbours (computed once)."""
+        if self._low_degree_share is None:
+            n = self.n_nodes
+            u = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._csr.indptr))
+            v = self._csr.indices.astype(np.int64)
+            pairs = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+            deg = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
+            self._low_degree_share = float(np.mean(deg <= 2)) if n else 0.0
+        return self._low_degree_share >= _REDUCE_MIN_SHARE
+
+    @staticmethod
+    def _reduced(
+        csr: csr_matrix, lengths: csr_array, roots: np.ndarray, goals: np.ndarray
+    ) -> tuple[csr_matrix, csr_array, np.ndarray]:
+        """The graph shrunk around the query nodes (see :func:`_reduce_graph`)."""
+        n = csr.shape[0]
+        u = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
+        v = csr.indices.astype(np.int64)
+        protect = np.zeros(n, bool)
+        protect[roots] = True
+        protect[goals] = True
+        kept, u2, v2, t2, l2 = _reduce_graph(n, u, v, csr.data, lengths.data, protect)
+        m = kept.size
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u2, minlength=m), out=indptr[1:])
+        small = csr_matrix((t2, v2.astype(np.int32), indptr), shape=(m, m))
+        small_len = csr_array((l2, v2.astype(np.int32), indptr), shape=(m, m))
+        new_index = np.full(n, -1, dtype=np.int64)
+        new_index[kept] = np.arange(m)
+        return small, small_len, new_index
+
+    @classmethod
+    def _search(
+        cls,
+        csr: csr_matrix,
+        lengths: csr_array,
+        roots: np.ndarray,
+        targets: np.ndarray,
+        stop: Callable[[], bool] | None,
+        limit: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = csr.shape[0]
+        secs = np.empty((roots.size, targets.size))
+        metres = np.empty((roots.size, targets.size))
+        block = max(1, _BLOCK_ENTRIES // max(n, 1))
+        for start in range(0, roots.size, block):
             if stop is not None and stop():
                 raise MatrixCancelled("travel-time matrix cancelled")
-            idx = uniq[start : start + block]
+            idx = roots[start : start + block]
             dist, pred = dijkstra(
-                self._csr, directed=True, indices=idx, return_predecessors=True, limit=limit
+                csr, directed=True, indices=idx, return_predecessors=True, limit=limit
             )
             secs[start : start + idx.size] = dist[:, targets]
-            metres[start : start + idx.size] = self._tree_metres(pred, idx, targets)
-        return secs[inverse], metres[inverse]
+            metres[start : start + idx.size] = cls._tree_metres(lengths, pred, idx, targets)
+        return secs, metres
 
-    def _tree_metres(self, pred: np.ndarray, roots: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Length of the tree path root→target for each (root, target), inf if not reached."""
-        rows = np.repeat(np.arange(roots.size), targets.size)
-        cur = np.tile(targets, roots.size)
-        out = np.zeros(rows.size)
-        reached = (pred[rows, cur] >= 0) | (cur == roots[rows])
-        out[~reached] = np.inf
-        active = np.flatnonzero(reached & (cur != roots[rows]))
-        node = cur[active]
-        row = rows[active]
-        # Walk every active pair one arc back towards its root per iteration (vectorised).
+    @staticmethod
+    def _tree_metres(
+        lengths: csr_array,
+        pred: np.ndarray,
+        roots: np.ndarray,
+        targets: np.ndarray,
+        strategy: str = "auto",
+    ) -> np.ndarray:
+        """Length of the tree path root→target for each (root, target); 0 where not reached.
+
+        ``pred`` is Dijkstra's predecessor matrix (one row per root). Two vectorised strategies
+        give the same sums: pointer jumping over every node (``log2(depth)`` passes over
+        ``roots × nodes``) when targets are a sizeable share of the nodes, else walking from
+        each target back to its root one arc per pass (``roots × targets × depth`` steps).
+        """
+        c, n = pred.shape
+        rows = np.arange(c)
+        anc = pred.copy()
+        anc[rows, roots] = roots  # roots point to themselves (no self-loop in the CSR: 0 m)
+        unreached = anc < 0
+        if unreached.any():
+            anc[unreached] = np.broadcast_to(np.arange(n), (c, n))[unreached]
+        offsets = (rows * n)[:, None]
+        jump = strategy == "jump" or (
+            strategy == "auto" and (targets.size * 16 >= n or n <= _JUMP_MAX_NODES)
+        )
+        if jump:
+            flat_anc = (anc + offsets).ravel()  # flat index of each node's current ancestor
+            cols = np.broadcast_to(np.arange(n), (c, n)).ravel()
+            m = lengths[anc.ravel(), cols]
+            while True:
+                nxt = flat_anc[flat_anc]
+                if np.array_equal(nxt, flat_anc):
+                    break
+                m = m + m[flat_anc]
+                flat_anc = nxt
+            return m.reshape(c, n)[:, targets]
+        # walk back from the targets
+        out = np.zeros(c * targets.size)
+        node = np.tile(targets, c).astype(np.int64)
+        walker_row_off = np.repeat(rows * n, targets.size)
+        flat_pos = walker_row_off + node
+        active = np.arange(out.size)
+        anc_flat = anc.ravel()
         while active.size:
-            p = pred[row, node]
-            out[active] += self._csr_len[self._entry(p, node)]
-            keep = p != roots[row]
-            active, node, row = active[keep], p[keep], row[keep]
-        return out.reshape(roots.size, targets.size)
+            p = anc_flat[flat_pos]
+            out[active] += lengths[p, node]
+            moving = p != node
+            if not moving.all():
+                active, p, walker_row_off = active[moving], p[moving], walker_row_off[moving]
+            node = p
+            flat_pos = walker_row_off + node
+        return out.reshape(c, targets.size)
 
     @staticmethod
     def _to_int(a: np.ndarray) -> np.ndarray:
         finite = np.isfinite(a)
         out = np.full(a.shape, UNREACHABLE, dtype=np.int32)
-        out[finite] = np.minimum(np.rint(a[finite]), UNREACHABLE - 1).astype(np.int32)
+        out[finite] = np.minimum(round_units(a[finite]), UNREACHABLE - 1).astype(np.int32)
         return out
 
     # ---- public API -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, Point
 
 from gis.errors import ValidationError
-from gis.matrix import UNREACHABLE, MatrixCancelled, TravelMatrix, TravelTimeEngine
+from gis.matrix import UNREACHABLE, MatrixCancelled, TravelMatrix, TravelTimeEngine, round_units
 from gis.model import RoadClosure
 from gis.roads import (
     ROAD_CLASS_ZH,
@@ -76,8 +76,8 @@ def _assert_matches(m: TravelMatrix, secs: np.ndarray, metres: np.ndarray) -> No
     reach = np.isfinite(secs)
     assert np.array_equal(m.reachable, reach)
     assert (m.seconds[~reach] == UNREACHABLE).all() and (m.metres[~reach] == UNREACHABLE).all()
-    assert np.array_equal(m.seconds[reach], np.rint(secs[reach]).astype(np.int32))
-    assert np.array_equal(m.metres[reach], np.rint(metres[reach]).astype(np.int32))
+    assert np.array_equal(m.seconds[reach], round_units(secs[reach]).astype(np.int32))
+    assert np.array_equal(m.metres[reach], round_units(metres[reach]).astype(np.int32))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +132,34 @@ def test_matrix_equals_networkx_with_closures(
     assert np.array_equal(again.metres, base.metres)
 
 
+@pytest.mark.parametrize(("n_src", "n_tgt"), [(90, 120), (120, 90)])
+def test_large_queries_shrink_the_graph_exactly(
+    andorra: RoadNetwork,
+    engine: TravelTimeEngine,
+    graph: nx.DiGraph,
+    monkeypatch: pytest.MonkeyPatch,
+    n_src: int,
+    n_tgt: int,
+) -> None:
+    """≥ 64 search roots: dead ends pruned and chains contracted (forwards, and backwards from
+    the targets when they are fewer) — still exactly networkx, and equal to the plain search."""
+    import gis.matrix as gm
+
+    rng = np.random.default_rng(n_src)
+    sources = rng.choice(andorra.n_nodes, n_src, replace=False)
+    targets = rng.choice(andorra.n_nodes, n_tgt, replace=False)
+    roots = sources if n_src <= n_tgt else targets
+    goals = targets if n_src <= n_tgt else sources
+    small, _, _ = engine._reduced(engine._csr, engine._lengths, roots, goals)
+    assert small.shape[0] < 0.8 * andorra.n_nodes  # Andorra has many dead ends and chains
+    m = engine.matrix(sources, targets)
+    secs, metres = _nx_reference(graph, sources.tolist(), targets.tolist())
+    _assert_matches(m, secs, metres)
+    monkeypatch.setattr(gm, "_REDUCE_MIN_ROOTS", 10**9)
+    plain = engine.matrix(sources, targets)
+    assert np.array_equal(plain.seconds, m.seconds) and np.array_equal(plain.metres, m.metres)
+
+
 def test_monaco_one_way_asymmetry(monaco: RoadNetwork) -> None:
     eng = TravelTimeEngine(monaco)
     one = np.flatnonzero(monaco.edge_oneway & (monaco.edge_length_m > 30))
@@ -158,7 +186,7 @@ def test_metres_follow_fastest_not_shortest_path(
         ]
     )
     assert (m.metres >= np.floor(shortest)).all()
-    assert (m.metres > np.rint(shortest) + 50).any()  # the fast road is often longer
+    assert (m.metres > round_units(shortest) + 50).any()  # the fast road is often longer
 
 
 def test_repeated_sources_and_validation(andorra: RoadNetwork, engine: TravelTimeEngine) -> None:
@@ -183,7 +211,7 @@ def test_limit_and_nearest_source(andorra: RoadNetwork, engine: TravelTimeEngine
     assert np.array_equal(limited.seconds[within], full.seconds[within])
     assert (~limited.reachable[full.seconds > 601]).all()
     secs, pos = engine.nearest_source(sources)
-    assert np.array_equal(np.rint(secs[targets]).astype(np.int32), full.seconds.min(axis=0))
+    assert np.array_equal(round_units(secs[targets]).astype(np.int32), full.seconds.min(axis=0))
     best = full.seconds[pos[targets], np.arange(targets.size)]
     assert np.array_equal(best, full.seconds.min(axis=0))
 
@@ -283,8 +311,8 @@ def test_closing_only_crossing_cuts_and_reopening_restores(
     # a slow-down doubles the bridge's time: crossing pairs lose exactly that much (or less)
     slow = eng.with_closures([_closure_on(ladder, bridge, kind, 0.5)]).matrix(src, tgt)
     bridge_s = float(ladder.travel_time_s[ladder.edge_row == bridge][0])
-    assert np.all(slow.seconds[cross] - before.seconds[cross] <= np.rint(bridge_s) + 1)
-    assert np.all(slow.seconds[cross] - before.seconds[cross] >= np.rint(bridge_s) - 1)
+    assert np.all(slow.seconds[cross] - before.seconds[cross] <= round_units(bridge_s) + 1)
+    assert np.all(slow.seconds[cross] - before.seconds[cross] >= round_units(bridge_s) - 1)
 
 
 def test_closing_a_real_bridge_on_andorra(andorra: RoadNetwork, engine: TravelTimeEngine) -> None:
