@@ -24,6 +24,19 @@ log = logging.getLogger("reliefdesk")
 SCREENSHOT_TIMEOUT_S = 60.0
 
 
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc), else None."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def log_dir() -> Path:
     env = os.environ.get("RELIEFDESK_LOG_DIR")
     if env:
@@ -140,7 +153,7 @@ class ScreenshotProbe:
         self.exit_code: int | None = None
         self.stats: dict[str, Any] = {}
         self.timer = QTimer(window)
-        self.timer.setInterval(100)
+        self.timer.setInterval(50)
         self.timer.timeout.connect(self._tick)
         self._waiting = False
         self._settle = 0
@@ -169,10 +182,18 @@ class ScreenshotProbe:
             if self._settle == 0:
                 QApplication.processEvents()
                 self.window.grab().save(str(self.out), "PNG")
-                self._finish(0, f"screenshot {self.out} after {time.monotonic() - self.started:.2f} s")
+                age = process_age_s()
+                since = f", {age:.2f} s since process start" if age is not None else ""
+                self._finish(
+                    0, f"screenshot {self.out} after {time.monotonic() - self.started:.2f} s{since}"
+                )
             return
-        if self._waiting or not self.window.map.ready or self.window.runner.busy:
+        if self._waiting or not self.window.map.ready or self.window.session.path is None:
             return
+        if self.window.session.scenario.closures and (
+            self.window.session.network is None or self.window.runner.busy
+        ):
+            return  # closures need the road network to show the affected roads
         self._waiting = True
         self.window.map.evaluate(
             "(typeof L === 'undefined' || !window.RD) ? 'null' : JSON.stringify(RD.stats())", self._got
@@ -197,7 +218,9 @@ class ScreenshotProbe:
         points = sum(exp[k] for k in ("shelters", "stockpiles", "teams", "incidents"))
         if points and stats.get("markers", 0) == 0:
             return
-        self._settle = 4  # let the canvas paint a few frames
+        if not stats.get("painted"):
+            return
+        self._settle = 2  # a last frame for the Qt side
 
     def _finish(self, code: int, message: str) -> None:
         from PyQt6.QtWidgets import QApplication
@@ -209,9 +232,20 @@ class ScreenshotProbe:
         QApplication.instance().exit(code)
 
 
+def _preimport() -> None:
+    """Import the heavy data stack (geopandas, pyogrio, folium) while Qt starts up."""
+    try:
+        import gis.workspace  # noqa: F401
+    except Exception:  # the real import will report it
+        log.exception("pre-import failed")
+
+
 def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     """Run the desktop application; return the exit code."""
     _prepare_environment()
+    import threading
+
+    threading.Thread(target=_preimport, name="preimport", daemon=True).start()
     import PyQt6.QtWebEngineWidgets  # noqa: F401  (must precede QApplication)
     from PyQt6.QtCore import QCoreApplication, Qt, QTimer
     from PyQt6.QtWidgets import QApplication

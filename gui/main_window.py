@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,16 @@ def kind_of(scenario: Scenario, entity_id: str) -> str | None:
 
 
 def load_workspace_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
-    """Read a workspace and build its map page."""
+    """Read a workspace; build its map page into ``data["page_path"]`` unless it is cached."""
     from gis.workspace import read_workspace
 
     progress(0.05, tr("读取工作区…"))
     ws = read_workspace(Path(data["path"]), include_roads=True)
     if stop():
-        return {"workspace": ws, "page": None}
+        return {"workspace": ws, "page_path": None}
+    page_path: Path | None = data.get("page_path")
+    if data.get("page_cached") and page_path is not None and page_path.exists():
+        return {"workspace": ws, "page_path": page_path, "from_cache": True}
     progress(0.6, tr("生成地图…"))
     page = map_page.build_map_html(
         ws.scenario,
@@ -102,8 +106,17 @@ def load_workspace_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dic
         tile_url=data.get("tile_url") or None,
         hidden_layers=data.get("hidden", ()),
     )
+    if page_path is None:
+        page_path = Path(tempfile.gettempdir()) / "reliefdesk" / f"page_{os.getpid()}.html"
+    try:
+        map_page.write_map_html(page_path, page)
+        map_page.prune_page_cache()
+    except OSError:  # read-only cache: fall back to a temp file
+        page_path = map_page.write_map_html(
+            Path(tempfile.gettempdir()) / "reliefdesk" / f"page_{os.getpid()}.html", page
+        )
     progress(1.0, "")
-    return {"workspace": ws, "page": page}
+    return {"workspace": ws, "page_path": page_path, "from_cache": False}
 
 
 def road_network_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Any:
@@ -179,7 +192,10 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
 
         self.map = MapView(self)
+        self.map.warm_up()
         self.setCentralWidget(self.map)
+        self._network_request: dict[str, Any] | None = None
+        self._adopting = False
         self._build_docks()
         self._build_status_bar()
         self._build_actions()
@@ -436,15 +452,23 @@ class MainWindow(QMainWindow):
         """Read ``path`` in the background, then show it (``sig_loaded`` when done)."""
         path = Path(path)
         self.load_error = None
-        data = {
-            "path": path,
-            "tile_url": str(self.settings.value("map/tile_url", "") or ""),
-            "hidden": self.layer_panel.hidden_layers(),
-        }
+        tile_url = str(self.settings.value("map/tile_url", "") or "")
+        hidden = self.layer_panel.hidden_layers()
+        data: dict[str, Any] = {"path": path, "tile_url": tile_url, "hidden": hidden}
+        try:
+            page_path = map_page.cached_page_path(path, tile_url=tile_url, hidden_layers=hidden)
+        except OSError:
+            page_path = None
+        data["page_path"] = page_path
+        if page_path is not None and page_path.exists():
+            # an unchanged workspace: draw its cached page while the data are read
+            data["page_cached"] = True
+            self.map.show_file(page_path)
+            page_path.touch()
         self.statusBar().showMessage(tr("正在打开 {path}").format(path=path))
 
         def done(result: dict[str, Any], cancelled: bool) -> None:
-            if cancelled or result.get("page") is None:
+            if cancelled or result.get("page_path") is None:
                 self.messages.add("warning", tr("已取消打开 {path}").format(path=path))
                 return
             self._adopt(result, source if recovered_from else path, recovered_from)
@@ -460,9 +484,14 @@ class MainWindow(QMainWindow):
     def _adopt(self, result: dict[str, Any], path: Path | None, recovered_from: Path | None) -> None:
         ws = result["workspace"]
         self.statusBar().clearMessage()
-        self.session.load(ws, path, recovered=recovered_from is not None)
+        self._adopting = True  # the page already holds this workspace: no layer pushes
+        try:
+            self.session.load(ws, path, recovered=recovered_from is not None)
+        finally:
+            self._adopting = False
         self.session.recovered_from = recovered_from
-        self.map.show_page(result["page"])
+        if not result.get("from_cache"):
+            self.map.show_file(result["page_path"])
         self.closed_roads = {"type": "FeatureCollection", "features": []}
         for w in ws.warnings:
             self.messages.add("warning", str(w))
@@ -479,15 +508,24 @@ class MainWindow(QMainWindow):
         self._refresh_event_log()
         self.messages.add("info", tr("已打开 {name}").format(name=self.session.scenario.name))
         self._update_title()
-        if path is not None and (ws.road_edges is not None):
-            self.runner.start(
-                tr("加载道路网络"),
-                road_network_job,
-                {"path": recovered_from or path, "scenario": self.session.scenario},
-                on_done=self._on_network,
-                on_error=lambda m, d: self.report_error(tr("道路网络加载失败"), m, d, dialog=False),
-            )
+        # the road network (for closures and travel times) loads once the map has drawn, so it
+        # does not compete with the first paint
+        self._network_request = None
+        if path is not None and ws.road_edges is not None:
+            self._network_request = {"path": recovered_from or path, "scenario": self.session.scenario}
         self.sig_loaded.emit(str(path or ""))
+
+    def _start_network_job(self) -> None:
+        request, self._network_request = self._network_request, None
+        if request is None:
+            return
+        self.runner.start(
+            tr("加载道路网络"),
+            road_network_job,
+            request,
+            on_done=self._on_network,
+            on_error=lambda m, d: self.report_error(tr("道路网络加载失败"), m, d, dialog=False),
+        )
 
     def _on_network(self, network: Any, cancelled: bool) -> None:
         if network is None:
@@ -561,6 +599,7 @@ class MainWindow(QMainWindow):
             {"snapshot": snap, "path": path},
             on_done=done,
             on_error=lambda m, d: self.report_error(tr("保存失败 {path}").format(path=path), m, d),
+            critical=True,
         )
 
     def autosave(self) -> None:
@@ -580,6 +619,7 @@ class MainWindow(QMainWindow):
             on_done=lambda p, _c: self.statusBar().showMessage(tr("已自动保存恢复文件"), 3000),
             on_error=lambda m, d: self.report_error(tr("自动保存失败"), m, d, dialog=False),
             show=False,
+            critical=True,
         )
 
     def offer_recovery(self) -> bool:
@@ -638,7 +678,7 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.runner.cancel_all()
-        self.runner.wait(10000)
+        self.runner.wait(60000, critical_only=True)  # saves finish; readers are abandoned
         if not self.session.dirty:
             self.session.discard_recovery()
         self.autosave_timer.stop()
@@ -656,6 +696,9 @@ class MainWindow(QMainWindow):
         changed = [k for k in ENTITY_KINDS if getattr(new, k) is not getattr(old, k)]
         for kind in ENTITY_KINDS:
             self.tables[kind].set_scenario(new)
+        if self._adopting:
+            self._update_title()
+            return
         for kind in changed:
             self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
         if new.townships is not old.townships:
@@ -690,6 +733,7 @@ class MainWindow(QMainWindow):
         self.event_log.set_entries(self.session.event_log())
 
     def _on_map_ready(self) -> None:
+        self._start_network_job()
         self.map.set_draggable(self.act_move.isChecked())
         if self.closed_roads["features"]:
             self.map.set_layer_data("closed_roads", self.closed_roads)

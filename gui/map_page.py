@@ -15,6 +15,7 @@ layer comes from :func:`layer_payloads` so a layer can be refreshed without relo
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -23,9 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import folium
-from branca.element import CssLink, Element, JavascriptLink, MacroElement
-from jinja2 import Template
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -394,33 +392,77 @@ def _missing(v: Any) -> bool:
         return False
 
 
+def _lines_as_lists(geoms: Any, digits: int) -> list[tuple[str, Any] | tuple[None, None]]:
+    """(type, coordinates) per geometry, vectorised for LineStrings (the common case)."""
+    import numpy as np
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    out: list[tuple[str, Any] | tuple[None, None]] = [(None, None)] * len(arr)
+    if not len(arr):
+        return out
+    types = shapely.get_type_id(arr)
+    is_line = types == 1  # LineString
+    lines = arr[is_line]
+    if len(lines):
+        coords = np.round(shapely.get_coordinates(lines), digits)
+        counts = shapely.get_num_coordinates(lines)
+        parts = np.split(coords, np.cumsum(counts)[:-1])
+        for i, part in zip(np.flatnonzero(is_line), parts):
+            out[i] = ("LineString", part.tolist())
+    for i in np.flatnonzero(~is_line):
+        g = arr[i]
+        if g is not None and not shapely.is_empty(g):
+            out[i] = _line_coords(g, digits)
+    return out
+
+
 def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
-    """Road edges (GeoDataFrame, EPSG:4326) → ``{"layers": {class: FC}, "styles": {...}}``."""
-    layers: dict[str, list[dict[str, Any]]] = {k: [] for k in ROAD_CLASSES}
+    """Road edges (GeoDataFrame, EPSG:4326) → ``{"layers": {class: FC}, "styles": {...}}``.
+
+    Edges of one class that share name, ref and speed are merged into one MultiLineString
+    feature (a few hundred canvas paths instead of ~10k polylines: the page draws in a fraction
+    of the time); each feature's ``properties.k`` is the number of edges it holds.
+    """
+    groups: dict[str, dict[tuple[str, str, int | None], list[Any]]] = {k: {} for k in ROAD_CLASSES}
     if edges is not None and len(edges):
         highways = _col(edges, "highway")
         names = _col(edges, "name")
         refs = _col(edges, "ref")
         speeds = _col(edges, "maxspeed_kmh", None)
-        for geom, hw, name, ref, spd in zip(edges.geometry, highways, names, refs, speeds):
-            if geom is None or geom.is_empty:
-                continue
-            gtype, coords = _line_coords(geom, digits)
+        geoms = _lines_as_lists(edges.geometry.values, digits)
+        for (gtype, coords), hw, name, ref, spd in zip(geoms, highways, names, refs, speeds):
             if gtype is None:
                 continue
-            cls = road_class(hw)
-            props: dict[str, Any] = {"c": ROAD_CLASSES[cls][0]}
+            speed = None if spd is None or _missing(spd) else round(float(spd))
+            key = (str(name or ""), str(ref or ""), speed)
+            parts = groups[road_class(hw)].setdefault(key, [])
+            if gtype == "LineString":
+                parts.append(coords)
+            else:
+                parts.extend(coords)
+    layers: dict[str, dict[str, Any]] = {}
+    for cls, by_key in groups.items():
+        feats = []
+        for (name, ref, speed), parts in by_key.items():
+            props: dict[str, Any] = {"c": ROAD_CLASSES[cls][0], "k": len(parts)}
             if name:
-                props["n"] = str(name)
+                props["n"] = name
             if ref:
-                props["r"] = str(ref)
-            if spd is not None and not _missing(spd):
-                props["s"] = round(float(spd))
-            layers[cls].append(
-                {"type": "Feature", "geometry": {"type": gtype, "coordinates": coords}, "properties": props}
+                props["r"] = ref
+            if speed is not None:
+                props["s"] = speed
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "MultiLineString", "coordinates": parts},
+                    "properties": props,
+                }
             )
+        if feats:
+            layers[cls] = _fc(feats)
     return {
-        "layers": {k: _fc(v) for k, v in layers.items() if v},
+        "layers": layers,
         "styles": {k: {"color": c, "weight": w, "label": lbl} for k, (lbl, c, w) in ROAD_CLASSES.items()},
     }
 
@@ -513,25 +555,50 @@ def asset_urls(base: str | None = None) -> dict[str, str]:
     }
 
 
-class OfflineMap(folium.Map):
-    """``folium.Map`` whose JS/CSS come from local URLs only (no bootstrap, no CDN fonts)."""
+@functools.cache
+def _folium() -> dict[str, Any]:
+    """folium/branca classes, imported on first use (folium costs ~0.8 s to import)."""
+    import folium
+    from branca.element import CssLink, Element, JavascriptLink, MacroElement
+    from jinja2 import Template
 
-    def __init__(self, *args: Any, assets: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.default_js = [("leaflet", assets["leaflet_js"]), ("jquery", assets["jquery"])]
-        self.default_css = [("leaflet_css", assets["leaflet_css"])]
+    class OfflineMap(folium.Map):
+        """``folium.Map`` whose JS/CSS come from local URLs only (no bootstrap, no CDN fonts)."""
 
+        def __init__(self, *args: Any, assets: Mapping[str, str], **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.default_js = [("leaflet", assets["leaflet_js"]), ("jquery", assets["jquery"])]
+            self.default_css = [("leaflet_css", assets["leaflet_css"])]
 
-class _Boot(MacroElement):
-    """Loads the page logic and hands it the map object and the data."""
+    class Raw(Element):
+        """Literal HTML. Never compiled as a Jinja template (data must not be evaluated)."""
 
-    _template = Template(
-        """
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
+
+    class Boot(MacroElement):
+        """Hands the map object and the data to the page logic."""
+
+        _template = Template(
+            """
 {% macro script(this, kwargs) %}
     RD.init({{ this._parent.get_name() }}, RD_DATA);
 {% endmacro %}
 """
-    )
+        )
+
+    return {
+        "folium": folium,
+        "OfflineMap": OfflineMap,
+        "Raw": Raw,
+        "Boot": Boot,
+        "JavascriptLink": JavascriptLink,
+        "CssLink": CssLink,
+    }
 
 
 def build_map_html(
@@ -572,7 +639,9 @@ def build_map_html(
         centre = [28.81, 105.83]
     else:
         centre = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
-    m = OfflineMap(
+    f = _folium()
+    raw = f["Raw"]
+    m = f["OfflineMap"](
         location=centre,
         zoom_start=10,
         tiles=None,
@@ -582,27 +651,27 @@ def build_map_html(
         assets=assets,
     )
     if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="basemap").add_to(m)
+        f["folium"].TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="basemap").add_to(m)
     root = m.get_root()
     # Pre-register folium's own links under their names so they come first in <head>
     # (folium adds them at render time, after anything added here, and replaces by name).
-    root.header.add_child(JavascriptLink(assets["leaflet_js"]), name="leaflet")
-    root.header.add_child(JavascriptLink(assets["jquery"]), name="jquery")
-    root.header.add_child(CssLink(assets["leaflet_css"]), name="leaflet_css")
+    root.header.add_child(f["JavascriptLink"](assets["leaflet_js"]), name="leaflet")
+    root.header.add_child(f["JavascriptLink"](assets["jquery"]), name="jquery")
+    root.header.add_child(f["CssLink"](assets["leaflet_css"]), name="leaflet_css")
     root.header.add_child(
-        Element(f'<link rel="stylesheet" href="{_e(assets["draw_css"])}"/>'), name="draw_css"
+        raw(f'<link rel="stylesheet" href="{_e(assets["draw_css"])}"/>'), name="draw_css"
     )
     root.header.add_child(
-        Element(f'<link rel="stylesheet" href="{_e(assets["rd_css"])}"/>'), name="rd_css"
+        raw(f'<link rel="stylesheet" href="{_e(assets["rd_css"])}"/>'), name="rd_css"
     )
     root.header.add_child(
-        Element(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js"
+        raw(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js"
     )
     if bridge:
         root.header.add_child(
-            Element('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
+            raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
         )
-    root.header.add_child(Element(f'<script src="{_e(assets["rd_js"])}"></script>'), name="rd_js")
+    root.header.add_child(raw(f'<script src="{_e(assets["rd_js"])}"></script>'), name="rd_js")
 
     payload = layer_payloads(
         scenario,
@@ -619,9 +688,9 @@ def build_map_html(
         "title": scenario.name,
     }
     root.header.add_child(
-        Element(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"
+        raw(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"
     )
-    _Boot().add_to(m)
+    f["Boot"]().add_to(m)
     out = root.render()
     # folium's Figure sets no title; add one (escaped) for the window/tab.
     out = out.replace("<head>", f"<head>\n    <title>{_e(scenario.name)}</title>", 1)
@@ -636,3 +705,62 @@ def write_map_html(path: Path, page: str) -> Path:
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# Page cache: reopening an unchanged workspace reuses its rendered page (cold start)
+# --------------------------------------------------------------------------------------------
+
+
+def page_cache_dir() -> Path:
+    """``$RELIEFDESK_CACHE_DIR/pages`` or ``~/.cache/reliefdesk/pages``."""
+    import os
+
+    env = os.environ.get("RELIEFDESK_CACHE_DIR")
+    return (Path(env) if env else Path.home() / ".cache" / "reliefdesk") / "pages"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Hash of the code and assets that shape a page (a change invalidates cached pages)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in (
+        Path(__file__),
+        RESOURCES_DIR / "js" / "reliefdesk_map.js",
+        RESOURCES_DIR / "css" / "reliefdesk_map.css",
+    ):
+        h.update(p.read_bytes())
+    h.update(str(RESOURCES_DIR.as_uri()).encode())
+    return h.hexdigest()[:16]
+
+
+def cached_page_path(
+    workspace: Path, *, tile_url: str | None = None, hidden_layers: Iterable[str] = ()
+) -> Path:
+    """Where the page of ``workspace`` (this exact file version and options) is cached."""
+    import hashlib
+
+    st = Path(workspace).stat()
+    key = json.dumps(
+        [
+            str(Path(workspace).resolve()),
+            st.st_size,
+            st.st_mtime_ns,
+            tile_url or "",
+            sorted(hidden_layers),
+            code_fingerprint(),
+        ]
+    )
+    return page_cache_dir() / f"page_{hashlib.sha256(key.encode()).hexdigest()[:24]}.html"
+
+
+def prune_page_cache(keep: int = 8) -> None:
+    """Drop all but the ``keep`` most recently used cached pages."""
+    d = page_cache_dir()
+    if not d.is_dir():
+        return
+    pages = sorted(d.glob("page_*.html"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in pages[keep:]:
+        p.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PyQt6.QtWebEngineWidgets import QWebEngineView
 from PyQt6.QtWidgets import QWidget
 
-from gui.map_page import RESOURCES_DIR, SETHTML_LIMIT_BYTES, js_literal
+from gui.map_page import RESOURCES_DIR, js_literal
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ class MapView(QWebEngineView):
         self._pending: list[str] = []
         self._page_dir = Path(page_dir) if page_dir else Path(tempfile.gettempdir()) / "reliefdesk"
         self.page_file: Path | None = None
+        #: pages above this go through a file (setHtml fails above ~2 MB and is slower anyway)
+        self.sethtml_limit = 100_000
         self.zoom = 10
         self.bridge.sig_page_ready.connect(self._on_ready)
         self.bridge.sig_view_changed.connect(self._on_view)
@@ -123,18 +126,36 @@ class MapView(QWebEngineView):
     def show_page(self, page_html: str) -> None:
         """Show a page from :func:`gui.map_page.build_map_html` (file + ``load`` above 2 MB)."""
         self._ready = False
+        self._pending = []
         data = page_html.encode("utf-8")
-        if len(data) > SETHTML_LIMIT_BYTES:
+        if len(data) > self.sethtml_limit:
             self._page_dir.mkdir(parents=True, exist_ok=True)
-            path = self._page_dir / f"map_{id(self):x}.html"
+            path = self._page_dir / f"map_{os.getpid()}_{id(self):x}.html"
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(data)
             tmp.replace(path)
+            if self.page_file is not None and self.page_file != path:
+                self.page_file.unlink(missing_ok=True)
             self.page_file = path
             self.load(QUrl.fromLocalFile(str(path)))
         else:
+            if self.page_file is not None:
+                self.page_file.unlink(missing_ok=True)
             self.page_file = None
             self.setHtml(page_html, QUrl.fromLocalFile(str(RESOURCES_DIR) + "/"))
+
+    def show_file(self, path: Path) -> None:
+        """Show a page file written elsewhere (e.g. the page cache; it is not deleted here)."""
+        self._ready = False
+        self._pending = []
+        if self.page_file is not None:
+            self.page_file.unlink(missing_ok=True)
+            self.page_file = None
+        self.load(QUrl.fromLocalFile(str(path)))
+
+    def warm_up(self) -> None:
+        """Load an empty page so Chromium's renderer starts while Python reads data."""
+        self.setHtml("<html><body></body></html>", QUrl.fromLocalFile(str(RESOURCES_DIR) + "/"))
 
     def _on_ready(self, stats: str) -> None:
         self._ready = True
@@ -204,3 +225,6 @@ class MapView(QWebEngineView):
 
         self._page.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        if self.page_file is not None:
+            self.page_file.unlink(missing_ok=True)
+            self.page_file = None

@@ -42,6 +42,7 @@ class Job(QObject):
         self.data = data
         self._stop = threading.Event()
         self.done = False
+        self.critical = False
         self.result: Any = None
         self.error: str | None = None
         self.started_at = 0.0
@@ -134,9 +135,15 @@ class JobRunner(QObject):
         on_done: Callable[[Any, bool], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
         show: bool = True,
+        critical: bool = False,
     ) -> Job:
-        """Start ``fn(data, stop=..., progress=...)`` in the background and return the job."""
+        """Start ``fn(data, stop=..., progress=...)`` in the background and return the job.
+
+        ``critical`` jobs (writes) are waited for at shutdown; others are abandoned (their
+        threads are daemons and only read).
+        """
         job = Job(name, fn, data)
+        job.critical = critical
         job.setParent(self)
         if on_done is not None:
             job.sig_finished.connect(on_done)
@@ -150,6 +157,7 @@ class JobRunner(QObject):
         self.jobs.append(job)
         self.sig_busy_changed.emit(True)
         thread = threading.Thread(target=job._run, name=f"job:{name}", daemon=True)
+        thread.critical = critical  # type: ignore[attr-defined]
         self.threads = [t for t in self.threads if t.is_alive()]
         self.threads.append(thread)
         thread.start()
@@ -172,9 +180,10 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self.jobs)
 
-    def wait(self, msecs: int = 30000) -> bool:
-        """Block until every job's thread ended (shutdown and tests only)."""
+    def wait(self, msecs: int = 30000, *, critical_only: bool = False) -> bool:
+        """Block until the jobs' threads ended (shutdown and tests only)."""
         deadline = time.monotonic() + msecs / 1000
-        for t in list(self.threads):
+        threads = [t for t in self.threads if getattr(t, "critical", False) or not critical_only]
+        for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self.threads)
+        return not any(t.is_alive() for t in threads)

@@ -57,10 +57,17 @@ def test_page_holds_every_entity_and_road(demo) -> None:
     assert len(layers["townships"]) == len(s.townships)
     assert len(layers["boundary"]["features"]) == (1 if s.boundary is not None else 0)
     roads = data["roads"]["layers"]
-    assert sum(len(fc["features"]) for fc in roads.values()) == len(demo.road_edges)
+    # every edge is drawn once, merged into MultiLineStrings by class, name, ref and speed
+    def parts(fc):
+        return sum(len(f["geometry"]["coordinates"]) for f in fc["features"])
+
+    assert sum(parts(fc) for fc in roads.values()) == len(demo.road_edges)
+    assert all(f["properties"]["k"] == len(f["geometry"]["coordinates"]) for fc in roads.values() for f in fc["features"])
     # classes follow the highway tag
     expect = demo.road_edges["highway"].map(map_page.road_class).value_counts().to_dict()
-    assert {k: len(v["features"]) for k, v in roads.items()} == expect
+    assert {k: parts(v) for k, v in roads.items()} == expect
+    n_features = sum(len(fc["features"]) for fc in roads.values())
+    assert n_features < len(demo.road_edges) / 4
     # incidents are coloured by response level
     for p, inc in zip(layers["incidents"], s.incidents):
         assert p["color"] == map_page.LEVEL_COLORS[inc.level]

@@ -18,10 +18,12 @@
     draggable: false,
     bridge: null,
     ready: false,
+    painted: false,
     roadRenderer: null,
     data: null,
     _drawHandler: null,
-    _lastMove: 0
+    _lastMove: 0,
+    timings: {}
   };
   window.RD = RD;
 
@@ -164,7 +166,7 @@
           return { color: st.color, weight: st.weight, opacity: 0.9, lineCap: "round" };
         },
         onEachFeature: function (f, layer) {
-          n += 1;
+          n += (f.properties && f.properties.k) || 1;
           layer.on("click", function (e) {
             if (RD.mode !== "browse") { return; }
             L.popup().setLatLng(e.latlng).setContent(roadPopup(f.properties || {}))
@@ -348,8 +350,9 @@
 
   RD.stats = function () {
     return { leaflet: typeof L !== "undefined" ? L.version : null, counts: RD.counts,
-             markers: RD.visibleMarkers(), ready: RD.ready, bridge: !!RD.bridge,
-             zoom: RD.map ? RD.map.getZoom() : null };
+             markers: RD.visibleMarkers(), ready: RD.ready, painted: !!RD.painted, bridge: !!RD.bridge,
+             zoom: RD.map ? RD.map.getZoom() : null, timings: RD.timings,
+             since_nav_ms: Math.round(performance.now()) };
   };
 
   function reportView() {
@@ -358,6 +361,8 @@
   }
 
   RD.init = function (map, data) {
+    var t0 = performance.now();
+    RD.timings.start = t0;
     RD.map = map;
     RD.data = data;
     RD.roadRenderer = L.canvas({ padding: 0.3, tolerance: 3 });
@@ -370,7 +375,16 @@
       }
     });
     if (data.hidden) { data.hidden.forEach(function (id) { RD.setLayerVisible(id, false); }); }
+    RD.timings.layers_ms = Math.round(performance.now() - t0);
     RD.fitData();
+    RD.timings.init_ms = Math.round(performance.now() - t0);
+    // two animation frames after the first layout the canvas has painted
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () {
+        RD.painted = true;
+        RD.timings.painted_ms = Math.round(performance.now() - t0);
+      });
+    });
     map.on("click", function (e) {
       if (RD.mode === "draw") { return; }
       call("mapClicked", e.latlng.lng, e.latlng.lat);
