@@ -20,6 +20,10 @@ Objective (minimised, all integer)
     teams that are not needed and prefers nearer ones when the last arrival does not change.
     ``objective="sum"``: Σₖₙ pₙ·(eta + L·late)·x[k, n], lateness per team.
 
+    ``arrₙ`` is modelled as a staircase over the incident's distinct ETAs (one boolean per step,
+    non-increasing, forced by any team with that ETA), which is exact and much tighter in the LP
+    relaxation than ``arrₙ ≥ eta·x``; lateness is then a linear function of the same steps.
+
     Unmet people cost ``U = 2·(W·(L + 1) + 1)·eta_max + 1`` per person (× priority) unless
     ``options.unmet_weight`` is given, where ``eta_max`` is the largest eligible ETA: covering one
     more person with one more team costs at most that much divided by two in arrival, lateness
@@ -366,18 +370,28 @@ def solve_assignment(
             u[n, s] = model.new_int_var(0, int(q), f"u_{n}_{s}")
             model.add(sum(cover) + u[n, s] >= int(q))
             obj.append(int(pri[n]) * big_u * u[n, s])
-    arr: dict[int, cp_model.IntVar] = {}
     for n, ks in by_inc.items():
         if opt.objective == "last":
-            top = max(int(p.eta_s[k, n]) for k in ks)
-            arr[n] = model.new_int_var(0, top, f"arr_{n}")
+            # Staircase form of arrₙ = max ETA of the teams sent (tight in the LP relaxation):
+            # a[j] = 1 iff arrₙ ≥ the j-th smallest distinct ETA; a is non-increasing in j,
+            # a team with the j-th ETA forces a[j]; arrₙ = Σ (ETAⱼ − ETAⱼ₋₁)·a[j] and the
+            # lateness max(0, arrₙ − deadline) is the part of those steps above the deadline.
+            levels = sorted({int(p.eta_s[k, n]) for k in ks})
+            step = {e: j for j, e in enumerate(levels)}
+            a = [model.new_bool_var(f"a_{n}_{j}") for j in range(len(levels))]
+            for j in range(1, len(a)):
+                model.add_implication(a[j], a[j - 1])
             for k in ks:
-                model.add(arr[n] >= int(p.eta_s[k, n]) * x[k, n])
-            obj.append(_W * int(pri[n]) * arr[n])
-            if not opt.hard_deadlines and deadline[n] < NO_DEADLINE and top > deadline[n]:
-                late = model.new_int_var(0, top - int(deadline[n]), f"late_{n}")
-                model.add(late >= arr[n] - int(deadline[n]))
-                obj.append(_W * int(pri[n]) * int(opt.late_weight) * late)
+                model.add_implication(x[k, n], a[step[int(p.eta_s[k, n])]])
+            dl = int(deadline[n])
+            prev = 0
+            for j, e in enumerate(levels):
+                late = 0
+                if not opt.hard_deadlines and dl < NO_DEADLINE and e > dl:
+                    late = e - max(prev, dl)
+                coef = _W * int(pri[n]) * ((e - prev) + int(opt.late_weight) * late)
+                obj.append(coef * a[j])
+                prev = e
             for k in ks:
                 obj.append(int(p.eta_s[k, n]) * x[k, n])
         else:
