@@ -709,6 +709,8 @@ def _coerce_series(
         )
 
     if dtype == "str":
+        if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+            return series.fillna("").astype(str)  # already text (pandas' str dtype): fast path
         values = series.astype(object)
         isna = pd.isna(values).to_numpy()
         bad = ~isna & ~np.array([isinstance(v, str) for v in values], dtype=bool)
@@ -873,6 +875,8 @@ def write_workspace(
     """
     target = Path(path)
     spath = str(target)
+    if target.is_symlink():  # replace the file the link points to, keep the link
+        target = Path(os.path.realpath(target))
     if not isinstance(scenario, Scenario):
         raise WorkspaceError(f"expected a Scenario, got {type(scenario).__name__}", path=spath)
     if (road_nodes is None) != (road_edges is None):
@@ -1269,7 +1273,7 @@ def _repair(geom: BaseGeometry, allowed: tuple[str, ...]) -> BaseGeometry | None
 def _wrap(build: Callable[[], Any], reader: _Reader, layer: str, row: int | None) -> Any:
     try:
         return build()
-    except ValidationError as exc:
+    except (ValueError, TypeError) as exc:  # ValidationError, and model slips (naive vs aware)
         raise reader.error(f"invalid value: {exc}", layer=layer, row=row) from None
 
 
@@ -1632,7 +1636,7 @@ def _read_scenario(reader: _Reader, meta: dict[str, str]) -> Scenario:
             road_network=road,
             metadata=metadata,
         )
-    except ValidationError as exc:
+    except (ValueError, TypeError) as exc:
         raise reader.error(f"invalid scenario: {exc}") from None
 
 

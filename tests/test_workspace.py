@@ -669,6 +669,28 @@ def test_model_validation_errors_are_wrapped_with_layer_and_row(
     assert "invalid value" in str(err)
 
 
+def test_mixed_naive_and_aware_times_are_a_located_error(
+    rich_file: tuple[Path, Scenario],
+) -> None:
+    # QGIS users may type a time without offset next to one with; the model cannot compare
+    # them (it raises TypeError, see test_model.py); the reader must still name layer and row
+    path, _ = rich_file
+    gdf = pyogrio.read_dataframe(path, layer="closures")
+    gdf.loc[1, "since"] = "2024-07-01T06:00:00"
+    _rewrite_layer(path, "closures", gdf, geometry_type="Unknown")
+    _raises(path, layer="closures", row=2, match="offset-naive and offset-aware")
+
+
+def test_save_through_a_symlink_keeps_the_link(rich_file: tuple[Path, Scenario]) -> None:
+    path, scen = rich_file
+    link = path.parent / "link.gpkg"
+    link.symlink_to(path.name)
+    smaller = scen.replace(name="经由链接保存")
+    write_workspace(link, smaller)
+    assert link.is_symlink()
+    assert read_workspace(path).scenario == smaller
+
+
 def test_level_as_roman_text_is_accepted(rich_file: tuple[Path, Scenario]) -> None:
     path, scen = rich_file
     gdf = pyogrio.read_dataframe(path, layer="incidents")
