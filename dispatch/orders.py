@@ -336,9 +336,9 @@ def transfer_order(
         )
     deadlines = {i.id: i.deadline_min * 60.0 for i in scenario.incidents}
     late = [
-        s
-        for s in stops
-        if s.action == "卸货" and s.place_id in deadlines and s.eta_s > deadlines[s.place_id]
+        st
+        for st in stops
+        if st.action == "卸货" and st.place_id in deadlines and st.eta_s > deadlines[st.place_id]
     ]
     depart = trips[0].start_s if trips else 0.0
     end = trips[-1].end_s if trips else 0.0
@@ -346,9 +346,9 @@ def transfer_order(
     notes = []
     if len(trips) > 1:
         notes.append(f"共 {len(trips)} 趟（返回装货后再次出发）")
-    for s in late:
-        over = (s.eta_s - deadlines[s.place_id]) / 60.0
-        notes.append(f"第 {s.seq} 站 {s.place_name} 晚于时限约 {over:.0f} 分钟送达")
+    for stop in late:
+        over = (stop.eta_s - deadlines[stop.place_id]) / 60.0
+        notes.append(f"第 {stop.seq} 站 {stop.place_name} 晚于时限约 {over:.0f} 分钟送达")
     if any(not leg.on_roads for leg in legs):
         notes.append("部分路段无道路路径，按直线示意")
     return DispatchOrder(

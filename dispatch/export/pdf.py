@@ -70,7 +70,7 @@ def register_font(font_path: Path | str | None = None) -> str:
     """Register the embedded CJK font once; returns its reportlab name."""
     if FONT_NAME in pdfmetrics.getRegisteredFontNames():
         return FONT_NAME
-    path = Path(font_path or os.environ.get("RELIEFDESK_CJK_FONT", DEFAULT_FONT_PATH))
+    path = Path(font_path or os.environ.get("RELIEFDESK_CJK_FONT") or DEFAULT_FONT_PATH)
     if not path.exists():
         raise ExportError(
             f"CJK font {path} not found: install the Debian package fonts-wqy-microhei "

@@ -99,6 +99,9 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 o.task,
             ]
         )
+    v: Any
+    values: tuple[Any, ...]
+
     r = ws.max_row + 2
     ws.cell(row=r, column=1, value="方案信息").font = _TITLE_FONT
     info = [
@@ -208,7 +211,7 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(2, len(rows) + 1)}"
     c0 = ncols + 2  # details to the right of the table
     _header(ws, 1, c0, ("项目", "内容"))
-    info = [
+    info: list[tuple[str, Any]] = [
         ("指令", order.title),
         ("指令编号", order.number),
         ("方案编号", plan.number),
