@@ -21,11 +21,13 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -218,7 +220,19 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.layer_panel = LayerPanel(self)
-        self.layer_dock = self._dock(tr("图层"), self.layer_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "dock_layers")
+        layer_box = QWidget(self)
+        lay = QVBoxLayout(layer_box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.layer_panel)
+        row = QHBoxLayout()
+        self.layer_up = QPushButton(tr("上移"), layer_box)
+        self.layer_down = QPushButton(tr("下移"), layer_box)
+        self.layer_up.clicked.connect(lambda: self.layer_panel.move_current(-1))
+        self.layer_down.clicked.connect(lambda: self.layer_panel.move_current(1))
+        row.addWidget(self.layer_up)
+        row.addWidget(self.layer_down)
+        lay.addLayout(row)
+        self.layer_dock = self._dock(tr("图层"), layer_box, Qt.DockWidgetArea.LeftDockWidgetArea, "dock_layers")
         self.tables: dict[str, EntityTable] = {}
         self.table_docks: dict[str, QDockWidget] = {}
         first: QDockWidget | None = None
@@ -410,6 +424,7 @@ class MainWindow(QMainWindow):
         b.sig_view_changed.connect(self._on_view_changed)
         self.map.sig_ready.connect(self._on_map_ready)
         self.layer_panel.sig_layer_toggled.connect(self.map.set_layer_visible)
+        self.layer_panel.sig_order_changed.connect(lambda ids: self.map.run_js(f"RD.setOrder({map_page.js_literal(ids)});"))
         for table in self.tables.values():
             table.sig_row_selected.connect(lambda i: self.session.select(i, "table"))
             table.sig_edit.connect(self.edit_entity)
@@ -734,6 +749,8 @@ class MainWindow(QMainWindow):
 
     def _on_map_ready(self) -> None:
         self._start_network_job()
+        if self.layer_panel.order() != list(map_page.LAYER_IDS):
+            self.map.run_js(f"RD.setOrder({map_page.js_literal(self.layer_panel.order())});")
         self.map.set_draggable(self.act_move.isChecked())
         if self.closed_roads["features"]:
             self.map.set_layer_data("closed_roads", self.closed_roads)
@@ -922,6 +939,25 @@ class MainWindow(QMainWindow):
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
         return dlg
+
+    # ---- extension point ------------------------------------------------------------------------
+
+    def add_panel(
+        self,
+        name: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+    ) -> QDockWidget:
+        """Add a dock (e.g. the dispatch panel, issue 4 §6) with a View-menu toggle.
+
+        Panels talk to the rest only through ``self.session`` (state, undo) and ``self.map``
+        (``set_layer_data("routes", geojson)`` draws planned routes); long work goes through
+        ``self.runner``.
+        """
+        dock = self._dock(title, widget, area, f"dock_{name}")
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
 
     # ---- misc -----------------------------------------------------------------------------------
 

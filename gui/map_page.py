@@ -644,6 +644,8 @@ def build_map_html(
     m = f["OfflineMap"](
         location=centre,
         zoom_start=10,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
         tiles=None,
         control_scale=True,
         prefer_canvas=False,
@@ -684,8 +686,10 @@ def build_map_html(
         "layers": {k: v for k, v in payload.items() if k != "roads"},
         "roads": payload["roads"],
         "bounds": bounds,
-        "hidden": [h for h in hidden_layers if h in LAYER_IDS],
+        "hidden": [h for h in hidden_layers if h in LAYER_IDS or h.startswith("roads:")],
         "title": scenario.name,
+        "standalone": not bridge,
+        "labels": {spec.id: spec.label_zh for spec in LAYERS},
     }
     root.header.add_child(
         raw(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"

@@ -90,6 +90,10 @@ def test_hostile_names_only_as_text(demo) -> None:
     assert "<script" not in point["popup"] and "<script" not in point["tip"]
     text = re.sub(r"<[^>]+>", "", point["popup"].replace("</th>", " ").replace("</td>", " "))
     assert HOSTILE in html.unescape(text)
+    # names are data, never template code (folium renders with Jinja)
+    s4 = s.upsert(replace(sp, name="{{ 7*7 }}{% if true %}X{% endif %}"))
+    point = next(p for p in _data(map_page.build_map_html(s4, None))["layers"]["stockpiles"] if p["id"] == sp.id)
+    assert "{{ 7*7 }}{% if true %}X{% endif %}" in point["popup"]
     # the page title is escaped as well
     s3 = s.replace(name=HOSTILE)
     assert "<title>&lt;script&gt;" in map_page.build_map_html(s3, None)

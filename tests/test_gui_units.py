@@ -11,6 +11,8 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets")
 
+from PyQt6.QtCore import Qt  # noqa: E402
+
 from gis.model import IncidentStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui import i18n  # noqa: E402
@@ -174,3 +176,39 @@ def test_excepthook_logs_and_reports(qapp, tmp_path: Path, monkeypatch) -> None:
     assert "boom in a slot" in log_file.read_text(encoding="utf-8")
     assert win.messages.items[0][0] == "error" and "RuntimeError" in win.messages.items[0][2]
     assert hook.errors
+
+
+def test_editors_build_entities_and_show_errors(qapp, demo_workspace_path: Path) -> None:
+    from gui.editors import ShelterDialog, TeamDialog
+
+    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    team = s.teams[0]
+    dlg = TeamDialog(s, team)
+    # skills: tick one more, add a free-text one
+    items = [dlg.skills.item(i) for i in range(dlg.skills.count())]
+    extra = next(i for i in items if i.text() not in team.skills)
+    extra.setCheckState(Qt.CheckState.Checked)
+    dlg.new_skill.setText("无人机侦察")
+    dlg._add_skill()
+    # a vehicle with a bad capacity is refused with a message naming the row
+    dlg.vehicles.add_row("", "皮卡", "heavy", 2, "", 1.0)
+    assert dlg.try_accept() is False
+    assert str(dlg.vehicles.table.rowCount()) in dlg.error.text()
+    dlg.vehicles.table.item(dlg.vehicles.table.rowCount() - 1, 2).setText("800")
+    assert dlg.try_accept() is True
+    new = dlg.entity
+    assert set(new.skills) == {*team.skills, extra.text(), "无人机侦察"}
+    assert len(new.vehicles) == len(team.vehicles) + 1
+    assert new.vehicles[-1].capacity_kg == 800 and new.vehicles[-1].home_id == team.id
+    # a shelter whose occupancy exceeds its capacity: the model's ValidationError is shown
+    sh = s.shelters[0]
+    d2 = ShelterDialog(s, sh)
+    d2.capacity.setValue(10)
+    d2.occupancy.setValue(20)
+    assert d2.try_accept() is False
+    assert "occupancy" in d2.error.text() and sh.id in d2.error.text()
+    d2.occupancy.setValue(5)
+    code = s.materials[0].code
+    d2.stock.model.set_value(code, 42)
+    assert d2.try_accept() is True
+    assert d2.entity.capacity == 10 and d2.entity.stock[code] == 42

@@ -22,6 +22,7 @@ from gis.coords import from_wgs84  # noqa: E402
 from gis.model import IncidentStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from gui.map_page import ROAD_CLASSES  # noqa: E402
 from gui.table_models import ID_ROLE  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -114,6 +115,26 @@ def test_toggle_layers(qtbot, opened: MainWindow) -> None:
     w.layer_panel.set_visible("shelters", True)
     qtbot.waitUntil(lambda: stats(qtbot, w)["markers"] == before, timeout=TIMEOUT_MS)
     assert js(qtbot, w, "RD.isLayerVisible('roads:trunk') || !RD.groups['roads:trunk']")
+
+
+def test_layer_order(qtbot, opened: MainWindow) -> None:
+    w = opened
+    panel = w.layer_panel
+    start = panel.order()
+    assert start[0] == "incidents"
+    # bring shelters to the top: their markers are stacked above the incidents'
+    while panel.order()[0] != "shelters":
+        assert panel.move_layer("shelters", -1)
+    qtbot.waitUntil(lambda: js(qtbot, w, "RD.order[0]") == "shelters", timeout=TIMEOUT_MS)
+    sh = w.session.scenario.shelters[0].id
+    inc = w.session.scenario.incidents[0].id
+    z = js(qtbot, w, f"[RD.byId['{sh}'].options.zIndexOffset, RD.byId['{inc}'].options.zIndexOffset]")
+    assert z[0] > z[1]
+    assert panel.move_layer("boundary", 1) is False  # already at the bottom
+    while panel.order() != start:
+        panel.move_layer("shelters", 1)
+    qtbot.waitUntil(lambda: js(qtbot, w, "RD.order[0]") == "incidents", timeout=TIMEOUT_MS)
+    assert panel.items["roads"].childCount() == len(ROAD_CLASSES)
 
 
 def test_row_and_marker_selection_sync(qtbot, opened: MainWindow) -> None:

@@ -34,6 +34,8 @@ class LayerPanel(QTreeWidget):
     """Emits ``sig_layer_toggled(layer_id, visible)`` when a box is (un)checked."""
 
     sig_layer_toggled = pyqtSignal(str, bool)
+    #: layer ids top (drawn last) to bottom, after a move
+    sig_order_changed = pyqtSignal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +90,35 @@ class LayerPanel(QTreeWidget):
 
     def is_visible(self, layer: str) -> bool:
         return self.items[layer].checkState(0) == Qt.CheckState.Checked
+
+    def order(self) -> list[str]:
+        """Top-level layer ids in panel order (top = drawn on top)."""
+        return [self.topLevelItem(i).data(0, LAYER_ROLE) for i in range(self.topLevelItemCount())]
+
+    def move_layer(self, layer: str, delta: int) -> bool:
+        """Move a top-level layer up (``delta`` < 0) or down; emits ``sig_order_changed``."""
+        item = self.items.get(layer)
+        if item is None or item.parent() is not None:
+            return False
+        row = self.indexOfTopLevelItem(item)
+        new = max(0, min(self.topLevelItemCount() - 1, row + delta))
+        if new == row:
+            return False
+        self._building = True
+        expanded = item.isExpanded()
+        self.takeTopLevelItem(row)
+        self.insertTopLevelItem(new, item)
+        item.setExpanded(expanded)
+        self.setCurrentItem(item)
+        self._building = False
+        self.sig_order_changed.emit(self.order())
+        return True
+
+    def move_current(self, delta: int) -> bool:
+        item = self.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        return bool(item) and self.move_layer(item.data(0, LAYER_ROLE), delta)
 
     def hidden_layers(self) -> list[str]:
         return [k for k, it in self.items.items() if it.checkState(0) != Qt.CheckState.Checked]

@@ -848,6 +848,14 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>上移</source>
+        <translation>Up</translation>
+    </message>
+    <message>
+        <source>下移</source>
+        <translation>Down</translation>
+    </message>
+    <message>
         <source>{r}级</source>
         <translation>Level {r}</translation>
     </message>

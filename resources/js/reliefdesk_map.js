@@ -120,7 +120,7 @@
         if (pr.radius_m) {
           return L.circle(latlng, { radius: pr.radius_m });
         }
-        return L.circleMarker(latlng, { radius: 7 });
+        return L.circleMarker(latlng, { radius: 8 });
       },
       onEachFeature: function (f, layer) {
         var pr = f.properties || {};
@@ -180,7 +180,8 @@
 
   function hazardStyle(f) {
     var c = (f.properties && f.properties.color) || "#8e44ad";
-    return { color: c, weight: 2, fillColor: c, fillOpacity: 0.25 };
+    var point = f.geometry && f.geometry.type === "Point";
+    return { color: point ? "#4a148c" : c, weight: 2, fillColor: c, fillOpacity: point ? 0.8 : 0.25 };
   }
 
   function closureStyle() {
@@ -224,13 +225,33 @@
     return RD.counts[id];
   };
 
+  // Drawing order, top first (set from the layer panel). Vector groups are re-stacked with
+  // bringToFront from the bottom up; marker groups get z-index offsets.
+  RD.order = ["incidents", "teams", "stockpiles", "shelters", "routes", "closures",
+              "closed_roads", "hazards", "townships", "roads", "boundary"];
+
+  RD.setOrder = function (ids) {
+    RD.order = ids.slice();
+    RD.applyOrder();
+    return RD.order;
+  };
+
   RD.applyOrder = function () {
-    ["boundary", "closed_roads", "closures", "routes", "hazards"].forEach(function (id) {
-      var g = RD.groups[id];
-      if (g && RD.map.hasLayer(g) && g.bringToFront) { g.bringToFront(); }
-    });
-    var b = RD.groups.boundary;
-    if (b && b.bringToBack) { b.bringToBack(); }
+    var n = RD.order.length;
+    for (var i = n - 1; i >= 0; i--) {
+      var id = RD.order[i];
+      var ids = id === "roads"
+        ? Object.keys(RD.groups).filter(function (k) { return k.indexOf("roads:") === 0; })
+        : [id];
+      ids.forEach(function (k) {
+        var g = RD.groups[k];
+        if (!g || !RD.map.hasLayer(g)) { return; }
+        g.eachLayer(function (l) {
+          if (l.setZIndexOffset) { l.setZIndexOffset((n - i) * 1000); }
+          else if (l.bringToFront) { l.bringToFront(); }
+        });
+      });
+    }
   };
 
   RD.setLayerVisible = function (id, visible) {
@@ -375,6 +396,17 @@
       }
     });
     if (data.hidden) { data.hidden.forEach(function (id) { RD.setLayerVisible(id, false); }); }
+    if (data.standalone && data.labels) {
+      var overlays = {};
+      Object.keys(RD.groups).forEach(function (id) {
+        var base = id.indexOf("roads:") === 0 ? id.slice(6) : id;
+        var label = id.indexOf("roads:") === 0
+          ? (data.labels.roads || "roads") + " · " + ((data.roads.styles[base] || {}).label || base)
+          : (data.labels[id] || id);
+        overlays[label] = RD.groups[id];
+      });
+      L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    }
     RD.timings.layers_ms = Math.round(performance.now() - t0);
     RD.fitData();
     RD.timings.init_ms = Math.round(performance.now() - t0);
