@@ -189,6 +189,7 @@ def test_csv_rows_match_the_orders(plan: Plan, tmp_path: Path) -> None:
 def test_html_map_is_offline_and_complete(plan: Plan, tmp_path: Path) -> None:
     html = export_html(plan, tmp_path / "plan.html").read_text(encoding="utf-8")
     assert "https://" not in html
+    assert "default-src 'none'" in html  # CSP: the page may load nothing from anywhere
     assert re.search(r"<script[^>]+src=|<link[^>]+href=", html) is None  # nothing external
     assert "Leaflet" in html and "1.9.4" in html  # the vendored library is inlined
     assert "data:image/png;base64," in html  # its CSS images too

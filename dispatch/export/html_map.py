@@ -6,7 +6,7 @@ images become ``data:`` URIs) so the single file works without a network and con
 neutralised). There are no map tiles: routes, stops and places are drawn on a plain background
 with a scale bar.
 
-Safety: data never meets HTML as markup. The plan is embedded as JSON in a
+Safety: data never meets HTML as markup, and a Content-Security-Policy forbids any network load. The plan is embedded as JSON in a
 ``<script type="application/json">`` block with ``<``, ``>`` and ``&`` written as ``\\u003c`` …
 (so a name cannot close the script), parsed with ``JSON.parse`` and shown through
 ``textContent`` only; the page title goes through :func:`html.escape`.
@@ -186,6 +186,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <title>__TITLE__</title>
 <style>__LEAFLET_CSS__</style>
 <style>
