@@ -953,11 +953,13 @@ def run_dispatch_cli(workspace: Path, out: Path, *, seconds: float, engine: str 
     existing = tuple((ws.documents or {}).get("plans", {}).keys())
     options = DispatchOptions(seconds=float(seconds), engine=engine, existing_numbers=existing)
     last = [-1.0]
+    err = _stderr()
+    show = bool(getattr(err, "isatty", lambda: False)())  # keep pipes/logs to the summary
 
     def progress(fraction: float, message: str) -> None:
-        if fraction - last[0] >= 0.1 or fraction >= 1.0:
+        if show and (fraction - last[0] >= 0.1 or fraction >= 1.0):
             last[0] = fraction
-            print(f"[{fraction:4.0%}] {message}", flush=True, file=_stderr())
+            print(f"[{fraction:4.0%}] {message}", flush=True, file=err)
 
     t0 = time.perf_counter()
     plan = plan_dispatch(scenario, network, options, progress=progress)
