@@ -18,6 +18,10 @@ Progress is reported per stage; ``stop()`` is passed to each solver and checked 
 a stopped run returns the partial plan (stages not run are recorded as CANCELLED, the overall
 status is CANCELLED). A plan is always returned; what could not be served is listed with reasons.
 
+Times: every ETA is counted from the plan's time (``DispatchOptions.created_at``, default now),
+and an incident's ``deadline_min`` is read as "minutes from the plan's time" (the golden hour
+still left), not from ``reported_at``.
+
 Without a road network (``network=None``) travel times are estimated from straight-line
 distance (× 1.3 detour at 30 km/h) and orders carry straight-line sketches; the plan says so.
 """
