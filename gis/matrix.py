@@ -465,7 +465,7 @@ class TravelTimeEngine:
         if jump:
             flat_anc = (anc + offsets).ravel()  # flat index of each node's current ancestor
             cols = np.broadcast_to(np.arange(n), (c, n)).ravel()
-            m = lengths[anc.ravel(), cols]
+            m = lengths[anc.ravel(), cols]  # metres from each node up to its current ancestor
             while True:
                 nxt = flat_anc[flat_anc]
                 if np.array_equal(nxt, flat_anc):
