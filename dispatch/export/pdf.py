@@ -158,6 +158,10 @@ def _nice_length(m: float) -> float:
     return exp
 
 
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def route_drawing(
     plan: Plan, order: DispatchOrder, width: float, height: float, font: str
 ) -> Drawing:
@@ -214,6 +218,7 @@ def route_drawing(
             )
         )
     seen: set[str] = set()
+    placed: list[tuple[float, float, float, float]] = []
     n = 0
     for stop in order.stops:
         p = plan.place(stop.place_id)
@@ -261,17 +266,26 @@ def route_drawing(
             label = p.name
         label = label if len(label) <= 16 else label[:15] + "…"
         anchor = "start" if x < width * 0.7 else "end"
-        d.add(
-            String(
-                x + (7 if anchor == "start" else -7),
-                y + 4,
-                label,
-                fontName=font,
-                fontSize=7,
-                fillColor=colors.HexColor("#2c3e50"),
-                textAnchor=anchor,
-            )
-        )
+        w_label = pdfmetrics.stringWidth(label, font, 7)
+        x0 = x + 7 if anchor == "start" else x - 7 - w_label
+        # first free slot above, below, then further out; no slot → marker only (the stops
+        # table names every place)
+        for dy in (4, -10, 13, -19):
+            box = (x0 - 1, y + dy - 2, x0 + w_label + 1, y + dy + 7)
+            if not any(_overlap(box, b) for b in placed):
+                placed.append(box)
+                d.add(
+                    String(
+                        x + (7 if anchor == "start" else -7),
+                        y + dy,
+                        label,
+                        fontName=font,
+                        fontSize=7,
+                        fillColor=colors.HexColor("#2c3e50"),
+                        textAnchor=anchor,
+                    )
+                )
+                break
     # scale bar: metres per drawing unit at lat0
     m_per_unit = 111_320.0 / scale
     bar_m = _nice_length(m_per_unit * width * 0.25)
