@@ -69,6 +69,7 @@ import math
 import os
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -784,6 +785,41 @@ def _cleanup_stale_temps(target: Path) -> list[Path]:
     return removed
 
 
+_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def _settle_old_file(target: Path) -> None:
+    """Fold a previous file's SQLite side files back into it before it is replaced.
+
+    QGIS (and any SQLite client) may leave ``X.gpkg-wal`` (write-ahead log) or a hot
+    ``X.gpkg-journal`` next to the file. SQLite pairs these with whatever file bears the name,
+    so after :func:`os.replace` they would be replayed into the *new* workspace and corrupt it.
+    Reading the old file once lets SQLite recover it; a TRUNCATE checkpoint empties the WAL.
+    Best effort: errors (a locked or broken old file) are ignored, the side files are removed
+    after the replace in any case.
+    """
+    if not any(Path(f"{target}{suffix}").exists() for suffix in ("-wal", "-journal")):
+        return
+    try:
+        con = sqlite3.connect(target.resolve().as_uri(), uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return
+    try:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        con.close()
+
+
+def _remove_sidecars(target: Path) -> None:
+    """Remove side files that belonged to the replaced file (see :func:`_settle_old_file`)."""
+    for suffix in _SIDECARS:
+        with contextlib.suppress(OSError):
+            Path(f"{target}{suffix}").unlink()
+
+
 def _fsync_path(path: Path, *, directory: bool = False) -> None:
     flags = os.O_RDONLY
     if directory:
@@ -803,21 +839,35 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(fd)
 
 
+_SQLITE_FAST = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
+_fast_lock = threading.Lock()
+_fast_users = 0
+_fast_saved: dict[str, str | None] = {}
+
+
 @contextlib.contextmanager
 def _fast_sqlite() -> Iterator[None]:
     """Let GDAL skip SQLite's journal and per-commit fsyncs while filling the temp file.
 
     Safe because the temporary file is thrown away if anything fails, and it is fsync'ed as a
     whole before it replaces the target. Without this each layer costs ~150 ms of fsyncs on a
-    busy disk. (GDAL config options are process-wide; the previous values are restored.)
+    busy disk. GDAL config options are process-wide: saves running in several threads share
+    one setting (reference-counted) and the previous values come back after the last one.
     """
-    keys = ("OGR_SQLITE_SYNCHRONOUS", "OGR_SQLITE_JOURNAL")
-    old = {k: pyogrio.get_gdal_config_option(k) for k in keys}
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"})
+    global _fast_users
+    with _fast_lock:
+        if _fast_users == 0:
+            _fast_saved.clear()
+            _fast_saved.update({k: pyogrio.get_gdal_config_option(k) for k in _SQLITE_FAST})
+            pyogrio.set_gdal_config_options(_SQLITE_FAST)
+        _fast_users += 1
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options(old)
+        with _fast_lock:
+            _fast_users -= 1
+            if _fast_users == 0:
+                pyogrio.set_gdal_config_options(dict(_fast_saved))
 
 
 def _write_layers(
@@ -902,7 +952,9 @@ def write_workspace(
         if target.exists():
             with contextlib.suppress(OSError):
                 os.chmod(tmp, target.stat().st_mode & 0o7777)
+        _settle_old_file(target)
         os.replace(tmp, target)
+        _remove_sidecars(target)
     except BaseException as exc:
         for p in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             with contextlib.suppress(OSError):

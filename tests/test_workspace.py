@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -832,6 +833,49 @@ def test_write_rejects_bad_input_and_keeps_previous(rich_file: tuple[Path, Scena
         write_workspace(path.parent / "no" / "dir.gpkg", scen)
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_save_over_a_file_open_in_wal_mode(tmp_path: Path) -> None:
+    # QGIS keeps GeoPackages in WAL mode; a -wal file left next to the old file must not be
+    # replayed into the new one (without care it is: the new file then reads back the old data)
+    a = rich_scenario()
+    b = a.replace(name="新版本").remove("SP-fubao")
+    path = tmp_path / "ws.gpkg"
+    write_workspace(path, a)
+    con = sqlite3.connect(path)  # another program holding the old file open
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA wal_autocheckpoint=0")
+        for i in range(200):
+            con.execute("INSERT INTO team_skills(team_id, skill) VALUES ('T2', ?)", (f"技能{i}",))
+        con.commit()
+        assert Path(f"{path}-wal").stat().st_size > 0
+        write_workspace(path, b)
+        assert read_workspace(path).scenario == b
+    finally:
+        con.close()
+    assert read_workspace(path).scenario == b
+    # and a hot rollback journal of a crashed writer is not replayed either
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.close()
+    Path(f"{path}-journal").write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\0" * 504)
+    write_workspace(path, a)
+    assert read_workspace(path).scenario == a
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_saves_from_several_threads(tmp_path: Path) -> None:
+    # the GUI saves in a worker thread while others may save too; the GDAL settings used while
+    # filling temp files must not leak out of write_workspace
+    before = {k: pyogrio.get_gdal_config_option(k) for k in ws._SQLITE_FAST}
+    scen = rich_scenario()
+    variants = [scen.replace(name=f"线程 {i}") for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda i: write_workspace(tmp_path / f"t{i}.gpkg", variants[i]), range(4)))
+    for i in range(4):
+        assert read_workspace(tmp_path / f"t{i}.gpkg").scenario == variants[i]
+    assert {k: pyogrio.get_gdal_config_option(k) for k in ws._SQLITE_FAST} == before
 
 
 def test_nul_character_is_rejected_on_write(tmp_path: Path) -> None:
