@@ -248,10 +248,23 @@ def _sum_loads(loads: Iterable[Mapping[str, float]]) -> dict[str, float]:
     return total
 
 
-def _leg(paths: PathFn, places: Mapping[str, Place], a: str, b: str, fallback_s: float) -> Leg:
+def _leg(
+    paths: PathFn,
+    places: Mapping[str, Place],
+    a: str,
+    b: str,
+    fallback_s: float,
+    speed_factor: float = 1.0,
+) -> Leg:
+    """The leg a → b; road times are divided by the vehicle's ``speed_factor`` (as the router
+    does), so the turn list agrees with the ETAs."""
     p = paths(a, b) if a != b else None
     if p is not None:
-        return Leg(a, b, float(p.seconds), float(p.metres), compact_steps(p.steps), tuple(p.coords))
+        k = 1.0 / speed_factor if speed_factor > 0 else 1.0
+        steps = tuple(
+            TurnStep(st.road, st.distance_m, st.seconds * k) for st in compact_steps(p.steps)
+        )
+        return Leg(a, b, float(p.seconds) * k, float(p.metres), steps, tuple(p.coords))
     pa, pb = places.get(a), places.get(b)
     coords = ((pa.lon, pa.lat), (pb.lon, pb.lat)) if pa is not None and pb is not None else ()
     return Leg(a, b, float(max(fallback_s, 0.0)), 0.0, (), coords, on_roads=a == b)
@@ -283,6 +296,7 @@ def transfer_order(
         else route.vehicle_id
     )
     vtype = vehicle.kind if vehicle is not None else ""
+    speed = vehicle.speed_factor if vehicle is not None else 1.0
 
     def pname(pid: str) -> str:
         p = places.get(pid)
@@ -312,7 +326,8 @@ def transfer_order(
         )
         prev, prev_t = trip.depot_id, trip.start_s
         for s in trip.stops:
-            legs.append(_leg(paths, places, prev, s.site_id, s.arrival_s - prev_t))
+            if s.site_id != prev:  # two visits in a row to one site: no driving between them
+                legs.append(_leg(paths, places, prev, s.site_id, s.arrival_s - prev_t, speed))
             seq += 1
             stops.append(
                 OrderStop(
@@ -329,7 +344,8 @@ def transfer_order(
                 destinations.append(s.site_id)
             last_eta = max(last_eta, s.arrival_s)
             prev, prev_t = s.site_id, s.departure_s
-        legs.append(_leg(paths, places, prev, trip.depot_id, trip.end_s - prev_t))
+        if prev != trip.depot_id:
+            legs.append(_leg(paths, places, prev, trip.depot_id, trip.end_s - prev_t, speed))
         seq += 1
         stops.append(
             OrderStop(seq, "返回", trip.depot_id, pname(trip.depot_id), trip.end_s, (), ti)

@@ -219,6 +219,18 @@ def test_orders_follow_the_routes_and_the_roads(plan: Plan, demo: tuple[Scenario
             assert sum(s.distance_m for s in leg.steps) == pytest.approx(
                 leg.metres, rel=1e-6, abs=1.0
             )
+    # each driving leg of a 调拨单 takes what the router scheduled (vehicle speed factor applied)
+    routes = {r.vehicle_id: r for r in plan.routes}
+    for o in transfers:
+        scheduled = []
+        for t in routes[o.unit_id].trips:
+            prev, where = t.start_s, t.depot_id
+            for st in t.stops:
+                if st.site_id != where:
+                    scheduled.append(st.arrival_s - prev)
+                prev, where = st.departure_s, st.site_id
+            scheduled.append(t.end_s - prev)
+        assert [leg.seconds for leg in o.legs] == pytest.approx(scheduled, abs=1.01)
     eta = {(a.team_id, a.incident_id): a.eta_s for a in plan.assignment}
     for o in deploys:
         # the path drawn is the one the solver timed (same engine, same nodes)
