@@ -196,7 +196,10 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                 f"{order.unit_name} 第{ti}趟",
                 [
                     ("指令", order.number),
-                    ("出发", f"{plan.place_name(trip.depot_id)} {clock(plan.created_at, trip.start_s)}"),
+                    (
+                        "出发",
+                        f"{plan.place_name(trip.depot_id)} {clock(plan.created_at, trip.start_s)}",
+                    ),
                     ("途经", names),
                     ("返回", clock(plan.created_at, trip.end_s)),
                     ("里程", f"{sum(lg.metres for lg in legs) / 1000:.1f} 公里"),

@@ -1,0 +1,329 @@
+"""The dispatch panel (调度方案 dock) on the bundled demo county (pytest-qt, offscreen).
+
+A real :class:`gui.session.Session` holds the demo workspace and its road network; the panel
+runs the real pipeline in :class:`gui.workers.JobRunner` with a short time limit. The module
+shares one panel; tests run in file order (run → pin/forbid re-solve → cancel → approve/export).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWebEngineWidgets")
+
+
+from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatus  # noqa: E402
+from dispatch.results import Reason, Status  # noqa: E402
+from gis.loading import load_road_network  # noqa: E402
+from gis.workspace import read_workspace  # noqa: E402
+from gui.docks.dispatch_panel import DispatchPanel  # noqa: E402
+from gui.plan_layers import arrowheads, route_features  # noqa: E402
+from gui.session import RecoveryStore, Session  # noqa: E402
+from gui.workers import JobRunner  # noqa: E402
+
+pytestmark = pytest.mark.gui
+RUN_TIMEOUT_MS = 60000
+SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+def session(qapp, tmp_path_factory, demo_workspace_path):
+    d = tmp_path_factory.mktemp("dispatch")
+    ws_path = d / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws_path)
+    s = Session(recovery=RecoveryStore(d / "recovery"))
+    ws = read_workspace(ws_path, include_roads=True)
+    s.load(ws, ws_path)
+    s.network = load_road_network(ws_path, s.scenario)
+    assert s.network is not None
+    # make the demo short of something so that unserved needs show up: the hazmat incident
+    # asks for more light towers than the county holds and more hazmat responders than exist
+    inc = s.scenario.find("INC-003")
+    s.upsert(
+        replace(
+            inc,
+            needs={**inc.needs, "LIGHTTOWER": 40},
+            required_skills={**inc.required_skills, "危化品处置": 200},
+        ),
+        "test: shortage",
+    )
+    yield s
+    # drop the undo history (its commands refer to the session) while Qt is alive
+    s.undo_stack.clear()
+    s.deleteLater()
+    qapp.processEvents()
+
+
+@pytest.fixture(scope="module")
+def panel(qapp, session):
+    runner = JobRunner()
+    p = DispatchPanel(session, runner)
+    p.resize(700, 800)
+    p.show()
+    yield p
+    p.cancel()
+    runner.wait(20000)
+    p.close()
+    p.deleteLater()
+    runner.deleteLater()
+    qapp.processEvents()
+    gc.collect()
+
+
+def run_and_wait(qtbot, panel: DispatchPanel, **kw) -> Plan:
+    with qtbot.waitSignal(panel.sig_run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        job = panel.run_dispatch(**kw)
+        assert job is not None
+    plan, _cancelled = blocker.args
+    return plan
+
+
+def stored(session: Session) -> dict[str, Plan]:
+    return {k: Plan.from_json(v) for k, v in session.documents.get(PLANS_DOCUMENT_KIND, {}).items()}
+
+
+def test_run_fills_tables_from_the_plan(qtbot, panel, session):
+    progress: list[float] = []
+    panel.progress.valueChanged.connect(lambda v: progress.append(v))
+    plan = run_and_wait(qtbot, panel, seconds=SECONDS)
+    assert panel.plan is plan
+    assert not panel.busy and panel.run_button.isEnabled()
+    assert progress and max(progress) == 1000 and len(set(progress)) > 3  # stages reported
+    # the run is stored in the workspace documents (one undoable step)
+    assert stored(session)[plan.number] == plan
+    assert session.undo_stack.undoText().startswith("生成调度方案")
+    assert plan.overall in (Status.OPTIMAL, Status.FEASIBLE, Status.TIMEOUT)
+
+    mats = {m.code for m in session.scenario.materials}
+    skills = {s for i in session.scenario.incidents for s in i.required_skills}
+    unserved_mat = [u for u in plan.unserved if u.what in mats]
+    unserved_skill = [u for u in plan.unserved if u.what in skills and u.what not in mats]
+    # the shortages made above are reported with their reasons
+    assert any(u.what == "LIGHTTOWER" and u.reason == Reason.OUT_OF_STOCK for u in unserved_mat)
+    assert any(u.what == "危化品处置" for u in unserved_skill)
+
+    # allocation: one row per line, plus the material shortfalls (highlighted)
+    t = panel.alloc_table
+    assert len(plan.allocation) > 10
+    assert t.rowCount() == len(plan.allocation) + len(unserved_mat)
+    assert len(t.rows_of_kind("line")) == len(plan.allocation)
+    for r in range(t.rowCount()):
+        assert t.is_highlighted(r) == (t.row_kind(r) == "unserved")
+    first = plan.allocation[0]
+    assert t.item(0, 0).text() == plan.place_name(first.site_id)
+    assert t.item(0, 3).text() == plan.place_name(first.stockpile_id)
+    assert t.item(0, 4).text()  # ETA of the delivery that carries it
+    red = [t.item(r, 5).text() for r in t.rows_of_kind("unserved")]
+    assert any("库存不足" in x for x in red)
+
+    # teams: one row per dispatch + skill shortfalls in red
+    tt = panel.team_table
+    assert len(tt.rows_of_kind("line")) == len(plan.assignment) > 5
+    assert tt.rowCount() == len(plan.assignment) + len(unserved_skill)
+    a0 = plan.assignment[0]
+    assert tt.item(0, 1).text() == plan.place_name(a0.incident_id)
+    assert tt.item(0, 3).text() == str(a0.headcount)
+    assert all(tt.is_highlighted(r) for r in tt.rows_of_kind("unserved"))
+
+    # vehicles: one row per vehicle used; unserved tab lists every unserved need in red
+    assert panel.route_table.rowCount() == plan.vehicles_used > 3
+    ut = panel.unserved_table
+    assert ut.rowCount() == len(plan.unserved)
+    assert all(ut.is_highlighted(r) for r in range(ut.rowCount()))
+    assert {ut.item(r, 3).text() for r in range(ut.rowCount())} <= {x.value for x in Reason}
+    assert "未满足需求" in panel.tabs.tabText(4) and str(len(plan.unserved)) in panel.tabs.tabText(
+        4
+    )
+
+
+def test_routes_payload_follows_the_roads(panel):
+    plan = panel.plan
+    fc = panel.routes_payload
+    assert fc == route_features(plan)
+    trips = [f for f in fc["features"] if f["properties"]["role"] == "trip"]
+    n_trips = sum(1 for r in plan.routes for t in r.trips if t.stops)
+    assert len(trips) == n_trips
+    colors = {}
+    for f in trips:
+        assert f["geometry"]["type"] == "LineString"
+        coords = f["geometry"]["coordinates"]
+        assert len(coords) > 2  # along the roads, not a straight depot–site line
+        # the line leaves from and returns to the depot of its vehicle
+        route = next(r for r in plan.routes if r.vehicle_id == f["properties"]["vehicle"])
+        depot = plan.place(route.depot_id)
+        assert coords[0] == pytest.approx([depot.lon, depot.lat], abs=1e-5)
+        assert coords[-1] == pytest.approx([depot.lon, depot.lat], abs=1e-5)
+        colors.setdefault(f["properties"]["vehicle"], set()).add(f["properties"]["color"])
+    # one colour per vehicle, distinct between vehicles (up to the palette size)
+    assert all(len(c) == 1 for c in colors.values())
+    assert len({next(iter(c)) for c in colors.values()}) == min(len(colors), 16)
+    # direction: arrowheads point along the line; numbered stops per delivery
+    arrows = [f for f in fc["features"] if f["properties"]["role"] == "arrow"]
+    assert len(arrows) >= len(trips)
+    stops = [f for f in fc["features"] if f["properties"]["role"] == "stop"]
+    assert len(stops) == sum(len(t.stops) for r in plan.routes for t in r.trips)
+    assert all("第" in f["properties"]["tip"] for f in stops)
+    json.dumps(fc)  # JSON-able for RD.setLayerData
+
+
+def test_arrowhead_points_the_way_the_line_runs():
+    east = [(105.80, 28.80), (105.90, 28.80)]
+    (heads,) = [arrowheads(east, spacing_m=20000.0)]
+    assert len(heads) == 1
+    left, tip, right = heads[0]
+    assert tip[0] > left[0] and tip[0] > right[0]  # wings trail behind (west of) the tip
+    assert left[1] != right[1]
+    west = list(reversed(east))
+    (l2, t2, r2) = arrowheads(west, spacing_m=20000.0)[0]
+    assert t2[0] < l2[0] and t2[0] < r2[0]
+
+
+def test_pin_and_forbid_then_resolve(qtbot, panel, session):
+    plan = panel.plan
+    by_team = {a.team_id: a.incident_id for a in plan.assignment}
+    # a team on one incident, moved to another incident that needs one of its skills
+    teams = {t.id: t for t in session.scenario.teams}
+    incidents = [i for i in session.scenario.open_incidents() if i.required_skills]
+    move = None
+    for team_id, inc_id in sorted(by_team.items()):
+        for other in incidents:
+            if other.id != inc_id and set(teams[team_id].skills) & set(other.required_skills):
+                move = (team_id, other.id, inc_id)
+                break
+        if move:
+            break
+    assert move is not None
+    team_id, target, old = move
+    # another assigned pair to forbid
+    forbid = next((t, i) for t, i in sorted(by_team.items()) if t != team_id)
+
+    # through the context menu of the assignment row
+    row = next(
+        r
+        for r in panel.team_table.rows_of_kind("line")
+        if panel.team_table.row_key(r) == f"{team_id}|{old}"
+    )
+    panel.team_table.selectRow(row)
+    assert panel.selected_pair() == (team_id, old)
+    menu = panel.team_menu(team_id, old)
+    reassign = next(a for a in menu.actions() if a.menu() is not None).menu()
+    act = next(a for a in reassign.actions() if f"（{target}）" in a.text())
+    act.trigger()
+    assert panel.pins == {(team_id, target)}
+    panel.forbid(*forbid)
+    assert panel.options().pins == ((team_id, target),)
+    assert panel.options().forbids == (forbid,)
+    assert "固定" in panel.constraints_label.text() and "禁止" in panel.constraints_label.text()
+
+    new = run_and_wait(qtbot, panel, seconds=SECONDS)
+    assert new.number != plan.number and len(stored(session)) == 2
+    pairs = {(a.team_id, a.incident_id) for a in new.assignment}
+    assert (team_id, target) in pairs
+    assert (team_id, old) not in pairs
+    assert forbid not in pairs
+    assert new.inputs.options["pins"] == [[team_id, target]]
+    # the pinned row is marked in the table
+    tt = panel.team_table
+    pinned = tt.rows_of_kind("pinned")
+    assert [tt.row_key(r) for r in pinned] == [f"{team_id}|{target}"]
+    assert tt.item(pinned[0], 5).text() == "已固定"
+    panel.clear_constraints()
+    assert not panel.pins and not panel.forbids
+
+
+def test_cancel_returns_promptly_with_the_best_so_far(qtbot, panel, session):
+    import time
+
+    with qtbot.waitSignal(panel.sig_run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        panel.run_dispatch(seconds=120)
+        assert panel.busy and panel.cancel_button.isEnabled()
+        # wait until the routing stage runs, then cancel
+        qtbot.waitUntil(lambda: "车辆路径" in panel.progress_label.text(), timeout=30000)
+        t0 = time.perf_counter()
+        panel.cancel_button.click()
+    waited = time.perf_counter() - t0
+    plan, cancelled = blocker.args
+    assert cancelled and panel.last_cancelled
+    assert waited < 5.0, f"cancel took {waited:.1f} s"
+    assert plan.overall == Status.CANCELLED
+    assert any(s.status == Status.CANCELLED for s in plan.stages)
+    # the partial plan keeps what was decided before the cancel
+    assert plan.allocation and plan.assignment
+    assert panel.plan is plan and stored(session)[plan.number] == plan
+    assert "已取消" in panel.progress_label.text()
+
+
+def test_approve_records_name_and_time(panel, session):
+    from datetime import datetime
+
+    before = datetime.now().astimezone()
+    plan = panel.approve("王指挥")
+    assert plan is not None and plan.status == PlanStatus.APPROVED
+    (step,) = plan.approvals
+    assert step.who == "王指挥" and step.action == "批准"
+    assert before <= step.when <= datetime.now().astimezone()
+    assert stored(session)[plan.number].status == PlanStatus.APPROVED
+    assert "王指挥" in panel.summary.text() and "已批准" in panel.summary.text()
+    # approving twice is refused by the workflow (and reported, not raised)
+    assert panel.approve("李四") is None
+    # undo brings the draft back into the panel
+    session.undo_stack.undo()
+    assert panel.plan.status == PlanStatus.DRAFT
+    session.undo_stack.redo()
+    assert panel.plan.status == PlanStatus.APPROVED
+
+
+def test_export_writes_files_and_opens_pdf(qtbot, panel, tmp_path):
+    opened = []
+    panel.open_url = lambda url: opened.append(url.toLocalFile()) or True
+    with qtbot.waitSignal(panel.sig_exported, timeout=RUN_TIMEOUT_MS) as blocker:
+        panel.export(tmp_path / "out")
+    files = blocker.args[0]
+    for name in ("orders.pdf", "orders.xlsx", "plan.geojson", "plan.html", "plan.json"):
+        p = files[name]
+        assert p.exists() and p.stat().st_size > 0, name
+    assert files["orders.pdf"].read_bytes().startswith(b"%PDF")
+    assert Plan.from_json(files["plan.json"].read_text(encoding="utf-8")) == panel.plan
+    assert opened == [str(files["orders.pdf"])]
+    assert panel.open_pdf_button.isEnabled()
+
+
+def test_undo_of_runs_falls_back_to_the_previous_plan(panel, session):
+    numbers = sorted(stored(session))
+    assert len(numbers) == 3
+    shown = panel.plan.number
+    assert shown == numbers[-1]
+    session.undo_stack.undo()  # the approval
+    session.undo_stack.undo()  # the cancelled run
+    assert panel.plan.number == numbers[-2]
+    assert panel.stored.count() == 2
+    # a changed scenario marks the shown plan as stale
+    assert panel.stale.isHidden()
+    inc = session.scenario.find("INC-002")
+    session.upsert(replace(inc, affected_people=inc.affected_people + 1), "test: edit")
+    assert not panel.stale.isHidden()
+    session.undo_stack.undo()
+    assert panel.stale.isHidden()
+
+
+def test_hostile_names_stay_text(panel):
+    """Names from data reach the map only escaped, and the tables only as plain text."""
+    plan = panel.plan
+    evil = "<script>alert(1)</script>\"'"
+    hostile = replace(plan, places=tuple(replace(p, name=evil + p.name) for p in plan.places))
+    fc = route_features(hostile)
+    texts = [f["properties"].get(k, "") for f in fc["features"] for k in ("tip", "popup")]
+    assert texts and all("<script>" not in t for t in texts)
+    assert any("&lt;script&gt;" in t for t in texts)
+    shown = panel.plan
+    panel.set_plan(hostile)
+    try:
+        cell = panel.alloc_table.item(0, 0)
+        assert cell.text().startswith(evil)  # shown verbatim as text (QTableWidgetItem)
+    finally:
+        panel.set_plan(shown)
