@@ -1,20 +1,28 @@
 """Evacuation: groups of people (incident zones, villages) → shelters with free places.
 
-Two stages
-----------
+Three stages
+------------
 1. **Min-cost flow** (OR-Tools ``SimpleMinCostFlow``): group → shelter arcs cost travel seconds,
    shelter → sink arcs have the free capacity, and a group → sink "not evacuated" arc costs
    ``B × priority``; with ``B = min(#groups, #shelters) × max seconds + 1`` this is provably
    lexicographic (same argument as :mod:`dispatch.allocation`): first the priority-weighted number
    of people placed ``W*`` is maximal, then person × seconds is minimal. Its travel cost is a
-   lower bound for stage 2.
-2. **CP-SAT repair of splits**: integer people ``y[g, h]`` and ``z[g, h] = 1`` when group ``g``
-   uses shelter ``h``; capacities, Σₕ y[g, h] ≤ people_g and Σ priority·y ≥ ``W*`` (nobody left
-   behind compared with stage 1); minimise Σ seconds·y + Σ split_penalty_g·(shelters used by
-   g) with ``split_penalty_g = options.split_penalty_s × people_g``: a group is split only when
-   capacity forces it or when splitting saves more than ``split_penalty_s`` seconds per person of
-   the group on average (default 30 min). The flow solution is the hint; status OPTIMAL when
-   CP-SAT proves it, otherwise TIMEOUT/CANCELLED with the best plan (at worst the flow's plan).
+   lower bound for stage 3.
+2. **Whole-group plan** (CP-SAT, a third of the time limit): each group to at most one shelter,
+   same weighted number placed, min Σ people·(seconds + split_penalty_s). It is a generalised
+   assignment problem, usually solved in well under a second; the better of it and the flow's
+   plan becomes the hint (and fallback) of stage 3.
+3. **CP-SAT repair of splits** (exact model, the rest of the time limit): integer people
+   ``y[g, h]`` and ``z[g, h] = 1`` when group ``g`` uses shelter ``h``; capacities,
+   Σₕ y[g, h] ≤ people_g and Σ priority·y ≥ ``W*`` (nobody left behind compared with stage 1);
+   minimise Σ seconds·y + Σ split_penalty_g·(shelters used by g) with ``split_penalty_g =
+   options.split_penalty_s × people_g``: a group is split only when capacity forces it or when
+   splitting saves more than ``split_penalty_s`` seconds per person of the group on average
+   (default 30 min). Status OPTIMAL when CP-SAT proves it, otherwise TIMEOUT/CANCELLED with the
+   best plan (at worst the hint) and a bound (CP-SAT's, or stage 1's travel if larger).
+
+When the flow's plan already places everybody without splitting a group it is optimal for
+stage 3 too (least travel, fewest shelters) and stages 2–3 are skipped.
 
 Overflow: people left without a place are reported with :attr:`Reason.OVER_CAPACITY` (reachable
 shelters are full) or :attr:`Reason.UNREACHABLE` (no shelter with free places can be reached).
@@ -120,6 +128,7 @@ def _split_stage(
     hint: np.ndarray,
     weighted: int,
     stop: StopFn | None,
+    time_limit_s: float,
 ) -> tuple[Status, np.ndarray, float | None, float | None]:
     """Stage 2 (CP-SAT); returns status, plan, objective, bound."""
     G, H = len(p.group_ids), len(p.shelter_ids)
@@ -152,8 +161,30 @@ def _split_stage(
         sum(int(p.seconds[g, h]) * v for (g, h), v in y.items())
         + sum(int(pen[g]) * v for (g, _), v in z.items())
     )
+    solver, st, cancelled = _run(model, opt, time_limit_s, stop)
+    if st == cp_model.OPTIMAL:
+        status = Status.OPTIMAL
+    else:
+        status = Status.CANCELLED if cancelled else Status.TIMEOUT
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, hint, None, None
+    plan = np.zeros((G, H), dtype=np.int64)
+    for (g, h), v in y.items():
+        plan[g, h] = solver.value(v)
+    return (
+        status,
+        plan,
+        float(round(solver.objective_value)),
+        float(math.ceil(solver.best_objective_bound - 1e-6)),
+    )
+
+
+def _run(
+    model: cp_model.CpModel, opt: EvacuationOptions, limit: float, stop: StopFn | None
+) -> tuple[cp_model.CpSolver, int, bool]:
+    """Solve ``model`` with a watcher thread that calls ``stop_search`` when ``stop()``."""
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, float(opt.time_limit_s))
+    solver.parameters.max_time_in_seconds = max(0.01, float(limit))
     solver.parameters.num_workers = max(1, int(opt.num_workers))
     solver.parameters.random_seed = int(opt.seed)
     done = threading.Event()
@@ -175,23 +206,52 @@ def _split_stage(
         done.set()
         if thread is not None:
             thread.join()
-    if st == cp_model.OPTIMAL:
-        status = Status.OPTIMAL
-    elif st == cp_model.MODEL_INVALID:
+    if st == cp_model.MODEL_INVALID:
         raise RuntimeError(f"CP-SAT rejected the evacuation model: {model.validate()}")
-    else:
-        status = Status.CANCELLED if cancelled.is_set() else Status.TIMEOUT
-    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return status, hint, None, None
-    plan = np.zeros((G, H), dtype=np.int64)
-    for (g, h), v in y.items():
-        plan[g, h] = solver.value(v)
-    return (
-        status,
-        plan,
-        float(round(solver.objective_value)),
-        float(math.ceil(solver.best_objective_bound - 1e-6)),
+    return solver, st, cancelled.is_set()
+
+
+def _whole_group_stage(
+    p: EvacuationProblem,
+    opt: EvacuationOptions,
+    weighted: int,
+    stop: StopFn | None,
+    time_limit_s: float,
+) -> np.ndarray | None:
+    """Stage 2a: the best plan that splits no group (a generalised assignment problem, easy for
+    CP-SAT), placing the same priority-weighted number of people as the flow. Used as a hint
+    for stage 2b; ``None`` when no such plan is found (capacity forces a split)."""
+    G, H = len(p.group_ids), len(p.shelter_ids)
+    ok = p.reachable & (p.people[:, None] > 0) & (p.people[:, None] <= p.capacity[None, :])
+    gi, hi = np.nonzero(ok)
+    if len(gi) == 0 or len(gi) > 50_000:
+        return None
+    model = cp_model.CpModel()
+    x = {(g, h): model.new_bool_var(f"w_{g}_{h}") for g, h in zip(gi.tolist(), hi.tolist())}
+    by_g: dict[int, list[cp_model.IntVar]] = {}
+    by_h: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
+    for (g, h), v in x.items():
+        by_g.setdefault(g, []).append(v)
+        by_h.setdefault(h, []).append((g, v))
+    for vs in by_g.values():
+        model.add_at_most_one(vs)
+    for h, gv in by_h.items():
+        model.add(sum(int(p.people[g]) * v for g, v in gv) <= int(p.capacity[h]))
+    model.add(sum(int(p.priority[g] * p.people[g]) * v for (g, _), v in x.items()) >= weighted)
+    model.minimize(
+        sum(
+            int(p.people[g]) * (int(p.seconds[g, h]) + int(opt.split_penalty_s)) * v
+            for (g, h), v in x.items()
+        )
     )
+    solver, st, _ = _run(model, opt, time_limit_s, stop)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    plan = np.zeros((G, H), dtype=np.int64)
+    for (g, h), v in x.items():
+        if solver.value(v):
+            plan[g, h] = p.people[g]
+    return plan
 
 
 def _objective(p: EvacuationProblem, opt: EvacuationOptions, plan: np.ndarray) -> tuple[int, int]:
@@ -231,10 +291,18 @@ def solve_evacuation(
             # group (all are served) uses exactly one shelter, the fewest possible.
             status, obj, bound = Status.OPTIMAL, float(flow_obj), float(flow_obj)
         else:
-            status, plan2, obj, bound = _split_stage(p, opt, plan, weighted, stop)
+            # 2a: best plan without any split (fast); the better of it and the flow's plan is
+            # the hint and fallback of 2b, the exact model.
+            whole = _whole_group_stage(p, opt, weighted, stop, opt.time_limit_s / 3)
+            if whole is not None and _objective(p, opt, whole)[1] < flow_obj:
+                plan, flow_obj = whole, _objective(p, opt, whole)[1]
+            if progress is not None:
+                progress(0.5, "整组安置方案完成，正在求精确最优")
+            remaining = max(0.05, opt.time_limit_s - (time.perf_counter() - t0))
+            status, plan2, obj, bound = _split_stage(p, opt, plan, weighted, stop, remaining)
             if obj is not None and obj <= flow_obj:
                 plan = plan2
-            else:  # no better plan than the flow's within the limit: keep the flow's plan
+            else:  # nothing better than the hint within the limit: keep the hint's plan
                 obj = float(flow_obj)
             # The flow's travel is a valid lower bound too (penalties are ≥ 0).
             bound = max(float(bound or 0.0), float(travel_lb))
