@@ -1282,6 +1282,8 @@ class _Reader:
                     row=fid,
                     column="geometry",
                 )
+            if g.geom_type == "MultiPoint" and "Point" in allowed and len(g.geoms) == 1:
+                g = g.geoms[0]  # QGIS exports often promote points to single-part multipoints
             if g.geom_type not in allowed:
                 raise self.error(
                     f"geometry must be {'/'.join(allowed)}, got {g.geom_type}",

@@ -29,7 +29,14 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
+from shapely.geometry import (
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 
 from gis import workspace as ws
 from gis.errors import WorkspaceError
@@ -352,6 +359,11 @@ _any_text = st.text(alphabet=_chars, max_size=8)
 _text = st.text(alphabet=_chars, min_size=1, max_size=12).filter(lambda t: t.strip() != "")
 _lon = st.floats(105.5, 106.4, allow_nan=False)
 _lat = st.floats(28.4, 29.1, allow_nan=False)
+_times = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.one_of(st.none(), st.just(UTC), st.just(CST)),
+)
 _qty = st.one_of(st.integers(0, 10**9), st.floats(0, 1e9, allow_nan=False, allow_infinity=False))
 
 
@@ -408,7 +420,20 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
                     loc,
                     draw(st.integers(0, 300)),
                     skills=tuple(draw(st.lists(_text, max_size=3, unique=True))),
+                    vehicles=tuple(
+                        Vehicle(
+                            f"tv{ident}{k}",
+                            draw(_text),
+                            draw(st.floats(0, 1e5, allow_nan=False)),
+                            draw(st.floats(0, 100, allow_nan=False)),
+                            ident,
+                            name=draw(_any_text),
+                            speed_factor=draw(st.floats(0.1, 2, allow_nan=False)),
+                        )
+                        for k in range(draw(st.integers(0, 2)))
+                    ),
                     status=draw(st.sampled_from(["待命", "出动", "休整"])),
+                    leader=draw(_any_text),
                 )
             )
         else:
@@ -420,13 +445,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
                     draw(_text),
                     draw(st.integers(1, 4)),
                     loc,
-                    draw(
-                        st.datetimes(
-                            min_value=datetime(2000, 1, 1),
-                            max_value=datetime(2100, 1, 1),
-                            timezones=st.one_of(st.none(), st.just(UTC), st.just(CST)),
-                        )
-                    ),
+                    draw(_times),
                     affected_people=draw(st.integers(0, 10**6)),
                     needs=draw(qmap),
                     required_skills=draw(st.dictionaries(_text, st.integers(0, 50), max_size=2)),
@@ -439,6 +458,40 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
         x, y = draw(_lon), draw(_lat)
         geom = draw(st.sampled_from([Point(x, y), shapely.box(x, y, x + 0.01, y + 0.02)]))
         hazards.append(Hazard(f"h{k}", draw(_text), draw(_text), draw(st.integers(1, 4)), geom))
+    closures = []
+    for k in range(draw(st.integers(0, 3))):
+        x, y = draw(_lon), draw(_lat)
+        geom = draw(
+            st.sampled_from(
+                [
+                    Point(x, y),
+                    LineString([(x, y), (x + 0.01, y + 0.003), (x + 0.02, y)]),
+                    shapely.box(x, y, x + 0.01, y + 0.01),
+                ]
+            )
+        )
+        since = draw(st.one_of(st.none(), _times))
+        until = None
+        if since is not None and draw(st.booleans()):
+            until = since + timedelta(hours=draw(st.integers(0, 1000)))
+        closures.append(
+            RoadClosure(
+                f"c{k}",
+                geom,
+                reason=draw(_any_text),
+                radius_m=draw(st.floats(0, 1e4, allow_nan=False)),
+                speed_factor=draw(st.sampled_from([0.0, 0.25, 0.5])),
+                since=since,
+                until=until,
+            )
+        )
+    town_codes = draw(
+        st.lists(st.from_regex(r"5105221[0-9]{2}", fullmatch=True), unique=True, max_size=3)
+    )
+    townships = tuple(
+        Township(c, draw(_text), (draw(_lon), draw(_lat)), draw(st.integers(0, 10**6)))
+        for c in town_codes
+    )
     metadata = draw(st.dictionaries(_text, _any_text, max_size=3))
     return Scenario(
         name=draw(_text),
@@ -448,7 +501,12 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
         teams=tuple(teams),
         incidents=tuple(incidents),
         hazards=tuple(hazards),
+        closures=tuple(closures),
+        townships=townships,
         boundary=draw(st.sampled_from([None, BOUNDARY])),
+        road_network=draw(
+            st.sampled_from([RoadNetworkRef(), RoadNetworkRef("osm", "a.pbf", "h", "注")])
+        ),
         metadata=metadata,
     )
 
@@ -755,6 +813,40 @@ def test_self_intersecting_polygon_is_repaired_with_warning(
     assert math.isclose(fixed.area, 0.005, rel_tol=1e-9)  # two triangles of 0.0025 each
     assert any("'hazards' row 3" in w and "make_valid" in w for w in got.warnings)
     assert got.scenario.hazards[:2] == scen.hazards[:2]
+
+
+def test_single_part_multipoints_are_points(rich_file: tuple[Path, Scenario]) -> None:
+    path, scen = rich_file
+    gdf = pyogrio.read_dataframe(path, layer="shelters")
+    gdf["geometry"] = [MultiPoint([g]) for g in gdf.geometry]
+    _rewrite_layer(path, "shelters", gdf, geometry_type="MultiPoint")
+    assert read_workspace(path).scenario == scen
+    gdf.loc[0, "geometry"] = MultiPoint([(105.8, 28.8), (105.9, 28.9)])
+    _rewrite_layer(path, "shelters", gdf, geometry_type="MultiPoint")
+    _raises(path, layer="shelters", row=1, column="geometry", match="got MultiPoint")
+
+
+def test_damaged_file_gives_workspace_error(rich_file: tuple[Path, Scenario]) -> None:
+    # random 4 KiB of garbage somewhere in the file: either still readable (an unused page or
+    # an index) or a WorkspaceError naming the file -- never another exception
+    path, _ = rich_file
+    nodes, edges = road_frames(500)
+    write_workspace(path, rich_scenario(), road_nodes=nodes, road_edges=edges)
+    data = path.read_bytes()
+    rng = random.Random(7)
+    errors = 0
+    for i in range(12):
+        damaged = bytearray(data)
+        offset = rng.randrange(4096, len(data) - 4096)
+        damaged[offset : offset + 4096] = rng.randbytes(4096)
+        p = path.parent / f"damaged{i}.gpkg"
+        p.write_bytes(bytes(damaged))
+        try:
+            read_workspace(p)
+        except WorkspaceError as exc:
+            assert str(p) in str(exc)
+            errors += 1
+    assert errors >= 3
 
 
 def test_point_in_a_polygon_only_layer_is_rejected(rich_file: tuple[Path, Scenario]) -> None:
