@@ -585,7 +585,9 @@ def _improve_sequence(
                         c2 = [list(t) for t in trips]
                         c2[ti][i], c2[ti][j] = c2[ti][j], c2[ti][i]
                         candidates.append(c2)
-        for c in candidates:
+        for n_tried, c in enumerate(candidates):
+            if n_tried % 256 == 255 and time.perf_counter() > deadline:
+                break
             s = schedule(problem, vehicle, c)
             if s.feasible and _objective_value(s, objective) < best_val - 1e-9:
                 trips, best_val = c, _objective_value(s, objective)
@@ -911,8 +913,8 @@ def solve_routing(
                 problem, prepared, options, solve_deadline, stop, progress, initial=first
             )
             alternative = first
-    # post-optimisation (exact objective) gets the rest of the budget, at least 0.25 s
-    post_deadline = max(t0 + budget, time.perf_counter() + 0.25)
+    # post-optimisation (exact objective) gets the rest of the budget, at least 0.1 s
+    post_deadline = max(t0 + budget, time.perf_counter() + 0.1)
     result = _build_result(
         problem,
         prepared,
@@ -933,7 +935,7 @@ def solve_routing(
             0.0,
             engine,
             post_optimise=True,
-            post_deadline=max(post_deadline, time.perf_counter() + 0.1),
+            post_deadline=max(post_deadline, time.perf_counter() + 0.05),
         )
         if other.info.status != Status.TIMEOUT and (
             result.info.status == Status.TIMEOUT
