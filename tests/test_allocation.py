@@ -314,7 +314,9 @@ def problems(draw):
     return p, AllocationOptions(allow_late=allow_late, release_safety_levels=release)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 @given(problems())
 def test_allocation_invariants_and_agreement_with_lp(case):
     p, opt = case

@@ -274,7 +274,9 @@ def cases(draw):
     return p, opt
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 @given(cases())
 def test_assignment_invariants(case):
     p, opt = case

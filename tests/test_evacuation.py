@@ -137,7 +137,9 @@ def evac_cases(draw):
     )
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 @given(evac_cases())
 def test_evacuation_invariants(case):
     p, opt = case
