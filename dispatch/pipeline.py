@@ -658,6 +658,11 @@ def _outcomes(
                 covered,
                 1.0 if need_staff <= 0 else sum(covered.values()) / need_staff,
                 tuple(a.team_id for a in teams),
+                {
+                    c: q - delivered.get(c, 0.0)
+                    for c, q in allocated.items()
+                    if q - delivered.get(c, 0.0) > 1e-9
+                },
             )
         )
     return tuple(out)
@@ -711,13 +716,19 @@ def plan_dispatch(
         )
     )
 
+    failures: list[str] = []
+
     def run(name: str, fn: Callable[[ProgressFn], Any]) -> Any:
         if stop():
             stages.append(_stage(name, None, "用户取消，未运行"))
             return None
-        out = fn(prog.stage(name))
-        info = out[0].info
-        stages.append(_stage(name, info))
+        try:
+            out = fn(prog.stage(name))
+        except (ReliefDeskError, ValueError) as exc:  # bad data: report it, keep the rest
+            failures.append(f"{_STAGE_ZH[name]}计算失败（{exc}）")
+            stages.append(StageRun(_STAGE_ZH[name], Status.INFEASIBLE, message=failures[-1]))
+            return None
+        stages.append(_stage(name, out[0].info))
         unserved.extend(out[0].unserved)
         return out
 
@@ -731,17 +742,16 @@ def plan_dispatch(
     r = run("assignment", lambda pg: _assignment(scenario, geo, options, stop, pg))
     if r is not None:
         assignment = r[1]
-    if stop():
-        stages.append(_stage("routing", None, "用户取消，未运行"))
-    elif not lines:
-        stages.append(StageRun(_STAGE_ZH["routing"], Status.OPTIMAL, message="无配送任务"))
+    if lines or stop():
+        r = run("routing", lambda pg: _routing(scenario, geo, options, lines, stop, pg))
+        if r is not None:
+            routes = r[1]
     else:
-        res, routes = _routing(scenario, geo, options, lines, stop, prog.stage("routing"))
-        stages.append(_stage("routing", res.info))
-        unserved.extend(res.unserved)
+        stages.append(StageRun(_STAGE_ZH["routing"], Status.OPTIMAL, message="无配送任务"))
     cancelled = any(s.status == Status.CANCELLED for s in stages)
-    if cancelled:
-        unserved = _mark_cancelled(scenario, unserved, lines, assignment, routes)
+    if cancelled or failures:
+        why = "；".join(failures) if failures else "计算已取消"
+        unserved = _mark_missing(scenario, unserved, assignment, routes, why)
 
     p = prog.stage("orders")
     places = tuple(geo.places.values())
@@ -797,16 +807,16 @@ def _material_refs(
     )
 
 
-def _mark_cancelled(
+def _mark_missing(
     scenario: Scenario,
     unserved: list[Unserved],
-    lines: Sequence[AllocationLine],
     assignment: Sequence[TeamDispatch],
     routes: Sequence[VehicleRoute],
+    why: str,
 ) -> list[Unserved]:
-    """After a cancel, every need with no decision yet is listed as 计算已取消."""
+    """After a cancelled or failed stage: list every part of an incident's needs that is neither
+    delivered nor already listed, with reason 计算已取消 and ``why`` in the message."""
     out = list(unserved)
-    listed = {(u.site_id, u.what) for u in out}
     mats = scenario.material_index
     for inc in scenario.open_incidents():
         for code, q in inc.needs.items():
@@ -817,31 +827,36 @@ def _mark_cancelled(
                 for s in t.stops
                 if s.site_id == inc.id
             )
-            if got < q and (inc.id, code) not in listed:
+            listed = sum(u.quantity for u in unserved if u.site_id == inc.id and u.what == code)
+            miss = q - got - listed
+            if miss > 1e-9:
                 m = mats.get(code)
                 name, unit = (m.name_zh, m.unit) if m is not None else (code, "")
-                miss = q - got
                 out.append(
                     Unserved(
                         inc.id,
                         code,
                         miss,
                         Reason.CANCELLED,
-                        f"{inc.name}：{name} {miss:g} {unit} 未安排：计算已取消",
+                        f"{inc.name}：{name} {miss:g} {unit} 未送达：{why}",
                     )
                 )
-        if inc.required_skills and not any(a.incident_id == inc.id for a in assignment):
-            for skill, n in inc.required_skills.items():
-                if (inc.id, skill) not in listed:
-                    out.append(
-                        Unserved(
-                            inc.id,
-                            skill,
-                            n,
-                            Reason.CANCELLED,
-                            f"{inc.name}：{skill} {n} 人未派遣：计算已取消",
-                        )
+        for skill, n in inc.required_skills.items():
+            covered = sum(
+                a.contributes.get(skill, 0) for a in assignment if a.incident_id == inc.id
+            )
+            listed = sum(u.quantity for u in unserved if u.site_id == inc.id and u.what == skill)
+            miss = n - covered - listed
+            if miss > 0:
+                out.append(
+                    Unserved(
+                        inc.id,
+                        skill,
+                        miss,
+                        Reason.CANCELLED,
+                        f"{inc.name}：{skill} {miss:g} 人未派遣：{why}",
                     )
+                )
     return out
 
 

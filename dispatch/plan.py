@@ -177,6 +177,8 @@ class IncidentOutcome:
 
     ``served_fraction`` is the share of the requested material weight (kg) that the vehicle
     routes deliver; ``staff_fraction`` the share of required skill headcount covered by teams.
+    Per material: ``needs`` = ``delivered`` + ``undelivered`` (allocated but on no vehicle; the
+    routing's "visit" records say why) + the allocation's shortfall (unserved, with reasons).
     """
 
     incident_id: str
@@ -190,6 +192,7 @@ class IncidentOutcome:
     covered_skills: Mapping[str, int]
     staff_fraction: float
     teams: tuple[str, ...] = ()
+    undelivered: Mapping[str, float] = field(default_factory=dict)  # allocated, not on a vehicle
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,9 @@ def test_goods_are_conserved_from_stock_to_vehicles(plan: Plan, demo: tuple[Scen
         allocated[ln.stockpile_id, ln.site_id, ln.material] += ln.quantity
     for key, q in carried.items():
         assert q <= allocated[key] + EPS, key
+    for o in plan.incidents:
+        for code, q in o.allocated.items():
+            assert o.delivered.get(code, 0) + o.undelivered.get(code, 0) == pytest.approx(q)
     # what the routes do not carry is reported (visit records), never silently dropped
     for key, q in allocated.items():
         if carried[key] < q - EPS:
@@ -252,6 +255,7 @@ def test_stop_before_start_gives_cancelled_partial_plan(demo: tuple[Scenario, An
     needs = {(i.id, c) for i in scenario.open_incidents() for c in i.needs}
     cancelled = {(u.site_id, u.what) for u in plan.unserved if u.reason == Reason.CANCELLED}
     assert needs <= cancelled
+    _assert_every_need_accounted_for(plan, scenario)
 
 
 def test_stop_during_the_run_keeps_what_was_decided(demo: tuple[Scenario, Any]) -> None:
@@ -276,6 +280,7 @@ def test_stop_during_the_run_keeps_what_was_decided(demo: tuple[Scenario, Any]) 
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     routing = [s for s in plan.stages if s.stage == "车辆路径"]
     assert routing and routing[0].status == Status.CANCELLED
+    _assert_every_need_accounted_for(plan, scenario)
 
 
 def test_stop_during_routing_returns_promptly(demo: tuple[Scenario, Any]) -> None:
@@ -297,10 +302,38 @@ def test_stop_during_routing_returns_promptly(demo: tuple[Scenario, Any]) -> Non
     routing = next(s for s in plan.stages if s.stage == "车辆路径")
     assert routing.status == Status.CANCELLED and plan.overall == Status.CANCELLED
     assert plan.allocation and plan.assignment  # decided before the stop
-    # whatever was not delivered is listed (cancelled or not routed), nothing silently lost
-    for o in plan.incidents:
-        if o.served_fraction < 1:
-            assert plan.unserved_for(o.incident_id)
+    _assert_every_need_accounted_for(plan, scenario)
+
+
+def _assert_every_need_accounted_for(plan: Plan, scenario: Scenario) -> None:
+    """Delivered + listed as unserved covers every material need and required skill."""
+    for inc in scenario.open_incidents():
+        out = next(o for o in plan.incidents if o.incident_id == inc.id)
+        for code, need in inc.needs.items():
+            listed = sum(u.quantity for u in plan.unserved_for(inc.id) if u.what == code)
+            assert out.delivered.get(code, 0) + listed >= need - 1e-6, (inc.id, code)
+        for skill, n in inc.required_skills.items():
+            listed = sum(u.quantity for u in plan.unserved_for(inc.id) if u.what == skill)
+            assert out.covered_skills.get(skill, 0) + listed >= n, (inc.id, skill)
+
+
+def test_a_failing_stage_is_reported_and_the_rest_still_planned(
+    demo: tuple[Scenario, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dispatch.routing
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValidationError("RoutingProblem: vehicle 'VH-X' capacities must be finite")
+
+    monkeypatch.setattr(dispatch.routing, "solve_routing", broken)
+    scenario, network = demo
+    plan = plan_dispatch(scenario, network, DispatchOptions(seconds=1, evacuate=False))
+    routing = next(s for s in plan.stages if s.stage == "车辆路径")
+    assert routing.status == Status.INFEASIBLE and "VH-X" in routing.message
+    assert plan.overall == Status.INFEASIBLE
+    assert plan.allocation and plan.deploy_orders and not plan.transfer_orders
+    assert any("车辆路径计算失败" in u.message_zh for u in plan.unserved)
+    _assert_every_need_accounted_for(plan, scenario)
 
 
 def test_roads_closed_around_an_incident_make_it_unreachable(demo: tuple[Scenario, Any]) -> None:
@@ -328,6 +361,7 @@ def test_no_vehicles_gives_reasons_not_exceptions(demo: tuple[Scenario, Any]) ->
     plan = plan_dispatch(bare, network, DispatchOptions(seconds=1, evacuate=False))
     assert plan.allocation and not plan.transfer_orders and plan.deploy_orders
     assert all(o.served_fraction == 0 for o in plan.incidents if o.needs)
+    assert all(o.undelivered == o.allocated and not o.delivered for o in plan.incidents)
     visits = [u for u in plan.unserved if u.what == "visit"]
     assert visits and all(u.reason == Reason.NO_VEHICLE for u in visits)
 
