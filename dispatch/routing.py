@@ -802,8 +802,8 @@ def _build_result(
             continue
         d = problem.deliveries[di]
         site = problem.locations[d.site]
-        if out.cancelled and not out.found:
-            reason, msg = Reason.CANCELLED, f"{d.id} 未排车：计算已取消"
+        if out.cancelled:
+            reason, msg = Reason.CANCELLED, f"{d.id} 有 {missing}/{total} 车次未排车：计算已取消"
         elif not out.found:
             reason, msg = Reason.TIME_LIMIT, f"{d.id} 未排车：计算超时，未找到方案"
         elif d.deadline_s is not None:
