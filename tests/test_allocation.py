@@ -137,6 +137,11 @@ def test_reasons_unreachable_and_out_of_stock():
     )
     r2 = solve_allocation(p2)
     assert [u.reason for u in r2.unserved] == [Reason.UNREACHABLE]
+    # and with float seconds where inf / NaN mean "no path"
+    p3 = _problem(available=[[5], [5]], demand=[[3], [2]], seconds=[[np.inf, 100.4], [np.nan, 2e2]])
+    r3 = solve_allocation(p3)
+    assert [u.reason for u in r3.unserved] == [Reason.UNREACHABLE]
+    assert p3.seconds[0, 1] == 100 and _q(r3, "T1") == 2
 
 
 def test_safety_stock_released_only_for_levels_i_and_ii():

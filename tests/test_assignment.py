@@ -49,9 +49,11 @@ def _base() -> AssignmentProblem:
 def test_hand_checked_optimum_and_reasons():
     # Sending T1 to I0 would close its gap of 2 (weight 12·2) but open a gap of 4 medics at the
     # more urgent I1 (24·4): T1 goes to I1. T2 is deployed (出动) and not available.
-    r = solve_assignment(_base())
+    seen: list[float] = []
+    r = solve_assignment(_base(), progress=lambda f, msg: seen.append(f))
     assert r.info.status is Status.OPTIMAL
     assert r.info.objective == r.info.bound
+    assert seen and all(0.0 <= f <= 1.0 for f in seen)
     assert _where(r) == {"T0": "I0", "T1": "I1"}
     assert r.covered("I0", WATER) == 10 and r.covered("I1", MED) == 4
     by = {(u.site_id, u.what): u for u in r.unserved}
