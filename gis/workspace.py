@@ -54,10 +54,22 @@ Decisions
   warning; a layer without a CRS is taken as EPSG:4326 with a warning.
 * Errors are :class:`gis.errors.WorkspaceError`; ``row`` is the feature id (``fid``) that QGIS
   shows, ``column`` the field name (``"geometry"`` for the geometry).
-* Saving is atomic: all layers go to a temporary file in the target's directory, which is
-  fsync'ed and moved over the target with :func:`os.replace` (then the directory is fsync'ed).
-  A crash or ``kill -9`` mid-save leaves the previous file intact; stale temporary files left
-  by a killed save are removed by the next save into that directory.
+* Saving is atomic: all layers go to a temporary file in the target's directory
+  (``.NAME.<pid>-<random>.reliefdesk-tmp.gpkg``), which is fsync'ed and moved over the target
+  with :func:`os.replace` (then the directory is fsync'ed). A crash or ``kill -9`` mid-save
+  leaves the previous file intact; temporary files left by a killed save (their process is
+  gone) are removed by the next save of that file. SQLite side files of the old file (``-wal``
+  left by QGIS, a hot ``-journal``) are folded back and removed so they are never replayed into
+  the new file. Saving through a symlink replaces the file it points to.
+* Entity layers are read with ``pyogrio.raw.read`` and the attribute tables through one
+  read-only ``sqlite3`` connection (GDAL reopening the file per table costs ~15 ms each); all
+  writing goes through pyogrio/GDAL.
+* Lenient where QGIS editing makes it harmless: numbers typed as text (``"300"``), codes typed
+  as numbers, levels as ``"II"``/``"Ⅲ"``/``"3级"``, single-part MultiPoints, missing optional
+  columns (defaults), extra columns (ignored). Text containing NUL cannot be stored (GeoPackage
+  text is C strings): :func:`write_workspace` refuses it, naming layer, row and column.
+* :attr:`Workspace.warnings` = file warnings (reprojection, repairs, skipped documents) followed
+  by :func:`validate_scenario` — callers need not call it again on a freshly read workspace.
 """
 
 from __future__ import annotations
@@ -704,7 +716,7 @@ def _coerce_series(
 
     def fail(mask: np.ndarray, what: str) -> WorkspaceError:
         pos = int(np.flatnonzero(mask)[0])
-        row = int(fids[pos]) if fids is not None else pos
+        row = int(fids[pos]) if fids is not None else pos + 1  # the fid it would be written as
         return WorkspaceError(
             f"{what}, got {series.iloc[pos]!r}", path=path, layer=layer, row=row, column=series.name
         )
@@ -727,6 +739,10 @@ def _coerce_series(
         if bad.any():
             raise fail(bad, "expected a boolean (0/1)")
         return num.astype(bool)
+    if dtype == "int64" and pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("int64")  # exact, also beyond 2**53
+    if dtype == "float64" and pd.api.types.is_float_dtype(series.dtype):
+        return series.astype("float64")
     num = pd.to_numeric(series, errors="coerce")
     bad = (num.isna() & series.notna()).to_numpy()
     if bad.any():
@@ -751,6 +767,10 @@ def _temp_glob(target: Path) -> Iterable[Path]:
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
+    if os.name == "nt":
+        # os.kill(pid, 0) would terminate the process on Windows. There a temp file still
+        # being written is open, so deleting it fails: report "not alive" and let unlink decide.
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -798,10 +818,12 @@ def _settle_old_file(target: Path) -> None:
     Best effort: errors (a locked or broken old file) are ignored, the side files are removed
     after the replace in any case.
     """
+    if not target.is_file():
+        return
     if not any(Path(f"{target}{suffix}").exists() for suffix in ("-wal", "-journal")):
         return
     try:
-        con = sqlite3.connect(target.resolve().as_uri(), uri=True, timeout=2.0)
+        con = sqlite3.connect(target.resolve().as_uri() + "?mode=rw", uri=True, timeout=2.0)
     except sqlite3.Error:
         return
     try:
@@ -821,9 +843,8 @@ def _remove_sidecars(target: Path) -> None:
 
 
 def _fsync_path(path: Path, *, directory: bool = False) -> None:
-    flags = os.O_RDONLY
-    if directory:
-        flags |= getattr(os, "O_DIRECTORY", 0)
+    # a file is opened for writing: Windows' FlushFileBuffers needs write access
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if directory else os.O_RDWR
     try:
         fd = os.open(path, flags)
     except OSError:
