@@ -33,6 +33,8 @@ from gis.errors import ReliefDeskError, ValidationError
 from gis.roads import RoadNetwork, SnapResult, road_class_zh
 
 if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
     from gis.model import RoadClosure
 
 __all__ = [
@@ -62,6 +64,9 @@ _JUMP_MAX_NODES = 20_000
 _REDUCE_MIN_ROOTS = 64
 # ... and only when at least this share of nodes has one or two neighbours (roads, not grids).
 _REDUCE_MIN_SHARE = 0.25
+# Exact integer-valued float64 weights (time and length packed into one number) need at most
+# this many bits for the longest possible path; otherwise the engine uses plain float times.
+_LEX_MAX_BITS = 52
 
 
 def round_units(x: Any) -> np.ndarray:
@@ -76,6 +81,39 @@ def round_units(x: Any) -> np.ndarray:
 
 class MatrixCancelled(ReliefDeskError):
     """The ``stop`` callable asked a matrix computation to stop."""
+
+
+def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float] | None:
+    """Units (time τ s, length λ m, multiplier M) for exact lexicographic weights, or None.
+
+    An arc's weight is ``round(t/τ) · M + round(l/λ)``: integer-valued, so float64 sums are
+    exact in any order, comparisons are by time first and length second, and a single
+    Dijkstra gives both seconds and metres. M must exceed the length (in λ) of any path and the
+    total must stay below 2**_LEX_MAX_BITS; bounds: the longest time is at most the in- plus
+    out-eccentricity of node 0 (when strongly connected; else the sum of all arc times) and a
+    path's length at most its time times the top arc speed (and the sum of all lengths). Units
+    start at τ = 1/1024 s, λ = 1/8 m and are coarsened (×2) up to 6 times to fit.
+    """
+    n = csr.shape[0]
+    t = csr.data
+    if n == 0 or t.size == 0:
+        return None
+    d_out = dijkstra(csr, directed=True, indices=0)
+    d_in = dijkstra(csr.T.tocsr(), directed=True, indices=0)
+    if np.isfinite(d_out).all() and np.isfinite(d_in).all():
+        t_bound = float(d_out.max() + d_in.max())
+    else:
+        t_bound = float(t.sum())
+    vmax = float(np.max(length / t))
+    for k in range(7):
+        tau, lam = 2.0 ** (k - 10), 2.0 ** (k - 3)
+        qt_max = t_bound / tau + n
+        ql_max = min((t_bound + n * tau) * vmax, float(length.sum())) / lam + n
+        bits_l = int(np.ceil(np.log2(ql_max + 1)))
+        bits_t = int(np.ceil(np.log2(qt_max + 1)))
+        if bits_l + bits_t <= _LEX_MAX_BITS:
+            return tau, lam, float(2.0**bits_l)
+    return None
 
 
 def _dedupe_arcs(
@@ -291,9 +329,28 @@ class TravelTimeEngine:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
         self._csr = csr_matrix((t, v.astype(np.int32), indptr), shape=(n, n))
+        length = np.asarray(net.length_m)[arcs]
+        self._lex = _lex_units(self._csr, length)
+        if self._lex is not None:
+            # one exact weight per arc: time units in the high part, length units in the low
+            tau, lam, big = self._lex
+            u_all = net.arc_u[np.flatnonzero(ok)].astype(np.int64)
+            v_all = net.arc_v[np.flatnonzero(ok)].astype(np.int64)
+            all_arcs = np.flatnonzero(ok)
+            qt = np.maximum(np.rint(time_s[all_arcs] / tau), 1.0)
+            ql = np.rint(np.asarray(net.length_m)[all_arcs] / lam)
+            w = qt * big + ql
+            order = np.lexsort((all_arcs, w, v_all, u_all))
+            arcs, u, v, w = all_arcs[order], u_all[order], v_all[order], w[order]
+            key = u * n + v
+            first = np.ones(key.size, bool)
+            first[1:] = key[1:] != key[:-1]
+            arcs, u, v, w, key = arcs[first], u[first], v[first], w[first], key[first]
+            length = np.asarray(net.length_m)[arcs]
+            self._csr = csr_matrix((w, v.astype(np.int32), indptr), shape=(n, n))
         self._key = key  # sorted u * n + v of each CSR entry
         self._csr_arc = arcs  # arc index of each CSR entry
-        self._csr_len = np.asarray(net.length_m)[arcs]
+        self._csr_len = length
         # the same structure with arc lengths: lengths[p, v] is a C-level binary search
         self._lengths = csr_array((self._csr_len, self._csr.indices, indptr), shape=(n, n))
         self._reverse: tuple[csr_matrix, csr_array] | None = None
@@ -321,6 +378,45 @@ class TravelTimeEngine:
     @property
     def n_nodes(self) -> int:
         return self.network.n_nodes
+
+    @property
+    def exact_units(self) -> tuple[float, float] | None:
+        """(seconds, metres) per unit of the exact weights, or None in float mode."""
+        return None if self._lex is None else (self._lex[0], self._lex[1])
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The graph this engine searches, for checks with networkx.
+
+        Node indices as in the network; per arc ``weight`` (what is minimised: the exact
+        packed time/length number, or the float time), ``travel_time_s``, ``length_m`` (as
+        the engine counts them: in exact mode quantised to :attr:`exact_units`) and ``arc``.
+        """
+        import networkx as nx
+
+        n = self.n_nodes
+        u = np.repeat(np.arange(n), np.diff(self._csr.indptr))
+        v = self._csr.indices
+        w = self._csr.data
+        if self._lex is not None:
+            secs, metres = self._decode(w, *self._lex)
+        else:
+            secs, metres = w, self._csr_len
+        g = nx.DiGraph()
+        g.add_nodes_from(range(n))
+        g.add_edges_from(
+            (
+                int(a),
+                int(b),
+                {
+                    "weight": float(ww),
+                    "travel_time_s": float(tt),
+                    "length_m": float(ll),
+                    "arc": int(arc),
+                },
+            )
+            for a, b, ww, tt, ll, arc in zip(u, v, w, secs, metres, self._csr_arc, strict=True)
+        )
+        return g
 
     def with_closures(self, closures: Sequence[RoadClosure]) -> TravelTimeEngine:
         """A new engine on the same base network with ``closures`` (replacing the current)."""
@@ -374,7 +470,13 @@ class TravelTimeEngine:
         if roots.size >= _REDUCE_MIN_ROOTS and self._reducible():
             csr, lengths, new_index = self._reduced(csr, lengths, roots, goals)
             roots, goals = new_index[roots], new_index[goals]
-        secs, metres = self._search(csr, lengths, roots, goals, stop, limit)
+        if self._lex is not None:
+            tau, lam, big = self._lex
+            if np.isfinite(limit):
+                limit = (np.floor(limit / tau) + 1.0) * big - 1.0
+            secs, metres = self._search_lex(csr, roots, goals, stop, limit, tau, lam, big)
+        else:
+            secs, metres = self._search(csr, lengths, roots, goals, stop, limit)
         if backwards:
             secs, metres = secs.T, metres.T
         return secs[s_inv][:, t_inv], metres[s_inv][:, t_inv]
@@ -435,6 +537,37 @@ class TravelTimeEngine:
             secs[start : start + idx.size] = dist[:, targets]
             metres[start : start + idx.size] = cls._tree_metres(lengths, pred, idx, targets)
         return secs, metres
+
+    @staticmethod
+    def _decode(dist: np.ndarray, tau: float, lam: float, big: float) -> tuple:
+        """Exact lexicographic distances → float seconds and metres (inf stays inf)."""
+        finite = np.isfinite(dist)
+        qt = np.floor(np.where(finite, dist, 0.0) / big)
+        ql = np.where(finite, dist, 0.0) - qt * big
+        return np.where(finite, qt * tau, np.inf), np.where(finite, ql * lam, np.inf)
+
+    @classmethod
+    def _search_lex(
+        cls,
+        csr: csr_matrix,
+        roots: np.ndarray,
+        targets: np.ndarray,
+        stop: Callable[[], bool] | None,
+        limit: float,
+        tau: float,
+        lam: float,
+        big: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = csr.shape[0]
+        dist = np.empty((roots.size, targets.size))
+        block = max(1, _BLOCK_ENTRIES // max(n, 1))
+        for start in range(0, roots.size, block):
+            if stop is not None and stop():
+                raise MatrixCancelled("travel-time matrix cancelled")
+            idx = roots[start : start + block]
+            d = dijkstra(csr, directed=True, indices=idx, limit=limit)
+            dist[start : start + idx.size] = d[:, targets]
+        return cls._decode(dist, tau, lam, big)
 
     @staticmethod
     def _tree_metres(
@@ -584,6 +717,8 @@ class TravelTimeEngine:
         dist, _pred, origin = dijkstra(
             self._csr, directed=True, indices=src, min_only=True, return_predecessors=True
         )
+        if self._lex is not None:
+            dist, _ = self._decode(dist, *self._lex)
         pos = np.full(self.n_nodes, -1, dtype=np.int64)
         hit = origin >= 0
         lookup = {int(s): i for i, s in reversed(list(enumerate(src.tolist())))}
@@ -621,12 +756,16 @@ class TravelTimeEngine:
                 steps[-1] = Step(label, last.highway, last.distance_m + length, last.seconds + secs)
             else:
                 steps.append(Step(label, hw, length, secs))
-        metres = float(np.sum(lengths)) if lengths.size else 0.0
+        if self._lex is not None:
+            secs_f, metres_f = self._decode(np.array([dist[t]]), *self._lex)
+        else:
+            secs_f = np.array([dist[t]])
+            metres_f = np.array([float(np.sum(lengths)) if lengths.size else 0.0])
         return Path(
             nodes=tuple(nodes),
             arcs=tuple(int(a) for a in arcs),
-            seconds=int(self._to_int(np.array([dist[t]]))[0]),
-            metres=int(self._to_int(np.array([metres]))[0]),
+            seconds=int(self._to_int(secs_f)[0]),
+            metres=int(self._to_int(metres_f)[0]),
             geometry=geometry,
             steps=tuple(steps),
         )

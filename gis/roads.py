@@ -205,6 +205,15 @@ class RoadOptions:
                 f"got {self.network_type!r}"
             )
 
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
+
+    def __reduce__(self) -> tuple[Any, ...]:  # mappingproxy does not pickle
+        return (
+            type(self),
+            (dict(self.speeds_kmh), self.keep_largest_scc, self.snap_warn_m, self.network_type),
+        )
+
     def fingerprint(self) -> str:
         """Stable text of the options (part of cache keys and content hashes)."""
         return json.dumps(
@@ -408,6 +417,17 @@ class RoadNetwork:
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"RoadNetwork is immutable (tried to set {key!r})")
+
+    def __getstate__(self) -> dict[str, Any]:  # pickling (e.g. to a worker process)
+        state = dict(self.__dict__)
+        state["_memo"] = {}  # spatial indexes are rebuilt on demand
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for value in state.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         closed = f", {len(self.closures)} closures" if self.closures else ""

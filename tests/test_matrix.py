@@ -52,24 +52,30 @@ def engine(andorra: RoadNetwork) -> TravelTimeEngine:
 
 
 @pytest.fixture(scope="module")
-def graph(andorra: RoadNetwork) -> nx.DiGraph:
-    return andorra.to_networkx()
+def graph(engine: TravelTimeEngine) -> nx.DiGraph:
+    return engine.to_networkx()
 
 
 def _nx_reference(
     g: nx.DiGraph, sources: list[int], targets: list[int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """networkx float seconds and metres along the time-shortest path (inf if unreachable)."""
+    """networkx seconds and metres along the path minimising the engine's ``weight``."""
     secs = np.full((len(sources), len(targets)), np.inf)
     metres = np.full((len(sources), len(targets)), np.inf)
     for i, s in enumerate(sources):
-        dist, paths = nx.single_source_dijkstra(g, s, weight="travel_time_s")
+        _, paths = nx.single_source_dijkstra(g, s, weight="weight")
         for j, t in enumerate(targets):
-            if t in dist:
-                secs[i, j] = dist[t]
-                p = paths[t]
-                metres[i, j] = sum(g[a][b]["length_m"] for a, b in zip(p[:-1], p[1:]))
+            if t in paths:
+                arcs = list(zip(paths[t][:-1], paths[t][1:]))
+                secs[i, j] = sum(g[a][b]["travel_time_s"] for a, b in arcs)
+                metres[i, j] = sum(g[a][b]["length_m"] for a, b in arcs)
     return secs, metres
+
+
+def _rows(m: TravelMatrix, rows: np.ndarray) -> TravelMatrix:
+    return TravelMatrix(
+        m.seconds[rows], m.metres[rows], m.reachable[rows], m.source_nodes[rows], m.target_nodes
+    )
 
 
 def _assert_matches(m: TravelMatrix, secs: np.ndarray, metres: np.ndarray) -> None:
@@ -122,7 +128,7 @@ def test_matrix_equals_networkx_with_closures(
     sources = data.draw(st.lists(node, min_size=1, max_size=4))
     targets = data.draw(st.lists(node, min_size=1, max_size=10))
     m = cut.matrix(sources, targets)
-    secs, metres = _nx_reference(cut.network.to_networkx(), sources, targets)
+    secs, metres = _nx_reference(cut.to_networkx(), sources, targets)
     _assert_matches(m, secs, metres)
     assert m.network_hash == cut.network.content_hash != andorra.content_hash
     # removing the closures restores the original matrix exactly
@@ -153,11 +159,50 @@ def test_large_queries_shrink_the_graph_exactly(
     small, _, _ = engine._reduced(engine._csr, engine._lengths, roots, goals)
     assert small.shape[0] < 0.8 * andorra.n_nodes  # Andorra has many dead ends and chains
     m = engine.matrix(sources, targets)
-    secs, metres = _nx_reference(graph, sources.tolist(), targets.tolist())
-    _assert_matches(m, secs, metres)
+    rows = np.arange(0, n_src, n_src // 10)  # networkx on a sample of rows
+    secs, metres = _nx_reference(graph, sources[rows].tolist(), targets.tolist())
+    _assert_matches(_rows(m, rows), secs, metres)
     monkeypatch.setattr(gm, "_REDUCE_MIN_ROOTS", 10**9)
     plain = engine.matrix(sources, targets)
     assert np.array_equal(plain.seconds, m.seconds) and np.array_equal(plain.metres, m.metres)
+
+
+def test_float_mode_fallback_matches_networkx(
+    andorra: RoadNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without room for exact packed weights the engine minimises float seconds and sums
+    metres over the predecessor tree (pointer jumping, or walking back from few targets)."""
+    import gis.matrix as gm
+
+    monkeypatch.setattr(gm, "_LEX_MAX_BITS", 0)
+    eng = TravelTimeEngine(andorra)
+    assert eng.exact_units is None
+    g = andorra.to_networkx()  # the network's own float weights
+    for _, _, d in g.edges(data=True):
+        d["weight"] = d["travel_time_s"]
+    rng = np.random.default_rng(3)
+    for n_src, n_tgt in ((5, 12), (80, 100)):
+        sources = rng.choice(andorra.n_nodes, n_src, replace=False)
+        targets = rng.choice(andorra.n_nodes, n_tgt, replace=False)
+        m = eng.matrix(sources, targets)
+        rows = np.arange(0, n_src, max(1, n_src // 8))  # networkx on a sample of rows
+        secs, metres = _nx_reference(g, sources[rows].tolist(), targets.tolist())
+        _assert_matches(_rows(m, rows), secs, metres)
+    monkeypatch.setattr(gm, "_JUMP_MAX_NODES", 0)  # force the walk strategy
+    m = eng.matrix(sources[:5], targets[:12])
+    secs, metres = _nx_reference(g, sources[:5].tolist(), targets[:12].tolist())
+    _assert_matches(m, secs, metres)
+    p = eng.path(int(sources[0]), int(targets[0]))
+    assert p is not None and p.seconds == m.seconds[0, 0]
+
+
+def test_exact_units(engine: TravelTimeEngine, andorra: RoadNetwork) -> None:
+    tau, lam = engine.exact_units  # type: ignore[misc]
+    assert tau <= 1 / 64 and lam <= 1.0  # fine enough for a county network
+    m = engine.matrix([0], [andorra.n_nodes - 1])
+    g = andorra.to_networkx()  # float weights: quantisation moves results by far under 1 s
+    d = nx.single_source_dijkstra_path_length(g, 0, weight="travel_time_s")
+    assert abs(m.seconds[0, 0] - d[andorra.n_nodes - 1]) <= 1
 
 
 def test_monaco_one_way_asymmetry(monaco: RoadNetwork) -> None:
@@ -168,7 +213,7 @@ def test_monaco_one_way_asymmetry(monaco: RoadNetwork) -> None:
     m_vu = eng.matrix(v, u)
     fwd, back = np.diag(m_uv.seconds), np.diag(m_vu.seconds)
     assert (back != fwd).mean() > 0.5  # against the one-way you drive around
-    secs, metres = _nx_reference(monaco.to_networkx(), u[:15].tolist(), v[:15].tolist())
+    secs, metres = _nx_reference(eng.to_networkx(), u[:15].tolist(), v[:15].tolist())
     _assert_matches(eng.matrix(u[:15], v[:15]), secs, metres)
 
 
@@ -185,7 +230,7 @@ def test_metres_follow_fastest_not_shortest_path(
             for s in sources
         ]
     )
-    assert (m.metres >= np.floor(shortest)).all()
+    assert (m.metres >= np.floor(shortest) - 1).all()  # lengths counted in 1/8 m
     assert (m.metres > round_units(shortest) + 50).any()  # the fast road is often longer
 
 
