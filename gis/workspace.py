@@ -157,9 +157,12 @@ _STALE_TEMP_AGE_S = 6 * 3600.0
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Workspace:
     """What :func:`read_workspace` returns.
+
+    Compared by identity (``eq=False``): GeoDataFrames have no single truth value, so a
+    field-wise ``==`` would raise. Compare ``.scenario`` (a value) instead.
 
     Attributes
     ----------

@@ -293,6 +293,7 @@ def test_rich_round_trip_is_equal(tmp_path: Path) -> None:
     got = read_workspace(path)
     assert isinstance(got, Workspace)
     assert got.path == path
+    assert got == got and hash(got)  # identity semantics: no field-wise == on GeoDataFrames
     assert got.scenario == scen
     # details == would hide if the model compared loosely
     s = got.scenario
