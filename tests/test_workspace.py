@@ -549,6 +549,11 @@ def test_file_is_a_standard_geopackage(tmp_path: Path) -> None:
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        # the fast-write settings do not stick to the file: a normal rollback journal
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        rtree = {r[0] for r in con.execute("SELECT table_name FROM gpkg_extensions")}
+        assert {"stockpiles", "hazards", "road_edges"} <= rtree  # spatial indexes for QGIS
         contents = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
         assert contents["stockpiles"] == "features"
         assert contents["inventory"] == "attributes"
