@@ -1008,6 +1008,22 @@ def test_road_frames_other_crs_and_extra_columns(tmp_path: Path) -> None:
     assert e["maxspeed_kmh"].isna().sum() == edges["maxspeed_kmh"].isna().sum()
 
 
+def test_road_layer_in_another_crs_is_reprojected_on_read(tmp_path: Path) -> None:
+    nodes, edges = road_frames(40, seed=5)
+    path = tmp_path / "r.gpkg"
+    write_workspace(path, Scenario(name="r"), road_nodes=nodes, road_edges=edges)
+    _rewrite_layer(path, "road_edges", edges.to_crs(3857), geometry_type="LineString")
+    got = read_workspace(path)
+    assert any("reprojected layer 'road_edges' from EPSG:3857" in w for w in got.warnings)
+    assert got.road_edges is not None and got.road_edges.crs.to_epsg() == 4326
+    assert np.allclose(
+        shapely.get_coordinates(got.road_edges.geometry),
+        shapely.get_coordinates(edges.geometry),
+        atol=1e-9,
+    )
+    assert (got.road_edges["u"].to_numpy() == edges["u"].to_numpy()).all()
+
+
 def test_include_roads_false_does_not_read_road_layers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
