@@ -4,14 +4,28 @@
 :func:`scipy.sparse.csgraph.dijkstra` over a CSR matrix built once per network + closures. A
 faster backend (contraction hierarchies) can later implement the same methods.
 
+How it works
+------------
+* **Exact packed weights.** Each arc weighs ``round(t/τ)·M + round(l/λ)`` (τ = 1/1024 s and
+  λ = 1/8 m unless the network is too large, see :func:`_lex_units`): an integer-valued float,
+  so sums are exact in any order; paths are compared by time, then by length (a deliberate tie
+  rule); one Dijkstra per source yields both seconds and metres, no predecessor pass. If no
+  units fit in float64's 52 bits, the engine falls back to float seconds and sums metres over
+  the predecessor tree (pointer jumping, or walking back from the targets).
+* **Fewer searches.** Each distinct source is searched once; when there are fewer distinct
+  targets, the search runs backwards from them on the reversed graph.
+* **Smaller graph for big queries.** With ≥ 64 search roots on a road-like network, dead-end
+  trees without query nodes are pruned and chains of two-neighbour nodes contracted into
+  shortcuts first (:func:`_reduce_graph`); shortest paths between query nodes are unchanged.
+
 Conventions
 -----------
-* Weights are arc travel times in seconds (float). Between two nodes joined by parallel arcs the
-  fastest open arc is used; closed arcs (infinite time) and self-loops are left out.
-* ``seconds`` in a :class:`TravelMatrix` is the shortest float travel time rounded to the
-  nearest integer by :func:`round_units` (halves up, tolerant to float summation order).
-  ``metres`` is the length of *that time-shortest path* (not the shortest distance), summed in
-  float along the path and rounded the same way.
+* Between two nodes joined by parallel arcs the best open arc is used; closed arcs (infinite
+  time) and self-loops are left out.
+* ``seconds`` in a :class:`TravelMatrix` is the shortest travel time rounded to whole seconds
+  by :func:`round_units` (halves up). ``metres`` is the length of *that time-shortest path*
+  (not the shortest distance), rounded the same way. Both are exactly what networkx computes on
+  :meth:`TravelTimeEngine.to_networkx` (the engine's weights).
 * Pairs with no path hold :data:`UNREACHABLE` in both integer matrices and ``False`` in
   ``reachable``; :meth:`TravelMatrix.unreachable_pairs` lists them.
 * :meth:`TravelTimeEngine.matrix_lonlat` adds the off-road leg from each point to its snapped
@@ -540,11 +554,13 @@ class TravelTimeEngine:
 
     @staticmethod
     def _decode(dist: np.ndarray, tau: float, lam: float, big: float) -> tuple:
-        """Exact lexicographic distances → float seconds and metres (inf stays inf)."""
-        finite = np.isfinite(dist)
-        qt = np.floor(np.where(finite, dist, 0.0) / big)
-        ql = np.where(finite, dist, 0.0) - qt * big
-        return np.where(finite, qt * tau, np.inf), np.where(finite, ql * lam, np.inf)
+        """Exact packed distances → float seconds and metres (inf stays inf)."""
+        qt = np.floor(dist / big)  # exact: dist is an integer below 2**52, big a power of 2
+        with np.errstate(invalid="ignore"):
+            ql = dist - qt * big  # nan where unreachable
+        metres = ql * lam
+        metres[np.isnan(metres)] = np.inf
+        return qt * tau, metres
 
     @classmethod
     def _search_lex(
@@ -625,10 +641,9 @@ class TravelTimeEngine:
 
     @staticmethod
     def _to_int(a: np.ndarray) -> np.ndarray:
-        finite = np.isfinite(a)
-        out = np.full(a.shape, UNREACHABLE, dtype=np.int32)
-        out[finite] = np.minimum(round_units(a[finite]), UNREACHABLE - 1).astype(np.int32)
-        return out
+        r = round_units(a)
+        r = np.where(np.isfinite(r), np.minimum(r, UNREACHABLE - 1), UNREACHABLE)
+        return r.astype(np.int32)
 
     # ---- public API -------------------------------------------------------------------
 
