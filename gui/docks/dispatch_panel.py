@@ -21,13 +21,14 @@ The panel never edits the scenario.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QPoint, Qt, QUrl, pyqtSignal
+from PyQt6.QtCore import QPoint, Qt, QTimer, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QBrush, QColor, QDesktopServices
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -81,21 +82,79 @@ ENGINE_CHOICES: tuple[tuple[str, str], ...] = (
 
 
 def dispatch_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
-    """Compute a plan: ``{"plan": Plan, "network": the road network used}``.
+    """Compute a plan and everything the panel shows of it, off the GUI thread.
 
     ``data``: ``scenario``, ``options`` (DispatchOptions), ``network`` (None → loaded from
     ``path`` when the workspace has roads, else travel times are straight-line estimates).
+    Returns ``plan``, ``network`` (the one used), ``plan_json`` (the workspace document text),
+    ``routes`` (the map payload), ``summary`` (overview text) and ``scenario_hash`` (of the
+    input scenario): serialising a plan takes ~0.1 s, too long for the GUI thread.
     """
-    from dispatch.pipeline import plan_dispatch
+    from dispatch.pipeline import plan_dispatch, summary_text
+    from dispatch.plan import scenario_hash
 
-    network = data.get("network")
-    if network is None and data.get("path") and data.get("has_roads"):
-        from gis.loading import load_road_network
+    # A full (generation 2) garbage collection stops every thread for its whole pass: ~0.1 s
+    # over the heap of a loaded workspace (measured in bench_gui_responsiveness). The objects
+    # alive now (workspace, network, modules) are frozen for the run so the collector scans
+    # only what the run allocates; unfrozen afterwards so nothing leaks.
+    gc.freeze()
+    try:
+        network = data.get("network")
+        if network is None and data.get("path") and data.get("has_roads"):
+            from gis.loading import load_road_network
 
-        progress(0.0, tr("加载道路网络…"))
-        network = load_road_network(Path(data["path"]), data["scenario"])
-    plan = plan_dispatch(data["scenario"], network, data["options"], stop=stop, progress=progress)
-    return {"plan": plan, "network": network}
+            progress(0.0, tr("加载道路网络…"))
+            network = load_road_network(Path(data["path"]), data["scenario"])
+        plan = plan_dispatch(
+            data["scenario"], network, data["options"], stop=stop, progress=progress
+        )
+        return {
+            "plan": plan,
+            "network": network,
+            "plan_json": plan.to_json(indent=None),
+            "routes": route_features(plan),
+            "summary": summary_text(plan, max_unserved=50),
+            "scenario_hash": scenario_hash(data["scenario"]),
+        }
+    finally:
+        gc.unfreeze()
+
+
+#: Modules a dispatch run imports; loading their extension modules holds the GIL for up to
+#: ~0.1 s each, so :func:`preload_job` imports them once, before any run.
+SOLVER_MODULES: tuple[str, ...] = (
+    "dispatch.pipeline",
+    "dispatch.problems",
+    "dispatch.evacuation",
+    "dispatch.allocation",
+    "dispatch.assignment",
+    "dispatch.routing",
+    "dispatch.routing_pyvrp",
+    "dispatch.routing_ortools",
+    "dispatch.orders",
+    "gis.matrix",
+    "dispatch.export.pdf",
+    "dispatch.export.xlsx",
+    "dispatch.export.geojson",
+    "dispatch.export.html_map",
+    "dispatch.export.csv",
+)
+
+
+def preload_job(data: Any, *, stop: Any, progress: Any) -> int:
+    """Import the solver stack in the background (returns the number of modules loaded)."""
+    import importlib
+
+    n = 0
+    for name in SOLVER_MODULES:
+        if stop():
+            break
+        try:
+            importlib.import_module(name)
+            n += 1
+        except Exception:  # the real run reports it
+            log.exception("preload of %s failed", name)
+    return n
 
 
 def export_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[str, Path]:
@@ -243,6 +302,9 @@ class DispatchPanel(QDockWidget):
         self.last_run_s = 0.0
         self.last_export: dict[str, Path] | None = None
         self.routes_payload: dict[str, Any] = route_features(None)
+        self._plan_json: str | None = None
+        self._hash_cache: tuple[Any, str] | None = None
+        self._preload_job_started = False
         #: opens a URL (the exported PDF); replaceable in tests
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self._build()
@@ -371,6 +433,13 @@ class DispatchPanel(QDockWidget):
 
     # ---- running --------------------------------------------------------------------------------
 
+    def preload_solvers(self) -> Any:
+        """Import the solver stack in a background job, once (see :func:`preload_job`)."""
+        if self._preload_job_started:
+            return None
+        self._preload_job_started = True
+        return self.runner.start(tr("预加载求解器"), preload_job, None, show=False)
+
     @property
     def busy(self) -> bool:
         return self.job is not None
@@ -441,8 +510,16 @@ class DispatchPanel(QDockWidget):
         self.progress_label.setText(
             tr("{state}（用时 {s:.1f} 秒）").format(state=state, s=self.last_run_s)
         )
-        self._store(plan, tr("生成调度方案 {no}").format(no=plan.number))
-        self.set_plan(plan)
+        scenario = job.data["scenario"] if job is not None else None
+        if scenario is not None and result.get("scenario_hash"):
+            self._hash_cache = (scenario, str(result["scenario_hash"]))
+        plan_json = result.get("plan_json") or plan.to_json(indent=None)
+        self._plan_json = plan_json
+        self.plan = plan  # the document handler then sees the shown plan stored unchanged
+        self._store(plan, tr("生成调度方案 {no}").format(no=plan.number), plan_json)
+        self.set_plan(
+            plan, plan_json=plan_json, routes=result.get("routes"), summary=result.get("summary")
+        )
         self._message(
             "warning" if plan.is_partial else "info",
             tr("调度方案 {no}：{status}，未满足 {n} 项").format(
@@ -462,11 +539,22 @@ class DispatchPanel(QDockWidget):
 
     # ---- showing a plan -------------------------------------------------------------------------
 
-    def set_plan(self, plan: Plan | None) -> None:
-        """Show ``plan`` in the tables and on the map (None clears)."""
+    def set_plan(
+        self,
+        plan: Plan | None,
+        *,
+        plan_json: str | None = None,
+        routes: dict[str, Any] | None = None,
+        summary: str | None = None,
+    ) -> None:
+        """Show ``plan`` in the tables and on the map (None clears).
+
+        ``plan_json``, ``routes`` and ``summary`` may be given precomputed (by the job).
+        """
         self.plan = plan
-        self._fill_tables()
-        self.routes_payload = route_features(plan)
+        self._plan_json = plan_json
+        self._fill_tables(summary)
+        self.routes_payload = routes if routes is not None else route_features(plan)
         if self.map_view is not None:
             self.map_view.set_layer_data("routes", self.routes_payload)
         self._update_summary()
@@ -475,7 +563,7 @@ class DispatchPanel(QDockWidget):
         self._update_buttons()
         self.sig_plan_changed.emit(plan)
 
-    def _fill_tables(self) -> None:
+    def _fill_tables(self, summary: str | None = None) -> None:
         plan = self.plan
         if plan is None:
             for t in (self.alloc_table, self.team_table, self.route_table, self.unserved_table):
@@ -485,7 +573,9 @@ class DispatchPanel(QDockWidget):
             return
         from dispatch.pipeline import summary_text
 
-        self.overview.setPlainText(summary_text(plan, max_unserved=50))
+        self.overview.setPlainText(
+            summary if summary is not None else summary_text(plan, max_unserved=50)
+        )
         mats = material_codes(plan, self.session.scenario)
         skills = skill_names(plan)
         etas = delivery_etas(plan)
@@ -657,13 +747,22 @@ class DispatchPanel(QDockWidget):
         self.summary.setText(text)
 
     def _update_stale(self) -> None:
-        if self.plan is None or self.plan.matches(self.session.scenario):
+        if self.plan is None or self.plan.inputs.scenario_hash == self._scenario_hash():
             self.stale.hide()
             self.stale.setText("")
         else:
             self.stale.setText(tr("场景已修改：此方案基于修改前的数据，建议重新生成"))
             self.stale.show()
         self._refresh_incidents()
+
+    def _scenario_hash(self) -> str:
+        """Content hash of the session's scenario (cached per scenario object)."""
+        from dispatch.plan import scenario_hash
+
+        scenario = self.session.scenario
+        if self._hash_cache is None or self._hash_cache[0] is not scenario:
+            self._hash_cache = (scenario, scenario_hash(scenario))
+        return self._hash_cache[1]
 
     def _refresh_incidents(self) -> None:
         current = self.reassign.currentData()
@@ -726,11 +825,16 @@ class DispatchPanel(QDockWidget):
         except Exception as exc:  # a damaged document is reported, not fatal
             self._message("error", tr("无法读取方案 {no}").format(no=number), str(exc))
             return None
-        self.set_plan(plan)
+        self.set_plan(plan, plan_json=text)
         return plan
 
-    def _store(self, plan: Plan, text: str) -> None:
-        docs = with_plan(self.session.documents, plan)
+    def _store(self, plan: Plan, text: str, plan_json: str | None = None) -> None:
+        """Store ``plan`` in the workspace documents (one undoable step)."""
+        if plan_json is None:
+            docs = with_plan(self.session.documents, plan)
+        else:
+            docs = {str(k): dict(v) for k, v in self.session.documents.items()}
+            docs.setdefault(PLANS_DOCUMENT_KIND, {})[plan.number] = plan_json
         self.session.apply(self.session.scenario, text, documents=docs)
 
     def _on_documents_changed(self, kind: str) -> None:
@@ -746,7 +850,9 @@ class DispatchPanel(QDockWidget):
                 else:
                     self.set_plan(None)
                 return
-            if text != self.plan.to_json(indent=None):  # e.g. undo of an approval
+            if self._plan_json is None:
+                self._plan_json = self.plan.to_json(indent=None)
+            if text != self._plan_json:  # e.g. undo of an approval
                 self.show_stored(self.plan.number)
                 return
         self._refresh_stored()
@@ -852,8 +958,10 @@ class DispatchPanel(QDockWidget):
         except PlanStatusError as exc:
             self._message("error", tr("无法批准方案 {no}").format(no=self.plan.number), str(exc))
             return None
-        self._store(plan, tr("批准调度方案 {no}").format(no=plan.number))
-        self.set_plan(plan)
+        plan_json = plan.to_json(indent=None)
+        self.plan, self._plan_json = plan, plan_json
+        self._store(plan, tr("批准调度方案 {no}").format(no=plan.number), plan_json)
+        self.set_plan(plan, plan_json=plan_json)
         self._message("info", tr("方案 {no} 已由 {who} 批准").format(no=plan.number, who=name))
         return plan
 
@@ -946,6 +1054,11 @@ def install_dispatch_panel(window: QMainWindow) -> DispatchPanel:
         toolbar.addSeparator()
         toolbar.addAction(act)
         panel.run_action = act  # type: ignore[attr-defined]
+    # import the solvers in the background once the map has drawn (not during a solve, not
+    # competing with the first paint)
+    drawn = getattr(window, "sig_map_drawn", None)
+    if drawn is not None:
+        drawn.connect(lambda: QTimer.singleShot(300, panel.preload_solvers))
     window.dispatch_panel = panel  # type: ignore[attr-defined]
     return panel
 
@@ -957,4 +1070,5 @@ __all__ = [
     "dispatch_job",
     "export_job",
     "install_dispatch_panel",
+    "preload_job",
 ]
