@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import random
 import signal
@@ -961,6 +962,41 @@ def test_save_over_a_file_open_in_wal_mode(tmp_path: Path) -> None:
     write_workspace(path, a)
     assert read_workspace(path).scenario == a
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX pid probe")
+def test_stale_temp_cleanup_policy(tmp_path: Path) -> None:
+    path = tmp_path / "ws.gpkg"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(dead.stdout)
+    live_pid = os.getppid()  # pytest's parent: alive, and not this process
+    stale = tmp_path / f".ws.gpkg.{dead_pid}-abc123{ws._TEMP_SUFFIX}"
+    stale_journal = tmp_path / f"{stale.name}-journal"
+    busy = tmp_path / f".ws.gpkg.{live_pid}-def456{ws._TEMP_SUFFIX}"
+    abandoned = tmp_path / f".ws.gpkg.{live_pid}-0789ab{ws._TEMP_SUFFIX}"
+    other = tmp_path / f".other.gpkg.{dead_pid}-abc123{ws._TEMP_SUFFIX}"
+    for p in (stale, stale_journal, busy, abandoned, other):
+        p.write_bytes(b"partial")
+    old = time.time() - 7 * 3600
+    os.utime(abandoned, (old, old))
+    write_workspace(path, Scenario(name="x"))
+    left = {p.name for p in tmp_path.iterdir()}
+    # a dead saver's files and any older than 6 h go; a live saver's recent file and files of
+    # another workspace stay
+    assert left == {path.name, busy.name, other.name}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_save_keeps_file_permissions(rich_file: tuple[Path, Scenario]) -> None:
+    path, scen = rich_file
+    os.chmod(path, 0o640)
+    write_workspace(path, scen.replace(name="权限"))
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_saves_from_several_threads(tmp_path: Path) -> None:
