@@ -35,6 +35,7 @@ from PyQt6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -306,12 +307,12 @@ class StockpileDialog(EntityDialog):
         self.inventory = MappingEditor(entity.inventory, self._materials())
         self.safety = MappingEditor(entity.safety_stock, self._materials())
         self.vehicles = VehiclesEditor(entity.vehicles)
+        self.tabs = QTabWidget(self)
         for title, w in (("库存", self.inventory), ("安全库存", self.safety), ("车辆", self.vehicles)):
-            g = QGroupBox(tr(title), self)
-            QVBoxLayout(g).addWidget(w)
-            self.body.addWidget(g)
+            self.tabs.addTab(w, tr(title))
+        self.body.addWidget(self.tabs, 1)
         self.finish_layout()
-        self.resize(560, 720)
+        self.resize(600, 640)
 
     def build(self) -> Stockpile:
         e = self.original
@@ -401,17 +402,17 @@ class TeamDialog(EntityDialog):
         self.new_skill = QLineEdit(self)
         self.new_skill.setPlaceholderText(tr("其他技能，回车添加"))
         self.new_skill.returnPressed.connect(self._add_skill)
-        g = QGroupBox(tr("技能"), self)
-        gl = QVBoxLayout(g)
+        skills_box = QWidget(self)
+        gl = QVBoxLayout(skills_box)
         gl.addWidget(self.skills)
         gl.addWidget(self.new_skill)
-        self.body.addWidget(g)
         self.vehicles = VehiclesEditor(entity.vehicles)
-        g2 = QGroupBox(tr("车辆"), self)
-        QVBoxLayout(g2).addWidget(self.vehicles)
-        self.body.addWidget(g2)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(skills_box, tr("技能"))
+        self.tabs.addTab(self.vehicles, tr("车辆"))
+        self.body.addWidget(self.tabs, 1)
         self.finish_layout()
-        self.resize(560, 760)
+        self.resize(600, 680)
 
     def _add_skill(self) -> None:
         text = self.new_skill.text().strip()

@@ -528,6 +528,8 @@ class MainWindow(QMainWindow):
         self._network_request = None
         if path is not None and ws.road_edges is not None:
             self._network_request = {"path": recovered_from or path, "scenario": self.session.scenario}
+            if self.map.ready:  # a cached page may have drawn before the data arrived
+                self._start_network_job()
         self.sig_loaded.emit(str(path or ""))
 
     def _start_network_job(self) -> None:
