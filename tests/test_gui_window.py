@@ -22,6 +22,7 @@ from gis.coords import from_wgs84  # noqa: E402
 from gis.model import IncidentStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from gui import map_page  # noqa: E402
 from gui.map_page import ROAD_CLASSES  # noqa: E402
 from gui.table_models import ID_ROLE  # noqa: E402
 
@@ -359,6 +360,14 @@ def test_save_reopen_compare(qtbot, opened: MainWindow, env: Path) -> None:
     row = w.tables["stockpiles"].model.row_of(sp.id)
     assert w.tables["stockpiles"].model.index(row, 6).data() == "<i>0830-1234567</i>"
     assert w.event_log.topLevelItemCount() == len(w.session.event_log()) >= 1
+    # reopening the unchanged file uses its cached page, and still loads the road network
+    cached = map_page.cached_page_path(out, tile_url="", hidden_layers=w.layer_panel.hidden_layers())
+    assert cached.exists()
+    with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+        w.open_workspace(out)
+    assert w.session.scenario == expected
+    qtbot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
+    assert stats(qtbot, w)["counts"]["stockpiles"] == len(expected.stockpiles)
 
 
 def test_hostile_name_popup_is_text(qtbot, opened: MainWindow) -> None:
@@ -396,3 +405,43 @@ def test_search_and_sort_tables(qtbot, opened: MainWindow) -> None:
     assert all(name in table.proxy.index(r, 1).data() for r in range(table.proxy.rowCount()))
     table.search.clear()
     assert table.proxy.rowCount() == len(shelters)
+
+
+def test_recovery_offer_after_crash(qtbot, opened: MainWindow, monkeypatch) -> None:
+    """Unsaved work autosaved by a session that died is offered back and reopened, still unsaved."""
+    from PyQt6.QtWidgets import QMessageBox
+
+    w = opened
+    src = w.session.path
+    sp = w.session.scenario.stockpiles[0]
+    w.session.upsert(replace(sp, name=sp.name + "（崩溃前）"), "edit before crash")
+    expected = w.session.scenario
+    rec = w.session.autosave()
+    assert rec is not None
+    w.session.undo_stack.undo()  # "crash": the change never reached the workspace file
+    w.session.undo_stack.setClean()
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    )
+    with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+        assert w.offer_recovery() is True
+    assert asked and str(src) in asked[0]
+    assert w.session.scenario == expected
+    assert w.session.path == src and w.session.dirty and w.windowTitle().startswith("*")
+    qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
+    # saving the recovered work writes the original file and removes the recovery copy
+    w.session.save()
+    assert not rec.exists() and read_workspace(src, include_roads=False).scenario == expected
+    assert w.session.recovery.pending() == []
+
+
+def test_settings_remember_layout_and_workspace(opened: MainWindow) -> None:
+    w = opened
+    w.save_settings()
+    st = w.settings
+    assert st.value("workspace/last") == str(w.session.path)
+    assert st.value("window/geometry") is not None and st.value("window/state") is not None
+    from gui.app_main import choose_workspace
+
+    assert choose_workspace(None, st, use_last=True) == w.session.path
