@@ -21,8 +21,8 @@ from gis.catalogue import load_plan_templates, template_needs  # noqa: E402
 from gis.coords import from_wgs84  # noqa: E402
 from gis.model import IncidentStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
 from gui import map_page  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
 from gui.map_page import ROAD_CLASSES  # noqa: E402
 from gui.table_models import ID_ROLE  # noqa: E402
 
