@@ -1199,39 +1199,39 @@ def test_kill_during_save_leaves_a_readable_file(tmp_path: Path) -> None:
     script.write_text(_CHILD.format(root=str(ROOT)), encoding="utf-8")
     data = tmp_path / "data.pickle"
     data.write_bytes(pickle.dumps(((a, b), (nodes, edges))))
-    own_files = {target.name, script.name, data.name}
+    errlog = tmp_path / "child.err"
+    own_files = {target.name, script.name, data.name, errlog.name}
     rng = random.Random(20241122)
     kills = 0
     mid_save = 0
     for attempt in range(N_KILLS):
-        proc = subprocess.Popen(
-            [sys.executable, str(script), str(target), str(data)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=str(tmp_path),
-        )
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready", (
-                proc.stderr.read() if proc.stderr else ""
+        # stderr to a file: a pipe nobody reads could fill up and stall the child
+        with open(errlog, "w+", encoding="utf-8") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(script), str(target), str(data)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                cwd=str(tmp_path),
             )
-            # let it complete 0–2 saves, then kill at a random moment of the next one
-            for _ in range(attempt % 3):
-                line = proc.stdout.readline()
-                assert line.startswith("saved"), line
-            time.sleep(rng.uniform(0.0, 0.4))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
-            if proc.stderr:
-                proc.stderr.close()
+            try:
+                assert proc.stdout is not None
+                first = proc.stdout.readline().strip()
+                assert first == "ready", errlog.read_text(encoding="utf-8")
+                # let it complete 0–2 saves, then kill at a random moment of the next one
+                for _ in range(attempt % 3):
+                    line = proc.stdout.readline()
+                    assert line.startswith("saved"), errlog.read_text(encoding="utf-8")
+                time.sleep(rng.uniform(0.0, 0.4))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                kills += 1
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                if proc.stdout:
+                    proc.stdout.close()
         leftovers = [p for p in tmp_path.iterdir() if p.name not in own_files]
         mid_save += bool(leftovers)
         got = read_workspace(target)  # the file at the target path is always complete
