@@ -751,6 +751,21 @@ class MainWindow(QMainWindow):
 
     def _on_map_ready(self) -> None:
         self._start_network_job()
+        self.map.run_js(
+            "RD.setDrawText("
+            + map_page.js_literal(
+                {
+                    "marker": tr("单击地图放置管制点"),
+                    "line_start": tr("单击开始画管制线"),
+                    "line_cont": tr("单击继续画线"),
+                    "line_end": tr("单击最后一点结束"),
+                    "poly_start": tr("单击开始画管制区域"),
+                    "poly_cont": tr("单击继续画边界"),
+                    "poly_end": tr("单击第一个点闭合区域"),
+                }
+            )
+            + ");"
+        )
         if self.layer_panel.order() != list(map_page.LAYER_IDS):
             self.map.run_js(f"RD.setOrder({map_page.js_literal(self.layer_panel.order())});")
         self.map.set_draggable(self.act_move.isChecked())

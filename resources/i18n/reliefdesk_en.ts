@@ -848,6 +848,34 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>单击地图放置管制点</source>
+        <translation>Click the map to place the closure point</translation>
+    </message>
+    <message>
+        <source>单击开始画管制线</source>
+        <translation>Click to start the closure line</translation>
+    </message>
+    <message>
+        <source>单击继续画线</source>
+        <translation>Click to continue the line</translation>
+    </message>
+    <message>
+        <source>单击最后一点结束</source>
+        <translation>Click the last point to finish</translation>
+    </message>
+    <message>
+        <source>单击开始画管制区域</source>
+        <translation>Click to start the closure area</translation>
+    </message>
+    <message>
+        <source>单击继续画边界</source>
+        <translation>Click to continue the outline</translation>
+    </message>
+    <message>
+        <source>单击第一个点闭合区域</source>
+        <translation>Click the first point to close the area</translation>
+    </message>
+    <message>
         <source>上移</source>
         <translation>Up</translation>
     </message>
@@ -890,6 +918,234 @@
     <message>
         <source>突发事件日志</source>
         <translation>Event log</translation>
+    </message>
+    <message>
+        <source>导出调度指令…</source>
+        <translation>Export dispatch orders…</translation>
+    </message>
+    <message>
+        <source>调度方案</source>
+        <translation>Dispatch plan</translation>
+    </message>
+    <message>
+        <source> 秒</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <source>车辆路径求解的时间上限；其余步骤通常不到 1 秒</source>
+        <translation>Time limit of the vehicle routing solver; the other steps usually take under 1 s</translation>
+    </message>
+    <message>
+        <source>求解时限</source>
+        <translation>Time limit</translation>
+    </message>
+    <message>
+        <source>路径引擎</source>
+        <translation>Routing engine</translation>
+    </message>
+    <message>
+        <source>工作区中保存的调度方案</source>
+        <translation>Dispatch plans saved in the workspace</translation>
+    </message>
+    <message>
+        <source>已存方案</source>
+        <translation>Saved plans</translation>
+    </message>
+    <message>
+        <source>生成调度方案</source>
+        <translation>Generate dispatch plan</translation>
+    </message>
+    <message>
+        <source>尚未生成调度方案</source>
+        <translation>No dispatch plan yet</translation>
+    </message>
+    <message>
+        <source>固定</source>
+        <translation>Pin</translation>
+    </message>
+    <message>
+        <source>固定所选队伍派往该事件（重新计算时保持）</source>
+        <translation>Pin the selected team to this incident (kept when re-solving)</translation>
+    </message>
+    <message>
+        <source>禁止</source>
+        <translation>Forbid</translation>
+    </message>
+    <message>
+        <source>禁止所选队伍派往该事件（重新计算时排除）</source>
+        <translation>Forbid the selected team for this incident (excluded when re-solving)</translation>
+    </message>
+    <message>
+        <source>把所选队伍改派到此事件（固定）</source>
+        <translation>Reassign the selected team to this incident (pinned)</translation>
+    </message>
+    <message>
+        <source>改派</source>
+        <translation>Reassign</translation>
+    </message>
+    <message>
+        <source>清除约束</source>
+        <translation>Clear constraints</translation>
+    </message>
+    <message>
+        <source>批准方案…</source>
+        <translation>Approve plan…</translation>
+    </message>
+    <message>
+        <source>导出指令…</source>
+        <translation>Export orders…</translation>
+    </message>
+    <message>
+        <source>打开 PDF</source>
+        <translation>Open PDF</translation>
+    </message>
+    <message>
+        <source>预加载求解器</source>
+        <translation>Preloading solvers</translation>
+    </message>
+    <message>
+        <source>没有进行中的事件，无需调度</source>
+        <translation>No open incidents: nothing to dispatch</translation>
+    </message>
+    <message>
+        <source>开始计算…</source>
+        <translation>Solving…</translation>
+    </message>
+    <message>
+        <source>正在取消，保留当前最优结果…</source>
+        <translation>Cancelling, keeping the best result so far…</translation>
+    </message>
+    <message>
+        <source>已取消，显示当前最优结果</source>
+        <translation>Cancelled: showing the best result so far</translation>
+    </message>
+    <message>
+        <source>完成</source>
+        <translation>Done</translation>
+    </message>
+    <message>
+        <source>{state}（用时 {s:.1f} 秒）</source>
+        <translation>{state} ({s:.1f} s)</translation>
+    </message>
+    <message>
+        <source>生成调度方案 {no}</source>
+        <translation>Generate dispatch plan {no}</translation>
+    </message>
+    <message>
+        <source>调度方案 {no}：{status}，未满足 {n} 项</source>
+        <translation>Dispatch plan {no}: {status}, {n} needs unserved</translation>
+    </message>
+    <message>
+        <source>计算失败：{m}</source>
+        <translation>Solve failed: {m}</translation>
+    </message>
+    <message>
+        <source>调度计算失败：{m}</source>
+        <translation>Dispatch solve failed: {m}</translation>
+    </message>
+    <message>
+        <source>直达约 {m:.0f} 分钟</source>
+        <translation>about {m:.0f} min direct</translation>
+    </message>
+    <message>
+        <source>已固定</source>
+        <translation>pinned</translation>
+    </message>
+    <message>
+        <source>未满足：{r}</source>
+        <translation>unserved: {r}</translation>
+    </message>
+    <message>
+        <source>（缺）</source>
+        <translation>(missing)</translation>
+    </message>
+    <message>
+        <source>方案 {no}　{status}　求解：{overall}　车辆 {v} 辆　队伍 {t} 支　指令 {o} 份</source>
+        <translation>Plan {no}  {status}  solve: {overall}  vehicles {v}  teams {t}  orders {o}</translation>
+    </message>
+    <message>
+        <source>{action}：{who}　{when}</source>
+        <translation>{action}: {who}  {when}</translation>
+    </message>
+    <message>
+        <source>场景已修改：此方案基于修改前的数据，建议重新生成</source>
+        <translation>The scenario changed: this plan is based on the earlier data, regenerate it</translation>
+    </message>
+    <message>
+        <source>固定 {t}→{i}</source>
+        <translation>pin {t}→{i}</translation>
+    </message>
+    <message>
+        <source>禁止 {t}→{i}</source>
+        <translation>forbid {t}→{i}</translation>
+    </message>
+    <message>
+        <source>约束（重新生成时生效）：</source>
+        <translation>Constraints (applied when regenerating):</translation>
+    </message>
+    <message>
+        <source>无法读取方案 {no}</source>
+        <translation>Cannot read plan {no}</translation>
+    </message>
+    <message>
+        <source>请先在队伍派遣表中选择一行</source>
+        <translation>Select a row in the team assignment table first</translation>
+    </message>
+    <message>
+        <source>请先选择队伍和目标事件</source>
+        <translation>Select a team and a target incident first</translation>
+    </message>
+    <message>
+        <source>固定此派遣</source>
+        <translation>Pin this assignment</translation>
+    </message>
+    <message>
+        <source>禁止此派遣</source>
+        <translation>Forbid this assignment</translation>
+    </message>
+    <message>
+        <source>改派到</source>
+        <translation>Reassign to</translation>
+    </message>
+    <message>
+        <source>按约束重新生成</source>
+        <translation>Regenerate with constraints</translation>
+    </message>
+    <message>
+        <source>批准调度方案</source>
+        <translation>Approve dispatch plan</translation>
+    </message>
+    <message>
+        <source>批准人姓名：</source>
+        <translation>Approved by (name):</translation>
+    </message>
+    <message>
+        <source>无法批准方案 {no}</source>
+        <translation>Cannot approve plan {no}</translation>
+    </message>
+    <message>
+        <source>批准调度方案 {no}</source>
+        <translation>Approve dispatch plan {no}</translation>
+    </message>
+    <message>
+        <source>方案 {no} 已由 {who} 批准</source>
+        <translation>Plan {no} approved by {who}</translation>
+    </message>
+    <message>
+        <source>选择导出文件夹</source>
+        <translation>Choose the export folder</translation>
+    </message>
+    <message>
+        <source>已导出方案 {no} 到 {dir}</source>
+        <translation>Exported plan {no} to {dir}</translation>
+    </message>
+    <message>
+        <source>导出调度指令</source>
+        <translation>Export dispatch orders</translation>
+    </message>
+    <message>
+        <source>导出失败 {dir}：{m}</source>
+        <translation>Export failed {dir}: {m}</translation>
     </message>
 </context>
 </TS>

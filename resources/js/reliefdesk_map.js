@@ -369,6 +369,20 @@
 
   RD.cancelDraw = function () { RD.setMode("browse"); };
 
+  // Leaflet.draw's hint texts (its defaults are English), set from the app's language.
+  RD.setDrawText = function (t) {
+    if (!L.drawLocal) { return false; }
+    var h = L.drawLocal.draw.handlers;
+    if (t.marker) { h.marker.tooltip.start = t.marker; }
+    if (t.line_start) { h.polyline.tooltip.start = t.line_start; }
+    if (t.line_cont) { h.polyline.tooltip.cont = t.line_cont; }
+    if (t.line_end) { h.polyline.tooltip.end = t.line_end; }
+    if (t.poly_start) { h.polygon.tooltip.start = t.poly_start; }
+    if (t.poly_cont) { h.polygon.tooltip.cont = t.poly_cont; }
+    if (t.poly_end) { h.polygon.tooltip.end = t.poly_end; }
+    return true;
+  };
+
   RD.stats = function () {
     return { leaflet: typeof L !== "undefined" ? L.version : null, counts: RD.counts,
              markers: RD.visibleMarkers(), ready: RD.ready, painted: !!RD.painted, bridge: !!RD.bridge,
