@@ -171,6 +171,39 @@ def test_routes_payload_follows_the_roads(panel):
     json.dumps(fc)  # JSON-able for RD.setLayerData
 
 
+def test_routes_are_drawn_on_the_map_page(qtbot, panel, session, tmp_path):
+    """The payload goes through MapView.set_layer_data into the real Leaflet page."""
+    from gui.map_page import build_map_html
+    from gui.map_view import MapView
+
+    view = MapView(page_dir=tmp_path)
+    view.resize(800, 600)
+    view.show()
+    try:
+        with qtbot.waitSignal(view.sig_ready, timeout=RUN_TIMEOUT_MS):
+            view.show_page(build_map_html(session.scenario, None))
+        panel.map_view = view
+        panel.set_plan(panel.plan)  # draws the routes layer
+        box: dict = {}
+        script = (
+            "JSON.stringify({n: RD.counts.routes, colors: (function () {"
+            " var c = {}; RD.groups.routes.eachLayer(function (l) {"
+            " if (l.options && l.options.color) { c[l.options.color] = 1; } });"
+            " return Object.keys(c).length; })()})"
+        )
+        view.evaluate(script, lambda r: box.setdefault("r", r))
+        qtbot.waitUntil(lambda: "r" in box, timeout=RUN_TIMEOUT_MS)
+        got = json.loads(box["r"])
+        assert got["n"] == len(panel.routes_payload["features"])
+        assert got["colors"] == len(
+            {r.vehicle_id for r in panel.plan.routes if any(t.stops for t in r.trips)}
+        )
+    finally:
+        panel.map_view = None
+        view.dispose()
+        view.deleteLater()
+
+
 def test_arrowhead_points_the_way_the_line_runs():
     east = [(105.80, 28.80), (105.90, 28.80)]
     (heads,) = [arrowheads(east, spacing_m=20000.0)]

@@ -374,7 +374,7 @@ class DispatchPanel(QDockWidget):
             ["事发点/场所", "物资", "数量", "出发储备库", "预计到达", "说明"]
         )
         self.team_table = PlanTable(["队伍", "事发点", "技能", "人数", "预计到达", "约束/说明"])
-        self.route_table = PlanTable(["车辆", "趟数", "停靠点", "最后送达", "里程", "用时"])
+        self.route_table = PlanTable(["车辆", "趟数", "最后送达", "里程", "用时", "停靠点"])
         self.unserved_table = PlanTable(["地点", "项目", "缺口", "原因", "说明"])
         for w, title in (
             (self.overview, "概况"),
@@ -656,10 +656,10 @@ class DispatchPanel(QDockWidget):
                     [
                         first,
                         _item(len(trips), sort=len(trips)),
-                        _item(stops, tip=stops),
                         _item(_eta(plan, last), sort=last),
                         _item(f"{r.distance_m / 1000:.1f} km", sort=r.distance_m),
                         _item(format_duration(r.duration_s), sort=r.duration_s),
+                        _item(stops, tip=stops),
                     ],
                     "line",
                     r.vehicle_id,
