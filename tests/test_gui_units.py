@@ -216,3 +216,23 @@ def test_editors_build_entities_and_show_errors(qapp, demo_workspace_path: Path)
     d2.stock.model.set_value(code, 42)
     assert d2.try_accept() is True
     assert d2.entity.capacity == 10 and d2.entity.stock[code] == 42
+
+
+def test_window_in_english(qapp, tmp_path: Path, monkeypatch) -> None:
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path))
+    try:
+        i18n.install_language("en")
+        w = MainWindow(interactive=False, language="en")
+        try:
+            assert w.file_menu.title() == "&File"
+            assert w.table_docks["incidents"].windowTitle() == "Incidents"
+            assert w.tables["shelters"].model.headerData(4, Qt.Orientation.Horizontal) == "Capacity"
+            assert w.language_actions["en"].isChecked()
+        finally:
+            w.close()
+            w.map.dispose()
+            w.deleteLater()
+    finally:
+        i18n.install_language("zh_CN")

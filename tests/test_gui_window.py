@@ -445,3 +445,50 @@ def test_settings_remember_layout_and_workspace(opened: MainWindow) -> None:
     from gui.app_main import choose_workspace
 
     assert choose_workspace(None, st, use_last=True) == w.session.path
+
+
+def test_status_bar_follows_the_mouse_and_zoom(qtbot, opened: MainWindow) -> None:
+    w = opened
+    town = w.session.scenario.townships[0].location
+    js(qtbot, w, f"RD.map.fire('mousemove', {{latlng: L.latLng({town.lat}, {town.lon})}}); null")
+    qtbot.waitUntil(lambda: f"{town.lon:.5f}" in w.coord_label.text(), timeout=TIMEOUT_MS)
+    assert f"{town.lat:.5f}" in w.coord_label.text()
+    js(qtbot, w, f"RD.panTo({town.lon}, {town.lat}, 14); null")
+    qtbot.waitUntil(lambda: w.map.zoom == 14, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "1:" in w.scale_label.text(), timeout=TIMEOUT_MS)
+    n = int(w.scale_label.text().split("1:")[1].replace(",", ""))
+    # Web-Mercator at zoom 14 and ~28.8°N, 96 dpi: about 1:31,000
+    assert 25_000 < n < 40_000
+    w.map.fit_data()
+
+
+def test_map_view_small_and_large_pages(qtbot, opened: MainWindow) -> None:
+    """A page under the setHtml limit goes inline; a large one through a file that is removed after."""
+    from gui.map_view import MapView
+
+    s = opened.session.scenario
+    view = MapView()
+    view.resize(800, 600)
+    view.show()
+    try:
+        small = map_page.build_map_html(s, None)
+        view.sethtml_limit = len(small.encode()) + 1
+        with qtbot.waitSignal(view.sig_ready, timeout=60000):
+            view.show_page(small)
+        assert view.page_file is None
+        large = map_page.build_map_html(s, opened.session.road_edges)
+        assert len(large.encode()) > view.sethtml_limit
+        with qtbot.waitSignal(view.sig_ready, timeout=60000):
+            view.show_page(large)
+        page_file = view.page_file
+        assert page_file is not None and page_file.exists()
+        box: dict = {}
+        view.evaluate("JSON.stringify(RD.stats())", lambda r: box.setdefault("r", r))
+        qtbot.waitUntil(lambda: "r" in box, timeout=TIMEOUT_MS)
+        counts = json.loads(box["r"])["counts"]
+        assert counts["incidents"] == len(s.incidents)
+        assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(opened.session.road_edges)
+    finally:
+        view.dispose()
+        view.deleteLater()
+    assert not page_file.exists()
