@@ -11,12 +11,14 @@ return a new object (the GUI's undo stack swaps snapshots).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError
@@ -104,8 +106,8 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
     roman = {"I": 1, "II": 2, "III": 3, "IV": 4, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4}
     if isinstance(value, bool):
         raise ValidationError(f"{where}: {value!r} is not a response level (I–IV)")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer() and int(value) in RESPONSE_LEVELS:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        if math.isfinite(value) and float(value).is_integer() and int(value) in RESPONSE_LEVELS:
             return int(value)
     elif isinstance(value, str):
         text = value.strip().upper().removesuffix("级")
@@ -142,11 +144,14 @@ def _require_number(
     strictly_positive: bool = False,
     integer: bool = False,
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | np.bool_):
+        raise _fail(owner, fld, f"must be a number, got {value!r}")
+    if not isinstance(value, numbers.Real):
         try:
             value = float(value)
         except (TypeError, ValueError):
             raise _fail(owner, fld, f"must be a number, got {value!r}") from None
+    value = float(value) if not isinstance(value, int) else value
     if not math.isfinite(value):
         raise _fail(owner, fld, f"must be a finite number, got {value!r}")
     if integer and not float(value).is_integer():
@@ -166,7 +171,35 @@ def _enum(owner: str, fld: str, enum_type: type[StrEnum], value: Any) -> Any:
         raise _fail(owner, fld, f"must be one of {allowed}, got {value!r}") from None
 
 
-def _quantities(owner: str, fld: str, value: Any) -> dict[str, float]:
+class FrozenQuantities(dict):  # type: ignore[type-arg]
+    """A read-only ``dict`` of material code (or skill) → quantity.
+
+    Entities are frozen, so their mappings must be too: every mutator raises ``TypeError``.
+    It stays a ``dict`` (equality, JSON, pickling across processes) and is hashable.
+    """
+
+    __slots__ = ()
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("quantities of a model entity are read-only; use dataclasses.replace")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenQuantities, (dict(self),))
+
+    def __copy__(self) -> FrozenQuantities:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenQuantities:
+        return self
+
+
+def _quantities(owner: str, fld: str, value: Any) -> FrozenQuantities:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -176,7 +209,7 @@ def _quantities(owner: str, fld: str, value: Any) -> dict[str, float]:
         _require_text(owner, f"{fld}[{code!r}]", code)
         q = _require_number(owner, f"{fld}[{code}]", qty)
         out[code] = int(q) if float(q).is_integer() else float(q)
-    return out
+    return FrozenQuantities(out)
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -213,6 +246,8 @@ class Location:
 def _location(owner: str, value: Any) -> Location:
     if isinstance(value, Location):
         return value
+    if isinstance(value, str | bytes):
+        raise _fail(owner, "location", f"must be (lon, lat), got text {value!r}")
     try:
         lon, lat = value
     except (TypeError, ValueError):
@@ -247,6 +282,8 @@ class Material:
         _require_text(owner, "category", self.category)
         _set(self, "unit_weight_kg", float(self.unit_weight_kg))
         _set(self, "unit_volume_m3", float(self.unit_volume_m3))
+        if not isinstance(self.divisible, bool | np.bool_) and self.divisible not in (0, 1):
+            raise _fail(owner, "divisible", f"must be true/false, got {self.divisible!r}")
         _set(self, "divisible", bool(self.divisible))
 
 
@@ -378,6 +415,8 @@ class Team:
         _set(self, "location", _location(owner, self.location))
         hc = _require_number(owner, "headcount", self.headcount, integer=True)
         _set(self, "headcount", int(hc))
+        if isinstance(self.skills, str | bytes):
+            raise _fail(owner, "skills", f"must be a list of skills, got text {self.skills!r}")
         skills = tuple(self.skills or ())
         for s in skills:
             _require_text(owner, "skills", s)
@@ -431,7 +470,7 @@ class Incident:
         for skill, n in skills.items():
             if not float(n).is_integer():
                 raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {n!r}")
-        _set(self, "required_skills", {k: int(v) for k, v in skills.items()})
+        _set(self, "required_skills", FrozenQuantities({k: int(v) for k, v in skills.items()}))
         dl = _require_number(owner, "deadline_min", self.deadline_min, strictly_positive=True)
         _set(self, "deadline_min", float(dl))
         _set(self, "status", _enum(owner, "status", IncidentStatus, self.status))
@@ -534,8 +573,15 @@ class RoadClosure:
                     raise _fail(owner, name, f"is not an ISO time: {value!r}") from None
             elif value is not None and not isinstance(value, datetime):
                 raise _fail(owner, name, f"must be a datetime or None, got {value!r}")
-        if self.since and self.until and self.until < self.since:
-            raise _fail(owner, "until", "is before 'since'")
+        if self.since and self.until:
+            try:
+                before = self.until < self.since
+            except TypeError:
+                raise _fail(
+                    owner, "until", "mixes a time with a time zone and one without ('since')"
+                ) from None
+            if before:
+                raise _fail(owner, "until", "is before 'since'")
 
     @property
     def closes(self) -> bool:
@@ -613,7 +659,15 @@ class Scenario:
     def __post_init__(self) -> None:
         _require_text("Scenario", "name", self.name)
         for fname in ("materials", *ENTITY_FIELDS, "townships"):
-            _set(self, fname, tuple(getattr(self, fname) or ()))
+            items = tuple(getattr(self, fname) or ())
+            expected = _FIELD_TYPES[fname]
+            for n, item in enumerate(items):
+                if not isinstance(item, expected):
+                    raise ValidationError(
+                        f"Scenario {self.name!r}: {fname}[{n}] must be a {expected.__name__}, "
+                        f"got {type(item).__name__}"
+                    )
+            _set(self, fname, items)
         _set(self, "metadata", {str(k): str(v) for k, v in dict(self.metadata or {}).items()})
         if self.boundary is not None:
             _geometry("Scenario", self.boundary, ("Polygon", "MultiPolygon"))
@@ -716,6 +770,13 @@ _TYPE_TO_FIELD: dict[type, str] = {
     Incident: "incidents",
     Hazard: "hazards",
     RoadClosure: "closures",
+}
+
+
+_FIELD_TYPES: dict[str, type] = {
+    "materials": Material,
+    "townships": Township,
+    **{f: t for t, f in _TYPE_TO_FIELD.items()},
 }
 
 

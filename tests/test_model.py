@@ -405,48 +405,39 @@ def test_quantities_normalised() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Known model bugs (reported; strict xfail flips to a failure once fixed)
+# Former model bugs found by the workspace tests (now fixed; kept as regression tests)
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="model bug: naive vs aware since/until raise TypeError"
-)
 def test_bug_closure_mixed_naive_aware_times_raise_validation_error() -> None:
     with pytest.raises(ValidationError):
         RoadClosure("C1", Point(105, 28), since=NOW, until=datetime(2024, 7, 2, tzinfo=UTC))
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: a str for skills is split into characters")
 def test_bug_team_skills_given_as_one_string() -> None:
     with pytest.raises(ValidationError):
         team(skills="水域救援")
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: a str location is unpacked character-wise")
 def test_bug_location_given_as_string() -> None:
     with pytest.raises(ValidationError):
         depot(location="12")  # currently becomes Location(1.0, 2.0)
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: numpy integers (from pandas) are rejected")
 def test_bug_numpy_integer_level() -> None:
     assert parse_level(np.int64(2)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: bool('no') is True for Material.divisible")
 def test_bug_divisible_text() -> None:
     with pytest.raises(ValidationError):
         Material("FUEL", "柴油", "", "升", 1, 1, "c", divisible="no")
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: non-entities in a Scenario → AttributeError")
 def test_bug_scenario_with_non_entity() -> None:
     with pytest.raises(ValidationError):
         Scenario("x", stockpiles=({"id": "A"},))  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: quantity mappings stay mutable dicts")
 def test_bug_frozen_entities_have_mutable_mappings() -> None:
     d = depot(inventory={"TENT": 5})
     with pytest.raises(TypeError):

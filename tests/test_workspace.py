@@ -738,13 +738,13 @@ def test_model_validation_errors_are_wrapped_with_layer_and_row(
 def test_mixed_naive_and_aware_times_are_a_located_error(
     rich_file: tuple[Path, Scenario],
 ) -> None:
-    # QGIS users may type a time without offset next to one with; the model cannot compare
-    # them (it raises TypeError, see test_model.py); the reader must still name layer and row
+    # QGIS users may type a time without offset next to one with; the model rejects the pair
+    # (ValidationError, see test_model.py); the reader must still name layer and row
     path, _ = rich_file
     gdf = pyogrio.read_dataframe(path, layer="closures")
     gdf.loc[1, "since"] = "2024-07-01T06:00:00"
     _rewrite_layer(path, "closures", gdf, geometry_type="Unknown")
-    _raises(path, layer="closures", row=2, match="offset-naive and offset-aware")
+    _raises(path, layer="closures", row=2, match="time zone")
 
 
 def test_save_through_a_symlink_keeps_the_link(rich_file: tuple[Path, Scenario]) -> None:
