@@ -233,12 +233,12 @@ class ScreenshotProbe:
 
 
 def _preimport() -> None:
-    """Import the heavy data stack (geopandas, pyogrio, folium) while Qt starts up."""
+    """Import the workspace reader (geopandas, pyogrio) while Qt starts up.
+
+    Only what the first paint needs: gis.roads (scipy) loads with the road network after the
+    map has drawn, so it does not delay the start.
+    """
     try:
-        # imported here, before the window is interactive, rather than in the road-network job
-        # (extension-module initialisation holds the GIL and would stall the event loop)
-        import gis.loading  # noqa: F401
-        import gis.roads  # noqa: F401
         import gis.workspace  # noqa: F401
     except Exception:  # the real import will report it
         log.exception("pre-import failed")
