@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 from scipy.sparse import csr_array, csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from gis.errors import ReliefDeskError, ValidationError
 from gis.roads import RoadNetwork, SnapResult, road_class_zh
@@ -104,20 +104,30 @@ def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float
     exact in any order, comparisons are by time first and length second, and a single
     Dijkstra gives both seconds and metres. M must exceed the length (in λ) of any path and the
     total must stay below 2**_LEX_MAX_BITS; bounds: the longest time is at most the in- plus
-    out-eccentricity of node 0 (when strongly connected; else the sum of all arc times) and a
-    path's length at most its time times the top arc speed (and the sum of all lengths). Units
+    out-eccentricity of a node of the largest strongly connected component (plus, when closures
+    split the graph, every arc time outside it) and a path's length at most its time times the
+    top arc speed (and the sum of all lengths). Units
     start at τ = 1/1024 s, λ = 1/8 m and are coarsened (×2) up to 6 times to fit.
     """
     n = csr.shape[0]
     t = csr.data
     if n == 0 or t.size == 0:
         return None
-    d_out = dijkstra(csr, directed=True, indices=0)
-    d_in = dijkstra(csr.T.tocsr(), directed=True, indices=0)
-    if np.isfinite(d_out).all() and np.isfinite(d_in).all():
-        t_bound = float(d_out.max() + d_in.max())
-    else:
-        t_bound = float(t.sum())
+    # A shortest path between two nodes of one strongly connected component stays inside it,
+    # so there it is at most the out- plus in-eccentricity of any node x of the component.
+    # With closures the graph may split: the largest component is bounded that way, the
+    # others (small pieces) by the sum of their arc times, plus every arc between components.
+    n_comp, labels = connected_components(csr, directed=True, connection="strong")
+    big = int(np.argmax(np.bincount(labels)))
+    inside = labels == big
+    x = int(np.flatnonzero(inside)[0])
+    d_out = dijkstra(csr, directed=True, indices=x)
+    d_in = dijkstra(csr.T.tocsr(), directed=True, indices=x)
+    t_bound = float(d_out[inside].max() + d_in[inside].max())
+    if n_comp > 1:
+        u = np.repeat(np.arange(n), np.diff(csr.indptr))
+        outside = labels[u] != big
+        t_bound += float(t[outside | (labels[csr.indices] != big)].sum())
     vmax = float(np.max(length / t))
     for k in range(7):
         tau, lam = 2.0 ** (k - 10), 2.0 ** (k - 3)
