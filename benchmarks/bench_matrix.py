@@ -110,7 +110,8 @@ def demo_network() -> RoadNetwork | None:
 
 
 def demo_closures(net: RoadNetwork, rng: np.random.Generator) -> list[RoadClosure]:
-    """A point, a line and a polygon closure plus a slow-down near random nodes."""
+    """A point, a line and a polygon closure plus a slow-down near random nodes, and the first
+    bridge (if the network flags any)."""
     from shapely.geometry import LineString, Point
 
     out = []
@@ -127,6 +128,10 @@ def demo_closures(net: RoadNetwork, rng: np.random.Generator) -> list[RoadClosur
     out.append(
         RoadClosure("slow", Point(lon[picks[3]], lat[picks[3]]), radius_m=1500, speed_factor=0.5)
     )
+    bridges = np.flatnonzero(net.edge_bridge)
+    if bridges.size:  # close a river crossing too
+        mid = net.edge_geometry[bridges[0]].interpolate(0.5, normalized=True)
+        out.append(RoadClosure("bridge", mid, radius_m=30))
     return out
 
 
