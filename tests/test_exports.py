@@ -83,7 +83,6 @@ def test_pdf_orders_one_per_page_with_embedded_font(plan: Plan, pdf: Path) -> No
     for o, page in zip(plan.orders, starts):
         assert f"指令编号 {o.number}" in page and o.title in page
         assert "已下达" in page and f"{plan.issued_at:%Y-%m-%d %H:%M}" in page
-        assert "签发人" in page or "签发人" in "".join(pages)  # signature lines (may flow over)
         assert o.unit_name in page
     assert "签发人" in pages[-1] and "接收人" in pages[-1]
 
@@ -208,3 +207,44 @@ def test_html_map_escapes_hostile_names(hostile_plan: Plan) -> None:
     assert any(p["name"] == HOSTILE for p in data["places"])  # shown as text by the page
     page_code = html.rsplit("<script>", 1)[1]
     assert "textContent" in page_code and "innerHTML" not in page_code
+
+
+@pytest.mark.gui
+def test_html_map_draws_offline_and_shows_hostile_names_as_text(
+    hostile_plan: Plan, tmp_path: Path, qtbot
+) -> None:
+    """The page in a real browser engine (QtWebEngine, offscreen): Leaflet runs from the inlined
+    copy, the routes are drawn, and a ``<script>`` name is text, never an element."""
+    qt = pytest.importorskip("PyQt6.QtWebEngineWidgets")
+    from PyQt6.QtCore import QUrl
+
+    path = export_html(hostile_plan, tmp_path / "plan.html")
+    view = qt.QWebEngineView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)  # Leaflet needs a sized map to fit the routes
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=30_000):
+        view.load(QUrl.fromLocalFile(str(path)))
+    result: list = []
+    probe = """(function () {
+        var m = window.reliefdeskPlanMap, n = 0;
+        if (m) { m.map.eachLayer(function (l) { if (l instanceof L.Polyline) { n++; } }); }
+        return [typeof L, document.querySelectorAll("script").length, n,
+                document.getElementById("orders").textContent];
+    })()"""
+    qtbot.waitUntil(lambda: view.page() is not None, timeout=5_000)
+
+    def ask() -> bool:
+        if not result:
+            view.page().runJavaScript(probe, result.append)
+        return bool(result) and result[0] is not None and result[0][0] == "object"
+
+    try:
+        qtbot.waitUntil(ask, timeout=30_000)
+        kind, scripts, polylines, orders_text = result[0]
+        assert kind == "object" and scripts == 3  # nothing from the data became a <script>
+        legs = sum(len(o.legs) for o in hostile_plan.orders)
+        assert polylines >= legs  # every leg drawn (circle markers are not polylines)
+        assert HOSTILE in orders_text  # shown literally, as text
+    finally:
+        view.page().deleteLater()

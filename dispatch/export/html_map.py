@@ -305,9 +305,13 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
     return d;
   };
   legend.addTo(map);
-  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20] }); }
-  else { map.setView([28.8, 105.9], 10); }
   window.reliefdeskPlanMap = { map: map, orders: byOrder, data: D };
+  try {  // a hidden (zero-size) page cannot fit bounds yet
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20] }); }
+    else { map.setView([28.8, 105.9], 10); }
+  } catch (e) {
+    map.setView(bounds.isValid() ? bounds.getCenter() : [28.8, 105.9], 10);
+  }
 })();
 </script>
 </body>
