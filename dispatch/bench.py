@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -318,7 +319,7 @@ def solve_cvrp_pyvrp(inst: CvrpInstance, seconds: float, seed: int = 0) -> list[
     import pyvrp
 
     n = len(inst.ids)
-    dist = inst.distance
+    dist: Any = inst.distance
     data = pyvrp.ProblemData(
         locations=[pyvrp.Location(float(x), float(y)) for x, y in inst.coords],
         clients=[pyvrp.Client(location=i, delivery=[int(inst.demand[i])]) for i in range(1, n)],
@@ -335,13 +336,13 @@ def solve_cvrp_pyvrp(inst: CvrpInstance, seconds: float, seed: int = 0) -> list[
     return _pyvrp_routes(res.best)
 
 
-def _vrptw_data(inst: VrptwInstance, num_vehicles: int, fixed_cost: int) -> object:
+def _vrptw_data(inst: VrptwInstance, num_vehicles: int, fixed_cost: int) -> Any:
     import pyvrp
 
     n = len(inst.ids)
     d = inst.distance
-    dist = np.round(d * SCALE).astype(np.int64)
-    dur = np.ceil(d * SCALE - 1e-9).astype(np.int64)
+    dist: Any = np.round(d * SCALE).astype(np.int64)
+    dur: Any = np.ceil(d * SCALE - 1e-9).astype(np.int64)
     s = SCALE
     return pyvrp.ProblemData(
         locations=[pyvrp.Location(float(x), float(y)) for x, y in inst.coords],
@@ -412,7 +413,8 @@ def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> lis
         # start must be complete, as PyVRP counts an incomplete solution as "feasible".)
         smallest, *routes = sorted(_pyvrp_routes(best), key=len)
         for c in smallest:
-            min(routes, key=lambda r, c=c: d[r[-1], c]).append(c)
+            ends = [float(d[r[-1], c]) for r in routes]
+            routes[ends.index(min(ends))].append(c)
         warm = pyvrp.Solution(trial, [[c - 1 for c in r] for r in routes])
         r = pyvrp.solve(
             trial,
@@ -489,7 +491,7 @@ def solve_vrptw_ortools(inst: VrptwInstance, seconds: float) -> list[list[int]]:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         sys.stderr.write(f"dispatch.bench: {message}\n")
         raise SystemExit(2)
 
@@ -524,17 +526,17 @@ def run(argv: Sequence[str] | None = None, *, started: float | None = None) -> d
             "cost": cvrp_cost(inst, routes),
             "routes": [[inst.ids[c] for c in r] for r in routes],
         }
-    inst = read_solomon(args.file)
+    tw_inst = read_solomon(args.file)
     budget = 0.97 * args.seconds - (time.perf_counter() - started) - 0.1
     if args.engine == "pyvrp":
-        routes = solve_vrptw_pyvrp(inst, max(0.1, budget), seed=args.seed)
+        routes = solve_vrptw_pyvrp(tw_inst, max(0.1, budget), seed=args.seed)
     else:
-        routes = solve_vrptw_ortools(inst, max(0.1, budget))
-    distance = vrptw_check(inst, routes)
+        routes = solve_vrptw_ortools(tw_inst, max(0.1, budget))
+    distance = vrptw_check(tw_inst, routes)
     return {
         "vehicles": len(routes),
         "distance": round(distance, 6),
-        "routes": [[inst.ids[c] for c in r] for r in routes],
+        "routes": [[tw_inst.ids[c] for c in r] for r in routes],
     }
 
 

@@ -210,7 +210,7 @@ def _child_main(builder: str, payload: dict[str, Any], seconds: float, conn: Any
         conn.send(("started",))
         manager, routing = BUILDERS[builder](payload)
         params = _default_params(payload, seconds)
-        best = [None]
+        best: list[int | None] = [None]
 
         def on_solution() -> None:
             cost = int(routing.CostVar().Value())
@@ -253,7 +253,9 @@ def _main_not_reimported() -> Iterator[None]:
     if main is None:
         yield
         return
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
     main.__dict__.pop("__file__", None)
     main.__dict__["__spec__"] = None
     try:
@@ -484,15 +486,15 @@ def solve_ortools(
     plans: dict[int, list[list[int]]] = {}
     if out.routes is not None:
         for mv, seq in enumerate(out.routes):
-            trips: list[list[int]] = [[]]
+            legs: list[list[int]] = [[]]
             for node in seq:
                 if kind[node] == 2:
-                    trips.append([])
+                    legs.append([])
                 elif kind[node] == 1:
-                    trips[-1].append(index_of_job[node])
-            trips = [t for t in trips if t]
-            if trips:
-                plans[vehicles[mv]] = trips
+                    legs[-1].append(index_of_job[node])
+            legs = [t for t in legs if t]
+            if legs:
+                plans[vehicles[mv]] = legs
     note = out.error or out.status
     return EngineOutput(
         plans=plans,

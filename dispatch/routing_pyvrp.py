@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dispatch.results import ProgressFn, StopFn
 
@@ -58,13 +58,13 @@ class _Criterion:
 
 def _make_data(
     problem: RoutingProblem,
-    jobs: list,
-    vtypes: list,
-    dist: object,
-    durations: list,
+    jobs: list[Any],
+    vtypes: list[Any],
+    dist: Any,
+    durations: list[Any],
     horizon: int,
     required: bool,
-) -> object:
+) -> Any:
     import pyvrp
 
     from dispatch.routing import PRIORITY_UNIT
