@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
+from PyQt6.QtCore import Qt  # noqa: E402
 
 from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatus  # noqa: E402
 from dispatch.results import Reason, Status  # noqa: E402
@@ -360,3 +361,69 @@ def test_hostile_names_stay_text(panel):
         assert cell.text().startswith(evil)  # shown verbatim as text (QTableWidgetItem)
     finally:
         panel.set_plan(shown)
+
+
+def test_job_loads_the_road_network_when_the_session_has_none(session):
+    """A run started before the window's network job finished loads the network itself."""
+    from dispatch.pipeline import DispatchOptions
+    from gui.docks.dispatch_panel import dispatch_job
+
+    msgs: list[str] = []
+    out = dispatch_job(
+        {
+            "scenario": session.scenario,
+            "options": DispatchOptions(seconds=1, evacuate=False),
+            "network": None,
+            "path": session.path,
+            "has_roads": True,
+        },
+        stop=lambda: False,
+        progress=lambda f, m: msgs.append(m),
+    )
+    plan = out["plan"]
+    assert out["network"] is not None
+    assert plan.inputs.road_network.endswith(session.network.content_hash)
+    assert msgs[0] == "加载道路网络…"
+    assert Plan.from_json(out["plan_json"]) == plan
+    assert out["routes"] == route_features(plan)
+    assert plan.matches(session.scenario) and out["scenario_hash"] == plan.inputs.scenario_hash
+
+
+def test_install_in_the_main_window(qtbot, qapp, tmp_path, monkeypatch, demo_workspace_path):
+    """The one-line wiring: dock, View menu, toolbar action, routes drawn on the window's map."""
+    from PyQt6.QtWidgets import QDockWidget
+
+    from gui.docks.dispatch_panel import install_dispatch_panel
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    ws = tmp_path / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    w = MainWindow(interactive=False)
+    try:
+        panel = install_dispatch_panel(w)
+        assert w.dispatch_panel is panel and panel.map_view is w.map
+        assert panel in w.findChildren(QDockWidget)
+        assert w.dockWidgetArea(panel) == Qt.DockWidgetArea.RightDockWidgetArea
+        assert panel.toggleViewAction() in w.view_menu.actions()
+        assert panel.run_action in w.toolbar.actions()
+        w.show()
+        w.open_workspace(ws)
+        qtbot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
+        qtbot.waitUntil(lambda: panel._preload_job_started and not w.runner.busy, timeout=60000)
+        panel.seconds.setValue(1)
+        with qtbot.waitSignal(panel.sig_run_finished, timeout=RUN_TIMEOUT_MS):
+            panel.run_action.trigger()
+        box: dict = {}
+        w.map.evaluate("RD.counts.routes", lambda r: box.setdefault("n", r))
+        qtbot.waitUntil(lambda: "n" in box, timeout=RUN_TIMEOUT_MS)
+        assert box["n"] == len(panel.routes_payload["features"]) > 0
+        assert w.session.dirty  # the plan is stored in the workspace documents
+    finally:
+        w.session.undo_stack.setClean()
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()
