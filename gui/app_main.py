@@ -164,8 +164,9 @@ class ScreenshotProbe:
     def expected(self) -> dict[str, int]:
         s = self.window.session.scenario
         exp = {k: len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents", "hazards")}
-        edges = self.window.session.road_edges
-        exp["roads"] = 1 if edges is not None and len(edges) else 0
+        session = self.window.session
+        edges = session.road_edges
+        exp["roads"] = 1 if (edges is not None and len(edges)) or session.roads_source else 0
         return exp
 
     def _tick(self) -> None:

@@ -95,12 +95,15 @@ def load_workspace_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dic
     from gis.workspace import read_workspace
 
     progress(0.05, tr("读取工作区…"))
+    page_path: Path | None = data.get("page_path")
+    if data.get("page_cached") and page_path is not None and page_path.exists():
+        # the page (roads included) is cached: read the scenario now, the road frames later
+        # with the road network, after the first paint
+        ws = read_workspace(Path(data["path"]), include_roads=False)
+        return {"workspace": ws, "page_path": page_path, "from_cache": True, "roads_deferred": True}
     ws = read_workspace(Path(data["path"]), include_roads=True)
     if stop():
         return {"workspace": ws, "page_path": None}
-    page_path: Path | None = data.get("page_path")
-    if data.get("page_cached") and page_path is not None and page_path.exists():
-        return {"workspace": ws, "page_path": page_path, "from_cache": True}
     progress(0.6, tr("生成地图…"))
     page = map_page.build_map_html(
         ws.scenario,
@@ -121,12 +124,20 @@ def load_workspace_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dic
     return {"workspace": ws, "page_path": page_path, "from_cache": False}
 
 
-def road_network_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Any:
-    """Load the processed road network (cached) for closures and travel times."""
+def road_network_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
+    """Load the processed road network (cached) for closures and travel times, and the road
+    frames themselves when their reading was deferred."""
     from gis.loading import load_road_network
 
-    progress(0.1, tr("加载道路网络…"))
-    return load_road_network(Path(data["path"]), data["scenario"])
+    frames = None
+    if data.get("read_frames"):
+        from gis.workspace import read_road_frames
+
+        progress(0.05, tr("读取道路…"))
+        frames = read_road_frames(Path(data["path"]))
+    progress(0.3, tr("加载道路网络…"))
+    network = load_road_network(Path(data["path"]), data["scenario"])
+    return {"network": network, "frames": frames, "path": Path(data["path"])}
 
 
 def closed_roads_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
@@ -514,7 +525,7 @@ class MainWindow(QMainWindow):
         if kind == "generated":
             self.roads_note.setText(tr("注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路"))
             self.roads_note.setToolTip(self.session.scenario.road_network.note or "")
-        elif kind == "none" and ws.road_edges is None:
+        elif kind == "none" and ws.road_edges is None and not result.get("roads_deferred"):
             self.roads_note.setText(tr("无道路网络"))
         else:
             self.roads_note.setText("")
@@ -526,8 +537,15 @@ class MainWindow(QMainWindow):
         # the road network (for closures and travel times) loads once the map has drawn, so it
         # does not compete with the first paint
         self._network_request = None
-        if path is not None and ws.road_edges is not None:
-            self._network_request = {"path": recovered_from or path, "scenario": self.session.scenario}
+        source = recovered_from or path
+        if result.get("roads_deferred") and source is not None:
+            self.session.roads_source = Path(source)
+        if source is not None and (ws.road_edges is not None or self.session.roads_source):
+            self._network_request = {
+                "path": source,
+                "scenario": self.session.scenario,
+                "read_frames": self.session.roads_source is not None,
+            }
             if self.map.ready:  # a cached page may have drawn before the data arrived
                 self._start_network_job()
         self.sig_loaded.emit(str(path or ""))
@@ -544,7 +562,11 @@ class MainWindow(QMainWindow):
             on_error=lambda m, d: self.report_error(tr("道路网络加载失败"), m, d, dialog=False),
         )
 
-    def _on_network(self, network: Any, cancelled: bool) -> None:
+    def _on_network(self, result: dict[str, Any], cancelled: bool) -> None:
+        frames = result.get("frames")
+        if frames is not None and self.session.roads_source == result["path"]:
+            self.session.set_road_frames(*frames)
+        network = result.get("network")
         if network is None:
             return
         self.session.network = network

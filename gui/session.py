@@ -152,6 +152,8 @@ class Session(QObject):
         self.documents: Documents = {}
         self.road_nodes: Any = None
         self.road_edges: Any = None
+        #: the file to read the road frames from while their reading is deferred (cold start)
+        self.roads_source: Path | None = None
         self.network: Any = None
         self.path: Path | None = None
         self.warnings: tuple[str, ...] = ()
@@ -175,6 +177,7 @@ class Session(QObject):
         self.documents = _copy_docs(workspace.documents)
         self.road_nodes = workspace.road_nodes
         self.road_edges = workspace.road_edges
+        self.roads_source = None
         self.network = None
         self.warnings = tuple(workspace.warnings)
         self.path = Path(path) if path else None
@@ -185,6 +188,16 @@ class Session(QObject):
         self.sig_workspace_loaded.emit()
         self.sig_scenario_changed.emit(self.scenario, old)
         self.sig_dirty_changed.emit(self.dirty)
+
+    def set_road_frames(self, nodes: Any, edges: Any) -> None:
+        """The road frames whose reading was deferred have arrived."""
+        self.road_nodes = nodes
+        self.road_edges = edges
+        self.roads_source = None
+
+    @property
+    def has_roads(self) -> bool:
+        return self.road_edges is not None or self.roads_source is not None
 
     def _set_state(self, scenario: Scenario, documents: Documents) -> None:
         old = self.scenario
@@ -323,6 +336,7 @@ class Session(QObject):
             "scenario": self.scenario,
             "road_nodes": self.road_nodes,
             "road_edges": self.road_edges,
+            "roads_source": self.roads_source if self.road_edges is None else None,
             "documents": _copy_docs(self.documents),
             "undo_index": self.undo_stack.index(),
         }
@@ -333,6 +347,13 @@ class Session(QObject):
         from gis.workspace import write_workspace
 
         nodes, edges = snapshot["road_nodes"], snapshot["road_edges"]
+        if (nodes is None or edges is None) and snapshot.get("roads_source"):
+            # roads not read yet (deferred at start-up): copy them from the file they are in
+            from gis.workspace import read_road_frames
+
+            frames = read_road_frames(Path(snapshot["roads_source"]))
+            if frames is not None:
+                nodes, edges = frames
         if nodes is None or edges is None:
             nodes = edges = None
         write_workspace(

@@ -135,6 +135,21 @@ def test_session_undo_log_save(qtbot, tmp_path: Path, demo_workspace_path: Path)
     assert changes and changes[-1][0] is session.scenario
 
 
+def test_save_while_road_reading_is_deferred(qapp, tmp_path: Path, demo_workspace_path: Path) -> None:
+    """A save before the deferred road frames arrived still writes the roads (copied over)."""
+    ws = read_workspace(demo_workspace_path, include_roads=False)
+    session = Session(recovery=RecoveryStore(tmp_path / "rec"))
+    session.load(ws, demo_workspace_path)
+    session.roads_source = demo_workspace_path
+    assert session.has_roads and session.road_edges is None
+    out = tmp_path / "early.gpkg"
+    session.save(out)
+    full = read_workspace(demo_workspace_path, include_roads=True)
+    back = read_workspace(out, include_roads=True)
+    assert back.scenario == ws.scenario
+    assert len(back.road_edges) == len(full.road_edges) and len(back.road_nodes) == len(full.road_nodes)
+
+
 def test_table_model_sorts_numbers_and_filters(qapp, demo_workspace_path: Path) -> None:
     s = read_workspace(demo_workspace_path, include_roads=False).scenario
     model = EntityTableModel("shelters", s)

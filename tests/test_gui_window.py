@@ -366,7 +366,9 @@ def test_save_reopen_compare(qtbot, opened: MainWindow, env: Path) -> None:
     with qtbot.waitSignal(w.sig_loaded, timeout=60000):
         w.open_workspace(out)
     assert w.session.scenario == expected
+    assert w.session.roads_source == out  # road frames are read after the first paint
     qtbot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
+    assert w.session.roads_source is None and len(w.session.road_edges) == len(back.road_edges)
     assert stats(qtbot, w)["counts"]["stockpiles"] == len(expected.stockpiles)
 
 

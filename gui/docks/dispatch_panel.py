@@ -305,6 +305,9 @@ class DispatchPanel(QDockWidget):
         self._plan_json: str | None = None
         self._hash_cache: tuple[Any, str] | None = None
         self._preload_job_started = False
+        #: bumped when another workspace is opened: a run started before is then discarded
+        self._workspace_gen = 0
+        self._job_gen = 0
         #: opens a URL (the exported PDF); replaceable in tests
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self._build()
@@ -484,6 +487,7 @@ class DispatchPanel(QDockWidget):
         )
         job.sig_progress.connect(self._on_progress)
         self.job = job
+        self._job_gen = self._workspace_gen
         self._update_buttons()
         self.sig_busy_changed.emit(True)
         return job
@@ -505,6 +509,10 @@ class DispatchPanel(QDockWidget):
         self.last_cancelled = bool(cancelled)
         self.sig_busy_changed.emit(False)
         plan: Plan = result["plan"]
+        if self._job_gen != self._workspace_gen:
+            self.progress_label.setText(tr("工作区已切换，已丢弃上一工作区的计算结果"))
+            self._update_buttons()
+            return
         self.progress.setValue(1000)
         state = tr("已取消，显示当前最优结果") if cancelled else tr("完成")
         self.progress_label.setText(
@@ -858,6 +866,9 @@ class DispatchPanel(QDockWidget):
         self._refresh_stored()
 
     def _on_workspace_loaded(self) -> None:
+        self._workspace_gen += 1
+        if self.job is not None:
+            self.job.cancel()
         self.pins.clear()
         self.forbids.clear()
         self.last_export = None

@@ -848,6 +848,10 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>读取道路…</source>
+        <translation>Reading roads…</translation>
+    </message>
+    <message>
         <source>单击地图放置管制点</source>
         <translation>Click the map to place the closure point</translation>
     </message>
