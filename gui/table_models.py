@@ -37,6 +37,13 @@ class Column:
     fmt: Callable[[Any], str] | None = None
 
 
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows ``text`` literally (Qt renders tooltips that look like HTML as HTML)."""
+    import html
+
+    return f"<span style='white-space:pre-wrap'>{html.escape(text, quote=False)}</span>" if text else ""
+
+
 def _num(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.6f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
@@ -202,8 +209,10 @@ class EntityTableModel(QAbstractTableModel):
             if value is None:
                 return ""
             if col.fmt is not None:
-                return col.fmt(value)
-            return _num(value) if isinstance(value, int | float) else str(value)
+                text = col.fmt(value)
+            else:
+                text = _num(value) if isinstance(value, int | float) else str(value)
+            return plain_tooltip(text) if role == Qt.ItemDataRole.ToolTipRole else text
         if role == Qt.ItemDataRole.TextAlignmentRole:
             value = col.value(entity, self._scenario)
             if isinstance(value, int | float) and not isinstance(value, bool):

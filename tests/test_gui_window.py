@@ -391,6 +391,9 @@ def test_hostile_name_popup_is_text(qtbot, opened: MainWindow) -> None:
     model = w.tables["stockpiles"].model
     assert model.index(model.row_of(sp.id), 1).data(Qt.ItemDataRole.DisplayRole) == hostile
     assert model.index(model.row_of(sp.id), 0).data(ID_ROLE) == sp.id
+    # tooltips are escaped too (Qt would render a tooltip that looks like HTML)
+    tip = model.index(model.row_of(sp.id), 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "<img" not in tip and "&lt;img src=x" in tip
     w.session.undo_stack.undo()
 
 

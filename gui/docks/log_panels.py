@@ -10,6 +10,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from gui.i18n import tr
+from gui.table_models import plain_tooltip
 
 
 class EventLogView(QTreeWidget):
@@ -29,7 +30,7 @@ class EventLogView(QTreeWidget):
                 t = datetime.fromisoformat(t).strftime("%m-%d %H:%M:%S")
             change = f"{e.get('from') or '—'} → {e.get('to', '')}"
             item = QTreeWidgetItem([t, str(e.get("incident", "")), change, str(e.get("text", ""))])
-            item.setToolTip(3, str(e.get("text", "")))
+            item.setToolTip(3, plain_tooltip(str(e.get("text", ""))))
             self.addTopLevelItem(item)
         for c in range(3):
             self.resizeColumnToContents(c)
@@ -51,7 +52,7 @@ class MessagePanel(QTreeWidget):
         item = QTreeWidgetItem(
             [datetime.now().strftime("%H:%M:%S"), f"{self.ICONS.get(level, '')} {label}", text]
         )
-        item.setToolTip(2, text)
+        item.setToolTip(2, plain_tooltip(text))
         if details:
             child = QTreeWidgetItem(["", "", details])
             child.setTextAlignment(2, Qt.AlignmentFlag.AlignLeft)
