@@ -427,3 +427,18 @@ def test_install_in_the_main_window(qtbot, qapp, tmp_path, monkeypatch, demo_wor
         w.map.dispose()
         w.deleteLater()
         qapp.processEvents()
+
+
+def test_opening_another_workspace_discards_a_running_solve(qtbot, panel, session):
+    finished: list = []
+    panel.sig_run_finished.connect(lambda *a: finished.append(a))
+    job = panel.run_dispatch(seconds=60)
+    assert job is not None
+    ws = read_workspace(session.path, include_roads=True)
+    session.load(ws, session.path)  # another workspace (here: the file as saved, no plans)
+    assert job.cancelled  # the run is told to stop at once
+    qtbot.waitUntil(lambda: not panel.busy, timeout=RUN_TIMEOUT_MS)
+    assert not finished and panel.plan is None
+    assert PLANS_DOCUMENT_KIND not in session.documents
+    assert "丢弃" in panel.progress_label.text()
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
