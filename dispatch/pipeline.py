@@ -751,7 +751,8 @@ def plan_dispatch(
     cancelled = any(s.status == Status.CANCELLED for s in stages)
     if cancelled or failures:
         why = "；".join(failures) if failures else "计算已取消"
-        unserved = _mark_missing(scenario, unserved, assignment, routes, why)
+        reason = Reason.CANCELLED if cancelled else Reason.FAILED
+        unserved = _mark_missing(scenario, unserved, assignment, routes, why, reason)
 
     p = prog.stage("orders")
     places = tuple(geo.places.values())
@@ -813,9 +814,11 @@ def _mark_missing(
     assignment: Sequence[TeamDispatch],
     routes: Sequence[VehicleRoute],
     why: str,
+    reason: Reason = Reason.CANCELLED,
 ) -> list[Unserved]:
     """After a cancelled or failed stage: list every part of an incident's needs that is neither
-    delivered nor already listed, with reason 计算已取消 and ``why`` in the message."""
+    delivered nor already listed, with ``reason`` (计算已取消 / 计算失败) and ``why`` in the
+    message."""
     out = list(unserved)
     mats = scenario.material_index
     for inc in scenario.open_incidents():
@@ -837,7 +840,7 @@ def _mark_missing(
                         inc.id,
                         code,
                         miss,
-                        Reason.CANCELLED,
+                        reason,
                         f"{inc.name}：{name} {miss:g} {unit} 未送达：{why}",
                     )
                 )
@@ -853,7 +856,7 @@ def _mark_missing(
                         inc.id,
                         skill,
                         miss,
-                        Reason.CANCELLED,
+                        reason,
                         f"{inc.name}：{skill} {miss:g} 人未派遣：{why}",
                     )
                 )

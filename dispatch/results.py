@@ -46,6 +46,7 @@ class Reason(StrEnum):
     OVER_CAPACITY = "容量不足"
     CANCELLED = "计算已取消"
     TIME_LIMIT = "计算超时"
+    FAILED = "计算失败"  # a stage could not run on this data (its message says why)
 
 
 @dataclass(frozen=True, slots=True)
