@@ -166,6 +166,22 @@ def closed_roads_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dict[
     return {"type": "FeatureCollection", "features": feats}
 
 
+def rebuild_page_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Path:
+    """Build the page of the current (possibly edited) scenario, e.g. after a basemap change."""
+    edges = data["road_edges"]
+    if edges is None and data.get("roads_source"):
+        from gis.workspace import read_road_frames
+
+        frames = read_road_frames(Path(data["roads_source"]))
+        edges = frames[1] if frames is not None else None
+    page = map_page.build_map_html(
+        data["scenario"], edges, tile_url=data.get("tile_url") or None, hidden_layers=data["hidden"]
+    )
+    return map_page.write_map_html(
+        Path(tempfile.gettempdir()) / "reliefdesk" / f"page_{os.getpid()}_rebuilt.html", page
+    )
+
+
 def save_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Path:
     progress(0.2, tr("保存中…"))
     Session.write_snapshot(data["snapshot"], Path(data["path"]))
@@ -351,6 +367,7 @@ class MainWindow(QMainWindow):
             "polygon": self._action("绘制面状管制", lambda: self.start_closure_draw("polygon")),
         }
         self.act_fit = self._action("全图", self.map.fit_data, "Home")
+        self.act_tiles = self._action("底图瓦片地址…", self.ask_tile_url)
         self.act_about = self._action("关于与数据来源", self.about)
         # menus
         mb = self.menuBar()
@@ -375,6 +392,7 @@ class MainWindow(QMainWindow):
             self.closure_menu.addAction(a)
         self.view_menu = mb.addMenu(tr("视图(&V)"))
         self.view_menu.addAction(self.act_fit)
+        self.view_menu.addAction(self.act_tiles)
         self.view_menu.addSeparator()
         for dock in (self.layer_dock, *self.table_docks.values(), self.event_dock, self.message_dock):
             self.view_menu.addAction(dock.toggleViewAction())
@@ -978,6 +996,48 @@ class MainWindow(QMainWindow):
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
         return dlg
+
+    # ---- basemap -----------------------------------------------------------------------------------
+
+    def ask_tile_url(self) -> None:
+        from PyQt6.QtWidgets import QInputDialog
+
+        current = str(self.settings.value("map/tile_url", "") or "")
+        text, ok = QInputDialog.getText(
+            self,
+            tr("底图瓦片地址"),
+            tr("本地或内网 XYZ 瓦片地址，例如 http://10.0.0.5/tiles/{z}/{x}/{y}.png（留空 = 无底图）："),
+            text=current,
+        )
+        if ok:
+            self.set_tile_url(text)
+
+    def set_tile_url(self, url: str) -> None:
+        """Use a local/intranet XYZ tile source (``""``: none) and redraw the map with it."""
+        url = url.strip()
+        if url and not url.startswith(("http://", "https://", "file://")) and "{z}" not in url:
+            self.report_error(tr("瓦片地址无效"), url, "", dialog=False)
+            return
+        self.settings.setValue("map/tile_url", url)
+        self.rebuild_map()
+
+    def rebuild_map(self) -> None:
+        """Rebuild the page from the current scenario (keeps edits; runs in the background)."""
+        s = self.session
+        data = {
+            "scenario": s.scenario,
+            "road_edges": s.road_edges,
+            "roads_source": s.roads_source,
+            "tile_url": str(self.settings.value("map/tile_url", "") or ""),
+            "hidden": self.layer_panel.hidden_layers(),
+        }
+        self.runner.start(
+            tr("生成地图…"),
+            rebuild_page_job,
+            data,
+            on_done=lambda path, _c: self.map.show_file(path),
+            on_error=lambda m, d: self.report_error(tr("地图生成失败"), m, d, dialog=False),
+        )
 
     # ---- extension point ------------------------------------------------------------------------
 

@@ -497,3 +497,17 @@ def test_map_view_small_and_large_pages(qtbot, opened: MainWindow) -> None:
         view.dispose()
         view.deleteLater()
     assert not page_file.exists()
+
+
+def test_local_tile_layer_setting(qtbot, opened: MainWindow, tmp_path: Path) -> None:
+    w = opened
+    has_tiles = "Object.values(RD.map._layers).some(function (l) { return l instanceof L.TileLayer; })"
+    assert js(qtbot, w, has_tiles) is False
+    url = (tmp_path / "tiles").as_uri() + "/{z}/{x}/{y}.png"
+    w.set_tile_url(url)
+    assert w.settings.value("map/tile_url") == url
+    qtbot.waitUntil(lambda: w.map.ready and js(qtbot, w, has_tiles) is True, timeout=60000)
+    counts = stats(qtbot, w)["counts"]
+    assert counts["shelters"] == len(w.session.scenario.shelters)
+    w.set_tile_url("")
+    qtbot.waitUntil(lambda: w.map.ready and js(qtbot, w, has_tiles) is False, timeout=60000)

@@ -848,6 +848,26 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>底图瓦片地址…</source>
+        <translation>Basemap tile URL…</translation>
+    </message>
+    <message>
+        <source>底图瓦片地址</source>
+        <translation>Basemap tile URL</translation>
+    </message>
+    <message>
+        <source>本地或内网 XYZ 瓦片地址，例如 http://10.0.0.5/tiles/{z}/{x}/{y}.png（留空 = 无底图）：</source>
+        <translation>Local or intranet XYZ tile URL, e.g. http://10.0.0.5/tiles/{z}/{x}/{y}.png (empty = no basemap):</translation>
+    </message>
+    <message>
+        <source>瓦片地址无效</source>
+        <translation>Invalid tile URL</translation>
+    </message>
+    <message>
+        <source>地图生成失败</source>
+        <translation>Map could not be built</translation>
+    </message>
+    <message>
         <source>读取道路…</source>
         <translation>Reading roads…</translation>
     </message>
