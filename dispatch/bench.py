@@ -453,7 +453,7 @@ def solve_cvrp_ortools(inst: CvrpInstance, seconds: float) -> list[list[int]]:
         "num_vehicles": min(len(inst.ids) - 1, lb + max(2, lb // 3)),
         "first_solution": "SAVINGS",
     }
-    out = run_ortools("cvrp", payload, max(0.5, seconds - 1.2), grace_s=0.4)
+    out = run_ortools("cvrp", payload, max(0.5, seconds - 0.2), grace_s=0.4)
     if out.routes is None:
         raise RuntimeError(f"OR-Tools found no solution ({out.error or out.status})")
     return [r for r in out.routes if r]
@@ -479,7 +479,7 @@ def solve_vrptw_ortools(inst: VrptwInstance, seconds: float) -> list[list[int]]:
         "fixed_cost": int(2 * d[0].max() * s) * 10,
         "first_solution": "PARALLEL_CHEAPEST_INSERTION",
     }
-    out = run_ortools("vrptw", payload, max(0.5, seconds - 1.2), grace_s=0.4)
+    out = run_ortools("vrptw", payload, max(0.5, seconds - 0.2), grace_s=0.4)
     if out.routes is None:
         raise RuntimeError(f"OR-Tools found no solution ({out.error or out.status})")
     return [r for r in out.routes if r]

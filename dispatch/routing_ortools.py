@@ -39,6 +39,8 @@ from dispatch.results import ProgressFn, StopFn, never_stop, no_progress
 DEFAULT_GRACE_S = 1.5
 #: Longest wait for the child's interpreter to start before it is killed.
 STARTUP_S = 5.0
+#: Shortest OR-Tools time limit given to a child, whatever its start-up took.
+MIN_CHILD_S = 0.2
 
 
 @dataclass
@@ -205,10 +207,14 @@ def _extract(manager: Any, routing: Any, value: Any) -> list[list[int]]:
     return routes
 
 
-def _child_main(builder: str, payload: dict[str, Any], seconds: float, conn: Any) -> None:
+def _child_main(
+    builder: str, payload: dict[str, Any], seconds: float, end_epoch: float | None, conn: Any
+) -> None:
     try:
         conn.send(("started",))
         manager, routing = BUILDERS[builder](payload)
+        if end_epoch is not None:  # the time the child took to start counts against the limit
+            seconds = max(MIN_CHILD_S, min(seconds, end_epoch - time.time()))
         params = _default_params(payload, seconds)
         best: list[int | None] = [None]
 
@@ -274,6 +280,7 @@ def run_ortools(
     grace_s: float = DEFAULT_GRACE_S,
     progress: ProgressFn | None = None,
     label: str = "OR-Tools",
+    include_startup: bool = True,
 ) -> ChildOutcome:
     """Solve ``payload`` with builder ``builder`` in a spawned child; never overruns.
 
@@ -284,8 +291,10 @@ def run_ortools(
     payload
         Picklable model description (see the builders).
     seconds
-        OR-Tools time limit. The child is killed ``seconds + grace_s`` after it started (and
-        at ``STARTUP_S + seconds + grace_s`` at the latest).
+        Time limit. With ``include_startup`` (default) it counts from now: the time the child
+        takes to start and build the model is deducted from OR-Tools' limit (which stays at
+        least ``MIN_CHILD_S``). The child is killed ``seconds + grace_s`` after it started
+        (and at ``STARTUP_S + seconds + grace_s`` at the latest).
     stop
         Polled every 50 ms; when it returns True the child is killed and the best solution
         received so far is returned with ``cancelled=True``.
@@ -297,7 +306,15 @@ def run_ortools(
     ctx = mp.get_context("spawn")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     proc = ctx.Process(
-        target=_child_main, args=(builder, payload, seconds, child_conn), daemon=True
+        target=_child_main,
+        args=(
+            builder,
+            payload,
+            seconds,
+            time.time() + seconds if include_startup else None,
+            child_conn,
+        ),
+        daemon=True,
     )
     t0 = time.perf_counter()
     with _main_not_reimported():
@@ -330,7 +347,10 @@ def run_ortools(
             except (EOFError, OSError):
                 break
             if msg[0] == "started":
-                hard_deadline = time.perf_counter() + seconds + grace_s
+                limit = seconds
+                if include_startup:
+                    limit = max(MIN_CHILD_S, seconds - (time.perf_counter() - t0))
+                hard_deadline = time.perf_counter() + limit + grace_s
             elif msg[0] == "sol":
                 if out.objective is None or msg[1] <= out.objective:
                     out.objective, out.routes = int(msg[1]), msg[2]
@@ -477,7 +497,7 @@ def solve_ortools(
     out = run_ortools(
         "emergency",
         payload,
-        max(0.3, remaining - 0.8),
+        max(0.3, remaining - 0.1),
         stop=stop,
         grace_s=grace,
         progress=progress,
