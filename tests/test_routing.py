@@ -368,9 +368,9 @@ def test_stop_returns_cancelled_promptly(engine: str) -> None:
     t0 = time.perf_counter()
     calls: list[float] = []
 
-    def stop() -> bool:
+    def stop() -> bool:  # PyVRP polls every iteration, the OR-Tools parent every 50 ms
         calls.append(time.perf_counter())
-        return time.perf_counter() - t0 > 1.0
+        return len(calls) > 200 or time.perf_counter() - t0 > 0.5
 
     r = solve_routing(p, opts(engine, seconds=60.0), stop=stop)
     elapsed = time.perf_counter() - t0
