@@ -292,6 +292,9 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     try:
         code = app.exec()
     finally:
+        # let background readers (e.g. the road network) end before the interpreter shuts down
+        window.runner.cancel_all()
+        window.runner.wait(5000)
         hook.uninstall()
     if probe is not None:
         window.close()
