@@ -73,8 +73,8 @@ def check_plan(problem: RoutingProblem, result: RoutingResult) -> None:
                     delivered_w[did] = delivered_w.get(did, 0.0) + d.weight_kg * share
                     delivered_v[did] = delivered_v.get(did, 0.0) + d.volume_m3 * share
                 for mat, q in stop.load.items():
-                    delivered_q.setdefault(stop.delivery_ids[0], {}).setdefault(mat, 0.0)
-                    delivered_q[stop.delivery_ids[0]][mat] += q
+                    site_q = delivered_q.setdefault(problem.locations[stop.site], {})
+                    site_q[mat] = site_q.get(mat, 0.0) + q
                 w += stop.weight_kg
                 vol += stop.volume_m3
                 t = stop.departure_s
@@ -95,6 +95,18 @@ def check_plan(problem: RoutingProblem, result: RoutingResult) -> None:
         assert delivered_v.get(d.id, 0.0) == pytest.approx(d.volume_m3)
     for u in result.unserved:
         assert u.message_zh and u.reason in Reason
+    # material quantities: at every site whose deliveries were all made, exactly what was asked
+    for site in {d.site for d in problem.deliveries}:
+        ds = [d for d in problem.deliveries if d.site == site]
+        if any(d.id in unserved for d in ds):
+            continue
+        want: dict[str, float] = {}
+        for d in ds:
+            for mat, q in d.loads.items():
+                want[mat] = want.get(mat, 0.0) + q
+        got = delivered_q.get(problem.locations[site], {})
+        assert set(got) == set(want)
+        assert all(got[m] == pytest.approx(want[m]) for m in want)
 
 
 def line_problem(
