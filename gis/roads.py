@@ -650,8 +650,8 @@ class RoadNetwork:
     def to_networkx(self) -> nx.DiGraph:
         """A networkx DiGraph of the open arcs on node indices (parallel arcs: the fastest).
 
-        Edge attributes ``travel_time_s``, ``length_m`` and ``arc`` (arc index). Used to check
-        :mod:`gis.matrix` against networkx and by anyone needing networkx algorithms.
+        Edge attributes ``travel_time_s``, ``length_m`` and ``arc`` (arc index), float as stored
+        here; :meth:`gis.matrix.TravelTimeEngine.to_networkx` gives the engine's exact weights.
         """
         import networkx as nx
 
