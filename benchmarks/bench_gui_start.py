@@ -137,7 +137,13 @@ def main() -> int:
         env["RELIEFDESK_CACHE_DIR"] = str(tmp / "cache")
         res = (ROOT / "resources").as_uri()
         baseline_cmd = [sys.executable, "-c", BASELINE, res]
-        app_cmd = [sys.executable, "app.py", "--screenshot", str(tmp / "s.png"), str(args.workspace)]
+        app_cmd = [
+            sys.executable,
+            "app.py",
+            "--screenshot",
+            str(tmp / "s.png"),
+            str(args.workspace),
+        ]
         # warm the OS file cache once (imports, fonts) so every measured run is equally "cold"
         timed(baseline_cmd, env)
         first, first_drawn = timed(app_cmd, env)  # empty page and road-network caches
@@ -165,12 +171,20 @@ def main() -> int:
         return ", ".join(f"{x:.2f}" for x in xs)
 
     print(f"workspace: {args.workspace}")
-    print(f"baseline: bare QWebEngineView + Leaflet, process wall   median {b:.2f} s  ({fmt(base)})")
-    print(f"app first open (empty caches), process wall           {first:.2f} s  (drawn after {first_drawn or 0:.2f} s)")
+    print(
+        f"baseline: bare QWebEngineView + Leaflet, process wall   median {b:.2f} s  ({fmt(base)})"
+    )
+    print(
+        f"app first open (empty caches), process wall           {first:.2f} s  (drawn after {first_drawn or 0:.2f} s)"
+    )
     print(f"app cold start, process wall (start to exit)          median {a:.2f} s  ({fmt(app)})")
-    print(f"app cold start, process start to drawn map            median {dr:.2f} s  ({fmt(drawn)})")
+    print(
+        f"app cold start, process start to drawn map            median {dr:.2f} s  ({fmt(drawn)})"
+    )
     print(f"ratio app/baseline (wall): {a / b:.2f}x")
-    print(f"goal drawn map <= {GOAL_S:.1f} s: {'met' if dr <= GOAL_S else 'NOT met'} (median {dr:.2f} s)")
+    print(
+        f"goal drawn map <= {GOAL_S:.1f} s: {'met' if dr <= GOAL_S else 'NOT met'} (median {dr:.2f} s)"
+    )
     if loop is None:
         print("event-loop probe failed")
     else:
@@ -178,7 +192,9 @@ def main() -> int:
             f"event loop (10 ms timer) while opening + editing: max gap {loop['max_ms']} ms, "
             f"p99 {loop['p99_ms']} ms, gaps > 100 ms: {loop['over_100ms']} of {loop['ticks']}"
         )
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2-core machine shared with other jobs)")
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f} (2-core machine shared with other jobs)"
+    )
     return 0
 
 

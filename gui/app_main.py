@@ -69,7 +69,9 @@ def setup_logging() -> Path:
 class ExceptHook:
     """Global excepthook: log the traceback, show it in a dialog; never a silent exit."""
 
-    def __init__(self, window: Any = None, *, interactive: bool = True, log_file: Path | None = None) -> None:
+    def __init__(
+        self, window: Any = None, *, interactive: bool = True, log_file: Path | None = None
+    ) -> None:
         self.window = window
         self.interactive = interactive
         self.log_file = log_file
@@ -112,7 +114,9 @@ class ExceptHook:
             box.setIcon(QMessageBox.Icon.Critical)
             box.setWindowTitle(tr("程序错误"))
             box.setTextFormat(Qt.TextFormat.PlainText)
-            hint = tr("错误已记录到 {path}。可以继续工作；建议保存后重新启动。").format(path=self.log_file or "")
+            hint = tr("错误已记录到 {path}。可以继续工作；建议保存后重新启动。").format(
+                path=self.log_file or ""
+            )
             box.setText(f"{message}\n\n{hint}")
             box.setDetailedText(text)
             box.exec()
@@ -163,7 +167,10 @@ class ScreenshotProbe:
 
     def expected(self) -> dict[str, int]:
         s = self.window.session.scenario
-        exp = {k: len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents", "hazards")}
+        exp = {
+            k: len(getattr(s, k))
+            for k in ("shelters", "stockpiles", "teams", "incidents", "hazards")
+        }
         session = self.window.session
         edges = session.road_edges
         exp["roads"] = 1 if (edges is not None and len(edges)) or session.roads_source else 0
@@ -176,7 +183,9 @@ class ScreenshotProbe:
             self._finish(2, f"error: {self.window.load_error}")
             return
         if time.monotonic() > self.deadline:
-            self._finish(3, f"error: the map did not draw within the time limit; last probe {self.stats}")
+            self._finish(
+                3, f"error: the map did not draw within the time limit; last probe {self.stats}"
+            )
             return
         if self._settle:
             self._settle -= 1
@@ -197,7 +206,8 @@ class ScreenshotProbe:
             return  # closures need the road network to show the affected roads
         self._waiting = True
         self.window.map.evaluate(
-            "(typeof L === 'undefined' || !window.RD) ? 'null' : JSON.stringify(RD.stats())", self._got
+            "(typeof L === 'undefined' || !window.RD) ? 'null' : JSON.stringify(RD.stats())",
+            self._got,
         )
 
     def _got(self, result: Any) -> None:
@@ -262,7 +272,9 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("ReliefDesk")
     QCoreApplication.setApplicationName("ReliefDesk")
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "reliefdesk"])
+    app = QApplication.instance() or QApplication(
+        [sys.argv[0] if sys.argv and sys.argv[0] else "reliefdesk"]
+    )
     settings = app_settings()
     language = install_language(str(settings.value("ui/language", "zh_CN") or "zh_CN"))
     interactive = screenshot is None
@@ -281,6 +293,7 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
         probe = ScreenshotProbe(window, screenshot)
         probe.start()
     elif path is not None:
+
         def start() -> None:
             if not window.offer_recovery():
                 window.open_workspace(path)

@@ -75,7 +75,9 @@ COORD_SYSTEMS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _combo(values: Sequence[str], current: str | None = None, *, editable: bool = False) -> QComboBox:
+def _combo(
+    values: Sequence[str], current: str | None = None, *, editable: bool = False
+) -> QComboBox:
     c = QComboBox()
     c.setEditable(editable)
     for v in values:
@@ -97,7 +99,9 @@ def _level_combo(current: int = 4) -> QComboBox:
     return c
 
 
-def _spin(value: float, lo: float, hi: float, decimals: int = 0, step: float = 1.0) -> QDoubleSpinBox:
+def _spin(
+    value: float, lo: float, hi: float, decimals: int = 0, step: float = 1.0
+) -> QDoubleSpinBox:
     s = QDoubleSpinBox()
     s.setDecimals(decimals)
     s.setRange(lo, hi)
@@ -201,7 +205,11 @@ class VehiclesEditor(QWidget):
         r = self.table.rowCount()
         self.table.insertRow(r)
         for c, v in enumerate(values):
-            self.table.setItem(r, c, QTableWidgetItem("" if v is None else f"{v:g}" if isinstance(v, float) else str(v)))
+            self.table.setItem(
+                r,
+                c,
+                QTableWidgetItem("" if v is None else f"{v:g}" if isinstance(v, float) else str(v)),
+            )
 
     def _remove(self) -> None:
         for r in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):
@@ -210,7 +218,10 @@ class VehiclesEditor(QWidget):
     def vehicles(self, home_id: str, id_prefix: str) -> tuple[Vehicle, ...]:
         out = []
         for r in range(self.table.rowCount()):
-            cells = [(self.table.item(r, c).text().strip() if self.table.item(r, c) else "") for c in range(6)]
+            cells = [
+                (self.table.item(r, c).text().strip() if self.table.item(r, c) else "")
+                for c in range(6)
+            ]
             vid = cells[0] or f"{id_prefix}-V{r + 1}"
             try:
                 cap_kg = float(cells[2] or 0)
@@ -287,7 +298,9 @@ class EntityDialog(QDialog):
 class StockpileDialog(EntityDialog):
     title = "储备库"
 
-    def __init__(self, scenario: Scenario, entity: Stockpile, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, entity: Stockpile, parent: QWidget | None = None
+    ) -> None:
         super().__init__(scenario, parent)
         self.original = entity
         self.id_edit = QLineEdit(entity.id)
@@ -308,7 +321,11 @@ class StockpileDialog(EntityDialog):
         self.safety = MappingEditor(entity.safety_stock, self._materials())
         self.vehicles = VehiclesEditor(entity.vehicles)
         self.tabs = QTabWidget(self)
-        for title, w in (("库存", self.inventory), ("安全库存", self.safety), ("车辆", self.vehicles)):
+        for title, w in (
+            ("库存", self.inventory),
+            ("安全库存", self.safety),
+            ("车辆", self.vehicles),
+        ):
             self.tabs.addTab(w, tr(title))
         self.body.addWidget(self.tabs, 1)
         self.finish_layout()
@@ -397,7 +414,9 @@ class TeamDialog(EntityDialog):
         for s in known:
             item = QListWidgetItem(s)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if s in entity.skills else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if s in entity.skills else Qt.CheckState.Unchecked
+            )
             self.skills.addItem(item)
         self.new_skill = QLineEdit(self)
         self.new_skill.setPlaceholderText(tr("其他技能，回车添加"))
@@ -446,7 +465,15 @@ class TeamDialog(EntityDialog):
         )
 
 
-HAZARD_CATEGORIES = ("地质灾害隐患点", "危化品企业", "尾矿库", "山洪危险区", "森林火险区", "水库", "其他")
+HAZARD_CATEGORIES = (
+    "地质灾害隐患点",
+    "危化品企业",
+    "尾矿库",
+    "山洪危险区",
+    "森林火险区",
+    "水库",
+    "其他",
+)
 
 
 class HazardDialog(EntityDialog):
@@ -481,7 +508,9 @@ class HazardDialog(EntityDialog):
 class ClosureDialog(EntityDialog):
     title = "道路管制"
 
-    def __init__(self, scenario: Scenario, entity: RoadClosure, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, entity: RoadClosure, parent: QWidget | None = None
+    ) -> None:
         super().__init__(scenario, parent)
         self.original = entity
         self.reason = QLineEdit(entity.reason)
@@ -489,7 +518,9 @@ class ClosureDialog(EntityDialog):
         self.closes.setChecked(entity.closes)
         self.factor = _spin(entity.speed_factor if not entity.closes else 0.5, 0.05, 0.95, 2, 0.05)
         self.radius = _spin(entity.radius_m, 1, 100000, 0, 10)
-        self.since = QDateTimeEdit(QDateTime.currentDateTime() if entity.since is None else _qdt(entity.since))
+        self.since = QDateTimeEdit(
+            QDateTime.currentDateTime() if entity.since is None else _qdt(entity.since)
+        )
         self.since.setCalendarPopup(True)
         self.form.addRow(tr("编号"), QLabel(entity.id))
         self.form.addRow(tr("原因"), self.reason)
@@ -658,7 +689,9 @@ def default_entity(kind: str, entity_id: str, lon: float, lat: float, scenario: 
     if kind == "stockpiles":
         return Stockpile(entity_id, tr("新储备库"), StockpileLevel.TOWNSHIP, loc)
     if kind == "shelters":
-        return Shelter(entity_id, tr("新避难场所"), ShelterSetting.INDOOR, ShelterClass.EMERGENCY, loc, 100)
+        return Shelter(
+            entity_id, tr("新避难场所"), ShelterSetting.INDOOR, ShelterClass.EMERGENCY, loc, 100
+        )
     if kind == "teams":
         return Team(entity_id, tr("新救援队伍"), ForceType.GRASSROOTS, loc, 10)
     if kind == "hazards":
@@ -678,7 +711,9 @@ def default_entity(kind: str, entity_id: str, lon: float, lat: float, scenario: 
 
 
 def closure_from_geometry(entity_id: str, geometry: BaseGeometry, reason: str = "") -> RoadClosure:
-    return RoadClosure(entity_id, geometry, reason=reason, since=datetime.now().replace(microsecond=0))
+    return RoadClosure(
+        entity_id, geometry, reason=reason, since=datetime.now().replace(microsecond=0)
+    )
 
 
 DIALOGS: dict[str, type[EntityDialog]] = {

@@ -75,7 +75,9 @@ def app_settings() -> QSettings:
     directory = os.environ.get("RELIEFDESK_SETTINGS_DIR")
     if directory:
         return QSettings(str(Path(directory) / "reliefdesk.ini"), QSettings.Format.IniFormat)
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ReliefDesk", "ReliefDesk")
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ReliefDesk", "ReliefDesk"
+    )
 
 
 def kind_of(scenario: Scenario, entity_id: str) -> str | None:
@@ -259,13 +261,17 @@ class MainWindow(QMainWindow):
         row.addWidget(self.layer_up)
         row.addWidget(self.layer_down)
         lay.addLayout(row)
-        self.layer_dock = self._dock(tr("图层"), layer_box, Qt.DockWidgetArea.LeftDockWidgetArea, "dock_layers")
+        self.layer_dock = self._dock(
+            tr("图层"), layer_box, Qt.DockWidgetArea.LeftDockWidgetArea, "dock_layers"
+        )
         self.tables: dict[str, EntityTable] = {}
         self.table_docks: dict[str, QDockWidget] = {}
         first: QDockWidget | None = None
         for kind in ENTITY_KINDS:
             table = EntityTable(kind, self.session.scenario, self)
-            dock = self._dock(tr(TITLES[kind]), table, Qt.DockWidgetArea.BottomDockWidgetArea, f"dock_{kind}")
+            dock = self._dock(
+                tr(TITLES[kind]), table, Qt.DockWidgetArea.BottomDockWidgetArea, f"dock_{kind}"
+            )
             self.tables[kind] = table
             self.table_docks[kind] = dock
             if first is None:
@@ -291,9 +297,13 @@ class MainWindow(QMainWindow):
             cl.tools.addWidget(b)
             self.draw_buttons[kind] = b
         self.event_log = EventLogView(self)
-        self.event_dock = self._dock(tr("事件日志"), self.event_log, Qt.DockWidgetArea.RightDockWidgetArea, "dock_event_log")
+        self.event_dock = self._dock(
+            tr("事件日志"), self.event_log, Qt.DockWidgetArea.RightDockWidgetArea, "dock_event_log"
+        )
         self.messages = MessagePanel(self)
-        self.message_dock = self._dock(tr("消息"), self.messages, Qt.DockWidgetArea.RightDockWidgetArea, "dock_messages")
+        self.message_dock = self._dock(
+            tr("消息"), self.messages, Qt.DockWidgetArea.RightDockWidgetArea, "dock_messages"
+        )
         self.tabifyDockWidget(self.event_dock, self.message_dock)
         self.event_dock.raise_()
         if first is not None:
@@ -336,7 +346,9 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         S = QKeySequence.StandardKey
         self.act_open = self._action("打开工作区…", self.open_dialog, S.Open)
-        self.act_demo = self._action("打开演示县（合江县）", lambda: self.open_workspace(DEMO_WORKSPACE))
+        self.act_demo = self._action(
+            "打开演示县（合江县）", lambda: self.open_workspace(DEMO_WORKSPACE)
+        )
         self.act_save = self._action("保存", self.save, S.Save)
         self.act_save_as = self._action("另存为…", self.save_as, S.SaveAs)
         self.act_screenshot = self._action("保存窗口截图…", self.screenshot_dialog)
@@ -346,8 +358,12 @@ class MainWindow(QMainWindow):
         self.act_redo = self.session.undo_stack.createRedoAction(self, tr("重做"))
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_edit = self._action("编辑所选…", self.edit_selected, "Ctrl+E")
-        self.act_delete = self._action("删除所选", self.delete_selected, QKeySequence.StandardKey.Delete)
-        self.act_move = self._action("拖动标注移动位置", self.set_move_mode, "Ctrl+M", checkable=True)
+        self.act_delete = self._action(
+            "删除所选", self.delete_selected, QKeySequence.StandardKey.Delete
+        )
+        self.act_move = self._action(
+            "拖动标注移动位置", self.set_move_mode, "Ctrl+M", checkable=True
+        )
         self.add_actions: dict[str, QAction] = {}
         for kind, text, key in (
             ("stockpiles", "在地图上添加储备库", "Ctrl+1"),
@@ -357,9 +373,14 @@ class MainWindow(QMainWindow):
             ("incidents", "在地图上点选新建事件", "Ctrl+N"),
         ):
             self.add_actions[kind] = self._action(
-                text, lambda _c=False, k=kind: self.begin_add(k), key, tip="单击地图确定位置（Esc 取消）"
+                text,
+                lambda _c=False, k=kind: self.begin_add(k),
+                key,
+                tip="单击地图确定位置（Esc 取消）",
             )
-        self.act_incident_coords = self._action("按坐标新建事件…", self.new_incident_typed, "Ctrl+Shift+N")
+        self.act_incident_coords = self._action(
+            "按坐标新建事件…", self.new_incident_typed, "Ctrl+Shift+N"
+        )
         self.act_cancel = self._action("取消当前操作", self.cancel_pick, "Esc")
         self.draw_actions = {
             "point": self._action("绘制点状管制", lambda: self.start_closure_draw("point")),
@@ -394,7 +415,12 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.act_fit)
         self.view_menu.addAction(self.act_tiles)
         self.view_menu.addSeparator()
-        for dock in (self.layer_dock, *self.table_docks.values(), self.event_dock, self.message_dock):
+        for dock in (
+            self.layer_dock,
+            *self.table_docks.values(),
+            self.event_dock,
+            self.message_dock,
+        ):
             self.view_menu.addAction(dock.toggleViewAction())
         self.view_menu.addSeparator()
         lang_menu = self.view_menu.addMenu(tr("界面语言"))
@@ -453,13 +479,17 @@ class MainWindow(QMainWindow):
         b.sig_view_changed.connect(self._on_view_changed)
         self.map.sig_ready.connect(self._on_map_ready)
         self.layer_panel.sig_layer_toggled.connect(self.map.set_layer_visible)
-        self.layer_panel.sig_order_changed.connect(lambda ids: self.map.run_js(f"RD.setOrder({map_page.js_literal(ids)});"))
+        self.layer_panel.sig_order_changed.connect(
+            lambda ids: self.map.run_js(f"RD.setOrder({map_page.js_literal(ids)});")
+        )
         for table in self.tables.values():
             table.sig_row_selected.connect(lambda i: self.session.select(i, "table"))
             table.sig_edit.connect(self.edit_entity)
             table.sig_delete.connect(self.delete_entity)
         self.status_button.clicked.connect(
-            lambda: self.change_incident_status(self.tables["incidents"].selected_id(), self.status_combo.currentData())
+            lambda: self.change_incident_status(
+                self.tables["incidents"].selected_id(), self.status_combo.currentData()
+            )
         )
         self.next_status_button.clicked.connect(
             lambda: self.advance_incident(self.tables["incidents"].selected_id())
@@ -486,13 +516,21 @@ class MainWindow(QMainWindow):
         self.settings.setValue("ui/language", code)
         self.settings.sync()
         self.language_actions[code].setChecked(True)
-        self.messages.add("info", tr("界面语言将在重新启动后切换为 {lang}").format(lang=LANGUAGES[code]))
+        self.messages.add(
+            "info", tr("界面语言将在重新启动后切换为 {lang}").format(lang=LANGUAGES[code])
+        )
         if self.interactive:
-            QMessageBox.information(self, "ReliefDesk", tr("界面语言将在重新启动后生效。") + "\nThe language changes after a restart.")
+            QMessageBox.information(
+                self,
+                "ReliefDesk",
+                tr("界面语言将在重新启动后生效。") + "\nThe language changes after a restart.",
+            )
 
     # ---- workspace -----------------------------------------------------------------------------
 
-    def open_workspace(self, path: Path | str, *, recovered_from: Path | None = None, source: Path | None = None) -> None:
+    def open_workspace(
+        self, path: Path | str, *, recovered_from: Path | None = None, source: Path | None = None
+    ) -> None:
         """Read ``path`` in the background, then show it (``sig_loaded`` when done)."""
         path = Path(path)
         self.load_error = None
@@ -525,7 +563,9 @@ class MainWindow(QMainWindow):
 
         self.runner.start(tr("打开工作区"), load_workspace_job, data, on_done=done, on_error=failed)
 
-    def _adopt(self, result: dict[str, Any], path: Path | None, recovered_from: Path | None) -> None:
+    def _adopt(
+        self, result: dict[str, Any], path: Path | None, recovered_from: Path | None
+    ) -> None:
         ws = result["workspace"]
         self.statusBar().clearMessage()
         self._adopting = True  # the page already holds this workspace: no layer pushes
@@ -541,7 +581,9 @@ class MainWindow(QMainWindow):
             self.messages.add("warning", str(w))
         kind = self.session.scenario.road_network.kind
         if kind == "generated":
-            self.roads_note.setText(tr("注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路"))
+            self.roads_note.setText(
+                tr("注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路")
+            )
             self.roads_note.setToolTip(self.session.scenario.road_network.note or "")
         elif kind == "none" and ws.road_edges is None and not result.get("roads_deferred"):
             self.roads_note.setText(tr("无道路网络"))
@@ -592,7 +634,9 @@ class MainWindow(QMainWindow):
         if rep is not None:
             self.messages.add(
                 "info",
-                tr("道路网络：{n} 个节点，{e} 条路段").format(n=getattr(rep, "nodes", "?"), e=getattr(rep, "edges", "?")),
+                tr("道路网络：{n} 个节点，{e} 条路段").format(
+                    n=getattr(rep, "nodes", "?"), e=getattr(rep, "edges", "?")
+                ),
             )
         self.update_closed_roads()
 
@@ -718,7 +762,9 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             target = self.session.path
             if target is None:
-                path, _ = QFileDialog.getSaveFileName(self, tr("另存为"), str(ROOT), tr("工作区 (*.gpkg)"))
+                path, _ = QFileDialog.getSaveFileName(
+                    self, tr("另存为"), str(ROOT), tr("工作区 (*.gpkg)")
+                )
                 if not path:
                     return False
                 target = Path(path)
@@ -780,7 +826,9 @@ class MainWindow(QMainWindow):
             self.status_combo.setCurrentIndex(self.status_combo.findData(inc.status.value))
         if entity_id and kind is not None:
             e = self.session.scenario.find(entity_id)
-            self.statusBar().showMessage(f"{tr(TITLES[kind])}：{getattr(e, 'name', '') or e.id}", 4000)
+            self.statusBar().showMessage(
+                f"{tr(TITLES[kind])}：{getattr(e, 'name', '') or e.id}", 4000
+            )
 
     def _on_documents_changed(self, kind: str) -> None:
         if kind == EVENT_LOG:
@@ -827,7 +875,9 @@ class MainWindow(QMainWindow):
         """Next map click places a new entity of ``kind``."""
         self.pending_add = kind
         self.map.set_mode("pick")
-        self.statusBar().showMessage(tr("单击地图确定{what}位置（Esc 取消）").format(what=tr(TITLES[kind])))
+        self.statusBar().showMessage(
+            tr("单击地图确定{what}位置（Esc 取消）").format(what=tr(TITLES[kind]))
+        )
 
     def cancel_pick(self) -> None:
         self.pending_add = None
@@ -851,7 +901,10 @@ class MainWindow(QMainWindow):
         else:
             dlg = DIALOGS[kind](self.session.scenario, entity, self)
             dlg.accepted.connect(
-                lambda: self.session.upsert(dlg.entity, tr("添加{what} {name}").format(what=tr(TITLES[kind]), name=dlg.entity.name))
+                lambda: self.session.upsert(
+                    dlg.entity,
+                    tr("添加{what} {name}").format(what=tr(TITLES[kind]), name=dlg.entity.name),
+                )
             )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
@@ -885,12 +938,17 @@ class MainWindow(QMainWindow):
             return None
         entity = self.session.scenario.find(entity_id)
         if kind == "incidents":
-            dlg = IncidentDialog(self.session.scenario, entity, self.templates(), self, is_new=False)
+            dlg = IncidentDialog(
+                self.session.scenario, entity, self.templates(), self, is_new=False
+            )
             dlg.accepted.connect(lambda: self._apply_incident_edit(entity, dlg.entity))
         else:
             dlg = DIALOGS[kind](self.session.scenario, entity, self)
             dlg.accepted.connect(
-                lambda: self.session.upsert(dlg.entity, tr("编辑 {name}").format(name=getattr(dlg.entity, "name", entity_id)))
+                lambda: self.session.upsert(
+                    dlg.entity,
+                    tr("编辑 {name}").format(name=getattr(dlg.entity, "name", entity_id)),
+                )
             )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
@@ -914,7 +972,9 @@ class MainWindow(QMainWindow):
             box.setIcon(QMessageBox.Icon.Question)
             box.setWindowTitle(tr("确认删除"))
             box.setTextFormat(Qt.TextFormat.PlainText)
-            box.setText(tr("删除{what}「{name}」？可用撤销恢复。").format(what=tr(TITLES[kind]), name=name))
+            box.setText(
+                tr("删除{what}「{name}」？可用撤销恢复。").format(what=tr(TITLES[kind]), name=name)
+            )
             box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
             if box.exec() != QMessageBox.StandardButton.Yes:
                 return False
@@ -938,7 +998,9 @@ class MainWindow(QMainWindow):
             self.report_error(tr("无法移动 {id}").format(id=entity_id), str(exc), "", dialog=False)
             kind = kind_of(self.session.scenario, entity_id)
             if kind:
-                self.map.set_layer_data(kind, map_page.layer_payloads(self.session.scenario, layers=[kind])[kind])
+                self.map.set_layer_data(
+                    kind, map_page.layer_payloads(self.session.scenario, layers=[kind])[kind]
+                )
 
     # ---- incidents -----------------------------------------------------------------------------
 
@@ -992,7 +1054,9 @@ class MainWindow(QMainWindow):
             self.session.upsert(closure, tr("添加道路管制 {id}").format(id=closure_id))
             return closure
         dlg = ClosureDialog(self.session.scenario, closure, self)
-        dlg.accepted.connect(lambda: self.session.upsert(dlg.entity, tr("添加道路管制 {id}").format(id=closure_id)))
+        dlg.accepted.connect(
+            lambda: self.session.upsert(dlg.entity, tr("添加道路管制 {id}").format(id=closure_id))
+        )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
         return dlg
@@ -1006,7 +1070,9 @@ class MainWindow(QMainWindow):
         text, ok = QInputDialog.getText(
             self,
             tr("底图瓦片地址"),
-            tr("本地或内网 XYZ 瓦片地址，例如 http://10.0.0.5/tiles/{z}/{x}/{y}.png（留空 = 无底图）："),
+            tr(
+                "本地或内网 XYZ 瓦片地址，例如 http://10.0.0.5/tiles/{z}/{x}/{y}.png（留空 = 无底图）："
+            ),
             text=current,
         )
         if ok:
@@ -1060,7 +1126,9 @@ class MainWindow(QMainWindow):
 
     # ---- misc -----------------------------------------------------------------------------------
 
-    def report_error(self, title: str, message: str, details: str = "", *, dialog: bool = True) -> None:
+    def report_error(
+        self, title: str, message: str, details: str = "", *, dialog: bool = True
+    ) -> None:
         """Show an error in the message panel (and a dialog when interactive)."""
         log.error("%s: %s", title, message)
         self.messages.add("error", f"{title}：{message}", details)
@@ -1076,7 +1144,9 @@ class MainWindow(QMainWindow):
             box.open()
 
     def screenshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("保存窗口截图"), str(ROOT / "reliefdesk.png"), "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, tr("保存窗口截图"), str(ROOT / "reliefdesk.png"), "PNG (*.png)"
+        )
         if path:
             self.grab().save(path, "PNG")
 
@@ -1089,10 +1159,14 @@ class MainWindow(QMainWindow):
             + "\n"
             + "\n".join(ATTRIBUTION.split("；"))
             + "\n\n"
-            + tr("地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。")
+            + tr(
+                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
+            )
         )
         if self.session.scenario.road_network.kind == "generated":
-            text += "\n\n" + tr("道路网为演示用生成数据（非实测）。") + (f"\n{note}" if note else "")
+            text += (
+                "\n\n" + tr("道路网为演示用生成数据（非实测）。") + (f"\n{note}" if note else "")
+            )
         box = QMessageBox(self)
         box.setWindowTitle(tr("关于与数据来源"))
         box.setTextFormat(Qt.TextFormat.PlainText)

@@ -144,7 +144,9 @@ def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     body = "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in ("", None)
     )
-    return f'<div class="rd-popup"><div class="rd-title">{_e(title)}</div><table>{body}</table></div>'
+    return (
+        f'<div class="rd-popup"><div class="rd-title">{_e(title)}</div><table>{body}</table></div>'
+    )
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
@@ -279,7 +281,9 @@ def incident_points(scenario: Scenario) -> list[dict[str, Any]]:
         )
         tip = f"{_e(i.name)}（{roman}级 · {_e(i.status.value)}）"
         out.append(
-            _point(i, kind="incident", color=LEVEL_COLORS[i.level], glyph=roman, tip=tip, popup=popup)
+            _point(
+                i, kind="incident", color=LEVEL_COLORS[i.level], glyph=roman, tip=tip, popup=popup
+            )
         )
     return out
 
@@ -323,7 +327,9 @@ def hazard_features(scenario: Scenario) -> dict[str, Any]:
             ],
         )
         props = {"id": h.id, "color": color, "tip": _e(h.name), "popup": popup}
-        feats.append({"type": "Feature", "geometry": _geojson_geometry(h.geometry), "properties": props})
+        feats.append(
+            {"type": "Feature", "geometry": _geojson_geometry(h.geometry), "properties": props}
+        )
     return _fc(feats)
 
 
@@ -349,7 +355,9 @@ def closure_features(scenario: Scenario) -> dict[str, Any]:
         }
         if c.geometry.geom_type == "Point":
             props["radius_m"] = max(float(c.radius_m), 1.0)
-        feats.append({"type": "Feature", "geometry": _geojson_geometry(c.geometry), "properties": props})
+        feats.append(
+            {"type": "Feature", "geometry": _geojson_geometry(c.geometry), "properties": props}
+        )
     return _fc(feats)
 
 
@@ -372,7 +380,8 @@ def _line_coords(geom: BaseGeometry, digits: int) -> Any:
         return "LineString", [[round(x, digits), round(y, digits)] for x, y, *_ in geom.coords]
     if geom.geom_type == "MultiLineString":
         return "MultiLineString", [
-            [[round(x, digits), round(y, digits)] for x, y, *_ in part.coords] for part in geom.geoms
+            [[round(x, digits), round(y, digits)] for x, y, *_ in part.coords]
+            for part in geom.geoms
         ]
     return None, None
 
@@ -463,7 +472,9 @@ def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
             layers[cls] = _fc(feats)
     return {
         "layers": layers,
-        "styles": {k: {"color": c, "weight": w, "label": lbl} for k, (lbl, c, w) in ROAD_CLASSES.items()},
+        "styles": {
+            k: {"color": c, "weight": w, "label": lbl} for k, (lbl, c, w) in ROAD_CLASSES.items()
+        },
     }
 
 
@@ -653,7 +664,9 @@ def build_map_html(
         assets=assets,
     )
     if tile_url:
-        f["folium"].TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="basemap").add_to(m)
+        f["folium"].TileLayer(
+            tiles=tile_url, attr=tile_attribution or "local tiles", name="basemap"
+        ).add_to(m)
     root = m.get_root()
     # Pre-register folium's own links under their names so they come first in <head>
     # (folium adds them at render time, after anything added here, and replaces by name).
@@ -666,9 +679,7 @@ def build_map_html(
     root.header.add_child(
         raw(f'<link rel="stylesheet" href="{_e(assets["rd_css"])}"/>'), name="rd_css"
     )
-    root.header.add_child(
-        raw(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js"
-    )
+    root.header.add_child(raw(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js")
     if bridge:
         root.header.add_child(
             raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"

@@ -145,7 +145,9 @@ class Session(QObject):
     #: (level 'info'|'warning'|'error', text, details)
     sig_message = pyqtSignal(str, str, str)
 
-    def __init__(self, parent: QObject | None = None, *, recovery: RecoveryStore | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, recovery: RecoveryStore | None = None
+    ) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.scenario: Scenario = Scenario(name="未命名")
@@ -241,7 +243,9 @@ class Session(QObject):
         entity = self.scenario.find(entity_id)
         self.upsert(replace(entity, location=Location(lon, lat)), text)
 
-    def set_incident_status(self, incident_id: str, status: IncidentStatus, *, note: str = "") -> None:
+    def set_incident_status(
+        self, incident_id: str, status: IncidentStatus, *, note: str = ""
+    ) -> None:
         """Change an incident's lifecycle status and log it with the time (one undo step)."""
         inc = self.scenario.find(incident_id)
         if not isinstance(inc, Incident):
@@ -286,7 +290,8 @@ class Session(QObject):
                 "incident": incident.name,
                 "from": "",
                 "to": incident.status.value,
-                "text": note or f"新事件：{incident.name}（{incident.subtype}，{incident.level_roman}级）",
+                "text": note
+                or f"新事件：{incident.name}（{incident.subtype}，{incident.level_roman}级）",
             }
         )
         self.apply(self.scenario.upsert(incident), f"新建事件 {incident.name}", documents=docs)

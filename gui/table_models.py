@@ -41,7 +41,11 @@ def plain_tooltip(text: str) -> str:
     """A tooltip that shows ``text`` literally (Qt renders tooltips that look like HTML as HTML)."""
     import html
 
-    return f"<span style='white-space:pre-wrap'>{html.escape(text, quote=False)}</span>" if text else ""
+    return (
+        f"<span style='white-space:pre-wrap'>{html.escape(text, quote=False)}</span>"
+        if text
+        else ""
+    )
 
 
 def _num(v: Any) -> str:

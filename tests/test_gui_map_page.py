@@ -17,7 +17,7 @@ from gis.model import Stockpile  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui import map_page  # noqa: E402
 
-HOSTILE = '<script>alert("x")</script> \'q\' & </script>'
+HOSTILE = "<script>alert(\"x\")</script> 'q' & </script>"
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +57,17 @@ def test_page_holds_every_entity_and_road(demo) -> None:
     assert len(layers["townships"]) == len(s.townships)
     assert len(layers["boundary"]["features"]) == (1 if s.boundary is not None else 0)
     roads = data["roads"]["layers"]
+
     # every edge is drawn once, merged into MultiLineStrings by class, name, ref and speed
     def parts(fc):
         return sum(len(f["geometry"]["coordinates"]) for f in fc["features"])
 
     assert sum(parts(fc) for fc in roads.values()) == len(demo.road_edges)
-    assert all(f["properties"]["k"] == len(f["geometry"]["coordinates"]) for fc in roads.values() for f in fc["features"])
+    assert all(
+        f["properties"]["k"] == len(f["geometry"]["coordinates"])
+        for fc in roads.values()
+        for f in fc["features"]
+    )
     # classes follow the highway tag
     expect = demo.road_edges["highway"].map(map_page.road_class).value_counts().to_dict()
     assert {k: parts(v) for k, v in roads.items()} == expect
@@ -92,7 +97,11 @@ def test_hostile_names_only_as_text(demo) -> None:
     assert HOSTILE in html.unescape(text)
     # names are data, never template code (folium renders with Jinja)
     s4 = s.upsert(replace(sp, name="{{ 7*7 }}{% if true %}X{% endif %}"))
-    point = next(p for p in _data(map_page.build_map_html(s4, None))["layers"]["stockpiles"] if p["id"] == sp.id)
+    point = next(
+        p
+        for p in _data(map_page.build_map_html(s4, None))["layers"]["stockpiles"]
+        if p["id"] == sp.id
+    )
     assert "{{ 7*7 }}{% if true %}X{% endif %}" in point["popup"]
     # the page title is escaped as well
     s3 = s.replace(name=HOSTILE)

@@ -112,7 +112,10 @@ def test_session_undo_log_save(qtbot, tmp_path: Path, demo_workspace_path: Path)
     session.set_incident_status(inc.id, IncidentStatus.DISPATCHING)
     assert session.dirty
     log = session.event_log()
-    assert [(e["from"], e["to"]) for e in log[-2:]] == [(inc.status.value, "研判"), ("研判", "调度")]
+    assert [(e["from"], e["to"]) for e in log[-2:]] == [
+        (inc.status.value, "研判"),
+        ("研判", "调度"),
+    ]
     session.undo_stack.undo()
     assert session.scenario.find(inc.id).status == IncidentStatus.ASSESSING
     assert len(session.event_log()) == len(log) - 1
@@ -135,7 +138,9 @@ def test_session_undo_log_save(qtbot, tmp_path: Path, demo_workspace_path: Path)
     assert changes and changes[-1][0] is session.scenario
 
 
-def test_save_while_road_reading_is_deferred(qapp, tmp_path: Path, demo_workspace_path: Path) -> None:
+def test_save_while_road_reading_is_deferred(
+    qapp, tmp_path: Path, demo_workspace_path: Path
+) -> None:
     """A save before the deferred road frames arrived still writes the roads (copied over)."""
     ws = read_workspace(demo_workspace_path, include_roads=False)
     session = Session(recovery=RecoveryStore(tmp_path / "rec"))
@@ -147,7 +152,9 @@ def test_save_while_road_reading_is_deferred(qapp, tmp_path: Path, demo_workspac
     full = read_workspace(demo_workspace_path, include_roads=True)
     back = read_workspace(out, include_roads=True)
     assert back.scenario == ws.scenario
-    assert len(back.road_edges) == len(full.road_edges) and len(back.road_nodes) == len(full.road_nodes)
+    assert len(back.road_edges) == len(full.road_edges) and len(back.road_nodes) == len(
+        full.road_nodes
+    )
 
 
 def test_table_model_sorts_numbers_and_filters(qapp, demo_workspace_path: Path) -> None:

@@ -94,7 +94,9 @@ def test_open_demo_draws_everything(qtbot, opened: MainWindow) -> None:
         assert counts[kind] == len(getattr(s, kind)), kind
     edges = w.session.road_edges
     assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(edges)
-    assert st["markers"] == sum(len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents"))
+    assert st["markers"] == sum(
+        len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents")
+    )
     for kind, table in w.tables.items():
         assert table.model.rowCount() == len(getattr(s, kind))
     assert "OpenStreetMap" in w.attribution.text() and "国家统计局" in w.attribution.text()
@@ -108,10 +110,16 @@ def test_toggle_layers(qtbot, opened: MainWindow) -> None:
     n_shelters = len(w.session.scenario.shelters)
     before = stats(qtbot, w)["markers"]
     w.layer_panel.set_visible("shelters", False)
-    qtbot.waitUntil(lambda: js(qtbot, w, "RD.isLayerVisible('shelters')") is False, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: js(qtbot, w, "RD.isLayerVisible('shelters')") is False, timeout=TIMEOUT_MS
+    )
     assert stats(qtbot, w)["markers"] == before - n_shelters
     w.layer_panel.set_visible("roads", False)
-    assert js(qtbot, w, "Object.keys(RD.groups).filter(k => k.startsWith('roads:')).every(k => !RD.isLayerVisible(k))")
+    assert js(
+        qtbot,
+        w,
+        "Object.keys(RD.groups).filter(k => k.startsWith('roads:')).every(k => !RD.isLayerVisible(k))",
+    )
     w.layer_panel.set_visible("roads", True)
     w.layer_panel.set_visible("shelters", True)
     qtbot.waitUntil(lambda: stats(qtbot, w)["markers"] == before, timeout=TIMEOUT_MS)
@@ -129,7 +137,9 @@ def test_layer_order(qtbot, opened: MainWindow) -> None:
     qtbot.waitUntil(lambda: js(qtbot, w, "RD.order[0]") == "shelters", timeout=TIMEOUT_MS)
     sh = w.session.scenario.shelters[0].id
     inc = w.session.scenario.incidents[0].id
-    z = js(qtbot, w, f"[RD.byId['{sh}'].options.zIndexOffset, RD.byId['{inc}'].options.zIndexOffset]")
+    z = js(
+        qtbot, w, f"[RD.byId['{sh}'].options.zIndexOffset, RD.byId['{inc}'].options.zIndexOffset]"
+    )
     assert z[0] > z[1]
     assert panel.move_layer("boundary", 1) is False  # already at the bottom
     while panel.order() != start:
@@ -173,7 +183,11 @@ def test_add_move_delete_stockpile_with_undo(qtbot, opened: MainWindow) -> None:
     w.add_entity_at = lambda *a, **k: dialogs.append(orig(*a, **k)) or dialogs[-1]  # type: ignore[method-assign]
     try:
         with qtbot.waitSignal(w.map.bridge.sig_map_clicked, timeout=TIMEOUT_MS):
-            js(qtbot, w, f"RD.map.fire('click', {{latlng: L.latLng({town.lat}, {town.lon})}}); null")
+            js(
+                qtbot,
+                w,
+                f"RD.map.fire('click', {{latlng: L.latLng({town.lat}, {town.lon})}}); null",
+            )
     finally:
         del w.add_entity_at
     dlg = dialogs[0]
@@ -200,7 +214,11 @@ def test_add_move_delete_stockpile_with_undo(qtbot, opened: MainWindow) -> None:
     assert js(qtbot, w, f"RD.byId['{new.id}'].dragging.enabled()") is True
     lon2, lat2 = town.lon + 0.02, town.lat - 0.01
     with qtbot.waitSignal(w.map.bridge.sig_marker_dragged, timeout=TIMEOUT_MS):
-        js(qtbot, w, f"var m = RD.byId['{new.id}']; m.setLatLng([{lat2}, {lon2}]); m.fire('dragend'); null")
+        js(
+            qtbot,
+            w,
+            f"var m = RD.byId['{new.id}']; m.setLatLng([{lat2}, {lon2}]); m.fire('dragend'); null",
+        )
     w.set_move_mode(False)
     moved = w.session.scenario.find(new.id)
     assert (moved.location.lon, moved.location.lat) == pytest.approx((lon2, lat2))
@@ -214,8 +232,10 @@ def test_add_move_delete_stockpile_with_undo(qtbot, opened: MainWindow) -> None:
     w.act_redo.trigger()
     assert w.session.scenario.find(new.id).location == moved.location
     qtbot.waitUntil(
-        lambda: js(qtbot, w, f"RD.byId['{new.id}'] ? RD.byId['{new.id}'].getLatLng().lng : null")
-        == pytest.approx(lon2),
+        lambda: (
+            js(qtbot, w, f"RD.byId['{new.id}'] ? RD.byId['{new.id}'].getLatLng().lng : null")
+            == pytest.approx(lon2)
+        ),
         timeout=TIMEOUT_MS,
     )
     # delete (confirmation skipped in this non-interactive window) and undo it
@@ -239,7 +259,9 @@ def test_incident_from_template_and_lifecycle(qtbot, opened: MainWindow) -> None
     dlg.subtype.setCurrentText(subtype)
     dlg.level.setCurrentIndex(dlg.level.findData(2))
     dlg.people.setValue(800)
-    needs, skills, deadline = template_needs(templates, subtype, 2, 800, materials=s0.material_index)
+    needs, skills, deadline = template_needs(
+        templates, subtype, 2, 800, materials=s0.material_index
+    )
     assert dlg.needs.values() == needs
     assert dlg.skills.values() == skills
     assert dlg.deadline.value() == pytest.approx(deadline)
@@ -253,8 +275,12 @@ def test_incident_from_template_and_lifecycle(qtbot, opened: MainWindow) -> None
     assert inc.needs[first] == needs[first] + 5
     assert inc.required_skills == skills and inc.status == IncidentStatus.REPORTED
     assert w.session.selected == inc.id
-    qtbot.waitUntil(lambda: stats(qtbot, w)["counts"]["incidents"] == len(s0.incidents) + 1, timeout=TIMEOUT_MS)
-    color = js(qtbot, w, f"RD.byId['{inc.id}'].getElement().querySelector('.rd-ic').style.background")
+    qtbot.waitUntil(
+        lambda: stats(qtbot, w)["counts"]["incidents"] == len(s0.incidents) + 1, timeout=TIMEOUT_MS
+    )
+    color = js(
+        qtbot, w, f"RD.byId['{inc.id}'].getElement().querySelector('.rd-ic').style.background"
+    )
     assert color.replace(" ", "") in ("rgb(240,124,25)", "#f07c19")
     log0 = len(w.session.event_log())
     assert w.advance_incident(inc.id)
@@ -307,7 +333,9 @@ def test_draw_closure_marks_roads(qtbot, opened: MainWindow) -> None:
             f"RD.map.fire(L.Draw.Event.CREATED, {{layer: L.polyline([[{a[1]}, {a[0]}], [{b[1]}, {b[0]}]]), layerType: 'polyline'}}); null",
         )
     assert json.loads(sig.args[0])["type"] == "LineString"
-    qtbot.waitUntil(lambda: len(w.session.scenario.closures) == len(s0.closures) + 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: len(w.session.scenario.closures) == len(s0.closures) + 1, timeout=TIMEOUT_MS
+    )
     closure = w.session.scenario.find(w.last_closure_id)
     assert closure.geometry.geom_type == "LineString" and closure.closes
     wait_idle(qtbot, w)
@@ -361,7 +389,9 @@ def test_save_reopen_compare(qtbot, opened: MainWindow, env: Path) -> None:
     assert w.tables["stockpiles"].model.index(row, 6).data() == "<i>0830-1234567</i>"
     assert w.event_log.topLevelItemCount() == len(w.session.event_log()) >= 1
     # reopening the unchanged file uses its cached page, and still loads the road network
-    cached = map_page.cached_page_path(out, tile_url="", hidden_layers=w.layer_panel.hidden_layers())
+    cached = map_page.cached_page_path(
+        out, tile_url="", hidden_layers=w.layer_panel.hidden_layers()
+    )
     assert cached.exists()
     with qtbot.waitSignal(w.sig_loaded, timeout=60000):
         w.open_workspace(out)
@@ -378,14 +408,27 @@ def test_hostile_name_popup_is_text(qtbot, opened: MainWindow) -> None:
     hostile = '<img src=x onerror="window.PWNED=1"><script>window.PWNED=2</script>'
     w.session.upsert(replace(sp, name=hostile), "hostile")
     qtbot.waitUntil(
-        lambda: js(qtbot, w, f"RD.byId['{sp.id}'] && RD.byId['{sp.id}']._rdPoint.popup.length > 0") is True,
+        lambda: (
+            js(qtbot, w, f"RD.byId['{sp.id}'] && RD.byId['{sp.id}']._rdPoint.popup.length > 0")
+            is True
+        ),
         timeout=TIMEOUT_MS,
     )
     js(qtbot, w, f"RD.byId['{sp.id}'].openPopup(); null")
-    qtbot.waitUntil(lambda: js(qtbot, w, "!!document.querySelector('.leaflet-popup-content')") is True, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: js(qtbot, w, "!!document.querySelector('.leaflet-popup-content')") is True,
+        timeout=TIMEOUT_MS,
+    )
     title = js(qtbot, w, "document.querySelector('.leaflet-popup-content .rd-title').textContent")
     assert title == hostile
-    assert js(qtbot, w, "document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script').length") == 0
+    assert (
+        js(
+            qtbot,
+            w,
+            "document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script').length",
+        )
+        == 0
+    )
     assert js(qtbot, w, "typeof window.PWNED") == "undefined"
     js(qtbot, w, "RD.map.closePopup(); null")
     model = w.tables["stockpiles"].model
@@ -402,7 +445,10 @@ def test_search_and_sort_tables(qtbot, opened: MainWindow) -> None:
     table = w.tables["shelters"]
     shelters = w.session.scenario.shelters
     table.view.sortByColumn(4, Qt.SortOrder.DescendingOrder)  # capacity
-    caps = [table.proxy.index(r, 4).data(Qt.ItemDataRole.UserRole + 2) for r in range(table.proxy.rowCount())]
+    caps = [
+        table.proxy.index(r, 4).data(Qt.ItemDataRole.UserRole + 2)
+        for r in range(table.proxy.rowCount())
+    ]
     assert caps == sorted((s.capacity for s in shelters), reverse=True)
     name = shelters[0].name
     table.search.setText(name)
@@ -427,7 +473,9 @@ def test_recovery_offer_after_crash(qtbot, opened: MainWindow, monkeypatch) -> N
     w.session.undo_stack.setClean()
     asked = []
     monkeypatch.setattr(
-        QMessageBox, "question", staticmethod(lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+        QMessageBox,
+        "question",
+        staticmethod(lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes),
     )
     with qtbot.waitSignal(w.sig_loaded, timeout=60000):
         assert w.offer_recovery() is True
@@ -492,7 +540,9 @@ def test_map_view_small_and_large_pages(qtbot, opened: MainWindow) -> None:
         qtbot.waitUntil(lambda: "r" in box, timeout=TIMEOUT_MS)
         counts = json.loads(box["r"])["counts"]
         assert counts["incidents"] == len(s.incidents)
-        assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(opened.session.road_edges)
+        assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(
+            opened.session.road_edges
+        )
     finally:
         view.dispose()
         view.deleteLater()
@@ -501,7 +551,9 @@ def test_map_view_small_and_large_pages(qtbot, opened: MainWindow) -> None:
 
 def test_local_tile_layer_setting(qtbot, opened: MainWindow, tmp_path: Path) -> None:
     w = opened
-    has_tiles = "Object.values(RD.map._layers).some(function (l) { return l instanceof L.TileLayer; })"
+    has_tiles = (
+        "Object.values(RD.map._layers).some(function (l) { return l instanceof L.TileLayer; })"
+    )
     assert js(qtbot, w, has_tiles) is False
     url = (tmp_path / "tiles").as_uri() + "/{z}/{x}/{y}.png"
     w.set_tile_url(url)

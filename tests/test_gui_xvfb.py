@@ -34,7 +34,9 @@ def _run(ws: Path, out: Path, home: Path, language: str) -> subprocess.Completed
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "reliefdesk.ini").write_text(f"[ui]\nlanguage={language}\n", encoding="utf-8")
     env = {
-        k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
     }
     env.update(
         QT_QPA_PLATFORM="xcb",
@@ -72,13 +74,20 @@ def _check_png(path: Path) -> None:
         for x in range(img.width() // 5, img.width() * 4 // 5, 3):
             c = img.pixelColor(x, y)
             colours.add(c.rgb())
-            if abs(c.red() - trunk.red()) + abs(c.green() - trunk.green()) + abs(c.blue() - trunk.blue()) < 60:
+            if (
+                abs(c.red() - trunk.red())
+                + abs(c.green() - trunk.green())
+                + abs(c.blue() - trunk.blue())
+                < 60
+            ):
                 near_trunk += 1
     assert len(colours) > 50, "map area looks blank"
     assert near_trunk > 20, "no trunk-road pixels: the road layer did not draw"
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run (Debian package xvfb) is not installed")
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None, reason="xvfb-run (Debian package xvfb) is not installed"
+)
 def test_window_under_xvfb_screenshots(tmp_path: Path, demo_workspace_path: Path) -> None:
     ws = tmp_path / "demo.gpkg"
     shutil.copy(demo_workspace_path, ws)

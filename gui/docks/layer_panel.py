@@ -47,7 +47,9 @@ class LayerPanel(QTreeWidget):
             item = QTreeWidgetItem(self, [tr(spec.label_zh)])
             item.setData(0, LAYER_ROLE, spec.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(0, Qt.CheckState.Checked if spec.visible else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                0, Qt.CheckState.Checked if spec.visible else Qt.CheckState.Unchecked
+            )
             line = spec.id in ("roads", "routes", "closures", "closed_roads", "boundary")
             item.setIcon(0, swatch(spec.color, line=line))
             self.items[spec.id] = item
@@ -62,7 +64,8 @@ class LayerPanel(QTreeWidget):
             if spec.id == "incidents":
                 for lvl in (1, 2, 3, 4):
                     child = QTreeWidgetItem(
-                        item, [tr("{r}级").format(r=LEVEL_ROMAN[lvl]) + " " + tr(LEVEL_NAME_ZH[lvl])]
+                        item,
+                        [tr("{r}级").format(r=LEVEL_ROMAN[lvl]) + " " + tr(LEVEL_NAME_ZH[lvl])],
                     )
                     child.setIcon(0, swatch(LEVEL_COLORS[lvl]))
                     child.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -86,7 +89,9 @@ class LayerPanel(QTreeWidget):
 
     def set_visible(self, layer: str, visible: bool) -> None:
         """Check/uncheck a layer (emits ``sig_layer_toggled`` like a user click)."""
-        self.items[layer].setCheckState(0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+        self.items[layer].setCheckState(
+            0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
+        )
 
     def is_visible(self, layer: str) -> bool:
         return self.items[layer].checkState(0) == Qt.CheckState.Checked
