@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.map)
         self._network_request: dict[str, Any] | None = None
         self._adopting = False
+        self._open_gen = 0
         self._build_docks()
         self._build_status_bar()
         self._build_actions()
@@ -549,13 +550,20 @@ class MainWindow(QMainWindow):
             page_path.touch()
         self.statusBar().showMessage(tr("正在打开 {path}").format(path=path))
 
+        self._open_gen += 1
+        gen = self._open_gen
+
         def done(result: dict[str, Any], cancelled: bool) -> None:
+            if gen != self._open_gen:  # another open started since: this one is stale
+                return
             if cancelled or result.get("page_path") is None:
                 self.messages.add("warning", tr("已取消打开 {path}").format(path=path))
                 return
             self._adopt(result, source if recovered_from else path, recovered_from)
 
         def failed(message: str, details: str) -> None:
+            if gen != self._open_gen:
+                return
             self.load_error = message
             self.statusBar().clearMessage()
             self.report_error(tr("无法打开工作区 {path}").format(path=path), message, details)
@@ -614,11 +622,12 @@ class MainWindow(QMainWindow):
         request, self._network_request = self._network_request, None
         if request is None:
             return
+        gen = self._open_gen
         self.runner.start(
             tr("加载道路网络"),
             road_network_job,
             request,
-            on_done=self._on_network,
+            on_done=lambda r, c: self._on_network(r, c) if gen == self._open_gen else None,
             on_error=lambda m, d: self.report_error(tr("道路网络加载失败"), m, d, dialog=False),
         )
 

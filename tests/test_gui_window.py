@@ -563,3 +563,29 @@ def test_local_tile_layer_setting(qtbot, opened: MainWindow, tmp_path: Path) -> 
     assert counts["shelters"] == len(w.session.scenario.shelters)
     w.set_tile_url("")
     qtbot.waitUntil(lambda: w.map.ready and js(qtbot, w, has_tiles) is False, timeout=60000)
+
+
+def test_second_open_wins(qtbot, opened: MainWindow, env: Path, demo_workspace_path: Path) -> None:
+    """Opening B while A is still being read shows B (A's late result is dropped)."""
+    w = opened
+    a = env / "a.gpkg"
+    shutil.copy(demo_workspace_path, a)
+    b = env / "b.gpkg"
+    sp = w.session.scenario.stockpiles[0]
+    w.session.upsert(replace(sp, name="B 的储备库"), "rename")
+    w.session.save(b)
+    loaded: list[str] = []
+    w.sig_loaded.connect(loaded.append)
+    try:
+        w.open_workspace(a)
+        w.open_workspace(b)
+        qtbot.waitUntil(lambda: str(b) in loaded, timeout=60000)
+        wait_idle(qtbot, w)
+        qtbot.wait(200)
+        assert w.session.path == b and str(a) not in loaded
+        assert w.session.scenario.find(sp.id).name == "B 的储备库"
+        qtbot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
+        name = js(qtbot, w, f"RD.byId['{sp.id}']._rdPoint.tip")
+        assert name.startswith("B 的储备库")
+    finally:
+        w.sig_loaded.disconnect(loaded.append)
