@@ -184,6 +184,23 @@ def rebuild_page_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Path:
     )
 
 
+def import_osm_job(data: dict[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
+    """Build a drivable road network from an OSM file (.osm/.osm.gz/.osm.bz2/.osm.pbf/.graphml)."""
+    from gis.model import RoadNetworkRef
+    from gis.roads import load_osm
+
+    progress(0.02, tr("读取 OSM 文件…"))
+    network = load_osm(Path(data["file"]), boundary=data.get("boundary"), progress=progress)
+    nodes, edges = network.to_frames()
+    ref = RoadNetworkRef(
+        kind="osm",
+        source=Path(data["file"]).name,
+        content_hash=network.content_hash,
+        note="© OpenStreetMap contributors (ODbL)",
+    )
+    return {"network": network, "nodes": nodes, "edges": edges, "ref": ref}
+
+
 def save_job(data: dict[str, Any], *, stop: Any, progress: Any) -> Path:
     progress(0.2, tr("保存中…"))
     Session.write_snapshot(data["snapshot"], Path(data["path"]))
@@ -346,7 +363,9 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         S = QKeySequence.StandardKey
+        self.act_new = self._action("新建工作区", self.new_workspace, S.New)
         self.act_open = self._action("打开工作区…", self.open_dialog, S.Open)
+        self.act_import_osm = self._action("导入 OSM 道路…", self.import_osm_dialog)
         self.act_demo = self._action(
             "打开演示县（合江县）", lambda: self.open_workspace(DEMO_WORKSPACE)
         )
@@ -394,8 +413,10 @@ class MainWindow(QMainWindow):
         # menus
         mb = self.menuBar()
         self.file_menu = mb.addMenu(tr("文件(&F)"))
-        for a in (self.act_open, self.act_demo, self.act_save, self.act_save_as):
+        for a in (self.act_new, self.act_open, self.act_demo, self.act_save, self.act_save_as):
             self.file_menu.addAction(a)
+        self.file_menu.addSeparator()
+        self.file_menu.addAction(self.act_import_osm)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.act_screenshot)
         self.file_menu.addSeparator()
@@ -669,6 +690,61 @@ class MainWindow(QMainWindow):
             on_done=done,
             on_error=lambda m, d: self.report_error(tr("受阻路段计算失败"), m, d, dialog=False),
             show=False,
+        )
+
+    def new_workspace(self) -> None:
+        """An empty, unsaved workspace with the bundled material catalogue."""
+        if not self.maybe_save():
+            return
+        from gis.catalogue import load_materials
+        from gis.workspace import Workspace
+
+        scenario = Scenario(name=tr("新工作区"), materials=load_materials())
+        self._open_gen += 1
+        self._network_request = None
+        self.closed_roads = {"type": "FeatureCollection", "features": []}
+        self.session.load(Workspace(path=None, scenario=scenario), None)
+        self.roads_note.setText(tr("无道路网络"))
+        self._refresh_event_log()
+        self.rebuild_map()
+
+    def import_osm_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            tr("导入 OSM 道路"),
+            str(ROOT),
+            tr("OSM 数据 (*.osm *.osm.gz *.osm.bz2 *.osm.pbf *.pbf *.graphml)"),
+        )
+        if path:
+            self.import_osm(Path(path))
+
+    def import_osm(self, file: Path) -> Any:
+        """Replace the workspace's road network by one built from a real OSM file (background)."""
+
+        def done(result: dict[str, Any], cancelled: bool) -> None:
+            if cancelled:
+                return
+            self.session.replace_roads(
+                result["nodes"], result["edges"], result["network"], result["ref"]
+            )
+            self.roads_note.setText("")
+            self.messages.add(
+                "info",
+                tr("已导入 OSM 道路：{n} 个节点，{e} 条路段（{src}）").format(
+                    n=len(result["nodes"]), e=len(result["edges"]), src=file.name
+                ),
+            )
+            self.rebuild_map()
+            self.update_closed_roads()
+
+        return self.runner.start(
+            tr("导入 OSM 道路"),
+            import_osm_job,
+            {"file": file, "boundary": self.session.scenario.boundary},
+            on_done=done,
+            on_error=lambda m, d: self.report_error(
+                tr("无法导入 OSM 道路 {path}").format(path=file), m, d
+            ),
         )
 
     def open_dialog(self) -> None:

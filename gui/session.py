@@ -191,6 +191,23 @@ class Session(QObject):
         self.sig_scenario_changed.emit(self.scenario, old)
         self.sig_dirty_changed.emit(self.dirty)
 
+    def replace_roads(self, nodes: Any, edges: Any, network: Any, ref: Any) -> None:
+        """Adopt a newly imported road network (not undoable: the undo history is cleared).
+
+        ``ref`` is the scenario's new :class:`gis.model.RoadNetworkRef`.
+        """
+        old = self.scenario
+        self.undo_stack.clear()
+        self.scenario = self.scenario.replace(road_network=ref)
+        self.road_nodes = nodes
+        self.road_edges = edges
+        self.roads_source = None
+        self.network = network
+        self._extra_dirty = True
+        self.sig_workspace_loaded.emit()
+        self.sig_scenario_changed.emit(self.scenario, old)
+        self.sig_dirty_changed.emit(self.dirty)
+
     def set_road_frames(self, nodes: Any, edges: Any) -> None:
         """The road frames whose reading was deferred have arrived."""
         self.road_nodes = nodes

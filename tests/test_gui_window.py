@@ -589,3 +589,38 @@ def test_second_open_wins(qtbot, opened: MainWindow, env: Path, demo_workspace_p
         assert name.startswith("B 的储备库")
     finally:
         w.sig_loaded.disconnect(loaded.append)
+
+
+def test_new_workspace_and_real_osm_roads(
+    qtbot, opened: MainWindow, env: Path, andorra_pbf: Path
+) -> None:
+    """File → New, then Import OSM roads (real Andorra extract) in the background; save; reopen."""
+    w = opened
+    w.session.undo_stack.setClean()
+    w.new_workspace()
+    s = w.session.scenario
+    assert w.session.path is None and not w.session.has_roads
+    assert (
+        len(s.materials) >= 30 and sum(len(getattr(s, k)) for k in ("stockpiles", "incidents")) == 0
+    )
+    qtbot.waitUntil(
+        lambda: w.map.ready and stats(qtbot, w)["counts"].get("incidents") == 0, timeout=60000
+    )
+    w.import_osm(andorra_pbf)
+    qtbot.waitUntil(lambda: w.session.network is not None, timeout=120000)
+    edges = w.session.road_edges
+    assert len(edges) > 1000 and w.session.scenario.road_network.kind == "osm"
+    assert w.session.dirty and not w.session.undo_stack.canUndo()
+    qtbot.waitUntil(
+        lambda: (
+            w.map.ready
+            and sum(v for k, v in stats(qtbot, w)["counts"].items() if k.startswith("roads:"))
+            == len(edges)
+        ),
+        timeout=60000,
+    )
+    out = env / "andorra.gpkg"
+    w.session.save(out)
+    back = read_workspace(out, include_roads=True)
+    assert len(back.road_edges) == len(edges) and back.scenario.road_network.kind == "osm"
+    assert back.scenario.road_network.note.startswith("© OpenStreetMap")

@@ -848,6 +848,38 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>新建工作区</source>
+        <translation>New workspace</translation>
+    </message>
+    <message>
+        <source>导入 OSM 道路…</source>
+        <translation>Import OSM roads…</translation>
+    </message>
+    <message>
+        <source>读取 OSM 文件…</source>
+        <translation>Reading the OSM file…</translation>
+    </message>
+    <message>
+        <source>新工作区</source>
+        <translation>New workspace</translation>
+    </message>
+    <message>
+        <source>导入 OSM 道路</source>
+        <translation>Import OSM roads</translation>
+    </message>
+    <message>
+        <source>OSM 数据 (*.osm *.osm.gz *.osm.bz2 *.osm.pbf *.pbf *.graphml)</source>
+        <translation>OSM data (*.osm *.osm.gz *.osm.bz2 *.osm.pbf *.pbf *.graphml)</translation>
+    </message>
+    <message>
+        <source>已导入 OSM 道路：{n} 个节点，{e} 条路段（{src}）</source>
+        <translation>Imported OSM roads: {n} nodes, {e} edges ({src})</translation>
+    </message>
+    <message>
+        <source>无法导入 OSM 道路 {path}</source>
+        <translation>Cannot import OSM roads {path}</translation>
+    </message>
+    <message>
         <source>底图瓦片地址…</source>
         <translation>Basemap tile URL…</translation>
     </message>
