@@ -500,6 +500,7 @@ class MainWindow(QMainWindow):
         b.sig_closure_drawn.connect(self.add_closure_from_geojson)
         b.sig_view_changed.connect(self._on_view_changed)
         self.map.sig_ready.connect(self._on_map_ready)
+        self.map.sig_crashed.connect(self._on_map_crashed)
         self.layer_panel.sig_layer_toggled.connect(self.map.set_layer_visible)
         self.layer_panel.sig_order_changed.connect(
             lambda ids: self.map.run_js(f"RD.setOrder({map_page.js_literal(ids)});")
@@ -947,6 +948,13 @@ class MainWindow(QMainWindow):
         if self.session.selected:
             self.map.select(self.session.selected, pan=False)
         self.sig_map_drawn.emit()
+
+    def _on_map_crashed(self, status: str, code: int) -> None:
+        """The map's renderer process died: say so and redraw the current data."""
+        self.report_error(
+            tr("地图渲染进程意外退出，正在重新加载地图"), f"{status} ({code})", "", dialog=False
+        )
+        self.rebuild_map()
 
     def _on_mouse_moved(self, lon: float, lat: float) -> None:
         self.coord_label.setText(tr("经度 {lon:.5f}  纬度 {lat:.5f}").format(lon=lon, lat=lat))

@@ -92,6 +92,8 @@ class MapView(QWebEngineView):
     """The central map. Build the page with :func:`gui.map_page.build_map_html`, then :meth:`show_page`."""
 
     sig_ready = pyqtSignal()
+    #: the page's renderer process died (status text, exit code)
+    sig_crashed = pyqtSignal(str, int)
 
     def __init__(self, parent: QWidget | None = None, *, page_dir: Path | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +115,7 @@ class MapView(QWebEngineView):
         self.sethtml_limit = 100_000
         self.zoom = 10
         self.bridge.sig_page_ready.connect(self._on_ready)
+        self._page.renderProcessTerminated.connect(self._on_render_terminated)
         self.bridge.sig_view_changed.connect(self._on_view)
         self._lat = 28.8
 
@@ -156,6 +159,14 @@ class MapView(QWebEngineView):
     def warm_up(self) -> None:
         """Load an empty page so Chromium's renderer starts while Python reads data."""
         self.setHtml("<html><body></body></html>", QUrl.fromLocalFile(str(RESOURCES_DIR) + "/"))
+
+    def _on_render_terminated(self, status: Any, code: int) -> None:
+        name = getattr(status, "name", str(status))
+        if name == "NormalTerminationStatus":
+            return
+        self._ready = False
+        log.error("map renderer process terminated: %s (exit code %s)", name, code)
+        self.sig_crashed.emit(name, int(code))
 
     def _on_ready(self, stats: str) -> None:
         self._ready = True

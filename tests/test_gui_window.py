@@ -624,3 +624,16 @@ def test_new_workspace_and_real_osm_roads(
     back = read_workspace(out, include_roads=True)
     assert len(back.road_edges) == len(edges) and back.scenario.road_network.kind == "osm"
     assert back.scenario.road_network.note.startswith("© OpenStreetMap")
+
+
+def test_renderer_crash_is_reported_and_the_map_redrawn(qtbot, opened: MainWindow) -> None:
+    from PyQt6.QtCore import QUrl
+
+    w = opened
+    errors = w.messages.count_by_level.get("error", 0)
+    with qtbot.waitSignal(w.map.sig_crashed, timeout=60000):
+        w.map.load(QUrl("chrome://crash"))
+    assert w.messages.count_by_level.get("error", 0) == errors + 1
+    qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
+    counts = stats(qtbot, w)["counts"]
+    assert counts["shelters"] == len(w.session.scenario.shelters)

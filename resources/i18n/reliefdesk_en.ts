@@ -848,6 +848,10 @@
         <translation>Major</translation>
     </message>
     <message>
+        <source>地图渲染进程意外退出，正在重新加载地图</source>
+        <translation>The map renderer process exited unexpectedly; reloading the map</translation>
+    </message>
+    <message>
         <source>新建工作区</source>
         <translation>New workspace</translation>
     </message>
