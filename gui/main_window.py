@@ -871,6 +871,8 @@ class MainWindow(QMainWindow):
         if not self.session.dirty:
             self.session.discard_recovery()
         self.autosave_timer.stop()
+        for p in (Path(tempfile.gettempdir()) / "reliefdesk").glob(f"page_{os.getpid()}*.html"):
+            p.unlink(missing_ok=True)  # this process's rebuilt pages (cached pages stay)
         event.accept()
 
     def _update_title(self) -> None:
