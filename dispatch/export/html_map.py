@@ -231,6 +231,8 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
   document.getElementById("meta").textContent =
       D.scenario + " · " + D.created + " · " + D.status + " · 指令 " + D.orders.length + " 份";
   var map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
+  // a valid view before any layer is added: the first place of the plan
+  map.setView((D.places[0] && D.places[0].latlng) || [0, 0], D.places.length ? 10 : 2);
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("ReliefDesk 离线地图（无底图）");
   L.control.scale({ imperial: false }).addTo(map);
@@ -306,12 +308,17 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
   };
   legend.addTo(map);
   window.reliefdeskPlanMap = { map: map, orders: byOrder, data: D };
-  try {  // a hidden (zero-size) page cannot fit bounds yet
-    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20] }); }
-    else { map.setView([28.8, 105.9], 10); }
-  } catch (e) {
-    map.setView(bounds.isValid() ? bounds.getCenter() : [28.8, 105.9], 10);
+  // A hidden or not yet laid-out (zero-size) page cannot fit bounds (Leaflet computes NaN):
+  // centre it now and fit once the map has a size.
+  function fit() {
+    var size = map.getSize();
+    if (bounds.isValid() && size.x > 0 && size.y > 0) {
+      map.fitBounds(bounds, { padding: [20, 20] });
+      return true;
+    }
+    return false;
   }
+  if (!fit()) { map.once("resize", fit); }
 })();
 </script>
 </body>
