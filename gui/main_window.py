@@ -46,7 +46,7 @@ from gui.editors import (
 from gui.i18n import LANGUAGES, tr
 from gui.map_view import MapView
 from gui.session import EVENT_LOG, Session
-from gui.table_models import TITLES
+from gui.table_models import TITLES, plain_tooltip
 from gui.workers import JobRunner, JobWidget
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,21 @@ class MainWindow(QMainWindow):
 
         self.map = MapView(self)
         self.map.warm_up()
-        self.setCentralWidget(self.map)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        # a plain banner above the map, e.g. "these roads are generated" (hidden when empty)
+        self.roads_note = QLabel("", central)
+        self.roads_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.roads_note.setStyleSheet(
+            "QLabel { background: #fff4e0; color: #8a4b00; padding: 3px 8px;"
+            " border-bottom: 1px solid #e8c48a; }"
+        )
+        self.roads_note.hide()
+        central_layout.addWidget(self.roads_note)
+        central_layout.addWidget(self.map, 1)
+        self.setCentralWidget(central)
         self._network_request: dict[str, Any] | None = None
         self._adopting = False
         self._open_gen = 0
@@ -336,15 +350,12 @@ class MainWindow(QMainWindow):
         self.coord_label.setMinimumWidth(210)
         self.scale_label = QLabel("", self)
         self.scale_label.setMinimumWidth(110)
-        self.roads_note = QLabel("", self)
-        self.roads_note.setStyleSheet("color: #b35c00;")
         self.attribution = QLabel(tr(ATTRIBUTION), self)
         self.attribution.setStyleSheet("color: #555; font-size: 11px;")
         self.attribution.setTextFormat(Qt.TextFormat.PlainText)
         self.job_widget = JobWidget(self)
         self.runner.attach(self.job_widget)
         sb.addPermanentWidget(self.job_widget)
-        sb.addPermanentWidget(self.roads_note)
         sb.addPermanentWidget(self.coord_label)
         sb.addPermanentWidget(self.scale_label)
         sb.addPermanentWidget(self.attribution)
@@ -611,14 +622,12 @@ class MainWindow(QMainWindow):
             self.messages.add("warning", str(w))
         kind = self.session.scenario.road_network.kind
         if kind == "generated":
-            self.roads_note.setText(
-                tr("注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路")
-            )
-            self.roads_note.setToolTip(self.session.scenario.road_network.note or "")
+            self._set_note(tr("注意：演示道路网为程序生成，非实测（文件 → 导入 OSM 道路）"))
+            self.roads_note.setToolTip(plain_tooltip(self.session.scenario.road_network.note or ""))
         elif kind == "none" and ws.road_edges is None and not result.get("roads_deferred"):
-            self.roads_note.setText(tr("无道路网络"))
+            self._set_note(tr("无道路网络"))
         else:
-            self.roads_note.setText("")
+            self._set_note("")
         if path is not None and recovered_from is None:
             self.settings.setValue("workspace/last", str(path))
         self._refresh_event_log()
@@ -705,7 +714,7 @@ class MainWindow(QMainWindow):
         self._network_request = None
         self.closed_roads = {"type": "FeatureCollection", "features": []}
         self.session.load(Workspace(path=None, scenario=scenario), None)
-        self.roads_note.setText(tr("无道路网络"))
+        self._set_note(tr("无道路网络"))
         self._refresh_event_log()
         self.rebuild_map()
 
@@ -728,7 +737,7 @@ class MainWindow(QMainWindow):
             self.session.replace_roads(
                 result["nodes"], result["edges"], result["network"], result["ref"]
             )
-            self.roads_note.setText("")
+            self._set_note("")
             self.messages.add(
                 "info",
                 tr("已导入 OSM 道路：{n} 个节点，{e} 条路段（{src}）").format(
@@ -950,6 +959,10 @@ class MainWindow(QMainWindow):
         if self.session.selected:
             self.map.select(self.session.selected, pan=False)
         self.sig_map_drawn.emit()
+
+    def _set_note(self, text: str) -> None:
+        self.roads_note.setText(text)
+        self.roads_note.setVisible(bool(text))
 
     def _on_map_crashed(self, status: str, code: int) -> None:
         """The map's renderer process died: say so and redraw the current data."""

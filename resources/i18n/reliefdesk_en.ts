@@ -352,8 +352,8 @@
         <translation>Open workspace</translation>
     </message>
     <message>
-        <source>注意：道路网为演示用生成数据，非实测道路；可导入真实 OSM 道路</source>
-        <translation>Note: the road network is generated for the demo, not surveyed; import real OSM roads for real work</translation>
+        <source>注意：演示道路网为程序生成，非实测（文件 → 导入 OSM 道路）</source>
+        <translation>Note: demo roads are generated, not surveyed (File → Import OSM roads)</translation>
     </message>
     <message>
         <source>无道路网络</source>

@@ -328,9 +328,11 @@
     if (zoom) { RD.map.setView([lat, lon], zoom); } else { RD.map.panTo([lat, lon]); }
   };
 
-  RD.fitData = function () {
+  RD.fitData = function (animate) {
     var b = RD.data && RD.data.bounds;
-    if (b) { RD.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] }); }
+    if (b) {
+      RD.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10], animate: !!animate });
+    }
   };
 
   RD.setMode = function (mode) {
@@ -422,11 +424,13 @@
       L.control.layers(null, overlays, { collapsed: true }).addTo(map);
     }
     RD.timings.layers_ms = Math.round(performance.now() - t0);
-    RD.fitData();
+    RD.fitData(false);  // no zoom animation: the first paint is the final view
     RD.timings.init_ms = Math.round(performance.now() - t0);
-    // two animation frames after the first layout the canvas has painted
+    // two animation frames after the first layout (and no zoom animation running) the canvas
+    // has painted the final view
     requestAnimationFrame(function () {
-      requestAnimationFrame(function () {
+      requestAnimationFrame(function settle() {
+        if (RD.map._animatingZoom) { requestAnimationFrame(settle); return; }
         RD.painted = true;
         RD.timings.painted_ms = Math.round(performance.now() - t0);
       });
