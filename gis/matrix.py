@@ -140,6 +140,21 @@ def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float
     return None
 
 
+def _best_per_pair(
+    n: int, arcs: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lowest-weight arc of each (u, v) pair (then lowest arc id), sorted by u then v.
+
+    Returns arc ids, u, v, weights and the keys ``u * n + v``.
+    """
+    order = np.lexsort((arcs, w, v, u))
+    arcs, u, v, w = arcs[order], u[order], v[order], w[order]
+    key = u * n + v
+    first = np.ones(key.size, bool)
+    first[1:] = key[1:] != key[:-1]
+    return arcs[first], u[first], v[first], w[first], key[first]
+
+
 def _dedupe_arcs(
     u: np.ndarray, v: np.ndarray, t: np.ndarray, ln: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -339,39 +354,23 @@ class TravelTimeEngine:
         net = self.network
         n = net.n_nodes
         time_s = np.asarray(net.travel_time_s)
-        ok = np.isfinite(time_s) & (net.arc_u != net.arc_v)
-        arcs = np.flatnonzero(ok)
-        u = net.arc_u[arcs].astype(np.int64)
-        v = net.arc_v[arcs].astype(np.int64)
-        t = time_s[arcs]
-        order = np.lexsort((arcs, t, v, u))  # by u, then v, then fastest (then lowest arc id)
-        arcs, u, v, t = arcs[order], u[order], v[order], t[order]
-        key = u * n + v
-        first = np.ones(key.size, bool)
-        first[1:] = key[1:] != key[:-1]
-        arcs, u, v, t, key = arcs[first], u[first], v[first], t[first], key[first]
+        length_all = np.asarray(net.length_m)
+        all_arcs = np.flatnonzero(np.isfinite(time_s) & (net.arc_u != net.arc_v))
+        u_all = net.arc_u[all_arcs].astype(np.int64)
+        v_all = net.arc_v[all_arcs].astype(np.int64)
+        arcs, u, v, t, key = _best_per_pair(n, all_arcs, u_all, v_all, time_s[all_arcs])
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
         self._csr = csr_matrix((t, v.astype(np.int32), indptr), shape=(n, n))
-        length = np.asarray(net.length_m)[arcs]
-        self._lex = _lex_units(self._csr, length)
+        self._lex = _lex_units(self._csr, length_all[arcs])
         if self._lex is not None:
             # one exact weight per arc: time units in the high part, length units in the low
             tau, lam, big = self._lex
-            u_all = net.arc_u[np.flatnonzero(ok)].astype(np.int64)
-            v_all = net.arc_v[np.flatnonzero(ok)].astype(np.int64)
-            all_arcs = np.flatnonzero(ok)
             qt = np.maximum(np.rint(time_s[all_arcs] / tau), 1.0)
-            ql = np.rint(np.asarray(net.length_m)[all_arcs] / lam)
-            w = qt * big + ql
-            order = np.lexsort((all_arcs, w, v_all, u_all))
-            arcs, u, v, w = all_arcs[order], u_all[order], v_all[order], w[order]
-            key = u * n + v
-            first = np.ones(key.size, bool)
-            first[1:] = key[1:] != key[:-1]
-            arcs, u, v, w, key = arcs[first], u[first], v[first], w[first], key[first]
-            length = np.asarray(net.length_m)[arcs]
+            w = qt * big + np.rint(length_all[all_arcs] / lam)
+            arcs, u, v, w, key = _best_per_pair(n, all_arcs, u_all, v_all, w)
             self._csr = csr_matrix((w, v.astype(np.int32), indptr), shape=(n, n))
+        length = length_all[arcs]
         self._key = key  # sorted u * n + v of each CSR entry
         self._csr_arc = arcs  # arc index of each CSR entry
         self._csr_len = length
