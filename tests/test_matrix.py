@@ -468,3 +468,46 @@ def test_engine_geometry_is_consistent(andorra: RoadNetwork, engine: TravelTimeE
     p = engine.path(0, andorra.n_nodes - 1)
     assert p is not None and shapely.is_valid(p.geometry)
     assert len(p.steps) >= 2
+
+
+@HYP
+@given(
+    n=st.integers(3, 40),
+    seed=st.integers(0, 10**6),
+    density=st.floats(0.5, 2.5),
+    n_protect=st.integers(1, 8),
+)
+def test_graph_reduction_keeps_protected_distances(
+    n: int, seed: int, density: float, n_protect: int
+) -> None:
+    """Random sparse digraphs (chains, dead ends, one-ways, cycles): pruning and contracting
+    never change a shortest distance between protected nodes."""
+    from scipy.sparse import csr_matrix as csr
+    from scipy.sparse.csgraph import dijkstra
+
+    from gis.matrix import _best_per_pair, _reduce_graph
+
+    rng = np.random.default_rng(seed)
+    m = max(1, int(n * density))
+    a = rng.integers(0, n, m)
+    b = np.where(rng.random(m) < 0.7, (a + 1) % n, rng.integers(0, n, m))  # chain-like
+    two_way = rng.random(m) < 0.6
+    u = np.concatenate([a, b[two_way]]).astype(np.int64)
+    v = np.concatenate([b, a[two_way]]).astype(np.int64)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    w = rng.integers(1, 50, u.size).astype(float)  # integer weights: sums are exact
+    ln = rng.integers(1, 500, u.size).astype(float)
+    arcs, u, v, w, _ = _best_per_pair(n, np.arange(u.size), u, v, w)
+    ln = ln[arcs]
+    protect = np.zeros(n, bool)
+    protect[rng.choice(n, min(n_protect, n), replace=False)] = True
+    kept, u2, v2, w2, _ = _reduce_graph(n, u, v, w, ln, protect)
+    assert set(np.flatnonzero(protect)) <= set(kept.tolist())
+    full = dijkstra(csr((w, (u, v)), shape=(n, n)), indices=np.flatnonzero(protect))
+    k = kept.size
+    small = dijkstra(
+        csr((w2, (u2, v2)), shape=(k, k)), indices=np.searchsorted(kept, np.flatnonzero(protect))
+    )
+    cols = np.searchsorted(kept, np.flatnonzero(protect))
+    assert np.array_equal(full[:, protect], small[:, cols])
