@@ -2,7 +2,10 @@
 
 - "生成调度方案" runs :func:`dispatch.pipeline.plan_dispatch` in a background job
   (:class:`gui.workers.JobRunner`) with a time-limit field, an engine choice, a progress bar and
-  Cancel; a cancelled run still delivers the best plan found so far (status CANCELLED).
+  Cancel; a cancelled run still delivers the best plan found so far (status CANCELLED). By
+  default the job drives a spawned child process that does the solving
+  (:func:`dispatch_process_job`): solver C++ code holding Python's GIL cannot then stall the
+  event loop (``benchmarks/bench_gui_responsiveness.py`` measures both ways).
 - Result tabs: overview, allocation (物资分配), team assignments (队伍派遣), vehicle routes
   (车辆路线) and unserved needs (未满足需求). Unserved rows are shown in red with their Chinese
   reasons, also inside the allocation and team tables where they belong.
@@ -21,6 +24,7 @@ The panel never edits the scenario.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 from collections.abc import Callable, Mapping
@@ -120,10 +124,139 @@ def dispatch_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[s
         gc.unfreeze()
 
 
-#: Modules a dispatch run imports; loading their extension modules holds the GIL for up to
-#: ~0.1 s each, so :func:`preload_job` imports them once, before any run.
-SOLVER_MODULES: tuple[str, ...] = (
+#: After Cancel, the child process gets this long to hand back its best plan before it is killed.
+HARD_STOP_S = 20.0
+#: Child → parent progress messages are throttled to this interval (unless the text changes).
+PROGRESS_INTERVAL_S = 0.05
+
+
+def _child_main(conn: Any, stop_event: Any, payload: Mapping[str, Any]) -> None:
+    """Body of the dispatch child process: run :func:`dispatch_job`, send the result back.
+
+    Messages on ``conn``: ``("progress", fraction, text)``, then ``("done", result)`` with
+    ``plan_json``, ``routes``, ``summary``, ``scenario_hash``, or ``("error", text, traceback)``.
+    """
+    import threading
+    import time
+    import traceback
+
+    lock = threading.Lock()  # solvers may report from their own threads
+    last = [0.0, ""]
+
+    def progress(fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if message == last[1] and fraction < 1.0 and now - last[0] < PROGRESS_INTERVAL_S:
+            return
+        last[0], last[1] = now, message
+        with lock, contextlib.suppress(OSError, ValueError):
+            conn.send(("progress", float(fraction), str(message)))
+
+    try:
+        out = dispatch_job(payload, stop=stop_event.is_set, progress=progress)
+        msg: tuple[Any, ...] = (
+            "done",
+            {k: out[k] for k in ("plan_json", "routes", "summary", "scenario_hash")},
+        )
+    except BaseException as exc:  # reported to the GUI with the traceback
+        msg = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+    with lock:
+        conn.send(msg)
+        conn.close()
+
+
+class DispatchProcessError(RuntimeError):
+    """The dispatch child process failed or died (its message and traceback are kept)."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def dispatch_process_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[str, Any]:
+    """:func:`dispatch_job` in a child process (spawned), driven from a background thread.
+
+    The GUI process then holds no solver code: C++ solver calls that keep Python's GIL (PyVRP's
+    local search, up to ~0.1 s each, longer when the machine is busy) cannot stall the event
+    loop. ``stop()`` is relayed through a multiprocessing Event; the child returns its best
+    plan; if it does not within :data:`HARD_STOP_S` of the Cancel it is killed. The child loads
+    the road network from the workspace (processed-network cache) when ``path`` is given,
+    else the network is pickled to it. Same return value as :func:`dispatch_job`.
+    """
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    payload = dict(data)
+    if payload.get("path") and payload.get("has_roads"):
+        payload["network"] = None  # loaded in the child (cached on disk)
+    receiver, sender = ctx.Pipe(duplex=False)
+    stop_event = ctx.Event()
+    # not a daemon: the OR-Tools routing engine starts its own child process
+    proc = ctx.Process(
+        target=_child_main, args=(sender, stop_event, payload), name="reliefdesk-dispatch"
+    )
+    try:
+        proc.start()
+    except Exception as exc:  # e.g. a network that cannot be pickled: run here instead
+        log.warning("dispatch child process not started (%s); solving in this process", exc)
+        receiver.close()
+        sender.close()
+        return dispatch_job(data, stop=stop, progress=progress)
+    sender.close()
+    result: dict[str, Any] | None = None
+    cancel_at: float | None = None
+    try:
+        while result is None:
+            if cancel_at is None and stop():
+                stop_event.set()
+                cancel_at = time.monotonic()
+            if cancel_at is not None and time.monotonic() - cancel_at > HARD_STOP_S:
+                raise DispatchProcessError(
+                    tr("计算进程在取消后 {s:.0f} 秒内未返回，已强制终止").format(s=HARD_STOP_S)
+                )
+            if not receiver.poll(0.05):
+                if not proc.is_alive() and not receiver.poll(0):
+                    raise DispatchProcessError(
+                        tr("计算进程意外退出（退出码 {code}）").format(code=proc.exitcode)
+                    )
+                continue
+            try:
+                msg = receiver.recv()
+            except EOFError:
+                raise DispatchProcessError(
+                    tr("计算进程意外退出（退出码 {code}）").format(code=proc.exitcode)
+                ) from None
+            if msg[0] == "progress":
+                progress(msg[1], msg[2])
+            elif msg[0] == "done":
+                result = msg[1]
+            else:
+                log.error("dispatch child process failed:\n%s", msg[2])
+                raise DispatchProcessError(str(msg[1]), str(msg[2]))
+    finally:
+        receiver.close()
+        proc.join(5.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5.0)
+    plan = Plan.from_json(result["plan_json"])
+    return {"plan": plan, "network": data.get("network"), **result}
+
+
+#: Modules the GUI process needs for plans and exports (their imports hold the GIL, up to
+#: ~0.1 s each), imported by :func:`preload_job` once, before any run.
+BASE_MODULES: tuple[str, ...] = (
     "dispatch.pipeline",
+    "dispatch.plan",
+    "dispatch.orders",
+    "dispatch.export.pdf",
+    "dispatch.export.xlsx",
+    "dispatch.export.geojson",
+    "dispatch.export.html_map",
+    "dispatch.export.csv",
+)
+#: The solver stack, preloaded too when runs are solved in this process (``isolation="thread"``).
+SOLVER_MODULES: tuple[str, ...] = (
     "dispatch.problems",
     "dispatch.evacuation",
     "dispatch.allocation",
@@ -131,22 +264,16 @@ SOLVER_MODULES: tuple[str, ...] = (
     "dispatch.routing",
     "dispatch.routing_pyvrp",
     "dispatch.routing_ortools",
-    "dispatch.orders",
     "gis.matrix",
-    "dispatch.export.pdf",
-    "dispatch.export.xlsx",
-    "dispatch.export.geojson",
-    "dispatch.export.html_map",
-    "dispatch.export.csv",
 )
 
 
 def preload_job(data: Any, *, stop: Any, progress: Any) -> int:
-    """Import the solver stack in the background (returns the number of modules loaded)."""
+    """Import ``data`` (module names; default all) in the background; returns how many loaded."""
     import importlib
 
     n = 0
-    for name in SOLVER_MODULES:
+    for name in data or (*BASE_MODULES, *SOLVER_MODULES):
         if stop():
             break
         try:
@@ -308,6 +435,9 @@ class DispatchPanel(QDockWidget):
         #: bumped when another workspace is opened: a run started before is then discarded
         self._workspace_gen = 0
         self._job_gen = 0
+        #: where runs are solved: "process" (a spawned child; the GUI process never runs solver
+        #: code) or "thread" (a background thread of this process)
+        self.isolation = "process"
         #: opens a URL (the exported PDF); replaceable in tests
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self._build()
@@ -441,7 +571,8 @@ class DispatchPanel(QDockWidget):
         if self._preload_job_started:
             return None
         self._preload_job_started = True
-        return self.runner.start(tr("预加载求解器"), preload_job, None, show=False)
+        modules = BASE_MODULES if self.isolation == "process" else (*BASE_MODULES, *SOLVER_MODULES)
+        return self.runner.start(tr("预加载求解器"), preload_job, modules, show=False)
 
     @property
     def busy(self) -> bool:
@@ -480,7 +611,7 @@ class DispatchPanel(QDockWidget):
         self.progress_label.setText(tr("开始计算…"))
         job = self.runner.start(
             tr("生成调度方案"),
-            dispatch_job,
+            dispatch_process_job if self.isolation == "process" else dispatch_job,
             data,
             on_done=self._on_done,
             on_error=self._on_failed,
@@ -1079,6 +1210,7 @@ __all__ = [
     "PlanTable",
     "delivery_etas",
     "dispatch_job",
+    "dispatch_process_job",
     "export_job",
     "install_dispatch_panel",
     "preload_job",
