@@ -265,7 +265,7 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     from PyQt6.QtCore import QCoreApplication, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from gui.i18n import install_language
+    from gui.i18n import install_language, tr
     from gui.main_window import MainWindow, app_settings
 
     log_file = setup_logging()
@@ -301,7 +301,9 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
         QTimer.singleShot(0, start)
     else:
         QTimer.singleShot(0, window.offer_recovery)
-        window.messages.add("warning", "没有可打开的工作区：请用“文件 → 打开工作区”选择 .gpkg 文件")
+        window.messages.add(
+            "warning", tr("没有可打开的工作区：请用“文件 → 打开工作区”选择 .gpkg 文件")
+        )
     try:
         code = app.exec()
     finally:
