@@ -292,6 +292,26 @@ def test_cancel_returns_promptly_with_the_best_so_far(qtbot, panel, session):
     assert "已取消" in panel.progress_label.text()
 
 
+def test_a_failing_run_is_reported_with_the_child_traceback(qtbot, panel, session):
+    """An error inside the child process reaches the message panel (text and traceback)."""
+    shown = panel.plan
+    messages: list = []
+    session.sig_message.connect(lambda *a: messages.append(a))
+    # bad data the pipeline refuses up front: a shelter sharing a stockpile's id
+    sp = session.scenario.stockpiles[0]
+    session.upsert(replace(session.scenario.shelters[0], id=sp.id), "test: id clash")
+    try:
+        with qtbot.waitSignal(panel.sig_run_failed, timeout=RUN_TIMEOUT_MS) as blocker:
+            panel.run_dispatch(seconds=1)
+    finally:
+        session.undo_stack.undo()
+    assert sp.id in blocker.args[0] and "unique" in blocker.args[0]
+    level, text, details = messages[-1]
+    assert level == "error" and sp.id in text
+    assert "DispatchProcessError" in details
+    assert panel.plan is shown and not panel.busy and panel.run_button.isEnabled()
+
+
 def test_approve_records_name_and_time(panel, session):
     from datetime import datetime
 
