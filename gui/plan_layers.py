@@ -9,7 +9,11 @@ FeatureCollection that ``RD.setLayerData("routes", payload)`` draws (see
   legs' path geometry);
 - ``role="arrow"``: small arrowheads (3-point LineStrings, a "V" pointing the driving way) spaced
   along each trip, so direction reads on the map without a JS decorator plugin;
-- ``role="stop"``: one Point per delivery stop, its tooltip "车辆 · 第 t 趟 第 k 站 · 地点 · 到达".
+- ``role="stop"``: one Point per delivery stop, its tooltip "车辆 · 第 t 趟 第 k 站 · 地点 · 到达";
+  ``label`` holds the short stop number ("k", or "t-k" for multi-trip vehicles) for a page
+  that draws permanent numbered stop markers (the current page shows it in the tooltip).
+
+Lines carry ``color`` (and arrows ``weight``) for the page's route style.
 
 Team deployments (派遣令) are added as ``role="team"`` lines with ``include_teams=True``.
 Every text that reaches the page as HTML is escaped here.
@@ -225,6 +229,7 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                         "vehicle": order.unit_id,
                         "trip": ti,
                         "color": color,
+                        "weight": 3,
                         "tip": _e(tip),
                     },
                 }
@@ -251,6 +256,7 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                         "vehicle": order.unit_id,
                         "trip": ti,
                         "seq": k,
+                        "label": f"{ti}-{k}" if len(trips) > 1 else str(k),
                         "color": color,
                         "tip": _e(label),
                         "popup": _popup(label, [("卸货", loads)]),
