@@ -182,4 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # solves run in a spawned process (frozen builds need this)
     sys.exit(main())

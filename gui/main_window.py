@@ -263,6 +263,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        # the dispatch dock must exist before the saved layout is restored
+        from gui.docks.dispatch_panel import install_dispatch_panel
+
+        self.dispatch_panel = install_dispatch_panel(self)
         self._restore_settings()
 
         self.autosave_timer = QTimer(self)
