@@ -73,7 +73,12 @@ def _cli_parser() -> argparse.ArgumentParser:
     dis.add_argument("workspace", type=Path)
     dis.add_argument("--out", type=Path, required=True, help="output folder")
     dis.add_argument("--seconds", type=float, default=10.0, help="time limit for the routing solver")
-    dis.add_argument("--engine", choices=("pyvrp", "ortools"), default=None)
+    dis.add_argument(
+        "--engine",
+        choices=("hybrid", "pyvrp", "ortools"),
+        default=None,
+        help="vehicle routing engine (default: hybrid = PyVRP then OR-Tools)",
+    )
     return p
 
 
