@@ -79,6 +79,9 @@ ENGINE_CHOICES: tuple[tuple[str, str], ...] = (
     ("OR-Tools", "ortools"),
 )
 
+#: the result tabs, in order (translated when shown)
+TAB_TITLES: tuple[str, ...] = ("概况", "物资分配", "队伍派遣", "车辆路线", "未满足需求")
+
 
 # ------------------------------------------------------------------------------------------------
 # Background job body (pure function of its data; no Qt)
@@ -509,13 +512,14 @@ class DispatchPanel(QDockWidget):
         self.team_table = PlanTable(["队伍", "事发点", "技能", "人数", "预计到达", "约束/说明"])
         self.route_table = PlanTable(["车辆", "趟数", "最后送达", "里程", "用时", "停靠点"])
         self.unserved_table = PlanTable(["地点", "项目", "缺口", "原因", "说明"])
-        for w, title in (
-            (self.overview, "概况"),
-            (self.alloc_table, "物资分配"),
-            (self.team_table, "队伍派遣"),
-            (self.route_table, "车辆路线"),
-            (self.unserved_table, "未满足需求"),
-        ):
+        pages = (
+            self.overview,
+            self.alloc_table,
+            self.team_table,
+            self.route_table,
+            self.unserved_table,
+        )
+        for w, title in zip(pages, TAB_TITLES):
             self.tabs.addTab(w, tr(title))
         lay.addWidget(self.tabs, 1)
 
@@ -857,9 +861,7 @@ class DispatchPanel(QDockWidget):
                 len(plan.unserved),
             )
         )
-        for i, (title, n) in enumerate(
-            zip(("物资分配", "队伍派遣", "车辆路线", "未满足需求"), counts), start=1
-        ):
+        for i, (title, n) in enumerate(zip(TAB_TITLES[1:], counts), start=1):
             self.tabs.setTabText(i, tr(title) if n is None else f"{tr(title)} ({n})")
         bar = self.tabs.tabBar()
         bar.setTabTextColor(4, UNSERVED_FG if plan is not None and plan.unserved else QColor())

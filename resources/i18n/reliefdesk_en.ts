@@ -1207,5 +1207,189 @@
         <source>导出失败 {dir}：{m}</source>
         <translation>Export failed {dir}: {m}</translation>
     </message>
+    <message>
+        <source>OR-Tools</source>
+        <translation>OR-Tools</translation>
+    </message>
+    <message>
+        <source>PyVRP</source>
+        <translation>PyVRP</translation>
+    </message>
+    <message>
+        <source>混合（PyVRP + OR-Tools）</source>
+        <translation>Hybrid (PyVRP + OR-Tools)</translation>
+    </message>
+    <message>
+        <source>下达</source>
+        <translation>Issued</translation>
+    </message>
+    <message>
+        <source>批准</source>
+        <translation>Approved</translation>
+    </message>
+    <message>
+        <source>退回</source>
+        <translation>Returned to draft</translation>
+    </message>
+    <message>
+        <source>草稿</source>
+        <translation>Draft</translation>
+    </message>
+    <message>
+        <source>已批准</source>
+        <translation>Approved</translation>
+    </message>
+    <message>
+        <source>已下达</source>
+        <translation>Issued</translation>
+    </message>
+    <message>
+        <source>已完成</source>
+        <translation>Completed</translation>
+    </message>
+    <message>
+        <source>最优</source>
+        <translation>Optimal</translation>
+    </message>
+    <message>
+        <source>可行</source>
+        <translation>Feasible</translation>
+    </message>
+    <message>
+        <source>无可行解</source>
+        <translation>Infeasible</translation>
+    </message>
+    <message>
+        <source>超时(当前最优)</source>
+        <translation>Time limit (best so far)</translation>
+    </message>
+    <message>
+        <source>已取消(当前最优)</source>
+        <translation>Cancelled (best so far)</translation>
+    </message>
+    <message>
+        <source>库存不足</source>
+        <translation>Out of stock</translation>
+    </message>
+    <message>
+        <source>不可达</source>
+        <translation>Unreachable</translation>
+    </message>
+    <message>
+        <source>超出时限</source>
+        <translation>Too late</translation>
+    </message>
+    <message>
+        <source>无可用队伍</source>
+        <translation>No team available</translation>
+    </message>
+    <message>
+        <source>无可用车辆</source>
+        <translation>No vehicle available</translation>
+    </message>
+    <message>
+        <source>容量不足</source>
+        <translation>Over capacity</translation>
+    </message>
+    <message>
+        <source>计算已取消</source>
+        <translation>Computation cancelled</translation>
+    </message>
+    <message>
+        <source>计算超时</source>
+        <translation>Computation timed out</translation>
+    </message>
+    <message>
+        <source>计算失败</source>
+        <translation>Computation failed</translation>
+    </message>
+    <message>
+        <source>事发点</source>
+        <translation>Incident</translation>
+    </message>
+    <message>
+        <source>事发点/场所</source>
+        <translation>Incident / site</translation>
+    </message>
+    <message>
+        <source>停靠点</source>
+        <translation>Stops</translation>
+    </message>
+    <message>
+        <source>出发储备库</source>
+        <translation>From stockpile</translation>
+    </message>
+    <message>
+        <source>地点</source>
+        <translation>Place</translation>
+    </message>
+    <message>
+        <source>最后送达</source>
+        <translation>Last delivery</translation>
+    </message>
+    <message>
+        <source>用时</source>
+        <translation>Duration</translation>
+    </message>
+    <message>
+        <source>约束/说明</source>
+        <translation>Constraint / note</translation>
+    </message>
+    <message>
+        <source>缺口</source>
+        <translation>Shortfall</translation>
+    </message>
+    <message>
+        <source>趟数</source>
+        <translation>Trips</translation>
+    </message>
+    <message>
+        <source>里程</source>
+        <translation>Distance</translation>
+    </message>
+    <message>
+        <source>队伍</source>
+        <translation>Team</translation>
+    </message>
+    <message>
+        <source>项目</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>预计到达</source>
+        <translation>ETA</translation>
+    </message>
+    <message>
+        <source>概况</source>
+        <translation>Overview</translation>
+    </message>
+    <message>
+        <source>物资分配</source>
+        <translation>Allocation</translation>
+    </message>
+    <message>
+        <source>队伍派遣</source>
+        <translation>Teams</translation>
+    </message>
+    <message>
+        <source>车辆路线</source>
+        <translation>Vehicle routes</translation>
+    </message>
+    <message>
+        <source>未满足需求</source>
+        <translation>Unserved</translation>
+    </message>
+    <message>
+        <source>工作区已切换，已丢弃上一工作区的计算结果</source>
+        <translation>The workspace changed; the result computed for the previous workspace was discarded</translation>
+    </message>
+    <message>
+        <source>计算进程在取消后 {s:.0f} 秒内未返回，已强制终止</source>
+        <translation>The solver process did not return within {s:.0f} s of cancelling and was terminated</translation>
+    </message>
+    <message>
+        <source>计算进程意外退出（退出码 {code}）</source>
+        <translation>The solver process exited unexpectedly (exit code {code})</translation>
+    </message>
 </context>
 </TS>
