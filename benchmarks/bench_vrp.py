@@ -233,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.only == "vrptw":
         a.cvrp_seconds = ""
-    print("## CVRP (gap = cost / best-known − 1)")
-    print(
-        f"{'instance':<12}{'engine':<9}{'limit s':>8}{'wall s':>8}{'cost':>8}{'bks':>8}{'gap %':>8}"
-    )
+    else:
+        print("## CVRP (gap = cost / best-known − 1)")
+        print(
+            f"{'instance':<12}{'engine':<9}{'limit s':>8}{'wall s':>8}{'cost':>8}{'bks':>8}"
+            f"{'gap %':>8}"
+        )
     for secs in [float(s) for s in a.cvrp_seconds.split(",") if s]:
         for eng in engines:
             gaps = []
