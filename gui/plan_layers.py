@@ -10,10 +10,12 @@ FeatureCollection that ``RD.setLayerData("routes", payload)`` draws (see
 - ``role="arrow"``: small arrowheads (3-point LineStrings, a "V" pointing the driving way) spaced
   along each trip, so direction reads on the map without a JS decorator plugin;
 - ``role="stop"``: one Point per delivery stop, its tooltip "车辆 · 第 t 趟 第 k 站 · 地点 · 到达";
-  ``label`` holds the short stop number ("k", or "t-k" for multi-trip vehicles) for a page
-  that draws permanent numbered stop markers (the current page shows it in the tooltip).
+  ``label`` holds the short stop number ("k", or "t-k" for multi-trip vehicles), which the page
+  draws as a numbered badge in the vehicle's colour beside the site's own marker.
 
-Lines carry ``color`` (and arrows ``weight``) for the page's route style.
+Lines carry ``color`` and ``weight`` (px) for the page's route style; the page draws each arrow
+"V" as a fixed-size triangle marker at its tip, turned the way the V points (readable at every
+zoom, where a V a few hundred metres wide is not).
 
 Team deployments (派遣令) are added as ``role="team"`` lines with ``include_teams=True``.
 Every text that reaches the page as HTML is escaped here.
@@ -54,6 +56,9 @@ TEAM_COLOR = "#1565c0"
 ARROW_M = 140.0
 ARROW_SPACING_M = 2500.0
 DIGITS = 6
+#: line widths (px) of vehicle trips and team deployments on the map
+TRIP_WEIGHT = 4
+TEAM_WEIGHT = 3
 
 
 def _e(value: Any) -> str:
@@ -216,6 +221,7 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                 "trip": ti,
                 "order_no": order.number,
                 "color": color,
+                "weight": TRIP_WEIGHT,
                 "tip": _e(tip),
                 "popup": popup,
             }
@@ -285,6 +291,7 @@ def _team_features(plan: Plan) -> Iterator[dict[str, Any]]:
                 "team": order.unit_id,
                 "order_no": order.number,
                 "color": TEAM_COLOR,
+                "weight": TEAM_WEIGHT,
                 "tip": _e(tip),
             },
         }

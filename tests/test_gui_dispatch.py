@@ -199,6 +199,49 @@ def test_routes_are_drawn_on_the_map_page(qtbot, panel, session, tmp_path):
         assert got["colors"] == len(
             {r.vehicle_id for r in panel.plan.routes if any(t.stops for t in r.trips)}
         )
+        # numbered stops: a badge per stop, its text the payload's label, in the vehicle colour;
+        # arrows: one pixel-sized triangle per arrowhead; lines: the payload's weight
+        probe = (
+            "JSON.stringify((function () { var s = [], a = [], w = [];"
+            " RD.groups.routes.eachLayer(function (l) {"
+            "  var el = l.getElement && l.getElement();"
+            "  if (l._rdStop !== undefined) { var b = el.querySelector('.rd-stop');"
+            "   s.push([b.textContent, getComputedStyle(b).backgroundColor,"
+            "           l.getLatLng().lng, l.getLatLng().lat, b.children.length]); }"
+            "  else if (l._rdArrow !== undefined) { a.push([l._rdArrow,"
+            "   el.querySelector('.rd-arrow').style.color]); }"
+            "  else if (l.options && l.options.weight) { w.push(l.options.weight); } });"
+            " return {stops: s, arrows: a, weights: w}; })())"
+        )
+        view.evaluate(probe, lambda r: box.setdefault("p", r))
+        qtbot.waitUntil(lambda: "p" in box, timeout=RUN_TIMEOUT_MS)
+        drawn = json.loads(box["p"])
+        feats = panel.routes_payload["features"]
+        stops = [f for f in feats if f["properties"]["role"] == "stop"]
+        arrows = [f for f in feats if f["properties"]["role"] == "arrow"]
+        trips = [f for f in feats if f["properties"]["role"] == "trip"]
+        assert stops and arrows and trips
+
+        def rgb(hex_color: str) -> str:
+            r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+            return f"rgb({r}, {g}, {b})"
+
+        want = sorted(
+            [
+                f["properties"]["label"],
+                rgb(f["properties"]["color"]),
+                f["geometry"]["coordinates"][0],
+                f["geometry"]["coordinates"][1],
+                0,  # plain text, no child elements
+            ]
+            for f in stops
+        )
+        assert sorted(drawn["stops"]) == want
+        assert len(drawn["arrows"]) == len(arrows)
+        assert sorted(c for _deg, c in drawn["arrows"]) == sorted(
+            rgb(f["properties"]["color"]) for f in arrows
+        )
+        assert sorted(drawn["weights"]) == sorted(f["properties"]["weight"] for f in trips)
     finally:
         panel.map_view = None
         view.dispose()

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QPoint, Qt, QTimer, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QBrush, QColor, QDesktopServices
+from PyQt6.QtGui import QAction, QBrush, QColor, QDesktopServices, QFont, QFontDatabase
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -57,7 +57,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from dispatch.orders import format_duration
+from dispatch.orders import clock
 from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatusError, with_plan
 from dispatch.results import Unserved
 from gui.i18n import tr
@@ -78,6 +78,9 @@ ENGINE_CHOICES: tuple[tuple[str, str], ...] = (
     ("PyVRP", "pyvrp"),
     ("OR-Tools", "ortools"),
 )
+
+#: widest a result-table column starts (px); wider texts are elided, full in the tooltip
+MAX_COLUMN_PX = 170
 
 #: the result tabs, in order (translated when shown)
 TAB_TITLES: tuple[str, ...] = ("概况", "物资分配", "队伍派遣", "车辆路线", "未满足需求")
@@ -301,11 +304,20 @@ def export_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[str
 
 
 def _eta(plan: Plan, seconds: float | None) -> str:
+    """``09:42 (+37 分钟)`` in the UI language (clock time after the plan's creation)."""
     if seconds is None:
         return ""
-    from dispatch.export.common import eta_text
+    return tr("{t}（+{m:.0f} 分钟）").format(t=clock(plan.created_at, seconds), m=seconds / 60)
 
-    return eta_text(plan, seconds)
+
+def _duration(seconds: float) -> str:
+    """A duration in whole minutes, in the UI language (as ``dispatch.orders.format_duration``)."""
+    minutes = int(round(float(seconds) / 60.0))
+    if minutes < 1:
+        return tr("不足 1 分钟")
+    if minutes < 60:
+        return tr("{m} 分钟").format(m=minutes)
+    return tr("{h} 小时 {m} 分钟").format(h=minutes // 60, m=minutes % 60)
 
 
 def _qty(plan: Plan, code: str, q: float) -> str:
@@ -318,7 +330,8 @@ def _item(text: Any, *, sort: Any = None, tip: str = "") -> QTableWidgetItem:
     if sort is not None:
         it.setData(Qt.ItemDataRole.UserRole, sort)
     if tip:
-        it.setToolTip(tip)
+        # the full text first (a capped column may elide it), then the id / details
+        it.setToolTip(tip if tip == str(text) else f"{text}\n{tip}")
     return it
 
 
@@ -377,6 +390,12 @@ class PlanTable(QTableWidget):
                     it.setBackground(QBrush(PINNED_BG))
                 self.setItem(r, c, it)
         self.resizeColumnsToContents()
+        # long place names and stop lists must not push the other columns out of the dock: cap
+        # the widths (the full text is in the cell tooltip), keep at least the header readable
+        header = self.horizontalHeader()
+        for c in range(self.columnCount() - 1):
+            if self.columnWidth(c) > MAX_COLUMN_PX:
+                self.setColumnWidth(c, max(MAX_COLUMN_PX, header.sectionSizeHint(c)))
         self.setSortingEnabled(False)
 
     def row_kind(self, row: int) -> str:
@@ -506,6 +525,12 @@ class DispatchPanel(QDockWidget):
         self.tabs = QTabWidget(body)
         self.overview = QPlainTextEdit(body)
         self.overview.setReadOnly(True)
+        # the overview text aligns its columns by display width (CJK = 2): a fixed-pitch font
+        # with double-width CJK glyphs keeps them aligned
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setFamilies(["WenQuanYi Micro Hei Mono", "Noto Sans Mono CJK SC", *mono.families()])
+        mono.setStyleHint(QFont.StyleHint.TypeWriter)
+        self.overview.setFont(mono)
         self.alloc_table = PlanTable(
             ["事发点/场所", "物资", "数量", "出发储备库", "预计到达", "说明"]
         )
@@ -787,7 +812,7 @@ class DispatchPanel(QDockWidget):
                 continue
             order = by_vehicle.get(r.vehicle_id)
             stops = "；".join(
-                f"{i}：" + "→".join(plan.place_name(s.site_id) for s in t.stops)
+                tr("{i}：").format(i=i) + "→".join(plan.place_name(s.site_id) for s in t.stops)
                 for i, t in enumerate(trips, start=1)
             )
             last = max(s.arrival_s for t in trips for s in t.stops)
@@ -801,7 +826,7 @@ class DispatchPanel(QDockWidget):
                         _item(len(trips), sort=len(trips)),
                         _item(_eta(plan, last), sort=last),
                         _item(f"{r.distance_m / 1000:.1f} km", sort=r.distance_m),
-                        _item(format_duration(r.duration_s), sort=r.duration_s),
+                        _item(_duration(r.duration_s), sort=r.duration_s),
                         _item(stops, tip=stops),
                     ],
                     "line",

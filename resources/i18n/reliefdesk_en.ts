@@ -1391,5 +1391,25 @@
         <source>计算进程意外退出（退出码 {code}）</source>
         <translation>The solver process exited unexpectedly (exit code {code})</translation>
     </message>
+    <message>
+        <source>{t}（+{m:.0f} 分钟）</source>
+        <translation>{t} (+{m:.0f} min)</translation>
+    </message>
+    <message>
+        <source>不足 1 分钟</source>
+        <translation>under 1 min</translation>
+    </message>
+    <message>
+        <source>{m} 分钟</source>
+        <translation>{m} min</translation>
+    </message>
+    <message>
+        <source>{h} 小时 {m} 分钟</source>
+        <translation>{h} h {m} min</translation>
+    </message>
+    <message>
+        <source>{i}：</source>
+        <translation>{i}: </translation>
+    </message>
 </context>
 </TS>

@@ -110,18 +110,81 @@
     RD.counts.townships = points.length;
   }
 
-  function addFeatures(id, fc, styleFn) {
+  function defaultPoint(f, latlng) {
+    var pr = f.properties || {};
+    if (pr.radius_m) {
+      return L.circle(latlng, { radius: pr.radius_m });
+    }
+    return L.circleMarker(latlng, { radius: 8 });
+  }
+
+  // A numbered delivery stop of a planned route: a badge in the vehicle's colour with the stop
+  // number ("k" or "t-k") as text (textContent: the label never becomes HTML). Stops sit on
+  // sites that have their own marker, so the badge is drawn beside it (right, slightly up), and
+  // the badges of several vehicles at one site are stacked upwards instead of on top of each
+  // other.
+  var STOP_H = 16;
+  var stopSlots = {};
+
+  function stopPoint(f, latlng) {
+    var pr = f.properties || {};
+    if (pr.role !== "stop") { return defaultPoint(f, latlng); }
+    var text = String(pr.label === undefined || pr.label === null ? "" : pr.label);
+    var el = document.createElement("div");
+    el.className = "rd-stop";
+    el.style.background = pr.color || "#1f78b4";
+    el.textContent = text;
+    var w = Math.max(STOP_H, 7 * text.length + 8);
+    var key = latlng.lat.toFixed(5) + "," + latlng.lng.toFixed(5);
+    var slot = stopSlots[key] || 0;
+    stopSlots[key] = slot + 1;
+    var up = STOP_H + slot * (STOP_H + 2);
+    var m = L.marker(latlng, {
+      icon: L.divIcon({ html: el, className: "rd-stop-wrap", iconSize: [w, STOP_H],
+                        iconAnchor: [-12, up], popupAnchor: [12 + w / 2, -up],
+                        tooltipAnchor: [12 + w, STOP_H / 2 - up] }),
+      keyboard: false, riseOnHover: true
+    });
+    m._rdStop = text;
+    return m;
+  }
+
+  // Arrowheads of a planned route come as "V" lines (wing, tip, wing) a few hundred metres
+  // wide: at county zoom that is 1-2 px. Draw each as a fixed-size (pixel) triangle marker at
+  // the tip, turned the way the V points, so the driving direction reads at every zoom.
+  var ARROW_PX = 14;
+
+  function arrowMarker(f) {
+    var c = f.geometry && f.geometry.coordinates;
+    if (!c || c.length !== 3) { return null; }
+    var tip = c[1];
+    var midLon = (c[0][0] + c[2][0]) / 2;
+    var midLat = (c[0][1] + c[2][1]) / 2;
+    var k = Math.cos(tip[1] * Math.PI / 180);
+    var dx = (tip[0] - midLon) * k;
+    var dy = tip[1] - midLat;
+    if (dx === 0 && dy === 0) { return null; }
+    var deg = Math.atan2(-dy, dx) * 180 / Math.PI;  // screen angle (y down), 0 = east
+    var pr = f.properties || {};
+    var el = document.createElement("div");
+    el.className = "rd-arrow";
+    el.style.color = pr.color || "#1f78b4";
+    el.style.transform = "rotate(" + deg.toFixed(1) + "deg)";
+    var m = L.marker([tip[1], tip[0]], {
+      icon: L.divIcon({ html: el, className: "rd-arrow-wrap", iconSize: [ARROW_PX, ARROW_PX],
+                        iconAnchor: [ARROW_PX / 2, ARROW_PX / 2] }),
+      keyboard: false, interactive: !!pr.tip
+    });
+    m._rdArrow = deg;
+    return m;
+  }
+
+  function addFeatures(id, fc, styleFn, pointFn) {
     var g = clearGroup(id);
     var n = 0;
     L.geoJSON(fc, {
       style: styleFn,
-      pointToLayer: function (f, latlng) {
-        var pr = f.properties || {};
-        if (pr.radius_m) {
-          return L.circle(latlng, { radius: pr.radius_m });
-        }
-        return L.circleMarker(latlng, { radius: 8 });
-      },
+      pointToLayer: pointFn || defaultPoint,
       onEachFeature: function (f, layer) {
         var pr = f.properties || {};
         n += 1;
@@ -194,8 +257,12 @@
   }
 
   function routeStyle(f) {
-    var c = (f.properties && f.properties.color) || "#1f78b4";
-    return { color: c, weight: 4, opacity: 0.9 };
+    var pr = f.properties || {};
+    var c = pr.color || "#1f78b4";
+    var w = typeof pr.weight === "number" && pr.weight > 0 ? pr.weight : 4;
+    // arrowheads: opaque, mitred so the "V" tip reads as a sharp point
+    return { color: c, weight: w, opacity: pr.role === "arrow" ? 1 : 0.85, lineCap: "round",
+             lineJoin: pr.role === "arrow" ? "miter" : "round" };
   }
 
   var POINT_LAYERS = ["shelters", "stockpiles", "teams", "incidents"];
@@ -217,7 +284,20 @@
     } else if (id === "closed_roads") {
       addFeatures(id, payload, closedRoadStyle);
     } else if (id === "routes") {
-      addFeatures(id, payload, routeStyle);
+      stopSlots = {};
+      addFeatures(id, payload, routeStyle, stopPoint);
+      // replace the arrowhead lines by pixel-sized arrow markers (same feature count)
+      var rg = RD.groups.routes;
+      rg.eachLayer(function (l) {
+        var f = l.feature;
+        if (!f || !f.properties || f.properties.role !== "arrow") { return; }
+        var a = arrowMarker(f);
+        if (!a) { return; }
+        a.feature = f;
+        bindInfo(a, f.properties);
+        rg.removeLayer(l);
+        a.addTo(rg);
+      });
     } else if (id === "roads") {
       addRoads(payload.layers, payload.styles);
     }
