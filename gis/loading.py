@@ -103,7 +103,34 @@ def workspace_info(ws: Any) -> dict[str, Any]:
             }
         )
         info["warnings"].extend(network.report.messages)
+        info["warnings"].extend(snap_warnings(scenario, network))
     return info
+
+
+def snap_warnings(scenario: Scenario, network: Any) -> list[str]:
+    """One warning per facility or incident farther from the road network than the snap limit."""
+    from gis.model import ENTITY_FIELDS
+
+    located = [
+        (fname, e)
+        for fname in ENTITY_FIELDS
+        for e in getattr(scenario, fname)
+        if getattr(e, "location", None) is not None
+    ]
+    if not located:
+        return []
+    snap = network.snap(
+        np.asarray([e.location.lon for _, e in located]),
+        np.asarray([e.location.lat for _, e in located]),
+    )
+    out = []
+    for (fname, e), dist, flagged in zip(located, snap.distance_m, snap.flagged):
+        if flagged:
+            out.append(
+                f"{fname[:-1]} {e.id} ({e.name}) is {dist:,.0f} m from the nearest road node "
+                f"(limit {snap.snap_warn_m:,.0f} m): travel times to it are rough"
+            )
+    return out
 
 
 def import_osm(
