@@ -54,6 +54,11 @@ def _num(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _word(v: Any) -> str:
+    """A Chinese enum word from the model (status, category, force type) in the UI language."""
+    return tr(str(v))
+
+
 def _coord(v: float) -> str:
     return f"{v:.5f}"
 
@@ -98,9 +103,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "teams": (
         Column("编号", lambda e, s: e.id),
         Column("名称", lambda e, s: e.name),
-        Column("力量类型", lambda e, s: e.force_type.value),
+        Column("力量类型", lambda e, s: e.force_type.value, _word),
         Column("人数", lambda e, s: e.headcount),
-        Column("状态", lambda e, s: e.status.value),
+        Column("状态", lambda e, s: e.status.value, _word),
         Column("技能", lambda e, s: "、".join(e.skills)),
         Column("车辆", lambda e, s: len(e.vehicles)),
         Column("负责人", lambda e, s: e.leader),
@@ -110,8 +115,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("编号", lambda e, s: e.id),
         Column("名称", lambda e, s: e.name),
         Column("级别", lambda e, s: e.level, lambda v: f"{LEVEL_ROMAN[v]}"),
-        Column("状态", lambda e, s: e.status.value),
-        Column("类别", lambda e, s: e.category.value),
+        Column("状态", lambda e, s: e.status.value, _word),
+        Column("类别", lambda e, s: e.category.value, _word),
         Column("类型", lambda e, s: e.subtype),
         Column("受影响人数", lambda e, s: e.affected_people),
         Column("时限(分钟)", lambda e, s: e.deadline_min),

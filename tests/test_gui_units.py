@@ -15,7 +15,7 @@ from PyQt6.QtCore import Qt  # noqa: E402
 
 from dispatch.plan import TRANSITIONS, PlanStatus  # noqa: E402
 from dispatch.results import Reason, Status  # noqa: E402
-from gis.model import IncidentStatus  # noqa: E402
+from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui import i18n  # noqa: E402
 from gui.docks.dispatch_panel import ENGINE_CHOICES, TAB_TITLES  # noqa: E402
@@ -40,6 +40,9 @@ def _ui_strings() -> set[str]:
     found.update(s.label_zh for s in LAYERS)
     found.update(label for label, _c, _w in ROAD_CLASSES.values())
     found.update(s.value for s in IncidentStatus)
+    # enum words the entity tables show through tr()
+    for enum in (TeamStatus, IncidentCategory, ForceType):
+        found.update(s.value for s in enum)
     # the dispatch panel: table headers, tab titles, engine names, and the dispatch enums it
     # passes through tr() (solver status, unserved reason, plan status, approval actions)
     panel = (GUI / "docks" / "dispatch_panel.py").read_text(encoding="utf-8")

@@ -551,7 +551,10 @@ class DispatchPanel(QDockWidget):
         # team constraints
         self.team_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.team_table.customContextMenuRequested.connect(self._team_menu)
-        trow = QHBoxLayout()
+        # the team-constraint buttons act on the Teams tab's selection: shown with that tab only
+        self.team_tools = QWidget(body)
+        trow = QHBoxLayout(self.team_tools)
+        trow.setContentsMargins(0, 0, 0, 0)
         self.pin_button = QPushButton(tr("固定"), body)
         self.pin_button.setToolTip(tr("固定所选队伍派往该事件（重新计算时保持）"))
         self.pin_button.clicked.connect(lambda: self._on_selected_pair(self.pin))
@@ -567,7 +570,9 @@ class DispatchPanel(QDockWidget):
         for w in (self.pin_button, self.forbid_button, self.reassign, self.reassign_button):
             trow.addWidget(w)
         trow.addWidget(self.clear_button)
-        lay.addLayout(trow)
+        lay.addWidget(self.team_tools)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._on_tab_changed(self.tabs.currentIndex())
         self.constraints_label = QLabel("", body)
         self.constraints_label.setTextFormat(Qt.TextFormat.PlainText)
         self.constraints_label.setWordWrap(True)
@@ -873,6 +878,9 @@ class DispatchPanel(QDockWidget):
             _item(reason),
             _item(u.message_zh, tip=u.message_zh),
         ]
+
+    def _on_tab_changed(self, index: int) -> None:
+        self.team_tools.setVisible(index == TAB_TITLES.index("队伍派遣"))
 
     def _retitle(self) -> None:
         plan = self.plan

@@ -1411,5 +1411,57 @@
         <source>{i}：</source>
         <translation>{i}: </translation>
     </message>
+    <message>
+        <source>待命</source>
+        <translation>Standby</translation>
+    </message>
+    <message>
+        <source>出动</source>
+        <translation>Deployed</translation>
+    </message>
+    <message>
+        <source>休整</source>
+        <translation>Resting</translation>
+    </message>
+    <message>
+        <source>自然灾害</source>
+        <translation>Natural disaster</translation>
+    </message>
+    <message>
+        <source>事故灾难</source>
+        <translation>Accident</translation>
+    </message>
+    <message>
+        <source>公共卫生事件</source>
+        <translation>Public health</translation>
+    </message>
+    <message>
+        <source>社会安全事件</source>
+        <translation>Public security</translation>
+    </message>
+    <message>
+        <source>综合性消防救援</source>
+        <translation>Fire and rescue</translation>
+    </message>
+    <message>
+        <source>专业救援</source>
+        <translation>Specialist rescue</translation>
+    </message>
+    <message>
+        <source>医疗</source>
+        <translation>Medical</translation>
+    </message>
+    <message>
+        <source>民兵</source>
+        <translation>Militia</translation>
+    </message>
+    <message>
+        <source>社会应急力量</source>
+        <translation>Volunteer rescue</translation>
+    </message>
+    <message>
+        <source>基层应急队</source>
+        <translation>Local response team</translation>
+    </message>
 </context>
 </TS>
