@@ -237,6 +237,14 @@ def read_points_csv(path: Path, prefix: str) -> PointSet:
     else:
         ilon, ilat, iid = 0, 1, None
         body = rows
+        try:
+            float(rows[0][0]), float(rows[0][1])
+        except (IndexError, ValueError):
+            raise WorkspaceError(
+                f"the header must name columns lon and lat (optional id), got {rows[0]!r}",
+                path=str(path),
+                row=1,
+            ) from None
     for n, row in enumerate(body, start=2 if has_header else 1):
         if not row or all(not c.strip() for c in row):
             continue
@@ -273,7 +281,7 @@ def matrix_csv(
     targets_csv: Path | None = None,
 ) -> str:
     """Write a seconds matrix CSV; returns a one-line report (size, unreachable pairs, snaps)."""
-    from gis.matrix import TravelTimeEngine
+    from gis.matrix import DEFAULT_OFFROAD_KMH, TravelTimeEngine
 
     ws = open_workspace(workspace)
     scenario: Scenario = ws.scenario
@@ -292,20 +300,49 @@ def matrix_csv(
         raise WorkspaceError("no sources: the workspace has no stockpiles or teams", path=str(workspace))
     if not targets.ids:
         raise WorkspaceError("no targets: the workspace has no incidents or shelters", path=str(workspace))
+    out = Path(out)
+    if out.is_dir():
+        raise WorkspaceError("output is a directory, expected a CSV file name", path=str(out))
+    if not out.parent.is_dir():
+        raise WorkspaceError("output folder does not exist", path=str(out))
     engine = TravelTimeEngine(network, scenario.closures)
     m = engine.matrix_lonlat(sources.lon, sources.lat, targets.lon, targets.lat)
     tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["source", *targets.ids])
-        for i, sid in enumerate(sources.ids):
-            w.writerow([sid, *(str(int(s)) if ok else "" for s, ok in zip(m.seconds[i], m.reachable[i]))])
-    tmp.replace(out)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["source", *targets.ids])
+            for i, sid in enumerate(sources.ids):
+                cells = (str(int(s)) if ok else "" for s, ok in zip(m.seconds[i], m.reachable[i]))
+                w.writerow([sid, *cells])
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     n_unreach = int((~m.reachable).sum())
-    return (
+    report = (
         f"wrote {out}: {len(sources.ids)}×{len(targets.ids)} seconds, "
         f"{n_unreach} unreachable pair(s)"
     )
+    far = far_snaps(sources, m.source_snap) + far_snaps(targets, m.target_snap)
+    if far:
+        limit = m.source_snap.snap_warn_m if m.source_snap is not None else 500.0
+        shown = ", ".join(far[:5]) + (f" and {len(far) - 5} more" if len(far) > 5 else "")
+        report += (
+            f"; {len(far)} point(s) farther than {limit:,.0f} m from a road "
+            f"(times include an off-road leg at {DEFAULT_OFFROAD_KMH:g} km/h): {shown}"
+        )
+    return report
+
+
+def far_snaps(points: PointSet, snap: Any) -> list[str]:
+    """``"id (distance m)"`` of each point whose snap is flagged (farther than the limit)."""
+    if snap is None:
+        return []
+    return [
+        f"{pid} ({dist:,.0f} m)"
+        for pid, dist, flagged in zip(points.ids, snap.distance_m, snap.flagged)
+        if flagged
+    ]
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -1163,6 +1163,8 @@ def _read_osm_ways(
         ids = np.fromiter(coords.keys(), dtype=np.int64, count=len(coords))
         xy = np.array(list(coords.values()), dtype=np.float64)
         inside = shapely.contains_xy(boundary, xy[:, 0], xy[:, 1])
+        if not inside.any():
+            raise RoadNetworkError(_outside_boundary_message(path, boundary, xy))
         for i in ids[~inside].tolist():
             del coords[i]
         messages.append(f"clipped to the boundary: {int((~inside).sum())} road nodes outside")
@@ -1216,6 +1218,18 @@ def _read_osm_ways(
     if g.number_of_edges() == 0:
         raise RoadNetworkError(f"{path}: no drivable roads left after removing missing nodes")
     return g, messages
+
+
+def _outside_boundary_message(path: Path, boundary: BaseGeometry, xy: np.ndarray) -> str:
+    """Why a clip left nothing: the boundary and the road data do not overlap (with both bboxes)."""
+    bx = ", ".join(f"{v:.3f}" for v in boundary.bounds)
+    rx = ", ".join(
+        f"{v:.3f}" for v in (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+    )
+    return (
+        f"{path}: the boundary contains none of the {len(xy)} road nodes "
+        f"(boundary lon/lat box {bx}; roads {rx}) — is it the right area, in WGS-84?"
+    )
 
 
 def _simplify(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
@@ -1327,6 +1341,9 @@ def _graph_from_graphml(
         outside = [
             n for n, d in g.nodes(data=True) if not shapely.contains_xy(boundary, d["x"], d["y"])
         ]
+        if outside and len(outside) == g.number_of_nodes():
+            xy = np.array([(d["x"], d["y"]) for _, d in g.nodes(data=True)], dtype=np.float64)
+            raise RoadNetworkError(_outside_boundary_message(path, boundary, xy))
         g.remove_nodes_from(outside)
         messages.append(f"clipped to the boundary: {len(outside)} road nodes outside")
     g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])

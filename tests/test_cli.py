@@ -134,3 +134,34 @@ def test_bad_points_csv(demo_workspace_path: Path, tmp_path: Path) -> None:
     src.write_text("lon,lat\n105.8,28.8\nabc,28.9\n", encoding="utf-8")
     proc = run_app("matrix", str(demo_workspace_path), "--sources", str(src), "--out", str(tmp_path / "m.csv"))
     assert_clean_error(proc, "src.csv", "row 3")
+
+
+def test_matrix_reports_far_points_and_rejects_bad_outputs(
+    demo_workspace_path: Path, tmp_path: Path
+) -> None:
+    tgt = tmp_path / "tgt.csv"
+    # the county seat, and a point ~50 km east of 合江县 (far from every demo road)
+    tgt.write_text("id,lon,lat\nseat,105.8336,28.8116\nfar,106.90,28.80\n", encoding="utf-8")
+    out = tmp_path / "m.csv"
+    proc = run_app("matrix", str(demo_workspace_path), "--targets", str(tgt), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = proc.stderr.strip().splitlines()[-1]
+    assert "1 point(s) farther than 500 m from a road" in report, report
+    assert "far (" in report and "seat (" not in report
+    # an output that is a folder, or in a missing folder: one line, nothing left behind
+    assert_clean_error(
+        run_app("matrix", str(demo_workspace_path), "--out", str(tmp_path)), "is a directory"
+    )
+    assert not tmp_path.with_name(tmp_path.name + ".tmp").exists()
+    missing = tmp_path / "no" / "m.csv"
+    assert_clean_error(
+        run_app("matrix", str(demo_workspace_path), "--out", str(missing)), "does not exist"
+    )
+    # a CSV whose header names other columns
+    bad = tmp_path / "xy.csv"
+    bad.write_text("x,y\n105.8,28.8\n", encoding="utf-8")
+    assert_clean_error(
+        run_app("matrix", str(demo_workspace_path), "--sources", str(bad), "--out", str(out)),
+        "xy.csv",
+        "lon and lat",
+    )

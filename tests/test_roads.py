@@ -390,6 +390,9 @@ def test_boundary_clip(andorra_pbf: Path, andorra: RoadNetwork) -> None:
     assert shapely.contains_xy(box, net.lon, net.lat).all()
     with pytest.raises(RoadNetworkError, match="boundary"):
         load_osm(andorra_pbf, boundary=LineString([(1.5, 42.5), (1.6, 42.6)]))
+    # a boundary elsewhere (here: in Sichuan) is named as the cause, with both boxes
+    with pytest.raises(RoadNetworkError, match=r"boundary contains none of the .* road nodes"):
+        load_osm(andorra_pbf, boundary=shapely.box(105.5, 28.4, 106.4, 29.1))
 
 
 # ---------------------------------------------------------------------------------------------
