@@ -17,6 +17,9 @@ from gis.model import Scenario
 from gui.i18n import tr
 from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
 
+#: widest an entity-table column starts (px) when fitted to its contents
+MAX_COLUMN_PX = 220
+
 
 class EntityTable(QWidget):
     """Table of one kind. ``sig_row_selected(id)`` on a user selection; ``sig_edit(id)`` on double click."""
@@ -57,8 +60,22 @@ class EntityTable(QWidget):
         lay.addLayout(self.tools)
         lay.addWidget(self.view)
         self._syncing = False
+        #: columns are fitted to their contents once, when the first rows arrive (later resets
+        #: keep the widths the user may have dragged)
+        self._fitted = False
+        self.model.modelReset.connect(self._fit_columns)
+        self.model.rowsInserted.connect(self._fit_columns)
+        self._fit_columns()
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.view.doubleClicked.connect(lambda _i: self._emit(self.sig_edit))
+
+    def _fit_columns(self, *_args: object) -> None:
+        if self._fitted or self.proxy.rowCount() == 0:
+            return
+        self._fitted = True
+        self.view.resizeColumnsToContents()
+        for c in range(self.proxy.columnCount() - 1):
+            self.view.setColumnWidth(c, min(self.view.columnWidth(c), MAX_COLUMN_PX))
 
     def _emit(self, signal: pyqtSignal) -> None:
         entity_id = self.selected_id()
