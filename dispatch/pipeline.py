@@ -5,7 +5,11 @@
 1. snap every stockpile, team, open incident and shelter to the road network and build one
    :class:`gis.matrix.TravelTimeEngine` with the scenario's closures; travel matrices
    stockpiles × sites, teams × incidents, incidents × shelters and the routing matrix over
-   depots + sites (seconds and metres, node-to-node);
+   depots + sites (seconds and metres, node-to-node). A place farther than
+   ``DispatchOptions.max_offroad_m`` from the nearest road (typically a wrong coordinate or a
+   layer in the wrong CRS) is treated as unreachable — every need there is reported 不可达 and
+   the plan notes name the place and the distance — instead of being served at its snapped
+   node hundreds of kilometres away;
 2. evacuation of the affected people of open incidents to shelters; the shelters' supply
    deficits (per-person standard × days) become extra allocation sites;
 3. material allocation stockpiles → incidents + shelters in need;
@@ -95,6 +99,8 @@ _STAGE_ZH = {
 
 CROW_DETOUR = 1.3
 CROW_SPEED_KMH = 30.0
+#: Default :attr:`DispatchOptions.max_offroad_m`: an hour's walk from the road at 5 km/h.
+MAX_OFFROAD_M = 5000.0
 
 
 @dataclass(frozen=True)
@@ -106,15 +112,21 @@ class DispatchOptions:
     seconds
         Time limit of the vehicle-routing solver (the other solvers take well under a second).
     engine
-        Routing engine (``"pyvrp"`` / ``"ortools"``); None = the routing module's default.
+        Routing engine (``"pyvrp"`` / ``"ortools"`` / ``"hybrid"``); None = the routing
+        module's default.
+    routing_objective
+        ``"emergency"`` (default: Σ priority × delivery completion time) or ``"travel_time"``
+        (total driving time), see :class:`dispatch.routing.RoutingOptions`.
     release_safety_levels
         Response levels (1 = I … 4 = IV) for which safety stock may be released.
     allow_late
         Allocation may use stockpiles that cannot arrive before the incident deadline.
     hard_deadlines
-        Vehicle routing drops deliveries that would arrive after the incident deadline
-        (reason 超出时限). Default False: late is better than never — they are delivered as early
-        as the fleet allows (priority still rushes them) and the order marks them 晚于时限.
+        Incident deadlines (golden hours) are hard: vehicle routing drops deliveries that would
+        arrive after the deadline (reason 超出时限) and team assignment sends no team that would
+        arrive late. Default False: late is better than never — deliveries are made as early
+        as the fleet allows (priority still rushes them) and the order marks them 晚于时限;
+        late teams are sent with a lateness penalty and reported late.
     evacuate
         Run the evacuation stage (and feed shelter supply deficits into the allocation).
     shelter_standard, shelter_days
@@ -133,6 +145,9 @@ class DispatchOptions:
         Plan numbers already used (the next free daily sequence is taken).
     pins, forbids
         Operator decisions for team assignment: (team_id, incident_id) pairs.
+    max_offroad_m
+        A stockpile, team, incident or shelter farther than this from the nearest road is
+        unreachable (with a note naming it). Only used with a road network.
     """
 
     seconds: float = 10.0
@@ -154,6 +169,8 @@ class DispatchOptions:
     existing_numbers: tuple[str, ...] = ()
     pins: tuple[tuple[str, str], ...] = ()
     forbids: tuple[tuple[str, str], ...] = ()
+    routing_objective: str = "emergency"
+    max_offroad_m: float = MAX_OFFROAD_M
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DispatchOptions:
@@ -191,6 +208,8 @@ class DispatchOptions:
             "prefix": self.prefix,
             "pins": [list(p) for p in self.pins],
             "forbids": [list(p) for p in self.forbids],
+            "routing_objective": str(self.routing_objective),
+            "max_offroad_m": float(self.max_offroad_m),
         }
 
 
@@ -258,6 +277,7 @@ class _Geo:
     node: dict[str, int]
     engine: Any  # TravelTimeEngine or None
     notes: list[str]
+    far: frozenset[str] = frozenset()  # places too far from any road: unreachable
 
     def matrix(
         self, src: Sequence[str], tgt: Sequence[str]
@@ -277,12 +297,20 @@ class _Geo:
         met = np.asarray(m.metres, dtype=np.int64)
         from dispatch.problems import UNREACHABLE
 
+        if self.far:
+            reach = (
+                reach
+                & np.asarray([s not in self.far for s in src], dtype=bool)[:, None]
+                & np.asarray([t not in self.far for t in tgt], dtype=bool)[None, :]
+            )
         sec = np.where(reach, sec, UNREACHABLE)
         met = np.where(reach, met, UNREACHABLE)
         return sec, met, reach
 
     def path(self, a: str, b: str) -> LegPath | None:
         if self.engine is None or a not in self.node or b not in self.node:
+            return None
+        if a in self.far or b in self.far:
             return None
         p = self.engine.path(int(self.node[a]), int(self.node[b]))
         if p is None:
@@ -342,7 +370,7 @@ def _places(scenario: Scenario) -> dict[str, Place]:
     return out
 
 
-def _snap(scenario: Scenario, network: Any) -> _Geo:
+def _snap(scenario: Scenario, network: Any, max_offroad_m: float = MAX_OFFROAD_M) -> _Geo:
     places = _places(scenario)
     notes: list[str] = []
     if network is None:
@@ -357,11 +385,18 @@ def _snap(scenario: Scenario, network: Any) -> _Geo:
         np.asarray([places[i].lon for i in ids]), np.asarray([places[i].lat for i in ids])
     )
     node = {pid: int(n) for pid, n in zip(ids, snap.node)}
+    far: set[str] = set()
     for pid, d, flagged in zip(ids, snap.distance_m, snap.flagged):
-        if flagged:
+        if not np.isfinite(d) or float(d) > max_offroad_m:
+            far.add(pid)
+            notes.append(
+                f"{places[pid].name}（{pid}）距最近道路 {float(d):.0f} 米，超过 "
+                f"{max_offroad_m:.0f} 米，按不可达处理（请核对坐标及坐标系）"
+            )
+        elif flagged:
             notes.append(f"{places[pid].name}（{pid}）距最近道路 {float(d):.0f} 米")
     engine = TravelTimeEngine(network, scenario.closures)
-    return _Geo(places, node, engine, notes)
+    return _Geo(places, node, engine, notes, frozenset(far))
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,7 +470,7 @@ def _allocation(
 def _assignment(
     scenario: Scenario, geo: _Geo, options: DispatchOptions, stop: StopFn, progress: ProgressFn
 ) -> tuple[Any, tuple[TeamDispatch, ...]]:
-    from dispatch.assignment import solve_assignment
+    from dispatch.assignment import AssignmentOptions, solve_assignment
     from dispatch.problems import build_assignment_problem
 
     incidents = [i for i in scenario.open_incidents() if i.required_skills]
@@ -448,7 +483,8 @@ def _assignment(
         pins=options.pins,
         forbids=options.forbids,
     )
-    result = solve_assignment(problem, stop=stop, progress=progress)
+    opts = AssignmentOptions(hard_deadlines=bool(options.hard_deadlines))
+    result = solve_assignment(problem, opts, stop=stop, progress=progress)
     teams = {t.id: t for t in scenario.teams}
     out = []
     for a in result.assignments:
@@ -547,7 +583,12 @@ def _routing(
         loading_s=int(options.loading_s),
         reachable=reach,
     )
-    opts = _options(RoutingOptions, engine=options.engine, time_limit_s=float(options.seconds))
+    opts = _options(
+        RoutingOptions,
+        engine=options.engine,
+        objective=options.routing_objective,
+        time_limit_s=float(options.seconds),
+    )
     result = solve_routing(problem, opts, stop=stop, progress=progress)
     # make the solver's messages readable: delivery ids and site ids → names
     labels = {
@@ -705,7 +746,7 @@ def plan_dispatch(
 
     t0 = time.perf_counter()
     p = prog.stage("matrix")
-    geo = _snap(scenario, network)
+    geo = _snap(scenario, network, float(options.max_offroad_m))
     p(1.0, f"{len(geo.places)} 个地点")
     stages.append(
         StageRun(
@@ -871,23 +912,42 @@ OUTPUT_FILES = ("plan.json", "orders.pdf", "orders.xlsx", "plan.geojson", "plan.
 
 
 def export_all(plan: Plan, out: Path) -> dict[str, Path]:
-    """Write the six output files of a plan into ``out`` (created if needed)."""
+    """Write the six output files of a plan into ``out`` (created if needed).
+
+    All six are first written into a staging folder inside ``out`` and only moved over the
+    existing files once every export succeeded: a failing export (disk full, unwritable
+    folder, a bug on odd data) raises and leaves the files of an earlier run untouched, never a
+    mix of old and new files.
+    """
+    import os
+    import shutil
+
     from dispatch.export.csv import export_csv
     from dispatch.export.geojson import export_geojson
     from dispatch.export.html_map import export_html
     from dispatch.export.pdf import export_pdf
     from dispatch.export.xlsx import export_xlsx
 
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"output folder {out} is an existing file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     files = {name: out / name for name in OUTPUT_FILES}
-    tmp = files["plan.json"].with_name("plan.json.tmp")
-    tmp.write_text(plan.to_json(), encoding="utf-8")
-    tmp.replace(files["plan.json"])
-    export_pdf(plan, files["orders.pdf"])
-    export_xlsx(plan, files["orders.xlsx"])
-    export_geojson(plan, files["plan.geojson"])
-    export_csv(plan, files["plan.csv"])
-    export_html(plan, files["plan.html"])
+    staging = out / f".reliefdesk-export-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        staged = {name: staging / name for name in OUTPUT_FILES}
+        staged["plan.json"].write_text(plan.to_json(), encoding="utf-8")
+        export_pdf(plan, staged["orders.pdf"])
+        export_xlsx(plan, staged["orders.xlsx"])
+        export_geojson(plan, staged["plan.geojson"])
+        export_csv(plan, staged["plan.csv"])
+        export_html(plan, staged["plan.html"])
+        for name in OUTPUT_FILES:
+            staged[name].replace(files[name])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return files
 
 

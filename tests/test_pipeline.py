@@ -429,3 +429,91 @@ def test_unreadable_workspace_is_a_workspace_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not_a_workspace.gpkg" in proc.stderr
+
+
+# ---- review fixes: far-off-road places, option wiring, export staging -----------------------
+
+
+def test_place_far_from_any_road_is_unreachable_and_named(demo: tuple[Scenario, Any]) -> None:
+    """A wrong coordinate (here 3° off, ~420 km) must not be served at its snapped node."""
+    scenario, network = demo
+    inc = scenario.open_incidents()[0]
+    loc = dataclasses.replace(inc.location, lon=inc.location.lon + 3, lat=inc.location.lat + 3)
+    moved = scenario.replace(
+        incidents=tuple(
+            dataclasses.replace(i, location=loc) if i.id == inc.id else i
+            for i in scenario.incidents
+        )
+    )
+    plan = plan_dispatch(moved, network, DispatchOptions(seconds=1))
+    out = next(o for o in plan.incidents if o.incident_id == inc.id)
+    assert out.served_fraction == 0 and not out.teams and not out.allocated
+    mine = [u for u in plan.unserved if u.site_id == inc.id]
+    assert mine and {u.reason for u in mine} == {Reason.UNREACHABLE}
+    assert {u.what for u in mine} >= set(inc.needs) | set(inc.required_skills)
+    assert not any(m.group_id == inc.id for m in plan.evacuation)
+    assert any(inc.id in n and "不可达" in n for n in plan.inputs.notes)
+    others = [o for o in plan.incidents if o.incident_id != inc.id]
+    assert any(o.served_fraction > 0 for o in others)
+    # a generous limit restores the (documented) node-to-node estimate
+    lax = plan_dispatch(moved, network, DispatchOptions(seconds=1, max_offroad_m=1e7))
+    assert next(o for o in lax.incidents if o.incident_id == inc.id).teams
+
+
+def test_hard_deadlines_and_routing_objective_reach_the_solvers(
+    demo: tuple[Scenario, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dispatch.assignment as assignment
+    import dispatch.routing as routing
+
+    seen: dict[str, Any] = {}
+    real_assign, real_route = assignment.solve_assignment, routing.solve_routing
+
+    def spy_assign(problem, options=None, **kw):  # type: ignore[no-untyped-def]
+        seen["assignment"] = options
+        return real_assign(problem, options, **kw)
+
+    def spy_route(problem, options=None, **kw):  # type: ignore[no-untyped-def]
+        seen["routing"] = options
+        return real_route(problem, options, **kw)
+
+    monkeypatch.setattr(assignment, "solve_assignment", spy_assign)
+    monkeypatch.setattr(routing, "solve_routing", spy_route)
+    scenario, network = demo
+    opts = DispatchOptions(
+        seconds=1, evacuate=False, hard_deadlines=True, routing_objective="travel_time"
+    )
+    plan = plan_dispatch(scenario, network, opts)
+    assert seen["assignment"].hard_deadlines is True
+    assert seen["routing"].objective == "travel_time"
+    # hard golden hours: no team is sent that arrives after its incident's deadline
+    deadline = {i.id: i.deadline_min * 60 for i in scenario.incidents}
+    assert plan.deploy_orders
+    assert plan.assignment
+    assert all(t.eta_s <= deadline[t.incident_id] + EPS for t in plan.assignment)
+    # and the options are part of the audit snapshot, so the plan can be reproduced
+    again = DispatchOptions.from_dict(plan.inputs.options)
+    assert again.hard_deadlines and again.routing_objective == "travel_time"
+
+
+def test_failed_export_keeps_the_earlier_files(
+    plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dispatch.export.xlsx as xlsx
+    from dispatch.pipeline import export_all
+
+    out = tmp_path / "out"
+    export_all(plan, out)
+    before = {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+
+    def broken(*_a: Any, **_k: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xlsx, "export_xlsx", broken)
+    later = dataclasses.replace(plan, number=plan.number[:-3] + "999")
+    with pytest.raises(OSError, match="disk full"):
+        export_all(later, out)
+    assert {name: (out / name).read_bytes() for name in OUTPUT_FILES} == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no staging left
+    with pytest.raises(ValidationError, match="not a folder"):
+        export_all(plan, out / "plan.json")
