@@ -821,6 +821,9 @@ class DispatchPanel(QDockWidget):
                 for i, t in enumerate(trips, start=1)
             )
             last = max(s.arrival_s for t in trips for s in t.stops)
+            # departure → return, as the printed order's "全程" (the route's own duration also
+            # counts the wait for loading before the first departure)
+            busy_s = order.total_seconds if order else r.duration_s
             first = _item(order.unit_name if order else r.vehicle_id, tip=r.vehicle_id)
             color = QColor(colors.get(r.vehicle_id, "#1f78b4"))
             first.setData(Qt.ItemDataRole.DecorationRole, color)
@@ -831,7 +834,7 @@ class DispatchPanel(QDockWidget):
                         _item(len(trips), sort=len(trips)),
                         _item(_eta(plan, last), sort=last),
                         _item(f"{r.distance_m / 1000:.1f} km", sort=r.distance_m),
-                        _item(_duration(r.duration_s), sort=r.duration_s),
+                        _item(_duration(busy_s), sort=busy_s),
                         _item(stops, tip=stops),
                     ],
                     "line",
