@@ -21,6 +21,9 @@ from gis.model import RoadNetworkRef, Scenario
 
 ProgressFn = Callable[[float, str], None]
 
+#: Scenario metadata key holding what ``import-osm`` dropped or cut (its messages, `` | ``-joined).
+IMPORT_REPORT_KEY = "roads_import_report"
+
 
 def _noop(fraction: float, message: str) -> None:  # noqa: ARG001
     return None
@@ -103,6 +106,9 @@ def workspace_info(ws: Any) -> dict[str, Any]:
             }
         )
         info["warnings"].extend(network.report.messages)
+        imported = scenario.metadata.get(IMPORT_REPORT_KEY, "")
+        if imported:  # dropped when the roads were imported (the stored network is clean)
+            info["road_network"]["import_report"] = imported.split(" | ")
         info["warnings"].extend(snap_warnings(scenario, network))
     return info
 
@@ -160,9 +166,16 @@ def import_osm(
         note="© OpenStreetMap contributors (ODbL)",
     )
     documents = None
+    roads_meta = {
+        "roads": f"imported from {Path(file).name} (© OpenStreetMap contributors, ODbL)",
+        # the stored network is already cleaned: keep what the import dropped for `info`
+        IMPORT_REPORT_KEY: " | ".join(network.report.messages),
+    }
     if out.exists():
         old = read_workspace(out, include_roads=False)
-        scenario = old.scenario.replace(road_network=ref)
+        scenario = old.scenario.replace(
+            road_network=ref, metadata={**old.scenario.metadata, **roads_meta}
+        )
         if boundary is not None:
             scenario = scenario.replace(boundary=boundary)
         documents = old.documents
@@ -171,7 +184,7 @@ def import_osm(
             name=name or Path(file).name.split(".")[0],
             boundary=boundary,
             road_network=ref,
-            metadata={"roads": f"imported from {Path(file).name} (© OpenStreetMap contributors, ODbL)"},
+            metadata=roads_meta,
         )
     nodes, edges = network.to_frames()
     write_workspace(out, scenario, road_nodes=nodes, road_edges=edges, documents=documents)

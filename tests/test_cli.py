@@ -86,6 +86,9 @@ def test_import_osm_andorra_then_info_and_matrix(andorra_pbf: Path, tmp_path: Pa
     info = json.loads(run_app("info", str(ws)).stdout)
     assert info["road_network"]["kind"] == "osm"
     assert info["road_network"]["nodes"] == summary["nodes"]
+    # what the import dropped stays visible after the cleaned network is stored
+    assert info["road_network"]["import_report"] == summary["messages"]
+    assert any("strongly connected" in m for m in summary["messages"])
     # a matrix between given points: Andorra la Vella, Encamp, Pas de la Casa, and a point in France
     src = tmp_path / "src.csv"
     src.write_text("id,lon,lat\nAlV,1.5218,42.5063\nEncamp,1.5800,42.5347\n", encoding="utf-8")
