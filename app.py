@@ -6,7 +6,7 @@
     python app.py info WS.gpkg                   JSON summary of a workspace
     python app.py import-osm FILE --out WS.gpkg [--boundary GEOJSON]
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
-    python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine pyvrp|ortools]
+    python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
