@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import numpy as np
@@ -254,9 +253,8 @@ def test_stop_returns_cancelled_promptly_with_materials_done_so_far():
         calls.append(1)
         return len(calls) > 3  # three materials are allowed to finish
 
-    t0 = time.perf_counter()
     r = solve_allocation(p, stop=stop)
-    assert time.perf_counter() - t0 < 1.0
+    assert len(calls) == 4  # polled before each material; nothing solved after stop() said so
     assert r.info.status is Status.CANCELLED and r.info.bound is None
     done = {ln.material for ln in r.lines}
     assert done <= {"M0", "M1", "M2"} and done

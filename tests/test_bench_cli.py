@@ -53,9 +53,7 @@ def parse_vrp(path: Path) -> tuple[dict[int, tuple[float, float]], dict[int, int
 
 def test_cvrp_a_n32_k5(bench_dir: Path) -> None:
     path = bench_dir / "cvrp" / "A-n32-k5.vrp"
-    t0 = time.perf_counter()
     proc = run_cli("cvrp", str(path), "--seconds", "2")
-    wall = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -72,7 +70,6 @@ def test_cvrp_a_n32_k5(bench_dir: Path) -> None:
             cost += int(math.floor(math.hypot(xa - xb, ya - yb) + 0.5))
     assert cost == out["cost"]
     assert out["cost"] <= 784 * 1.03  # optimal 784
-    assert wall < 2 * 1.1 + 3.0  # budget respected (+ interpreter start)
 
 
 def test_vrptw_solomon_c101(bench_dir: Path) -> None:
@@ -137,3 +134,18 @@ def test_missing_file_and_bad_arguments(tmp_path: Path) -> None:
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     proc = run_cli("tsp", "x")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_respects_its_time_budget(bench_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Timed in-process, so a slow interpreter start on a busy machine cannot fail it."""
+    from dispatch.bench import main
+
+    path = bench_dir / "cvrp" / "A-n32-k5.vrp"
+    main(["cvrp", str(path), "--seconds", "0.5"])  # warm: imports are not the budget
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    assert main(["cvrp", str(path), "--seconds", "1"]) == 0
+    wall = time.perf_counter() - t0
+    out = json.loads(capsys.readouterr().out.strip())
+    assert sorted(c for r in out["routes"] for c in r) == list(range(2, 33))
+    assert wall < 1.0 + 1.0, wall  # the 1 s budget, plus reading and checking the file
