@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -233,12 +234,27 @@ class PointSet:
 
 
 def read_points_csv(path: Path, prefix: str) -> PointSet:
-    """Points from a CSV of ``lon,lat`` with an optional header and optional ``id`` column."""
+    """Points from a CSV of ``lon,lat`` with an optional header and optional ``id`` column.
+
+    The file is read as UTF-8 (with or without BOM), else as GB18030 (what Chinese Excel saves).
+    Ids, when given, must be non-empty and unique; every error names the file and row.
+    """
     ids: list[str] = []
     lons: list[float] = []
     lats: list[float] = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh))
+    seen: dict[str, int] = {}
+    raw = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly any byte string
+        raise WorkspaceError("not a text CSV (neither UTF-8 nor GB18030)", path=str(path))
+    if "\x00" in text:
+        raise WorkspaceError("not a text CSV (contains NUL bytes)", path=str(path))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         raise WorkspaceError("CSV is empty (expected lon,lat rows)", path=str(path))
     header = [c.strip().lower() for c in rows[0]]
@@ -270,7 +286,18 @@ def read_points_csv(path: Path, prefix: str) -> PointSet:
             ) from None
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
             raise WorkspaceError(f"coordinate out of range: {lon}, {lat}", path=str(path), row=n)
-        ids.append(row[iid].strip() if iid is not None and iid < len(row) else f"{prefix}{len(ids) + 1}")
+        if iid is not None:
+            pid = row[iid].strip() if iid < len(row) else ""
+            if not pid:
+                raise WorkspaceError("empty id", path=str(path), row=n, column="id")
+            if pid in seen:
+                raise WorkspaceError(
+                    f"duplicate id {pid!r} (first on row {seen[pid]})", path=str(path), row=n, column="id"
+                )
+            seen[pid] = n
+        else:
+            pid = f"{prefix}{len(ids) + 1}"
+        ids.append(pid)
         lons.append(lon)
         lats.append(lat)
     if not ids:

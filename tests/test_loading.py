@@ -5,7 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gis.loading import load_road_network, open_workspace, workspace_info
+import pytest
+
+from gis.errors import WorkspaceError
+from gis.loading import (
+    load_road_network,
+    open_workspace,
+    read_points_csv,
+    workspace_info,
+)
 from gis.model import Location, RoadNetworkRef, Scenario, Stockpile, StockpileLevel
 from gis.roads import load_osm
 from gis.workspace import write_workspace
@@ -38,3 +46,33 @@ def test_far_facility_is_flagged_and_network_reopens_from_cache(
     assert time.perf_counter() - t0 < 5.0
     assert again.content_hash == network.content_hash
     assert again.n_arcs == network.n_arcs
+
+
+def test_points_csv_ids_encodings_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "gbk.csv"
+    # Chinese Excel saves CSV as GBK: ids with Chinese text must survive
+    good.write_bytes("id,lon,lat\n福宝镇,106.0767,28.7691\n先滩镇,106.1927,28.8186\n".encode("gbk"))
+    pts = read_points_csv(good, "S")
+    assert pts.ids == ("福宝镇", "先滩镇")
+    assert pts.lon.tolist() == [106.0767, 106.1927] and pts.lat.tolist() == [28.7691, 28.8186]
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\ufeff106.0,28.7\n\n106.1,28.8\n", encoding="utf-8")  # BOM, blank line
+    assert read_points_csv(bare, "T").ids == ("T1", "T2")
+    cases = {
+        "id,lon,lat\nA,106.0,28.7\nA,106.1,28.8\n": r"row 3, column 'id': duplicate id 'A'",
+        "id,lon,lat\nA,106.0,28.7\n ,106.1,28.8\n": r"row 3, column 'id': empty id",
+        "lon,lat\n106.0,28.7\n106.1,nan\n": r"row 3: coordinate out of range",
+        "lon,lat\n106.0,28.7\n200,28.8\n": r"row 3: coordinate out of range",
+        "x,y\n106.0,28.7\n": r"row 1: the header must name columns lon and lat",
+        "": r"CSV is empty",
+        "lon,lat\n": r"CSV has no points",
+    }
+    for i, (text, message) in enumerate(cases.items()):
+        bad = tmp_path / f"bad{i}.csv"
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(WorkspaceError, match=rf"bad{i}\.csv.*{message}"):
+            read_points_csv(bad, "S")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"lon,lat\n\x00\x01\x02")
+    with pytest.raises(WorkspaceError, match="binary.csv.*NUL"):
+        read_points_csv(binary, "S")
