@@ -248,3 +248,51 @@ def test_html_map_draws_offline_and_shows_hostile_names_as_text(
         assert HOSTILE in orders_text  # shown literally, as text
     finally:
         view.page().deleteLater()
+
+
+# ---- formula injection ------------------------------------------------------------------------
+
+FORMULAS = ('=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)")
+
+
+@pytest.fixture(scope="module")
+def formula_plan(hostile_plan: Plan) -> Plan:
+    """The hostile plan with the depot, team and second incident named like formulas."""
+    import dataclasses
+
+    from dispatch.orders import build_orders
+    from tests.test_orders import ASSIGNMENT, ROUTES, build_scenario, fake_paths
+
+    names = dict(zip(("SP-001", "TM-001", "INC-002"), FORMULAS))
+    places = tuple(
+        dataclasses.replace(p, name=names.get(p.id, p.name)) for p in hostile_plan.places
+    )
+    orders = build_orders(
+        hostile_plan.number,
+        scenario=build_scenario(),
+        places=places,
+        routes=ROUTES,
+        assignment=ASSIGNMENT,
+        paths=fake_paths,
+    )
+    return dataclasses.replace(hostile_plan, places=places, orders=orders)
+
+
+def test_xlsx_writes_formula_like_names_as_text(formula_plan: Plan, tmp_path: Path) -> None:
+    wb = load_workbook(export_xlsx(formula_plan, tmp_path / "f.xlsx"))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {str(c.value) for c in cells if c.value is not None}
+    assert FORMULAS[0] in texts  # kept verbatim, as text
+    assert any(FORMULAS[0] in t for t in texts)
+
+
+def test_csv_defuses_formula_like_names(formula_plan: Plan, tmp_path: Path) -> None:
+    path = export_csv(formula_plan, tmp_path / "f.csv")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    cells = [c for row in rows[1:] for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")]
+    assert "'" + FORMULAS[0] in cells
+    numbers = [c for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", c)]
+    assert numbers  # quantities and times stay numbers

@@ -1,4 +1,8 @@
-"""Flat CSV of a plan's orders: one row per item per stop (UTF-8 with BOM so Excel reads Chinese)."""
+"""Flat CSV of a plan's orders: one row per item per stop (UTF-8 with BOM so Excel reads Chinese).
+
+Text from data that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR)
+is written with a leading apostrophe (OWASP "CSV injection"); numbers are written as numbers.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,14 @@ from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.plan import Plan
 
 CSV_HEADER: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """``value``, with text that a spreadsheet would evaluate defused by a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def export_csv(plan: Plan, path: Path | str) -> Path:
@@ -21,7 +33,7 @@ def export_csv(plan: Plan, path: Path | str) -> Path:
         w.writerow(CSV_HEADER)
         for order in plan.orders:
             for row in order_rows(plan, order):
-                w.writerow([row[k] for k in keys])
+                w.writerow([_cell(row[k]) for k in keys])
     tmp.replace(path)
     return path
 

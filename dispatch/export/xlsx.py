@@ -264,6 +264,12 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
     _summary(ws, plan)
     for order in plan.orders:
         _order_sheet(wb.create_sheet(sheet_title(order)), plan, order)
+    # openpyxl stores any text starting with "=" as a formula: names from data are text only
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     wb.properties.title = f"应急调度方案 {plan.number}"
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
