@@ -5,6 +5,7 @@
     python app.py --screenshot OUT.png [WS.gpkg] open the window, wait for the map, save a PNG, exit
     python app.py info WS.gpkg                   JSON summary of a workspace
     python app.py import-osm FILE --out WS.gpkg [--boundary GEOJSON]
+    python app.py download-osm --out WS.gpkg [--boundary GEOJSON | --place NAME]   (online)
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
 
@@ -21,12 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "matrix", "dispatch")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
   import-osm FILE --out WS.gpkg      build a workspace's road network from an OSM file
                                      (.osm, .osm.gz, .osm.bz2, .osm.pbf, .graphml) [--boundary GEOJSON]
+  download-osm --out WS.gpkg         download the roads with osmnx (needs the internet)
+                                     [--boundary GEOJSON | --place NAME]; default area: the
+                                     workspace's own boundary
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
 
@@ -62,6 +66,15 @@ def _cli_parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", type=Path, required=True, help="workspace GeoPackage to write or update")
     imp.add_argument("--boundary", type=Path, help="GeoJSON polygon to clip the roads to")
     imp.add_argument("--name", help="scenario name (default: the file name)")
+
+    dl = sub.add_parser(
+        "download-osm", help="download a workspace road network from OpenStreetMap (online)"
+    )
+    dl.add_argument("--out", type=Path, required=True, help="workspace GeoPackage to write or update")
+    area = dl.add_mutually_exclusive_group()
+    area.add_argument("--boundary", type=Path, help="GeoJSON polygon of the area")
+    area.add_argument("--place", help="place name geocoded by Nominatim, e.g. '合江县, 泸州市'")
+    dl.add_argument("--name", help="scenario name of a new workspace")
 
     mat = sub.add_parser("matrix", help="travel-time matrix (seconds) between points")
     mat.add_argument("workspace", type=Path)
@@ -130,6 +143,24 @@ def cmd_import_osm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_download_osm(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.loading import download_roads
+
+    if args.boundary is not None:
+        _require_file(args.boundary, "boundary GeoJSON")
+    summary = download_roads(
+        args.out,
+        boundary_path=args.boundary,
+        place=args.place,
+        name=args.name,
+        progress=_terminal_progress,
+    )
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
     from gis.loading import matrix_csv
 
@@ -154,6 +185,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
+    "download-osm": cmd_download_osm,
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
 }

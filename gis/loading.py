@@ -154,21 +154,89 @@ def import_osm(
     boundary, when given) are replaced; otherwise a new workspace is created.
     """
     from gis.roads import load_osm
-    from gis.workspace import read_workspace, write_workspace
 
     boundary = read_boundary(boundary_path) if boundary_path is not None else None
+    if out.exists():  # fail before the long read if the target is not a workspace
+        open_workspace(out)
     progress(0.05, f"reading {file}")
     network = load_osm(file, boundary=boundary, progress=progress)
+    summary = _store_roads(
+        network,
+        out,
+        boundary=boundary,
+        name=name or Path(file).name.split(".")[0],
+        source=Path(file).name,
+        progress=progress,
+    )
+    return {**summary, "source": str(file)}
+
+
+def download_roads(
+    out: Path,
+    *,
+    boundary_path: Path | None = None,
+    place: str | None = None,
+    name: str | None = None,
+    progress: ProgressFn = _noop,
+) -> dict[str, Any]:
+    """Download a workspace's road network from OpenStreetMap with osmnx (needs the internet).
+
+    The area is the polygon of ``boundary_path``, else the place name ``place`` (geocoded by
+    Nominatim), else the boundary of the existing workspace ``out``. Entities of an existing
+    workspace are kept, as with :func:`import_osm`. Offline, :class:`NetworkUnavailableError`
+    says so and nothing is written.
+    """
+    from gis.roads import download_osm
+
+    if boundary_path is not None and place is not None:
+        raise WorkspaceError("give either a boundary file or a place name, not both")
+    boundary = read_boundary(boundary_path) if boundary_path is not None else None
+    existing = open_workspace(out) if out.exists() else None
+    polygon = boundary
+    if polygon is None and place is None:
+        if existing is None or existing.scenario.boundary is None:
+            raise WorkspaceError(
+                "no area to download: give --boundary GEOJSON or --place NAME "
+                "(or a workspace that has a boundary)",
+                path=str(out),
+            )
+        polygon = existing.scenario.boundary
+    progress(0.05, f"downloading roads of {place or 'the boundary polygon'}")
+    network = download_osm(polygon=polygon, place=place)
+    source = f"OpenStreetMap download ({place})" if place else "OpenStreetMap download (polygon)"
+    summary = _store_roads(
+        network,
+        out,
+        boundary=boundary,
+        name=name or place or out.stem,
+        source=source,
+        progress=progress,
+    )
+    return {**summary, "source": source}
+
+
+def _store_roads(
+    network: Any,
+    out: Path,
+    *,
+    boundary: Any,
+    name: str,
+    source: str,
+    progress: ProgressFn,
+) -> dict[str, Any]:
+    """Write ``network`` as the road network of workspace ``out`` (created if absent)."""
+    from gis.workspace import read_workspace, write_workspace
+
     progress(0.85, "writing workspace")
     ref = RoadNetworkRef(
         kind="osm",
-        source=Path(file).name,
+        source=source,
         content_hash=network.content_hash,
         note="© OpenStreetMap contributors (ODbL)",
     )
     documents = None
     roads_meta = {
-        "roads": f"imported from {Path(file).name} (© OpenStreetMap contributors, ODbL)",
+        "roads": f"from {source} (© OpenStreetMap contributors, ODbL)",
         # the stored network is already cleaned: keep what the import dropped for `info`
         IMPORT_REPORT_KEY: " | ".join(network.report.messages),
     }
@@ -182,7 +250,7 @@ def import_osm(
         documents = old.documents
     else:
         scenario = Scenario(
-            name=name or Path(file).name.split(".")[0],
+            name=name,
             boundary=boundary,
             road_network=ref,
             metadata=roads_meta,
@@ -192,7 +260,6 @@ def import_osm(
     progress(1.0, "done")
     return {
         "workspace": str(out),
-        "source": str(file),
         "nodes": int(network.n_nodes),
         "edges": int(network.n_edges),
         "dropped_nodes": int(network.report.dropped_nodes),
@@ -215,7 +282,9 @@ def read_boundary(path: Path) -> Any:
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     geom = shapely.make_valid(gdf.geometry.union_all())
-    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     if not polys:
         raise WorkspaceError("boundary file has no polygon", path=str(path))
     return shapely.union_all(polys)
@@ -284,7 +353,9 @@ def read_points_csv(path: Path, prefix: str) -> PointSet:
             raise WorkspaceError(
                 f"expected numbers in columns lon,lat, got {row!r}", path=str(path), row=n
             ) from None
-        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        if not (
+            math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+        ):
             raise WorkspaceError(f"coordinate out of range: {lon}, {lat}", path=str(path), row=n)
         if iid is not None:
             pid = row[iid].strip() if iid < len(row) else ""
@@ -292,7 +363,10 @@ def read_points_csv(path: Path, prefix: str) -> PointSet:
                 raise WorkspaceError("empty id", path=str(path), row=n, column="id")
             if pid in seen:
                 raise WorkspaceError(
-                    f"duplicate id {pid!r} (first on row {seen[pid]})", path=str(path), row=n, column="id"
+                    f"duplicate id {pid!r} (first on row {seen[pid]})",
+                    path=str(path),
+                    row=n,
+                    column="id",
                 )
             seen[pid] = n
         else:
@@ -327,7 +401,9 @@ def matrix_csv(
     scenario: Scenario = ws.scenario
     network = load_road_network(workspace, scenario)
     if network is None:
-        raise WorkspaceError("workspace has no road network (run import-osm first)", path=str(workspace))
+        raise WorkspaceError(
+            "workspace has no road network (run import-osm first)", path=str(workspace)
+        )
     if sources_csv is not None:
         sources = read_points_csv(sources_csv, "S")
     else:
@@ -337,9 +413,13 @@ def matrix_csv(
     else:
         targets = _entity_points([*scenario.incidents, *scenario.shelters])
     if not sources.ids:
-        raise WorkspaceError("no sources: the workspace has no stockpiles or teams", path=str(workspace))
+        raise WorkspaceError(
+            "no sources: the workspace has no stockpiles or teams", path=str(workspace)
+        )
     if not targets.ids:
-        raise WorkspaceError("no targets: the workspace has no incidents or shelters", path=str(workspace))
+        raise WorkspaceError(
+            "no targets: the workspace has no incidents or shelters", path=str(workspace)
+        )
     out = Path(out)
     if out.is_dir():
         raise WorkspaceError("output is a directory, expected a CSV file name", path=str(out))
@@ -394,7 +474,9 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 __all__ = [
+    "IMPORT_REPORT_KEY",
     "ReliefDeskError",
+    "download_roads",
     "import_osm",
     "load_road_network",
     "matrix_csv",

@@ -168,3 +168,37 @@ def test_matrix_reports_far_points_and_rejects_bad_outputs(
         "xy.csv",
         "lon and lat",
     )
+
+
+def test_download_osm_offline_is_one_line_and_keeps_the_workspace(
+    demo_workspace_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In-process (the download servers are pointed at a host that cannot resolve)."""
+    import shutil
+
+    import osmnx as ox
+
+    import app
+
+    monkeypatch.setattr(ox.settings, "overpass_url", "https://overpass.invalid/api")
+    monkeypatch.setattr(ox.settings, "nominatim_url", "https://nominatim.invalid/")
+    ws = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace_path, ws)
+    before = ws.read_bytes()
+    # default area: the workspace's own outline
+    assert app.main(["download-osm", "--out", str(ws)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "overpass.invalid" in err[0] and "import" in err[0], err
+    assert ws.read_bytes() == before  # nothing saved is lost
+    new = tmp_path / "new.gpkg"
+    assert app.main(["download-osm", "--out", str(new), "--place", "合江县"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not reachable" in err[0], err
+    assert not new.exists()
+    # a new workspace without --boundary/--place has no area: said before going online
+    assert app.main(["download-osm", "--out", str(new)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no area to download" in err[0] and "new.gpkg" in err[0], err
