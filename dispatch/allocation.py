@@ -32,8 +32,10 @@ Integrality
 
 Shortfall reasons (per site × material)
     No stockpile the site may draw from holds the item → 库存不足; some do but none is reachable
-    → 不可达; reachable ones exist but none can arrive by the deadline, or the stock still left
-    after the solve lies only at late stockpiles → 超出时限; otherwise → 库存不足.
+    → 不可达; reachable ones exist but none can arrive by the deadline → 超出时限. When on-time
+    stockpiles exist but are used up, the shortfall is split in two records: the part that
+    stock still left at reachable late stockpiles could cover → 超出时限, the rest → 库存不足
+    (so a shortage is not blamed on the deadline when even late stock would not cover it).
 
 ``engine="glop"`` solves the same weighted model as one monolithic LP over all materials with
 GLOP (used as the baseline in ``benchmarks/bench_allocation.py`` and to cross-check in tests).
@@ -162,6 +164,10 @@ def _unserved(
     head_en = f"missing {_fmt(qty)} {unit} of {code}".replace("  ", " ")
     if reason is Reason.UNREACHABLE:
         zh, en = f"{head}：不可达（事发点道路中断，无储备库可达）", f"{head_en}: unreachable"
+    elif reason is Reason.TOO_LATE and extra == "depleted":
+        minutes = int(math.ceil(p.deadline_s[t] / 60))
+        zh = f"{head}：超出时限（{minutes} 分钟内可送达的储备库已无余量，其余储备库无法按时送达）"
+        en = f"{head_en}: stockpiles within {minutes} min are used up, the others arrive late"
     elif reason is Reason.TOO_LATE:
         minutes = int(math.ceil(p.deadline_s[t] / 60))
         zh = f"{head}：超出时限（{minutes} 分钟内无储备库可送达{extra}）"
@@ -278,10 +284,20 @@ def _shortfall_reasons(
             reason = Reason.OUT_OF_STOCK
         else:
             on_time = reach & (sec <= p.deadline_s[t])
-            late_spare = reach & ~on_time & (residual > 0)
-            reason = (
-                Reason.TOO_LATE if (not on_time.any() or late_spare.any()) else Reason.OUT_OF_STOCK
-            )
+            if not on_time.any():
+                reason = Reason.TOO_LATE
+            else:  # on-time stock is used up: late stock covers at most what is left there
+                late = int(residual[reach & ~on_time & (residual > 0)].sum())
+                late_part = min(missing, late)
+                if late_part > 0:
+                    out.append(
+                        _unserved(p, t, j, late_part / mat.scale, Reason.TOO_LATE, "depleted")
+                    )
+                if missing - late_part > 0:
+                    out.append(
+                        _unserved(p, t, j, (missing - late_part) / mat.scale, Reason.OUT_OF_STOCK)
+                    )
+                continue
         out.append(_unserved(p, t, j, qty, reason))
     return out
 

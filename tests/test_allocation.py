@@ -505,3 +505,30 @@ def test_demo_county_allocation_on_real_roads(demo):
     for u in r.unserved:
         assert u.reason in (Reason.OUT_OF_STOCK, Reason.UNREACHABLE, Reason.TOO_LATE)
         assert u.message_zh.startswith("缺少 ")
+
+
+def test_shortfall_is_split_between_deadline_and_stock():
+    # B arrives in time with 3; A is late with only 2; the site needs 8: of the 5 missing, 2
+    # are missing because of the deadline (A holds them) and 3 because nobody holds them.
+    p = _problem(
+        available=[[2], [3]],
+        demand=[[8]],
+        seconds=[[4000], [1000]],
+        level=[3],
+        deadline_s=[3600],
+    )
+    r = solve_allocation(p)
+    assert _q(r, "T0", "S1") == 3
+    by = {u.reason: u for u in r.unserved}
+    assert set(by) == {Reason.TOO_LATE, Reason.OUT_OF_STOCK} and len(r.unserved) == 2
+    assert by[Reason.TOO_LATE].quantity == 2 and by[Reason.OUT_OF_STOCK].quantity == 3
+    assert "60 分钟内可送达的储备库已无余量" in by[Reason.TOO_LATE].message_zh
+    assert r.shortfall("T0") == 5
+    # allowing late deliveries serves exactly the part blamed on the deadline
+    late = solve_allocation(p, AllocationOptions(allow_late=True))
+    assert late.shortfall("T0") == 3
+    assert [u.reason for u in late.unserved] == [Reason.OUT_OF_STOCK]
+    # with no on-time stockpile at all the whole shortfall is the deadline's
+    far = _problem(available=[[2]], demand=[[8]], seconds=[[4000]], level=[3], deadline_s=[3600])
+    (u,) = solve_allocation(far).unserved
+    assert u.reason is Reason.TOO_LATE and u.quantity == 8
