@@ -215,6 +215,11 @@ def download_roads(
     return {**summary, "source": source}
 
 
+#: Metadata keys that describe the road network a workspace had (the demo's generated roads and
+#: their bridges): dropped when the roads are replaced.
+_OLD_ROADS_KEYS = frozenset({"bridges", "single_bridge", "single_bridge_townships"})
+
+
 def _store_roads(
     network: Any,
     out: Path,
@@ -242,9 +247,10 @@ def _store_roads(
     }
     if out.exists():
         old = read_workspace(out, include_roads=False)
-        scenario = old.scenario.replace(
-            road_network=ref, metadata={**old.scenario.metadata, **roads_meta}
-        )
+        meta = {k: v for k, v in old.scenario.metadata.items() if k not in _OLD_ROADS_KEYS}
+        if "roads_note" in old.scenario.metadata:  # a demo's "generated roads" note is stale now
+            meta["roads_note"] = meta["roads_note_en"] = f"roads {roads_meta['roads']}"
+        scenario = old.scenario.replace(road_network=ref, metadata={**meta, **roads_meta})
         if boundary is not None:
             scenario = scenario.replace(boundary=boundary)
         documents = old.documents

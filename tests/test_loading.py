@@ -9,6 +9,7 @@ import pytest
 
 from gis.errors import WorkspaceError
 from gis.loading import (
+    import_osm,
     load_road_network,
     open_workspace,
     read_points_csv,
@@ -23,13 +24,17 @@ def test_far_facility_is_flagged_and_network_reopens_from_cache(
     andorra_pbf: Path, tmp_path: Path
 ) -> None:
     network = load_osm(andorra_pbf)
-    near = Stockpile("SP-NEAR", "Andorra la Vella", StockpileLevel.COUNTY, Location(1.5218, 42.5063))
+    near = Stockpile(
+        "SP-NEAR", "Andorra la Vella", StockpileLevel.COUNTY, Location(1.5218, 42.5063)
+    )
     # 0.2° south of Andorra la Vella, in the Spanish mountains outside the extract: kilometres
     far = Stockpile("SP-FAR", "<b>远处</b>", StockpileLevel.SOCIAL, Location(1.52, 42.30))
     scenario = Scenario(
         "andorra",
         stockpiles=(near, far),
-        road_network=RoadNetworkRef(kind="osm", source="andorra", content_hash=network.content_hash),
+        road_network=RoadNetworkRef(
+            kind="osm", source="andorra", content_hash=network.content_hash
+        ),
     )
     nodes, edges = network.to_frames()
     path = tmp_path / "a.gpkg"
@@ -76,3 +81,25 @@ def test_points_csv_ids_encodings_and_errors(tmp_path: Path) -> None:
     binary.write_bytes(b"lon,lat\n\x00\x01\x02")
     with pytest.raises(WorkspaceError, match="binary.csv.*NUL"):
         read_points_csv(binary, "S")
+
+
+def test_import_into_the_demo_keeps_entities_and_drops_generated_road_notes(
+    demo_workspace_path: Path, monaco_xml: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    ws = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace_path, ws)
+    before = open_workspace(ws).scenario
+    assert "生成" in before.metadata["roads_note"] and "single_bridge" in before.metadata
+    summary = import_osm(monaco_xml, ws)
+    after = open_workspace(ws).scenario
+    assert after.road_network.kind == "osm" and after.road_network.source == monaco_xml.name
+    assert after.counts() == before.counts() and after.shelters == before.shelters
+    assert (
+        "生成" not in after.metadata["roads_note"]
+        and "OpenStreetMap" in after.metadata["roads_note"]
+    )
+    assert "single_bridge" not in after.metadata and "bridges" not in after.metadata
+    net = load_road_network(ws, after)
+    assert net is not None and net.n_nodes == summary["nodes"]
