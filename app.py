@@ -203,10 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # one clear line, no traceback
             from gis.errors import ReliefDeskError
 
+            text = " ".join(str(exc).split())  # one line even if a library message has several
             if isinstance(exc, CliError | ReliefDeskError | OSError | ValueError):
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {text}", file=sys.stderr)
             else:
-                print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+                print(f"error: {type(exc).__name__}: {text}", file=sys.stderr)
             return 2
     args = _gui_parser().parse_args(args_list)
     workspace = args.workspace

@@ -202,3 +202,20 @@ def test_download_osm_offline_is_one_line_and_keeps_the_workspace(
     assert app.main(["download-osm", "--out", str(new)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no area to download" in err[0] and "new.gpkg" in err[0], err
+
+
+def test_error_with_a_multiline_message_stays_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import app
+    import gis.loading
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("GDAL said:\nline two\n\tline three")
+
+    monkeypatch.setattr(gis.loading, "open_workspace", boom)
+    ws = tmp_path / "w.gpkg"
+    ws.write_bytes(b"x")
+    assert app.main(["info", str(ws)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: RuntimeError: GDAL said: line two line three\n"
