@@ -955,7 +955,13 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _oneline(text: str) -> str:
+    """``text`` with control characters (newlines... in names from data) as spaces."""
+    return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+
+
 def _pad(text: str, width: int, *, right: bool = False) -> str:
+    text = _oneline(text)
     while _width(text) > width:
         text = text[:-2] + "…"
     fill = " " * max(0, width - _width(text))
@@ -992,7 +998,9 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     if plan.unserved:
         lines.append(f"未满足需求 {len(plan.unserved)} 项：")
         for u in plan.unserved[:max_unserved]:
-            lines.append(f"  - [{u.reason.value}] {u.message_zh}")
+            where = plan.place_name(u.site_id) if u.site_id else ""
+            where = "" if not where or where in u.message_zh else f"{_pad(where, 24).rstrip()}："
+            lines.append(f"  - [{u.reason.value}] {where}{_oneline(u.message_zh)}")
         if len(plan.unserved) > max_unserved:
             lines.append(f"  … 另有 {len(plan.unserved) - max_unserved} 项，见 plan.json")
     else:
@@ -1011,7 +1019,7 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
         )
     )
     for n in plan.inputs.notes[:3]:
-        lines.append(f"注意：{n}")
+        lines.append(f"注意：{_oneline(n)}")
     return "\n".join(lines)
 
 

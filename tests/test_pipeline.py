@@ -517,3 +517,23 @@ def test_failed_export_keeps_the_earlier_files(
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no staging left
     with pytest.raises(ValidationError, match="not a folder"):
         export_all(plan, out / "plan.json")
+
+
+def test_summary_names_the_place_of_each_shortfall_on_one_line(plan: Plan) -> None:
+    from dispatch.pipeline import summary_text
+    from dispatch.results import Unserved
+
+    inc = plan.incidents[0].incident_id
+    evil = "山洪\n<b>2</b>\t"
+    places = tuple(dataclasses.replace(p, name=evil) if p.id == inc else p for p in plan.places)
+    outcomes = tuple(
+        dataclasses.replace(o, name=evil) if o.incident_id == inc else o for o in plan.incidents
+    )
+    short = Unserved(inc, "TENT", 5, Reason.OUT_OF_STOCK, "缺少 救灾帐篷 5 顶：库存不足")
+    text = summary_text(
+        dataclasses.replace(plan, places=places, incidents=outcomes, unserved=(short,))
+    )
+    lines = text.splitlines()
+    (line,) = [ln for ln in lines if "库存不足" in ln]
+    assert line.endswith("山洪 <b>2</b>：缺少 救灾帐篷 5 顶：库存不足")
+    assert sum("山洪 <b>2</b>" in ln for ln in lines) == 2  # table row + shortfall, one line each
