@@ -241,6 +241,49 @@ def _greedy(
     return used, take
 
 
+def _canonical_take(
+    p: AssignmentProblem,
+    pairs: Mapping[tuple[int, int], list[str]],
+    used: Mapping[int, int],
+) -> dict[tuple[int, int, str], int]:
+    """Headcount each sent team gives each skill, as one deterministic max flow per incident.
+
+    The teams sent fix the objective's arrival terms; how their people are split between
+    skills only matters through the unmet headcount, which a max flow (teams → skills, team
+    capacity = headcount, skill capacity = requirement) minimises. CP-SAT may return any of
+    several equally good splits (its 8 workers race); this makes the plan reproducible.
+    """
+    from ortools.graph.python import max_flow
+
+    take: dict[tuple[int, int, str], int] = {}
+    by_inc: dict[int, list[int]] = {}
+    for k, n in sorted(used.items()):
+        by_inc.setdefault(n, []).append(k)
+    for n, ks in sorted(by_inc.items()):
+        skills = [s for s, q in p.requirements[n].items() if q > 0]
+        if not skills:
+            continue
+        node_s = {s: 1 + len(ks) + i for i, s in enumerate(skills)}
+        sink = 1 + len(ks) + len(skills)
+        mf = max_flow.SimpleMaxFlow()
+        arcs: list[tuple[int, int, str]] = []
+        for i, k in enumerate(ks):
+            mf.add_arc_with_capacity(0, 1 + i, int(p.headcount[k]))
+            for s in pairs.get((k, n), ()):
+                if s in node_s:
+                    cap = int(min(p.headcount[k], p.requirements[n][s]))
+                    arcs.append((mf.add_arc_with_capacity(1 + i, node_s[s], cap), k, s))
+        for s in skills:
+            mf.add_arc_with_capacity(node_s[s], sink, int(p.requirements[n][s]))
+        if mf.solve(0, sink) != mf.OPTIMAL:
+            raise RuntimeError("max flow failed on the team assignment")  # cannot happen
+        for arc, k, s in arcs:
+            f = int(mf.flow(arc))
+            if f > 0:
+                take[k, n, s] = f
+    return take
+
+
 def plan_objective(
     p: AssignmentProblem,
     opt: AssignmentOptions,
@@ -454,8 +497,8 @@ def solve_assignment(
         )
     if has_solution:
         used = {k: n for (k, n), var in x.items() if solver.value(var)}
-        take = {key: int(solver.value(v)) for key, v in h.items() if used.get(key[0]) == key[1]}
-        objective = float(round(solver.objective_value))
+        take = _canonical_take(p, pairs, used)  # covers at least what CP-SAT's split did
+        objective = float(plan_objective(p, opt, used, take, big_u))
         bound: float | None = float(math.ceil(solver.best_objective_bound - 1e-6))
     else:  # stopped before CP-SAT found a plan: the greedy plan is the best so far
         objective = float(plan_objective(p, opt, used, take, big_u))
