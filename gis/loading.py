@@ -40,13 +40,42 @@ def open_workspace(path: Path | str, *, include_roads: bool = False) -> Any:
 def _cache_key(path: Path, ref: RoadNetworkRef) -> str:
     """Key of the processed road network of a workspace file.
 
-    The road layers' content hash when the workspace records one; otherwise the file's identity
-    (resolved path, size, modification time), so an edited file is never served stale.
+    A sha256 of the road layers' rows as they are in the file now (≈ 70 ms on the demo
+    county), so a road layer edited in QGIS or with ``ogr2ogr`` after ReliefDesk saved it (when
+    the recorded ``ref.content_hash`` no longer describes it) is never served stale from the
+    cache. If the layers cannot be read that way, the file's identity (resolved path, size,
+    modification time) is the key.
     """
-    if ref.content_hash:
-        return f"roads:{ref.content_hash}"
+    fingerprint = road_layers_fingerprint(path)
+    if fingerprint is not None:
+        return f"roads:{ref.content_hash}:{fingerprint}"
     st = path.stat()
     return f"file:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def road_layers_fingerprint(path: Path) -> str | None:
+    """sha256 of every row (all columns, geometry blobs included) of the road layers.
+
+    ``None`` when the file cannot be read with SQLite or has no road layers.
+    """
+    import sqlite3
+
+    h = hashlib.sha256()
+    try:
+        con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        for table in ("road_nodes", "road_edges"):
+            cur = con.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+            h.update(repr((table, [d[0] for d in cur.description])).encode())
+            while rows := cur.fetchmany(4096):
+                h.update(repr(rows).encode())
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return h.hexdigest()
 
 
 def load_road_network(path: Path | str, scenario: Scenario, *, options: Any = None) -> Any:

@@ -103,3 +103,27 @@ def test_import_into_the_demo_keeps_entities_and_drops_generated_road_notes(
     assert "single_bridge" not in after.metadata and "bridges" not in after.metadata
     net = load_road_network(ws, after)
     assert net is not None and net.n_nodes == summary["nodes"]
+
+
+def test_road_layer_edited_outside_reliefdesk_is_not_served_from_the_cache(
+    demo_workspace_path: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    import geopandas as gpd
+    import numpy as np
+    import pyogrio
+
+    ws = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace_path, ws)
+    scenario = open_workspace(ws).scenario
+    first = load_road_network(ws, scenario)
+    assert load_road_network(ws, scenario).content_hash == first.content_hash  # cached
+    # what an edit in QGIS does: rewrite the road layer through GDAL with changed attributes
+    # (every road now 5 km/h), leaving the recorded road_network_hash of the workspace as it was
+    edges = gpd.read_file(ws, layer="road_edges")
+    edges["maxspeed_kmh"] = 5.0
+    pyogrio.write_dataframe(edges, ws, layer="road_edges", driver="GPKG")
+    edited = load_road_network(ws, open_workspace(ws).scenario)
+    assert edited.content_hash != first.content_hash
+    assert np.nanmin(np.asarray(edited.travel_time_s) / np.asarray(first.travel_time_s)) > 1.0
