@@ -25,7 +25,8 @@ When the flow's plan already places everybody without splitting a group it is op
 stage 3 too (least travel, fewest shelters) and stages 2–3 are skipped.
 
 Overflow: people left without a place are reported with :attr:`Reason.OVER_CAPACITY` (reachable
-shelters are full) or :attr:`Reason.UNREACHABLE` (no shelter with free places can be reached).
+shelters are full, or no shelter has free places at all) or :attr:`Reason.UNREACHABLE` (shelters
+with free places exist but none can be reached).
 
 :func:`shelter_supply_deficits` turns the resulting shelter populations and a per-person daily
 standard into :class:`dispatch.problems.AllocationSite` needs for the allocation.
@@ -324,6 +325,10 @@ def solve_evacuation(
             reason = Reason.CANCELLED
             zh = f"{missing} 人未安置：计算已取消"
             en = f"{missing} people not placed: cancelled"
+        elif not (p.capacity > 0).any():  # not a road problem: there is no free place at all
+            reason = Reason.OVER_CAPACITY
+            zh = f"{missing} 人未安置：容量不足（无有空余床位的避难场所）"
+            en = f"{missing} people not placed: no shelter has free places"
         elif not (p.reachable[g] & (p.capacity > 0)).any():
             reason = Reason.UNREACHABLE
             zh = f"{missing} 人未安置：不可达（道路中断，无可达的避难场所）"

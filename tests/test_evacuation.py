@@ -90,10 +90,17 @@ def test_overflow_goes_to_the_lowest_priority_group_with_reason():
 
 
 def test_no_shelters_and_no_people_are_results_not_exceptions():
+    # no shelter, or none with a free place: a capacity problem, not a road problem
     r = solve_evacuation(_problem(people=[10], capacity=np.zeros(0), seconds=np.zeros((1, 0))))
-    assert r.moves == () and [u.reason for u in r.unserved] == [Reason.UNREACHABLE]
+    assert r.moves == () and [u.reason for u in r.unserved] == [Reason.OVER_CAPACITY]
+    assert "无有空余床位的避难场所" in r.unserved[0].message_zh
     r = solve_evacuation(_problem(people=[10], capacity=[0], seconds=[[100]]))
-    assert [u.reason for u in r.unserved] == [Reason.UNREACHABLE]  # no shelter with free places
+    assert [u.reason for u in r.unserved] == [Reason.OVER_CAPACITY]
+    # free places exist, but behind closed roads
+    r = solve_evacuation(_problem(people=[10], capacity=[0, 5], seconds=[[100, np.inf]]))
+    assert [u.reason for u in r.unserved] == [Reason.UNREACHABLE] and "道路中断" in (
+        r.unserved[0].message_zh
+    )
     r = solve_evacuation(_problem(people=np.zeros(0), capacity=[5], seconds=np.zeros((0, 1))))
     assert r.info.status is Status.OPTIMAL and r.moves == () and r.unserved == ()
     with pytest.raises(ValueError, match="seconds"):
