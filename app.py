@@ -81,6 +81,12 @@ def _cli_parser() -> argparse.ArgumentParser:
     mat.add_argument("--sources", type=Path, help="CSV of lon,lat (optional id column)")
     mat.add_argument("--targets", type=Path, help="CSV of lon,lat (optional id column)")
     mat.add_argument("--out", type=Path, required=True)
+    mat.add_argument(
+        "--max-offroad-m",
+        type=float,
+        default=5000.0,
+        help="points farther than this from any road are unreachable (default 5000)",
+    )
 
     dis = sub.add_parser("dispatch", help="solve and export a dispatch plan")
     dis.add_argument("workspace", type=Path)
@@ -168,7 +174,13 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     for p, what in ((args.sources, "sources CSV"), (args.targets, "targets CSV")):
         if p is not None:
             _require_file(p, what)
-    report = matrix_csv(args.workspace, args.out, sources_csv=args.sources, targets_csv=args.targets)
+    report = matrix_csv(
+        args.workspace,
+        args.out,
+        sources_csv=args.sources,
+        targets_csv=args.targets,
+        max_offroad_m=args.max_offroad_m,
+    )
     print(report, file=sys.stderr)
     return 0
 

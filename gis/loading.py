@@ -22,6 +22,10 @@ from gis.model import RoadNetworkRef, Scenario
 
 ProgressFn = Callable[[float, str], None]
 
+#: Points farther than this from any road are unreachable in ``matrix`` (an hour's walk at
+#: 5 km/h; the same default as the dispatch pipeline's ``max_offroad_m``).
+MAX_OFFROAD_M = 5000.0
+
 #: Scenario metadata key holding what ``import-osm`` dropped or cut (its messages, `` | ``-joined).
 IMPORT_REPORT_KEY = "roads_import_report"
 
@@ -428,8 +432,16 @@ def matrix_csv(
     *,
     sources_csv: Path | None = None,
     targets_csv: Path | None = None,
+    max_offroad_m: float = MAX_OFFROAD_M,
 ) -> str:
-    """Write a seconds matrix CSV; returns a one-line report (size, unreachable pairs, snaps)."""
+    """Write a seconds matrix CSV; returns a one-line report (size, unreachable pairs, snaps).
+
+    Times include the straight off-road leg from each point to its nearest road node at
+    walking pace; a point farther than ``max_offroad_m`` from any road (typically a wrong
+    coordinate or coordinate system) is unreachable instead: its row or column stays empty.
+    """
+    if not (math.isfinite(max_offroad_m) and max_offroad_m >= 0):
+        raise WorkspaceError(f"max off-road distance must be ≥ 0 m, got {max_offroad_m!r}")
     from gis.matrix import DEFAULT_OFFROAD_KMH, TravelTimeEngine
 
     ws = open_workspace(workspace)
@@ -462,23 +474,34 @@ def matrix_csv(
         raise WorkspaceError("output folder does not exist", path=str(out))
     engine = TravelTimeEngine(network, scenario.closures)
     m = engine.matrix_lonlat(sources.lon, sources.lat, targets.lon, targets.lat)
+    assert m.source_snap is not None and m.target_snap is not None
+    off_s = m.source_snap.distance_m > max_offroad_m
+    off_t = m.target_snap.distance_m > max_offroad_m
+    reachable = m.reachable & ~off_s[:, None] & ~off_t[None, :]
     tmp = out.with_name(out.name + ".tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["source", *targets.ids])
             for i, sid in enumerate(sources.ids):
-                cells = (str(int(s)) if ok else "" for s, ok in zip(m.seconds[i], m.reachable[i]))
+                cells = (str(int(s)) if ok else "" for s, ok in zip(m.seconds[i], reachable[i]))
                 w.writerow([sid, *cells])
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
-    n_unreach = int((~m.reachable).sum())
+    n_unreach = int((~reachable).sum())
     report = (
         f"wrote {out}: {len(sources.ids)}×{len(targets.ids)} seconds, "
         f"{n_unreach} unreachable pair(s)"
     )
-    far = far_snaps(sources, m.source_snap) + far_snaps(targets, m.target_snap)
+    off = far_snaps(sources, m.source_snap, off_s) + far_snaps(targets, m.target_snap, off_t)
+    if off:
+        shown = ", ".join(off[:5]) + (f" and {len(off) - 5} more" if len(off) > 5 else "")
+        report += (
+            f"; {len(off)} point(s) farther than {max_offroad_m:,.0f} m from any road, "
+            f"unreachable (check the coordinates and their system): {shown}"
+        )
+    far = far_snaps(sources, m.source_snap, ~off_s) + far_snaps(targets, m.target_snap, ~off_t)
     if far:
         limit = m.source_snap.snap_warn_m if m.source_snap is not None else 500.0
         shown = ", ".join(far[:5]) + (f" and {len(far) - 5} more" if len(far) > 5 else "")
@@ -489,14 +512,14 @@ def matrix_csv(
     return report
 
 
-def far_snaps(points: PointSet, snap: Any) -> list[str]:
-    """``"id (distance m)"`` of each point whose snap is flagged (farther than the limit)."""
+def far_snaps(points: PointSet, snap: Any, among: np.ndarray | None = None) -> list[str]:
+    """``"id (distance m)"`` of each point whose snap is flagged (farther than the warning
+    limit), optionally only ``among`` a mask of the points."""
     if snap is None:
         return []
+    mask = snap.flagged if among is None else snap.flagged & among
     return [
-        f"{pid} ({dist:,.0f} m)"
-        for pid, dist, flagged in zip(points.ids, snap.distance_m, snap.flagged)
-        if flagged
+        f"{pid} ({dist:,.0f} m)" for pid, dist, f in zip(points.ids, snap.distance_m, mask) if f
     ]
 
 

@@ -95,7 +95,9 @@ def test_import_osm_andorra_then_info_and_matrix(andorra_pbf: Path, tmp_path: Pa
     tgt = tmp_path / "tgt.csv"
     tgt.write_text("lon,lat\n1.7339,42.5424\n1.5218,42.5063\n", encoding="utf-8")
     out = tmp_path / "m.csv"
-    proc = run_app("matrix", str(ws), "--sources", str(src), "--targets", str(tgt), "--out", str(out))
+    proc = run_app(
+        "matrix", str(ws), "--sources", str(src), "--targets", str(tgt), "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0] == ["source", "T1", "T2"]
@@ -128,14 +130,18 @@ def test_not_a_geopackage(tmp_path: Path) -> None:
 def test_malformed_osm_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.osm"
     bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
-    assert_clean_error(run_app("import-osm", str(bad), "--out", str(tmp_path / "o.gpkg")), "bad.osm")
+    assert_clean_error(
+        run_app("import-osm", str(bad), "--out", str(tmp_path / "o.gpkg")), "bad.osm"
+    )
     assert not (tmp_path / "o.gpkg").exists()
 
 
 def test_bad_points_csv(demo_workspace_path: Path, tmp_path: Path) -> None:
     src = tmp_path / "src.csv"
     src.write_text("lon,lat\n105.8,28.8\nabc,28.9\n", encoding="utf-8")
-    proc = run_app("matrix", str(demo_workspace_path), "--sources", str(src), "--out", str(tmp_path / "m.csv"))
+    proc = run_app(
+        "matrix", str(demo_workspace_path), "--sources", str(src), "--out", str(tmp_path / "m.csv")
+    )
     assert_clean_error(proc, "src.csv", "row 3")
 
 
@@ -151,8 +157,27 @@ def test_matrix_reports_far_points_and_rejects_bad_outputs(
     proc = run_app("matrix", str(demo_workspace_path), "--targets", str(tgt), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     report = proc.stderr.strip().splitlines()[-1]
-    assert "1 point(s) farther than 500 m from a road" in report, report
+    # 50 km from any road (past the 5 km off-road limit): unreachable, its column empty
+    assert "1 point(s) farther than 5,000 m from any road, unreachable" in report, report
     assert "far (" in report and "seat (" not in report
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["source", "seat", "far"]
+    assert all(r[1] != "" and r[2] == "" for r in rows[1:])
+    # with a larger limit it gets a time (off-road leg at walking pace) and a snap warning
+    assert (
+        app.main(
+            [
+                *("matrix", str(demo_workspace_path), "--targets", str(tgt)),
+                *("--out", str(out), "--max-offroad-m", "100000"),
+            ]
+        )
+        == 0
+    )
+    report = capsys.readouterr().err.strip()
+    assert "0 unreachable pair(s)" in report and "unreachable (" not in report, report
+    assert "1 point(s) farther than 500 m from a road" in report and "far (" in report, report
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert all(int(r[2]) > int(r[1]) + 3600 for r in rows[1:])  # ≥ 40 km on foot: hours
 
     def one_line_error(*args: str) -> str:  # in-process: the same main() as the subprocess
         assert app.main(list(args)) == 2
