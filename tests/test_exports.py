@@ -85,6 +85,12 @@ def test_pdf_orders_one_per_page_with_embedded_font(plan: Plan, pdf: Path) -> No
         assert "已下达" in page and f"{plan.issued_at:%Y-%m-%d %H:%M}" in page
         assert o.unit_name in page
     assert "签发人" in pages[-1] and "接收人" in pages[-1]
+    # every footer names its page and the total, so a missing printed page is noticed
+    for n, page in enumerate(pages, start=1):
+        assert f"第 {n} 页 / 共 {len(pages)} 页" in page
+    # levels as operators write them (Roman), never raw objective numbers in the summary
+    assert re.search(r"\b(I|II|III|IV) 级", pages[0])
+    assert not re.search(r"\d\.\d+e[+-]\d+", pages[0])
 
 
 @needs_poppler

@@ -23,6 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -51,8 +52,9 @@ from dispatch.orders import (
     format_duration,
     format_quantity,
 )
-from dispatch.plan import Plan
+from dispatch.plan import Plan, StageRun
 from gis.errors import ReliefDeskError
+from gis.model import LEVEL_ROMAN
 
 DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 FONT_NAME = "WenQuanYiMicroHei"
@@ -267,16 +269,16 @@ def route_drawing(
         label = label if len(label) <= 16 else label[:15] + "…"
         anchor = "start" if x < width * 0.7 else "end"
         w_label = pdfmetrics.stringWidth(label, font, 7)
-        x0 = x + 7 if anchor == "start" else x - 7 - w_label
+        x0 = x + 9 if anchor == "start" else x - 9 - w_label
         # first free slot above, below, then further out; no slot → marker only (the stops
         # table names every place)
-        for dy in (4, -10, 13, -19):
+        for dy in (5, -11, 14, -20):
             box = (x0 - 1, y + dy - 2, x0 + w_label + 1, y + dy + 7)
             if not any(_overlap(box, b) for b in placed):
                 placed.append(box)
                 d.add(
                     String(
-                        x + (7 if anchor == "start" else -7),
+                        x + (9 if anchor == "start" else -9),
                         y + dy,
                         label,
                         fontName=font,
@@ -322,7 +324,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         rows.append(
             [
                 inc.name,
-                f"{inc.level} 级",
+                f"{LEVEL_ROMAN.get(inc.level, inc.level)} 级",
                 served_pct(inc.served_fraction),
                 served_pct(inc.staff_fraction),
                 "、".join(plan.place_name(t) for t in inc.teams) or "—",
@@ -380,14 +382,14 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         out.append(Spacer(1, 4))
         out.append(_table(rows, [w * 0.3, w * 0.35, w * 0.35], font, st["cell"]))
     out.append(_p("四、求解过程", st["h2"]))
-    rows = [["阶段", "求解器", "状态", "目标值", "用时(秒)"]]
+    rows = [["阶段", "求解器", "状态", "说明", "用时(秒)"]]
     for s in plan.stages:
         rows.append(
             [
                 s.stage,
-                s.engine or "—",
+                (s.engine or "—").replace("+", "+ "),  # lets long engine names wrap at '+'
                 s.status.label_zh,
-                "—" if s.objective is None else f"{s.objective:.6g}",
+                _stage_note(s),
                 f"{s.runtime_s:.2f}",
             ]
         )
@@ -534,6 +536,48 @@ def _order_page(
     return out
 
 
+def _stage_note(stage: StageRun) -> str:
+    """What an operator can read from a stage's statistics: its message, else the optimality gap
+    where a bound exists (raw objective values have no unit a person can use)."""
+    if stage.message:
+        return stage.message
+    if stage.objective is not None and stage.bound is not None:
+        gap = abs(stage.objective - stage.bound) / max(abs(stage.objective), 1e-9)
+        return "已证明最优" if gap < 1e-9 else f"与下界差距 {gap:.1%}"
+    return "已证明最优" if stage.status.value == "OPTIMAL" else "—"
+
+
+class _NumberedCanvas(Canvas):
+    """Canvas that knows the page count when the document is saved, so each footer can say
+    "第 n 页 / 共 N 页" (a missing page of a printed order is then noticed)."""
+
+    footer_font = "Helvetica"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._pages: list[dict] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab API
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.saveState()
+            self.setFont(self.footer_font, 8)
+            self.setFillColor(colors.HexColor("#34495e"))
+            self.drawCentredString(
+                PAGE_W / 2,
+                MARGIN - 8 * mm,
+                f"ReliefDesk 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
+            )
+            self.restoreState()
+            super().showPage()
+        super().save()
+
+
 def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = None) -> Path:
     """Write the plan's orders as an A4 PDF: summary page, then one order per page."""
     path = Path(path)
@@ -553,10 +597,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         canvas.drawRightString(PAGE_W - MARGIN, y, f"状态 {plan.status.value}　下达时间 {issued}")
         canvas.setStrokeColor(colors.HexColor("#9aa5b1"))
         canvas.line(MARGIN, y - 2 * mm, PAGE_W - MARGIN, y - 2 * mm)
-        canvas.drawCentredString(
-            PAGE_W / 2, MARGIN - 8 * mm, f"ReliefDesk 应急资源调度台 · 第 {doc.page} 页"
-        )
-        canvas.restoreState()
+        canvas.restoreState()  # the footer with the page count: _NumberedCanvas
 
     story: list[Flowable] = _cover(plan, st, font)
     for order in plan.orders:
@@ -578,7 +619,8 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         # the header is drawn when the page ENDS, so it knows which order the page holds
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=header)])
-        doc.build(story)
+        canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
+        doc.build(story, canvasmaker=canvas_cls)
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
