@@ -98,6 +98,24 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         help="vehicle routing engine (default: hybrid = PyVRP then OR-Tools)",
     )
+    dis.add_argument(
+        "--objective",
+        choices=("emergency", "travel_time"),
+        default="emergency",
+        help="routing objective: priority-weighted arrival times (default) or total travel time",
+    )
+    dis.add_argument(
+        "--hard-deadlines",
+        action="store_true",
+        help="never send a vehicle or team that would arrive after the incident's deadline",
+    )
+    dis.add_argument(
+        "--max-offroad-m",
+        type=float,
+        default=None,
+        metavar="M",
+        help="places farther than this from any road are unreachable (default 5000)",
+    )
     return p
 
 
@@ -191,7 +209,17 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     _require_file(args.workspace, "workspace")
     if args.seconds <= 0:
         raise CliError(f"--seconds must be > 0, got {args.seconds}")
-    return run_dispatch_cli(args.workspace, args.out, seconds=args.seconds, engine=args.engine)
+    overrides: dict[str, object] = {
+        "routing_objective": args.objective,
+        "hard_deadlines": bool(args.hard_deadlines),
+    }
+    if args.max_offroad_m is not None:
+        if args.max_offroad_m <= 0:
+            raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
+        overrides["max_offroad_m"] = float(args.max_offroad_m)
+    return run_dispatch_cli(
+        args.workspace, args.out, seconds=args.seconds, engine=args.engine, overrides=overrides
+    )
 
 
 COMMANDS = {

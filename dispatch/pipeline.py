@@ -1023,7 +1023,14 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     return "\n".join(lines)
 
 
-def run_dispatch_cli(workspace: Path, out: Path, *, seconds: float, engine: str | None) -> int:
+def run_dispatch_cli(
+    workspace: Path,
+    out: Path,
+    *,
+    seconds: float,
+    engine: str | None,
+    overrides: Mapping[str, Any] | None = None,
+) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
 
     Exit code 0 even when the plan is partial. An unreadable workspace raises
@@ -1041,7 +1048,9 @@ def run_dispatch_cli(workspace: Path, out: Path, *, seconds: float, engine: str 
         raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
     scenario: Scenario = ws.scenario
     existing = tuple((ws.documents or {}).get("plans", {}).keys())
-    options = DispatchOptions(seconds=float(seconds), engine=engine, existing_numbers=existing)
+    options = DispatchOptions(
+        seconds=float(seconds), engine=engine, existing_numbers=existing, **dict(overrides or {})
+    )
     last = [-1.0]
     err = _stderr()
     show = bool(getattr(err, "isatty", lambda: False)())  # keep pipes/logs to the summary

@@ -247,3 +247,24 @@ def test_error_with_a_multiline_message_stays_one_line(
     assert app.main(["info", str(ws)]) == 2
     err = capsys.readouterr().err
     assert err == "error: RuntimeError: GDAL said: line two line three\n"
+
+
+def test_dispatch_options_reach_the_plan(demo_workspace_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    proc = run_app(
+        "dispatch", str(demo_workspace_path), "--out", str(out), "--seconds", "2",
+        "--objective", "travel_time", "--hard-deadlines", "--max-offroad-m", "3000",
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    options = plan["inputs"]["options"]
+    assert options["routing_objective"] == "travel_time"
+    assert options["hard_deadlines"] is True
+    assert options["max_offroad_m"] == 3000.0
+    # with hard deadlines no order carries a late-arrival note (the default run of the demo has
+    # several: "第 2 站 … 晚于时限约 8 分钟送达")
+    assert "晚于时限" not in (out / "plan.json").read_text(encoding="utf-8")
+    assert_clean_error(
+        run_app("dispatch", str(demo_workspace_path), "--out", str(out), "--max-offroad-m", "-1"),
+        "--max-offroad-m",
+    )
