@@ -20,6 +20,14 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu --no-sandbox"
 # Cache processed road networks inside the test session, not in the user's home.
 os.environ.setdefault("RELIEFDESK_CACHE_DIR", str(ROOT / ".cache" / "test"))
 
+# Property tests: random examples on a developer's machine; a fixed, reproducible sequence in CI
+# (a failure there can be replayed exactly), never a per-example deadline (2 busy cores).
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+_hyp_settings.register_profile("dev", deadline=None)
+_hyp_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 # QtWebEngine must be imported before any QApplication exists (Qt missing: GUI tests skip).
 with contextlib.suppress(Exception):
     import PyQt6.QtWebEngineWidgets  # noqa: F401
