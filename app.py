@@ -110,6 +110,11 @@ def _cli_parser() -> argparse.ArgumentParser:
         help="never send a vehicle or team that would arrive after the incident's deadline",
     )
     dis.add_argument(
+        "--save",
+        action="store_true",
+        help="also store the plan in the workspace (atomic; numbered after the plans it holds)",
+    )
+    dis.add_argument(
         "--max-offroad-m",
         type=float,
         default=None,
@@ -218,7 +223,12 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
             raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
     return run_dispatch_cli(
-        args.workspace, args.out, seconds=args.seconds, engine=args.engine, overrides=overrides
+        args.workspace,
+        args.out,
+        seconds=args.seconds,
+        engine=args.engine,
+        overrides=overrides,
+        save=bool(args.save),
     )
 
 

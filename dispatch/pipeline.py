@@ -61,6 +61,7 @@ from dispatch.plan import (
     VehicleRoute,
     next_plan_number,
     scenario_hash,
+    with_plan,
 )
 from dispatch.results import (
     ProgressFn,
@@ -1030,6 +1031,7 @@ def run_dispatch_cli(
     seconds: float,
     engine: str | None,
     overrides: Mapping[str, Any] | None = None,
+    save: bool = False,
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
 
@@ -1068,7 +1070,32 @@ def run_dispatch_cli(
         f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
         + "，".join(str(p) for p in files.values())
     )
+    if save:
+        save_plan_to_workspace(workspace, plan)
+        print(f"方案 {plan.number} 已保存到工作区 {workspace}")
     return 0
+
+
+def save_plan_to_workspace(workspace: Path, plan: Plan) -> None:
+    """Store ``plan`` in the workspace's documents (atomic save; roads and entities kept as read).
+
+    Refuses when the workspace changed since the plan was computed (its scenario hash differs),
+    so a plan is never filed against data it was not made from.
+    """
+    from gis.workspace import read_workspace, write_workspace
+
+    full = read_workspace(Path(workspace), include_roads=True)
+    if scenario_hash(full.scenario) != plan.inputs.scenario_hash:
+        raise WorkspaceError(
+            "the workspace changed while the plan was computed; plan not saved", path=str(workspace)
+        )
+    write_workspace(
+        Path(workspace),
+        full.scenario,
+        road_nodes=full.road_nodes,
+        road_edges=full.road_edges,
+        documents=with_plan(full.documents, plan),
+    )
 
 
 def _stderr() -> Any:

@@ -268,3 +268,30 @@ def test_dispatch_options_reach_the_plan(demo_workspace_path: Path, tmp_path: Pa
         run_app("dispatch", str(demo_workspace_path), "--out", str(out), "--max-offroad-m", "-1"),
         "--max-offroad-m",
     )
+
+
+def test_dispatch_save_files_numbered_plans_and_keeps_everything(
+    demo_workspace_path: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from gis.workspace import read_workspace
+
+    ws = tmp_path / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    before = read_workspace(ws)
+    for n in (1, 2):
+        proc = run_app("dispatch", str(ws), "--out", str(tmp_path / f"p{n}"), "--seconds", "1", "--save")
+        assert proc.returncode == 0, proc.stderr
+    after = read_workspace(ws)
+    plans = sorted(after.documents["plans"])
+    assert len(plans) == 2 and plans[0].endswith("-001") and plans[1].endswith("-002")
+    assert after.scenario == before.scenario
+    assert len(after.road_edges) == len(before.road_edges)
+    stored = json.loads(after.documents["plans"][plans[1]])
+    on_disk = json.loads((tmp_path / "p2" / "plan.json").read_text(encoding="utf-8"))
+    assert stored["number"] == on_disk["number"] == plans[1]
+    # without --save the workspace file is input only
+    mtime = ws.stat().st_mtime_ns
+    assert run_app("dispatch", str(ws), "--out", str(tmp_path / "p3"), "--seconds", "1").returncode == 0
+    assert ws.stat().st_mtime_ns == mtime
