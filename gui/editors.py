@@ -150,10 +150,23 @@ class MappingEditor(QWidget):
         row = QHBoxLayout()
         for w in (self.key, self.qty, add, rm):
             row.addWidget(w)
+        # a refused cell value (text, negative) is explained here instead of silently reverting
+        self.error = QLabel(self)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+        self.model.sig_rejected.connect(self._show_rejected)
+        self.model.dataChanged.connect(lambda *_: self.error.hide())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
+        lay.addWidget(self.error)
         lay.addLayout(row)
+
+    def _show_rejected(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
 
     def _add(self) -> None:
         code = self.key.currentData()

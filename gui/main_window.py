@@ -381,7 +381,9 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         S = QKeySequence.StandardKey
-        self.act_new = self._action("新建工作区", self.new_workspace, S.New)
+        # Ctrl+N belongs to "new incident at a map click" (the operator's frequent action); the
+        # standard New key on the same window made both shortcuts ambiguous, so neither fired
+        self.act_new = self._action("新建工作区", self.new_workspace, "Ctrl+Alt+N")
         self.act_open = self._action("打开工作区…", self.open_dialog, S.Open)
         self.act_import_osm = self._action("导入 OSM 道路…", self.import_osm_dialog)
         self.act_demo = self._action(

@@ -9,6 +9,7 @@ filtering and search.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from PyQt6.QtCore import (
     QObject,
     QSortFilterProxyModel,
     Qt,
+    pyqtSignal,
 )
 from PyQt6.QtGui import QBrush, QColor
 
@@ -262,8 +264,33 @@ def make_proxy(model: EntityTableModel) -> EntityFilterProxy:
     return proxy
 
 
+def parse_quantity(value: Any) -> float | None:
+    """A quantity typed in a cell: a finite number ≥ 0 (``"1,000"`` and ``" 12 "`` accepted).
+
+    Returns None for anything else (text, negative, NaN, infinity, booleans).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", "").replace("，", "").replace("_", "")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    return number
+
+
 class MappingModel(QAbstractTableModel):
-    """Editable ``key -> number`` table (inventory, needs, skills) used by the editors."""
+    """Editable ``key -> number`` table (inventory, needs, skills) used by the editors.
+
+    A typed quantity may carry thousands separators ("1,000", as the table displays it). Text
+    that is not a number, negative or not finite is refused: the cell keeps its value and
+    ``sig_rejected`` carries a message naming the row and what was typed.
+    """
+
+    sig_rejected = pyqtSignal(str)
 
     def __init__(
         self,
@@ -310,9 +337,14 @@ class MappingModel(QAbstractTableModel):
     def setData(self, index: QModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if role != Qt.ItemDataRole.EditRole or index.column() != 1:
             return False
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
+        key = self.rows[index.row()][0]
+        number = parse_quantity(value)
+        if number is None:
+            self.sig_rejected.emit(
+                tr("“{key}”的数量无效：{value!r}（须为不小于 0 的数字）").format(
+                    key=self.labels.get(key, key), value=value
+                )
+            )
             return False
         self.rows[index.row()][1] = int(number) if number.is_integer() else number
         self.dataChanged.emit(index, index)

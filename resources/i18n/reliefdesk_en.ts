@@ -1463,5 +1463,9 @@
         <source>基层应急队</source>
         <translation>Local response team</translation>
     </message>
+    <message>
+        <source>“{key}”的数量无效：{value!r}（须为不小于 0 的数字）</source>
+        <translation>Invalid quantity for “{key}”: {value!r} (must be a number ≥ 0)</translation>
+    </message>
 </context>
 </TS>

@@ -1,0 +1,86 @@
+"""Regression tests for bugs found by driving the real app as an operator would (QA pass)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWidgets")
+
+from PyQt6.QtCore import Qt  # noqa: E402
+
+from gis.workspace import read_workspace  # noqa: E402
+from gui.table_models import parse_quantity  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def test_parse_quantity_accepts_what_the_table_shows_and_refuses_the_rest() -> None:
+    assert parse_quantity("1,000") == 1000
+    assert parse_quantity(" 12 ") == 12
+    assert parse_quantity(0) == 0
+    assert parse_quantity(2.5) == 2.5
+    for bad in ("abc", "", "-5", -1, "nan", "inf", "1e400", None, True):
+        assert parse_quantity(bad) is None, bad
+
+
+def test_inventory_cell_with_text_or_negative_shows_a_message(
+    qapp, demo_workspace_path: Path
+) -> None:
+    """Typing text or a negative number in an inventory cell used to revert silently."""
+    from gui.editors import StockpileDialog
+
+    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    sp = s.stockpiles[0]
+    dlg = StockpileDialog(s, sp)
+    dlg.show()
+    editor = dlg.inventory
+    model = editor.model
+    code = model.rows[0][0]
+    before = model.rows[0][1]
+    label = model.labels[code]
+    idx = model.index(0, 1)
+    for bad in ("abc", "-5", "nan"):
+        assert model.setData(idx, bad, Qt.ItemDataRole.EditRole) is False
+        assert model.rows[0][1] == before  # the cell keeps its value
+        assert editor.error.isVisibleTo(dlg)
+        assert label in editor.error.text() and bad in editor.error.text()
+    # a value as the table displays it (thousands separator) is taken, and clears the message
+    assert model.setData(idx, "1,000", Qt.ItemDataRole.EditRole) is True
+    assert not editor.error.isVisibleTo(dlg)
+    assert dlg.try_accept() is True
+    assert dlg.entity.inventory[code] == 1000
+    dlg.close()
+
+
+def test_every_window_shortcut_fires_one_action(qapp, tmp_path: Path, monkeypatch) -> None:
+    """Ctrl+N was both "new workspace" and "new incident": Qt fired neither (ambiguous)."""
+    from PyQt6.QtGui import QAction
+
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    w = MainWindow(interactive=False)
+    try:
+        owners: dict[str, list[str]] = defaultdict(list)
+        for act in w.findChildren(QAction):
+            if act.shortcutContext() not in (
+                Qt.ShortcutContext.WindowShortcut,
+                Qt.ShortcutContext.ApplicationShortcut,
+            ):
+                continue
+            for seq in act.shortcuts():
+                if not seq.isEmpty():
+                    owners[seq.toString()].append(act.text())
+        clashes = {k: v for k, v in owners.items() if len(v) > 1}
+        assert not clashes, clashes
+        assert "Ctrl+N" in owners and "F5" in owners  # README's shortcuts are there
+        assert "事件" in owners["Ctrl+N"][0]  # Ctrl+N = new incident at a map click
+    finally:
+        w.session.undo_stack.setClean()
+        w.close()
+        w.map.dispose()
+        w.deleteLater()
