@@ -84,3 +84,55 @@ def test_every_window_shortcut_fires_one_action(qapp, tmp_path: Path, monkeypatc
         w.close()
         w.map.dispose()
         w.deleteLater()
+
+
+def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
+    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+) -> None:
+    """Reopening (or recovering) a workspace with a plan showed the plan but no routes on the map:
+    the routes were pushed to the old page, which the new page then replaced."""
+    import shutil
+
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    ws = tmp_path / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    w = MainWindow(interactive=False)
+    panel = w.dispatch_panel
+
+    def routes_on_map() -> int | None:
+        box: dict = {}
+        w.map.evaluate("window.RD ? RD.counts.routes : null", lambda r: box.setdefault("n", r))
+        qtbot.waitUntil(lambda: "n" in box, timeout=30000)
+        return box["n"]
+
+    try:
+        w.resize(1200, 800)
+        w.show()
+        w.open_workspace(ws)
+        qtbot.waitUntil(
+            lambda: w.map.ready and w.session.network is not None and not w.runner.busy,
+            timeout=60000,
+        )
+        panel.seconds.setValue(1)
+        with qtbot.waitSignal(panel.sig_run_finished, timeout=180000):
+            panel.run_dispatch()
+        n = len(panel.routes_payload["features"])
+        assert n > 0 and routes_on_map() == n
+        out = tmp_path / "with_plan.gpkg"
+        w._save_to(out)
+        qtbot.waitUntil(lambda: not w.session.dirty, timeout=60000)
+        with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+            w.open_workspace(out)
+        assert panel.plan is not None and len(panel.routes_payload["features"]) == n
+        qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
+        qtbot.waitUntil(lambda: routes_on_map() == n, timeout=30000)
+    finally:
+        w.session.undo_stack.setClean()
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()

@@ -736,6 +736,15 @@ class DispatchPanel(QDockWidget):
         self._update_buttons()
         self.sig_plan_changed.emit(plan)
 
+    def redraw_routes(self) -> None:
+        """Push the shown plan's routes to a freshly drawn map page.
+
+        A new page (workspace opened, recovery, OSM import, basemap change) starts with an empty
+        routes layer, and a push made while the old page was still up is lost with it.
+        """
+        if self.map_view is not None and self.routes_payload.get("features"):
+            self.map_view.set_layer_data("routes", self.routes_payload)
+
     def _fill_tables(self, summary: str | None = None) -> None:
         plan = self.plan
         if plan is None:
@@ -1239,6 +1248,7 @@ def install_dispatch_panel(window: QMainWindow) -> DispatchPanel:
     drawn = getattr(window, "sig_map_drawn", None)
     if drawn is not None:
         drawn.connect(lambda: QTimer.singleShot(300, panel.preload_solvers))
+        drawn.connect(panel.redraw_routes)
     window.dispatch_panel = panel  # type: ignore[attr-defined]
     return panel
 
