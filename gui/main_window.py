@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         self.dispatch_panel = install_dispatch_panel(self)
         self._restore_settings()
 
+        self._changes_discarded = False
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(int(self.settings.value("autosave/seconds", 120)) * 1000)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -851,6 +852,7 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """Ask to save unsaved changes. False if the user cancelled."""
+        self._changes_discarded = False
         if not self.session.dirty or not self.interactive:
             return True
         answer = QMessageBox.question(
@@ -863,6 +865,13 @@ class MainWindow(QMainWindow):
         )
         if answer == QMessageBox.StandardButton.Cancel:
             return False
+        if answer == QMessageBox.StandardButton.Discard:
+            # the operator chose to drop these changes: no recovery offer for them next start
+            self.autosave_timer.stop()
+            self.session.discard_recovery()
+            self.autosave_timer.start()
+            self._changes_discarded = True
+            return True
         if answer == QMessageBox.StandardButton.Save:
             target = self.session.path
             if target is None:
@@ -886,8 +895,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.runner.cancel_all()
         self.runner.wait(60000, critical_only=True)  # saves finish; readers are abandoned
-        if not self.session.dirty:
-            self.session.discard_recovery()
+        if not self.session.dirty or self._changes_discarded:
+            self.session.discard_recovery()  # also one an autosave wrote while closing
         self.autosave_timer.stop()
         for p in (Path(tempfile.gettempdir()) / "reliefdesk").glob(f"page_{os.getpid()}*.html"):
             p.unlink(missing_ok=True)  # this process's rebuilt pages (cached pages stay)

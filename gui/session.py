@@ -424,7 +424,12 @@ class Session(QObject):
         return self.recovery.write(self.path, lambda p: self.write_snapshot(snap, p))
 
     def discard_recovery(self) -> None:
+        """Drop the recovery copies of this workspace (and the one it was recovered from)."""
         self.recovery.discard(self.path)
+        if self.recovered_from is not None:
+            for p in (self.recovered_from, self.recovered_from.with_suffix(".json")):
+                p.unlink(missing_ok=True)
+            self.recovered_from = None
 
     # ---- ids -----------------------------------------------------------------------------------
 

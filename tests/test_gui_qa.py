@@ -136,3 +136,50 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
         w.map.dispose()
         w.deleteLater()
         qapp.processEvents()
+
+
+def test_discarding_changes_on_close_drops_the_recovery_copy(
+    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+) -> None:
+    """Recover, then close with "Discard": the same recovery was offered again at next start."""
+    import shutil
+    from dataclasses import replace
+
+    from PyQt6.QtWidgets import QMessageBox
+
+    from gui import main_window
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    ws = tmp_path / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    w = MainWindow(interactive=False)
+    try:
+        with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+            w.open_workspace(ws)
+        sp = w.session.scenario.stockpiles[0]
+        w.session.upsert(replace(sp, name=sp.name + "（改）"), "edit")
+        w.autosave()
+        qtbot.waitUntil(lambda: bool(w.session.recovery.pending()), timeout=30000)
+        [(rec, source, _t)] = w.session.recovery.pending()
+        assert source == str(ws)
+        # the operator answers "Discard" to the unsaved-changes question
+        asked: list = []
+        monkeypatch.setattr(
+            main_window.QMessageBox,
+            "question",
+            lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Discard,
+        )
+        w.interactive = True
+        assert w.close()
+        assert asked and not rec.exists()
+        assert w.session.recovery.pending() == []
+    finally:
+        w.interactive = False
+        w.session.undo_stack.setClean()
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()
