@@ -108,6 +108,7 @@ class MapView(QWebEngineView):
         self._channel.registerObject("bridge", self.bridge)
         self._page.setWebChannel(self._channel)
         self._ready = False
+        self._disposed = False
         self._pending: list[str] = []
         self._page_dir = Path(page_dir) if page_dir else Path(tempfile.gettempdir()) / "reliefdesk"
         self.page_file: Path | None = None
@@ -186,6 +187,8 @@ class MapView(QWebEngineView):
 
     def run_js(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
         """Run ``script`` now if the page is ready (else queue it; callbacks run only when ready)."""
+        if self._disposed:
+            return
         if not self._ready and callback is None:
             self._pending.append(script)
             return
@@ -234,6 +237,7 @@ class MapView(QWebEngineView):
         """Tear down the page before its profile goes (tests and shutdown)."""
         from PyQt6.QtCore import QCoreApplication, QEvent
 
+        self._disposed = True  # late job results (closed roads, routes) are dropped from now on
         self._page.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         if self.page_file is not None:

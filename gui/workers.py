@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
@@ -164,10 +165,13 @@ class JobRunner(QObject):
         return job
 
     def _finished(self, job: Job) -> None:
+        if sip.isdeleted(self):  # the window that owned this runner is gone
+            return
         if job in self.jobs:
             self.jobs.remove(job)
         if not self.jobs:
-            if self.widget is not None:
+            # a job may end after its window (and the progress widget) was closed and deleted
+            if self.widget is not None and not sip.isdeleted(self.widget):
                 self.widget.hide()
             self.sig_busy_changed.emit(False)
         job.deleteLater()

@@ -121,6 +121,18 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
             panel.run_dispatch()
         n = len(panel.routes_payload["features"])
         assert n > 0 and routes_on_map() == n
+        # approving with a blank name: told in a dialog (it used to go only to the messages tab)
+        from gui.docks import dispatch_panel as dp
+
+        warned: list = []
+        monkeypatch.setattr(dp.QInputDialog, "getText", lambda *a, **k: ("   ", True))
+        monkeypatch.setattr(dp.QMessageBox, "warning", lambda *a, **k: warned.append(a))
+        assert panel.approve() is None
+        assert warned and "批准人" in warned[0][2]
+        assert panel.plan.status.value == "草稿"
+        monkeypatch.setattr(dp.QInputDialog, "getText", lambda *a, **k: (" 张三 ", True))
+        approved = panel.approve()
+        assert approved is not None and approved.approvals[-1].who == "张三"
         out = tmp_path / "with_plan.gpkg"
         w._save_to(out)
         qtbot.waitUntil(lambda: not w.session.dirty, timeout=60000)
@@ -130,6 +142,7 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
         qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
         qtbot.waitUntil(lambda: routes_on_map() == n, timeout=30000)
     finally:
+        qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
         w.session.undo_stack.setClean()
         w.close()
         w.runner.wait(10000)
@@ -176,6 +189,7 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
         assert asked and not rec.exists()
         assert w.session.recovery.pending() == []
     finally:
+        qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
         w.interactive = False
         w.session.undo_stack.setClean()
         w.close()

@@ -46,6 +46,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -1141,7 +1142,11 @@ class DispatchPanel(QDockWidget):
             text, ok = QInputDialog.getText(self, tr("批准调度方案"), tr("批准人姓名："))
             if not ok:
                 return None
-            name = text
+            if not text.strip():
+                # said where the operator is looking, not only in the (hidden) messages tab
+                QMessageBox.warning(self, tr("批准调度方案"), tr("未批准：请填写批准人姓名。"))
+                return None
+            name = text.strip()
         try:
             plan = self.plan.approve(name, datetime.now().astimezone(), note)
         except PlanStatusError as exc:

@@ -1467,5 +1467,9 @@
         <source>“{key}”的数量无效：{value!r}（须为不小于 0 的数字）</source>
         <translation>Invalid quantity for “{key}”: {value!r} (must be a number ≥ 0)</translation>
     </message>
+    <message>
+        <source>未批准：请填写批准人姓名。</source>
+        <translation>Not approved: please enter the approver's name.</translation>
+    </message>
 </context>
 </TS>
