@@ -8,10 +8,12 @@ Long work (reading a workspace, building the map page, loading the road network,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -835,6 +837,8 @@ class MainWindow(QMainWindow):
             return False
         pending.sort(key=lambda p: p[2])
         gpkg, source, saved_at = pending[-1]
+        with contextlib.suppress(ValueError):  # ISO time from the store → "2026-07-12 10:37:43"
+            saved_at = datetime.fromisoformat(saved_at).strftime("%Y-%m-%d %H:%M:%S")
         answer = QMessageBox.question(
             self,
             tr("恢复未保存的工作"),

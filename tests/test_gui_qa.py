@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -177,6 +178,23 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
         qtbot.waitUntil(lambda: bool(w.session.recovery.pending()), timeout=30000)
         [(rec, source, _t)] = w.session.recovery.pending()
         assert source == str(ws)
+        # the recovery offer shows a readable time, not an ISO string with microseconds
+        keep = {p: p.read_bytes() for p in (rec, rec.with_suffix(".json"))}
+        offered: list = []
+        monkeypatch.setattr(
+            main_window.QMessageBox,
+            "question",
+            lambda *a, **k: offered.append(a[2]) or QMessageBox.StandardButton.Discard,
+        )
+        assert w.offer_recovery() is False
+        assert re.search(r"（\d{4}-\d\d-\d\d \d\d:\d\d:\d\d，", offered[0]), offered[0]
+        assert "T" not in offered[0].split("（")[1][:20]
+        for p, data in keep.items():
+            p.write_bytes(data)
+        # a shelter with a longer new id (SH-0001 after SH-001): the id column widens to show it
+        table = w.tables["shelters"]
+        w.session.upsert(replace(w.session.scenario.shelters[0], id="SH-000001"), "add")
+        assert table.view.columnWidth(0) >= table.view.sizeHintForColumn(0)
         # the operator answers "Discard" to the unsaved-changes question
         asked: list = []
         monkeypatch.setattr(

@@ -70,7 +70,13 @@ class EntityTable(QWidget):
         self.view.doubleClicked.connect(lambda _i: self._emit(self.sig_edit))
 
     def _fit_columns(self, *_args: object) -> None:
-        if self._fitted or self.proxy.rowCount() == 0:
+        if self._fitted:
+            # ids typed later may be longer (SH-0001 after the demo's SH-001): widen, never shrink
+            need = self.view.sizeHintForColumn(0)
+            if need > self.view.columnWidth(0):
+                self.view.setColumnWidth(0, min(need, MAX_COLUMN_PX))
+            return
+        if self.proxy.rowCount() == 0:
             return
         self._fitted = True
         self.view.resizeColumnsToContents()
