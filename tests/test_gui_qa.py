@@ -215,3 +215,85 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
         w.map.dispose()
         w.deleteLater()
         qapp.processEvents()
+
+
+def test_closing_the_single_bridge_cuts_off_the_north_bank(
+    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+) -> None:
+    """The brief's scenario, as an operator does it: an incident on the north bank of the 长江
+    from a template, a closure polygon drawn over 合江长江大桥 (the only link), then dispatch.
+    The run finishes; the north-bank incident is served only from the north bank, and what the
+    south bank cannot bring is listed as unreachable (不可达) with a sentence."""
+    import shutil
+
+    from dispatch.results import Reason
+    from gis.workspace import read_workspace as read_ws
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    ws = tmp_path / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    edges = read_ws(ws, include_roads=True).road_edges
+    bridge = edges[edges["name"].astype(str).str.contains("合江长江大桥")]
+    assert len(bridge) >= 1
+    x0, y0, x1, y1 = bridge.total_bounds
+    w = MainWindow(interactive=False)
+    panel = w.dispatch_panel
+    try:
+        w.resize(1200, 800)
+        w.show()
+        w.open_workspace(ws)
+        qtbot.waitUntil(
+            lambda: w.map.ready and w.session.network is not None and not w.runner.busy,
+            timeout=60000,
+        )
+        s = w.session.scenario
+        north = set(s.metadata["single_bridge_townships"].split(","))
+        seat = next(t for t in s.townships if t.code in north).location
+        dlg = w.add_entity_at("incidents", seat.lon, seat.lat)
+        dlg.name.setText("北岸山洪")
+        dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
+        inc = w.session.scenario.incidents[-1]
+        assert inc.name == "北岸山洪" and inc.needs
+        ring = [[x0 - 3e-4, y0 - 3e-4], [x1 + 3e-4, y0 - 3e-4], [x1 + 3e-4, y1 + 3e-4]]
+        ring += [[x0 - 3e-4, y1 + 3e-4], ring[0]]
+        latlngs = ", ".join(f"[{lat}, {lon}]" for lon, lat in ring[:-1])
+        with qtbot.waitSignal(w.map.bridge.sig_closure_drawn, timeout=30000):
+            w.map.run_js(
+                f"RD.map.fire(L.Draw.Event.CREATED, {{layer: L.polygon([{latlngs}]),"
+                " layerType: 'polygon'}); null"
+            )
+        qtbot.waitUntil(lambda: len(w.session.scenario.closures) == 1, timeout=30000)
+        qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
+        assert len(w.closed_roads["features"]) >= len(bridge)
+        panel.seconds.setValue(2)
+        with qtbot.waitSignal(panel.sig_run_finished, timeout=180000):
+            panel.run_dispatch()
+        plan = panel.plan
+        assert plan is not None
+        south_depots = {sp.id for sp in s.stockpiles if sp.township_code not in north}
+        north_shelters = {sh.id for sh in s.shelters if sh.township_code in north}
+        assert all(
+            a.stockpile_id not in south_depots for a in plan.allocation if a.site_id == inc.id
+        )
+        mine = [a for a in plan.allocation if a.site_id == inc.id]
+        assert mine  # the north-bank depot still serves it
+        moves = [m for m in plan.evacuation if m.group_id == inc.id]
+        assert moves and all(m.shelter_id in north_shelters for m in moves)
+        cut = [u for u in plan.unserved_for(inc.id) if u.reason == Reason.UNREACHABLE]
+        assert cut and all(u.message_zh for u in cut)
+        t = panel.unserved_table  # what the operator reads in the 未满足需求 tab
+        rows = [
+            " ".join(t.item(r, c).text() for c in range(t.columnCount()) if t.item(r, c))
+            for r in range(t.rowCount())
+        ]
+        assert any("北岸山洪" in r and "不可达" in r for r in rows), rows
+    finally:
+        qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
+        w.session.undo_stack.setClean()
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()
