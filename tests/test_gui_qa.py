@@ -134,6 +134,20 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
         monkeypatch.setattr(dp.QInputDialog, "getText", lambda *a, **k: (" 张三 ", True))
         approved = panel.approve()
         assert approved is not None and approved.approvals[-1].who == "张三"
+        # "Open PDF" belongs to the plan that was exported, not to the next run's plan
+        opened: list = []
+        panel.open_url = lambda url: opened.append(url.toLocalFile()) or True
+        with qtbot.waitSignal(panel.sig_exported, timeout=60000):
+            panel.export(tmp_path / "out", open_pdf=False)
+        assert panel.open_pdf_button.isEnabled() and panel.open_pdf()
+        assert opened[-1].endswith("orders.pdf")
+        first_no = panel.plan.number
+        with qtbot.waitSignal(panel.sig_run_finished, timeout=180000):
+            panel.run_dispatch()
+        assert panel.plan.number != first_no
+        assert not panel.open_pdf_button.isEnabled() and panel.open_pdf() is False
+        assert len(opened) == 1
+        n = len(panel.routes_payload["features"])
         out = tmp_path / "with_plan.gpkg"
         w._save_to(out)
         qtbot.waitUntil(lambda: not w.session.dirty, timeout=60000)

@@ -451,6 +451,8 @@ class DispatchPanel(QDockWidget):
         self.last_cancelled = False
         self.last_run_s = 0.0
         self.last_export: dict[str, Path] | None = None
+        #: the plan number ``last_export`` belongs to ("Open PDF" is for that plan only)
+        self.last_export_plan: str | None = None
         self.routes_payload: dict[str, Any] = route_features(None)
         self._plan_json: str | None = None
         self._hash_cache: tuple[Any, str] | None = None
@@ -968,9 +970,7 @@ class DispatchPanel(QDockWidget):
         self.cancel_button.setEnabled(running)
         self.approve_button.setEnabled(has and not running)
         self.export_button.setEnabled(has)
-        self.open_pdf_button.setEnabled(
-            self.last_export is not None and "orders.pdf" in self.last_export
-        )
+        self.open_pdf_button.setEnabled(self._exported_pdf() is not None)
         for w in (self.pin_button, self.forbid_button, self.reassign_button):
             w.setEnabled(has)
         n_pins, n_forbids = len(self.pins), len(self.forbids)
@@ -1174,6 +1174,7 @@ class DispatchPanel(QDockWidget):
 
         def done(files: dict[str, Path], _cancelled: bool) -> None:
             self.last_export = dict(files)
+            self.last_export_plan = plan.number
             self._update_buttons()
             self._message("info", tr("已导出方案 {no} 到 {dir}").format(no=plan.number, dir=folder))
             self.sig_exported.emit(dict(files))
@@ -1191,10 +1192,19 @@ class DispatchPanel(QDockWidget):
             critical=True,
         )
 
+    def _exported_pdf(self) -> Path | None:
+        """The orders PDF exported for the plan shown now (None for another plan's export)."""
+        if not self.last_export or "orders.pdf" not in self.last_export or self.plan is None:
+            return None
+        if self.last_export_plan != self.plan.number:
+            return None
+        return self.last_export["orders.pdf"]
+
     def open_pdf(self) -> bool:
-        if not self.last_export or "orders.pdf" not in self.last_export:
+        pdf = self._exported_pdf()
+        if pdf is None:
             return False
-        return bool(self.open_url(QUrl.fromLocalFile(str(self.last_export["orders.pdf"]))))
+        return bool(self.open_url(QUrl.fromLocalFile(str(pdf))))
 
     # ---- map ------------------------------------------------------------------------------------
 
