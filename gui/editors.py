@@ -607,6 +607,7 @@ class IncidentDialog(EntityDialog):
         self.form.addRow(tr("坐标"), coord)
         self.form.addRow(tr("说明"), self.description)
         self.template_note = QLabel(self)
+        self.template_note.setTextFormat(Qt.TextFormat.PlainText)  # names come from the data
         self.template_note.setWordWrap(True)
         self.form.addRow("", self.template_note)
         self.needs = MappingEditor(entity.needs, self._materials())

@@ -311,3 +311,22 @@ def test_closing_the_single_bridge_cuts_off_the_north_bank(
         w.map.dispose()
         w.deleteLater()
         qapp.processEvents()
+
+
+def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_workspace_path: Path) -> None:
+    """预案 names come from the workspace (documents ``plan_templates``): never as markup."""
+    from gis.catalogue import load_plan_templates
+    from gui.editors import IncidentDialog, default_entity
+
+    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    templates = load_plan_templates()
+    hostile = "<img src=x onerror=alert(1)>"
+    tpl = {hostile: templates[sorted(templates)[0]]}
+    seat = s.townships[0].location
+    inc = default_entity("incidents", "INC-9999", seat.lon, seat.lat, s)
+    dlg = IncidentDialog(s, inc, tpl, is_new=True)
+    dlg.subtype.setEditText(hostile)
+    assert dlg.fill_from_template() is True
+    assert hostile in dlg.template_note.text()
+    assert dlg.template_note.textFormat() == Qt.TextFormat.PlainText
+    dlg.close()
