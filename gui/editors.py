@@ -628,12 +628,31 @@ class IncidentDialog(EntityDialog):
         self.body.addWidget(g)
         self.finish_layout()
         self.resize(620, 780)
+        # needs the operator typed are never overwritten by an automatic refill (changing type,
+        # level or people); the "按预案重新填充" button still replaces them on purpose
+        self._filling = False
+        self.hand_edited = False
+        for model in (self.needs.model, self.skills.model):
+            for sig in (model.dataChanged, model.rowsInserted, model.rowsRemoved):
+                sig.connect(self._mark_hand_edited)
         if is_new:
-            self.subtype.currentTextChanged.connect(lambda _t: self.fill_from_template())
-            self.level.currentIndexChanged.connect(lambda _i: self.fill_from_template())
-            self.people.valueChanged.connect(lambda _v: self.fill_from_template())
+            self.subtype.currentTextChanged.connect(lambda _t: self._auto_fill())
+            self.level.currentIndexChanged.connect(lambda _i: self._auto_fill())
+            self.people.valueChanged.connect(lambda _v: self._auto_fill())
             if not entity.needs:
                 self.fill_from_template()
+
+    def _mark_hand_edited(self, *_args: Any) -> None:
+        if not self._filling:
+            self.hand_edited = True
+
+    def _auto_fill(self) -> None:
+        if self.hand_edited:
+            self.template_note.setText(
+                tr("需求已手工调整，未自动更新；如需按预案重算，请点击「按预案重新填充」")
+            )
+            return
+        self.fill_from_template()
 
     def fill_from_template(self) -> bool:
         """Replace needs, skills and deadline with the 预案 template's for subtype/level/people."""
@@ -657,8 +676,13 @@ class IncidentDialog(EntityDialog):
         known = {m.code for m in self.scenario.materials}
         if known:
             needs = {k: v for k, v in needs.items() if k in known}
-        self.needs.set_values(needs)
-        self.skills.set_values(skills)
+        self._filling = True
+        try:
+            self.needs.set_values(needs)
+            self.skills.set_values(skills)
+        finally:
+            self._filling = False
+        self.hand_edited = False
         self.deadline.setValue(deadline)
         tpl = self.templates[subtype][self.level.currentData()]
         cat = getattr(tpl, "category", None)

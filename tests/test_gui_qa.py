@@ -330,3 +330,38 @@ def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_workspace_pa
     assert hostile in dlg.template_note.text()
     assert dlg.template_note.textFormat() == Qt.TextFormat.PlainText
     dlg.close()
+
+
+def test_hand_adjusted_needs_survive_a_change_of_affected_people(
+    qapp, demo_workspace_path: Path
+) -> None:
+    """Operators adjust the 预案's needs; typing a new head count must not silently undo that."""
+    from gis.catalogue import load_plan_templates
+    from gui.editors import IncidentDialog, default_entity
+
+    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    templates = load_plan_templates()
+    seat = s.townships[0].location
+    inc = default_entity("incidents", "INC-9998", seat.lon, seat.lat, s)
+    dlg = IncidentDialog(s, inc, templates, is_new=True)
+    dlg.subtype.setEditText("山洪")
+    dlg.people.setValue(400)
+    auto = dict(dlg.needs.values())
+    assert auto, "the template fills needs"
+    code = sorted(auto)[0]
+    # before any hand edit, a new head count rescales the needs from the template
+    dlg.people.setValue(800)
+    assert dlg.needs.values() != auto
+    # the operator changes one quantity in the table
+    model = dlg.needs.model
+    row = list(dlg.needs.values()).index(code)  # rows are in the mapping's order
+    assert model.setData(model.index(row, 1), "7", Qt.ItemDataRole.EditRole)
+    adjusted = dict(dlg.needs.values())
+    assert adjusted[code] == 7
+    dlg.people.setValue(1200)  # no automatic refill now
+    assert dict(dlg.needs.values()) == adjusted
+    assert "手工调整" in dlg.template_note.text()
+    # the explicit button still recomputes from the template
+    assert dlg.fill_from_template() is True
+    assert dict(dlg.needs.values())[code] != 7
+    dlg.close()

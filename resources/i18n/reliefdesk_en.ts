@@ -220,6 +220,10 @@
         <translation>Required skills × headcount</translation>
     </message>
     <message>
+        <source>需求已手工调整，未自动更新；如需按预案重算，请点击「按预案重新填充」</source>
+        <translation>Needs were adjusted by hand and were not updated; click "Refill from plan template" to recompute them from the template</translation>
+    </message>
+    <message>
         <source>无此类型的预案模板，请手工填写需求</source>
         <translation>No plan template for this type: enter the needs by hand</translation>
     </message>
