@@ -467,6 +467,11 @@ def test_install_in_the_main_window(qtbot, qapp, tmp_path, monkeypatch, demo_wor
     try:
         panel = install_dispatch_panel(w)
         assert w.dispatch_panel is panel and panel.map_view is w.map
+        # the window installs it already: a second call adds no second dock or F5 action
+        assert install_dispatch_panel(w) is panel
+        docks = [d for d in w.findChildren(QDockWidget) if type(d).__name__ == "DispatchPanel"]
+        assert docks == [panel]
+        assert sum(1 for a in w.toolbar.actions() if a is panel.run_action) == 1
         assert panel in w.findChildren(QDockWidget)
         assert w.dockWidgetArea(panel) == Qt.DockWidgetArea.RightDockWidgetArea
         assert panel.toggleViewAction() in w.view_menu.actions()

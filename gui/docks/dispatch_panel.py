@@ -1240,7 +1240,11 @@ def install_dispatch_panel(window: QMainWindow) -> DispatchPanel:
 
     The dock goes to the right area, tabbed with the event log when present, and its toggle
     goes into the View menu. Returns the panel (also stored as ``window.dispatch_panel``).
+    Installing twice returns the panel already there (no second dock, no second F5 action).
     """
+    existing = getattr(window, "dispatch_panel", None)
+    if isinstance(existing, DispatchPanel):
+        return existing
     session = window.session  # type: ignore[attr-defined]
     panel = DispatchPanel(session, window.runner, getattr(window, "map", None), window)  # type: ignore[attr-defined]
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
