@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -606,6 +607,25 @@ class Township:
         pop = _require_number(owner, "population", self.population, integer=True)
         _set(self, "population", int(pop))
         _require_text(owner, "location_source", self.location_source, allow_empty=True)
+
+
+#: Road network frames as the workspace stores them and gis.roads builds them: column → dtype
+#: (plus ``geometry``: Point for nodes, LineString from u to v for edges, EPSG:4326). The one
+#: definition, read by the workspace reader/writer, the road loader and the demo generator.
+ROAD_NODE_COLUMNS: Mapping[str, str] = MappingProxyType({"node_id": "int64"})
+ROAD_EDGE_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "u": "int64",
+        "v": "int64",
+        "oneway": "bool",
+        "highway": "str",
+        "name": "str",
+        "ref": "str",
+        "maxspeed_kmh": "float64",
+        "length_m": "float64",
+        "bridge": "bool",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

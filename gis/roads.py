@@ -48,6 +48,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gis.errors import NetworkUnavailableError, RoadNetworkError, ValidationError
+from gis.model import ROAD_EDGE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -59,8 +60,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_SPEEDS_KMH",
     "ROAD_CLASS_ZH",
-    "EDGE_COLUMNS",
-    "NODE_COLUMNS",
     "RoadOptions",
     "LoadReport",
     "SnapResult",
@@ -131,20 +130,6 @@ def road_class_zh(highway: str) -> str:
     return ROAD_CLASS_ZH.get(highway, "其他")
 
 
-#: Columns of the nodes frame (plus ``geometry``: Point, EPSG:4326).
-NODE_COLUMNS: tuple[str, ...] = ("node_id",)
-#: Columns of the edges frame (plus ``geometry``: LineString from u to v, EPSG:4326).
-EDGE_COLUMNS: tuple[str, ...] = (
-    "u",
-    "v",
-    "oneway",
-    "highway",
-    "name",
-    "ref",
-    "maxspeed_kmh",
-    "length_m",
-    "bridge",
-)
 
 #: Bumped whenever loading changes its output, so that cached networks are rebuilt.
 LOADER_VERSION = 1
@@ -477,7 +462,7 @@ class RoadNetwork:
         options: RoadOptions = RoadOptions(),  # noqa: B008 - frozen, immutable
         source: str = "",
     ) -> RoadNetwork:
-        """Build a network from the nodes/edges frames (schema: :data:`EDGE_COLUMNS`).
+        """Build a network from the nodes/edges frames (schema: :data:`gis.model.ROAD_EDGE_COLUMNS`).
 
         Frames in another CRS are reprojected to EPSG:4326. Missing optional columns
         (``oneway``, ``name``, ``ref``, ``maxspeed_kmh``, ``bridge``) take defaults
@@ -1296,7 +1281,7 @@ def _frames_from_graph(
             }
         )
         geoms.append(shapely.linestrings(coords))
-    edges = gpd.GeoDataFrame(rows, columns=list(EDGE_COLUMNS), geometry=geoms, crs="EPSG:4326")
+    edges = gpd.GeoDataFrame(rows, columns=list(ROAD_EDGE_COLUMNS), geometry=geoms, crs="EPSG:4326")
     if edges["length_m"].isna().any():
         bad = edges["length_m"].isna().to_numpy()
         lengths = edges.loc[bad].to_crs(edges.loc[bad].estimate_utm_crs()).length

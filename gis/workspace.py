@@ -100,6 +100,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError, WorkspaceError
 from gis.model import (
+    ROAD_EDGE_COLUMNS,
+    ROAD_NODE_COLUMNS,
     Hazard,
     Incident,
     IncidentStatus,
@@ -122,8 +124,6 @@ __all__ = [
     "read_workspace",
     "read_road_frames",
     "validate_scenario",
-    "ROAD_NODE_COLUMNS",
-    "ROAD_EDGE_COLUMNS",
 ]
 
 #: Version of the file layout written by this module. Files with a higher version are refused.
@@ -134,19 +134,6 @@ ROAD_NODES = "road_nodes"
 ROAD_EDGES = "road_edges"
 WGS84 = "EPSG:4326"
 
-#: Road frame schema (column → dtype) shared with gis.roads and the demo generator.
-ROAD_NODE_COLUMNS: Mapping[str, str] = {"node_id": "int64"}
-ROAD_EDGE_COLUMNS: Mapping[str, str] = {
-    "u": "int64",
-    "v": "int64",
-    "oneway": "bool",
-    "highway": "str",
-    "name": "str",
-    "ref": "str",
-    "maxspeed_kmh": "float64",
-    "length_m": "float64",
-    "bridge": "bool",
-}
 
 _TEMP_SUFFIX = ".reliefdesk-tmp.gpkg"
 _STALE_TEMP_AGE_S = 6 * 3600.0

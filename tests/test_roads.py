@@ -24,7 +24,7 @@ from shapely.geometry import LineString, Point
 
 from gis import roads
 from gis.errors import NetworkUnavailableError, RoadNetworkError, ValidationError
-from gis.model import RoadClosure
+from gis.model import ROAD_EDGE_COLUMNS, RoadClosure
 from gis.roads import (
     DEFAULT_SPEEDS_KMH,
     ROAD_CLASS_ZH,
@@ -403,7 +403,7 @@ def test_boundary_clip(andorra_pbf: Path, andorra: RoadNetwork) -> None:
 def test_frames_round_trip_and_schema(andorra: RoadNetwork) -> None:
     nodes, edges = andorra.to_frames()
     assert list(nodes.columns) == ["node_id", "geometry"]
-    assert list(edges.columns) == [*roads.EDGE_COLUMNS, "geometry"]
+    assert list(edges.columns) == [*ROAD_EDGE_COLUMNS, "geometry"]
     assert nodes.crs.to_epsg() == 4326 and edges.crs.to_epsg() == 4326
     assert edges["u"].dtype == np.int64 and edges["oneway"].dtype == bool
     assert edges["maxspeed_kmh"].dtype == np.float64 and edges["bridge"].dtype == bool
