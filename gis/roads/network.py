@@ -11,7 +11,8 @@ A :class:`RoadNetwork` holds
 * directed *arcs* derived from the edge table (a two-way edge gives two arcs), with length and
   travel time computed from :class:`~gis.roads.classes.RoadOptions` when built — this is what
   :mod:`gis.matrix` routes on;
-* a content hash of all of that (:attr:`RoadNetwork.content_hash`), the key of matrix caches.
+* a content hash of all of that and the options (:attr:`RoadNetwork.content_hash`, closures
+  included), which matrices and plans record to say which network they were computed on.
 
 It also answers the spatial questions asked of it: snapping points to nodes
 (:meth:`RoadNetwork.snap`, giving a :class:`SnapResult`) and closures
@@ -32,7 +33,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gis.errors import RoadNetworkError, ValidationError
+from gis.model import ROAD_EDGE_COLUMNS, ROAD_NODE_COLUMNS
 from gis.roads.classes import RoadOptions, is_missing
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -444,30 +446,40 @@ class RoadNetwork:
         )
 
     def to_frames(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-        """The nodes and edges frames (EPSG:4326) — the inverse of :meth:`from_frames`."""
+        """The nodes and edges frames (EPSG:4326) — the inverse of :meth:`from_frames`.
+
+        Columns and dtypes are :data:`gis.model.ROAD_NODE_COLUMNS` and
+        :data:`gis.model.ROAD_EDGE_COLUMNS` (``str`` columns as ``object``), then ``geometry``.
+        """
         import geopandas as gpd
         import pandas as pd
 
-        nodes = gpd.GeoDataFrame(
-            {"node_id": pd.Series(self.node_id.copy(), dtype="int64")},
-            geometry=shapely.points(self.lon, self.lat),
-            crs="EPSG:4326",
+        def frame(
+            values: Mapping[str, np.ndarray], schema: Mapping[str, str], geometry: Any
+        ) -> gpd.GeoDataFrame:
+            data = {
+                col: pd.Series(values[col], dtype=object if dtype == "str" else dtype)
+                for col, dtype in schema.items()
+            }
+            return gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+
+        nodes = frame(
+            {"node_id": self.node_id.copy()},
+            ROAD_NODE_COLUMNS,
+            shapely.points(self.lon, self.lat),
         )
-        edges = gpd.GeoDataFrame(
-            {
-                "u": pd.Series(self.node_id[self.edge_u], dtype="int64"),
-                "v": pd.Series(self.node_id[self.edge_v], dtype="int64"),
-                "oneway": pd.Series(self.edge_oneway.copy(), dtype=bool),
-                "highway": pd.Series(self.edge_highway.copy(), dtype=object),
-                "name": pd.Series(self.edge_name.copy(), dtype=object),
-                "ref": pd.Series(self.edge_ref.copy(), dtype=object),
-                "maxspeed_kmh": pd.Series(self.edge_maxspeed_kmh.copy(), dtype="float64"),
-                "length_m": pd.Series(self.edge_length_m.copy(), dtype="float64"),
-                "bridge": pd.Series(self.edge_bridge.copy(), dtype=bool),
-            },
-            geometry=list(self.edge_geometry),
-            crs="EPSG:4326",
-        )
+        edge_values = {
+            "u": self.node_id[self.edge_u],
+            "v": self.node_id[self.edge_v],
+            "oneway": self.edge_oneway.copy(),
+            "highway": self.edge_highway.copy(),
+            "name": self.edge_name.copy(),
+            "ref": self.edge_ref.copy(),
+            "maxspeed_kmh": self.edge_maxspeed_kmh.copy(),
+            "length_m": self.edge_length_m.copy(),
+            "bridge": self.edge_bridge.copy(),
+        }
+        edges = frame(edge_values, ROAD_EDGE_COLUMNS, list(self.edge_geometry))
         return nodes, edges
 
     def to_networkx(self) -> nx.DiGraph:
