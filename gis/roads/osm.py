@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ProgressFn", "load_osm", "network_from_graph", "simplify_graph"]
 
+#: ``progress(fraction, message)``, fraction from 0 to 1.
 ProgressFn = Callable[[float, str], None]
 _EDGE_ATTRS_DIFFER = ("highway", "name", "ref", "maxspeed")
 _OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".xml.gz", ".xml.bz2")
