@@ -1,4 +1,4 @@
-"""Tests of gis/roads.py on real OpenStreetMap extracts (Andorra, Monaco) and small synthetic
+"""Tests of gis.roads on real OpenStreetMap extracts (Andorra, Monaco) and small synthetic
 networks: every input format, the drivable filter, speeds, components, one-ways, snapping,
 closures, frames and cache round trips, offline download."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import inspect
 import math
 import shutil
 import time
@@ -30,9 +31,11 @@ from gis.roads import (
     ROAD_CLASS_ZH,
     RoadNetwork,
     RoadOptions,
+    load_cache,
     load_network_cached,
     load_osm,
     parse_maxspeed,
+    save_cache,
 )
 
 NON_DRIVABLE = {"footway", "path", "cycleway", "steps", "pedestrian", "bridleway", "construction"}
@@ -551,9 +554,9 @@ def test_slow_down_doubles_affected_times(andorra: RoadNetwork) -> None:
 
 def test_cache_round_trip_and_fast_load(andorra: RoadNetwork, tmp_path: Path) -> None:
     path = tmp_path / "andorra.npz"
-    andorra.save_cache(path)
+    save_cache(andorra, path)
     t0 = time.perf_counter()
-    again = RoadNetwork.load_cache(path)
+    again = load_cache(path)
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0
     assert again.content_hash == andorra.content_hash
@@ -565,7 +568,7 @@ def test_cache_round_trip_and_fast_load(andorra: RoadNetwork, tmp_path: Path) ->
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(RoadNetworkError, match="damaged.npz"):
-        RoadNetwork.load_cache(damaged)
+        load_cache(damaged)
 
 
 def test_load_network_cached(
@@ -621,3 +624,33 @@ def test_ladder_bridge_closure_splits_network() -> None:
     closed = net.with_closures([RoadClosure("b", mid, radius_m=30)])
     assert set(net.closed_edges(closed.closures)["b"].tolist()) == {bridge}
     assert _strongly_connected(closed) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# the package: public names, copies
+# ---------------------------------------------------------------------------------------------
+
+
+def test_package_exports_the_public_api() -> None:
+    # what callers imported from the single module gis/roads.py, plus the cache functions
+    before_split = {
+        "DEFAULT_SPEEDS_KMH", "ROAD_CLASS_ZH", "RoadOptions", "LoadReport", "SnapResult",
+        "RoadNetwork", "road_class_zh", "parse_maxspeed", "load_osm", "download_osm",
+        "load_network_cached", "cache_dir", "file_fingerprint", "LOADER_VERSION",
+    }  # fmt: skip
+    assert before_split | {"save_cache", "load_cache"} <= set(roads.__all__)
+    for name in roads.__all__:
+        obj = getattr(roads, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__module__.startswith("gis.roads."), (name, obj.__module__)
+    assert RoadNetwork.__module__ == "gis.roads.network"
+
+
+def test_with_report_is_a_copy(monaco: RoadNetwork) -> None:
+    report = roads.LoadReport(nodes=1, edges=2, messages=("x",))
+    other = monaco.with_report(report)
+    assert other.report == report and monaco.report != report
+    assert other.content_hash == monaco.content_hash
+    assert other.travel_time_s is monaco.travel_time_s
+    with pytest.raises(AttributeError, match="immutable"):
+        other.report = monaco.report  # type: ignore[misc]
