@@ -482,24 +482,17 @@ def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
 
 def closed_road_features(edges: Any | None, rows: Iterable[int]) -> dict[str, Any]:
     """GeoJSON of the road edge rows a closure affects (drawn in red above the roads)."""
-    feats = []
-    if edges is not None:
-        geoms = edges.geometry
-        names = _col(edges, "name")
-        for row in sorted(set(int(r) for r in rows)):
-            if 0 <= row < len(edges):
-                geom = geoms.iloc[row]
-                gtype, coords = line_coords(geom, 6)
-                if gtype is None:
-                    continue
-                feats.append(
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": gtype, "coordinates": coords},
-                        "properties": {"tip": escape(names[row] or f"路段 {row}")},
-                    }
-                )
-    return _fc(feats)
+    from gis.workspace_service import ClosedEdge
+
+    if edges is None:
+        return _fc([])
+    names = _col(edges, "name")
+    picked = [
+        ClosedEdge(row, edges.geometry.iloc[row], str(names[row] or f"路段 {row}"))
+        for row in sorted(set(int(r) for r in rows))
+        if 0 <= row < len(edges)
+    ]
+    return closed_edge_features(picked, unnamed="")
 
 
 def closed_edge_features(closed: Iterable[Any], *, unnamed: str) -> dict[str, Any]:
