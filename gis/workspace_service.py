@@ -17,7 +17,7 @@ session, handed on (to the road-network step, to saves, to the dispatch run).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ class ImportedRoads:
     nodes: Any
     edges: Any
     ref: RoadNetworkRef
-    file: Path = field(default=Path())
+    file: Path | None = None
 
 
 def import_osm_roads(request: ImportRoadsRequest, *, progress: ProgressFn = _noop) -> ImportedRoads:
