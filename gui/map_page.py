@@ -135,17 +135,18 @@ def js_literal(value: Any) -> str:
     )
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
+    """``value`` as text safe inside HTML (tooltips, popups): names come from data."""
     return html.escape(str(value), quote=True)
 
 
 def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     """A small attribute table; every value is HTML-escaped."""
     body = "".join(
-        f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in ("", None)
+        f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in ("", None)
     )
     return (
-        f'<div class="rd-popup"><div class="rd-title">{_e(title)}</div><table>{body}</table></div>'
+        f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
     )
 
 
@@ -212,7 +213,7 @@ def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
                 ("物资", _qty(scenario, s.stock)),
             ],
         )
-        tip = f"{_e(s.name)}（余 {s.free_capacity} 人）"
+        tip = f"{escape(s.name)}（余 {s.free_capacity} 人）"
         out.append(_point(s, kind="shelter", color=SHELTER_COLOR, glyph="避", tip=tip, popup=popup))
     return out
 
@@ -231,7 +232,7 @@ def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
                 ("联系", s.contact),
             ],
         )
-        tip = f"{_e(s.name)}（{_e(s.level.value)}）"
+        tip = f"{escape(s.name)}（{escape(s.level.value)}）"
         out.append(
             _point(s, kind="stockpile", color=STOCKPILE_COLOR, glyph="储", tip=tip, popup=popup)
         )
@@ -255,7 +256,7 @@ def team_points(scenario: Scenario) -> list[dict[str, Any]]:
                 ("电话", t.phone),
             ],
         )
-        tip = f"{_e(t.name)}（{_e(t.status.value)}）"
+        tip = f"{escape(t.name)}（{escape(t.status.value)}）"
         out.append(_point(t, kind="team", color=TEAM_COLOR, glyph="队", tip=tip, popup=popup))
     return out
 
@@ -279,7 +280,7 @@ def incident_points(scenario: Scenario) -> list[dict[str, Any]]:
                 ("说明", i.description),
             ],
         )
-        tip = f"{_e(i.name)}（{roman}级 · {_e(i.status.value)}）"
+        tip = f"{escape(i.name)}（{roman}级 · {escape(i.status.value)}）"
         out.append(
             _point(
                 i, kind="incident", color=LEVEL_COLORS[i.level], glyph=roman, tip=tip, popup=popup
@@ -294,7 +295,7 @@ def township_points(scenario: Scenario) -> list[dict[str, Any]]:
             "id": f"township:{t.code}",
             "lon": _r(t.location.lon),
             "lat": _r(t.location.lat),
-            "tip": _e(t.name),
+            "tip": escape(t.name),
             "popup": popup_html(
                 t.name,
                 [
@@ -326,7 +327,7 @@ def hazard_features(scenario: Scenario) -> dict[str, Any]:
                 ("说明", h.description),
             ],
         )
-        props = {"id": h.id, "color": color, "tip": _e(h.name), "popup": popup}
+        props = {"id": h.id, "color": color, "tip": escape(h.name), "popup": popup}
         feats.append(
             {"type": "Feature", "geometry": _geojson_geometry(h.geometry), "properties": props}
         )
@@ -350,7 +351,7 @@ def closure_features(scenario: Scenario) -> dict[str, Any]:
         )
         props: dict[str, Any] = {
             "id": c.id,
-            "tip": _e(c.reason or c.id),
+            "tip": escape(c.reason or c.id),
             "popup": popup,
         }
         if c.geometry.geom_type == "Point":
@@ -369,13 +370,14 @@ def boundary_features(scenario: Scenario) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "geometry": _geojson_geometry(scenario.boundary, digits=5),
-                "properties": {"tip": _e(scenario.name)},
+                "properties": {"tip": escape(scenario.name)},
             }
         ]
     )
 
 
-def _line_coords(geom: BaseGeometry, digits: int) -> Any:
+def line_coords(geom: BaseGeometry, digits: int) -> Any:
+    """``(GeoJSON type, rounded coordinates)`` of a (Multi)LineString; ``(None, None)`` else."""
     if geom.geom_type == "LineString":
         return "LineString", [[round(x, digits), round(y, digits)] for x, y, *_ in geom.coords]
     if geom.geom_type == "MultiLineString":
@@ -422,7 +424,7 @@ def _lines_as_lists(geoms: Any, digits: int) -> list[tuple[str, Any] | tuple[Non
     for i in np.flatnonzero(~is_line):
         g = arr[i]
         if g is not None and not shapely.is_empty(g):
-            out[i] = _line_coords(g, digits)
+            out[i] = line_coords(g, digits)
     return out
 
 
@@ -480,23 +482,34 @@ def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
 
 def closed_road_features(edges: Any | None, rows: Iterable[int]) -> dict[str, Any]:
     """GeoJSON of the road edge rows a closure affects (drawn in red above the roads)."""
+    from gis.workspace_service import ClosedEdge
+
+    if edges is None:
+        return _fc([])
+    names = _col(edges, "name")
+    picked = [
+        ClosedEdge(row, edges.geometry.iloc[row], str(names[row] or f"路段 {row}"))
+        for row in sorted(set(int(r) for r in rows))
+        if 0 <= row < len(edges)
+    ]
+    return closed_edge_features(picked, unnamed="")
+
+
+def closed_edge_features(closed: Iterable[Any], *, unnamed: str) -> dict[str, Any]:
+    """GeoJSON of closed road edges (objects with ``geometry`` and ``name``, e.g.
+    :class:`gis.workspace_service.ClosedEdge`); ``unnamed`` is the tooltip of a nameless one."""
     feats = []
-    if edges is not None:
-        geoms = edges.geometry
-        names = _col(edges, "name")
-        for row in sorted(set(int(r) for r in rows)):
-            if 0 <= row < len(edges):
-                geom = geoms.iloc[row]
-                gtype, coords = _line_coords(geom, 6)
-                if gtype is None:
-                    continue
-                feats.append(
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": gtype, "coordinates": coords},
-                        "properties": {"tip": _e(names[row] or f"路段 {row}")},
-                    }
-                )
+    for edge in closed:
+        gtype, coords = line_coords(edge.geometry, 6)
+        if gtype is None:
+            continue
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": gtype, "coordinates": coords},
+                "properties": {"tip": escape(edge.name or unnamed)},
+            }
+        )
     return _fc(feats)
 
 
@@ -674,17 +687,17 @@ def build_map_html(
     root.header.add_child(f["JavascriptLink"](assets["jquery"]), name="jquery")
     root.header.add_child(f["CssLink"](assets["leaflet_css"]), name="leaflet_css")
     root.header.add_child(
-        raw(f'<link rel="stylesheet" href="{_e(assets["draw_css"])}"/>'), name="draw_css"
+        raw(f'<link rel="stylesheet" href="{escape(assets["draw_css"])}"/>'), name="draw_css"
     )
     root.header.add_child(
-        raw(f'<link rel="stylesheet" href="{_e(assets["rd_css"])}"/>'), name="rd_css"
+        raw(f'<link rel="stylesheet" href="{escape(assets["rd_css"])}"/>'), name="rd_css"
     )
-    root.header.add_child(raw(f'<script src="{_e(assets["draw_js"])}"></script>'), name="draw_js")
+    root.header.add_child(raw(f'<script src="{escape(assets["draw_js"])}"></script>'), name="draw_js")
     if bridge:
         root.header.add_child(
             raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
         )
-    root.header.add_child(raw(f'<script src="{_e(assets["rd_js"])}"></script>'), name="rd_js")
+    root.header.add_child(raw(f'<script src="{escape(assets["rd_js"])}"></script>'), name="rd_js")
 
     payload = layer_payloads(
         scenario,
@@ -708,7 +721,7 @@ def build_map_html(
     f["Boot"]().add_to(m)
     out = root.render()
     # folium's Figure sets no title; add one (escaped) for the window/tab.
-    out = out.replace("<head>", f"<head>\n    <title>{_e(scenario.name)}</title>", 1)
+    out = out.replace("<head>", f"<head>\n    <title>{escape(scenario.name)}</title>", 1)
     return out
 
 

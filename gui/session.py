@@ -1,7 +1,8 @@
 """The session: the ONLY object that changes the application's state.
 
-It holds the current workspace (scenario, road frames, documents), its file path, the dirty flag
-and one :class:`QUndoStack`. Every edit is a function ``Scenario -> Scenario`` (plus, optionally,
+It holds the current workspace (scenario, road frames, documents), which file is open (one
+:class:`gis.workspace_service.WorkspaceRef`: ``path``, ``roads_source`` and ``recovered_from`` are
+views of it), the dirty flag and one :class:`QUndoStack`. Every edit is a function ``Scenario -> Scenario`` (plus, optionally,
 new documents such as an event-log entry) pushed as a :class:`SnapshotCommand` that swaps
 snapshots on undo/redo. Views subscribe to the ``sig_*`` signals and never edit data themselves.
 
@@ -31,6 +32,8 @@ from gis.model import (
     Location,
     Scenario,
 )
+from gis.workspace_service import WorkspaceRef
+from gui.services.workspace_jobs import WorkspaceSnapshot
 
 Documents = dict[str, dict[str, str]]
 EVENT_LOG = "event_log"
@@ -154,14 +157,12 @@ class Session(QObject):
         self.documents: Documents = {}
         self.road_nodes: Any = None
         self.road_edges: Any = None
-        #: the file to read the road frames from while their reading is deferred (cold start)
-        self.roads_source: Path | None = None
         self.network: Any = None
-        self.path: Path | None = None
+        #: the open workspace (file path, deferred roads source, recovery copy): the one value
+        self.ref = WorkspaceRef()
         self.warnings: tuple[str, ...] = ()
         self.selected: str = ""
         self.recovery = recovery or RecoveryStore()
-        self.recovered_from: Path | None = None
         self._extra_dirty = False
         self.undo_stack.cleanChanged.connect(lambda _clean: self.sig_dirty_changed.emit(self.dirty))
 
@@ -171,20 +172,56 @@ class Session(QObject):
     def dirty(self) -> bool:
         return self._extra_dirty or not self.undo_stack.isClean()
 
-    def load(self, workspace: Any, path: Path | None, *, recovered: bool = False) -> None:
-        """Adopt a workspace read by :func:`gis.workspace.read_workspace` (GUI thread, fast)."""
+    # views of the one WorkspaceRef (setters replace it)
+    @property
+    def path(self) -> Path | None:
+        """The file a save writes to (None: never saved)."""
+        return self.ref.path
+
+    @path.setter
+    def path(self, value: Path | None) -> None:
+        self.ref = self.ref.with_(path=value)
+
+    @property
+    def roads_source(self) -> Path | None:
+        """The file to read the road frames from while their reading is deferred (cold start)."""
+        return self.ref.roads_source
+
+    @roads_source.setter
+    def roads_source(self, value: Path | None) -> None:
+        self.ref = self.ref.with_(roads_source=value)
+
+    @property
+    def recovered_from(self) -> Path | None:
+        """The recovery copy the current state was opened from (deleted once saved)."""
+        return self.ref.recovered_from
+
+    @recovered_from.setter
+    def recovered_from(self, value: Path | None) -> None:
+        self.ref = self.ref.with_(recovered_from=value)
+
+    def load(
+        self, workspace: Any, path: WorkspaceRef | Path | None, *, recovered: bool = False
+    ) -> None:
+        """Adopt a workspace read by :func:`gis.workspace.read_workspace` (GUI thread, fast).
+
+        ``path`` is the opened :class:`WorkspaceRef` (or just the file path).
+        """
+        if isinstance(path, WorkspaceRef):
+            ref = path
+        else:
+            ref = WorkspaceRef(path=Path(path) if path else None)
         old = self.scenario
         self.undo_stack.clear()
         self.scenario = workspace.scenario
         self.documents = _copy_docs(workspace.documents)
         self.road_nodes = workspace.road_nodes
         self.road_edges = workspace.road_edges
-        self.roads_source = None
         self.network = None
         self.warnings = tuple(workspace.warnings)
-        self.path = Path(path) if path else None
+        self.ref = ref
         self.selected = ""
-        self._extra_dirty = recovered
+        self._extra_dirty = recovered or ref.recovered_from is not None
         self.undo_stack.setClean()
         self.sig_path_changed.emit(str(self.path or ""))
         self.sig_workspace_loaded.emit()
@@ -352,39 +389,21 @@ class Session(QObject):
 
     # ---- files ---------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> WorkspaceSnapshot:
         """Everything a save needs (immutable scenario + copies), safe to hand to a worker."""
-        return {
-            "scenario": self.scenario,
-            "road_nodes": self.road_nodes,
-            "road_edges": self.road_edges,
-            "roads_source": self.roads_source if self.road_edges is None else None,
-            "documents": _copy_docs(self.documents),
-            "undo_index": self.undo_stack.index(),
-        }
+        return WorkspaceSnapshot(
+            scenario=self.scenario,
+            road_nodes=self.road_nodes,
+            road_edges=self.road_edges,
+            roads_source=self.roads_source if self.road_edges is None else None,
+            documents=_copy_docs(self.documents),
+            undo_index=self.undo_stack.index(),
+        )
 
     @staticmethod
-    def write_snapshot(snapshot: Mapping[str, Any], path: Path) -> None:
+    def write_snapshot(snapshot: WorkspaceSnapshot, path: Path) -> None:
         """Write a snapshot atomically (runs in a worker thread)."""
-        from gis.workspace import write_workspace
-
-        nodes, edges = snapshot["road_nodes"], snapshot["road_edges"]
-        if (nodes is None or edges is None) and snapshot.get("roads_source"):
-            # roads not read yet (deferred at start-up): copy them from the file they are in
-            from gis.workspace import read_road_frames
-
-            frames = read_road_frames(Path(snapshot["roads_source"]))
-            if frames is not None:
-                nodes, edges = frames
-        if nodes is None or edges is None:
-            nodes = edges = None
-        write_workspace(
-            path,
-            snapshot["scenario"],
-            road_nodes=nodes,
-            road_edges=edges,
-            documents=snapshot["documents"],
-        )
+        snapshot.write(Path(path))
 
     def mark_saved(self, path: Path, undo_index: int) -> None:
         """Record a finished save of the state at ``undo_index``."""
@@ -412,8 +431,8 @@ class Session(QObject):
         if not str(target):
             raise ValueError("no file name: use Save As")
         snap = self.snapshot()
-        self.write_snapshot(snap, target)
-        self.mark_saved(target, snap["undo_index"])
+        snap.write(target)
+        self.mark_saved(target, snap.undo_index)
         return target
 
     def autosave(self) -> Path | None:

@@ -1,0 +1,155 @@
+"""The main window's actions, menus and toolbar (construction only; the slots are the window's).
+
+Every action is an attribute of the window (``act_open``, ``add_actions[kind]``, …): tests and the
+dispatch panel find them there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtWidgets import QToolBar
+
+from gui.i18n import LANGUAGES, tr
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+
+
+def build_actions(window: MainWindow) -> None:
+    """Create the window's actions (``window.act_*``), menus and toolbar."""
+    w = window
+
+    def _action(
+        text: str, slot: Any, shortcut: Any = None, *, checkable: bool = False, tip: str = ""
+    ) -> QAction:
+        a = QAction(tr(text), w)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        if tip:
+            a.setStatusTip(tr(tip))
+        a.triggered.connect(slot)
+        return a
+
+    S = QKeySequence.StandardKey
+    # Ctrl+N belongs to "new incident at a map click" (the operator's frequent action); the
+    # standard New key on the same window made both shortcuts ambiguous, so neither fired
+    w.act_new = _action("新建工作区", w.new_workspace, "Ctrl+Alt+N")
+    w.act_open = _action("打开工作区…", w.open_dialog, S.Open)
+    w.act_import_osm = _action("导入 OSM 道路…", w.import_osm_dialog)
+    w.act_demo = _action("打开演示县（合江县）", lambda: w.open_workspace(DEMO_WORKSPACE))
+    w.act_save = _action("保存", w.save, S.Save)
+    w.act_save_as = _action("另存为…", w.save_as, S.SaveAs)
+    w.act_screenshot = _action("保存窗口截图…", w.screenshot_dialog)
+    w.act_quit = _action("退出", w.close, S.Quit)
+    w.act_undo = w.session.undo_stack.createUndoAction(w, tr("撤销"))
+    w.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
+    w.act_redo = w.session.undo_stack.createRedoAction(w, tr("重做"))
+    w.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+    w.act_edit = _action("编辑所选…", w.edit_selected, "Ctrl+E")
+    w.act_delete = _action("删除所选", w.delete_selected, QKeySequence.StandardKey.Delete)
+    w.act_move = _action("拖动标注移动位置", w.set_move_mode, "Ctrl+M", checkable=True)
+    w.add_actions: dict[str, QAction] = {}
+    for kind, text, key in (
+        ("stockpiles", "在地图上添加储备库", "Ctrl+1"),
+        ("shelters", "在地图上添加避难场所", "Ctrl+2"),
+        ("teams", "在地图上添加救援队伍", "Ctrl+3"),
+        ("hazards", "在地图上添加危险源", "Ctrl+4"),
+        ("incidents", "在地图上点选新建事件", "Ctrl+N"),
+    ):
+        w.add_actions[kind] = _action(
+            text,
+            lambda _c=False, k=kind: w.begin_add(k),
+            key,
+            tip="单击地图确定位置（Esc 取消）",
+        )
+    w.act_incident_coords = _action("按坐标新建事件…", w.new_incident_typed, "Ctrl+Shift+N")
+    w.act_cancel = _action("取消当前操作", w.cancel_pick, "Esc")
+    w.draw_actions = {
+        "point": _action("绘制点状管制", lambda: w.start_closure_draw("point")),
+        "line": _action("绘制线状管制", lambda: w.start_closure_draw("line")),
+        "polygon": _action("绘制面状管制", lambda: w.start_closure_draw("polygon")),
+    }
+    w.act_fit = _action("全图", w.map.fit_data, "Home")
+    w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
+    w.act_about = _action("关于与数据来源", w.about)
+    # menus
+    mb = w.menuBar()
+    w.file_menu = mb.addMenu(tr("文件(&F)"))
+    for a in (w.act_new, w.act_open, w.act_demo, w.act_save, w.act_save_as):
+        w.file_menu.addAction(a)
+    w.file_menu.addSeparator()
+    w.file_menu.addAction(w.act_import_osm)
+    w.file_menu.addSeparator()
+    w.file_menu.addAction(w.act_screenshot)
+    w.file_menu.addSeparator()
+    w.file_menu.addAction(w.act_quit)
+    w.edit_menu = mb.addMenu(tr("编辑(&E)"))
+    for a in (w.act_undo, w.act_redo):
+        w.edit_menu.addAction(a)
+    w.edit_menu.addSeparator()
+    for a in (*w.add_actions.values(), w.act_incident_coords):
+        w.edit_menu.addAction(a)
+    w.edit_menu.addSeparator()
+    for a in (w.act_edit, w.act_move, w.act_delete, w.act_cancel):
+        w.edit_menu.addAction(a)
+    w.closure_menu = mb.addMenu(tr("道路管制(&R)"))
+    for a in w.draw_actions.values():
+        w.closure_menu.addAction(a)
+    w.view_menu = mb.addMenu(tr("视图(&V)"))
+    w.view_menu.addAction(w.act_fit)
+    w.view_menu.addAction(w.act_tiles)
+    w.view_menu.addSeparator()
+    for dock in (
+        w.layer_dock,
+        *w.table_docks.values(),
+        w.event_dock,
+        w.message_dock,
+    ):
+        w.view_menu.addAction(dock.toggleViewAction())
+    w.view_menu.addSeparator()
+    lang_menu = w.view_menu.addMenu(tr("界面语言"))
+    group = QActionGroup(w)
+    w.language_actions: dict[str, QAction] = {}
+    for code, label in LANGUAGES.items():
+        a = QAction(label, w, checkable=True)
+        a.setChecked(code == w.language)
+        a.triggered.connect(lambda _c=False, c=code: w.set_language(c))
+        group.addAction(a)
+        lang_menu.addAction(a)
+        w.language_actions[code] = a
+    w.help_menu = mb.addMenu(tr("帮助(&H)"))
+    w.help_menu.addAction(w.act_about)
+    # toolbar
+    tb = QToolBar(tr("工具栏"), w)
+    tb.setObjectName("toolbar_main")
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    w.addToolBar(tb)
+    for a in (w.act_open, w.act_save, None, w.act_undo, w.act_redo, None):
+        if a is None:
+            tb.addSeparator()
+        else:
+            tb.addAction(a)
+    for kind, label in (
+        ("incidents", "新建事件"),
+        ("stockpiles", "加储备库"),
+        ("shelters", "加避难所"),
+        ("teams", "加队伍"),
+        ("hazards", "加危险源"),
+    ):
+        a = w.add_actions[kind]
+        tb.addAction(a)
+        tb.widgetForAction(a).setText(tr(label)) if tb.widgetForAction(a) else None
+    tb.addAction(w.act_move)
+    tb.addSeparator()
+    tb.addAction(w.draw_actions["line"])
+    tb.widgetForAction(w.draw_actions["line"]).setText(tr("画管制线"))
+    tb.addAction(w.act_fit)
+    w.toolbar = tb
