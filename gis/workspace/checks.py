@@ -302,9 +302,9 @@ def validate_scenario(scenario: Scenario) -> list[str]:
             for e in items:
                 if not area.covers(shapely.Point(e.location.lon, e.location.lat)):
                     out.append(f"{label} {e.id}（{e.name}）位于县界之外")
-        for t in s.townships:
-            if not area.covers(shapely.Point(t.location.lon, t.location.lat)):
-                out.append(f"乡镇 {t.code}（{t.name}）驻地位于县界之外")
+        for town in s.townships:
+            if not area.covers(shapely.Point(town.location.lon, town.location.lat)):
+                out.append(f"乡镇 {town.code}（{town.name}）驻地位于县界之外")
         for hz in s.hazards:
             if not area.intersects(hz.geometry):
                 out.append(f"危险源 {hz.id}（{hz.name}）位于县界之外")

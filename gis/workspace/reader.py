@@ -205,7 +205,7 @@ class _Reader:
                 cols[col.name] = [default] * len(fids)
                 continue
             cols[col.name] = [self.cell(layer, fid, col, v) for fid, v in zip(fids, raw[col.name])]
-        if table.geometry is not None:
+        if table.geometry is not None and geoms is not None:
             cols["geometry"] = self.geometries(layer, table.geometry.allowed, geoms, crs, fids)
         return fids, cols
 
