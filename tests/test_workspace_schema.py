@@ -301,3 +301,20 @@ def test_hazard_point_and_closure_polygon_also_round_trip(tmp_path: Path) -> Non
     path = tmp_path / "g.gpkg"
     write_workspace(path, scen)
     assert read_workspace(path).scenario == scen
+
+
+def test_the_layout_table_in_the_schema_docstring_lists_every_column() -> None:
+    # the table QGIS users read stays in step with the specs
+    from gis.workspace import schema
+
+    doc = schema.__doc__ or ""
+    lines = doc.splitlines()
+    for table in TABLES:
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"``{table.layer}``"))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("``", "==="))),
+            len(lines),
+        )
+        text = " ".join(lines[start:end])
+        for col in table.columns:
+            assert col.name in text, (table.layer, col.name)
