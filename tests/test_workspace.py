@@ -1,4 +1,4 @@
-"""Tests of gis/workspace.py: the GeoPackage workspace file.
+"""Tests of gis/workspace/ (read_workspace / write_workspace): the GeoPackage workspace file.
 
 Round trips (a rich hand-built scenario and hypothesis-generated ones), the file opening as a
 real GeoPackage, malformed files giving located WorkspaceErrors, reprojection of layers in other
@@ -39,7 +39,6 @@ from shapely.geometry import (
     Polygon,
 )
 
-from gis import workspace as ws
 from gis.errors import WorkspaceError
 from gis.model import (
     Hazard,
@@ -62,6 +61,7 @@ from gis.workspace import (
     validate_scenario,
     write_workspace,
 )
+from gis.workspace.atomic import SQLITE_FAST, TEMP_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
@@ -975,11 +975,11 @@ def test_stale_temp_cleanup_policy(tmp_path: Path) -> None:
     )
     dead_pid = int(dead.stdout)
     live_pid = os.getppid()  # pytest's parent: alive, and not this process
-    stale = tmp_path / f".ws.gpkg.{dead_pid}-abc123{ws._TEMP_SUFFIX}"
+    stale = tmp_path / f".ws.gpkg.{dead_pid}-abc123{TEMP_SUFFIX}"
     stale_journal = tmp_path / f"{stale.name}-journal"
-    busy = tmp_path / f".ws.gpkg.{live_pid}-def456{ws._TEMP_SUFFIX}"
-    abandoned = tmp_path / f".ws.gpkg.{live_pid}-0789ab{ws._TEMP_SUFFIX}"
-    other = tmp_path / f".other.gpkg.{dead_pid}-abc123{ws._TEMP_SUFFIX}"
+    busy = tmp_path / f".ws.gpkg.{live_pid}-def456{TEMP_SUFFIX}"
+    abandoned = tmp_path / f".ws.gpkg.{live_pid}-0789ab{TEMP_SUFFIX}"
+    other = tmp_path / f".other.gpkg.{dead_pid}-abc123{TEMP_SUFFIX}"
     for p in (stale, stale_journal, busy, abandoned, other):
         p.write_bytes(b"partial")
     old = time.time() - 7 * 3600
@@ -1002,14 +1002,14 @@ def test_save_keeps_file_permissions(rich_file: tuple[Path, Scenario]) -> None:
 def test_saves_from_several_threads(tmp_path: Path) -> None:
     # the GUI saves in a worker thread while others may save too; the GDAL settings used while
     # filling temp files must not leak out of write_workspace
-    before = {k: pyogrio.get_gdal_config_option(k) for k in ws._SQLITE_FAST}
+    before = {k: pyogrio.get_gdal_config_option(k) for k in SQLITE_FAST}
     scen = rich_scenario()
     variants = [scen.replace(name=f"线程 {i}") for i in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda i: write_workspace(tmp_path / f"t{i}.gpkg", variants[i]), range(4)))
     for i in range(4):
         assert read_workspace(tmp_path / f"t{i}.gpkg").scenario == variants[i]
-    assert {k: pyogrio.get_gdal_config_option(k) for k in ws._SQLITE_FAST} == before
+    assert {k: pyogrio.get_gdal_config_option(k) for k in SQLITE_FAST} == before
 
 
 def test_nul_character_is_rejected_on_write(tmp_path: Path) -> None:
@@ -1076,8 +1076,8 @@ def test_include_roads_false_does_not_read_road_layers(
         return wrapper
 
     # every way the module reads a layer through GDAL
-    monkeypatch.setattr(ws.pyogrio, "read_dataframe", spy(pyogrio.read_dataframe))
-    monkeypatch.setattr(ws.pyogrio.raw, "read", spy(pyogrio.raw.read))
+    monkeypatch.setattr(pyogrio, "read_dataframe", spy(pyogrio.read_dataframe))
+    monkeypatch.setattr(pyogrio.raw, "read", spy(pyogrio.raw.read))
     got = read_workspace(path, include_roads=False)
     assert got.road_nodes is None and got.road_edges is None
     assert "road_nodes" not in read_layers and "road_edges" not in read_layers

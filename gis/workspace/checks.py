@@ -1,0 +1,311 @@
+"""Checks that are not reading: file sniffing, argument checks, geometry repair, planner rules.
+
+* :func:`check_file` — is this a complete GeoPackage at all (header, application id, size)?
+  Run before GDAL opens it, so a text file or a truncated copy gets a plain message.
+* :func:`check_documents`, :func:`check_road_frame` — the arguments of a save, checked before
+  anything is written. :func:`coerce_road_column` casts a road-frame column to its schema dtype
+  (used on write and on read) and locates the first bad row.
+* :func:`repair_geometry` — ``make_valid`` for an invalid polygon drawn in QGIS.
+* :func:`validate_scenario` — warnings a planner should see; never raises.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis.errors import WorkspaceError
+from gis.model import Scenario
+from gis.workspace.schema import WGS84, RoadLayer
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GPKG_APP_IDS = {b"GPKG", b"GP10", b"GP11"}
+
+
+def check_file(path: Path) -> None:
+    spath = str(path)
+    if not path.exists():
+        raise WorkspaceError("file not found", path=spath)
+    if path.is_dir():
+        raise WorkspaceError("is a directory, not a GeoPackage file", path=spath)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot open: {exc.strerror or exc}", path=spath) from None
+    if size == 0:
+        raise WorkspaceError("the file is empty (0 bytes), not a GeoPackage", path=spath)
+    if len(header) < 100 or header[:16] != _SQLITE_MAGIC:
+        raise WorkspaceError(
+            "not a GeoPackage (no SQLite header; is it a text or another kind of file?)",
+            path=spath,
+        )
+    if header[68:72] not in _GPKG_APP_IDS:
+        raise WorkspaceError(
+            "an SQLite database but not a GeoPackage (application_id is not 'GPKG')", path=spath
+        )
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    n_pages = int.from_bytes(header[28:32], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    change_counter = int.from_bytes(header[24:28], "big")
+    if n_pages and valid_for == change_counter and size < page_size * n_pages:
+        raise WorkspaceError(
+            f"the file is truncated ({size} bytes, its header says {page_size * n_pages}); "
+            "it was probably copied or downloaded incompletely",
+            path=spath,
+        )
+
+
+def check_documents(
+    documents: Mapping[str, Mapping[str, str]] | None, path: str
+) -> dict[str, dict[str, str]]:
+    if documents is None:
+        return {}
+    if not isinstance(documents, Mapping):
+        raise WorkspaceError(
+            f"documents must be a mapping kind -> {{doc_id: JSON text}}, got {type(documents).__name__}",
+            path=path,
+            layer="documents",
+        )
+    out: dict[str, dict[str, str]] = {}
+    for kind, docs in documents.items():
+        if not isinstance(kind, str) or not kind:
+            raise WorkspaceError(
+                f"document kind {kind!r} must be non-empty text",
+                path=path,
+                layer="documents",
+                column="kind",
+            )
+        if not isinstance(docs, Mapping):
+            raise WorkspaceError(
+                f"documents[{kind!r}] must be a mapping doc_id -> JSON text, got "
+                f"{type(docs).__name__}",
+                path=path,
+                layer="documents",
+            )
+        out[kind] = {}
+        for doc_id, text in docs.items():
+            where = f"documents[{kind!r}][{doc_id!r}]"
+            if not isinstance(doc_id, str) or not doc_id:
+                raise WorkspaceError(
+                    f"{where}: doc_id must be non-empty text",
+                    path=path,
+                    layer="documents",
+                    column="doc_id",
+                )
+            if not isinstance(text, str):
+                raise WorkspaceError(
+                    f"{where} must be JSON text, got {type(text).__name__}",
+                    path=path,
+                    layer="documents",
+                    column="json",
+                )
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                raise WorkspaceError(
+                    f"{where} is not valid JSON: {exc}", path=path, layer="documents", column="json"
+                ) from None
+            out[kind][doc_id] = text
+    return out
+
+
+def check_road_frame(frame: Any, spec: RoadLayer, path: str) -> gpd.GeoDataFrame:
+    """Check a road frame against the schema; return it in EPSG:4326 with schema dtypes."""
+    columns, geom_type, layer = spec.columns, spec.geometry_type, spec.layer
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise WorkspaceError(
+            f"must be a GeoDataFrame, got {type(frame).__name__}", path=path, layer=layer
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise WorkspaceError(
+            f"missing column(s) {', '.join(missing)} (schema: {', '.join(columns)})",
+            path=path,
+            layer=layer,
+            column=missing[0],
+        )
+    gdf = frame
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(WGS84)
+    elif gdf.crs is None:
+        gdf = gdf.set_crs(WGS84)
+    gdf = gdf.copy()
+    for col, dtype in columns.items():
+        gdf[col] = coerce_road_column(gdf[col], dtype, layer, path, fids=None)
+    types = set(gdf.geometry.geom_type.dropna().unique())
+    if types - {geom_type}:
+        raise WorkspaceError(
+            f"geometry must be {geom_type}, found {', '.join(sorted(types))}",
+            path=path,
+            layer=layer,
+            column="geometry",
+        )
+    return gdf
+
+
+def coerce_road_column(
+    series: pd.Series, dtype: str, layer: str, path: str, fids: np.ndarray | None
+) -> pd.Series:
+    """Cast a road-frame column to its schema dtype or raise WorkspaceError at the first bad row."""
+
+    def fail(mask: np.ndarray, what: str) -> WorkspaceError:
+        pos = int(np.flatnonzero(mask)[0])
+        row = int(fids[pos]) if fids is not None else pos + 1  # the fid it would be written as
+        return WorkspaceError(
+            f"{what}, got {series.iloc[pos]!r}", path=path, layer=layer, row=row, column=series.name
+        )
+
+    if dtype == "str":
+        if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+            return series.fillna("").astype(str)  # already text (pandas' str dtype): fast path
+        values = series.astype(object)
+        isna = pd.isna(values).to_numpy()
+        bad = ~isna & ~np.array([isinstance(v, str) for v in values], dtype=bool)
+        if bad.any():
+            raise fail(bad, "expected text")
+        out = values.where(~isna, "")
+        return out.astype(str)
+    if dtype == "bool":
+        if series.dtype == bool:
+            return series
+        num = pd.to_numeric(series, errors="coerce")
+        bad = ~num.isin([0, 1]).to_numpy()
+        if bad.any():
+            raise fail(bad, "expected a boolean (0/1)")
+        return num.astype(bool)
+    if dtype == "int64" and pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("int64")  # exact, also beyond 2**53
+    if dtype == "float64" and pd.api.types.is_float_dtype(series.dtype):
+        return series.astype("float64")
+    num = pd.to_numeric(series, errors="coerce")
+    bad = (num.isna() & series.notna()).to_numpy()
+    if bad.any():
+        raise fail(bad, "expected a number")
+    if dtype == "int64":
+        arr = num.to_numpy(dtype="float64")
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            raise fail(bad, "expected a whole number")
+        return num.astype("int64")
+    return num.astype("float64")
+
+
+def repair_geometry(geom: BaseGeometry, allowed: tuple[str, ...]) -> BaseGeometry | None:
+    """make_valid, keeping only the parts of the original dimension; None if nothing usable."""
+    fixed = shapely.make_valid(geom)
+    dim = shapely.get_dimensions(geom)
+    if fixed.geom_type == "GeometryCollection":
+        parts = [p for p in shapely.get_parts(fixed) if shapely.get_dimensions(p) == dim]
+        if not parts:
+            return None
+        fixed = shapely.union_all(parts)
+    if fixed.is_empty or fixed.geom_type not in allowed or not fixed.is_valid:
+        return None
+    return fixed
+
+
+# --------------------------------------------------------------------------------------------
+# Planner warnings
+# --------------------------------------------------------------------------------------------
+
+#: Occupancy share above which a shelter is reported as nearly full.
+SHELTER_FULL_SHARE = 0.9
+
+
+def _fmt(q: float) -> str:
+    return f"{q:g}"
+
+
+def validate_scenario(scenario: Scenario) -> list[str]:
+    """Warnings a planner should see (in Chinese, as shown in the UI); never raises.
+
+    Reported: stockpiles without vehicles; inventory below safety stock; shelters over 90 %
+    occupied; open incidents needing a material that no stockpile holds (or holds too little
+    of, counting stock above safety stock); open incidents needing a skill no standby team
+    has; entities outside the county boundary.
+    """
+    s = scenario
+    out: list[str] = []
+    names = {m.code: m.name_zh for m in s.materials}
+
+    def mat(code: str) -> str:
+        return f"{names[code]}（{code}）" if code in names else code
+
+    for p in s.stockpiles:
+        if not p.vehicles:
+            out.append(f"储备库 {p.id}（{p.name}）没有车辆，物资无法从此处发出")
+        for code, ss in p.safety_stock.items():
+            stock = p.inventory.get(code, 0)
+            if stock < ss:
+                out.append(
+                    f"储备库 {p.id}（{p.name}）的 {mat(code)} 库存 {_fmt(stock)} 低于安全库存 "
+                    f"{_fmt(ss)}"
+                )
+    for h in s.shelters:
+        if h.capacity == 0:
+            out.append(f"避难场所 {h.id}（{h.name}）容量为 0")
+        elif h.occupancy > SHELTER_FULL_SHARE * h.capacity:
+            share = 100.0 * h.occupancy / h.capacity
+            out.append(
+                f"避难场所 {h.id}（{h.name}）已安置 {h.occupancy}/{h.capacity} 人（{share:.0f}%），"
+                "超过 90%"
+            )
+    open_incidents = s.open_incidents()
+    total: dict[str, float] = {}
+    for p in s.stockpiles:
+        for code, q in p.inventory.items():
+            if q > 0:
+                total[code] = total.get(code, 0) + q
+    demand: dict[str, float] = {}
+    for inc in open_incidents:
+        for code, q in inc.needs.items():
+            if q <= 0:
+                continue
+            demand[code] = demand.get(code, 0) + q
+            if total.get(code, 0) <= 0:
+                out.append(
+                    f"事件 {inc.id}（{inc.name}）需要 {mat(code)} {_fmt(q)}，但没有任何储备库存有该物资"
+                )
+    for code, q in demand.items():
+        have = total.get(code, 0)
+        if 0 < have < q:
+            out.append(f"所有未结束事件共需 {mat(code)} {_fmt(q)}，全县库存只有 {_fmt(have)}")
+    standby_skills: set[str] = set()
+    for t in s.teams:
+        if t.status.value == "待命":
+            standby_skills.update(t.skills)
+    for inc in open_incidents:
+        for skill in inc.required_skills:
+            if skill not in standby_skills:
+                out.append(f"事件 {inc.id}（{inc.name}）需要技能「{skill}」，但没有待命队伍具备")
+    if s.boundary is not None:
+        area = s.boundary
+        shapely.prepare(area)
+        kinds = (
+            ("储备库", s.stockpiles),
+            ("避难场所", s.shelters),
+            ("救援队伍", s.teams),
+            ("事件", s.incidents),
+        )
+        for label, items in kinds:
+            for e in items:
+                if not area.covers(shapely.Point(e.location.lon, e.location.lat)):
+                    out.append(f"{label} {e.id}（{e.name}）位于县界之外")
+        for town in s.townships:
+            if not area.covers(shapely.Point(town.location.lon, town.location.lat)):
+                out.append(f"乡镇 {town.code}（{town.name}）驻地位于县界之外")
+        for hz in s.hazards:
+            if not area.intersects(hz.geometry):
+                out.append(f"危险源 {hz.id}（{hz.name}）位于县界之外")
+    return out
