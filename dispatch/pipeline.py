@@ -43,25 +43,23 @@ from typing import Any
 
 import numpy as np
 
-from dispatch.orders import LegPath, TurnStep, build_orders
-from dispatch.plan import (
-    DEFAULT_PREFIX,
+from dispatch.orders import build_orders
+from dispatch.plan import DEFAULT_PREFIX, Plan, next_plan_number, scenario_hash, with_plan
+from dispatch.records import (
     AllocationLine,
     EvacuationMove,
     IncidentOutcome,
+    LegPath,
     MaterialRef,
     Place,
-    Plan,
     PlanInputs,
     PlanStatus,
     RouteStop,
     StageRun,
     TeamDispatch,
     Trip,
+    TurnStep,
     VehicleRoute,
-    next_plan_number,
-    scenario_hash,
-    with_plan,
 )
 from dispatch.results import (
     ProgressFn,
@@ -611,7 +609,7 @@ def _routing(
 def _convert_routes(
     result: Any, loc_ids: Sequence[str], depots: Sequence[str]
 ) -> tuple[VehicleRoute, ...]:
-    """dispatch.routing Route/Trip/RouteStop (location indices) → plan records (place ids)."""
+    """dispatch.routing Route/Tour/SiteVisit (location indices) → plan records (place ids)."""
     out = []
     for r in result.routes:
         trips = tuple(

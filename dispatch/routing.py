@@ -232,8 +232,8 @@ class RoutingOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class RouteStop:
-    """One visit to a site: the pieces unloaded there, in one go."""
+class SiteVisit:
+    """(Routing model; the plan's record is :class:`dispatch.records.RouteStop`.) One visit to a site: the pieces unloaded there, in one go."""
 
     delivery_ids: tuple[str, ...]
     site: int
@@ -246,13 +246,13 @@ class RouteStop:
 
 
 @dataclass(frozen=True, slots=True)
-class Trip:
-    """Depot → stops → depot."""
+class Tour:
+    """(Routing model; the plan's record is :class:`dispatch.records.Trip`.) Depot → stops → depot."""
 
     depot: int
     leave_s: int  # leaves the depot (after loading)
     return_s: int  # back at the depot
-    stops: tuple[RouteStop, ...]
+    stops: tuple[SiteVisit, ...]
     weight_kg: float
     volume_m3: float
     distance_m: int
@@ -262,7 +262,7 @@ class Trip:
 class Route:
     vehicle_id: str
     depot: int
-    trips: tuple[Trip, ...]
+    trips: tuple[Tour, ...]
     duration_s: int  # from t = 0 to the return from the last trip
     distance_m: int
 
@@ -729,9 +729,9 @@ def _build_result(
         assert s.feasible
         total_travel += s.travel_s
         total_dist += s.distance_m
-        out_trips: list[Trip] = []
+        out_trips: list[Tour] = []
         for ti, trip in enumerate(trips):
-            stops: list[RouteStop] = []
+            stops: list[SiteVisit] = []
             prev_dist_node = vehicle.depot
             trip_dist = 0
             for job, (arr, start, end) in zip(trip, s.trips[ti]):
@@ -749,7 +749,7 @@ def _build_result(
                     for mat, q in load.items():
                         merged[mat] = merged.get(mat, 0.0) + q
                     ids = last.delivery_ids + ((d.id,) if d.id not in last.delivery_ids else ())
-                    stops[-1] = RouteStop(
+                    stops[-1] = SiteVisit(
                         ids,
                         job.site,
                         last.arrival_s,
@@ -761,7 +761,7 @@ def _build_result(
                     )
                 else:
                     stops.append(
-                        RouteStop(
+                        SiteVisit(
                             (d.id,),
                             job.site,
                             arr,
@@ -774,7 +774,7 @@ def _build_result(
                     )
             trip_dist += int(problem.distance_m[prev_dist_node, vehicle.depot])
             out_trips.append(
-                Trip(
+                Tour(
                     depot=vehicle.depot,
                     leave_s=s.leave[ti],
                     return_s=s.back[ti],

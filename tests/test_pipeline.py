@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from shapely.geometry import Point
 
-from dispatch.orders import OrderKind
 from dispatch.pipeline import OUTPUT_FILES, DispatchOptions, plan_dispatch, run_dispatch_cli
-from dispatch.plan import Plan, PlanStatus, scenario_hash
+from dispatch.plan import Plan, scenario_hash
+from dispatch.records import OrderKind, PlanStatus
 from dispatch.results import Reason, Status
 from gis.errors import ValidationError, WorkspaceError
 from gis.loading import load_road_network, open_workspace
