@@ -28,7 +28,7 @@ Deadlines: the child announces itself once its interpreter is up. Before that it
 of the seconds the start-up took). After a cancel it has ``cancel_grace_s`` to return (0: it is
 killed at once and the caller keeps what it was sent so far).
 
-Usage — OR-Tools routing (:func:`dispatch.routing_ortools.run_ortools`): a daemon child, improving
+Usage — OR-Tools routing (:func:`dispatch.routing.engines.ortools.run_ortools`): a daemon child, improving
 solutions streamed as ``("sol", cost, routes)``, killed at the deadline or on stop::
 
     run = run_in_child(_ortools_child, (builder, payload, seconds, end_epoch),

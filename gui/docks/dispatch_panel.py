@@ -269,8 +269,8 @@ SOLVER_MODULES: tuple[str, ...] = (
     "dispatch.allocation",
     "dispatch.assignment",
     "dispatch.routing",
-    "dispatch.routing_pyvrp",
-    "dispatch.routing_ortools",
+    "dispatch.routing.engines.pyvrp",
+    "dispatch.routing.engines.ortools",
     "gis.matrix",
 )
 

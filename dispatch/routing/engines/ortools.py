@@ -30,6 +30,17 @@ import numpy as np
 
 from dispatch.child_process import ChildChannel, run_in_child
 from dispatch.results import ProgressFn, StopFn, no_progress
+from dispatch.routing.engines.base import EngineOutput, EngineTask
+from dispatch.routing.jobs import PreparedJobs
+from dispatch.routing.model import (
+    KG_UNIT,
+    M3_UNIT,
+    PRIORITY_UNIT,
+    RoutingOptions,
+    RoutingProblem,
+    cap_int,
+    job_matrix,
+)
 
 #: Seconds granted to the child beyond its time limit before it is killed.
 DEFAULT_GRACE_S = 1.5
@@ -322,30 +333,21 @@ def run_ortools(
 
 
 # ------------------------------------------------------------------------------------------
-# Emergency routing engine (dispatch.routing)
+# Emergency routing engine (dispatch.routing.solve_routing)
 # ------------------------------------------------------------------------------------------
 
 
-def solve_ortools(
-    problem: Any,
-    prepared: Any,
-    options: Any,
+def _solve_emergency(
+    problem: RoutingProblem,
+    prepared: PreparedJobs,
+    options: RoutingOptions,
     deadline: float,
     stop: StopFn,
     progress: ProgressFn,
     *,
-    initial: Any = None,
-) -> Any:
-    """OR-Tools engine for :func:`dispatch.routing.solve_routing` (one multi-depot model)."""
-    from dispatch.routing import (
-        KG_UNIT,
-        M3_UNIT,
-        PRIORITY_UNIT,
-        EngineOutput,
-        _cap_int,
-        job_matrix,
-    )
-
+    initial: EngineOutput | None = None,
+) -> EngineOutput:
+    """One multi-depot "emergency" model of ``prepared.jobs``, warm-started from ``initial``."""
     jobs = prepared.jobs
     used_depots = sorted({j.depot for j in jobs})
     vehicles = [vi for vi, v in enumerate(problem.vehicles) if v.depot in used_depots]
@@ -414,8 +416,8 @@ def solve_ortools(
         "reload_owner": np.asarray(reload_owner),
         "allowed": allowed,
         "starts": [depot_node[problem.vehicles[vi].depot] for vi in vehicles],
-        "cap_weight": [_cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
-        "cap_volume": [_cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
+        "cap_weight": [cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
+        "cap_volume": [cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
         "max_duration": [problem.vehicles[vi].max_duration_s for vi in vehicles],
         "objective": options.objective,
         "drop_penalty": penalty,
@@ -466,3 +468,18 @@ def solve_ortools(
         timed_out=out.routes is None,
         note=note,
     )
+
+
+class OrToolsEngine:
+    """OR-Tools on the exact objective, in a hard-stopped child (see the module docstring)."""
+
+    name = "ortools"
+
+    def solve(self, task: EngineTask) -> EngineOutput:
+        t = task
+        return _solve_emergency(
+            t.problem, t.prepared, t.options, t.deadline, t.stop, t.progress, initial=t.initial
+        )
+
+
+ORTOOLS = OrToolsEngine()
