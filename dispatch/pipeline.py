@@ -294,7 +294,7 @@ class _Geo:
         reach = np.asarray(m.reachable, dtype=bool)
         sec = np.asarray(m.seconds, dtype=np.int64)
         met = np.asarray(m.metres, dtype=np.int64)
-        from dispatch.problems import UNREACHABLE
+        from gis.units import UNREACHABLE
 
         if self.far:
             reach = (

@@ -17,9 +17,8 @@ import numpy as np
 
 from dispatch.results import SolveInfo, Unserved
 from gis.errors import ValidationError
+from gis.units import UNREACHABLE  # matrix entries at or above it mean "no road"
 
-#: Matrix entries at or above this value mean "no road".
-UNREACHABLE = 1_000_000_000
 ENGINES = ("pyvrp", "ortools", "hybrid")
 OBJECTIVES = ("emergency", "travel_time")
 #: Engine used when none is given; chosen from the measurements in benchmarks/bench_vrp.py
