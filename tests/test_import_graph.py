@@ -1,5 +1,5 @@
 """The project's import graph has no cycles (every import counts: module level, inside
-functions, under ``TYPE_CHECKING``).
+functions, under ``TYPE_CHECKING``), and no module is longer than ~800 lines without saying why.
 """
 
 from __future__ import annotations
@@ -93,6 +93,14 @@ def test_records_is_a_leaf() -> None:
     graph = import_graph()
     assert graph["dispatch.records"] <= {"dispatch", "dispatch.results"}
     assert graph["dispatch.results"] <= {"dispatch"}
+
+
+def test_long_modules_say_why() -> None:
+    for mod, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_LINES:
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            assert "long" in doc.lower(), f"{mod}: {text.count(chr(10))} lines, no reason given"
 
 
 def test_every_module_has_a_docstring() -> None:

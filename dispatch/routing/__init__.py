@@ -7,7 +7,7 @@ Locations ``0..n-1`` index the two matrices (int seconds, int metres); the first
 ``len(depots)`` locations are the depots (stockpiles). An entry ``>= UNREACHABLE`` (the one
 "no path" sentinel, :data:`gis.units.UNREACHABLE` = int32 max; sums of entries are taken in
 Python ints or int64 only) or
-``False`` in the optional ``reachable`` mask) means there is no road.
+``False`` in the optional ``reachable`` mask means there is no road.
 
 Every vehicle leaves its depot at t = 0 (the plan's reference time); loading at the depot takes
 ``loading_s`` before each trip (the first and every reload); a vehicle must be back at its depot
