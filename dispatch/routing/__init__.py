@@ -77,6 +77,8 @@ This package re-exports the public names; callers import from ``dispatch.routing
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dispatch.routing.model import (
     DEFAULT_ENGINE,
     ENGINES,
@@ -96,7 +98,23 @@ from dispatch.routing.model import (
     job_matrix,
     vehicles_by_depot,
 )
-from dispatch.routing.solve import describe, solve_routing
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dispatch.routing.solve import describe, solve_routing
+
+
+def __getattr__(name: str) -> Any:
+    """``solve_routing`` and ``describe``, imported on first use: the OR-Tools child process
+    imports :mod:`dispatch.routing.engines.ortools` (hence this package) and needs neither,
+    and every millisecond of its start-up counts against the solver's time limit."""
+    if name in ("solve_routing", "describe"):
+        from dispatch.routing import solve
+
+        value = getattr(solve, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_ENGINE",
