@@ -209,7 +209,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from dispatch.pipeline import run_dispatch_cli
+    from dispatch.cli import run_dispatch_cli
 
     _require_file(args.workspace, "workspace")
     if args.seconds <= 0:

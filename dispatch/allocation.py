@@ -94,8 +94,9 @@ class AllocationOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationLine:
-    """``quantity`` of ``material`` from ``stockpile_id`` to ``site_id`` (travel ``travel_s``);
+class Shipment:
+    """The allocation solver's decision (the plan records it as :class:`dispatch.records.AllocationLine`):
+    ``quantity`` of ``material`` from ``stockpile_id`` to ``site_id`` (travel ``travel_s``);
     ``from_safety_stock`` of it is released safety stock."""
 
     site_id: str
@@ -115,7 +116,7 @@ class AllocationResult:
     """
 
     info: SolveInfo
-    lines: tuple[AllocationLine, ...]
+    lines: tuple[Shipment, ...]
     unserved: tuple[Unserved, ...]
     weighted_fulfilled: float = 0.0
     weighted_demand: float = 0.0
@@ -302,7 +303,7 @@ def _shortfall_reasons(
     return out
 
 
-def _lines(p: AllocationProblem, j: int, mat: _Material, flows: np.ndarray) -> list[AllocationLine]:
+def _lines(p: AllocationProblem, j: int, mat: _Material, flows: np.ndarray) -> list[Shipment]:
     agg: dict[tuple[int, int], list[float]] = {}
     for a in np.flatnonzero(flows > 0):
         s = int(mat.pool_sp[mat.arc_pool[a]])
@@ -313,7 +314,7 @@ def _lines(p: AllocationProblem, j: int, mat: _Material, flows: np.ndarray) -> l
         if mat.pool_safety[mat.arc_pool[a]]:
             rec[1] += q
     return [
-        AllocationLine(
+        Shipment(
             site_id=p.site_ids[t],
             material=p.materials[j],
             stockpile_id=p.stockpile_ids[s],
@@ -439,7 +440,7 @@ def solve_allocation(
         raise ValueError(f"AllocationOptions.engine must be 'mcf' or 'glop', got {opt.engine!r}")
     t0 = time.perf_counter()
     n_mat = len(problem.materials)
-    lines: list[AllocationLine] = []
+    lines: list[Shipment] = []
     unserved: list[Unserved] = []
     objective = 0.0
     wf = 0.0
@@ -519,7 +520,7 @@ def solve_allocation(
 
 
 __all__ = [
-    "AllocationLine",
+    "Shipment",
     "AllocationOptions",
     "AllocationResult",
     "solve_allocation",

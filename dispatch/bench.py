@@ -443,7 +443,7 @@ def solve_vrptw_pyvrp(inst: VrptwInstance, seconds: float, seed: int = 0) -> lis
 
 
 def solve_cvrp_ortools(inst: CvrpInstance, seconds: float) -> list[list[int]]:
-    from dispatch.routing_ortools import run_ortools
+    from dispatch.routing.engines.ortools import run_ortools
 
     lb = math.ceil(int(inst.demand.sum()) / inst.capacity)
     payload = {
@@ -460,7 +460,7 @@ def solve_cvrp_ortools(inst: CvrpInstance, seconds: float) -> list[list[int]]:
 
 
 def solve_vrptw_ortools(inst: VrptwInstance, seconds: float) -> list[list[int]]:
-    from dispatch.routing_ortools import run_ortools
+    from dispatch.routing.engines.ortools import run_ortools
 
     d = inst.distance
     s = SCALE

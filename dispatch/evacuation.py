@@ -64,8 +64,9 @@ class EvacuationOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class EvacuationMove:
-    """``people`` of ``group_id`` go to ``shelter_id`` (travel ``travel_s``)."""
+class Relocation:
+    """The evacuation solver's decision (the plan records it as :class:`dispatch.records.EvacuationMove`):
+    ``people`` of ``group_id`` go to ``shelter_id`` (travel ``travel_s``)."""
 
     group_id: str
     shelter_id: str
@@ -82,7 +83,7 @@ class EvacuationResult:
     """
 
     info: SolveInfo
-    moves: tuple[EvacuationMove, ...]
+    moves: tuple[Relocation, ...]
     unserved: tuple[Unserved, ...]
     person_seconds: int = 0
     shelter_load: Mapping[str, int] = field(default_factory=dict)
@@ -310,10 +311,10 @@ def solve_evacuation(
     if progress is not None:
         progress(1.0, "疏散方案完成")
 
-    moves: list[EvacuationMove] = []
+    moves: list[Relocation] = []
     for g, h in zip(*np.nonzero(plan > 0)):
         moves.append(
-            EvacuationMove(p.group_ids[g], p.shelter_ids[h], int(plan[g, h]), int(p.seconds[g, h]))
+            Relocation(p.group_ids[g], p.shelter_ids[h], int(plan[g, h]), int(p.seconds[g, h]))
         )
     unserved: list[Unserved] = []
     placed = plan.sum(axis=1)
@@ -357,7 +358,7 @@ def solve_evacuation(
 
 
 def shelter_supply_deficits(
-    moves: Sequence[EvacuationMove],
+    moves: Sequence[Relocation],
     shelters: Sequence[Shelter],
     standard: Mapping[str, float],
     days: float = 1.0,
@@ -416,7 +417,7 @@ def shelter_supply_deficits(
 
 
 __all__ = [
-    "EvacuationMove",
+    "Relocation",
     "EvacuationOptions",
     "EvacuationResult",
     "shelter_supply_deficits",

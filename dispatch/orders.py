@@ -14,141 +14,26 @@ Times are seconds after the plan's time (``Plan.created_at``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from dispatch.records import (
+    DispatchOrder,
+    Leg,
+    LegPath,
+    OrderItem,
+    OrderKind,
+    OrderStop,
+    PathFn,
+    Place,
+    TeamDispatch,
+    TurnStep,
+    VehicleRoute,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
-    from dispatch.plan import Place, TeamDispatch, VehicleRoute
     from gis.model import Scenario
-
-
-class OrderKind(StrEnum):
-    TRANSFER = "调拨单"
-    DEPLOY = "派遣令"
-
-    @property
-    def title_zh(self) -> str:
-        return {"调拨单": "应急物资调拨单", "派遣令": "救援队伍派遣令"}[self.value]
-
-
-@dataclass(frozen=True, slots=True)
-class TurnStep:
-    """Drive ``distance_m`` on ``road`` (name, or the road class in Chinese if unnamed)."""
-
-    road: str
-    distance_m: float
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class LegPath:
-    """A path between two places as the order needs it (lon/lat coordinates along the roads)."""
-
-    seconds: float
-    metres: float
-    steps: tuple[TurnStep, ...]
-    coords: tuple[tuple[float, float], ...]
-
-
-PathFn = Callable[[str, str], "LegPath | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class Leg:
-    """One leg of an order's route. ``on_roads`` is False when no road path was available
-    (then ``coords`` is the straight line and ``steps`` is empty)."""
-
-    from_id: str
-    to_id: str
-    seconds: float
-    metres: float
-    steps: tuple[TurnStep, ...]
-    coords: tuple[tuple[float, float], ...]
-    on_roads: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class OrderItem:
-    material: str
-    name: str
-    unit: str
-    quantity: float
-    weight_kg: float
-
-
-@dataclass(frozen=True, slots=True)
-class OrderStop:
-    """``action`` 装货 (load) / 卸货 (unload) / 返回 (back at depot) / 出发 / 到达."""
-
-    seq: int
-    action: str
-    place_id: str
-    place_name: str
-    eta_s: float
-    items: tuple[OrderItem, ...] = ()
-    trip: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class DispatchOrder:
-    number: str
-    kind: OrderKind
-    unit_id: str
-    unit_name: str
-    unit_type: str  # vehicle kind or team force type
-    origin_id: str
-    destination_ids: tuple[str, ...]
-    stops: tuple[OrderStop, ...]
-    items: tuple[OrderItem, ...]  # everything loaded (transfer) — empty for a team
-    legs: tuple[Leg, ...]
-    depart_s: float
-    eta_s: float  # arrival at the last delivery site / at the incident
-    end_s: float  # back at the depot (transfer) or = eta_s (team)
-    total_seconds: float
-    total_metres: float
-    task: str = ""
-    skills: tuple[str, ...] = ()
-    headcount: int = 0
-    contact: str = ""
-    notes: tuple[str, ...] = ()
-
-    @property
-    def title(self) -> str:
-        return self.kind.title_zh
-
-    @property
-    def coords(self) -> tuple[tuple[float, float], ...]:
-        """The whole route as one coordinate sequence (legs joined)."""
-        out: list[tuple[float, float]] = []
-        for leg in self.legs:
-            pts = list(leg.coords)
-            if out and pts and out[-1] == pts[0]:
-                pts = pts[1:]
-            out.extend(pts)
-        return tuple(out)
-
-    @property
-    def total_weight_kg(self) -> float:
-        return sum(i.weight_kg for i in self.items)
-
-    def main_roads(self, n: int = 3) -> tuple[str, ...]:
-        """The ``n`` roads driven longest, in driving order (the route summary)."""
-        totals: dict[str, float] = {}
-        order: list[str] = []
-        for leg in self.legs:
-            for s in leg.steps:
-                if s.road not in totals:
-                    order.append(s.road)
-                totals[s.road] = totals.get(s.road, 0.0) + s.distance_m
-        top = set(sorted(totals, key=lambda r: -totals[r])[:n])
-        return tuple(r for r in order if r in top)
-
-    def route_summary(self) -> str:
-        roads = "→".join(self.main_roads()) or "（无道路路径）"
-        return f"经 {roads}，全程 {self.total_metres / 1000:.1f} 公里，约 {self.total_seconds / 60:.0f} 分钟"
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,12 +23,26 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
-from dispatch.orders import DispatchOrder, OrderKind
+from dispatch.records import (
+    AllocationLine,
+    Approval,
+    DispatchOrder,
+    EvacuationMove,
+    IncidentOutcome,
+    MaterialRef,
+    OrderKind,
+    Place,
+    PlanInputs,
+    PlanStatus,
+    StageRun,
+    TeamDispatch,
+    VehicleRoute,
+)
 from dispatch.results import Status, Unserved
 from gis.errors import ReliefDeskError, ValidationError
 
@@ -42,13 +56,6 @@ class PlanStatusError(ReliefDeskError):
     """A plan status change that the workflow does not allow (e.g. issuing a draft)."""
 
 
-class PlanStatus(StrEnum):
-    DRAFT = "草稿"
-    APPROVED = "已批准"
-    ISSUED = "已下达"
-    COMPLETED = "已完成"
-
-
 #: Allowed status changes: from → {to: action word recorded in the approval log}.
 TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
     PlanStatus.DRAFT: {PlanStatus.APPROVED: "批准"},
@@ -56,156 +63,6 @@ TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
     PlanStatus.ISSUED: {PlanStatus.COMPLETED: "完成"},
     PlanStatus.COMPLETED: {},
 }
-
-
-# --------------------------------------------------------------------------------------------
-# Records
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """One step of the workflow: ``action`` (批准/下达/退回/完成) by ``who`` at ``when``."""
-
-    action: str
-    who: str
-    when: datetime
-    to_status: PlanStatus
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StageRun:
-    """Solver statistics of one pipeline stage (evacuation, allocation, assignment, routing)."""
-
-    stage: str
-    status: Status
-    objective: float | None = None
-    bound: float | None = None
-    runtime_s: float = 0.0
-    engine: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A named location the plan refers to (stockpile, incident, shelter, team base, group)."""
-
-    id: str
-    name: str
-    kind: str  # stockpile / incident / shelter / team / group
-    lon: float
-    lat: float
-
-
-@dataclass(frozen=True, slots=True)
-class AllocationLine:
-    """``quantity`` of ``material`` from ``stockpile_id`` to ``site_id`` (incident or shelter)."""
-
-    site_id: str
-    material: str
-    stockpile_id: str
-    quantity: float
-    travel_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class TeamDispatch:
-    """Team ``team_id`` sent to ``incident_id``, arriving ``eta_s`` seconds after the plan time."""
-
-    team_id: str
-    incident_id: str
-    eta_s: float
-    headcount: int
-    skills: tuple[str, ...] = ()
-    contributes: Mapping[str, int] = field(default_factory=dict)  # skill → people on it
-
-
-@dataclass(frozen=True, slots=True)
-class EvacuationMove:
-    """``people`` of group ``group_id`` move to shelter ``shelter_id``."""
-
-    group_id: str
-    shelter_id: str
-    people: int
-    travel_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class RouteStop:
-    """A delivery stop: ``loads`` (material → quantity) unloaded at ``site_id``."""
-
-    site_id: str
-    arrival_s: float
-    departure_s: float
-    loads: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Trip:
-    """depot → stops → depot; loads are picked up at ``depot_id`` at ``start_s``."""
-
-    depot_id: str
-    start_s: float
-    end_s: float
-    stops: tuple[RouteStop, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleRoute:
-    vehicle_id: str
-    depot_id: str
-    trips: tuple[Trip, ...]
-    duration_s: float = 0.0
-    distance_m: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class MaterialRef:
-    """Catalogue facts of a material the plan mentions (so exports need no Scenario)."""
-
-    code: str
-    name: str
-    unit: str
-    unit_weight_kg: float
-    unit_volume_m3: float
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentOutcome:
-    """What an incident asked for and what the plan gives it.
-
-    ``served_fraction`` is the share of the requested material weight (kg) that the vehicle
-    routes deliver; ``staff_fraction`` the share of required skill headcount covered by teams.
-    Per material: ``needs`` = ``delivered`` + ``undelivered`` (allocated but on no vehicle; the
-    routing's "visit" records say why) + the allocation's shortfall (unserved, with reasons).
-    """
-
-    incident_id: str
-    name: str
-    level: int
-    needs: Mapping[str, float]
-    allocated: Mapping[str, float]
-    delivered: Mapping[str, float]
-    served_fraction: float
-    required_skills: Mapping[str, int]
-    covered_skills: Mapping[str, int]
-    staff_fraction: float
-    teams: tuple[str, ...] = ()
-    undelivered: Mapping[str, float] = field(default_factory=dict)  # allocated, not on a vehicle
-
-
-@dataclass(frozen=True, slots=True)
-class PlanInputs:
-    """Audit snapshot: what the plan was computed from and how."""
-
-    scenario_name: str
-    scenario_hash: str
-    options: Mapping[str, Any]
-    created_at: datetime
-    software: str = "ReliefDesk 0.1.0"
-    road_network: str = ""
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,22 +433,10 @@ __all__ = [
     "DEFAULT_PREFIX",
     "PLAN_FORMAT_VERSION",
     "TRANSITIONS",
-    "AllocationLine",
-    "Approval",
-    "EvacuationMove",
-    "IncidentOutcome",
-    "MaterialRef",
     "PLANS_DOCUMENT_KIND",
-    "Place",
     "Plan",
-    "PlanInputs",
     "PlanStatus",
     "PlanStatusError",
-    "RouteStop",
-    "StageRun",
-    "TeamDispatch",
-    "Trip",
-    "VehicleRoute",
     "next_plan_number",
     "parse_plan_number",
     "plan_number",

@@ -32,9 +32,8 @@ from gis.model import (
     Shelter,
     TeamStatus,
 )
+from gis.units import UNREACHABLE
 
-#: Sentinel for "no path" in int travel-time matrices (same value as ``gis.matrix.UNREACHABLE``).
-UNREACHABLE: int = int(np.iinfo(np.int32).max)
 #: Deadline value meaning "no deadline".
 NO_DEADLINE: int = int(np.iinfo(np.int64).max)
 

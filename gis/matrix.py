@@ -45,6 +45,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from gis.errors import ReliefDeskError, ValidationError
 from gis.roads import RoadNetwork, SnapResult, road_class_zh
+from gis.units import UNREACHABLE  # stored for pairs with no path (int32 max)
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -61,10 +62,6 @@ __all__ = [
     "Path",
     "TravelTimeEngine",
 ]
-
-#: Sentinel stored in the int32 ``seconds`` and ``metres`` matrices for pairs with no path
-#: (``np.iinfo(np.int32).max`` = 2 147 483 647, i.e. about 68 years — never a real time).
-UNREACHABLE: int = int(np.iinfo(np.int32).max)
 
 #: Off-road speed from a facility/incident to its snapped network node (km/h).
 DEFAULT_OFFROAD_KMH: float = 5.0

@@ -28,8 +28,9 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from dispatch.orders import DispatchOrder, Leg, OrderKind, clock
-from dispatch.plan import Plan, VehicleRoute
+from dispatch.orders import clock
+from dispatch.plan import Plan
+from dispatch.records import DispatchOrder, Leg, OrderKind, VehicleRoute
 
 #: Distinct line colours (ColorBrewer Dark2 + Set1, readable on a light base map), cycled.
 ROUTE_COLORS: tuple[str, ...] = (

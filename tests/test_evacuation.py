@@ -14,8 +14,8 @@ from scipy.optimize import linprog
 
 from dispatch.allocation import solve_allocation
 from dispatch.evacuation import (
-    EvacuationMove,
     EvacuationOptions,
+    Relocation,
     shelter_supply_deficits,
     solve_evacuation,
 )
@@ -237,8 +237,8 @@ def _shelters() -> tuple[Shelter, ...]:
 
 def test_shelter_supply_deficits_hand_checked():
     moves = [
-        EvacuationMove("G1", "S1", 200, 600),
-        EvacuationMove("G2", "S2", 3, 300),
+        Relocation("G1", "S1", 200, 600),
+        Relocation("G2", "S2", 3, 300),
     ]
     std = {"WATER": 1.5, "RICE": 0.45, "QUILT": 1}
     sites = shelter_supply_deficits(
@@ -253,7 +253,7 @@ def test_shelter_supply_deficits_hand_checked():
     assert "S3" not in by  # nobody there
     assert by["S1"].kind == "shelter" and by["S1"].location == _shelters()[0].location
     with pytest.raises(ValueError, match="unknown shelter"):
-        shelter_supply_deficits([EvacuationMove("G", "S9", 1, 1)], _shelters(), std)
+        shelter_supply_deficits([Relocation("G", "S9", 1, 1)], _shelters(), std)
     with pytest.raises(ValueError, match="standard"):
         shelter_supply_deficits(moves, _shelters(), {"WATER": -1})
 

@@ -22,8 +22,8 @@ from dispatch.export.geojson import export_geojson
 from dispatch.export.html_map import export_html, render_html
 from dispatch.export.pdf import export_pdf
 from dispatch.export.xlsx import INDEX_HEADERS, ORDER_HEADERS, SUMMARY_SHEET, export_xlsx
-from dispatch.orders import OrderKind
 from dispatch.plan import Plan
+from dispatch.records import OrderKind
 from tests.test_orders import HOSTILE, build_scenario, make_plan
 from tests.test_pipeline import compute_demo_plan
 

@@ -18,7 +18,8 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatus  # noqa: E402
+from dispatch.plan import PLANS_DOCUMENT_KIND, Plan  # noqa: E402
+from dispatch.records import PlanStatus  # noqa: E402
 from dispatch.results import Reason, Status  # noqa: E402
 from gis.loading import load_road_network  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402

@@ -13,7 +13,8 @@ pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from dispatch.plan import TRANSITIONS, PlanStatus  # noqa: E402
+from dispatch.plan import TRANSITIONS  # noqa: E402
+from dispatch.records import PlanStatus  # noqa: E402
 from dispatch.results import Reason, Status  # noqa: E402
 from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402

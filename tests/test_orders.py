@@ -13,29 +13,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.orders import (
-    LegPath,
-    OrderKind,
-    TurnStep,
-    build_orders,
-    compact_steps,
-    merge_steps,
-    order_number,
-)
+from dispatch.orders import build_orders, compact_steps, merge_steps, order_number
 from dispatch.plan import (
-    Place,
     Plan,
-    PlanInputs,
-    PlanStatus,
     PlanStatusError,
-    RouteStop,
-    TeamDispatch,
-    Trip,
-    VehicleRoute,
     next_plan_number,
     parse_plan_number,
     plan_number,
     scenario_hash,
+)
+from dispatch.records import (
+    LegPath,
+    OrderKind,
+    Place,
+    PlanInputs,
+    PlanStatus,
+    RouteStop,
+    TeamDispatch,
+    Trip,
+    TurnStep,
+    VehicleRoute,
 )
 from dispatch.results import Reason, Status, Unserved
 from gis.catalogue import load_materials

@@ -24,9 +24,11 @@ from typing import Any
 import pytest
 from shapely.geometry import Point
 
-from dispatch.orders import OrderKind
-from dispatch.pipeline import OUTPUT_FILES, DispatchOptions, plan_dispatch, run_dispatch_cli
-from dispatch.plan import Plan, PlanStatus, scenario_hash
+from dispatch.cli import run_dispatch_cli
+from dispatch.export import OUTPUT_FILES
+from dispatch.pipeline import DispatchOptions, plan_dispatch
+from dispatch.plan import Plan, scenario_hash
+from dispatch.records import OrderKind, PlanStatus
 from dispatch.results import Reason, Status
 from gis.errors import ValidationError, WorkspaceError
 from gis.loading import load_road_network, open_workspace
@@ -500,7 +502,7 @@ def test_failed_export_keeps_the_earlier_files(
     plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import dispatch.export.xlsx as xlsx
-    from dispatch.pipeline import export_all
+    from dispatch.export import export_all
 
     out = tmp_path / "out"
     export_all(plan, out)
@@ -520,8 +522,8 @@ def test_failed_export_keeps_the_earlier_files(
 
 
 def test_summary_names_the_place_of_each_shortfall_on_one_line(plan: Plan) -> None:
-    from dispatch.pipeline import summary_text
     from dispatch.results import Unserved
+    from dispatch.summary import summary_text
 
     inc = plan.incidents[0].incident_id
     evil = "山洪\n<b>2</b>\t"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from dispatch.routing import (
     RoutingProblem,
     RoutingResult,
     RoutingVehicle,
+    job_matrix,
     solve_routing,
 )
 from gis.errors import ValidationError
@@ -306,6 +308,62 @@ def test_unserved_reasons(engine: str) -> None:
     )
     r3 = solve_routing(p3, RoutingOptions(engine=engine, time_limit_s=0.6, allow_split=False))
     assert r3.unserved[0].reason == Reason.OVER_CAPACITY and not r3.routes
+
+
+def test_one_unreachable_sentinel_and_the_solvers_do_not_import_the_matrix_engine() -> None:
+    import subprocess
+    import sys
+
+    import dispatch.problems
+    import gis.units
+
+    assert UNREACHABLE is gis.units.UNREACHABLE == dispatch.problems.UNREACHABLE
+    assert int(np.iinfo(np.int32).max) == UNREACHABLE
+    code = (
+        "import sys, dispatch.routing, dispatch.problems, gis.units; "
+        "print('gis.matrix' in sys.modules)"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "False"  # importing gis.matrix costs ~1.4 s
+    from gis.matrix import UNREACHABLE as matrix_sentinel
+
+    assert matrix_sentinel is UNREACHABLE
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "ortools"])
+def test_int32_matrices_holding_the_sentinel_do_not_overflow(engine: str) -> None:
+    """The sentinel is int32 max: sums of entries must not wrap (int32 matrices, as the
+    travel-time engine stores them, with a blocked site and a reachable site at max - 1)."""
+    from dispatch.routing.jobs import Job, prepare_jobs
+    from dispatch.routing.schedule import schedule
+
+    p64 = line_problem([0, 100, 200, 300], 1, [], [], blocked=(2,))
+    dur = np.asarray(p64.duration_s).astype(np.int32)
+    dur[0, 3] = dur[3, 0] = UNREACHABLE - 1  # reachable, absurdly far
+    vehicle = RoutingVehicle("T", 0, 1000, 10, 3600, max_trips=2, speed_factor=0.5)
+    dels = (
+        Delivery("NEAR", 1, 0, 10, 0.1),
+        Delivery("ROAD", 2, 0, 10, 0.1),
+        Delivery("FAR", 3, 0, 10, 0.1),
+    )
+    p = RoutingProblem(p64.locations, dur, dur.copy(), p64.depots, (vehicle,), dels)
+    assert p.travel_s(vehicle, 0, 3) == 2 * (UNREACHABLE - 1)  # scaled, no wrap
+    d, m = job_matrix(p, [0, 1, 2, 3], vehicle)
+    assert d.dtype == np.int64 and (d >= 0).all() and (m >= 0).all()
+    assert d[0, 2] < UNREACHABLE and d[0, 3] == 2 * (UNREACHABLE - 1)
+    prepared = prepare_jobs(p)  # FAR is screened out (too late even directly), no overflow
+    assert [p.deliveries[j.delivery].id for j in prepared.jobs] == ["NEAR"]
+
+    job = Job(0, 2, 0, 1, 3, 0, 10, 0.1, 100, 100, 0, 0, 3600, 1.0)
+    s = schedule(p, vehicle, [[job]])
+    assert not s.feasible and s.travel_s == 4 * (UNREACHABLE - 1)  # Python ints
+    r = solve_routing(p, opts(engine))
+    check_plan(p, r)
+    reasons = dict(zip(r.unserved_ids, (u.reason for u in r.unserved)))
+    assert reasons == {"ROAD": Reason.UNREACHABLE, "FAR": Reason.TOO_LATE}
 
 
 def test_empty_and_invalid_input() -> None:

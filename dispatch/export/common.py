@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from dispatch.orders import DispatchOrder, OrderKind, clock, format_quantity
+from dispatch.orders import clock, format_quantity
 from dispatch.plan import Plan
+from dispatch.records import DispatchOrder, OrderKind
 
 KIND_LABEL = {
     "stockpile": "储备库",

@@ -23,8 +23,9 @@ from typing import Any
 
 from dispatch.export.common import KIND_LABEL, eta_text
 from dispatch.export.pdf import ExportError
-from dispatch.orders import OrderKind, format_quantity
+from dispatch.orders import format_quantity
 from dispatch.plan import Plan
+from dispatch.records import OrderKind
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAFLET_DIR = ROOT / "resources" / "vendor" / "leaflet"

@@ -45,14 +45,9 @@ from dispatch.export.common import (
     shelter_supply,
     when_text,
 )
-from dispatch.orders import (
-    DispatchOrder,
-    OrderKind,
-    format_distance,
-    format_duration,
-    format_quantity,
-)
-from dispatch.plan import Plan, StageRun
+from dispatch.orders import format_distance, format_duration, format_quantity
+from dispatch.plan import Plan
+from dispatch.records import DispatchOrder, OrderKind, StageRun
 from gis.errors import ReliefDeskError
 from gis.model import LEVEL_ROMAN
 

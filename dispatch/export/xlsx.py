@@ -27,8 +27,9 @@ from dispatch.export.common import (
     shelter_supply,
     when_text,
 )
-from dispatch.orders import DispatchOrder, format_duration
+from dispatch.orders import format_duration
 from dispatch.plan import Plan
+from dispatch.records import DispatchOrder
 
 SUMMARY_SHEET = "方案汇总"
 ORDER_HEADERS: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS[4:])

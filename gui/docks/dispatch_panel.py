@@ -101,8 +101,9 @@ def dispatch_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[s
     ``routes`` (the map payload), ``summary`` (overview text) and ``scenario_hash`` (of the
     input scenario): serialising a plan takes ~0.1 s, too long for the GUI thread.
     """
-    from dispatch.pipeline import plan_dispatch, summary_text
+    from dispatch.pipeline import plan_dispatch
     from dispatch.plan import scenario_hash
+    from dispatch.summary import summary_text
 
     # A full (generation 2) garbage collection stops every thread for its whole pass: ~0.1 s
     # over the heap of a loaded workspace (measured in bench_gui_responsiveness). The objects
@@ -269,8 +270,8 @@ SOLVER_MODULES: tuple[str, ...] = (
     "dispatch.allocation",
     "dispatch.assignment",
     "dispatch.routing",
-    "dispatch.routing_pyvrp",
-    "dispatch.routing_ortools",
+    "dispatch.routing.engines.pyvrp",
+    "dispatch.routing.engines.ortools",
     "gis.matrix",
 )
 
@@ -293,7 +294,7 @@ def preload_job(data: Any, *, stop: Any, progress: Any) -> int:
 
 def export_job(data: Mapping[str, Any], *, stop: Any, progress: Any) -> dict[str, Path]:
     """Write the plan's files into ``data["folder"]`` (returns name → path)."""
-    from dispatch.pipeline import export_all
+    from dispatch.export import export_all
 
     progress(0.1, tr("导出调度指令…"))
     return export_all(data["plan"], Path(data["folder"]))
@@ -756,7 +757,7 @@ class DispatchPanel(QDockWidget):
             self.overview.setPlainText("")
             self._retitle()
             return
-        from dispatch.pipeline import summary_text
+        from dispatch.summary import summary_text
 
         self.overview.setPlainText(
             summary if summary is not None else summary_text(plan, max_unserved=50)

@@ -9,7 +9,8 @@ duration, max trips, speed) with ``reload_depots=[depot]`` and ``max_reloads = m
 ``start_late = 0`` (vehicles leave at t = 0) and ``tw_late = shift_duration = max_duration``.
 Pieces are optional clients with a prize of (horizon + 1) × priority so that serving one is
 always worth more than the duration it adds, and the high-priority ones are kept when capacity
-runs short. Cost = total route duration (PyVRP has no arrival-time objective; see routing.py).
+runs short. Cost = total route duration (PyVRP has no arrival-time objective; see
+:mod:`dispatch.routing`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from __future__ import annotations
 import time
 import warnings
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dispatch.results import ProgressFn, StopFn
-
-if TYPE_CHECKING:
-    from dispatch.routing import EngineOutput, RoutingOptions, RoutingProblem, _Prepared
-
+from dispatch.routing.engines.base import EngineOutput, EngineTask
+from dispatch.routing.jobs import PreparedJobs
+from dispatch.routing.model import (
+    KG_UNIT,
+    M3_UNIT,
+    PRIORITY_UNIT,
+    RoutingOptions,
+    RoutingProblem,
+    cap_int,
+    job_matrix,
+    vehicles_by_depot,
+)
 
 _INFEASIBLE = 2**63 - 1  # PyVRP's cost() of an infeasible solution (int64 max)
 #: Stop a depot's search after this many iterations without improvement (≈ 0.5 s on a depot
@@ -78,8 +87,6 @@ def _make_data(
 ) -> Any:
     import pyvrp
 
-    from dispatch.routing import PRIORITY_UNIT
-
     clients = [
         pyvrp.Client(
             location=i + 1,
@@ -102,24 +109,15 @@ def _make_data(
     )
 
 
-def solve_pyvrp(
+def _solve_pyvrp(
     problem: RoutingProblem,
-    prepared: _Prepared,
+    prepared: PreparedJobs,
     options: RoutingOptions,
     deadline: float,
     stop: StopFn,
     progress: ProgressFn,
 ) -> EngineOutput:
     import pyvrp
-
-    from dispatch.routing import (
-        KG_UNIT,
-        M3_UNIT,
-        EngineOutput,
-        _cap_int,
-        job_matrix,
-        vehicles_by_depot,
-    )
 
     jobs_by_depot: dict[int, list[int]] = defaultdict(list)
     for job in prepared.jobs:
@@ -153,8 +151,8 @@ def solve_pyvrp(
         for v in fleet:
             veh = problem.vehicles[v]
             key = (
-                _cap_int(veh.capacity_kg, KG_UNIT),
-                _cap_int(veh.capacity_m3, M3_UNIT),
+                cap_int(veh.capacity_kg, KG_UNIT),
+                cap_int(veh.capacity_m3, M3_UNIT),
                 veh.max_duration_s,
                 veh.max_trips,
                 speeds.index(veh.speed_factor),
@@ -232,3 +230,16 @@ def solve_pyvrp(
         if cancelled:
             break
     return EngineOutput(plans=plans, found=found or bool(plans), cancelled=cancelled)
+
+
+class PyVRPEngine:
+    """PyVRP, one model per pickup depot (see the module docstring); ignores ``initial``."""
+
+    name = "pyvrp"
+
+    def solve(self, task: EngineTask) -> EngineOutput:
+        t = task
+        return _solve_pyvrp(t.problem, t.prepared, t.options, t.deadline, t.stop, t.progress)
+
+
+PYVRP = PyVRPEngine()

@@ -2,8 +2,8 @@
 
 OR-Tools' guided local search can overrun its time limit (and cannot be interrupted from
 Python), so every model is built and solved in a child process started with the ``spawn``
-method. The child reports each improving solution through a pipe (from an
-``AddAtSolutionCallback``); the parent keeps the last one, polls ``stop()`` and kills the child
+method (:func:`dispatch.child_process.run_in_child`). The child reports each improving
+solution to the parent (from an ``AddAtSolutionCallback``); the parent keeps the last one, polls ``stop()`` and kills the child
 when the caller cancels or when ``time limit + grace`` has passed. The parent therefore always
 returns the best solution seen so far, whatever the child does.
 
@@ -22,18 +22,25 @@ one of the module-level *builders* in the child:
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing as mp
-import sys
 import time
-import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dispatch.results import ProgressFn, StopFn, never_stop, no_progress
+from dispatch.child_process import ChildChannel, run_in_child
+from dispatch.results import ProgressFn, StopFn, no_progress
+from dispatch.routing.engines.base import EngineOutput, EngineTask
+from dispatch.routing.jobs import PreparedJobs
+from dispatch.routing.model import (
+    KG_UNIT,
+    M3_UNIT,
+    PRIORITY_UNIT,
+    RoutingOptions,
+    RoutingProblem,
+    cap_int,
+    job_matrix,
+)
 
 #: Seconds granted to the child beyond its time limit before it is killed.
 DEFAULT_GRACE_S = 1.5
@@ -207,68 +214,44 @@ def _extract(manager: Any, routing: Any, value: Any) -> list[list[int]]:
     return routes
 
 
-def _child_main(
-    builder: str, payload: dict[str, Any], seconds: float, end_epoch: float | None, conn: Any
-) -> None:
-    try:
-        conn.send(("started",))
-        manager, routing = BUILDERS[builder](payload)
-        if end_epoch is not None:  # the time the child took to start counts against the limit
-            seconds = max(MIN_CHILD_S, min(seconds, end_epoch - time.time()))
-        params = _default_params(payload, seconds)
-        best: list[int | None] = [None]
+def _ortools_child(
+    channel: ChildChannel,
+    builder: str,
+    payload: dict[str, Any],
+    seconds: float,
+    end_epoch: float | None,
+) -> str:
+    """Body of the OR-Tools child: build, solve, stream improving solutions; returns the status."""
+    manager, routing = BUILDERS[builder](payload)
+    if end_epoch is not None:  # the time the child took to start counts against the limit
+        seconds = max(MIN_CHILD_S, min(seconds, end_epoch - time.time()))
+    params = _default_params(payload, seconds)
+    best: list[int | None] = [None]
 
-        def on_solution() -> None:
-            cost = int(routing.CostVar().Value())
-            if best[0] is None or cost < best[0]:
-                best[0] = cost
-                routes = _extract(manager, routing, lambda var: var.Value())
-                conn.send(("sol", cost, routes))
+    def on_solution() -> None:
+        cost = int(routing.CostVar().Value())
+        if best[0] is None or cost < best[0]:
+            best[0] = cost
+            routes = _extract(manager, routing, lambda var: var.Value())
+            channel.send("sol", cost, routes)
 
-        routing.AddAtSolutionCallback(on_solution)
-        initial = payload.get("initial_routes")
-        if initial is not None:
-            routing.CloseModelWithParameters(params)
-            assignment = routing.ReadAssignmentFromRoutes(initial, True)
-            if assignment is None:
-                conn.send(("note", "initial routes rejected by OR-Tools"))
-                sol = routing.SolveWithParameters(params)
-            else:
-                conn.send(("note", "warm start accepted"))
-                sol = routing.SolveFromAssignmentWithParameters(assignment, params)
-        else:
+    routing.AddAtSolutionCallback(on_solution)
+    initial = payload.get("initial_routes")
+    if initial is not None:
+        routing.CloseModelWithParameters(params)
+        assignment = routing.ReadAssignmentFromRoutes(initial, True)
+        if assignment is None:
+            channel.send("note", "initial routes rejected by OR-Tools")
             sol = routing.SolveWithParameters(params)
-        if sol is not None:
-            routes = _extract(manager, routing, sol.Value)
-            conn.send(("sol", int(sol.ObjectiveValue()), routes))
-        conn.send(("done", str(routing.status())))
-    except Exception:  # pragma: no cover - reported to the parent
-        conn.send(("error", traceback.format_exc(limit=3)))
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def _main_not_reimported() -> Iterator[None]:
-    """Keep a ``spawn`` child from re-running the parent's ``__main__`` script.
-
-    The child only needs :func:`_child_main` (importable from this module); re-importing a
-    script without an ``if __name__ == "__main__"`` guard would re-run it in the child.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved: dict[str, Any] = {
-        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
-    }
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
+        else:
+            channel.send("note", "warm start accepted")
+            sol = routing.SolveFromAssignmentWithParameters(assignment, params)
+    else:
+        sol = routing.SolveWithParameters(params)
+    if sol is not None:
+        routes = _extract(manager, routing, sol.Value)
+        channel.send("sol", int(sol.ObjectiveValue()), routes)
+    return str(routing.status())
 
 
 def run_ortools(
@@ -299,110 +282,72 @@ def run_ortools(
         Polled every 50 ms; when it returns True the child is killed and the best solution
         received so far is returned with ``cancelled=True``.
     """
-    stop = stop or never_stop
     progress = progress or no_progress
     out = ChildOutcome()
-    last_progress = 0.0
-    ctx = mp.get_context("spawn")
-    parent_conn, child_conn = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child_main,
-        args=(
-            builder,
-            payload,
-            seconds,
-            time.time() + seconds if include_startup else None,
-            child_conn,
-        ),
+    t0 = time.perf_counter()
+    last_progress = [0.0]
+
+    def on_message(kind: str, *payload_: Any) -> None:
+        if kind == "sol":
+            cost, routes = int(payload_[0]), payload_[1]
+            if out.objective is None or cost <= out.objective:
+                out.objective, out.routes = cost, routes
+            out.solutions_seen += 1
+            now = time.perf_counter() - t0
+            if out.first_solution_s is None:
+                out.first_solution_s = now
+            out.timeline.append((now, cost))
+        elif kind == "note":
+            out.status = payload_[0]
+
+    def on_poll(elapsed: float) -> None:
+        now = time.perf_counter()
+        if now - last_progress[0] > 0.5:
+            last_progress[0] = now
+            progress(min(1.0, elapsed / max(seconds, 1e-9)), label)
+
+    def run_s(startup: float) -> float:
+        # The child's clock starts when its interpreter is up (spawn takes ~0.3–2 s depending
+        # on load); if it is not up within STARTUP_S it is killed all the same.
+        return max(MIN_CHILD_S, seconds - startup) if include_startup else seconds
+
+    run = run_in_child(
+        _ortools_child,
+        (builder, payload, seconds, time.time() + seconds if include_startup else None),
+        stop=stop,
+        on_message=on_message,
+        on_poll=on_poll,
+        run_s=run_s,
+        grace_s=grace_s,
+        startup_s=STARTUP_S,
+        cancel_grace_s=0.0,
+        exit_wait_s=0.0,
         daemon=True,
     )
-    t0 = time.perf_counter()
-    with _main_not_reimported():
-        proc.start()
-    child_conn.close()
-    # The child's clock starts when its interpreter is up (spawn takes ~0.3–2 s depending on
-    # load); if it is not up within STARTUP_S it is killed all the same.
-    hard_deadline = t0 + STARTUP_S + seconds + grace_s
-    try:
-        while True:
-            if stop():
-                out.cancelled = True
-                break
-            now = time.perf_counter()
-            if now > hard_deadline:
-                break
-            if now - last_progress > 0.5:
-                last_progress = now
-                progress(min(1.0, (now - t0) / max(seconds, 1e-9)), label)
-            try:
-                ready = parent_conn.poll(0.05)
-            except (EOFError, OSError):
-                break
-            if not ready:
-                if not proc.is_alive() and not parent_conn.poll(0):
-                    break
-                continue
-            try:
-                msg = parent_conn.recv()
-            except (EOFError, OSError):
-                break
-            if msg[0] == "started":
-                limit = seconds
-                if include_startup:
-                    limit = max(MIN_CHILD_S, seconds - (time.perf_counter() - t0))
-                hard_deadline = time.perf_counter() + limit + grace_s
-            elif msg[0] == "sol":
-                if out.objective is None or msg[1] <= out.objective:
-                    out.objective, out.routes = int(msg[1]), msg[2]
-                out.solutions_seen += 1
-                now = time.perf_counter() - t0
-                if out.first_solution_s is None:
-                    out.first_solution_s = now
-                out.timeline.append((now, int(msg[1])))
-            elif msg[0] == "done":
-                out.finished = True
-                out.status = f"{out.status}; {msg[1]}".strip("; ")
-                break
-            elif msg[0] == "note":
-                out.status = msg[1]
-            elif msg[0] == "error":
-                out.error = msg[1]
-                break
-    finally:
-        if proc.is_alive():
-            if not out.finished:
-                out.killed = True
-            proc.kill()
-        proc.join(timeout=2.0)
-        parent_conn.close()
+    out.finished, out.killed, out.cancelled = run.finished, run.killed, run.cancelled
+    if run.finished:
+        out.status = f"{out.status}; {run.result}".strip("; ")
+    elif run.error is not None:
+        out.error = run.details or run.error
     return out
 
 
 # ------------------------------------------------------------------------------------------
-# Emergency routing engine (dispatch.routing)
+# Emergency routing engine (dispatch.routing.solve_routing)
 # ------------------------------------------------------------------------------------------
 
 
-def solve_ortools(
-    problem: Any,
-    prepared: Any,
-    options: Any,
+def _solve_emergency(
+    problem: RoutingProblem,
+    prepared: PreparedJobs,
+    options: RoutingOptions,
     deadline: float,
     stop: StopFn,
     progress: ProgressFn,
     *,
-    initial: Any = None,
-) -> Any:
-    """OR-Tools engine for :func:`dispatch.routing.solve_routing` (one multi-depot model)."""
-    from dispatch.routing import (
-        KG_UNIT,
-        M3_UNIT,
-        PRIORITY_UNIT,
-        EngineOutput,
-        _cap_int,
-        job_matrix,
-    )
-
+    initial: EngineOutput | None = None,
+) -> EngineOutput:
+    """One multi-depot "emergency" model of ``prepared.jobs``, warm-started from ``initial``."""
     jobs = prepared.jobs
     used_depots = sorted({j.depot for j in jobs})
     vehicles = [vi for vi, v in enumerate(problem.vehicles) if v.depot in used_depots]
@@ -471,8 +416,8 @@ def solve_ortools(
         "reload_owner": np.asarray(reload_owner),
         "allowed": allowed,
         "starts": [depot_node[problem.vehicles[vi].depot] for vi in vehicles],
-        "cap_weight": [_cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
-        "cap_volume": [_cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
+        "cap_weight": [cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
+        "cap_volume": [cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
         "max_duration": [problem.vehicles[vi].max_duration_s for vi in vehicles],
         "objective": options.objective,
         "drop_penalty": penalty,
@@ -523,3 +468,18 @@ def solve_ortools(
         timed_out=out.routes is None,
         note=note,
     )
+
+
+class OrToolsEngine:
+    """OR-Tools on the exact objective, in a hard-stopped child (see the module docstring)."""
+
+    name = "ortools"
+
+    def solve(self, task: EngineTask) -> EngineOutput:
+        t = task
+        return _solve_emergency(
+            t.problem, t.prepared, t.options, t.deadline, t.stop, t.progress, initial=t.initial
+        )
+
+
+ORTOOLS = OrToolsEngine()

@@ -1,0 +1,80 @@
+"""``python app.py dispatch WS.gpkg --out DIR``: solve, export, print the summary.
+
+Progress goes to stderr only when it is a terminal (pipes and logs get just the summary); the
+summary and the list of written files go to stdout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dispatch.export.bundle import export_all
+from dispatch.pipeline import DispatchOptions, plan_dispatch
+from dispatch.plan_store import save_plan_to_workspace
+from dispatch.summary import summary_text
+from gis.errors import ReliefDeskError, WorkspaceError
+from gis.model import Scenario
+
+
+def run_dispatch_cli(
+    workspace: Path,
+    out: Path,
+    *,
+    seconds: float,
+    engine: str | None,
+    overrides: Mapping[str, Any] | None = None,
+    save: bool = False,
+) -> int:
+    """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
+
+    Exit code 0 even when the plan is partial. An unreadable workspace raises
+    :class:`gis.errors.WorkspaceError` (app.py prints it on one line).
+    """
+    from gis.loading import load_road_network, open_workspace
+
+    workspace = Path(workspace)
+    try:
+        ws = open_workspace(workspace)
+        network = load_road_network(workspace, ws.scenario)
+    except ReliefDeskError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
+    scenario: Scenario = ws.scenario
+    existing = tuple((ws.documents or {}).get("plans", {}).keys())
+    options = DispatchOptions(
+        seconds=float(seconds), engine=engine, existing_numbers=existing, **dict(overrides or {})
+    )
+    last = [-1.0]
+    err = _stderr()
+    show = bool(getattr(err, "isatty", lambda: False)())  # keep pipes/logs to the summary
+
+    def progress(fraction: float, message: str) -> None:
+        if show and (fraction - last[0] >= 0.1 or fraction >= 1.0):
+            last[0] = fraction
+            print(f"[{fraction:4.0%}] {message}", flush=True, file=err)
+
+    t0 = time.perf_counter()
+    plan = plan_dispatch(scenario, network, options, progress=progress)
+    files = export_all(plan, Path(out))
+    print(summary_text(plan))
+    print(
+        f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
+        + "，".join(str(p) for p in files.values())
+    )
+    if save:
+        save_plan_to_workspace(workspace, plan)
+        print(f"方案 {plan.number} 已保存到工作区 {workspace}")
+    return 0
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+__all__ = ["run_dispatch_cli"]

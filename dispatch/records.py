@@ -1,0 +1,337 @@
+"""The plan's record types: one leaf module for everything a :class:`dispatch.plan.Plan` holds.
+
+Plain frozen dataclasses and enums (no solver objects, no Scenario), JSON-able through
+:meth:`dispatch.plan.Plan.to_json` (field names are the JSON keys: renaming one changes the
+stored plan format). The solvers have their own result types under other names
+(:class:`dispatch.allocation.Shipment`, :class:`dispatch.evacuation.Relocation`, the routing
+model's ``SiteVisit``/``Tour``); the pipeline turns those into these records.
+
+- plan records: :class:`PlanStatus`, :class:`Approval`, :class:`StageRun`, :class:`Place`,
+  :class:`AllocationLine`, :class:`TeamDispatch`, :class:`EvacuationMove`, :class:`RouteStop`,
+  :class:`Trip`, :class:`VehicleRoute`, :class:`MaterialRef`, :class:`IncidentOutcome`,
+  :class:`PlanInputs`;
+- order records (built by :mod:`dispatch.orders`): :class:`OrderKind`, :class:`TurnStep`,
+  :class:`LegPath`, :class:`Leg`, :class:`OrderItem`, :class:`OrderStop`,
+  :class:`DispatchOrder`.
+
+Imports only the standard library (a leaf: plan.py, orders.py, the pipeline and the exports all
+import from here, never the other way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from dispatch.results import Status
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "草稿"
+    APPROVED = "已批准"
+    ISSUED = "已下达"
+    COMPLETED = "已完成"
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """One step of the workflow: ``action`` (批准/下达/退回/完成) by ``who`` at ``when``."""
+
+    action: str
+    who: str
+    when: datetime
+    to_status: PlanStatus
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageRun:
+    """Solver statistics of one pipeline stage (evacuation, allocation, assignment, routing)."""
+
+    stage: str
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    runtime_s: float = 0.0
+    engine: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named location the plan refers to (stockpile, incident, shelter, team base, group)."""
+
+    id: str
+    name: str
+    kind: str  # stockpile / incident / shelter / team / group
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationLine:
+    """``quantity`` of ``material`` from ``stockpile_id`` to ``site_id`` (incident or shelter)."""
+
+    site_id: str
+    material: str
+    stockpile_id: str
+    quantity: float
+    travel_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDispatch:
+    """Team ``team_id`` sent to ``incident_id``, arriving ``eta_s`` seconds after the plan time."""
+
+    team_id: str
+    incident_id: str
+    eta_s: float
+    headcount: int
+    skills: tuple[str, ...] = ()
+    contributes: Mapping[str, int] = field(default_factory=dict)  # skill → people on it
+
+
+@dataclass(frozen=True, slots=True)
+class EvacuationMove:
+    """``people`` of group ``group_id`` move to shelter ``shelter_id``."""
+
+    group_id: str
+    shelter_id: str
+    people: int
+    travel_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStop:
+    """A delivery stop: ``loads`` (material → quantity) unloaded at ``site_id``."""
+
+    site_id: str
+    arrival_s: float
+    departure_s: float
+    loads: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """depot → stops → depot; loads are picked up at ``depot_id`` at ``start_s``."""
+
+    depot_id: str
+    start_s: float
+    end_s: float
+    stops: tuple[RouteStop, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleRoute:
+    vehicle_id: str
+    depot_id: str
+    trips: tuple[Trip, ...]
+    duration_s: float = 0.0
+    distance_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialRef:
+    """Catalogue facts of a material the plan mentions (so exports need no Scenario)."""
+
+    code: str
+    name: str
+    unit: str
+    unit_weight_kg: float
+    unit_volume_m3: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOutcome:
+    """What an incident asked for and what the plan gives it.
+
+    ``served_fraction`` is the share of the requested material weight (kg) that the vehicle
+    routes deliver; ``staff_fraction`` the share of required skill headcount covered by teams.
+    Per material: ``needs`` = ``delivered`` + ``undelivered`` (allocated but on no vehicle; the
+    routing's "visit" records say why) + the allocation's shortfall (unserved, with reasons).
+    """
+
+    incident_id: str
+    name: str
+    level: int
+    needs: Mapping[str, float]
+    allocated: Mapping[str, float]
+    delivered: Mapping[str, float]
+    served_fraction: float
+    required_skills: Mapping[str, int]
+    covered_skills: Mapping[str, int]
+    staff_fraction: float
+    teams: tuple[str, ...] = ()
+    undelivered: Mapping[str, float] = field(default_factory=dict)  # allocated, not on a vehicle
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    """Audit snapshot: what the plan was computed from and how."""
+
+    scenario_name: str
+    scenario_hash: str
+    options: Mapping[str, Any]
+    created_at: datetime
+    software: str = "ReliefDesk 0.1.0"
+    road_network: str = ""
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+# --------------------------------------------------------------------------------------------
+
+
+class OrderKind(StrEnum):
+    TRANSFER = "调拨单"
+    DEPLOY = "派遣令"
+
+    @property
+    def title_zh(self) -> str:
+        return {"调拨单": "应急物资调拨单", "派遣令": "救援队伍派遣令"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStep:
+    """Drive ``distance_m`` on ``road`` (name, or the road class in Chinese if unnamed)."""
+
+    road: str
+    distance_m: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class LegPath:
+    """A path between two places as the order needs it (lon/lat coordinates along the roads)."""
+
+    seconds: float
+    metres: float
+    steps: tuple[TurnStep, ...]
+    coords: tuple[tuple[float, float], ...]
+
+
+PathFn = Callable[[str, str], "LegPath | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of an order's route. ``on_roads`` is False when no road path was available
+    (then ``coords`` is the straight line and ``steps`` is empty)."""
+
+    from_id: str
+    to_id: str
+    seconds: float
+    metres: float
+    steps: tuple[TurnStep, ...]
+    coords: tuple[tuple[float, float], ...]
+    on_roads: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    material: str
+    name: str
+    unit: str
+    quantity: float
+    weight_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStop:
+    """``action`` 装货 (load) / 卸货 (unload) / 返回 (back at depot) / 出发 / 到达."""
+
+    seq: int
+    action: str
+    place_id: str
+    place_name: str
+    eta_s: float
+    items: tuple[OrderItem, ...] = ()
+    trip: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchOrder:
+    number: str
+    kind: OrderKind
+    unit_id: str
+    unit_name: str
+    unit_type: str  # vehicle kind or team force type
+    origin_id: str
+    destination_ids: tuple[str, ...]
+    stops: tuple[OrderStop, ...]
+    items: tuple[OrderItem, ...]  # everything loaded (transfer) — empty for a team
+    legs: tuple[Leg, ...]
+    depart_s: float
+    eta_s: float  # arrival at the last delivery site / at the incident
+    end_s: float  # back at the depot (transfer) or = eta_s (team)
+    total_seconds: float
+    total_metres: float
+    task: str = ""
+    skills: tuple[str, ...] = ()
+    headcount: int = 0
+    contact: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.kind.title_zh
+
+    @property
+    def coords(self) -> tuple[tuple[float, float], ...]:
+        """The whole route as one coordinate sequence (legs joined)."""
+        out: list[tuple[float, float]] = []
+        for leg in self.legs:
+            pts = list(leg.coords)
+            if out and pts and out[-1] == pts[0]:
+                pts = pts[1:]
+            out.extend(pts)
+        return tuple(out)
+
+    @property
+    def total_weight_kg(self) -> float:
+        return sum(i.weight_kg for i in self.items)
+
+    def main_roads(self, n: int = 3) -> tuple[str, ...]:
+        """The ``n`` roads driven longest, in driving order (the route summary)."""
+        totals: dict[str, float] = {}
+        order: list[str] = []
+        for leg in self.legs:
+            for s in leg.steps:
+                if s.road not in totals:
+                    order.append(s.road)
+                totals[s.road] = totals.get(s.road, 0.0) + s.distance_m
+        top = set(sorted(totals, key=lambda r: -totals[r])[:n])
+        return tuple(r for r in order if r in top)
+
+    def route_summary(self) -> str:
+        roads = "→".join(self.main_roads()) or "（无道路路径）"
+        return f"经 {roads}，全程 {self.total_metres / 1000:.1f} 公里，约 {self.total_seconds / 60:.0f} 分钟"
+
+
+__all__ = [
+    "AllocationLine",
+    "Approval",
+    "DispatchOrder",
+    "EvacuationMove",
+    "IncidentOutcome",
+    "Leg",
+    "LegPath",
+    "MaterialRef",
+    "OrderItem",
+    "OrderKind",
+    "OrderStop",
+    "PathFn",
+    "Place",
+    "PlanInputs",
+    "PlanStatus",
+    "RouteStop",
+    "StageRun",
+    "TeamDispatch",
+    "Trip",
+    "TurnStep",
+    "VehicleRoute",
+]
