@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,6 @@ from dispatch.export.common import (
 from dispatch.orders import DispatchOrder, OrderItem, OrderKind, OrderStop
 from dispatch.plan import AllocationLine, MaterialRef, Place, Plan, RouteStop, Trip, VehicleRoute
 from tests.test_orders import HOSTILE, build_scenario, make_plan
-from tests.test_pipeline import compute_demo_plan
 
 KEYS = [k for k, _ in ROW_FIELDS]
 CST = timezone(timedelta(hours=8))
@@ -38,8 +36,8 @@ FORMULA = '=HYPERLINK("http://evil.example","点我")'
 
 
 @pytest.fixture(scope="module")
-def plan(demo_workspace_path: Path) -> Plan:
-    return compute_demo_plan(str(demo_workspace_path))
+def plan(demo_plan: Plan) -> Plan:
+    return demo_plan
 
 
 # ---- constants ---------------------------------------------------------------------------------

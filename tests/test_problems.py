@@ -9,7 +9,6 @@ once with a ring of road closures that cuts one incident off from all but one st
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -34,6 +33,7 @@ from dispatch.problems import (
     split_matrix,
 )
 from gis.model import Incident, Material, RoadClosure, Scenario, Shelter, Stockpile, Team
+from tests.conftest import travel_matrix
 
 U = UNREACHABLE
 T0 = datetime(2026, 7, 1, 8, 0)
@@ -578,33 +578,11 @@ def test_evacuation_problem_defaults() -> None:
 # ---- the demo county on its road network -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo(demo_workspace_path: Path):
-    from gis.loading import load_road_network
-    from gis.matrix import TravelTimeEngine
-    from gis.workspace import read_workspace
-
-    scenario = read_workspace(demo_workspace_path, include_roads=False).scenario
-    network = load_road_network(demo_workspace_path, scenario)
-    if network is None:
-        pytest.fail("the demo workspace has no road network")
-    return scenario, network, TravelTimeEngine(network, scenario.closures)
-
-
-def _matrix(engine, rows, cols):
-    return engine.matrix_lonlat(
-        [x.location.lon for x in rows],
-        [x.location.lat for x in rows],
-        [x.location.lon for x in cols],
-        [x.location.lat for x in cols],
-    )
-
-
-def test_demo_allocation_problem(demo) -> None:
-    sc, _, engine = demo
+def test_demo_allocation_problem(demo_scenario, demo_engine) -> None:
+    sc, engine = demo_scenario, demo_engine
     incidents = [i for i in sc.open_incidents() if i.needs]
     assert incidents, "the demo county has open incidents with needs"
-    m = _matrix(engine, sc.stockpiles, incidents)
+    m = travel_matrix(engine, sc.stockpiles, incidents)
     p = build_allocation_problem(sc, m)
     assert p.stockpile_ids == tuple(s.id for s in sc.stockpiles)
     assert p.site_ids == tuple(i.id for i in incidents)
@@ -635,10 +613,10 @@ def test_demo_allocation_problem(demo) -> None:
     _read_only(p.available, p.safety, p.demand, p.seconds, p.reachable, p.priority)
 
 
-def test_demo_assignment_and_evacuation_problems(demo) -> None:
-    sc, _, engine = demo
+def test_demo_assignment_and_evacuation_problems(demo_scenario, demo_engine) -> None:
+    sc, engine = demo_scenario, demo_engine
     skilled = [i for i in sc.open_incidents() if i.required_skills]
-    a = build_assignment_problem(sc, _matrix(engine, sc.teams, skilled))
+    a = build_assignment_problem(sc, travel_matrix(engine, sc.teams, skilled))
     assert a.team_ids == tuple(t.id for t in sc.teams)
     assert a.incident_ids == tuple(i.id for i in skilled)
     assert a.eta_s.shape == (len(sc.teams), len(skilled)) and a.reachable.all()
@@ -648,7 +626,7 @@ def test_demo_assignment_and_evacuation_problems(demo) -> None:
     assert a.priority.tolist() == [site_priority(i.level, i.deadline_min * 60) for i in skilled]
 
     affected = [i for i in sc.open_incidents() if i.affected_people > 0]
-    e = build_evacuation_problem(sc, _matrix(engine, affected, sc.shelters))
+    e = build_evacuation_problem(sc, travel_matrix(engine, affected, sc.shelters))
     assert e.group_ids == tuple(i.id for i in affected)
     assert e.people.tolist() == [i.affected_people for i in affected]
     assert e.priority.tolist() == [LEVEL_WEIGHT[i.level] for i in affected]
@@ -658,18 +636,18 @@ def test_demo_assignment_and_evacuation_problems(demo) -> None:
     _read_only(a.eta_s, a.headcount, e.seconds, e.capacity, e.people)
 
 
-def test_demo_unreachable_pairs_stay_unreachable(demo) -> None:
+def test_demo_unreachable_pairs_stay_unreachable(demo_scenario, demo_network) -> None:
     """A ring of closed roads around one incident: only the stockpile inside the ring reaches it,
     and every builder keeps the other pairs unreachable (sentinel seconds, mask False)."""
     from gis.matrix import TravelTimeEngine
 
-    sc, network, _ = demo
+    sc, network = demo_scenario, demo_network
     target = sc.open_incidents()[-1]
     ring = LineString(Point(target.location.lon, target.location.lat).buffer(0.01).exterior.coords)
     closure = RoadClosure("RC-RING", ring, reason="测试：环形封路", speed_factor=0.0)
     engine = TravelTimeEngine(network, (*sc.closures, closure))
     incidents = [i for i in sc.open_incidents() if i.needs]
-    m = _matrix(engine, sc.stockpiles, incidents)
+    m = travel_matrix(engine, sc.stockpiles, incidents)
     col = [i.id for i in incidents].index(target.id)
     cut = ~m.reachable
     assert cut[:, col].sum() >= len(sc.stockpiles) - 1 and cut.any() and not cut.all()
@@ -683,12 +661,12 @@ def test_demo_unreachable_pairs_stay_unreachable(demo) -> None:
     r = build_allocation_problem(sc, np.asarray(m.seconds))
     np.testing.assert_array_equal(r.reachable, m.reachable)
 
-    teams = _matrix(engine, sc.teams, [target])
+    teams = travel_matrix(engine, sc.teams, [target])
     a = build_assignment_problem(sc, teams, incidents=[target])
     np.testing.assert_array_equal(a.reachable, teams.reachable)
     assert (a.eta_s[~teams.reachable] == UNREACHABLE).all()
 
-    ev = _matrix(engine, [target], sc.shelters)
+    ev = travel_matrix(engine, [target], sc.shelters)
     group = EvacuationGroup(target.id, target.affected_people, target.location)
     e = build_evacuation_problem(sc, ev, groups=[group])
     np.testing.assert_array_equal(e.reachable, ev.reachable)
