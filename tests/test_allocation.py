@@ -462,23 +462,11 @@ def test_build_allocation_problem_from_scenario():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo(demo_workspace_path):
-    from gis.loading import load_road_network, open_workspace
-    from gis.matrix import TravelTimeEngine
-
-    ws = open_workspace(demo_workspace_path)
-    net = load_road_network(demo_workspace_path, ws.scenario)
-    if net is None:
-        pytest.fail("the demo workspace has no road network")
-    return ws.scenario, TravelTimeEngine(net, ws.scenario.closures)
-
-
-def test_demo_county_allocation_on_real_roads(demo):
+def test_demo_county_allocation_on_real_roads(demo_scenario, demo_engine):
     from gis.matrix import UNREACHABLE as ENGINE_SENTINEL
 
     assert ENGINE_SENTINEL == UNREACHABLE  # the problems read the engine's sentinel
-    sc, engine = demo
+    sc, engine = demo_scenario, demo_engine
     sites = [AllocationSite.from_incident(i) for i in sc.open_incidents() if i.needs]
     m = engine.matrix_lonlat(
         [s.location.lon for s in sc.stockpiles],

@@ -416,20 +416,8 @@ def test_build_assignment_problem_from_scenario():
         build_assignment_problem(sc, [[1, 2], [3, 4]])
 
 
-@pytest.fixture(scope="module")
-def demo(demo_workspace_path):
-    from gis.loading import load_road_network, open_workspace
-    from gis.matrix import TravelTimeEngine
-
-    ws = open_workspace(demo_workspace_path)
-    net = load_road_network(demo_workspace_path, ws.scenario)
-    if net is None:
-        pytest.fail("the demo workspace has no road network")
-    return ws.scenario, TravelTimeEngine(net, ws.scenario.closures)
-
-
-def test_demo_county_team_assignment_on_real_roads(demo):
-    sc, engine = demo
+def test_demo_county_team_assignment_on_real_roads(demo_scenario, demo_engine):
+    sc, engine = demo_scenario, demo_engine
     incidents = [i for i in sc.open_incidents() if i.required_skills]
     m = engine.matrix_lonlat(
         [t.location.lon for t in sc.teams],

@@ -199,22 +199,19 @@ def test_matrix_reports_far_points_and_rejects_bad_outputs(
 
 
 def test_download_osm_offline_is_one_line_and_keeps_the_workspace(
-    demo_workspace_path: Path,
+    demo_copy: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """In-process (the download servers are pointed at a host that cannot resolve)."""
-    import shutil
-
     import osmnx as ox
 
     import app
 
     monkeypatch.setattr(ox.settings, "overpass_url", "https://overpass.invalid/api")
     monkeypatch.setattr(ox.settings, "nominatim_url", "https://nominatim.invalid/")
-    ws = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace_path, ws)
+    ws = demo_copy
     before = ws.read_bytes()
     # default area: the workspace's own outline
     assert app.main(["download-osm", "--out", str(ws)]) == 2
@@ -271,14 +268,11 @@ def test_dispatch_options_reach_the_plan(demo_workspace_path: Path, tmp_path: Pa
 
 
 def test_dispatch_save_files_numbered_plans_and_keeps_everything(
-    demo_workspace_path: Path, tmp_path: Path
+    demo_copy: Path, tmp_path: Path
 ) -> None:
-    import shutil
-
     from gis.workspace import read_workspace
 
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+    ws = demo_copy
     before = read_workspace(ws)
     for n in (1, 2):
         proc = run_app("dispatch", str(ws), "--out", str(tmp_path / f"p{n}"), "--seconds", "1", "--save")

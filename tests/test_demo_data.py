@@ -28,10 +28,8 @@ REAL_SEATS = {
 
 
 @pytest.fixture(scope="module")
-def ws(demo_workspace_path: Path):  # type: ignore[no-untyped-def]
-    from gis.workspace import read_workspace
-
-    return read_workspace(demo_workspace_path)
+def ws(demo_ws):  # type: ignore[no-untyped-def]
+    return demo_ws
 
 
 def digraph(nodes, edges, *, drop=None) -> nx.DiGraph:  # type: ignore[no-untyped-def]

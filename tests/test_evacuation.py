@@ -29,6 +29,7 @@ from dispatch.problems import (
 )
 from dispatch.results import Reason, Status
 from gis.model import Incident, Material, Scenario, Shelter, Stockpile
+from tests.conftest import travel_matrix
 
 U = UNREACHABLE
 
@@ -323,31 +324,10 @@ def test_build_evacuation_problem_with_explicit_groups():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo(demo_workspace_path):
-    from gis.loading import load_road_network, open_workspace
-    from gis.matrix import TravelTimeEngine
-
-    ws = open_workspace(demo_workspace_path)
-    net = load_road_network(demo_workspace_path, ws.scenario)
-    if net is None:
-        pytest.fail("the demo workspace has no road network")
-    return ws.scenario, TravelTimeEngine(net, ws.scenario.closures)
-
-
-def _mx(engine, a, b):
-    return engine.matrix_lonlat(
-        [x.location.lon for x in a],
-        [x.location.lat for x in a],
-        [x.location.lon for x in b],
-        [x.location.lat for x in b],
-    )
-
-
-def test_demo_county_evacuation_then_supplies(demo):
-    sc, engine = demo
+def test_demo_county_evacuation_then_supplies(demo_scenario, demo_engine):
+    sc, engine = demo_scenario, demo_engine
     incidents = [i for i in sc.open_incidents() if i.affected_people > 0]
-    ev = build_evacuation_problem(sc, _mx(engine, incidents, sc.shelters))
+    ev = build_evacuation_problem(sc, travel_matrix(engine, incidents, sc.shelters))
     r = solve_evacuation(ev)
     assert r.info.status in (Status.OPTIMAL, Status.TIMEOUT)
     assert r.placed() + sum(u.quantity for u in r.unserved) == sum(
@@ -360,7 +340,7 @@ def test_demo_county_evacuation_then_supplies(demo):
     assert extra  # the people moved need water, food and quilts somewhere
     sites = [AllocationSite.from_incident(i) for i in sc.open_incidents() if i.needs]
     sites += list(extra)
-    p = build_allocation_problem(sc, _mx(engine, sc.stockpiles, sites), sites=sites)
+    p = build_allocation_problem(sc, travel_matrix(engine, sc.stockpiles, sites), sites=sites)
     alloc = solve_allocation(p)
     assert alloc.info.status is Status.OPTIMAL
     for s in extra:

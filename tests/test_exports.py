@@ -25,7 +25,6 @@ from dispatch.export.xlsx import INDEX_HEADERS, ORDER_HEADERS, SUMMARY_SHEET, ex
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
 from tests.test_orders import HOSTILE, build_scenario, make_plan
-from tests.test_pipeline import compute_demo_plan
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
@@ -34,8 +33,8 @@ needs_poppler = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def plan(demo_workspace_path: Path) -> Plan:
-    p = compute_demo_plan(str(demo_workspace_path))
+def plan(demo_plan: Plan) -> Plan:
+    p = demo_plan
     # approved and issued, so the headers show a status and an issue time
     return p.approve("县应急局 张局长", p.created_at + timedelta(minutes=3)).issue(
         "值班员 李四", p.created_at + timedelta(minutes=4)

@@ -453,17 +453,14 @@ def test_job_loads_the_road_network_when_the_session_has_none(session):
     assert plan.matches(session.scenario) and out["scenario_hash"] == plan.inputs.scenario_hash
 
 
-def test_install_in_the_main_window(qtbot, qapp, tmp_path, monkeypatch, demo_workspace_path):
+def test_install_in_the_main_window(qtbot, qapp, demo_copy, app_dirs):
     """The one-line wiring: dock, View menu, toolbar action, routes drawn on the window's map."""
     from PyQt6.QtWidgets import QDockWidget
 
     from gui.docks.dispatch_panel import install_dispatch_panel
     from gui.main_window import MainWindow
 
-    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+    ws = demo_copy
     w = MainWindow(interactive=False)
     try:
         panel = install_dispatch_panel(w)

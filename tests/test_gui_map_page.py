@@ -14,15 +14,14 @@ import pytest
 pytest.importorskip("folium")
 
 from gis.model import Stockpile  # noqa: E402
-from gis.workspace import read_workspace  # noqa: E402
 from gui import map_page  # noqa: E402
 
 HOSTILE = "<script>alert(\"x\")</script> 'q' & </script>"
 
 
 @pytest.fixture(scope="module")
-def demo(demo_workspace_path: Path):
-    return read_workspace(demo_workspace_path, include_roads=True)
+def demo(demo_ws):
+    return demo_ws
 
 
 def _data(page: str) -> dict:

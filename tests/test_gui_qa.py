@@ -12,7 +12,6 @@ pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from gis.workspace import read_workspace  # noqa: E402
 from gui.table_models import parse_quantity  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -27,13 +26,11 @@ def test_parse_quantity_accepts_what_the_table_shows_and_refuses_the_rest() -> N
         assert parse_quantity(bad) is None, bad
 
 
-def test_inventory_cell_with_text_or_negative_shows_a_message(
-    qapp, demo_workspace_path: Path
-) -> None:
+def test_inventory_cell_with_text_or_negative_shows_a_message(qapp, demo_scenario) -> None:
     """Typing text or a negative number in an inventory cell used to revert silently."""
     from gui.editors import StockpileDialog
 
-    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    s = demo_scenario
     sp = s.stockpiles[0]
     dlg = StockpileDialog(s, sp)
     dlg.show()
@@ -56,14 +53,12 @@ def test_inventory_cell_with_text_or_negative_shows_a_message(
     dlg.close()
 
 
-def test_every_window_shortcut_fires_one_action(qapp, tmp_path: Path, monkeypatch) -> None:
+def test_every_window_shortcut_fires_one_action(qapp, app_dirs) -> None:
     """Ctrl+N was both "new workspace" and "new incident": Qt fired neither (ambiguous)."""
     from PyQt6.QtGui import QAction
 
     from gui.main_window import MainWindow
 
-    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
     w = MainWindow(interactive=False)
     try:
         owners: dict[str, list[str]] = defaultdict(list)
@@ -88,18 +83,13 @@ def test_every_window_shortcut_fires_one_action(qapp, tmp_path: Path, monkeypatc
 
 
 def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
-    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+    qtbot, qapp, tmp_path: Path, monkeypatch, demo_copy: Path, app_dirs
 ) -> None:
     """Reopening (or recovering) a workspace with a plan showed the plan but no routes on the map:
     the routes were pushed to the old page, which the new page then replaced."""
-    import shutil
-
     from gui.main_window import MainWindow
 
-    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+    ws = demo_copy
     w = MainWindow(interactive=False)
     panel = w.dispatch_panel
 
@@ -167,10 +157,9 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
 
 
 def test_discarding_changes_on_close_drops_the_recovery_copy(
-    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+    qtbot, qapp, monkeypatch, demo_copy: Path, app_dirs
 ) -> None:
     """Recover, then close with "Discard": the same recovery was offered again at next start."""
-    import shutil
     from dataclasses import replace
 
     from PyQt6.QtWidgets import QMessageBox
@@ -178,10 +167,7 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
     from gui import main_window
     from gui.main_window import MainWindow
 
-    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+    ws = demo_copy
     w = MainWindow(interactive=False)
     try:
         with qtbot.waitSignal(w.sig_loaded, timeout=60000):
@@ -232,22 +218,17 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
 
 
 def test_closing_the_single_bridge_cuts_off_the_north_bank(
-    qtbot, qapp, tmp_path: Path, monkeypatch, demo_workspace_path: Path
+    qtbot, qapp, demo_copy: Path, app_dirs
 ) -> None:
     """The brief's scenario, as an operator does it: an incident on the north bank of the 长江
     from a template, a closure polygon drawn over 合江长江大桥 (the only link), then dispatch.
     The run finishes; the north-bank incident is served only from the north bank, and what the
     south bank cannot bring is listed as unreachable (不可达) with a sentence."""
-    import shutil
-
     from dispatch.results import Reason
     from gis.workspace import read_workspace as read_ws
     from gui.main_window import MainWindow
 
-    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+    ws = demo_copy
     edges = read_ws(ws, include_roads=True).road_edges
     bridge = edges[edges["name"].astype(str).str.contains("合江长江大桥")]
     assert len(bridge) >= 1
@@ -313,12 +294,12 @@ def test_closing_the_single_bridge_cuts_off_the_north_bank(
         qapp.processEvents()
 
 
-def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_workspace_path: Path) -> None:
+def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_scenario) -> None:
     """预案 names come from the workspace (documents ``plan_templates``): never as markup."""
     from gis.catalogue import load_plan_templates
     from gui.editors import IncidentDialog, default_entity
 
-    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    s = demo_scenario
     templates = load_plan_templates()
     hostile = "<img src=x onerror=alert(1)>"
     tpl = {hostile: templates[sorted(templates)[0]]}
@@ -332,14 +313,12 @@ def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_workspace_pa
     dlg.close()
 
 
-def test_hand_adjusted_needs_survive_a_change_of_affected_people(
-    qapp, demo_workspace_path: Path
-) -> None:
+def test_hand_adjusted_needs_survive_a_change_of_affected_people(qapp, demo_scenario) -> None:
     """Operators adjust the 预案's needs; typing a new head count must not silently undo that."""
     from gis.catalogue import load_plan_templates
     from gui.editors import IncidentDialog, default_entity
 
-    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    s = demo_scenario
     templates = load_plan_templates()
     seat = s.townships[0].location
     inc = default_entity("incidents", "INC-9998", seat.lon, seat.lat, s)

@@ -177,8 +177,8 @@ def test_save_while_road_reading_is_deferred(
     )
 
 
-def test_table_model_sorts_numbers_and_filters(qapp, demo_workspace_path: Path) -> None:
-    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+def test_table_model_sorts_numbers_and_filters(qapp, demo_scenario) -> None:
+    s = demo_scenario
     model = EntityTableModel("shelters", s)
     proxy = make_proxy(model)
     assert model.rowCount() == len(s.shelters) and model.columnCount() == len(COLUMNS["shelters"])
@@ -224,10 +224,10 @@ def test_excepthook_logs_and_reports(qapp, tmp_path: Path, monkeypatch) -> None:
     assert hook.errors
 
 
-def test_editors_build_entities_and_show_errors(qapp, demo_workspace_path: Path) -> None:
+def test_editors_build_entities_and_show_errors(qapp, demo_scenario) -> None:
     from gui.editors import ShelterDialog, TeamDialog
 
-    s = read_workspace(demo_workspace_path, include_roads=False).scenario
+    s = demo_scenario
     team = s.teams[0]
     dlg = TeamDialog(s, team)
     # skills: tick one more, add a free-text one

@@ -88,9 +88,8 @@ def _check_png(path: Path) -> None:
 @pytest.mark.skipif(
     shutil.which("xvfb-run") is None, reason="xvfb-run (Debian package xvfb) is not installed"
 )
-def test_window_under_xvfb_screenshots(tmp_path: Path, demo_workspace_path: Path) -> None:
-    ws = tmp_path / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
+def test_window_under_xvfb_screenshots(tmp_path: Path, demo_copy: Path) -> None:
+    ws = demo_copy
     keep = os.environ.get("RELIEFDESK_KEEP_SCREENSHOTS")
     for language in ("zh_CN", "en"):
         out = tmp_path / f"window_{language}.png"

@@ -84,12 +84,9 @@ def test_points_csv_ids_encodings_and_errors(tmp_path: Path) -> None:
 
 
 def test_import_into_the_demo_keeps_entities_and_drops_generated_road_notes(
-    demo_workspace_path: Path, monaco_xml: Path, tmp_path: Path
+    demo_copy: Path, monaco_xml: Path
 ) -> None:
-    import shutil
-
-    ws = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace_path, ws)
+    ws = demo_copy
     before = open_workspace(ws).scenario
     assert "生成" in before.metadata["roads_note"] and "single_bridge" in before.metadata
     summary = import_osm(monaco_xml, ws)
@@ -105,17 +102,12 @@ def test_import_into_the_demo_keeps_entities_and_drops_generated_road_notes(
     assert net is not None and net.n_nodes == summary["nodes"]
 
 
-def test_road_layer_edited_outside_reliefdesk_is_not_served_from_the_cache(
-    demo_workspace_path: Path, tmp_path: Path
-) -> None:
-    import shutil
-
+def test_road_layer_edited_outside_reliefdesk_is_not_served_from_the_cache(demo_copy: Path) -> None:
     import geopandas as gpd
     import numpy as np
     import pyogrio
 
-    ws = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace_path, ws)
+    ws = demo_copy
     scenario = open_workspace(ws).scenario
     first = load_road_network(ws, scenario)
     assert load_road_network(ws, scenario).content_hash == first.content_hash  # cached

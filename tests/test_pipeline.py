@@ -1,6 +1,6 @@
 """The dispatch pipeline on the bundled demo county 合江县, end to end.
 
-One plan of the demo is computed per test session (:func:`demo_plan`, cached) and checked with
+One plan of the demo is computed per test session (``demo_plan`` in conftest) and checked with
 independent feasibility tests: conservation of goods from stock to allocation to vehicle loads,
 vehicle capacities per trip (kg and m³), depots, team double-booking, evacuation capacities,
 order chains and route geometry. Partial cases (cancel, closed roads, no vehicles, no road
@@ -10,7 +10,6 @@ network) must give plans with reasons, never exceptions. The CLI runs as a subpr
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import re
@@ -31,36 +30,20 @@ from dispatch.plan import Plan, scenario_hash
 from dispatch.records import OrderKind, PlanStatus
 from dispatch.results import Reason, Status
 from gis.errors import ValidationError, WorkspaceError
-from gis.loading import load_road_network, open_workspace
 from gis.model import RoadClosure, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 1e-6
 
 
-@functools.cache
-def load_demo(path: str) -> tuple[Scenario, Any]:
-    ws = open_workspace(Path(path))
-    return ws.scenario, load_road_network(Path(path), ws.scenario)
-
-
-@functools.cache
-def compute_demo_plan(path: str, seconds: float = 2.0) -> Plan:
-    """The demo county's plan, computed once per session (shared with test_exports)."""
-    scenario, network = load_demo(path)
-    return plan_dispatch(scenario, network, DispatchOptions(seconds=seconds))
+@pytest.fixture(scope="module")
+def demo(demo_scenario: Scenario, demo_network: Any) -> tuple[Scenario, Any]:
+    return demo_scenario, demo_network
 
 
 @pytest.fixture(scope="module")
-def demo(demo_workspace_path: Path) -> tuple[Scenario, Any]:
-    scenario, network = load_demo(str(demo_workspace_path))
-    assert network is not None, "the demo workspace must carry its road network"
-    return scenario, network
-
-
-@pytest.fixture(scope="module")
-def plan(demo_workspace_path: Path) -> Plan:
-    return compute_demo_plan(str(demo_workspace_path))
+def plan(demo_plan: Plan) -> Plan:
+    return demo_plan
 
 
 # ---- the demo plan -------------------------------------------------------------------------
