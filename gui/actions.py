@@ -7,22 +7,19 @@ dispatch panel find them there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import QToolBar
+from PyQt6.QtWidgets import QMainWindow, QToolBar
 
 from gui.i18n import LANGUAGES, tr
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
 
 
-def build_actions(window: MainWindow) -> None:
+def build_actions(window: QMainWindow) -> None:
     """Create the window's actions (``window.act_*``), menus and toolbar."""
     w = window
 

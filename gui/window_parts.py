@@ -7,8 +7,6 @@ and the dispatch panel expect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -28,9 +26,6 @@ from gui.docks.log_panels import EventLogView, MessagePanel
 from gui.i18n import tr
 from gui.table_models import TITLES
 from gui.workers import JobWidget
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
 
 #: initial width (px) of the right dock area (event log, messages, dispatch panel)
 RIGHT_DOCK_WIDTH = 540
@@ -53,7 +48,7 @@ def make_dock(
     return dock
 
 
-def build_docks(window: MainWindow) -> None:
+def build_docks(window: QMainWindow) -> None:
     """Layer panel, entity tables (with incident status and closure draw tools), event log and
     messages; stored as the window's attributes (``tables``, ``table_docks``, ``event_dock`` …)."""
     w = window
@@ -123,7 +118,7 @@ def build_docks(window: MainWindow) -> None:
     w.resizeDocks([first], [230], Qt.Orientation.Vertical)
 
 
-def build_status_bar(window: MainWindow) -> None:
+def build_status_bar(window: QMainWindow) -> None:
     """Job progress, coordinates, scale and attribution in the status bar."""
     w = window
     sb = w.statusBar()

@@ -295,6 +295,24 @@ def test_project_has_no_import_cycles(project_graph) -> None:
         pytest.fail("import cycles between the project's modules:\n" + report, pytrace=False)
 
 
+def test_plan_records_and_results_are_leaves(project_graph) -> None:
+    """The record types every layer reads import nothing of the project but results/gis.model."""
+    allowed = {"dispatch.results", "gis.model", "gis.errors"}
+    assert project_graph.imports_of("dispatch.records") <= allowed
+    assert project_graph.imports_of("dispatch.results") <= {"gis.errors"}
+    assert project_graph.imports_of("gis.units") == set()
+
+
+def test_every_module_says_what_it_is_for(project_graph) -> None:
+    missing = [
+        name
+        for name, path in sorted(project_graph.modules.items())
+        if path.read_text(encoding="utf-8").strip()
+        and not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert missing == [], f"modules without a docstring: {missing}"
+
+
 # ---- module size ---------------------------------------------------------------------------------
 
 
