@@ -26,8 +26,19 @@ from dispatch.export.common import (
     shelter_supply,
     when_text,
 )
-from dispatch.orders import DispatchOrder, OrderItem, OrderKind, OrderStop
-from dispatch.plan import AllocationLine, MaterialRef, Place, Plan, RouteStop, Trip, VehicleRoute
+from dispatch.plan import Plan
+from dispatch.records import (
+    AllocationLine,
+    DispatchOrder,
+    MaterialRef,
+    OrderItem,
+    OrderKind,
+    OrderStop,
+    Place,
+    RouteStop,
+    Trip,
+    VehicleRoute,
+)
 from tests.test_orders import HOSTILE, build_scenario, make_plan
 
 KEYS = [k for k, _ in ROW_FIELDS]
