@@ -231,6 +231,24 @@ def get_index(
         return idx
 
 
+def _as_float(values: list[int | None]) -> np.ndarray:
+    """A sweep's answer as float64 (None, unreachable, → nan); the fast path has no None."""
+    try:
+        return np.fromiter(values, dtype=np.float64, count=len(values))
+    except TypeError:
+        return np.array(values, dtype=np.float64)
+
+
+def _entries(anchors: list[int], offsets: list[int]) -> list[tuple[int, int]]:
+    """(core node, offset) entry points: closed ones left out, the smaller offset kept where
+    both chain ends are the same node (a loop)."""
+    best: dict[int, int] = {}
+    for a, o in zip(anchors, offsets, strict=True):
+        if o < INF and o < best.get(a, INF):
+            best[a] = o
+    return list(best.items())
+
+
 class CCHMetricView:
     """One customization of a :class:`CCHIndex`: the times of a network with its closures.
 
@@ -256,14 +274,19 @@ class CCHMetricView:
 
     # ---- matrices ----------------------------------------------------------------------
 
-    def _core_matrix(
-        self, rows: np.ndarray, cols: np.ndarray, stop: StopFn | None, threads: int
+    def _sweeps(
+        self,
+        loop: list[list[tuple[int, int]]],
+        pinned: np.ndarray,
+        forward: bool,
+        stop: StopFn | None,
+        threads: int,
     ) -> np.ndarray:
-        """float64 ``[R, C]`` times (units τ; inf: no path) between core nodes."""
+        """float64 ``[len(loop), P]`` times (units τ; inf: no path) between each loop item —
+        a list of (core node, offset) entry points — and each pinned core node: from the items
+        to the pinned nodes (``forward``) or from the pinned nodes to the items."""
         rk = _rk()
-        forward = rows.size <= cols.size  # sweep over the smaller side
-        loop, pinned = (rows, cols) if forward else (cols, rows)
-        out = np.empty((loop.size, pinned.size), dtype=np.float64)
+        out = np.full((len(loop), pinned.size), np.inf, dtype=np.float64)
         pinned_list = pinned.tolist()
         metric = self.metric
         cancelled = threading.Event()
@@ -272,10 +295,10 @@ class CCHMetricView:
             with _guard("one-to-many query"):
                 if forward:
                     q = rk.CCHOneToMany(metric, pinned_list)
-                    sweep = q.distances_from
+                    sweep = q.distances_from_multi
                 else:
                     q = rk.CCHManyToOne(metric, pinned_list)
-                    sweep = q.distances_to
+                    sweep = q.distances_to_multi
                 try:
                     for i in range(lo, hi):
                         if (i - lo) % 32 == 0 and (
@@ -283,15 +306,16 @@ class CCHMetricView:
                         ):
                             cancelled.set()
                             return
-                        out[i] = np.array(sweep(int(loop[i])), dtype=np.float64)
+                        if loop[i]:
+                            out[i] = _as_float(sweep(loop[i]))
                 finally:
                     del sweep, q  # before anyone could re-customize the metric
 
-        n_workers = max(1, min(threads, loop.size // _THREAD_MIN))
+        n_workers = max(1, min(threads, len(loop) // _THREAD_MIN))
         if n_workers == 1:
-            work(0, loop.size)
+            work(0, len(loop))
         else:
-            bounds = np.linspace(0, loop.size, n_workers + 1).astype(int)
+            bounds = np.linspace(0, len(loop), n_workers + 1).astype(int)
             with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-query") as pool:
                 for f in [
                     pool.submit(work, int(a), int(b))
@@ -301,7 +325,7 @@ class CCHMetricView:
         if cancelled.is_set():
             raise MatrixCancelled("travel-time matrix cancelled")
         out[np.isnan(out) | (out >= RK_INF)] = np.inf
-        return out if forward else out.T
+        return out
 
     def unit_matrix(
         self,
@@ -311,30 +335,34 @@ class CCHMetricView:
         stop: StopFn | None = None,
         threads: int | None = None,
     ) -> np.ndarray:
-        """float64 ``[S, T]`` shortest times in units τ (inf: no path), exact integers."""
+        """float64 ``[S, T]`` shortest times in units τ (inf: no path), exact integers.
+
+        One multi-source sweep per distinct source (entering the core at its chain's two ends
+        with the along-chain times as initial distances) against the targets' core entry
+        points pinned, or the mirror image when there are fewer distinct targets.
+        """
         ch = self.index.chains
         threads = threads or min(4, os.cpu_count() or 1)
         us, s_inv = np.unique(sources, return_inverse=True)
         ut, t_inv = np.unique(targets, return_inverse=True)
         sa, so = ch.anchors(us, self.pair_t, outgoing=True)
         ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
-        rows, r_inv = np.unique(sa, return_inverse=True)
-        cols, c_inv = np.unique(ta, return_inverse=True)
-        core = self._core_matrix(rows, cols, stop, threads)
-        r_inv = r_inv.reshape(sa.shape)
-        c_inv = c_inv.reshape(ta.shape)
-        so_f = np.where(so >= INF, np.inf, so).astype(np.float64)
-        to_f = np.where(to >= INF, np.inf, to).astype(np.float64)
-        best = np.full((us.size, ut.size), np.inf)
-        for x in (0, 1):
-            for y in (0, 1):
-                cand = so_f[:, x, None] + core[r_inv[:, x]][:, c_inv[:, y]] + to_f[None, :, y]
-                np.minimum(best, cand, out=best)
+        forward = us.size <= ut.size
+        la, lo, pa, po = (sa, so, ta, to) if forward else (ta, to, sa, so)
+        loop = [_entries(ra, ro) for ra, ro in zip(la.tolist(), lo.tolist(), strict=True)]
+        pinned, p_inv = np.unique(pa, return_inverse=True)
+        p_inv = p_inv.reshape(pa.shape)
+        swept = self._sweeps(loop, pinned, forward, stop, threads)
+        po_f = np.where(po >= INF, np.inf, po).astype(np.float64)
+        best = np.full((len(loop), pa.shape[0]), np.inf)
+        for y in (0, 1):
+            np.minimum(best, swept[:, p_inv[:, y]] + po_f[None, :, y], out=best)
+        if not forward:
+            best = best.T
         along = ch.along(us, ut, self.pair_t)
         if (along < INF).any():
             np.minimum(best, np.where(along >= INF, np.inf, along).astype(np.float64), out=best)
-        same = us[:, None] == ut[None, :]
-        best[same] = 0.0
+        best[us[:, None] == ut[None, :]] = 0.0
         return best[s_inv][:, t_inv]
 
     # ---- paths -------------------------------------------------------------------------
