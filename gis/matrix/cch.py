@@ -60,6 +60,8 @@ RK_INF = 2_147_483_647
 ORDER_VERSION = 1
 #: From this many sources (or targets) a matrix sweep is split over worker threads.
 _THREAD_MIN = 64
+#: ... on a core of at least this many nodes (below, one sweep is too short to gain).
+_THREAD_MIN_CORE = 6_000
 
 ProgressFn = Callable[[float, str], None]
 StopFn = Callable[[], bool]
@@ -312,6 +314,8 @@ class CCHMetricView:
                     del sweep, q  # before anyone could re-customize the metric
 
         n_workers = max(1, min(threads, len(loop) // _THREAD_MIN))
+        if self.index.chains.n_core < _THREAD_MIN_CORE:  # short sweeps: the GIL dominates
+            n_workers = 1
         if n_workers == 1:
             work(0, len(loop))
         else:
