@@ -378,3 +378,36 @@ def test_matrix_cli_prints_zero_diagonal_and_triangle(tmp_path: Path, andorra_pb
     assert (np.diag(sec)[np.diag(ok)] == 0).all()
     s = np.where(ok, sec, 10**9)
     assert (s[:, None, :] <= s[:, :, None] + s[None, :, :]).all()
+
+
+def test_long_chain_and_isolated_ring() -> None:
+    """A 5,000-node road and a 1,000-node ring with no junction: walked without a
+    chains × length table, the ring gets one core node, distances stay exact."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    a = np.arange(4999)
+    ring = 5000 + np.arange(1000)
+    u = np.concatenate([a, a + 1, ring, np.roll(ring, -1)])
+    v = np.concatenate([a + 1, a, np.roll(ring, -1), ring])  # the ring is one-way back
+    n = 6000
+    ch = contract_chains(n, u, v)
+    assert ch.n_core == 3 and ch.n_chains == 2
+    w = np.arange(ch.pair_u.size) % 7 + 1
+    full = dijkstra(csr_matrix((w, (ch.pair_u, ch.pair_v)), shape=(n, n)), indices=[7, 5100])
+    nodes = np.array([7, 4000, 4999, 5100, 5999, 5000])
+    sa, so = ch.anchors(nodes, w, outgoing=True)
+    ta, to = ch.anchors(nodes, w, outgoing=False)
+    cw = ch.core_weights(w)
+    dense = np.full((3, 3), np.inf)
+    np.minimum.at(dense, (ch.arc_tail, ch.arc_head), cw.astype(float))
+    core = dijkstra(np.where(np.isfinite(dense), dense, 0), directed=True)
+    got = np.full((nodes.size, nodes.size), np.inf)
+    for x in (0, 1):
+        for y in (0, 1):
+            got = np.minimum(got, so[:, x, None] + core[sa[:, x]][:, ta[:, y]] + to[None, :, y])
+    got = np.minimum(
+        got, np.where(ch.along(nodes, nodes, w) >= INF, np.inf, ch.along(nodes, nodes, w))
+    )
+    np.fill_diagonal(got, 0)
+    assert np.array_equal(got[0], full[0, nodes]) and np.array_equal(got[3], full[1, nodes])

@@ -238,46 +238,37 @@ def contract_chains(n: int, u: np.ndarray, v: np.ndarray) -> Chains:
     core = np.flatnonzero(~inner)
     core_index = np.full(n, -1, dtype=np.int64)
     core_index[core] = np.arange(core.size)
-    # walk every chain from one end: starts are chain nodes with a core neighbour; each chain
-    # has two such ends (one node with two core neighbours when it is one node long)
+    # walk every chain from both of its ends at once (one step per round, only the walks still
+    # inside a chain take part): starts are chain nodes with a core neighbour — two per chain,
+    # or one node with two core neighbours when the chain is one node long
     cn0 = inner & ~inner[np.maximum(nb0, 0)]
     cn1 = inner & ~inner[np.maximum(nb1, 0)]
     starts = np.flatnonzero(cn0 | cn1)
-    # keep one start per chain: the end whose far end is larger or it is the only node
     prev = np.where(cn0[starts], nb0[starts], nb1[starts])
-    seqs_nodes = [prev, starts]
-    cur, prv = starts.copy(), prev.copy()
-    alive = np.ones(starts.size, bool)
-    steps: list[np.ndarray] = []
-    while True:
+    walk_id = np.arange(starts.size)
+    rec_walk = [walk_id, walk_id]
+    rec_node = [prev, starts]
+    active, cur, prv = walk_id, starts, prev
+    while active.size:
         nxt = np.where(nb0[cur] != prv, nb0[cur], nb1[cur])
-        nxt = np.where(alive, nxt, -1)
-        steps.append(nxt)
-        alive = alive & (nxt >= 0) & inner[np.maximum(nxt, 0)]
-        if not alive.any():
-            break
-        prv, cur = np.where(alive, cur, prv), np.where(alive, nxt, cur)
-    # assemble per-start sequences: prev, start, then steps until the first core node
-    mat = np.column_stack([*seqs_nodes, *steps]) if steps else np.column_stack(seqs_nodes)
-    is_core_col = np.zeros(mat.shape, bool)
-    valid = mat >= 0
-    is_core_col[valid] = ~inner[mat[valid]]
-    is_core_col[:, 0] = True
-    # first core node after column 0 ends the sequence
-    after = is_core_col.copy()
-    after[:, 0] = False
-    end_col = np.argmax(after, axis=1)
-    far = mat[np.arange(mat.shape[0]), end_col]
-    second_start = mat[np.arange(mat.shape[0]), np.maximum(end_col - 1, 1)]
-    # a chain is found from both its ends: keep the walk starting at its smaller end node
-    keep_walk = starts <= second_start
-    rows = np.flatnonzero(keep_walk)
-    lens = end_col[rows] + 1  # A, k chain nodes, B
+        rec_walk.append(active)
+        rec_node.append(nxt)
+        go_on = inner[nxt]
+        active, prv, cur = active[go_on], cur[go_on], nxt[go_on]
+    w_all = np.concatenate(rec_walk)
+    n_all = np.concatenate(rec_node)
+    by_walk = np.argsort(w_all, kind="stable")  # records were made in walking order
+    w_all, n_all = w_all[by_walk], n_all[by_walk]
+    w_len = np.bincount(w_all, minlength=starts.size)  # A, k chain nodes, B
+    w_ptr = np.concatenate([[0], np.cumsum(w_len)])
+    # a chain is walked from both ends: keep the walk that starts at its smaller end node
+    last_inner = n_all[w_ptr[1:] - 2]
+    rows = np.flatnonzero(starts <= last_inner)
+    lens = w_len[rows]
     seq_ptr = np.zeros(rows.size + 1, dtype=np.int64)
     np.cumsum(lens, out=seq_ptr[1:])
     col = np.arange(int(seq_ptr[-1])) - np.repeat(seq_ptr[:-1], lens)
-    seq = mat[np.repeat(rows, lens), col].astype(np.int64)
-    del far
+    seq = n_all[np.repeat(w_ptr[rows], lens) + col].astype(np.int64)
     chain_of = np.full(n, -1, dtype=np.int64)
     pos = np.zeros(n, dtype=np.int64)
     chain_id = np.repeat(np.arange(rows.size), lens)
