@@ -40,6 +40,7 @@ from scipy.sparse import csr_array, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from gis.errors import ValidationError
+from gis.matrix.chains import sorted_unique
 from gis.matrix.types import (
     UNREACHABLE,
     MatrixCancelled,
@@ -191,7 +192,7 @@ def _reduce_graph(
     """
     alive = np.ones(n, bool)
     a, b = np.minimum(u, v), np.maximum(u, v)
-    pairs = np.unique(a * n + b)
+    pairs = sorted_unique(a * n + b)
     ea, eb = pairs // n, pairs % n
     deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
     while True:  # 1. prune dead-end trees
@@ -209,7 +210,7 @@ def _reduce_graph(
     prio = np.random.default_rng(20240601).permutation(n)
     while True:  # 2. contract chains
         a, b = np.minimum(u, v), np.maximum(u, v)
-        pairs = np.unique(a * n + b)
+        pairs = sorted_unique(a * n + b)
         ea, eb = pairs // n, pairs % n
         deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
         sel = (deg == 2) & ~protect
@@ -441,7 +442,7 @@ class CsgraphEngine:
             n = self.n_nodes
             u = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._csr.indptr))
             v = self._csr.indices.astype(np.int64)
-            pairs = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+            pairs = sorted_unique(np.minimum(u, v) * n + np.maximum(u, v))
             deg = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
             self._low_degree_share = float(np.mean(deg <= 2)) if n else 0.0
         return self._low_degree_share >= _REDUCE_MIN_SHARE
