@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
+from gis.errors import ValidationError
 from gis.matrix import UNREACHABLE, MatrixCancelled, TravelTimeEngine
 from gis.matrix import cch as cch_mod
 from gis.matrix.chains import INF, contract_chains
@@ -240,17 +241,29 @@ def test_chain_contraction_keeps_every_distance(n: int, seed: int, density: floa
 # ---------------------------------------------------------------------------------------------
 
 
-def test_auto_selection(demo: RoadNetwork, andorra: RoadNetwork) -> None:
+def test_auto_selection(
+    demo: RoadNetwork, andorra: RoadNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gis.matrix.engine import CCH_MIN_ROOTS
+
+    monkeypatch.setattr(cch_mod, "_INDEXES", type(cch_mod._INDEXES)())
     big = TravelTimeEngine(demo)  # 5,939 nodes ≥ CCH_MIN_NODES
     assert big.backend_for() == "cch"
     assert big.backend_for(metres=True) == "csgraph"  # metres come from csgraph
     assert big.backend_for(limit_s=600) == "csgraph"
     assert big.matrix([1, 2], [3, 4]).backend == "csgraph"
-    assert big.matrix([1, 2], [3, 4], metres=False).backend == "cch"
+    # no order on disk yet: a two-search query does not pay for one, a larger one does
+    monkeypatch.setattr(cch_mod, "order_cached", lambda network: False)
+    assert big.matrix([1, 2], [3, 4], metres=False).backend == "csgraph"
+    many = np.arange(CCH_MIN_ROOTS)
+    assert big.matrix(many, many + 100, metres=False).backend == "cch"
+    assert big.matrix([1, 2], [3, 4], metres=False).backend == "cch"  # prepared now
     small = TravelTimeEngine(andorra)  # 1,508 nodes: not worth a hierarchy ...
-    if andorra.base_hash not in cch_mod._INDEXES:
-        assert small.backend_for() == "csgraph"
+    assert small.backend_for() == "csgraph"
+    assert TravelTimeEngine(andorra, backend="cch").backend_for() == "cch"  # ... unless asked
     assert TravelTimeEngine(demo, backend="csgraph").backend_for() == "csgraph"
+    with pytest.raises(ValidationError, match="backend must be one of"):
+        TravelTimeEngine(demo, backend="fast")
 
 
 def test_fallback_when_routingkit_is_missing(

@@ -52,7 +52,7 @@ from gis.matrix.chains import INF, Chains, contract_chains
 from gis.matrix.types import MatrixCancelled
 from gis.roads import RoadNetwork, cache_dir
 
-__all__ = ["CCHError", "CCHIndex", "CCHMetricView", "available", "get_index"]
+__all__ = ["CCHError", "CCHIndex", "CCHMetricView", "available", "get_index", "order_cached"]
 
 #: What routingkit-cch takes as "closed" (RoutingKit's inf_weight); finite sums stay below it.
 RK_INF = 2_147_483_647
@@ -106,6 +106,11 @@ def available() -> bool:
 
 def _order_path(network: RoadNetwork) -> Path:
     return cache_dir() / "cch" / f"{network.base_hash[:32]}-v{ORDER_VERSION}.npz"
+
+
+def order_cached(network: RoadNetwork) -> bool:
+    """Whether a node order for ``network`` is on disk (it may still turn out damaged)."""
+    return _order_path(network).exists()
 
 
 def _load_order(path: Path, n_core: int) -> np.ndarray | None:

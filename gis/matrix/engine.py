@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gis.model import RoadClosure
 
-__all__ = ["MatrixBackend", "TravelTimeEngine", "choose_backend", "BACKENDS"]
+__all__ = ["MatrixBackend", "TravelTimeEngine", "choose_backend", "BACKENDS", "CCH_MIN_NODES"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "csgraph", "cch")
 #: From this many nodes ``auto`` builds a contraction hierarchy for seconds-only matrices.
 CCH_MIN_NODES = 3_000
+#: A query with fewer searches than this does not pay for computing a node order.
+CCH_MIN_ROOTS = 16
 #: From this many nodes ``auto`` also unpacks single paths through the hierarchy.
 CCH_PATH_MIN_NODES = 50_000
 
@@ -78,16 +80,32 @@ class MatrixBackend(Protocol):
 
 
 def choose_backend(
-    requested: str, n_nodes: int, *, exact: bool, cch_importable: bool, prepared: bool
+    requested: str,
+    n_nodes: int,
+    *,
+    exact: bool,
+    cch_importable: bool,
+    prepared: bool,
+    order_cached: bool = True,
+    roots: int | None = None,
 ) -> str:
-    """``"cch"`` or ``"csgraph"`` for a seconds-only query (see module docstring)."""
+    """``"cch"`` or ``"csgraph"`` for a seconds-only query (see module docstring).
+
+    ``auto`` takes CCH once it is prepared; else from :data:`CCH_MIN_NODES` nodes, unless
+    the node order would have to be computed first for a query of fewer than
+    :data:`CCH_MIN_ROOTS` searches (``roots``: distinct sources or targets, the fewer).
+    """
     if requested not in BACKENDS:
         raise ValidationError(f"backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
     if requested == "csgraph" or not exact or not cch_importable:
         return "csgraph"
-    if requested == "cch" or prepared or n_nodes >= CCH_MIN_NODES:
+    if requested == "cch" or prepared:
         return "cch"
-    return "csgraph"
+    if n_nodes < CCH_MIN_NODES:
+        return "csgraph"
+    if not order_cached and roots is not None and roots < CCH_MIN_ROOTS:
+        return "csgraph"
+    return "cch"
 
 
 class TravelTimeEngine:
@@ -142,16 +160,26 @@ class TravelTimeEngine:
 
         return self.network.base_hash in cch._INDEXES
 
-    def backend_for(self, *, metres: bool = False, limit_s: float | None = None) -> str:
-        """The backend a matrix call with these options would use."""
+    def backend_for(
+        self, *, metres: bool = False, limit_s: float | None = None, roots: int | None = None
+    ) -> str:
+        """The backend a matrix call with these options (and ``roots`` searches) would use."""
         if metres or limit_s is not None or self.fallback_note:
             return "csgraph"
+        prepared = self._prepared()
+        order_cached = True
+        if not prepared and roots is not None:
+            from gis.matrix import cch
+
+            order_cached = cch.order_cached(self.base_network)
         return choose_backend(
             self.requested_backend,
             self.n_nodes,
             exact=self._fits_cch(),
             cch_importable=self._importable(),
-            prepared=self._prepared(),
+            prepared=prepared,
+            order_cached=order_cached,
+            roots=roots,
         )
 
     def _fits_cch(self) -> bool:
@@ -225,7 +253,8 @@ class TravelTimeEngine:
         limit_s: float | None,
         metres: bool,
     ) -> tuple[np.ndarray, np.ndarray | None, str]:
-        if self.backend_for(metres=metres, limit_s=limit_s) == "cch":
+        roots = min(np.unique(src).size, np.unique(tgt).size)
+        if self.backend_for(metres=metres, limit_s=limit_s, roots=roots) == "cch":
             view = self._cch_or_none(stop)
             if view is not None:
                 from gis.matrix.cch import CCHError
