@@ -310,9 +310,18 @@ def test_panic_becomes_error_and_falls_back(
     assert m.backend == "csgraph" and "routingkit-cch failed" in eng.fallback_note
 
 
-def test_cancel_during_preprocessing(demo: RoadNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("in_child", [False, True])
+def test_cancel_during_preprocessing(
+    demo: RoadNetwork, monkeypatch: pytest.MonkeyPatch, in_child: bool
+) -> None:
+    """Stop while the node order is computed: in-process for a small core, else in a child
+    process (the ordering holds the GIL), which is terminated at once."""
+    import multiprocessing
+    import time
+
     monkeypatch.setattr(cch_mod, "_INDEXES", type(cch_mod._INDEXES)())
     monkeypatch.setattr(cch_mod, "_load_order", lambda path, n: None)  # force the ordering
+    monkeypatch.setattr(cch_mod, "_ORDER_CHILD_MIN_CORE", 0 if in_child else 10**9)
     seen: list[str] = []
     calls = {"n": 0}
 
@@ -321,11 +330,24 @@ def test_cancel_during_preprocessing(demo: RoadNetwork, monkeypatch: pytest.Monk
         return calls["n"] > 2
 
     eng = TravelTimeEngine(demo, backend="cch")
+    t0 = time.perf_counter()
     with pytest.raises(MatrixCancelled):
         eng.prepare(stop=stop, progress=lambda f, msg: seen.append(msg))
+    assert time.perf_counter() - t0 < 5
     assert any("ordering" in s for s in seen)
+    assert not [p for p in multiprocessing.active_children() if p.name == "cch-order"]
     assert demo.base_hash not in cch_mod._INDEXES  # nothing half-built is kept
     assert eng.prepare().index.chains.n_core > 0  # a later call builds it
+
+
+def test_order_in_child_process_equals_in_process(
+    andorra: RoadNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cch_mod, "_load_order", lambda path, n: None)
+    here = cch_mod.CCHIndex(andorra)
+    monkeypatch.setattr(cch_mod, "_ORDER_CHILD_MIN_CORE", 0)
+    child = cch_mod.CCHIndex(andorra)
+    assert np.array_equal(here.order, child.order)
 
 
 def test_order_is_cached_on_disk(andorra: RoadNetwork, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,6 +58,8 @@ __all__ = ["CCHError", "CCHIndex", "CCHMetricView", "available", "get_index", "o
 RK_INF = 2_147_483_647
 #: Bumped when the cached order's meaning changes (chain rules, inputs of the ordering).
 ORDER_VERSION = 1
+#: From this many core nodes the node order is computed in a child process (cancellable).
+_ORDER_CHILD_MIN_CORE = 20_000
 #: From this many sources (or targets) a matrix sweep is split over worker threads.
 _THREAD_MIN = 64
 #: ... on a core of at least this many nodes (below, one sweep is too short to gain).
@@ -190,30 +192,64 @@ class CCHIndex:
         say(1.0, "hierarchy ready")
 
     def _order(self, rk: Any, network: RoadNetwork, halt: StopFn) -> np.ndarray:
-        """Run the ordering in a helper thread so that ``stop`` is polled meanwhile."""
+        """The core's nested-dissection order, with ``stop`` polled meanwhile.
+
+        ``compute_order_inertial`` holds the GIL for its whole run, so on a large core it runs
+        in a child process that a cancel terminates; a small core (a fraction of a second)
+        is ordered in-process.
+        """
         ch = self.chains
-        lat = np.asarray(network.lat)[ch.core].astype(np.float32)
-        lon = np.asarray(network.lon)[ch.core].astype(np.float32)
-        tail = ch.arc_tail.astype(np.uint32)
-        head = ch.arc_head.astype(np.uint32)
-        box: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                with _guard("compute_order_inertial"):
-                    box["order"] = rk.compute_order_inertial(ch.n_core, tail, head, lat, lon)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                box["error"] = exc
-
-        worker = threading.Thread(target=run, name="cch-order", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.05)
-            if halt():  # the C++ call cannot be interrupted: abandon it, its result is dropped
+        args = (
+            int(ch.n_core),
+            ch.arc_tail.astype(np.uint32),
+            ch.arc_head.astype(np.uint32),
+            np.asarray(network.lat)[ch.core].astype(np.float32),
+            np.asarray(network.lon)[ch.core].astype(np.float32),
+        )
+        if ch.n_core < _ORDER_CHILD_MIN_CORE:
+            if halt():
                 raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
-        if "error" in box:
-            raise box["error"]
-        return np.asarray(box["order"], dtype=np.int64)
+            with _guard("compute_order_inertial"):
+                return np.asarray(rk.compute_order_inertial(*args), dtype=np.int64)
+        return _order_in_child(args, halt)
+
+
+def _order_child(conn: Any, args: tuple[Any, ...]) -> None:
+    """Child-process entry: compute the order, send ``("ok", order)`` or ``("error", text)``."""
+    try:
+        import routingkit_cch
+
+        order = np.asarray(routingkit_cch.compute_order_inertial(*args), dtype=np.int64)
+        conn.send(("ok", order))
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic too: reported to the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no fork: the GUI process has threads
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_order_child, args=(send, args), name="cch-order", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while not receive.poll(0.05):
+            if halt():
+                raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
+            if not proc.is_alive() and not receive.poll():
+                raise CCHError(f"the node-ordering process ended with code {proc.exitcode}")
+        status, value = receive.recv()
+    finally:
+        if proc.is_alive():  # cancelled (or already done and about to exit)
+            proc.terminate()
+        proc.join(5)
+        receive.close()
+    if status != "ok":
+        raise CCHError(f"routingkit-cch failed in compute_order_inertial: {value}")
+    return value
 
 
 _INDEXES: OrderedDict[str, CCHIndex] = OrderedDict()

@@ -207,8 +207,8 @@ class TravelTimeEngine:
         from gis.matrix import cch
 
         ut = self.csgraph.unit_times()
-        if ut is None:
-            raise cch.CCHError("the network is too large for exact integer times")
+        if ut is None or not self._fits_cch():
+            raise cch.CCHError("travel times do not fit exact 32-bit integer units here")
         try:
             index = cch.get_index(self.base_network, stop=stop, progress=progress)
             self._cch = cch.CCHMetricView(index, *ut)
