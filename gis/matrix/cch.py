@@ -17,6 +17,8 @@ Why hand-written glue is needed
   back to csgraph.
 * **No save/load.** The order is cached here as ``.npz`` beside the road cache, keyed by the
   network's content hash (closures excluded: they only change weights).
+* **No cancel.** ``compute_order_inertial`` holds the GIL until it returns, so on a large core
+  it runs in a spawned child process, which a cancel terminates.
 * **Chains.** Chains of two-link nodes are contracted first (:mod:`gis.matrix.chains`): the
   order and the hierarchy are built on the core only, and query nodes inside a chain are
   joined to it through both chain ends.
