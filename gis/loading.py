@@ -473,7 +473,8 @@ def matrix_csv(
     if not out.parent.is_dir():
         raise WorkspaceError("output folder does not exist", path=str(out))
     engine = TravelTimeEngine(network, scenario.closures)
-    m = engine.matrix_lonlat(sources.lon, sources.lat, targets.lon, targets.lat)
+    # seconds only (the CSV has no metres): the contraction-hierarchy backend can answer
+    m = engine.matrix_lonlat(sources.lon, sources.lat, targets.lon, targets.lat, metres=False)
     assert m.source_snap is not None and m.target_snap is not None
     off_s = m.source_snap.distance_m > max_offroad_m
     off_t = m.target_snap.distance_m > max_offroad_m

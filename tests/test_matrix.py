@@ -149,14 +149,15 @@ def test_large_queries_shrink_the_graph_exactly(
 ) -> None:
     """≥ 64 search roots: dead ends pruned and chains contracted (forwards, and backwards from
     the targets when they are fewer) — still exactly networkx, and equal to the plain search."""
-    import gis.matrix as gm
+    import gis.matrix.csgraph as gm
 
     rng = np.random.default_rng(n_src)
     sources = rng.choice(andorra.n_nodes, n_src, replace=False)
     targets = rng.choice(andorra.n_nodes, n_tgt, replace=False)
     roots = sources if n_src <= n_tgt else targets
     goals = targets if n_src <= n_tgt else sources
-    small, _, _ = engine._reduced(engine._csr, engine._lengths, roots, goals)
+    ref = engine.csgraph
+    small, _, _ = ref._reduced(ref._csr, ref._lengths, roots, goals)
     assert small.shape[0] < 0.8 * andorra.n_nodes  # Andorra has many dead ends and chains
     m = engine.matrix(sources, targets)
     rows = np.arange(0, n_src, n_src // 10)  # networkx on a sample of rows
@@ -172,7 +173,7 @@ def test_float_mode_fallback_matches_networkx(
 ) -> None:
     """Without room for exact packed weights the engine minimises float seconds and sums
     metres over the predecessor tree (pointer jumping, or walking back from few targets)."""
-    import gis.matrix as gm
+    import gis.matrix.csgraph as gm
 
     monkeypatch.setattr(gm, "_LEX_MAX_BITS", 0)
     eng = TravelTimeEngine(andorra)
@@ -457,8 +458,11 @@ def test_matrix_lonlat_adds_offroad_leg(andorra: RoadNetwork, engine: TravelTime
     d = m.source_snap.distance_m
     assert 100 < d[0] < 201 and d[1] == pytest.approx(0, abs=1e-6)
     expect_s = base.seconds + (d[:, None] + d[None, :]) / (5 / 3.6)
+    np.fill_diagonal(expect_s, 0)  # a point to itself costs nothing (issue 12)
     assert np.allclose(m.seconds, expect_s, atol=1)
-    assert np.allclose(m.metres, base.metres + d[:, None] + d[None, :], atol=1)
+    expect_m = base.metres + d[:, None] + d[None, :]
+    np.fill_diagonal(expect_m, 0)
+    assert np.allclose(m.metres, expect_m, atol=1)
     assert not m.source_snap.flagged.any()
     with pytest.raises(ValidationError, match="point 0"):
         engine.matrix_lonlat([float("nan")], [42.5], lon, lat)
@@ -485,7 +489,7 @@ def test_graph_reduction_keeps_protected_distances(
     from scipy.sparse import csr_matrix as csr
     from scipy.sparse.csgraph import dijkstra
 
-    from gis.matrix import _best_per_pair, _reduce_graph
+    from gis.matrix.csgraph import _best_per_pair, _reduce_graph
 
     rng = np.random.default_rng(seed)
     m = max(1, int(n * density))

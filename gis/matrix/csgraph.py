@@ -1,8 +1,7 @@
-"""Travel-time and distance matrices and paths over a :class:`gis.roads.RoadNetwork`.
+"""The csgraph backend: Dijkstra per source on :mod:`scipy.sparse.csgraph` (the reference).
 
-:class:`TravelTimeEngine` is the one interface the rest of ReliefDesk uses; today it runs
-:func:`scipy.sparse.csgraph.dijkstra` over a CSR matrix built once per network + closures. A
-faster backend (contraction hierarchies) can later implement the same methods.
+:class:`CsgraphEngine` is today's engine, kept as the fallback of
+:class:`gis.matrix.TravelTimeEngine` and as the oracle the CCH backend is tested against.
 
 How it works
 ------------
@@ -25,17 +24,14 @@ Conventions
 * ``seconds`` in a :class:`TravelMatrix` is the shortest travel time rounded to whole seconds
   by :func:`round_units` (halves up). ``metres`` is the length of *that time-shortest path*
   (not the shortest distance), rounded the same way. Both are exactly what networkx computes on
-  :meth:`TravelTimeEngine.to_networkx` (the engine's weights).
+  :meth:`CsgraphEngine.to_networkx` (the engine's weights).
 * Pairs with no path hold :data:`UNREACHABLE` in both integer matrices and ``False`` in
   ``reachable``; :meth:`TravelMatrix.unreachable_pairs` lists them.
-* :meth:`TravelTimeEngine.matrix_lonlat` adds the off-road leg from each point to its snapped
-  node at ``offroad_kmh`` (default 5 km/h, walking/pushing pace) to both time and distance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,33 +39,29 @@ import shapely
 from scipy.sparse import csr_array, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from gis.errors import ReliefDeskError, ValidationError
-from gis.roads import RoadNetwork, SnapResult, road_class_zh
-from gis.units import UNREACHABLE  # stored for pairs with no path (int32 max)
+from gis.errors import ValidationError
+from gis.matrix.chains import sorted_unique
+from gis.matrix.types import (
+    UNREACHABLE,
+    MatrixCancelled,
+    Path,
+    Step,
+    round_units,
+    step_label,
+)
+from gis.roads import RoadNetwork
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
     from gis.model import RoadClosure
 
-__all__ = [
-    "UNREACHABLE",
-    "round_units",
-    "DEFAULT_OFFROAD_KMH",
-    "MatrixCancelled",
-    "TravelMatrix",
-    "Step",
-    "Path",
-    "TravelTimeEngine",
-]
-
-#: Off-road speed from a facility/incident to its snapped network node (km/h).
-DEFAULT_OFFROAD_KMH: float = 5.0
+__all__ = ["CsgraphEngine"]
 
 # Upper bound on the number of float entries of one dijkstra block (sources × nodes).
 _BLOCK_ENTRIES = 4_000_000
 # Up to this many nodes metres are summed by pointer jumping over all nodes, above by walking
-# back from the targets (see TravelTimeEngine._tree_metres).
+# back from the targets (see CsgraphEngine._tree_metres).
 _JUMP_MAX_NODES = 20_000
 # From this many distinct search roots on, the graph is first shrunk around the query nodes.
 _REDUCE_MIN_ROOTS = 64
@@ -80,21 +72,9 @@ _REDUCE_MIN_SHARE = 0.25
 _LEX_MAX_BITS = 52
 
 
-def round_units(x: Any) -> np.ndarray:
-    """Round seconds or metres to whole units: halves up, with a 1e-6 tolerance.
-
-    Sums of the same arc values in another order differ in the last float bits; on data with
-    lengths such as 12.5 m plain ``rint`` would then round the same path differently. The
-    tolerance makes every summation order give the same integer.
-    """
-    return np.floor(np.asarray(x, dtype=np.float64) + (0.5 + 1e-6))
-
-
-class MatrixCancelled(ReliefDeskError):
-    """The ``stop`` callable asked a matrix computation to stop."""
-
-
-def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float] | None:
+def _lex_units(
+    csr: csr_matrix, length: np.ndarray, bound: list[float] | None = None
+) -> tuple[float, float, float] | None:
     """Units (time τ s, length λ m, multiplier M) for exact lexicographic weights, or None.
 
     An arc's weight is ``round(t/τ) · M + round(l/λ)``: integer-valued, so float64 sums are
@@ -104,7 +84,8 @@ def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float
     out-eccentricity of a node of the largest strongly connected component (plus, when closures
     split the graph, every arc time outside it) and a path's length at most its time times the
     top arc speed (and the sum of all lengths). Units
-    start at τ = 1/1024 s, λ = 1/8 m and are coarsened (×2) up to 6 times to fit.
+    start at τ = 1/1024 s, λ = 1/8 m and are coarsened (×2) up to 6 times to fit. The time
+    bound (seconds) is appended to ``bound`` when given.
     """
     n = csr.shape[0]
     t = csr.data
@@ -125,6 +106,8 @@ def _lex_units(csr: csr_matrix, length: np.ndarray) -> tuple[float, float, float
         u = np.repeat(np.arange(n), np.diff(csr.indptr))
         outside = labels[u] != big
         t_bound += float(t[outside | (labels[csr.indices] != big)].sum())
+    if bound is not None:
+        bound.append(t_bound)
     vmax = float(np.max(length / t))
     for k in range(7):
         tau, lam = 2.0 ** (k - 10), 2.0 ** (k - 3)
@@ -142,14 +125,22 @@ def _best_per_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The lowest-weight arc of each (u, v) pair (then lowest arc id), sorted by u then v.
 
-    Returns arc ids, u, v, weights and the keys ``u * n + v``.
+    Returns arc ids, u, v, weights and the keys ``u * n + v``. (Two sort keys, then a
+    per-pair minimum: a four-key lexsort took 4× longer on province-size networks.)
     """
-    order = np.lexsort((arcs, w, v, u))
-    arcs, u, v, w = arcs[order], u[order], v[order], w[order]
     key = u * n + v
+    order = np.lexsort((arcs, key))
+    arcs, u, v, w, key = arcs[order], u[order], v[order], w[order], key[order]
     first = np.ones(key.size, bool)
     first[1:] = key[1:] != key[:-1]
-    return arcs[first], u[first], v[first], w[first], key[first]
+    if first.all():  # no parallel arcs
+        return arcs, u, v, w, key
+    starts = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    hit = np.flatnonzero(w == np.minimum.reduceat(w, starts)[group])
+    g = group[hit]
+    keep = hit[np.concatenate([[True], g[1:] != g[:-1]])]  # lowest arc id among the best
+    return arcs[keep], u[keep], v[keep], w[keep], key[keep]
 
 
 def _dedupe_arcs(
@@ -201,7 +192,7 @@ def _reduce_graph(
     """
     alive = np.ones(n, bool)
     a, b = np.minimum(u, v), np.maximum(u, v)
-    pairs = np.unique(a * n + b)
+    pairs = sorted_unique(a * n + b)
     ea, eb = pairs // n, pairs % n
     deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
     while True:  # 1. prune dead-end trees
@@ -219,7 +210,7 @@ def _reduce_graph(
     prio = np.random.default_rng(20240601).permutation(n)
     while True:  # 2. contract chains
         a, b = np.minimum(u, v), np.maximum(u, v)
-        pairs = np.unique(a * n + b)
+        pairs = sorted_unique(a * n + b)
         ea, eb = pairs // n, pairs % n
         deg = np.bincount(ea, minlength=n) + np.bincount(eb, minlength=n)
         sel = (deg == 2) & ~protect
@@ -255,92 +246,9 @@ def _reduce_graph(
     return kept, new[u], new[v], t, ln
 
 
-@dataclass(frozen=True)
-class TravelMatrix:
-    """Sources × targets travel times and distances.
-
-    Attributes
-    ----------
-    seconds, metres
-        int32 ``[S, T]``; :data:`UNREACHABLE` where ``reachable`` is False.
-    reachable
-        bool ``[S, T]``.
-    source_nodes, target_nodes
-        Node indices the rows and columns refer to (snapped nodes for ``matrix_lonlat``).
-    source_snap, target_snap
-        Snap results when built from coordinates, else None.
-    network_hash
-        ``content_hash`` of the network (with closures) the matrix was computed on.
-    """
-
-    seconds: np.ndarray
-    metres: np.ndarray
-    reachable: np.ndarray
-    source_nodes: np.ndarray
-    target_nodes: np.ndarray
-    source_snap: SnapResult | None = None
-    target_snap: SnapResult | None = None
-    network_hash: str = ""
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (int(self.seconds.shape[0]), int(self.seconds.shape[1]))
-
-    def unreachable_pairs(self) -> list[tuple[int, int]]:
-        """(row, column) of every pair without a path, row-major."""
-        rows, cols = np.nonzero(~self.reachable)
-        return list(zip(rows.tolist(), cols.tolist(), strict=True))
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a turn list: a stretch along one road.
-
-    ``road`` is the road's name, else its ref (e.g. G93), else its Chinese class label
-    (高速/国道/省道/县道/乡道/村道/其他); ``highway`` the OSM class of its first arc.
-    """
-
-    road: str
-    highway: str
-    distance_m: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Path:
-    """A time-shortest path between two nodes.
-
-    ``nodes`` node indices (source first), ``arcs`` arc indices, ``seconds``/``metres`` rounded
-    like the matrix, ``geometry`` a lon/lat LineString following the roads from the source node
-    to the target node, ``steps`` the turn list (consecutive arcs on the same road merged).
-    """
-
-    nodes: tuple[int, ...]
-    arcs: tuple[int, ...]
-    seconds: int
-    metres: int
-    geometry: shapely.LineString
-    steps: tuple[Step, ...]
-
-
-def _step_label(name: str, ref: str, highway: str) -> str:
-    if name:
-        return name
-    if ref:
-        return ref
-    return road_class_zh(highway)
-
-
-class TravelTimeEngine:
-    """Shortest travel times on a road network (optionally with closures applied).
-
-    Parameters
-    ----------
-    network
-        The road network; closures already applied to it are replaced by ``closures``.
-    closures
-        Road closures / slow-downs to apply (see :meth:`RoadNetwork.with_closures`).
-    """
+class CsgraphEngine:
+    """Dijkstra on ``scipy.sparse.csgraph`` over ``network`` with ``closures`` applied (they
+    replace any already applied), as :class:`gis.matrix.TravelTimeEngine` takes them."""
 
     def __init__(self, network: RoadNetwork, closures: Sequence[RoadClosure] = ()) -> None:
         self.base_network = network
@@ -359,7 +267,10 @@ class TravelTimeEngine:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
         self._csr = csr_matrix((t, v.astype(np.int32), indptr), shape=(n, n))
-        self._lex = _lex_units(self._csr, length_all[arcs])
+        bound: list[float] = []
+        self._lex = _lex_units(self._csr, length_all[arcs], bound)
+        #: upper bound on any shortest travel time (s), or None (float mode / empty network)
+        self.time_bound_s: float | None = bound[0] if bound else None
         if self._lex is not None:
             # one exact weight per arc: time units in the high part, length units in the low
             tau, lam, big = self._lex
@@ -404,6 +315,19 @@ class TravelTimeEngine:
         """(seconds, metres) per unit of the exact weights, or None in float mode."""
         return None if self._lex is None else (self._lex[0], self._lex[1])
 
+    def unit_times(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """Exact integer times of the searched arcs, or None in float mode.
+
+        Returns ``(keys, qt, τ)``: the sorted keys ``u * n + v`` of the open node pairs (one
+        per pair, the best arc), each pair's time in units of τ seconds (int64) and τ. A path's
+        travel time is ``τ`` times the sum of its ``qt`` — what this engine minimises first.
+        """
+        if self._lex is None:
+            return None
+        tau, _lam, big = self._lex
+        qt = np.floor(self._csr.data / big).astype(np.int64)
+        return self._key, qt, tau
+
     def to_networkx(self) -> nx.DiGraph:
         """The graph this engine searches, for checks with networkx.
 
@@ -438,9 +362,9 @@ class TravelTimeEngine:
         )
         return g
 
-    def with_closures(self, closures: Sequence[RoadClosure]) -> TravelTimeEngine:
+    def with_closures(self, closures: Sequence[RoadClosure]) -> CsgraphEngine:
         """A new engine on the same base network with ``closures`` (replacing the current)."""
-        return TravelTimeEngine(self.base_network, closures)
+        return CsgraphEngine(self.base_network, closures)
 
     def _entry(self, p: np.ndarray, v: np.ndarray) -> np.ndarray:
         """CSR entry positions of arcs p→v (which must exist)."""
@@ -501,13 +425,24 @@ class TravelTimeEngine:
             secs, metres = secs.T, metres.T
         return secs[s_inv][:, t_inv], metres[s_inv][:, t_inv]
 
+    def float_matrix(
+        self,
+        sources: np.ndarray,
+        targets: np.ndarray,
+        *,
+        stop: Callable[[], bool] | None = None,
+        limit_s: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Float seconds and metres ``[S, T]`` between checked node indices (inf: no path)."""
+        return self._float_matrix(sources, targets, stop, limit_s)
+
     def _reducible(self) -> bool:
         """Whether shrinking pays: enough nodes with at most two neighbours (computed once)."""
         if self._low_degree_share is None:
             n = self.n_nodes
             u = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._csr.indptr))
             v = self._csr.indices.astype(np.int64)
-            pairs = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+            pairs = sorted_unique(np.minimum(u, v) * n + np.maximum(u, v))
             deg = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
             self._low_degree_share = float(np.mean(deg <= 2)) if n else 0.0
         return self._low_degree_share >= _REDUCE_MIN_SHARE
@@ -653,80 +588,6 @@ class TravelTimeEngine:
 
     # ---- public API -------------------------------------------------------------------
 
-    def matrix(
-        self,
-        sources: Any,
-        targets: Any,
-        *,
-        stop: Callable[[], bool] | None = None,
-        limit_s: float | None = None,
-    ) -> TravelMatrix:
-        """Travel times and distances between node indices.
-
-        Parameters
-        ----------
-        sources, targets
-            Node indices (repeats allowed; each distinct source is searched once).
-        stop
-            Called between blocks of sources; returning True raises :class:`MatrixCancelled`.
-        limit_s
-            Optional search radius in seconds: pairs slower than this are reported unreachable.
-        """
-        src = self._check_nodes(sources, "sources")
-        tgt = self._check_nodes(targets, "targets")
-        secs, metres = self._float_matrix(src, tgt, stop, limit_s)
-        return self._build(secs, metres, src, tgt)
-
-    def _build(
-        self,
-        secs: np.ndarray,
-        metres: np.ndarray,
-        src: np.ndarray,
-        tgt: np.ndarray,
-        source_snap: SnapResult | None = None,
-        target_snap: SnapResult | None = None,
-    ) -> TravelMatrix:
-        reachable = np.isfinite(secs)
-        metres = np.where(reachable, metres, np.inf)
-        return TravelMatrix(
-            seconds=self._to_int(secs),
-            metres=self._to_int(metres),
-            reachable=reachable,
-            source_nodes=src,
-            target_nodes=tgt,
-            source_snap=source_snap,
-            target_snap=target_snap,
-            network_hash=self.network.content_hash,
-        )
-
-    def matrix_lonlat(
-        self,
-        src_lon: Any,
-        src_lat: Any,
-        tgt_lon: Any,
-        tgt_lat: Any,
-        *,
-        offroad_kmh: float | None = DEFAULT_OFFROAD_KMH,
-        stop: Callable[[], bool] | None = None,
-    ) -> TravelMatrix:
-        """Snap points to the network, then :meth:`matrix`.
-
-        With ``offroad_kmh`` (default 5 km/h) the straight-line legs point→node at the source
-        and node→point at the target are added to time (at that speed) and distance, before
-        rounding; ``None`` routes node to node only. Snap results (with the > ``snap_warn_m``
-        flags) are returned in ``source_snap``/``target_snap``.
-        """
-        s_snap = self.network.snap(src_lon, src_lat)
-        t_snap = self.network.snap(tgt_lon, tgt_lat)
-        secs, metres = self._float_matrix(s_snap.node, t_snap.node, stop, None)
-        if offroad_kmh is not None:
-            if not offroad_kmh > 0:
-                raise ValidationError(f"offroad_kmh must be > 0, got {offroad_kmh!r}")
-            extra_m = s_snap.distance_m[:, None] + t_snap.distance_m[None, :]
-            secs = secs + extra_m / (offroad_kmh / 3.6)
-            metres = metres + extra_m
-        return self._build(secs, metres, s_snap.node, t_snap.node, s_snap, t_snap)
-
     def nearest_source(self, sources: Any) -> tuple[np.ndarray, np.ndarray]:
         """For every node, the travel time from the nearest of ``sources`` and which one.
 
@@ -757,12 +618,20 @@ class TravelTimeEngine:
         while nodes[-1] != s:
             nodes.append(int(pred[nodes[-1]]))
         nodes.reverse()
+        return self.path_from_nodes(nodes)
+
+    def path_from_nodes(self, nodes: Sequence[int]) -> Path:
+        """The :class:`Path` along a node sequence (consecutive nodes must be joined by an open
+        arc; between parallel arcs the engine's best one is taken): arcs, geometry, turn list,
+        and seconds/metres summed in the engine's units."""
         node_arr = np.asarray(nodes, dtype=np.int64)
+        s = int(node_arr[0])
         net = self.network
         if node_arr.size > 1:
             entries = self._entry(node_arr[:-1], node_arr[1:])
             arcs = self._csr_arc[entries]
         else:
+            entries = np.zeros(0, dtype=np.int64)
             arcs = np.zeros(0, dtype=np.int64)
         lengths = np.asarray(net.length_m)[arcs]
         times = np.asarray(net.travel_time_s)[arcs]
@@ -771,19 +640,20 @@ class TravelTimeEngine:
         for a, length, secs in zip(arcs.tolist(), lengths.tolist(), times.tolist(), strict=True):
             e = int(net.edge_row[a])
             hw = str(net.edge_highway[e])
-            label = _step_label(str(net.edge_name[e]), str(net.edge_ref[e]), hw)
+            label = step_label(str(net.edge_name[e]), str(net.edge_ref[e]), hw)
             if steps and steps[-1].road == label:
                 last = steps[-1]
                 steps[-1] = Step(label, last.highway, last.distance_m + length, last.seconds + secs)
             else:
                 steps.append(Step(label, hw, length, secs))
         if self._lex is not None:
-            secs_f, metres_f = self._decode(np.array([dist[t]]), *self._lex)
+            total = np.array([float(np.sum(self._csr.data[entries]))])
+            secs_f, metres_f = self._decode(total, *self._lex)
         else:
-            secs_f = np.array([dist[t]])
+            secs_f = np.array([float(np.sum(times)) if times.size else 0.0])
             metres_f = np.array([float(np.sum(lengths)) if lengths.size else 0.0])
         return Path(
-            nodes=tuple(nodes),
+            nodes=tuple(int(x) for x in node_arr.tolist()),
             arcs=tuple(int(a) for a in arcs),
             seconds=int(self._to_int(secs_f)[0]),
             metres=int(self._to_int(metres_f)[0]),

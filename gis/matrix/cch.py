@@ -1,0 +1,456 @@
+"""The CCH backend: customizable contraction hierarchies from ``routingkit-cch`` (BSD-2).
+
+What routingkit-cch does
+------------------------
+It wraps RoutingKit's C++ CCH: a nested-dissection node order (``compute_order_inertial``,
+the slow, metric-independent part), the hierarchy built on that order (``CCH``), a
+*customization* binding uint32 arc weights to it (``CCHMetric``, a fraction of a second), and
+queries: point to point with the path (``CCHQuery``) and one-to-many / many-to-one sweeps
+(``CCHOneToMany`` / ``CCHManyToOne``). Queries release the GIL.
+
+Why hand-written glue is needed
+-------------------------------
+* **Weights.** Only unsigned 32-bit weights, and a closed arc must weigh exactly 2147483647
+  (a merely large weight gives wrong finite times). We use the csgraph engine's exact time
+  units (τ = 1/1024 s unless the network is large): integer sums are exact, so the seconds
+  equal the reference engine's bit for bit; networks whose longest time does not fit fall
+  back to csgraph.
+* **No save/load.** The order is cached here as ``.npz`` beside the road cache, keyed by the
+  network's content hash (closures excluded: they only change weights).
+* **No cancel.** ``compute_order_inertial`` holds the GIL until it returns, so on a large core
+  it runs in a spawned child process, which a cancel terminates.
+* **Chains.** Chains of two-link nodes are contracted first (:mod:`gis.matrix.chains`): the
+  order and the hierarchy are built on the core only, and query nodes inside a chain are
+  joined to it through both chain ends.
+* **Lifetimes.** A query object must be gone before its metric is re-customized, and misuse
+  raises pyo3's ``PanicException``, a ``BaseException`` that ``except Exception`` lets
+  through. Every metric here is new per closure set (never reset under a live query), query
+  objects live inside one call of one thread, and every call into the library runs under
+  :func:`_guard`, which turns a panic into :class:`CCHError`.
+* **Metres.** The batched queries return one number per pair, and a uint32 cannot hold the
+  (time, length) pair the reference compares paths by; so matrices with metres come from the
+  csgraph engine, and this backend serves seconds-only matrices and paths (unpacked to nodes,
+  then arcs, geometry and turn list exactly as csgraph builds them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gis.errors import ReliefDeskError
+from gis.matrix.chains import INF, Chains, contract_chains
+from gis.matrix.types import MatrixCancelled
+from gis.roads import RoadNetwork, cache_dir
+
+__all__ = ["CCHError", "CCHIndex", "CCHMetricView", "available", "get_index", "order_cached"]
+
+#: What routingkit-cch takes as "closed" (RoutingKit's inf_weight); finite sums stay below it.
+RK_INF = 2_147_483_647
+#: Bumped when the cached order's meaning changes (chain rules, inputs of the ordering).
+ORDER_VERSION = 1
+#: From this many core nodes the node order is computed in a child process (cancellable).
+_ORDER_CHILD_MIN_CORE = 20_000
+#: From this many sources (or targets) a matrix sweep is split over worker threads.
+_THREAD_MIN = 64
+#: ... on a core of at least this many nodes (below, one sweep is too short to gain).
+_THREAD_MIN_CORE = 6_000
+
+ProgressFn = Callable[[float, str], None]
+StopFn = Callable[[], bool]
+
+
+class CCHError(ReliefDeskError):
+    """routingkit-cch failed (a Rust panic or a bad input); the engine falls back to csgraph."""
+
+
+def _is_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException"
+
+
+@contextlib.contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Turn routingkit's ``PanicException`` (a BaseException) into :class:`CCHError`."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, MatrixCancelled):
+        raise
+    except BaseException as exc:
+        if _is_panic(exc) or isinstance(exc, (TypeError, ValueError, OverflowError)):
+            raise CCHError(f"routingkit-cch failed in {what}: {exc}") from exc
+        raise
+
+
+def _rk() -> Any:
+    """The ``routingkit_cch`` module (ImportError where the wheel is missing)."""
+    import routingkit_cch
+
+    return routingkit_cch
+
+
+def available() -> bool:
+    """Whether routingkit-cch can be imported here (glibc ≥ 2.34 on Linux, a wheel at all)."""
+    try:
+        _rk()
+    except ImportError:
+        return False
+    return True
+
+
+def _order_path(network: RoadNetwork) -> Path:
+    return cache_dir() / "cch" / f"{network.base_hash[:32]}-v{ORDER_VERSION}.npz"
+
+
+def order_cached(network: RoadNetwork) -> bool:
+    """Whether a node order for ``network`` is on disk (it may still turn out damaged)."""
+    return _order_path(network).exists()
+
+
+def _load_order(path: Path, n_core: int) -> np.ndarray | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            order = z["order"]
+    except Exception:  # missing or damaged: recompute
+        return None
+    ok = (
+        meta.get("n_core") == n_core
+        and order.shape == (n_core,)
+        and np.array_equal(np.sort(order), np.arange(n_core))
+    )
+    return order.astype(np.int64) if ok else None
+
+
+def _save_order(path: Path, order: np.ndarray) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, meta=np.array(json.dumps({"n_core": int(order.size)})), order=order)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+class CCHIndex:
+    """Metric-independent preprocessing of one road network (closures excluded).
+
+    Chains contracted, the core's nested-dissection order (cached on disk), and the
+    routingkit ``CCH`` on it. Build with :func:`get_index` (memoised per content hash).
+    """
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        *,
+        stop: StopFn | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        rk = _rk()
+        say = progress or (lambda f, m: None)
+        halt = stop or (lambda: False)
+
+        def check() -> None:
+            if halt():
+                raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
+
+        t0 = time.perf_counter()
+        check()
+        say(0.0, "contracting chains of two-link nodes")
+        self.base_hash = network.base_hash
+        self.n_nodes = network.n_nodes
+        self.chains: Chains = contract_chains(network.n_nodes, network.arc_u, network.arc_v)
+        ch = self.chains
+        check()
+        path = _order_path(network)
+        order = _load_order(path, ch.n_core)
+        self.order_from_cache = order is not None
+        if order is None:
+            say(0.1, f"ordering {ch.n_core:,} core nodes (nested dissection)")
+            order = self._order(rk, network, halt)
+            _save_order(path, order)
+        check()
+        say(0.9, "building the hierarchy")
+        self._tail = ch.arc_tail.astype(np.uint32)
+        self._head = ch.arc_head.astype(np.uint32)
+        with _guard("CCH"):
+            self.cch = rk.CCH(order.astype(np.uint32), self._tail, self._head, False)
+        self.order = order
+        self.seconds = time.perf_counter() - t0
+        say(1.0, "hierarchy ready")
+
+    def _order(self, rk: Any, network: RoadNetwork, halt: StopFn) -> np.ndarray:
+        """The core's nested-dissection order, with ``stop`` polled meanwhile.
+
+        ``compute_order_inertial`` holds the GIL for its whole run, so on a large core it runs
+        in a child process that a cancel terminates; a small core (a fraction of a second)
+        is ordered in-process.
+        """
+        ch = self.chains
+        args = (
+            int(ch.n_core),
+            ch.arc_tail.astype(np.uint32),
+            ch.arc_head.astype(np.uint32),
+            np.asarray(network.lat)[ch.core].astype(np.float32),
+            np.asarray(network.lon)[ch.core].astype(np.float32),
+        )
+        if ch.n_core < _ORDER_CHILD_MIN_CORE:
+            if halt():
+                raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
+            with _guard("compute_order_inertial"):
+                return np.asarray(rk.compute_order_inertial(*args), dtype=np.int64)
+        return _order_in_child(args, halt)
+
+
+def _order_child(conn: Any, args: tuple[Any, ...]) -> None:
+    """Child-process entry: compute the order, send ``("ok", order)`` or ``("error", text)``."""
+    try:
+        import routingkit_cch
+
+        order = np.asarray(routingkit_cch.compute_order_inertial(*args), dtype=np.int64)
+        conn.send(("ok", order))
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic too: reported to the parent
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no fork: the GUI process has threads
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_order_child, args=(send, args), name="cch-order", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while not receive.poll(0.05):
+            if halt():
+                raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
+            if not proc.is_alive() and not receive.poll():
+                raise CCHError(f"the node-ordering process ended with code {proc.exitcode}")
+        status, value = receive.recv()
+    finally:
+        if proc.is_alive():  # cancelled (or already done and about to exit)
+            proc.terminate()
+        proc.join(5)
+        receive.close()
+    if status != "ok":
+        raise CCHError(f"routingkit-cch failed in compute_order_inertial: {value}")
+    return value
+
+
+_INDEXES: OrderedDict[str, CCHIndex] = OrderedDict()
+_INDEX_LOCK = threading.Lock()
+_INDEX_KEEP = 3
+
+
+def get_index(
+    network: RoadNetwork, *, stop: StopFn | None = None, progress: ProgressFn | None = None
+) -> CCHIndex:
+    """The :class:`CCHIndex` of ``network``'s base (memoised in-process, order cached on disk)."""
+    key = network.base_hash
+    with _INDEX_LOCK:
+        idx = _INDEXES.get(key)
+        if idx is not None:
+            _INDEXES.move_to_end(key)
+            return idx
+        idx = CCHIndex(network, stop=stop, progress=progress)
+        _INDEXES[key] = idx
+        while len(_INDEXES) > _INDEX_KEEP:
+            _INDEXES.popitem(last=False)
+        return idx
+
+
+def _as_float(values: list[int | None]) -> np.ndarray:
+    """A sweep's answer as float64 (None, unreachable, → nan); the fast path has no None."""
+    try:
+        return np.fromiter(values, dtype=np.float64, count=len(values))
+    except TypeError:
+        return np.array(values, dtype=np.float64)
+
+
+def _entries(anchors: list[int], offsets: list[int]) -> list[tuple[int, int]]:
+    """(core node, offset) entry points: closed ones left out, the smaller offset kept where
+    both chain ends are the same node (a loop)."""
+    best: dict[int, int] = {}
+    for a, o in zip(anchors, offsets, strict=True):
+        if o < INF and o < best.get(a, INF):
+            best[a] = o
+    return list(best.items())
+
+
+class CCHMetricView:
+    """One customization of a :class:`CCHIndex`: the times of a network with its closures.
+
+    ``keys``/``qt`` are the csgraph engine's open node pairs and integer times (units τ):
+    a pair absent from them is closed.
+    """
+
+    def __init__(self, index: CCHIndex, keys: np.ndarray, qt: np.ndarray, tau: float) -> None:
+        rk = _rk()
+        ch = index.chains
+        self.index = index
+        self.tau = tau
+        pair_keys = ch.pair_u * ch.n + ch.pair_v
+        pos = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
+        found = (keys.size > 0) & (keys[pos] == pair_keys) if keys.size else np.zeros(0, bool)
+        self.pair_t = np.where(found, qt[pos] if keys.size else 0, INF).astype(np.int64)
+        w = ch.core_weights(self.pair_t)
+        if w.size and int(w[w < INF].max(initial=0)) >= RK_INF:
+            raise CCHError("an arc's time does not fit routingkit's 32-bit weights")
+        self.weights = np.where(w >= INF, RK_INF, w).astype(np.uint32)
+        with _guard("CCHMetric"):
+            self.metric = rk.CCHMetric(index.cch, self.weights)
+
+    # ---- matrices ----------------------------------------------------------------------
+
+    def _sweeps(
+        self,
+        loop: list[list[tuple[int, int]]],
+        pinned: np.ndarray,
+        forward: bool,
+        stop: StopFn | None,
+        threads: int,
+    ) -> np.ndarray:
+        """float64 ``[len(loop), P]`` times (units τ; inf: no path) between each loop item —
+        a list of (core node, offset) entry points — and each pinned core node: from the items
+        to the pinned nodes (``forward``) or from the pinned nodes to the items."""
+        rk = _rk()
+        out = np.full((len(loop), pinned.size), np.inf, dtype=np.float64)
+        pinned_list = pinned.tolist()
+        metric = self.metric
+        cancelled = threading.Event()
+
+        def work(lo: int, hi: int) -> None:
+            with _guard("one-to-many query"):
+                if forward:
+                    q = rk.CCHOneToMany(metric, pinned_list)
+                    sweep = q.distances_from_multi
+                else:
+                    q = rk.CCHManyToOne(metric, pinned_list)
+                    sweep = q.distances_to_multi
+                try:
+                    for i in range(lo, hi):
+                        if (i - lo) % 32 == 0 and (
+                            cancelled.is_set() or (stop is not None and stop())
+                        ):
+                            cancelled.set()
+                            return
+                        if loop[i]:
+                            out[i] = _as_float(sweep(loop[i]))
+                finally:
+                    del sweep, q  # before anyone could re-customize the metric
+
+        n_workers = max(1, min(threads, len(loop) // _THREAD_MIN))
+        if self.index.chains.n_core < _THREAD_MIN_CORE:  # short sweeps: the GIL dominates
+            n_workers = 1
+        if n_workers == 1:
+            work(0, len(loop))
+        else:
+            bounds = np.linspace(0, len(loop), n_workers + 1).astype(int)
+            with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-query") as pool:
+                for f in [
+                    pool.submit(work, int(a), int(b))
+                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+                ]:
+                    f.result()
+        if cancelled.is_set():
+            raise MatrixCancelled("travel-time matrix cancelled")
+        out[np.isnan(out) | (out >= RK_INF)] = np.inf
+        return out
+
+    def unit_matrix(
+        self,
+        sources: np.ndarray,
+        targets: np.ndarray,
+        *,
+        stop: StopFn | None = None,
+        threads: int | None = None,
+    ) -> np.ndarray:
+        """float64 ``[S, T]`` shortest times in units τ (inf: no path), exact integers.
+
+        One multi-source sweep per distinct source (entering the core at its chain's two ends
+        with the along-chain times as initial distances) against the targets' core entry
+        points pinned, or the mirror image when there are fewer distinct targets.
+        """
+        ch = self.index.chains
+        threads = threads or min(4, os.cpu_count() or 1)
+        us, s_inv = np.unique(sources, return_inverse=True)
+        ut, t_inv = np.unique(targets, return_inverse=True)
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
+        forward = us.size <= ut.size
+        la, lo, pa, po = (sa, so, ta, to) if forward else (ta, to, sa, so)
+        loop = [_entries(ra, ro) for ra, ro in zip(la.tolist(), lo.tolist(), strict=True)]
+        pinned, p_inv = np.unique(pa, return_inverse=True)
+        p_inv = p_inv.reshape(pa.shape)
+        swept = self._sweeps(loop, pinned, forward, stop, threads)
+        po_f = np.where(po >= INF, np.inf, po).astype(np.float64)
+        best = np.full((len(loop), pa.shape[0]), np.inf)
+        for y in (0, 1):
+            np.minimum(best, swept[:, p_inv[:, y]] + po_f[None, :, y], out=best)
+        if not forward:
+            best = best.T
+        along = ch.along(us, ut, self.pair_t)
+        if (along < INF).any():
+            np.minimum(best, np.where(along >= INF, np.inf, along).astype(np.float64), out=best)
+        best[us[:, None] == ut[None, :]] = 0.0
+        return best[s_inv][:, t_inv]
+
+    # ---- paths -------------------------------------------------------------------------
+
+    def path_nodes(self, s: int, t: int) -> list[int] | None:
+        """A time-shortest node sequence s → t, or None when t cannot be reached."""
+        rk = _rk()
+        ch = self.index.chains
+        if s == t:
+            return [s]
+        sa, so = ch.anchors(np.array([s]), self.pair_t, outgoing=True)
+        ta, to = ch.anchors(np.array([t]), self.pair_t, outgoing=False)
+        best: tuple[int, list[int]] | None = None
+        along = int(ch.along(np.array([s]), np.array([t]), self.pair_t)[0, 0])
+        if along < INF:
+            best = (along, ch.straight(s, t))
+        q = None
+        try:
+            with _guard("path query"):
+                q = rk.CCHQuery(self.metric)
+                for x in (0, 1):
+                    for y in (0, 1):
+                        if so[0, x] >= INF or to[0, y] >= INF:
+                            continue
+                        a, b = int(sa[0, x]), int(ta[0, y])
+                        if a == b:
+                            d, core_nodes = 0, [int(ch.core[a])]
+                        else:
+                            res = q.run(a, b)
+                            dist = res.distance
+                            arcs = list(res.arc_path) if dist is not None else []
+                            del res
+                            if dist is None or dist >= RK_INF:
+                                continue
+                            d, core_nodes = int(dist), ch.expand(arcs)
+                        total = int(so[0, x]) + d + int(to[0, y])
+                        if best is not None and total >= best[0]:
+                            continue
+                        head = ch.walk(s, x, outgoing=True) if ch.chain_of[s] >= 0 else [s]
+                        tail = ch.walk(t, y, outgoing=False) if ch.chain_of[t] >= 0 else [t]
+                        best = (total, head[:-1] + core_nodes + tail[1:])
+        finally:
+            del q
+        return None if best is None else best[1]
