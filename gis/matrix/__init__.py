@@ -12,13 +12,13 @@ from __future__ import annotations
 from gis.matrix.engine import BACKENDS, MatrixBackend, TravelTimeEngine, choose_backend
 from gis.matrix.types import (
     DEFAULT_OFFROAD_KMH,
-    UNREACHABLE,
     MatrixCancelled,
     Path,
     Step,
     TravelMatrix,
     round_units,
 )
+from gis.units import UNREACHABLE
 
 __all__ = [
     "UNREACHABLE",

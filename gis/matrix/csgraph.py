@@ -42,7 +42,6 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from gis.errors import ValidationError
 from gis.matrix.chains import sorted_unique
 from gis.matrix.types import (
-    UNREACHABLE,
     MatrixCancelled,
     Path,
     Step,
@@ -50,6 +49,7 @@ from gis.matrix.types import (
     step_label,
 )
 from gis.roads import RoadNetwork
+from gis.units import UNREACHABLE
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx

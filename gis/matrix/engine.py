@@ -35,11 +35,11 @@ from gis.errors import ValidationError
 from gis.matrix.csgraph import CsgraphEngine
 from gis.matrix.types import (
     DEFAULT_OFFROAD_KMH,
-    UNREACHABLE,
     Path,
     TravelMatrix,
 )
 from gis.roads import RoadNetwork, SnapResult
+from gis.units import UNREACHABLE
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
