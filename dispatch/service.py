@@ -226,8 +226,16 @@ def run_dispatch_in_child(
             f"计算进程意外退出（退出码 {run.exitcode}）", kind="died", exitcode=run.exitcode
         )
     result = run.result
+    # reading the plan back allocates ~10^5 objects (~0.1 s of Python): that may set off a full
+    # collection over the whole heap of this process, which stops every thread (the desk's GUI
+    # thread too) for ~0.15 s. Frozen as in run_dispatch, the collector scans only the new ones.
+    gc.freeze()
+    try:
+        plan = Plan.from_json(result["plan_json"])
+    finally:
+        gc.unfreeze()
     return DispatchOutcome(
-        plan=Plan.from_json(result["plan_json"]),
+        plan=plan,
         plan_json=result["plan_json"],
         summary=result["summary"],
         scenario_hash=result["scenario_hash"],
