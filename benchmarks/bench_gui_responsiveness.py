@@ -2,7 +2,7 @@
 more than 100 ms during a 30 s solve).
 
 Opens the demo county in the real main window (offscreen Qt, the dispatch panel installed with
-:func:`gui.docks.dispatch_panel.install_dispatch_panel`), waits until the map has drawn and the
+:meth:`gui.main_window.MainWindow.install_dispatch_panel`), waits until the map has drawn and the
 road network is loaded, then measures the event loop with a probe: a 10 ms ``QTimer``
 (PreciseTimer) records when each tick really runs; a "gap" is the time between two ticks
 (10 ms when the loop is free).
@@ -148,7 +148,6 @@ def main() -> int:
         from PyQt6.QtWidgets import QApplication
 
         from dispatch.pipeline import plan_dispatch
-        from gui.docks.dispatch_panel import install_dispatch_panel
         from gui.main_window import MainWindow
 
         app = QApplication.instance() or QApplication(["bench_gui_responsiveness"])
@@ -156,7 +155,7 @@ def main() -> int:
         shutil.copy(args.workspace, ws)
         t0 = time.perf_counter()
         window = MainWindow(interactive=False)
-        panel = install_dispatch_panel(window)
+        panel = window.install_dispatch_panel()
         window.resize(1400, 900)
         window.show()
         window.open_workspace(ws)
@@ -182,12 +181,12 @@ def main() -> int:
         idle = probe.stop()
 
         # 2. the panel's background run, per isolation mode
-        from gui.docks.dispatch_panel import SOLVER_MODULES, preload_job
+        from gui.services.dispatch_jobs import SOLVER_MODULES, preload_job
 
         worker: dict[str, dict[str, float]] = {}
         plans = {}
         for mode in modes:
-            panel.isolation = mode
+            panel.controller.in_child = mode == "process"
             if mode == "thread":  # what preload_solvers does in this mode
                 window.runner.start("preload", preload_job, SOLVER_MODULES, show=False)
                 spin_until(app, lambda: not window.runner.busy, 60, "solver preload")

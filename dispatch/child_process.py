@@ -35,30 +35,12 @@ solutions streamed as ``("sol", cost, routes)``, killed at the deadline or on st
                        stop=stop, on_message=keep_best, run_s=seconds, grace_s=1.5,
                        startup_s=5.0, cancel_grace_s=0.0, exit_wait_s=0.0)
 
-Usage — the GUI's dispatch run (``gui/docks/dispatch_panel.py``), sketch::
+Usage — the desk's dispatch run (:func:`dispatch.service.run_dispatch_in_child`): a non-daemon
+child (it starts the OR-Tools child itself) returning the best plan, Cancel relayed, killed
+``HARD_STOP_S`` after a Cancel, in-process fallback on :class:`ChildStartError`::
 
-    def _child_main(channel, payload):          # module level: spawn pickles it by name
-        out = dispatch_job(payload, stop=channel.stop_requested, progress=channel.progress)
-        return {k: out[k] for k in ("plan_json", "routes", "summary", "scenario_hash")}
-
-    def dispatch_process_job(data, *, stop, progress):
-        try:
-            run = run_in_child(
-                _child_main, (payload,), stop=stop,
-                on_message=lambda kind, *p: progress(*p) if kind == "progress" else None,
-                daemon=False,               # the child starts the OR-Tools child itself
-                cancel_grace_s=HARD_STOP_S, progress_interval_s=PROGRESS_INTERVAL_S,
-                name="reliefdesk-dispatch")
-        except ChildStartError as exc:      # e.g. a network that cannot be pickled
-            log.warning("...; solving in this process", exc)
-            return dispatch_job(data, stop=stop, progress=progress)
-        if run.killed:                      # did not return within HARD_STOP_S of the cancel
-            raise DispatchProcessError(tr("计算进程在取消后 {s:.0f} 秒内未返回，已强制终止")...)
-        if run.died:
-            raise DispatchProcessError(tr("计算进程意外退出（退出码 {code}）").format(code=run.exitcode))
-        if run.error:
-            raise DispatchProcessError(run.error, run.details)
-        result = run.result
+    run = run_in_child(_child_main, (request, present), stop=stop, on_message=relay_progress,
+                       daemon=False, cancel_grace_s=HARD_STOP_S, name="reliefdesk-dispatch")
 
 Spawned children re-import the parent's ``__main__`` script unless told not to;
 :func:`main_not_reimported` (on by default) hides it, so targets must live in importable

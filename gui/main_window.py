@@ -38,6 +38,7 @@ from gui import map_page
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
 from gui.controllers.workspace import WorkspaceController
+from gui.docks.dispatch_panel import DispatchPanel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
 from gui.i18n import LANGUAGES, tr
 from gui.map_view import MapView
@@ -133,9 +134,7 @@ class MainWindow(QMainWindow):
         build_actions(self)
         self._connect()
         # the dispatch dock must exist before the saved layout is restored
-        from gui.docks.dispatch_panel import install_dispatch_panel
-
-        self.dispatch_panel = install_dispatch_panel(self)
+        self.dispatch_panel = self.install_dispatch_panel()
         self._restore_settings()
 
         self._changes_discarded = False
@@ -678,6 +677,21 @@ class MainWindow(QMainWindow):
         self.workspace.rebuild_page()
 
     # ---- extension point ------------------------------------------------------------------------
+
+    def install_dispatch_panel(self) -> DispatchPanel:
+        """The 调度方案 dock, given what it needs (installed once; later calls return it)."""
+        from gui.docks.dispatch_panel import install_dispatch_panel
+
+        return install_dispatch_panel(
+            self,
+            session=self.session,
+            runner=self.runner,
+            map_view=self.map,
+            view_menu=self.view_menu,
+            toolbar=self.toolbar,
+            tabify_with=self.event_dock,
+            map_drawn=self.sig_map_drawn,
+        )
 
     def add_panel(
         self,

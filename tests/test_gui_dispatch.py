@@ -429,44 +429,45 @@ def test_hostile_names_stay_text(panel):
 
 def test_job_loads_the_road_network_when_the_session_has_none(session):
     """A run started before the window's network job finished loads the network itself."""
-    from dispatch.pipeline import DispatchOptions
-    from gui.docks.dispatch_panel import dispatch_job
+    from dispatch.options import DispatchOptions
+    from dispatch.service import DispatchRequest
+    from gui.services.dispatch_jobs import RunRequest, run_job
 
     msgs: list[str] = []
-    out = dispatch_job(
-        {
-            "scenario": session.scenario,
-            "options": DispatchOptions(seconds=1, evacuate=False),
-            "network": None,
-            "path": session.path,
-            "has_roads": True,
-        },
+    request = DispatchRequest(
+        scenario=session.scenario,
+        options=DispatchOptions(seconds=1, evacuate=False),
+        workspace=session.ref,
+        has_roads=True,
+        network=None,
+    )
+    out = run_job(
+        RunRequest(request, in_child=False),
         stop=lambda: False,
         progress=lambda f, m: msgs.append(m),
     )
-    plan = out["plan"]
-    assert out["network"] is not None
+    plan = out.plan
+    assert out.outcome.network is not None
     assert plan.inputs.road_network.endswith(session.network.content_hash)
     assert msgs[0] == "加载道路网络…"
-    assert Plan.from_json(out["plan_json"]) == plan
-    assert out["routes"] == route_features(plan)
-    assert plan.matches(session.scenario) and out["scenario_hash"] == plan.inputs.scenario_hash
+    assert Plan.from_json(out.outcome.plan_json) == plan
+    assert out.routes == route_features(plan)
+    assert plan.matches(session.scenario) and out.outcome.scenario_hash == plan.inputs.scenario_hash
 
 
 def test_install_in_the_main_window(qtbot, qapp, demo_copy, app_dirs):
     """The one-line wiring: dock, View menu, toolbar action, routes drawn on the window's map."""
     from PyQt6.QtWidgets import QDockWidget
 
-    from gui.docks.dispatch_panel import install_dispatch_panel
     from gui.main_window import MainWindow
 
     ws = demo_copy
     w = MainWindow(interactive=False)
     try:
-        panel = install_dispatch_panel(w)
+        panel = w.install_dispatch_panel()
         assert w.dispatch_panel is panel and panel.map_view is w.map
         # the window installs it already: a second call adds no second dock or F5 action
-        assert install_dispatch_panel(w) is panel
+        assert w.install_dispatch_panel() is panel
         docks = [d for d in w.findChildren(QDockWidget) if type(d).__name__ == "DispatchPanel"]
         assert docks == [panel]
         assert sum(1 for a in w.toolbar.actions() if a is panel.run_action) == 1
@@ -477,7 +478,9 @@ def test_install_in_the_main_window(qtbot, qapp, demo_copy, app_dirs):
         w.show()
         w.open_workspace(ws)
         qtbot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
-        qtbot.waitUntil(lambda: panel._preload_job_started and not w.runner.busy, timeout=60000)
+        qtbot.waitUntil(
+            lambda: panel.controller.preload_started and not w.runner.busy, timeout=60000
+        )
         panel.seconds.setValue(1)
         with qtbot.waitSignal(panel.sig_run_finished, timeout=RUN_TIMEOUT_MS):
             panel.run_action.trigger()

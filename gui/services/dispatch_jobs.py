@@ -1,0 +1,153 @@
+"""Dispatch jobs of the desk (Qt-free): run a dispatch, export a plan, preload modules.
+
+Each job is ``run(request, *, stop, progress) -> result`` with a frozen request and result
+(:class:`gui.workers.JobRunner` runs it on a thread). The use case itself is
+:mod:`dispatch.service`; what is added here is presentation: the map payload of the plan
+(:func:`gui.plan_layers.route_features`), computed next to the plan — in the child process of a
+child run, else in the job's thread — never on the GUI thread.
+
+Progress messages are the pipeline's texts, :data:`dispatch.service.LOADING_ROADS` and
+:data:`EXPORTING`; the controller words them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dispatch.plan import Plan
+from dispatch.service import DispatchOutcome, DispatchRequest, run_dispatch, run_dispatch_in_child
+from gui.plan_layers import route_features
+
+log = logging.getLogger(__name__)
+
+#: the progress text of an export (untranslated)
+EXPORTING = "导出调度指令…"
+
+
+# ---- run -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A dispatch run of the desk; ``in_child``: solve in a spawned child process (the default:
+    the GUI process then never runs solver code), else in the job's thread."""
+
+    dispatch: DispatchRequest
+    in_child: bool = True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of a run and its map payload (a GeoJSON FeatureCollection)."""
+
+    outcome: DispatchOutcome
+    routes: Mapping[str, Any]
+
+    @property
+    def plan(self) -> Plan:
+        return self.outcome.plan
+
+
+def run_job(request: RunRequest, *, stop: Any, progress: Any) -> RunResult:
+    """Compute a plan and its map payload, off the GUI thread."""
+    runner = run_dispatch_in_child if request.in_child else run_dispatch
+    outcome = runner(request.dispatch, stop=stop, progress=progress, present=route_features)
+    routes = outcome.presentation
+    if routes is None:  # e.g. a child that could not be started ran without it
+        routes = route_features(outcome.plan)
+    return RunResult(outcome=outcome, routes=routes)
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    plan: Plan
+    folder: Path
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """The files written (name → path), for the plan numbered ``plan_number``."""
+
+    plan_number: str
+    folder: Path
+    files: Mapping[str, Path]
+
+
+def export_job(request: ExportRequest, *, stop: Any, progress: Any) -> ExportResult:
+    """Write the plan's six files into ``request.folder`` (:func:`dispatch.export.export_all`)."""
+    from dispatch.export.bundle import export_all
+
+    progress(0.1, EXPORTING)
+    files = export_all(request.plan, Path(request.folder))
+    return ExportResult(request.plan.number, Path(request.folder), dict(files))
+
+
+# ---- preload ---------------------------------------------------------------------------------
+
+#: Modules the GUI process needs for plans and exports (their imports hold the GIL, up to
+#: ~0.1 s each), imported by :func:`preload_job` once, before any run.
+BASE_MODULES: tuple[str, ...] = (
+    "dispatch.service",
+    "dispatch.plan",
+    "dispatch.orders",
+    "dispatch.summary",
+    "dispatch.export.pdf",
+    "dispatch.export.xlsx",
+    "dispatch.export.geojson",
+    "dispatch.export.html_map",
+    "dispatch.export.csv",
+)
+#: The solver stack, preloaded too when runs are solved in this process (``in_child=False``).
+SOLVER_MODULES: tuple[str, ...] = (
+    "dispatch.pipeline",
+    "dispatch.problems",
+    "dispatch.evacuation",
+    "dispatch.allocation",
+    "dispatch.assignment",
+    "dispatch.routing",
+    "dispatch.routing.engines.pyvrp",
+    "dispatch.routing.engines.ortools",
+    "gis.matrix",
+)
+
+
+def preload_modules(in_child: bool) -> tuple[str, ...]:
+    """What to preload: the solver stack only when runs are solved in this process."""
+    return BASE_MODULES if in_child else (*BASE_MODULES, *SOLVER_MODULES)
+
+
+def preload_job(modules: tuple[str, ...] | None, *, stop: Any, progress: Any) -> int:
+    """Import ``modules`` (default all) in the background; returns how many loaded."""
+    n = 0
+    for name in modules or (*BASE_MODULES, *SOLVER_MODULES):
+        if stop():
+            break
+        try:
+            importlib.import_module(name)
+            n += 1
+        except Exception:  # the real run reports it
+            log.exception("preload of %s failed", name)
+    return n
+
+
+__all__ = [
+    "BASE_MODULES",
+    "EXPORTING",
+    "SOLVER_MODULES",
+    "ExportRequest",
+    "ExportResult",
+    "RunRequest",
+    "RunResult",
+    "export_job",
+    "preload_job",
+    "preload_modules",
+    "run_job",
+]
