@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -128,11 +130,187 @@ def _fail(owner: str, fld: str, message: str) -> ValidationError:
     return ValidationError(f"{owner}: field {fld!r} {message}")
 
 
+# ---- plausibility limits ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The plausible range of a field: a value outside it is a typo or corrupt data, refused on
+    read (located at layer, row, column), on edit (the form shows the message) and on import.
+
+    Declared once per field in :data:`FIELD_LIMITS`; ``unit`` names what is counted (people,
+    kg, m³, min…) in the message, ``reason`` says why no county could exceed ``maximum``.
+    """
+
+    unit: str
+    maximum: float
+    reason: str
+    minimum: float = 0.0
+    whole: bool = False
+
+    def problem(self, value: float) -> str | None:
+        """Why ``value`` is implausible (one phrase), or ``None`` when it is within the limits."""
+        if value > self.maximum:
+            return (
+                f"must be ≤ {self.maximum:,.10g} {self.unit} ({self.reason}), got {_show(value)}"
+            )
+        if value < self.minimum:
+            return f"must be ≥ {self.minimum:,.10g} {self.unit}, got {_show(value)}"
+        return None
+
+
+def _show(value: Any) -> str:
+    """A number for a message: ``1e+308`` rather than ``np.float64(1e+308)`` or 309 digits."""
+    if isinstance(value, bool | np.bool_):
+        return repr(bool(value))
+    if isinstance(value, numbers.Integral):
+        v = int(value)
+        return f"{v:,}" if abs(v) < 10**30 else f"{float(v):.6g}"
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.10g}"
+    return short_repr(value)
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr`` for a one-line message, cut to about ``limit`` characters."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str | bytes) else "cut"
+    return f"{text[:limit]}… ({size})"
+
+
+#: People: no county-level incident, shelter or township holds more (the most populous Chinese
+#: counties have about 2 million inhabitants; 10 million is a whole prefecture-level city).
+PEOPLE = Limit("people", 10_000_000, "more than a county's population", whole=True)
+#: One team: the whole rescue force sent to the 2008 Wenchuan earthquake was ~150,000 people
+#: for a dozen counties; a single team of a county is far below 100,000.
+TEAM_PEOPLE = Limit("people", 100_000, "more than any rescue team", whole=True)
+#: One vehicle's payload: China's heaviest legal road trucks carry ~49 t; heavy haulers ~100 t.
+VEHICLE_KG = Limit("kg", 100_000, "more than any road vehicle carries (100 t)")
+#: One vehicle's cargo volume: a 17.5 m semi-trailer box holds ~110 m³.
+VEHICLE_M3 = Limit("m³", 200, "more than any road vehicle holds")
+#: One unit of a material (an excavator ~20 t, a container ~70 m³).
+UNIT_KG = Limit("kg", 100_000, "heavier than any road vehicle can carry (100 t)")
+UNIT_M3 = Limit("m³", 1_000, "bigger than any transportable unit")
+#: A response deadline: 30 days; anything longer is recovery, not emergency dispatch.
+DEADLINE_MIN = Limit("min", 30 * 24 * 60, "30 days, longer than any emergency response")
+#: Units of one material at one place: a county never stocks or needs a billion of one item.
+QUANTITY = Limit("units", 1_000_000_000, "more than any county stocks or needs of one item")
+#: A closure's radius: 100 km is wider than any county.
+RADIUS_M = Limit("m", 100_000, "wider than a county")
+#: Vehicle speed factor (× road speed): even an empty light vehicle is not 10× faster.
+SPEED_FACTOR = Limit("× road speed", 10, "no vehicle is 10× faster than the road's speed")
+
+#: The plausibility limit of each numeric field, by model class name and field (mapping fields
+#: such as ``Stockpile.inventory`` limit each value). Read by the model's constructors, the
+#: workspace reader (to name layer, row and column), the GUI editors and importers.
+FIELD_LIMITS: Mapping[tuple[str, str], Limit] = MappingProxyType(
+    {
+        ("Material", "unit_weight_kg"): UNIT_KG,
+        ("Material", "unit_volume_m3"): UNIT_M3,
+        ("Vehicle", "capacity_kg"): VEHICLE_KG,
+        ("Vehicle", "capacity_m3"): VEHICLE_M3,
+        ("Vehicle", "speed_factor"): SPEED_FACTOR,
+        ("Stockpile", "inventory"): QUANTITY,
+        ("Stockpile", "safety_stock"): QUANTITY,
+        ("Shelter", "capacity"): PEOPLE,
+        ("Shelter", "occupancy"): PEOPLE,
+        ("Shelter", "stock"): QUANTITY,
+        ("Team", "headcount"): TEAM_PEOPLE,
+        ("Incident", "affected_people"): PEOPLE,
+        ("Incident", "needs"): QUANTITY,
+        ("Incident", "required_skills"): TEAM_PEOPLE,
+        ("Incident", "deadline_min"): DEADLINE_MIN,
+        ("RoadClosure", "radius_m"): RADIUS_M,
+        ("Township", "population"): PEOPLE,
+    }
+)
+
+
+def field_limit(model: type | str, fld: str | None) -> Limit | None:
+    """The :class:`Limit` of ``model.fld`` (``None`` when the field has none)."""
+    if fld is None:
+        return None
+    name = model if isinstance(model, str) else model.__name__
+    return FIELD_LIMITS.get((name, fld))
+
+
+# ---- numbers as people type them -------------------------------------------------------------
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: Digit groups of three: "1,200", "1 200", "12,345.5" (one separator kind per number).
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?P<sep>[, '\u00a0\u202f\u2009])\d{3}(?:(?P=sep)\d{3})*(?:\.\d+)?")
+
+
+def parse_number(value: Any, *, whole: bool = False) -> int | float:
+    """A number from a cell or a form as a person means it, or ``ValueError`` saying why not.
+
+    Accepted: numbers; text such as ``"300"``, ``" 2.5 "``, ``"1e3"``, digits grouped by three
+    with one separator kind (``"1,200"``, ``"1 200"``, ``"12,345.5"``) and full-width digits
+    (``"１２００"``). Refused: other text (``"约850"``, ``"1,20"``, ``"三百"``), booleans, NaN and
+    infinities and, with ``whole``, anything with a fraction (``2.5`` people). Whole numbers come
+    back as ``int`` (exact, also beyond 2**53), others as ``float``.
+    """
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+    elif isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if _PLAIN_NUMBER.fullmatch(text):
+            plain = text
+        elif _GROUPED_NUMBER.fullmatch(text):
+            plain = re.sub(r"[, '\u00a0\u202f\u2009]", "", text)
+        else:
+            raise ValueError(f"expected a number, got {short_repr(value)}")
+        if whole and re.fullmatch(r"[+-]?\d+", plain):
+            return int(plain)
+        number = float(plain)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        raise ValueError(f"expected a number, got binary data ({len(bytes(value))} bytes)")
+    else:
+        raise ValueError(f"expected a number, got {short_repr(value)}")
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {short_repr(value)}")
+    if number.is_integer():
+        return int(number)
+    if whole:
+        raise ValueError(f"expected a whole number, got {short_repr(value)}")
+    return number
+
+
+# ---- text: no terminal control characters -----------------------------------------------------
+
+#: Characters refused in text typed by hand and stripped from text read from files: C0 controls
+#: but tab and newline (ESC starts terminal escape sequences, NUL ends GeoPackage text), DEL,
+#: C1 controls (U+009B is a one-character CSI) and the bidirectional overrides that reorder
+#: what a terminal or a PDF shows (U+202A–U+202E, U+2066–U+2069).
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without :data:`CONTROL_CHARACTERS` (``\\r\\n`` becomes ``\\n``)."""
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n"))
+
+
 def _require_text(owner: str, fld: str, value: Any, *, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise _fail(owner, fld, f"must be text, got {type(value).__name__}")
     if not allow_empty and not value.strip():
         raise _fail(owner, fld, "must not be empty")
+    bad = CONTROL_CHARACTERS.search(value)
+    if bad is not None:
+        raise _fail(
+            owner,
+            fld,
+            f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()} "
+            "(remove it; control characters can rewrite a terminal or an export)",
+        )
     return value
 
 
@@ -144,23 +322,18 @@ def _require_number(
     minimum: float | None = 0.0,
     strictly_positive: bool = False,
     integer: bool = False,
+    limit: Limit | None = None,
 ) -> float:
-    if isinstance(value, bool | np.bool_):
-        raise _fail(owner, fld, f"must be a number, got {value!r}")
-    if not isinstance(value, numbers.Real):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise _fail(owner, fld, f"must be a number, got {value!r}") from None
-    value = float(value) if not isinstance(value, int) else value
-    if not math.isfinite(value):
-        raise _fail(owner, fld, f"must be a finite number, got {value!r}")
-    if integer and not float(value).is_integer():
-        raise _fail(owner, fld, f"must be a whole number, got {value!r}")
+    try:
+        value = parse_number(value, whole=integer)
+    except ValueError as exc:
+        raise _fail(owner, fld, f"must be a number: {exc}") from None
     if strictly_positive and value <= 0:
-        raise _fail(owner, fld, f"must be > 0, got {value!r}")
+        raise _fail(owner, fld, f"must be > 0, got {_show(value)}")
     if minimum is not None and value < minimum:
-        raise _fail(owner, fld, f"must be ≥ {minimum:g}, got {value!r}")
+        raise _fail(owner, fld, f"must be ≥ {minimum:g}, got {_show(value)}")
+    if limit is not None and (why := limit.problem(value)) is not None:
+        raise _fail(owner, fld, why)
     return value
 
 
@@ -201,6 +374,7 @@ class FrozenQuantities(dict):  # type: ignore[type-arg]
 
 
 def _quantities(owner: str, fld: str, value: Any) -> FrozenQuantities:
+    limit = field_limit(owner.split(" ", 1)[0], fld)
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -208,7 +382,7 @@ def _quantities(owner: str, fld: str, value: Any) -> FrozenQuantities:
     out: dict[str, float] = {}
     for code, qty in value.items():
         _require_text(owner, f"{fld}[{code!r}]", code)
-        q = _require_number(owner, f"{fld}[{code}]", qty)
+        q = _require_number(owner, f"{fld}[{code}]", qty, limit=limit)
         out[code] = int(q) if float(q).is_integer() else float(q)
     return FrozenQuantities(out)
 
@@ -278,11 +452,15 @@ class Material:
         _require_text(owner, "name_zh", self.name_zh)
         _require_text(owner, "name_en", self.name_en, allow_empty=True)
         _require_text(owner, "unit", self.unit)
-        _require_number(owner, "unit_weight_kg", self.unit_weight_kg, strictly_positive=True)
-        _require_number(owner, "unit_volume_m3", self.unit_volume_m3, strictly_positive=True)
+        kg = _require_number(
+            owner, "unit_weight_kg", self.unit_weight_kg, strictly_positive=True, limit=UNIT_KG
+        )
+        m3 = _require_number(
+            owner, "unit_volume_m3", self.unit_volume_m3, strictly_positive=True, limit=UNIT_M3
+        )
         _require_text(owner, "category", self.category)
-        _set(self, "unit_weight_kg", float(self.unit_weight_kg))
-        _set(self, "unit_volume_m3", float(self.unit_volume_m3))
+        _set(self, "unit_weight_kg", float(kg))
+        _set(self, "unit_volume_m3", float(m3))
         if not isinstance(self.divisible, bool | np.bool_) and self.divisible not in (0, 1):
             raise _fail(owner, "divisible", f"must be true/false, got {self.divisible!r}")
         _set(self, "divisible", bool(self.divisible))
@@ -304,14 +482,16 @@ class Vehicle:
         owner = f"Vehicle {self.id!r}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "kind", self.kind)
-        _require_number(owner, "capacity_kg", self.capacity_kg)
-        _require_number(owner, "capacity_m3", self.capacity_m3)
+        kg = _require_number(owner, "capacity_kg", self.capacity_kg, limit=VEHICLE_KG)
+        m3 = _require_number(owner, "capacity_m3", self.capacity_m3, limit=VEHICLE_M3)
         _require_text(owner, "home_id", self.home_id)
         _require_text(owner, "name", self.name, allow_empty=True)
-        _require_number(owner, "speed_factor", self.speed_factor, strictly_positive=True)
-        _set(self, "capacity_kg", float(self.capacity_kg))
-        _set(self, "capacity_m3", float(self.capacity_m3))
-        _set(self, "speed_factor", float(self.speed_factor))
+        sf = _require_number(
+            owner, "speed_factor", self.speed_factor, strictly_positive=True, limit=SPEED_FACTOR
+        )
+        _set(self, "capacity_kg", float(kg))
+        _set(self, "capacity_m3", float(m3))
+        _set(self, "speed_factor", float(sf))
 
 
 def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
@@ -379,8 +559,8 @@ class Shelter:
         _set(self, "setting", _enum(owner, "setting", ShelterSetting, self.setting))
         _set(self, "shelter_class", _enum(owner, "shelter_class", ShelterClass, self.shelter_class))
         _set(self, "location", _location(owner, self.location))
-        cap = _require_number(owner, "capacity", self.capacity, integer=True)
-        occ = _require_number(owner, "occupancy", self.occupancy, integer=True)
+        cap = _require_number(owner, "capacity", self.capacity, integer=True, limit=PEOPLE)
+        occ = _require_number(owner, "occupancy", self.occupancy, integer=True, limit=PEOPLE)
         if occ > cap:
             raise _fail(owner, "occupancy", f"({occ:g}) exceeds capacity ({cap:g})")
         _set(self, "capacity", int(cap))
@@ -414,7 +594,7 @@ class Team:
         _require_text(owner, "name", self.name)
         _set(self, "force_type", _enum(owner, "force_type", ForceType, self.force_type))
         _set(self, "location", _location(owner, self.location))
-        hc = _require_number(owner, "headcount", self.headcount, integer=True)
+        hc = _require_number(owner, "headcount", self.headcount, integer=True, limit=TEAM_PEOPLE)
         _set(self, "headcount", int(hc))
         if isinstance(self.skills, str | bytes):
             raise _fail(owner, "skills", f"must be a list of skills, got text {self.skills!r}")
@@ -464,7 +644,9 @@ class Incident:
                 raise _fail(owner, "reported_at", f"is not an ISO time: {self.reported_at!r}") from None
         elif not isinstance(self.reported_at, datetime):
             raise _fail(owner, "reported_at", f"must be a datetime, got {self.reported_at!r}")
-        ap = _require_number(owner, "affected_people", self.affected_people, integer=True)
+        ap = _require_number(
+            owner, "affected_people", self.affected_people, integer=True, limit=PEOPLE
+        )
         _set(self, "affected_people", int(ap))
         _set(self, "needs", _quantities(owner, "needs", self.needs))
         skills = _quantities(owner, "required_skills", self.required_skills)
@@ -472,7 +654,9 @@ class Incident:
             if not float(n).is_integer():
                 raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {n!r}")
         _set(self, "required_skills", FrozenQuantities({k: int(v) for k, v in skills.items()}))
-        dl = _require_number(owner, "deadline_min", self.deadline_min, strictly_positive=True)
+        dl = _require_number(
+            owner, "deadline_min", self.deadline_min, strictly_positive=True, limit=DEADLINE_MIN
+        )
         _set(self, "deadline_min", float(dl))
         _set(self, "status", _enum(owner, "status", IncidentStatus, self.status))
         _require_text(owner, "description", self.description, allow_empty=True)
@@ -559,11 +743,11 @@ class RoadClosure:
             ),
         )
         _require_text(owner, "reason", self.reason, allow_empty=True)
-        _require_number(owner, "radius_m", self.radius_m)
+        radius = _require_number(owner, "radius_m", self.radius_m, limit=RADIUS_M)
         sf = _require_number(owner, "speed_factor", self.speed_factor)
         if sf >= 1.0:
             raise _fail(owner, "speed_factor", f"must be in [0, 1), got {sf!r}")
-        _set(self, "radius_m", float(self.radius_m))
+        _set(self, "radius_m", float(radius))
         _set(self, "speed_factor", float(sf))
         for name in ("since", "until"):
             value = getattr(self, name)
@@ -604,7 +788,7 @@ class Township:
         _require_text(owner, "code", self.code)
         _require_text(owner, "name", self.name)
         _set(self, "location", _location(owner, self.location))
-        pop = _require_number(owner, "population", self.population, integer=True)
+        pop = _require_number(owner, "population", self.population, integer=True, limit=PEOPLE)
         _set(self, "population", int(pop))
         _require_text(owner, "location_source", self.location_source, allow_empty=True)
 
@@ -678,6 +862,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         _require_text("Scenario", "name", self.name)
+        for key, text in dict(self.metadata or {}).items():
+            _require_text("Scenario", f"metadata[{key!r}]", str(text), allow_empty=True)
+            _require_text("Scenario", "metadata", str(key), allow_empty=True)
         for fname in ("materials", *ENTITY_FIELDS, "townships"):
             items = tuple(getattr(self, fname) or ())
             expected = _FIELD_TYPES[fname]

@@ -23,11 +23,13 @@ each row becomes its model object; a model validation error is reported at that 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,15 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError, WorkspaceError
-from gis.model import RoadNetworkRef, Scenario
+from gis.model import (
+    CONTROL_CHARACTERS,
+    Limit,
+    RoadNetworkRef,
+    Scenario,
+    parse_number,
+    short_repr,
+    strip_controls,
+)
 from gis.workspace.checks import check_file, coerce_road_column, repair_geometry, validate_scenario
 from gis.workspace.schema import (
     BOUNDARY,
@@ -62,12 +72,39 @@ from gis.workspace.schema import (
     RelatedTable,
     Table,
     Workspace,
+    column_limit,
     entity_table,
 )
 
 Rows = dict[str, list[Any]]
 #: what related and owned rows attach to their owners: owner layer → owner key → attr → value
 Attached = dict[str, dict[str, dict[str, Any]]]
+
+
+_KIND_NOUN = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "a boolean",
+    "datetime": "a time",
+    "text": "text",
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message on one line (GEOS and GDAL messages may span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _gdal_warnings(sink: list[str]) -> Iterator[None]:
+    """Collect the RuntimeWarnings pyogrio raises for GDAL warnings instead of printing them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        yield
+    for w in caught:
+        text = _one_line(Exception(str(w.message)))
+        if text not in sink:
+            sink.append(text)
 
 
 class _Reader:
@@ -77,10 +114,16 @@ class _Reader:
         self.path = path
         self.spath = str(path)
         self.warnings: list[str] = []
+        #: GDAL's own warnings (e.g. a table listed in gpkg_contents but dropped): collected,
+        #: shown in :attr:`Workspace.warnings` when the read succeeds, never printed
+        self.gdal_warnings: list[str] = []
         try:
-            listed = pyogrio.list_layers(path)
+            with _gdal_warnings(self.gdal_warnings):
+                listed = pyogrio.list_layers(path)
         except Exception as exc:
-            raise WorkspaceError(f"cannot open as a GeoPackage: {exc}", path=self.spath) from None
+            raise WorkspaceError(
+                f"cannot open as a GeoPackage: {_one_line(exc)}", path=self.spath
+            ) from None
         self.layers = {str(name): gtype for name, gtype in listed}
         self._con: sqlite3.Connection | None = None
 
@@ -124,11 +167,12 @@ class _Reader:
         """A whole layer as a (Geo)DataFrame indexed by fid (used for the road layers)."""
         self.require_layer(layer)
         try:
-            df = pyogrio.read_dataframe(
-                self.path, layer=layer, fid_as_index=True, read_geometry=spatial
-            )
+            with _gdal_warnings(self.gdal_warnings):
+                df = pyogrio.read_dataframe(
+                    self.path, layer=layer, fid_as_index=True, read_geometry=spatial
+                )
         except Exception as exc:
-            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+            raise self.error(f"cannot read layer: {_one_line(exc)}", layer=layer) from None
         if spatial and not isinstance(df, gpd.GeoDataFrame):
             raise self.error("layer has no geometry column", layer=layer, column="geometry")
         return df
@@ -165,22 +209,55 @@ class _Reader:
         return fids, columns
 
     def features(self, layer: str) -> tuple[list[int], dict[str, list[Any]], np.ndarray, Any]:
-        """Raw features of a spatial layer: fids, field values, shapely geometries, CRS."""
+        """Raw features of a spatial layer: fids, field values, shapely geometries, CRS.
+
+        The field values are the cells as SQLite stores them (read with the attribute tables'
+        connection), not as GDAL converts them by the declared column type: GDAL reads the text
+        ``'1,200'`` in an INTEGER column as 1. pyogrio reads only the geometries and the CRS.
+        """
         self.require_layer(layer)
         try:
-            meta, fids, wkb, field_data = pyogrio.raw.read(self.path, layer=layer, return_fids=True)
+            with _gdal_warnings(self.gdal_warnings):
+                meta, gfids, wkb, _ = pyogrio.raw.read(
+                    self.path, layer=layer, return_fids=True, columns=[]
+                )
         except Exception as exc:
-            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+            raise self.error(f"cannot read layer: {_one_line(exc)}", layer=layer) from None
         if wkb is None or meta.get("geometry_type") is None:
             raise self.error("layer has no geometry column", layer=layer, column="geometry")
         try:
             geoms = shapely.from_wkb(wkb)
         except Exception as exc:
             raise self.error(
-                f"unreadable geometry: {exc}", layer=layer, column="geometry"
+                f"unreadable geometry: {_one_line(exc)}", layer=layer, column="geometry"
             ) from None
-        columns = {str(n): arr.tolist() for n, arr in zip(meta["fields"], field_data)}
-        return [int(f) for f in fids], columns, geoms, meta.get("crs")
+        fids, raw = self.attributes(layer)
+        geom_col = self._geometry_column(layer)
+        raw.pop(geom_col, None)
+        if [int(f) for f in gfids] != fids:
+            by_fid = {int(f): g for f, g in zip(gfids, geoms)}
+            missing = [f for f in fids if f not in by_fid]
+            if missing:
+                raise self.error(
+                    "row not readable by GDAL (is the layer's primary key intact?)",
+                    layer=layer,
+                    row=missing[0],
+                )
+            geoms = np.array([by_fid[f] for f in fids], dtype=object)
+        return fids, raw, geoms, meta.get("crs")
+
+    def _geometry_column(self, layer: str) -> str:
+        try:
+            row = (
+                self._sqlite()
+                .execute(
+                    "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+        return str(row[0]) if row else "geom"
 
     def table(self, table: Table) -> tuple[list[int], dict[str, list[Any]]]:
         """Read a table; return fids and its spec'd columns converted to Python values."""
@@ -204,13 +281,19 @@ class _Reader:
                     default = ""
                 cols[col.name] = [default] * len(fids)
                 continue
-            cols[col.name] = [self.cell(layer, fid, col, v) for fid, v in zip(fids, raw[col.name])]
+            limit = column_limit(table, col)
+            cols[col.name] = [
+                self.cell(layer, fid, col, v, limit) for fid, v in zip(fids, raw[col.name])
+            ]
         if table.geometry is not None and geoms is not None:
             cols["geometry"] = self.geometries(layer, table.geometry.allowed, geoms, crs, fids)
         return fids, cols
 
-    def cell(self, layer: str, fid: int, col: Column, value: Any) -> Any:
-        """One value of column ``col``, converted to its kind (lenient: see the module doc)."""
+    def cell(
+        self, layer: str, fid: int, col: Column, value: Any, limit: Limit | None = None
+    ) -> Any:
+        """One value of column ``col``, converted to its kind (see the module doc): numbers with
+        :func:`~gis.model.parse_number` then ``limit``, text without control characters."""
         kind = col.kind
         name = col.name
         missing = (
@@ -226,44 +309,44 @@ class _Reader:
             if col.default is not None and not col.required:
                 return col.default
             raise self.error("value is empty (NULL)", layer=layer, row=fid, column=name)
+        if isinstance(value, bytes | bytearray | memoryview) and kind != "text":
+            raise self.error(
+                f"expected {_KIND_NOUN[kind]}, got binary data ({len(bytes(value))} bytes)",
+                layer=layer,
+                row=fid,
+                column=name,
+            )
         if kind == "text":
             if isinstance(value, str):
-                return value
+                return self.text(layer, fid, name, value)
             if isinstance(value, bool | np.bool_):
                 raise self.error(f"expected text, got {value!r}", layer=layer, row=fid, column=name)
             if isinstance(value, int | np.integer):
                 return str(int(value))
             if isinstance(value, float | np.floating) and float(value).is_integer():
                 return str(int(value))  # a code typed as a number in QGIS
-            raise self.error(f"expected text, got {value!r}", layer=layer, row=fid, column=name)
+            raise self.error(
+                f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name
+            )
         if kind in ("int", "float"):
             if col.roman and isinstance(value, str):
+                if CONTROL_CHARACTERS.search(value):
+                    value = self.text(layer, fid, name, value)
                 return value  # "II", "Ⅲ", "3级": parsed by the model
-            if isinstance(value, bool | np.bool_):
-                raise self.error(
-                    f"expected a number, got {value!r}", layer=layer, row=fid, column=name
-                )
             try:
-                number = float(value.strip()) if isinstance(value, str) else float(value)
-            except (TypeError, ValueError):
-                raise self.error(
-                    f"expected a number, got {value!r}", layer=layer, row=fid, column=name
-                ) from None
-            if not math.isfinite(number):
-                raise self.error(
-                    f"expected a finite number, got {value!r}", layer=layer, row=fid, column=name
-                )
-            if kind == "int":
-                if not number.is_integer():
-                    raise self.error(
-                        f"expected a whole number, got {value!r}", layer=layer, row=fid, column=name
-                    )
-                return int(number)
+                number = parse_number(value, whole=kind == "int")
+            except ValueError as exc:
+                raise self.error(str(exc), layer=layer, row=fid, column=name) from None
             if col.non_negative and number < 0:
                 raise self.error(
-                    f"quantity must be ≥ 0, got {value!r}", layer=layer, row=fid, column=name
+                    f"quantity must be ≥ 0, got {short_repr(value)}",
+                    layer=layer,
+                    row=fid,
+                    column=name,
                 )
-            return number
+            if limit is not None and (why := limit.problem(number)) is not None:
+                raise self.error(why, layer=layer, row=fid, column=name)
+            return number if kind == "int" else float(number)
         if kind == "bool":
             if isinstance(value, bool | np.bool_):
                 return bool(value)
@@ -272,7 +355,7 @@ class _Reader:
             if isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1"):
                 return value.strip().lower() in ("true", "1")
             raise self.error(
-                f"expected a boolean, got {value!r}", layer=layer, row=fid, column=name
+                f"expected a boolean, got {short_repr(value)}", layer=layer, row=fid, column=name
             )
         if kind == "datetime":
             if isinstance(value, pd.Timestamp):
@@ -287,13 +370,28 @@ class _Reader:
                 except ValueError:
                     raise self.error(
                         f"expected an ISO 8601 time (e.g. 2024-07-01T08:30:00+08:00), got "
-                        f"{value!r}",
+                        f"{short_repr(value)}",
                         layer=layer,
                         row=fid,
                         column=name,
                     ) from None
-            raise self.error(f"expected a time, got {value!r}", layer=layer, row=fid, column=name)
+            raise self.error(
+                f"expected a time, got {short_repr(value)}", layer=layer, row=fid, column=name
+            )
         raise AssertionError(kind)  # pragma: no cover
+
+    def text(self, layer: str, fid: int, column: str, value: str) -> str:
+        """``value`` without control characters; what was stripped is warned about (a file from
+        another tool still opens, and no escape sequence reaches a terminal or an export)."""
+        bad = CONTROL_CHARACTERS.findall(value.replace("\r\n", "\n"))
+        if not bad:
+            return value.replace("\r\n", "\n")
+        codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+        self.warnings.append(
+            f"layer {layer!r} row {fid} column {column!r}: removed {len(bad)} control "
+            f"character(s) ({codes})"
+        )
+        return strip_controls(value)
 
     def geometries(
         self, layer: str, allowed: tuple[str, ...], geoms: np.ndarray, crs: Any, fids: list[int]
