@@ -759,16 +759,12 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
                 column=missing[0],
             )
         fids = gdf.index.to_numpy()
+        _fix_stored_types(reader, layer, gdf, columns)
         for col, dtype in columns.items():
             gdf[col] = coerce_road_column(gdf[col], dtype, layer, reader.spath, fids=fids)
-        if gdf.crs is None:
-            gdf = gdf.set_crs(WGS84)
-            if len(gdf):
-                reader.warnings.append(f"layer {layer!r} has no CRS; assumed EPSG:4326")
-        elif gdf.crs.to_epsg() != 4326:
-            name = gdf.crs.to_string()
-            gdf = gdf.to_crs(WGS84)
-            reader.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+            if dtype == "str":
+                _strip_road_text(reader, layer, gdf, col)
+        gdf = _road_crs(reader, layer, gdf)
         geoms = gdf.geometry.to_numpy()
         bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         if bad.any():
@@ -787,15 +783,154 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
                 row=int(fids[pos]),
                 column="geometry",
             )
-        coords = shapely.get_coordinates(geoms)
-        if not np.isfinite(coords).all():
+        finite = np.array([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms], bool)
+        if not finite.all():
+            pos = int(np.flatnonzero(~finite)[0])
             raise reader.error(
-                "geometry has NaN or infinite coordinates", layer=layer, column="geometry"
+                "geometry has NaN or infinite coordinates",
+                layer=layer,
+                row=int(fids[pos]),
+                column="geometry",
             )
-        gdf.index.name = None
-        gdf = gdf.reset_index(drop=True)
         out.append(gdf)
-    return out[0], out[1]
+    nodes, edges = out
+    _check_road_values(reader, nodes, edges)
+    for gdf in out:
+        gdf.index.name = None
+    return nodes.reset_index(drop=True), edges.reset_index(drop=True)
+
+
+#: SQLite storage classes a road column's cells may have (anything else, e.g. text in an
+#: INTEGER column, is what GDAL would silently misread: parsed strictly, or refused).
+_STORED = {"int64": ("integer", "null"), "float64": ("integer", "real", "null"),
+           "bool": ("integer", "null")}
+
+
+def _fix_stored_types(
+    reader: _Reader, layer: str, gdf: gpd.GeoDataFrame, columns: Mapping[str, str]
+) -> None:
+    """Re-read the cells GDAL converted by the declared column type (``'1,200'`` → 1): parse
+    them strictly from the stored value, or raise at the row."""
+    con = reader._sqlite()
+    quoted = '"' + layer.replace('"', '""') + '"'
+    try:
+        info = con.execute(f"PRAGMA table_info({quoted})").fetchall()
+    except sqlite3.Error as exc:
+        raise reader.error(f"cannot read layer: {exc}", layer=layer) from None
+    pk = [r[1] for r in info if r[5]]
+    if len(pk) != 1:
+        return
+    fid_col = '"' + pk[0].replace('"', '""') + '"'
+    for col, dtype in columns.items():
+        allowed = _STORED.get(dtype)
+        if allowed is None or col not in gdf.columns:
+            continue
+        qcol = '"' + col.replace('"', '""') + '"'
+        marks = ", ".join("?" for _ in allowed)
+        try:
+            rows = con.execute(
+                f"SELECT {fid_col}, {qcol} FROM {quoted} WHERE typeof({qcol}) NOT IN ({marks})",
+                allowed,
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise reader.error(f"cannot read layer: {exc}", layer=layer, column=col) from None
+        if not rows:
+            continue
+        values = gdf[col].astype(object)
+        for fid, stored in rows:
+            try:
+                number = parse_number(stored, whole=dtype != "float64")
+            except ValueError as exc:
+                raise reader.error(str(exc), layer=layer, row=int(fid), column=col) from None
+            if dtype == "bool" and number not in (0, 1):
+                raise reader.error(
+                    f"expected a boolean (0/1), got {short_repr(stored)}",
+                    layer=layer,
+                    row=int(fid),
+                    column=col,
+                )
+            values.loc[int(fid)] = number
+        gdf[col] = values
+
+
+def _strip_road_text(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame, col: str) -> None:
+    has = gdf[col].str.contains(CONTROL_CHARACTERS, regex=True)
+    if not has.any():
+        return
+    fids = gdf.index[has.to_numpy()]
+    reader.warnings.append(
+        f"layer {layer!r} column {col!r}: removed control characters from {len(fids)} row(s) "
+        f"(first: row {int(fids[0])})"
+    )
+    gdf[col] = gdf[col].map(strip_controls)
+
+
+def _road_crs(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The road layer in EPSG:4326; a CRS that cannot be converted (the GeoPackage "undefined
+    Cartesian" srs_id -1, an engineering CRS) is an error naming the layer, never a ProjError."""
+    if gdf.crs is None:
+        if len(gdf):
+            reader.warnings.append(f"layer {layer!r} has no CRS; assumed EPSG:4326")
+        return gdf.set_crs(WGS84)
+    if gdf.crs.to_epsg() == 4326:
+        return gdf
+    epsg = gdf.crs.to_epsg()
+    name = f"EPSG:{epsg}" if epsg else (gdf.crs.name or gdf.crs.to_string())
+    try:
+        out = gdf.to_crs(WGS84)
+    except Exception as exc:
+        raise reader.error(
+            f"coordinate reference system {name!r} cannot be converted to EPSG:4326 "
+            f"({_one_line(exc)}); set the layer's CRS (e.g. ogr2ogr -a_srs EPSG:4326)",
+            layer=layer,
+            column="geometry",
+        ) from None
+    reader.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+    return out
+
+
+def _check_road_values(
+    reader: _Reader, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame
+) -> None:
+    """Values the network builder would refuse without the row (fid) and file: unique node ids,
+    edges between stored nodes, lengths ≥ 0 and speeds > 0 (finite)."""
+    ids = nodes["node_id"].to_numpy()
+    dup = pd.Series(ids).duplicated().to_numpy()
+    if dup.any():
+        pos = int(np.flatnonzero(dup)[0])
+        raise reader.error(
+            f"node_id {int(ids[pos])} appears more than once",
+            layer="road_nodes",
+            row=int(nodes.index[pos]),
+            column="node_id",
+        )
+    known = np.isin(edges[["u", "v"]].to_numpy(), ids)
+    for k, col in enumerate(("u", "v")):
+        bad = ~known[:, k]
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise reader.error(
+                f"node {int(edges[col].iloc[pos])} is not in layer 'road_nodes'",
+                layer="road_edges",
+                row=int(edges.index[pos]),
+                column=col,
+            )
+    for col, ok_nan, what in (
+        ("length_m", False, "a length ≥ 0 m"),
+        ("maxspeed_kmh", True, "a speed > 0 km/h (or empty)"),
+    ):
+        values = edges[col].to_numpy(dtype="float64")
+        good = np.isfinite(values) & (values > 0 if col == "maxspeed_kmh" else values >= 0)
+        if ok_nan:
+            good |= np.isnan(values)
+        if not good.all():
+            pos = int(np.flatnonzero(~good)[0])
+            raise reader.error(
+                f"expected {what}, got {float(values[pos]):g}",
+                layer="road_edges",
+                row=int(edges.index[pos]),
+                column=col,
+            )
 
 
 def read_workspace(path: str | os.PathLike[str], *, include_roads: bool = True) -> Workspace:
@@ -822,7 +957,8 @@ def read_workspace(path: str | os.PathLike[str], *, include_roads: bool = True) 
         scenario = _read_scenario(reader, meta)
         documents = _read_documents(reader)
         roads = _read_roads(reader) if include_roads else None
-    warnings = [*reader.warnings, *validate_scenario(scenario)]
+    gdal = [f"GDAL: {w}" for w in reader.gdal_warnings]
+    warnings = [*reader.warnings, *gdal, *validate_scenario(scenario)]
     return Workspace(
         path=p,
         scenario=scenario,
