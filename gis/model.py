@@ -108,7 +108,7 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
     """Accept 1–4, '1'..'4', 'I'..'IV' (any case) or 'Ⅰ'..'Ⅳ'; raise ValidationError otherwise."""
     roman = {"I": 1, "II": 2, "III": 3, "IV": 4, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4}
     if isinstance(value, bool):
-        raise ValidationError(f"{where}: {value!r} is not a response level (I–IV)")
+        raise ValidationError(f"{where}: {short_repr(value)} is not a response level (I–IV)")
     if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
         if math.isfinite(value) and float(value).is_integer() and int(value) in RESPONSE_LEVELS:
             return int(value)
@@ -118,7 +118,7 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
             return roman[text]
         if text.isdigit() and int(text) in RESPONSE_LEVELS:
             return int(text)
-    raise ValidationError(f"{where}: {value!r} is not a response level (I–IV)")
+    raise ValidationError(f"{where}: {short_repr(value)} is not a response level (I–IV)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
 
 
 def _fail(owner: str, fld: str, message: str) -> ValidationError:
-    return ValidationError(f"{owner}: field {fld!r} {message}")
+    return ValidationError(f"{owner}: field {short_repr(fld)} {message}")
 
 
 # ---- plausibility limits ---------------------------------------------------------------------
@@ -253,7 +253,7 @@ def parse_number(value: Any, *, whole: bool = False) -> int | float:
     back as ``int`` (exact, also beyond 2**53), others as ``float``.
     """
     if isinstance(value, bool | np.bool_):
-        raise ValueError(f"expected a number, got {value!r}")
+        raise ValueError(f"expected a number, got {short_repr(value)}")
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -342,7 +342,7 @@ def _enum(owner: str, fld: str, enum_type: type[StrEnum], value: Any) -> Any:
         return enum_type(value)
     except ValueError:
         allowed = "/".join(m.value for m in enum_type)
-        raise _fail(owner, fld, f"must be one of {allowed}, got {value!r}") from None
+        raise _fail(owner, fld, f"must be one of {allowed}, got {short_repr(value)}") from None
 
 
 class FrozenQuantities(dict):  # type: ignore[type-arg]
@@ -378,10 +378,10 @@ def _quantities(owner: str, fld: str, value: Any) -> FrozenQuantities:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _fail(owner, fld, f"must be a mapping material code → quantity, got {value!r}")
+        raise _fail(owner, fld, f"must be a mapping material code → quantity, got {short_repr(value)}")
     out: dict[str, float] = {}
     for code, qty in value.items():
-        _require_text(owner, f"{fld}[{code!r}]", code)
+        _require_text(owner, f"{fld}[{short_repr(code)}]", code)
         q = _require_number(owner, f"{fld}[{code}]", qty, limit=limit)
         out[code] = int(q) if float(q).is_integer() else float(q)
     return FrozenQuantities(out)
@@ -407,9 +407,9 @@ class Location:
         lon = _require_number("Location", "lon", self.lon, minimum=None)
         lat = _require_number("Location", "lat", self.lat, minimum=None)
         if not -180.0 <= lon <= 180.0:
-            raise _fail("Location", "lon", f"must be within -180..180, got {lon!r}")
+            raise _fail("Location", "lon", f"must be within -180..180, got {short_repr(lon)}")
         if not -90.0 <= lat <= 90.0:
-            raise _fail("Location", "lat", f"must be within -90..90, got {lat!r}")
+            raise _fail("Location", "lat", f"must be within -90..90, got {short_repr(lat)}")
         _set(self, "lon", float(lon))
         _set(self, "lat", float(lat))
 
@@ -422,11 +422,11 @@ def _location(owner: str, value: Any) -> Location:
     if isinstance(value, Location):
         return value
     if isinstance(value, str | bytes):
-        raise _fail(owner, "location", f"must be (lon, lat), got text {value!r}")
+        raise _fail(owner, "location", f"must be (lon, lat), got text {short_repr(value)}")
     try:
         lon, lat = value
     except (TypeError, ValueError):
-        raise _fail(owner, "location", f"must be (lon, lat), got {value!r}") from None
+        raise _fail(owner, "location", f"must be (lon, lat), got {short_repr(value)}") from None
     try:
         return Location(lon, lat)
     except ValidationError as exc:
@@ -447,7 +447,7 @@ class Material:
     divisible: bool = False  # True for items measured in continuous units (litres of fuel...)
 
     def __post_init__(self) -> None:
-        owner = f"Material {self.code!r}"
+        owner = f"Material {short_repr(self.code)}"
         _require_text(owner, "code", self.code)
         _require_text(owner, "name_zh", self.name_zh)
         _require_text(owner, "name_en", self.name_en, allow_empty=True)
@@ -462,7 +462,7 @@ class Material:
         _set(self, "unit_weight_kg", float(kg))
         _set(self, "unit_volume_m3", float(m3))
         if not isinstance(self.divisible, bool | np.bool_) and self.divisible not in (0, 1):
-            raise _fail(owner, "divisible", f"must be true/false, got {self.divisible!r}")
+            raise _fail(owner, "divisible", f"must be true/false, got {short_repr(self.divisible)}")
         _set(self, "divisible", bool(self.divisible))
 
 
@@ -479,7 +479,7 @@ class Vehicle:
     speed_factor: float = 1.0  # < 1 for heavy trucks on mountain roads
 
     def __post_init__(self) -> None:
-        owner = f"Vehicle {self.id!r}"
+        owner = f"Vehicle {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "kind", self.kind)
         kg = _require_number(owner, "capacity_kg", self.capacity_kg, limit=VEHICLE_KG)
@@ -498,9 +498,9 @@ def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
     vehicles = tuple(value or ())
     for v in vehicles:
         if not isinstance(v, Vehicle):
-            raise _fail(owner, "vehicles", f"must hold Vehicle objects, got {v!r}")
+            raise _fail(owner, "vehicles", f"must hold Vehicle objects, got {short_repr(v)}")
         if v.home_id != home_id:
-            raise _fail(owner, "vehicles", f"vehicle {v.id!r} has home_id {v.home_id!r}")
+            raise _fail(owner, "vehicles", f"vehicle {short_repr(v.id)} has home_id {short_repr(v.home_id)}")
     return vehicles
 
 
@@ -519,7 +519,7 @@ class Stockpile:
     contact: str = ""
 
     def __post_init__(self) -> None:
-        owner = f"Stockpile {self.id!r}"
+        owner = f"Stockpile {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "name", self.name)
         _set(self, "level", _enum(owner, "level", StockpileLevel, self.level))
@@ -553,7 +553,7 @@ class Shelter:
     township_code: str = ""
 
     def __post_init__(self) -> None:
-        owner = f"Shelter {self.id!r}"
+        owner = f"Shelter {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "name", self.name)
         _set(self, "setting", _enum(owner, "setting", ShelterSetting, self.setting))
@@ -589,7 +589,7 @@ class Team:
     phone: str = ""
 
     def __post_init__(self) -> None:
-        owner = f"Team {self.id!r}"
+        owner = f"Team {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "name", self.name)
         _set(self, "force_type", _enum(owner, "force_type", ForceType, self.force_type))
@@ -597,12 +597,12 @@ class Team:
         hc = _require_number(owner, "headcount", self.headcount, integer=True, limit=TEAM_PEOPLE)
         _set(self, "headcount", int(hc))
         if isinstance(self.skills, str | bytes):
-            raise _fail(owner, "skills", f"must be a list of skills, got text {self.skills!r}")
+            raise _fail(owner, "skills", f"must be a list of skills, got text {short_repr(self.skills)}")
         skills = tuple(self.skills or ())
         for s in skills:
             _require_text(owner, "skills", s)
         if len(set(skills)) != len(skills):
-            raise _fail(owner, "skills", f"lists a skill twice: {skills!r}")
+            raise _fail(owner, "skills", f"lists a skill twice: {short_repr(skills)}")
         _set(self, "skills", skills)
         _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
         _set(self, "status", _enum(owner, "status", TeamStatus, self.status))
@@ -630,7 +630,7 @@ class Incident:
     township_code: str = ""
 
     def __post_init__(self) -> None:
-        owner = f"Incident {self.id!r}"
+        owner = f"Incident {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "name", self.name)
         _set(self, "category", _enum(owner, "category", IncidentCategory, self.category))
@@ -641,9 +641,9 @@ class Incident:
             try:
                 _set(self, "reported_at", datetime.fromisoformat(self.reported_at))
             except ValueError:
-                raise _fail(owner, "reported_at", f"is not an ISO time: {self.reported_at!r}") from None
+                raise _fail(owner, "reported_at", f"is not an ISO time: {short_repr(self.reported_at)}") from None
         elif not isinstance(self.reported_at, datetime):
-            raise _fail(owner, "reported_at", f"must be a datetime, got {self.reported_at!r}")
+            raise _fail(owner, "reported_at", f"must be a datetime, got {short_repr(self.reported_at)}")
         ap = _require_number(
             owner, "affected_people", self.affected_people, integer=True, limit=PEOPLE
         )
@@ -652,7 +652,7 @@ class Incident:
         skills = _quantities(owner, "required_skills", self.required_skills)
         for skill, n in skills.items():
             if not float(n).is_integer():
-                raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {n!r}")
+                raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {short_repr(n)}")
         _set(self, "required_skills", FrozenQuantities({k: int(v) for k, v in skills.items()}))
         dl = _require_number(
             owner, "deadline_min", self.deadline_min, strictly_positive=True, limit=DEADLINE_MIN
@@ -700,7 +700,7 @@ class Hazard:
     description: str = ""
 
     def __post_init__(self) -> None:
-        owner = f"Hazard {self.id!r}"
+        owner = f"Hazard {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _require_text(owner, "name", self.name)
         _require_text(owner, "category", self.category)
@@ -731,7 +731,7 @@ class RoadClosure:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
-        owner = f"RoadClosure {self.id!r}"
+        owner = f"RoadClosure {short_repr(self.id)}"
         _require_text(owner, "id", self.id)
         _set(
             self,
@@ -746,7 +746,7 @@ class RoadClosure:
         radius = _require_number(owner, "radius_m", self.radius_m, limit=RADIUS_M)
         sf = _require_number(owner, "speed_factor", self.speed_factor)
         if sf >= 1.0:
-            raise _fail(owner, "speed_factor", f"must be in [0, 1), got {sf!r}")
+            raise _fail(owner, "speed_factor", f"must be in [0, 1), got {short_repr(sf)}")
         _set(self, "radius_m", float(radius))
         _set(self, "speed_factor", float(sf))
         for name in ("since", "until"):
@@ -755,9 +755,9 @@ class RoadClosure:
                 try:
                     _set(self, name, datetime.fromisoformat(value) if value else None)
                 except ValueError:
-                    raise _fail(owner, name, f"is not an ISO time: {value!r}") from None
+                    raise _fail(owner, name, f"is not an ISO time: {short_repr(value)}") from None
             elif value is not None and not isinstance(value, datetime):
-                raise _fail(owner, name, f"must be a datetime or None, got {value!r}")
+                raise _fail(owner, name, f"must be a datetime or None, got {short_repr(value)}")
         if self.since and self.until:
             try:
                 before = self.until < self.since
@@ -784,7 +784,7 @@ class Township:
     location_source: str = ""  # e.g. "GeoNames" or "placed for demo"
 
     def __post_init__(self) -> None:
-        owner = f"Township {self.code!r}"
+        owner = f"Township {short_repr(self.code)}"
         _require_text(owner, "code", self.code)
         _require_text(owner, "name", self.name)
         _set(self, "location", _location(owner, self.location))
@@ -827,7 +827,7 @@ class RoadNetworkRef:
 
     def __post_init__(self) -> None:
         if self.kind not in ("osm", "generated", "none"):
-            raise _fail("RoadNetworkRef", "kind", f"must be osm/generated/none, got {self.kind!r}")
+            raise _fail("RoadNetworkRef", "kind", f"must be osm/generated/none, got {short_repr(self.kind)}")
 
 
 E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure)
@@ -863,7 +863,7 @@ class Scenario:
     def __post_init__(self) -> None:
         _require_text("Scenario", "name", self.name)
         for key, text in dict(self.metadata or {}).items():
-            _require_text("Scenario", f"metadata[{key!r}]", str(text), allow_empty=True)
+            _require_text("Scenario", f"metadata[{short_repr(key)}]", str(text), allow_empty=True)
             _require_text("Scenario", "metadata", str(key), allow_empty=True)
         for fname in ("materials", *ENTITY_FIELDS, "townships"):
             items = tuple(getattr(self, fname) or ())
@@ -871,7 +871,7 @@ class Scenario:
             for n, item in enumerate(items):
                 if not isinstance(item, expected):
                     raise ValidationError(
-                        f"Scenario {self.name!r}: {fname}[{n}] must be a {expected.__name__}, "
+                        f"Scenario {short_repr(self.name)}: {fname}[{n}] must be a {expected.__name__}, "
                         f"got {type(item).__name__}"
                     )
             _set(self, fname, items)
@@ -889,7 +889,7 @@ class Scenario:
                 for v in e.vehicles:
                     if v.id in all_ids:
                         raise ValidationError(
-                            f"Scenario {self.name!r}: vehicle id {v.id!r} is used by both "
+                            f"Scenario {short_repr(self.name)}: vehicle id {short_repr(v.id)} is used by both "
                             f"{all_ids[v.id]} and {e.id}"
                         )
                     all_ids[v.id] = e.id
@@ -905,7 +905,7 @@ class Scenario:
                     unknown = sorted(set(getattr(e, attr)) - known)
                     if unknown:
                         raise ValidationError(
-                            f"Scenario {self.name!r}: {fname[:-1]} {e.id!r} field {attr!r} names "
+                            f"Scenario {short_repr(self.name)}: {fname[:-1]} {short_repr(e.id)} field {short_repr(attr)} names "
                             f"unknown material(s) {', '.join(unknown)}"
                         )
 
@@ -913,7 +913,7 @@ class Scenario:
         seen: set[str] = set()
         for i in ids:
             if i in seen:
-                raise ValidationError(f"Scenario {self.name!r}: {fname} has duplicate id {i!r}")
+                raise ValidationError(f"Scenario {short_repr(self.name)}: {fname} has duplicate id {short_repr(i)}")
             seen.add(i)
 
     # ---- look-ups --------------------------------------------------------------------------
@@ -922,7 +922,7 @@ class Scenario:
         for m in self.materials:
             if m.code == code:
                 return m
-        raise ValidationError(f"Scenario {self.name!r}: unknown material {code!r}")
+        raise ValidationError(f"Scenario {short_repr(self.name)}: unknown material {short_repr(code)}")
 
     @property
     def material_index(self) -> dict[str, Material]:

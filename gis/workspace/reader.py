@@ -320,7 +320,7 @@ class _Reader:
             if isinstance(value, str):
                 return self.text(layer, fid, name, value)
             if isinstance(value, bool | np.bool_):
-                raise self.error(f"expected text, got {value!r}", layer=layer, row=fid, column=name)
+                raise self.error(f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name)
             if isinstance(value, int | np.integer):
                 return str(int(value))
             if isinstance(value, float | np.floating) and float(value).is_integer():
@@ -388,7 +388,7 @@ class _Reader:
             return value.replace("\r\n", "\n")
         codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
         self.warnings.append(
-            f"layer {layer!r} row {fid} column {column!r}: removed {len(bad)} control "
+            f"layer {short_repr(layer)} row {fid} column {short_repr(column)}: removed {len(bad)} control "
             f"character(s) ({codes})"
         )
         return strip_controls(value)
@@ -399,7 +399,7 @@ class _Reader:
         if crs is None:
             if len(geoms):
                 self.warnings.append(
-                    f"layer {layer!r} has no coordinate reference system; assumed EPSG:4326"
+                    f"layer {short_repr(layer)} has no coordinate reference system; assumed EPSG:4326"
                 )
         elif crs != WGS84:
             try:
@@ -423,7 +423,7 @@ class _Reader:
                         column="geometry",
                     ) from None
                 if len(geoms):
-                    self.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+                    self.warnings.append(f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326")
         out: list[BaseGeometry] = []
         for fid, g in zip(fids, geoms):
             if g is None or g.is_empty:
@@ -461,7 +461,7 @@ class _Reader:
                         column="geometry",
                     )
                 self.warnings.append(
-                    f"layer {layer!r} row {fid}: invalid geometry ({reason}) repaired with "
+                    f"layer {short_repr(layer)} row {fid}: invalid geometry ({reason}) repaired with "
                     f"make_valid (now {fixed.geom_type})"
                 )
                 g = fixed
@@ -481,7 +481,7 @@ def _read_meta(reader: _Reader) -> dict[str, str]:
     for fid, key, value in zip(fids, cols["key"], cols["value"]):
         if key in meta:
             raise reader.error(
-                f"key {key!r} appears twice", layer=META_TABLE, row=fid, column="key"
+                f"key {short_repr(key)} appears twice", layer=META_TABLE, row=fid, column="key"
             )
         meta[key] = value
     raw = meta.get("schema_version")
@@ -491,7 +491,7 @@ def _read_meta(reader: _Reader) -> dict[str, str]:
         version = int(raw)
     except ValueError:
         raise reader.error(
-            f"schema_version {raw!r} is not a whole number", layer=META_TABLE, column="value"
+            f"schema_version {short_repr(raw)} is not a whole number", layer=META_TABLE, column="value"
         ) from None
     if version > SCHEMA_VERSION:
         raise reader.error(
@@ -511,7 +511,7 @@ def _index_rows(
     for fid, i in zip(fids, ids):
         if i in seen:
             raise reader.error(
-                f"duplicate id {i!r} (also in row {seen[i]})", layer=layer, row=fid, column=col
+                f"duplicate id {short_repr(i)} (also in row {seen[i]})", layer=layer, row=fid, column=col
             )
         seen[i] = fid
     return seen
@@ -576,7 +576,7 @@ def _read_related(
     for fid, key in zip(fids, owner_keys):
         if key not in keys[owner]:
             raise reader.error(
-                f"refers to {owner[:-1]} {key!r}, which is not in layer {owner!r}",
+                f"refers to {owner[:-1]} {short_repr(key)}, which is not in layer {short_repr(owner)}",
                 layer=layer,
                 row=fid,
                 column=table.owner_column,
@@ -589,7 +589,7 @@ def _read_related(
     for pos, (fid, key, item) in enumerate(zip(fids, owner_keys, cols[table.item_column])):
         if known_items and item not in known_items:
             raise reader.error(
-                f"unknown {table.item_column} {item!r} (not in layer {refers!r})",
+                f"unknown {table.item_column} {short_repr(item)} (not in layer {short_repr(refers)})",
                 layer=layer,
                 row=fid,
                 column=table.item_column,
@@ -600,7 +600,7 @@ def _read_related(
             continue
         if (key, item) in seen:
             raise reader.error(
-                f"{table.item_column} {item!r} listed twice for {table.owner_noun}{key!r}",
+                f"{table.item_column} {short_repr(item)} listed twice for {table.owner_noun}{short_repr(key)}",
                 layer=layer,
                 row=fid,
                 column=table.item_column,
@@ -629,14 +629,14 @@ def _read_owned(
         if home_layer:
             if home_layer not in own.owners:
                 raise reader.error(
-                    f"{own.layer_column} must be {' or '.join(own.owners)}, got {home_layer!r}",
+                    f"{own.layer_column} must be {' or '.join(own.owners)}, got {short_repr(home_layer)}",
                     layer=layer,
                     row=fid,
                     column=own.layer_column,
                 )
             if home not in keys[home_layer]:
                 raise reader.error(
-                    f"{noun} {home!r} is not in layer {home_layer!r}",
+                    f"{noun} {short_repr(home)} is not in layer {short_repr(home_layer)}",
                     layer=layer,
                     row=fid,
                     column=own.id_column,
@@ -649,7 +649,7 @@ def _read_owned(
                 else:
                     why = f"is no {' or '.join(o[:-1] for o in own.owners)}"
                 raise reader.error(
-                    f"{noun} {home!r} {why}", layer=layer, row=fid, column=own.id_column
+                    f"{noun} {short_repr(home)} {why}", layer=layer, row=fid, column=own.id_column
                 )
             home_layer = found[0]
         obj = _make(reader, table, fid, kwargs(i))
@@ -695,7 +695,7 @@ def _read_scenario(reader: _Reader, meta: dict[str, str]) -> Scenario:
     elif len(bfids) > 1:
         boundary = shapely.union_all(bc["geometry"])
         reader.warnings.append(
-            f"layer {BOUNDARY!r} has {len(bfids)} rows; their union is used as the county outline"
+            f"layer {short_repr(BOUNDARY)} has {len(bfids)} rows; their union is used as the county outline"
         )
     try:
         ref = {attr: meta.get(key, "") for attr, key in ROAD_REF_KEYS.items()}
@@ -859,7 +859,7 @@ def _strip_road_text(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame, col: st
         return
     fids = gdf.index[has.to_numpy()]
     reader.warnings.append(
-        f"layer {layer!r} column {col!r}: removed control characters from {len(fids)} row(s) "
+        f"layer {short_repr(layer)} column {short_repr(col)}: removed control characters from {len(fids)} row(s) "
         f"(first: row {int(fids[0])})"
     )
     gdf[col] = gdf[col].map(strip_controls)
@@ -870,7 +870,7 @@ def _road_crs(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoData
     Cartesian" srs_id -1, an engineering CRS) is an error naming the layer, never a ProjError."""
     if gdf.crs is None:
         if len(gdf):
-            reader.warnings.append(f"layer {layer!r} has no CRS; assumed EPSG:4326")
+            reader.warnings.append(f"layer {short_repr(layer)} has no CRS; assumed EPSG:4326")
         return gdf.set_crs(WGS84)
     if gdf.crs.to_epsg() == 4326:
         return gdf
@@ -880,12 +880,12 @@ def _road_crs(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoData
         out = gdf.to_crs(WGS84)
     except Exception as exc:
         raise reader.error(
-            f"coordinate reference system {name!r} cannot be converted to EPSG:4326 "
+            f"coordinate reference system {short_repr(name)} cannot be converted to EPSG:4326 "
             f"({_one_line(exc)}); set the layer's CRS (e.g. ogr2ogr -a_srs EPSG:4326)",
             layer=layer,
             column="geometry",
         ) from None
-    reader.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+    reader.warnings.append(f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326")
     return out
 
 
