@@ -30,6 +30,7 @@ import pytest
 import shapely
 
 from gis.errors import ReliefDeskError, WorkspaceError
+from gis.workspace import schema
 from tests.conftest import DEMO_WORKSPACE
 from tests.gpkg_tamper import connect, gpkg_point, sha256
 
@@ -37,27 +38,7 @@ CASES = int(os.environ.get("RELIEFDESK_FUZZ_CASES", "60"))
 SEED = int(os.environ.get("RELIEFDESK_FUZZ_SEED", "11"))
 
 #: The tables a person or another tool edits (not GeoPackage system tables).
-TABLES = (
-    "reliefdesk_meta",
-    "boundary",
-    "townships",
-    "stockpiles",
-    "shelters",
-    "teams",
-    "incidents",
-    "hazards",
-    "closures",
-    "materials",
-    "inventory",
-    "shelter_stock",
-    "incident_needs",
-    "incident_skills",
-    "team_skills",
-    "vehicles",
-    "documents",
-    "road_nodes",
-    "road_edges",
-)
+TABLES = tuple(t.layer for t in (*schema.TABLES, *schema.ROAD_LAYERS))
 
 
 def _gpkg_blob(geom: shapely.Geometry, srs_id: int = 4326) -> bytes:
@@ -131,15 +112,15 @@ class Schema:
 Mutation = tuple[str, Callable[[sqlite3.Connection], None]]
 
 
-def mutation(rng: random.Random, schema: Schema) -> Mutation:
+def mutation(rng: random.Random, layout: Schema) -> Mutation:
     """One random edit: (description, apply)."""
     table = rng.choice(TABLES)
     kind = rng.choices(
         ["set", "drop_column", "drop_table", "delete_row", "srs"], weights=[80, 6, 4, 6, 4]
     )[0]
-    fids = schema.fids[table]
+    fids = layout.fids[table]
     if kind == "set" and fids:
-        column = rng.choice(schema.columns[table])
+        column = rng.choice(layout.columns[table])
         fid = rng.choice(fids)
         label, value = rng.choice(VALUES)
 
@@ -147,8 +128,8 @@ def mutation(rng: random.Random, schema: Schema) -> Mutation:
             con.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE fid = ?', (value, fid))
 
         return f"{table} row {fid} column {column} = {label}", apply
-    if kind == "drop_column" and schema.columns[table]:
-        column = rng.choice(schema.columns[table])
+    if kind == "drop_column" and layout.columns[table]:
+        column = rng.choice(layout.columns[table])
 
         def apply(con: sqlite3.Connection) -> None:
             con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
@@ -207,18 +188,18 @@ def check_case(path: Path, description: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def schema() -> Schema:
+def demo_schema() -> Schema:
     return Schema(DEMO_WORKSPACE)
 
 
 def test_fuzz_workspace_reads_or_refuses_cleanly(
-    schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RELIEFDESK_CACHE_DIR", str(tmp_path / "cache"))
     rng = random.Random(SEED)
     outcomes: Counter[str] = Counter()
     for n in range(CASES):
-        description, apply = mutation(rng, schema)
+        description, apply = mutation(rng, demo_schema)
         description = f"seed {SEED} case {n}: {description}"
         path = tmp_path / f"case{n % 2}.gpkg"
         shutil.copyfile(DEMO_WORKSPACE, path)
