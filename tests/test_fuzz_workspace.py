@@ -198,6 +198,7 @@ def test_fuzz_workspace_reads_or_refuses_cleanly(
     monkeypatch.setenv("RELIEFDESK_CACHE_DIR", str(tmp_path / "cache"))
     rng = random.Random(SEED)
     outcomes: Counter[str] = Counter()
+    failures: list[str] = []
     for n in range(CASES):
         description, apply = mutation(rng, demo_schema)
         description = f"seed {SEED} case {n}: {description}"
@@ -212,9 +213,14 @@ def test_fuzz_workspace_reads_or_refuses_cleanly(
             continue
         finally:
             con.close()
-        outcome = check_case(path, description)
+        try:
+            outcome = check_case(path, description)
+        except AssertionError as exc:  # keep going: the long mode reports every failing case
+            failures.append(" ".join(str(exc).split())[:600])
+            continue
         outcomes["read" if outcome == "ok" else "refused"] += 1
-    print(f"fuzz seed {SEED}: {CASES} cases, {dict(outcomes)}")
+    print(f"fuzz seed {SEED}: {CASES} cases, {dict(outcomes)}, {len(failures)} failed")
+    assert not failures, "\n".join(failures[:20])
     assert outcomes["read"] and outcomes["refused"], outcomes
 
 

@@ -440,3 +440,18 @@ def test_bad_osm_files_are_one_line_naming_file_and_element(
         assert n in err[0], (n, err[0])
     assert "TypeError" not in err[0] and "InvalidLocationError" not in err[0]
     assert not out.exists()  # nothing written on a refused import
+
+
+def test_road_node_outside_wgs84_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the fuzz test (seed 11 case 443): was "ValueError: data must be finite"
+    from tests.gpkg_tamper import gpkg_point
+
+    path = tampered_copy(
+        tmp_path / "ws.gpkg",
+        ("UPDATE road_nodes SET geom = ? WHERE fid = 4588", (gpkg_point(999.0, 999.0),)),
+    )
+    assert_refused(
+        capsys, path, "layer 'road_nodes'", "row 4588", "column 'geometry'", "(999, 999)"
+    )

@@ -783,11 +783,16 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
                 row=int(fids[pos]),
                 column="geometry",
             )
-        finite = np.array([np.isfinite(shapely.get_coordinates(g)).all() for g in geoms], bool)
-        if not finite.all():
-            pos = int(np.flatnonzero(~finite)[0])
+        coords, index = shapely.get_coordinates(geoms, return_index=True)
+        lon, lat = coords[:, 0], coords[:, 1]
+        bad_xy = ~(np.isfinite(lon) & np.isfinite(lat))
+        bad_xy |= ~bad_xy & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
+        if bad_xy.any():
+            k = int(np.flatnonzero(bad_xy)[0])
+            pos = int(index[k])
             raise reader.error(
-                "geometry has NaN or infinite coordinates",
+                f"coordinate ({float(lon[k]):g}, {float(lat[k]):g}) is not a WGS-84 lon/lat "
+                "(NaN, infinite or out of range)",
                 layer=layer,
                 row=int(fids[pos]),
                 column="geometry",
