@@ -192,6 +192,7 @@ def demo_schema() -> Schema:
     return Schema(DEMO_WORKSPACE)
 
 
+@pytest.mark.timeout(max(600, 3 * CASES))  # ~0.5 s a case; the long mode needs more than 600 s
 def test_fuzz_workspace_reads_or_refuses_cleanly(
     demo_schema: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
