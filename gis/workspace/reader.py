@@ -7,16 +7,31 @@ each row becomes its model object; a model validation error is reported at that 
 
 * Errors are :class:`gis.errors.WorkspaceError`; ``row`` is the feature id (``fid``) that QGIS
   shows, ``column`` the field name (``"geometry"`` for the geometry).
-* Lenient where QGIS editing makes it harmless: numbers typed as text (``"300"``), codes typed
-  as numbers, levels as ``"II"``/``"Ⅲ"``/``"3级"``, single-part MultiPoints, missing optional
-  columns (defaults), extra columns (ignored).
+* Cells are read as SQLite stores them (attributes through one ``sqlite3`` connection, also
+  for spatial layers: GDAL converts by the declared column type and reads the text ``'1,200'``
+  in an INTEGER column as 1). Numbers are parsed in one place,
+  :func:`gis.model.parse_number`: what a person means is accepted (``"300"``, ``"1,200"``,
+  ``"1 200"``, full-width digits), anything else refused with layer, row, column and value
+  (``"约850"``, ``2.5`` people, NaN, infinities, binary data); then the field's plausibility
+  limit (:data:`gis.model.FIELD_LIMITS` via :func:`~gis.workspace.schema.column_limit`).
+  Road layers get the same treatment for cells whose storage class does not match.
+* Text loses control characters (:data:`gis.model.CONTROL_CHARACTERS`: ESC, NUL, C1, bidi
+  overrides) with a warning naming layer, row and column, so a file from another tool still
+  opens and no escape sequence reaches a terminal or an export. The model refuses them in text
+  typed by hand.
+* Lenient where QGIS editing makes it harmless: codes typed as numbers, levels as
+  ``"II"``/``"Ⅲ"``/``"3级"``, single-part MultiPoints, missing optional columns (defaults),
+  extra columns (ignored).
+* GDAL's own warnings are collected into :attr:`Workspace.warnings` ("GDAL: …"), never printed.
 * An invalid polygon (e.g. self-intersecting, as QGIS lets one draw) is repaired with
   :func:`shapely.make_valid` and reported in :attr:`Workspace.warnings`; a geometry that cannot
   be repaired into an allowed type, an empty geometry or a NaN coordinate is an error.
 * A layer in another CRS (EPSG:3857, EPSG:4490 (CGCS2000)...) is reprojected to EPSG:4326 with a
   warning; a layer without a CRS is taken as EPSG:4326 with a warning.
-* Entity layers are read with ``pyogrio.raw.read`` and the attribute tables through one
-  read-only ``sqlite3`` connection (GDAL reopening the file per table costs ~15 ms each).
+* Geometries of entity layers are read with ``pyogrio.raw.read`` (no fields), every attribute
+  through one read-only ``sqlite3`` connection (GDAL reopening the file per table costs ~15 ms
+  each). Road coordinates must be WGS-84 lon/lat; a CRS that cannot be converted (srs_id -1)
+  is an error naming the layer.
 * :attr:`Workspace.warnings` = file warnings (reprojection, repairs, skipped documents) followed
   by :func:`~gis.workspace.checks.validate_scenario`: callers need not call it again.
 """
