@@ -362,9 +362,7 @@ def read_boundary(path: Path) -> Any:
         except WorkspaceError:
             raise
         except Exception as exc:  # GEOS or PROJ: a multi-line message without the file
-            raise WorkspaceError(
-                f"cannot use the boundary: {_one_line(exc)}", path=spath
-            ) from None
+            raise WorkspaceError(f"cannot use the boundary: {_one_line(exc)}", path=spath) from None
 
 
 def _one_line(exc: BaseException) -> str:

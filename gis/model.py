@@ -172,7 +172,10 @@ def _show(value: Any) -> str:
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
-    """``repr`` for a one-line message, cut to about ``limit`` characters."""
+    """``repr`` for a one-line message, cut to about ``limit`` characters (numpy scalars shown
+    as Python values: ``nan``, not ``np.float64(nan)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
     text = repr(value)
     if len(text) <= limit:
         return text

@@ -455,3 +455,13 @@ def test_road_node_outside_wgs84_is_located(
     assert_refused(
         capsys, path, "layer 'road_nodes'", "row 4588", "column 'geometry'", "(999, 999)"
     )
+
+
+def test_null_road_node_reference_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by the long fuzz run (seed 11 case 462): the message showed np.float64(nan)
+    path = tampered_copy(tmp_path / "ws.gpkg", "UPDATE road_edges SET u = NULL WHERE fid = 3713")
+    assert_refused(
+        capsys, path, "layer 'road_edges'", "row 3713", "column 'u'", "empty value (NULL)"
+    )

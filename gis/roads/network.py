@@ -330,12 +330,16 @@ class RoadNetwork:
         ngeom = np.asarray(nodes.geometry.values, dtype=object)
         bad = np.flatnonzero(shapely.get_type_id(ngeom) != 0)
         if bad.size:
-            raise RoadNetworkError(f"{where}road nodes frame: row {int(bad[0])}: geometry is not a Point")
+            raise RoadNetworkError(
+                f"{where}road nodes frame: row {int(bad[0])}: geometry is not a Point"
+            )
         lon = shapely.get_x(ngeom).astype(float)
         lat = shapely.get_y(ngeom).astype(float)
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             row = int(np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))[0])
-            raise RoadNetworkError(f"{where}road nodes frame: row {row}: coordinates are not finite")
+            raise RoadNetworkError(
+                f"{where}road nodes frame: row {row}: coordinates are not finite"
+            )
 
         n_e = len(edges)
         u_id = np.asarray(edges["u"], dtype=np.int64)

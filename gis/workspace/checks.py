@@ -162,8 +162,15 @@ def coerce_road_column(
     def fail(mask: np.ndarray, what: str) -> WorkspaceError:
         pos = int(np.flatnonzero(mask)[0])
         row = int(fids[pos]) if fids is not None else pos + 1  # the fid it would be written as
+        if pd.isna(series.iloc[pos]):
+            what = f"{what}, got an empty value (NULL)"
+            return WorkspaceError(what, path=path, layer=layer, row=row, column=series.name)
         return WorkspaceError(
-            f"{what}, got {short_repr(series.iloc[pos])}", path=path, layer=layer, row=row, column=series.name
+            f"{what}, got {short_repr(series.iloc[pos])}",
+            path=path,
+            layer=layer,
+            row=row,
+            column=series.name,
         )
 
     if dtype == "str":

@@ -335,7 +335,9 @@ class _Reader:
             if isinstance(value, str):
                 return self.text(layer, fid, name, value)
             if isinstance(value, bool | np.bool_):
-                raise self.error(f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name)
+                raise self.error(
+                    f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name
+                )
             if isinstance(value, int | np.integer):
                 return str(int(value))
             if isinstance(value, float | np.floating) and float(value).is_integer():
@@ -438,7 +440,9 @@ class _Reader:
                         column="geometry",
                     ) from None
                 if len(geoms):
-                    self.warnings.append(f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326")
+                    self.warnings.append(
+                        f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326"
+                    )
         out: list[BaseGeometry] = []
         for fid, g in zip(fids, geoms):
             if g is None or g.is_empty:
@@ -506,7 +510,9 @@ def _read_meta(reader: _Reader) -> dict[str, str]:
         version = int(raw)
     except ValueError:
         raise reader.error(
-            f"schema_version {short_repr(raw)} is not a whole number", layer=META_TABLE, column="value"
+            f"schema_version {short_repr(raw)} is not a whole number",
+            layer=META_TABLE,
+            column="value",
         ) from None
     if version > SCHEMA_VERSION:
         raise reader.error(
@@ -526,7 +532,10 @@ def _index_rows(
     for fid, i in zip(fids, ids):
         if i in seen:
             raise reader.error(
-                f"duplicate id {short_repr(i)} (also in row {seen[i]})", layer=layer, row=fid, column=col
+                f"duplicate id {short_repr(i)} (also in row {seen[i]})",
+                layer=layer,
+                row=fid,
+                column=col,
             )
         seen[i] = fid
     return seen
@@ -822,8 +831,11 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
 
 #: SQLite storage classes a road column's cells may have (anything else, e.g. text in an
 #: INTEGER column, is what GDAL would silently misread: parsed strictly, or refused).
-_STORED = {"int64": ("integer", "null"), "float64": ("integer", "real", "null"),
-           "bool": ("integer", "null")}
+_STORED = {
+    "int64": ("integer", "null"),
+    "float64": ("integer", "real", "null"),
+    "bool": ("integer", "null"),
+}
 
 
 def _fix_stored_types(
@@ -909,9 +921,7 @@ def _road_crs(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoData
     return out
 
 
-def _check_road_values(
-    reader: _Reader, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame
-) -> None:
+def _check_road_values(reader: _Reader, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
     """Values the network builder would refuse without the row (fid) and file: unique node ids,
     edges between stored nodes, lengths ≥ 0 and speeds > 0 (finite)."""
     ids = nodes["node_id"].to_numpy()
