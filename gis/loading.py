@@ -58,7 +58,8 @@ def _cache_key(path: Path, ref: RoadNetworkRef) -> str:
 
 
 def road_layers_fingerprint(path: Path) -> str | None:
-    """sha256 of every row (all columns, geometry blobs included) of the road layers.
+    """sha256 of every row (all columns, geometry blobs included) of the road layers and of
+    their coordinate reference systems (``gpkg_geometry_columns.srs_id`` and its definition).
 
     ``None`` when the file cannot be read with SQLite or has no road layers.
     """
@@ -70,6 +71,15 @@ def road_layers_fingerprint(path: Path) -> str | None:
     except sqlite3.Error:
         return None
     try:
+        # the layers' coordinate reference systems are part of what the rows mean: an srs_id
+        # changed behind ReliefDesk's back must not be served from a cache built without it
+        crs = con.execute(
+            "SELECT g.table_name, g.srs_id, s.organization, s.organization_coordsys_id, "
+            "s.definition FROM gpkg_geometry_columns g LEFT JOIN gpkg_spatial_ref_sys s "
+            "ON s.srs_id = g.srs_id WHERE g.table_name IN ('road_nodes', 'road_edges') "
+            "ORDER BY g.table_name"
+        ).fetchall()
+        h.update(repr(("crs", crs)).encode())
         for table in ("road_nodes", "road_edges"):
             cur = con.execute(f'SELECT * FROM "{table}" ORDER BY 1')
             h.update(repr((table, [d[0] for d in cur.description])).encode())
@@ -308,25 +318,55 @@ def _store_roads(
 
 
 def read_boundary(path: Path) -> Any:
-    """Union of a GeoJSON's polygons in WGS-84 (reprojected if the file says another CRS)."""
+    """Union of a GeoJSON's polygons in WGS-84 (reprojected if the file says another CRS).
+
+    Every problem is one line naming the file and, for a bad feature, its row (1-based):
+    NaN or infinite coordinates, no polygon, an outline GEOS cannot repair.
+    """
+    import warnings
+
     import geopandas as gpd
     import shapely
 
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:
-        raise WorkspaceError(f"cannot read boundary: {exc}", path=str(path)) from None
-    if gdf.empty:
-        raise WorkspaceError("boundary file has no features", path=str(path))
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    geom = shapely.make_valid(gdf.geometry.union_all())
-    polys = [
-        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
-    ]
-    if not polys:
-        raise WorkspaceError("boundary file has no polygon", path=str(path))
-    return shapely.union_all(polys)
+    spath = str(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL/GEOS chatter: errors below say it
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:
+            raise WorkspaceError(f"cannot read boundary: {_one_line(exc)}", path=spath) from None
+        if gdf.empty:
+            raise WorkspaceError("boundary file has no features", path=spath)
+        for row, geom in enumerate(gdf.geometry, start=1):
+            if geom is None or geom.is_empty:
+                continue
+            if not np.isfinite(shapely.get_coordinates(geom)).all():
+                raise WorkspaceError(
+                    "boundary geometry has NaN or infinite coordinates",
+                    path=spath,
+                    row=row,
+                    column="geometry",
+                )
+        try:
+            if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+                gdf = gdf.to_crs(4326)
+            geom = shapely.make_valid(gdf.geometry.union_all())
+            polys = [
+                g
+                for g in getattr(geom, "geoms", [geom])
+                if g.geom_type in ("Polygon", "MultiPolygon")
+            ]
+            if not polys:
+                raise WorkspaceError("boundary file has no polygon", path=spath)
+            return shapely.union_all(polys)
+        except WorkspaceError:
+            raise
+        except Exception as exc:  # GEOS or PROJ: a multi-line message without the file
+            raise WorkspaceError(f"cannot use the boundary: {_one_line(exc)}", path=spath) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,7 +402,14 @@ def read_points_csv(path: Path, prefix: str) -> PointSet:
         raise WorkspaceError("not a text CSV (neither UTF-8 nor GB18030)", path=str(path))
     if "\x00" in text:
         raise WorkspaceError("not a text CSV (contains NUL bytes)", path=str(path))
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    try:
+        rows.extend(reader)
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 characters)
+        raise WorkspaceError(
+            f"unreadable CSV line: {_one_line(exc)}", path=str(path), row=reader.line_num
+        ) from None
     if not rows:
         raise WorkspaceError("CSV is empty (expected lon,lat rows)", path=str(path))
     header = [c.strip().lower() for c in rows[0]]

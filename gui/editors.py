@@ -63,6 +63,7 @@ from gis.model import (
     Team,
     TeamStatus,
     Vehicle,
+    parse_number,
 )
 from gui.i18n import tr
 from gui.table_models import MappingModel
@@ -237,9 +238,9 @@ class VehiclesEditor(QWidget):
             ]
             vid = cells[0] or f"{id_prefix}-V{r + 1}"
             try:
-                cap_kg = float(cells[2] or 0)
-                cap_m3 = float(cells[3] or 0)
-                speed = float(cells[5] or 1)
+                cap_kg = parse_number(cells[2] or 0)
+                cap_m3 = parse_number(cells[3] or 0)
+                speed = parse_number(cells[5] or 1)
             except ValueError:
                 raise ReliefDeskError(
                     tr("车辆第 {row} 行：载重、容积、速度系数必须是数字").format(row=r + 1)

@@ -9,7 +9,6 @@ filtering and search.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from PyQt6.QtCore import (
 )
 from PyQt6.QtGui import QBrush, QColor
 
-from gis.model import LEVEL_ROMAN, Scenario
+from gis.model import LEVEL_ROMAN, Scenario, parse_number
 from gui.i18n import tr
 from gui.map_page import LEVEL_COLORS
 
@@ -269,15 +268,11 @@ def parse_quantity(value: Any) -> float | None:
 
     Returns None for anything else (text, negative, NaN, infinity, booleans).
     """
-    if isinstance(value, bool):
+    try:  # the one strict parser, shared with the workspace reader ("1,20" is not 120)
+        number = float(parse_number(value))
+    except (ValueError, OverflowError):
         return None
-    if isinstance(value, str):
-        value = value.strip().replace(",", "").replace("，", "").replace("_", "")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(number) or number < 0:
+    if number < 0:
         return None
     return number
 

@@ -315,26 +315,31 @@ class RoadNetwork:
             A required column is missing, a geometry is not a LineString, an edge references an
             unknown node, a node id repeats, or a length is negative/not finite.
         """
+        where = f"{source}: " if source else ""
         nodes = _to_wgs84(nodes, "nodes")
         edges = _to_wgs84(edges, "edges")
         if "node_id" not in nodes.columns:
-            raise RoadNetworkError("road nodes frame: missing column 'node_id'")
+            raise RoadNetworkError(f"{where}road nodes frame: missing column 'node_id'")
         for col in ("u", "v", "highway", "length_m"):
             if col not in edges.columns:
-                raise RoadNetworkError(f"road edges frame: missing column {col!r}")
+                raise RoadNetworkError(f"{where}road edges frame: missing column {col!r}")
         node_id = np.asarray(nodes["node_id"], dtype=np.int64)
         if np.unique(node_id).size != node_id.size:
             dup = Counter(node_id.tolist()).most_common(1)[0][0]
-            raise RoadNetworkError(f"road nodes frame: node_id {dup} appears more than once")
+            raise RoadNetworkError(f"{where}road nodes frame: node_id {dup} appears more than once")
         ngeom = np.asarray(nodes.geometry.values, dtype=object)
         bad = np.flatnonzero(shapely.get_type_id(ngeom) != 0)
         if bad.size:
-            raise RoadNetworkError(f"road nodes frame: row {int(bad[0])}: geometry is not a Point")
+            raise RoadNetworkError(
+                f"{where}road nodes frame: row {int(bad[0])}: geometry is not a Point"
+            )
         lon = shapely.get_x(ngeom).astype(float)
         lat = shapely.get_y(ngeom).astype(float)
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             row = int(np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))[0])
-            raise RoadNetworkError(f"road nodes frame: row {row}: coordinates are not finite")
+            raise RoadNetworkError(
+                f"{where}road nodes frame: row {row}: coordinates are not finite"
+            )
 
         n_e = len(edges)
         u_id = np.asarray(edges["u"], dtype=np.int64)
@@ -349,7 +354,7 @@ class RoadNetwork:
             if not ok.all():
                 row = int(np.flatnonzero(~ok)[0])
                 raise RoadNetworkError(
-                    f"road edges frame: row {row}, column {col!r}: node {int(ids[row])} "
+                    f"{where}road edges frame: row {row}, column {col!r}: node {int(ids[row])} "
                     "is not in the nodes frame"
                 )
             return order[pos]
@@ -360,14 +365,14 @@ class RoadNetwork:
         bad = np.flatnonzero(shapely.get_type_id(geom) != 1)
         if bad.size:
             raise RoadNetworkError(
-                f"road edges frame: row {int(bad[0])}: geometry is not a LineString"
+                f"{where}road edges frame: row {int(bad[0])}: geometry is not a LineString"
             )
         length = np.asarray(edges["length_m"], dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(length) | (length < 0))
         if bad.size:
             raise RoadNetworkError(
-                f"road edges frame: row {int(bad[0])}, column 'length_m': "
-                f"{length[bad[0]]!r} is not a length ≥ 0"
+                f"{where}road edges frame: row {int(bad[0])}, column 'length_m': "
+                f"{float(length[bad[0]]):g} is not a length ≥ 0"
             )
 
         def col(name: str, default: Any, dtype: Any) -> np.ndarray:

@@ -14,8 +14,11 @@ need them (``import osmnx`` alone takes over a second; the GUI's start time is b
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import math
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +29,7 @@ import numpy as np
 import shapely
 
 from gis.errors import RoadNetworkError
-from gis.model import ROAD_EDGE_COLUMNS
+from gis.model import ROAD_EDGE_COLUMNS, strip_controls
 from gis.roads.classes import (
     RoadOptions,
     drivable_reason,
@@ -94,14 +97,16 @@ def _read_osm_ways(
     messages: list[str] = []
     ways: list[tuple[int, dict[str, str], list[int]]] = []
     dropped: Counter[str] = Counter()
-    tracker = osmium.IdTracker()
+    needed: set[int] = set()
+    last = ["the start of the file"]  # the last element read, to say where an error is
     try:
         _progress(progress, 0.05, "reading ways")
         fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
             osmium.filter.KeyFilter("highway")
         )
         for w in fp:
-            tags = {t.k: t.v for t in w.tags}
+            last[0] = f"way {w.id}"
+            tags = {t.k: strip_controls(t.v) for t in w.tags}
             reason = drivable_reason(tags, options)
             if reason is not None:
                 dropped[reason.split("=")[0] + "=" + reason.split("=", 1)[1]] += 1
@@ -110,16 +115,40 @@ def _read_osm_ways(
             if len(refs) < 2:
                 continue
             ways.append((w.id, tags, refs))
-            for r in refs:
-                tracker.add_node(r)
+            needed.update(refs)
         _progress(progress, 0.25, f"reading nodes of {len(ways)} drivable ways")
         coords: dict[int, tuple[float, float]] = {}
-        for n in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(tracker.id_filter()):
+        last[0] = "the start of the nodes"
+        if needed and min(needed) < 0:
+            # JOSM's unsaved objects have negative ids, which osmium's IdTracker refuses:
+            # filter the nodes here instead (slower, and only for such files)
+            nodes = osmium.FileProcessor(str(path), osmium.osm.NODE)
+        else:
+            tracker = osmium.IdTracker()
+            for r in needed:
+                tracker.add_node(r)
+            nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+                tracker.id_filter()
+            )
+        for n in nodes:
+            last[0] = f"node {n.id}"
+            if n.id not in needed:
+                continue
             loc = n.location
-            if loc.valid():
-                coords[n.id] = (loc.lon, loc.lat)
-    except RuntimeError as exc:
-        raise RoadNetworkError(f"{path}: cannot read OSM data: {exc}") from exc
+            if not loc.valid():
+                continue
+            lon, lat = loc.lon, loc.lat
+            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                raise RoadNetworkError(
+                    f"{path}: node {n.id}: coordinate out of range (lon {lon:g}, lat {lat:g})"
+                )
+            coords[n.id] = (lon, lat)
+    except RoadNetworkError:
+        raise
+    except Exception as exc:  # osmium: RuntimeError, InvalidLocationError, "tag too long"…
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        where = _locate_xml_problem(path, text) or f"after {last[0]}"
+        raise RoadNetworkError(f"{path}: cannot read OSM data ({where}): {text}") from None
     if dropped:
         messages.append(
             f"dropped {sum(dropped.values())} non-drivable ways: "
@@ -188,6 +217,38 @@ def _read_osm_ways(
     if g.number_of_edges() == 0:
         raise RoadNetworkError(f"{path}: no drivable roads left after removing missing nodes")
     return g, messages
+
+
+_XML_ELEMENT = re.compile(r'<(node|way|relation)\s[^>]*?\bid="(-?\d+)"')
+_TOO_LONG = re.compile(r'\b[kv]="[^"]{1024,}')
+
+
+def _locate_xml_problem(path: Path, message: str) -> str | None:
+    """The element of an OSM XML file that osmium's parse error is about ("node 5, line 12"):
+    the one holding the quoted value of the message (``wrong format for coordinate: '999'``)
+    or an over-long tag. ``None`` for PBF files or when not found."""
+    name = path.name.lower()
+    if name.endswith((".pbf", ".graphml")):
+        return None
+    quoted = re.search(r"'([^']*)'", message)
+    if quoted is not None:
+        needle: re.Pattern[str] = re.compile(r'="' + re.escape(quoted.group(1)) + r'"')
+    elif "too long" in message:
+        needle = _TOO_LONG
+    else:
+        return None
+    opener = gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+    element = None
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, start=1):
+                for m in _XML_ELEMENT.finditer(line):
+                    element = f"{m.group(1)} {m.group(2)}"
+                if needle.search(line):
+                    return f"{element}, line {n}" if element else f"line {n}"
+    except (OSError, EOFError, ValueError):
+        return None
+    return None
 
 
 def _outside_boundary_message(path: Path, boundary: BaseGeometry, xy: np.ndarray) -> str:
@@ -387,6 +448,13 @@ def network_from_graph(
     nodes, edges = _frames_from_graph(g)
     net = RoadNetwork.from_frames(nodes, edges, options=options, source=source)
     rep = net.report
+    if net.n_edges == 0:
+        why = "; ".join((*messages, *rep.messages))
+        raise RoadNetworkError(
+            f"{source}: no usable road left ({len(edges)} edges read, none in a network a "
+            f"vehicle can drive through and back — e.g. every road is one-way)"
+            + (f": {why}" if why else "")
+        )
     msgs = (
         *messages,
         *rep.messages,

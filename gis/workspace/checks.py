@@ -23,7 +23,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import WorkspaceError
-from gis.model import Scenario
+from gis.model import Scenario, short_repr
 from gis.workspace.schema import WGS84, RoadLayer
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -81,21 +81,21 @@ def check_documents(
     for kind, docs in documents.items():
         if not isinstance(kind, str) or not kind:
             raise WorkspaceError(
-                f"document kind {kind!r} must be non-empty text",
+                f"document kind {short_repr(kind)} must be non-empty text",
                 path=path,
                 layer="documents",
                 column="kind",
             )
         if not isinstance(docs, Mapping):
             raise WorkspaceError(
-                f"documents[{kind!r}] must be a mapping doc_id -> JSON text, got "
+                f"documents[{short_repr(kind)}] must be a mapping doc_id -> JSON text, got "
                 f"{type(docs).__name__}",
                 path=path,
                 layer="documents",
             )
         out[kind] = {}
         for doc_id, text in docs.items():
-            where = f"documents[{kind!r}][{doc_id!r}]"
+            where = f"documents[{short_repr(kind)}][{short_repr(doc_id)}]"
             if not isinstance(doc_id, str) or not doc_id:
                 raise WorkspaceError(
                     f"{where}: doc_id must be non-empty text",
@@ -162,8 +162,15 @@ def coerce_road_column(
     def fail(mask: np.ndarray, what: str) -> WorkspaceError:
         pos = int(np.flatnonzero(mask)[0])
         row = int(fids[pos]) if fids is not None else pos + 1  # the fid it would be written as
+        if pd.isna(series.iloc[pos]):
+            what = f"{what}, got an empty value (NULL)"
+            return WorkspaceError(what, path=path, layer=layer, row=row, column=series.name)
         return WorkspaceError(
-            f"{what}, got {series.iloc[pos]!r}", path=path, layer=layer, row=row, column=series.name
+            f"{what}, got {short_repr(series.iloc[pos])}",
+            path=path,
+            layer=layer,
+            row=row,
+            column=series.name,
         )
 
     if dtype == "str":

@@ -7,27 +7,44 @@ each row becomes its model object; a model validation error is reported at that 
 
 * Errors are :class:`gis.errors.WorkspaceError`; ``row`` is the feature id (``fid``) that QGIS
   shows, ``column`` the field name (``"geometry"`` for the geometry).
-* Lenient where QGIS editing makes it harmless: numbers typed as text (``"300"``), codes typed
-  as numbers, levels as ``"II"``/``"Ⅲ"``/``"3级"``, single-part MultiPoints, missing optional
-  columns (defaults), extra columns (ignored).
+* Cells are read as SQLite stores them (attributes through one ``sqlite3`` connection, also
+  for spatial layers: GDAL converts by the declared column type and reads the text ``'1,200'``
+  in an INTEGER column as 1). Numbers are parsed in one place,
+  :func:`gis.model.parse_number`: what a person means is accepted (``"300"``, ``"1,200"``,
+  ``"1 200"``, full-width digits), anything else refused with layer, row, column and value
+  (``"约850"``, ``2.5`` people, NaN, infinities, binary data); then the field's plausibility
+  limit (:data:`gis.model.FIELD_LIMITS` via :func:`~gis.workspace.schema.column_limit`).
+  Road layers get the same treatment for cells whose storage class does not match.
+* Text loses control characters (:data:`gis.model.CONTROL_CHARACTERS`: ESC, NUL, C1, bidi
+  overrides) with a warning naming layer, row and column, so a file from another tool still
+  opens and no escape sequence reaches a terminal or an export. The model refuses them in text
+  typed by hand.
+* Lenient where QGIS editing makes it harmless: codes typed as numbers, levels as
+  ``"II"``/``"Ⅲ"``/``"3级"``, single-part MultiPoints, missing optional columns (defaults),
+  extra columns (ignored).
+* GDAL's own warnings are collected into :attr:`Workspace.warnings` ("GDAL: …"), never printed.
 * An invalid polygon (e.g. self-intersecting, as QGIS lets one draw) is repaired with
   :func:`shapely.make_valid` and reported in :attr:`Workspace.warnings`; a geometry that cannot
   be repaired into an allowed type, an empty geometry or a NaN coordinate is an error.
 * A layer in another CRS (EPSG:3857, EPSG:4490 (CGCS2000)...) is reprojected to EPSG:4326 with a
   warning; a layer without a CRS is taken as EPSG:4326 with a warning.
-* Entity layers are read with ``pyogrio.raw.read`` and the attribute tables through one
-  read-only ``sqlite3`` connection (GDAL reopening the file per table costs ~15 ms each).
+* Geometries of entity layers are read with ``pyogrio.raw.read`` (no fields), every attribute
+  through one read-only ``sqlite3`` connection (GDAL reopening the file per table costs ~15 ms
+  each). Road coordinates must be WGS-84 lon/lat; a CRS that cannot be converted (srs_id -1)
+  is an error naming the layer.
 * :attr:`Workspace.warnings` = file warnings (reprojection, repairs, skipped documents) followed
   by :func:`~gis.workspace.checks.validate_scenario`: callers need not call it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +58,15 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError, WorkspaceError
-from gis.model import RoadNetworkRef, Scenario
+from gis.model import (
+    CONTROL_CHARACTERS,
+    Limit,
+    RoadNetworkRef,
+    Scenario,
+    parse_number,
+    short_repr,
+    strip_controls,
+)
 from gis.workspace.checks import check_file, coerce_road_column, repair_geometry, validate_scenario
 from gis.workspace.schema import (
     BOUNDARY,
@@ -62,12 +87,39 @@ from gis.workspace.schema import (
     RelatedTable,
     Table,
     Workspace,
+    column_limit,
     entity_table,
 )
 
 Rows = dict[str, list[Any]]
 #: what related and owned rows attach to their owners: owner layer → owner key → attr → value
 Attached = dict[str, dict[str, dict[str, Any]]]
+
+
+_KIND_NOUN = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "a boolean",
+    "datetime": "a time",
+    "text": "text",
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message on one line (GEOS and GDAL messages may span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _gdal_warnings(sink: list[str]) -> Iterator[None]:
+    """Collect the RuntimeWarnings pyogrio raises for GDAL warnings instead of printing them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        yield
+    for w in caught:
+        text = _one_line(Exception(str(w.message)))
+        if text not in sink:
+            sink.append(text)
 
 
 class _Reader:
@@ -77,10 +129,16 @@ class _Reader:
         self.path = path
         self.spath = str(path)
         self.warnings: list[str] = []
+        #: GDAL's own warnings (e.g. a table listed in gpkg_contents but dropped): collected,
+        #: shown in :attr:`Workspace.warnings` when the read succeeds, never printed
+        self.gdal_warnings: list[str] = []
         try:
-            listed = pyogrio.list_layers(path)
+            with _gdal_warnings(self.gdal_warnings):
+                listed = pyogrio.list_layers(path)
         except Exception as exc:
-            raise WorkspaceError(f"cannot open as a GeoPackage: {exc}", path=self.spath) from None
+            raise WorkspaceError(
+                f"cannot open as a GeoPackage: {_one_line(exc)}", path=self.spath
+            ) from None
         self.layers = {str(name): gtype for name, gtype in listed}
         self._con: sqlite3.Connection | None = None
 
@@ -124,11 +182,12 @@ class _Reader:
         """A whole layer as a (Geo)DataFrame indexed by fid (used for the road layers)."""
         self.require_layer(layer)
         try:
-            df = pyogrio.read_dataframe(
-                self.path, layer=layer, fid_as_index=True, read_geometry=spatial
-            )
+            with _gdal_warnings(self.gdal_warnings):
+                df = pyogrio.read_dataframe(
+                    self.path, layer=layer, fid_as_index=True, read_geometry=spatial
+                )
         except Exception as exc:
-            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+            raise self.error(f"cannot read layer: {_one_line(exc)}", layer=layer) from None
         if spatial and not isinstance(df, gpd.GeoDataFrame):
             raise self.error("layer has no geometry column", layer=layer, column="geometry")
         return df
@@ -165,22 +224,55 @@ class _Reader:
         return fids, columns
 
     def features(self, layer: str) -> tuple[list[int], dict[str, list[Any]], np.ndarray, Any]:
-        """Raw features of a spatial layer: fids, field values, shapely geometries, CRS."""
+        """Raw features of a spatial layer: fids, field values, shapely geometries, CRS.
+
+        The field values are the cells as SQLite stores them (read with the attribute tables'
+        connection), not as GDAL converts them by the declared column type: GDAL reads the text
+        ``'1,200'`` in an INTEGER column as 1. pyogrio reads only the geometries and the CRS.
+        """
         self.require_layer(layer)
         try:
-            meta, fids, wkb, field_data = pyogrio.raw.read(self.path, layer=layer, return_fids=True)
+            with _gdal_warnings(self.gdal_warnings):
+                meta, gfids, wkb, _ = pyogrio.raw.read(
+                    self.path, layer=layer, return_fids=True, columns=[]
+                )
         except Exception as exc:
-            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+            raise self.error(f"cannot read layer: {_one_line(exc)}", layer=layer) from None
         if wkb is None or meta.get("geometry_type") is None:
             raise self.error("layer has no geometry column", layer=layer, column="geometry")
         try:
             geoms = shapely.from_wkb(wkb)
         except Exception as exc:
             raise self.error(
-                f"unreadable geometry: {exc}", layer=layer, column="geometry"
+                f"unreadable geometry: {_one_line(exc)}", layer=layer, column="geometry"
             ) from None
-        columns = {str(n): arr.tolist() for n, arr in zip(meta["fields"], field_data)}
-        return [int(f) for f in fids], columns, geoms, meta.get("crs")
+        fids, raw = self.attributes(layer)
+        geom_col = self._geometry_column(layer)
+        raw.pop(geom_col, None)
+        if [int(f) for f in gfids] != fids:
+            by_fid = {int(f): g for f, g in zip(gfids, geoms)}
+            missing = [f for f in fids if f not in by_fid]
+            if missing:
+                raise self.error(
+                    "row not readable by GDAL (is the layer's primary key intact?)",
+                    layer=layer,
+                    row=missing[0],
+                )
+            geoms = np.array([by_fid[f] for f in fids], dtype=object)
+        return fids, raw, geoms, meta.get("crs")
+
+    def _geometry_column(self, layer: str) -> str:
+        try:
+            row = (
+                self._sqlite()
+                .execute(
+                    "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot read layer: {exc}", layer=layer) from None
+        return str(row[0]) if row else "geom"
 
     def table(self, table: Table) -> tuple[list[int], dict[str, list[Any]]]:
         """Read a table; return fids and its spec'd columns converted to Python values."""
@@ -204,13 +296,19 @@ class _Reader:
                     default = ""
                 cols[col.name] = [default] * len(fids)
                 continue
-            cols[col.name] = [self.cell(layer, fid, col, v) for fid, v in zip(fids, raw[col.name])]
+            limit = column_limit(table, col)
+            cols[col.name] = [
+                self.cell(layer, fid, col, v, limit) for fid, v in zip(fids, raw[col.name])
+            ]
         if table.geometry is not None and geoms is not None:
             cols["geometry"] = self.geometries(layer, table.geometry.allowed, geoms, crs, fids)
         return fids, cols
 
-    def cell(self, layer: str, fid: int, col: Column, value: Any) -> Any:
-        """One value of column ``col``, converted to its kind (lenient: see the module doc)."""
+    def cell(
+        self, layer: str, fid: int, col: Column, value: Any, limit: Limit | None = None
+    ) -> Any:
+        """One value of column ``col``, converted to its kind (see the module doc): numbers with
+        :func:`~gis.model.parse_number` then ``limit``, text without control characters."""
         kind = col.kind
         name = col.name
         missing = (
@@ -226,44 +324,46 @@ class _Reader:
             if col.default is not None and not col.required:
                 return col.default
             raise self.error("value is empty (NULL)", layer=layer, row=fid, column=name)
+        if isinstance(value, bytes | bytearray | memoryview) and kind != "text":
+            raise self.error(
+                f"expected {_KIND_NOUN[kind]}, got binary data ({len(bytes(value))} bytes)",
+                layer=layer,
+                row=fid,
+                column=name,
+            )
         if kind == "text":
             if isinstance(value, str):
-                return value
+                return self.text(layer, fid, name, value)
             if isinstance(value, bool | np.bool_):
-                raise self.error(f"expected text, got {value!r}", layer=layer, row=fid, column=name)
+                raise self.error(
+                    f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name
+                )
             if isinstance(value, int | np.integer):
                 return str(int(value))
             if isinstance(value, float | np.floating) and float(value).is_integer():
                 return str(int(value))  # a code typed as a number in QGIS
-            raise self.error(f"expected text, got {value!r}", layer=layer, row=fid, column=name)
+            raise self.error(
+                f"expected text, got {short_repr(value)}", layer=layer, row=fid, column=name
+            )
         if kind in ("int", "float"):
             if col.roman and isinstance(value, str):
+                if CONTROL_CHARACTERS.search(value):
+                    value = self.text(layer, fid, name, value)
                 return value  # "II", "Ⅲ", "3级": parsed by the model
-            if isinstance(value, bool | np.bool_):
-                raise self.error(
-                    f"expected a number, got {value!r}", layer=layer, row=fid, column=name
-                )
             try:
-                number = float(value.strip()) if isinstance(value, str) else float(value)
-            except (TypeError, ValueError):
-                raise self.error(
-                    f"expected a number, got {value!r}", layer=layer, row=fid, column=name
-                ) from None
-            if not math.isfinite(number):
-                raise self.error(
-                    f"expected a finite number, got {value!r}", layer=layer, row=fid, column=name
-                )
-            if kind == "int":
-                if not number.is_integer():
-                    raise self.error(
-                        f"expected a whole number, got {value!r}", layer=layer, row=fid, column=name
-                    )
-                return int(number)
+                number = parse_number(value, whole=kind == "int")
+            except ValueError as exc:
+                raise self.error(str(exc), layer=layer, row=fid, column=name) from None
             if col.non_negative and number < 0:
                 raise self.error(
-                    f"quantity must be ≥ 0, got {value!r}", layer=layer, row=fid, column=name
+                    f"quantity must be ≥ 0, got {short_repr(value)}",
+                    layer=layer,
+                    row=fid,
+                    column=name,
                 )
-            return number
+            if limit is not None and (why := limit.problem(number)) is not None:
+                raise self.error(why, layer=layer, row=fid, column=name)
+            return number if kind == "int" else float(number)
         if kind == "bool":
             if isinstance(value, bool | np.bool_):
                 return bool(value)
@@ -272,7 +372,7 @@ class _Reader:
             if isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1"):
                 return value.strip().lower() in ("true", "1")
             raise self.error(
-                f"expected a boolean, got {value!r}", layer=layer, row=fid, column=name
+                f"expected a boolean, got {short_repr(value)}", layer=layer, row=fid, column=name
             )
         if kind == "datetime":
             if isinstance(value, pd.Timestamp):
@@ -287,13 +387,28 @@ class _Reader:
                 except ValueError:
                     raise self.error(
                         f"expected an ISO 8601 time (e.g. 2024-07-01T08:30:00+08:00), got "
-                        f"{value!r}",
+                        f"{short_repr(value)}",
                         layer=layer,
                         row=fid,
                         column=name,
                     ) from None
-            raise self.error(f"expected a time, got {value!r}", layer=layer, row=fid, column=name)
+            raise self.error(
+                f"expected a time, got {short_repr(value)}", layer=layer, row=fid, column=name
+            )
         raise AssertionError(kind)  # pragma: no cover
+
+    def text(self, layer: str, fid: int, column: str, value: str) -> str:
+        """``value`` without control characters; what was stripped is warned about (a file from
+        another tool still opens, and no escape sequence reaches a terminal or an export)."""
+        bad = CONTROL_CHARACTERS.findall(value.replace("\r\n", "\n"))
+        if not bad:
+            return value.replace("\r\n", "\n")
+        codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+        self.warnings.append(
+            f"layer {short_repr(layer)} row {fid} column {short_repr(column)}: removed {len(bad)} control "
+            f"character(s) ({codes})"
+        )
+        return strip_controls(value)
 
     def geometries(
         self, layer: str, allowed: tuple[str, ...], geoms: np.ndarray, crs: Any, fids: list[int]
@@ -301,7 +416,7 @@ class _Reader:
         if crs is None:
             if len(geoms):
                 self.warnings.append(
-                    f"layer {layer!r} has no coordinate reference system; assumed EPSG:4326"
+                    f"layer {short_repr(layer)} has no coordinate reference system; assumed EPSG:4326"
                 )
         elif crs != WGS84:
             try:
@@ -325,7 +440,9 @@ class _Reader:
                         column="geometry",
                     ) from None
                 if len(geoms):
-                    self.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+                    self.warnings.append(
+                        f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326"
+                    )
         out: list[BaseGeometry] = []
         for fid, g in zip(fids, geoms):
             if g is None or g.is_empty:
@@ -363,7 +480,7 @@ class _Reader:
                         column="geometry",
                     )
                 self.warnings.append(
-                    f"layer {layer!r} row {fid}: invalid geometry ({reason}) repaired with "
+                    f"layer {short_repr(layer)} row {fid}: invalid geometry ({reason}) repaired with "
                     f"make_valid (now {fixed.geom_type})"
                 )
                 g = fixed
@@ -383,7 +500,7 @@ def _read_meta(reader: _Reader) -> dict[str, str]:
     for fid, key, value in zip(fids, cols["key"], cols["value"]):
         if key in meta:
             raise reader.error(
-                f"key {key!r} appears twice", layer=META_TABLE, row=fid, column="key"
+                f"key {short_repr(key)} appears twice", layer=META_TABLE, row=fid, column="key"
             )
         meta[key] = value
     raw = meta.get("schema_version")
@@ -393,7 +510,9 @@ def _read_meta(reader: _Reader) -> dict[str, str]:
         version = int(raw)
     except ValueError:
         raise reader.error(
-            f"schema_version {raw!r} is not a whole number", layer=META_TABLE, column="value"
+            f"schema_version {short_repr(raw)} is not a whole number",
+            layer=META_TABLE,
+            column="value",
         ) from None
     if version > SCHEMA_VERSION:
         raise reader.error(
@@ -413,7 +532,10 @@ def _index_rows(
     for fid, i in zip(fids, ids):
         if i in seen:
             raise reader.error(
-                f"duplicate id {i!r} (also in row {seen[i]})", layer=layer, row=fid, column=col
+                f"duplicate id {short_repr(i)} (also in row {seen[i]})",
+                layer=layer,
+                row=fid,
+                column=col,
             )
         seen[i] = fid
     return seen
@@ -478,7 +600,7 @@ def _read_related(
     for fid, key in zip(fids, owner_keys):
         if key not in keys[owner]:
             raise reader.error(
-                f"refers to {owner[:-1]} {key!r}, which is not in layer {owner!r}",
+                f"refers to {owner[:-1]} {short_repr(key)}, which is not in layer {short_repr(owner)}",
                 layer=layer,
                 row=fid,
                 column=table.owner_column,
@@ -491,7 +613,7 @@ def _read_related(
     for pos, (fid, key, item) in enumerate(zip(fids, owner_keys, cols[table.item_column])):
         if known_items and item not in known_items:
             raise reader.error(
-                f"unknown {table.item_column} {item!r} (not in layer {refers!r})",
+                f"unknown {table.item_column} {short_repr(item)} (not in layer {short_repr(refers)})",
                 layer=layer,
                 row=fid,
                 column=table.item_column,
@@ -502,7 +624,7 @@ def _read_related(
             continue
         if (key, item) in seen:
             raise reader.error(
-                f"{table.item_column} {item!r} listed twice for {table.owner_noun}{key!r}",
+                f"{table.item_column} {short_repr(item)} listed twice for {table.owner_noun}{short_repr(key)}",
                 layer=layer,
                 row=fid,
                 column=table.item_column,
@@ -531,14 +653,14 @@ def _read_owned(
         if home_layer:
             if home_layer not in own.owners:
                 raise reader.error(
-                    f"{own.layer_column} must be {' or '.join(own.owners)}, got {home_layer!r}",
+                    f"{own.layer_column} must be {' or '.join(own.owners)}, got {short_repr(home_layer)}",
                     layer=layer,
                     row=fid,
                     column=own.layer_column,
                 )
             if home not in keys[home_layer]:
                 raise reader.error(
-                    f"{noun} {home!r} is not in layer {home_layer!r}",
+                    f"{noun} {short_repr(home)} is not in layer {short_repr(home_layer)}",
                     layer=layer,
                     row=fid,
                     column=own.id_column,
@@ -551,7 +673,7 @@ def _read_owned(
                 else:
                     why = f"is no {' or '.join(o[:-1] for o in own.owners)}"
                 raise reader.error(
-                    f"{noun} {home!r} {why}", layer=layer, row=fid, column=own.id_column
+                    f"{noun} {short_repr(home)} {why}", layer=layer, row=fid, column=own.id_column
                 )
             home_layer = found[0]
         obj = _make(reader, table, fid, kwargs(i))
@@ -597,7 +719,7 @@ def _read_scenario(reader: _Reader, meta: dict[str, str]) -> Scenario:
     elif len(bfids) > 1:
         boundary = shapely.union_all(bc["geometry"])
         reader.warnings.append(
-            f"layer {BOUNDARY!r} has {len(bfids)} rows; their union is used as the county outline"
+            f"layer {short_repr(BOUNDARY)} has {len(bfids)} rows; their union is used as the county outline"
         )
     try:
         ref = {attr: meta.get(key, "") for attr, key in ROAD_REF_KEYS.items()}
@@ -661,16 +783,12 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
                 column=missing[0],
             )
         fids = gdf.index.to_numpy()
+        _fix_stored_types(reader, layer, gdf, columns)
         for col, dtype in columns.items():
             gdf[col] = coerce_road_column(gdf[col], dtype, layer, reader.spath, fids=fids)
-        if gdf.crs is None:
-            gdf = gdf.set_crs(WGS84)
-            if len(gdf):
-                reader.warnings.append(f"layer {layer!r} has no CRS; assumed EPSG:4326")
-        elif gdf.crs.to_epsg() != 4326:
-            name = gdf.crs.to_string()
-            gdf = gdf.to_crs(WGS84)
-            reader.warnings.append(f"reprojected layer {layer!r} from {name} to EPSG:4326")
+            if dtype == "str":
+                _strip_road_text(reader, layer, gdf, col)
+        gdf = _road_crs(reader, layer, gdf)
         geoms = gdf.geometry.to_numpy()
         bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         if bad.any():
@@ -689,15 +807,160 @@ def _read_roads(reader: _Reader) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | 
                 row=int(fids[pos]),
                 column="geometry",
             )
-        coords = shapely.get_coordinates(geoms)
-        if not np.isfinite(coords).all():
+        coords, index = shapely.get_coordinates(geoms, return_index=True)
+        lon, lat = coords[:, 0], coords[:, 1]
+        bad_xy = ~(np.isfinite(lon) & np.isfinite(lat))
+        bad_xy |= ~bad_xy & ((np.abs(lon) > 180.0) | (np.abs(lat) > 90.0))
+        if bad_xy.any():
+            k = int(np.flatnonzero(bad_xy)[0])
+            pos = int(index[k])
             raise reader.error(
-                "geometry has NaN or infinite coordinates", layer=layer, column="geometry"
+                f"coordinate ({float(lon[k]):g}, {float(lat[k]):g}) is not a WGS-84 lon/lat "
+                "(NaN, infinite or out of range)",
+                layer=layer,
+                row=int(fids[pos]),
+                column="geometry",
             )
-        gdf.index.name = None
-        gdf = gdf.reset_index(drop=True)
         out.append(gdf)
-    return out[0], out[1]
+    nodes, edges = out
+    _check_road_values(reader, nodes, edges)
+    for gdf in out:
+        gdf.index.name = None
+    return nodes.reset_index(drop=True), edges.reset_index(drop=True)
+
+
+#: SQLite storage classes a road column's cells may have (anything else, e.g. text in an
+#: INTEGER column, is what GDAL would silently misread: parsed strictly, or refused).
+_STORED = {
+    "int64": ("integer", "null"),
+    "float64": ("integer", "real", "null"),
+    "bool": ("integer", "null"),
+}
+
+
+def _fix_stored_types(
+    reader: _Reader, layer: str, gdf: gpd.GeoDataFrame, columns: Mapping[str, str]
+) -> None:
+    """Re-read the cells GDAL converted by the declared column type (``'1,200'`` → 1): parse
+    them strictly from the stored value, or raise at the row."""
+    con = reader._sqlite()
+    quoted = '"' + layer.replace('"', '""') + '"'
+    try:
+        info = con.execute(f"PRAGMA table_info({quoted})").fetchall()
+    except sqlite3.Error as exc:
+        raise reader.error(f"cannot read layer: {exc}", layer=layer) from None
+    pk = [r[1] for r in info if r[5]]
+    if len(pk) != 1:
+        return
+    fid_col = '"' + pk[0].replace('"', '""') + '"'
+    for col, dtype in columns.items():
+        allowed = _STORED.get(dtype)
+        if allowed is None or col not in gdf.columns:
+            continue
+        qcol = '"' + col.replace('"', '""') + '"'
+        marks = ", ".join("?" for _ in allowed)
+        try:
+            rows = con.execute(
+                f"SELECT {fid_col}, {qcol} FROM {quoted} WHERE typeof({qcol}) NOT IN ({marks})",
+                allowed,
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise reader.error(f"cannot read layer: {exc}", layer=layer, column=col) from None
+        if not rows:
+            continue
+        values = gdf[col].astype(object)
+        for fid, stored in rows:
+            try:
+                number = parse_number(stored, whole=dtype != "float64")
+            except ValueError as exc:
+                raise reader.error(str(exc), layer=layer, row=int(fid), column=col) from None
+            if dtype == "bool" and number not in (0, 1):
+                raise reader.error(
+                    f"expected a boolean (0/1), got {short_repr(stored)}",
+                    layer=layer,
+                    row=int(fid),
+                    column=col,
+                )
+            values.loc[int(fid)] = number
+        gdf[col] = values
+
+
+def _strip_road_text(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame, col: str) -> None:
+    has = gdf[col].str.contains(CONTROL_CHARACTERS, regex=True)
+    if not has.any():
+        return
+    fids = gdf.index[has.to_numpy()]
+    reader.warnings.append(
+        f"layer {short_repr(layer)} column {short_repr(col)}: removed control characters from {len(fids)} row(s) "
+        f"(first: row {int(fids[0])})"
+    )
+    gdf[col] = gdf[col].map(strip_controls)
+
+
+def _road_crs(reader: _Reader, layer: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The road layer in EPSG:4326; a CRS that cannot be converted (the GeoPackage "undefined
+    Cartesian" srs_id -1, an engineering CRS) is an error naming the layer, never a ProjError."""
+    if gdf.crs is None:
+        if len(gdf):
+            reader.warnings.append(f"layer {short_repr(layer)} has no CRS; assumed EPSG:4326")
+        return gdf.set_crs(WGS84)
+    if gdf.crs.to_epsg() == 4326:
+        return gdf
+    epsg = gdf.crs.to_epsg()
+    name = f"EPSG:{epsg}" if epsg else (gdf.crs.name or gdf.crs.to_string())
+    try:
+        out = gdf.to_crs(WGS84)
+    except Exception as exc:
+        raise reader.error(
+            f"coordinate reference system {short_repr(name)} cannot be converted to EPSG:4326 "
+            f"({_one_line(exc)}); set the layer's CRS (e.g. ogr2ogr -a_srs EPSG:4326)",
+            layer=layer,
+            column="geometry",
+        ) from None
+    reader.warnings.append(f"reprojected layer {short_repr(layer)} from {name} to EPSG:4326")
+    return out
+
+
+def _check_road_values(reader: _Reader, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+    """Values the network builder would refuse without the row (fid) and file: unique node ids,
+    edges between stored nodes, lengths ≥ 0 and speeds > 0 (finite)."""
+    ids = nodes["node_id"].to_numpy()
+    dup = pd.Series(ids).duplicated().to_numpy()
+    if dup.any():
+        pos = int(np.flatnonzero(dup)[0])
+        raise reader.error(
+            f"node_id {int(ids[pos])} appears more than once",
+            layer="road_nodes",
+            row=int(nodes.index[pos]),
+            column="node_id",
+        )
+    known = np.isin(edges[["u", "v"]].to_numpy(), ids)
+    for k, col in enumerate(("u", "v")):
+        bad = ~known[:, k]
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise reader.error(
+                f"node {int(edges[col].iloc[pos])} is not in layer 'road_nodes'",
+                layer="road_edges",
+                row=int(edges.index[pos]),
+                column=col,
+            )
+    for col, ok_nan, what in (
+        ("length_m", False, "a length ≥ 0 m"),
+        ("maxspeed_kmh", True, "a speed > 0 km/h (or empty)"),
+    ):
+        values = edges[col].to_numpy(dtype="float64")
+        good = np.isfinite(values) & (values > 0 if col == "maxspeed_kmh" else values >= 0)
+        if ok_nan:
+            good |= np.isnan(values)
+        if not good.all():
+            pos = int(np.flatnonzero(~good)[0])
+            raise reader.error(
+                f"expected {what}, got {float(values[pos]):g}",
+                layer="road_edges",
+                row=int(edges.index[pos]),
+                column=col,
+            )
 
 
 def read_workspace(path: str | os.PathLike[str], *, include_roads: bool = True) -> Workspace:
@@ -724,7 +987,8 @@ def read_workspace(path: str | os.PathLike[str], *, include_roads: bool = True) 
         scenario = _read_scenario(reader, meta)
         documents = _read_documents(reader)
         roads = _read_roads(reader) if include_roads else None
-    warnings = [*reader.warnings, *validate_scenario(scenario)]
+    gdal = [f"GDAL: {w}" for w in reader.gdal_warnings]
+    warnings = [*reader.warnings, *gdal, *validate_scenario(scenario)]
     return Workspace(
         path=p,
         scenario=scenario,

@@ -84,6 +84,7 @@ from gis.model import (
     Hazard,
     Incident,
     IncidentStatus,
+    Limit,
     Material,
     RoadClosure,
     Scenario,
@@ -93,6 +94,7 @@ from gis.model import (
     TeamStatus,
     Township,
     Vehicle,
+    field_limit,
 )
 
 #: Version of the file layout written by this package. Files with a higher version are refused.
@@ -122,7 +124,12 @@ METADATA_PREFIX = "metadata."
 # --------------------------------------------------------------------------------------------
 
 #: What a column holds. ``int``/``float``/``bool`` are numbers (GeoPackage INTEGER / REAL /
-#: BOOLEAN); ``datetime`` is ISO 8601 text; ``text`` is text.
+#: BOOLEAN); ``datetime`` is ISO 8601 text; ``text`` is text. The reader takes each cell as
+#: SQLite stored it (a column's declared type does not stop text in an INTEGER column) and
+#: converts it by kind in one place: ``int``/``float`` with :func:`gis.model.parse_number`
+#: (``"1,200"`` and ``"1 200"`` are 1200; ``"约850"``, ``2.5`` people, NaN, ``inf`` are refused)
+#: then the field's plausibility :class:`~gis.model.Limit` (:func:`column_limit`); ``text``
+#: loses control characters (:func:`gis.model.strip_controls`) with a warning.
 Kind = Literal["text", "int", "float", "bool", "datetime"]
 
 #: pandas dtype each kind is written with.
@@ -571,6 +578,16 @@ ROAD_LAYERS: tuple[RoadLayer, ...] = (
     RoadLayer(ROAD_NODES, "Point", ROAD_NODE_COLUMNS),
     RoadLayer(ROAD_EDGES, "LineString", ROAD_EDGE_COLUMNS),
 )
+
+
+def column_limit(table: Table, column: Column) -> Limit | None:
+    """The plausibility limit of a column, as declared on the model field it fills
+    (:data:`gis.model.FIELD_LIMITS`; a related table's value column: the owner's mapping)."""
+    if isinstance(table, RelatedTable):
+        return field_limit(entity_table(table.owner).model, column.attr)
+    if isinstance(table, EntityTable):
+        return field_limit(table.model, column.attr)
+    return None
 
 
 def entity_table(layer: str) -> EntityTable:
