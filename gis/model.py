@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -25,6 +23,24 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError
+from gis.fields import (
+    DEADLINE_MIN,
+    PEOPLE,
+    RADIUS_M,
+    SPEED_FACTOR,
+    TEAM_PEOPLE,
+    UNIT_KG,
+    UNIT_M3,
+    VEHICLE_KG,
+    VEHICLE_M3,
+    FrozenQuantities,
+    enum_value,
+    field_error,
+    quantities,
+    require_number,
+    require_text,
+    short_repr,
+)
 
 # --------------------------------------------------------------------------------------------
 # Vocabularies (values are the Chinese terms stored in files; English names are for code)
@@ -121,275 +137,6 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
     raise ValidationError(f"{where}: {short_repr(value)} is not a response level (I–IV)")
 
 
-# --------------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _fail(owner: str, fld: str, message: str) -> ValidationError:
-    return ValidationError(f"{owner}: field {short_repr(fld)} {message}")
-
-
-# ---- plausibility limits ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """The plausible range of a field: a value outside it is a typo or corrupt data, refused on
-    read (located at layer, row, column), on edit (the form shows the message) and on import.
-
-    Declared once per field in :data:`FIELD_LIMITS`; ``unit`` names what is counted (people,
-    kg, m³, min…) in the message, ``reason`` says why no county could exceed ``maximum``.
-    """
-
-    unit: str
-    maximum: float
-    reason: str
-    minimum: float = 0.0
-    whole: bool = False
-
-    def problem(self, value: float) -> str | None:
-        """Why ``value`` is implausible (one phrase), or ``None`` when it is within the limits."""
-        if value > self.maximum:
-            return (
-                f"must be ≤ {self.maximum:,.10g} {self.unit} ({self.reason}), got {_show(value)}"
-            )
-        if value < self.minimum:
-            return f"must be ≥ {self.minimum:,.10g} {self.unit}, got {_show(value)}"
-        return None
-
-
-def _show(value: Any) -> str:
-    """A number for a message: ``1e+308`` rather than ``np.float64(1e+308)`` or 309 digits."""
-    if isinstance(value, bool | np.bool_):
-        return repr(bool(value))
-    if isinstance(value, numbers.Integral):
-        v = int(value)
-        return f"{v:,}" if abs(v) < 10**30 else f"{float(v):.6g}"
-    if isinstance(value, numbers.Real):
-        return f"{float(value):.10g}"
-    return short_repr(value)
-
-
-def short_repr(value: Any, limit: int = 60) -> str:
-    """``repr`` for a one-line message, cut to about ``limit`` characters (numpy scalars shown
-    as Python values: ``nan``, not ``np.float64(nan)``)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    size = f"{len(value):,} characters" if isinstance(value, str | bytes) else "cut"
-    return f"{text[:limit]}… ({size})"
-
-
-#: People: no county-level incident, shelter or township holds more (the most populous Chinese
-#: counties have about 2 million inhabitants; 10 million is a whole prefecture-level city).
-PEOPLE = Limit("people", 10_000_000, "more than a county's population", whole=True)
-#: One team: the whole rescue force sent to the 2008 Wenchuan earthquake was ~150,000 people
-#: for a dozen counties; a single team of a county is far below 100,000.
-TEAM_PEOPLE = Limit("people", 100_000, "more than any rescue team", whole=True)
-#: One vehicle's payload: China's heaviest legal road trucks carry ~49 t; heavy haulers ~100 t.
-VEHICLE_KG = Limit("kg", 100_000, "more than any road vehicle carries (100 t)")
-#: One vehicle's cargo volume: a 17.5 m semi-trailer box holds ~110 m³.
-VEHICLE_M3 = Limit("m³", 200, "more than any road vehicle holds")
-#: One unit of a material (an excavator ~20 t, a container ~70 m³).
-UNIT_KG = Limit("kg", 100_000, "heavier than any road vehicle can carry (100 t)")
-UNIT_M3 = Limit("m³", 1_000, "bigger than any transportable unit")
-#: A response deadline: 30 days; anything longer is recovery, not emergency dispatch.
-DEADLINE_MIN = Limit("min", 30 * 24 * 60, "30 days, longer than any emergency response")
-#: Units of one material at one place: a county never stocks or needs a billion of one item.
-QUANTITY = Limit("units", 1_000_000_000, "more than any county stocks or needs of one item")
-#: A closure's radius: 100 km is wider than any county.
-RADIUS_M = Limit("m", 100_000, "wider than a county")
-#: Vehicle speed factor (× road speed): even an empty light vehicle is not 10× faster.
-SPEED_FACTOR = Limit("× road speed", 10, "no vehicle is 10× faster than the road's speed")
-
-#: The plausibility limit of each numeric field, by model class name and field (mapping fields
-#: such as ``Stockpile.inventory`` limit each value). Read by the model's constructors, the
-#: workspace reader (to name layer, row and column), the GUI editors and importers.
-FIELD_LIMITS: Mapping[tuple[str, str], Limit] = MappingProxyType(
-    {
-        ("Material", "unit_weight_kg"): UNIT_KG,
-        ("Material", "unit_volume_m3"): UNIT_M3,
-        ("Vehicle", "capacity_kg"): VEHICLE_KG,
-        ("Vehicle", "capacity_m3"): VEHICLE_M3,
-        ("Vehicle", "speed_factor"): SPEED_FACTOR,
-        ("Stockpile", "inventory"): QUANTITY,
-        ("Stockpile", "safety_stock"): QUANTITY,
-        ("Shelter", "capacity"): PEOPLE,
-        ("Shelter", "occupancy"): PEOPLE,
-        ("Shelter", "stock"): QUANTITY,
-        ("Team", "headcount"): TEAM_PEOPLE,
-        ("Incident", "affected_people"): PEOPLE,
-        ("Incident", "needs"): QUANTITY,
-        ("Incident", "required_skills"): TEAM_PEOPLE,
-        ("Incident", "deadline_min"): DEADLINE_MIN,
-        ("RoadClosure", "radius_m"): RADIUS_M,
-        ("Township", "population"): PEOPLE,
-    }
-)
-
-
-def field_limit(model: type | str, fld: str | None) -> Limit | None:
-    """The :class:`Limit` of ``model.fld`` (``None`` when the field has none)."""
-    if fld is None:
-        return None
-    name = model if isinstance(model, str) else model.__name__
-    return FIELD_LIMITS.get((name, fld))
-
-
-# ---- numbers as people type them -------------------------------------------------------------
-
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-#: Digit groups of three: "1,200", "1 200", "12,345.5" (one separator kind per number).
-_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?P<sep>[, '\u00a0\u202f\u2009])\d{3}(?:(?P=sep)\d{3})*(?:\.\d+)?")
-
-
-def parse_number(value: Any, *, whole: bool = False) -> int | float:
-    """A number from a cell or a form as a person means it, or ``ValueError`` saying why not.
-
-    Accepted: numbers; text such as ``"300"``, ``" 2.5 "``, ``"1e3"``, digits grouped by three
-    with one separator kind (``"1,200"``, ``"1 200"``, ``"12,345.5"``) and full-width digits
-    (``"１２００"``). Refused: other text (``"约850"``, ``"1,20"``, ``"三百"``), booleans, NaN and
-    infinities and, with ``whole``, anything with a fraction (``2.5`` people). Whole numbers come
-    back as ``int`` (exact, also beyond 2**53), others as ``float``.
-    """
-    if isinstance(value, bool | np.bool_):
-        raise ValueError(f"expected a number, got {short_repr(value)}")
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-    elif isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
-        if _PLAIN_NUMBER.fullmatch(text):
-            plain = text
-        elif _GROUPED_NUMBER.fullmatch(text):
-            plain = re.sub(r"[, '\u00a0\u202f\u2009]", "", text)
-        else:
-            raise ValueError(f"expected a number, got {short_repr(value)}")
-        if whole and re.fullmatch(r"[+-]?\d+", plain):
-            return int(plain)
-        number = float(plain)
-    elif isinstance(value, bytes | bytearray | memoryview):
-        raise ValueError(f"expected a number, got binary data ({len(bytes(value))} bytes)")
-    else:
-        raise ValueError(f"expected a number, got {short_repr(value)}")
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {short_repr(value)}")
-    if number.is_integer():
-        return int(number)
-    if whole:
-        raise ValueError(f"expected a whole number, got {short_repr(value)}")
-    return number
-
-
-# ---- text: no terminal control characters -----------------------------------------------------
-
-#: Characters refused in text typed by hand and stripped from text read from files: C0 controls
-#: but tab and newline (ESC starts terminal escape sequences, NUL ends GeoPackage text), DEL,
-#: C1 controls (U+009B is a one-character CSI) and the bidirectional overrides that reorder
-#: what a terminal or a PDF shows (U+202A–U+202E, U+2066–U+2069).
-CONTROL_CHARACTERS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
-)
-
-
-def strip_controls(text: str) -> str:
-    """``text`` without :data:`CONTROL_CHARACTERS` (``\\r\\n`` becomes ``\\n``)."""
-    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n"))
-
-
-def _require_text(owner: str, fld: str, value: Any, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise _fail(owner, fld, f"must be text, got {type(value).__name__}")
-    if not allow_empty and not value.strip():
-        raise _fail(owner, fld, "must not be empty")
-    bad = CONTROL_CHARACTERS.search(value)
-    if bad is not None:
-        raise _fail(
-            owner,
-            fld,
-            f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()} "
-            "(remove it; control characters can rewrite a terminal or an export)",
-        )
-    return value
-
-
-def _require_number(
-    owner: str,
-    fld: str,
-    value: Any,
-    *,
-    minimum: float | None = 0.0,
-    strictly_positive: bool = False,
-    integer: bool = False,
-    limit: Limit | None = None,
-) -> float:
-    try:
-        value = parse_number(value, whole=integer)
-    except ValueError as exc:
-        raise _fail(owner, fld, f"must be a number: {exc}") from None
-    if strictly_positive and value <= 0:
-        raise _fail(owner, fld, f"must be > 0, got {_show(value)}")
-    if minimum is not None and value < minimum:
-        raise _fail(owner, fld, f"must be ≥ {minimum:g}, got {_show(value)}")
-    if limit is not None and (why := limit.problem(value)) is not None:
-        raise _fail(owner, fld, why)
-    return value
-
-
-def _enum(owner: str, fld: str, enum_type: type[StrEnum], value: Any) -> Any:
-    try:
-        return enum_type(value)
-    except ValueError:
-        allowed = "/".join(m.value for m in enum_type)
-        raise _fail(owner, fld, f"must be one of {allowed}, got {short_repr(value)}") from None
-
-
-class FrozenQuantities(dict):  # type: ignore[type-arg]
-    """A read-only ``dict`` of material code (or skill) → quantity.
-
-    Entities are frozen, so their mappings must be too: every mutator raises ``TypeError``.
-    It stays a ``dict`` (equality, JSON, pickling across processes) and is hashable.
-    """
-
-    __slots__ = ()
-
-    def _readonly(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("quantities of a model entity are read-only; use dataclasses.replace")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
-    __ior__ = _readonly  # type: ignore[assignment]
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(frozenset(self.items()))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (FrozenQuantities, (dict(self),))
-
-    def __copy__(self) -> FrozenQuantities:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> FrozenQuantities:
-        return self
-
-
-def _quantities(owner: str, fld: str, value: Any) -> FrozenQuantities:
-    limit = field_limit(owner.split(" ", 1)[0], fld)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise _fail(owner, fld, f"must be a mapping material code → quantity, got {short_repr(value)}")
-    out: dict[str, float] = {}
-    for code, qty in value.items():
-        _require_text(owner, f"{fld}[{short_repr(code)}]", code)
-        q = _require_number(owner, f"{fld}[{code}]", qty, limit=limit)
-        out[code] = int(q) if float(q).is_integer() else float(q)
-    return FrozenQuantities(out)
-
-
 def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
@@ -407,12 +154,12 @@ class Location:
     lat: float
 
     def __post_init__(self) -> None:
-        lon = _require_number("Location", "lon", self.lon, minimum=None)
-        lat = _require_number("Location", "lat", self.lat, minimum=None)
+        lon = require_number("Location", "lon", self.lon, minimum=None)
+        lat = require_number("Location", "lat", self.lat, minimum=None)
         if not -180.0 <= lon <= 180.0:
-            raise _fail("Location", "lon", f"must be within -180..180, got {short_repr(lon)}")
+            raise field_error("Location", "lon", f"must be within -180..180, got {short_repr(lon)}")
         if not -90.0 <= lat <= 90.0:
-            raise _fail("Location", "lat", f"must be within -90..90, got {short_repr(lat)}")
+            raise field_error("Location", "lat", f"must be within -90..90, got {short_repr(lat)}")
         _set(self, "lon", float(lon))
         _set(self, "lat", float(lat))
 
@@ -425,11 +172,11 @@ def _location(owner: str, value: Any) -> Location:
     if isinstance(value, Location):
         return value
     if isinstance(value, str | bytes):
-        raise _fail(owner, "location", f"must be (lon, lat), got text {short_repr(value)}")
+        raise field_error(owner, "location", f"must be (lon, lat), got text {short_repr(value)}")
     try:
         lon, lat = value
     except (TypeError, ValueError):
-        raise _fail(owner, "location", f"must be (lon, lat), got {short_repr(value)}") from None
+        raise field_error(owner, "location", f"must be (lon, lat), got {short_repr(value)}") from None
     try:
         return Location(lon, lat)
     except ValidationError as exc:
@@ -451,21 +198,21 @@ class Material:
 
     def __post_init__(self) -> None:
         owner = f"Material {short_repr(self.code)}"
-        _require_text(owner, "code", self.code)
-        _require_text(owner, "name_zh", self.name_zh)
-        _require_text(owner, "name_en", self.name_en, allow_empty=True)
-        _require_text(owner, "unit", self.unit)
-        kg = _require_number(
+        require_text(owner, "code", self.code)
+        require_text(owner, "name_zh", self.name_zh)
+        require_text(owner, "name_en", self.name_en, allow_empty=True)
+        require_text(owner, "unit", self.unit)
+        kg = require_number(
             owner, "unit_weight_kg", self.unit_weight_kg, strictly_positive=True, limit=UNIT_KG
         )
-        m3 = _require_number(
+        m3 = require_number(
             owner, "unit_volume_m3", self.unit_volume_m3, strictly_positive=True, limit=UNIT_M3
         )
-        _require_text(owner, "category", self.category)
+        require_text(owner, "category", self.category)
         _set(self, "unit_weight_kg", float(kg))
         _set(self, "unit_volume_m3", float(m3))
         if not isinstance(self.divisible, bool | np.bool_) and self.divisible not in (0, 1):
-            raise _fail(owner, "divisible", f"must be true/false, got {short_repr(self.divisible)}")
+            raise field_error(owner, "divisible", f"must be true/false, got {short_repr(self.divisible)}")
         _set(self, "divisible", bool(self.divisible))
 
 
@@ -483,13 +230,13 @@ class Vehicle:
 
     def __post_init__(self) -> None:
         owner = f"Vehicle {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "kind", self.kind)
-        kg = _require_number(owner, "capacity_kg", self.capacity_kg, limit=VEHICLE_KG)
-        m3 = _require_number(owner, "capacity_m3", self.capacity_m3, limit=VEHICLE_M3)
-        _require_text(owner, "home_id", self.home_id)
-        _require_text(owner, "name", self.name, allow_empty=True)
-        sf = _require_number(
+        require_text(owner, "id", self.id)
+        require_text(owner, "kind", self.kind)
+        kg = require_number(owner, "capacity_kg", self.capacity_kg, limit=VEHICLE_KG)
+        m3 = require_number(owner, "capacity_m3", self.capacity_m3, limit=VEHICLE_M3)
+        require_text(owner, "home_id", self.home_id)
+        require_text(owner, "name", self.name, allow_empty=True)
+        sf = require_number(
             owner, "speed_factor", self.speed_factor, strictly_positive=True, limit=SPEED_FACTOR
         )
         _set(self, "capacity_kg", float(kg))
@@ -501,9 +248,9 @@ def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
     vehicles = tuple(value or ())
     for v in vehicles:
         if not isinstance(v, Vehicle):
-            raise _fail(owner, "vehicles", f"must hold Vehicle objects, got {short_repr(v)}")
+            raise field_error(owner, "vehicles", f"must hold Vehicle objects, got {short_repr(v)}")
         if v.home_id != home_id:
-            raise _fail(owner, "vehicles", f"vehicle {short_repr(v.id)} has home_id {short_repr(v.home_id)}")
+            raise field_error(owner, "vehicles", f"vehicle {short_repr(v.id)} has home_id {short_repr(v.home_id)}")
     return vehicles
 
 
@@ -523,15 +270,15 @@ class Stockpile:
 
     def __post_init__(self) -> None:
         owner = f"Stockpile {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "name", self.name)
-        _set(self, "level", _enum(owner, "level", StockpileLevel, self.level))
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        _set(self, "level", enum_value(owner, "level", StockpileLevel, self.level))
         _set(self, "location", _location(owner, self.location))
-        _set(self, "inventory", _quantities(owner, "inventory", self.inventory))
-        _set(self, "safety_stock", _quantities(owner, "safety_stock", self.safety_stock))
+        _set(self, "inventory", quantities(owner, "inventory", self.inventory))
+        _set(self, "safety_stock", quantities(owner, "safety_stock", self.safety_stock))
         _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
-        _require_text(owner, "township_code", self.township_code, allow_empty=True)
-        _require_text(owner, "contact", self.contact, allow_empty=True)
+        require_text(owner, "township_code", self.township_code, allow_empty=True)
+        require_text(owner, "contact", self.contact, allow_empty=True)
 
     def available(self, code: str, *, release_safety_stock: bool = False) -> float:
         """Quantity that may leave the depot (stock minus safety stock unless released)."""
@@ -557,19 +304,19 @@ class Shelter:
 
     def __post_init__(self) -> None:
         owner = f"Shelter {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "name", self.name)
-        _set(self, "setting", _enum(owner, "setting", ShelterSetting, self.setting))
-        _set(self, "shelter_class", _enum(owner, "shelter_class", ShelterClass, self.shelter_class))
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        _set(self, "setting", enum_value(owner, "setting", ShelterSetting, self.setting))
+        _set(self, "shelter_class", enum_value(owner, "shelter_class", ShelterClass, self.shelter_class))
         _set(self, "location", _location(owner, self.location))
-        cap = _require_number(owner, "capacity", self.capacity, integer=True, limit=PEOPLE)
-        occ = _require_number(owner, "occupancy", self.occupancy, integer=True, limit=PEOPLE)
+        cap = require_number(owner, "capacity", self.capacity, integer=True, limit=PEOPLE)
+        occ = require_number(owner, "occupancy", self.occupancy, integer=True, limit=PEOPLE)
         if occ > cap:
-            raise _fail(owner, "occupancy", f"({occ:g}) exceeds capacity ({cap:g})")
+            raise field_error(owner, "occupancy", f"({occ:g}) exceeds capacity ({cap:g})")
         _set(self, "capacity", int(cap))
         _set(self, "occupancy", int(occ))
-        _set(self, "stock", _quantities(owner, "stock", self.stock))
-        _require_text(owner, "township_code", self.township_code, allow_empty=True)
+        _set(self, "stock", quantities(owner, "stock", self.stock))
+        require_text(owner, "township_code", self.township_code, allow_empty=True)
 
     @property
     def free_capacity(self) -> int:
@@ -593,24 +340,24 @@ class Team:
 
     def __post_init__(self) -> None:
         owner = f"Team {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "name", self.name)
-        _set(self, "force_type", _enum(owner, "force_type", ForceType, self.force_type))
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        _set(self, "force_type", enum_value(owner, "force_type", ForceType, self.force_type))
         _set(self, "location", _location(owner, self.location))
-        hc = _require_number(owner, "headcount", self.headcount, integer=True, limit=TEAM_PEOPLE)
+        hc = require_number(owner, "headcount", self.headcount, integer=True, limit=TEAM_PEOPLE)
         _set(self, "headcount", int(hc))
         if isinstance(self.skills, str | bytes):
-            raise _fail(owner, "skills", f"must be a list of skills, got text {short_repr(self.skills)}")
+            raise field_error(owner, "skills", f"must be a list of skills, got text {short_repr(self.skills)}")
         skills = tuple(self.skills or ())
         for s in skills:
-            _require_text(owner, "skills", s)
+            require_text(owner, "skills", s)
         if len(set(skills)) != len(skills):
-            raise _fail(owner, "skills", f"lists a skill twice: {short_repr(skills)}")
+            raise field_error(owner, "skills", f"lists a skill twice: {short_repr(skills)}")
         _set(self, "skills", skills)
         _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
-        _set(self, "status", _enum(owner, "status", TeamStatus, self.status))
-        _require_text(owner, "leader", self.leader, allow_empty=True)
-        _require_text(owner, "phone", self.phone, allow_empty=True)
+        _set(self, "status", enum_value(owner, "status", TeamStatus, self.status))
+        require_text(owner, "leader", self.leader, allow_empty=True)
+        require_text(owner, "phone", self.phone, allow_empty=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,36 +381,36 @@ class Incident:
 
     def __post_init__(self) -> None:
         owner = f"Incident {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "name", self.name)
-        _set(self, "category", _enum(owner, "category", IncidentCategory, self.category))
-        _require_text(owner, "subtype", self.subtype)
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        _set(self, "category", enum_value(owner, "category", IncidentCategory, self.category))
+        require_text(owner, "subtype", self.subtype)
         _set(self, "level", parse_level(self.level, where=f"{owner}: field 'level'"))
         _set(self, "location", _location(owner, self.location))
         if isinstance(self.reported_at, str):
             try:
                 _set(self, "reported_at", datetime.fromisoformat(self.reported_at))
             except ValueError:
-                raise _fail(owner, "reported_at", f"is not an ISO time: {short_repr(self.reported_at)}") from None
+                raise field_error(owner, "reported_at", f"is not an ISO time: {short_repr(self.reported_at)}") from None
         elif not isinstance(self.reported_at, datetime):
-            raise _fail(owner, "reported_at", f"must be a datetime, got {short_repr(self.reported_at)}")
-        ap = _require_number(
+            raise field_error(owner, "reported_at", f"must be a datetime, got {short_repr(self.reported_at)}")
+        ap = require_number(
             owner, "affected_people", self.affected_people, integer=True, limit=PEOPLE
         )
         _set(self, "affected_people", int(ap))
-        _set(self, "needs", _quantities(owner, "needs", self.needs))
-        skills = _quantities(owner, "required_skills", self.required_skills)
+        _set(self, "needs", quantities(owner, "needs", self.needs))
+        skills = quantities(owner, "required_skills", self.required_skills)
         for skill, n in skills.items():
             if not float(n).is_integer():
-                raise _fail(owner, f"required_skills[{skill}]", f"must be whole people, got {short_repr(n)}")
+                raise field_error(owner, f"required_skills[{skill}]", f"must be whole people, got {short_repr(n)}")
         _set(self, "required_skills", FrozenQuantities({k: int(v) for k, v in skills.items()}))
-        dl = _require_number(
+        dl = require_number(
             owner, "deadline_min", self.deadline_min, strictly_positive=True, limit=DEADLINE_MIN
         )
         _set(self, "deadline_min", float(dl))
-        _set(self, "status", _enum(owner, "status", IncidentStatus, self.status))
-        _require_text(owner, "description", self.description, allow_empty=True)
-        _require_text(owner, "township_code", self.township_code, allow_empty=True)
+        _set(self, "status", enum_value(owner, "status", IncidentStatus, self.status))
+        require_text(owner, "description", self.description, allow_empty=True)
+        require_text(owner, "township_code", self.township_code, allow_empty=True)
 
     @property
     def level_roman(self) -> str:
@@ -676,18 +423,18 @@ class Incident:
 
 def _geometry(owner: str, value: Any, allowed: tuple[str, ...]) -> BaseGeometry:
     if not isinstance(value, BaseGeometry):
-        raise _fail(owner, "geometry", f"must be a shapely geometry, got {type(value).__name__}")
+        raise field_error(owner, "geometry", f"must be a shapely geometry, got {type(value).__name__}")
     if value.is_empty:
-        raise _fail(owner, "geometry", "is empty")
+        raise field_error(owner, "geometry", "is empty")
     if value.geom_type not in allowed:
-        raise _fail(owner, "geometry", f"must be one of {'/'.join(allowed)}, got {value.geom_type}")
+        raise field_error(owner, "geometry", f"must be one of {'/'.join(allowed)}, got {value.geom_type}")
     minx, miny, maxx, maxy = value.bounds
     if not all(math.isfinite(c) for c in (minx, miny, maxx, maxy)):
-        raise _fail(owner, "geometry", "has non-finite coordinates")
+        raise field_error(owner, "geometry", "has non-finite coordinates")
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise _fail(owner, "geometry", f"is outside WGS-84 lon/lat bounds: {value.bounds}")
+        raise field_error(owner, "geometry", f"is outside WGS-84 lon/lat bounds: {value.bounds}")
     if not value.is_valid:
-        raise _fail(owner, "geometry", "is not valid (self-intersecting or malformed)")
+        raise field_error(owner, "geometry", "is not valid (self-intersecting or malformed)")
     return value
 
 
@@ -704,16 +451,16 @@ class Hazard:
 
     def __post_init__(self) -> None:
         owner = f"Hazard {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
-        _require_text(owner, "name", self.name)
-        _require_text(owner, "category", self.category)
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        require_text(owner, "category", self.category)
         _set(self, "risk_level", parse_level(self.risk_level, where=f"{owner}: field 'risk_level'"))
         _set(
             self,
             "geometry",
             _geometry(owner, self.geometry, ("Point", "Polygon", "MultiPolygon")),
         )
-        _require_text(owner, "description", self.description, allow_empty=True)
+        require_text(owner, "description", self.description, allow_empty=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,7 +482,7 @@ class RoadClosure:
 
     def __post_init__(self) -> None:
         owner = f"RoadClosure {short_repr(self.id)}"
-        _require_text(owner, "id", self.id)
+        require_text(owner, "id", self.id)
         _set(
             self,
             "geometry",
@@ -745,11 +492,11 @@ class RoadClosure:
                 ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
             ),
         )
-        _require_text(owner, "reason", self.reason, allow_empty=True)
-        radius = _require_number(owner, "radius_m", self.radius_m, limit=RADIUS_M)
-        sf = _require_number(owner, "speed_factor", self.speed_factor)
+        require_text(owner, "reason", self.reason, allow_empty=True)
+        radius = require_number(owner, "radius_m", self.radius_m, limit=RADIUS_M)
+        sf = require_number(owner, "speed_factor", self.speed_factor)
         if sf >= 1.0:
-            raise _fail(owner, "speed_factor", f"must be in [0, 1), got {short_repr(sf)}")
+            raise field_error(owner, "speed_factor", f"must be in [0, 1), got {short_repr(sf)}")
         _set(self, "radius_m", float(radius))
         _set(self, "speed_factor", float(sf))
         for name in ("since", "until"):
@@ -758,18 +505,18 @@ class RoadClosure:
                 try:
                     _set(self, name, datetime.fromisoformat(value) if value else None)
                 except ValueError:
-                    raise _fail(owner, name, f"is not an ISO time: {short_repr(value)}") from None
+                    raise field_error(owner, name, f"is not an ISO time: {short_repr(value)}") from None
             elif value is not None and not isinstance(value, datetime):
-                raise _fail(owner, name, f"must be a datetime or None, got {short_repr(value)}")
+                raise field_error(owner, name, f"must be a datetime or None, got {short_repr(value)}")
         if self.since and self.until:
             try:
                 before = self.until < self.since
             except TypeError:
-                raise _fail(
+                raise field_error(
                     owner, "until", "mixes a time with a time zone and one without ('since')"
                 ) from None
             if before:
-                raise _fail(owner, "until", "is before 'since'")
+                raise field_error(owner, "until", "is before 'since'")
 
     @property
     def closes(self) -> bool:
@@ -788,12 +535,12 @@ class Township:
 
     def __post_init__(self) -> None:
         owner = f"Township {short_repr(self.code)}"
-        _require_text(owner, "code", self.code)
-        _require_text(owner, "name", self.name)
+        require_text(owner, "code", self.code)
+        require_text(owner, "name", self.name)
         _set(self, "location", _location(owner, self.location))
-        pop = _require_number(owner, "population", self.population, integer=True, limit=PEOPLE)
+        pop = require_number(owner, "population", self.population, integer=True, limit=PEOPLE)
         _set(self, "population", int(pop))
-        _require_text(owner, "location_source", self.location_source, allow_empty=True)
+        require_text(owner, "location_source", self.location_source, allow_empty=True)
 
 
 #: Road network frames as the workspace stores them and gis.roads builds them: column → dtype
@@ -830,7 +577,7 @@ class RoadNetworkRef:
 
     def __post_init__(self) -> None:
         if self.kind not in ("osm", "generated", "none"):
-            raise _fail("RoadNetworkRef", "kind", f"must be osm/generated/none, got {short_repr(self.kind)}")
+            raise field_error("RoadNetworkRef", "kind", f"must be osm/generated/none, got {short_repr(self.kind)}")
 
 
 E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure)
@@ -864,10 +611,10 @@ class Scenario:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _require_text("Scenario", "name", self.name)
+        require_text("Scenario", "name", self.name)
         for key, text in dict(self.metadata or {}).items():
-            _require_text("Scenario", f"metadata[{short_repr(key)}]", str(text), allow_empty=True)
-            _require_text("Scenario", "metadata", str(key), allow_empty=True)
+            require_text("Scenario", f"metadata[{short_repr(key)}]", str(text), allow_empty=True)
+            require_text("Scenario", "metadata", str(key), allow_empty=True)
         for fname in ("materials", *ENTITY_FIELDS, "townships"):
             items = tuple(getattr(self, fname) or ())
             expected = _FIELD_TYPES[fname]

@@ -17,16 +17,8 @@ import pytest
 
 import app
 from gis.errors import ValidationError
-from gis.model import (
-    FIELD_LIMITS,
-    Incident,
-    Location,
-    Shelter,
-    Team,
-    Vehicle,
-    parse_number,
-    strip_controls,
-)
+from gis.fields import FIELD_LIMITS, parse_number, strip_controls
+from gis.model import Incident, Location, Shelter, Team, Vehicle
 from gis.workspace import read_workspace
 from tests.gpkg_tamper import sha256, tampered_copy
 

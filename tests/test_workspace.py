@@ -40,8 +40,8 @@ from shapely.geometry import (
 )
 
 from gis.errors import ValidationError, WorkspaceError
+from gis.fields import CONTROL_CHARACTERS
 from gis.model import (
-    CONTROL_CHARACTERS,
     Hazard,
     Incident,
     Material,
@@ -705,7 +705,7 @@ def test_bad_time(rich_file: tuple[Path, Scenario]) -> None:
     ("layer", "index", "column", "value", "match"),
     [
         ("inventory", 3, "quantity", -5.0, "≥ 0, got -5"),
-        # the field's plausibility limit (gis.model.FIELD_LIMITS) is checked by the reader
+        # the field's plausibility limit (gis.fields.FIELD_LIMITS) is checked by the reader
         # itself, so the message names the column, not only the row
         ("materials", 1, "unit_weight_kg", -2.5, "≥ 0 kg, got -2.5"),
     ],

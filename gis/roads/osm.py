@@ -29,7 +29,8 @@ import numpy as np
 import shapely
 
 from gis.errors import RoadNetworkError
-from gis.model import ROAD_EDGE_COLUMNS, strip_controls
+from gis.fields import strip_controls
+from gis.model import ROAD_EDGE_COLUMNS
 from gis.roads.classes import (
     RoadOptions,
     drivable_reason,

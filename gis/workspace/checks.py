@@ -23,7 +23,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import WorkspaceError
-from gis.model import Scenario, short_repr
+from gis.fields import short_repr
+from gis.model import Scenario
 from gis.workspace.schema import WGS84, RoadLayer
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -78,13 +78,13 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis.fields import Limit, field_limit
 from gis.model import (
     ROAD_EDGE_COLUMNS,
     ROAD_NODE_COLUMNS,
     Hazard,
     Incident,
     IncidentStatus,
-    Limit,
     Material,
     RoadClosure,
     Scenario,
@@ -94,7 +94,6 @@ from gis.model import (
     TeamStatus,
     Township,
     Vehicle,
-    field_limit,
 )
 
 #: Version of the file layout written by this package. Files with a higher version are refused.
@@ -126,10 +125,10 @@ METADATA_PREFIX = "metadata."
 #: What a column holds. ``int``/``float``/``bool`` are numbers (GeoPackage INTEGER / REAL /
 #: BOOLEAN); ``datetime`` is ISO 8601 text; ``text`` is text. The reader takes each cell as
 #: SQLite stored it (a column's declared type does not stop text in an INTEGER column) and
-#: converts it by kind in one place: ``int``/``float`` with :func:`gis.model.parse_number`
+#: converts it by kind in one place: ``int``/``float`` with :func:`gis.fields.parse_number`
 #: (``"1,200"`` and ``"1 200"`` are 1200; ``"约850"``, ``2.5`` people, NaN, ``inf`` are refused)
-#: then the field's plausibility :class:`~gis.model.Limit` (:func:`column_limit`); ``text``
-#: loses control characters (:func:`gis.model.strip_controls`) with a warning.
+#: then the field's plausibility :class:`~gis.fields.Limit` (:func:`column_limit`); ``text``
+#: loses control characters (:func:`gis.fields.strip_controls`) with a warning.
 Kind = Literal["text", "int", "float", "bool", "datetime"]
 
 #: pandas dtype each kind is written with.
@@ -582,7 +581,7 @@ ROAD_LAYERS: tuple[RoadLayer, ...] = (
 
 def column_limit(table: Table, column: Column) -> Limit | None:
     """The plausibility limit of a column, as declared on the model field it fills
-    (:data:`gis.model.FIELD_LIMITS`; a related table's value column: the owner's mapping)."""
+    (:data:`gis.fields.FIELD_LIMITS`; a related table's value column: the owner's mapping)."""
     if isinstance(table, RelatedTable):
         return field_limit(entity_table(table.owner).model, column.attr)
     if isinstance(table, EntityTable):
