@@ -43,6 +43,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ReliefDeskError
+from gis.fields import parse_number
 from gis.model import (
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
@@ -63,7 +64,6 @@ from gis.model import (
     Team,
     TeamStatus,
     Vehicle,
-    parse_number,
 )
 from gui.i18n import tr
 from gui.table_models import MappingModel

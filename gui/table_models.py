@@ -23,7 +23,8 @@ from PyQt6.QtCore import (
 )
 from PyQt6.QtGui import QBrush, QColor
 
-from gis.model import LEVEL_ROMAN, Scenario, parse_number
+from gis.fields import parse_number
+from gis.model import LEVEL_ROMAN, Scenario
 from gui.i18n import tr
 from gui.map_page import LEVEL_COLORS
 
