@@ -15,6 +15,7 @@ import math
 import os
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -38,6 +39,8 @@ from reportlab.platypus import (
 )
 
 from dispatch.export.common import (
+    CELL_MAX_CHARS,
+    clean_text,
     destinations_text,
     eta_text,
     quantities_text,
@@ -102,8 +105,17 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text)), style)
+#: Longest text from data in a paragraph outside tables (a page holds it whatever the width).
+PARA_MAX_CHARS = 600
+#: Rows of one table (the header repeated at each piece): reportlab splits a long table again at
+#: every page, re-measuring what is left (quadratic); pieces of this size keep the PDF linear.
+TABLE_CHUNK_ROWS = 40
+#: Unserved needs listed in the PDF; the rest are counted and left to orders.xlsx / plan.json.
+PDF_MAX_UNSERVED = 200
+
+
+def _p(text: object, style: ParagraphStyle, limit: int = PARA_MAX_CHARS) -> Paragraph:
+    return Paragraph(escape(clean_text(text, limit)), style)
 
 
 class _PageState(Flowable):
@@ -127,8 +139,43 @@ def _table(
     *,
     header: bool = True,
     align_right: tuple[int, ...] = (),
+) -> Any:
+    """A table of ``rows`` (text cells cleaned and cut to :data:`CELL_MAX_CHARS`); a long one
+    comes back as :class:`_Tables`, pieces of :data:`TABLE_CHUNK_ROWS` rows."""
+    data = [
+        [c if isinstance(c, Flowable) else _p(c, style, CELL_MAX_CHARS) for c in row]
+        for row in rows
+    ]
+    if len(data) > TABLE_CHUNK_ROWS + 1:
+        head, body = (data[:1], data[1:]) if header else ([], data)
+        step = TABLE_CHUNK_ROWS
+        return _Tables(
+            [
+                _one_table(head + body[i : i + step], widths, font, header, align_right)
+                for i in range(0, len(body), step)
+            ]
+        )
+    return _one_table(data, widths, font, header, align_right)
+
+
+class _Tables(list):  # type: ignore[type-arg]
+    """Consecutive pieces of one long table (spliced into the story by :func:`_flat`)."""
+
+
+def _flat(items: list[Flowable]) -> list[Flowable]:
+    out: list[Flowable] = []
+    for f in items:
+        out.extend(f) if isinstance(f, _Tables) else out.append(f)
+    return out
+
+
+def _one_table(
+    data: list[list[Flowable]],
+    widths: list[float],
+    font: str,
+    header: bool,
+    align_right: tuple[int, ...],
 ) -> Table:
-    data = [[c if isinstance(c, Flowable) else _p(c, style) for c in row] for row in rows]
     t = Table(data, colWidths=widths, repeatRows=1 if header else 0)
     cmds = [
         ("FONTNAME", (0, 0), (-1, -1), font),
@@ -261,7 +308,7 @@ def route_drawing(
                 )
             )
             label = p.name
-        label = label if len(label) <= 16 else label[:15] + "…"
+        label = clean_text(label, 16)
         anchor = "start" if x < width * 0.7 else "end"
         w_label = pdfmetrics.stringWidth(label, font, 7)
         x0 = x + 9 if anchor == "start" else x - 9 - w_label
@@ -330,7 +377,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
     out.append(_p("二、未满足需求及原因", st["h2"]))
     if plan.unserved:
         rows = [["地点", "项目", "缺口", "原因", "说明"]]
-        for u in plan.unserved:
+        for u in plan.unserved[:PDF_MAX_UNSERVED]:
             rows.append(
                 [
                     plan.place_name(u.site_id),
@@ -343,6 +390,9 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         out.append(
             _table(rows, [w * 0.22, w * 0.12, w * 0.10, w * 0.12, w * 0.44], font, st["cell"])
         )
+        if len(plan.unserved) > PDF_MAX_UNSERVED:
+            more = len(plan.unserved) - PDF_MAX_UNSERVED
+            out.append(_p(f"…… 另有 {more} 项未满足需求，见 orders.xlsx 与 plan.json。", st["base"]))
     else:
         out.append(_p("全部需求均已安排。", st["base"]))
     if plan.evacuation:
@@ -598,6 +648,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
     for order in plan.orders:
         story.append(PageBreak())
         story += _order_page(plan, order, st, font, state)
+    story = _flat(story)
     tmp = path.with_name(path.name + ".tmp")
     try:
         doc = BaseDocTemplate(
@@ -609,7 +660,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
             bottomMargin=MARGIN,
             title=f"应急调度方案 {plan.number}",
             author="ReliefDesk",
-            subject=plan.inputs.scenario_name,
+            subject=clean_text(plan.inputs.scenario_name, PARA_MAX_CHARS),
         )
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         # the header is drawn when the page ENDS, so it knows which order the page holds

@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dispatch.export.common import (
     ROW_FIELDS,
+    clean_text,
     destinations_text,
     eta_text,
     items_text,
@@ -57,6 +58,20 @@ def _text_width(value: Any) -> int:
     return sum(2 if ord(c) > 0x2E80 else 1 for c in s)
 
 
+#: Longest text in a spreadsheet cell (Excel's limit is 32,767 characters).
+XLSX_MAX_CHARS = 32000
+
+
+def _v(value: Any) -> Any:
+    """A cell value from data: text without the control characters XLSX cannot hold
+    (openpyxl raises IllegalCharacterError on ESC, \x01 …), cut to Excel's cell limit."""
+    return clean_text(value, XLSX_MAX_CHARS) if isinstance(value, str) else value
+
+
+def _row(*values: Any) -> list[Any]:
+    return [_v(x) for x in values]
+
+
 def _header(ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
     for j, label in enumerate(labels):
         c = ws.cell(row=row, column=col + j, value=label)
@@ -85,7 +100,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     _header(ws, 1, 1, INDEX_HEADERS)
     for o in plan.orders:
         ws.append(
-            [
+            _row(
                 o.number,
                 o.kind.value,
                 o.unit_id,
@@ -98,7 +113,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 items_text(o) or "—",
                 round(o.total_weight_kg, 1),
                 o.task,
-            ]
+            )
         )
     v: Any
     values: tuple[Any, ...]
@@ -118,7 +133,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     for k, v in info:
         r += 1
         ws.cell(row=r, column=1, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=2, value=v)
+        ws.cell(row=r, column=2, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="事件保障情况").font = _TITLE_FONT
     r += 1
@@ -136,7 +151,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             ),
             start=1,
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="未满足需求").font = _TITLE_FONT
     r += 1
@@ -156,7 +171,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             ),
             start=1,
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="人员转移与安置").font = _TITLE_FONT
     r += 1
@@ -172,7 +187,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             round(m.travel_s / 60, 1),
         )
         for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="避难场所补给").font = _TITLE_FONT
     r += 1
@@ -186,7 +201,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             quantities_text(plan, delivered),
         )
         for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="求解过程").font = _TITLE_FONT
     r += 1
@@ -196,7 +211,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
         for j, v in enumerate(
             (s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3)), start=1
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
     _fit_columns(ws)
@@ -207,7 +222,7 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     _header(ws, 1, 1, ORDER_HEADERS)
     rows = list(order_rows(plan, order))
     for row in rows:
-        ws.append([row[k] for k in keys])
+        ws.append([_v(row[k]) for k in keys])
     ncols = len(keys)
     ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(2, len(rows) + 1)}"
     c0 = ncols + 2  # details to the right of the table
@@ -235,7 +250,7 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     for k, v in info:
         r += 1
         ws.cell(row=r, column=c0, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=c0 + 1, value=v)
+        ws.cell(row=r, column=c0 + 1, value=_v(v))
     r += 2
     _header(ws, r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
     for li, leg in enumerate(order.legs, start=1):
@@ -243,13 +258,13 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
         ws.cell(
             row=r,
             column=c0,
-            value=f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}",
+            value=_v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"),
         ).font = _HEAD_FONT
         ws.cell(row=r, column=c0 + 1, value=round(leg.metres / 1000, 2))
         ws.cell(row=r, column=c0 + 2, value=round(leg.seconds / 60, 1))
         for step in leg.steps:
             r += 1
-            ws.cell(row=r, column=c0, value=f"　{step.road}")
+            ws.cell(row=r, column=c0, value=_v(f"　{step.road}"))
             ws.cell(row=r, column=c0 + 1, value=round(step.distance_m / 1000, 2))
             ws.cell(row=r, column=c0 + 2, value=round(step.seconds / 60, 1))
     ws.freeze_panes = "A2"
@@ -271,7 +286,7 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
             for cell in row:
                 if cell.data_type == "f":
                     cell.data_type = "s"
-    wb.properties.title = f"应急调度方案 {plan.number}"
+    wb.properties.title = _v(f"应急调度方案 {plan.number}")
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
