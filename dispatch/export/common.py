@@ -27,13 +27,15 @@ CELL_MAX_CHARS = 120
 
 def clean_text(text: object, limit: int | None = None) -> str:
     """``text`` safe for any export: control and format characters (ESC, ``\x01``, newlines,
-    bidi overrides …) become spaces, runs of spaces shrink, and it is cut to ``limit``
+    bidi overrides …) become spaces and it is cut to ``limit``
     characters with "…". Exports never trust the model to have done this."""
+    s = str(text)
+    if s.isprintable() and (limit is None or len(s) <= limit):  # the usual case, C-fast
+        return s
     s = "".join(
         " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
-        for c in str(text)
+        for c in s
     )
-    s = " ".join(s.split()) if any(c.isspace() for c in s) else s
     if limit is not None and len(s) > limit:
         s = s[: max(1, limit - 1)] + "…"
     return s

@@ -80,12 +80,18 @@ def _header(ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
         c.alignment = Alignment(horizontal="center", vertical="center")
 
 
+def _written(ws: Worksheet) -> Any:
+    """The cells that hold something. ``ws.iter_rows()`` would create (and the file would then
+    store) an empty cell at every free position of the used rectangle — on an order sheet, whose
+    details sit to the right of a long table, most of the sheet."""
+    return list(ws._cells.values())  # noqa: SLF001 - openpyxl keeps written cells here
+
+
 def _fit_columns(ws: Worksheet, *, minimum: int = 6, maximum: int = 48) -> None:
     widths: dict[int, int] = {}
-    for row in ws.iter_rows():
-        for c in row:
-            if c.value is not None:
-                widths[c.column] = max(widths.get(c.column, 0), _text_width(c.value))
+    for c in _written(ws):
+        if c.value is not None:
+            widths[c.column] = max(widths.get(c.column, 0), _text_width(c.value))
     for col, w in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(minimum, min(maximum, w + 2))
 
@@ -282,10 +288,9 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
         _order_sheet(wb.create_sheet(sheet_title(order)), plan, order)
     # openpyxl stores any text starting with "=" as a formula: names from data are text only
     for sheet in wb.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
+        for cell in _written(sheet):
+            if cell.data_type == "f":
+                cell.data_type = "s"
     wb.properties.title = _v(f"应急调度方案 {plan.number}")
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
