@@ -71,7 +71,7 @@ def run_dispatch_cli(
         plan = saved
     failed = ""
     try:
-        files = export_all(plan, Path(out))
+        files = export_all(plan, Path(out), parallel=True)
     except BundleError as exc:
         files, failed = exc.written, _oneline(str(exc))
     print(summary_text(plan))

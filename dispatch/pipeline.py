@@ -480,26 +480,32 @@ def _outcomes(
     assignment: Sequence[TeamDispatch],
 ) -> tuple[IncidentOutcome, ...]:
     mats = scenario.material_index
+    # grouped once by site (was a scan of every line and stop per incident: quadratic)
+    allocated_at: dict[str, dict[str, float]] = {}
+    for ln in lines:
+        a = allocated_at.setdefault(ln.site_id, {})
+        a[ln.material] = a.get(ln.material, 0.0) + ln.quantity
+    delivered_at: dict[str, dict[str, float]] = {}
+    for r in routes:
+        for t in r.trips:
+            for s in t.stops:
+                d = delivered_at.setdefault(s.site_id, {})
+                for k, v in s.loads.items():
+                    d[k] = d.get(k, 0.0) + v
+    teams_at: dict[str, list[TeamDispatch]] = {}
+    for a in assignment:
+        teams_at.setdefault(a.incident_id, []).append(a)
     out = []
     for inc in scenario.open_incidents():
-        allocated: dict[str, float] = {}
-        for ln in lines:
-            if ln.site_id == inc.id:
-                allocated[ln.material] = allocated.get(ln.material, 0.0) + ln.quantity
-        delivered: dict[str, float] = {}
-        for r in routes:
-            for t in r.trips:
-                for s in t.stops:
-                    if s.site_id == inc.id:
-                        for k, v in s.loads.items():
-                            delivered[k] = delivered.get(k, 0.0) + v
+        allocated = allocated_at.get(inc.id, {})
+        delivered = delivered_at.get(inc.id, {})
 
         def kg(d: Mapping[str, float]) -> float:
             return sum(q * (mats[c].unit_weight_kg if c in mats else 1.0) for c, q in d.items())
 
         need_kg = kg(inc.needs)
         got_kg = kg({c: min(delivered.get(c, 0.0), q) for c, q in inc.needs.items()})
-        teams = [a for a in assignment if a.incident_id == inc.id]
+        teams = teams_at.get(inc.id, [])
         covered: dict[str, int] = {}
         for skill, n in inc.required_skills.items():
             covered[skill] = min(
