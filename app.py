@@ -91,7 +91,12 @@ def _cli_parser() -> argparse.ArgumentParser:
     dis = sub.add_parser("dispatch", help="solve and export a dispatch plan")
     dis.add_argument("workspace", type=Path)
     dis.add_argument("--out", type=Path, required=True, help="output folder")
-    dis.add_argument("--seconds", type=float, default=10.0, help="time limit for the routing solver")
+    dis.add_argument(
+        "--seconds",
+        type=float,
+        default=10.0,
+        help="time budget of the solvers (evacuation, teams and routing share it)",
+    )
     dis.add_argument(
         "--engine",
         choices=("hybrid", "pyvrp", "ortools"),
@@ -251,9 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("interrupted", file=sys.stderr)
             return 130
         except Exception as exc:  # one clear line, no traceback
+            import unicodedata
+
             from gis.errors import ReliefDeskError
 
-            text = " ".join(str(exc).split())  # one line even if a library message has several
+            # one line even if a library message has several; no control characters (an ESC
+            # sequence in a name from data must not reach the terminal)
+            text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in str(exc))
+            text = " ".join(text.split())
             if isinstance(exc, CliError | ReliefDeskError | OSError | ValueError):
                 print(f"error: {text}", file=sys.stderr)
             else:

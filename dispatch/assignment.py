@@ -315,6 +315,35 @@ def plan_objective(
     return total
 
 
+#: Above this many eligible (team, incident) pairs the model keeps only each team's
+#: :data:`NEAREST_INCIDENTS` nearest incidents and each incident's :data:`NEAREST_TEAMS`
+#: nearest teams (pins always): its size, and so its build time, grows linearly with the
+#: incidents. The result is then FEASIBLE (optimal over those pairs), not OPTIMAL.
+MAX_EXACT_PAIRS = 4_000
+NEAREST_INCIDENTS = 60
+NEAREST_TEAMS = 3
+
+
+def _nearest_pairs(
+    p: AssignmentProblem,
+    pairs: dict[tuple[int, int], list[str]],
+    pinned: set[tuple[int, int]],
+) -> tuple[dict[tuple[int, int], list[str]], bool]:
+    if len(pairs) <= MAX_EXACT_PAIRS:
+        return pairs, False
+    by_team: dict[int, list[tuple[int, int]]] = {}
+    by_inc: dict[int, list[tuple[int, int]]] = {}
+    for k, n in pairs:
+        by_team.setdefault(k, []).append((int(p.eta_s[k, n]), n))
+        by_inc.setdefault(n, []).append((int(p.eta_s[k, n]), k))
+    keep = set(pinned)
+    for k, lst in by_team.items():
+        keep.update((k, n) for _, n in sorted(lst)[:NEAREST_INCIDENTS])
+    for n, lst in by_inc.items():
+        keep.update((k, n) for _, k in sorted(lst)[:NEAREST_TEAMS])
+    return {kn: v for kn, v in pairs.items() if kn in keep}, True
+
+
 def solve_assignment(
     problem: AssignmentProblem,
     options: AssignmentOptions | None = None,
@@ -364,6 +393,7 @@ def solve_assignment(
                 continue
             pairs[(k, n)] = useful
 
+    pairs, sparse = _nearest_pairs(p, pairs, pinned)
     eta_max = max((int(p.eta_s[k, n]) for k, n in pairs), default=0)
     big_u = (
         int(opt.unmet_weight)
@@ -449,7 +479,9 @@ def solve_assignment(
         model.add_hint(var, take.get(key, 0))
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, float(opt.time_limit_s))
+    # the limit covers building the model too: CP-SAT gets what is left (at least 0.05 s)
+    left = float(opt.time_limit_s) - (time.perf_counter() - t0)
+    solver.parameters.max_time_in_seconds = max(0.05, left)
     solver.parameters.num_workers = max(1, int(opt.num_workers))
     solver.parameters.random_seed = int(opt.seed)
     watcher = _Watcher(stop, progress, opt.time_limit_s)
@@ -479,7 +511,7 @@ def solve_assignment(
     is_cancelled = cancelled.is_set() or watcher.cancelled
     has_solution = cp_status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     if cp_status == cp_model.OPTIMAL:
-        status = Status.OPTIMAL
+        status = Status.FEASIBLE if sparse else Status.OPTIMAL  # sparse: over nearest pairs
     elif cp_status == cp_model.INFEASIBLE:
         status = Status.INFEASIBLE
     elif cp_status == cp_model.MODEL_INVALID:
@@ -499,7 +531,9 @@ def solve_assignment(
         used = {k: n for (k, n), var in x.items() if solver.value(var)}
         take = _canonical_take(p, pairs, used)  # covers at least what CP-SAT's split did
         objective = float(plan_objective(p, opt, used, take, big_u))
-        bound: float | None = float(math.ceil(solver.best_objective_bound - 1e-6))
+        bound: float | None = (
+            None if sparse else float(math.ceil(solver.best_objective_bound - 1e-6))
+        )
     else:  # stopped before CP-SAT found a plan: the greedy plan is the best so far
         objective = float(plan_objective(p, opt, used, take, big_u))
         bound = None

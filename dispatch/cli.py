@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dispatch.export.bundle import export_all
+from dispatch.export.bundle import BundleError, export_all
 from dispatch.pipeline import DispatchOptions, plan_dispatch
 from dispatch.plan_store import save_plan_to_workspace
 from dispatch.summary import summary_text
@@ -30,7 +30,10 @@ def run_dispatch_cli(
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
 
-    Exit code 0 even when the plan is partial. An unreadable workspace raises
+    Exit code 0 even when the plan is partial; 2 when an export failed (the other files are
+    written; one line on stderr names it). With ``save`` the plan is stored first (under the
+    next free number if a concurrent save took its number) and exported under the number it
+    was stored with. An unreadable workspace raises
     :class:`gis.errors.WorkspaceError` (app.py prints it on one line).
     """
     from gis.loading import load_road_network, open_workspace
@@ -59,16 +62,36 @@ def run_dispatch_cli(
 
     t0 = time.perf_counter()
     plan = plan_dispatch(scenario, network, options, progress=progress)
-    files = export_all(plan, Path(out))
+    for note in plan.inputs.notes:
+        if "是否应为" in note:  # a value that makes the problem explode: say so at once
+            print(f"warning: {_oneline(note)}", file=err)
+    saved = None
+    if save:  # before the export, so the files carry the number the plan is stored under
+        saved = save_plan_to_workspace(workspace, plan)
+        plan = saved
+    failed = ""
+    try:
+        files = export_all(plan, Path(out), parallel=True)
+    except BundleError as exc:
+        files, failed = exc.written, _oneline(str(exc))
     print(summary_text(plan))
     print(
         f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
-        + "，".join(str(p) for p in files.values())
+        + ("，".join(_oneline(str(p)) for p in files.values()) or "无")
     )
-    if save:
-        save_plan_to_workspace(workspace, plan)
-        print(f"方案 {plan.number} 已保存到工作区 {workspace}")
+    if saved is not None:
+        print(f"方案 {plan.number} 已保存到工作区 {_oneline(str(workspace))}")
+    if failed:
+        print(f"error: {failed}", file=err)
+        return 2
     return 0
+
+
+def _oneline(text: str) -> str:
+    """No control characters (ESC sequences in names from data) reach the terminal."""
+    from dispatch.export.common import clean_text
+
+    return clean_text(text)
 
 
 def _stderr() -> Any:

@@ -138,10 +138,16 @@ def _split_stage(
     model = cp_model.CpModel()
     y: dict[tuple[int, int], cp_model.IntVar] = {}
     z: dict[tuple[int, int], cp_model.IntVar] = {}
-    gi, hi = np.nonzero(p.reachable & (p.people[:, None] > 0) & (p.capacity[None, :] > 0))
+    ok = p.reachable & (p.people[:, None] > 0) & (p.capacity[None, :] > 0)
+    ok, sparse = _nearest(p, ok, hint > 0)
+    gi, hi = np.nonzero(ok)
+    deadline = time.perf_counter() + time_limit_s
     for i, (g, h) in enumerate(zip(gi.tolist(), hi.tolist())):
-        if stop is not None and i % 256 == 0 and stop():  # building a big model takes a while
-            return Status.CANCELLED, hint, None, None
+        if i % 256 == 0:  # building a big model takes a while: within the limit too
+            if stop is not None and stop():
+                return Status.CANCELLED, hint, None, None
+            if time.perf_counter() > deadline:
+                return Status.TIMEOUT, hint, None, None
         ub = int(min(p.people[g], p.capacity[h]))
         y[g, h] = model.new_int_var(0, ub, f"y_{g}_{h}")
         z[g, h] = model.new_bool_var(f"z_{g}_{h}")
@@ -163,9 +169,11 @@ def _split_stage(
         sum(int(p.seconds[g, h]) * v for (g, h), v in y.items())
         + sum(int(pen[g]) * v for (g, _), v in z.items())
     )
-    solver, st, cancelled = _run(model, opt, time_limit_s, stop)
-    if st == cp_model.OPTIMAL:
+    solver, st, cancelled = _run(model, opt, max(0.05, deadline - time.perf_counter()), stop)
+    if st == cp_model.OPTIMAL and not sparse:
         status = Status.OPTIMAL
+    elif st == cp_model.OPTIMAL:  # optimal over each group's nearest shelters only
+        status = Status.FEASIBLE
     else:
         status = Status.CANCELLED if cancelled else Status.TIMEOUT
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -173,12 +181,29 @@ def _split_stage(
     plan = np.zeros((G, H), dtype=np.int64)
     for (g, h), v in y.items():
         plan[g, h] = solver.value(v)
-    return (
-        status,
-        plan,
-        float(round(solver.objective_value)),
-        float(math.ceil(solver.best_objective_bound - 1e-6)),
-    )
+    bound = None if sparse else float(math.ceil(solver.best_objective_bound - 1e-6))
+    return status, plan, float(round(solver.objective_value)), bound
+
+
+#: Above this many (group, shelter) pairs the CP-SAT models keep, per group, only its
+#: :data:`NEAREST_SHELTERS` nearest shelters (and those the hint uses): the model then grows
+#: linearly with the groups, and its build time stays within the stage's limit.
+MAX_EXACT_PAIRS = 5_000
+NEAREST_SHELTERS = 8
+
+
+def _nearest(
+    p: EvacuationProblem, ok: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """``ok`` cut to each group's nearest shelters when it has too many pairs; (mask, cut?)."""
+    if int(ok.sum()) <= MAX_EXACT_PAIRS or ok.shape[1] <= NEAREST_SHELTERS:
+        return ok, False
+    sec = np.where(ok, np.asarray(p.seconds, dtype=np.float64), np.inf)
+    k = NEAREST_SHELTERS
+    near = np.argpartition(sec, k - 1, axis=1)[:, :k]
+    mask = np.zeros_like(ok)
+    np.put_along_axis(mask, near, True, axis=1)
+    return (mask & ok) | (keep & ok), True
 
 
 def _run(
@@ -225,11 +250,15 @@ def _whole_group_stage(
     for stage 2b; ``None`` when no such plan is found (capacity forces a split)."""
     G, H = len(p.group_ids), len(p.shelter_ids)
     ok = p.reachable & (p.people[:, None] > 0) & (p.people[:, None] <= p.capacity[None, :])
+    ok, _ = _nearest(p, ok, np.zeros_like(ok))
     gi, hi = np.nonzero(ok)
     if len(gi) == 0 or len(gi) > 50_000:
         return None
+    deadline = time.perf_counter() + time_limit_s
     model = cp_model.CpModel()
     x = {(g, h): model.new_bool_var(f"w_{g}_{h}") for g, h in zip(gi.tolist(), hi.tolist())}
+    if time.perf_counter() > deadline:
+        return None
     by_g: dict[int, list[cp_model.IntVar]] = {}
     by_h: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
     for (g, h), v in x.items():
@@ -246,7 +275,9 @@ def _whole_group_stage(
             for (g, h), v in x.items()
         )
     )
-    solver, st, _ = _run(model, opt, time_limit_s, stop)
+    if time.perf_counter() > deadline:
+        return None
+    solver, st, _ = _run(model, opt, deadline - time.perf_counter(), stop)
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     plan = np.zeros((G, H), dtype=np.int64)

@@ -27,7 +27,9 @@ class DispatchOptions:
     Attributes
     ----------
     seconds
-        Time limit of the vehicle-routing solver (the other solvers take well under a second).
+        Time budget of the solver stages together: evacuation and team assignment each take at
+        most 15 % of it, vehicle routing what is left (at least 20 %); every stage stops at its
+        limit with its best plan so far.
     engine
         Routing engine (``"pyvrp"`` / ``"ortools"`` / ``"hybrid"``); None = the routing
         module's default.

@@ -145,6 +145,33 @@ class _Progress:
         return report
 
 
+#: Shares of ``DispatchOptions.seconds`` the evacuation and team-assignment CP-SAT models may
+#: take at most (each stops at its limit with its best plan); routing gets what is left.
+EVACUATION_SHARE = 0.15
+ASSIGNMENT_SHARE = 0.15
+#: Routing always gets at least this share, even when earlier stages ran long.
+ROUTING_MIN_SHARE = 0.2
+
+
+class _Budget:
+    """The run's time budget: ``seconds`` from ``t0`` shared by the solver stages."""
+
+    def __init__(self, t0: float, seconds: float) -> None:
+        self.t0 = t0
+        self.seconds = max(0.05, float(seconds))
+
+    def left(self) -> float:
+        return self.t0 + self.seconds - time.perf_counter()
+
+    def share(self, fraction: float) -> float:
+        """A stage's limit: ``fraction`` of the budget, never more than is left (≥ 0.05 s)."""
+        return max(0.05, min(fraction * self.seconds, self.left()))
+
+    def rest(self) -> float:
+        """The last stage's limit: what is left, at least ``ROUTING_MIN_SHARE`` of the budget."""
+        return max(ROUTING_MIN_SHARE * self.seconds, self.left())
+
+
 # --------------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------------
@@ -191,18 +218,20 @@ def _evacuation(
     scenario: Scenario,
     geo: TravelTimes,
     options: DispatchOptions,
+    budget: _Budget,
     stop: StopFn,
     progress: ProgressFn,
 ) -> EvacuationStage:
     """The evacuation, and the shelters in need as extra allocation sites."""
-    from dispatch.evacuation import shelter_supply_deficits, solve_evacuation
+    from dispatch.evacuation import EvacuationOptions, shelter_supply_deficits, solve_evacuation
     from dispatch.problems import build_evacuation_problem
 
     groups = [i for i in scenario.open_incidents() if i.affected_people > 0]
     shelters = list(scenario.shelters)
     sec, _, reach = geo.matrix([g.id for g in groups], [s.id for s in shelters])
     problem = build_evacuation_problem(scenario, sec, reachable=reach, shelters=shelters)
-    result = solve_evacuation(problem, stop=stop, progress=progress)
+    opts = EvacuationOptions(time_limit_s=budget.share(EVACUATION_SHARE))
+    result = solve_evacuation(problem, opts, stop=stop, progress=progress)
     moves = tuple(
         EvacuationMove(str(m.group_id), str(m.shelter_id), int(m.people), float(m.travel_s))
         for m in result.moves
@@ -258,6 +287,7 @@ def _assignment(
     scenario: Scenario,
     geo: TravelTimes,
     options: DispatchOptions,
+    budget: _Budget,
     stop: StopFn,
     progress: ProgressFn,
 ) -> AssignmentStage:
@@ -274,7 +304,10 @@ def _assignment(
         pins=options.pins,
         forbids=options.forbids,
     )
-    opts = AssignmentOptions(hard_deadlines=bool(options.hard_deadlines))
+    opts = AssignmentOptions(
+        hard_deadlines=bool(options.hard_deadlines),
+        time_limit_s=budget.share(ASSIGNMENT_SHARE),
+    )
     result = solve_assignment(problem, opts, stop=stop, progress=progress)
     teams = {t.id: t for t in scenario.teams}
     out = []
@@ -299,6 +332,7 @@ def _routing(
     scenario: Scenario,
     geo: TravelTimes,
     options: DispatchOptions,
+    budget: _Budget,
     lines: Sequence[AllocationLine],
     stop: StopFn,
     progress: ProgressFn,
@@ -378,7 +412,7 @@ def _routing(
         RoutingOptions,
         engine=options.engine,
         objective=options.routing_objective,
-        time_limit_s=float(options.seconds),
+        time_limit_s=budget.rest(),
     )
     result = solve_routing(problem, opts, stop=stop, progress=progress)
     # make the solver's messages readable: delivery ids and site ids → names
@@ -446,26 +480,32 @@ def _outcomes(
     assignment: Sequence[TeamDispatch],
 ) -> tuple[IncidentOutcome, ...]:
     mats = scenario.material_index
+    # grouped once by site (was a scan of every line and stop per incident: quadratic)
+    allocated_at: dict[str, dict[str, float]] = {}
+    for ln in lines:
+        a = allocated_at.setdefault(ln.site_id, {})
+        a[ln.material] = a.get(ln.material, 0.0) + ln.quantity
+    delivered_at: dict[str, dict[str, float]] = {}
+    for r in routes:
+        for t in r.trips:
+            for s in t.stops:
+                d = delivered_at.setdefault(s.site_id, {})
+                for k, v in s.loads.items():
+                    d[k] = d.get(k, 0.0) + v
+    teams_at: dict[str, list[TeamDispatch]] = {}
+    for a in assignment:
+        teams_at.setdefault(a.incident_id, []).append(a)
     out = []
     for inc in scenario.open_incidents():
-        allocated: dict[str, float] = {}
-        for ln in lines:
-            if ln.site_id == inc.id:
-                allocated[ln.material] = allocated.get(ln.material, 0.0) + ln.quantity
-        delivered: dict[str, float] = {}
-        for r in routes:
-            for t in r.trips:
-                for s in t.stops:
-                    if s.site_id == inc.id:
-                        for k, v in s.loads.items():
-                            delivered[k] = delivered.get(k, 0.0) + v
+        allocated = allocated_at.get(inc.id, {})
+        delivered = delivered_at.get(inc.id, {})
 
         def kg(d: Mapping[str, float]) -> float:
             return sum(q * (mats[c].unit_weight_kg if c in mats else 1.0) for c, q in d.items())
 
         need_kg = kg(inc.needs)
         got_kg = kg({c: min(delivered.get(c, 0.0), q) for c, q in inc.needs.items()})
-        teams = [a for a in assignment if a.incident_id == inc.id]
+        teams = teams_at.get(inc.id, [])
         covered: dict[str, int] = {}
         for skill, n in inc.required_skills.items():
             covered[skill] = min(
@@ -499,6 +539,41 @@ def _outcomes(
             )
         )
     return tuple(out)
+
+
+#: A vehicle carrying less than this (kg) probably had its capacity typed in tonnes.
+SMALL_VEHICLE_KG = 100.0
+
+
+def _fleet_notes(scenario: Scenario) -> list[str]:
+    """Plausibility warnings on values that make the routing problem explode."""
+    small = [
+        v for sp in scenario.stockpiles for v in sp.vehicles if 0 < v.capacity_kg < SMALL_VEHICLE_KG
+    ]
+    if not small:
+        return []
+    cap = f"{small[0].capacity_kg:g}"
+    more = f"（另有 {len(small) - 1} 辆车载重不足 {SMALL_VEHICLE_KG:g} kg）" if len(small) > 1 else ""
+    return [f"车辆 {small[0].id} 载重 {cap} kg：是否应为 {cap} 吨？{more}"]
+
+
+def _honest_overall(
+    overall: Status,
+    scenario: Scenario,
+    unserved: Sequence[Unserved],
+    routes: Sequence[VehicleRoute],
+    assignment: Sequence[TeamDispatch],
+    moves: Sequence[EvacuationMove],
+) -> Status:
+    """The overall status never claims OPTIMAL when needs are unserved: INFEASIBLE when nothing at
+    all could be delivered, sent or moved although something was needed, else at best FEASIBLE."""
+    if overall not in (Status.OPTIMAL, Status.FEASIBLE) or not unserved:
+        return overall
+    needed = any(i.needs or i.required_skills or i.affected_people for i in scenario.open_incidents())
+    served = any(t.stops for r in routes for t in r.trips) or bool(assignment) or bool(moves)
+    if needed and not served:
+        return Status.INFEASIBLE
+    return Status.FEASIBLE
 
 
 def _overall(stages: Sequence[StageRun]) -> Status:
@@ -537,6 +612,7 @@ def plan_dispatch(
     extra: tuple[Any, ...] = ()
 
     t0 = time.perf_counter()
+    budget = _Budget(t0, float(options.seconds))
     p = prog.stage("matrix")
     geo = snap_places(scenario, network, float(options.max_offroad_m))
     p(1.0, f"{len(geo.places)} 个地点")
@@ -566,17 +642,19 @@ def plan_dispatch(
         return out
 
     if options.evacuate:
-        ev = run("evacuation", lambda pg: _evacuation(scenario, geo, options, stop, pg))
+        ev = run("evacuation", lambda pg: _evacuation(scenario, geo, options, budget, stop, pg))
         if ev is not None:
             extra, moves = ev.supply_sites, ev.moves
     al = run("allocation", lambda pg: _allocation(scenario, geo, options, extra, stop, pg))
     if al is not None:
         lines = al.lines
-    asg = run("assignment", lambda pg: _assignment(scenario, geo, options, stop, pg))
+    asg = run("assignment", lambda pg: _assignment(scenario, geo, options, budget, stop, pg))
     if asg is not None:
         assignment = asg.assignment
     if lines or stop():
-        rt = run("routing", lambda pg: _routing(scenario, geo, options, lines, stop, pg))
+        rt = run(
+            "routing", lambda pg: _routing(scenario, geo, options, budget, lines, stop, pg)
+        )
         if rt is not None:
             routes = rt.routes
     else:
@@ -608,13 +686,15 @@ def plan_dispatch(
             if network is not None
             else "none"
         ),
-        notes=tuple(geo.notes),
+        notes=tuple(_fleet_notes(scenario)) + tuple(geo.notes),
     )
+    overall = Status.CANCELLED if cancelled else _overall(stages)
+    overall = _honest_overall(overall, scenario, unserved, routes, assignment, moves)
     return Plan(
         number=number,
         created_at=created,
         status=PlanStatus.DRAFT,
-        overall=Status.CANCELLED if cancelled else _overall(stages),
+        overall=overall,
         inputs=inputs,
         stages=tuple(stages),
         places=places,

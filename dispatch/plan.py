@@ -65,6 +65,11 @@ TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
 }
 
 
+#: id(plan.places) → (that tuple, id → place): the look-up index of recently used plans (the
+#: tuple is held, so its id cannot be reused while the entry exists).
+_PLACE_INDEX: dict[int, tuple[tuple[Place, ...], dict[str, Place]]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A dispatch plan. Immutable: workflow methods return a new Plan."""
@@ -89,10 +94,13 @@ class Plan:
     # ---- look-ups ------------------------------------------------------------------------
 
     def place(self, place_id: str) -> Place | None:
-        for p in self.places:
-            if p.id == place_id:
-                return p
-        return None
+        entry = _PLACE_INDEX.get(id(self.places))
+        if entry is None or entry[0] is not self.places:  # exports ask thousands of times
+            if len(_PLACE_INDEX) > 16:
+                _PLACE_INDEX.clear()
+            entry = (self.places, {p.id: p for p in reversed(self.places)})  # first one wins
+            _PLACE_INDEX[id(self.places)] = entry
+        return entry[1].get(place_id)
 
     def place_name(self, place_id: str) -> str:
         p = self.place(place_id)
@@ -326,9 +334,22 @@ def scenario_hash(scenario: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _dump(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:  # the bulk: fast paths first
+        return value
+    if t is float:
+        return value if value == value and abs(value) != float("inf") else None
+    if t is tuple or t is list:
+        return [_dump(v) for v in value]
+    names = _FIELD_NAMES.get(t)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[t] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {n: _dump(getattr(value, n)) for n in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

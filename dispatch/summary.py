@@ -32,8 +32,9 @@ def _pad(text: str, width: int, *, right: bool = False) -> str:
 def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     """One screen of text: per incident served %, unserved with reasons, vehicles, solvers."""
     lines = [
-        f"调度方案 {plan.number}　场景：{plan.inputs.scenario_name}　"
-        f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）",
+        f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　"
+        f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）"
+        + (f"，{len(plan.unserved)} 项需求未满足" if plan.unserved else ""),
         "",
         _pad("事件", 30)
         + _pad("级别", 6, right=True)

@@ -481,25 +481,28 @@ def test_hard_deadlines_and_routing_objective_reach_the_solvers(
     assert again.hard_deadlines and again.routing_objective == "travel_time"
 
 
-def test_failed_export_keeps_the_earlier_files(
+def test_a_failed_export_fails_alone_and_leaves_no_stale_file(
     plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 11 item 4: one failing export never blocks the others; its older file (from an
+    earlier plan) is removed so it cannot pass for this plan; no staging folder is left."""
     import dispatch.export.xlsx as xlsx
-    from dispatch.export import export_all
+    from dispatch.export import BundleError, export_all
 
     out = tmp_path / "out"
     export_all(plan, out)
-    before = {name: (out / name).read_bytes() for name in OUTPUT_FILES}
 
     def broken(*_a: Any, **_k: Any) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(xlsx, "export_xlsx", broken)
     later = dataclasses.replace(plan, number=plan.number[:-3] + "999")
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(BundleError, match="orders.xlsx（OSError: disk full）") as info:
         export_all(later, out)
-    assert {name: (out / name).read_bytes() for name in OUTPUT_FILES} == before
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no staging left
+    assert set(info.value.failed) == {"orders.xlsx"}
+    assert set(info.value.written) == set(OUTPUT_FILES) - {"orders.xlsx"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(set(OUTPUT_FILES) - {"orders.xlsx"})
+    assert later.number in (out / "plan.json").read_text(encoding="utf-8")
     with pytest.raises(ValidationError, match="not a folder"):
         export_all(plan, out / "plan.json")
 

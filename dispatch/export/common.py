@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,27 @@ KIND_LABEL = {
     "team": "队伍驻地",
     "group": "转移群众",
 }
+
+
+#: Longest text from data put into one table cell of an export (PDF cells cannot grow past a
+#: page; spreadsheet cells hold 32,767 characters): longer names are cut with "…".
+CELL_MAX_CHARS = 120
+
+
+def clean_text(text: object, limit: int | None = None) -> str:
+    """``text`` safe for any export: control and format characters (ESC, ``\x01``, newlines,
+    bidi overrides …) become spaces and it is cut to ``limit``
+    characters with "…". Exports never trust the model to have done this."""
+    s = str(text)
+    if s.isprintable() and (limit is None or len(s) <= limit):  # the usual case, C-fast
+        return s
+    s = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
+        for c in s
+    )
+    if limit is not None and len(s) > limit:
+        s = s[: max(1, limit - 1)] + "…"
+    return s
 
 
 def when_text(t: datetime | None) -> str:

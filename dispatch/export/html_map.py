@@ -21,7 +21,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dispatch.export.common import KIND_LABEL, eta_text
+from dispatch.export.common import KIND_LABEL, clean_text, eta_text
 from dispatch.export.pdf import ExportError
 from dispatch.orders import format_quantity
 from dispatch.plan import Plan
@@ -327,18 +327,22 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
 """
 
 
+#: The template's slots. They are filled in one pass over the template (``re.sub``), so text
+#: put into a slot — a name from data, Leaflet's source — is never scanned for other slots.
+_SLOT = re.compile(r"__(TITLE|LEAFLET_CSS|DATA|LEAFLET_JS)__")
+
+
 def render_html(plan: Plan, *, leaflet_dir: Path | None = None) -> str:
     """The standalone page as a string."""
     js, css = _vendor(leaflet_dir or LEAFLET_DIR)
-    page = _PAGE.replace(
-        "__TITLE__", escape(f"调度方案 {plan.number} — {plan.inputs.scenario_name}")
-    )
-    page = page.replace("__DATA__", _json_for_script(map_data(plan)))
-    # Leaflet last: its source must not be scanned for our placeholders.
-    before, after = page.split("__LEAFLET_CSS__", 1)
-    page = before + css.replace("</style", "<\\/style") + after
-    before, after = page.split("__LEAFLET_JS__", 1)
-    return before + js.replace("</script", "<\\/script") + after
+    title = clean_text(f"调度方案 {plan.number} — {plan.inputs.scenario_name}", 200)
+    values = {
+        "TITLE": escape(title),
+        "DATA": _json_for_script(map_data(plan)),
+        "LEAFLET_CSS": css.replace("</style", "<\\/style"),
+        "LEAFLET_JS": js.replace("</script", "<\\/script"),
+    }
+    return _SLOT.sub(lambda m: values[m.group(1)], _PAGE)
 
 
 def export_html(plan: Plan, path: Path | str, *, leaflet_dir: Path | None = None) -> Path:

@@ -15,6 +15,7 @@ import math
 import os
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -38,6 +39,8 @@ from reportlab.platypus import (
 )
 
 from dispatch.export.common import (
+    CELL_MAX_CHARS,
+    clean_text,
     destinations_text,
     eta_text,
     quantities_text,
@@ -102,8 +105,22 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text)), style)
+#: Longest text from data in a paragraph outside tables (a page holds it whatever the width).
+PARA_MAX_CHARS = 600
+#: Rows of one table (the header repeated at each piece): reportlab splits a long table again at
+#: every page, re-measuring what is left (quadratic); pieces of this size keep the PDF linear.
+TABLE_CHUNK_ROWS = 40
+#: Unserved needs listed in the PDF; the rest are counted and left to orders.xlsx / plan.json.
+PDF_MAX_UNSERVED = 200
+#: Rows of the cover's other tables (incidents: the most urgent first; evacuation moves,
+#: shelter supply); the rest are counted and left to orders.xlsx. Every order keeps its page.
+PDF_MAX_ROWS = 200
+#: reportlab's default left/right cell padding (points).
+CELL_PAD = 6
+
+
+def _p(text: object, style: ParagraphStyle, limit: int = PARA_MAX_CHARS) -> Paragraph:
+    return Paragraph(escape(clean_text(text, limit)), style)
 
 
 class _PageState(Flowable):
@@ -127,11 +144,57 @@ def _table(
     *,
     header: bool = True,
     align_right: tuple[int, ...] = (),
+) -> Any:
+    """A table of ``rows`` (text cells cleaned and cut to :data:`CELL_MAX_CHARS`); a long one
+    comes back as :class:`_Tables`, pieces of :data:`TABLE_CHUNK_ROWS` rows."""
+    data = [[_cell(c, w, font, style) for c, w in zip(row, widths)] for row in rows]
+    if len(data) > TABLE_CHUNK_ROWS + 1:
+        head, body = (data[:1], data[1:]) if header else ([], data)
+        step = TABLE_CHUNK_ROWS
+        return _Tables(
+            [
+                _one_table(head + body[i : i + step], widths, font, style, header, align_right)
+                for i in range(0, len(body), step)
+            ]
+        )
+    return _one_table(data, widths, font, style, header, align_right)
+
+
+def _cell(value: object, width: float, font: str, style: ParagraphStyle) -> Any:
+    """A table cell: plain text when it fits on one line (drawn directly: ~10× faster than a
+    Paragraph, which matters for a 1,000-incident plan), else a wrapping Paragraph."""
+    if isinstance(value, Flowable):
+        return value
+    text = clean_text(value, CELL_MAX_CHARS)
+    if pdfmetrics.stringWidth(text, font, style.fontSize) <= width - 2 * CELL_PAD:
+        return text
+    return Paragraph(escape(text), style)
+
+
+class _Tables(list):  # type: ignore[type-arg]
+    """Consecutive pieces of one long table (spliced into the story by :func:`_flat`)."""
+
+
+def _flat(items: list[Flowable]) -> list[Flowable]:
+    out: list[Flowable] = []
+    for f in items:
+        out.extend(f) if isinstance(f, _Tables) else out.append(f)
+    return out
+
+
+def _one_table(
+    data: list[list[Any]],
+    widths: list[float],
+    font: str,
+    style: ParagraphStyle,
+    header: bool,
+    align_right: tuple[int, ...],
 ) -> Table:
-    data = [[c if isinstance(c, Flowable) else _p(c, style) for c in row] for row in rows]
     t = Table(data, colWidths=widths, repeatRows=1 if header else 0)
     cmds = [
         ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), style.fontSize),  # plain-text cells look like the rest
+        ("LEADING", (0, 0), (-1, -1), style.leading),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -261,7 +324,7 @@ def route_drawing(
                 )
             )
             label = p.name
-        label = label if len(label) <= 16 else label[:15] + "…"
+        label = clean_text(label, 16)
         anchor = "start" if x < width * 0.7 else "end"
         w_label = pdfmetrics.stringWidth(label, font, 7)
         x0 = x + 9 if anchor == "start" else x - 9 - w_label
@@ -299,6 +362,15 @@ def route_drawing(
     return d
 
 
+def _more(
+    total: int, what: str, st: dict[str, ParagraphStyle], shown: int = PDF_MAX_ROWS
+) -> list[Flowable]:
+    """'…… 另有 N 项…，见 orders.xlsx 与 plan.json。' when a table was cut to ``shown`` rows."""
+    if total <= shown:
+        return []
+    return [_p(f"…… 另有 {total - shown} {what}，见 orders.xlsx 与 plan.json。", st["base"])]
+
+
 def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
     out: list[Flowable] = [
         _p(f"应急调度方案 {plan.number}", st["title"]),
@@ -315,7 +387,10 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         _p("一、事件保障情况", st["h2"]),
     ]
     rows: list[list[object]] = [["事件", "级别", "物资满足率(按重量)", "人员满足率", "派遣队伍"]]
-    for inc in plan.incidents:
+    incidents = list(plan.incidents)
+    if len(incidents) > PDF_MAX_ROWS:  # the most urgent first: level, then least served
+        incidents.sort(key=lambda o: (o.level, min(o.served_fraction, o.staff_fraction)))
+    for inc in incidents[:PDF_MAX_ROWS]:
         rows.append(
             [
                 inc.name,
@@ -327,10 +402,11 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         )
     w = CONTENT_W
     out.append(_table(rows, [w * 0.30, w * 0.08, w * 0.17, w * 0.13, w * 0.32], font, st["cell"]))
+    out += _more(len(incidents), "起事件（按级别与满足率排在前者已列出）", st)
     out.append(_p("二、未满足需求及原因", st["h2"]))
     if plan.unserved:
         rows = [["地点", "项目", "缺口", "原因", "说明"]]
-        for u in plan.unserved:
+        for u in plan.unserved[:PDF_MAX_UNSERVED]:
             rows.append(
                 [
                     plan.place_name(u.site_id),
@@ -343,13 +419,14 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         out.append(
             _table(rows, [w * 0.22, w * 0.12, w * 0.10, w * 0.12, w * 0.44], font, st["cell"])
         )
+        out += _more(len(plan.unserved), "项未满足需求", st, PDF_MAX_UNSERVED)
     else:
         out.append(_p("全部需求均已安排。", st["base"]))
     if plan.evacuation:
         total = sum(m.people for m in plan.evacuation)
         out.append(_p(f"三、人员转移与安置（共 {total} 人）", st["h2"]))
         rows = [["转移群众", "安置场所", "人数", "行程(分钟)"]]
-        for m in plan.evacuation:
+        for m in plan.evacuation[:PDF_MAX_ROWS]:
             rows.append(
                 [
                     plan.place_name(m.group_id),
@@ -363,10 +440,11 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
                 rows, [w * 0.35, w * 0.35, w * 0.12, w * 0.18], font, st["cell"], align_right=(2, 3)
             )
         )
+        out += _more(len(plan.evacuation), "条转移安排", st)
     supply = shelter_supply(plan)
     if supply:
         rows = [["避难场所", "调拨物资", "已排车送达"]]
-        for sid, allocated, delivered in supply:
+        for sid, allocated, delivered in supply[:PDF_MAX_ROWS]:
             rows.append(
                 [
                     plan.place_name(sid),
@@ -376,6 +454,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             )
         out.append(Spacer(1, 4))
         out.append(_table(rows, [w * 0.3, w * 0.35, w * 0.35], font, st["cell"]))
+        out += _more(len(supply), "处避难场所补给", st)
     out.append(_p("四、求解过程", st["h2"]))
     rows = [["阶段", "求解器", "状态", "说明", "用时(秒)"]]
     for s in plan.stages:
@@ -598,6 +677,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
     for order in plan.orders:
         story.append(PageBreak())
         story += _order_page(plan, order, st, font, state)
+    story = _flat(story)
     tmp = path.with_name(path.name + ".tmp")
     try:
         doc = BaseDocTemplate(
@@ -609,7 +689,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
             bottomMargin=MARGIN,
             title=f"应急调度方案 {plan.number}",
             author="ReliefDesk",
-            subject=plan.inputs.scenario_name,
+            subject=clean_text(plan.inputs.scenario_name, PARA_MAX_CHARS),
         )
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         # the header is drawn when the page ENDS, so it knows which order the page holds

@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dispatch.export.common import (
     ROW_FIELDS,
+    clean_text,
     destinations_text,
     eta_text,
     items_text,
@@ -57,6 +58,20 @@ def _text_width(value: Any) -> int:
     return sum(2 if ord(c) > 0x2E80 else 1 for c in s)
 
 
+#: Longest text in a spreadsheet cell (Excel's limit is 32,767 characters).
+XLSX_MAX_CHARS = 32000
+
+
+def _v(value: Any) -> Any:
+    """A cell value from data: text without the control characters XLSX cannot hold
+    (openpyxl raises IllegalCharacterError on ESC, \x01 …), cut to Excel's cell limit."""
+    return clean_text(value, XLSX_MAX_CHARS) if isinstance(value, str) else value
+
+
+def _row(*values: Any) -> list[Any]:
+    return [_v(x) for x in values]
+
+
 def _header(ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
     for j, label in enumerate(labels):
         c = ws.cell(row=row, column=col + j, value=label)
@@ -65,12 +80,18 @@ def _header(ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
         c.alignment = Alignment(horizontal="center", vertical="center")
 
 
+def _written(ws: Worksheet) -> Any:
+    """The cells that hold something. ``ws.iter_rows()`` would create (and the file would then
+    store) an empty cell at every free position of the used rectangle — on an order sheet, whose
+    details sit to the right of a long table, most of the sheet."""
+    return list(ws._cells.values())  # noqa: SLF001 - openpyxl keeps written cells here
+
+
 def _fit_columns(ws: Worksheet, *, minimum: int = 6, maximum: int = 48) -> None:
     widths: dict[int, int] = {}
-    for row in ws.iter_rows():
-        for c in row:
-            if c.value is not None:
-                widths[c.column] = max(widths.get(c.column, 0), _text_width(c.value))
+    for c in _written(ws):
+        if c.value is not None:
+            widths[c.column] = max(widths.get(c.column, 0), _text_width(c.value))
     for col, w in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(minimum, min(maximum, w + 2))
 
@@ -85,7 +106,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     _header(ws, 1, 1, INDEX_HEADERS)
     for o in plan.orders:
         ws.append(
-            [
+            _row(
                 o.number,
                 o.kind.value,
                 o.unit_id,
@@ -98,7 +119,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 items_text(o) or "—",
                 round(o.total_weight_kg, 1),
                 o.task,
-            ]
+            )
         )
     v: Any
     values: tuple[Any, ...]
@@ -118,7 +139,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     for k, v in info:
         r += 1
         ws.cell(row=r, column=1, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=2, value=v)
+        ws.cell(row=r, column=2, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="事件保障情况").font = _TITLE_FONT
     r += 1
@@ -136,7 +157,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             ),
             start=1,
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="未满足需求").font = _TITLE_FONT
     r += 1
@@ -156,7 +177,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             ),
             start=1,
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="人员转移与安置").font = _TITLE_FONT
     r += 1
@@ -172,7 +193,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             round(m.travel_s / 60, 1),
         )
         for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="避难场所补给").font = _TITLE_FONT
     r += 1
@@ -186,7 +207,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             quantities_text(plan, delivered),
         )
         for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     r += 2
     ws.cell(row=r, column=1, value="求解过程").font = _TITLE_FONT
     r += 1
@@ -196,7 +217,7 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
         for j, v in enumerate(
             (s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3)), start=1
         ):
-            ws.cell(row=r, column=j, value=v)
+            ws.cell(row=r, column=j, value=_v(v))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
     _fit_columns(ws)
@@ -207,7 +228,7 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     _header(ws, 1, 1, ORDER_HEADERS)
     rows = list(order_rows(plan, order))
     for row in rows:
-        ws.append([row[k] for k in keys])
+        ws.append([_v(row[k]) for k in keys])
     ncols = len(keys)
     ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(2, len(rows) + 1)}"
     c0 = ncols + 2  # details to the right of the table
@@ -235,7 +256,7 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     for k, v in info:
         r += 1
         ws.cell(row=r, column=c0, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=c0 + 1, value=v)
+        ws.cell(row=r, column=c0 + 1, value=_v(v))
     r += 2
     _header(ws, r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
     for li, leg in enumerate(order.legs, start=1):
@@ -243,13 +264,13 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
         ws.cell(
             row=r,
             column=c0,
-            value=f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}",
+            value=_v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"),
         ).font = _HEAD_FONT
         ws.cell(row=r, column=c0 + 1, value=round(leg.metres / 1000, 2))
         ws.cell(row=r, column=c0 + 2, value=round(leg.seconds / 60, 1))
         for step in leg.steps:
             r += 1
-            ws.cell(row=r, column=c0, value=f"　{step.road}")
+            ws.cell(row=r, column=c0, value=_v(f"　{step.road}"))
             ws.cell(row=r, column=c0 + 1, value=round(step.distance_m / 1000, 2))
             ws.cell(row=r, column=c0 + 2, value=round(step.seconds / 60, 1))
     ws.freeze_panes = "A2"
@@ -267,11 +288,10 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
         _order_sheet(wb.create_sheet(sheet_title(order)), plan, order)
     # openpyxl stores any text starting with "=" as a formula: names from data are text only
     for sheet in wb.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-    wb.properties.title = f"应急调度方案 {plan.number}"
+        for cell in _written(sheet):
+            if cell.data_type == "f":
+                cell.data_type = "s"
+    wb.properties.title = _v(f"应急调度方案 {plan.number}")
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)

@@ -85,12 +85,35 @@ def objective_value(s: Schedule, objective: str) -> float:
     return s.weighted if objective == "emergency" else float(s.travel_s)
 
 
+#: Largest plan (jobs on one vehicle) repaired by the exact drop-the-best-job search.
+REPAIR_EXACT_MAX = 40
+
+
 def repair(
     problem: RoutingProblem, vehicle: RoutingVehicle, trips: list[list[Job]]
 ) -> tuple[list[list[Job]], list[Job]]:
-    """Drop jobs (latest first) until the vehicle's schedule is feasible. Returns (trips, dropped)."""
+    """Drop jobs until the vehicle's schedule is feasible. Returns (trips, dropped).
+
+    Up to :data:`REPAIR_EXACT_MAX` jobs: repeatedly drop the job whose removal helps most
+    (cubic). Beyond: one pass in visiting order keeping each job only if the schedule so far
+    stays feasible (dropping a later job never delays an earlier one), quadratic at worst.
+    """
     trips = [list(t) for t in trips if t]
     dropped: list[Job] = []
+    if sum(len(t) for t in trips) > REPAIR_EXACT_MAX and not schedule(
+        problem, vehicle, trips
+    ).feasible:
+        kept: list[list[Job]] = []
+        for trip in trips:
+            cur: list[Job] = []
+            for job in trip:
+                if schedule(problem, vehicle, [*kept, [*cur, job]]).feasible:
+                    cur.append(job)
+                else:
+                    dropped.append(job)
+            if cur:
+                kept.append(cur)
+        return kept, dropped
     while trips and not schedule(problem, vehicle, trips).feasible:
         # remove the job whose removal helps most: try each, keep the best feasible/shortest
         best = None

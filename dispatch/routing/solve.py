@@ -139,6 +139,7 @@ def _build_result(
     # A delivery counts as delivered only when all its pieces are.
     pieces_total: dict[int, int] = {}
     pieces_served: dict[int, int] = {}
+    whole = {j.delivery: j.pieces for j in jobs}  # pieces the delivery was cut into (≥ planned)
     for j in jobs:
         pieces_total[j.delivery] = pieces_total.get(j.delivery, 0) + 1
         if j.index in served:
@@ -149,6 +150,19 @@ def _build_result(
         d = problem.deliveries[di]
         unserved.append(
             Unserved(problem.locations[d.site], "visit", 1.0, reason, msg, f"{d.id}: {reason.name}")
+        )
+        unserved_ids.append(d.id)
+    for c in prepared.cut:  # pieces a cap left out (split-delivery / memory caps)
+        d = problem.deliveries[c.delivery]
+        unserved.append(
+            Unserved(
+                problem.locations[d.site],
+                "visit",
+                (c.pieces - c.kept) / c.pieces,
+                Reason.OVER_CAPACITY,
+                c.message,
+                f"{d.id}: {c.pieces - c.kept} of {c.pieces} pieces not planned (cap)",
+            )
         )
         unserved_ids.append(d.id)
     for di, total in pieces_total.items():
@@ -168,7 +182,7 @@ def _build_result(
             reason = Reason.NO_VEHICLE
             msg = f"{d.id} 有 {missing}/{total} 车次无车可派：车辆、趟次或工作时间不足"
         unserved.append(
-            Unserved(site, "visit", missing / total, reason, msg, f"{d.id}: {reason.name}")
+            Unserved(site, "visit", missing / whole[di], reason, msg, f"{d.id}: {reason.name}")
         )
         unserved_ids.append(d.id)
     weighted = float(
