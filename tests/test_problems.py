@@ -272,7 +272,7 @@ def test_allocation_site_from_incident(small: Scenario) -> None:
 
 @pytest.mark.parametrize(
     ("minutes", "seconds"),
-    [(45, 2700), (0.5, 30), (1.26, 76), (0.001, 0), (600, 36000), (1e6, 60_000_000)],
+    [(45, 2700), (0.5, 30), (1.26, 76), (0.001, 0), (600, 36000), (43_200, 2_592_000)]  # 43,200 min: the 30-day limit,
 )
 def test_deadline_minutes_become_whole_seconds(
     small: Scenario, minutes: float, seconds: int
