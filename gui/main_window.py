@@ -259,8 +259,7 @@ class MainWindow(QMainWindow):
     def _on_adopted(self, result: OpenResult) -> None:
         ws = result.workspace
         self.statusBar().clearMessage()
-        for w in ws.warnings:
-            self.messages.add("warning", str(w))
+        self.messages.add_many("warning", [str(w) for w in ws.warnings])
         road_network = self.session.scenario.road_network
         if road_network.kind == "generated":
             self._set_note(tr("注意：演示道路网为程序生成，非实测（文件 → 导入 OSM 道路）"))

@@ -19,6 +19,8 @@ from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
 
 #: widest an entity-table column starts (px) when fitted to its contents
 MAX_COLUMN_PX = 220
+#: rows looked at when a column is fitted to its contents
+FIT_SAMPLE_ROWS = 100
 
 
 class EntityTable(QWidget):
@@ -43,6 +45,8 @@ class EntityTable(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setStretchLastSection(True)
+        # fitting columns to their contents looks at this many rows, not all (10k rows: seconds)
+        self.view.horizontalHeader().setResizeContentsPrecision(FIT_SAMPLE_ROWS)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(tr("搜索（任意列）"))
         self.search.setClearButtonEnabled(True)

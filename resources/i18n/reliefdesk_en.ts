@@ -1475,5 +1475,9 @@
         <source>未批准：请填写批准人姓名。</source>
         <translation>Not approved: please enter the approver's name.</translation>
     </message>
+    <message>
+        <source>另有 {n} 条同类消息（展开查看）</source>
+        <translation>{n} more messages of this kind (expand to see them)</translation>
+    </message>
 </context>
 </TS>
