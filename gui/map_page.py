@@ -135,6 +135,37 @@ def js_literal(value: Any) -> str:
     )
 
 
+def js_literal_chunked(value: Any, chunk: int = 500) -> str:
+    """The text of :func:`js_literal`, serialised piece by piece.
+
+    One ``json.dumps`` of a 10k-facility page (10 MB) holds the GIL for its whole run, so a
+    worker thread building the page stalls the GUI thread; here no single call serialises more
+    than ``chunk`` scalars, ``chunk // 5`` plain records or nested lists, or one GeoJSON feature
+    (its coordinates again in pieces), and the interpreter can switch threads in between.
+    """
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(
+                f"{js_literal(str(k))}:{js_literal_chunked(v, chunk)}" for k, v in value.items()
+            )
+            + "}"
+        )
+    if not isinstance(value, list | tuple) or not value:
+        return js_literal(value)
+    first = value[0]
+    if isinstance(first, dict) and any(
+        isinstance(v, dict) and "geometry" in v or isinstance(v, dict) and "coordinates" in v
+        for v in value[:1]
+    ):
+        return "[" + ",".join(js_literal_chunked(v, chunk) for v in value) + "]"
+    step = max(1, chunk // 5) if isinstance(first, dict | list | tuple) else chunk
+    if len(value) <= step:
+        return js_literal(list(value))
+    parts = [js_literal(list(value[i : i + step]))[1:-1] for i in range(0, len(value), step)]
+    return "[" + ",".join(parts) + "]"
+
+
 def escape(value: Any) -> str:
     """``value`` as text safe inside HTML (tooltips, popups): names come from data."""
     return html.escape(str(value), quote=True)
@@ -145,9 +176,7 @@ def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     body = "".join(
         f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in ("", None)
     )
-    return (
-        f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
-    )
+    return f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
@@ -574,6 +603,8 @@ def asset_urls(base: str | None = None) -> dict[str, str]:
         "jquery": f"{root}/vendor/jquery/jquery.min.js",
         "draw_js": f"{root}/vendor/leaflet-draw/leaflet.draw.js",
         "draw_css": f"{root}/vendor/leaflet-draw/leaflet.draw.css",
+        "cluster_js": f"{root}/vendor/leaflet-markercluster/leaflet.markercluster.js",
+        "cluster_css": f"{root}/vendor/leaflet-markercluster/MarkerCluster.css",
         "rd_js": f"{root}/js/reliefdesk_map.js",
         "rd_css": f"{root}/css/reliefdesk_map.css",
     }
@@ -692,7 +723,15 @@ def build_map_html(
     root.header.add_child(
         raw(f'<link rel="stylesheet" href="{escape(assets["rd_css"])}"/>'), name="rd_css"
     )
-    root.header.add_child(raw(f'<script src="{escape(assets["draw_js"])}"></script>'), name="draw_js")
+    root.header.add_child(
+        raw(f'<link rel="stylesheet" href="{escape(assets["cluster_css"])}"/>'), name="cluster_css"
+    )
+    root.header.add_child(
+        raw(f'<script src="{escape(assets["draw_js"])}"></script>'), name="draw_js"
+    )
+    root.header.add_child(
+        raw(f'<script src="{escape(assets["cluster_js"])}"></script>'), name="cluster_js"
+    )
     if bridge:
         root.header.add_child(
             raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
@@ -714,9 +753,10 @@ def build_map_html(
         "title": scenario.name,
         "standalone": not bridge,
         "labels": {spec.id: spec.label_zh for spec in LAYERS},
+        "colors": {spec.id: spec.color for spec in LAYERS},
     }
     root.header.add_child(
-        raw(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"
+        raw(f"<script>var RD_DATA = {js_literal_chunked(data)};</script>"), name="rd_data"
     )
     f["Boot"]().add_to(m)
     out = root.render()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QItemSelectionModel, Qt, pyqtSignal
+from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,7 +21,10 @@ from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
 #: widest an entity-table column starts (px) when fitted to its contents
 MAX_COLUMN_PX = 220
 #: rows looked at when a column is fitted to its contents
-FIT_SAMPLE_ROWS = 100
+FIT_SAMPLE_ROWS = 30
+#: a hidden table with more rows than this is filled when it is shown (or asked for a row),
+#: not on every scenario change: a 5,000-row reset costs ~50-100 ms of GUI thread each
+LAZY_ROWS = 1000
 
 
 class EntityTable(QWidget):
@@ -64,6 +68,7 @@ class EntityTable(QWidget):
         lay.addLayout(self.tools)
         lay.addWidget(self.view)
         self._syncing = False
+        self._pending: Scenario | None = None
         #: columns are fitted to their contents once, when the first rows arrive (later resets
         #: keep the widths the user may have dragged)
         self._fitted = False
@@ -105,7 +110,30 @@ class EntityTable(QWidget):
         if entity_id:
             self.sig_row_selected.emit(entity_id)
 
+    @property
+    def pending(self) -> bool:
+        """A scenario waits to be shown (large table, hidden until now)."""
+        return self._pending is not None
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.flush()
+
+    def flush(self) -> None:
+        """Show the scenario a hidden large table was given (no-op if none waits)."""
+        scenario, self._pending = self._pending, None
+        if scenario is not None:
+            self._apply(scenario)
+
     def set_scenario(self, scenario: Scenario) -> None:
+        """Show ``scenario``; a large hidden table only keeps it until it is shown."""
+        if len(getattr(scenario, self.kind)) > LAZY_ROWS and not self.isVisible():
+            self._pending = scenario
+            return
+        self._pending = None
+        self._apply(scenario)
+
+    def _apply(self, scenario: Scenario) -> None:
         current = self.selected_id()
         self._syncing = True
         try:
@@ -116,6 +144,7 @@ class EntityTable(QWidget):
 
     def select_id(self, entity_id: str) -> bool:
         """Select the row of ``entity_id`` without emitting ``sig_row_selected``."""
+        self.flush()
         row = self.model.row_of(entity_id)
         self._syncing = True
         try:

@@ -23,7 +23,10 @@
     data: null,
     _drawHandler: null,
     _lastMove: 0,
-    timings: {}
+    timings: {},
+    drawn: false,      // every layer is on the map and painted (see markDrawn)
+    loading: 0,        // clustered layers still being added in chunks
+    colors: {}         // layer id -> colour of its cluster icons
   };
   window.RD = RD;
 
@@ -44,8 +47,87 @@
     return g;
   }
 
+  // Point layers above this many features are clustered (Leaflet.markercluster, added in
+  // chunks so the page stays responsive); smaller ones keep one DOM marker per feature.
+  RD.CLUSTER_AT = 400;
+
+  function clusterIcon(id) {
+    return function (cluster) {
+      var n = cluster.getChildCount();
+      var size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
+      var el = document.createElement("div");
+      el.className = "rd-cluster rd-cluster-" + id;
+      el.style.background = RD.colors[id] || "#555";
+      el.style.lineHeight = (size - 4) + "px";
+      el.textContent = n >= 1000 ? (n / 1000).toFixed(1) + "k" : String(n);
+      return L.divIcon({ html: el, className: "rd-cluster-wrap", iconSize: [size, size] });
+    };
+  }
+
+  // The container of a layer: a marker-cluster group when it holds more than CLUSTER_AT
+  // features (and the plugin is loaded), else a plain feature group.
+  function container(id, n) {
+    var want = n > RD.CLUSTER_AT && typeof L.markerClusterGroup === "function";
+    var g = RD.groups[id];
+    if (g && !!g._rdCluster === want) { return clearGroup(id); }
+    var visible = !g || RD.map.hasLayer(g);
+    if (g) { clearGroup(id); RD.map.removeLayer(g); }
+    if (want) {
+      g = L.markerClusterGroup({
+        chunkedLoading: true, chunkInterval: 50, chunkDelay: 10,
+        showCoverageOnHover: false, maxClusterRadius: 50, spiderfyOnMaxZoom: true,
+        disableClusteringAtZoom: 16, iconCreateFunction: clusterIcon(id),
+        chunkProgress: function (done, total) {
+          if (done >= total && g._rdLoading) { g._rdLoading = false; loaded(); }
+        }
+      });
+      g._rdCluster = true;
+    } else {
+      g = L.featureGroup();
+    }
+    RD.groups[id] = g;
+    if (visible) { g.addTo(RD.map); }
+    RD.counts[id] = 0;
+    return g;
+  }
+
+  // Add many layers to a container (cluster groups load them in chunks, asynchronously).
+  function fill(g, layers) {
+    if (g._rdCluster) {
+      if (!layers.length) { return; }
+      g._rdLoading = true;
+      RD.loading += 1;
+      RD.drawn = false;
+      g.addLayers(layers);
+    } else {
+      layers.forEach(function (l) { l.addTo(g); });
+    }
+  }
+
+  function loaded() {
+    RD.loading = Math.max(0, RD.loading - 1);
+    if (RD.loading === 0 && RD.painted) { markDrawn(); }
+  }
+
+  // "Drawn": every layer is on the map (clustered layers fully loaded) and two animation
+  // frames have passed without a zoom animation, so the canvas and markers are painted.
+  function markDrawn() {
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function settle() {
+        if (RD.map._animatingZoom) { requestAnimationFrame(settle); return; }
+        if (RD.loading > 0) { return; }  // loaded() calls again
+        if (!RD.drawn) {
+          RD.drawn = true;
+          RD.timings.drawn_ms = Math.round(performance.now() - (RD.timings.start || 0));
+          call("mapDrawn", JSON.stringify(RD.stats()));
+        }
+      });
+    });
+  }
+
   function clearGroup(id) {
     var g = group(id);
+    if (g._rdLoading) { g._rdLoading = false; RD.loading = Math.max(0, RD.loading - 1); }
     g.eachLayer(function (layer) {
       if (layer._rdId && RD.byId[layer._rdId] === layer) { delete RD.byId[layer._rdId]; }
     });
@@ -72,7 +154,8 @@
   }
 
   function addPoints(id, points) {
-    var g = clearGroup(id);
+    var g = container(id, points.length);
+    var made = [];
     points.forEach(function (p) {
       var m = L.marker([p.lat, p.lon], { icon: iconFor(p), draggable: false, riseOnHover: true,
                                          keyboard: false });
@@ -88,10 +171,13 @@
         var ll = m.getLatLng();
         call("markerDragged", p.id, ll.lng, ll.lat);
       });
-      m.addTo(g);
-      if (RD.draggable && p.movable && m.dragging) { m.dragging.enable(); }
+      made.push(m);
       RD.byId[p.id] = m;
     });
+    fill(g, made);
+    if (RD.draggable) {
+      made.forEach(function (m) { if (m._rdPoint.movable && m.dragging) { m.dragging.enable(); } });
+    }
     RD.counts[id] = points.length;
   }
 
@@ -179,9 +265,11 @@
     return m;
   }
 
-  function addFeatures(id, fc, styleFn, pointFn) {
-    var g = clearGroup(id);
+  function addFeatures(id, fc, styleFn, pointFn, clusterable) {
+    var feats = (fc && fc.features) || [];
+    var g = clusterable ? container(id, feats.length) : clearGroup(id);
     var n = 0;
+    var made = [];
     L.geoJSON(fc, {
       style: styleFn,
       pointToLayer: pointFn || defaultPoint,
@@ -199,7 +287,12 @@
         }
         bindInfo(layer, pr);
       }
-    }).eachLayer(function (layer) { layer.addTo(g); });
+    }).eachLayer(function (layer) {
+      // a clustered circle marker may be spiderfied, which sets a marker z-index offset
+      if (g._rdCluster && !layer.setZIndexOffset) { layer.setZIndexOffset = function () { return this; }; }
+      made.push(layer);
+    });
+    fill(g, made);
     RD.counts[id] = n;
   }
 
@@ -278,7 +371,7 @@
     } else if (POINT_LAYERS.indexOf(id) >= 0) {
       addPoints(id, payload);
     } else if (id === "hazards") {
-      addFeatures(id, payload, hazardStyle);
+      addFeatures(id, payload, hazardStyle, null, true);
     } else if (id === "closures") {
       addFeatures(id, payload, closureStyle);
     } else if (id === "closed_roads") {
@@ -353,8 +446,10 @@
     return !!(g && RD.map.hasLayer(g));
   };
 
+  // Markers and cluster icons on screen (a cluster stands for its members).
   RD.visibleMarkers = function () {
-    return document.querySelectorAll(".leaflet-marker-pane .rd-ic").length;
+    return document.querySelectorAll(".leaflet-marker-pane .rd-ic, .leaflet-marker-pane .rd-cluster")
+      .length;
   };
 
   RD.select = function (id, pan) {
@@ -371,6 +466,11 @@
     RD.selected = id || null;
     var layer = id ? RD.byId[id] : null;
     if (!layer) { return false; }
+    var parent = layer.__parent && clusterOf(layer);
+    if (parent && pan) {  // show the marker out of its cluster, then mark it
+      parent.zoomToShowLayer(layer, function () { RD.select(id, false); });
+      return true;
+    }
     var el = layer.getElement && layer.getElement();
     if (layer._rdPoint) {
       if (el) {
@@ -388,6 +488,15 @@
     }
     return true;
   };
+
+  function clusterOf(layer) {
+    var found = null;
+    Object.keys(RD.groups).forEach(function (k) {
+      var g = RD.groups[k];
+      if (g._rdCluster && g.hasLayer(layer)) { found = g; }
+    });
+    return found;
+  }
 
   RD.isSelected = function (id) {
     var layer = RD.byId[id];
@@ -468,6 +577,8 @@
   RD.stats = function () {
     return { leaflet: typeof L !== "undefined" ? L.version : null, counts: RD.counts,
              markers: RD.visibleMarkers(), ready: RD.ready, painted: !!RD.painted, bridge: !!RD.bridge,
+             drawn: !!RD.drawn, loading: RD.loading,
+             clusters: document.querySelectorAll(".leaflet-marker-pane .rd-cluster").length,
              zoom: RD.map ? RD.map.getZoom() : null, timings: RD.timings,
              since_nav_ms: Math.round(performance.now()) };
   };
@@ -482,6 +593,10 @@
     RD.timings.start = t0;
     RD.map = map;
     RD.data = data;
+    RD.colors = data.colors || {};
+    // marker clustering needs a maximum zoom; without a tile layer the map has none
+    if (map.options.maxZoom === undefined) { map.setMaxZoom(19); }
+    RD.drawn = false;
     RD.roadRenderer = L.canvas({ padding: 0.3, tolerance: 3 });
     var order = data.order || [];
     order.forEach(function (id) {
@@ -513,6 +628,7 @@
         if (RD.map._animatingZoom) { requestAnimationFrame(settle); return; }
         RD.painted = true;
         RD.timings.painted_ms = Math.round(performance.now() - t0);
+        if (RD.loading === 0) { markDrawn(); }
       });
     });
     map.on("click", function (e) {
