@@ -38,6 +38,7 @@ from gis.model import (
     Stockpile,
     Team,
 )
+from gui.js_text import js_literal, js_literal_chunked  # noqa: F401 (js_literal re-exported)
 
 RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
 VENDOR_DIR = RESOURCES_DIR / "vendor"
@@ -117,53 +118,6 @@ def road_class(highway: object) -> str:
 # --------------------------------------------------------------------------------------------
 # Escaping helpers
 # --------------------------------------------------------------------------------------------
-
-
-def js_literal(value: Any) -> str:
-    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``.
-
-    ``<``, ``>``, ``&`` and the JS line separators are escaped so no data can close the script
-    element or break out of the literal.
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def js_literal_chunked(value: Any, chunk: int = 500) -> str:
-    """The text of :func:`js_literal`, serialised piece by piece.
-
-    One ``json.dumps`` of a 10k-facility page (10 MB) holds the GIL for its whole run, so a
-    worker thread building the page stalls the GUI thread; here no single call serialises more
-    than ``chunk`` scalars, ``chunk // 5`` plain records or nested lists, or one GeoJSON feature
-    (its coordinates again in pieces), and the interpreter can switch threads in between.
-    """
-    if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(
-                f"{js_literal(str(k))}:{js_literal_chunked(v, chunk)}" for k, v in value.items()
-            )
-            + "}"
-        )
-    if not isinstance(value, list | tuple) or not value:
-        return js_literal(value)
-    first = value[0]
-    if isinstance(first, dict) and any(
-        isinstance(v, dict) and "geometry" in v or isinstance(v, dict) and "coordinates" in v
-        for v in value[:1]
-    ):
-        return "[" + ",".join(js_literal_chunked(v, chunk) for v in value) + "]"
-    step = max(1, chunk // 5) if isinstance(first, dict | list | tuple) else chunk
-    if len(value) <= step:
-        return js_literal(list(value))
-    parts = [js_literal(list(value[i : i + step]))[1:-1] for i in range(0, len(value), step)]
-    return "[" + ",".join(parts) + "]"
 
 
 def escape(value: Any) -> str:
@@ -796,6 +750,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256()
     for p in (
         Path(__file__),
+        Path(__file__).with_name("js_text.py"),
         RESOURCES_DIR / "js" / "reliefdesk_map.js",
         RESOURCES_DIR / "css" / "reliefdesk_map.css",
     ):

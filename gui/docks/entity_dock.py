@@ -22,7 +22,7 @@ from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
 MAX_COLUMN_PX = 220
 #: rows looked at when a column is fitted to its contents
 FIT_SAMPLE_ROWS = 30
-#: a hidden table with more rows than this is filled when it is shown (or asked for a row),
+#: a hidden (or behind another tab) table with more rows than this is filled when it is shown (or asked for a row),
 #: not on every scenario change: a 5,000-row reset costs ~50-100 ms of GUI thread each
 LAZY_ROWS = 1000
 
@@ -119,6 +119,12 @@ class EntityTable(QWidget):
         super().showEvent(event)
         self.flush()
 
+    def on_dock_visibility(self, visible: bool) -> None:
+        """Connected to the dock's ``visibilityChanged`` (a tab of tabified docks selected:
+        the table is not shown anew, so no ``showEvent``)."""
+        if visible:
+            self.flush()
+
     def flush(self) -> None:
         """Show the scenario a hidden large table was given (no-op if none waits)."""
         scenario, self._pending = self._pending, None
@@ -127,7 +133,7 @@ class EntityTable(QWidget):
 
     def set_scenario(self, scenario: Scenario) -> None:
         """Show ``scenario``; a large hidden table only keeps it until it is shown."""
-        if len(getattr(scenario, self.kind)) > LAZY_ROWS and not self.isVisible():
+        if len(getattr(scenario, self.kind)) > LAZY_ROWS and self.visibleRegion().isEmpty():
             self._pending = scenario
             return
         self._pending = None
