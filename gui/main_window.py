@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
             + "\n".join(ATTRIBUTION.split("；"))
             + "\n\n"
             + tr(
-                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
+                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
             )
         )
         if self.session.scenario.road_network.kind == "generated":

@@ -166,3 +166,24 @@ def test_10k_screenshot_shows_the_map(env: Path, scale_workspace: Path) -> None:
     # the middle of the map (left dock ~220 px, right dock from ~1060 px in a 1600 px window)
     middle = image.copy(400, 200, 500, 400)
     assert map_ink(middle) > 0.05, "the map in the screenshot is blank"
+
+
+def test_screenshot_at_the_time_limit_still_saves_and_says_so(qtbot, qapp, env: Path, capsys):
+    from gui.app_main import ScreenshotProbe
+
+    w = MainWindow(interactive=False)
+    w.resize(800, 600)
+    w.show()
+    try:
+        out = env / "partial.png"
+        probe = ScreenshotProbe(w, out, timeout_s=0.0)
+        qtbot.wait(10)
+        probe._tick()  # past the deadline, nothing drawn
+        assert probe.exit_code == 3
+        assert out.is_file() and out.stat().st_size > 0
+        assert "not complete" in capsys.readouterr().err
+    finally:
+        w.close()
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()

@@ -524,8 +524,8 @@
         <translation>Data sources and licences:</translation>
     </message>
     <message>
-        <source>地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。</source>
-        <translation>Map components: Leaflet 1.9.4 (BSD-2), Leaflet.draw 1.0.4 (MIT), jQuery 3.7.1 (MIT), all served from local files.</translation>
+        <source>地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。</source>
+        <translation>Map components: Leaflet 1.9.4 (BSD-2), Leaflet.draw 1.0.4 (MIT), Leaflet.markercluster 1.5.3 (MIT), jQuery 3.7.1 (MIT), all served from local files.</translation>
     </message>
     <message>
         <source>道路网为演示用生成数据（非实测）。</source>
