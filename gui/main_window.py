@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gis.model import Scenario
-from gui import map_page
+from gui import map_page, map_updates
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
 from gui.controllers.workspace import WorkspaceController
@@ -437,7 +437,12 @@ class MainWindow(QMainWindow):
             self._update_title()
             return
         for kind in changed:
-            self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
+            if map_updates.incremental(kind, getattr(old, kind), getattr(new, kind)):
+                # a large layer: send only what changed (a full rebuild took seconds)
+                payload, removed = map_updates.layer_update(new, kind, getattr(old, kind))
+                self.map.update_layer(kind, payload, removed)
+            else:
+                self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
         if new.townships is not old.townships:
             self.map.set_layer_data("townships", map_page.township_points(new))
         if new.boundary is not old.boundary:

@@ -181,9 +181,9 @@ def _point(
     }
 
 
-def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
+def shelter_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for s in scenario.shelters:
+    for s in scenario.shelters if items is None else items:
         s: Shelter
         popup = popup_html(
             s.name,
@@ -201,9 +201,11 @@ def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
+def stockpile_points(
+    scenario: Scenario, items: Iterable[Any] | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for s in scenario.stockpiles:
+    for s in scenario.stockpiles if items is None else items:
         s: Stockpile
         popup = popup_html(
             s.name,
@@ -222,9 +224,9 @@ def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def team_points(scenario: Scenario) -> list[dict[str, Any]]:
+def team_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for t in scenario.teams:
+    for t in scenario.teams if items is None else items:
         t: Team
         popup = popup_html(
             t.name,
@@ -244,9 +246,9 @@ def team_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def incident_points(scenario: Scenario) -> list[dict[str, Any]]:
+def incident_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for i in scenario.incidents:
+    for i in scenario.incidents if items is None else items:
         i: Incident
         roman = LEVEL_ROMAN[i.level]
         popup = popup_html(
@@ -296,9 +298,9 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def hazard_features(scenario: Scenario) -> dict[str, Any]:
+def hazard_features(scenario: Scenario, items: Iterable[Any] | None = None) -> dict[str, Any]:
     feats = []
-    for h in scenario.hazards:
+    for h in scenario.hazards if items is None else items:
         h: Hazard
         color = HAZARD_COLORS[h.risk_level]
         popup = popup_html(

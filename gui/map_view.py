@@ -214,6 +214,11 @@ class MapView(QWebEngineView):
     def set_layer_data(self, layer: str, payload: Any) -> None:
         self._call("setLayerData", layer, payload)
 
+    def update_layer(self, layer: str, payload: Any, removed: list[str]) -> None:
+        """Replace/add the entities in ``payload`` and drop ``removed`` ids, leaving the rest of
+        the layer as drawn (see :mod:`gui.map_updates`)."""
+        self._call("updateLayer", layer, payload, list(removed))
+
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         self._call("setLayerVisible", layer, bool(visible))
 

@@ -135,6 +135,24 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
             ),
             timeout=30_000,
         )
+        # an edit of one facility updates that marker only (a full rebuild took 1.4 s)
+        moved = s.shelters[-2]
+        lon = round(moved.location.lon + 0.01, 6)
+        cpu0 = time.thread_time()
+        w.session.move(moved.id, lon, moved.location.lat, "move")
+        assert 1000 * (time.thread_time() - cpu0) <= CPU_GAP_MS
+        where = f"JSON.stringify([RD.byId[{json.dumps(moved.id)}].getLatLng().lng, RD.counts])"
+
+        def moved_on_map() -> bool:
+            w.map.evaluate(where, lambda r: box.update(moved=json.loads(r) if r else None))
+            got = box.get("moved")
+            return bool(got) and abs(got[0] - lon) < 1e-6
+
+        qtbot.waitUntil(moved_on_map, timeout=30_000)
+        assert box["moved"][1]["shelters"] == len(s.shelters)
+        w.session.undo_stack.undo()
+        lon = moved.location.lon
+        qtbot.waitUntil(moved_on_map, timeout=30_000)
     finally:
         timer.stop()
         w.session.undo_stack.setClean()

@@ -153,31 +153,37 @@
     if (p.popup) { layer.bindPopup(p.popup, { maxWidth: 360 }); }
   }
 
+  function pointMarker(p) {
+    var m = L.marker([p.lat, p.lon], { icon: iconFor(p), draggable: false, riseOnHover: true,
+                                       keyboard: false });
+    m._rdId = p.id;
+    m._rdPoint = p;
+    bindInfo(m, p);
+    m.on("click", function () {
+      if (RD.mode === "pick") { return; }
+      RD.select(p.id, false);
+      call("markerClicked", p.id);
+    });
+    m.on("dragend", function () {
+      var ll = m.getLatLng();
+      call("markerDragged", p.id, ll.lng, ll.lat);
+    });
+    RD.byId[p.id] = m;
+    return m;
+  }
+
+  function enableDragging(made) {
+    if (!RD.draggable) { return; }
+    made.forEach(function (m) {
+      if (m._rdPoint && m._rdPoint.movable && m.dragging) { m.dragging.enable(); }
+    });
+  }
+
   function addPoints(id, points) {
     var g = container(id, points.length);
-    var made = [];
-    points.forEach(function (p) {
-      var m = L.marker([p.lat, p.lon], { icon: iconFor(p), draggable: false, riseOnHover: true,
-                                         keyboard: false });
-      m._rdId = p.id;
-      m._rdPoint = p;
-      bindInfo(m, p);
-      m.on("click", function () {
-        if (RD.mode === "pick") { return; }
-        RD.select(p.id, false);
-        call("markerClicked", p.id);
-      });
-      m.on("dragend", function () {
-        var ll = m.getLatLng();
-        call("markerDragged", p.id, ll.lng, ll.lat);
-      });
-      made.push(m);
-      RD.byId[p.id] = m;
-    });
+    var made = points.map(pointMarker);
     fill(g, made);
-    if (RD.draggable) {
-      made.forEach(function (m) { if (m._rdPoint.movable && m.dragging) { m.dragging.enable(); } });
-    }
+    enableDragging(made);
     RD.counts[id] = points.length;
   }
 
@@ -268,14 +274,18 @@
   function addFeatures(id, fc, styleFn, pointFn, clusterable) {
     var feats = (fc && fc.features) || [];
     var g = clusterable ? container(id, feats.length) : clearGroup(id);
-    var n = 0;
+    var made = featureLayers(g, fc, styleFn, pointFn);
+    fill(g, made);
+    RD.counts[id] = made.length;
+  }
+
+  function featureLayers(g, fc, styleFn, pointFn) {
     var made = [];
     L.geoJSON(fc, {
       style: styleFn,
       pointToLayer: pointFn || defaultPoint,
       onEachFeature: function (f, layer) {
         var pr = f.properties || {};
-        n += 1;
         if (pr.id) {
           layer._rdId = pr.id;
           RD.byId[pr.id] = layer;
@@ -292,8 +302,7 @@
       if (g._rdCluster && !layer.setZIndexOffset) { layer.setZIndexOffset = function () { return this; }; }
       made.push(layer);
     });
-    fill(g, made);
-    RD.counts[id] = n;
+    return made;
   }
 
   function roadPopup(pr) {
@@ -393,6 +402,34 @@
       });
     } else if (id === "roads") {
       addRoads(payload.layers, payload.styles);
+    }
+    RD.applyOrder();
+    return RD.counts[id];
+  };
+
+  // Entity by entity: replace the markers/features of the ids in ``payload`` (new or edited)
+  // and drop ``removed`` ones, leaving the rest of a large (clustered) layer as it is.
+  RD.updateLayer = function (id, payload, removed) {
+    var g = RD.groups[id];
+    if (!g) { RD.setLayerData(id, payload); return RD.counts[id]; }
+    var isPoints = POINT_LAYERS.indexOf(id) >= 0;
+    var items = isPoints ? payload : ((payload && payload.features) || []);
+    var gone = (removed || []).concat(items.map(function (x) {
+      return isPoints ? x.id : (x.properties || {}).id;
+    }));
+    var dropped = 0;
+    gone.forEach(function (eid) {
+      var layer = RD.byId[eid];
+      if (layer && g.hasLayer(layer)) { g.removeLayer(layer); dropped += 1; }
+      delete RD.byId[eid];
+    });
+    var made = isPoints ? items.map(pointMarker)
+      : featureLayers(g, payload, id === "hazards" ? hazardStyle : undefined);
+    if (g._rdCluster) { g.addLayers(made); } else { made.forEach(function (l) { l.addTo(g); }); }
+    enableDragging(made);
+    RD.counts[id] = (RD.counts[id] || 0) - dropped + made.length;
+    if (RD.selected && RD.byId[RD.selected] && gone.indexOf(RD.selected) >= 0) {
+      RD.select(RD.selected, false);
     }
     RD.applyOrder();
     return RD.counts[id];
