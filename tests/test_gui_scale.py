@@ -153,6 +153,14 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
         w.session.undo_stack.undo()
         lon = moved.location.lon
         qtbot.waitUntil(moved_on_map, timeout=30_000)
+        # move mode reaches markers inside clusters (draggable once they are on the map)
+        w.set_move_mode(True)
+        probe = f"RD.byId[{json.dumps(s.shelters[0].id)}].options.draggable === true"
+        qtbot.waitUntil(
+            lambda: w.map.evaluate(probe, lambda r: box.update(drag=r)) or box.get("drag") is True,
+            timeout=30_000,
+        )
+        w.set_move_mode(False)
     finally:
         timer.stop()
         w.session.undo_stack.setClean()

@@ -175,7 +175,9 @@
   function enableDragging(made) {
     if (!RD.draggable) { return; }
     made.forEach(function (m) {
-      if (m._rdPoint && m._rdPoint.movable && m.dragging) { m.dragging.enable(); }
+      if (!m._rdPoint || !m._rdPoint.movable) { return; }
+      m.options.draggable = true;  // clustered: enabled when added to the map
+      if (m.dragging) { m.dragging.enable(); }
     });
   }
 
@@ -573,9 +575,12 @@
       var g = RD.groups[id];
       if (!g) { return; }
       g.eachLayer(function (m) {
+        var on = RD.draggable && !!m._rdPoint && !!m._rdPoint.movable;
+        // a clustered marker gets its drag handler when it is added to the map: the option
+        // makes it draggable then
+        if (m.options) { m.options.draggable = on; }
         if (!m.dragging) { return; }
-        if (RD.draggable && m._rdPoint && m._rdPoint.movable) { m.dragging.enable(); }
-        else { m.dragging.disable(); }
+        if (on) { m.dragging.enable(); } else { m.dragging.disable(); }
       });
     });
   };
