@@ -161,6 +161,16 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
             timeout=30_000,
         )
         w.set_move_mode(False)
+        # a hidden clustered layer redrawn while hidden does not hold the "drawn" flag back
+        script = (
+            "RD.setLayerVisible('stockpiles', false);"
+            "RD.setLayerData('stockpiles', RD.data.layers.stockpiles);"
+            "RD.setLayerVisible('stockpiles', true);"
+            "JSON.stringify([RD.loading, RD.drawn, RD.counts.stockpiles])"
+        )
+        w.map.evaluate(script, lambda r: box.update(hidden=json.loads(r)))
+        qtbot.waitUntil(lambda: "hidden" in box, timeout=30_000)
+        assert box["hidden"] == [0, True, len(s.stockpiles)]
     finally:
         timer.stop()
         w.session.undo_stack.setClean()
@@ -195,6 +205,8 @@ def test_10k_screenshot_shows_the_map(env: Path, scale_workspace: Path) -> None:
 
 
 def test_screenshot_at_the_time_limit_still_saves_and_says_so(qtbot, qapp, env: Path, capsys):
+    from PyQt6.QtCore import QTimer
+
     from gui.app_main import ScreenshotProbe
 
     w = MainWindow(interactive=False)
@@ -203,8 +215,10 @@ def test_screenshot_at_the_time_limit_still_saves_and_says_so(qtbot, qapp, env: 
     try:
         out = env / "partial.png"
         probe = ScreenshotProbe(w, out, timeout_s=0.0)
-        qtbot.wait(10)
-        probe._tick()  # past the deadline, nothing drawn
+        # as in the app: the probe ends the application's event loop (QApplication.exit
+        # outside a running loop would leave later loops quitting at once)
+        QTimer.singleShot(0, probe._tick)  # past the deadline, nothing drawn
+        assert qapp.exec() == 3
         assert probe.exit_code == 3
         assert out.is_file() and out.stat().st_size > 0
         assert "not complete" in capsys.readouterr().err

@@ -95,6 +95,7 @@
   function fill(g, layers) {
     if (g._rdCluster) {
       if (!layers.length) { return; }
+      if (!g._map) { g.addLayers(layers); return; }  // hidden: clustered when shown
       g._rdLoading = true;
       RD.loading += 1;
       RD.drawn = false;
@@ -474,7 +475,10 @@
     ids.forEach(function (k) {
       var g = group(k);
       if (visible && !RD.map.hasLayer(g)) { g.addTo(RD.map); }
-      if (!visible && RD.map.hasLayer(g)) { RD.map.removeLayer(g); }
+      if (!visible && RD.map.hasLayer(g)) {
+        if (g._rdLoading) { g._rdLoading = false; loaded(); }  // nothing left to draw there
+        RD.map.removeLayer(g);
+      }
     });
     RD.applyOrder();
     return RD.isLayerVisible(ids[0] || id);
