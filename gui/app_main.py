@@ -1,9 +1,11 @@
 """Application start: QApplication, global excepthook, the main window, screenshot mode.
 
 ``main(workspace, screenshot)`` is called by ``app.py``. With ``screenshot`` it opens the window,
-waits until Leaflet has really drawn the map (probing ``typeof L`` and the marker/feature counts
-through ``runJavaScript`` — ``loadFinished`` alone says True even for a blank offline page), saves
-a PNG of the whole window and returns 0.
+waits until Leaflet has really drawn the map (probing ``typeof L``, the marker/feature counts and
+the page's own "drawn" flag — every layer on the map, clustered layers fully loaded, painted —
+through ``runJavaScript``; ``loadFinished`` alone says True even for a blank offline page) and
+until the grabbed map is not blank, saves a PNG of the whole window and returns 0. At the time
+limit it still saves what is there, says on stderr that the map was not complete and returns 3.
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ class ScreenshotProbe:
         self.timer.timeout.connect(self._tick)
         self._waiting = False
         self._settle = 0
+        #: the map is complete (page says drawn); the grab may still lag a frame or two
+        self._complete = False
 
     def start(self) -> None:
         self.timer.start()
@@ -183,15 +187,21 @@ class ScreenshotProbe:
             self._finish(2, f"error: {self.window.load_error}")
             return
         if time.monotonic() > self.deadline:
+            self._save()
             self._finish(
-                3, f"error: the map did not draw within the time limit; last probe {self.stats}"
+                3,
+                f"error: the map was not complete within the time limit; saved {self.out} "
+                f"anyway; last probe {self.stats}",
             )
             return
         if self._settle:
             self._settle -= 1
             if self._settle == 0:
                 QApplication.processEvents()
-                self.window.grab().save(str(self.out), "PNG")
+                if map_is_blank(self.window.map.grab().toImage()):
+                    self._settle = 2  # Chromium has not delivered the drawn frame yet
+                    return
+                self._save()
                 age = process_age_s()
                 since = f", {age:.2f} s since process start" if age is not None else ""
                 self._finish(
@@ -229,9 +239,13 @@ class ScreenshotProbe:
         points = sum(exp[k] for k in ("shelters", "stockpiles", "teams", "incidents"))
         if points and stats.get("markers", 0) == 0:
             return
-        if not stats.get("painted"):
+        if not stats.get("painted") or not stats.get("drawn", True):
             return
+        self._complete = True
         self._settle = 2  # a last frame for the Qt side
+
+    def _save(self) -> None:
+        self.window.grab().save(str(self.out), "PNG")
 
     def _finish(self, code: int, message: str) -> None:
         from PyQt6.QtWidgets import QApplication
@@ -241,6 +255,17 @@ class ScreenshotProbe:
         print(message, file=sys.stderr if code else sys.stdout)
         self.window.session.undo_stack.setClean()
         QApplication.instance().exit(code)
+
+
+def map_is_blank(image: Any) -> bool:
+    """True when a grabbed map shows one colour only (nothing drawn yet), judged on a grid of
+    about 4,000 sample pixels."""
+    w, h = image.width(), image.height()
+    if w < 2 or h < 2:
+        return True
+    first = image.pixel(0, 0)
+    step_x, step_y = max(1, w // 80), max(1, h // 50)
+    return all(image.pixel(x, y) == first for x in range(0, w, step_x) for y in range(0, h, step_y))
 
 
 def _preimport() -> None:

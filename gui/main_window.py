@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gis.model import Scenario
-from gui import map_page
+from gui import map_page, map_updates
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
 from gui.controllers.workspace import WorkspaceController
@@ -258,8 +258,7 @@ class MainWindow(QMainWindow):
     def _on_adopted(self, result: OpenResult) -> None:
         ws = result.workspace
         self.statusBar().clearMessage()
-        for w in ws.warnings:
-            self.messages.add("warning", str(w))
+        self.messages.add_many("warning", [str(w) for w in ws.warnings])
         road_network = self.session.scenario.road_network
         if road_network.kind == "generated":
             self._set_note(tr("注意：演示道路网为程序生成，非实测（文件 → 导入 OSM 道路）"))
@@ -437,7 +436,12 @@ class MainWindow(QMainWindow):
             self._update_title()
             return
         for kind in changed:
-            self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
+            if map_updates.incremental(kind, getattr(old, kind), getattr(new, kind)):
+                # a large layer: send only what changed (a full rebuild took seconds)
+                payload, removed = map_updates.layer_update(new, kind, getattr(old, kind))
+                self.map.update_layer(kind, payload, removed)
+            else:
+                self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
         if new.townships is not old.townships:
             self.map.set_layer_data("townships", map_page.township_points(new))
         if new.boundary is not old.boundary:
@@ -746,7 +750,7 @@ class MainWindow(QMainWindow):
             + "\n".join(ATTRIBUTION.split("；"))
             + "\n\n"
             + tr(
-                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
+                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
             )
         )
         if self.session.scenario.road_network.kind == "generated":

@@ -38,6 +38,7 @@ from gis.model import (
     Stockpile,
     Team,
 )
+from gui.js_text import js_literal, js_literal_chunked  # noqa: F401 (js_literal re-exported)
 
 RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
 VENDOR_DIR = RESOURCES_DIR / "vendor"
@@ -119,22 +120,6 @@ def road_class(highway: object) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def js_literal(value: Any) -> str:
-    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``.
-
-    ``<``, ``>``, ``&`` and the JS line separators are escaped so no data can close the script
-    element or break out of the literal.
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 def escape(value: Any) -> str:
     """``value`` as text safe inside HTML (tooltips, popups): names come from data."""
     return html.escape(str(value), quote=True)
@@ -145,9 +130,7 @@ def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     body = "".join(
         f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in ("", None)
     )
-    return (
-        f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
-    )
+    return f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
@@ -198,9 +181,9 @@ def _point(
     }
 
 
-def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
+def shelter_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for s in scenario.shelters:
+    for s in scenario.shelters if items is None else items:
         s: Shelter
         popup = popup_html(
             s.name,
@@ -218,9 +201,11 @@ def shelter_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
+def stockpile_points(
+    scenario: Scenario, items: Iterable[Any] | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for s in scenario.stockpiles:
+    for s in scenario.stockpiles if items is None else items:
         s: Stockpile
         popup = popup_html(
             s.name,
@@ -239,9 +224,9 @@ def stockpile_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def team_points(scenario: Scenario) -> list[dict[str, Any]]:
+def team_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for t in scenario.teams:
+    for t in scenario.teams if items is None else items:
         t: Team
         popup = popup_html(
             t.name,
@@ -261,9 +246,9 @@ def team_points(scenario: Scenario) -> list[dict[str, Any]]:
     return out
 
 
-def incident_points(scenario: Scenario) -> list[dict[str, Any]]:
+def incident_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for i in scenario.incidents:
+    for i in scenario.incidents if items is None else items:
         i: Incident
         roman = LEVEL_ROMAN[i.level]
         popup = popup_html(
@@ -313,9 +298,9 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def hazard_features(scenario: Scenario) -> dict[str, Any]:
+def hazard_features(scenario: Scenario, items: Iterable[Any] | None = None) -> dict[str, Any]:
     feats = []
-    for h in scenario.hazards:
+    for h in scenario.hazards if items is None else items:
         h: Hazard
         color = HAZARD_COLORS[h.risk_level]
         popup = popup_html(
@@ -574,6 +559,8 @@ def asset_urls(base: str | None = None) -> dict[str, str]:
         "jquery": f"{root}/vendor/jquery/jquery.min.js",
         "draw_js": f"{root}/vendor/leaflet-draw/leaflet.draw.js",
         "draw_css": f"{root}/vendor/leaflet-draw/leaflet.draw.css",
+        "cluster_js": f"{root}/vendor/leaflet-markercluster/leaflet.markercluster.js",
+        "cluster_css": f"{root}/vendor/leaflet-markercluster/MarkerCluster.css",
         "rd_js": f"{root}/js/reliefdesk_map.js",
         "rd_css": f"{root}/css/reliefdesk_map.css",
     }
@@ -692,7 +679,15 @@ def build_map_html(
     root.header.add_child(
         raw(f'<link rel="stylesheet" href="{escape(assets["rd_css"])}"/>'), name="rd_css"
     )
-    root.header.add_child(raw(f'<script src="{escape(assets["draw_js"])}"></script>'), name="draw_js")
+    root.header.add_child(
+        raw(f'<link rel="stylesheet" href="{escape(assets["cluster_css"])}"/>'), name="cluster_css"
+    )
+    root.header.add_child(
+        raw(f'<script src="{escape(assets["draw_js"])}"></script>'), name="draw_js"
+    )
+    root.header.add_child(
+        raw(f'<script src="{escape(assets["cluster_js"])}"></script>'), name="cluster_js"
+    )
     if bridge:
         root.header.add_child(
             raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
@@ -714,9 +709,10 @@ def build_map_html(
         "title": scenario.name,
         "standalone": not bridge,
         "labels": {spec.id: spec.label_zh for spec in LAYERS},
+        "colors": {spec.id: spec.color for spec in LAYERS},
     }
     root.header.add_child(
-        raw(f"<script>var RD_DATA = {js_literal(data)};</script>"), name="rd_data"
+        raw(f"<script>var RD_DATA = {js_literal_chunked(data)};</script>"), name="rd_data"
     )
     f["Boot"]().add_to(m)
     out = root.render()
@@ -756,6 +752,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256()
     for p in (
         Path(__file__),
+        Path(__file__).with_name("js_text.py"),
         RESOURCES_DIR / "js" / "reliefdesk_map.js",
         RESOURCES_DIR / "css" / "reliefdesk_map.css",
     ):

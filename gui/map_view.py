@@ -2,7 +2,8 @@
 
 JS → Python (signals of :class:`MapBridge`): marker clicked (id), map clicked (lon, lat), mouse
 moved (lon, lat), marker dragged (id, lon, lat), closure drawn (GeoJSON geometry text), view
-changed (zoom, centre latitude, width px) and page ready.
+changed (zoom, centre latitude, width px), page ready and map drawn (every layer on the map,
+clustered layers fully loaded, painted).
 
 Python → JS (methods of :class:`MapView`): :meth:`MapView.select`, :meth:`MapView.pan_to`,
 :meth:`MapView.set_layer_visible`, :meth:`MapView.set_layer_data` (update one layer without a
@@ -41,6 +42,8 @@ class MapBridge(QObject):
     sig_closure_drawn = pyqtSignal(str)
     sig_view_changed = pyqtSignal(int, float, int)
     sig_page_ready = pyqtSignal(str)
+    #: every layer is on the map and painted (JSON of ``RD.stats()``)
+    sig_map_drawn = pyqtSignal(str)
 
     @pyqtSlot(str)
     def markerClicked(self, entity_id: str) -> None:  # noqa: N802 (JS-facing name)
@@ -69,6 +72,10 @@ class MapBridge(QObject):
     @pyqtSlot(str)
     def pageReady(self, stats: str) -> None:  # noqa: N802
         self.sig_page_ready.emit(str(stats))
+
+    @pyqtSlot(str)
+    def mapDrawn(self, stats: str) -> None:  # noqa: N802
+        self.sig_map_drawn.emit(str(stats))
 
 
 class _Page(QWebEnginePage):
@@ -206,6 +213,11 @@ class MapView(QWebEngineView):
 
     def set_layer_data(self, layer: str, payload: Any) -> None:
         self._call("setLayerData", layer, payload)
+
+    def update_layer(self, layer: str, payload: Any, removed: list[str]) -> None:
+        """Replace/add the entities in ``payload`` and drop ``removed`` ids, leaving the rest of
+        the layer as drawn (see :mod:`gui.map_updates`)."""
+        self._call("updateLayer", layer, payload, list(removed))
 
     def set_layer_visible(self, layer: str, visible: bool) -> None:
         self._call("setLayerVisible", layer, bool(visible))

@@ -160,23 +160,64 @@ class EntityTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.kind = kind
         self.columns: Sequence[Column] = COLUMNS[kind]
-        self._rows: tuple[Any, ...] = tuple(getattr(scenario, kind))
         self._scenario = scenario
+        #: (column, descending) the rows are kept in; None: the scenario's order
+        self._sort: tuple[int, bool] | None = None
+        self._rows: tuple[Any, ...] = tuple(getattr(scenario, kind))
 
     # ---- updates -------------------------------------------------------------------------------
 
     def set_scenario(self, scenario: Scenario) -> bool:
         """Show ``scenario``; resets only when this kind's tuple changed. Returns True if reset."""
         rows = tuple(getattr(scenario, self.kind))
-        same = rows is self._rows or rows == self._rows
+        same = rows is self._source or rows == self._source
         self._scenario = scenario
         if same:
-            self._rows = rows
+            self._source = rows
             return False
         self.beginResetModel()
-        self._rows = rows
+        self._rows = self._sorted(rows)
         self.endResetModel()
         return True
+
+    @property
+    def _rows(self) -> tuple[Any, ...]:
+        return self._shown
+
+    @_rows.setter
+    def _rows(self, rows: tuple[Any, ...]) -> None:
+        self._source = rows
+        self._shown = self._sorted(rows)
+
+    def sort_key(self, column: int) -> Callable[[Any], tuple[int, Any]]:
+        """Key of an entity by ``column``'s raw value: numbers numerically, else as text."""
+        col = self.columns[column]
+        scenario = self._scenario
+
+        def key(entity: Any) -> tuple[int, Any]:
+            value = col.value(entity, scenario)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return (0, value)
+            return (1, "" if value is None else str(value))
+
+        return key
+
+    def _sorted(self, rows: tuple[Any, ...]) -> tuple[Any, ...]:
+        if self._sort is None or not rows:
+            return tuple(rows)
+        column, descending = self._sort
+        return tuple(sorted(rows, key=self.sort_key(column), reverse=descending))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows sorted by ``column`` (one Python ``sorted``: 10k rows in milliseconds,
+        where a proxy's per-comparison ``lessThan`` calls took seconds); -1: scenario order."""
+        if column < 0 or column >= len(self.columns):
+            self._sort = None
+        else:
+            self._sort = (column, order == Qt.SortOrder.DescendingOrder)
+        self.layoutAboutToBeChanged.emit()
+        self._shown = self._sorted(self._source)
+        self.layoutChanged.emit()
 
     def entity(self, row: int) -> Any:
         return self._rows[row]
@@ -246,6 +287,15 @@ class EntityFilterProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setDynamicSortFilter(True)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is done by the source model (see :meth:`EntityTableModel.sort`); the proxy
+        keeps its order and only filters."""
+        source = self.sourceModel()
+        if isinstance(source, EntityTableModel):
+            source.sort(column, order)
+            return
+        super().sort(column, order)
 
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
         a = left.data(SORT_ROLE)

@@ -78,6 +78,7 @@ def build_docks(window: QMainWindow) -> None:
         )
         w.tables[kind] = table
         w.table_docks[kind] = dock
+        dock.visibilityChanged.connect(table.on_dock_visibility)
         if first is None:
             first = dock
         else:

@@ -36,13 +36,18 @@ def test_page_is_offline_and_assets_exist(demo) -> None:
     assert "http://" not in page
     urls = set(re.findall(r'(?:src|href)="([^"]+)"', page))
     files = [u for u in urls if u.startswith("file://")]
-    # leaflet js+css, jquery, leaflet.draw js+css, page js+css
-    assert len(files) == 7, sorted(urls)
+    # leaflet js+css, jquery, leaflet.draw js+css, leaflet.markercluster js+css, page js+css
+    assert len(files) == 9, sorted(urls)
     for u in files:
         assert Path(unquote(urlparse(u).path)).is_file(), u
     assert urls - set(files) == {"qrc:///qtwebchannel/qwebchannel.js"}
     # licences of the vendored packages are bundled next to them
-    for lic in ("leaflet/LICENSE", "jquery/LICENSE.txt", "leaflet-draw/LICENSE"):
+    for lic in (
+        "leaflet/LICENSE",
+        "jquery/LICENSE.txt",
+        "leaflet-draw/LICENSE",
+        "leaflet-markercluster/MIT-LICENCE.txt",
+    ):
         assert (map_page.VENDOR_DIR / lic).is_file()
 
 

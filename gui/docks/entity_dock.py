@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QItemSelectionModel, Qt, pyqtSignal
+from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,6 +20,11 @@ from gui.table_models import ID_ROLE, EntityTableModel, make_proxy
 
 #: widest an entity-table column starts (px) when fitted to its contents
 MAX_COLUMN_PX = 220
+#: rows looked at when a column is fitted to its contents
+FIT_SAMPLE_ROWS = 30
+#: a hidden (or behind another tab) table with more rows than this is filled when it is shown (or asked for a row),
+#: not on every scenario change: a 5,000-row reset costs ~50-100 ms of GUI thread each
+LAZY_ROWS = 1000
 
 
 class EntityTable(QWidget):
@@ -43,6 +49,8 @@ class EntityTable(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setStretchLastSection(True)
+        # fitting columns to their contents looks at this many rows, not all (10k rows: seconds)
+        self.view.horizontalHeader().setResizeContentsPrecision(FIT_SAMPLE_ROWS)
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(tr("搜索（任意列）"))
         self.search.setClearButtonEnabled(True)
@@ -60,6 +68,7 @@ class EntityTable(QWidget):
         lay.addLayout(self.tools)
         lay.addWidget(self.view)
         self._syncing = False
+        self._pending: Scenario | None = None
         #: columns are fitted to their contents once, when the first rows arrive (later resets
         #: keep the widths the user may have dragged)
         self._fitted = False
@@ -101,7 +110,36 @@ class EntityTable(QWidget):
         if entity_id:
             self.sig_row_selected.emit(entity_id)
 
+    @property
+    def pending(self) -> bool:
+        """A scenario waits to be shown (large table, hidden until now)."""
+        return self._pending is not None
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.flush()
+
+    def on_dock_visibility(self, visible: bool) -> None:
+        """Connected to the dock's ``visibilityChanged`` (a tab of tabified docks selected:
+        the table is not shown anew, so no ``showEvent``)."""
+        if visible:
+            self.flush()
+
+    def flush(self) -> None:
+        """Show the scenario a hidden large table was given (no-op if none waits)."""
+        scenario, self._pending = self._pending, None
+        if scenario is not None:
+            self._apply(scenario)
+
     def set_scenario(self, scenario: Scenario) -> None:
+        """Show ``scenario``; a large hidden table only keeps it until it is shown."""
+        if len(getattr(scenario, self.kind)) > LAZY_ROWS and self.visibleRegion().isEmpty():
+            self._pending = scenario
+            return
+        self._pending = None
+        self._apply(scenario)
+
+    def _apply(self, scenario: Scenario) -> None:
         current = self.selected_id()
         self._syncing = True
         try:
@@ -112,6 +150,7 @@ class EntityTable(QWidget):
 
     def select_id(self, entity_id: str) -> bool:
         """Select the row of ``entity_id`` without emitting ``sig_row_selected``."""
+        self.flush()
         row = self.model.row_of(entity_id)
         self._syncing = True
         try:

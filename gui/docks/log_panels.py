@@ -62,3 +62,18 @@ class MessagePanel(QTreeWidget):
         self.resizeColumnToContents(0)
         self.resizeColumnToContents(1)
         return item
+
+    def add_many(self, level: str, texts: list[str], *, limit: int = 20) -> None:
+        """Add the first ``limit`` messages one by one and the rest as one summary row whose
+        details list them (thousands of warnings, e.g. of a 10k-facility workspace, made
+        thousands of rows and froze the window for seconds)."""
+        for text in texts[:limit]:
+            self.add(level, text)
+        rest = texts[limit:]
+        if rest:
+            self.add(
+                level,
+                tr("另有 {n} 条同类消息（展开查看）").format(n=len(rest)),
+                "\n".join(rest),
+            )
+            self.count_by_level[level] = self.count_by_level.get(level, 0) + len(rest) - 1

@@ -524,8 +524,8 @@
         <translation>Data sources and licences:</translation>
     </message>
     <message>
-        <source>地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、jQuery 3.7.1（MIT），均为本地文件。</source>
-        <translation>Map components: Leaflet 1.9.4 (BSD-2), Leaflet.draw 1.0.4 (MIT), jQuery 3.7.1 (MIT), all served from local files.</translation>
+        <source>地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。</source>
+        <translation>Map components: Leaflet 1.9.4 (BSD-2), Leaflet.draw 1.0.4 (MIT), Leaflet.markercluster 1.5.3 (MIT), jQuery 3.7.1 (MIT), all served from local files.</translation>
     </message>
     <message>
         <source>道路网为演示用生成数据（非实测）。</source>
@@ -1474,6 +1474,10 @@
     <message>
         <source>未批准：请填写批准人姓名。</source>
         <translation>Not approved: please enter the approver's name.</translation>
+    </message>
+    <message>
+        <source>另有 {n} 条同类消息（展开查看）</source>
+        <translation>{n} more messages of this kind (expand to see them)</translation>
     </message>
 </context>
 </TS>

@@ -23,7 +23,10 @@
     data: null,
     _drawHandler: null,
     _lastMove: 0,
-    timings: {}
+    timings: {},
+    drawn: false,      // every layer is on the map and painted (see markDrawn)
+    loading: 0,        // clustered layers still being added in chunks
+    colors: {}         // layer id -> colour of its cluster icons
   };
   window.RD = RD;
 
@@ -44,8 +47,88 @@
     return g;
   }
 
+  // Point layers above this many features are clustered (Leaflet.markercluster, added in
+  // chunks so the page stays responsive); smaller ones keep one DOM marker per feature.
+  RD.CLUSTER_AT = 400;
+
+  function clusterIcon(id) {
+    return function (cluster) {
+      var n = cluster.getChildCount();
+      var size = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
+      var el = document.createElement("div");
+      el.className = "rd-cluster rd-cluster-" + id;
+      el.style.background = RD.colors[id] || "#555";
+      el.style.lineHeight = (size - 4) + "px";
+      el.textContent = n >= 1000 ? (n / 1000).toFixed(1) + "k" : String(n);
+      return L.divIcon({ html: el, className: "rd-cluster-wrap", iconSize: [size, size] });
+    };
+  }
+
+  // The container of a layer: a marker-cluster group when it holds more than CLUSTER_AT
+  // features (and the plugin is loaded), else a plain feature group.
+  function container(id, n) {
+    var want = n > RD.CLUSTER_AT && typeof L.markerClusterGroup === "function";
+    var g = RD.groups[id];
+    if (g && !!g._rdCluster === want) { return clearGroup(id); }
+    var visible = !g || RD.map.hasLayer(g);
+    if (g) { clearGroup(id); RD.map.removeLayer(g); }
+    if (want) {
+      g = L.markerClusterGroup({
+        chunkedLoading: true, chunkInterval: 50, chunkDelay: 10,
+        showCoverageOnHover: false, maxClusterRadius: 50, spiderfyOnMaxZoom: true,
+        disableClusteringAtZoom: 16, iconCreateFunction: clusterIcon(id),
+        chunkProgress: function (done, total) {
+          if (done >= total && g._rdLoading) { g._rdLoading = false; loaded(); }
+        }
+      });
+      g._rdCluster = true;
+    } else {
+      g = L.featureGroup();
+    }
+    RD.groups[id] = g;
+    if (visible) { g.addTo(RD.map); }
+    RD.counts[id] = 0;
+    return g;
+  }
+
+  // Add many layers to a container (cluster groups load them in chunks, asynchronously).
+  function fill(g, layers) {
+    if (g._rdCluster) {
+      if (!layers.length) { return; }
+      if (!g._map) { g.addLayers(layers); return; }  // hidden: clustered when shown
+      g._rdLoading = true;
+      RD.loading += 1;
+      RD.drawn = false;
+      g.addLayers(layers);
+    } else {
+      layers.forEach(function (l) { l.addTo(g); });
+    }
+  }
+
+  function loaded() {
+    RD.loading = Math.max(0, RD.loading - 1);
+    if (RD.loading === 0 && RD.painted) { markDrawn(); }
+  }
+
+  // "Drawn": every layer is on the map (clustered layers fully loaded) and two animation
+  // frames have passed without a zoom animation, so the canvas and markers are painted.
+  function markDrawn() {
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function settle() {
+        if (RD.map._animatingZoom) { requestAnimationFrame(settle); return; }
+        if (RD.loading > 0) { return; }  // loaded() calls again
+        if (!RD.drawn) {
+          RD.drawn = true;
+          RD.timings.drawn_ms = Math.round(performance.now() - (RD.timings.start || 0));
+          call("mapDrawn", JSON.stringify(RD.stats()));
+        }
+      });
+    });
+  }
+
   function clearGroup(id) {
     var g = group(id);
+    if (g._rdLoading) { g._rdLoading = false; RD.loading = Math.max(0, RD.loading - 1); }
     g.eachLayer(function (layer) {
       if (layer._rdId && RD.byId[layer._rdId] === layer) { delete RD.byId[layer._rdId]; }
     });
@@ -71,27 +154,39 @@
     if (p.popup) { layer.bindPopup(p.popup, { maxWidth: 360 }); }
   }
 
-  function addPoints(id, points) {
-    var g = clearGroup(id);
-    points.forEach(function (p) {
-      var m = L.marker([p.lat, p.lon], { icon: iconFor(p), draggable: false, riseOnHover: true,
-                                         keyboard: false });
-      m._rdId = p.id;
-      m._rdPoint = p;
-      bindInfo(m, p);
-      m.on("click", function () {
-        if (RD.mode === "pick") { return; }
-        RD.select(p.id, false);
-        call("markerClicked", p.id);
-      });
-      m.on("dragend", function () {
-        var ll = m.getLatLng();
-        call("markerDragged", p.id, ll.lng, ll.lat);
-      });
-      m.addTo(g);
-      if (RD.draggable && p.movable && m.dragging) { m.dragging.enable(); }
-      RD.byId[p.id] = m;
+  function pointMarker(p) {
+    var m = L.marker([p.lat, p.lon], { icon: iconFor(p), draggable: false, riseOnHover: true,
+                                       keyboard: false });
+    m._rdId = p.id;
+    m._rdPoint = p;
+    bindInfo(m, p);
+    m.on("click", function () {
+      if (RD.mode === "pick") { return; }
+      RD.select(p.id, false);
+      call("markerClicked", p.id);
     });
+    m.on("dragend", function () {
+      var ll = m.getLatLng();
+      call("markerDragged", p.id, ll.lng, ll.lat);
+    });
+    RD.byId[p.id] = m;
+    return m;
+  }
+
+  function enableDragging(made) {
+    if (!RD.draggable) { return; }
+    made.forEach(function (m) {
+      if (!m._rdPoint || !m._rdPoint.movable) { return; }
+      m.options.draggable = true;  // clustered: enabled when added to the map
+      if (m.dragging) { m.dragging.enable(); }
+    });
+  }
+
+  function addPoints(id, points) {
+    var g = container(id, points.length);
+    var made = points.map(pointMarker);
+    fill(g, made);
+    enableDragging(made);
     RD.counts[id] = points.length;
   }
 
@@ -179,15 +274,21 @@
     return m;
   }
 
-  function addFeatures(id, fc, styleFn, pointFn) {
-    var g = clearGroup(id);
-    var n = 0;
+  function addFeatures(id, fc, styleFn, pointFn, clusterable) {
+    var feats = (fc && fc.features) || [];
+    var g = clusterable ? container(id, feats.length) : clearGroup(id);
+    var made = featureLayers(g, fc, styleFn, pointFn);
+    fill(g, made);
+    RD.counts[id] = made.length;
+  }
+
+  function featureLayers(g, fc, styleFn, pointFn) {
+    var made = [];
     L.geoJSON(fc, {
       style: styleFn,
       pointToLayer: pointFn || defaultPoint,
       onEachFeature: function (f, layer) {
         var pr = f.properties || {};
-        n += 1;
         if (pr.id) {
           layer._rdId = pr.id;
           RD.byId[pr.id] = layer;
@@ -199,8 +300,12 @@
         }
         bindInfo(layer, pr);
       }
-    }).eachLayer(function (layer) { layer.addTo(g); });
-    RD.counts[id] = n;
+    }).eachLayer(function (layer) {
+      // a clustered circle marker may be spiderfied, which sets a marker z-index offset
+      if (g._rdCluster && !layer.setZIndexOffset) { layer.setZIndexOffset = function () { return this; }; }
+      made.push(layer);
+    });
+    return made;
   }
 
   function roadPopup(pr) {
@@ -278,7 +383,7 @@
     } else if (POINT_LAYERS.indexOf(id) >= 0) {
       addPoints(id, payload);
     } else if (id === "hazards") {
-      addFeatures(id, payload, hazardStyle);
+      addFeatures(id, payload, hazardStyle, null, true);
     } else if (id === "closures") {
       addFeatures(id, payload, closureStyle);
     } else if (id === "closed_roads") {
@@ -300,6 +405,34 @@
       });
     } else if (id === "roads") {
       addRoads(payload.layers, payload.styles);
+    }
+    RD.applyOrder();
+    return RD.counts[id];
+  };
+
+  // Entity by entity: replace the markers/features of the ids in ``payload`` (new or edited)
+  // and drop ``removed`` ones, leaving the rest of a large (clustered) layer as it is.
+  RD.updateLayer = function (id, payload, removed) {
+    var g = RD.groups[id];
+    if (!g) { RD.setLayerData(id, payload); return RD.counts[id]; }
+    var isPoints = POINT_LAYERS.indexOf(id) >= 0;
+    var items = isPoints ? payload : ((payload && payload.features) || []);
+    var gone = (removed || []).concat(items.map(function (x) {
+      return isPoints ? x.id : (x.properties || {}).id;
+    }));
+    var dropped = 0;
+    gone.forEach(function (eid) {
+      var layer = RD.byId[eid];
+      if (layer && g.hasLayer(layer)) { g.removeLayer(layer); dropped += 1; }
+      delete RD.byId[eid];
+    });
+    var made = isPoints ? items.map(pointMarker)
+      : featureLayers(g, payload, id === "hazards" ? hazardStyle : undefined);
+    if (g._rdCluster) { g.addLayers(made); } else { made.forEach(function (l) { l.addTo(g); }); }
+    enableDragging(made);
+    RD.counts[id] = (RD.counts[id] || 0) - dropped + made.length;
+    if (RD.selected && RD.byId[RD.selected] && gone.indexOf(RD.selected) >= 0) {
+      RD.select(RD.selected, false);
     }
     RD.applyOrder();
     return RD.counts[id];
@@ -342,7 +475,10 @@
     ids.forEach(function (k) {
       var g = group(k);
       if (visible && !RD.map.hasLayer(g)) { g.addTo(RD.map); }
-      if (!visible && RD.map.hasLayer(g)) { RD.map.removeLayer(g); }
+      if (!visible && RD.map.hasLayer(g)) {
+        if (g._rdLoading) { g._rdLoading = false; loaded(); }  // nothing left to draw there
+        RD.map.removeLayer(g);
+      }
     });
     RD.applyOrder();
     return RD.isLayerVisible(ids[0] || id);
@@ -353,8 +489,10 @@
     return !!(g && RD.map.hasLayer(g));
   };
 
+  // Markers and cluster icons on screen (a cluster stands for its members).
   RD.visibleMarkers = function () {
-    return document.querySelectorAll(".leaflet-marker-pane .rd-ic").length;
+    return document.querySelectorAll(".leaflet-marker-pane .rd-ic, .leaflet-marker-pane .rd-cluster")
+      .length;
   };
 
   RD.select = function (id, pan) {
@@ -371,6 +509,11 @@
     RD.selected = id || null;
     var layer = id ? RD.byId[id] : null;
     if (!layer) { return false; }
+    var parent = layer.__parent && clusterOf(layer);
+    if (parent && pan) {  // show the marker out of its cluster, then mark it
+      parent.zoomToShowLayer(layer, function () { RD.select(id, false); });
+      return true;
+    }
     var el = layer.getElement && layer.getElement();
     if (layer._rdPoint) {
       if (el) {
@@ -388,6 +531,15 @@
     }
     return true;
   };
+
+  function clusterOf(layer) {
+    var found = null;
+    Object.keys(RD.groups).forEach(function (k) {
+      var g = RD.groups[k];
+      if (g._rdCluster && g.hasLayer(layer)) { found = g; }
+    });
+    return found;
+  }
 
   RD.isSelected = function (id) {
     var layer = RD.byId[id];
@@ -427,9 +579,12 @@
       var g = RD.groups[id];
       if (!g) { return; }
       g.eachLayer(function (m) {
+        var on = RD.draggable && !!m._rdPoint && !!m._rdPoint.movable;
+        // a clustered marker gets its drag handler when it is added to the map: the option
+        // makes it draggable then
+        if (m.options) { m.options.draggable = on; }
         if (!m.dragging) { return; }
-        if (RD.draggable && m._rdPoint && m._rdPoint.movable) { m.dragging.enable(); }
-        else { m.dragging.disable(); }
+        if (on) { m.dragging.enable(); } else { m.dragging.disable(); }
       });
     });
   };
@@ -468,6 +623,8 @@
   RD.stats = function () {
     return { leaflet: typeof L !== "undefined" ? L.version : null, counts: RD.counts,
              markers: RD.visibleMarkers(), ready: RD.ready, painted: !!RD.painted, bridge: !!RD.bridge,
+             drawn: !!RD.drawn, loading: RD.loading,
+             clusters: document.querySelectorAll(".leaflet-marker-pane .rd-cluster").length,
              zoom: RD.map ? RD.map.getZoom() : null, timings: RD.timings,
              since_nav_ms: Math.round(performance.now()) };
   };
@@ -482,6 +639,10 @@
     RD.timings.start = t0;
     RD.map = map;
     RD.data = data;
+    RD.colors = data.colors || {};
+    // marker clustering needs a maximum zoom; without a tile layer the map has none
+    if (map.options.maxZoom === undefined) { map.setMaxZoom(19); }
+    RD.drawn = false;
     RD.roadRenderer = L.canvas({ padding: 0.3, tolerance: 3 });
     var order = data.order || [];
     order.forEach(function (id) {
@@ -513,6 +674,7 @@
         if (RD.map._animatingZoom) { requestAnimationFrame(settle); return; }
         RD.painted = true;
         RD.timings.painted_ms = Math.round(performance.now() - t0);
+        if (RD.loading === 0) { markDrawn(); }
       });
     });
     map.on("click", function (e) {

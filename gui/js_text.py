@@ -1,0 +1,60 @@
+"""JSON text for the map page and ``runJavaScript`` (Qt-free): safe inside ``<script>``.
+
+:func:`js_literal` escapes what could close a script element or break a JS literal;
+:func:`js_literal_chunked` produces the same text piece by piece, so serialising a 10 MB page
+in a worker thread never holds the GIL for long (the GUI thread keeps running).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["js_literal", "js_literal_chunked"]
+
+
+def js_literal(value: Any) -> str:
+    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``.
+
+    ``<``, ``>``, ``&`` and the JS line separators are escaped so no data can close the script
+    element or break out of the literal.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def js_literal_chunked(value: Any, chunk: int = 500) -> str:
+    """The text of :func:`js_literal`, serialised piece by piece.
+
+    One ``json.dumps`` of a 10k-facility page (10 MB) holds the GIL for its whole run, so a
+    worker thread building the page stalls the GUI thread; here no single call serialises more
+    than ``chunk`` scalars, ``chunk // 5`` plain records or nested lists, or one GeoJSON feature
+    (its coordinates again in pieces), and the interpreter can switch threads in between.
+    """
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(
+                f"{js_literal(str(k))}:{js_literal_chunked(v, chunk)}" for k, v in value.items()
+            )
+            + "}"
+        )
+    if not isinstance(value, list | tuple) or not value:
+        return js_literal(value)
+    first = value[0]
+    if isinstance(first, dict) and any(
+        isinstance(v, dict) and "geometry" in v or isinstance(v, dict) and "coordinates" in v
+        for v in value[:1]
+    ):
+        return "[" + ",".join(js_literal_chunked(v, chunk) for v in value) + "]"
+    step = max(1, chunk // 5) if isinstance(first, dict | list | tuple) else chunk
+    if len(value) <= step:
+        return js_literal(list(value))
+    parts = [js_literal(list(value[i : i + step]))[1:-1] for i in range(0, len(value), step)]
+    return "[" + ",".join(parts) + "]"
