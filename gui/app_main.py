@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gis.version import __version__
+
 log = logging.getLogger("reliefdesk")
 
 SCREENSHOT_TIMEOUT_S = 60.0
@@ -272,6 +274,7 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("ReliefDesk")
     QCoreApplication.setApplicationName("ReliefDesk")
+    QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance() or QApplication(
         [sys.argv[0] if sys.argv and sys.argv[0] else "reliefdesk"]
     )

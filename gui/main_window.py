@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gis.model import Scenario
+from gis.version import SOFTWARE
 from gui import map_page
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
@@ -740,6 +741,7 @@ class MainWindow(QMainWindow):
         note = self.session.scenario.road_network.note
         text = (
             tr("ReliefDesk 应急资源调度台 — 县级应急资源调度桌面 GIS")
+            + f"\n{SOFTWARE} · GPL-3.0-or-later"
             + "\n\n"
             + tr("数据来源与许可：")
             + "\n"

@@ -626,6 +626,7 @@ class _NumberedCanvas(Canvas):
     "第 n 页 / 共 N 页" (a missing page of a printed order is then noticed)."""
 
     footer_font = "Helvetica"
+    footer_software = "ReliefDesk"  # the plan's inputs.software ("ReliefDesk 0.2.0")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -645,7 +646,7 @@ class _NumberedCanvas(Canvas):
             self.drawCentredString(
                 PAGE_W / 2,
                 MARGIN - 8 * mm,
-                f"ReliefDesk 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
+                f"{self.footer_software} 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
             )
             self.restoreState()
             super().showPage()
@@ -694,7 +695,11 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         # the header is drawn when the page ENDS, so it knows which order the page holds
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=header)])
-        canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
+        canvas_cls = type(
+            "_Canvas",
+            (_NumberedCanvas,),
+            {"footer_font": font, "footer_software": clean_text(plan.inputs.software, 60)},
+        )
         doc.build(story, canvasmaker=canvas_cls)
         tmp.replace(path)
     except OSError as exc:
