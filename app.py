@@ -20,10 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gis.paths import app_root, data_dir
 from gis.version import SOFTWARE
 
-ROOT = Path(__file__).resolve().parent
-DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
+DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
 SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
 

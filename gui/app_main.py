@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gis.paths import log_dir
 from gis.version import __version__
 
 log = logging.getLogger("reliefdesk")
@@ -37,14 +38,6 @@ def process_age_s() -> float | None:
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
-
-
-def log_dir() -> Path:
-    env = os.environ.get("RELIEFDESK_LOG_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "reliefdesk"
 
 
 def setup_logging() -> Path:
