@@ -84,7 +84,7 @@ exec "$RUN_PY" "$PREFIX/app.py" "\$@"
 LAUNCH
 chmod +x "$DEST/reliefdesk"
 mkdir -p "$MENU_DIR"
-sed -e "s|@PREFIX@|$PREFIX|g" "$SRC/installer/reliefdesk.desktop.in" > "$MENU_FILE"
+sed -e "s|@PREFIX@|$PREFIX|g" -e "/^# Template/d" "$SRC/installer/reliefdesk.desktop.in" > "$MENU_FILE"
 chmod 644 "$MENU_FILE"
 MENU_TARGET="${MENU_FILE#"${DESTDIR:-}"}"
 cat > "$DEST/uninstall.sh" <<UNINSTALL
