@@ -13,7 +13,7 @@ DEBS := libasound2 libbrotli1 libdbus-1-3 libegl1 libfontconfig1 libfreetype6 li
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
 	libxkbcommon-x11-0 xvfb xauth fonts-wqy-microhei poppler-utils poppler-data
 
-.PHONY: run test setup debs venv lint clean demo bench
+.PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
@@ -56,6 +56,34 @@ demo: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_matrix.py
+
+# Offline install: download every wheel requirements.txt needs into installer/wheelhouse/, on a
+# connected machine of the target's kind (Debian 12, x86_64, Python 3.11); copy the checkout
+# with it, then run installer/install.sh there (it installs from the wheelhouse, no network).
+wheelhouse:
+	$(PY) -m pip download -r requirements.txt -d installer/wheelhouse
+	@echo "installer/wheelhouse: $$(ls installer/wheelhouse | wc -l) files"
+
+PREFIX ?= /opt/reliefdesk
+install:
+	installer/install.sh $(PREFIX)
+
+uninstall:
+	installer/install.sh --uninstall $(PREFIX)
+
+# Frozen one-folder build (PyInstaller: several minutes, ~1 GB of disk; NOT part of `make test`):
+# dist/ReliefDesk/ReliefDesk runs without Python. `make bundle-test` smoke-tests it with no
+# Python on PATH; `make deb` packages it for /opt/reliefdesk (menu entry + icon).
+bundle: setup
+	$(VENV)/bin/python -m pip install -q -r requirements-build.txt
+	$(VENV)/bin/python -m PyInstaller --noconfirm --distpath dist --workpath build/pyinstaller \
+		installer/reliefdesk.spec
+
+bundle-test: bundle
+	installer/bundle_smoke.sh dist/ReliefDesk
+
+deb: bundle
+	installer/make_deb.sh dist/ReliefDesk dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -2,6 +2,7 @@
 """ReliefDesk 应急资源调度台 — entry point.
 
     python app.py [WS.gpkg]                      open the desktop window (default: the bundled demo county)
+    python app.py --version                      print "ReliefDesk X.Y.Z" and exit
     python app.py --screenshot OUT.png [WS.gpkg] open the window, wait for the map, save a PNG, exit
     python app.py info WS.gpkg                   JSON summary of a workspace
     python app.py import-osm FILE --out WS.gpkg [--boundary GEOJSON]
@@ -19,8 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+from gis.paths import app_root, data_dir
+from gis.version import SOFTWARE
+
+ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
+DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
 SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
 
@@ -51,6 +55,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("workspace", nargs="?", type=Path, help="workspace GeoPackage (default: demo county)")
     p.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a PNG of the window and exit")
+    p.add_argument("--version", action="version", version=SOFTWARE, help="print the version and exit")
     return p
 
 

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from dispatch.results import Status
+from gis.version import SOFTWARE
 
 
 class PlanStatus(StrEnum):
@@ -176,7 +177,7 @@ class PlanInputs:
     scenario_hash: str
     options: Mapping[str, Any]
     created_at: datetime
-    software: str = "ReliefDesk 0.1.0"
+    software: str = SOFTWARE  # gis/version.py: the one version
     road_network: str = ""
     notes: tuple[str, ...] = ()
 

@@ -6,17 +6,17 @@ dispatch panel find them there.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import QMainWindow, QToolBar
 
+from gis.paths import app_root, data_dir
 from gui.i18n import LANGUAGES, tr
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_WORKSPACE = ROOT / "data" / "hejiang_demo.gpkg"
+ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
+DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
 
 def build_actions(window: QMainWindow) -> None:

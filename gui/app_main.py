@@ -21,6 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gis.paths import log_dir
+from gis.version import __version__
+
 log = logging.getLogger("reliefdesk")
 
 SCREENSHOT_TIMEOUT_S = 60.0
@@ -37,14 +40,6 @@ def process_age_s() -> float | None:
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
-
-
-def log_dir() -> Path:
-    env = os.environ.get("RELIEFDESK_LOG_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "reliefdesk"
 
 
 def setup_logging() -> Path:
@@ -297,6 +292,7 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("ReliefDesk")
     QCoreApplication.setApplicationName("ReliefDesk")
+    QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance() or QApplication(
         [sys.argv[0] if sys.argv and sys.argv[0] else "reliefdesk"]
     )

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from PyQt6.QtCore import QCoreApplication, QTranslator
 
-I18N_DIR = Path(__file__).resolve().parents[1] / "resources" / "i18n"
+from gis.paths import resources_dir
+
+I18N_DIR = resources_dir() / "i18n"
 CONTEXT = "ReliefDesk"
 LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
 

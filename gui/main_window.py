@@ -34,6 +34,8 @@ from PyQt6.QtWidgets import (
 )
 
 from gis.model import Scenario
+from gis.paths import settings_dir
+from gis.version import SOFTWARE
 from gui import map_page, map_updates
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
@@ -70,13 +72,12 @@ __all__ = [
 
 
 def app_settings() -> QSettings:
-    """The app's settings (INI). ``RELIEFDESK_SETTINGS_DIR`` redirects them (tests)."""
+    """The app's settings (INI) in :func:`gis.paths.settings_dir` (``~/.config/ReliefDesk``,
+    ``%APPDATA%\\ReliefDesk``); ``RELIEFDESK_SETTINGS_DIR`` redirects them (tests)."""
     directory = os.environ.get("RELIEFDESK_SETTINGS_DIR")
     if directory:
         return QSettings(str(Path(directory) / "reliefdesk.ini"), QSettings.Format.IniFormat)
-    return QSettings(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ReliefDesk", "ReliefDesk"
-    )
+    return QSettings(str(settings_dir() / "ReliefDesk.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
@@ -744,6 +745,7 @@ class MainWindow(QMainWindow):
         note = self.session.scenario.road_network.note
         text = (
             tr("ReliefDesk 应急资源调度台 — 县级应急资源调度桌面 GIS")
+            + f"\n{SOFTWARE} · GPL-3.0-or-later"
             + "\n\n"
             + tr("数据来源与许可：")
             + "\n"

@@ -38,9 +38,10 @@ from gis.model import (
     Stockpile,
     Team,
 )
+from gis.paths import cache_dir, resources_dir
 from gui.js_text import js_literal, js_literal_chunked  # noqa: F401 (js_literal re-exported)
 
-RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES_DIR = resources_dir()  # gis.paths: the source tree or the frozen bundle
 VENDOR_DIR = RESOURCES_DIR / "vendor"
 
 #: Pages larger than this cannot go through ``QWebEngineView.setHtml`` (Chromium data-URL limit).
@@ -737,11 +738,8 @@ def write_map_html(path: Path, page: str) -> Path:
 
 
 def page_cache_dir() -> Path:
-    """``$RELIEFDESK_CACHE_DIR/pages`` or ``~/.cache/reliefdesk/pages``."""
-    import os
-
-    env = os.environ.get("RELIEFDESK_CACHE_DIR")
-    return (Path(env) if env else Path.home() / ".cache" / "reliefdesk") / "pages"
+    """``pages/`` in :func:`gis.paths.cache_dir` (``$RELIEFDESK_CACHE_DIR`` overrides it)."""
+    return cache_dir() / "pages"
 
 
 @functools.cache

@@ -296,8 +296,10 @@ def test_project_has_no_import_cycles(project_graph) -> None:
 
 
 def test_plan_records_and_results_are_leaves(project_graph) -> None:
-    """The record types every layer reads import nothing of the project but results/gis.model."""
-    allowed = {"dispatch.results", "gis.model", "gis.errors"}
+    """The record types every layer reads import nothing of the project but results/gis.model
+    (and gis.version, itself import-free: the plan's ``inputs.software``)."""
+    allowed = {"dispatch.results", "gis.model", "gis.errors", "gis.version"}
+    assert project_graph.imports_of("gis.version") == set()
     assert project_graph.imports_of("dispatch.records") <= allowed
     assert project_graph.imports_of("dispatch.results") <= {"gis.errors"}
     assert project_graph.imports_of("gis.units") == set()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from gis.version import SOFTWARE, __version__
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
@@ -43,6 +47,20 @@ def test_help_lists_subcommands() -> None:
     assert proc.returncode == 0
     for cmd in ("info", "import-osm", "matrix", "dispatch", "--screenshot"):
         assert cmd in proc.stdout
+
+
+def test_version_is_one_line_from_the_one_place() -> None:
+    proc = run_app("--version", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"ReliefDesk {__version__}\n" == f"{SOFTWARE}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "gis.version.__version__"
+    }
+    assert f"## {__version__}" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
 def test_info_on_demo(demo_workspace_path: Path) -> None:
@@ -258,6 +276,14 @@ def test_dispatch_options_reach_the_plan(demo_workspace_path: Path, tmp_path: Pa
     assert options["routing_objective"] == "travel_time"
     assert options["hard_deadlines"] is True
     assert options["max_offroad_m"] == 3000.0
+    # one version (gis/version.py) in the plan and on every page of the printed orders
+    assert plan["inputs"]["software"] == SOFTWARE
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(out / "orders.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        pages = [p for p in text.split("\f") if p.strip()]
+        assert pages and all(f"{SOFTWARE} 应急资源调度台" in p for p in pages), text[-400:]
     # with hard deadlines no order carries a late-arrival note (the default run of the demo has
     # several: "第 2 站 … 晚于时限约 8 分钟送达")
     assert "晚于时限" not in (out / "plan.json").read_text(encoding="utf-8")

@@ -26,9 +26,9 @@ from dispatch.export.pdf import ExportError
 from dispatch.orders import format_quantity
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
+from gis.paths import resources_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-LEAFLET_DIR = ROOT / "resources" / "vendor" / "leaflet"
+LEAFLET_DIR = resources_dir() / "vendor" / "leaflet"  # gis.paths: source tree or frozen bundle
 
 PALETTE = (
     "#c0392b",

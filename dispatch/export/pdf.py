@@ -1,6 +1,7 @@
 """Printable orders: A4 PDF, a summary page then one order per page (reportlab).
 
-Chinese text uses the TrueType font of Debian's ``fonts-wqy-microhei``, EMBEDDED in the file
+Chinese text uses a TrueType CJK font (:func:`gis.paths.find_cjk_font`: Debian's
+``fonts-wqy-microhei``, Windows' Microsoft YaHei / SimSun...), EMBEDDED in the file
 (``TTFont(..., subfontIndex=0)``); the non-embedded ``STSong-Light`` CID font is never used because
 it only renders where poppler-data happens to be installed (DESIGN.md §5). Every string from data
 goes through :func:`html.escape` before it meets reportlab's paragraph markup.
@@ -12,7 +13,6 @@ legs (no map tiles): outbound legs solid, return legs dashed, start/stop markers
 from __future__ import annotations
 
 import math
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,8 @@ from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, OrderKind, StageRun
 from gis.errors import ReliefDeskError
 from gis.model import LEVEL_ROMAN
+from gis.paths import find_cjk_font
 
-DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 FONT_NAME = "WenQuanYiMicroHei"
 
 PAGE_W, PAGE_H = A4
@@ -70,12 +70,10 @@ def register_font(font_path: Path | str | None = None) -> str:
     """Register the embedded CJK font once; returns its reportlab name."""
     if FONT_NAME in pdfmetrics.getRegisteredFontNames():
         return FONT_NAME
-    path = Path(font_path or os.environ.get("RELIEFDESK_CJK_FONT") or DEFAULT_FONT_PATH)
-    if not path.exists():
-        raise ExportError(
-            f"CJK font {path} not found: install the Debian package fonts-wqy-microhei "
-            "or set RELIEFDESK_CJK_FONT to a TrueType (.ttf/.ttc) font"
-        )
+    try:  # font_path, $RELIEFDESK_CJK_FONT, bundled, or the system's (Linux/Windows font dirs)
+        path = find_cjk_font(font_path)
+    except FileNotFoundError as exc:
+        raise ExportError(str(exc)) from None
     kwargs = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
     try:
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), **kwargs))
@@ -626,6 +624,7 @@ class _NumberedCanvas(Canvas):
     "第 n 页 / 共 N 页" (a missing page of a printed order is then noticed)."""
 
     footer_font = "Helvetica"
+    footer_software = "ReliefDesk"  # the plan's inputs.software ("ReliefDesk 0.2.0")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -645,7 +644,7 @@ class _NumberedCanvas(Canvas):
             self.drawCentredString(
                 PAGE_W / 2,
                 MARGIN - 8 * mm,
-                f"ReliefDesk 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
+                f"{self.footer_software} 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
             )
             self.restoreState()
             super().showPage()
@@ -694,7 +693,11 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         # the header is drawn when the page ENDS, so it knows which order the page holds
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=header)])
-        canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
+        canvas_cls = type(
+            "_Canvas",
+            (_NumberedCanvas,),
+            {"footer_font": font, "footer_software": clean_text(plan.inputs.software, 60)},
+        )
         doc.build(story, canvasmaker=canvas_cls)
         tmp.replace(path)
     except OSError as exc:
@@ -703,4 +706,4 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
     return path
 
 
-__all__ = ["DEFAULT_FONT_PATH", "ExportError", "export_pdf", "register_font", "route_drawing"]
+__all__ = ["ExportError", "export_pdf", "register_font", "route_drawing"]

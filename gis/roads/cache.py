@@ -9,7 +9,8 @@
   hash) and the edge-table arrays; geometries are packed as coordinates + offsets
   (:func:`gis.roads.network.pack_lines`). Loading re-derives arcs and travel times and checks
   the content hash, so a file from another loader version or a damaged file is refused.
-* :func:`cache_dir` is where it lives: ``$RELIEFDESK_CACHE_DIR`` or ``~/.cache/reliefdesk``
+* :func:`cache_dir` (:func:`gis.paths.cache_dir`) is where it lives: ``$RELIEFDESK_CACHE_DIR``
+  or the platform's user cache folder (``~/.cache/reliefdesk`` on Linux)
   (``roads/`` below it; :func:`gis.roads.download.download_osm` keeps osmnx's HTTP cache in
   ``osmnx/``).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gis import paths
 from gis.errors import RoadNetworkError
 from gis.roads.classes import RoadOptions
 from gis.roads.network import LoadReport, RoadNetwork, pack_lines, unpack_lines
@@ -46,9 +48,8 @@ LOADER_VERSION = 1
 
 
 def cache_dir() -> Path:
-    """``$RELIEFDESK_CACHE_DIR`` or ``~/.cache/reliefdesk``."""
-    env = os.environ.get("RELIEFDESK_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "reliefdesk"
+    """:func:`gis.paths.cache_dir`: ``$RELIEFDESK_CACHE_DIR`` or the platform's user cache."""
+    return paths.cache_dir()
 
 
 def file_fingerprint(path: str | os.PathLike[str]) -> str:
