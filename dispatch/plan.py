@@ -68,6 +68,8 @@ TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
 #: id(plan.places) → (that tuple, id → place): the look-up index of recently used plans (the
 #: tuple is held, so its id cannot be reused while the entry exists).
 _PLACE_INDEX: dict[int, tuple[tuple[Place, ...], dict[str, Place]]] = {}
+#: id(plan.unserved) → (that tuple, site id → its shortfalls), the same way.
+_UNSERVED_INDEX: dict[int, tuple[tuple[Unserved, ...], dict[str, tuple[Unserved, ...]]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,16 @@ class Plan:
         return bool(self.unserved) or self.overall in (Status.CANCELLED, Status.TIMEOUT)
 
     def unserved_for(self, site_id: str) -> tuple[Unserved, ...]:
-        return tuple(u for u in self.unserved if u.site_id == site_id)
+        entry = _UNSERVED_INDEX.get(id(self.unserved))
+        if entry is None or entry[0] is not self.unserved:  # the HTML map asks once per site
+            if len(_UNSERVED_INDEX) > 16:
+                _UNSERVED_INDEX.clear()
+            index: dict[str, list[Unserved]] = {}
+            for u in self.unserved:
+                index.setdefault(u.site_id, []).append(u)
+            entry = (self.unserved, {k: tuple(v) for k, v in index.items()})
+            _UNSERVED_INDEX[id(self.unserved)] = entry
+        return entry[1].get(site_id, ())
 
     @property
     def issued_at(self) -> datetime | None:

@@ -69,6 +69,11 @@ EXPORT_TIMEOUT_S = 120.0
 
 
 def _child_export(name: str, plan: Plan, path: Path, conn: Any) -> None:
+    import gc
+
+    # what the fork inherited (network, solver state) lives until this child exits: keep the
+    # collector's full passes off it (they would also copy every page they touch)
+    gc.freeze()
     try:
         _writers()[name](plan, path)
         conn.send("")
