@@ -340,7 +340,11 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
             g.put_row(
                 r,
                 c0,
-                [_v(f"　{step.road}"), round(step.distance_m / 1000, 2), round(step.seconds / 60, 1)],
+                [
+                    _v(f"　{step.road}"),
+                    round(step.distance_m / 1000, 2),
+                    round(step.seconds / 60, 1),
+                ],
             )
     return nrows
 
