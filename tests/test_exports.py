@@ -4,6 +4,7 @@ hand-built plan whose names are hostile (``<script>``...), which must come out a
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import shutil
@@ -11,12 +12,15 @@ import subprocess
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from PIL import Image
 from shapely.geometry import shape
 
+from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.export.csv import CSV_HEADER, export_csv
 from dispatch.export.geojson import export_geojson
 from dispatch.export.html_map import export_html, render_html
@@ -301,3 +305,167 @@ def test_csv_defuses_formula_like_names(formula_plan: Plan, tmp_path: Path) -> N
     assert "'" + FORMULAS[0] in cells
     numbers = [c for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", c)]
     assert numbers  # quantities and times stay numbers
+
+
+# ---- XLSX layout, cell by cell -----------------------------------------------------------------
+# The references below were taken from the cell-by-cell writer that preceded the write-only one
+# (same values, types, number formats, widths, frozen panes, filters and styles): any change to
+# what the workbook holds shows here. ``digest`` covers every non-empty cell's coordinate, value,
+# type and number format.
+
+#: (font size, fill colour, horizontal alignment) of the bold cells -> their role
+_STYLES = {(None, "00E4EBF3", "center"): "head", (None, "", None): "key", (12.0, "", None): "title"}
+
+
+def _xlsx_layout(path: Path) -> dict[str, Any]:
+    """Per sheet: column widths, frozen pane, auto-filter, size, the styled cells and a digest
+    of every value with its type and number format."""
+    wb = load_workbook(path)
+    out: dict[str, Any] = {}
+    for ws in wb.worksheets:
+        cells = []
+        styled: dict[str, list[str]] = {}
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    cells.append((c.coordinate, repr(c.value), c.data_type, c.number_format))
+                if c.font.b:
+                    fill = c.fill.fgColor.rgb if c.fill.fill_type else ""
+                    style = _STYLES[(c.font.sz, fill, c.alignment.horizontal)]
+                    styled.setdefault(style, []).append(c.coordinate)
+        out[ws.title] = {
+            "widths": " ".join(
+                f"{k}{d.width:g}" for k, d in sorted(ws.column_dimensions.items()) if d.width
+            ),
+            "freeze": ws.freeze_panes,
+            "filter": ws.auto_filter.ref,
+            "size": (ws.max_row, ws.max_column, len(cells)),
+            **{k: " ".join(v) for k, v in styled.items()},
+            "digest": hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()[
+                :16
+            ],
+        }
+    return out
+
+
+_XLSX_HOSTILE: dict[str, Any] = {
+    "方案汇总": {
+        "widths": "A20 B48 C10 D16 E20 F48 G19 H31 I12 J29 K10 L48",
+        "freeze": "A2",
+        "filter": "A1:L3",
+        "size": (29, 12, 94),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 A16 B16 C16 D16 E16 F16 A19 B19 C19 D19 "
+        "E19 F19 G19 H19 A23 B23 C23 D23 E23 F23 A26 B26 C26 D26 A29 B29 C29 D29 E29",
+        "title": "A5 A15 A18 A22 A25 A28",
+        "key": "A6 A7 A8 A9 A10 A11 A12 A13",
+        "digest": "b2cd3c14a8518361",
+    },
+    "HJ-20261122-001-01": {
+        "widths": "A6 B6 C6 D10 E39 F16 G10 H10 I10 J6 K7 L10 M6 O48 P48 Q12",
+        "freeze": "A2",
+        "filter": "A1:M8",
+        "size": (32, 17, 165),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 M1 O1 P1 O17 P17 Q17",
+        "key": "O2 O3 O4 O5 O6 O7 O8 O9 O10 O11 O12 O13 O14 O15 O18 O21 O24 O27 O30",
+        "digest": "10d546067bb153e3",
+    },
+    "HJ-20261122-001-02": {
+        "widths": "A6 B6 C6 D10 E39 F16 G10 H10 I6 J6 K6 L10 M6 O48 P48 Q12",
+        "freeze": "A2",
+        "filter": "A1:M3",
+        "size": (20, 17, 71),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 M1 O1 P1 O17 P17 Q17",
+        "key": "O2 O3 O4 O5 O6 O7 O8 O9 O10 O11 O12 O13 O14 O15 O18",
+        "digest": "3735a265405f99aa",
+    },
+}
+
+_XLSX_FORMULA: dict[str, Any] = {
+    "方案汇总": {
+        "widths": "A20 B48 C10 D16 E42 F45 G19 H31 I12 J29 K10 L48",
+        "freeze": "A2",
+        "filter": "A1:L3",
+        "size": (29, 12, 94),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 A16 B16 C16 D16 E16 F16 A19 B19 C19 D19 "
+        "E19 F19 G19 H19 A23 B23 C23 D23 E23 F23 A26 B26 C26 D26 A29 B29 C29 D29 E29",
+        "title": "A5 A15 A18 A22 A25 A28",
+        "key": "A6 A7 A8 A9 A10 A11 A12 A13",
+        "digest": "80513dbcb00053d0",
+    },
+    "HJ-20261122-001-01": {
+        "widths": "A6 B6 C6 D10 E42 F16 G10 H10 I10 J6 K7 L10 M6 O48 P48 Q12",
+        "freeze": "A2",
+        "filter": "A1:M8",
+        "size": (32, 17, 165),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 M1 O1 P1 O17 P17 Q17",
+        "key": "O2 O3 O4 O5 O6 O7 O8 O9 O10 O11 O12 O13 O14 O15 O18 O21 O24 O27 O30",
+        "digest": "dc54323389a94555",
+    },
+    "HJ-20261122-001-02": {
+        "widths": "A6 B6 C6 D10 E39 F16 G10 H10 I6 J6 K6 L10 M6 O47 P48 Q12",
+        "freeze": "A2",
+        "filter": "A1:M3",
+        "size": (20, 17, 71),
+        "head": "A1 B1 C1 D1 E1 F1 G1 H1 I1 J1 K1 L1 M1 O1 P1 O17 P17 Q17",
+        "key": "O2 O3 O4 O5 O6 O7 O8 O9 O10 O11 O12 O13 O14 O15 O18",
+        "digest": "c1281eaa033e08f0",
+    },
+}
+
+
+@pytest.mark.parametrize("which", ["hostile", "formula"])
+def test_xlsx_layout_matches_the_reference(
+    which: str, hostile_plan: Plan, formula_plan: Plan, tmp_path: Path
+) -> None:
+    plan, expected = {
+        "hostile": (hostile_plan, _XLSX_HOSTILE),
+        "formula": (formula_plan, _XLSX_FORMULA),
+    }[which]
+    got = _xlsx_layout(export_xlsx(plan, tmp_path / "r.xlsx"))
+    assert list(got) == list(expected)
+    for name, sheet in expected.items():
+        assert got[name] == sheet, name
+
+
+def _fitted(values: list[object]) -> int:
+    return max(
+        6, min(48, max(sum(2 if ord(c) > 0x2E80 else 1 for c in str(v)) for v in values) + 2)
+    )
+
+
+def test_xlsx_demo_layout(plan: Plan, tmp_path: Path) -> None:
+    """The demo plan (solver output varies by run): the writer's rules, sheet by sheet."""
+    wb = load_workbook(export_xlsx(plan, tmp_path / "d.xlsx"))
+    n_cols = {SUMMARY_SHEET: len(INDEX_HEADERS)}
+    n_rows = {SUMMARY_SHEET: len(plan.orders)}
+    for o in plan.orders:
+        n_cols[o.number] = len(ORDER_HEADERS)
+        n_rows[o.number] = sum(max(1, len(s.items)) for s in o.stops)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2"
+        last = get_column_letter(n_cols[ws.title])
+        assert ws.auto_filter.ref == f"A1:{last}{max(2, n_rows[ws.title] + 1)}"
+        by_col: dict[str, list[object]] = defaultdict(list)
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f"
+                assert c.number_format == "General"
+                if c.value is not None:
+                    by_col[c.column_letter].append(c.value)
+        for letter, values in by_col.items():
+            # a float like 263.0 is read back as the int 263
+            as_written = [float(v) if type(v) is int else v for v in values]
+            assert ws.column_dimensions[letter].width in (_fitted(values), _fitted(as_written)), (
+                ws.title,
+                letter,
+            )
+        for c in ws[1][: n_cols[ws.title]]:
+            assert c.font.b and c.fill.fgColor.rgb == "00E4EBF3"
+            assert c.alignment.horizontal == "center"
+    for o in plan.orders:
+        ws = wb[o.number]
+        table = list(ws.iter_rows(min_row=2, max_col=len(ORDER_HEADERS), values_only=True))
+        keys = [k for k, _ in ROW_FIELDS[4:]]
+        want = [tuple(r[k] if r[k] != "" else None for k in keys) for r in order_rows(plan, o)]
+        assert table[: len(want)] == want
+        assert all(v is None for r in table[len(want) :] for v in r)

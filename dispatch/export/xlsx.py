@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from dispatch.export.common import (
     ROW_FIELDS,
@@ -51,6 +52,7 @@ INDEX_HEADERS: tuple[str, ...] = (
 _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E4EBF3")
 _TITLE_FONT = Font(bold=True, size=12)
+_HEAD_ALIGN = Alignment(horizontal="center", vertical="center")
 
 
 def _text_width(value: Any) -> int:
@@ -72,28 +74,98 @@ def _row(*values: Any) -> list[Any]:
     return [_v(x) for x in values]
 
 
-def _header(ws: Worksheet, row: int, col: int, labels: Sequence[str]) -> None:
-    for j, label in enumerate(labels):
-        c = ws.cell(row=row, column=col + j, value=label)
-        c.font = _HEAD_FONT
-        c.fill = _HEAD_FILL
-        c.alignment = Alignment(horizontal="center", vertical="center")
+_HEAD = "head"  # header cell: bold on a fill, centred
+_KEY = "key"  # bold label
+_TITLE = "title"  # section title
 
 
-def _written(ws: Worksheet) -> Any:
-    """The cells that hold something. ``ws.iter_rows()`` would create (and the file would then
-    store) an empty cell at every free position of the used rectangle — on an order sheet, whose
-    details sit to the right of a long table, most of the sheet."""
-    return list(ws._cells.values())  # noqa: SLF001 - openpyxl keeps written cells here
+class _Styled:
+    """A value to be written with one of the styles above."""
+
+    __slots__ = ("style", "value")
+
+    def __init__(self, value: Any, style: str) -> None:
+        self.value = value
+        self.style = style
 
 
-def _fit_columns(ws: Worksheet, *, minimum: int = 6, maximum: int = 48) -> None:
-    widths: dict[int, int] = {}
-    for c in _written(ws):
-        if c.value is not None:
-            widths[c.column] = max(widths.get(c.column, 0), _text_width(c.value))
-    for col, w in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = max(minimum, min(maximum, w + 2))
+class _Grid:
+    """A sheet built in memory, row by row (1-based positions like openpyxl), then streamed to a
+    write-only worksheet: column widths and the frozen pane must precede the first row there."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+
+    @property
+    def max_row(self) -> int:
+        return len(self.rows)
+
+    def put(self, row: int, col: int, value: Any, style: str | None = None) -> None:
+        rows = self.rows
+        while len(rows) < row:
+            rows.append([])
+        cells = rows[row - 1]
+        if len(cells) < col:
+            cells.extend([None] * (col - len(cells)))
+        cells[col - 1] = value if style is None else _Styled(value, style)
+
+    def put_row(self, row: int, col: int, values: Sequence[Any]) -> None:
+        rows = self.rows
+        while len(rows) < row:
+            rows.append([])
+        cells = rows[row - 1]
+        end = col - 1 + len(values)
+        if len(cells) < end:
+            cells.extend([None] * (end - len(cells)))
+        cells[col - 1 : end] = values
+
+    def header(self, row: int, col: int, labels: Sequence[str]) -> None:
+        self.put_row(row, col, [_Styled(label, _HEAD) for label in labels])
+
+    def widths(self, *, minimum: int = 6, maximum: int = 48) -> dict[int, int]:
+        """Column widths from the text width of every value (CJK counted double)."""
+        widths: dict[int, int] = {}
+        for cells in self.rows:
+            for j, v in enumerate(cells, start=1):
+                if type(v) is _Styled:
+                    v = v.value
+                if v is None:
+                    continue
+                w = _text_width(v)
+                if w > widths.get(j, -1):
+                    widths[j] = w
+        return {j: max(minimum, min(maximum, w + 2)) for j, w in widths.items()}
+
+    def write(self, ws: WriteOnlyWorksheet, *, filter_ref: str) -> None:
+        for j, w in sorted(self.widths().items()):
+            ws.column_dimensions[get_column_letter(j)].width = w
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = filter_ref
+        styles = {
+            _HEAD: {"font": _HEAD_FONT, "fill": _HEAD_FILL, "alignment": _HEAD_ALIGN},
+            _KEY: {"font": _HEAD_FONT},
+            _TITLE: {"font": _TITLE_FONT},
+        }
+        for cells in self.rows:
+            out = cells
+            for j, v in enumerate(cells):
+                if type(v) is _Styled:
+                    c = WriteOnlyCell(ws, value=v.value)
+                    for attr, style in styles[v.style].items():
+                        setattr(c, attr, style)
+                elif type(v) is str and len(v) > 1 and v[0] == "=":
+                    # openpyxl stores any text starting with "=" as a formula: names from data
+                    # are text only
+                    c = WriteOnlyCell(ws, value=v)
+                    c.data_type = "s"
+                else:
+                    continue
+                if out is cells:
+                    out = list(cells)
+                out[j] = c
+                if c.data_type == "f":
+                    c.data_type = "s"
+            ws.append(out)
 
 
 def sheet_title(order: DispatchOrder) -> str:
@@ -102,10 +174,10 @@ def sheet_title(order: DispatchOrder) -> str:
     return "".join("_" if ch in bad else ch for ch in order.number)[:31]
 
 
-def _summary(ws: Worksheet, plan: Plan) -> None:
-    _header(ws, 1, 1, INDEX_HEADERS)
+def _summary(g: _Grid, plan: Plan) -> None:
+    g.header(1, 1, INDEX_HEADERS)
     for o in plan.orders:
-        ws.append(
+        g.rows.append(
             _row(
                 o.number,
                 o.kind.value,
@@ -122,10 +194,9 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
             )
         )
     v: Any
-    values: tuple[Any, ...]
 
-    r = ws.max_row + 2
-    ws.cell(row=r, column=1, value="方案信息").font = _TITLE_FONT
+    r = g.max_row + 2
+    g.put(r, 1, "方案信息", _TITLE)
     info = [
         ("方案编号", plan.number),
         ("场景", plan.inputs.scenario_name),
@@ -138,16 +209,17 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
     ]
     for k, v in info:
         r += 1
-        ws.cell(row=r, column=1, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=2, value=_v(v))
+        g.put_row(r, 1, [_Styled(k, _KEY), _v(v)])
     r += 2
-    ws.cell(row=r, column=1, value="事件保障情况").font = _TITLE_FONT
+    g.put(r, 1, "事件保障情况", _TITLE)
     r += 1
-    _header(ws, r, 1, ("事件编号", "事件", "级别", "物资满足率", "人员满足率", "派遣队伍"))
+    g.header(r, 1, ("事件编号", "事件", "级别", "物资满足率", "人员满足率", "派遣队伍"))
     for inc in plan.incidents:
         r += 1
-        for j, v in enumerate(
-            (
+        g.put_row(
+            r,
+            1,
+            _row(
                 inc.incident_id,
                 inc.name,
                 inc.level,
@@ -155,17 +227,17 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 served_pct(inc.staff_fraction),
                 "、".join(plan.place_name(t) for t in inc.teams),
             ),
-            start=1,
-        ):
-            ws.cell(row=r, column=j, value=_v(v))
+        )
     r += 2
-    ws.cell(row=r, column=1, value="未满足需求").font = _TITLE_FONT
+    g.put(r, 1, "未满足需求", _TITLE)
     r += 1
-    _header(ws, r, 1, ("地点编号", "地点", "项目编码", "项目", "缺口", "单位", "原因", "说明"))
+    g.header(r, 1, ("地点编号", "地点", "项目编码", "项目", "缺口", "单位", "原因", "说明"))
     for u in plan.unserved:
         r += 1
-        for j, v in enumerate(
-            (
+        g.put_row(
+            r,
+            1,
+            _row(
                 u.site_id,
                 plan.place_name(u.site_id),
                 u.what,
@@ -175,64 +247,63 @@ def _summary(ws: Worksheet, plan: Plan) -> None:
                 u.reason.value,
                 u.message_zh,
             ),
-            start=1,
-        ):
-            ws.cell(row=r, column=j, value=_v(v))
+        )
     r += 2
-    ws.cell(row=r, column=1, value="人员转移与安置").font = _TITLE_FONT
+    g.put(r, 1, "人员转移与安置", _TITLE)
     r += 1
-    _header(ws, r, 1, ("群众编号", "转移群众", "场所编号", "安置场所", "人数", "行程(分钟)"))
+    g.header(r, 1, ("群众编号", "转移群众", "场所编号", "安置场所", "人数", "行程(分钟)"))
     for m in plan.evacuation:
         r += 1
-        values = (
-            m.group_id,
-            plan.place_name(m.group_id),
-            m.shelter_id,
-            plan.place_name(m.shelter_id),
-            m.people,
-            round(m.travel_s / 60, 1),
+        g.put_row(
+            r,
+            1,
+            _row(
+                m.group_id,
+                plan.place_name(m.group_id),
+                m.shelter_id,
+                plan.place_name(m.shelter_id),
+                m.people,
+                round(m.travel_s / 60, 1),
+            ),
         )
-        for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=_v(v))
     r += 2
-    ws.cell(row=r, column=1, value="避难场所补给").font = _TITLE_FONT
+    g.put(r, 1, "避难场所补给", _TITLE)
     r += 1
-    _header(ws, r, 1, ("场所编号", "避难场所", "调拨物资", "已排车送达"))
+    g.header(r, 1, ("场所编号", "避难场所", "调拨物资", "已排车送达"))
     for sid, allocated, delivered in shelter_supply(plan):
         r += 1
-        values = (
-            sid,
-            plan.place_name(sid),
-            quantities_text(plan, allocated),
-            quantities_text(plan, delivered),
+        g.put_row(
+            r,
+            1,
+            _row(
+                sid,
+                plan.place_name(sid),
+                quantities_text(plan, allocated),
+                quantities_text(plan, delivered),
+            ),
         )
-        for j, v in enumerate(values, start=1):
-            ws.cell(row=r, column=j, value=_v(v))
     r += 2
-    ws.cell(row=r, column=1, value="求解过程").font = _TITLE_FONT
+    g.put(r, 1, "求解过程", _TITLE)
     r += 1
-    _header(ws, r, 1, ("阶段", "求解器", "状态", "目标值", "用时(秒)"))
+    g.header(r, 1, ("阶段", "求解器", "状态", "目标值", "用时(秒)"))
     for s in plan.stages:
         r += 1
-        for j, v in enumerate(
-            (s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3)), start=1
-        ):
-            ws.cell(row=r, column=j, value=_v(v))
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
-    _fit_columns(ws)
+        g.put_row(
+            r, 1, _row(s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3))
+        )
 
 
-def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
+def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
+    """Fill ``g`` with the order's table and details; the number of table rows."""
     keys = [k for k, _ in ROW_FIELDS[4:]]
-    _header(ws, 1, 1, ORDER_HEADERS)
-    rows = list(order_rows(plan, order))
-    for row in rows:
-        ws.append([_v(row[k]) for k in keys])
+    g.header(1, 1, ORDER_HEADERS)
+    nrows = 0
+    for row in order_rows(plan, order):
+        g.rows.append([_v(row[k]) for k in keys])
+        nrows += 1
     ncols = len(keys)
-    ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(2, len(rows) + 1)}"
     c0 = ncols + 2  # details to the right of the table
-    _header(ws, 1, c0, ("项目", "内容"))
+    g.header(1, c0, ("项目", "内容"))
     info: list[tuple[str, Any]] = [
         ("指令", order.title),
         ("指令编号", order.number),
@@ -255,42 +326,46 @@ def _order_sheet(ws: Worksheet, plan: Plan, order: DispatchOrder) -> None:
     r = 1
     for k, v in info:
         r += 1
-        ws.cell(row=r, column=c0, value=k).font = _HEAD_FONT
-        ws.cell(row=r, column=c0 + 1, value=_v(v))
+        g.put_row(r, c0, [_Styled(k, _KEY), _v(v)])
     r += 2
-    _header(ws, r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
+    g.header(r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
     for li, leg in enumerate(order.legs, start=1):
         r += 1
-        ws.cell(
-            row=r,
-            column=c0,
-            value=_v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"),
-        ).font = _HEAD_FONT
-        ws.cell(row=r, column=c0 + 1, value=round(leg.metres / 1000, 2))
-        ws.cell(row=r, column=c0 + 2, value=round(leg.seconds / 60, 1))
+        title = _v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}")
+        g.put_row(
+            r, c0, [_Styled(title, _KEY), round(leg.metres / 1000, 2), round(leg.seconds / 60, 1)]
+        )
         for step in leg.steps:
             r += 1
-            ws.cell(row=r, column=c0, value=_v(f"　{step.road}"))
-            ws.cell(row=r, column=c0 + 1, value=round(step.distance_m / 1000, 2))
-            ws.cell(row=r, column=c0 + 2, value=round(step.seconds / 60, 1))
-    ws.freeze_panes = "A2"
-    _fit_columns(ws)
+            g.put_row(
+                r,
+                c0,
+                [
+                    _v(f"　{step.road}"),
+                    round(step.distance_m / 1000, 2),
+                    round(step.seconds / 60, 1),
+                ],
+            )
+    return nrows
 
 
 def export_xlsx(plan: Plan, path: Path | str) -> Path:
-    """Write ``path`` (.xlsx): sheet 方案汇总 then one sheet per order (named by its number)."""
+    """Write ``path`` (.xlsx): sheet 方案汇总 then one sheet per order (named by its number).
+
+    openpyxl's write-only mode streams each sheet's rows (through lxml) instead of keeping a
+    cell object per value: every sheet is built in memory as plain rows first (an order sheet's
+    details sit to the right of its table) and then appended in order."""
     path = Path(path)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SUMMARY_SHEET
-    _summary(ws, plan)
+    wb = Workbook(write_only=True)
+    g = _Grid()
+    _summary(g, plan)
+    ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
+    g.write(wb.create_sheet(SUMMARY_SHEET), filter_ref=ref)
     for order in plan.orders:
-        _order_sheet(wb.create_sheet(sheet_title(order)), plan, order)
-    # openpyxl stores any text starting with "=" as a formula: names from data are text only
-    for sheet in wb.worksheets:
-        for cell in _written(sheet):
-            if cell.data_type == "f":
-                cell.data_type = "s"
+        g = _Grid()
+        n = _order_sheet(g, plan, order)
+        ref = f"A1:{get_column_letter(len(ORDER_HEADERS))}{max(2, n + 1)}"
+        g.write(wb.create_sheet(sheet_title(order)), filter_ref=ref)
     wb.properties.title = _v(f"应急调度方案 {plan.number}")
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
