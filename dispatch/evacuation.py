@@ -192,9 +192,7 @@ MAX_EXACT_PAIRS = 5_000
 NEAREST_SHELTERS = 8
 
 
-def _nearest(
-    p: EvacuationProblem, ok: np.ndarray, keep: np.ndarray
-) -> tuple[np.ndarray, bool]:
+def _nearest(p: EvacuationProblem, ok: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, bool]:
     """``ok`` cut to each group's nearest shelters when it has too many pairs; (mask, cut?)."""
     if int(ok.sum()) <= MAX_EXACT_PAIRS or ok.shape[1] <= NEAREST_SHELTERS:
         return ok, False

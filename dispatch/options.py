@@ -39,13 +39,15 @@ class DispatchOptions:
     release_safety_levels
         Response levels (1 = I … 4 = IV) for which safety stock may be released.
     allow_late
-        Allocation may use stockpiles that cannot arrive before the incident deadline.
+        Allocation may use stockpiles that cannot arrive before the incident deadline. None
+        (default) follows the deadline mode: allowed with soft deadlines, not with hard ones.
     hard_deadlines
-        Incident deadlines (golden hours) are hard: vehicle routing drops deliveries that would
-        arrive after the deadline (reason 超出时限) and team assignment sends no team that would
-        arrive late. Default False: late is better than never — deliveries are made as early
-        as the fleet allows (priority still rushes them) and the order marks them 晚于时限;
-        late teams are sent with a lateness penalty and reported late.
+        Incident deadlines (golden hours) are hard: allocation takes no stock that cannot arrive
+        in time, vehicle routing drops deliveries that would arrive after the deadline (reason
+        超出时限) and team assignment sends no team that would arrive late — fewer needs served,
+        none late. Default False (soft): late is better than never — every need that stock,
+        vehicles and teams allow is served, as early as the fleet allows (priority still rushes
+        it), and what arrives after the deadline is reported 迟到 with by how much.
     evacuate
         Run the evacuation stage (and feed shelter supply deficits into the allocation).
     shelter_standard, shelter_days
@@ -72,7 +74,7 @@ class DispatchOptions:
     seconds: float = 10.0
     engine: str | None = None
     release_safety_levels: tuple[int, ...] = (1, 2)
-    allow_late: bool = False
+    allow_late: bool | None = None
     hard_deadlines: bool = False
     evacuate: bool = True
     shelter_standard: Mapping[str, float] = field(
@@ -90,6 +92,11 @@ class DispatchOptions:
     forbids: tuple[tuple[str, str], ...] = ()
     routing_objective: str = "emergency"
     max_offroad_m: float = MAX_OFFROAD_M
+
+    @property
+    def late_allowed(self) -> bool:
+        """Whether allocation may use stock that cannot arrive before the deadline."""
+        return (not self.hard_deadlines) if self.allow_late is None else bool(self.allow_late)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DispatchOptions:
@@ -115,7 +122,7 @@ class DispatchOptions:
             "seconds": float(self.seconds),
             "engine": self.engine,
             "release_safety_levels": [int(x) for x in self.release_safety_levels],
-            "allow_late": bool(self.allow_late),
+            "allow_late": None if self.allow_late is None else bool(self.allow_late),
             "hard_deadlines": bool(self.hard_deadlines),
             "evacuate": bool(self.evacuate),
             "shelter_standard": {str(k): float(v) for k, v in self.shelter_standard.items()},

@@ -40,18 +40,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dispatch.options import DEFAULT_SHELTER_STANDARD, DispatchOptions
 from dispatch.orders import build_orders
+from dispatch.outcomes import incident_outcomes, safety_stock_releases
 from dispatch.plan import DEFAULT_PREFIX, Plan, next_plan_number, scenario_hash
 from dispatch.records import (
     AllocationLine,
     EvacuationMove,
-    IncidentOutcome,
     MaterialRef,
     PlanInputs,
     PlanStatus,
@@ -267,7 +267,7 @@ def _allocation(
     opts = _options(
         AllocationOptions,
         release_safety_levels=tuple(options.release_safety_levels),
-        allow_late=options.allow_late,
+        allow_late=options.late_allowed,
     )
     result = solve_allocation(problem, opts, stop=stop, progress=progress)
     lines = tuple(
@@ -277,6 +277,7 @@ def _allocation(
             str(ln.stockpile_id),
             float(ln.quantity),
             float(ln.travel_s),
+            float(ln.from_safety_stock),
         )
         for ln in result.lines
     )
@@ -468,79 +469,6 @@ def _convert_routes(
     return tuple(out)
 
 
-# --------------------------------------------------------------------------------------------
-# Outcomes
-# --------------------------------------------------------------------------------------------
-
-
-def _outcomes(
-    scenario: Scenario,
-    lines: Sequence[AllocationLine],
-    routes: Sequence[VehicleRoute],
-    assignment: Sequence[TeamDispatch],
-) -> tuple[IncidentOutcome, ...]:
-    mats = scenario.material_index
-    # grouped once by site (was a scan of every line and stop per incident: quadratic)
-    allocated_at: dict[str, dict[str, float]] = {}
-    for ln in lines:
-        a = allocated_at.setdefault(ln.site_id, {})
-        a[ln.material] = a.get(ln.material, 0.0) + ln.quantity
-    delivered_at: dict[str, dict[str, float]] = {}
-    for r in routes:
-        for t in r.trips:
-            for s in t.stops:
-                d = delivered_at.setdefault(s.site_id, {})
-                for k, v in s.loads.items():
-                    d[k] = d.get(k, 0.0) + v
-    teams_at: dict[str, list[TeamDispatch]] = {}
-    for a in assignment:
-        teams_at.setdefault(a.incident_id, []).append(a)
-    out = []
-    for inc in scenario.open_incidents():
-        allocated = allocated_at.get(inc.id, {})
-        delivered = delivered_at.get(inc.id, {})
-
-        def kg(d: Mapping[str, float]) -> float:
-            return sum(q * (mats[c].unit_weight_kg if c in mats else 1.0) for c, q in d.items())
-
-        need_kg = kg(inc.needs)
-        got_kg = kg({c: min(delivered.get(c, 0.0), q) for c, q in inc.needs.items()})
-        teams = teams_at.get(inc.id, [])
-        covered: dict[str, int] = {}
-        for skill, n in inc.required_skills.items():
-            covered[skill] = min(
-                n,
-                sum(
-                    a.contributes.get(skill, 0)
-                    if a.contributes
-                    else (a.headcount if skill in a.skills else 0)
-                    for a in teams
-                ),
-            )
-        need_staff = sum(inc.required_skills.values())
-        out.append(
-            IncidentOutcome(
-                inc.id,
-                inc.name,
-                inc.level,
-                dict(inc.needs),
-                allocated,
-                delivered,
-                1.0 if need_kg <= 0 else min(1.0, got_kg / need_kg),
-                dict(inc.required_skills),
-                covered,
-                1.0 if need_staff <= 0 else sum(covered.values()) / need_staff,
-                tuple(a.team_id for a in teams),
-                {
-                    c: q - delivered.get(c, 0.0)
-                    for c, q in allocated.items()
-                    if q - delivered.get(c, 0.0) > 1e-9
-                },
-            )
-        )
-    return tuple(out)
-
-
 #: A vehicle carrying less than this (kg) probably had its capacity typed in tonnes.
 SMALL_VEHICLE_KG = 100.0
 
@@ -553,7 +481,9 @@ def _fleet_notes(scenario: Scenario) -> list[str]:
     if not small:
         return []
     cap = f"{small[0].capacity_kg:g}"
-    more = f"（另有 {len(small) - 1} 辆车载重不足 {SMALL_VEHICLE_KG:g} kg）" if len(small) > 1 else ""
+    more = (
+        f"（另有 {len(small) - 1} 辆车载重不足 {SMALL_VEHICLE_KG:g} kg）" if len(small) > 1 else ""
+    )
     return [f"车辆 {small[0].id} 载重 {cap} kg：是否应为 {cap} 吨？{more}"]
 
 
@@ -569,7 +499,9 @@ def _honest_overall(
     all could be delivered, sent or moved although something was needed, else at best FEASIBLE."""
     if overall not in (Status.OPTIMAL, Status.FEASIBLE) or not unserved:
         return overall
-    needed = any(i.needs or i.required_skills or i.affected_people for i in scenario.open_incidents())
+    needed = any(
+        i.needs or i.required_skills or i.affected_people for i in scenario.open_incidents()
+    )
     served = any(t.stops for r in routes for t in r.trips) or bool(assignment) or bool(moves)
     if needed and not served:
         return Status.INFEASIBLE
@@ -652,9 +584,7 @@ def plan_dispatch(
     if asg is not None:
         assignment = asg.assignment
     if lines or stop():
-        rt = run(
-            "routing", lambda pg: _routing(scenario, geo, options, budget, lines, stop, pg)
-        )
+        rt = run("routing", lambda pg: _routing(scenario, geo, options, budget, lines, stop, pg))
         if rt is not None:
             routes = rt.routes
     else:
@@ -703,7 +633,8 @@ def plan_dispatch(
         evacuation=moves,
         routes=routes,
         unserved=tuple(unserved),
-        incidents=_outcomes(scenario, lines, routes, assignment),
+        incidents=incident_outcomes(scenario, lines, routes, assignment, moves),
+        safety_releases=safety_stock_releases(scenario, lines),
         orders=orders,
         materials=_material_refs(scenario, lines, unserved),
     )

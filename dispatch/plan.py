@@ -39,6 +39,7 @@ from dispatch.records import (
     Place,
     PlanInputs,
     PlanStatus,
+    SafetyStockRelease,
     StageRun,
     TeamDispatch,
     VehicleRoute,
@@ -92,6 +93,7 @@ class Plan:
     orders: tuple[DispatchOrder, ...] = ()
     approvals: tuple[Approval, ...] = ()
     materials: tuple[MaterialRef, ...] = ()
+    safety_releases: tuple[SafetyStockRelease, ...] = ()
 
     # ---- look-ups ------------------------------------------------------------------------
 

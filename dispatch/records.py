@@ -81,6 +81,21 @@ class AllocationLine:
     stockpile_id: str
     quantity: float
     travel_s: float
+    from_safety_stock: float = 0.0  # part of ``quantity`` taken from the stockpile's safety stock
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyStockRelease:
+    """Safety stock a plan sends out: ``quantity`` of ``material`` from ``stockpile_id``'s
+    ``safety_stock`` (the reserve the stockpile keeps) to ``site_id``, an incident of response
+    ``level`` (1 = I … 4 = IV; 0 for a shelter)."""
+
+    stockpile_id: str
+    material: str
+    quantity: float
+    safety_stock: float
+    site_id: str
+    level: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +168,15 @@ class IncidentOutcome:
     routes deliver; ``staff_fraction`` the share of required skill headcount covered by teams.
     Per material: ``needs`` = ``delivered`` + ``undelivered`` (allocated but on no vehicle; the
     routing's "visit" records say why) + the allocation's shortfall (unserved, with reasons).
+
+    On time: ``deadline_s`` is the incident's deadline in the time base of the routes' stop
+    ``arrival_s`` and the teams' ``eta_s`` (seconds after the plan time). ``late`` is, per
+    material, the quantity delivered after the deadline (part of ``delivered``);
+    ``on_time_fraction`` the share of the requested weight delivered by the deadline;
+    ``late_teams`` the teams arriving after it and ``staff_on_time_fraction`` the share of the
+    required headcount covered by teams on time; ``late_by_s`` the worst lateness of a delivery
+    or team; ``evacuated_late`` the people whose move to a shelter takes longer than the deadline.
+    Plans saved before these fields existed load with ``on_time_fraction`` None (unknown).
     """
 
     incident_id: str
@@ -167,6 +191,13 @@ class IncidentOutcome:
     staff_fraction: float
     teams: tuple[str, ...] = ()
     undelivered: Mapping[str, float] = field(default_factory=dict)  # allocated, not on a vehicle
+    deadline_s: float | None = None
+    on_time_fraction: float | None = None
+    late: Mapping[str, float] = field(default_factory=dict)  # material → quantity after deadline
+    late_teams: tuple[str, ...] = ()
+    staff_on_time_fraction: float | None = None
+    late_by_s: float = 0.0
+    evacuated_late: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +361,7 @@ __all__ = [
     "PlanInputs",
     "PlanStatus",
     "RouteStop",
+    "SafetyStockRelease",
     "StageRun",
     "TeamDispatch",
     "Trip",

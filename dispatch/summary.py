@@ -1,7 +1,8 @@
 """The plan's summary text: one screen, used by the CLI and the GUI's overview tab.
 
-Per incident the served share of materials and staff, the shelters supplied, unserved needs
-with reasons (names from data on one line each), vehicles and orders, solver status and time.
+Per incident the served and on-time shares of materials and staff, the deadline and the worst
+lateness, the shelters supplied, needs unmet or late with reasons (names from data on one line
+each), safety stock released, vehicles and orders, solver status and time.
 Columns are padded by display width (CJK characters count two).
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 
 from dispatch.plan import Plan
+from dispatch.records import SafetyStockRelease
+from dispatch.timeliness import NeedState, minutes_text, need_lines, plan_timeliness
 
 
 def _width(text: str) -> int:
@@ -29,26 +32,70 @@ def _pad(text: str, width: int, *, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def safety_release_lines(plan: Plan) -> list[str]:
+    """One line per stockpile and material whose safety stock the plan sends out."""
+    per: dict[tuple[str, str], list[SafetyStockRelease]] = {}
+    for r in plan.safety_releases:
+        per.setdefault((r.stockpile_id, r.material), []).append(r)
+    out = []
+    for (sp, code), rs in per.items():
+        q = sum(r.quantity for r in rs)
+        unit = plan.material_unit(code)
+        sites = "、".join(
+            f"{plan.place_name(r.site_id)}（{r.level}级）"
+            if r.level
+            else plan.place_name(r.site_id)
+            for r in rs
+        )
+        out.append(
+            f"{plan.place_name(sp)}（{sp}）{plan.material_label(code)} {q:g} {unit}"
+            f"（安全库存 {rs[0].safety_stock:g} {unit}）→ {sites}"
+        )
+    return out
+
+
 def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
-    """One screen of text: per incident served %, unserved with reasons, vehicles, solvers."""
-    lines = [
-        f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　"
+    """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
+    safety stock released, vehicles, solvers."""
+    tl = plan_timeliness(plan)
+    problems = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
+    head = f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　" + (
         f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）"
-        + (f"，{len(plan.unserved)} 项需求未满足" if plan.unserved else ""),
+    )
+    if plan.unserved:
+        head += f"，{len(plan.unserved)} 项需求未满足"
+    if tl.late_lines:
+        head += f"，{tl.late_lines} 项迟到（最长 {minutes_text(tl.worst_late_s)}）"
+    lines = [
+        head,
+        f"物资：满足 {_pct(tl.served_fraction)}，按时 {_pct(tl.on_time_fraction)}；"
+        f"人员：满足 {_pct(tl.staff_fraction)}，按时 {_pct(tl.staff_on_time_fraction)}",
         "",
-        _pad("事件", 30)
+        _pad("事件", 28)
         + _pad("级别", 6, right=True)
-        + _pad("物资满足率", 12, right=True)
-        + _pad("人员满足率", 12, right=True)
-        + _pad("队伍", 6, right=True),
+        + _pad("时限", 8, right=True)
+        + _pad("物资满足", 10, right=True)
+        + _pad("按时送达", 10, right=True)
+        + _pad("人员满足", 10, right=True)
+        + _pad("人员按时", 10, right=True)
+        + _pad("队伍", 6, right=True)
+        + _pad("最长迟到", 10, right=True),
     ]
     for o in plan.incidents:
         lines.append(
-            _pad(o.name, 30)
+            _pad(o.name, 28)
             + _pad(f"{o.level}级", 6, right=True)
-            + _pad(f"{100 * o.served_fraction:.0f}%", 12, right=True)
-            + _pad(f"{100 * o.staff_fraction:.0f}%", 12, right=True)
+            + _pad("—" if o.deadline_s is None else f"{o.deadline_s / 60:.0f}分", 8, right=True)
+            + _pad(_pct(o.served_fraction), 10, right=True)
+            + _pad(_pct(o.on_time_fraction), 10, right=True)
+            + _pad(_pct(o.staff_fraction), 10, right=True)
+            + _pad(_pct(o.staff_on_time_fraction), 10, right=True)
             + _pad(str(len(o.teams)), 6, right=True)
+            + _pad(minutes_text(o.late_by_s) if o.late_by_s > 0 else "—", 10, right=True)
         )
     if not plan.incidents:
         lines.append("（无进行中的事件）")
@@ -57,16 +104,32 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     if supplied:
         lines.append(f"避难场所补给 {len(supplied)} 处")
     lines.append("")
-    if plan.unserved:
+    if problems:
+        lines.append(f"未满足或迟到 {len(problems)} 项：")
+        for ln in problems[:max_unserved]:
+            amount = ln.unmet if ln.state is NeedState.UNMET else ln.late
+            lines.append(
+                f"  - [{ln.state.value}] {_pad(ln.site_name, 24).rstrip()}：{ln.label} "
+                f"{amount:g} {ln.unit}"
+                + (f"（共需 {ln.requested:g}）" if abs(amount - ln.requested) > 1e-6 else "")
+                + (f"：{_oneline(ln.reason)}" if ln.reason else "")
+            )
+        if len(problems) > max_unserved:
+            lines.append(f"  … 另有 {len(problems) - max_unserved} 项，见 plan.json")
+    elif plan.unserved:  # e.g. a visit that no vehicle makes: not a need line of its own
         lines.append(f"未满足需求 {len(plan.unserved)} 项：")
         for u in plan.unserved[:max_unserved]:
-            where = plan.place_name(u.site_id) if u.site_id else ""
-            where = "" if not where or where in u.message_zh else f"{_pad(where, 24).rstrip()}："
-            lines.append(f"  - [{u.reason.value}] {where}{_oneline(u.message_zh)}")
-        if len(plan.unserved) > max_unserved:
-            lines.append(f"  … 另有 {len(plan.unserved) - max_unserved} 项，见 plan.json")
+            lines.append(f"  - [{u.reason.value}] {_oneline(u.message_zh)}")
+    elif tl.on_time_fraction is None:
+        lines.append("全部需求均已安排（此方案未记录是否按时）。")
     else:
-        lines.append("全部需求均已安排。")
+        lines.append("全部需求均已按时安排。")
+    releases = safety_release_lines(plan)
+    if releases:
+        lines.append(f"动用安全库存 {len(releases)} 项：")
+        lines += [f"  - {_oneline(x)}" for x in releases[:max_unserved]]
+        if len(releases) > max_unserved:
+            lines.append(f"  … 另有 {len(releases) - max_unserved} 项，见 plan.json")
     lines.append(
         f"使用车辆 {plan.vehicles_used} 辆；指令 {len(plan.orders)} 份"
         f"（调拨单 {len(plan.transfer_orders)}，派遣令 {len(plan.deploy_orders)}）；"
@@ -85,4 +148,4 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["summary_text"]
+__all__ = ["safety_release_lines", "summary_text"]

@@ -391,7 +391,7 @@ def test_cli_dispatch_writes_all_six_files(demo_workspace_path: Path, tmp_path: 
         assert (out / name).stat().st_size > 0, name
     plan = Plan.from_json((out / "plan.json").read_text(encoding="utf-8"))
     assert plan.orders and plan.number in proc.stdout
-    assert "物资满足率" in proc.stdout and "求解" in proc.stdout
+    assert "物资满足" in proc.stdout and "按时送达" in proc.stdout and "求解" in proc.stdout
     for o in plan.incidents:
         assert o.name[:6] in proc.stdout
     data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
@@ -514,14 +514,22 @@ def test_summary_names_the_place_of_each_shortfall_on_one_line(plan: Plan) -> No
     inc = plan.incidents[0].incident_id
     evil = "山洪\n<b>2</b>\t"
     places = tuple(dataclasses.replace(p, name=evil) if p.id == inc else p for p in plan.places)
-    outcomes = tuple(
-        dataclasses.replace(o, name=evil) if o.incident_id == inc else o for o in plan.incidents
+    o = plan.incidents[0]
+    five_short = dataclasses.replace(
+        o,
+        name=evil,
+        delivered={**o.delivered, "TENT": o.needs["TENT"] - 5},
+        late={k: v for k, v in o.late.items() if k != "TENT"},
     )
+    outcomes = (five_short, *plan.incidents[1:])
     short = Unserved(inc, "TENT", 5, Reason.OUT_OF_STOCK, "缺少 救灾帐篷 5 顶：库存不足")
     text = summary_text(
         dataclasses.replace(plan, places=places, incidents=outcomes, unserved=(short,))
     )
     lines = text.splitlines()
     (line,) = [ln for ln in lines if "库存不足" in ln]
-    assert line.endswith("山洪 <b>2</b>：缺少 救灾帐篷 5 顶：库存不足")
-    assert sum("山洪 <b>2</b>" in ln for ln in lines) == 2  # table row + shortfall, one line each
+    assert "[未满足] 山洪 <b>2</b>：救灾帐篷 5 顶" in line
+    assert line.endswith("：缺少 救灾帐篷 5 顶：库存不足")
+    # names from data stay on one line each (table row, shortfall, late lines)
+    assert all("山洪 <b>2</b>" in ln for ln in lines if "<b>2</b>" in ln)
+    assert sum("山洪 <b>2</b>" in ln for ln in lines) >= 2

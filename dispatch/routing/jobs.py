@@ -49,9 +49,7 @@ def matrix_bytes(n_nodes: int, n_speed_factors: int = 1) -> int:
     return 2 * n_nodes * n_nodes * per_pair
 
 
-def max_jobs_for_memory(
-    problem: RoutingProblem, budget_bytes: int = MATRIX_MEMORY_BUDGET
-) -> int:
+def max_jobs_for_memory(problem: RoutingProblem, budget_bytes: int = MATRIX_MEMORY_BUDGET) -> int:
     """Most pieces whose matrices (pieces + depots + reload nodes) fit ``budget_bytes``."""
     speeds = len({v.speed_factor for v in problem.vehicles}) or 1
     fixed = len(problem.depots) + sum(max(0, v.max_trips - 1) for v in problem.vehicles)
@@ -244,7 +242,9 @@ def prepare_jobs(
         if kept < k:
             why = notes.get(di, "")
             if kept < allowed:
-                why = (why + "；" if why else "") + f"全部配送合计最多 {int(max_jobs)} 车次（内存上限）"
+                why = (
+                    why + "；" if why else ""
+                ) + f"全部配送合计最多 {int(max_jobs)} 车次（内存上限）"
             left_kg = d.weight_kg * (k - kept) / k
             cut.append(
                 Cut(

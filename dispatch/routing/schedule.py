@@ -100,9 +100,10 @@ def repair(
     """
     trips = [list(t) for t in trips if t]
     dropped: list[Job] = []
-    if sum(len(t) for t in trips) > REPAIR_EXACT_MAX and not schedule(
-        problem, vehicle, trips
-    ).feasible:
+    if (
+        sum(len(t) for t in trips) > REPAIR_EXACT_MAX
+        and not schedule(problem, vehicle, trips).feasible
+    ):
         kept: list[list[Job]] = []
         for trip in trips:
             cur: list[Job] = []
