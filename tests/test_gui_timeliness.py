@@ -123,3 +123,26 @@ def test_deadline_mode_reaches_the_dispatch_options(panel: DispatchPanel) -> Non
         assert request.for_child().options.hard_deadlines is True
     finally:
         mode.setCurrentIndex(0)
+
+
+def test_map_stops_after_the_deadline_say_late(demo_plan: Plan) -> None:
+    from dispatch.timeliness import arrival_late_s, incident_deadlines
+    from gui.plan_layers import route_features
+
+    deadlines = incident_deadlines(demo_plan)
+    arrivals = {
+        (r.vehicle_id, s.site_id, round(s.arrival_s))
+        for r in demo_plan.routes
+        for t in r.trips
+        for s in t.stops
+        if arrival_late_s(deadlines.get(s.site_id), s.arrival_s) > 0
+    }
+    assert arrivals
+    stops = [
+        f["properties"]
+        for f in route_features(demo_plan)["features"]
+        if f["properties"]["role"] == "stop"
+    ]
+    late = [p for p in stops if "迟到" in p["tip"]]
+    assert len(late) == len(arrivals)
+    assert all("时限" in p["tip"] and "迟到" in p["popup"] for p in late)
