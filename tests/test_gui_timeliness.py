@@ -64,6 +64,7 @@ def test_late_lines_of_the_demo_plan_are_listed(panel: DispatchPanel, demo_plan:
     tl = plan_timeliness(demo_plan)
     assert max(int(rows[r][4]) for r in late_rows) == max(1, round(tl.worst_late_s / 60))
     summary = panel.summary.text()
+    assert "软时限" in summary  # the mode the plan was made with (the fixture's default: soft)
     assert f"按时 {100 * tl.on_time_fraction:.0f}%" in summary
     assert f"迟到 {tl.late_lines} 项" in summary
     if demo_plan.safety_releases:

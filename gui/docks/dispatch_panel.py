@@ -484,7 +484,9 @@ class DispatchPanel(QDockWidget):
             return "—" if x is None else f"{100 * x:.0f}%"
 
         tl = plan_timeliness(plan)
-        text = tr("物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}").format(
+        hard = plan.inputs.options.get("hard_deadlines")  # the mode the plan was made with
+        text = "" if hard is None else (tr("硬时限") if hard else tr("软时限")) + "　"
+        text += tr("物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}").format(
             s=pct(tl.served_fraction),
             o=pct(tl.on_time_fraction),
             ss=pct(tl.staff_fraction),

@@ -1543,5 +1543,13 @@
         <source>；动用安全库存 {n} 项</source>
         <translation>; safety stock released: {n}</translation>
     </message>
+    <message>
+        <source>硬时限</source>
+        <translation>hard deadlines</translation>
+    </message>
+    <message>
+        <source>软时限</source>
+        <translation>soft deadlines</translation>
+    </message>
 </context>
 </TS>
