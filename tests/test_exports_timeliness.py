@@ -286,3 +286,38 @@ def test_csv_geojson_and_map_carry_lateness(demo_plan: Plan, tmp_path: Path) -> 
     for p in late_places.values():
         assert p["late"].startswith("迟到") and "时限" in p["late"]
     assert any(s["late"].startswith("迟到") for o in data["orders"] for s in o["stops"])
+
+
+def _not_loaded(plan: Plan) -> tuple[Plan, str, str]:
+    """``plan`` (all on time) where one need of the first incident was allocated but no vehicle
+    could take it in time (hard deadlines): routing's visit record says 超出时限."""
+    o = _on_time(plan).incidents[0]
+    code = next(iter(o.needs))
+    short = replace(
+        o, delivered={**o.delivered, code: 0.0}, undelivered={code: float(o.needs[code])}
+    )
+    visit = Unserved(
+        o.incident_id, "visit", 1.0, Reason.TOO_LATE, "储备库→事发点 即使直达也无法按时送达"
+    )
+    base = _on_time(plan)
+    return (
+        replace(base, incidents=(short, *base.incidents[1:]), unserved=(visit,)),
+        o.incident_id,
+        code,
+    )
+
+
+def test_unloaded_need_names_why_its_vehicle_is_missing(demo_plan: Plan, tmp_path: Path) -> None:
+    plan, site, code = _not_loaded(demo_plan)
+    lines = problem_lines(plan)
+    need = next(ln for ln in lines if ln.what == code)
+    assert need.state is NeedState.UNMET and need.reason == "已分配但未装车：超出时限"
+    visit = next(ln for ln in lines if ln.what == "visit")
+    assert (visit.site_id, visit.label) == (site, "配送车次")
+    assert visit.reason == "储备库→事发点 即使直达也无法按时送达"
+    wb = load_workbook(export_xlsx(plan, tmp_path / "x.xlsx"))
+    rows = list(wb[PROBLEMS_SHEET].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[3], r[-1]) for r in rows] == [
+        ("未满足", code, "已分配但未装车：超出时限"),
+        ("未满足", "visit", "储备库→事发点 即使直达也无法按时送达"),
+    ]

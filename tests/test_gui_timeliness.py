@@ -147,3 +147,20 @@ def test_map_stops_after_the_deadline_say_late(demo_plan: Plan) -> None:
     late = [p for p in stops if "迟到" in p["tip"]]
     assert len(late) == len(arrivals)
     assert all("时限" in p["tip"] and "迟到" in p["popup"] for p in late)
+
+
+def test_unloaded_need_shows_the_missing_visit_reason(
+    panel: DispatchPanel, demo_plan: Plan
+) -> None:
+    from tests.test_exports_timeliness import _not_loaded
+
+    plan, site, code = _not_loaded(demo_plan)
+    panel.set_plan(plan)
+    rows = _rows(panel.unserved_table)
+    assert [(r[0], r[2], r[5]) for r in rows] == [
+        ("未满足", plan.material_label(code), "超出时限"),
+        ("未满足", "配送车次", "超出时限"),
+    ]
+    assert all(r[1] == plan.place_name(site) for r in rows)
+    assert panel.unserved_table.rows_of_kind("unserved") == [0, 1]
+    panel.set_plan(demo_plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -155,14 +156,30 @@ def served_pct(fraction: float | None) -> str:
     return "—" if fraction is None else f"{100.0 * fraction:.0f}%"
 
 
+#: the reason :mod:`dispatch.timeliness` gives a need allocated but put on no vehicle
+NOT_LOADED = "已分配但未装车"
+
+
 def problem_lines(plan: Plan) -> list[NeedLine]:
     """What the 未满足或迟到 tables list: every need line that is not 按时
-    (:func:`dispatch.timeliness.need_lines`), then the vehicle visits no route makes at a site
-    that has no unmet line of its own (so no unserved record of the plan goes unlisted)."""
-    lines = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
-    unmet_sites = {ln.site_id for ln in lines if ln.state is NeedState.UNMET}
+    (:func:`dispatch.timeliness.need_lines`), then every vehicle visit that no route makes
+    (routing's ``visit`` records: which stockpile → site trip, and why), so no unserved record
+    of the plan goes unlisted. A need allocated but put on no vehicle is given the reasons of
+    its site's missing visits (e.g. "已分配但未装车：超出时限")."""
+    visits: dict[str, list[Any]] = {}
     for u in plan.unserved:
-        if u.what == "visit" and u.site_id not in unmet_sites:
+        if u.what == "visit":
+            visits.setdefault(u.site_id, []).append(u)
+    lines = []
+    for ln in need_lines(plan):
+        if ln.state is NeedState.ON_TIME:
+            continue
+        if ln.reason == NOT_LOADED and ln.site_id in visits:
+            why = "、".join(sorted({u.reason.value for u in visits[ln.site_id]}))
+            ln = replace(ln, reason=f"{NOT_LOADED}：{why}")
+        lines.append(ln)
+    for site_visits in visits.values():
+        for u in site_visits:
             lines.append(
                 NeedLine(
                     u.site_id,

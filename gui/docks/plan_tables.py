@@ -296,9 +296,10 @@ def problem_rows(plan: Plan) -> list[Row]:
         qty = f"{q:g} {ln.unit}".strip()
         if abs(q - ln.requested) > 1e-6:
             qty += tr("（共需 {n:g}）").format(n=ln.requested)
-        reasons = sorted(
-            {tr(u.reason.value) for u in plan.unserved_for(ln.site_id) if u.what == ln.what}
-        )
+        records = [u for u in plan.unserved_for(ln.site_id) if u.what == ln.what]
+        if not records and unmet:  # allocated, on no vehicle: why the site's visits are missing
+            records = [u for u in plan.unserved_for(ln.site_id) if u.what == "visit"]
+        reasons = sorted({tr(u.reason.value) for u in records})
         if not unmet:
             reasons = [tr("迟到")]
         late_min = round(ln.late_by_s / 60.0) if ln.late_by_s > 0 else None
