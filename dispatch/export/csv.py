@@ -47,9 +47,9 @@ def export_csv(plan: Plan, path: Path | str) -> Path:
         for order in plan.orders:
             for row in order_rows(plan, order, deadlines):
                 o = outcome.get(row["place_id"])
-                known = o is not None and o.on_time_fraction is not None
-                row["incident_on_time_fraction"] = round(o.on_time_fraction, 4) if known else ""
-                row["incident_late_by_min"] = round(o.late_by_s / 60.0, 1) if o else ""
+                share = o.on_time_fraction if o is not None else None
+                row["incident_on_time_fraction"] = "" if share is None else round(share, 4)
+                row["incident_late_by_min"] = "" if o is None else round(o.late_by_s / 60.0, 1)
                 w.writerow([_cell(row[k]) for k in keys])
     tmp.replace(path)
     return path

@@ -153,14 +153,15 @@ def map_data(plan: Plan) -> dict[str, Any]:
         if p.id in outcome:
             d["served"] = f"{100 * outcome[p.id].served_fraction:.0f}%"
             d["staff"] = f"{100 * outcome[p.id].staff_fraction:.0f}%"
-            o = outcome[p.id]
-            if o.on_time_fraction is not None:
-                d["onTime"] = f"{100 * o.on_time_fraction:.0f}%"
-            if o.staff_on_time_fraction is not None:
-                d["staffOnTime"] = f"{100 * o.staff_on_time_fraction:.0f}%"
-            if o.late_by_s > 0:
-                limit = f"（时限 {o.deadline_s / 60:.0f} 分钟）" if o.deadline_s is not None else ""
-                d["late"] = f"迟到 最长 {minutes_text(o.late_by_s)}{limit}"
+            inc = outcome[p.id]
+            if inc.on_time_fraction is not None:
+                d["onTime"] = f"{100 * inc.on_time_fraction:.0f}%"
+            if inc.staff_on_time_fraction is not None:
+                d["staffOnTime"] = f"{100 * inc.staff_on_time_fraction:.0f}%"
+            if inc.late_by_s > 0:
+                dl = inc.deadline_s
+                limit = f"（时限 {dl / 60:.0f} 分钟）" if dl is not None else ""
+                d["late"] = f"迟到 最长 {minutes_text(inc.late_by_s)}{limit}"
             d["unserved"] = [u.message_zh for u in plan.unserved_for(p.id)]
         places.append(d)
     moves = []

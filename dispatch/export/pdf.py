@@ -595,14 +595,14 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
     rows = [["指令编号", "类型", "车辆/队伍", "目的地", "预计到达"]]
     deadlines = incident_deadlines(plan)
     for o in plan.orders:
-        late = max((stop_late_s(deadlines, s) for s in o.stops), default=0.0)
+        worst = max((stop_late_s(deadlines, s) for s in o.stops), default=0.0)
         rows.append(
             [
                 o.number,
                 o.kind.value,
                 o.unit_name,
                 destinations_text(plan, o),
-                eta_text(plan, o.eta_s) + (f" {late_text(late)}" if late else ""),
+                eta_text(plan, o.eta_s) + (f" {late_text(worst)}" if worst else ""),
             ]
         )
     out.append(_table(rows, [w * 0.24, w * 0.1, w * 0.22, w * 0.26, w * 0.18], font, st["cell"]))
@@ -625,16 +625,16 @@ def _order_page(
     w = CONTENT_W
     out: list[Flowable] = [_PageState(state, order.number), _p(order.title, st["title"])]
     deadlines = incident_deadlines(plan)
-    late = [(s, stop_late_s(deadlines, s)) for s in order.stops]
-    late = [(s, x) for s, x in late if x > 0]
-    if late:
+    late_stops = [(s, stop_late_s(deadlines, s)) for s in order.stops]
+    late_stops = [(s, x) for s, x in late_stops if x > 0]
+    if late_stops:
         out.append(
             _p(
                 "注意："
                 + "；".join(
                     f"第 {s.seq} 站 {s.place_name} 预计{late_text(x)}"
                     f"（时限 {deadlines[s.place_id] / 60:.0f} 分钟）"
-                    for s, x in late
+                    for s, x in late_stops
                 ),
                 st["late"],
             )
