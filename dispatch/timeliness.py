@@ -180,7 +180,8 @@ def _staff_lines(plan: Plan, o: IncidentOutcome) -> list[NeedLine]:
         reasons = [u.message_zh for u in plan.unserved_for(o.incident_id) if u.what == skill]
         if late > 0 and o.deadline_s is not None:
             late_by = max(
-                a.eta_s - o.deadline_s for a in teams if a.team_id in late_ids and gives(a) > 0
+                (a.eta_s - o.deadline_s for a in teams if a.team_id in late_ids and gives(a) > 0),
+                default=0.0,  # a plan whose figures disagree with its teams (hand-made, old)
             )
             names = "、".join(a.team_id for a in teams if a.team_id in late_ids and gives(a) > 0)
             reasons.append(f"{names} {_late_reason(late_by, o.deadline_s)}")
