@@ -36,7 +36,7 @@ from dispatch.export.common import (
 from dispatch.orders import format_duration
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder
-from dispatch.timeliness import plan_timeliness
+from dispatch.timeliness import NeedLine, plan_timeliness
 from gis.model import LEVEL_ROMAN
 
 SUMMARY_SHEET = "方案汇总"
@@ -207,7 +207,7 @@ def sheet_title(order: DispatchOrder) -> str:
     return "".join("_" if ch in bad else ch for ch in order.number)[:31]
 
 
-def _summary(g: _Grid, plan: Plan) -> None:
+def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
     g.header(1, 1, INDEX_HEADERS)
     for o in plan.orders:
         g.rows.append(
@@ -229,7 +229,7 @@ def _summary(g: _Grid, plan: Plan) -> None:
     v: Any
 
     tl = plan_timeliness(plan)
-    n_problems = len(problem_lines(plan))
+    n_problems = len(problems)
     if tl.on_time_fraction is None:
         conclusion = "全部需求均已安排（此方案未记录是否按时）"
     else:
@@ -345,10 +345,9 @@ def _summary(g: _Grid, plan: Plan) -> None:
         )
 
 
-def _problems(g: _Grid, plan: Plan) -> int:
+def _problems(g: _Grid, lines: Sequence[NeedLine]) -> int:
     """The 未满足或迟到 sheet: one row per need line that is not on time; the number of rows."""
     g.header(1, 1, PROBLEM_HEADERS)
-    lines = problem_lines(plan)
     for ln in lines:
         g.rows.append(
             _row(
@@ -455,15 +454,16 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
     path = Path(path)
     wb = Workbook(write_only=True)
     g = _Grid()
-    _summary(g, plan)
+    problems = problem_lines(plan)  # the need lines, computed once for both sheets
+    _summary(g, plan, problems)
     ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
     g.write(wb.create_sheet(SUMMARY_SHEET), filter_ref=ref)
     for title, fill, headers in (
-        (PROBLEMS_SHEET, _problems, PROBLEM_HEADERS),
-        (SAFETY_SHEET, _safety, SAFETY_HEADERS),
+        (PROBLEMS_SHEET, lambda g: _problems(g, problems), PROBLEM_HEADERS),
+        (SAFETY_SHEET, lambda g: _safety(g, plan), SAFETY_HEADERS),
     ):
         g = _Grid()
-        n = fill(g, plan)
+        n = fill(g)
         ref = f"A1:{get_column_letter(len(headers))}{max(2, n + 1)}"
         g.write(wb.create_sheet(title), filter_ref=ref)
     for order in plan.orders:
