@@ -117,7 +117,9 @@ def _cli_parser() -> argparse.ArgumentParser:
     dis.add_argument(
         "--hard-deadlines",
         action="store_true",
-        help="never send a vehicle or team that would arrive after the incident's deadline",
+        help="never send a vehicle or team that would arrive after the incident's deadline. "
+        "Trade-off: hard = fewer needs served (the rest listed 超出时限), none late; default soft "
+        "= everything that stock, vehicles and teams allow is served, some late (迟到 N 分钟)",
     )
     dis.add_argument(
         "--save",

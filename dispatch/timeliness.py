@@ -85,6 +85,20 @@ def minutes_text(seconds: float) -> str:
     return f"{max(1, round(seconds / 60.0))} 分钟" if seconds > 0 else "0 分钟"
 
 
+def incident_deadlines(plan: Plan) -> dict[str, float]:
+    """Deadline (``deadline_s``, the plan's time base) of every incident that records one."""
+    return {o.incident_id: o.deadline_s for o in plan.incidents if o.deadline_s is not None}
+
+
+def arrival_late_s(deadline_s: float | None, arrival_s: float) -> float:
+    """How late an arrival (a stop's ``arrival_s``, a team's ``eta_s``) is against
+    ``deadline_s``: 0 when on time (within :data:`ON_TIME_TOLERANCE_S`) or without a deadline.
+    The same rule as :func:`dispatch.outcomes.incident_outcomes` uses for the plan's figures."""
+    if deadline_s is None or arrival_s <= deadline_s + ON_TIME_TOLERANCE_S:
+        return 0.0
+    return float(arrival_s - deadline_s)
+
+
 def _late_reason(late_by_s: float, deadline_s: float | None) -> str:
     limit = f"（时限 {deadline_s / 60.0:.0f} 分钟）" if deadline_s is not None else ""
     return f"迟到 {minutes_text(late_by_s)}{limit}"
@@ -166,7 +180,8 @@ def _staff_lines(plan: Plan, o: IncidentOutcome) -> list[NeedLine]:
         reasons = [u.message_zh for u in plan.unserved_for(o.incident_id) if u.what == skill]
         if late > 0 and o.deadline_s is not None:
             late_by = max(
-                a.eta_s - o.deadline_s for a in teams if a.team_id in late_ids and gives(a) > 0
+                (a.eta_s - o.deadline_s for a in teams if a.team_id in late_ids and gives(a) > 0),
+                default=0.0,  # a plan whose figures disagree with its teams (hand-made, old)
             )
             names = "、".join(a.team_id for a in teams if a.team_id in late_ids and gives(a) > 0)
             reasons.append(f"{names} {_late_reason(late_by, o.deadline_s)}")
@@ -293,6 +308,8 @@ __all__ = [
     "NeedLine",
     "NeedState",
     "PlanTimeliness",
+    "arrival_late_s",
+    "incident_deadlines",
     "minutes_text",
     "need_lines",
     "plan_timeliness",

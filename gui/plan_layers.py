@@ -9,7 +9,9 @@ FeatureCollection that ``RD.setLayerData("routes", payload)`` draws (see
   legs' path geometry);
 - ``role="arrow"``: small arrowheads (3-point LineStrings, a "V" pointing the driving way) spaced
   along each trip, so direction reads on the map without a JS decorator plugin;
-- ``role="stop"``: one Point per delivery stop, its tooltip "车辆 · 第 t 趟 第 k 站 · 地点 · 到达";
+- ``role="stop"``: one Point per delivery stop, its tooltip "车辆 · 第 t 趟 第 k 站 · 地点 · 到达"
+  (and "迟到 N 分钟（时限 M 分钟）" when it arrives after its incident's deadline, also in the
+  popup);
   ``label`` holds the short stop number ("k", or "t-k" for multi-trip vehicles), which the page
   draws as a numbered badge in the vehicle's colour beside the site's own marker.
 
@@ -31,6 +33,7 @@ from typing import Any
 from dispatch.orders import clock
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, Leg, OrderKind, VehicleRoute
+from dispatch.timeliness import arrival_late_s, incident_deadlines, minutes_text
 
 #: Distinct line colours (ColorBrewer Dark2 + Set1, readable on a light base map), cycled.
 ROUTE_COLORS: tuple[str, ...] = (
@@ -187,8 +190,17 @@ def _line(coords: Sequence[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
+def _late_note(deadlines: dict[str, float], site_id: str, arrival_s: float) -> str:
+    """``迟到 12 分钟（时限 45 分钟）`` for an arrival after its incident's deadline, else ""."""
+    late = arrival_late_s(deadlines.get(site_id), arrival_s)
+    if late <= 0:
+        return ""
+    return f"迟到 {minutes_text(late)}（时限 {deadlines[site_id] / 60:.0f} 分钟）"
+
+
 def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
     colors = vehicle_colors(plan)
+    deadlines = incident_deadlines(plan)
     routes = {r.vehicle_id: r for r in plan.routes}
     for order in plan.transfer_orders:
         route = routes.get(order.unit_id)
@@ -248,9 +260,10 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                     f"{plan.material_label(c)} {q:g}{plan.material_unit(c)}"
                     for c, q in s.loads.items()
                 )
+                late = _late_note(deadlines, s.site_id, s.arrival_s)
                 label = (
                     f"{order.unit_name} · 第{ti}趟 第{k}站 · {p.name} · "
-                    f"到达 {clock(plan.created_at, s.arrival_s)}"
+                    f"到达 {clock(plan.created_at, s.arrival_s)}" + (f" · {late}" if late else "")
                 )
                 yield {
                     "type": "Feature",
@@ -266,12 +279,13 @@ def _vehicle_features(plan: Plan) -> Iterator[dict[str, Any]]:
                         "label": f"{ti}-{k}" if len(trips) > 1 else str(k),
                         "color": color,
                         "tip": _e(label),
-                        "popup": _popup(label, [("卸货", loads)]),
+                        "popup": _popup(label, [("卸货", loads), ("迟到", late)]),
                     },
                 }
 
 
 def _team_features(plan: Plan) -> Iterator[dict[str, Any]]:
+    deadlines = incident_deadlines(plan)
     for order in plan.orders:
         if order.kind != OrderKind.DEPLOY:
             continue
@@ -284,6 +298,9 @@ def _team_features(plan: Plan) -> Iterator[dict[str, Any]]:
             if order.destination_ids
             else order.unit_name
         )
+        if order.destination_ids:
+            late = _late_note(deadlines, order.destination_ids[0], order.eta_s)
+            tip += f" {late}" if late else ""
         yield {
             "type": "Feature",
             "geometry": _line(coords),

@@ -21,6 +21,7 @@ from PyQt6.QtCore import Qt  # noqa: E402
 from dispatch.plan import PLANS_DOCUMENT_KIND, Plan  # noqa: E402
 from dispatch.records import PlanStatus  # noqa: E402
 from dispatch.results import Reason, Status  # noqa: E402
+from dispatch.timeliness import NeedState, need_lines  # noqa: E402
 from gis.loading import load_road_network  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui.docks.dispatch_panel import DispatchPanel  # noqa: E402
@@ -132,15 +133,22 @@ def test_run_fills_tables_from_the_plan(qtbot, panel, session):
     assert tt.item(0, 3).text() == str(a0.headcount)
     assert all(tt.is_highlighted(r) for r in tt.rows_of_kind("unserved"))
 
-    # vehicles: one row per vehicle used; unserved tab lists every unserved need in red
+    # vehicles: one row per vehicle used; the 未满足或迟到 tab lists every need line that is not
+    # on time: unmet ones in red with their reasons, late ones in orange with the minutes late
     assert panel.route_table.rowCount() == plan.vehicles_used > 3
     ut = panel.unserved_table
-    assert ut.rowCount() == len(plan.unserved)
-    assert all(ut.is_highlighted(r) for r in range(ut.rowCount()))
-    assert {ut.item(r, 3).text() for r in range(ut.rowCount())} <= {x.value for x in Reason}
-    assert "未满足需求" in panel.tabs.tabText(4) and str(len(plan.unserved)) in panel.tabs.tabText(
-        4
+    lines = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
+    assert ut.rowCount() >= len(lines) > 0
+    unmet = ut.rows_of_kind("unserved")
+    assert {ut.item(r, 0).text() for r in unmet} == {"未满足"}
+    assert all(ut.is_highlighted(r) for r in unmet)
+    reasons = {x for r in unmet for x in ut.item(r, 5).text().split("、") if x}
+    assert reasons and reasons <= {x.value for x in Reason}
+    assert len(unmet) == sum(ln.state is NeedState.UNMET for ln in lines) + (
+        ut.rowCount() - len(lines)  # vehicle visits of sites without an unmet line
     )
+    assert "未满足或迟到" in panel.tabs.tabText(4)
+    assert str(ut.rowCount()) in panel.tabs.tabText(4)
 
 
 def test_routes_payload_follows_the_roads(panel):

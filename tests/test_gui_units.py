@@ -19,7 +19,7 @@ from dispatch.results import Reason, Status  # noqa: E402
 from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui import i18n  # noqa: E402
-from gui.docks.dispatch_panel import ENGINE_CHOICES, TAB_TITLES  # noqa: E402
+from gui.docks.dispatch_panel import DEADLINE_CHOICES, ENGINE_CHOICES, TAB_TITLES  # noqa: E402
 from gui.map_page import LAYERS, ROAD_CLASSES  # noqa: E402
 from gui.session import EVENT_LOG, RecoveryStore, Session  # noqa: E402
 from gui.table_models import COLUMNS, SORT_ROLE, TITLES, EntityTableModel, make_proxy  # noqa: E402
@@ -50,6 +50,7 @@ def _ui_strings() -> set[str]:
     for m in re.finditer(r"PlanTable\(\s*\[([^\]]*)\]", panel):
         found.update(re.findall(r'"([^"]*)"', m.group(1)))
     found.update(label for label, _value in ENGINE_CHOICES)
+    found.update(text for label, _hard, tradeoff in DEADLINE_CHOICES for text in (label, tradeoff))
     found.update(TAB_TITLES)
     found.update(s.label_zh for s in Status)
     found.update(r.value for r in Reason)
@@ -61,7 +62,8 @@ def _ui_strings() -> set[str]:
 def test_dispatch_panel_strings_are_collected() -> None:
     """The scan really sees the dispatch panel (its tab titles and headers are in the set)."""
     found = _ui_strings()
-    assert {"生成调度方案", "车辆路线", "未满足需求", "出发储备库", "库存不足", "草稿"} <= found
+    assert {"生成调度方案", "车辆路线", "未满足或迟到", "迟到(分钟)", "出发储备库"} <= found
+    assert {"库存不足", "草稿", "软（全部送达，部分迟到）"} <= found
 
 
 def test_english_translation_is_complete() -> None:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from dispatch.orders import clock, format_quantity
 from dispatch.plan import Plan
-from dispatch.records import DispatchOrder, OrderKind
+from dispatch.records import DispatchOrder, OrderKind, OrderStop
+from dispatch.timeliness import (
+    NeedKind,
+    NeedLine,
+    NeedState,
+    arrival_late_s,
+    minutes_text,
+    need_lines,
+)
 
 KIND_LABEL = {
     "stockpile": "储备库",
@@ -54,8 +63,29 @@ def destinations_text(plan: Plan, order: DispatchOrder) -> str:
     return "、".join(plan.place_name(d) for d in order.destination_ids)
 
 
-def order_rows(plan: Plan, order: DispatchOrder) -> Iterator[dict[str, Any]]:
-    """One row per item per stop (or one row per stop without items): the CSV/XLSX body."""
+#: the order stops that arrive at a site to serve it (a deadline applies to them)
+ARRIVAL_ACTIONS = ("卸货", "到达")
+
+
+def stop_late_s(deadlines: dict[str, float], stop: OrderStop) -> float:
+    """How late ``stop`` arrives against its incident's deadline (0: on time, or not an
+    arrival at an incident); ``deadlines`` from :func:`dispatch.timeliness.incident_deadlines`."""
+    if stop.action not in ARRIVAL_ACTIONS:
+        return 0.0
+    return arrival_late_s(deadlines.get(stop.place_id), stop.eta_s)
+
+
+def late_text(late_s: float) -> str:
+    """``迟到 12 分钟`` ("" when on time)."""
+    return f"迟到 {minutes_text(late_s)}" if late_s > 0 else ""
+
+
+def order_rows(
+    plan: Plan, order: DispatchOrder, deadlines: dict[str, float] | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per item per stop (or one row per stop without items): the CSV/XLSX body.
+    With ``deadlines`` (:func:`dispatch.timeliness.incident_deadlines`) each row also has
+    ``late_min``: how many minutes after its incident's deadline the stop arrives ("" on time)."""
     for stop in order.stops:
         base = {
             "order_no": order.number,
@@ -70,6 +100,9 @@ def order_rows(plan: Plan, order: DispatchOrder) -> Iterator[dict[str, Any]]:
             "eta_min": round(stop.eta_s / 60.0, 1),
             "eta_time": clock(plan.created_at, stop.eta_s),
         }
+        if deadlines is not None:
+            late = stop_late_s(deadlines, stop)
+            base["late_min"] = round(late / 60.0, 1) if late > 0 else ""
         if stop.items:
             for it in stop.items:
                 yield {
@@ -118,8 +151,57 @@ def items_text(order: DispatchOrder) -> str:
     return "、".join(f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in order.items)
 
 
-def served_pct(fraction: float) -> str:
-    return f"{100.0 * fraction:.0f}%"
+def served_pct(fraction: float | None) -> str:
+    """``87%``; ``—`` for a share a plan did not record (on-time shares of older plans)."""
+    return "—" if fraction is None else f"{100.0 * fraction:.0f}%"
+
+
+#: the reason :mod:`dispatch.timeliness` gives a need allocated but put on no vehicle
+NOT_LOADED = "已分配但未装车"
+
+
+def problem_lines(plan: Plan) -> list[NeedLine]:
+    """What the 未满足或迟到 tables list: every need line that is not 按时
+    (:func:`dispatch.timeliness.need_lines`), then every vehicle visit that no route makes
+    (routing's ``visit`` records: which stockpile → site trip, and why), so no unserved record
+    of the plan goes unlisted. A need allocated but put on no vehicle is given the reasons of
+    its site's missing visits (e.g. "已分配但未装车：超出时限")."""
+    visits: dict[str, list[Any]] = {}
+    for u in plan.unserved:
+        if u.what == "visit":
+            visits.setdefault(u.site_id, []).append(u)
+    lines = []
+    for ln in need_lines(plan):
+        if ln.state is NeedState.ON_TIME:
+            continue
+        if ln.reason == NOT_LOADED and ln.site_id in visits:
+            why = "、".join(sorted({u.reason.value for u in visits[ln.site_id]}))
+            ln = replace(ln, reason=f"{NOT_LOADED}：{why}")
+        lines.append(ln)
+    for site_visits in visits.values():
+        for u in site_visits:
+            lines.append(
+                NeedLine(
+                    u.site_id,
+                    plan.place_name(u.site_id),
+                    NeedKind.MATERIAL,
+                    u.what,
+                    plan.material_label(u.what),
+                    plan.material_unit(u.what),
+                    float(u.quantity),
+                    0.0,
+                    0.0,
+                    float(u.quantity),
+                    NeedState.UNMET,
+                    reason=u.message_zh,
+                )
+            )
+    return lines
+
+
+def problem_quantity(line: NeedLine) -> float:
+    """The quantity a 未满足或迟到 row is about: what is missing, else what arrives late."""
+    return line.unmet if line.state is NeedState.UNMET else line.late
 
 
 def quantities_text(plan: Plan, quantities: dict[str, float]) -> str:

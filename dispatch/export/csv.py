@@ -1,5 +1,9 @@
 """Flat CSV of a plan's orders: one row per item per stop (UTF-8 with BOM so Excel reads Chinese).
 
+After the columns of the XLSX order sheets: the stop's lateness against its incident's deadline
+(迟到(分钟), empty when on time) and, on rows at an incident, that incident's on-time share of
+the requested weight (事件按时送达率, 0–1) and its worst lateness (事件最长迟到(分钟)).
+
 Text from data that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR)
 is written with a leading apostrophe (OWASP "CSV injection"); numbers are written as numbers.
 """
@@ -11,8 +15,15 @@ from pathlib import Path
 
 from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.plan import Plan
+from dispatch.timeliness import incident_deadlines
 
-CSV_HEADER: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS)
+#: (key, header) of the columns after :data:`ROW_FIELDS`
+CSV_EXTRA_FIELDS: tuple[tuple[str, str], ...] = (
+    ("late_min", "迟到(分钟)"),
+    ("incident_on_time_fraction", "事件按时送达率"),
+    ("incident_late_by_min", "事件最长迟到(分钟)"),
+)
+CSV_HEADER: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS + CSV_EXTRA_FIELDS)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -26,13 +37,19 @@ def _cell(value: object) -> object:
 def export_csv(plan: Plan, path: Path | str) -> Path:
     """Write ``path``: Chinese header row, then every order's stops and items."""
     path = Path(path)
-    keys = [k for k, _ in ROW_FIELDS]
+    keys = [k for k, _ in ROW_FIELDS + CSV_EXTRA_FIELDS]
+    deadlines = incident_deadlines(plan)
+    outcome = {o.incident_id: o for o in plan.incidents}
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_HEADER)
         for order in plan.orders:
-            for row in order_rows(plan, order):
+            for row in order_rows(plan, order, deadlines):
+                o = outcome.get(row["place_id"])
+                share = o.on_time_fraction if o is not None else None
+                row["incident_on_time_fraction"] = "" if share is None else round(share, 4)
+                row["incident_late_by_min"] = "" if o is None else round(o.late_by_s / 60.0, 1)
                 w.writerow([_cell(row[k]) for k in keys])
     tmp.replace(path)
     return path

@@ -7,7 +7,9 @@ Features:
 - one Point per order stop (``role`` = ``stop``): order number, sequence, action, place, ETA,
   the items as text;
 - one Point per place of the plan (``role`` = ``place``): stockpiles, incidents, shelters, team
-  bases, with the incident's served fraction where known.
+  bases; an incident's with its served and on-time fractions, deadline and worst lateness
+  (``deadline_s``, ``on_time_fraction``, ``staff_on_time_fraction``, ``late_by_s``, ``late``);
+  a stop arriving after its incident's deadline has ``late_by_s`` > 0.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dispatch.export.common import KIND_LABEL
+from dispatch.export.common import KIND_LABEL, stop_late_s
 from dispatch.orders import clock, format_quantity
 from dispatch.plan import Plan
+from dispatch.timeliness import incident_deadlines
 
 
 def _xy(lon: float, lat: float) -> list[float]:
@@ -28,6 +31,7 @@ def _xy(lon: float, lat: float) -> list[float]:
 def plan_geojson(plan: Plan) -> dict[str, Any]:
     """The plan as a GeoJSON FeatureCollection (a dict)."""
     feats: list[dict[str, Any]] = []
+    deadlines = incident_deadlines(plan)
     for order in plan.orders:
         t = 0.0
         for li, leg in enumerate(order.legs, start=1):
@@ -84,6 +88,7 @@ def plan_geojson(plan: Plan) -> dict[str, Any]:
                         "place_name": stop.place_name,
                         "eta_s": round(stop.eta_s, 1),
                         "eta": clock(plan.created_at, stop.eta_s),
+                        "late_by_s": round(stop_late_s(deadlines, stop), 1),
                         "items": "、".join(
                             f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in stop.items
                         ),
@@ -102,6 +107,17 @@ def plan_geojson(plan: Plan) -> dict[str, Any]:
         if p.id in outcome:
             props["served_fraction"] = round(outcome[p.id].served_fraction, 4)
             props["staff_fraction"] = round(outcome[p.id].staff_fraction, 4)
+            o = outcome[p.id]
+            props["deadline_s"] = o.deadline_s
+            props["on_time_fraction"] = (
+                None if o.on_time_fraction is None else round(o.on_time_fraction, 4)
+            )
+            props["staff_on_time_fraction"] = (
+                None if o.staff_on_time_fraction is None else round(o.staff_on_time_fraction, 4)
+            )
+            props["late_by_s"] = round(o.late_by_s, 1)
+            props["late"] = dict(o.late)
+            props["late_teams"] = list(o.late_teams)
         feats.append(
             {
                 "type": "Feature",

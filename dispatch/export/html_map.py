@@ -21,11 +21,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dispatch.export.common import KIND_LABEL, clean_text, eta_text
+from dispatch.export.common import KIND_LABEL, clean_text, eta_text, late_text, stop_late_s
 from dispatch.export.pdf import ExportError
 from dispatch.orders import format_quantity
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
+from dispatch.timeliness import incident_deadlines, minutes_text
 from gis.paths import resources_dir
 
 LEAFLET_DIR = resources_dir() / "vendor" / "leaflet"  # gis.paths: source tree or frozen bundle
@@ -89,6 +90,7 @@ def _json_for_script(data: Any) -> str:
 def map_data(plan: Plan) -> dict[str, Any]:
     """Plain data the page draws (names raw: the page shows them as text)."""
     orders = []
+    deadlines = incident_deadlines(plan)
     for i, o in enumerate(plan.orders):
         legs = []
         for leg in o.legs:
@@ -116,6 +118,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
                     "action": s.action,
                     "name": s.place_name,
                     "eta": eta_text(plan, s.eta_s),
+                    "late": late_text(stop_late_s(deadlines, s)),
                     "items": "、".join(
                         f"{it.name} {format_quantity(it.quantity)}{it.unit}" for it in s.items
                     ),
@@ -150,6 +153,15 @@ def map_data(plan: Plan) -> dict[str, Any]:
         if p.id in outcome:
             d["served"] = f"{100 * outcome[p.id].served_fraction:.0f}%"
             d["staff"] = f"{100 * outcome[p.id].staff_fraction:.0f}%"
+            inc = outcome[p.id]
+            if inc.on_time_fraction is not None:
+                d["onTime"] = f"{100 * inc.on_time_fraction:.0f}%"
+            if inc.staff_on_time_fraction is not None:
+                d["staffOnTime"] = f"{100 * inc.staff_on_time_fraction:.0f}%"
+            if inc.late_by_s > 0:
+                dl = inc.deadline_s
+                limit = f"（时限 {dl / 60:.0f} 分钟）" if dl is not None else ""
+                d["late"] = f"迟到 最长 {minutes_text(inc.late_by_s)}{limit}"
             d["unserved"] = [u.message_zh for u in plan.unserved_for(p.id)]
         places.append(d)
     moves = []
@@ -265,7 +277,7 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
       var m = L.circleMarker(s.latlng, { radius: 4, color: o.colour, weight: 2,
           fillColor: "#fff", fillOpacity: 1 });
       m.bindPopup(box(s.seq + ". " + s.action + " " + s.name,
-          [o.no + " " + o.unit, "预计 " + s.eta, s.items]));
+          [o.no + " " + o.unit, "预计 " + s.eta, s.late, s.items]));
       stopLayer.addLayer(m);
     });
     byOrder[o.no] = group;
@@ -285,6 +297,8 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
         weight: 1.5, fillColor: p.colour, fillOpacity: 0.95 });
     var lines = [p.kindZh + " " + p.id];
     if (p.served) { lines.push("物资满足率 " + p.served + "，人员满足率 " + p.staff); }
+    if (p.onTime) { lines.push("按时送达率 " + p.onTime + "，人员按时率 " + (p.staffOnTime || "—")); }
+    if (p.late) { lines.push(p.late); }
     (p.unserved || []).forEach(function (u) { lines.push(u); });
     m.bindPopup(box(p.name, lines));
     m.bindTooltip(el("span", p.name));

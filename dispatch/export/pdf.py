@@ -8,6 +8,14 @@ goes through :func:`html.escape` before it meets reportlab's paragraph markup.
 
 The route map on each order is drawn with reportlab graphics from the road geometry of the order's
 legs (no map tiles): outbound legs solid, return legs dashed, start/stop markers, a scale bar.
+
+The cover page shows per incident and plan-wide the served and on-time shares
+(:mod:`dispatch.timeliness`), the needs 未满足或迟到 (red / orange rows) and the safety stock
+released; "全部需求均已按时安排" only when every need is met on time. On an order, stops after
+their incident's deadline are orange with "迟到 N 分钟" and named under the title.
+
+Size: one document layout (cover, order pages, route map, numbered canvas) sharing its styles
+and table helpers; split, each part would import the rest back.
 """
 
 from __future__ import annotations
@@ -44,14 +52,24 @@ from dispatch.export.common import (
     clean_text,
     destinations_text,
     eta_text,
+    late_text,
+    problem_lines,
+    problem_quantity,
     quantities_text,
     served_pct,
     shelter_supply,
+    stop_late_s,
     when_text,
 )
 from dispatch.orders import format_distance, format_duration, format_quantity
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, OrderKind, StageRun
+from dispatch.timeliness import (
+    NeedState,
+    incident_deadlines,
+    minutes_text,
+    plan_timeliness,
+)
 from gis.errors import ReliefDeskError
 from gis.model import LEVEL_ROMAN
 from gis.paths import find_cjk_font
@@ -101,6 +119,9 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
             textColor=colors.HexColor("#1f3a5f"),
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
+        "late": ParagraphStyle(
+            "late", parent=base, textColor=colors.HexColor("#b71c1c"), spaceAfter=3
+        ),
     }
 
 
@@ -172,6 +193,25 @@ def _cell(value: object, width: float, font: str, style: ParagraphStyle) -> Any:
 
 class _Tables(list):  # type: ignore[type-arg]
     """Consecutive pieces of one long table (spliced into the story by :func:`_flat`)."""
+
+
+#: rows arriving after the deadline (orange) and unmet needs (red), as the desk shows them
+LATE_BG, LATE_FG = colors.HexColor("#fff1dc"), colors.HexColor("#a04000")
+UNMET_BG, UNMET_FG = colors.HexColor("#fde0dc"), colors.HexColor("#962020")
+
+
+def _mark_rows(table: Any, rows: list[int], bg: Any, fg: Any) -> None:
+    """Colour the body ``rows`` (indices in the rows given to :func:`_table`, header = 0) of a
+    table from :func:`_table`, whether it came back whole or in pieces."""
+    for i in rows:
+        if isinstance(table, Table):
+            piece, j = table, i
+        else:  # pieces of TABLE_CHUNK_ROWS body rows, each with the header repeated
+            k, j = divmod(i - 1, TABLE_CHUNK_ROWS)
+            piece, j = table[k], j + 1
+        piece.setStyle(
+            TableStyle([("BACKGROUND", (0, j), (-1, j), bg), ("TEXTCOLOR", (0, j), (-1, j), fg)])
+        )
 
 
 def _flat(items: list[Flowable]) -> list[Flowable]:
@@ -370,7 +410,16 @@ def _more(
     return [_p(f"…… 另有 {total - shown} {what}，见 orders.xlsx 与 plan.json。", st["base"])]
 
 
+_NUMERALS = "一二三四五六七八九十"
+
+
 def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    sections = iter(_NUMERALS)
+
+    def h2(title: str) -> Paragraph:
+        return _p(f"{next(sections)}、{title}", st["h2"])
+
+    tl = plan_timeliness(plan)
     out: list[Flowable] = [
         _p(f"应急调度方案 {plan.number}", st["title"]),
         _p(
@@ -383,9 +432,34 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             st["small"],
         ),
         Spacer(1, 4),
-        _p("一、事件保障情况", st["h2"]),
+        h2("事件保障情况"),
+        _p(
+            f"全方案：物资满足 {served_pct(tl.served_fraction)}，按时送达 "
+            f"{served_pct(tl.on_time_fraction)}；人员满足 {served_pct(tl.staff_fraction)}，"
+            f"人员按时 {served_pct(tl.staff_on_time_fraction)}"
+            + (
+                f"；迟到 {tl.late_lines} 项（最长 {minutes_text(tl.worst_late_s)}）"
+                if tl.late_lines
+                else ""
+            )
+            + (f"；未满足 {tl.unmet_lines} 项" if tl.unmet_lines else ""),
+            st["base"],
+        ),
+        Spacer(1, 3),
     ]
-    rows: list[list[object]] = [["事件", "级别", "物资满足率(按重量)", "人员满足率", "派遣队伍"]]
+    rows: list[list[object]] = [
+        [
+            "事件",
+            "级别",
+            "时限",
+            "物资满足",
+            "按时送达",
+            "人员满足",
+            "人员按时",
+            "最长迟到",
+            "派遣队伍",
+        ]
+    ]
     incidents = list(plan.incidents)
     if len(incidents) > PDF_MAX_ROWS:  # the most urgent first: level, then least served
         incidents.sort(key=lambda o: (o.level, min(o.served_fraction, o.staff_fraction)))
@@ -394,36 +468,86 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             [
                 inc.name,
                 f"{LEVEL_ROMAN.get(inc.level, inc.level)} 级",
+                "—" if inc.deadline_s is None else f"{inc.deadline_s / 60:.0f} 分钟",
                 served_pct(inc.served_fraction),
+                served_pct(inc.on_time_fraction),
                 served_pct(inc.staff_fraction),
+                served_pct(inc.staff_on_time_fraction),
+                minutes_text(inc.late_by_s) if inc.late_by_s > 0 else "—",
                 "、".join(plan.place_name(t) for t in inc.teams) or "—",
             ]
         )
     w = CONTENT_W
-    out.append(_table(rows, [w * 0.30, w * 0.08, w * 0.17, w * 0.13, w * 0.32], font, st["cell"]))
+    out.append(
+        _table(
+            rows,
+            [w * x for x in (0.16, 0.065, 0.085, 0.095, 0.095, 0.095, 0.095, 0.095, 0.215)],
+            font,
+            st["cell"],
+            align_right=(2, 3, 4, 5, 6, 7),
+        )
+    )
+    out.append(_p("物资满足、按时送达按重量计；人员满足、人员按时按所需人数计。", st["small"]))
     out += _more(len(incidents), "起事件（按级别与满足率排在前者已列出）", st)
-    out.append(_p("二、未满足需求及原因", st["h2"]))
-    if plan.unserved:
-        rows = [["地点", "项目", "缺口", "原因", "说明"]]
-        for u in plan.unserved[:PDF_MAX_UNSERVED]:
+    out.append(h2("未满足或迟到的需求"))
+    problems = problem_lines(plan)
+    if problems:
+        rows = [["状态", "地点", "项目", "数量", "原因"]]
+        for ln in problems[:PDF_MAX_UNSERVED]:
             rows.append(
                 [
-                    plan.place_name(u.site_id),
-                    plan.material_label(u.what),
-                    format_quantity(u.quantity),
-                    u.reason.value,
-                    u.message_zh,
+                    ln.state.value,
+                    ln.site_name,
+                    ln.label,
+                    f"{format_quantity(problem_quantity(ln))} {ln.unit}".strip()
+                    + (
+                        f"（共需 {format_quantity(ln.requested)}）"
+                        if abs(problem_quantity(ln) - ln.requested) > 1e-6
+                        else ""
+                    ),
+                    ln.reason or "—",
+                ]
+            )
+        t = _table(rows, [w * 0.09, w * 0.21, w * 0.12, w * 0.2, w * 0.38], font, st["cell"])
+        shown = problems[:PDF_MAX_UNSERVED]
+        late = [i for i, ln in enumerate(shown, 1) if ln.state is NeedState.LATE]
+        unmet = [i for i, ln in enumerate(shown, 1) if ln.state is NeedState.UNMET]
+        _mark_rows(t, late, LATE_BG, LATE_FG)
+        _mark_rows(t, unmet, UNMET_BG, UNMET_FG)
+        out.append(t)
+        out += _more(len(problems), "项未满足或迟到的需求", st, PDF_MAX_UNSERVED)
+    elif tl.on_time_fraction is None:
+        out.append(_p("全部需求均已安排（此方案未记录是否按时）。", st["base"]))
+    else:
+        out.append(_p("全部需求均已按时安排。", st["base"]))
+    if plan.safety_releases:
+        out.append(h2("动用安全库存"))
+        rows = [["储备库", "物资", "动用数量", "该库安全库存", "用于", "响应级别"]]
+        for r in plan.safety_releases[:PDF_MAX_ROWS]:
+            unit = plan.material_unit(r.material)
+            rows.append(
+                [
+                    plan.place_name(r.stockpile_id),
+                    plan.material_label(r.material),
+                    f"{format_quantity(r.quantity)} {unit}".strip(),
+                    f"{format_quantity(r.safety_stock)} {unit}".strip(),
+                    plan.place_name(r.site_id),
+                    f"{LEVEL_ROMAN.get(r.level, r.level)} 级" if r.level else "—",
                 ]
             )
         out.append(
-            _table(rows, [w * 0.22, w * 0.12, w * 0.10, w * 0.12, w * 0.44], font, st["cell"])
+            _table(
+                rows,
+                [w * 0.22, w * 0.14, w * 0.14, w * 0.14, w * 0.24, w * 0.12],
+                font,
+                st["cell"],
+                align_right=(2, 3),
+            )
         )
-        out += _more(len(plan.unserved), "项未满足需求", st, PDF_MAX_UNSERVED)
-    else:
-        out.append(_p("全部需求均已安排。", st["base"]))
+        out += _more(len(plan.safety_releases), "项安全库存动用", st)
     if plan.evacuation:
         total = sum(m.people for m in plan.evacuation)
-        out.append(_p(f"三、人员转移与安置（共 {total} 人）", st["h2"]))
+        out.append(h2(f"人员转移与安置（共 {total} 人）"))
         rows = [["转移群众", "安置场所", "人数", "行程(分钟)"]]
         for m in plan.evacuation[:PDF_MAX_ROWS]:
             rows.append(
@@ -454,7 +578,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         out.append(Spacer(1, 4))
         out.append(_table(rows, [w * 0.3, w * 0.35, w * 0.35], font, st["cell"]))
         out += _more(len(supply), "处避难场所补给", st)
-    out.append(_p("四、求解过程", st["h2"]))
+    out.append(h2("求解过程"))
     rows = [["阶段", "求解器", "状态", "说明", "用时(秒)"]]
     for s in plan.stages:
         rows.append(
@@ -467,23 +591,23 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             ]
         )
     out.append(_table(rows, [w * 0.2, w * 0.22, w * 0.22, w * 0.2, w * 0.16], font, st["cell"]))
-    out.append(
-        _p(f"五、指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）", st["h2"])
-    )
+    out.append(h2(f"指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）"))
     rows = [["指令编号", "类型", "车辆/队伍", "目的地", "预计到达"]]
+    deadlines = incident_deadlines(plan)
     for o in plan.orders:
+        worst = max((stop_late_s(deadlines, s) for s in o.stops), default=0.0)
         rows.append(
             [
                 o.number,
                 o.kind.value,
                 o.unit_name,
                 destinations_text(plan, o),
-                eta_text(plan, o.eta_s),
+                eta_text(plan, o.eta_s) + (f" {late_text(worst)}" if worst else ""),
             ]
         )
     out.append(_table(rows, [w * 0.24, w * 0.1, w * 0.22, w * 0.26, w * 0.18], font, st["cell"]))
     if plan.approvals:
-        out.append(_p("六、审批记录", st["h2"]))
+        out.append(h2("审批记录"))
         rows = [["环节", "人员", "时间", "备注"]]
         for a in plan.approvals:
             rows.append([a.action, a.who, f"{a.when:%Y-%m-%d %H:%M}", a.note])
@@ -500,6 +624,21 @@ def _order_page(
 ) -> list[Flowable]:
     w = CONTENT_W
     out: list[Flowable] = [_PageState(state, order.number), _p(order.title, st["title"])]
+    deadlines = incident_deadlines(plan)
+    late_stops = [(s, stop_late_s(deadlines, s)) for s in order.stops]
+    late_stops = [(s, x) for s, x in late_stops if x > 0]
+    if late_stops:
+        out.append(
+            _p(
+                "注意："
+                + "；".join(
+                    f"第 {s.seq} 站 {s.place_name} 预计{late_text(x)}"
+                    f"（时限 {deadlines[s.place_id] / 60:.0f} 分钟）"
+                    for s, x in late_stops
+                ),
+                st["late"],
+            )
+        )
     info: list[list[object]] = [
         ["指令编号", order.number, "方案编号", plan.number],
         ["执行单位", f"{order.unit_name}（{order.unit_id}）", "类型", order.unit_type or "—"],
@@ -552,14 +691,19 @@ def _order_page(
         )
     out.append(_p("行程与预计时间", st["h2"]))
     rows = [["序号", "趟次", "动作", "地点", "预计时间", "物资"]]
+    late_rows = []
     for s in order.stops:
         what = "、".join(f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in s.items)
-        rows.append(
-            [str(s.seq), str(s.trip), s.action, s.place_name, eta_text(plan, s.eta_s), what or "—"]
-        )
-    out.append(
-        _table(rows, [w * 0.07, w * 0.07, w * 0.08, w * 0.25, w * 0.2, w * 0.33], font, st["cell"])
+        over = late_text(stop_late_s(deadlines, s))
+        if over:
+            late_rows.append(len(rows))
+        eta = eta_text(plan, s.eta_s) + (f" {over}" if over else "")
+        rows.append([str(s.seq), str(s.trip), s.action, s.place_name, eta, what or "—"])
+    stops = _table(
+        rows, [w * 0.07, w * 0.07, w * 0.08, w * 0.25, w * 0.2, w * 0.33], font, st["cell"]
     )
+    _mark_rows(stops, late_rows, LATE_BG, LATE_FG)  # after the deadline, as in the desk
+    out.append(stops)
     out.append(_p("转向指引（同一道路已合并）", st["h2"]))
     rows = [["路段", "道路", "距离", "用时"]]
     for li, leg in enumerate(order.legs, start=1):

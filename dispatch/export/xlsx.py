@@ -1,4 +1,6 @@
-"""Excel workbook of a plan (openpyxl): a summary sheet 方案汇总 plus one sheet per order.
+"""Excel workbook of a plan (openpyxl): a summary sheet 方案汇总 (served and on-time shares per
+incident and plan-wide), the needs 未满足或迟到 (one row per need line that is not on time, with
+its 状态), the safety stock released 动用安全库存, then one sheet per order.
 
 Every sheet has Chinese headers in row 1 (frozen), sensible column widths (from the text width,
 CJK characters counted double) and an auto-filter. Each order sheet lists its stops/items as a
@@ -24,6 +26,8 @@ from dispatch.export.common import (
     eta_text,
     items_text,
     order_rows,
+    problem_lines,
+    problem_quantity,
     quantities_text,
     served_pct,
     shelter_supply,
@@ -32,8 +36,37 @@ from dispatch.export.common import (
 from dispatch.orders import format_duration
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder
+from dispatch.timeliness import NeedLine, plan_timeliness
+from gis.model import LEVEL_ROMAN
 
 SUMMARY_SHEET = "方案汇总"
+PROBLEMS_SHEET = "未满足或迟到"
+SAFETY_SHEET = "动用安全库存"
+PROBLEM_HEADERS: tuple[str, ...] = (
+    "状态",
+    "地点编号",
+    "地点",
+    "项目编码",
+    "项目",
+    "数量",
+    "单位",
+    "共需",
+    "迟到(分钟)",
+    "时限(分钟)",
+    "原因",
+)
+SAFETY_HEADERS: tuple[str, ...] = (
+    "储备库编号",
+    "储备库",
+    "物资编码",
+    "物资",
+    "动用数量",
+    "单位",
+    "该库安全库存",
+    "用于编号",
+    "用于",
+    "响应级别",
+)
 ORDER_HEADERS: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS[4:])
 INDEX_HEADERS: tuple[str, ...] = (
     "指令编号",
@@ -174,7 +207,7 @@ def sheet_title(order: DispatchOrder) -> str:
     return "".join("_" if ch in bad else ch for ch in order.number)[:31]
 
 
-def _summary(g: _Grid, plan: Plan) -> None:
+def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
     g.header(1, 1, INDEX_HEADERS)
     for o in plan.orders:
         g.rows.append(
@@ -195,6 +228,12 @@ def _summary(g: _Grid, plan: Plan) -> None:
         )
     v: Any
 
+    tl = plan_timeliness(plan)
+    n_problems = len(problems)
+    if tl.on_time_fraction is None:
+        conclusion = "全部需求均已安排（此方案未记录是否按时）"
+    else:
+        conclusion = "全部需求均已按时安排"
     r = g.max_row + 2
     g.put(r, 1, "方案信息", _TITLE)
     info = [
@@ -206,6 +245,20 @@ def _summary(g: _Grid, plan: Plan) -> None:
         ("下达时间", when_text(plan.issued_at)),
         ("求解状态", plan.overall.label_zh),
         ("使用车辆", plan.vehicles_used),
+        ("物资满足(按重量)", served_pct(tl.served_fraction)),
+        ("物资按时送达", served_pct(tl.on_time_fraction)),
+        ("人员满足", served_pct(tl.staff_fraction)),
+        ("人员按时", served_pct(tl.staff_on_time_fraction)),
+        (
+            "未满足或迟到",
+            f"{n_problems} 项（见工作表「{PROBLEMS_SHEET}」）" if n_problems else conclusion,
+        ),
+        (
+            "动用安全库存",
+            f"{len(plan.safety_releases)} 项（见工作表「{SAFETY_SHEET}」）"
+            if plan.safety_releases
+            else "未动用",
+        ),
     ]
     for k, v in info:
         r += 1
@@ -213,7 +266,22 @@ def _summary(g: _Grid, plan: Plan) -> None:
     r += 2
     g.put(r, 1, "事件保障情况", _TITLE)
     r += 1
-    g.header(r, 1, ("事件编号", "事件", "级别", "物资满足率", "人员满足率", "派遣队伍"))
+    g.header(
+        r,
+        1,
+        (
+            "事件编号",
+            "事件",
+            "级别",
+            "时限(分钟)",
+            "物资满足率",
+            "按时送达率",
+            "人员满足率",
+            "人员按时率",
+            "最长迟到(分钟)",
+            "派遣队伍",
+        ),
+    )
     for inc in plan.incidents:
         r += 1
         g.put_row(
@@ -223,29 +291,13 @@ def _summary(g: _Grid, plan: Plan) -> None:
                 inc.incident_id,
                 inc.name,
                 inc.level,
+                None if inc.deadline_s is None else round(inc.deadline_s / 60, 1),
                 served_pct(inc.served_fraction),
+                served_pct(inc.on_time_fraction),
                 served_pct(inc.staff_fraction),
+                served_pct(inc.staff_on_time_fraction),
+                round(inc.late_by_s / 60, 1),
                 "、".join(plan.place_name(t) for t in inc.teams),
-            ),
-        )
-    r += 2
-    g.put(r, 1, "未满足需求", _TITLE)
-    r += 1
-    g.header(r, 1, ("地点编号", "地点", "项目编码", "项目", "缺口", "单位", "原因", "说明"))
-    for u in plan.unserved:
-        r += 1
-        g.put_row(
-            r,
-            1,
-            _row(
-                u.site_id,
-                plan.place_name(u.site_id),
-                u.what,
-                plan.material_label(u.what),
-                u.quantity,
-                plan.material_unit(u.what),
-                u.reason.value,
-                u.message_zh,
             ),
         )
     r += 2
@@ -291,6 +343,49 @@ def _summary(g: _Grid, plan: Plan) -> None:
         g.put_row(
             r, 1, _row(s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3))
         )
+
+
+def _problems(g: _Grid, lines: Sequence[NeedLine]) -> int:
+    """The 未满足或迟到 sheet: one row per need line that is not on time; the number of rows."""
+    g.header(1, 1, PROBLEM_HEADERS)
+    for ln in lines:
+        g.rows.append(
+            _row(
+                ln.state.value,
+                ln.site_id,
+                ln.site_name,
+                ln.what,
+                ln.label,
+                problem_quantity(ln),
+                ln.unit,
+                ln.requested,
+                round(ln.late_by_s / 60, 1) if ln.late_by_s > 0 else None,
+                None if ln.deadline_s is None else round(ln.deadline_s / 60, 1),
+                ln.reason,
+            )
+        )
+    return len(lines)
+
+
+def _safety(g: _Grid, plan: Plan) -> int:
+    """The 动用安全库存 sheet: one row per stockpile, material and site; the number of rows."""
+    g.header(1, 1, SAFETY_HEADERS)
+    for x in plan.safety_releases:
+        g.rows.append(
+            _row(
+                x.stockpile_id,
+                plan.place_name(x.stockpile_id),
+                x.material,
+                plan.material_label(x.material),
+                x.quantity,
+                plan.material_unit(x.material),
+                x.safety_stock,
+                x.site_id,
+                plan.place_name(x.site_id),
+                f"{LEVEL_ROMAN.get(x.level, x.level)} 级" if x.level else "—",
+            )
+        )
+    return len(plan.safety_releases)
 
 
 def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
@@ -350,7 +445,8 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
 
 
 def export_xlsx(plan: Plan, path: Path | str) -> Path:
-    """Write ``path`` (.xlsx): sheet 方案汇总 then one sheet per order (named by its number).
+    """Write ``path`` (.xlsx): sheets 方案汇总, 未满足或迟到, 动用安全库存, then one sheet per
+    order (named by its number).
 
     openpyxl's write-only mode streams each sheet's rows (through lxml) instead of keeping a
     cell object per value: every sheet is built in memory as plain rows first (an order sheet's
@@ -358,9 +454,18 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
     path = Path(path)
     wb = Workbook(write_only=True)
     g = _Grid()
-    _summary(g, plan)
+    problems = problem_lines(plan)  # the need lines, computed once for both sheets
+    _summary(g, plan, problems)
     ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
     g.write(wb.create_sheet(SUMMARY_SHEET), filter_ref=ref)
+    for title, fill, headers in (
+        (PROBLEMS_SHEET, lambda g: _problems(g, problems), PROBLEM_HEADERS),
+        (SAFETY_SHEET, lambda g: _safety(g, plan), SAFETY_HEADERS),
+    ):
+        g = _Grid()
+        n = fill(g)
+        ref = f"A1:{get_column_letter(len(headers))}{max(2, n + 1)}"
+        g.write(wb.create_sheet(title), filter_ref=ref)
     for order in plan.orders:
         g = _Grid()
         n = _order_sheet(g, plan, order)
@@ -374,4 +479,14 @@ def export_xlsx(plan: Plan, path: Path | str) -> Path:
     return path
 
 
-__all__ = ["INDEX_HEADERS", "ORDER_HEADERS", "SUMMARY_SHEET", "export_xlsx", "sheet_title"]
+__all__ = [
+    "INDEX_HEADERS",
+    "ORDER_HEADERS",
+    "PROBLEMS_SHEET",
+    "PROBLEM_HEADERS",
+    "SAFETY_HEADERS",
+    "SAFETY_SHEET",
+    "SUMMARY_SHEET",
+    "export_xlsx",
+    "sheet_title",
+]

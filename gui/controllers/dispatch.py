@@ -200,11 +200,15 @@ class DispatchController(QObject):
             tr("预加载求解器"), preload_job, preload_modules(self.in_child), show=False
         )
 
-    def options(self, seconds: float, engine: str | None) -> DispatchOptions:
-        """The :class:`DispatchOptions` of the next run (time limit, engine, pins, forbids)."""
+    def options(
+        self, seconds: float, engine: str | None, *, hard_deadlines: bool = False
+    ) -> DispatchOptions:
+        """The :class:`DispatchOptions` of the next run (time limit, engine, deadline mode, pins,
+        forbids)."""
         return DispatchOptions(
             seconds=float(seconds),
             engine=engine or None,
+            hard_deadlines=bool(hard_deadlines),
             existing_numbers=tuple(self.session.documents.get(PLANS_DOCUMENT_KIND, {})),
             pins=tuple(sorted(self.pins)),
             forbids=tuple(sorted(self.forbids)),

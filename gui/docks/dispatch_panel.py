@@ -5,11 +5,14 @@ stored plans, pins/forbids, approve, export; dropped results of another workspac
 is :mod:`dispatch.service` (by default solved in a spawned child process, so solver C++ code
 holding Python's GIL cannot stall the event loop). The dock shows:
 
-- "生成调度方案" with a time-limit field, an engine choice, a progress bar and Cancel; a
-  cancelled run still delivers the best plan found so far (status CANCELLED);
-- result tabs: overview, allocation (物资分配), team assignments (队伍派遣), vehicle routes
-  (车辆路线) and unserved needs (未满足需求), filled by :mod:`gui.docks.plan_tables`; unserved rows
-  are red with their Chinese reasons, also inside the allocation and team tables;
+- "生成调度方案" with a time-limit field, an engine choice, the deadline mode (时限：软 / 硬,
+  :attr:`DispatchOptions.hard_deadlines`, with its trade-off in one line), a progress bar and
+  Cancel; a cancelled run still delivers the best plan found so far (status CANCELLED);
+- result tabs: overview (served and on-time shares, safety stock released), allocation
+  (物资分配), team assignments (队伍派遣, late teams 迟到 N 分钟), vehicle routes (车辆路线) and
+  the needs not met on time (未满足或迟到, with 状态 按时/迟到/未满足), filled by
+  :mod:`gui.docks.plan_tables`; unserved rows are red with their Chinese reasons, also inside
+  the allocation and team tables, late rows orange;
 - the routes on the map's "routes" layer (the controller's map payload,
   :func:`gui.plan_layers.route_features`): along the roads, one colour per vehicle, arrowheads
   and numbered stops;
@@ -79,7 +82,21 @@ ENGINE_CHOICES: tuple[tuple[str, str], ...] = (
 )
 
 #: the result tabs, in order (translated when shown)
-TAB_TITLES: tuple[str, ...] = ("概况", "物资分配", "队伍派遣", "车辆路线", "未满足需求")
+TAB_TITLES: tuple[str, ...] = ("概况", "物资分配", "队伍派遣", "车辆路线", "未满足或迟到")
+
+#: the deadline modes (label, DispatchOptions.hard_deadlines, the trade-off in one line)
+DEADLINE_CHOICES: tuple[tuple[str, bool, str], ...] = (
+    (
+        "软（全部送达，部分迟到）",
+        False,
+        "软时限：能送的都送到，晚于时限的标为迟到并注明迟到多久",
+    ),
+    (
+        "硬（只送能按时到的，可能少送）",
+        True,
+        "硬时限：只安排能在时限内到达的车辆和队伍，赶不上的列为未满足（超出时限）",
+    ),
+)
 
 
 class DispatchPanel(QDockWidget):
@@ -178,6 +195,17 @@ class DispatchPanel(QDockWidget):
         for label, value in ENGINE_CHOICES:
             self.engine.addItem(tr(label), value)
         form.addRow(tr("路径引擎"), self.engine)
+        self.deadline_mode = QComboBox(body)
+        for label, hard, _tradeoff in DEADLINE_CHOICES:
+            self.deadline_mode.addItem(tr(label), hard)
+        self.deadline_tradeoff = QLabel("", body)
+        self.deadline_tradeoff.setTextFormat(Qt.TextFormat.PlainText)
+        self.deadline_tradeoff.setWordWrap(True)
+        self.deadline_tradeoff.setStyleSheet("color: #555;")
+        self.deadline_mode.currentIndexChanged.connect(self._on_deadline_mode)
+        form.addRow(tr("时限"), self.deadline_mode)
+        form.addRow("", self.deadline_tradeoff)
+        self._on_deadline_mode(self.deadline_mode.currentIndex())
         self.stored = QComboBox(body)
         self.stored.setToolTip(tr("工作区中保存的调度方案"))
         self.stored.activated.connect(self._on_stored_chosen)
@@ -228,7 +256,9 @@ class DispatchPanel(QDockWidget):
         )
         self.team_table = PlanTable(["队伍", "事发点", "技能", "人数", "预计到达", "约束/说明"])
         self.route_table = PlanTable(["车辆", "趟数", "最后送达", "里程", "用时", "停靠点"])
-        self.unserved_table = PlanTable(["地点", "项目", "缺口", "原因", "说明"])
+        self.unserved_table = PlanTable(
+            ["状态", "地点", "项目", "数量", "迟到(分钟)", "原因", "说明"]
+        )
         self.tables = PlanTables(
             self.alloc_table, self.team_table, self.route_table, self.unserved_table
         )
@@ -300,11 +330,23 @@ class DispatchPanel(QDockWidget):
         return self.controller.preload()
 
     def options(self, seconds: float | None = None, engine: str | None = None) -> DispatchOptions:
-        """The :class:`DispatchOptions` of the next run (time limit, engine, pins, forbids)."""
+        """The :class:`DispatchOptions` of the next run (time limit, engine, deadline mode, pins,
+        forbids)."""
         return self.controller.options(
             float(seconds if seconds is not None else self.seconds.value()),
             engine or self.engine.currentData() or None,
+            hard_deadlines=self.hard_deadlines,
         )
+
+    @property
+    def hard_deadlines(self) -> bool:
+        """The deadline mode chosen: True = hard (only what arrives in time is sent)."""
+        return bool(self.deadline_mode.currentData())
+
+    def _on_deadline_mode(self, index: int) -> None:
+        tradeoff = DEADLINE_CHOICES[max(0, index)][2]
+        self.deadline_tradeoff.setText(tr(tradeoff))
+        self.deadline_mode.setToolTip(tr(tradeoff))
 
     def run_dispatch(self, seconds: float | None = None, engine: str | None = None) -> Job | None:
         """Start a run in the background; returns the job (None if one is already running)."""
@@ -402,13 +444,14 @@ class DispatchPanel(QDockWidget):
                 len(plan.allocation),
                 len(plan.assignment),
                 plan.vehicles_used,
-                len(plan.unserved),
+                self.unserved_table.rowCount(),
             )
         )
         for i, (title, n) in enumerate(zip(TAB_TITLES[1:], counts), start=1):
             self.tabs.setTabText(i, tr(title) if n is None else f"{tr(title)} ({n})")
         bar = self.tabs.tabBar()
-        bar.setTabTextColor(4, UNSERVED_FG if plan is not None and plan.unserved else QColor())
+        problems = plan is not None and self.unserved_table.rowCount() > 0
+        bar.setTabTextColor(4, UNSERVED_FG if problems else QColor())
 
     def _update_summary(self) -> None:
         plan = self.plan
@@ -425,11 +468,39 @@ class DispatchPanel(QDockWidget):
             t=len(plan.assignment),
             o=len(plan.orders),
         )
+        text += "\n" + self._shares_text(plan)
         for a in plan.approvals:
             text += "\n" + tr("{action}：{who}　{when}").format(
                 action=tr(a.action), who=a.who, when=f"{a.when:%Y-%m-%d %H:%M:%S}"
             )
         self.summary.setText(text)
+
+    @staticmethod
+    def _shares_text(plan: Plan) -> str:
+        """Served and on-time shares, late and unmet lines, safety stock released (translated)."""
+        from dispatch.timeliness import plan_timeliness
+
+        def pct(x: float | None) -> str:
+            return "—" if x is None else f"{100 * x:.0f}%"
+
+        tl = plan_timeliness(plan)
+        hard = plan.inputs.options.get("hard_deadlines")  # the mode the plan was made with
+        text = "" if hard is None else (tr("硬时限") if hard else tr("软时限")) + "　"
+        text += tr("物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}").format(
+            s=pct(tl.served_fraction),
+            o=pct(tl.on_time_fraction),
+            ss=pct(tl.staff_fraction),
+            so=pct(tl.staff_on_time_fraction),
+        )
+        if tl.late_lines:
+            text += tr("；迟到 {n} 项（最长 {m} 分钟）").format(
+                n=tl.late_lines, m=max(1, round(tl.worst_late_s / 60))
+            )
+        if tl.unmet_lines:
+            text += tr("；未满足 {n} 项").format(n=tl.unmet_lines)
+        if plan.safety_releases:
+            text += tr("；动用安全库存 {n} 项").format(n=len(plan.safety_releases))
+        return text
 
     def _update_stale(self) -> None:
         if self.controller.stale:

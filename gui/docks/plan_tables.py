@@ -2,9 +2,11 @@
 
 :func:`fill_plan_tables` fills the four tables of the 调度方案 dock from a
 :class:`dispatch.plan.Plan`: allocation (物资分配, with the material shortfalls in red), team
-assignments (队伍派遣, pinned pairs marked, skill shortfalls in red), vehicle routes (车辆路线,
-the vehicle's map colour as the row icon) and unserved needs (未满足需求, every row in red, the
-Chinese reason). Cells are plain text (names from data never become markup); long texts are
+assignments (队伍派遣, pinned pairs marked, skill shortfalls in red, teams arriving after the
+deadline in orange with 迟到 N 分钟), vehicle routes (车辆路线, the vehicle's map colour as the
+row icon) and the needs not met on time (未满足或迟到: every need line of
+:func:`dispatch.timeliness.need_lines` that is not 按时, with its 状态 — 未满足 rows in red, 迟到
+rows in orange — minutes late and the Chinese reason). Cells are plain text (names from data never become markup); long texts are
 elided in capped columns and shown in full in the tooltip.
 """
 
@@ -18,9 +20,11 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from dispatch.export.common import problem_lines, problem_quantity
 from dispatch.orders import clock
 from dispatch.plan import Plan
 from dispatch.results import Unserved
+from dispatch.timeliness import NeedState, arrival_late_s, incident_deadlines
 from gis.model import Scenario
 from gui.i18n import tr
 from gui.plan_layers import vehicle_colors
@@ -29,6 +33,9 @@ from gui.plan_layers import vehicle_colors
 UNSERVED_BG = QColor("#fde0dc")
 UNSERVED_FG = QColor("#b71c1c")
 PINNED_BG = QColor("#e3f2fd")
+#: Background / text colours of late rows (arrive, but after the deadline).
+LATE_BG = QColor("#fff1dc")
+LATE_FG = QColor("#a04000")
 #: Item data roles: row kind ("line" / "unserved" / "pinned") and the row's key.
 KIND_ROLE = Qt.ItemDataRole.UserRole + 11
 KEY_ROLE = Qt.ItemDataRole.UserRole + 12
@@ -118,7 +125,8 @@ class PlanTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
     def fill(self, rows: list[Row]) -> None:
-        """Rows of (cells, kind, key); kind ``unserved`` is highlighted."""
+        """Rows of (cells, kind, key); kind ``unserved`` is highlighted (red), ``late`` in
+        orange."""
         self.setSortingEnabled(False)
         self.clearContents()
         self.setRowCount(len(rows))
@@ -129,6 +137,9 @@ class PlanTable(QTableWidget):
                 if kind == "unserved":
                     it.setBackground(QBrush(UNSERVED_BG))
                     it.setForeground(QBrush(UNSERVED_FG))
+                elif kind == "late":
+                    it.setBackground(QBrush(LATE_BG))
+                    it.setForeground(QBrush(LATE_FG))
                 elif kind == "pinned":
                     it.setBackground(QBrush(PINNED_BG))
                 self.setItem(r, c, it)
@@ -209,18 +220,26 @@ def team_rows(plan: Plan, scenario: Scenario, pins: Collection[tuple[str, str]])
     mats = material_codes(plan, scenario)
     skills = skill_names(plan)
     names = {t.id: t.name for t in scenario.teams}
+    deadlines = incident_deadlines(plan)
     rows: list[Row] = []
     for a in plan.assignment:
         pinned = (a.team_id, a.incident_id) in pins
         skills_txt = "、".join(f"{k} {v}" for k, v in a.contributes.items()) or "、".join(a.skills)
+        late_s = arrival_late_s(deadlines.get(a.incident_id), a.eta_s)
+        notes = [tr("已固定")] if pinned else []
+        if late_s > 0:
+            notes.append(late_text(late_s))
         cells = [
             cell(names.get(a.team_id, a.team_id), tip=a.team_id),
             cell(plan.place_name(a.incident_id), tip=a.incident_id),
             cell(skills_txt),
             cell(a.headcount, sort=a.headcount),
             cell(eta_text(plan, a.eta_s), sort=a.eta_s),
-            cell(tr("已固定") if pinned else ""),
+            cell("；".join(notes)),
         ]
+        if late_s > 0:  # the row stays a dispatch ("line"/"pinned"): late shows in its colour
+            for it in cells:
+                it.setForeground(QBrush(LATE_FG))
         rows.append((cells, "pinned" if pinned else "line", f"{a.team_id}|{a.incident_id}"))
     for u in plan.unserved:
         if u.what in skills and u.what not in mats:
@@ -260,22 +279,41 @@ def route_rows(plan: Plan) -> list[Row]:
     return rows
 
 
-def unserved_rows(plan: Plan) -> list[Row]:
-    """Every unserved need with its reason (all rows red)."""
-    return [
-        (
-            [
-                cell(plan.place_name(u.site_id), tip=u.site_id),
-                cell(plan.material_label(u.what), tip=u.what),
-                cell(_qty(plan, u.what, u.quantity), sort=u.quantity),
-                cell(tr(u.reason.value)),
-                cell(u.message_zh, tip=u.message_zh),
-            ],
-            "unserved",
-            u.site_id,
-        )
-        for u in plan.unserved
-    ]
+def late_text(seconds: float) -> str:
+    """``迟到 12 分钟`` in the UI language ("" when not late)."""
+    if seconds <= 0:
+        return ""
+    return tr("迟到 {m} 分钟").format(m=max(1, round(seconds / 60.0)))
+
+
+def problem_rows(plan: Plan) -> list[Row]:
+    """The 未满足或迟到 tab: one row per need line that is not on time (unmet rows red, late
+    rows orange): 状态, place, item, quantity, minutes late, reason, explanation."""
+    rows: list[Row] = []
+    for ln in problem_lines(plan):
+        unmet = ln.state is NeedState.UNMET
+        q = problem_quantity(ln)
+        qty = f"{q:g} {ln.unit}".strip()
+        if abs(q - ln.requested) > 1e-6:
+            qty += tr("（共需 {n:g}）").format(n=ln.requested)
+        records = [u for u in plan.unserved_for(ln.site_id) if u.what == ln.what]
+        if not records and unmet:  # allocated, on no vehicle: why the site's visits are missing
+            records = [u for u in plan.unserved_for(ln.site_id) if u.what == "visit"]
+        reasons = sorted({tr(u.reason.value) for u in records})
+        if not unmet:
+            reasons = [tr("迟到")]
+        late_min = round(ln.late_by_s / 60.0) if ln.late_by_s > 0 else None
+        cells = [
+            cell(tr(ln.state.value)),
+            cell(ln.site_name, tip=ln.site_id),
+            cell(ln.label, tip=ln.what),
+            cell(qty, sort=q),
+            cell("" if late_min is None else max(1, late_min), sort=late_min),
+            cell("、".join(reasons)),
+            cell(ln.reason, tip=ln.reason),
+        ]
+        rows.append((cells, "unserved" if unmet else "late", ln.site_id))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -302,12 +340,14 @@ def fill_plan_tables(
     tables.allocation.fill(allocation_rows(plan, scenario))
     tables.teams.fill(team_rows(plan, scenario, pins))
     tables.routes.fill(route_rows(plan))
-    tables.unserved.fill(unserved_rows(plan))
+    tables.unserved.fill(problem_rows(plan))
 
 
 __all__ = [
     "KEY_ROLE",
     "KIND_ROLE",
+    "LATE_BG",
+    "LATE_FG",
     "PINNED_BG",
     "UNSERVED_BG",
     "UNSERVED_FG",
@@ -316,9 +356,10 @@ __all__ = [
     "allocation_rows",
     "delivery_etas",
     "fill_plan_tables",
+    "late_text",
     "material_codes",
+    "problem_rows",
     "route_rows",
     "skill_names",
     "team_rows",
-    "unserved_rows",
 ]

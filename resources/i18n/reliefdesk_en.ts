@@ -1479,5 +1479,77 @@
         <source>另有 {n} 条同类消息（展开查看）</source>
         <translation>{n} more messages of this kind (expand to see them)</translation>
     </message>
+    <message>
+        <source>未满足或迟到</source>
+        <translation>Unmet or late</translation>
+    </message>
+    <message>
+        <source>迟到(分钟)</source>
+        <translation>Late (min)</translation>
+    </message>
+    <message>
+        <source>时限</source>
+        <translation>Deadlines</translation>
+    </message>
+    <message>
+        <source>软（全部送达，部分迟到）</source>
+        <translation>Soft (all delivered, some late)</translation>
+    </message>
+    <message>
+        <source>硬（只送能按时到的，可能少送）</source>
+        <translation>Hard (only what arrives in time; may serve less)</translation>
+    </message>
+    <message>
+        <source>软时限：能送的都送到，晚于时限的标为迟到并注明迟到多久</source>
+        <translation>Soft deadlines: everything that can be delivered is, and what arrives after the deadline is marked late, with by how much</translation>
+    </message>
+    <message>
+        <source>硬时限：只安排能在时限内到达的车辆和队伍，赶不上的列为未满足（超出时限）</source>
+        <translation>Hard deadlines: only vehicles and teams that arrive in time are sent; what cannot is listed as unmet (beyond deadline)</translation>
+    </message>
+    <message>
+        <source>迟到 {m} 分钟</source>
+        <translation>{m} min late</translation>
+    </message>
+    <message>
+        <source>（共需 {n:g}）</source>
+        <translation> (of {n:g})</translation>
+    </message>
+    <message>
+        <source>迟到</source>
+        <translation>late</translation>
+    </message>
+    <message>
+        <source>按时</source>
+        <translation>on time</translation>
+    </message>
+    <message>
+        <source>未满足</source>
+        <translation>unmet</translation>
+    </message>
+    <message>
+        <source>物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}</source>
+        <translation>Materials served {s}, on time {o}; staff served {ss}, on time {so}</translation>
+    </message>
+    <message>
+        <source>；迟到 {n} 项（最长 {m} 分钟）</source>
+        <translation>; {n} late (worst {m} min)</translation>
+    </message>
+    <message>
+        <source>；未满足 {n} 项</source>
+        <translation>; {n} unmet</translation>
+    </message>
+    <message>
+        <source>；动用安全库存 {n} 项</source>
+        <translation>; safety stock released: {n}</translation>
+    </message>
+    <message>
+        <source>硬时限</source>
+        <translation>hard deadlines</translation>
+    </message>
+    <message>
+        <source>软时限</source>
+        <translation>soft deadlines</translation>
+    </message>
 </context>
 </TS>
