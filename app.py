@@ -9,6 +9,7 @@
     python app.py download-osm --out WS.gpkg [--boundary GEOJSON | --place NAME]   (online)
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
+    python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -26,7 +27,7 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "relax")
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -37,6 +38,7 @@ EPILOG = """subcommands (headless):
                                      workspace's own boundary
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
+  relax WS.gpkg --plan P --out DIR   what to change so late or unmet needs are met (relax.json)
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -130,6 +132,17 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
+    )
+
+    rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")
+    rel.add_argument("workspace", type=Path)
+    rel.add_argument("--plan", type=Path, required=True, help="plan.json made from WS")
+    rel.add_argument("--out", type=Path, required=True, help="output folder (relax.json)")
+    rel.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="time budget of the whole search (each check re-plans in about 1 s)",
     )
     return p
 
@@ -242,12 +255,23 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_relax(args: argparse.Namespace) -> int:
+    from dispatch.relax_cli import run_relax_cli
+
+    _require_file(args.workspace, "workspace")
+    _require_file(args.plan, "plan")
+    if not args.seconds > 0:
+        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    return run_relax_cli(args.workspace, args.plan, args.out, seconds=args.seconds)
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
     "download-osm": cmd_download_osm,
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
+    "relax": cmd_relax,
 }
 
 

@@ -1,0 +1,671 @@
+"""What to relax (怎样可以满足): for each late or unmet need of a plan, the cheapest concrete change
+that fixes it, found by re-solving the plan with the change, never guessed.
+
+:func:`suggest_relaxations` reads the plan's need lines (:func:`dispatch.timeliness.need_lines`,
+the one definition of 按时 / 迟到 / 未满足), groups them by site (an incident's twelve late
+materials usually share one cause: the fleet) and tries, per group:
+
+- **vehicles** (:class:`AddVehicles`): N more vehicles of a kind already in the fleet at the
+  stockpile whose deliveries are late; N = 1, 2, 4, 8 then bisection, each N checked by
+  re-planning. When another stockpile has enough idle vehicles of that kind, the re-planned
+  routes of the added vehicles are shifted by the drive from there (plus loading) before the
+  check, so "自 <储备点>" is said only when it still holds with the repositioning drive;
+- **deadline** (:class:`RelaxDeadline`): the smallest deadline (rounded up to 5 min, 15 min past
+  an hour) at which the current plan is on time, checked by recomputing the incident's outcome
+  from the plan's own routes and teams with that deadline;
+- **safety stock** (:class:`ReleaseSafetyStock`): for stock shortages, the nearest stockpiles
+  whose safety stock (not released for this incident's level) covers the shortfall; checked by
+  re-planning with that safety stock released;
+- **team** (:class:`CallTeam`): for short or late skills, a team with the skill that is not on
+  standby (休整 / 出动) or is sent elsewhere, nearest first; checked by re-planning with the team
+  pinned to the incident (a pin overrides the team's status in the assignment).
+
+Every re-plan is :func:`dispatch.pipeline.plan_dispatch` on a changed copy of the scenario with a
+short budget (``solve_s``), so the check is the real pipeline, not a model of it. The search
+respects a total ``budget_s`` and ``stop`` (the report then says TIMEOUT / CANCELLED and which
+needs were not searched). A need for which nothing works gets a note saying what was tried
+("未找到 ≤ 8 辆的可行调整"). Hand-written search: no library searches over plan changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from dispatch.options import DispatchOptions
+from dispatch.outcomes import incident_outcomes
+from dispatch.plan import Plan
+from dispatch.relax_changes import (
+    AddVehicles,
+    CallTeam,
+    Change,
+    ChangeKind,
+    CombinedChange,
+    NeedRelaxation,
+    RelaxationReport,
+    RelaxDeadline,
+    ReleaseSafetyStock,
+    Suggestion,
+    added_vehicle_id,
+    apply_change,
+)
+from dispatch.results import ProgressFn, Reason, Status, StopFn, never_stop, no_progress
+from dispatch.timeliness import NeedKind, NeedLine, NeedState, need_lines
+from gis.model import Scenario, Team, TeamStatus
+
+#: Largest number of extra vehicles tried for one stockpile.
+MAX_VEHICLES = 8
+#: Candidate teams / stockpiles tried per need at most.
+MAX_CANDIDATES = 3
+#: Default time budget of one re-plan (seconds; routing takes most of it).
+DEFAULT_SOLVE_S = 1.0
+_EPS = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# The search
+# --------------------------------------------------------------------------------------------
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class _Search:
+    """Shared state of one :func:`suggest_relaxations` run: budget, stop, re-plan counter."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        network: Any,
+        plan: Plan,
+        options: DispatchOptions,
+        budget_s: float,
+        solve_s: float,
+        stop: StopFn,
+    ) -> None:
+        self.scenario, self.network, self.plan = scenario, network, plan
+        self.options = dataclasses.replace(
+            options, seconds=float(solve_s), created_at=plan.created_at, existing_numbers=()
+        )
+        self.solve_s = float(solve_s)
+        self.deadline = time.perf_counter() + float(budget_s)
+        self.stop = stop
+        self.resolves = 0
+        self.stopped = False
+        self.out_of_time = False
+        self._geo: Any = None
+        self._replan_s = float(solve_s) + 1.0  # first guess of one re-plan's wall time
+
+    def check(self) -> None:
+        if self.stop():
+            self.stopped = True
+            raise _OutOfTime
+        # a re-plan takes about as long as the slowest so far (solve_s plus set-up)
+        if time.perf_counter() + self._replan_s > self.deadline:
+            self.out_of_time = True
+            raise _OutOfTime
+
+    def replan(self, change: Change | CombinedChange) -> Plan:
+        from dispatch.pipeline import plan_dispatch
+
+        self.check()
+        scenario, options = apply_change(self.scenario, self.options, change)
+        self.resolves += 1
+        t0 = time.perf_counter()
+        plan = plan_dispatch(scenario, self.network, options, stop=self.stop)
+        self._replan_s = max(self._replan_s, time.perf_counter() - t0)
+        if self.stop():
+            self.stopped = True
+            raise _OutOfTime
+        return plan
+
+    def seconds(self, src: Sequence[str], tgt: Sequence[str]) -> Any:
+        """Travel seconds between places (snapped as the pipeline does; UNREACHABLE if none)."""
+        from dispatch.travel import snap_places
+
+        if self._geo is None:
+            self._geo = snap_places(self.scenario, self.network, self.options.max_offroad_m)
+        return self._geo.matrix(list(src), list(tgt))[0]
+
+
+def suggest_relaxations(
+    scenario: Scenario,
+    network: Any,
+    plan: Plan,
+    options: DispatchOptions | None = None,
+    *,
+    budget_s: float = 60.0,
+    solve_s: float = DEFAULT_SOLVE_S,
+    stop: StopFn | None = None,
+    progress: ProgressFn | None = None,
+) -> RelaxationReport:
+    """For each late or unmet need of ``plan`` the cheapest verified changes (see module doc).
+
+    ``options`` default to the plan's own (``plan.inputs.options``); ``budget_s`` bounds the
+    whole search, ``solve_s`` each re-plan. ``scenario`` must be the one the plan was made from
+    (callers check :meth:`Plan.matches`)."""
+    t0 = time.perf_counter()
+    stop = stop or never_stop
+    progress = progress or no_progress
+    if options is None:
+        options = DispatchOptions.from_dict(plan.inputs.options)
+    search = _Search(scenario, network, plan, options, budget_s, solve_s, stop)
+    lines = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
+    groups: dict[tuple[str, NeedKind], list[NeedLine]] = {}
+    for ln in lines:
+        groups.setdefault((ln.site_id, ln.kind), []).append(ln)
+    found: dict[tuple[str, str, str], list[Suggestion]] = {}
+    notes: dict[tuple[str, str, str], list[str]] = {}
+    skipped: list[str] = []
+    for k, ((site, kind), group) in enumerate(groups.items()):
+        progress(k / max(1, len(groups)), f"{group[0].site_name}：{kind.value}")
+        try:
+            if kind is NeedKind.MATERIAL:
+                _materials(search, site, group, found, notes)
+            elif kind is NeedKind.STAFF:
+                _staff(search, site, group, found, notes)
+            _deadline(search, site, group, found, notes)
+        except _OutOfTime:
+            skipped.append(group[0].site_name)
+            if search.stopped:
+                break
+    progress(1.0, "完成")
+    status = Status.OPTIMAL
+    report_notes = []
+    if search.stopped:
+        status = Status.CANCELLED
+        report_notes.append("已取消：部分需求未搜索完")
+    elif search.out_of_time:
+        status = Status.TIMEOUT
+        report_notes.append(
+            f"时间预算 {budget_s:g} 秒用完，未搜索完：{'、'.join(dict.fromkeys(skipped))}"
+        )
+    needs = []
+    for ln in lines:
+        key = (ln.site_id, ln.kind.value, ln.what)
+        sugg = sorted(found.get(key, []), key=lambda s: (not s.verified, _rank(s)))
+        needs.append(NeedRelaxation(ln, tuple(sugg), tuple(dict.fromkeys(notes.get(key, [])))))
+    return RelaxationReport(
+        plan.number,
+        tuple(needs),
+        status,
+        search.resolves,
+        time.perf_counter() - t0,
+        tuple(report_notes),
+    )
+
+
+def _rank(s: Suggestion) -> tuple[int, float]:
+    """Cheapest first: an on-time fix before a served-late one; then by kind."""
+    order = {
+        ChangeKind.SAFETY_STOCK: 0,
+        ChangeKind.TEAM: 1,
+        ChangeKind.VEHICLES: 2,
+        ChangeKind.DEADLINE: 3,
+    }
+    return (0 if s.state_after == NeedState.ON_TIME.value else 1, order[s.kind])
+
+
+def _key(ln: NeedLine) -> tuple[str, str, str]:
+    return (ln.site_id, ln.kind.value, ln.what)
+
+
+def _after(plan: Plan, ln: NeedLine) -> NeedLine | None:
+    """The same need line in another plan (None: the site has no such need there, i.e. served
+    for sites that are not incidents)."""
+    for x in need_lines(plan):
+        if _key(x) == _key(ln):
+            return x
+    return None
+
+
+def _state_after(plan: Plan, ln: NeedLine) -> NeedState:
+    x = _after(plan, ln)
+    return NeedState.ON_TIME if x is None else x.state
+
+
+def _share(plan: Plan, site: str, kind: NeedKind) -> float | None:
+    for o in plan.incidents:
+        if o.incident_id == site:
+            return o.staff_on_time_fraction if kind is NeedKind.STAFF else o.on_time_fraction
+    return None
+
+
+def _effect(before: Plan, after: Plan, ln: NeedLine) -> tuple[str, str]:
+    """ "验证：按时率 33% → 100%（本项 按时）" and its English."""
+    a, b = _share(before, ln.site_id, ln.kind), _share(after, ln.site_id, ln.kind)
+    state = _state_after(after, ln)
+    x = _after(after, ln)
+    detail = state.value
+    if state is NeedState.LATE and x is not None:
+        detail += f" {_minutes(x.late_by_s)} 分钟"
+    if a is None or b is None:
+        return f"验证：本项 {ln.state.value} → {detail}", f"checked: {state.label_en}"
+    return (
+        f"验证：按时率 {a:.0%} → {b:.0%}（本项 {detail}）",
+        f"checked: on time {a:.0%} → {b:.0%} ({state.label_en})",
+    )
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, math.ceil(seconds / 60.0 - 1e-9))
+
+
+def _suggest(
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    search: _Search,
+    after: Plan,
+    ln: NeedLine,
+    change: Change,
+    text_zh: str,
+    text_en: str,
+    *,
+    need_on_time: bool = True,
+) -> bool:
+    """Record the suggestion for ``ln`` if the re-planned ``after`` fixes it; True if it does."""
+    state = _state_after(after, ln)
+    ok = state is NeedState.ON_TIME or (not need_on_time and state is not NeedState.UNMET)
+    if ok:
+        zh, en = _effect(search.plan, after, ln)
+        found.setdefault(_key(ln), []).append(
+            Suggestion(change.change_kind, text_zh, text_en, change, True, zh, en, state.value)
+        )
+    return ok
+
+
+# --------------------------------------------------------------------------------------------
+# Materials: vehicles and safety stock
+# --------------------------------------------------------------------------------------------
+
+
+def _materials(
+    search: _Search,
+    site: str,
+    group: list[NeedLine],
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    notes: dict[tuple[str, str, str], list[str]],
+) -> None:
+    short = [
+        ln
+        for ln in group
+        if ln.state is NeedState.UNMET
+        and any(
+            u.what == ln.what and u.reason is Reason.OUT_OF_STOCK
+            for u in search.plan.unserved_for(site)
+        )
+    ]
+    if short:
+        _safety_stock(search, site, short, found, notes)
+    fleet = [ln for ln in group if ln not in short]
+    if fleet:
+        _vehicles(search, site, fleet, found, notes)
+
+
+def _late_depots(plan: Plan, site: str, deadline_s: float | None) -> dict[str, float]:
+    """kg delivered late (or allocated and not delivered) at ``site`` per stockpile."""
+    kg = {m.code: m.unit_weight_kg for m in plan.materials}
+    out: dict[str, float] = {}
+    for r in plan.routes:
+        for t in r.trips:
+            for s in t.stops:
+                if s.site_id == site and deadline_s is not None and s.arrival_s > deadline_s + 1:
+                    w = sum(q * kg.get(c, 1.0) for c, q in s.loads.items())
+                    out[t.depot_id] = out.get(t.depot_id, 0.0) + w
+    delivered: dict[tuple[str, str], float] = {}
+    for r in plan.routes:
+        for t in r.trips:
+            for s in t.stops:
+                if s.site_id == site:
+                    for c, q in s.loads.items():
+                        delivered[(t.depot_id, c)] = delivered.get((t.depot_id, c), 0.0) + q
+    for a in plan.allocation:
+        if a.site_id == site:
+            miss = a.quantity - delivered.get((a.stockpile_id, a.material), 0.0)
+            if miss > _EPS:
+                out[a.stockpile_id] = out.get(a.stockpile_id, 0.0) + miss * kg.get(a.material, 1.0)
+                delivered[(a.stockpile_id, a.material)] = a.quantity  # count once
+    return out
+
+
+def _vehicles(
+    search: _Search,
+    site: str,
+    group: list[NeedLine],
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    notes: dict[tuple[str, str, str], list[str]],
+) -> None:
+    plan, scenario = search.plan, search.scenario
+    deadline = group[0].deadline_s
+    depots = _late_depots(plan, site, deadline)
+    if not depots:
+        return
+    sp_id = max(depots, key=lambda k: depots[k])
+    sp = scenario.find(sp_id)
+    name = plan.place_name(sp_id)
+    fleet = list(getattr(sp, "vehicles", ()))
+    if not fleet:
+        for ln in group:
+            notes.setdefault(_key(ln), []).append(f"{name} 无车辆，未尝试增派车辆")
+        return
+    tpl = max(fleet, key=lambda v: (v.capacity_kg, v.id))
+    if deadline is not None:
+        sec = search.seconds([sp_id], [site])
+        drive = float(sec[0, 0]) / max(tpl.speed_factor, 1e-9)
+        earliest = search.options.loading_s + drive
+        if earliest > deadline + 1:
+            for ln in group:
+                notes.setdefault(_key(ln), []).append(
+                    f"自{name}最快约 {_minutes(earliest)} 分钟到达（时限 "
+                    f"{deadline / 60:.0f} 分钟），增派车辆无法按时"
+                )
+            return
+    fixed: dict[tuple[str, str, str], int] = {}
+    plans: dict[int, Plan] = {}
+
+    def attempt(n: int) -> bool:
+        change = AddVehicles(sp_id, tpl.kind, n, tpl.id)
+        p = search.replan(change)
+        plans[n] = p
+        ok_all = True
+        for ln in group:
+            if _state_after(p, ln) is NeedState.ON_TIME:
+                fixed[_key(ln)] = min(fixed.get(_key(ln), n), n)
+            else:
+                ok_all = False
+        return ok_all
+
+    fixed_at: dict[int, set[tuple[str, str, str]]] = {}
+    lo, n = 0, 1
+    while n <= MAX_VEHICLES:
+        if attempt(n):
+            break
+        lo, n = n, n * 2
+    for k in plans:
+        fixed_at[k] = {key for key, m in fixed.items() if m <= k}
+    if fixed_at and max(len(v) for v in fixed_at.values()):
+        # bisect below the smallest count that fixes the most lines, for those same lines
+        hi = min(fixed_at, key=lambda k: (-len(fixed_at[k]), k))
+        target = fixed_at[hi]
+        lo = max((k for k in plans if k < hi and not target <= fixed_at[k]), default=0)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            attempt(mid)
+            if target <= {key for key, m in fixed.items() if m <= mid}:
+                hi = mid
+            else:
+                lo = mid
+    for ln in group:
+        k = fixed.get(_key(ln))
+        if k is None:
+            notes.setdefault(_key(ln), []).append(
+                f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可行调整"
+            )
+            continue
+        change, after = _with_donor(search, sp_id, tpl, k, plans[k])
+        if change.donor_id and _state_after(after, ln) is not NeedState.ON_TIME:
+            change, after = AddVehicles(sp_id, tpl.kind, k, tpl.id), plans[k]
+        if change.donor_id:
+            zh = f"再调 {k} 辆{tpl.kind}（自{plan.place_name(change.donor_id)}）至{name}可按时送达"
+            en = f"{k} more {tpl.kind} from {change.donor_id} to {sp_id}: delivered on time"
+        else:
+            zh = f"在{name}增调 {k} 辆{tpl.kind}（就地征用同型车辆）可按时送达"
+            en = f"{k} more {tpl.kind} hired at {sp_id}: delivered on time"
+        _suggest(found, search, after, ln, change, zh, en)
+
+
+def _with_donor(
+    search: _Search, sp_id: str, tpl: Any, count: int, after: Plan
+) -> tuple[AddVehicles, Plan]:
+    """The nearest other stockpile with ``count`` idle vehicles of the template's kind: its
+    :class:`AddVehicles` and ``after`` with the added vehicles' routes shifted by the drive
+    from there (the caller checks the need again); without one, vehicles hired on the spot."""
+    used = {r.vehicle_id for r in search.plan.routes if any(t.stops for t in r.trips)}
+    donors = []
+    for sp in search.scenario.stockpiles:
+        idle = [v for v in sp.vehicles if v.kind == tpl.kind and v.id not in used]
+        if sp.id != sp_id and len(idle) >= count:
+            donors.append(sp.id)
+    local = AddVehicles(sp_id, tpl.kind, count, tpl.id)
+    if not donors:
+        return local, after
+    sec = search.seconds(donors, [sp_id])[:, 0]
+    best = min(range(len(donors)), key=lambda i: sec[i])
+    drive = float(sec[best]) / max(tpl.speed_factor, 1e-9)
+    shifted = _shift_added(search.scenario, after, tpl.id, count, drive + search.options.loading_s)
+    return AddVehicles(sp_id, tpl.kind, count, tpl.id, donors[best], drive), shifted
+
+
+def _shift_added(
+    scenario: Scenario, plan: Plan, template_id: str, count: int, ready_s: float
+) -> Plan:
+    """``plan`` with the added vehicles' trips starting no earlier than ``ready_s`` (their
+    drive from the donor plus loading), outcomes recomputed. Shifting a whole route later
+    keeps it feasible under soft deadlines; the check is then on the later arrivals."""
+    ids = {added_vehicle_id(template_id, k) for k in range(1, count + 1)}
+    routes = []
+    for r in plan.routes:
+        if r.vehicle_id in ids and r.trips:
+            delta = max(0.0, ready_s - r.trips[0].start_s)
+            trips = tuple(
+                dataclasses.replace(
+                    t,
+                    start_s=t.start_s + delta,
+                    end_s=t.end_s + delta,
+                    stops=tuple(
+                        dataclasses.replace(
+                            s, arrival_s=s.arrival_s + delta, departure_s=s.departure_s + delta
+                        )
+                        for s in t.stops
+                    ),
+                )
+                for t in r.trips
+            )
+            r = dataclasses.replace(r, trips=trips)
+        routes.append(r)
+    outcomes = incident_outcomes(
+        scenario, plan.allocation, routes, plan.assignment, plan.evacuation
+    )
+    return dataclasses.replace(plan, routes=tuple(routes), incidents=outcomes)
+
+
+def _safety_stock(
+    search: _Search,
+    site: str,
+    group: list[NeedLine],
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    notes: dict[tuple[str, str, str], list[str]],
+) -> None:
+    """One re-plan for the whole group: per material the nearest stockpiles whose unreleased
+    safety stock covers the shortfall."""
+    plan, scenario = search.plan, search.scenario
+    level = next((o.level for o in plan.incidents if o.incident_id == site), 3)
+    released = level in search.options.release_safety_levels
+    changes: list[tuple[NeedLine, ReleaseSafetyStock]] = []
+    for ln in group:
+        holders = [
+            sp
+            for sp in scenario.stockpiles
+            if float(sp.safety_stock.get(ln.what, 0.0)) > _EPS
+            and min(sp.safety_stock.get(ln.what, 0.0), sp.inventory.get(ln.what, 0.0)) > _EPS
+        ]
+        if released or not holders:
+            why = (
+                f"{ln.label}的安全库存已可动用（{_roman(level)}级响应）"
+                if released and holders
+                else f"全县储备点均无{ln.label}的安全库存"
+            )
+            notes.setdefault(_key(ln), []).append(f"未找到可行调整：{why}，需从县外调入")
+            continue
+        sec = search.seconds([sp.id for sp in holders], [site])[:, 0]
+        order = sorted(range(len(holders)), key=lambda i: (sec[i], holders[i].id))
+        left, rel = ln.unmet, []
+        for i in order:
+            sp = holders[i]
+            q = min(float(sp.safety_stock[ln.what]), float(sp.inventory.get(ln.what, 0.0)), left)
+            if q > _EPS:
+                rel.append((sp.id, float(q)))
+                left -= q
+            if left <= _EPS:
+                break
+        if left > _EPS:
+            notes.setdefault(_key(ln), []).append(
+                f"各储备点安全库存合计仍缺 {left:g} {ln.unit}{ln.label}"
+            )
+        changes.append((ln, ReleaseSafetyStock(ln.what, tuple(rel))))
+    if not changes:
+        return
+    after = search.replan(CombinedChange(tuple(c for _, c in changes)))
+    for ln, change in changes:
+        parts = "、".join(
+            f"{plan.place_name(s)}（{s}）的安全库存 {q:g} {ln.unit}" for s, q in change.releases
+        )
+        ok = _suggest(
+            found,
+            search,
+            after,
+            ln,
+            change,
+            f"启用 {parts}{ln.label}",
+            f"release safety stock of {ln.what}: "
+            + ", ".join(f"{s} {q:g}" for s, q in change.releases),
+            need_on_time=False,
+        )
+        if not ok:
+            notes.setdefault(_key(ln), []).append(f"启用安全库存后仍未满足（{ln.label}）")
+
+
+def _roman(level: int) -> str:
+    return {1: "I", 2: "II", 3: "III", 4: "IV"}.get(int(level), str(level))
+
+
+# --------------------------------------------------------------------------------------------
+# Staff: teams
+# --------------------------------------------------------------------------------------------
+
+
+def _staff(
+    search: _Search,
+    site: str,
+    group: list[NeedLine],
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    notes: dict[tuple[str, str, str], list[str]],
+) -> None:
+    plan, scenario = search.plan, search.scenario
+    sent = {a.team_id: a.incident_id for a in plan.assignment}
+    for ln in group:
+        cands = [
+            t
+            for t in scenario.teams
+            if ln.what in t.skills
+            and sent.get(t.id) != site
+            and (t.status is not TeamStatus.STANDBY or t.id in sent)
+        ]
+        if not cands:
+            notes.setdefault(_key(ln), []).append(
+                f"未找到可行调整：无其他具备{ln.what}技能的队伍（待命队伍已全部派出）"
+            )
+            continue
+        sec = search.seconds([t.id for t in cands], [site])[:, 0]
+        # unavailable teams first (they take nobody from another incident), then nearest
+        order = sorted(range(len(cands)), key=lambda i: (cands[i].id in sent, sec[i]))
+        done = False
+        for i in order[:MAX_CANDIDATES]:
+            team = cands[i]
+            change = CallTeam(team.id, site, team.status.value, sent.get(team.id, ""))
+            after = search.replan(change)
+            zh, en = _team_text(plan, team, change)
+            if _suggest(found, search, after, ln, change, zh, en, need_on_time=False):
+                done = True
+                break
+        if not done:
+            notes.setdefault(_key(ln), []).append(
+                f"未找到可行调整：试过 {min(len(cands), MAX_CANDIDATES)} 支{ln.what}队伍均不够"
+            )
+
+
+def _team_text(plan: Plan, team: Team, change: CallTeam) -> tuple[str, str]:
+    if change.busy_at:
+        where = plan.place_name(change.busy_at)
+        return (
+            f"改派 {team.id}（{team.name}，现派往{where}）可满足",
+            f"send {team.id} here instead of {change.busy_at}",
+        )
+    if team.status is TeamStatus.RESTING:
+        return (
+            f"队伍 {team.id}（{team.name}）休整结束后可满足",
+            f"team {team.id} can cover it once its rest ends",
+        )
+    return (
+        f"调派 {team.id}（{team.name}，当前状态 {team.status.value}）可满足",
+        f"call {team.id} (now {team.status.value})",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Deadline
+# --------------------------------------------------------------------------------------------
+
+
+def round_deadline_min(minutes: float) -> int:
+    """Up to the next 5 minutes, or the next 15 past an hour."""
+    step = 5 if minutes <= 60 else 15
+    return int(math.ceil(minutes / step - 1e-9) * step)
+
+
+def _deadline(
+    search: _Search,
+    site: str,
+    group: list[NeedLine],
+    found: dict[tuple[str, str, str], list[Suggestion]],
+    notes: dict[tuple[str, str, str], list[str]],
+) -> None:
+    """Late lines: the deadline at which the current plan is on time, checked by recomputing
+    the incident's outcome from the plan's routes, teams and moves with that deadline."""
+    plan = search.plan
+    late = [ln for ln in group if ln.state is NeedState.LATE and ln.deadline_s is not None]
+    if not late:
+        return
+    search.check()
+    inc = next((i for i in search.scenario.incidents if i.id == site), None)
+    if inc is None:
+        return
+    for ln in late:
+        minutes = round_deadline_min((ln.deadline_s + ln.late_by_s) / 60.0)
+        change = RelaxDeadline(site, float(minutes))
+        scenario, _ = apply_change(search.scenario, search.options, change)
+        outcomes = incident_outcomes(
+            scenario, plan.allocation, plan.routes, plan.assignment, plan.evacuation
+        )
+        after = dataclasses.replace(plan, incidents=outcomes)
+        ok = _suggest(
+            found,
+            search,
+            after,
+            ln,
+            change,
+            f"放宽时限至 {minutes} 分钟（现 {inc.deadline_min:g} 分钟）",
+            f"relax the deadline to {minutes} min (now {inc.deadline_min:g})",
+        )
+        if not ok:
+            notes.setdefault(_key(ln), []).append(f"放宽时限至 {minutes} 分钟仍未按时")
+
+
+__all__ = [
+    "MAX_VEHICLES",
+    "AddVehicles",
+    "CallTeam",
+    "Change",
+    "ChangeKind",
+    "NeedRelaxation",
+    "RelaxDeadline",
+    "RelaxationReport",
+    "ReleaseSafetyStock",
+    "Suggestion",
+    "apply_change",
+    "round_deadline_min",
+    "suggest_relaxations",
+]
