@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from dispatch.options import DispatchOptions
@@ -140,6 +140,7 @@ def suggest_relaxations(
     *,
     budget_s: float = 60.0,
     solve_s: float = DEFAULT_SOLVE_S,
+    sites: Collection[str] | None = None,
     stop: StopFn | None = None,
     progress: ProgressFn | None = None,
 ) -> RelaxationReport:
@@ -147,14 +148,18 @@ def suggest_relaxations(
 
     ``options`` default to the plan's own (``plan.inputs.options``); ``budget_s`` bounds the
     whole search, ``solve_s`` each re-plan. ``scenario`` must be the one the plan was made from
-    (callers check :meth:`Plan.matches`)."""
+    (callers check :meth:`Plan.matches`). ``sites``: only the needs of these sites."""
     t0 = time.perf_counter()
     stop = stop or never_stop
     progress = progress or no_progress
     if options is None:
         options = DispatchOptions.from_dict(plan.inputs.options)
     search = _Search(scenario, network, plan, options, budget_s, solve_s, stop)
-    lines = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
+    lines = [
+        ln
+        for ln in need_lines(plan)
+        if ln.state is not NeedState.ON_TIME and (sites is None or ln.site_id in sites)
+    ]
     groups: dict[tuple[str, NeedKind], list[NeedLine]] = {}
     for ln in lines:
         groups.setdefault((ln.site_id, ln.kind), []).append(ln)
@@ -265,12 +270,15 @@ def _suggest(
     text_en: str,
     *,
     need_on_time: bool = True,
+    runs: int = 1,
 ) -> bool:
     """Record the suggestion for ``ln`` if the re-planned ``after`` fixes it; True if it does."""
     state = _state_after(after, ln)
     ok = state is NeedState.ON_TIME or (not need_on_time and state is not NeedState.UNMET)
     if ok:
         zh, en = _effect(search.plan, after, ln)
+        if runs > 1:
+            zh, en = f"{zh}，{runs} 次重算均如此", f"{en}, in {runs} re-plans"
         found.setdefault(_key(ln), []).append(
             Suggestion(change.change_kind, text_zh, text_en, change, True, zh, en, state.value)
         )
@@ -386,6 +394,9 @@ def _vehicles(
         lo, n = n, n * 2
     for k in plans:
         fixed_at[k] = {key for key, m in fixed.items() if m <= k}
+    target: set[tuple[str, str, str]] = set()
+    confirmed: Plan | None = None
+    hi = 0
     if fixed_at and max(len(v) for v in fixed_at.values()):
         # bisect below the smallest count that fixes the most lines, for those same lines
         hi = min(fixed_at, key=lambda k: (-len(fixed_at[k]), k))
@@ -398,44 +409,68 @@ def _vehicles(
                 hi = mid
             else:
                 lo = mid
+        # the routing heuristic varies from run to run: a count is kept only when a second,
+        # independent re-plan fixes the same lines; else the next count is tried
+        while hi <= MAX_VEHICLES:
+            if hi not in plans:
+                attempt(hi)
+            if all(
+                _state_after(plans[hi], ln) is NeedState.ON_TIME for ln in _lines(group, target)
+            ):
+                again = search.replan(AddVehicles(sp_id, tpl.kind, hi, tpl.id))
+                if all(
+                    _state_after(again, ln) is NeedState.ON_TIME for ln in _lines(group, target)
+                ):
+                    confirmed = again
+                    break
+            hi += 1
     for ln in group:
-        k = fixed.get(_key(ln))
-        if k is None:
+        k = hi if _key(ln) in target and confirmed is not None else fixed.get(_key(ln))
+        if k is None or (_key(ln) in target and confirmed is None):
             notes.setdefault(_key(ln), []).append(
-                f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可行调整"
+                f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可靠调整"
+                if k is not None
+                else f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可行调整"
             )
             continue
-        change, after = _with_donor(search, sp_id, tpl, k, plans[k])
-        if change.donor_id and _state_after(after, ln) is not NeedState.ON_TIME:
-            change, after = AddVehicles(sp_id, tpl.kind, k, tpl.id), plans[k]
+        runs = [plans[k]] + ([confirmed] if _key(ln) in target and confirmed is not None else [])
+        change, shifted = _with_donor(search, sp_id, tpl, k, runs)
+        if change.donor_id and any(_state_after(x, ln) is not NeedState.ON_TIME for x in shifted):
+            change, shifted = AddVehicles(sp_id, tpl.kind, k, tpl.id), runs
         if change.donor_id:
             zh = f"再调 {k} 辆{tpl.kind}（自{plan.place_name(change.donor_id)}）至{name}可按时送达"
             en = f"{k} more {tpl.kind} from {change.donor_id} to {sp_id}: delivered on time"
         else:
             zh = f"在{name}增调 {k} 辆{tpl.kind}（就地征用同型车辆）可按时送达"
             en = f"{k} more {tpl.kind} hired at {sp_id}: delivered on time"
-        _suggest(found, search, after, ln, change, zh, en)
+        worst = min(shifted, key=lambda x: _share(x, site, NeedKind.MATERIAL) or 0.0)
+        _suggest(found, search, worst, ln, change, zh, en, runs=len(shifted))
+
+
+def _lines(group: Sequence[NeedLine], keys: set[tuple[str, str, str]]) -> list[NeedLine]:
+    return [ln for ln in group if _key(ln) in keys]
 
 
 def _with_donor(
-    search: _Search, sp_id: str, tpl: Any, count: int, after: Plan
-) -> tuple[AddVehicles, Plan]:
+    search: _Search, sp_id: str, tpl: Any, count: int, runs: list[Plan]
+) -> tuple[AddVehicles, list[Plan]]:
     """The nearest other stockpile with ``count`` idle vehicles of the template's kind: its
-    :class:`AddVehicles` and ``after`` with the added vehicles' routes shifted by the drive
-    from there (the caller checks the need again); without one, vehicles hired on the spot."""
+    :class:`AddVehicles` and the re-plans ``runs`` with the added vehicles' routes shifted by
+    the drive from there (the caller checks the need again); without one, vehicles hired on
+    the spot and ``runs`` as they are."""
     used = {r.vehicle_id for r in search.plan.routes if any(t.stops for t in r.trips)}
     donors = []
     for sp in search.scenario.stockpiles:
         idle = [v for v in sp.vehicles if v.kind == tpl.kind and v.id not in used]
         if sp.id != sp_id and len(idle) >= count:
             donors.append(sp.id)
-    local = AddVehicles(sp_id, tpl.kind, count, tpl.id)
     if not donors:
-        return local, after
+        return AddVehicles(sp_id, tpl.kind, count, tpl.id), runs
     sec = search.seconds(donors, [sp_id])[:, 0]
     best = min(range(len(donors)), key=lambda i: sec[i])
     drive = float(sec[best]) / max(tpl.speed_factor, 1e-9)
-    shifted = _shift_added(search.scenario, after, tpl.id, count, drive + search.options.loading_s)
+    ready = drive + search.options.loading_s
+    shifted = [_shift_added(search.scenario, p, tpl.id, count, ready) for p in runs]
     return AddVehicles(sp_id, tpl.kind, count, tpl.id, donors[best], drive), shifted
 
 
@@ -493,12 +528,13 @@ def _safety_stock(
             and min(sp.safety_stock.get(ln.what, 0.0), sp.inventory.get(ln.what, 0.0)) > _EPS
         ]
         if released or not holders:
-            why = (
-                f"{ln.label}的安全库存已可动用（{_roman(level)}级响应）"
-                if released and holders
-                else f"全县储备点均无{ln.label}的安全库存"
-            )
-            notes.setdefault(_key(ln), []).append(f"未找到可行调整：{why}，需从县外调入")
+            if not any(sp.inventory.get(ln.what, 0.0) > _EPS for sp in scenario.stockpiles):
+                why = f"全县储备点均无{ln.label}库存（含安全库存），需从县外调入"
+            elif released and holders:
+                why = f"{ln.label}的安全库存已可动用（{_roman(level)}级响应），仍不足"
+            else:
+                why = f"各储备点无可启用的{ln.label}安全库存（其余库存已分配）"
+            notes.setdefault(_key(ln), []).append(f"未找到可行调整：{why}")
             continue
         sec = search.seconds([sp.id for sp in holders], [site])[:, 0]
         order = sorted(range(len(holders)), key=lambda i: (sec[i], holders[i].id))
