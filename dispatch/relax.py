@@ -52,6 +52,15 @@ from dispatch.relax_changes import (
     added_vehicle_id,
     apply_change,
 )
+from dispatch.relax_search import (
+    OutOfTime,
+    Search,
+    need_key,
+    share,
+    state_after,
+    suggest,
+    whole_minutes,
+)
 from dispatch.results import ProgressFn, Reason, Status, StopFn, never_stop, no_progress
 from dispatch.timeliness import NeedKind, NeedLine, NeedState, need_lines
 from gis.model import Scenario, Team, TeamStatus
@@ -68,68 +77,6 @@ _EPS = 1e-6
 # --------------------------------------------------------------------------------------------
 # The search
 # --------------------------------------------------------------------------------------------
-
-
-class _OutOfTime(Exception):
-    pass
-
-
-class _Search:
-    """Shared state of one :func:`suggest_relaxations` run: budget, stop, re-plan counter."""
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        network: Any,
-        plan: Plan,
-        options: DispatchOptions,
-        budget_s: float,
-        solve_s: float,
-        stop: StopFn,
-    ) -> None:
-        self.scenario, self.network, self.plan = scenario, network, plan
-        self.options = dataclasses.replace(
-            options, seconds=float(solve_s), created_at=plan.created_at, existing_numbers=()
-        )
-        self.solve_s = float(solve_s)
-        self.deadline = time.perf_counter() + float(budget_s)
-        self.stop = stop
-        self.resolves = 0
-        self.stopped = False
-        self.out_of_time = False
-        self._geo: Any = None
-        self._replan_s = float(solve_s) + 1.0  # first guess of one re-plan's wall time
-
-    def check(self) -> None:
-        if self.stop():
-            self.stopped = True
-            raise _OutOfTime
-        # a re-plan takes about as long as the slowest so far (solve_s plus set-up)
-        if time.perf_counter() + self._replan_s > self.deadline:
-            self.out_of_time = True
-            raise _OutOfTime
-
-    def replan(self, change: Change | CombinedChange) -> Plan:
-        from dispatch.pipeline import plan_dispatch
-
-        self.check()
-        scenario, options = apply_change(self.scenario, self.options, change)
-        self.resolves += 1
-        t0 = time.perf_counter()
-        plan = plan_dispatch(scenario, self.network, options, stop=self.stop)
-        self._replan_s = max(self._replan_s, time.perf_counter() - t0)
-        if self.stop():
-            self.stopped = True
-            raise _OutOfTime
-        return plan
-
-    def seconds(self, src: Sequence[str], tgt: Sequence[str]) -> Any:
-        """Travel seconds between places (snapped as the pipeline does; UNREACHABLE if none)."""
-        from dispatch.travel import snap_places
-
-        if self._geo is None:
-            self._geo = snap_places(self.scenario, self.network, self.options.max_offroad_m)
-        return self._geo.matrix(list(src), list(tgt))[0]
 
 
 def suggest_relaxations(
@@ -154,7 +101,7 @@ def suggest_relaxations(
     progress = progress or no_progress
     if options is None:
         options = DispatchOptions.from_dict(plan.inputs.options)
-    search = _Search(scenario, network, plan, options, budget_s, solve_s, stop)
+    search = Search(scenario, network, plan, options, budget_s, solve_s, stop)
     lines = [
         ln
         for ln in need_lines(plan)
@@ -174,7 +121,7 @@ def suggest_relaxations(
             elif kind is NeedKind.STAFF:
                 _staff(search, site, group, found, notes)
             _deadline(search, site, group, found, notes)
-        except _OutOfTime:
+        except OutOfTime:
             skipped.append(group[0].site_name)
             if search.stopped:
                 break
@@ -215,83 +162,12 @@ def _rank(s: Suggestion) -> tuple[int, float]:
     return (0 if s.state_after == NeedState.ON_TIME.value else 1, order[s.kind])
 
 
-def _key(ln: NeedLine) -> tuple[str, str, str]:
-    return (ln.site_id, ln.kind.value, ln.what)
-
-
-def _after(plan: Plan, ln: NeedLine) -> NeedLine | None:
-    """The same need line in another plan (None: the site has no such need there, i.e. served
-    for sites that are not incidents)."""
-    for x in need_lines(plan):
-        if _key(x) == _key(ln):
-            return x
-    return None
-
-
-def _state_after(plan: Plan, ln: NeedLine) -> NeedState:
-    x = _after(plan, ln)
-    return NeedState.ON_TIME if x is None else x.state
-
-
-def _share(plan: Plan, site: str, kind: NeedKind) -> float | None:
-    for o in plan.incidents:
-        if o.incident_id == site:
-            return o.staff_on_time_fraction if kind is NeedKind.STAFF else o.on_time_fraction
-    return None
-
-
-def _effect(before: Plan, after: Plan, ln: NeedLine) -> tuple[str, str]:
-    """ "验证：按时率 33% → 100%（本项 按时）" and its English."""
-    a, b = _share(before, ln.site_id, ln.kind), _share(after, ln.site_id, ln.kind)
-    state = _state_after(after, ln)
-    x = _after(after, ln)
-    detail = state.value
-    if state is NeedState.LATE and x is not None:
-        detail += f" {_minutes(x.late_by_s)} 分钟"
-    if a is None or b is None:
-        return f"验证：本项 {ln.state.value} → {detail}", f"checked: {state.label_en}"
-    return (
-        f"验证：按时率 {a:.0%} → {b:.0%}（本项 {detail}）",
-        f"checked: on time {a:.0%} → {b:.0%} ({state.label_en})",
-    )
-
-
-def _minutes(seconds: float) -> int:
-    return max(1, math.ceil(seconds / 60.0 - 1e-9))
-
-
-def _suggest(
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    search: _Search,
-    after: Plan,
-    ln: NeedLine,
-    change: Change,
-    text_zh: str,
-    text_en: str,
-    *,
-    need_on_time: bool = True,
-    runs: int = 1,
-) -> bool:
-    """Record the suggestion for ``ln`` if the re-planned ``after`` fixes it; True if it does."""
-    state = _state_after(after, ln)
-    ok = state is NeedState.ON_TIME or (not need_on_time and state is not NeedState.UNMET)
-    if ok:
-        zh, en = _effect(search.plan, after, ln)
-        if runs > 1:
-            zh, en = f"{zh}，{runs} 次重算均如此", f"{en}, in {runs} re-plans"
-        found.setdefault(_key(ln), []).append(
-            Suggestion(change.change_kind, text_zh, text_en, change, True, zh, en, state.value)
-        )
-    return ok
-
-
-# --------------------------------------------------------------------------------------------
 # Materials: vehicles and safety stock
 # --------------------------------------------------------------------------------------------
 
 
 def _materials(
-    search: _Search,
+    search: Search,
     site: str,
     group: list[NeedLine],
     found: dict[tuple[str, str, str], list[Suggestion]],
@@ -340,7 +216,7 @@ def _late_depots(plan: Plan, site: str, deadline_s: float | None) -> dict[str, f
 
 
 def _vehicles(
-    search: _Search,
+    search: Search,
     site: str,
     group: list[NeedLine],
     found: dict[tuple[str, str, str], list[Suggestion]],
@@ -357,7 +233,7 @@ def _vehicles(
     fleet = list(getattr(sp, "vehicles", ()))
     if not fleet:
         for ln in group:
-            notes.setdefault(_key(ln), []).append(f"{name} 无车辆，未尝试增派车辆")
+            notes.setdefault(need_key(ln), []).append(f"{name} 无车辆，未尝试增派车辆")
         return
     tpl = max(fleet, key=lambda v: (v.capacity_kg, v.id))
     if deadline is not None:
@@ -366,8 +242,8 @@ def _vehicles(
         earliest = search.options.loading_s + drive
         if earliest > deadline + 1:
             for ln in group:
-                notes.setdefault(_key(ln), []).append(
-                    f"自{name}最快约 {_minutes(earliest)} 分钟到达（时限 "
+                notes.setdefault(need_key(ln), []).append(
+                    f"自{name}最快约 {whole_minutes(earliest)} 分钟到达（时限 "
                     f"{deadline / 60:.0f} 分钟），增派车辆无法按时"
                 )
             return
@@ -380,8 +256,8 @@ def _vehicles(
         plans[n] = p
         ok_all = True
         for ln in group:
-            if _state_after(p, ln) is NeedState.ON_TIME:
-                fixed[_key(ln)] = min(fixed.get(_key(ln), n), n)
+            if state_after(p, ln) is NeedState.ON_TIME:
+                fixed[need_key(ln)] = min(fixed.get(need_key(ln), n), n)
             else:
                 ok_all = False
         return ok_all
@@ -414,28 +290,26 @@ def _vehicles(
         while hi <= MAX_VEHICLES:
             if hi not in plans:
                 attempt(hi)
-            if all(
-                _state_after(plans[hi], ln) is NeedState.ON_TIME for ln in _lines(group, target)
-            ):
+            if all(state_after(plans[hi], ln) is NeedState.ON_TIME for ln in _lines(group, target)):
                 again = search.replan(AddVehicles(sp_id, tpl.kind, hi, tpl.id))
-                if all(
-                    _state_after(again, ln) is NeedState.ON_TIME for ln in _lines(group, target)
-                ):
+                if all(state_after(again, ln) is NeedState.ON_TIME for ln in _lines(group, target)):
                     confirmed = again
                     break
             hi += 1
     for ln in group:
-        k = hi if _key(ln) in target and confirmed is not None else fixed.get(_key(ln))
-        if k is None or (_key(ln) in target and confirmed is None):
-            notes.setdefault(_key(ln), []).append(
+        k = hi if need_key(ln) in target and confirmed is not None else fixed.get(need_key(ln))
+        if k is None or (need_key(ln) in target and confirmed is None):
+            notes.setdefault(need_key(ln), []).append(
                 f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可靠调整"
                 if k is not None
                 else f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可行调整"
             )
             continue
-        runs = [plans[k]] + ([confirmed] if _key(ln) in target and confirmed is not None else [])
+        runs = [plans[k]] + (
+            [confirmed] if need_key(ln) in target and confirmed is not None else []
+        )
         change, shifted = _with_donor(search, sp_id, tpl, k, runs)
-        if change.donor_id and any(_state_after(x, ln) is not NeedState.ON_TIME for x in shifted):
+        if change.donor_id and any(state_after(x, ln) is not NeedState.ON_TIME for x in shifted):
             change, shifted = AddVehicles(sp_id, tpl.kind, k, tpl.id), runs
         if change.donor_id:
             zh = f"再调 {k} 辆{tpl.kind}（自{plan.place_name(change.donor_id)}）至{name}可按时送达"
@@ -443,16 +317,16 @@ def _vehicles(
         else:
             zh = f"在{name}增调 {k} 辆{tpl.kind}（就地征用同型车辆）可按时送达"
             en = f"{k} more {tpl.kind} hired at {sp_id}: delivered on time"
-        worst = min(shifted, key=lambda x: _share(x, site, NeedKind.MATERIAL) or 0.0)
-        _suggest(found, search, worst, ln, change, zh, en, runs=len(shifted))
+        worst = min(shifted, key=lambda x: share(x, site, NeedKind.MATERIAL) or 0.0)
+        suggest(found, search, worst, ln, change, zh, en, runs=len(shifted))
 
 
 def _lines(group: Sequence[NeedLine], keys: set[tuple[str, str, str]]) -> list[NeedLine]:
-    return [ln for ln in group if _key(ln) in keys]
+    return [ln for ln in group if need_key(ln) in keys]
 
 
 def _with_donor(
-    search: _Search, sp_id: str, tpl: Any, count: int, runs: list[Plan]
+    search: Search, sp_id: str, tpl: Any, count: int, runs: list[Plan]
 ) -> tuple[AddVehicles, list[Plan]]:
     """The nearest other stockpile with ``count`` idle vehicles of the template's kind: its
     :class:`AddVehicles` and the re-plans ``runs`` with the added vehicles' routes shifted by
@@ -508,7 +382,7 @@ def _shift_added(
 
 
 def _safety_stock(
-    search: _Search,
+    search: Search,
     site: str,
     group: list[NeedLine],
     found: dict[tuple[str, str, str], list[Suggestion]],
@@ -534,7 +408,7 @@ def _safety_stock(
                 why = f"{ln.label}的安全库存已可动用（{_roman(level)}级响应），仍不足"
             else:
                 why = f"各储备点无可启用的{ln.label}安全库存（其余库存已分配）"
-            notes.setdefault(_key(ln), []).append(f"未找到可行调整：{why}")
+            notes.setdefault(need_key(ln), []).append(f"未找到可行调整：{why}")
             continue
         sec = search.seconds([sp.id for sp in holders], [site])[:, 0]
         order = sorted(range(len(holders)), key=lambda i: (sec[i], holders[i].id))
@@ -548,7 +422,7 @@ def _safety_stock(
             if left <= _EPS:
                 break
         if left > _EPS:
-            notes.setdefault(_key(ln), []).append(
+            notes.setdefault(need_key(ln), []).append(
                 f"各储备点安全库存合计仍缺 {left:g} {ln.unit}{ln.label}"
             )
         changes.append((ln, ReleaseSafetyStock(ln.what, tuple(rel))))
@@ -559,7 +433,7 @@ def _safety_stock(
         parts = "、".join(
             f"{plan.place_name(s)}（{s}）的安全库存 {q:g} {ln.unit}" for s, q in change.releases
         )
-        ok = _suggest(
+        ok = suggest(
             found,
             search,
             after,
@@ -571,7 +445,7 @@ def _safety_stock(
             need_on_time=False,
         )
         if not ok:
-            notes.setdefault(_key(ln), []).append(f"启用安全库存后仍未满足（{ln.label}）")
+            notes.setdefault(need_key(ln), []).append(f"启用安全库存后仍未满足（{ln.label}）")
 
 
 def _roman(level: int) -> str:
@@ -584,7 +458,7 @@ def _roman(level: int) -> str:
 
 
 def _staff(
-    search: _Search,
+    search: Search,
     site: str,
     group: list[NeedLine],
     found: dict[tuple[str, str, str], list[Suggestion]],
@@ -601,7 +475,7 @@ def _staff(
             and (t.status is not TeamStatus.STANDBY or t.id in sent)
         ]
         if not cands:
-            notes.setdefault(_key(ln), []).append(
+            notes.setdefault(need_key(ln), []).append(
                 f"未找到可行调整：无其他具备{ln.what}技能的队伍（待命队伍已全部派出）"
             )
             continue
@@ -614,11 +488,11 @@ def _staff(
             change = CallTeam(team.id, site, team.status.value, sent.get(team.id, ""))
             after = search.replan(change)
             zh, en = _team_text(plan, team, change)
-            if _suggest(found, search, after, ln, change, zh, en, need_on_time=False):
+            if suggest(found, search, after, ln, change, zh, en, need_on_time=False):
                 done = True
                 break
         if not done:
-            notes.setdefault(_key(ln), []).append(
+            notes.setdefault(need_key(ln), []).append(
                 f"未找到可行调整：试过 {min(len(cands), MAX_CANDIDATES)} 支{ln.what}队伍均不够"
             )
 
@@ -653,7 +527,7 @@ def round_deadline_min(minutes: float) -> int:
 
 
 def _deadline(
-    search: _Search,
+    search: Search,
     site: str,
     group: list[NeedLine],
     found: dict[tuple[str, str, str], list[Suggestion]],
@@ -677,7 +551,7 @@ def _deadline(
             scenario, plan.allocation, plan.routes, plan.assignment, plan.evacuation
         )
         after = dataclasses.replace(plan, incidents=outcomes)
-        ok = _suggest(
+        ok = suggest(
             found,
             search,
             after,
@@ -687,7 +561,7 @@ def _deadline(
             f"relax the deadline to {minutes} min (now {inc.deadline_min:g})",
         )
         if not ok:
-            notes.setdefault(_key(ln), []).append(f"放宽时限至 {minutes} 分钟仍未按时")
+            notes.setdefault(need_key(ln), []).append(f"放宽时限至 {minutes} 分钟仍未按时")
 
 
 __all__ = [
