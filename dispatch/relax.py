@@ -48,13 +48,17 @@ from dispatch.relax_changes import (
     RelaxationReport,
     RelaxDeadline,
     ReleaseSafetyStock,
+    ReopenRoad,
     Suggestion,
     added_vehicle_id,
     apply_change,
 )
 from dispatch.relax_search import (
+    Found,
+    Notes,
     OutOfTime,
     Search,
+    line_in,
     need_key,
     share,
     state_after,
@@ -116,11 +120,14 @@ def suggest_relaxations(
     for k, ((site, kind), group) in enumerate(groups.items()):
         progress(k / max(1, len(groups)), f"{group[0].site_name}：{kind.value}")
         try:
+            _deadline(search, site, group, found, notes)  # no re-plan: first, always
+            _roads(search, site, group, found, notes)
             if kind is NeedKind.MATERIAL:
                 _materials(search, site, group, found, notes)
             elif kind is NeedKind.STAFF:
                 _staff(search, site, group, found, notes)
-            _deadline(search, site, group, found, notes)
+            if search.options.hard_deadlines:
+                _hard_deadline(search, site, group, found, notes)
         except OutOfTime:
             skipped.append(group[0].site_name)
             if search.stopped:
@@ -156,8 +163,9 @@ def _rank(s: Suggestion) -> tuple[int, float]:
     order = {
         ChangeKind.SAFETY_STOCK: 0,
         ChangeKind.TEAM: 1,
-        ChangeKind.VEHICLES: 2,
-        ChangeKind.DEADLINE: 3,
+        ChangeKind.ROAD: 2,
+        ChangeKind.VEHICLES: 3,
+        ChangeKind.DEADLINE: 4,
     }
     return (0 if s.state_after == NeedState.ON_TIME.value else 1, order[s.kind])
 
@@ -170,8 +178,8 @@ def _materials(
     search: Search,
     site: str,
     group: list[NeedLine],
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    notes: dict[tuple[str, str, str], list[str]],
+    found: Found,
+    notes: Notes,
 ) -> None:
     short = [
         ln
@@ -219,8 +227,8 @@ def _vehicles(
     search: Search,
     site: str,
     group: list[NeedLine],
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    notes: dict[tuple[str, str, str], list[str]],
+    found: Found,
+    notes: Notes,
 ) -> None:
     plan, scenario = search.plan, search.scenario
     deadline = group[0].deadline_s
@@ -385,8 +393,8 @@ def _safety_stock(
     search: Search,
     site: str,
     group: list[NeedLine],
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    notes: dict[tuple[str, str, str], list[str]],
+    found: Found,
+    notes: Notes,
 ) -> None:
     """One re-plan for the whole group: per material the nearest stockpiles whose unreleased
     safety stock covers the shortfall."""
@@ -461,8 +469,8 @@ def _staff(
     search: Search,
     site: str,
     group: list[NeedLine],
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    notes: dict[tuple[str, str, str], list[str]],
+    found: Found,
+    notes: Notes,
 ) -> None:
     plan, scenario = search.plan, search.scenario
     sent = {a.team_id: a.incident_id for a in plan.assignment}
@@ -526,23 +534,17 @@ def round_deadline_min(minutes: float) -> int:
     return int(math.ceil(minutes / step - 1e-9) * step)
 
 
-def _deadline(
-    search: Search,
-    site: str,
-    group: list[NeedLine],
-    found: dict[tuple[str, str, str], list[Suggestion]],
-    notes: dict[tuple[str, str, str], list[str]],
-) -> None:
+def _deadline(search: Search, site: str, group: list[NeedLine], found: Found, notes: Notes) -> None:
     """Late lines: the deadline at which the current plan is on time, checked by recomputing
     the incident's outcome from the plan's routes, teams and moves with that deadline."""
     plan = search.plan
     late = [ln for ln in group if ln.state is NeedState.LATE and ln.deadline_s is not None]
-    if not late:
-        return
-    search.check()
     inc = next((i for i in search.scenario.incidents if i.id == site), None)
-    if inc is None:
+    if not late or inc is None:
         return
+    if search.stop():
+        search.stopped = True
+        raise OutOfTime
     for ln in late:
         minutes = round_deadline_min((ln.deadline_s + ln.late_by_s) / 60.0)
         change = RelaxDeadline(site, float(minutes))
@@ -551,17 +553,97 @@ def _deadline(
             scenario, plan.allocation, plan.routes, plan.assignment, plan.evacuation
         )
         after = dataclasses.replace(plan, incidents=outcomes)
-        ok = suggest(
-            found,
-            search,
-            after,
-            ln,
-            change,
-            f"放宽时限至 {minutes} 分钟（现 {inc.deadline_min:g} 分钟）",
-            f"relax the deadline to {minutes} min (now {inc.deadline_min:g})",
-        )
-        if not ok:
+        zh, en = _deadline_text(minutes, inc.deadline_min)
+        if not suggest(found, search, after, ln, change, zh, en):
             notes.setdefault(need_key(ln), []).append(f"放宽时限至 {minutes} 分钟仍未按时")
+
+
+def _deadline_text(minutes: float, now: float) -> tuple[str, str]:
+    return (
+        f"放宽时限至 {minutes:g} 分钟（现 {now:g} 分钟）",
+        f"relax the deadline to {minutes:g} min (now {now:g})",
+    )
+
+
+def _hard_deadline(
+    search: Search, site: str, group: list[NeedLine], found: Found, notes: Notes
+) -> None:
+    """Hard deadlines: needs dropped as 超出时限. One soft re-plan says when they would arrive;
+    the deadline that covers them all (rounded up) is then checked by a hard re-plan."""
+    plan = search.plan
+    dropped = [
+        ln
+        for ln in group
+        if ln.state is NeedState.UNMET
+        and ln.deadline_s is not None
+        and any(u.what == ln.what and u.reason is Reason.TOO_LATE for u in plan.unserved_for(site))
+    ]
+    inc = next((i for i in search.scenario.incidents if i.id == site), None)
+    if not dropped or inc is None:
+        return
+    soft = search.replan(CombinedChange(()), soft=True)
+    wanted: dict[tuple[str, str, str], int] = {}
+    for ln in dropped:
+        x = line_in(soft, ln)
+        if x is None or x.state is NeedState.UNMET:
+            notes.setdefault(need_key(ln), []).append("不设时限也无法送达，放宽时限无效")
+            continue
+        wanted[need_key(ln)] = round_deadline_min((ln.deadline_s + x.late_by_s) / 60.0)
+    if not wanted:
+        return
+    minutes = max(wanted.values())
+    change = RelaxDeadline(site, float(minutes))
+    after = search.replan(change)
+    zh, en = _deadline_text(minutes, inc.deadline_min)
+    for ln in dropped:
+        if need_key(ln) in wanted and not suggest(found, search, after, ln, change, zh, en):
+            notes.setdefault(need_key(ln), []).append(f"放宽时限至 {minutes} 分钟仍未满足")
+
+
+# --------------------------------------------------------------------------------------------
+# Road closures
+# --------------------------------------------------------------------------------------------
+
+
+def _roads(search: Search, site: str, group: list[NeedLine], found: Found, notes: Notes) -> None:
+    """Needs unreachable (不可达): the nearest closures, each cleared in a re-plan."""
+    plan, scenario = search.plan, search.scenario
+    cut = [
+        ln
+        for ln in group
+        if ln.state is NeedState.UNMET
+        and any(
+            u.what == ln.what and u.reason is Reason.UNREACHABLE for u in plan.unserved_for(site)
+        )
+    ]
+    closures = [c for c in scenario.closures if c.closes]
+    if not cut or not closures:
+        return
+    try:
+        where = scenario.find(site).location  # type: ignore[union-attr]
+    except (KeyError, AttributeError):
+        return
+    from shapely.geometry import Point
+
+    here = Point(where.lon, where.lat)
+    closures.sort(key=lambda c: (c.geometry.distance(here), c.id))
+    left = list(cut)
+    for c in closures[:MAX_CANDIDATES]:
+        change = ReopenRoad(c.id, c.reason)
+        after = search.replan(change)
+        label = f"{c.id}（{c.reason}）" if c.reason else c.id
+        zh, en = f"抢通道路中断点 {label} 后可满足", f"reopen closure {c.id}"
+        left = [
+            ln
+            for ln in left
+            if not suggest(found, search, after, ln, change, zh, en, need_on_time=False)
+        ]
+        if not left:
+            return
+    for ln in left:
+        notes.setdefault(need_key(ln), []).append(
+            f"未找到可行调整：抢通最近的 {min(len(closures), MAX_CANDIDATES)} 处道路中断仍不可达"
+        )
 
 
 __all__ = [
@@ -574,6 +656,7 @@ __all__ = [
     "RelaxDeadline",
     "RelaxationReport",
     "ReleaseSafetyStock",
+    "ReopenRoad",
     "Suggestion",
     "apply_change",
     "round_deadline_min",

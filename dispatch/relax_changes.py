@@ -23,6 +23,7 @@ class ChangeKind(StrEnum):
     DEADLINE = "deadline"
     SAFETY_STOCK = "safety_stock"
     TEAM = "team"
+    ROAD = "road"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,19 @@ class CallTeam:
         return ChangeKind.TEAM
 
 
-Change = AddVehicles | RelaxDeadline | ReleaseSafetyStock | CallTeam
+@dataclass(frozen=True, slots=True)
+class ReopenRoad:
+    """Clear road closure ``closure_id`` (抢通)."""
+
+    closure_id: str
+    reason: str = ""
+
+    @property
+    def change_kind(self) -> ChangeKind:
+        return ChangeKind.ROAD
+
+
+Change = AddVehicles | RelaxDeadline | ReleaseSafetyStock | CallTeam | ReopenRoad
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +230,8 @@ def apply_change(
             scenario.upsert(dataclasses.replace(inc, deadline_min=float(change.deadline_min))),
             options,
         )
+    if isinstance(change, ReopenRoad):
+        return scenario.remove(change.closure_id), options
     if isinstance(change, ReleaseSafetyStock):
         out = scenario
         for sp_id, q in change.releases:
@@ -265,6 +280,7 @@ __all__ = [
     "RelaxDeadline",
     "RelaxationReport",
     "ReleaseSafetyStock",
+    "ReopenRoad",
     "Suggestion",
     "added_vehicle_id",
     "apply_change",

@@ -61,11 +61,14 @@ class Search:
             self.out_of_time = True
             raise OutOfTime
 
-    def replan(self, change: Change | CombinedChange) -> Plan:
+    def replan(self, change: Change | CombinedChange, *, soft: bool = False) -> Plan:
+        """The plan re-made with ``change`` (``soft``: with soft deadlines, a probe)."""
         from dispatch.pipeline import plan_dispatch
 
         self.check()
         scenario, options = apply_change(self.scenario, self.options, change)
+        if soft:
+            options = dataclasses.replace(options, hard_deadlines=False, allow_late=None)
         self.resolves += 1
         t0 = time.perf_counter()
         plan = plan_dispatch(scenario, self.network, options, stop=self.stop)

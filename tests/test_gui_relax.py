@@ -50,7 +50,7 @@ def test_search_runs_in_the_background_and_the_dialog_shows_it(qtbot, parts, dem
     session, ctl, relax = parts
     assert not ctl.stale
     with qtbot.waitSignal(relax.sig_done, timeout=TIMEOUT_MS) as blocker:
-        assert relax.start(budget_s=6.0) is not None
+        assert relax.start(budget_s=3.0) is not None
         assert relax.busy and relax.start() is None  # one search at a time
     report, cancelled = blocker.args
     assert not cancelled and not relax.busy

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shapely.geometry import Point
 
 from dispatch.outcomes import incident_outcomes
 from dispatch.pipeline import DispatchOptions, plan_dispatch
@@ -27,13 +28,14 @@ from dispatch.relax import (
     ChangeKind,
     RelaxDeadline,
     ReleaseSafetyStock,
+    ReopenRoad,
     apply_change,
     round_deadline_min,
     suggest_relaxations,
 )
 from dispatch.results import Status
 from dispatch.timeliness import NeedKind, NeedState, need_lines
-from gis.model import Scenario, TeamStatus
+from gis.model import RoadClosure, Scenario, TeamStatus
 
 SLIDE = "INC-002"  # 先滩镇滑坡: late with the demo fleet
 
@@ -221,6 +223,57 @@ def test_stop_and_budget_are_honest(demo_scenario: Scenario, demo_network: Any, 
     tiny = suggest_relaxations(demo_scenario, demo_network, demo_plan, budget_s=0.5)
     assert tiny.status is Status.TIMEOUT and tiny.resolves == 0
     assert "时间预算" in tiny.text()
+    # the deadline of late lines needs no re-plan: found even without time for one
+    for n in tiny.needs:
+        if n.line.state is NeedState.LATE:
+            assert any(s.kind is ChangeKind.DEADLINE and s.verified for s in n.suggestions)
+
+
+def test_hard_deadline_dropped_needs_get_a_checked_deadline(
+    demo_scenario: Scenario, demo_network: Any
+):
+    scenario = _small(demo_scenario, needs={"WATER": 20, "FOOD": 10}, required_skills={})
+    scenario = scenario.replace(
+        incidents=(dataclasses.replace(scenario.incidents[0], deadline_min=10.0),)
+    )
+    options = DispatchOptions(seconds=1.0, evacuate=False, hard_deadlines=True)
+    plan = plan_dispatch(scenario, demo_network, options)
+    lines = [ln for ln in need_lines(plan) if ln.kind is NeedKind.MATERIAL]
+    assert lines and all(ln.state is NeedState.UNMET and "超出时限" in ln.reason for ln in lines)
+    report = suggest_relaxations(scenario, demo_network, plan, budget_s=20, solve_s=1.0)
+    changes = set()
+    for n in report.needs:
+        (s,) = [x for x in n.suggestions if x.kind is ChangeKind.DEADLINE]
+        assert s.verified and s.state_after == NeedState.ON_TIME.value
+        changes.add(s.change)
+    (change,) = changes  # one deadline for the incident's lines
+    assert isinstance(change, RelaxDeadline) and change.deadline_min > 10
+    # applied and re-planned with hard deadlines: served on time
+    changed, opts = apply_change(scenario, options, change)
+    after = plan_dispatch(changed, demo_network, opts)
+    assert all(
+        ln.state is NeedState.ON_TIME for ln in need_lines(after) if ln.kind is NeedKind.MATERIAL
+    )
+
+
+def test_a_site_cut_off_by_a_closure_suggests_reopening_it(
+    demo_scenario: Scenario, demo_network: Any
+):
+    scenario = _small(demo_scenario, needs={"WATER": 20}, required_skills={})
+    at = scenario.incidents[0].location
+    closure = RoadClosure("RC-T", Point(at.lon, at.lat), reason="塌方", radius_m=300)
+    far = RoadClosure("RC-FAR", Point(at.lon + 0.2, at.lat + 0.2), reason="积水", radius_m=50)
+    scenario = scenario.replace(closures=(far, closure))
+    plan = _plan(scenario, demo_network)
+    (line,) = need_lines(plan)
+    assert line.state is NeedState.UNMET and "不可达" in line.reason
+    report = suggest_relaxations(scenario, demo_network, plan, budget_s=20, solve_s=1.0)
+    (need,) = report.needs
+    (s,) = need.suggestions
+    assert s.kind is ChangeKind.ROAD and s.verified
+    assert s.change == ReopenRoad("RC-T", "塌方")  # the nearest closure, tried first
+    assert "抢通" in s.text_zh and "RC-T" in s.text_zh
+    assert report.resolves == 1
 
 
 def test_cli_relax_writes_json_and_refuses_a_foreign_plan(
