@@ -119,6 +119,7 @@ def suggest_relaxations(
     skipped: list[str] = []
     for k, ((site, kind), group) in enumerate(groups.items()):
         progress(k / max(1, len(groups)), f"{group[0].site_name}：{kind.value}")
+        search.share_budget(len(groups) - k)
         try:
             _deadline(search, site, group, found, notes)  # no re-plan: first, always
             _roads(search, site, group, found, notes)
@@ -141,7 +142,7 @@ def suggest_relaxations(
     elif search.out_of_time:
         status = Status.TIMEOUT
         report_notes.append(
-            f"时间预算 {budget_s:g} 秒用完，未搜索完：{'、'.join(dict.fromkeys(skipped))}"
+            f"时间预算 {budget_s:g} 秒（各事件平分）不够，未搜索完：{'、'.join(dict.fromkeys(skipped))}"
         )
     needs = []
     for ln in lines:
@@ -270,48 +271,24 @@ def _vehicles(
                 ok_all = False
         return ok_all
 
-    fixed_at: dict[int, set[tuple[str, str, str]]] = {}
-    lo, n = 0, 1
-    while n <= MAX_VEHICLES:
-        if attempt(n):
-            break
-        lo, n = n, n * 2
-    for k in plans:
-        fixed_at[k] = {key for key, m in fixed.items() if m <= k}
-    target: set[tuple[str, str, str]] = set()
-    confirmed: Plan | None = None
-    hi = 0
-    if fixed_at and max(len(v) for v in fixed_at.values()):
-        # bisect below the smallest count that fixes the most lines, for those same lines
-        hi = min(fixed_at, key=lambda k: (-len(fixed_at[k]), k))
-        target = fixed_at[hi]
-        lo = max((k for k in plans if k < hi and not target <= fixed_at[k]), default=0)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            attempt(mid)
-            if target <= {key for key, m in fixed.items() if m <= mid}:
-                hi = mid
-            else:
-                lo = mid
-        # the routing heuristic varies from run to run: a count is kept only when a second,
-        # independent re-plan fixes the same lines; else the next count is tried
-        while hi <= MAX_VEHICLES:
-            if hi not in plans:
-                attempt(hi)
-            if all(state_after(plans[hi], ln) is NeedState.ON_TIME for ln in _lines(group, target)):
-                again = search.replan(AddVehicles(sp_id, tpl.kind, hi, tpl.id))
-                if all(state_after(again, ln) is NeedState.ON_TIME for ln in _lines(group, target)):
-                    confirmed = again
-                    break
-            hi += 1
+    state: dict[str, Any] = {"hi": 0, "target": set(), "confirmed": None}
+    cut: OutOfTime | None = None
+    try:
+        _count_search(search, group, attempt, plans, fixed, state, sp_id, tpl)
+    except OutOfTime as exc:  # record what was found, then let the caller see the cut
+        cut = exc
+    hi, target, confirmed = state["hi"], state["target"], state["confirmed"]
     for ln in group:
         k = hi if need_key(ln) in target and confirmed is not None else fixed.get(need_key(ln))
         if k is None or (need_key(ln) in target and confirmed is None):
-            notes.setdefault(need_key(ln), []).append(
-                f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可靠调整"
-                if k is not None
-                else f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的可行调整"
-            )
+            if cut is not None:
+                why = "时间不够，未试完" if k is None else f"{k} 辆仅一次重算按时，时间不够复核"
+                notes.setdefault(need_key(ln), []).append(f"增派{tpl.kind}：{why}")
+            else:
+                notes.setdefault(need_key(ln), []).append(
+                    f"未找到 ≤ {MAX_VEHICLES} 辆{tpl.kind}（{name}）的"
+                    + ("可靠调整（重算结果不稳定）" if k is not None else "可行调整")
+                )
             continue
         runs = [plans[k]] + (
             [confirmed] if need_key(ln) in target and confirmed is not None else []
@@ -327,6 +304,55 @@ def _vehicles(
             en = f"{k} more {tpl.kind} hired at {sp_id}: delivered on time"
         worst = min(shifted, key=lambda x: share(x, site, NeedKind.MATERIAL) or 0.0)
         suggest(found, search, worst, ln, change, zh, en, runs=len(shifted))
+    if cut is not None:
+        raise cut
+
+
+def _count_search(
+    search: Search,
+    group: list[NeedLine],
+    attempt: Any,
+    plans: dict[int, Plan],
+    fixed: dict[tuple[str, str, str], int],
+    state: dict[str, Any],
+    sp_id: str,
+    tpl: Any,
+) -> None:
+    """N = 1, 2, 4, 8 until the group is fixed, then bisection below the smallest count that
+    fixes the most lines, then a confirming second re-plan (results in ``state``)."""
+    lo, n = 0, 1
+    while n <= MAX_VEHICLES:
+        if attempt(n):
+            break
+        lo, n = n, n * 2
+    fixed_at = {k: {key for key, m in fixed.items() if m <= k} for k in plans}
+    if not fixed_at or not max(len(v) for v in fixed_at.values()):
+        return
+    hi = min(fixed_at, key=lambda k: (-len(fixed_at[k]), k))
+    target = fixed_at[hi]
+    state["hi"], state["target"] = hi, target
+    lo = max((k for k in plans if k < hi and not target <= fixed_at[k]), default=0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        attempt(mid)
+        if target <= {key for key, m in fixed.items() if m <= mid}:
+            hi = mid
+        else:
+            lo = mid
+        state["hi"] = hi
+    # the routing heuristic varies from run to run: a count is kept only when a second,
+    # independent re-plan fixes the same lines; else the next count is tried
+    lines = _lines(group, target)
+    while hi <= MAX_VEHICLES:
+        state["hi"] = hi
+        if hi not in plans:
+            attempt(hi)
+        if all(state_after(plans[hi], ln) is NeedState.ON_TIME for ln in lines):
+            again = search.replan(AddVehicles(sp_id, tpl.kind, hi, tpl.id))
+            if all(state_after(again, ln) is NeedState.ON_TIME for ln in lines):
+                state["confirmed"] = again
+                return
+        hi += 1
 
 
 def _lines(group: Sequence[NeedLine], keys: set[tuple[str, str, str]]) -> list[NeedLine]:

@@ -174,16 +174,25 @@ class RelaxationReport:
         if not self.needs:
             return f"方案 {self.plan_number}：全部需求均已按时安排，无需调整。"
         out = [f"方案 {self.plan_number}：{len(self.needs)} 项需求迟到或未满足"]
+        # lines of one site with the same state, reason and suggestions are shown as one
+        groups: dict[tuple[Any, ...], list[NeedRelaxation]] = {}
         for n in self.needs:
             ln = n.line
-            out.append(f"· {ln.site_name} {ln.label}：{ln.state.value}（{ln.reason}）")
+            texts = tuple((s.text_zh, s.effect_zh, s.verified) for s in n.suggestions)
+            groups.setdefault((ln.site_id, ln.state, ln.reason, texts, n.notes), []).append(n)
+        for same in groups.values():
+            n, ln = same[0], same[0].line
+            labels = "、".join(x.line.label for x in same)
+            out.append(f"· {ln.site_name} {labels}：{ln.state.value}（{ln.reason}）")
             for s in n.suggestions:
                 out.append(f"    - {s.text_zh}［{s.effect_zh if s.verified else '未验证'}］")
             for note in n.notes:
                 out.append(f"    - {note}")
         out.append(
             f"共重新求解 {self.resolves} 次，用时 {self.runtime_s:.1f} 秒"
-            + ("" if self.status is Status.OPTIMAL else f"（{self.status.label_zh}）")
+            + {Status.CANCELLED: "（已取消）", Status.TIMEOUT: "（时间预算用完）"}.get(
+                self.status, ""
+            )
         )
         out += [f"注：{x}" for x in self.notes]
         return "\n".join(out)

@@ -51,13 +51,22 @@ class Search:
         self.out_of_time = False
         self._geo: Any = None
         self._replan_s = float(solve_s) + 1.0  # first guess of one re-plan's wall time
+        #: the current group's share of what is left (set by the caller per group)
+        self.group_deadline = self.deadline
+
+    def share_budget(self, groups_left: int) -> None:
+        """Give the next group an equal share of the time left (at least two re-plans), so
+        one incident cannot spend the whole budget."""
+        now = time.perf_counter()
+        left = max(0.0, self.deadline - now)
+        self.group_deadline = now + max(left / max(1, groups_left), 2 * self._replan_s)
 
     def check(self) -> None:
         if self.stop():
             self.stopped = True
             raise OutOfTime
         # a re-plan takes about as long as the slowest so far (solve_s plus set-up)
-        if time.perf_counter() + self._replan_s > self.deadline:
+        if time.perf_counter() + self._replan_s > min(self.deadline, self.group_deadline):
             self.out_of_time = True
             raise OutOfTime
 
@@ -113,7 +122,8 @@ def share(plan: Plan, site: str, kind: NeedKind) -> float | None:
 
 
 def effect(before: Plan, after: Plan, ln: NeedLine) -> tuple[str, str]:
-    """ "验证：按时率 33% → 100%（本项 按时）" and its English."""
+    """ "验证：按时率 33% → 100%（本项 按时）" and its English, plus any other incident whose
+    on-time share of the same kind drops with the change (the price of the fix)."""
     a, b = share(before, ln.site_id, ln.kind), share(after, ln.site_id, ln.kind)
     state = state_after(after, ln)
     x = line_in(after, ln)
@@ -121,11 +131,18 @@ def effect(before: Plan, after: Plan, ln: NeedLine) -> tuple[str, str]:
     if state is NeedState.LATE and x is not None:
         detail += f" {whole_minutes(x.late_by_s)} 分钟"
     if a is None or b is None:
-        return f"验证：本项 {ln.state.value} → {detail}", f"checked: {state.label_en}"
-    return (
-        f"验证：按时率 {a:.0%} → {b:.0%}（本项 {detail}）",
-        f"checked: on time {a:.0%} → {b:.0%} ({state.label_en})",
-    )
+        zh, en = f"验证：本项 {ln.state.value} → {detail}", f"checked: {state.label_en}"
+    else:
+        zh = f"验证：按时率 {a:.0%} → {b:.0%}（本项 {detail}）"
+        en = f"checked: on time {a:.0%} → {b:.0%} ({state.label_en})"
+    for o in before.incidents:
+        if o.incident_id == ln.site_id:
+            continue
+        was, now = share(before, o.incident_id, ln.kind), share(after, o.incident_id, ln.kind)
+        if was is not None and now is not None and now < was - 0.01:
+            zh += f"；但{o.name}按时率 {was:.0%} → {now:.0%}"
+            en += f"; but {o.incident_id} {was:.0%} → {now:.0%}"
+    return zh, en
 
 
 def whole_minutes(seconds: float) -> int:
@@ -146,7 +163,10 @@ def suggest(
 ) -> bool:
     """Record the suggestion for ``ln`` if the re-planned ``after`` fixes it; True if it does."""
     state = state_after(after, ln)
-    ok = state is NeedState.ON_TIME or (not need_on_time and state is not NeedState.UNMET)
+    # need_on_time False: an unmet line served late counts too (a late line must be on time)
+    ok = state is NeedState.ON_TIME or (
+        not need_on_time and ln.state is NeedState.UNMET and state is not NeedState.UNMET
+    )
     if ok:
         zh, en = effect(search.plan, after, ln)
         if runs > 1:

@@ -24,8 +24,8 @@ class RelaxDialog(QDialog):
         head = tr("{n} 项需求迟到或未满足，其中 {k} 项找到经重新求解验证的调整").format(
             n=len(report.needs), k=verified
         )
-        if report.status is not Status.OPTIMAL:
-            head += f"（{report.status.label_zh}）"
+        if report.status is not Status.OPTIMAL and report.notes:
+            head += f"（{report.notes[0]}）"
         self.header = QLabel(head, self)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
