@@ -127,6 +127,12 @@ def suggest_relaxations(
                 _materials(search, site, group, found, notes)
             elif kind is NeedKind.STAFF:
                 _staff(search, site, group, found, notes)
+            else:
+                for ln in group:
+                    if ln.state is NeedState.UNMET:
+                        notes.setdefault(need_key(ln), []).append(
+                            "未搜索：转移人员的调整（如增开避难场所）暂不支持"
+                        )
             if search.options.hard_deadlines:
                 _hard_deadline(search, site, group, found, notes)
         except OutOfTime:
@@ -136,6 +142,10 @@ def suggest_relaxations(
     progress(1.0, "完成")
     status = Status.OPTIMAL
     report_notes = []
+    if plan.overall in (Status.CANCELLED, Status.TIMEOUT):
+        report_notes.append(
+            "原方案为部分方案（计算被取消或超时）：建议先完整求解，部分需求可能无需调整即可满足"
+        )
     if search.stopped:
         status = Status.CANCELLED
         report_notes.append("已取消：部分需求未搜索完")
@@ -510,7 +520,7 @@ def _staff(
         ]
         if not cands:
             notes.setdefault(need_key(ln), []).append(
-                f"未找到可行调整：无其他具备{ln.what}技能的队伍（待命队伍已全部派出）"
+                f"未找到可行调整：无其他可调派的{ln.what}队伍"
             )
             continue
         sec = search.seconds([t.id for t in cands], [site])[:, 0]
