@@ -372,16 +372,23 @@ def _lines(group: Sequence[NeedLine], keys: set[tuple[str, str, str]]) -> list[N
 def _with_donor(
     search: Search, sp_id: str, tpl: Any, count: int, runs: list[Plan]
 ) -> tuple[AddVehicles, list[Plan]]:
-    """The nearest other stockpile with ``count`` idle vehicles of the template's kind: its
-    :class:`AddVehicles` and the re-plans ``runs`` with the added vehicles' routes shifted by
-    the drive from there (the caller checks the need again); without one, vehicles hired on
-    the spot and ``runs`` as they are."""
-    used = {r.vehicle_id for r in search.plan.routes if any(t.stops for t in r.trips)}
-    donors = []
+    """The nearest other stockpile with ``count`` vehicles of the template's kind idle in the
+    plan and in every re-plan ``runs`` (so none of their work is counted twice): its
+    :class:`AddVehicles` and ``runs`` with the added vehicles' routes shifted by the drive from
+    there (the caller checks the need again); without one, vehicles hired on the spot and
+    ``runs`` as they are."""
+    used = {
+        r.vehicle_id
+        for p in (search.plan, *runs)
+        for r in p.routes
+        if any(t.stops for t in r.trips)
+    }
+    donors, idle_ids = [], {}
     for sp in search.scenario.stockpiles:
-        idle = [v for v in sp.vehicles if v.kind == tpl.kind and v.id not in used]
+        idle = [v.id for v in sp.vehicles if v.kind == tpl.kind and v.id not in used]
         if sp.id != sp_id and len(idle) >= count:
             donors.append(sp.id)
+            idle_ids[sp.id] = tuple(idle[:count])
     if not donors:
         return AddVehicles(sp_id, tpl.kind, count, tpl.id), runs
     sec = search.seconds(donors, [sp_id])[:, 0]
@@ -389,7 +396,9 @@ def _with_donor(
     drive = float(sec[best]) / max(tpl.speed_factor, 1e-9)
     ready = drive + search.options.loading_s
     shifted = [_shift_added(search.scenario, p, tpl.id, count, ready) for p in runs]
-    return AddVehicles(sp_id, tpl.kind, count, tpl.id, donors[best], drive), shifted
+    donor = donors[best]
+    change = AddVehicles(sp_id, tpl.kind, count, tpl.id, donor, drive, idle_ids[donor])
+    return change, shifted
 
 
 def _shift_added(

@@ -29,8 +29,8 @@ class ChangeKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class AddVehicles:
     """``count`` more vehicles like ``template_id`` at stockpile ``stockpile_id``; ``donor_id``
-    is the stockpile whose idle vehicles would drive there (None: hired or requisitioned at the
-    stockpile itself), ``reposition_s`` that drive."""
+    is the stockpile whose idle vehicles ``donor_vehicle_ids`` would drive there (None: hired or
+    requisitioned at the stockpile itself), ``reposition_s`` that drive."""
 
     stockpile_id: str
     kind: str
@@ -38,6 +38,7 @@ class AddVehicles:
     template_id: str
     donor_id: str | None = None
     reposition_s: float = 0.0
+    donor_vehicle_ids: tuple[str, ...] = ()
 
     @property
     def change_kind(self) -> ChangeKind:
@@ -231,6 +232,9 @@ def apply_change(
                     for k in range(1, change.count + 1)
                 )
                 sp = dataclasses.replace(sp, vehicles=sp.vehicles + extra)
+            elif sp.id == change.donor_id:  # the donor's vehicles leave it
+                kept = tuple(v for v in sp.vehicles if v.id not in change.donor_vehicle_ids)
+                sp = dataclasses.replace(sp, vehicles=kept)
             sps.append(sp)
         return scenario.replace(stockpiles=tuple(sps)), options
     if isinstance(change, RelaxDeadline):

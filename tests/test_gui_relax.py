@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,30 @@ def test_a_plan_of_other_data_is_refused(qtbot, parts):
     with qtbot.waitSignal(relax.sig_failed, timeout=5_000) as blocker:
         assert relax.start() is None
     assert "重新生成" in blocker.args[0]
+
+
+def test_dock_button_runs_it_and_opens_the_dialog(qtbot, qapp, tmp_path, demo_plan, monkeypatch):
+    import gui.controllers.relax as relax_module
+    from gui.docks.dispatch_panel import DispatchPanel
+
+    monkeypatch.setattr(relax_module, "DESK_BUDGET_S", 2.0)
+    ws_path = tmp_path / "demo.gpkg"
+    shutil.copy(Path(__file__).resolve().parents[1] / "data" / "hejiang_demo.gpkg", ws_path)
+    session = Session(recovery=RecoveryStore(tmp_path / "recovery"))
+    session.load(read_workspace(ws_path, include_roads=True), WorkspaceRef(path=ws_path))
+    session.network = load_road_network(ws_path, session.scenario)
+    runner = JobRunner()
+    panel = DispatchPanel(session, runner)
+    qtbot.addWidget(panel)
+    assert not panel.relax_button.isEnabled()  # no plan yet
+    panel.controller.in_child = False
+    panel.controller.show(demo_plan)
+    assert panel.relax_button.isEnabled()
+    with qtbot.waitSignal(panel.relax.sig_done, timeout=TIMEOUT_MS):
+        panel.relax_button.click()
+        assert not panel.relax_button.isEnabled()  # one search at a time
+    assert panel.relax_dialog is not None and panel.relax_dialog.isVisible()
+    assert panel.relax_dialog.text.toPlainText().startswith(f"方案 {demo_plan.number}")
+    assert panel.relax_button.isEnabled()
+    panel.relax_dialog.close()
+    runner.wait(60_000)

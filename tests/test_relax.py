@@ -74,10 +74,13 @@ def test_demo_late_incident_gets_a_verified_vehicle_fix(
     # applied to the scenario and re-planned, the incident is on time (a shorter budget than
     # the demo plan's: the heuristic varies, so the check is a clear improvement)
     scenario, options = apply_change(demo_scenario, DispatchOptions(seconds=2.0), change)
-    n_added = sum(len(sp.vehicles) for sp in scenario.stockpiles) - sum(
-        len(sp.vehicles) for sp in demo_scenario.stockpiles
-    )
-    assert n_added == change.count
+    fleet = {sp.id: len(sp.vehicles) for sp in demo_scenario.stockpiles}
+    now = {sp.id: len(sp.vehicles) for sp in scenario.stockpiles}
+    assert now[change.stockpile_id] == fleet[change.stockpile_id] + change.count
+    if change.donor_id is not None:  # idle vehicles of that stockpile drive over
+        assert now[change.donor_id] == fleet[change.donor_id] - change.count
+        assert len(change.donor_vehicle_ids) == change.count and change.reposition_s > 0
+        assert f"自{demo_plan.place_name(change.donor_id)}" in s.text_zh
     after = plan_dispatch(scenario, demo_network, options)
     assert _outcome(after, SLIDE).on_time_fraction >= before + 0.5
 

@@ -36,8 +36,9 @@ class RelaxController(QObject):
     def busy(self) -> bool:
         return self.job is not None
 
-    def start(self, budget_s: float = DESK_BUDGET_S) -> Job | None:
-        """Start the search for the shown plan (None: nothing shown, stale, or already busy)."""
+    def start(self, budget_s: float | None = None) -> Job | None:
+        """Start the search for the shown plan (None: nothing shown, stale, or already busy);
+        ``budget_s`` default :data:`DESK_BUDGET_S`."""
         d = self.dispatch
         plan = d.plan
         if self.job is not None or plan is None:
@@ -47,7 +48,8 @@ class RelaxController(QObject):
             return None
         options = DispatchOptions.from_dict(plan.inputs.options)
         request = RelaxJobRequest(
-            RelaxRequest(d.request(options), plan, float(budget_s)), in_child=d.in_child
+            RelaxRequest(d.request(options), plan, float(budget_s or DESK_BUDGET_S)),
+            in_child=d.in_child,
         )
         job = d.runner.start(
             tr("怎样可以满足？"),
