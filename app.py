@@ -133,6 +133,11 @@ def _cli_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
     )
+    dis.add_argument(
+        "--relax",
+        action="store_true",
+        help="then suggest what to change for late or unmet needs (as `relax`, 60 s; relax.json)",
+    )
 
     rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")
     rel.add_argument("workspace", type=Path)
@@ -245,7 +250,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         if args.max_offroad_m <= 0:
             raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
-    return run_dispatch_cli(
+    rc = run_dispatch_cli(
         args.workspace,
         args.out,
         seconds=args.seconds,
@@ -253,6 +258,11 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         overrides=overrides,
         save=bool(args.save),
     )
+    if rc == 0 and getattr(args, "relax", False):
+        from dispatch.relax_cli import run_relax_cli
+
+        return run_relax_cli(args.workspace, args.out / "plan.json", args.out, seconds=60.0)
+    return rc
 
 
 def cmd_relax(args: argparse.Namespace) -> int:
