@@ -181,6 +181,7 @@ def _rank(s: Suggestion) -> tuple[int, float]:
     return (0 if s.state_after == NeedState.ON_TIME.value else 1, order[s.kind])
 
 
+# --------------------------------------------------------------------------------------------
 # Materials: vehicles and safety stock
 # --------------------------------------------------------------------------------------------
 

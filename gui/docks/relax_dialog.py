@@ -25,7 +25,7 @@ class RelaxDialog(QDialog):
             n=len(report.needs), k=verified
         )
         if report.status is not Status.OPTIMAL and report.notes:
-            head += f"（{report.notes[0]}）"
+            head += f"（{report.notes[-1]}）"
         self.header = QLabel(head, self)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
