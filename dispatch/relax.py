@@ -7,18 +7,26 @@ materials usually share one cause: the fleet) and tries, per group:
 
 - **vehicles** (:class:`AddVehicles`): N more vehicles of a kind already in the fleet at the
   stockpile whose deliveries are late; N = 1, 2, 4, 8 then bisection, each N checked by
-  re-planning. When another stockpile has enough idle vehicles of that kind, the re-planned
-  routes of the added vehicles are shifted by the drive from there (plus loading) before the
-  check, so "自 <储备点>" is said only when it still holds with the repositioning drive;
+  re-planning; the count kept is confirmed by a second re-plan (the routing heuristic varies
+  from run to run). When another stockpile has enough vehicles of that kind idle in the plan
+  and in those re-plans, the added vehicles' routes are shifted by the drive from there (plus
+  loading) before the check, so "自 <储备点>" is said only when it holds with that drive;
 - **deadline** (:class:`RelaxDeadline`): the smallest deadline (rounded up to 5 min, 15 min past
   an hour) at which the current plan is on time, checked by recomputing the incident's outcome
-  from the plan's own routes and teams with that deadline;
+  from the plan's own routes and teams with that deadline (no re-plan: always done first); with
+  hard deadlines, for needs dropped as 超出时限, one soft re-plan says when they would arrive and
+  a hard re-plan checks the deadline that covers them;
 - **safety stock** (:class:`ReleaseSafetyStock`): for stock shortages, the nearest stockpiles
   whose safety stock (not released for this incident's level) covers the shortfall; checked by
   re-planning with that safety stock released;
 - **team** (:class:`CallTeam`): for short or late skills, a team with the skill that is not on
   standby (休整 / 出动) or is sent elsewhere, nearest first; checked by re-planning with the team
-  pinned to the incident (a pin overrides the team's status in the assignment).
+  pinned to the incident (a pin overrides the team's status in the assignment);
+- **road** (:class:`ReopenRoad`): for unreachable sites, the nearest road closures, each cleared
+  in a re-plan.
+
+A fix that lowers another incident's on-time share says so in its effect. Each incident (group)
+gets an equal share of the time left.
 
 Every re-plan is :func:`dispatch.pipeline.plan_dispatch` on a changed copy of the scenario with a
 short budget (``solve_s``), so the check is the real pipeline, not a model of it. The search
