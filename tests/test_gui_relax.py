@@ -78,6 +78,17 @@ def test_cancel_returns_what_was_found(qtbot, parts):
     assert report.status in (Status.CANCELLED, Status.OPTIMAL)  # OPTIMAL: nothing to search
 
 
+def test_a_result_for_a_plan_no_longer_shown_is_dropped(qtbot, parts):
+    _session, ctl, relax = parts
+    ctl.in_child = False
+    done: list = []
+    relax.sig_done.connect(lambda *a: done.append(a))
+    with qtbot.waitSignal(relax.sig_failed, timeout=TIMEOUT_MS) as blocker:
+        assert relax.start(budget_s=1.0) is not None
+        ctl.show(None)  # the operator cleared or replaced the plan meanwhile
+    assert "已丢弃" in blocker.args[0] and not done and not relax.busy
+
+
 def test_a_plan_of_other_data_is_refused(qtbot, parts):
     session, ctl, relax = parts
     inc = session.scenario.open_incidents()[0]

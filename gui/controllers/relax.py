@@ -31,6 +31,7 @@ class RelaxController(QObject):
         super().__init__(parent)
         self.dispatch = dispatch
         self.job: Job | None = None
+        self._plan: object = None  # the plan searched for
 
     @property
     def busy(self) -> bool:
@@ -51,6 +52,7 @@ class RelaxController(QObject):
             RelaxRequest(d.request(options), plan, float(budget_s or DESK_BUDGET_S)),
             in_child=d.in_child,
         )
+        self._plan = plan
         job = d.runner.start(
             tr("怎样可以满足？"),
             worded(relax_job),
@@ -69,6 +71,9 @@ class RelaxController(QObject):
     def _on_done(self, report: object, cancelled: bool) -> None:
         self.job = None
         self.sig_busy_changed.emit(False)
+        if self.dispatch.plan is not self._plan:  # another plan (or workspace) is shown now
+            self.sig_failed.emit(tr("显示的方案已更换，查找结果已丢弃"))
+            return
         self.sig_done.emit(report, bool(cancelled))
 
     def _on_failed(self, message: str, _details: str) -> None:

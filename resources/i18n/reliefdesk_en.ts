@@ -1032,6 +1032,10 @@
         <translation>The plan was not made from the current data: generate a new dispatch plan first</translation>
     </message>
     <message>
+        <source>显示的方案已更换，查找结果已丢弃</source>
+        <translation>Another plan is shown now: the search result was dropped</translation>
+    </message>
+    <message>
         <source>{n} 项需求迟到或未满足，其中 {k} 项找到经重新求解验证的调整</source>
         <translation>{n} needs late or unmet; a change checked by re-planning was found for {k}</translation>
     </message>
