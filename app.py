@@ -9,6 +9,7 @@
     python app.py download-osm --out WS.gpkg [--boundary GEOJSON | --place NAME]   (online)
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
+    python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -26,7 +27,7 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "relax")
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -37,6 +38,7 @@ EPILOG = """subcommands (headless):
                                      workspace's own boundary
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
+  relax WS.gpkg --plan P --out DIR   what to change so late or unmet needs are met (relax.json)
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -132,6 +134,22 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
+    )
+    dis.add_argument(
+        "--relax",
+        action="store_true",
+        help="then suggest what to change for late or unmet needs (as `relax`, 60 s; relax.json)",
+    )
+
+    rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")
+    rel.add_argument("workspace", type=Path)
+    rel.add_argument("--plan", type=Path, required=True, help="plan.json made from WS")
+    rel.add_argument("--out", type=Path, required=True, help="output folder (relax.json)")
+    rel.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="time budget of the whole search (each check re-plans in about 1 s)",
     )
     return p
 
@@ -234,7 +252,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         if args.max_offroad_m <= 0:
             raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
-    return run_dispatch_cli(
+    rc = run_dispatch_cli(
         args.workspace,
         args.out,
         seconds=args.seconds,
@@ -242,6 +260,21 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         overrides=overrides,
         save=bool(args.save),
     )
+    if rc == 0 and getattr(args, "relax", False):
+        from dispatch.relax_cli import run_relax_cli
+
+        return run_relax_cli(args.workspace, args.out / "plan.json", args.out, seconds=60.0)
+    return rc
+
+
+def cmd_relax(args: argparse.Namespace) -> int:
+    from dispatch.relax_cli import run_relax_cli
+
+    _require_file(args.workspace, "workspace")
+    _require_file(args.plan, "plan")
+    if not args.seconds > 0:
+        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    return run_relax_cli(args.workspace, args.plan, args.out, seconds=args.seconds)
 
 
 COMMANDS = {
@@ -250,6 +283,7 @@ COMMANDS = {
     "download-osm": cmd_download_osm,
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
+    "relax": cmd_relax,
 }
 
 

@@ -272,6 +272,7 @@ class DispatchPanel(QDockWidget):
         for w, title in zip(pages, TAB_TITLES):
             self.tabs.addTab(w, tr(title))
         lay.addWidget(self.tabs, 1)
+        self._build_relax(body, lay)
 
         # team constraints
         self.team_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -322,6 +323,30 @@ class DispatchPanel(QDockWidget):
         )
         self.setWidget(body)
         self._update_buttons()
+
+    def _build_relax(self, body: QWidget, lay: QVBoxLayout) -> None:
+        """"怎样可以满足？": the changes that fix late or unmet needs (gui.controllers.relax)."""
+        from gui.controllers.relax import RelaxController
+
+        self.relax = RelaxController(self.controller, parent=self)
+        self.relax_button = QPushButton(tr("怎样可以满足？"), body)
+        self.relax_button.setToolTip(
+            tr("为迟到或未满足的需求查找最小调整（增派车辆、放宽时限、启用安全库存、调派队伍），逐项重新求解验证")
+        )
+        self.relax_button.clicked.connect(lambda: self.relax.start())
+        self.relax.sig_busy_changed.connect(lambda _b: self._update_buttons())
+        self.relax.sig_done.connect(self._on_relax_done)
+        self.relax.sig_failed.connect(
+            lambda m: self.session.sig_message.emit("warning", m, "")
+        )
+        lay.addWidget(self.relax_button)
+        self.relax_dialog: Any = None
+
+    def _on_relax_done(self, report: Any, _cancelled: bool) -> None:
+        from gui.docks.relax_dialog import RelaxDialog
+
+        self.relax_dialog = RelaxDialog(report, self)
+        self.relax_dialog.show()
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -529,6 +554,7 @@ class DispatchPanel(QDockWidget):
         self.approve_button.setEnabled(has and not running)
         self.export_button.setEnabled(has)
         self.open_pdf_button.setEnabled(self.controller.exported_pdf() is not None)
+        self.relax_button.setEnabled(has and not running and not self.relax.busy)
         for w in (self.pin_button, self.forbid_button, self.reassign_button):
             w.setEnabled(has)
         pins, forbids = self.pins, self.forbids

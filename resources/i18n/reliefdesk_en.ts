@@ -1020,6 +1020,26 @@
         <translation>Generate dispatch plan</translation>
     </message>
     <message>
+        <source>怎样可以满足？</source>
+        <translation>How could it be met?</translation>
+    </message>
+    <message>
+        <source>为迟到或未满足的需求查找最小调整（增派车辆、放宽时限、启用安全库存、调派队伍），逐项重新求解验证</source>
+        <translation>Find the smallest change for late or unmet needs (more vehicles, a later deadline, safety stock, another team), each checked by re-planning</translation>
+    </message>
+    <message>
+        <source>方案不是按当前数据生成的，请先重新生成调度方案</source>
+        <translation>The plan was not made from the current data: generate a new dispatch plan first</translation>
+    </message>
+    <message>
+        <source>显示的方案已更换，查找结果已丢弃</source>
+        <translation>Another plan is shown now: the search result was dropped</translation>
+    </message>
+    <message>
+        <source>{n} 项需求迟到或未满足，其中 {k} 项找到经重新求解验证的调整</source>
+        <translation>{n} needs late or unmet; a change checked by re-planning was found for {k}</translation>
+    </message>
+    <message>
         <source>尚未生成调度方案</source>
         <translation>No dispatch plan yet</translation>
     </message>
