@@ -34,7 +34,8 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     lines = [
         f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　"
         f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）"
-        + (f"，{len(plan.unserved)} 项需求未满足" if plan.unserved else ""),
+        + (f"，{len(plan.unserved)} 项需求未满足" if plan.unserved else "")
+        + (f"　【{plan.partial_text}】" if plan.partial else ""),
         "",
         _pad("事件", 30)
         + _pad("级别", 6, right=True)
