@@ -15,8 +15,8 @@ as an :class:`Approval` (who, when, note); a plan cannot be issued before it is 
 completed before it is executing. An approved plan may be sent back (已批准 → 草稿 with
 :meth:`Plan.withdraw`) and approved again.
 
-部分方案 (:attr:`Plan.partial`, persisted): a plan whose solve was cancelled or timed out, or a
-stage of which stopped early or failed and left work undone (:func:`solve_incomplete`). Approving
+部分方案 (:attr:`Plan.partial`, persisted): a plan whose solve was cancelled, or a stage of
+which ran out of time or failed and left work undone (:func:`solve_incomplete`). Approving
 one needs an explicit confirmation (``approve(..., allow_partial=True)``); otherwise
 :class:`PlanStatusError` says why.
 
@@ -79,8 +79,6 @@ TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
     PlanStatus.VOID: {},
 }
 
-#: Solver statuses of a run that stopped before it finished its work.
-_STOPPED = (Status.CANCELLED, Status.TIMEOUT)
 #: Unserved reasons that mean "not computed", not "not possible".
 _NOT_COMPUTED = (Reason.CANCELLED, Reason.TIME_LIMIT, Reason.FAILED)
 
@@ -88,11 +86,16 @@ _NOT_COMPUTED = (Reason.CANCELLED, Reason.TIME_LIMIT, Reason.FAILED)
 def solve_incomplete(
     overall: Status, stages: Iterable[StageRun], unserved: Iterable[Unserved]
 ) -> bool:
-    """True for a 部分方案: the run was cancelled or timed out, a stage stopped early, or needs
-    were left out because a stage was stopped or failed (not because they are impossible)."""
+    """True for a 部分方案: the run was cancelled, or a stage stopped (time limit, cancel) or
+    failed before it finished its work, so needs were left out because they were not computed
+    (reasons 计算已取消 / 计算超时 / 计算失败), not because they are impossible.
+
+    A stage that reached its time limit with a complete result (status TIMEOUT: best found, not
+    proven optimal — common on a loaded machine) does not make a plan partial.
+    """
     return (
-        overall in _STOPPED
-        or any(s.status in _STOPPED for s in stages)
+        overall == Status.CANCELLED
+        or any(s.status == Status.CANCELLED for s in stages)
         or any(u.reason in _NOT_COMPUTED for u in unserved)
     )
 
@@ -195,11 +198,14 @@ class Plan:
         """Why this is a 部分方案 (one phrase), or '' when it is not one."""
         if not self.partial:
             return ""
-        if self.overall == Status.CANCELLED or any(
-            s.status == Status.CANCELLED for s in self.stages
+        reasons = {u.reason for u in self.unserved}
+        if (
+            self.overall == Status.CANCELLED
+            or any(s.status == Status.CANCELLED for s in self.stages)
+            or Reason.CANCELLED in reasons
         ):
             return "部分方案：计算被取消，未完成的部分未安排"
-        if self.overall == Status.TIMEOUT or any(s.status == Status.TIMEOUT for s in self.stages):
+        if Reason.TIME_LIMIT in reasons:
             return "部分方案：计算超时，未完成的部分未安排"
         return "部分方案：部分计算步骤失败，相应需求未安排"
 
@@ -369,6 +375,24 @@ def plans_from_documents(documents: Mapping[str, Mapping[str, str]] | None) -> l
         except ValidationError as exc:
             raise ValidationError(f"stored plan {number}: {exc}") from None
     return out
+
+
+def stored_status_label(text: str) -> str:
+    """The status label (``已批准``, ``草稿（部分方案）``) of a stored plan's JSON text, without
+    building the Plan ('' when the text is not a plan): for plan lists."""
+    try:
+        data = json.loads(text)
+        status = PlanStatus(data["status"]).value
+    except (ValueError, KeyError, TypeError):
+        return ""
+    partial = data.get("partial")
+    if partial is None:  # format 1: derive it
+        try:
+            plan = Plan.from_dict(data)
+        except ValidationError:
+            return status
+        partial = plan.partial
+    return f"{status}（部分方案）" if partial else status
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,5 +597,6 @@ __all__ = [
     "plans_from_documents",
     "scenario_hash",
     "solve_incomplete",
+    "stored_status_label",
     "with_plan",
 ]

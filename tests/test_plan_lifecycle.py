@@ -17,13 +17,20 @@ import pytest
 
 import app
 from dispatch.pipeline import DispatchOptions, plan_dispatch
-from dispatch.plan import TRANSITIONS, Plan, PlanStatusError, plans_from_documents
+from dispatch.plan import (
+    TRANSITIONS,
+    Plan,
+    PlanStatusError,
+    next_plan_number,
+    plans_from_documents,
+    with_plan,
+)
 from dispatch.plan_review import Severity, review_items
-from dispatch.plan_store import save_plan_to_workspace
+from dispatch.plan_store import renumbered
 from dispatch.records import PlanStatus, StageRun
 from dispatch.results import Reason, Status, Unserved
 from dispatch.summary import summary_text
-from gis.workspace import read_workspace
+from gis.workspace import read_workspace, write_workspace
 from tests.test_orders import T0, build_scenario, make_plan
 
 S = PlanStatus
@@ -118,7 +125,9 @@ def test_who_and_time_are_required_and_ordered() -> None:
 
 
 def test_a_finished_demo_plan_is_not_partial(demo_plan: Plan) -> None:
-    assert demo_plan.overall in (Status.OPTIMAL, Status.FEASIBLE)
+    # at 2 s a stage may stop at its time limit on a loaded machine (TIMEOUT), its result whole
+    assert demo_plan.overall in (Status.OPTIMAL, Status.FEASIBLE, Status.TIMEOUT)
+    assert not any(u.reason in (Reason.CANCELLED, Reason.TIME_LIMIT) for u in demo_plan.unserved)
     assert not demo_plan.partial and demo_plan.partial_text == ""
     assert demo_plan.status_label == "草稿"
     assert demo_plan.approve("张局长", demo_plan.created_at).status == S.APPROVED
@@ -142,17 +151,24 @@ def test_a_cancelled_demo_run_is_a_partial_plan(cancelled_demo_plan: Plan) -> No
     assert approved.issue("李四", when).status == S.ISSUED
 
 
-def test_partial_is_derived_for_a_stage_that_stopped_early() -> None:
+def test_partial_is_derived_for_a_stage_that_left_work_undone() -> None:
     plan = make_plan(build_scenario())
     assert not plan.partial  # its unserved tents are 库存不足: a complete plan with a shortage
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(Plan)}
-    routing = StageRun("车辆路径", Status.TIMEOUT, message="时间用尽，未找到方案")
-    timed_out = Plan(**{**fields, "stages": (routing,), "partial": None})
+    fields["partial"] = None  # derived again from the changed stages and reasons
+    routing = StageRun("车辆路径", Status.TIMEOUT, message="时间用尽")
+    # a stage at its time limit with a complete result (best found, not proven) is not partial
+    assert not Plan(**{**fields, "stages": (routing,), "overall": Status.TIMEOUT}).partial
+    left = Unserved(
+        "INC-002", "visit", 1, Reason.TIME_LIMIT, "INC-002 未排车：计算超时，未找到方案"
+    )
+    timed_out = Plan(**{**fields, "stages": (routing,), "unserved": (*plan.unserved, left)})
     assert timed_out.partial and "计算超时" in timed_out.partial_text
-    assert not Plan(**{**fields, "stages": (StageRun("车辆路径", Status.FEASIBLE),)}).partial
     failed = Unserved("INC-001", "WATER", 5, Reason.FAILED, "物资分配计算失败")
-    broken = Plan(**{**fields, "unserved": (*plan.unserved, failed), "partial": None})
+    broken = Plan(**{**fields, "unserved": (*plan.unserved, failed)})
     assert broken.partial and "失败" in broken.partial_text
+    stopped = StageRun("队伍派遣", Status.CANCELLED, message="用户取消，未运行")
+    assert Plan(**{**fields, "stages": (stopped,)}).partial
 
 
 # ---- JSON: the flag persists, old plans load ---------------------------------------------------
@@ -220,9 +236,15 @@ def stored(ws: Path) -> dict[str, Plan]:
 
 
 def test_plan_status_cli_contract(demo_copy, demo_plan, cancelled_demo_plan, capsys) -> None:
-    full = save_plan_to_workspace(demo_copy, demo_plan).number
-    part = save_plan_to_workspace(demo_copy, cancelled_demo_plan).number
-    assert full != part
+    # both plans filed in one write (each write of the demo takes a second or more)
+    ws = read_workspace(demo_copy, include_roads=True)
+    full = demo_plan.number
+    partial = renumbered(cancelled_demo_plan, next_plan_number([full], "HJ", demo_plan.created_at))
+    part = partial.number
+    docs = with_plan(with_plan(ws.documents, demo_plan), partial)
+    write_workspace(
+        demo_copy, ws.scenario, road_nodes=ws.road_nodes, road_edges=ws.road_edges, documents=docs
+    )
     capsys.readouterr()
 
     def refused(*args: str, match: str) -> None:
@@ -244,29 +266,27 @@ def test_plan_status_cli_contract(demo_copy, demo_plan, cancelled_demo_plan, cap
     )
     capsys.readouterr()
 
-    steps = [
-        ("已批准", "张局长", "同意"),
-        ("已下达", "值班员李四", ""),
-        ("执行中", "值班员李四", ""),
-        ("已完成", "值班员李四", "物资全部送达"),
-    ]
+    steps = [("已批准", "张局长", "同意"), ("已下达", "值班员李四", "")]
     for to, who, note in steps:
         assert plan_status(demo_copy, full, "--to", to, "--who", who, "--note", note) == 0
         out, err = capsys.readouterr()
         assert err == "" and out.count("\n") == 1
         assert out.startswith(f"方案 {full}：") and f"→ {to}" in out and who in out
-    plan = stored(demo_copy)[full]
-    assert plan.status == S.COMPLETED
-    assert [(a.to_status.value, a.who, a.note) for a in plan.approvals] == steps
-    assert plan.issued_at is not None
-    refused(full, "--to", "已作废", "--who", "李四", "--note", "晚了", match="最终状态")
+    refused(full, "--to", "已完成", "--who", "李四", match="「已下达」改为「已完成」")
 
     args = (part, "--to", "已批准", "--who", "张局长", "--allow-partial")
     assert plan_status(demo_copy, *args) == 0
     assert "部分方案" in capsys.readouterr().out
-    assert stored(demo_copy)[part].approvals[-1].note == "确认批准部分方案"
     assert plan_status(demo_copy, part, "--to", "已作废", "--who", "张局长", "--note", "重算") == 0
-    assert stored(demo_copy)[part].status == S.VOID
+    capsys.readouterr()
+    refused(part, "--to", "已作废", "--who", "李四", "--note", "再作废", match="最终状态")
+    plans = stored(demo_copy)
+    assert plans[full].status == S.ISSUED and plans[full].issued_at is not None
+    assert [(a.to_status.value, a.who, a.note) for a in plans[full].approvals] == steps
+    assert [(a.to_status, a.note) for a in plans[part].approvals] == [
+        (S.APPROVED, "确认批准部分方案"),
+        (S.VOID, "重算"),
+    ]
     # the workspace's entities and roads are as they were
     ws = read_workspace(demo_copy, include_roads=True)
     assert demo_plan.matches(ws.scenario) and len(ws.road_edges) > 1000
