@@ -185,3 +185,34 @@ def test_step_dialog_shows_the_review_and_asks_to_confirm(qapp, cancelled_plan, 
     assert ok.isEnabled() and dlg.answer() == StepAnswer("张局长", "重复方案", False)
     dlg.deleteLater()
     qapp.processEvents()
+
+
+def test_a_held_back_partial_plan_is_shown_only_when_asked(desk, demo_plan, cancelled_plan) -> None:
+    """What the dock does when a cancelled run's 部分方案 arrives while a plan is shown (the
+    real cancelled run is in tests/test_gui_dispatch.py; here its arrival is replayed)."""
+    from gui.controllers.dispatch import RunFinished, ShownPlan
+
+    session, panel = desk
+    store(session, demo_plan)
+    cancelled_plan_renumbered = renumber(cancelled_plan, demo_plan)
+    store(session, cancelled_plan_renumbered)
+    panel.show_stored(demo_plan.number)
+    asked: list = []
+    for choice in (False, True):
+        panel.controller.pending = ShownPlan(cancelled_plan_renumbered)
+        panel.ask_partial = lambda partial, shown, c=choice: asked.append((partial, shown)) or c
+        panel.controller.sig_run_finished.emit(
+            RunFinished(cancelled_plan_renumbered, True, 1.0, shown=False)
+        )
+        assert asked[-1] == (cancelled_plan_renumbered, demo_plan)
+        assert panel.controller.pending is None
+        expect = cancelled_plan_renumbered if choice else demo_plan
+        assert panel.plan == expect
+        assert "部分方案" in panel.progress_label.text()
+
+
+def renumber(plan: Plan, after: Plan) -> Plan:
+    from dispatch.plan import next_plan_number
+    from dispatch.plan_store import renumbered
+
+    return renumbered(plan, next_plan_number([after.number], "HJ", after.created_at))

@@ -70,6 +70,7 @@ class PlanStepDialog(QDialog):
         head.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(head)
         self.review = QListWidget(self)
+        self.review.hide()  # laid out (and shown when there is something) for 批准 / 下达 only
         self.items = review_items(plan) if self.target in REVIEWED else ()
         if self.target in REVIEWED:
             label = QLabel(
@@ -106,6 +107,7 @@ class PlanStepDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr(action))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("取消"))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
