@@ -377,6 +377,22 @@ def plans_from_documents(documents: Mapping[str, Mapping[str, str]] | None) -> l
     return out
 
 
+def step_log_entry(before: Plan, after: Plan) -> dict[str, str]:
+    """The event-log entry (:mod:`gis.event_log`) of the last step that made ``after``."""
+    step = after.approvals[-1]
+    text = f"方案 {after.number}：{step.action}（{step.who}）" + (
+        f"：{step.note}" if step.note else ""
+    )
+    return {
+        "plan": after.number,
+        "incident": f"方案 {after.number}",
+        "from": before.status.value,
+        "to": after.status.value,
+        "who": step.who,
+        "text": text,
+    }
+
+
 def stored_status_label(text: str) -> str:
     """The status label (``已批准``, ``草稿（部分方案）``) of a stored plan's JSON text, without
     building the Plan ('' when the text is not a plan): for plan lists."""
@@ -597,6 +613,7 @@ __all__ = [
     "plans_from_documents",
     "scenario_hash",
     "solve_incomplete",
+    "step_log_entry",
     "stored_status_label",
     "with_plan",
 ]

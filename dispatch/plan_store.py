@@ -30,9 +30,11 @@ from dispatch.plan import (
     next_plan_number,
     parse_plan_number,
     scenario_hash,
+    step_log_entry,
     with_plan,
 )
 from gis.errors import ValidationError, WorkspaceError
+from gis.event_log import with_log_entry
 
 #: How long a save waits for another process's save to finish (seconds).
 LOCK_TIMEOUT_S = 120.0
@@ -154,7 +156,8 @@ def change_plan_status(
     """Move the plan ``number`` stored in ``workspace`` to status ``to`` and store it (atomic,
     under the workspace lock; roads, entities and other documents kept as read).
 
-    Returns the updated plan. Raises :class:`dispatch.plan.PlanStatusError` for a step the
+    The step is also appended to the workspace's event log (:mod:`gis.event_log`), where the
+    desk shows it. Returns the updated plan. Raises :class:`dispatch.plan.PlanStatusError` for a step the
     workflow refuses (nothing is written), :class:`WorkspaceError` when no plan has that number
     or a stored plan cannot be read.
     """
@@ -176,15 +179,16 @@ def change_plan_status(
         except ValidationError as exc:
             raise WorkspaceError(f"stored plan {number}: {exc}", path=str(workspace)) from None
         now = when or datetime.now().astimezone()
-        plan = plan.transition(to, who, now, note, allow_partial=allow_partial)
+        moved = plan.transition(to, who, now, note, allow_partial=allow_partial)
+        docs = with_log_entry(with_plan(full.documents, moved), step_log_entry(plan, moved))
         write_workspace(
             workspace,
             full.scenario,
             road_nodes=full.road_nodes,
             road_edges=full.road_edges,
-            documents=with_plan(full.documents, plan),
+            documents=docs,
         )
-    return plan
+    return moved
 
 
 __all__ = [

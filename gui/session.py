@@ -28,6 +28,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
+from gis.event_log import EVENT_LOG, log_entries, with_log_entry
 from gis.model import (
     Incident,
     IncidentStatus,
@@ -38,7 +39,6 @@ from gis.workspace_service import WorkspaceRef
 from gui.services.workspace_jobs import WorkspaceSnapshot
 
 Documents = dict[str, dict[str, str]]
-EVENT_LOG = "event_log"
 
 
 def _copy_docs(docs: Mapping[str, Mapping[str, str]] | None) -> Documents:
@@ -385,30 +385,11 @@ class Session(QObject):
     # ---- event log -----------------------------------------------------------------------------
 
     def _with_log_entry(self, entry: dict[str, Any], base: Documents | None = None) -> Documents:
-        docs = _copy_docs(self.documents if base is None else base)
-        log = docs.setdefault(EVENT_LOG, {})
-        now = datetime.now().astimezone()
-        entry = {"time": now.isoformat(timespec="seconds"), **entry}
-        n = len(log) + 1
-        doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
-        while doc_id in log:
-            n += 1
-            doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
-        log[doc_id] = json.dumps(entry, ensure_ascii=False)
-        return docs
+        return with_log_entry(self.documents if base is None else base, entry)
 
     def event_log(self) -> list[dict[str, Any]]:
         """Event-log entries, oldest first."""
-        out = []
-        for doc_id in sorted(self.documents.get(EVENT_LOG, {})):
-            try:
-                entry = json.loads(self.documents[EVENT_LOG][doc_id])
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entry.setdefault("id", doc_id)
-                out.append(entry)
-        return out
+        return log_entries(self.documents)
 
     # ---- selection -----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from dispatch.plan_store import renumbered
 from dispatch.records import PlanStatus, StageRun
 from dispatch.results import Reason, Status, Unserved
 from dispatch.summary import summary_text
+from gis.event_log import log_entries
 from gis.workspace import read_workspace, write_workspace
 from tests.test_orders import T0, build_scenario, make_plan
 
@@ -287,6 +288,14 @@ def test_plan_status_cli_contract(demo_copy, demo_plan, cancelled_demo_plan, cap
         (S.APPROVED, "确认批准部分方案"),
         (S.VOID, "重算"),
     ]
-    # the workspace's entities and roads are as they were
+    # each step is in the workspace's event log, where the desk shows it
     ws = read_workspace(demo_copy, include_roads=True)
+    log = [(e["plan"], e["from"], e["to"], e["who"]) for e in log_entries(ws.documents)]
+    assert log == [
+        (full, "草稿", "已批准", "张局长"),
+        (full, "已批准", "已下达", "值班员李四"),
+        (part, "草稿", "已批准", "张局长"),
+        (part, "已批准", "已作废", "张局长"),
+    ]
+    # the workspace's entities and roads are as they were
     assert demo_plan.matches(ws.scenario) and len(ws.road_edges) > 1000

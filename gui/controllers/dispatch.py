@@ -36,7 +36,14 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from dispatch.options import DispatchOptions
-from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatusError, scenario_hash, with_plan
+from dispatch.plan import (
+    PLANS_DOCUMENT_KIND,
+    Plan,
+    PlanStatusError,
+    scenario_hash,
+    step_log_entry,
+    with_plan,
+)
 from dispatch.records import PlanStatus
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
 from gis.model import Scenario
@@ -451,21 +458,8 @@ class DispatchController(QObject):
         step = plan.approvals[-1]
         plan_json = plan.to_json(indent=None)
         self.shown = ShownPlan(plan, plan_json, None, self.shown.routes)
-        text = f"方案 {plan.number}：{step.action}（{step.who}）" + (
-            f"：{step.note}" if step.note else ""
-        )
         self.session.record(
-            PLANS_DOCUMENT_KIND,
-            plan.number,
-            plan_json,
-            log={
-                "plan": plan.number,
-                "incident": f"方案 {plan.number}",
-                "from": shown.status.value,
-                "to": plan.status.value,
-                "who": step.who,
-                "text": text,
-            },
+            PLANS_DOCUMENT_KIND, plan.number, plan_json, log=step_log_entry(shown, plan)
         )
         self.show(plan, plan_json=plan_json)
         self._message(
