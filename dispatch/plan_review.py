@@ -7,8 +7,9 @@ approval dialog (and anything else that asks before a plan is approved or issued
 - needs not met (materials, people to shelter, deliveries no vehicle took), with the reasons;
 - team skills not covered (from the plan's incident outcomes);
 - late deliveries and teams, and safety stock released — read from the plan's records by
-  :func:`_late_items` and :func:`_safety_stock_items`; the plan records gain those fields in
-  another change, and then only those two functions need editing.
+  :func:`_late_items` (``IncidentOutcome.late`` / ``late_teams``) and
+  :func:`_safety_stock_items` (``Plan.safety_releases``); the plan records gain those fields in
+  another change (read with ``getattr`` until then), and only these two functions know them.
 
 Each section is a function ``Plan -> Iterable[ReviewItem]`` listed in :data:`SECTIONS`.
 """
@@ -80,10 +81,18 @@ def _late_items(plan: Plan) -> Iterable[ReviewItem]:
             )
 
 
-def _safety_stock_items(plan: Plan) -> Iterable[ReviewItem]:  # noqa: ARG001
-    """Safety stock the plan releases. The plan records do not say it yet (the allocation
-    lines gain it in another change); this is the one place to list it then."""
-    return ()
+def _safety_stock_items(plan: Plan) -> Iterable[ReviewItem]:
+    """Safety stock the plan releases, from ``plan.safety_releases`` (stockpile, material,
+    quantity, safety stock, site, incident level) once the plan records carry it."""
+    for r in getattr(plan, "safety_releases", None) or ():
+        unit = plan.material_unit(r.material)
+        level = f"{r.level}级事件" if r.level else "避难场所"
+        yield ReviewItem(
+            Severity.WARNING,
+            f"动用安全库存：{plan.place_name(r.stockpile_id)} {plan.material_label(r.material)} "
+            f"{r.quantity:g} {unit}（安全库存 {r.safety_stock:g} {unit}）→ "
+            f"{plan.place_name(r.site_id)}（{level}）",
+        )
 
 
 #: The sections, in the order the approver reads them.
