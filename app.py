@@ -10,6 +10,7 @@
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
     python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
+    python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME [--note TEXT] [--allow-partial]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -27,7 +28,7 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "relax")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "relax", "plan-status")
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -39,9 +40,15 @@ EPILOG = """subcommands (headless):
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
   relax WS.gpkg --plan P --out DIR   what to change so late or unmet needs are met (relax.json)
+  plan-status WS.gpkg PLAN_NUMBER --to 已批准|已下达|执行中|已完成|已作废 --who NAME
+                                     [--note TEXT] [--allow-partial]: move a stored plan on
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
+
+
+#: --to choices of plan-status (dispatch.records.PlanStatus values; checked by the tests)
+PLAN_STATUS_TARGETS = ("已批准", "已下达", "执行中", "已完成", "已作废")
 
 
 class CliError(Exception):
@@ -150,6 +157,23 @@ def _cli_parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="time budget of the whole search (each check re-plans in about 1 s)",
+    )
+
+    ps = sub.add_parser("plan-status", help="move a plan stored in a workspace to a new status")
+    ps.add_argument("workspace", type=Path)
+    ps.add_argument("number", metavar="PLAN_NUMBER", help="e.g. HJ-20261122-001")
+    ps.add_argument(
+        "--to",
+        required=True,
+        metavar="|".join(PLAN_STATUS_TARGETS),
+        help="new status (已作废 needs --note with the reason)",
+    )
+    ps.add_argument("--who", required=True, help="who takes this step (name)")
+    ps.add_argument("--note", default="", help="remark; for 已作废 the reason (required)")
+    ps.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="confirm approving a 部分方案 (a cancelled or timed-out solve)",
     )
     return p
 
@@ -277,6 +301,22 @@ def cmd_relax(args: argparse.Namespace) -> int:
     return run_relax_cli(args.workspace, args.plan, args.out, seconds=args.seconds)
 
 
+def cmd_plan_status(args: argparse.Namespace) -> int:
+    from dispatch.cli import run_plan_status_cli
+
+    _require_file(args.workspace, "workspace")
+    if args.to not in PLAN_STATUS_TARGETS:
+        raise CliError(f"--to must be one of {'|'.join(PLAN_STATUS_TARGETS)}, got {args.to!r}")
+    return run_plan_status_cli(
+        args.workspace,
+        args.number,
+        to=args.to,
+        who=args.who,
+        note=args.note,
+        allow_partial=bool(args.allow_partial),
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -284,6 +324,7 @@ COMMANDS = {
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
     "relax": cmd_relax,
+    "plan-status": cmd_plan_status,
 }
 
 

@@ -1,4 +1,6 @@
-"""``python app.py dispatch WS.gpkg --out DIR``: solve, export, print the summary.
+"""``python app.py dispatch WS.gpkg --out DIR``: solve, export, print the summary;
+``python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME``: move a stored plan
+along its status workflow.
 
 Progress goes to stderr only when it is a terminal (pipes and logs get just the summary); the
 summary and the list of written files go to stdout.
@@ -87,6 +89,39 @@ def run_dispatch_cli(
     return 0
 
 
+def run_plan_status_cli(
+    workspace: Path,
+    number: str,
+    *,
+    to: str,
+    who: str,
+    note: str = "",
+    allow_partial: bool = False,
+) -> int:
+    """``python app.py plan-status WS PLAN_NUMBER --to S --who NAME [--note T] [--allow-partial]``.
+
+    Stores the plan moved to ``to`` (under the workspace lock, atomic) and prints one line on
+    stdout. A step the workflow refuses raises :class:`dispatch.plan.PlanStatusError`, an
+    unknown plan :class:`gis.errors.WorkspaceError` (app.py prints one line, exit 2); nothing is
+    written then.
+    """
+    from dispatch.plan_store import change_plan_status
+
+    plan = change_plan_status(
+        Path(workspace), number, to, who, note=note, allow_partial=allow_partial
+    )
+    step = plan.approvals[-1]
+    before = plan.approvals[-2].to_status.value if len(plan.approvals) > 1 else "草稿"
+    extra = f"；{step.note}" if step.note else ""
+    print(
+        _oneline(
+            f"方案 {plan.number}：{before} → {plan.status_label}（{step.action}：{step.who}，"
+            f"{step.when:%Y-%m-%d %H:%M:%S}{extra}）"
+        )
+    )
+    return 0
+
+
 def _oneline(text: str) -> str:
     """No control characters (ESC sequences in names from data) reach the terminal."""
     from dispatch.export.common import clean_text
@@ -100,4 +135,4 @@ def _stderr() -> Any:
     return sys.stderr
 
 
-__all__ = ["run_dispatch_cli"]
+__all__ = ["run_dispatch_cli", "run_plan_status_cli"]

@@ -570,7 +570,7 @@ def plan_dispatch(
             stages.append(StageRun(_STAGE_ZH[name], Status.INFEASIBLE, message=failures[-1]))
             return None
         stages.append(_stage(name, out.result.info))
-        unserved.extend(out.result.unserved)
+        unserved.extend(geo.explain(out.result.unserved))  # 事发点距道路… instead of 道路中断
         return out
 
     if options.evacuate:

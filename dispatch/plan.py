@@ -9,9 +9,18 @@ Numbering: a plan is numbered ``<PREFIX>-<YYYYMMDD>-<NNN>`` (e.g. ``HJ-20261122-
 date taken from the plan's creation time and a per-day sequence; its orders are numbered
 ``<plan number>-<NN>`` (``HJ-20261122-001-01``).
 
-Status workflow: 草稿 → 已批准 → 已下达 → 已完成. Each step is recorded as an :class:`Approval`
-(who, when); a plan cannot be issued before it is approved, nor completed before it is issued.
-A draft may be approved again after it was withdrawn (已批准 → 草稿 with :meth:`Plan.withdraw`).
+Status workflow (:data:`TRANSITIONS`): 草稿 → 已批准 → 已下达 → 执行中 → 已完成, and 已作废 from
+any state that is not final (作废 needs a reason, kept as the step's note). Each step is recorded
+as an :class:`Approval` (who, when, note); a plan cannot be issued before it is approved, nor
+completed before it is executing. An approved plan may be sent back (已批准 → 草稿 with
+:meth:`Plan.withdraw`) and approved again.
+
+部分方案 (:attr:`Plan.partial`, persisted): a plan whose solve was cancelled, or a stage of
+which ran out of time or failed and left work undone (:func:`solve_incomplete`). Approving
+one needs an explicit confirmation (``approve(..., allow_partial=True)``); otherwise
+:class:`PlanStatusError` says why.
+
+Format versions: 1 (no ``partial``; it is derived from the stages when read) and 2.
 """
 
 from __future__ import annotations
@@ -44,10 +53,10 @@ from dispatch.records import (
     TeamDispatch,
     VehicleRoute,
 )
-from dispatch.results import Status, Unserved
+from dispatch.results import Reason, Status, Unserved
 from gis.errors import ReliefDeskError, ValidationError
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
 DEFAULT_PREFIX = "HJ"
 
 _NUMBER_RE = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-(?P<date>\d{8})-(?P<seq>\d{3,})$")
@@ -59,11 +68,37 @@ class PlanStatusError(ReliefDeskError):
 
 #: Allowed status changes: from → {to: action word recorded in the approval log}.
 TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
-    PlanStatus.DRAFT: {PlanStatus.APPROVED: "批准"},
-    PlanStatus.APPROVED: {PlanStatus.ISSUED: "下达", PlanStatus.DRAFT: "退回"},
-    PlanStatus.ISSUED: {PlanStatus.COMPLETED: "完成"},
+    PlanStatus.DRAFT: {PlanStatus.APPROVED: "批准", PlanStatus.VOID: "作废"},
+    PlanStatus.APPROVED: {
+        PlanStatus.ISSUED: "下达",
+        PlanStatus.DRAFT: "退回",
+        PlanStatus.VOID: "作废",
+    },
+    PlanStatus.ISSUED: {PlanStatus.EXECUTING: "开始执行", PlanStatus.VOID: "作废"},
+    PlanStatus.EXECUTING: {PlanStatus.COMPLETED: "完成", PlanStatus.VOID: "作废"},
     PlanStatus.COMPLETED: {},
+    PlanStatus.VOID: {},
 }
+
+#: Unserved reasons that mean "not computed", not "not possible".
+_NOT_COMPUTED = (Reason.CANCELLED, Reason.TIME_LIMIT, Reason.FAILED)
+
+
+def solve_incomplete(
+    overall: Status, stages: Iterable[StageRun], unserved: Iterable[Unserved]
+) -> bool:
+    """True for a 部分方案: the run was cancelled, or a stage stopped (time limit, cancel) or
+    failed before it finished its work, so needs were left out because they were not computed
+    (reasons 计算已取消 / 计算超时 / 计算失败), not because they are impossible.
+
+    A stage that reached its time limit with a complete result (status TIMEOUT: best found, not
+    proven optimal — common on a loaded machine) does not make a plan partial.
+    """
+    return (
+        overall == Status.CANCELLED
+        or any(s.status == Status.CANCELLED for s in stages)
+        or any(u.reason in _NOT_COMPUTED for u in unserved)
+    )
 
 
 #: id(plan.places) → (that tuple, id → place): the look-up index of recently used plans (the
@@ -94,6 +129,13 @@ class Plan:
     approvals: tuple[Approval, ...] = ()
     materials: tuple[MaterialRef, ...] = ()
     safety_releases: tuple[SafetyStockRelease, ...] = ()
+    #: 部分方案 (see the module docstring); None when built: derived from the stages
+    partial: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.partial is None:  # a new plan, or one stored before format version 2
+            derived = solve_incomplete(self.overall, self.stages, self.unserved)
+            object.__setattr__(self, "partial", derived)
 
     # ---- look-ups ------------------------------------------------------------------------
 
@@ -150,7 +192,37 @@ class Plan:
 
     @property
     def is_partial(self) -> bool:
-        return bool(self.unserved) or self.overall in (Status.CANCELLED, Status.TIMEOUT)
+        """部分方案: the solve stopped before finishing its work (persisted as ``partial``)."""
+        return bool(self.partial)
+
+    @property
+    def partial_text(self) -> str:
+        """Why this is a 部分方案 (one phrase), or '' when it is not one."""
+        if not self.partial:
+            return ""
+        reasons = {u.reason for u in self.unserved}
+        if (
+            self.overall == Status.CANCELLED
+            or any(s.status == Status.CANCELLED for s in self.stages)
+            or Reason.CANCELLED in reasons
+        ):
+            return "部分方案：计算被取消，未完成的部分未安排"
+        if Reason.TIME_LIMIT in reasons:
+            return "部分方案：计算超时，未完成的部分未安排"
+        return "部分方案：部分计算步骤失败，相应需求未安排"
+
+    @property
+    def status_label(self) -> str:
+        """``已批准`` or ``已批准（部分方案）``: the status as lists and headers show it."""
+        return f"{self.status.value}（部分方案）" if self.partial else self.status.value
+
+    @property
+    def is_final(self) -> bool:
+        return not TRANSITIONS[self.status]
+
+    def allowed_next(self) -> tuple[PlanStatus, ...]:
+        """The statuses this plan may move to now."""
+        return tuple(TRANSITIONS[self.status])
 
     def unserved_for(self, site_id: str) -> tuple[Unserved, ...]:
         entry = _UNSERVED_INDEX.get(id(self.unserved))
@@ -173,45 +245,77 @@ class Plan:
 
     # ---- workflow ------------------------------------------------------------------------
 
-    def transition(self, to: PlanStatus | str, who: str, when: datetime, note: str = "") -> Plan:
-        """Return this plan moved to status ``to``, the step recorded; PlanStatusError if illegal."""
+    def transition(
+        self,
+        to: PlanStatus | str,
+        who: str,
+        when: datetime,
+        note: str = "",
+        *,
+        allow_partial: bool = False,
+    ) -> Plan:
+        """Return this plan moved to status ``to``, the step recorded; PlanStatusError if illegal.
+
+        作废 (VOID) needs ``note`` (the reason). Approving a 部分方案 needs ``allow_partial``
+        (the confirmation is written into the step's note).
+        """
         try:
             target = PlanStatus(to)
         except ValueError:
             allowed = "/".join(s.value for s in PlanStatus)
             raise PlanStatusError(
-                f"plan {self.number}: unknown status {to!r} ({allowed})"
+                f"方案 {self.number}：未知状态 {to!r}（可选：{allowed}）"
             ) from None
         if not isinstance(who, str) or not who.strip():
-            raise PlanStatusError(f"plan {self.number}: who {target.value} the plan must be named")
+            raise PlanStatusError(f"方案 {self.number}：须填写{target.value}的经办人姓名")
         if not isinstance(when, datetime):
-            raise PlanStatusError(f"plan {self.number}: 'when' must be a datetime, got {when!r}")
+            raise PlanStatusError(f"方案 {self.number}：时间须为 datetime，得到 {when!r}")
         allowed_next = TRANSITIONS[self.status]
         if target not in allowed_next:
-            nxt = "、".join(s.value for s in allowed_next) or "无"
+            nxt = "、".join(s.value for s in allowed_next) or "无（已是最终状态）"
             raise PlanStatusError(
-                f"plan {self.number}: cannot go from {self.status.value} to {target.value} "
-                f"(allowed next: {nxt})"
+                f"方案 {self.number}：不能从「{self.status.value}」改为「{target.value}」"
+                f"（可改为：{nxt}）"
             )
+        note = (note or "").strip()
+        if target == PlanStatus.VOID and not note:
+            raise PlanStatusError(f"方案 {self.number}：作废须填写原因")
+        if target == PlanStatus.APPROVED and self.partial:
+            if not allow_partial:
+                raise PlanStatusError(
+                    f"方案 {self.number} 是{self.partial_text}；批准部分方案须明确确认"
+                    "（命令行加 --allow-partial）"
+                )
+            note = "确认批准部分方案" + (f"；{note}" if note else "")
         if self.approvals and when < self.approvals[-1].when:
             raise PlanStatusError(
-                f"plan {self.number}: {when.isoformat()} is before the previous step "
-                f"({self.approvals[-1].when.isoformat()})"
+                f"方案 {self.number}：时间 {when.isoformat()} 早于上一步"
+                f"（{self.approvals[-1].when.isoformat()}）"
             )
         step = Approval(allowed_next[target], who.strip(), when, target, note)
         return dataclasses.replace(self, status=target, approvals=(*self.approvals, step))
 
-    def approve(self, who: str, when: datetime, note: str = "") -> Plan:
-        return self.transition(PlanStatus.APPROVED, who, when, note)
+    def approve(
+        self, who: str, when: datetime, note: str = "", *, allow_partial: bool = False
+    ) -> Plan:
+        return self.transition(PlanStatus.APPROVED, who, when, note, allow_partial=allow_partial)
 
     def issue(self, who: str, when: datetime, note: str = "") -> Plan:
         return self.transition(PlanStatus.ISSUED, who, when, note)
+
+    def start(self, who: str, when: datetime, note: str = "") -> Plan:
+        """已下达 → 执行中."""
+        return self.transition(PlanStatus.EXECUTING, who, when, note)
 
     def complete(self, who: str, when: datetime, note: str = "") -> Plan:
         return self.transition(PlanStatus.COMPLETED, who, when, note)
 
     def withdraw(self, who: str, when: datetime, note: str = "") -> Plan:
         return self.transition(PlanStatus.DRAFT, who, when, note)
+
+    def void(self, who: str, when: datetime, reason: str) -> Plan:
+        """Any non-final state → 已作废; ``reason`` is required."""
+        return self.transition(PlanStatus.VOID, who, when, reason)
 
     # ---- JSON ----------------------------------------------------------------------------
 
@@ -273,6 +377,40 @@ def plans_from_documents(documents: Mapping[str, Mapping[str, str]] | None) -> l
         except ValidationError as exc:
             raise ValidationError(f"stored plan {number}: {exc}") from None
     return out
+
+
+def step_log_entry(before: Plan, after: Plan) -> dict[str, str]:
+    """The event-log entry (:mod:`gis.event_log`) of the last step that made ``after``."""
+    step = after.approvals[-1]
+    text = f"方案 {after.number}：{step.action}（{step.who}）" + (
+        f"：{step.note}" if step.note else ""
+    )
+    return {
+        "plan": after.number,
+        "incident": f"方案 {after.number}",
+        "from": before.status.value,
+        "to": after.status.value,
+        "who": step.who,
+        "text": text,
+    }
+
+
+def stored_status_label(text: str) -> str:
+    """The status label (``已批准``, ``草稿（部分方案）``) of a stored plan's JSON text, without
+    building the Plan ('' when the text is not a plan): for plan lists."""
+    try:
+        data = json.loads(text)
+        status = PlanStatus(data["status"]).value
+    except (ValueError, KeyError, TypeError):
+        return ""
+    partial = data.get("partial")
+    if partial is None:  # format 1: derive it
+        try:
+            plan = Plan.from_dict(data)
+        except ValidationError:
+            return status
+        partial = plan.partial
+    return f"{status}（部分方案）" if partial else status
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,5 +614,8 @@ __all__ = [
     "plan_number",
     "plans_from_documents",
     "scenario_hash",
+    "solve_incomplete",
+    "step_log_entry",
+    "stored_status_label",
     "with_plan",
 ]

@@ -1,6 +1,7 @@
 """Plan persistence: file a computed plan into its workspace (GeoPackage documents).
 
-Used by ``app.py dispatch --save``; the GUI stores plans through its session instead.
+Used by ``app.py dispatch --save`` and ``app.py plan-status`` (:func:`change_plan_status`); the
+GUI stores plans through its session instead.
 
 Concurrent saves: two processes filing plans into one workspace at once take turns on an
 exclusive lock (a ``WS.gpkg.lock`` file beside the workspace, locked with ``flock`` on POSIX,
@@ -19,17 +20,21 @@ import dataclasses
 import os
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from dispatch.plan import (
     PLANS_DOCUMENT_KIND,
     Plan,
+    PlanStatus,
     next_plan_number,
     parse_plan_number,
     scenario_hash,
+    step_log_entry,
     with_plan,
 )
-from gis.errors import WorkspaceError
+from gis.errors import ValidationError, WorkspaceError
+from gis.event_log import with_log_entry
 
 #: How long a save waits for another process's save to finish (seconds).
 LOCK_TIMEOUT_S = 120.0
@@ -138,4 +143,58 @@ def save_plan_to_workspace(workspace: Path, plan: Plan) -> Plan:
     return plan
 
 
-__all__ = ["LOCK_TIMEOUT_S", "renumbered", "save_plan_to_workspace", "workspace_lock"]
+def change_plan_status(
+    workspace: Path,
+    number: str,
+    to: PlanStatus | str,
+    who: str,
+    *,
+    note: str = "",
+    allow_partial: bool = False,
+    when: datetime | None = None,
+) -> Plan:
+    """Move the plan ``number`` stored in ``workspace`` to status ``to`` and store it (atomic,
+    under the workspace lock; roads, entities and other documents kept as read).
+
+    The step is also appended to the workspace's event log (:mod:`gis.event_log`), where the
+    desk shows it. Returns the updated plan. Raises :class:`dispatch.plan.PlanStatusError` for a step the
+    workflow refuses (nothing is written), :class:`WorkspaceError` when no plan has that number
+    or a stored plan cannot be read.
+    """
+    from gis.workspace import read_workspace, write_workspace
+
+    workspace = Path(workspace)
+    with workspace_lock(workspace):
+        full = read_workspace(workspace, include_roads=True)
+        stored = (full.documents or {}).get(PLANS_DOCUMENT_KIND, {})
+        text = stored.get(number)
+        if text is None:
+            have = "、".join(sorted(stored)[-5:]) or "无"
+            raise WorkspaceError(
+                f"工作区中没有编号为 {number} 的方案（最近的方案：{have}）",
+                path=str(workspace),
+            )
+        try:
+            plan = Plan.from_json(text)
+        except ValidationError as exc:
+            raise WorkspaceError(f"stored plan {number}: {exc}", path=str(workspace)) from None
+        now = when or datetime.now().astimezone()
+        moved = plan.transition(to, who, now, note, allow_partial=allow_partial)
+        docs = with_log_entry(with_plan(full.documents, moved), step_log_entry(plan, moved))
+        write_workspace(
+            workspace,
+            full.scenario,
+            road_nodes=full.road_nodes,
+            road_edges=full.road_edges,
+            documents=docs,
+        )
+    return moved
+
+
+__all__ = [
+    "LOCK_TIMEOUT_S",
+    "change_plan_status",
+    "renumbered",
+    "save_plan_to_workspace",
+    "workspace_lock",
+]

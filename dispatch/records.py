@@ -34,12 +34,15 @@ class PlanStatus(StrEnum):
     DRAFT = "草稿"
     APPROVED = "已批准"
     ISSUED = "已下达"
+    EXECUTING = "执行中"
     COMPLETED = "已完成"
+    VOID = "已作废"  # with a reason (the step's note); final
 
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """One step of the workflow: ``action`` (批准/下达/退回/完成) by ``who`` at ``when``."""
+    """One step of the workflow: ``action`` (批准/下达/开始执行/完成/退回/作废) by ``who`` at
+    ``when``; ``note`` is the remark (the reason, for 作废)."""
 
     action: str
     who: str

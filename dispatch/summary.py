@@ -70,6 +70,8 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
         head += f"，{len(plan.unserved)} 项需求未满足"
     if tl.late_lines:
         head += f"，{tl.late_lines} 项迟到（最长 {minutes_text(tl.worst_late_s)}）"
+    if plan.partial:
+        head += f"　【{plan.partial_text}】"
     lines = [
         head,
         f"物资：满足 {_pct(tl.served_fraction)}，按时 {_pct(tl.on_time_fraction)}；"

@@ -3,28 +3,31 @@
 :func:`snap_places` snaps every stockpile, team, open incident and shelter to the road network
 and builds one :class:`gis.matrix.TravelTimeEngine` with the scenario's closures (imported only
 then: it costs ~1.4 s). A place farther than ``max_offroad_m`` from the nearest road is treated
-as unreachable (with a note naming it). Without a network, times are estimated from
+as unreachable (with a note naming it, and :meth:`TravelTimes.explain` naming the cause in the
+reasons of the needs not served there). Without a network, times are estimated from
 straight-line distance (:func:`crow_matrix`: × :data:`CROW_DETOUR` at :data:`CROW_SPEED_KMH`).
 Matrices hold :data:`gis.units.UNREACHABLE` where there is no path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from dispatch.records import LegPath, Place, TurnStep
+from dispatch.results import Reason, Unserved
 from gis.errors import ValidationError
 from gis.model import Scenario
+from gis.placement import OUTSIDE_COUNTY_TEXT, far_from_road_text, outside_county
+from gis.roads.classes import MAX_OFFROAD_M  # default DispatchOptions.max_offroad_m
 from gis.units import UNREACHABLE
 
 CROW_DETOUR = 1.3
 CROW_SPEED_KMH = 30.0
-#: Default :attr:`DispatchOptions.max_offroad_m`: an hour's walk from the road at 5 km/h.
-MAX_OFFROAD_M = 5000.0
 
 
 @dataclass
@@ -36,6 +39,28 @@ class TravelTimes:
     engine: Any  # TravelTimeEngine or None
     notes: list[str]
     far: frozenset[str] = frozenset()  # places too far from any road: unreachable
+    far_m: Mapping[str, float] = field(default_factory=dict)  # their distance to the road
+    outside: frozenset[str] = frozenset()  # incidents outside the county outline
+
+    def explain(self, unserved: Sequence[Unserved]) -> list[Unserved]:
+        """``unserved`` with the reason of needs at an incident too far from any road naming
+        that cause (事发点距道路 X km（超出吸附距离）/ 事发点在县界外) instead of a road cut."""
+        out = []
+        for u in unserved:
+            d = self.far_m.get(u.site_id)
+            place = self.places.get(u.site_id)
+            if d is None or u.reason != Reason.UNREACHABLE or place is None:
+                out.append(u)
+                continue
+            if place.kind != "incident":  # a shelter's supply: not an incident site
+                out.append(u)
+                continue
+            cause = far_from_road_text(d)
+            if u.site_id in self.outside:
+                cause = f"{OUTSIDE_COUNTY_TEXT}，{cause}"
+            head = u.message_zh.split("：", 1)[0]
+            out.append(dataclasses.replace(u, message_zh=f"{head}：不可达，{cause}"))
+        return out
 
     def matrix(
         self, src: Sequence[str], tgt: Sequence[str]
@@ -143,10 +168,10 @@ def snap_places(
         np.asarray([places[i].lon for i in ids]), np.asarray([places[i].lat for i in ids])
     )
     node = {pid: int(n) for pid, n in zip(ids, snap.node)}
-    far: set[str] = set()
+    far: dict[str, float] = {}
     for pid, d, flagged in zip(ids, snap.distance_m, snap.flagged):
         if not np.isfinite(d) or float(d) > max_offroad_m:
-            far.add(pid)
+            far[pid] = float(d)
             notes.append(
                 f"{places[pid].name}（{pid}）距最近道路 {float(d):.0f} 米，超过 "
                 f"{max_offroad_m:.0f} 米，按不可达处理（请核对坐标及坐标系）"
@@ -154,7 +179,10 @@ def snap_places(
         elif flagged:
             notes.append(f"{places[pid].name}（{pid}）距最近道路 {float(d):.0f} 米")
     engine = TravelTimeEngine(network, scenario.closures)
-    return TravelTimes(places, node, engine, notes, frozenset(far))
+    outside = frozenset(
+        pid for pid in far if outside_county(scenario, places[pid].lon, places[pid].lat)
+    )
+    return TravelTimes(places, node, engine, notes, frozenset(far), far, outside)
 
 
 __all__ = [

@@ -19,12 +19,10 @@ import numpy as np
 
 from gis.errors import ReliefDeskError, WorkspaceError
 from gis.model import RoadNetworkRef, Scenario
+from gis.roads.classes import MAX_OFFROAD_M  # points farther from any road: unreachable
 
 ProgressFn = Callable[[float, str], None]
 
-#: Points farther than this from any road are unreachable in ``matrix`` (an hour's walk at
-#: 5 km/h; the same default as the dispatch pipeline's ``max_offroad_m``).
-MAX_OFFROAD_M = 5000.0
 
 #: Scenario metadata key holding what ``import-osm`` dropped or cut (its messages, `` | ``-joined).
 IMPORT_REPORT_KEY = "roads_import_report"

@@ -4,11 +4,19 @@ Each dialog builds a new frozen entity from its fields when OK is pressed; a
 :class:`gis.errors.ValidationError` (or bad number) is shown in red in the dialog, which stays
 open. On success ``dialog.entity`` holds the new entity and ``accepted`` is emitted; the caller
 hands it to the :class:`gui.session.Session` (dialogs never edit state themselves).
+
+The incident form takes a ``check_location(lon, lat) -> warnings`` (the window passes
+:func:`gis.placement.check_incident_location` over the session's scenario and roads): warnings
+(outside the county, too far from any road) show under the coordinates as they change, and OK
+with warnings asks once more — a second OK at the same place saves it (warned, not forbidden).
+
+Size: one form per entity kind plus the field helpers they share; splitting the forms apart would
+scatter those helpers for no reader's benefit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -572,11 +580,15 @@ class IncidentDialog(EntityDialog):
         parent: QWidget | None = None,
         *,
         is_new: bool = True,
+        check_location: Callable[[float, float], tuple[str, ...]] | None = None,
     ) -> None:
         super().__init__(scenario, parent)
         self.original = entity
         self.templates = dict(templates or {})
         self.is_new = is_new
+        self.check_location = check_location
+        #: the WGS-84 place whose warnings the operator has seen and confirmed with OK
+        self._confirmed_at: tuple[float, float] | None = None
         self.name = QLineEdit(entity.name)
         self.category = _combo([v.value for v in IncidentCategory], entity.category.value)
         subtypes = list(dict.fromkeys([entity.subtype, *self.templates]))
@@ -606,6 +618,12 @@ class IncidentDialog(EntityDialog):
         self.form.addRow(tr("处置时限（分钟）"), self.deadline)
         self.form.addRow(tr("状态"), self.status)
         self.form.addRow(tr("坐标"), coord)
+        self.location_warning = QLabel(self)
+        self.location_warning.setTextFormat(Qt.TextFormat.PlainText)
+        self.location_warning.setWordWrap(True)
+        self.location_warning.setStyleSheet("color: #b35c00;")
+        self.location_warning.hide()
+        self.form.addRow("", self.location_warning)
         self.form.addRow(tr("说明"), self.description)
         self.template_note = QLabel(self)
         self.template_note.setTextFormat(Qt.TextFormat.PlainText)  # names come from the data
@@ -636,6 +654,10 @@ class IncidentDialog(EntityDialog):
         for model in (self.needs.model, self.skills.model):
             for sig in (model.dataChanged, model.rowsInserted, model.rowsRemoved):
                 sig.connect(self._mark_hand_edited)
+        for sig in (self.x.valueChanged, self.y.valueChanged):
+            sig.connect(lambda _v: self.update_location_warning())
+        self.system.currentIndexChanged.connect(lambda _i: self.update_location_warning())
+        self.update_location_warning()
         if is_new:
             self.subtype.currentTextChanged.connect(lambda _t: self._auto_fill())
             self.level.currentIndexChanged.connect(lambda _i: self._auto_fill())
@@ -697,6 +719,40 @@ class IncidentDialog(EntityDialog):
             )
         )
         return True
+
+    def location_warnings(self) -> tuple[str, ...]:
+        """Warnings of the place typed in (none without a ``check_location``)."""
+        if self.check_location is None:
+            return ()
+        try:
+            lon, lat = self.location_wgs84()
+        except (ReliefDeskError, ValueError):
+            return ()
+        return tuple(self.check_location(lon, lat))
+
+    def update_location_warning(self) -> tuple[str, ...]:
+        warnings = self.location_warnings()
+        self.location_warning.setText("\n".join("⚠ " + w for w in warnings))
+        self.location_warning.setVisible(bool(warnings))
+        return warnings
+
+    def try_accept(self) -> bool:
+        """As the base form, but a place with warnings needs a second OK (warned, not refused)."""
+        warnings = self.update_location_warning()
+        if warnings:
+            try:
+                here = self.location_wgs84()
+            except (ReliefDeskError, ValueError):
+                here = None
+            if here is not None and here != self._confirmed_at:
+                self._confirmed_at = here
+                self.location_warning.setText(
+                    self.location_warning.text()
+                    + "\n"
+                    + tr("仍要使用此位置，请再次点击「确定」；否则请修改坐标。")
+                )
+                return False
+        return super().try_accept()
 
     def location_wgs84(self) -> tuple[float, float]:
         from gis.coords import to_wgs84

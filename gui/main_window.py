@@ -545,7 +545,14 @@ class MainWindow(QMainWindow):
         """Open the form for a new ``kind`` entity at ``lon, lat``; return the (open) dialog."""
         entity = self.editing.new_entity(kind, lon, lat)
         if kind == "incidents":
-            dlg = IncidentDialog(self.session.scenario, entity, self.templates(), self, is_new=True)
+            dlg = IncidentDialog(
+                self.session.scenario,
+                entity,
+                self.templates(),
+                self,
+                is_new=True,
+                check_location=self.check_incident_location,
+            )
         else:
             dlg = DIALOGS[kind](self.session.scenario, entity, self)
         dlg.accepted.connect(lambda: self.editing.add(kind, dlg.entity))
@@ -562,6 +569,12 @@ class MainWindow(QMainWindow):
     def templates(self) -> dict[str, Any]:
         return self.editing.templates()
 
+    def check_incident_location(self, lon: float, lat: float) -> tuple[str, ...]:
+        """Entry warnings for an incident at ``lon, lat`` (county outline, snap limit)."""
+        from gis.placement import check_incident_location
+
+        return check_incident_location(self.session.scenario, self.session.network, lon, lat)
+
     def edit_entity(self, entity_id: str) -> Any:
         """Open the form of an existing entity; return the dialog (None if unknown)."""
         kind = self.editing.kind_of(entity_id)
@@ -570,7 +583,12 @@ class MainWindow(QMainWindow):
         entity = self.session.scenario.find(entity_id)
         if kind == "incidents":
             dlg = IncidentDialog(
-                self.session.scenario, entity, self.templates(), self, is_new=False
+                self.session.scenario,
+                entity,
+                self.templates(),
+                self,
+                is_new=False,
+                check_location=self.check_incident_location,
             )
         else:
             dlg = DIALOGS[kind](self.session.scenario, entity, self)

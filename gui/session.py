@@ -4,7 +4,9 @@ It holds the current workspace (scenario, road frames, documents), which file is
 :class:`gis.workspace_service.WorkspaceRef`: ``path``, ``roads_source`` and ``recovered_from`` are
 views of it), the dirty flag and one :class:`QUndoStack`. Every edit is a function ``Scenario -> Scenario`` (plus, optionally,
 new documents such as an event-log entry) pushed as a :class:`SnapshotCommand` that swaps
-snapshots on undo/redo. Views subscribe to the ``sig_*`` signals and never edit data themselves.
+snapshots on undo/redo. A record that is not an edit (a plan's approval, issue or void:
+:meth:`Session.record`) stays out of the undo history and survives undo/redo of the edits around
+it. Views subscribe to the ``sig_*`` signals and never edit data themselves.
 
 Saving is atomic (:func:`gis.workspace.write_workspace`); a periodic autosave writes a recovery
 copy (see :class:`RecoveryStore`) that is offered back after a crash.
@@ -26,6 +28,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
+from gis.event_log import EVENT_LOG, log_entries, with_log_entry
 from gis.model import (
     Incident,
     IncidentStatus,
@@ -36,11 +39,18 @@ from gis.workspace_service import WorkspaceRef
 from gui.services.workspace_jobs import WorkspaceSnapshot
 
 Documents = dict[str, dict[str, str]]
-EVENT_LOG = "event_log"
 
 
 def _copy_docs(docs: Mapping[str, Mapping[str, str]] | None) -> Documents:
     return {str(k): dict(v) for k, v in (docs or {}).items()}
+
+
+def _patched(docs: Documents, patches: list[tuple[str, str, str]]) -> Documents:
+    """A copy of ``docs`` with each ``(kind, key, text)`` set."""
+    out = _copy_docs(docs)
+    for kind, key, text in patches:
+        out.setdefault(kind, {})[key] = text
+    return out
 
 
 class SnapshotCommand(QUndoCommand):
@@ -350,33 +360,36 @@ class Session(QObject):
         )
         self.apply(self.scenario.upsert(incident), f"新建事件 {incident.name}", documents=docs)
 
+    # ---- records that are not edits (not undoable) ----------------------------------------------
+
+    def record(self, kind: str, key: str, text: str, *, log: dict[str, Any] | None = None) -> None:
+        """Store ``documents[kind][key] = text`` (and an event-log ``log`` entry) as a record, not
+        an edit: it is not on the undo stack, and every snapshot the stack holds gets it too, so
+        undoing or redoing other edits leaves it in place (a plan's approval, issue or void)."""
+        docs = _copy_docs(self.documents)
+        docs.setdefault(kind, {})[key] = text
+        patches = [(kind, key, text)]
+        if log is not None:
+            docs = self._with_log_entry(log, docs)
+            new_ids = set(docs[EVENT_LOG]) - set(self.documents.get(EVENT_LOG, {}))
+            patches += [(EVENT_LOG, i, docs[EVENT_LOG][i]) for i in new_ids]
+        for i in range(self.undo_stack.count()):
+            cmd = self.undo_stack.command(i)
+            if isinstance(cmd, SnapshotCommand):
+                cmd.before = (cmd.before[0], _patched(cmd.before[1], patches))
+                cmd.after = (cmd.after[0], _patched(cmd.after[1], patches))
+        self._extra_dirty = True
+        self._set_state(self.scenario, docs)
+        self.sig_dirty_changed.emit(self.dirty)
+
     # ---- event log -----------------------------------------------------------------------------
 
-    def _with_log_entry(self, entry: dict[str, Any]) -> Documents:
-        docs = _copy_docs(self.documents)
-        log = docs.setdefault(EVENT_LOG, {})
-        now = datetime.now().astimezone()
-        entry = {"time": now.isoformat(timespec="seconds"), **entry}
-        n = len(log) + 1
-        doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
-        while doc_id in log:
-            n += 1
-            doc_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{n:05d}"
-        log[doc_id] = json.dumps(entry, ensure_ascii=False)
-        return docs
+    def _with_log_entry(self, entry: dict[str, Any], base: Documents | None = None) -> Documents:
+        return with_log_entry(self.documents if base is None else base, entry)
 
     def event_log(self) -> list[dict[str, Any]]:
         """Event-log entries, oldest first."""
-        out = []
-        for doc_id in sorted(self.documents.get(EVENT_LOG, {})):
-            try:
-                entry = json.loads(self.documents[EVENT_LOG][doc_id])
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entry.setdefault("id", doc_id)
-                out.append(entry)
-        return out
+        return log_entries(self.documents)
 
     # ---- selection -----------------------------------------------------------------------------
 

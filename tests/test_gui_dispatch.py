@@ -325,6 +325,9 @@ def test_pin_and_forbid_then_resolve(qtbot, panel, session):
 def test_cancel_returns_promptly_with_the_best_so_far(qtbot, panel, session):
     import time
 
+    current = panel.plan
+    asked: list = []
+    panel.ask_partial = lambda partial, shown: asked.append((partial, shown)) or False
     with qtbot.waitSignal(panel.sig_run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
         panel.run_dispatch(seconds=120)
         assert panel.busy and panel.cancel_button.isEnabled()
@@ -338,10 +341,19 @@ def test_cancel_returns_promptly_with_the_best_so_far(qtbot, panel, session):
     assert waited < 5.0, f"cancel took {waited:.1f} s"
     assert plan.overall == Status.CANCELLED
     assert any(s.status == Status.CANCELLED for s in plan.stages)
-    # the partial plan keeps what was decided before the cancel
+    # the partial plan keeps what was decided before the cancel; it is stored and marked
     assert plan.allocation and plan.assignment
-    assert panel.plan is plan and stored(session)[plan.number] == plan
+    assert plan.partial and stored(session)[plan.number] == plan
     assert "已取消" in panel.progress_label.text()
+    # it did not replace the plan on the map: the operator was asked, and kept the current one
+    assert asked == [(plan, current)]
+    assert panel.plan is current and panel.controller.pending is None
+    labels = [panel.stored.itemText(i) for i in range(panel.stored.count())]
+    assert f"{plan.number}　草稿（部分方案）" in labels
+    # choosing it from the list shows it
+    panel.show_stored(plan.number)
+    assert panel.plan == plan and "部分方案" in panel.summary.text()
+    assert "部分方案" in panel.overview.toPlainText().splitlines()[0]
 
 
 def test_a_failing_run_is_reported_with_the_child_traceback(qtbot, panel, session):
@@ -367,21 +379,35 @@ def test_a_failing_run_is_reported_with_the_child_traceback(qtbot, panel, sessio
 def test_approve_records_name_and_time(panel, session):
     from datetime import datetime
 
+    from dispatch.plan import PlanStatusError
+
+    # the shown plan is the cancelled run's 部分方案: approving it needs the confirmation
+    assert panel.plan.partial and panel.approve_button.isEnabled()
+    assert panel.approve("王指挥") is None and panel.plan.status == PlanStatus.DRAFT
+    with pytest.raises(PlanStatusError, match="须明确确认"):
+        panel.plan.approve("王指挥", datetime.now().astimezone())
     before = datetime.now().astimezone()
-    plan = panel.approve("王指挥")
+    undo_steps = session.undo_stack.count()
+    plan = panel.approve("王指挥", allow_partial=True)
     assert plan is not None and plan.status == PlanStatus.APPROVED
     (step,) = plan.approvals
-    assert step.who == "王指挥" and step.action == "批准"
+    assert step.who == "王指挥" and step.action == "批准" and "部分方案" in step.note
     assert before <= step.when <= datetime.now().astimezone()
     assert stored(session)[plan.number].status == PlanStatus.APPROVED
     assert "王指挥" in panel.summary.text() and "已批准" in panel.summary.text()
     # approving twice is refused by the workflow (and reported, not raised)
     assert panel.approve("李四") is None
-    # undo brings the draft back into the panel
-    session.undo_stack.undo()
-    assert panel.plan.status == PlanStatus.DRAFT
+    # not an undoable edit: the undo stack did not grow, and Ctrl+Z leaves the approval
+    assert session.undo_stack.count() == undo_steps
+    assert session.dirty
+    assert [e["to"] for e in session.event_log() if e.get("plan") == plan.number] == ["已批准"]
+    session.undo_stack.undo()  # the cancelled run's storing
+    session.undo_stack.undo()  # the pin/forbid run
+    assert stored(session)[plan.number].status == PlanStatus.APPROVED
+    assert any(e.get("plan") == plan.number for e in session.event_log())
     session.undo_stack.redo()
-    assert panel.plan.status == PlanStatus.APPROVED
+    session.undo_stack.redo()
+    assert panel.plan.number == plan.number and panel.plan.status == PlanStatus.APPROVED
 
 
 def test_export_writes_files_and_opens_pdf(qtbot, panel, tmp_path):
@@ -403,11 +429,15 @@ def test_undo_of_runs_falls_back_to_the_previous_plan(panel, session):
     numbers = sorted(stored(session))
     assert len(numbers) == 3
     shown = panel.plan.number
-    assert shown == numbers[-1]
-    session.undo_stack.undo()  # the approval
-    session.undo_stack.undo()  # the cancelled run
-    assert panel.plan.number == numbers[-2]
-    assert panel.stored.count() == 2
+    assert shown == numbers[-1] and panel.plan.status == PlanStatus.APPROVED
+    session.undo_stack.undo()  # the cancelled run: its plan was approved, so it stays
+    assert panel.plan.number == shown and panel.stored.count() == 3
+    # a plan still a draft goes with the undo of its run
+    panel.show_stored(numbers[-2])
+    session.undo_stack.undo()  # the pin/forbid run
+    assert panel.plan.number == shown and panel.stored.count() == 2
+    panel.show_stored(numbers[0])  # the first, complete run (routes drawn)
+    assert panel.plan.routes
     # a changed scenario marks the shown plan as stale
     assert panel.stale.isHidden()
     inc = session.scenario.find("INC-002")

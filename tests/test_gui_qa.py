@@ -116,12 +116,12 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
         from gui.docks import dispatch_panel as dp
 
         warned: list = []
-        monkeypatch.setattr(dp.QInputDialog, "getText", lambda *a, **k: ("   ", True))
+        panel.ask_step = lambda plan, target: dp.StepAnswer("   ")
         monkeypatch.setattr(dp.QMessageBox, "warning", lambda *a, **k: warned.append(a))
         assert panel.approve() is None
         assert warned and "批准人" in warned[0][2]
         assert panel.plan.status.value == "草稿"
-        monkeypatch.setattr(dp.QInputDialog, "getText", lambda *a, **k: (" 张三 ", True))
+        panel.ask_step = lambda plan, target: dp.StepAnswer(" 张三 ")
         approved = panel.approve()
         assert approved is not None and approved.approvals[-1].who == "张三"
         # "Open PDF" belongs to the plan that was exported, not to the next run's plan

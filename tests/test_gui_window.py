@@ -312,6 +312,33 @@ def test_incident_from_template_and_lifecycle(qtbot, opened: MainWindow) -> None
     assert w.session.scenario == s0
 
 
+def test_incident_outside_the_county_is_warned_in_the_form(opened: MainWindow) -> None:
+    """A map click (or typed coordinates) 20 km east of the county: the form warns; a second OK
+    at the same place accepts it (warned, not forbidden)."""
+    w = opened
+    s0 = w.session.scenario
+    minx, miny, maxx, maxy = s0.boundary.bounds
+    dlg = w.add_entity_at("incidents", maxx + 0.2, (miny + maxy) / 2)
+    text = dlg.location_warning.text()
+    assert not dlg.location_warning.isHidden()
+    assert "事发点在县界外" in text and "超出吸附距离" in text
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    ok.click()
+    assert w.session.scenario == s0 and dlg.isVisible()  # not yet: asked to confirm
+    assert "再次点击" in dlg.location_warning.text()
+    ok.click()
+    assert len(w.session.scenario.incidents) == len(s0.incidents) + 1
+    w.session.undo_stack.undo()
+    assert w.session.scenario == s0
+    # inside the county by a road: no warning, one OK
+    seat = s0.townships[-1].location
+    dlg = w.add_entity_at("incidents", seat.lon, seat.lat)
+    assert dlg.location_warning.isHidden() and not dlg.location_warnings()
+    dlg.x.setValue(maxx + 0.2)  # typed: the warning follows the coordinates
+    assert "县界外" in dlg.location_warning.text()
+    dlg.reject()
+
+
 def test_draw_closure_marks_roads(qtbot, opened: MainWindow) -> None:
     w = opened
     s0 = w.session.scenario

@@ -209,12 +209,14 @@ def test_status_workflow_records_who_and_when(scenario: Scenario) -> None:
     plan = make_plan(scenario)
     approved = plan.approve("张局长", T0 + timedelta(minutes=5), "同意")
     issued = approved.issue("值班员李四", T0 + timedelta(minutes=6))
-    done = issued.complete("值班员李四", T0 + timedelta(hours=5))
+    running = issued.start("值班员李四", T0 + timedelta(minutes=20))
+    done = running.complete("值班员李四", T0 + timedelta(hours=5))
     assert plan.status == PlanStatus.DRAFT and not plan.approvals  # immutable
-    assert [a.action for a in done.approvals] == ["批准", "下达", "完成"]
+    assert [a.action for a in done.approvals] == ["批准", "下达", "开始执行", "完成"]
     assert [a.to_status for a in done.approvals] == [
         PlanStatus.APPROVED,
         PlanStatus.ISSUED,
+        PlanStatus.EXECUTING,
         PlanStatus.COMPLETED,
     ]
     assert done.approvals[0].who == "张局长" and done.approvals[0].note == "同意"
@@ -224,20 +226,20 @@ def test_status_workflow_records_who_and_when(scenario: Scenario) -> None:
 
 def test_illegal_transitions_are_refused(scenario: Scenario) -> None:
     plan = make_plan(scenario)
-    with pytest.raises(PlanStatusError, match="草稿 to 已下达"):
+    with pytest.raises(PlanStatusError, match="「草稿」改为「已下达」"):
         plan.issue("李四", T0)
     with pytest.raises(PlanStatusError, match="已完成"):
         plan.complete("李四", T0)
     approved = plan.approve("张局长", T0)
     with pytest.raises(PlanStatusError):
         approved.approve("张局长", T0)
-    with pytest.raises(PlanStatusError, match="named"):
+    with pytest.raises(PlanStatusError, match="经办人姓名"):
         plan.approve("  ", T0)
-    with pytest.raises(PlanStatusError, match="before the previous step"):
+    with pytest.raises(PlanStatusError, match="早于上一步"):
         approved.issue("李四", T0 - timedelta(minutes=1))
-    with pytest.raises(PlanStatusError, match="unknown status"):
-        plan.transition("作废", "张局长", T0)
-    done = approved.issue("李四", T0).complete("李四", T0)
+    with pytest.raises(PlanStatusError, match="未知状态"):
+        plan.transition("撤销", "张局长", T0)
+    done = approved.issue("李四", T0).start("李四", T0).complete("李四", T0)
     for target in PlanStatus:
         with pytest.raises(PlanStatusError):
             done.transition(target, "李四", T0)
@@ -259,7 +261,7 @@ def test_plan_json_round_trip_is_equal(scenario: Scenario) -> None:
     assert isinstance(back.status, PlanStatus) and isinstance(back.unserved[0].reason, Reason)
     assert back.created_at.utcoffset() == timedelta(hours=8)
     data = json.loads(text)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["incidents"] == [] and data["places"][1]["name"] == HOSTILE
     assert Plan.from_json(back.to_json()) == plan
 

@@ -424,7 +424,7 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         _p(f"应急调度方案 {plan.number}", st["title"]),
         _p(
             f"场景：{plan.inputs.scenario_name}　　生成时间：{plan.created_at:%Y-%m-%d %H:%M}"
-            f"　　状态：{plan.status.value}　　求解状态：{plan.overall.label_zh}",
+            f"　　状态：{plan.status_label}　　求解状态：{plan.overall.label_zh}",
             st["base"],
         ),
         _p(
@@ -812,7 +812,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         canvas.drawString(MARGIN, y, f"方案编号 {plan.number}")
         if state["order"]:
             canvas.drawString(MARGIN + 55 * mm, y, f"指令编号 {state['order']}")
-        canvas.drawRightString(PAGE_W - MARGIN, y, f"状态 {plan.status.value}　下达时间 {issued}")
+        canvas.drawRightString(PAGE_W - MARGIN, y, f"状态 {plan.status_label}　下达时间 {issued}")
         canvas.setStrokeColor(colors.HexColor("#9aa5b1"))
         canvas.line(MARGIN, y - 2 * mm, PAGE_W - MARGIN, y - 2 * mm)
         canvas.restoreState()  # the footer with the page count: _NumberedCanvas

@@ -94,6 +94,12 @@ def road_class_zh(highway: str) -> str:
 _SUPPORTED_NETWORK_TYPES = ("drive",)
 
 
+#: The snap limit: a place farther than this from the nearest road node is unreachable (an
+#: hour's walk at 5 km/h). The one definition: ``app.py matrix``, the dispatch pipeline's
+#: ``max_offroad_m`` default and the entry checks of :mod:`gis.placement` use it.
+MAX_OFFROAD_M = 5000.0
+
+
 @dataclass(frozen=True)
 class RoadOptions:
     """How a road network is built.

@@ -9,11 +9,17 @@ State machine (all on the GUI thread; jobs run on threads, a solve in a child pr
 2. :meth:`cancel` asks the run to stop; it still delivers its best plan (``cancelled``).
 3. When the run ends and no other workspace was opened since (the workspace generation), the
    plan is stored in the workspace documents (one undoable step) and shown
-   (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``).
+   (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``). A 部分方案 (a cancelled
+   or timed-out run) does not replace a plan already shown: it is stored, marked, and held in
+   :attr:`DispatchController.pending` until the operator chooses :meth:`show_pending` or
+   :meth:`keep_current` (``RunFinished.shown`` is False then).
 4. Undo/redo of the plans document shows what the documents now hold; opening another workspace
    cancels a run, clears the constraints and the last export, and shows its latest stored plan.
 
-Approval (:meth:`approve`) goes through the plan's status workflow; export writes the six files
+Status steps (:meth:`change_status`, :meth:`approve`: 批准 / 下达 / 开始执行 / 完成 / 退回 / 作废)
+go through the plan's workflow and are records, not edits: stored with
+:meth:`gui.session.Session.record` (outside the undo stack; Ctrl+Z leaves them) and written to
+the event log. Export writes the six files
 (:func:`gui.services.dispatch_jobs.export_job`); "Open PDF" is for the plan that was exported.
 The controller never touches a widget: the dock (:mod:`gui.docks.dispatch_panel`) shows it.
 """
@@ -30,7 +36,15 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from dispatch.options import DispatchOptions
-from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatusError, scenario_hash, with_plan
+from dispatch.plan import (
+    PLANS_DOCUMENT_KIND,
+    Plan,
+    PlanStatusError,
+    scenario_hash,
+    step_log_entry,
+    with_plan,
+)
+from dispatch.records import PlanStatus
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
 from gis.model import Scenario
 from gui.i18n import tr
@@ -68,11 +82,13 @@ class ShownPlan:
 
 @dataclass(frozen=True)
 class RunFinished:
-    """A run's plan was stored and shown; ``elapsed_s``: wall time of the job."""
+    """A run's plan was stored; ``elapsed_s``: wall time of the job. ``shown`` False: it is a
+    部分方案 held back (:attr:`DispatchController.pending`), the plan shown before stays."""
 
     plan: Plan
     cancelled: bool
     elapsed_s: float
+    shown: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,8 @@ class DispatchController(QObject):
         self.last_cancelled = False
         self.last_run_s = 0.0
         self.last_export: ExportResult | None = None
+        #: a 部分方案 stored but not shown (the operator chooses: show it or keep the current)
+        self.pending: ShownPlan | None = None
         #: solve in a spawned child process (True) or in a background thread of this process
         self.in_child = True
         self.preload_started = False
@@ -265,16 +283,43 @@ class DispatchController(QObject):
         plan = outcome.plan
         self._hash_cache = (request.dispatch.scenario, outcome.scenario_hash)
         shown = ShownPlan(plan, outcome.plan_json, outcome.summary, result.routes)
-        self.shown = shown  # the document handler then sees the shown plan stored unchanged
+        hold = plan.partial and self.plan is not None
+        self.pending = shown if hold else None
+        if not hold:
+            self.shown = shown  # the document handler then sees the shown plan stored unchanged
         self._store(plan, tr("生成调度方案 {no}").format(no=plan.number), outcome.plan_json)
-        self._show(shown)
+        if not hold:
+            self._show(shown)
         self._message(
-            "warning" if plan.is_partial else "info",
+            "warning" if plan.partial or plan.unserved else "info",
             tr("调度方案 {no}：{status}，未满足 {n} 项").format(
                 no=plan.number, status=tr(plan.overall.label_zh), n=len(plan.unserved)
             ),
         )
-        self.sig_run_finished.emit(RunFinished(plan, bool(cancelled), self.last_run_s))
+        if hold:
+            self._message(
+                "warning",
+                tr("部分方案 {no} 已保存，地图仍显示当前方案 {cur}").format(
+                    no=plan.number, cur=self.plan.number if self.plan else ""
+                ),
+            )
+        self.sig_run_finished.emit(
+            RunFinished(plan, bool(cancelled), self.last_run_s, shown=not hold)
+        )
+
+    def show_pending(self) -> Plan | None:
+        """Show the 部分方案 held back after a cancelled run (the operator asked for it)."""
+        pending, self.pending = self.pending, None
+        if pending is None or pending.plan is None:
+            return None
+        if pending.plan.number not in self.stored_plans():  # e.g. its run was undone since
+            return None
+        self._show(pending)
+        return pending.plan
+
+    def keep_current(self) -> None:
+        """Keep the plan shown; the 部分方案 stays stored (in the plan list)."""
+        self.pending = None
 
     def _on_failed(self, message: str, details: str) -> None:
         self.job = None
@@ -361,6 +406,7 @@ class DispatchController(QObject):
         self.pins.clear()
         self.forbids.clear()
         self.last_export = None
+        self.pending = None
         self.sig_constraints_changed.emit()
         self._show_latest()
 
@@ -386,22 +432,51 @@ class DispatchController(QObject):
 
     # ---- approve / export --------------------------------------------------------------------
 
-    def approve(self, name: str, note: str = "") -> Plan | None:
-        """Approve the shown plan as ``name`` (now); refused transitions are reported."""
+    def change_status(
+        self,
+        to: PlanStatus | str,
+        name: str,
+        note: str = "",
+        *,
+        allow_partial: bool = False,
+    ) -> Plan | None:
+        """Move the shown plan to ``to`` as ``name`` (now): a record, not an undoable edit.
+
+        Refused steps are reported (``sig_message``) and return None.
+        """
         shown = self.plan
         if shown is None:
             return None
         try:
-            plan = shown.approve(name, datetime.now().astimezone(), note)
-        except PlanStatusError as exc:
-            self._message("error", tr("无法批准方案 {no}").format(no=shown.number), str(exc))
+            target = PlanStatus(to)
+            plan = shown.transition(
+                target, name, datetime.now().astimezone(), note, allow_partial=allow_partial
+            )
+        except (PlanStatusError, ValueError) as exc:
+            self._message(
+                "error",
+                tr("方案 {no} 状态未改变").format(no=shown.number),
+                str(exc),
+            )
             return None
+        step = plan.approvals[-1]
         plan_json = plan.to_json(indent=None)
         self.shown = ShownPlan(plan, plan_json, None, self.shown.routes)
-        self._store(plan, tr("批准调度方案 {no}").format(no=plan.number), plan_json)
+        self.session.record(
+            PLANS_DOCUMENT_KIND, plan.number, plan_json, log=step_log_entry(shown, plan)
+        )
         self.show(plan, plan_json=plan_json)
-        self._message("info", tr("方案 {no} 已由 {who} 批准").format(no=plan.number, who=name))
+        self._message(
+            "info",
+            tr("方案 {no}：{action}（{who}）").format(
+                no=plan.number, action=tr(step.action), who=step.who
+            ),
+        )
         return plan
+
+    def approve(self, name: str, note: str = "", *, allow_partial: bool = False) -> Plan | None:
+        """Approve the shown plan as ``name`` (a 部分方案 needs ``allow_partial``)."""
+        return self.change_status(PlanStatus.APPROVED, name, note, allow_partial=allow_partial)
 
     def export(self, folder: Path, *, open_pdf: bool = False) -> Job | None:
         """Write the shown plan's files into ``folder`` in the background."""

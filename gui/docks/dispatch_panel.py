@@ -18,10 +18,17 @@ holding Python's GIL cannot stall the event loop). The dock shows:
   and numbered stops;
 - pin (固定) / forbid (禁止) / reassign a team–incident pair from the assignment table (context
   menu or buttons), applied by the next run;
-- approve (批准, name prompt), export the orders (PDF/XLSX/GeoJSON/HTML/CSV/JSON) and open the PDF.
+- the plan's status steps 批准… / 下达… / 开始执行… / 完成… / 作废… (enabled by the plan's
+  status; :class:`gui.docks.plan_step_dialog.PlanStepDialog` asks for the name, the note or
+  reason, and for 批准/下达 shows what :func:`dispatch.plan_review.review_items` finds; a
+  部分方案 needs an explicit confirmation), export the orders (PDF/XLSX/GeoJSON/HTML/CSV/JSON)
+  and open the PDF;
+- after a cancelled run, its 部分方案 does not silently replace the plan shown: the operator
+  chooses 保留当前方案 (default) or 显示部分方案 (:attr:`DispatchPanel.ask_partial`).
 
-Every plan computed and every approval is stored in the workspace documents through the session
-(one undoable step each). The panel never edits the scenario.
+Every plan computed is stored in the workspace documents through the session (one undoable step
+each); status steps are records outside the undo history (Ctrl+Z leaves an approval in place).
+The stored-plan list shows each plan's status (and 部分方案). The panel never edits the scenario.
 """
 
 from __future__ import annotations
@@ -39,7 +46,6 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -55,13 +61,15 @@ from PyQt6.QtWidgets import (
 )
 
 from dispatch.options import DispatchOptions
-from dispatch.plan import Plan
+from dispatch.plan import Plan, stored_status_label
+from dispatch.records import PlanStatus
 from gui.controllers.dispatch import (
     DispatchController,
     ExportDone,
     RunFinished,
     ShownPlan,
 )
+from gui.docks.plan_step_dialog import PlanStepDialog, StepAnswer
 from gui.docks.plan_tables import (
     UNSERVED_FG,
     PlanTable,
@@ -79,6 +87,15 @@ ENGINE_CHOICES: tuple[tuple[str, str], ...] = (
     ("混合（PyVRP + OR-Tools）", "hybrid"),
     ("PyVRP", "pyvrp"),
     ("OR-Tools", "ortools"),
+)
+
+#: the status step buttons: (attribute, label, target status)
+STEP_BUTTONS: tuple[tuple[str, str, PlanStatus], ...] = (
+    ("approve_button", "批准方案…", PlanStatus.APPROVED),
+    ("issue_button", "下达…", PlanStatus.ISSUED),
+    ("start_button", "开始执行…", PlanStatus.EXECUTING),
+    ("complete_button", "完成…", PlanStatus.COMPLETED),
+    ("void_button", "作废…", PlanStatus.VOID),
 )
 
 #: the result tabs, in order (translated when shown)
@@ -129,6 +146,13 @@ class DispatchPanel(QDockWidget):
         self.run_action: QAction | None = None
         #: opens a URL (the exported PDF); replaceable in tests
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
+        #: after a cancelled run: (部分方案, plan shown) → True to show the 部分方案
+        self.ask_partial: Callable[[Plan, Plan | None], bool] = self._ask_partial
+        #: asks for a status step (replaceable in tests)
+        self.ask_step: Callable[[Plan, PlanStatus], StepAnswer | None] = lambda plan, target: (
+            PlanStepDialog.ask(self, plan, target)
+        )
+        self._labels: dict[str, tuple[str, str]] = {}  # number → (stored text, status label)
         self._build()
         c = self.controller
         c.sig_busy_changed.connect(self._on_busy_changed)
@@ -304,14 +328,19 @@ class DispatchPanel(QDockWidget):
         self.constraints_label.setWordWrap(True)
         lay.addWidget(self.constraints_label)
 
+        srow = QHBoxLayout()
+        for attr, label, target in STEP_BUTTONS:
+            button = QPushButton(tr(label), body)
+            button.clicked.connect(lambda _c=False, t=target: self.change_status(t))
+            setattr(self, attr, button)
+            srow.addWidget(button)
+        lay.addLayout(srow)
         arow = QHBoxLayout()
-        self.approve_button = QPushButton(tr("批准方案…"), body)
-        self.approve_button.clicked.connect(lambda: self.approve())
         self.export_button = QPushButton(tr("导出指令…"), body)
         self.export_button.clicked.connect(lambda: self.export())
         self.open_pdf_button = QPushButton(tr("打开 PDF"), body)
         self.open_pdf_button.clicked.connect(self.open_pdf)
-        for w in (self.approve_button, self.export_button, self.open_pdf_button):
+        for w in (self.export_button, self.open_pdf_button):
             arow.addWidget(w)
         lay.addLayout(arow)
         self.route_table.cellDoubleClicked.connect(self._pan_to_route)
@@ -397,10 +426,39 @@ class DispatchPanel(QDockWidget):
     def _on_run_finished(self, done: RunFinished) -> None:
         self.progress.setValue(1000)
         state = tr("已取消，显示当前最优结果") if done.cancelled else tr("完成")
+        if not done.shown:
+            state = tr("已取消，部分方案 {no} 已保存").format(no=done.plan.number)
         self.progress_label.setText(
             tr("{state}（用时 {s:.1f} 秒）").format(state=state, s=done.elapsed_s)
         )
+        if not done.shown:
+            if self.ask_partial(done.plan, self.plan):
+                self.controller.show_pending()
+            else:
+                self.controller.keep_current()
+            self._refresh_stored()
         self.sig_run_finished.emit(done.plan, done.cancelled)
+
+    def _ask_partial(self, partial: Plan, current: Plan | None) -> bool:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(tr("部分方案"))
+        box.setText(
+            tr("计算未完成：部分方案 {no}（{why}），未满足 {n} 项。").format(
+                no=partial.number, why=tr(partial.partial_text), n=len(partial.unserved)
+            )
+        )
+        box.setInformativeText(
+            tr("地图上仍是当前方案 {cur}。部分方案已保存在方案列表中。").format(
+                cur=current.number if current is not None else ""
+            )
+        )
+        keep = box.addButton(tr("保留当前方案"), QMessageBox.ButtonRole.RejectRole)
+        show = box.addButton(tr("显示部分方案"), QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is show
 
     def _on_run_dropped(self) -> None:
         self.progress_label.setText(tr("工作区已切换，已丢弃上一工作区的计算结果"))
@@ -487,7 +545,7 @@ class DispatchPanel(QDockWidget):
             "方案 {no}　{status}　求解：{overall}　车辆 {v} 辆　队伍 {t} 支　指令 {o} 份"
         ).format(
             no=plan.number,
-            status=tr(plan.status.value),
+            status=tr(plan.status.value) + (tr("（部分方案）") if plan.partial else ""),
             overall=tr(plan.overall.label_zh),
             v=plan.vehicles_used,
             t=len(plan.assignment),
@@ -498,6 +556,8 @@ class DispatchPanel(QDockWidget):
             text += "\n" + tr("{action}：{who}　{when}").format(
                 action=tr(a.action), who=a.who, when=f"{a.when:%Y-%m-%d %H:%M:%S}"
             )
+            if a.note:
+                text += "　" + a.note
         self.summary.setText(text)
 
     @staticmethod
@@ -551,7 +611,9 @@ class DispatchPanel(QDockWidget):
         has = self.plan is not None
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        self.approve_button.setEnabled(has and not running)
+        allowed = set(self.plan.allowed_next()) if self.plan is not None else set()
+        for attr, _label, target in STEP_BUTTONS:
+            getattr(self, attr).setEnabled(has and not running and target in allowed)
         self.export_button.setEnabled(has)
         self.open_pdf_button.setEnabled(self.controller.exported_pdf() is not None)
         self.relax_button.setEnabled(has and not running and not self.relax.busy)
@@ -574,8 +636,17 @@ class DispatchPanel(QDockWidget):
     def _refresh_stored(self) -> None:
         self.stored.blockSignals(True)
         self.stored.clear()
-        for number in sorted(self.stored_plans(), reverse=True):
-            self.stored.addItem(number, number)
+        stored = self.stored_plans()
+        for number in sorted(stored, reverse=True):
+            text = stored[number]
+            cached = self._labels.get(number)
+            if cached is None or cached[0] is not text:
+                cached = self._labels[number] = (text, stored_status_label(text))
+            status, partial = cached[1].removesuffix("（部分方案）"), cached[1].endswith("）")
+            label = number
+            if status:
+                label += f"　{tr(status)}" + (tr("（部分方案）") if partial else "")
+            self.stored.addItem(label, number)
         if self.plan is not None:
             i = self.stored.findData(self.plan.number)
             if i >= 0:
@@ -660,20 +731,44 @@ class DispatchPanel(QDockWidget):
 
     # ---- approve / export -----------------------------------------------------------------------
 
-    def approve(self, name: str | None = None, note: str = "") -> Plan | None:
-        """Approve the shown plan (prompts for the approver's name when ``name`` is None)."""
-        if self.plan is None:
+    def change_status(
+        self,
+        to: PlanStatus | str,
+        name: str | None = None,
+        note: str = "",
+        *,
+        allow_partial: bool = False,
+    ) -> Plan | None:
+        """Move the shown plan to ``to``; asks (:attr:`ask_step`) when ``name`` is None."""
+        plan = self.plan
+        if plan is None:
             return None
+        target = PlanStatus(to)
         if name is None:
-            text, ok = QInputDialog.getText(self, tr("批准调度方案"), tr("批准人姓名："))
-            if not ok:
+            answer = self.ask_step(plan, target)
+            if answer is None:
                 return None
-            if not text.strip():
+            title = tr("调度方案状态")
+            if not answer.who.strip():
                 # said where the operator is looking, not only in the (hidden) messages tab
-                QMessageBox.warning(self, tr("批准调度方案"), tr("未批准：请填写批准人姓名。"))
+                text = (
+                    tr("未批准：请填写批准人姓名。")
+                    if target == PlanStatus.APPROVED
+                    else tr("未办理：请填写经办人姓名。")
+                )
+                QMessageBox.warning(self, title, text)
                 return None
-            name = text.strip()
-        return self.controller.approve(name, note)
+            if target == PlanStatus.VOID and not answer.note.strip():
+                QMessageBox.warning(self, title, tr("未作废：请填写作废原因。"))
+                return None
+            name, note, allow_partial = answer.who.strip(), answer.note, answer.allow_partial
+        return self.controller.change_status(target, name, note, allow_partial=allow_partial)
+
+    def approve(
+        self, name: str | None = None, note: str = "", *, allow_partial: bool = False
+    ) -> Plan | None:
+        """Approve the shown plan (asks for the name, with the review, when ``name`` is None)."""
+        return self.change_status(PlanStatus.APPROVED, name, note, allow_partial=allow_partial)
 
     def export(self, folder: Path | str | None = None, *, open_pdf: bool = True) -> Job | None:
         """Write the orders of the shown plan to ``folder`` in the background (asks if None)."""
@@ -772,4 +867,10 @@ def install_dispatch_panel(
     return panel
 
 
-__all__ = ["ENGINE_CHOICES", "TAB_TITLES", "DispatchPanel", "install_dispatch_panel"]
+__all__ = [
+    "ENGINE_CHOICES",
+    "STEP_BUTTONS",
+    "TAB_TITLES",
+    "DispatchPanel",
+    "install_dispatch_panel",
+]

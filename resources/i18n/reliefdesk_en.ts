@@ -1570,6 +1570,148 @@
     <message>
         <source>软时限</source>
         <translation>soft deadlines</translation>
+        <source>{action}调度方案</source>
+        <translation>{action} dispatch plan</translation>
+    </message>
+    <message>
+        <source>作废</source>
+        <translation>Void</translation>
+    </message>
+    <message>
+        <source>作废原因</source>
+        <translation>Reason for voiding</translation>
+    </message>
+    <message>
+        <source>保留当前方案</source>
+        <translation>Keep the current plan</translation>
+    </message>
+    <message>
+        <source>地图上仍是当前方案 {cur}。部分方案已保存在方案列表中。</source>
+        <translation>The map still shows the current plan {cur}. The partial plan is saved in the plan list.</translation>
+    </message>
+    <message>
+        <source>备注</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>姓名</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>已作废</source>
+        <translation>Void</translation>
+    </message>
+    <message>
+        <source>已取消，部分方案 {no} 已保存</source>
+        <translation>Cancelled; partial plan {no} saved</translation>
+    </message>
+    <message>
+        <source>开始执行</source>
+        <translation>Start execution</translation>
+    </message>
+    <message>
+        <source>必填：作废原因</source>
+        <translation>Required: why the plan is voided</translation>
+    </message>
+    <message>
+        <source>我已知晓这是部分方案（计算未完成），确认批准</source>
+        <translation>I know this is a partial plan (the computation did not finish) and approve it</translation>
+    </message>
+    <message>
+        <source>执行中</source>
+        <translation>Executing</translation>
+    </message>
+    <message>
+        <source>批准人姓名</source>
+        <translation>Approver's name</translation>
+    </message>
+    <message>
+        <source>方案 {no} 状态未改变</source>
+        <translation>Plan {no}: status not changed</translation>
+    </message>
+    <message>
+        <source>方案 {no}　{status} → {to}</source>
+        <translation>Plan {no}   {status} → {to}</translation>
+    </message>
+    <message>
+        <source>方案 {no}：{action}（{who}）</source>
+        <translation>Plan {no}: {action} ({who})</translation>
+    </message>
+    <message>
+        <source>显示部分方案</source>
+        <translation>Show the partial plan</translation>
+    </message>
+    <message>
+        <source>未作废：请填写作废原因。</source>
+        <translation>Not voided: please enter the reason.</translation>
+    </message>
+    <message>
+        <source>未办理：请填写经办人姓名。</source>
+        <translation>Not done: please enter the name of the person in charge.</translation>
+    </message>
+    <message>
+        <source>未发现未满足或迟到的需求。</source>
+        <translation>No unmet or late needs found.</translation>
+    </message>
+    <message>
+        <source>经办人姓名</source>
+        <translation>Name of the person in charge</translation>
+    </message>
+    <message>
+        <source>计算未完成：部分方案 {no}（{why}），未满足 {n} 项。</source>
+        <translation>The computation did not finish: partial plan {no} ({why}), {n} needs unmet.</translation>
+    </message>
+    <message>
+        <source>请先核对以下问题（共 {n} 项）：</source>
+        <translation>Please check these points first ({n}):</translation>
+    </message>
+    <message>
+        <source>调度方案状态</source>
+        <translation>Dispatch plan status</translation>
+    </message>
+    <message>
+        <source>部分方案</source>
+        <translation>Partial plan</translation>
+    </message>
+    <message>
+        <source>部分方案 {no} 已保存，地图仍显示当前方案 {cur}</source>
+        <translation>Partial plan {no} saved; the map still shows the current plan {cur}</translation>
+    </message>
+    <message>
+        <source>（部分方案）</source>
+        <translation> (partial plan)</translation>
+    </message>
+    <message>
+        <source>下达…</source>
+        <translation>Issue…</translation>
+    </message>
+    <message>
+        <source>开始执行…</source>
+        <translation>Start execution…</translation>
+    </message>
+    <message>
+        <source>完成…</source>
+        <translation>Complete…</translation>
+    </message>
+    <message>
+        <source>作废…</source>
+        <translation>Void…</translation>
+    </message>
+    <message>
+        <source>部分方案：计算被取消，未完成的部分未安排</source>
+        <translation>Partial plan: the computation was cancelled, the unfinished part is not planned</translation>
+    </message>
+    <message>
+        <source>部分方案：计算超时，未完成的部分未安排</source>
+        <translation>Partial plan: the computation timed out, the unfinished part is not planned</translation>
+    </message>
+    <message>
+        <source>部分方案：部分计算步骤失败，相应需求未安排</source>
+        <translation>Partial plan: some computation steps failed, their needs are not planned</translation>
+    </message>
+    <message>
+        <source>仍要使用此位置，请再次点击「确定」；否则请修改坐标。</source>
+        <translation>To use this place anyway, click OK again; otherwise change the coordinates.</translation>
     </message>
 </context>
 </TS>
