@@ -12,7 +12,7 @@ import unicodedata
 
 from dispatch.plan import Plan
 from dispatch.records import SafetyStockRelease
-from dispatch.timeliness import NeedState, minutes_text, need_lines, plan_timeliness
+from dispatch.timeliness import NeedState, minutes_text, plan_timeliness, problem_lines
 
 
 def _width(text: str) -> int:
@@ -62,7 +62,7 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
     safety stock released, vehicles, solvers."""
     tl = plan_timeliness(plan)
-    problems = [ln for ln in need_lines(plan) if ln.state is not NeedState.ON_TIME]
+    problems = problem_lines(plan)
     head = f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　" + (
         f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）"
     )
@@ -118,10 +118,6 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
             )
         if len(problems) > max_unserved:
             lines.append(f"  … 另有 {len(problems) - max_unserved} 项，见 plan.json")
-    elif plan.unserved:  # e.g. a visit that no vehicle makes: not a need line of its own
-        lines.append(f"未满足需求 {len(plan.unserved)} 项：")
-        for u in plan.unserved[:max_unserved]:
-            lines.append(f"  - [{u.reason.value}] {_oneline(u.message_zh)}")
     elif tl.on_time_fraction is None:
         lines.append("全部需求均已安排（此方案未记录是否按时）。")
     else:

@@ -11,14 +11,18 @@ routes, so they agree with the routes in the same ``plan.json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from dispatch.outcomes import ON_TIME_TOLERANCE_S
 from dispatch.plan import Plan
 from dispatch.records import IncidentOutcome
 
 _EPS = 1e-6
+
+#: the reason given a need allocated but put on no vehicle
+NOT_LOADED = "已分配但未装车"
 
 
 class NeedState(StrEnum):
@@ -119,7 +123,7 @@ def _material_lines(plan: Plan, o: IncidentOutcome) -> list[NeedLine]:
         unmet = max(0.0, float(asked) - delivered)
         reasons = [u.message_zh for u in plan.unserved_for(o.incident_id) if u.what == code]
         if unmet > _EPS and not reasons and o.undelivered.get(code, 0.0) > _EPS:
-            reasons = ["已分配但未装车"]
+            reasons = [NOT_LOADED]
         late_by = lateness.get(code, 0.0) if late > _EPS else 0.0
         if late > _EPS:
             reasons.append(_late_reason(late_by, o.deadline_s))
@@ -282,6 +286,7 @@ def plan_timeliness(plan: Plan) -> PlanTimeliness:
     staff = staff_served = staff_in_time = 0.0
     known = all(o.on_time_fraction is not None for o in plan.incidents)
     lines = need_lines(plan)
+    problems = problem_lines(plan, lines)
     incident_ids = {o.incident_id for o in plan.incidents}
     for ln in lines:
         if ln.kind is NeedKind.MATERIAL and ln.site_id in incident_ids:
@@ -297,13 +302,60 @@ def plan_timeliness(plan: Plan) -> PlanTimeliness:
         on_time_fraction=(1.0 if need <= 0 else in_time / need) if known else None,
         staff_fraction=1.0 if staff <= 0 else staff_served / staff,
         staff_on_time_fraction=(1.0 if staff <= 0 else staff_in_time / staff) if known else None,
-        late_lines=sum(1 for ln in lines if ln.state is NeedState.LATE),
-        unmet_lines=sum(1 for ln in lines if ln.state is NeedState.UNMET),
+        late_lines=sum(1 for ln in problems if ln.state is NeedState.LATE),
+        unmet_lines=sum(1 for ln in problems if ln.state is NeedState.UNMET),
         worst_late_s=max((ln.late_by_s for ln in lines), default=0.0),
     )
 
 
+def problem_lines(plan: Plan, lines: tuple[NeedLine, ...] | None = None) -> list[NeedLine]:
+    """What the 未满足或迟到 tables list: every need line that is not 按时
+    (:func:`need_lines`), then every vehicle visit that no route makes
+    (routing's ``visit`` records: which stockpile → site trip, and why), so no unserved record
+    of the plan goes unlisted. A need allocated but put on no vehicle is given the reasons of
+    its site's missing visits (e.g. "已分配但未装车：超出时限")."""
+    visits: dict[str, list[Any]] = {}
+    for u in plan.unserved:
+        if u.what == "visit":
+            visits.setdefault(u.site_id, []).append(u)
+    out = []
+    for ln in need_lines(plan) if lines is None else lines:
+        if ln.state is NeedState.ON_TIME:
+            continue
+        if ln.reason == NOT_LOADED and ln.site_id in visits:
+            why = "、".join(sorted({u.reason.value for u in visits[ln.site_id]}))
+            ln = replace(ln, reason=f"{NOT_LOADED}：{why}")
+        out.append(ln)
+    for site_visits in visits.values():
+        for u in site_visits:
+            out.append(
+                NeedLine(
+                    u.site_id,
+                    plan.place_name(u.site_id),
+                    NeedKind.MATERIAL,
+                    u.what,
+                    plan.material_label(u.what),
+                    plan.material_unit(u.what),
+                    float(u.quantity),
+                    0.0,
+                    0.0,
+                    float(u.quantity),
+                    NeedState.UNMET,
+                    reason=u.message_zh,
+                )
+            )
+    return out
+
+
+def problem_quantity(line: NeedLine) -> float:
+    """The quantity a 未满足或迟到 row is about: what is missing, else what arrives late."""
+    return line.unmet if line.state is NeedState.UNMET else line.late
+
+
 __all__ = [
+    "NOT_LOADED",
+    "problem_lines",
+    "problem_quantity",
     "NeedKind",
     "NeedLine",
     "NeedState",

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from PIL import Image
 from shapely.geometry import shape
 
-from dispatch.export.common import ROW_FIELDS, order_rows, problem_lines
+from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.export.csv import CSV_HEADER, export_csv
 from dispatch.export.geojson import export_geojson
 from dispatch.export.html_map import export_html, render_html
@@ -37,6 +37,7 @@ from dispatch.export.xlsx import (
 )
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
+from dispatch.timeliness import problem_lines
 from tests.test_orders import HOSTILE, build_scenario, make_plan
 
 needs_poppler = pytest.mark.skipif(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from dispatch.export.common import problem_lines, served_pct
+from dispatch.export.common import served_pct
 from dispatch.export.csv import CSV_HEADER, export_csv
 from dispatch.export.geojson import plan_geojson
 from dispatch.export.html_map import map_data
@@ -31,7 +31,13 @@ from dispatch.export.xlsx import (
 )
 from dispatch.plan import Plan
 from dispatch.results import Reason, Unserved
-from dispatch.timeliness import NeedState, incident_deadlines, need_lines, plan_timeliness
+from dispatch.timeliness import (
+    NeedState,
+    incident_deadlines,
+    need_lines,
+    plan_timeliness,
+    problem_lines,
+)
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed"

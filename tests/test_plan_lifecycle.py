@@ -204,8 +204,8 @@ def test_review_lists_partial_state_unmet_needs_and_missing_skills(cancelled_dem
     # every incident of the demo needs teams; none were sent by the cancelled run
     for o in cancelled_demo_plan.incidents:
         for skill, n in o.required_skills.items():
-            assert f"队伍不足：{o.name} 需「{skill}」{n} 人，缺 {n} 人" in texts
-    assert any(t.startswith("未满足［计算已取消］") for t in texts)
+            assert any(t.startswith(f"未满足：{o.name} {skill} {n:g} 人") for t in texts)
+    assert any(t.startswith("未满足：") and "计算已取消" in t for t in texts)
     # a skill shortfall is listed once (from the outcome), not again from the unserved records
     assert len(texts) == len(set(texts))
 
@@ -217,11 +217,19 @@ def test_review_of_a_hand_made_plan_names_the_shortage() -> None:
 
 
 def test_review_of_a_complete_demo_plan_has_no_partial_item(demo_plan: Plan) -> None:
+    from dispatch.timeliness import NeedState, problem_lines
+
     items = review_items(demo_plan)
     assert all(i.severity != Severity.ERROR for i in items)
-    assert len(items) >= len(demo_plan.unserved) - sum(
-        1 for u in demo_plan.unserved for o in demo_plan.incidents if u.what in o.required_skills
-    )
+    texts = [i.text for i in items]
+    # every late or unmet line is there once, with its state first, and every safety release
+    problems = problem_lines(demo_plan)
+    assert sum(t.startswith(("迟到：", "未满足：")) for t in texts) == len(problems)
+    late = [ln for ln in problems if ln.state is NeedState.LATE]
+    for ln in late:
+        assert any(t.startswith(f"迟到：{ln.site_name} {ln.label}") and "迟到" in t for t in texts)
+    releases = [t for t in texts if t.startswith("动用安全库存：")]
+    assert len(releases) == len(demo_plan.safety_releases)
 
 
 # ---- app.py plan-status ------------------------------------------------------------------------

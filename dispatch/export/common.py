@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,12 +11,8 @@ from dispatch.orders import clock, format_quantity
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, OrderKind, OrderStop
 from dispatch.timeliness import (
-    NeedKind,
-    NeedLine,
-    NeedState,
     arrival_late_s,
     minutes_text,
-    need_lines,
 )
 
 KIND_LABEL = {
@@ -154,54 +149,6 @@ def items_text(order: DispatchOrder) -> str:
 def served_pct(fraction: float | None) -> str:
     """``87%``; ``—`` for a share a plan did not record (on-time shares of older plans)."""
     return "—" if fraction is None else f"{100.0 * fraction:.0f}%"
-
-
-#: the reason :mod:`dispatch.timeliness` gives a need allocated but put on no vehicle
-NOT_LOADED = "已分配但未装车"
-
-
-def problem_lines(plan: Plan) -> list[NeedLine]:
-    """What the 未满足或迟到 tables list: every need line that is not 按时
-    (:func:`dispatch.timeliness.need_lines`), then every vehicle visit that no route makes
-    (routing's ``visit`` records: which stockpile → site trip, and why), so no unserved record
-    of the plan goes unlisted. A need allocated but put on no vehicle is given the reasons of
-    its site's missing visits (e.g. "已分配但未装车：超出时限")."""
-    visits: dict[str, list[Any]] = {}
-    for u in plan.unserved:
-        if u.what == "visit":
-            visits.setdefault(u.site_id, []).append(u)
-    lines = []
-    for ln in need_lines(plan):
-        if ln.state is NeedState.ON_TIME:
-            continue
-        if ln.reason == NOT_LOADED and ln.site_id in visits:
-            why = "、".join(sorted({u.reason.value for u in visits[ln.site_id]}))
-            ln = replace(ln, reason=f"{NOT_LOADED}：{why}")
-        lines.append(ln)
-    for site_visits in visits.values():
-        for u in site_visits:
-            lines.append(
-                NeedLine(
-                    u.site_id,
-                    plan.place_name(u.site_id),
-                    NeedKind.MATERIAL,
-                    u.what,
-                    plan.material_label(u.what),
-                    plan.material_unit(u.what),
-                    float(u.quantity),
-                    0.0,
-                    0.0,
-                    float(u.quantity),
-                    NeedState.UNMET,
-                    reason=u.message_zh,
-                )
-            )
-    return lines
-
-
-def problem_quantity(line: NeedLine) -> float:
-    """The quantity a 未满足或迟到 row is about: what is missing, else what arrives late."""
-    return line.unmet if line.state is NeedState.UNMET else line.late
 
 
 def quantities_text(plan: Plan, quantities: dict[str, float]) -> str:

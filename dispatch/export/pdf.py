@@ -53,8 +53,6 @@ from dispatch.export.common import (
     destinations_text,
     eta_text,
     late_text,
-    problem_lines,
-    problem_quantity,
     quantities_text,
     served_pct,
     shelter_supply,
@@ -69,6 +67,8 @@ from dispatch.timeliness import (
     incident_deadlines,
     minutes_text,
     plan_timeliness,
+    problem_lines,
+    problem_quantity,
 )
 from gis.errors import ReliefDeskError
 from gis.model import LEVEL_ROMAN

@@ -26,8 +26,6 @@ from dispatch.export.common import (
     eta_text,
     items_text,
     order_rows,
-    problem_lines,
-    problem_quantity,
     quantities_text,
     served_pct,
     shelter_supply,
@@ -36,7 +34,7 @@ from dispatch.export.common import (
 from dispatch.orders import format_duration
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder
-from dispatch.timeliness import NeedLine, plan_timeliness
+from dispatch.timeliness import NeedLine, plan_timeliness, problem_lines, problem_quantity
 from gis.model import LEVEL_ROMAN
 
 SUMMARY_SHEET = "方案汇总"

@@ -20,11 +20,16 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from dispatch.export.common import problem_lines, problem_quantity
 from dispatch.orders import clock
 from dispatch.plan import Plan
 from dispatch.results import Unserved
-from dispatch.timeliness import NeedState, arrival_late_s, incident_deadlines
+from dispatch.timeliness import (
+    NeedState,
+    arrival_late_s,
+    incident_deadlines,
+    problem_lines,
+    problem_quantity,
+)
 from gis.model import Scenario
 from gui.i18n import tr
 from gui.plan_layers import vehicle_colors
