@@ -268,3 +268,25 @@ def test_cflp_reaches_proven_optimum(name: str) -> None:
     )
     assert res.info.status == Status.OPTIMAL
     assert res.info.objective == pytest.approx(bks(name), abs=0.01)
+
+
+@needs_shared
+def test_time_limit_gives_honest_timeout_with_a_valid_bound() -> None:
+    inst = read_pmedian(BENCH / "pmedian" / "pmed2.txt")
+    out = solve_pmedian_matrix(inst.distance, inst.p, seconds=1e-4)
+    assert not out.proven and out.stopped == "timeout"
+    assert out.bound <= bks("pmed2") <= out.objective
+    res = solve_pmedian(
+        LocationProblem(inst.distance.astype(float), k=inst.p), LocationOptions(seconds=1e-4)
+    )
+    assert res.info.status == Status.TIMEOUT
+    assert res.info.bound is not None and res.info.bound <= bks("pmed2") <= res.info.objective
+
+
+def test_stop_cancels_with_best_so_far() -> None:
+    cost, w = instance(13, m=30, n=60)
+    res = solve_pmedian(LocationProblem(cost, w, k=4), OPT, stop=lambda: True)
+    assert res.info.status == Status.CANCELLED
+    assert len(res.chosen) == 4
+    assert res.info.objective == pytest.approx(median_value(cost, w, res.chosen))
+    assert res.info.bound is not None and res.info.bound < res.info.objective

@@ -480,6 +480,7 @@ def solve_pmedian_matrix(
     start = greedy(cost, p, forced, allowed)
     best = interchange(cost, start, forced, allowed, deadline)
     st = _State(ub=assignment_cost(cost, best), best=best, forced=forced, allowed=allowed)
+    st.lb = float(cost[allowed].min(axis=0).sum())  # every point served by its nearest candidate
     stats["ub_heuristic"] = st.ub
     stats["t_heuristic"] = time.perf_counter() - t0
     progress(0.3, "拉格朗日下界与变量固定")
