@@ -11,8 +11,10 @@ measured in the same run.
   linking rows and a total-capacity cut); baseline: the textbook aggregated formulation
   (``Σ_j d_j x_ij ≤ C_i y_i`` only) in SCIP.
 
-Each line: instance, best-known value (bks.csv), our value/bound/status/time, the baseline's, and
-the ratio baseline time / our time (a baseline that times out counts as the limit, marked ``>``).
+Each line: instance, best-known value (bks.csv), our value/bound/status/wall time (CPU time in
+brackets: the machine is shared, so wall time swings with the load), the baseline's, and the
+ratio of wall times baseline / ours (a baseline that times out counts as the limit, marked ``>``).
+Both sides are single-threaded.
 
 Run: ``.venv/bin/python benchmarks/bench_planning.py [--seconds 60] [--generated 600,10,1 …]``
 """
@@ -62,7 +64,7 @@ def generate_pmed(n: int, p: int, seed: int, out: Path) -> Path:
 def baseline_pmedian(d: np.ndarray, p: int, seconds: float) -> tuple[float, float, bool, float]:
     from ortools.linear_solver import pywraplp
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = len(d)
     s = pywraplp.Solver.CreateSolver("SCIP")
     y = [s.BoolVar("") for _ in range(n)]
@@ -83,13 +85,14 @@ def baseline_pmedian(d: np.ndarray, p: int, seconds: float) -> tuple[float, floa
     status = s.Solve(params)
     ok = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
     value = obj.Value() if ok else float("nan")
-    return value, obj.BestBound(), status == pywraplp.Solver.OPTIMAL, time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return value, obj.BestBound(), status == pywraplp.Solver.OPTIMAL, wall, cpu
 
 
 def baseline_cflp(inst, seconds: float) -> tuple[float, float, bool, float]:
     from ortools.linear_solver import pywraplp
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m, n = inst.cost.shape
     s = pywraplp.Solver.CreateSolver("SCIP")
     y = [s.BoolVar("") for _ in range(m)]
@@ -113,19 +116,20 @@ def baseline_cflp(inst, seconds: float) -> tuple[float, float, bool, float]:
         s.Objective().BestBound(),
         status == pywraplp.Solver.OPTIMAL,
         time.perf_counter() - t0,
+        time.process_time() - c0,
     )
 
 
 def line(name, best, ours, base, seconds) -> str:
-    (ov, ob, op, ot), (bv, _bb, bp, bt) = ours, base
+    (ov, ob, op, ot, oc), (bv, _bb, bp, bt, bc) = ours, base
     ratio = (bt if bp else seconds) / max(ot, 1e-3)
     mark = "" if bp else ">"
     ok = "" if best is None or abs(ov - best) < 1e-3 or not op else "  ≠ BKS!"
     best_s = "—" if best is None else f"{best:.3f}".rstrip("0").rstrip(".")
     return (
         f"{name:16s} bks={best_s:>12s} | ours {ov:14.3f} bound {ob:14.3f} "
-        f"{'OPT' if op else 'open':4s} {ot:7.2f}s | SCIP {bv:14.3f} {'OPT' if bp else 'open':4s} "
-        f"{bt:7.2f}s | ratio {mark}{ratio:6.1f}x{ok}"
+        f"{'OPT' if op else 'open':4s} {ot:6.2f}s ({oc:5.2f}) | SCIP {bv:14.3f} "
+        f"{'OPT' if bp else 'open':4s} {bt:6.2f}s ({bc:5.2f}) | ratio {mark}{ratio:6.1f}x{ok}"
     )
 
 
@@ -156,9 +160,15 @@ def main() -> None:
         ratios = []
         for name, path in items:
             inst = read_pmedian(path)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = solve_pmedian_matrix(inst.distance, inst.p, seconds=args.seconds)
-            ours = (out.objective, out.bound, out.proven, time.perf_counter() - t0)
+            ours = (
+                out.objective,
+                out.bound,
+                out.proven,
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+            )
             if len(inst.distance) > args.no_baseline_above:
                 print(f"{name:16s} ours {out.objective:.0f} {'OPT' if out.proven else 'open'} "
                       f"{ours[3]:.2f}s | SCIP skipped (n > {args.no_baseline_above})")  # fmt: skip
@@ -173,6 +183,7 @@ def main() -> None:
         print("CFLP (splittable; fixed + allocation cost)")
         for name in ("cap41", "cap71"):
             inst = read_cap(BENCH / "cflp" / f"{name}.txt")
+            c0 = time.process_time()
             res = solve_cflp(
                 LocationProblem(
                     inst.cost, inst.demand, capacity=inst.capacity, fixed_cost=inst.fixed_cost
@@ -184,6 +195,7 @@ def main() -> None:
                 res.info.bound or float("nan"),
                 res.info.status.value == "OPTIMAL",
                 res.info.runtime_s,
+                time.process_time() - c0,
             )
             base = baseline_cflp(inst, args.seconds)
             print(line(name, known.get(name), ours, base, args.seconds), flush=True)
