@@ -44,6 +44,11 @@ import numpy as np
 NODE_THETA = 1.0
 NODE_STALL = 10
 NODE_ITERS = 40
+#: tree nodes sum the Lagrangian terms sparsely (entries below λ_j only) when fewer than this
+#: share of the matrix lies below λ; otherwise one dense sweep is cheaper
+SPARSE_SHARE = 0.15
+#: ... and only on matrices this large (below, the search costs more than the sweep saves)
+SPARSE_MIN_ENTRIES = 150_000
 StopFn = Callable[[], bool]
 ProgressFn = Callable[[float, str], None]
 
@@ -151,7 +156,8 @@ class _State:
 
 def _threshold(ub: float, integral: bool) -> float:
     """A lower bound above this proves "no solution strictly better than ub"."""
-    return ub - 1.0 + 1e-6 if integral else ub - 1e-9 * max(1.0, abs(ub))
+    # margins cover rounding in the sums (entries within 1e-7 of λ_j may be classed either way)
+    return ub - 1.0 + 1e-2 if integral else ub - 1e-7 * max(1.0, abs(ub))
 
 
 def _lagrangian(
@@ -247,8 +253,47 @@ def greedy_fill(cost: np.ndarray, start: np.ndarray, p: int, allowed: np.ndarray
     return greedy(cost, p, forced, allowed | forced)
 
 
+class _SortedCosts:
+    """The columns of a cost matrix sorted once, so that the Lagrangian terms
+    ``min(0, c_ij − λ_j)`` are summed over the entries below ``λ_j`` only.
+
+    Every column is shifted by its own offset so that one global ``searchsorted`` finds, for
+    all columns at once, how many entries lie below ``λ_j``; near the optimum of the dual these
+    are a few per column, against ``m`` for the dense sweep.
+    """
+
+    def __init__(self, sub: np.ndarray) -> None:
+        m, n = sub.shape
+        order = np.argsort(sub, axis=0, kind="stable")
+        vals = np.take_along_axis(sub, order, axis=0)
+        lo, hi = float(vals.min()), float(vals.max())
+        self.hi = hi
+        self.span = (hi - lo) + 1.0
+        self.off = (np.arange(n) * self.span - lo).astype(np.float64)
+        self.flat = (vals.T + self.off[:, None]).ravel()  # column blocks, globally sorted
+        self.rows = order.T.ravel()
+        self.vals = vals.T.ravel()
+        self.m, self.n = m, n
+        self.dense = sub
+        self.start = np.arange(n, dtype=np.int64) * m
+
+    def counts(self, lam: np.ndarray) -> np.ndarray:
+        """Per column, how many entries lie below ``λ_j``."""
+        cut = np.minimum(lam, self.hi + 0.5)  # stay inside the column's own block
+        k = np.searchsorted(self.flat, cut + self.off, side="left") - self.start
+        return np.clip(k, 0, self.m)
+
+    def below(self, lam: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, c_ij − λ_j) of every entry with c_ij < λ_j (``k`` from counts)."""
+        total = int(k.sum())
+        cols = np.repeat(np.arange(self.n), k)
+        first = np.repeat(self.start - (np.cumsum(k) - k), k)
+        pos = np.arange(total, dtype=np.int64) + first
+        return self.rows[pos], cols, self.vals[pos] - lam[cols]
+
+
 def _node_bound(
-    sub: np.ndarray,
+    core: _SortedCosts,
     p: int,
     forced: np.ndarray,
     alive: np.ndarray,
@@ -257,17 +302,26 @@ def _node_bound(
     thr: float,
     iters: int,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Subgradient at a tree node (rows of ``sub``); fixes ``forced``/``alive`` in place.
+    """Subgradient at a tree node (rows of ``core``); fixes ``forced``/``alive`` in place.
 
     Returns (best Lagrangian bound, its multipliers, its selected rows).
     """
     theta, stall = NODE_THETA, 0
     best_l, best_lam, best_sel = -math.inf, lam, np.nonzero(forced)[0]
-    red = np.empty_like(sub)
+    m, n = core.m, core.n
+    buf = np.empty_like(core.dense)
+    big = m * n >= SPARSE_MIN_ENTRIES
     for _ in range(iters):
-        np.subtract(sub, lam[None, :], out=red)
-        np.minimum(red, 0.0, out=red)
-        rho = red.sum(axis=1)
+        k = core.counts(lam) if big else None
+        sparse = k is not None and int(k.sum()) < SPARSE_SHARE * m * n
+        if sparse:  # few entries below λ: sum those only
+            assert k is not None
+            rows, cols, red = core.below(lam, k)
+            rho = np.bincount(rows, weights=red, minlength=m)
+        else:
+            np.subtract(core.dense, lam[None, :], out=buf)
+            np.minimum(buf, 0.0, out=buf)
+            rho = buf.sum(axis=1)
         pick = np.where(alive, rho, np.inf)
         pick[forced] = -np.inf
         sel = np.argpartition(pick, p - 1)[:p] if p < len(pick) else np.arange(len(pick))
@@ -280,7 +334,7 @@ def _node_bound(
                 theta, stall = theta / 2, 0
         if lval > thr:
             return lval, lam, sel
-        in_sel = np.zeros(len(rho), dtype=bool)
+        in_sel = np.zeros(m, dtype=bool)
         in_sel[sel] = True
         free_sel = sel[~forced[sel]]
         out = alive & ~in_sel
@@ -289,7 +343,10 @@ def _node_bound(
             forced[free_sel[lval - rho[free_sel] + rho[out].min() > thr]] = True
             if int(alive.sum()) < p:
                 return math.inf, lam, sel
-        g = 1.0 - (red[sel] < 0).sum(axis=0)
+        if sparse:
+            g = 1.0 - np.bincount(cols, weights=in_sel[rows], minlength=n)
+        else:
+            g = 1.0 - (buf[sel] < 0).sum(axis=0)
         norm = float(g @ g)
         if norm == 0 or theta < 1e-3:
             break
@@ -313,6 +370,7 @@ def _branch_and_bound(
     """
     rows = np.nonzero(st.allowed | st.forced)[0]
     sub = np.ascontiguousarray(cost[rows])
+    core = _SortedCosts(sub)
     root_forced = st.forced[rows].copy()
     stack = [(root_forced, np.ones(len(rows), dtype=bool), lam, st.lb)]
     nodes = 0
@@ -333,19 +391,9 @@ def _branch_and_bound(
             if val < st.ub - 1e-9:
                 st.ub, st.best = val, np.sort(sol)
             continue
-        idx = np.nonzero(alive)[0]
-        if len(idx) < 0.8 * len(alive):  # work on the rows still alive only
-            f_i, a_i = forced[idx], np.ones(len(idx), dtype=bool)
-            lval, lam1, sel_i = _node_bound(
-                sub[idx], p, f_i, a_i, lam0, st.ub, thr, NODE_ITERS if nodes > 1 else 200
-            )
-            forced[idx] = f_i
-            alive[idx] = a_i
-            sel = idx[sel_i]
-        else:
-            lval, lam1, sel = _node_bound(
-                sub, p, forced, alive, lam0, st.ub, thr, NODE_ITERS if nodes > 1 else 200
-            )
+        lval, lam1, sel = _node_bound(
+            core, p, forced, alive, lam0, st.ub, thr, NODE_ITERS if nodes > 1 else 200
+        )
         if lval > thr:
             continue
         cand = rows[sel]
