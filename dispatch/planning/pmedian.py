@@ -539,7 +539,7 @@ def solve_pmedian_matrix(
     stats["fixed_open"] = int(st.forced.sum() - forced.sum())
 
     def outcome(bound: float, proven: bool, stopped: str) -> PMedianOutcome:
-        b = math.ceil(bound - 1e-6) if integral else bound
+        b = math.ceil(bound - 1e-2) if integral else bound  # same margin as _threshold
         b = min(b, st.ub)
         stats["t_total"] = time.perf_counter() - t0
         return PMedianOutcome(
