@@ -290,3 +290,18 @@ def test_stop_cancels_with_best_so_far() -> None:
     assert len(res.chosen) == 4
     assert res.info.objective == pytest.approx(median_value(cost, w, res.chosen))
     assert res.info.bound is not None and res.info.bound < res.info.objective
+
+
+def test_summarize_before_after() -> None:
+    cost = np.array([[10.0, 40.0, np.inf], [50.0, 20.0, np.inf]])
+    w = np.array([100.0, 300.0, 600.0])
+    from dispatch.planning.location import summarize
+
+    before = summarize(LocationProblem(cost, w), [0], thresholds=(15, 45))
+    after = summarize(LocationProblem(cost, w), [0, 1], thresholds=(15, 45))
+    assert before["mean_minutes"] == pytest.approx((100 * 10 + 300 * 40) / 400)
+    assert after["mean_minutes"] == pytest.approx((100 * 10 + 300 * 20) / 400)
+    assert before["max_minutes"] == 40 and after["max_minutes"] == 20
+    assert before["share_within"] == {"15": 0.1, "45": 0.4}
+    assert after["share_within"] == {"15": 0.1, "45": 0.4}
+    assert after["unreachable_population"] == 600

@@ -208,7 +208,7 @@ def _median_family(
         p,
         forced=forced,
         allowed=allowed,
-        seconds=max(0.05, options.seconds - (time.perf_counter() - t0)),
+        seconds=max(0.0, options.seconds - (time.perf_counter() - t0)),
         stop=stop,
         progress=progress,
     )
@@ -674,6 +674,33 @@ def solve_robust(
         uncovered=tuple(int(j) for j in np.nonzero(assign < 0)[0]),
         stats={"scenario_costs": per_scenario},
     )  # fmt: skip
+
+
+def summarize(
+    problem: LocationProblem, chosen: Sequence[int], thresholds: Sequence[float] = (15, 30, 60, 90)
+) -> dict:
+    """Before/after figures for a set of open sites (the ``plan-sites`` ``before``/``after``):
+    population-weighted mean and the max minutes to the nearest open site, and per threshold
+    the share of people within it. Points no open site reaches count as beyond every threshold
+    and are left out of the mean/max (``unreachable_population`` says how many people)."""
+    cost = np.asarray(problem.cost, dtype=float)
+    n = cost.shape[1]
+    w = np.ones(n) if problem.weight is None else np.asarray(problem.weight, dtype=float)
+    total = float(w.sum())
+    if len(chosen) == 0:
+        near = np.full(n, np.inf)
+    else:
+        near = cost[list(chosen)].min(axis=0)
+    ok = np.isfinite(near)
+    reached = float(w[ok].sum())
+    return {
+        "mean_minutes": float((w[ok] * near[ok]).sum() / reached) if reached > 0 else None,
+        "max_minutes": float(near[ok].max()) if ok.any() else None,
+        "share_within": {
+            f"{t:g}": (float(w[near <= t].sum()) / total if total > 0 else 0.0) for t in thresholds
+        },
+        "unreachable_population": float(w[~ok].sum()),
+    }
 
 
 SOLVERS = {
