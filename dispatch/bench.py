@@ -4,6 +4,8 @@ Usage::
 
     python -m dispatch.bench cvrp FILE.vrp --seconds S [--engine pyvrp|ortools] [--seed N]
     python -m dispatch.bench vrptw FILE.txt --seconds S [--engine pyvrp|ortools] [--seed N]
+    python -m dispatch.bench pmedian FILE --seconds S          (OR-Library pmed format)
+    python -m dispatch.bench cflp FILE [--capacity C] --seconds S   (OR-Library cap format)
 
 Output: one JSON line.
 
@@ -13,6 +15,10 @@ Output: one JSON line.
 - ``vrptw``: ``{"vehicles": int, "distance": float, "routes": [[customer ids], ...]}``, customer
   ids from the ``CUST NO.`` column, distance in full double precision. Objective: fewest
   vehicles, then distance. Service times count for time windows, not for the cost.
+- ``pmedian``: ``{"objective": int, "medians": [1-based vertex ids], "status", "bound"}``;
+  ``cflp``: ``{"objective": float, "open": [1-based ids], "status", "bound"}`` (splittable
+  demand; ``--capacity`` overrides every capacity, needed for capa/b/c). Readers and solvers:
+  :mod:`dispatch.planning.orlib`.
 
 A bad file prints one line on stderr and exits with status 2.
 
@@ -505,6 +511,12 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--seconds", type=float, required=True, help="total wall-clock budget")
         sp.add_argument("--engine", choices=ENGINES, default="pyvrp")
         sp.add_argument("--seed", type=int, default=0)
+    for name, helptext in (("pmedian", "OR-Library pmed file"), ("cflp", "OR-Library cap file")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("file", type=Path)
+        sp.add_argument("--seconds", type=float, required=True, help="total wall-clock budget")
+        if name == "cflp":
+            sp.add_argument("--capacity", type=float, default=None, help="override capacities")
     return p
 
 
@@ -514,6 +526,13 @@ def run(argv: Sequence[str] | None = None, *, started: float | None = None) -> d
     args = _parser().parse_args(argv)
     if not (args.seconds > 0 and math.isfinite(args.seconds)):
         raise ValidationError(f"--seconds must be a positive number, got {args.seconds}")
+    if args.problem in ("pmedian", "cflp"):
+        from dispatch.planning import orlib
+
+        seconds = args.seconds - (time.perf_counter() - started)
+        if args.problem == "pmedian":
+            return orlib.run_pmedian(args.file, seconds)
+        return orlib.run_cflp(args.file, args.capacity, seconds)
     if args.problem == "cvrp":
         inst = read_cvrp(args.file)
         budget = 0.97 * args.seconds - (time.perf_counter() - started) - 0.1

@@ -1,0 +1,205 @@
+"""Benchmark: facility location (issue 9 §5) — time to a *proven* optimum, ours against a baseline
+measured in the same run.
+
+- p-median: OR-Library pmed1–5 from ``../shared/bench`` (+ ``--generated SPEC…``: instances made
+  here in the same format and the same way as Beasley's — a Hamiltonian cycle plus random edges,
+  m = n²/50, integer costs U[1, 100]; printed as ``gen-n…-p…``, with no published optimum).
+  Ours: :func:`dispatch.planning.pmedian.solve_pmedian_matrix` (local search, Lagrangian
+  bound and fixing, Lagrangian branch and bound). Baseline: the plain assignment formulation
+  (``y`` binary, ``x_ij ≤ y_i`` continuous) solved by SCIP through OR-Tools with the same limit.
+- CFLP: cap41, cap71. Ours: :func:`dispatch.planning.location.solve_cflp` (SCIP, strong
+  linking rows and a total-capacity cut); baseline: the textbook aggregated formulation
+  (``Σ_j d_j x_ij ≤ C_i y_i`` only) in SCIP.
+
+Each line: instance, best-known value (bks.csv), our value/bound/status/wall time (CPU time in
+brackets: the machine is shared, so wall time swings with the load), the baseline's, and the
+ratio of wall times baseline / ours (a baseline that times out counts as the limit, marked ``>``).
+Both sides are single-threaded.
+
+Run: ``.venv/bin/python benchmarks/bench_planning.py [--seconds 60] [--generated 600,10,1 …]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dispatch.planning.location import LocationOptions, LocationProblem, solve_cflp  # noqa: E402
+from dispatch.planning.orlib import read_cap, read_pmedian  # noqa: E402
+from dispatch.planning.pmedian import solve_pmedian_matrix  # noqa: E402
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def bks() -> dict[str, float]:
+    if not (BENCH / "bks.csv").is_file():
+        return {}
+    with open(BENCH / "bks.csv", newline="") as fh:
+        return {r["instance"]: float(r["best_known"]) for r in csv.DictReader(fh)}
+
+
+def generate_pmed(n: int, p: int, seed: int, out: Path) -> Path:
+    """A pmed-format instance like Beasley's: cycle 1–2–…–n–1 plus random edges (m = n²/50)."""
+    rng = np.random.default_rng(seed)
+    m = max(n * n // 50, n)
+    lines = [f" {n} {m} {p}"]
+    for i in range(1, n + 1):
+        lines.append(f" {i} {i % n + 1} {rng.integers(1, 101)}")
+    while len(lines) - 1 < m:
+        a, b = rng.integers(1, n + 1, 2)
+        if a != b:
+            lines.append(f" {a} {b} {rng.integers(1, 101)}")
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def baseline_pmedian(d: np.ndarray, p: int, seconds: float) -> tuple[float, float, bool, float]:
+    from ortools.linear_solver import pywraplp
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = len(d)
+    s = pywraplp.Solver.CreateSolver("SCIP")
+    y = [s.BoolVar("") for _ in range(n)]
+    s.Add(s.Sum(y) == p)
+    obj = s.Objective()
+    for j in range(n):
+        row = []
+        for i in range(n):
+            x = s.NumVar(0.0, 1.0, "")
+            s.Add(x <= y[i])
+            obj.SetCoefficient(x, float(d[i, j]))
+            row.append(x)
+        s.Add(s.Sum(row) == 1)
+    obj.SetMinimization()
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 1e-9)
+    s.SetTimeLimit(int(max(0.1, seconds - (time.perf_counter() - t0)) * 1000))
+    status = s.Solve(params)
+    ok = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
+    value = obj.Value() if ok else float("nan")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return value, obj.BestBound(), status == pywraplp.Solver.OPTIMAL, wall, cpu
+
+
+def baseline_cflp(inst, seconds: float) -> tuple[float, float, bool, float]:
+    from ortools.linear_solver import pywraplp
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    m, n = inst.cost.shape
+    s = pywraplp.Solver.CreateSolver("SCIP")
+    y = [s.BoolVar("") for _ in range(m)]
+    x = [[s.NumVar(0.0, 1.0, "") for _ in range(n)] for _ in range(m)]
+    for j in range(n):
+        s.Add(s.Sum([x[i][j] for i in range(m)]) == 1)
+    for i in range(m):
+        s.Add(s.Sum([inst.demand[j] * x[i][j] for j in range(n)]) <= inst.capacity[i] * y[i])
+    s.Minimize(
+        s.Sum([inst.fixed_cost[i] * y[i] for i in range(m)])
+        + s.Sum([inst.cost[i, j] * x[i][j] for i in range(m) for j in range(n)])
+    )
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 1e-9)
+    s.SetTimeLimit(int(seconds * 1000))
+    status = s.Solve(params)
+    ok = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
+    value = s.Objective().Value() if ok else float("nan")
+    return (
+        value,
+        s.Objective().BestBound(),
+        status == pywraplp.Solver.OPTIMAL,
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+
+
+def line(name, best, ours, base, seconds) -> str:
+    (ov, ob, op, ot, oc), (bv, _bb, bp, bt, bc) = ours, base
+    ratio = (bt if bp else seconds) / max(ot, 1e-3)
+    mark = "" if bp else ">"
+    ok = "" if best is None or abs(ov - best) < 1e-3 or not op else "  ≠ BKS!"
+    best_s = "—" if best is None else f"{best:.3f}".rstrip("0").rstrip(".")
+    return (
+        f"{name:16s} bks={best_s:>12s} | ours {ov:14.3f} bound {ob:14.3f} "
+        f"{'OPT' if op else 'open':4s} {ot:6.2f}s ({oc:5.2f}) | SCIP {bv:14.3f} "
+        f"{'OPT' if bp else 'open':4s} {bt:6.2f}s ({bc:5.2f}) | ratio {mark}{ratio:6.1f}x{ok}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="limit per solve (both sides)")
+    ap.add_argument(
+        "--generated",
+        nargs="*",
+        default=["400,5,1", "400,40,2", "600,10,3"],
+        help="n,p,seed of generated pmed-format instances (marked gen-…)",
+    )
+    ap.add_argument("--no-baseline-above", type=int, default=600, help="skip SCIP when n > this")
+    args = ap.parse_args()
+    known = bks()
+    print(f"time limit {args.seconds:g} s per solve; machine shared and loaded (timings vary)")
+    items: list[tuple[str, Path]] = []
+    if BENCH.is_dir():
+        items += [(f"pmed{k}", BENCH / "pmedian" / f"pmed{k}.txt") for k in range(1, 6)]
+    else:
+        print("../shared/bench is absent: OR-Library instances skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in args.generated:
+            n, p, seed = (int(v) for v in spec.split(","))
+            path = generate_pmed(n, p, seed, Path(tmp) / f"gen-n{n}-p{p}-s{seed}.txt")
+            items.append((f"gen-n{n}-p{p}-s{seed}", path))
+        print("p-median (objective = Σ shortest-path distance to the nearest median)")
+        ratios = []
+        for name, path in items:
+            inst = read_pmedian(path)
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = solve_pmedian_matrix(inst.distance, inst.p, seconds=args.seconds)
+            ours = (
+                out.objective,
+                out.bound,
+                out.proven,
+                time.perf_counter() - t0,
+                time.process_time() - c0,
+            )
+            if len(inst.distance) > args.no_baseline_above:
+                print(f"{name:16s} ours {out.objective:.0f} {'OPT' if out.proven else 'open'} "
+                      f"{ours[3]:.2f}s | SCIP skipped (n > {args.no_baseline_above})")  # fmt: skip
+                continue
+            base = baseline_pmedian(inst.distance.astype(float), inst.p, args.seconds)
+            print(line(name, known.get(name), ours, base, args.seconds), flush=True)
+            ratios.append((base[3] if base[2] else args.seconds) / max(ours[3], 1e-3))
+        if ratios:
+            geo = float(np.exp(np.mean(np.log(ratios))))
+            print(f"RESULT pmedian: geometric-mean speed-up vs SCIP assignment MIP {geo:.1f}x")
+    if BENCH.is_dir():
+        print("CFLP (splittable; fixed + allocation cost)")
+        for name in ("cap41", "cap71"):
+            inst = read_cap(BENCH / "cflp" / f"{name}.txt")
+            c0 = time.process_time()
+            res = solve_cflp(
+                LocationProblem(
+                    inst.cost, inst.demand, capacity=inst.capacity, fixed_cost=inst.fixed_cost
+                ),
+                LocationOptions(seconds=args.seconds),
+            )
+            ours = (
+                res.info.objective or float("nan"),
+                res.info.bound or float("nan"),
+                res.info.status.value == "OPTIMAL",
+                res.info.runtime_s,
+                time.process_time() - c0,
+            )
+            base = baseline_cflp(inst, args.seconds)
+            print(line(name, known.get(name), ours, base, args.seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
