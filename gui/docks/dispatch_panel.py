@@ -17,7 +17,7 @@ holding Python's GIL cannot stall the event loop). The dock shows:
   :func:`gui.plan_layers.route_features`): along the roads, one colour per vehicle, arrowheads
   and numbered stops;
 - pin (固定) / forbid (禁止) / reassign a team–incident pair from the assignment table (context
-  menu or buttons), applied by the next run;
+  menu or buttons, :mod:`gui.docks.team_constraints`), applied by the next run;
 - the plan's status steps 批准… / 下达… / 开始执行… / 完成… / 作废… (enabled by the plan's
   status; :class:`gui.docks.plan_step_dialog.PlanStepDialog` asks for the name, the note or
   reason, and for 批准/下达 shows what :func:`dispatch.plan_review.review_items` finds; a
@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QPoint, Qt, QTimer, QUrl, pyqtBoundSignal, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, QUrl, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QAction, QColor, QDesktopServices, QFont, QFontDatabase
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -69,13 +69,14 @@ from gui.controllers.dispatch import (
     RunFinished,
     ShownPlan,
 )
-from gui.docks.plan_step_dialog import PlanStepDialog, StepAnswer
+from gui.docks.plan_step_dialog import PlanStepDialog, StepAnswer, ask_show_partial
 from gui.docks.plan_tables import (
     UNSERVED_FG,
     PlanTable,
     PlanTables,
     fill_plan_tables,
 )
+from gui.docks.team_constraints import TeamConstraintTools
 from gui.i18n import tr
 from gui.map_view import MapView
 from gui.session import Session
@@ -147,7 +148,9 @@ class DispatchPanel(QDockWidget):
         #: opens a URL (the exported PDF); replaceable in tests
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         #: after a cancelled run: (部分方案, plan shown) → True to show the 部分方案
-        self.ask_partial: Callable[[Plan, Plan | None], bool] = self._ask_partial
+        self.ask_partial: Callable[[Plan, Plan | None], bool] = lambda partial, current: (
+            ask_show_partial(self, partial, current)
+        )
         #: asks for a status step (replaceable in tests)
         self.ask_step: Callable[[Plan, PlanStatus], StepAnswer | None] = lambda plan, target: (
             PlanStepDialog.ask(self, plan, target)
@@ -298,34 +301,20 @@ class DispatchPanel(QDockWidget):
         lay.addWidget(self.tabs, 1)
         self._build_relax(body, lay)
 
-        # team constraints
-        self.team_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.team_table.customContextMenuRequested.connect(self._team_menu)
-        # the team-constraint buttons act on the Teams tab's selection: shown with that tab only
-        self.team_tools = QWidget(body)
-        trow = QHBoxLayout(self.team_tools)
-        trow.setContentsMargins(0, 0, 0, 0)
-        self.pin_button = QPushButton(tr("固定"), body)
-        self.pin_button.setToolTip(tr("固定所选队伍派往该事件（重新计算时保持）"))
-        self.pin_button.clicked.connect(lambda: self._on_selected_pair(self.pin))
-        self.forbid_button = QPushButton(tr("禁止"), body)
-        self.forbid_button.setToolTip(tr("禁止所选队伍派往该事件（重新计算时排除）"))
-        self.forbid_button.clicked.connect(lambda: self._on_selected_pair(self.forbid))
-        self.reassign = QComboBox(body)
-        self.reassign.setToolTip(tr("把所选队伍改派到此事件（固定）"))
-        self.reassign_button = QPushButton(tr("改派"), body)
-        self.reassign_button.clicked.connect(self._reassign_selected)
-        self.clear_button = QPushButton(tr("清除约束"), body)
-        self.clear_button.clicked.connect(self.clear_constraints)
-        for w in (self.pin_button, self.forbid_button, self.reassign, self.reassign_button):
-            trow.addWidget(w)
-        trow.addWidget(self.clear_button)
+        # team constraints: the buttons act on the Teams tab's selection, shown with that tab only
+        self.constraints = TeamConstraintTools(
+            self.controller,
+            self.session,
+            self.team_table,
+            run=lambda: self.run_dispatch(),
+            message=lambda level, text: self._message(level, text),
+            parent=body,
+        )
+        self.team_tools = self.constraints
+        self.constraints_label = self.constraints.label
         lay.addWidget(self.team_tools)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(self.tabs.currentIndex())
-        self.constraints_label = QLabel("", body)
-        self.constraints_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.constraints_label.setWordWrap(True)
         lay.addWidget(self.constraints_label)
 
         srow = QHBoxLayout()
@@ -438,27 +427,6 @@ class DispatchPanel(QDockWidget):
                 self.controller.keep_current()
             self._refresh_stored()
         self.sig_run_finished.emit(done.plan, done.cancelled)
-
-    def _ask_partial(self, partial: Plan, current: Plan | None) -> bool:
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle(tr("部分方案"))
-        box.setText(
-            tr("计算未完成：部分方案 {no}（{why}），未满足 {n} 项。").format(
-                no=partial.number, why=tr(partial.partial_text), n=len(partial.unserved)
-            )
-        )
-        box.setInformativeText(
-            tr("地图上仍是当前方案 {cur}。部分方案已保存在方案列表中。").format(
-                cur=current.number if current is not None else ""
-            )
-        )
-        keep = box.addButton(tr("保留当前方案"), QMessageBox.ButtonRole.RejectRole)
-        show = box.addButton(tr("显示部分方案"), QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        return box.clickedButton() is show
 
     def _on_run_dropped(self) -> None:
         self.progress_label.setText(tr("工作区已切换，已丢弃上一工作区的计算结果"))
@@ -594,17 +562,7 @@ class DispatchPanel(QDockWidget):
         else:
             self.stale.hide()
             self.stale.setText("")
-        self._refresh_incidents()
-
-    def _refresh_incidents(self) -> None:
-        current = self.reassign.currentData()
-        self.reassign.clear()
-        for inc in self.session.scenario.open_incidents():
-            if inc.required_skills:
-                self.reassign.addItem(f"{inc.name}（{inc.id}）", inc.id)
-        i = self.reassign.findData(current)
-        if i >= 0:
-            self.reassign.setCurrentIndex(i)
+        self.constraints.refresh_incidents()
 
     def _update_buttons(self) -> None:
         running = self.busy
@@ -617,16 +575,7 @@ class DispatchPanel(QDockWidget):
         self.export_button.setEnabled(has)
         self.open_pdf_button.setEnabled(self.controller.exported_pdf() is not None)
         self.relax_button.setEnabled(has and not running and not self.relax.busy)
-        for w in (self.pin_button, self.forbid_button, self.reassign_button):
-            w.setEnabled(has)
-        pins, forbids = self.pins, self.forbids
-        self.clear_button.setEnabled(bool(pins or forbids))
-        if pins or forbids:
-            parts = [tr("固定 {t}→{i}").format(t=t, i=i) for t, i in sorted(pins)]
-            parts += [tr("禁止 {t}→{i}").format(t=t, i=i) for t, i in sorted(forbids)]
-            self.constraints_label.setText(tr("约束（重新生成时生效）：") + "；".join(parts))
-        else:
-            self.constraints_label.setText("")
+        self.constraints.update_state(has)
 
     # ---- stored plans ---------------------------------------------------------------------------
 
@@ -664,11 +613,11 @@ class DispatchPanel(QDockWidget):
 
     def pin(self, team_id: str, incident_id: str) -> None:
         """Pin ``team_id`` to ``incident_id`` for the next run (a team has one pin at most)."""
-        self.controller.pin(team_id, incident_id)
+        self.constraints.pin(team_id, incident_id)
 
     def forbid(self, team_id: str, incident_id: str) -> None:
         """Forbid sending ``team_id`` to ``incident_id`` in the next run."""
-        self.controller.forbid(team_id, incident_id)
+        self.constraints.forbid(team_id, incident_id)
 
     def clear_constraints(self) -> None:
         self.controller.clear_constraints()
@@ -678,56 +627,11 @@ class DispatchPanel(QDockWidget):
         self._update_buttons()
 
     def selected_pair(self) -> tuple[str, str] | None:
-        rows = {i.row() for i in self.team_table.selectedIndexes()}
-        for r in sorted(rows):
-            key = self.team_table.row_key(r)
-            if isinstance(key, str) and "|" in key:
-                t, i = key.split("|", 1)
-                return t, i
-        return None
-
-    def _on_selected_pair(self, fn: Callable[[str, str], None]) -> None:
-        pair = self.selected_pair()
-        if pair is None:
-            self._message("info", tr("请先在队伍派遣表中选择一行"))
-            return
-        fn(*pair)
-
-    def _reassign_selected(self) -> None:
-        pair = self.selected_pair()
-        target = self.reassign.currentData()
-        if pair is None or not target:
-            self._message("info", tr("请先选择队伍和目标事件"))
-            return
-        self.pin(pair[0], str(target))
-
-    def _team_menu(self, pos: QPoint) -> None:
-        index = self.team_table.indexAt(pos)
-        if not index.isValid():
-            return
-        key = self.team_table.row_key(index.row())
-        if not (isinstance(key, str) and "|" in key):
-            return
-        team, inc = key.split("|", 1)
-        menu = self.team_menu(team, inc)
-        menu.exec(self.team_table.viewport().mapToGlobal(pos))
+        return self.constraints.selected_pair()
 
     def team_menu(self, team: str, incident: str) -> QMenu:
         """The context menu of an assignment row (pin, forbid, reassign to another incident)."""
-        menu = QMenu(self)
-        a: QAction = menu.addAction(tr("固定此派遣"))
-        a.triggered.connect(lambda: self.pin(team, incident))
-        a = menu.addAction(tr("禁止此派遣"))
-        a.triggered.connect(lambda: self.forbid(team, incident))
-        sub = menu.addMenu(tr("改派到"))
-        for inc in self.session.scenario.open_incidents():
-            if inc.id != incident and inc.required_skills:
-                act = sub.addAction(f"{inc.name}（{inc.id}）")
-                act.triggered.connect(lambda _c=False, i=inc.id: self.pin(team, i))
-        menu.addSeparator()
-        a = menu.addAction(tr("按约束重新生成"))
-        a.triggered.connect(lambda: self.run_dispatch())
-        return menu
+        return self.constraints.team_menu(team, incident)
 
     # ---- approve / export -----------------------------------------------------------------------
 

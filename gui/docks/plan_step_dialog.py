@@ -3,7 +3,8 @@
 For 批准 and 下达 it lists what :func:`dispatch.plan_review.review_items` finds (partial state,
 unmet and late needs, uncovered team skills, safety stock released), coloured by severity, before
 the operator confirms. Approving a 部分方案 needs the confirmation box ticked; 作废 needs a
-reason. The dialog only asks: the step itself is the dispatch controller's.
+reason. After a cancelled run, :func:`ask_show_partial` asks whether its 部分方案 replaces the
+plan shown (default: keep). The dialogs only ask: the step itself is the dispatch controller's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -143,4 +145,27 @@ class PlanStepDialog(QDialog):
             dlg.deleteLater()
 
 
-__all__ = ["REVIEWED", "PlanStepDialog", "StepAnswer"]
+def ask_show_partial(parent: QWidget | None, partial: Plan, current: Plan | None) -> bool:
+    """After a cancelled run: True to show its 部分方案 instead of ``current`` (default: keep)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(tr("部分方案"))
+    box.setText(
+        tr("计算未完成：部分方案 {no}（{why}），未满足 {n} 项。").format(
+            no=partial.number, why=tr(partial.partial_text), n=len(partial.unserved)
+        )
+    )
+    box.setInformativeText(
+        tr("地图上仍是当前方案 {cur}。部分方案已保存在方案列表中。").format(
+            cur=current.number if current is not None else ""
+        )
+    )
+    keep = box.addButton(tr("保留当前方案"), QMessageBox.ButtonRole.RejectRole)
+    show = box.addButton(tr("显示部分方案"), QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is show
+
+
+__all__ = ["REVIEWED", "PlanStepDialog", "StepAnswer", "ask_show_partial"]
