@@ -9,6 +9,7 @@
     python app.py download-osm --out WS.gpkg [--boundary GEOJSON | --place NAME]   (online)
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
+    python app.py coverage WS.gpkg --out DIR [--facilities stockpiles|teams|shelters] [--minutes 15,30,60,90]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -26,7 +27,7 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "coverage")
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -37,6 +38,8 @@ EPILOG = """subcommands (headless):
                                      workspace's own boundary
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
+  coverage WS.gpkg --out DIR         coverage, blind spots and isochrones (coverage.json,
+                                     isochrones.geojson) [--facilities F] [--minutes 15,30,60,90]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -130,6 +133,18 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
+    )
+
+    cov = sub.add_parser("coverage", help="coverage, blind spots and isochrones of a facility set")
+    cov.add_argument("workspace", type=Path)
+    cov.add_argument("--out", type=Path, required=True, help="output folder")
+    cov.add_argument(  # checked by the command (one line on stderr), not by argparse choices
+        "--facilities", default="stockpiles", help="stockpiles (default), teams or shelters"
+    )
+    cov.add_argument(
+        "--minutes",
+        default=None,
+        help="thresholds in minutes, comma-separated (default 15,30,60,90; stockpiles add 240)",
     )
     return p
 
@@ -242,12 +257,22 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from dispatch.planning.coverage_cli import run_coverage_cli
+
+    _require_file(args.workspace, "workspace")
+    return run_coverage_cli(
+        args.workspace, args.out, facilities=args.facilities, minutes=args.minutes
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
     "download-osm": cmd_download_osm,
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
+    "coverage": cmd_coverage,
 }
 
 
