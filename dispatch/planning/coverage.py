@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,7 @@ __all__ = [
     "default_minutes",
     "demand_sites",
     "facility_sites",
+    "what_if",
 ]
 
 #: Facility sets a coverage is computed for, with their Chinese names.
@@ -450,6 +451,30 @@ def compare(baseline: CoverageResult, other: CoverageResult) -> WhatIf:
         and (p.minutes is None or (before[p.id].minutes or 0) < p.minutes)
     )
     return WhatIf(baseline, other, newly, sum(p.population for p in newly), slower)
+
+
+def what_if(
+    scenario: Scenario,
+    network: RoadNetwork,
+    request: CoverageRequest,
+    *,
+    bridge: str = "",
+    removed: Sequence[str] = (),
+) -> tuple[CoverageResult, WhatIf | None]:
+    """The baseline of ``request`` and, when a ``bridge`` (name) is closed or facilities are
+    ``removed``, the what-if beside it (one engine: the hierarchy is customised, not rebuilt)."""
+    engine = TravelTimeEngine(network, scenario.closures)
+    base = compute_coverage(scenario, network, request, engine=engine)
+    if not bridge and not removed:
+        return base, None
+    extra = (bridge_closure(network, bridge),) if bridge else ()
+    other = compute_coverage(
+        scenario,
+        network,
+        replace(request, extra_closures=(*request.extra_closures, *extra), removed=tuple(removed)),
+        engine=engine,
+    )
+    return base, compare(base, other)
 
 
 def bridge_closure(network: RoadNetwork, name: str, *, closure_id: str = "") -> RoadClosure:
