@@ -26,7 +26,7 @@ from dispatch.planning.coverage import (
 )
 from gis.matrix import DEFAULT_OFFROAD_KMH
 from gis.model import RoadClosure
-from tests.test_cli import assert_clean_error, run_app
+from tests.test_cli import run_app
 
 FIRE = "综合性消防救援"
 
@@ -225,7 +225,7 @@ def test_all_unreachable_is_an_honest_empty(
     assert out.isochrones[0].geometry.is_valid
 
 
-def test_cli_contract(demo_workspace_path: Path, tmp_path: Path) -> None:
+def test_cli_contract(demo_workspace_path: Path, tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "cov"
     proc = run_app(
         "coverage",
@@ -262,13 +262,48 @@ def test_cli_contract(demo_workspace_path: Path, tmp_path: Path) -> None:
     assert [f["properties"]["minutes"] for f in geo["features"]] == [15, 30]
     polys = [shape(f["geometry"]) for f in geo["features"]]
     assert all(p.is_valid and not p.is_empty for p in polys)
-    # bad input: one line on stderr, exit 2, nothing written
+    # bad input: one line on stderr, exit 2, nothing written (through the same main() as the
+    # subprocess above, in-process)
     bad = tmp_path / "bad"
     for args, needle in (
         (("--minutes", "15,0"), "positive"),
         (("--minutes", "15,abc"), "'abc'"),
+        (("--minutes", "-30"), "positive"),
         (("--facilities", "depots"), "stockpiles|teams|shelters"),
     ):
-        proc = run_app("coverage", str(demo_workspace_path), "--out", str(bad), *args)
-        assert_clean_error(proc, needle)
+        ws = str(demo_workspace_path)
+        assert needle in one_line_error(capsys, "coverage", ws, "--out", str(bad), *args)
     assert not bad.exists()
+
+
+def one_line_error(capsys: Any, *args: str) -> str:
+    """``app.main`` in-process (the same code as the subprocess): exit 2, one line on stderr."""
+    import app
+
+    assert app.main(list(args)) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines
+    return lines[0]
+
+
+def test_cli_no_facilities_and_no_roads(demo_ws: Any, tmp_path: Path, capsys: Any) -> None:
+    from gis.workspace import write_workspace
+
+    # a county without shelters: one line, exit 2, nothing written
+    ws = tmp_path / "no_shelters.gpkg"
+    write_workspace(
+        ws,
+        demo_ws.scenario.replace(shelters=()),
+        road_nodes=demo_ws.road_nodes,
+        road_edges=demo_ws.road_edges,
+    )
+    out = tmp_path / "out"
+    assert "no shelters" in one_line_error(
+        capsys, "coverage", str(ws), "--out", str(out), "--facilities", "shelters"
+    )
+    assert not out.exists()
+    # without a road network
+    bare = tmp_path / "no_roads.gpkg"
+    write_workspace(bare, demo_ws.scenario)
+    assert "no road network" in one_line_error(capsys, "coverage", str(bare), "--out", str(out))
+    assert not out.exists()

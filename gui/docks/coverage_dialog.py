@@ -174,13 +174,19 @@ class CoverageDialog(QDialog):
         self.removed.addItem(tr("（无）"), "")
         for e in getattr(session.scenario, key):
             self.removed.addItem(f"{e.id} {e.name}", e.id)
-        if self.bridge.count() == 0:
-            self.bridge.addItem(tr("（无）"), "")
-            net = session.network
-            if net is not None:
-                names = sorted({str(n) for n, b in zip(net.edge_name, net.edge_bridge) if b and n})
-                for n in names:
-                    self.bridge.addItem(n, n)
+        self._fill_bridges()
+
+    def _fill_bridges(self) -> None:
+        """The named bridges of the road network (once it is loaded)."""
+        if self.bridge.count() > 1:
+            return
+        self.bridge.clear()
+        self.bridge.addItem(tr("（无）"), "")
+        net = self.window_.session.network
+        if net is not None:
+            names = sorted({str(n) for n, b in zip(net.edge_name, net.edge_bridge) if b and n})
+            for n in names:
+                self.bridge.addItem(n, n)
 
     def request(self) -> CoverageJobRequest:
         """The job the inputs describe (raises ValidationError on bad minutes)."""
@@ -198,6 +204,7 @@ class CoverageDialog(QDialog):
     # ---- run -----------------------------------------------------------------------------
 
     def run(self) -> None:
+        self._fill_bridges()
         if self.window_.session.network is None:
             self.status.setText(tr("道路网络尚未载入，无法计算覆盖。"))
             return
