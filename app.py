@@ -146,6 +146,12 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         help="thresholds in minutes, comma-separated (default 15,30,60,90; stockpiles add 240)",
     )
+    cov.add_argument(
+        "--close-bridge", default="", metavar="NAME", help="what-if: close the bridge named NAME"
+    )
+    cov.add_argument(
+        "--remove", nargs="+", default=(), metavar="ID", help="what-if: leave these facilities out"
+    )
     return p
 
 
@@ -262,7 +268,12 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     _require_file(args.workspace, "workspace")
     return run_coverage_cli(
-        args.workspace, args.out, facilities=args.facilities, minutes=args.minutes
+        args.workspace,
+        args.out,
+        facilities=args.facilities,
+        minutes=args.minutes,
+        close_bridge=args.close_bridge,
+        removed=tuple(args.remove),
     )
 
 

@@ -236,6 +236,10 @@ def test_cli_contract(demo_workspace_path: Path, tmp_path: Path, capsys: Any) ->
         "teams",
         "--minutes",
         "30,15",
+        "--close-bridge",
+        "合江长江大桥",
+        "--remove",
+        "TM-018",
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "coverage.json").read_text(encoding="utf-8"))
@@ -258,6 +262,18 @@ def test_cli_contract(demo_workspace_path: Path, tmp_path: Path, capsys: Any) ->
             key=lambda p: (-p["population"], -(p["minutes"] or 1e9), p["id"]),
         )
     ]
+    # the what-if: the bridge out and the north bank's own team removed
+    wi = doc["what_if"]
+    assert wi["removed"] == ["TM-018"] and len(wi["closures"]) == 1
+    assert set(wi["summary"]) == {"15", "30"}
+    assert wi["summary"]["30"]["population"] < doc["summary"]["30"]["population"]
+    newly = wi["newly_blind"]
+    assert newly and all(p["minutes"] is None for p in newly)  # cut off, not just slower
+    assert wi["newly_blind_population"] == sum(p["population"] for p in newly)
+    assert [p["population"] for p in newly] == sorted(
+        (p["population"] for p in newly), reverse=True
+    )
+    assert not {p["id"] for p in newly} & {b["id"] for b in doc["blind_spots"]}
     geo = json.loads((out / "isochrones.geojson").read_text(encoding="utf-8"))
     assert [f["properties"]["minutes"] for f in geo["features"]] == [15, 30]
     polys = [shape(f["geometry"]) for f in geo["features"]]
@@ -270,6 +286,8 @@ def test_cli_contract(demo_workspace_path: Path, tmp_path: Path, capsys: Any) ->
         (("--minutes", "15,abc"), "'abc'"),
         (("--minutes", "-30"), "positive"),
         (("--facilities", "depots"), "stockpiles|teams|shelters"),
+        (("--remove", "SP-999"), "not among"),
+        (("--close-bridge", "金门大桥"), "no bridge named"),
     ):
         ws = str(demo_workspace_path)
         assert needle in one_line_error(capsys, "coverage", ws, "--out", str(bad), *args)

@@ -463,11 +463,13 @@ def what_if(
 ) -> tuple[CoverageResult, WhatIf | None]:
     """The baseline of ``request`` and, when a ``bridge`` (name) is closed or facilities are
     ``removed``, the what-if beside it (one engine: the hierarchy is customised, not rebuilt)."""
+    # the what-if's inputs are checked before any work (a wrong name fails at once)
+    extra = (bridge_closure(network, bridge),) if bridge else ()
+    facility_sites(scenario, request.facilities, removed=removed)
     engine = TravelTimeEngine(network, scenario.closures)
     base = compute_coverage(scenario, network, request, engine=engine)
     if not bridge and not removed:
         return base, None
-    extra = (bridge_closure(network, bridge),) if bridge else ()
     other = compute_coverage(
         scenario,
         network,

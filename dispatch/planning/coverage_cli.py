@@ -4,6 +4,7 @@ Contract::
 
     python app.py coverage WS --out DIR [--facilities stockpiles|teams|shelters]
                                         [--minutes 15,30,60,90]
+                                        [--close-bridge NAME] [--remove ID ...]   (what-if)
 
 * ``DIR/coverage.json``: ``points`` (id, name, population, minutes, nearest_id,
   second_minutes — plus kind, source, weight, lon, lat, second_id), ``summary``
@@ -13,6 +14,12 @@ Contract::
   ``closures``, ``notes``, ``timings``.
 * ``DIR/isochrones.geojson``: one Polygon/MultiPolygon feature per threshold (WGS-84), property
   ``minutes`` (plus ``population``, ``share``, ``road_km``); nested: each contains the last.
+
+With ``--close-bridge`` (a bridge of the road network whose name starts with NAME) and/or
+``--remove`` (facility ids), ``coverage.json`` also holds ``what_if``: the closures and removed
+facilities, the what-if's ``summary``, ``newly_blind`` (points blind in the what-if that the
+baseline reached in time, most people first) and ``newly_blind_population``; the rest of the
+file (and the isochrones) is the baseline.
 
 Bad input — thresholds not positive or not numbers, an unknown facility set, a set with no
 facility, a workspace without demand or without roads — is exit code 2 with one line on stderr
@@ -38,11 +45,18 @@ from dispatch.planning.coverage import (
     CoverageRequest,
     CoverageResult,
     PointCoverage,
-    compute_coverage,
+    WhatIf,
+    what_if,
 )
 from gis.errors import WorkspaceError
 
-__all__ = ["coverage_json", "isochrones_geojson", "parse_minutes", "run_coverage_cli"]
+__all__ = [
+    "coverage_json",
+    "isochrones_geojson",
+    "parse_minutes",
+    "run_coverage_cli",
+    "what_if_json",
+]
 
 
 def _key(minutes: float) -> str:
@@ -108,6 +122,22 @@ def coverage_json(result: CoverageResult) -> dict[str, Any]:
     }
 
 
+def what_if_json(diff: WhatIf) -> dict[str, Any]:
+    """The ``what_if`` section of ``coverage.json``."""
+    after = diff.scenario
+    return {
+        "closures": list(after.closures),
+        "removed": list(after.request.removed),
+        "summary": {
+            _key(s.minutes): {"share": s.share, "population": s.population, "points": s.points}
+            for s in after.summary
+        },
+        "share_change": {_key(m): v for m, v in diff.share_change().items()},
+        "newly_blind": [_point(p) for p in diff.newly_blind],
+        "newly_blind_population": diff.newly_blind_population,
+    }
+
+
 def isochrones_geojson(result: CoverageResult) -> dict[str, Any]:
     """One feature per threshold (property ``minutes``), smallest first."""
     shares = {s.minutes: s for s in result.summary}
@@ -148,6 +178,8 @@ def run_coverage_cli(
     *,
     facilities: str = "stockpiles",
     minutes: str | None = None,
+    close_bridge: str = "",
+    removed: tuple[str, ...] = (),
 ) -> int:
     """Compute and write the two files; returns the exit code (errors raise, see module doc)."""
     from gis.loading import load_road_network, open_workspace
@@ -167,9 +199,12 @@ def run_coverage_cli(
         raise WorkspaceError(
             "workspace has no road network (run import-osm first)", path=str(workspace)
         )
-    result = compute_coverage(ws.scenario, network, request)
+    result, diff = what_if(ws.scenario, network, request, bridge=close_bridge, removed=removed)
+    doc = coverage_json(result)
+    if diff is not None:
+        doc["what_if"] = what_if_json(diff)
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "coverage.json", coverage_json(result))
+    _write(out / "coverage.json", doc)
     _write(out / "isochrones.geojson", isochrones_geojson(result))
     unreachable = sum(1 for p in result.points if p.minutes is None)
     top = {_key(s.minutes): f"{s.share:.1%}" for s in result.summary}
@@ -177,7 +212,13 @@ def run_coverage_cli(
         f"wrote {out / 'coverage.json'} and isochrones.geojson: {len(result.points)} points, "
         f"{len(result.facilities)} {facilities}, population share within {top}, "
         f"{len(result.blind_spots)} blind spot(s)"
-        + (f", {unreachable} unreachable" if unreachable else ""),
+        + (f", {unreachable} unreachable" if unreachable else "")
+        + (
+            f"; what-if: {len(diff.newly_blind)} point(s) newly blind, "
+            f"{diff.newly_blind_population:,} people"
+            if diff is not None
+            else ""
+        ),
         file=sys.stderr,
     )
     return 0
