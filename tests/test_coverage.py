@@ -325,3 +325,18 @@ def test_cli_no_facilities_and_no_roads(demo_ws: Any, tmp_path: Path, capsys: An
     write_workspace(bare, demo_ws.scenario)
     assert "no road network" in one_line_error(capsys, "coverage", str(bare), "--out", str(out))
     assert not out.exists()
+
+
+def test_planner_warnings_for_demand_points(demo_scenario: Any) -> None:
+    from gis.model import DemandPoint
+    from gis.workspace.checks import validate_scenario
+
+    assert not [w for w in validate_scenario(demo_scenario) if "需求点" in w]  # the demo is clean
+    seat = demo_scenario.townships[0]
+    scen = demo_scenario.upsert(
+        DemandPoint("DP-BIG", "大厂", "工厂", seat.location, seat.population, 1.0, seat.code)
+    ).upsert(DemandPoint("DP-LOST", "外村", "村庄", (120.0, 30.0), 10, 1.0, "999"))
+    warnings = validate_scenario(scen)
+    assert any(seat.name in w and "需求点人口合计" in w for w in warnings)
+    assert any("DP-LOST" in w and "不在乡镇图层中" in w for w in warnings)
+    assert any("DP-LOST" in w and "县界之外" in w for w in warnings)
