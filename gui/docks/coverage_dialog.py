@@ -48,11 +48,15 @@ class CoverageChart(QWidget):
         super().__init__(parent)
         self.setMinimumSize(320, 200)
         self.curves: list[tuple[QColor, np.ndarray, np.ndarray]] = []
+        self.labels: list[tuple[QColor, str]] = []
         self.thresholds: tuple[float, ...] = ()
         self.x_max = 60.0
 
-    def set_results(self, results: list[tuple[QColor, CoverageResult]]) -> None:
+    def set_results(
+        self, results: list[tuple[QColor, CoverageResult]], labels: list[str] | None = None
+    ) -> None:
         self.curves = []
+        self.labels = list(zip([c for c, _ in results], labels or [], strict=False))
         finite: list[float] = []
         for color, r in results:
             m = np.array([p.minutes if p.minutes is not None else np.inf for p in r.points])
@@ -102,6 +106,12 @@ class CoverageChart(QWidget):
             path.lineTo(pt(self.x_max, last))
             p.setPen(QPen(color, 2))
             p.drawPath(path)
+        for k, (color, label) in enumerate(self.labels):  # legend, bottom right
+            y = top + h - 12 - 16 * (len(self.labels) - 1 - k)
+            p.setPen(QPen(color, 3))
+            p.drawLine(left + w - 130, y - 4, left + w - 110, y - 4)
+            p.setPen(QPen(QColor("#333"), 1))
+            p.drawText(left + w - 104, y, label)
         p.end()
 
 
@@ -240,7 +250,7 @@ class CoverageDialog(QDialog):
             other = after.summary[i].share if after is not None else None
             cells = [
                 f"{s.minutes:g}",
-                s.population,
+                f"{s.population:,}",
                 f"{s.share:.1%}",
                 "" if other is None else f"{other:.1%}",
             ]
@@ -263,7 +273,7 @@ class CoverageDialog(QDialog):
         for table in (self.summary, self.blind):
             table.resizeColumnsToContents()
         curves = [(BASE_COLOR, base)] + ([(WHAT_IF_COLOR, after)] if after is not None else [])
-        self.chart.set_results(curves)
+        self.chart.set_results(curves, [tr("基线"), tr("假设情景")])
         text = tr("{n} 个盲区（超过 {m:g} 分钟或不可达）").format(
             n=len(shown.blind_spots), m=shown.blind_minutes
         )

@@ -1583,5 +1583,13 @@
         <source>；假设情景新增盲区 {n} 个，涉及 {p:,} 人</source>
         <translation>; the what-if adds {n} blind spot(s), {p:,} people</translation>
     </message>
+    <message>
+        <source>基线</source>
+        <translation>Baseline</translation>
+    </message>
+    <message>
+        <source>假设情景</source>
+        <translation>What-if</translation>
+    </message>
 </context>
 </TS>
