@@ -340,3 +340,48 @@ def test_planner_warnings_for_demand_points(demo_scenario: Any) -> None:
     assert any(seat.name in w and "需求点人口合计" in w for w in warnings)
     assert any("DP-LOST" in w and "不在乡镇图层中" in w for w in warnings)
     assert any("DP-LOST" in w and "县界之外" in w for w in warnings)
+
+
+def test_shelters_are_measured_towards_the_shelter(
+    demo_scenario: Any, demo_network: Any, demo_engine: Any
+) -> None:
+    out = compute_coverage(
+        demo_scenario,
+        demo_network,
+        CoverageRequest(facilities="shelters", with_isochrones=False),
+        engine=demo_engine,
+    )
+    pts = out.points
+    # from each point to each shelter: Dijkstra on the reversed graph from the shelters
+    g = oracle_graph(demo_network).T.tocsr()
+    fs = demo_network.snap([f.lon for f in out.facilities], [f.lat for f in out.facilities])
+    ps = demo_network.snap([p.site.lon for p in pts], [p.site.lat for p in pts])
+    walk = DEFAULT_OFFROAD_KMH / 3.6
+    secs = dijkstra(g, indices=fs.node)[:, ps.node]
+    secs = secs + fs.distance_m[:, None] / walk + ps.distance_m[None, :] / walk
+    best = secs.min(axis=0)
+    assert all(abs(p.minutes * 60 - b) <= 1.5 for p, b in zip(pts, best, strict=True))
+
+
+def test_filters_and_a_single_facility(
+    demo_scenario: Any, demo_network: Any, demo_engine: Any
+) -> None:
+    water = compute_coverage(
+        demo_scenario,
+        demo_network,
+        CoverageRequest(facilities="teams", skill="水域救援", with_isochrones=False),
+        engine=demo_engine,
+    )
+    ids = {f.id for f in water.facilities}
+    assert ids == {t.id for t in demo_scenario.teams if "水域救援" in t.skills}
+    assert {p.nearest_id for p in water.points} <= ids
+    keep = "SP-001"
+    others = tuple(s.id for s in demo_scenario.stockpiles if s.id != keep)
+    one = compute_coverage(
+        demo_scenario,
+        demo_network,
+        CoverageRequest(removed=others, with_isochrones=False),
+        engine=demo_engine,
+    )
+    assert [f.id for f in one.facilities] == [keep]
+    assert all(p.nearest_id == keep and p.second_minutes is None for p in one.points)
