@@ -74,7 +74,7 @@ DEFAULT_MINUTES: tuple[float, ...] = (15.0, 30.0, 60.0, 90.0)
 GOLDEN_MINUTES = 240.0
 #: Points farther than this from any road are unreachable (as in ``app.py matrix``).
 MAX_OFFROAD_M = 5000.0
-#: Where a point's population comes from, by source.
+#: The kind shown for a township seat as a demand point.
 SEAT_KIND = "乡镇驻地"
 
 
@@ -253,6 +253,8 @@ class CoverageResult:
 
 
 def _ranked_blind(points: Sequence[PointCoverage], limit: float) -> tuple[PointCoverage, ...]:
+    """Points beyond ``limit`` minutes or unreachable: most people first, then the slowest
+    (unreachable before any time), then by id."""
     blind = [p for p in points if p.minutes is None or p.minutes > limit]
     big = math.inf
     return tuple(
