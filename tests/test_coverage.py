@@ -327,6 +327,16 @@ def test_cli_no_facilities_and_no_roads(demo_ws: Any, tmp_path: Path, capsys: An
     assert not out.exists()
 
 
+def test_demand_points_enter_the_scenario_fingerprint(demo_scenario: Any) -> None:
+    from dispatch.plan import scenario_hash
+
+    bare = demo_scenario.replace(demand_points=())
+    one = bare.replace(demand_points=demo_scenario.demand_points[:1])
+    # present: part of the audit key; absent: left out (the pinned XLSX reference of
+    # tests/test_exports.py keeps its 场景指纹 from before the field existed)
+    assert len({scenario_hash(demo_scenario), scenario_hash(bare), scenario_hash(one)}) == 3
+
+
 def test_planner_warnings_for_demand_points(demo_scenario: Any) -> None:
     from gis.model import DemandPoint
     from gis.workspace.checks import validate_scenario

@@ -67,7 +67,7 @@ def test_dialog_shows_tables_chart_and_map(
 
     window = QWidget()  # what the dialog uses of the main window: session, runner, map
     window.session = SimpleNamespace(scenario=demo_scenario, network=demo_network)
-    window.runner = JobRunner()
+    window.runner = JobRunner(window)
     window.map = StubMap()
     dialog = CoverageDialog(window)
     # the bridge list comes from the network; the facility list follows the chosen set
@@ -92,4 +92,4 @@ def test_dialog_shows_tables_chart_and_map(
     dialog.chart.grab()  # paints without error
     dialog.clear_button.click()
     assert window.map.payloads[-1] is None
-    dialog.deleteLater()
+    window.deleteLater()
