@@ -11,6 +11,7 @@
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
     python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
     python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME [--note TEXT] [--allow-partial]
+    python app.py coverage WS.gpkg --out DIR [--facilities stockpiles|teams|shelters] [--minutes 15,30,60,90]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -28,7 +29,16 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "relax", "plan-status")
+SUBCOMMANDS = (
+    "info",
+    "import-osm",
+    "download-osm",
+    "matrix",
+    "dispatch",
+    "relax",
+    "plan-status",
+    "coverage",
+)
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -42,6 +52,8 @@ EPILOG = """subcommands (headless):
   relax WS.gpkg --plan P --out DIR   what to change so late or unmet needs are met (relax.json)
   plan-status WS.gpkg PLAN_NUMBER --to 已批准|已下达|执行中|已完成|已作废 --who NAME
                                      [--note TEXT] [--allow-partial]: move a stored plan on
+  coverage WS.gpkg --out DIR         coverage, blind spots and isochrones (coverage.json,
+                                     isochrones.geojson) [--facilities F] [--minutes 15,30,60,90]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -174,6 +186,24 @@ def _cli_parser() -> argparse.ArgumentParser:
         "--allow-partial",
         action="store_true",
         help="confirm approving a 部分方案 (a cancelled or timed-out solve)",
+    )
+
+    cov = sub.add_parser("coverage", help="coverage, blind spots and isochrones of a facility set")
+    cov.add_argument("workspace", type=Path)
+    cov.add_argument("--out", type=Path, required=True, help="output folder")
+    cov.add_argument(  # checked by the command (one line on stderr), not by argparse choices
+        "--facilities", default="stockpiles", help="stockpiles (default), teams or shelters"
+    )
+    cov.add_argument(
+        "--minutes",
+        default=None,
+        help="thresholds in minutes, comma-separated (default 15,30,60,90; stockpiles add 240)",
+    )
+    cov.add_argument(
+        "--close-bridge", default="", metavar="NAME", help="what-if: close the bridge named NAME"
+    )
+    cov.add_argument(
+        "--remove", nargs="+", default=(), metavar="ID", help="what-if: leave these facilities out"
     )
     return p
 
@@ -317,6 +347,20 @@ def cmd_plan_status(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from dispatch.planning.coverage_cli import run_coverage_cli
+
+    _require_file(args.workspace, "workspace")
+    return run_coverage_cli(
+        args.workspace,
+        args.out,
+        facilities=args.facilities,
+        minutes=args.minutes,
+        close_bridge=args.close_bridge,
+        removed=tuple(args.remove),
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -325,6 +369,7 @@ COMMANDS = {
     "dispatch": cmd_dispatch,
     "relax": cmd_relax,
     "plan-status": cmd_plan_status,
+    "coverage": cmd_coverage,
 }
 
 

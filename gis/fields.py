@@ -101,6 +101,9 @@ QUANTITY = Limit("units", 1_000_000_000, "more than any county stocks or needs o
 RADIUS_M = Limit("m", 100_000, "wider than a county")
 #: Vehicle speed factor (× road speed): even an empty light vehicle is not 10× faster.
 SPEED_FACTOR = Limit("× road speed", 10, "no vehicle is 10× faster than the road's speed")
+#: Planning weight of a demand point (× its population): a school or a hospital may count a few
+#: times its head count; a thousandfold weight is a typo.
+DEMAND_WEIGHT = Limit("× population", 1_000, "no place counts a thousand times its people")
 
 #: The plausibility limit of each numeric field, by model class name and field (mapping fields
 #: such as ``Stockpile.inventory`` limit each value). Read by the model's constructors, the
@@ -124,6 +127,8 @@ FIELD_LIMITS: Mapping[tuple[str, str], Limit] = MappingProxyType(
         ("Incident", "deadline_min"): DEADLINE_MIN,
         ("RoadClosure", "radius_m"): RADIUS_M,
         ("Township", "population"): PEOPLE,
+        ("DemandPoint", "population"): PEOPLE,
+        ("DemandPoint", "weight"): DEMAND_WEIGHT,
     }
 )
 

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.errors import ValidationError
 from gis.fields import (
     DEADLINE_MIN,
+    DEMAND_WEIGHT,
     PEOPLE,
     RADIUS_M,
     SPEED_FACTOR,
@@ -94,6 +95,13 @@ class IncidentStatus(StrEnum):
     DISPATCHING = "调度"
     RESPONDING = "处置中"
     CLOSED = "结束"
+
+
+class DemandKind(StrEnum):
+    VILLAGE = "村庄"
+    SCHOOL = "学校"
+    FACTORY = "工厂"
+    OTHER = "其他"
 
 
 INCIDENT_STATUS_ORDER: tuple[IncidentStatus, ...] = tuple(IncidentStatus)
@@ -543,6 +551,35 @@ class Township:
         require_text(owner, "location_source", self.location_source, allow_empty=True)
 
 
+@dataclass(frozen=True, slots=True)
+class DemandPoint:
+    """A place whose people must be reached in time (需求点: village, school, factory …).
+
+    ``weight`` multiplies the population in planning objectives (1 = people count as they
+    are); ``township_code`` names the township whose population the point is part of.
+    """
+
+    id: str
+    name: str
+    kind: DemandKind
+    location: Location
+    population: int = 0
+    weight: float = 1.0
+    township_code: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"DemandPoint {short_repr(self.id)}"
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        _set(self, "kind", enum_value(owner, "kind", DemandKind, self.kind))
+        _set(self, "location", _location(owner, self.location))
+        pop = require_number(owner, "population", self.population, integer=True, limit=PEOPLE)
+        _set(self, "population", int(pop))
+        weight = require_number(owner, "weight", self.weight, limit=DEMAND_WEIGHT)
+        _set(self, "weight", float(weight))
+        require_text(owner, "township_code", self.township_code, allow_empty=True)
+
+
 #: Road network frames as the workspace stores them and gis.roads builds them: column → dtype
 #: (plus ``geometry``: Point for nodes, LineString from u to v for edges, EPSG:4326). The one
 #: definition, read by the workspace reader/writer, the road loader and the demo generator.
@@ -580,7 +617,7 @@ class RoadNetworkRef:
             raise field_error("RoadNetworkRef", "kind", f"must be osm/generated/none, got {short_repr(self.kind)}")
 
 
-E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure)
+E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure, DemandPoint)
 
 #: Scenario fields that hold entity tuples keyed by ``id``.
 ENTITY_FIELDS: tuple[str, ...] = (
@@ -590,6 +627,7 @@ ENTITY_FIELDS: tuple[str, ...] = (
     "incidents",
     "hazards",
     "closures",
+    "demand_points",
 )
 
 
@@ -606,6 +644,7 @@ class Scenario:
     hazards: tuple[Hazard, ...] = ()
     closures: tuple[RoadClosure, ...] = ()
     townships: tuple[Township, ...] = ()
+    demand_points: tuple[DemandPoint, ...] = ()
     boundary: BaseGeometry | None = None  # county outline, WGS-84
     road_network: RoadNetworkRef = field(default_factory=RoadNetworkRef)
     metadata: Mapping[str, str] = field(default_factory=dict)
@@ -678,7 +717,9 @@ class Scenario:
     def material_index(self) -> dict[str, Material]:
         return {m.code: m for m in self.materials}
 
-    def find(self, entity_id: str) -> Stockpile | Shelter | Team | Incident | Hazard | RoadClosure:
+    def find(
+        self, entity_id: str
+    ) -> Stockpile | Shelter | Team | Incident | Hazard | RoadClosure | DemandPoint:
         for fname in ENTITY_FIELDS:
             for e in getattr(self, fname):
                 if e.id == entity_id:
@@ -727,6 +768,7 @@ _TYPE_TO_FIELD: dict[type, str] = {
     Incident: "incidents",
     Hazard: "hazards",
     RoadClosure: "closures",
+    DemandPoint: "demand_points",
 }
 
 

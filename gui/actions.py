@@ -77,6 +77,7 @@ def build_actions(window: QMainWindow) -> None:
     w.act_fit = _action("全图", w.map.fit_data, "Home")
     w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
     w.act_about = _action("关于与数据来源", w.about)
+    w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip="各类设施的可达时间、覆盖率与盲区")
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -122,6 +123,8 @@ def build_actions(window: QMainWindow) -> None:
         group.addAction(a)
         lang_menu.addAction(a)
         w.language_actions[code] = a
+    w.planning_menu = mb.addMenu(tr("规划(&P)"))
+    w.planning_menu.addAction(w.act_coverage)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar

@@ -214,6 +214,10 @@ class MapView(QWebEngineView):
     def set_layer_data(self, layer: str, payload: Any) -> None:
         self._call("setLayerData", layer, payload)
 
+    def set_coverage(self, payload: Any) -> None:
+        """Draw (or with ``None`` clear) the coverage overlay (gui/coverage_layers.py)."""
+        self._call("setCoverage", payload)
+
     def update_layer(self, layer: str, payload: Any, removed: list[str]) -> None:
         """Replace/add the entities in ``payload`` and drop ``removed`` ids, leaving the rest of
         the layer as drawn (see :mod:`gui.map_updates`)."""

@@ -83,7 +83,7 @@ def test_counts_meet_the_floors(ws) -> None:  # type: ignore[no-untyped-def]
     assert any(h.geometry.geom_type == "Polygon" for h in sc.hazards)
     ids = [e.id for e in iter_entities(sc)] + [v.id for p in sc.stockpiles for v in p.vehicles]
     prefixes = {i.split("-")[0] for i in ids}
-    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH"}
+    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH", "DP"}  # DP: demand points
 
 
 def test_three_open_incidents_follow_the_templates(ws) -> None:  # type: ignore[no-untyped-def]
@@ -395,3 +395,48 @@ def test_plan_templates_errors(tmp_path: Path) -> None:
     p.write_text("{not json", "utf-8")
     with pytest.raises(ValidationError, match="cannot be read"):
         load_plan_templates(p)
+
+
+def test_demand_points_are_the_villages_with_township_populations(ws) -> None:  # type: ignore[no-untyped-def]
+    sc = ws.scenario
+    points = sc.demand_points
+    villages = json.loads(ws.documents["map_layers"]["villages"])["features"]
+    assert len(points) == len(villages) == 239
+    by_code = {f["properties"]["code"]: f for f in villages}
+    for p in points:  # the villages of the map layer, same name, township and place
+        f = by_code[p.id.removeprefix("DP-")]
+        assert (p.name, p.township_code) == (
+            f["properties"]["name"],
+            f["properties"]["township_code"],
+        )
+        assert (p.location.lon, p.location.lat) == tuple(f["geometry"]["coordinates"])
+        assert p.kind == "村庄" and p.weight == 1.0 and p.population > 0
+    # on a road node, not in the water
+    nodes = ws.road_nodes
+    node_xy = set(zip(nodes.geometry.x.round(9), nodes.geometry.y.round(9)))
+    assert all((round(p.location.lon, 9), round(p.location.lat, 9)) in node_xy for p in points)
+    rivers = json.loads(ws.documents["map_layers"]["rivers"])["features"]
+    water = shapely.union_all(
+        [
+            shapely.geometry.shape(f["geometry"])
+            for f in rivers
+            if f["properties"]["kind"] == "water"
+        ]
+    )
+    assert not any(water.contains(Point(p.location.xy)) for p in points)
+    # each township's villages hold its population but the seat's part (10 % in the two
+    # 街道, 20–35 % in the towns); every township has villages
+    for t in sc.townships:
+        held = sum(p.population for p in points if p.township_code == t.code)
+        share = 1 - held / t.population
+        if t.code in ("510522001", "510522002"):
+            assert share == pytest.approx(0.10, abs=1e-4), t.name
+        else:
+            assert 0.20 - 1e-4 <= share <= 0.35 + 1e-4, t.name
+    # a village is nearer its own seat than most other seats (inside its township's cell)
+    seats = {t.code: t.location for t in sc.townships}
+    for p in points:
+        d = {
+            c: math.hypot(p.location.lon - s.lon, p.location.lat - s.lat) for c, s in seats.items()
+        }
+        assert sorted(d, key=d.__getitem__).index(p.township_code) <= 2, p.name

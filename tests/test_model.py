@@ -18,6 +18,8 @@ from shapely.geometry import LineString, Point, Polygon
 
 from gis.errors import ReliefDeskError, ValidationError
 from gis.model import (
+    DemandKind,
+    DemandPoint,
     Hazard,
     Incident,
     IncidentStatus,
@@ -307,6 +309,58 @@ def test_township_and_network_ref() -> None:
     raises(("RoadNetworkRef", "kind", "osm/generated/none"), lambda: RoadNetworkRef("gps"))
 
 
+def test_demand_point_rules() -> None:
+    d = DemandPoint("D1", "尧坝村", "村庄", (105.9, 28.7), "1,250", "2")
+    assert d.kind is DemandKind.VILLAGE and d.population == 1250 and d.weight == 2.0
+    raises(
+        ("DemandPoint 'D1'", "population", "≥ 0"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), -5),
+    )
+    raises(
+        ("DemandPoint 'D1'", "population", "whole"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), 2.5),
+    )
+    raises(
+        ("DemandPoint 'D1'", "population", "10,000,000"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), 50_000_000),
+    )
+    raises(
+        ("DemandPoint 'D1'", "population"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), "约850"),
+    )
+    raises(
+        ("DemandPoint 'D1'", "weight", "1,000"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), 5, 5000),
+    )
+    raises(
+        ("DemandPoint 'D1'", "weight"),
+        lambda: DemandPoint("D1", "村", "村庄", (105.9, 28.7), 5, math.nan),
+    )
+    raises(
+        ("DemandPoint 'D1'", "kind", "村庄/学校/工厂/其他"),
+        lambda: DemandPoint("D1", "村", "village", (105.9, 28.7)),
+    )
+    raises(("DemandPoint 'D1'", "location"), lambda: DemandPoint("D1", "村", "村庄", (205.9, 28.7)))
+    # hostile names: control characters are refused, markup is kept as plain text
+    raises(
+        ("DemandPoint 'D1'", "name", "U+001B"),
+        lambda: DemandPoint("D1", "村\x1b[2J", "村庄", (105.9, 28.7)),
+    )
+    raises(
+        ("DemandPoint 'D1'", "name", "U+202E"),
+        lambda: DemandPoint("D1", "村\u202e", "学校", (105.9, 28.7)),
+    )
+    raises(
+        ("DemandPoint ' '", "id", "empty"), lambda: DemandPoint(" ", "村", "村庄", (105.9, 28.7))
+    )
+    html = DemandPoint("D2", "<script>alert(1)</script>", "其他", (105.9, 28.7))
+    assert html.name == "<script>alert(1)</script>"
+    s = Scenario("x", demand_points=(d,))
+    raises(("demand_points has duplicate id", "D1"), lambda: Scenario("x", demand_points=(d, d)))
+    assert [p.name for p in s.upsert(dataclasses.replace(d, name="新村")).demand_points] == ["新村"]
+    assert s.remove("D1").demand_points == ()
+
+
 def test_entities_are_frozen() -> None:
     d = depot()
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -354,6 +408,7 @@ def test_upsert_adds_replaces_and_revalidates() -> None:
     more = base.upsert(team()).upsert(incident()).upsert(shelter())
     more = more.upsert(Hazard("H1", "n", "c", 1, Point(105, 28)))
     more = more.upsert(RoadClosure("C1", Point(105, 28)))
+    more = more.upsert(DemandPoint("D1", "尧坝村", "村庄", (105.9, 28.7), 800))
     assert more.counts() == {
         "materials": 1,
         "townships": 0,
@@ -363,6 +418,7 @@ def test_upsert_adds_replaces_and_revalidates() -> None:
         "incidents": 1,
         "hazards": 1,
         "closures": 1,
+        "demand_points": 1,
     }
     # the whole scenario is validated again
     raises(("unknown material", "WATER"), lambda: base.upsert(depot("D", inventory={"WATER": 1})))

@@ -19,6 +19,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from gis.model import (
+    DemandPoint,
     Hazard,
     Incident,
     Material,
@@ -122,6 +123,9 @@ def full_scenario() -> Scenario:
         hazards=(hazard,),
         closures=(closure,),
         townships=(township,),
+        demand_points=(
+            DemandPoint("D1", "<b>福宝村</b>", "学校", (105.85, 28.84), 860, 2.5, "510522100"),
+        ),
         boundary=Polygon([(105, 28), (107, 28), (107, 30), (105, 30)]),
         road_network=RoadNetworkRef("osm", "a.pbf", "h1", "注"),
         metadata={"k": "v"},

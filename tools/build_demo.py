@@ -16,6 +16,14 @@ Inputs (nothing is downloaded or installed by this script):
   ``../shared/data/boundaries``;
 * ``data/materials.csv`` and ``data/plan_templates.json`` of this repository.
 
+The ``demand_points`` layer holds the 239 villages/communities (kind 村庄) on their road nodes
+(the same points as the ``villages`` map layer: inside their township's cell, on land, on a
+road) with GENERATED populations: each township's population is split between its seat (镇区,
+the part no listed village holds: 10 % in the two 街道, 20–35 % elsewhere) and its villages
+(log-normal shares, rounded so that the villages of a township sum exactly to the township's
+population minus the seat's part). They use their own random stream (seed, 9), drawn after
+everything else, so the other layers are the same as without them.
+
 The road network is GENERATED (see tools/demo_roads.py), not surveyed; the workspace metadata
 says so and how to load real OpenStreetMap roads instead. The result is deterministic for a
 seed: two runs give identical frames and entities.
@@ -48,7 +56,14 @@ from gis.catalogue import (  # noqa: E402
     load_materials,
     load_plan_templates,
 )
-from gis.model import Location, RoadNetworkRef, Scenario, Township  # noqa: E402
+from gis.model import (  # noqa: E402
+    DemandKind,
+    DemandPoint,
+    Location,
+    RoadNetworkRef,
+    Scenario,
+    Township,
+)
 from tools import demo_geo, demo_resources, demo_roads  # noqa: E402
 
 DEFAULT_SEED = 20260712
@@ -164,6 +179,7 @@ def build(
         name="合江县应急演示（生成道路）",
         materials=materials,
         townships=towns,
+        demand_points=demand_points(seats, villages, roads, nodes, seed),
         boundary=boundary,
         road_network=RoadNetworkRef(
             kind="generated",
@@ -193,6 +209,43 @@ def build(
         "north_bank_townships": n_codes,
     }
     return DemoBuild(scenario, nodes, edges, documents, info)
+
+
+#: Share of a township's population living at its seat (镇区) rather than in a listed village.
+URBAN_SEAT_SHARE = 0.10
+RURAL_SEAT_SHARE = (0.20, 0.35)
+
+
+def demand_points(
+    seats: list[Any], villages: list[Any], roads: Any, nodes: gpd.GeoDataFrame, seed: int
+) -> tuple[DemandPoint, ...]:
+    """The villages as demand points with generated populations (see the module docstring)."""
+    rng = np.random.default_rng([seed, 9])  # own stream: the other layers do not move
+    by_town: dict[str, list[Any]] = {}
+    for v in villages:
+        by_town.setdefault(v.township_code, []).append(v)
+    out: list[DemandPoint] = []
+    for s in sorted(seats, key=lambda s: s.code):
+        members = sorted(by_town.get(s.code, []), key=lambda v: v.code)
+        urban = s.code in ("510522001", "510522002")  # the two 街道 of the county town
+        share = URBAN_SEAT_SHARE if urban else float(rng.uniform(*RURAL_SEAT_SHARE))
+        total = s.population - int(round(s.population * share))
+        if not members:
+            continue
+        w = rng.lognormal(0.0, 0.35, len(members))
+        exact = total * w / w.sum()
+        pops = np.floor(exact).astype(np.int64)
+        extra = total - int(pops.sum())  # largest remainders get the missing people
+        pops[np.argsort(-(exact - pops), kind="stable")[:extra]] += 1
+        for v, pop in zip(members, pops, strict=True):
+            p = nodes.geometry.iloc[roads.village_nodes[v.code]]
+            out.append(
+                DemandPoint(
+                    f"DP-{v.code}", v.name, DemandKind.VILLAGE, (float(p.x), float(p.y)),
+                    int(pop), 1.0, v.township_code,
+                )
+            )
+    return tuple(out)
 
 
 def _rivers_geojson(ground: demo_geo.Ground) -> dict[str, Any]:

@@ -1,2 +1,3 @@
-"""Planning desk solvers (issue 9): where to put facilities (``location``, ``pmedian``), file
-readers for the OR-Library location benchmarks (``orlib``)."""
+"""Planning desk (issue 9): coverage and blind spots (``coverage``, ``coverage_cli``), where to put
+facilities (``location``, ``pmedian``; OR-Library benchmark readers in ``orlib``), how much to
+hold."""

@@ -241,7 +241,9 @@ def validate_scenario(scenario: Scenario) -> list[str]:
     Reported: stockpiles without vehicles; inventory below safety stock; shelters over 90 %
     occupied; open incidents needing a material that no stockpile holds (or holds too little
     of, counting stock above safety stock); open incidents needing a skill no standby team
-    has; entities outside the county boundary.
+    has; entities outside the county boundary; demand points naming an unknown township, or
+    whose populations add up to more than their township's (coverage counts the township seat
+    for the rest, so the sum must fit).
     """
     s = scenario
     out: list[str] = []
@@ -297,6 +299,19 @@ def validate_scenario(scenario: Scenario) -> list[str]:
         for skill in inc.required_skills:
             if skill not in standby_skills:
                 out.append(f"事件 {inc.id}（{inc.name}）需要技能「{skill}」，但没有待命队伍具备")
+    towns = {t.code: t for t in s.townships}
+    listed: dict[str, int] = {}
+    for d in s.demand_points:
+        if d.township_code and towns and d.township_code not in towns:
+            out.append(f"需求点 {d.id}（{d.name}）所属乡镇代码 {d.township_code} 不在乡镇图层中")
+        listed[d.township_code] = listed.get(d.township_code, 0) + d.population
+    for code, pop in listed.items():
+        town = towns.get(code)
+        if town is not None and town.population and pop > town.population:
+            out.append(
+                f"乡镇 {code}（{town.name}）的需求点人口合计 {pop:,} 超过乡镇人口 "
+                f"{town.population:,}"
+            )
     if s.boundary is not None:
         area = s.boundary
         shapely.prepare(area)
@@ -305,6 +320,7 @@ def validate_scenario(scenario: Scenario) -> list[str]:
             ("避难场所", s.shelters),
             ("救援队伍", s.teams),
             ("事件", s.incidents),
+            ("需求点", s.demand_points),
         )
         for label, items in kinds:
             for e in items:

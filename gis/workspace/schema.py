@@ -45,6 +45,8 @@ layer               geometry       columns (see the specs below for kinds and de
                                    description, township_code
 ``hazards``         GEOMETRY       id, name, category, risk_level, description
 ``closures``        GEOMETRY       id, reason, radius_m, speed_factor, since, until (ISO text)
+``demand_points``   Point          id, name, kind (村庄/学校/工厂/其他), population, weight,
+                                   township_code — places to reach in time (coverage)
 ``materials``       (attributes)   code, name_zh, name_en, unit, unit_weight_kg,
                                    unit_volume_m3, category, divisible
 ``inventory``       (attributes)   stockpile_id, material, quantity, safety_stock (NULL =
@@ -82,6 +84,7 @@ from gis.fields import Limit, field_limit
 from gis.model import (
     ROAD_EDGE_COLUMNS,
     ROAD_NODE_COLUMNS,
+    DemandPoint,
     Hazard,
     Incident,
     IncidentStatus,
@@ -435,6 +438,21 @@ CLOSURES = EntityTable(
     ),
 )
 
+DEMAND_POINTS = EntityTable(
+    layer="demand_points",
+    model=DemandPoint,
+    scenario_attr="demand_points",
+    geometry=_POINT,
+    columns=(
+        Column("id", "text"),
+        Column("name", "text"),
+        Column("kind", "text"),
+        Column("population", "int", required=False, default=0),
+        Column("weight", "float", required=False, default=1.0),
+        Column("township_code", "text", required=False),
+    ),
+)
+
 MATERIALS_TABLE = EntityTable(
     layer=MATERIALS,
     model=Material,
@@ -552,6 +570,7 @@ TABLES: tuple[Table, ...] = (
     INCIDENTS,
     HAZARDS,
     CLOSURES,
+    DEMAND_POINTS,
     MATERIALS_TABLE,
     INVENTORY,
     SHELTER_STOCK,

@@ -1712,6 +1712,116 @@
     <message>
         <source>仍要使用此位置，请再次点击「确定」；否则请修改坐标。</source>
         <translation>To use this place anyway, click OK again; otherwise change the coordinates.</translation>
+        <source>分钟</source>
+        <translation>min</translation>
+    </message>
+    <message>
+        <source>覆盖分析</source>
+        <translation>Coverage analysis</translation>
+    </message>
+    <message>
+        <source>覆盖分析…</source>
+        <translation>Coverage analysis…</translation>
+    </message>
+    <message>
+        <source>各类设施的可达时间、覆盖率与盲区</source>
+        <translation>Travel times, coverage and blind spots of each facility set</translation>
+    </message>
+    <message>
+        <source>规划(&amp;P)</source>
+        <translation>&amp;Planning</translation>
+    </message>
+    <message>
+        <source>默认 15,30,60,90（储备库另加 240 黄金4小时）</source>
+        <translation>default 15,30,60,90 (stockpiles add 240, the golden 4 hours)</translation>
+    </message>
+    <message>
+        <source>设施</source>
+        <translation>Facilities</translation>
+    </message>
+    <message>
+        <source>时限（分钟）</source>
+        <translation>Threshold (min)</translation>
+    </message>
+    <message>
+        <source>假设：桥梁中断</source>
+        <translation>What-if: bridge out</translation>
+    </message>
+    <message>
+        <source>假设：撤除设施</source>
+        <translation>What-if: facility removed</translation>
+    </message>
+    <message>
+        <source>计算</source>
+        <translation>Compute</translation>
+    </message>
+    <message>
+        <source>清除地图</source>
+        <translation>Clear map</translation>
+    </message>
+    <message>
+        <source>覆盖人口</source>
+        <translation>People covered</translation>
+    </message>
+    <message>
+        <source>基线比例</source>
+        <translation>Baseline share</translation>
+    </message>
+    <message>
+        <source>假设比例</source>
+        <translation>What-if share</translation>
+    </message>
+    <message>
+        <source>盲区</source>
+        <translation>Blind spot</translation>
+    </message>
+    <message>
+        <source>人口</source>
+        <translation>Population</translation>
+    </message>
+    <message>
+        <source>最短用时（分钟）</source>
+        <translation>Fastest (min)</translation>
+    </message>
+    <message>
+        <source>最近设施</source>
+        <translation>Nearest facility</translation>
+    </message>
+    <message>
+        <source>（无）</source>
+        <translation>(none)</translation>
+    </message>
+    <message>
+        <source>道路网络尚未载入，无法计算覆盖。</source>
+        <translation>The road network is not loaded yet: coverage cannot be computed.</translation>
+    </message>
+    <message>
+        <source>正在计算覆盖…</source>
+        <translation>Computing coverage…</translation>
+    </message>
+    <message>
+        <source>已取消</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <source>新增盲区</source>
+        <translation>Newly blind</translation>
+    </message>
+    <message>
+        <source>{n} 个盲区（超过 {m:g} 分钟或不可达）</source>
+        <translation>{n} blind spot(s) (beyond {m:g} min or unreachable)</translation>
+    </message>
+    <message>
+        <source>；假设情景新增盲区 {n} 个，涉及 {p:,} 人</source>
+        <translation>; the what-if adds {n} blind spot(s), {p:,} people</translation>
+    </message>
+    <message>
+        <source>基线</source>
+        <translation>Baseline</translation>
+    </message>
+    <message>
+        <source>假设情景</source>
+        <translation>What-if</translation>
     </message>
 </context>
 </TS>

@@ -410,6 +410,29 @@
     return RD.counts[id];
   };
 
+  // Coverage analysis (覆盖分析): drive-time areas and blind spots in one overlay, replaced on
+  // each call; null clears it. Payload: gui/coverage_layers.py (tips are escaped there).
+  RD.setCoverage = function (payload) {
+    if (RD.coverage) { RD.map.removeLayer(RD.coverage); RD.coverage = null; }
+    if (!payload) { return 0; }
+    var n = 0;
+    RD.coverage = L.geoJSON(payload, {
+      style: function (f) {
+        var c = f.properties.color || "#225ea8";
+        return { color: c, weight: 1, opacity: 0.7, fillColor: c, fillOpacity: 0.18 };
+      },
+      pointToLayer: function (f, ll) {
+        var c = f.properties.color || "#b2182b";
+        return L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: c,
+                                    fillOpacity: 0.95 });
+      },
+      onEachFeature: function (f, l) { n += 1; bindInfo(l, f.properties || {}); }
+    }).addTo(RD.map);
+    RD.coverage.eachLayer(function (l) { if (l.bringToFront && l.feature &&
+      l.feature.geometry.type === "Point") { l.bringToFront(); } });
+    return n;
+  };
+
   // Entity by entity: replace the markers/features of the ids in ``payload`` (new or edited)
   // and drop ``removed`` ones, leaving the rest of a large (clustered) layer as it is.
   RD.updateLayer = function (id, payload, removed) {
