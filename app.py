@@ -9,6 +9,9 @@
     python app.py download-osm --out WS.gpkg [--boundary GEOJSON | --place NAME]   (online)
     python app.py matrix WS.gpkg [--sources CSV] [--targets CSV] --out M.csv
     python app.py dispatch WS.gpkg --out DIR [--seconds N] [--engine hybrid|pyvrp|ortools]
+    python app.py import WS.gpkg FILE --kind KIND [--sheet NAME] [--crs auto|…] [--mapping MAP.json]
+                  [--dry-run] [--update]
+    python app.py export WS.gpkg --layer NAME --format xlsx|csv|geojson|shp|kml --out FILE
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -26,7 +29,10 @@ from gis.version import SOFTWARE
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
 
-SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch")
+SUBCOMMANDS = ("info", "import-osm", "download-osm", "matrix", "dispatch", "import", "export")
+IMPORT_KINDS = (
+    "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
+)  # fmt: skip
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -37,6 +43,9 @@ EPILOG = """subcommands (headless):
                                      workspace's own boundary
   matrix WS.gpkg --out M.csv         travel-time matrix in seconds [--sources CSV] [--targets CSV]
   dispatch WS.gpkg --out DIR         solve and export a dispatch plan [--seconds N] [--engine E]
+  import WS.gpkg FILE --kind KIND    import a ledger (XLSX/XLS/CSV) or a vector file (SHP, GeoJSON,
+                                     KML/KMZ, GPKG) [--dry-run] [--update] [--crs C] [--mapping M]
+  export WS.gpkg --layer NAME --format F --out FILE   a layer to xlsx, csv, geojson, shp or kml
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -130,6 +139,29 @@ def _cli_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
+    )
+    ipt = sub.add_parser("import", help="import a county ledger or vector file into a workspace")
+    ipt.add_argument("workspace", type=Path)
+    ipt.add_argument("file", type=Path, help=".xlsx .xls .csv .shp .geojson .kml .kmz .gpkg")
+    ipt.add_argument("--kind", required=True, choices=IMPORT_KINDS)
+    ipt.add_argument("--sheet", help="sheet (spreadsheets) or layer (GeoPackage, KML) to read")
+    ipt.add_argument(
+        "--crs",
+        default="auto",
+        help="coordinates: auto (default), wgs84, gcj02, bd09, cgcs2000 or EPSG:N",
+    )
+    ipt.add_argument("--mapping", type=Path, help="JSON column mapping template")
+    ipt.add_argument("--save-mapping", type=Path, help="write the mapping used as a JSON template")
+    ipt.add_argument("--dry-run", action="store_true", help="only report what would change")
+    ipt.add_argument("--update", action="store_true", help="update rows that exist (by id, else name)")
+
+    exp = sub.add_parser("export", help="export a workspace layer or table")
+    exp.add_argument("workspace", type=Path)
+    exp.add_argument("--layer", required=True)
+    exp.add_argument("--format", required=True, choices=("xlsx", "csv", "geojson", "shp", "kml"))
+    exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument(
+        "--encoding", default="utf-8", choices=("utf-8", "gbk"), help="Shapefile text (default utf-8)"
     )
     return p
 
@@ -242,12 +274,61 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.imports import ImportRequest, run_import
+    from gis.imports.mapping import Template, save_template
+
+    _require_file(args.workspace, "workspace")
+    _require_file(args.file, "file")
+    if args.mapping is not None:
+        _require_file(args.mapping, "mapping")
+    result = run_import(
+        ImportRequest(
+            workspace=args.workspace,
+            file=args.file,
+            kind=args.kind,
+            sheet=args.sheet,
+            crs=args.crs,
+            mapping=args.mapping,
+            dry_run=bool(args.dry_run),
+            update=bool(args.update),
+        )
+    )
+    if args.save_mapping is not None:
+        save_template(args.save_mapping, Template(args.kind, dict(result.mapping)))
+    print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if result.rejected and not args.dry_run:
+        first = result.rejected[0]
+        print(
+            f"error: {len(result.rejected)} row(s) rejected (first: row {first.row}: {first.reason}); "
+            "nothing was imported — fix them or see --dry-run",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.imports.export import export_layer
+
+    _require_file(args.workspace, "workspace")
+    summary = export_layer(args.workspace, args.layer, args.format, args.out, encoding=args.encoding)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
     "download-osm": cmd_download_osm,
     "matrix": cmd_matrix,
     "dispatch": cmd_dispatch,
+    "import": cmd_import,
+    "export": cmd_export,
 }
 
 

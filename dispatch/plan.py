@@ -319,7 +319,12 @@ def _canonical(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             "__type__": type(value).__name__,
-            **{f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            **{
+                f.name: _canonical(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                # fields added later say so: left out while empty, old fingerprints still match
+                if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
+            },
         }
     if isinstance(value, Enum):
         return value.value

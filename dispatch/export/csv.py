@@ -11,16 +11,9 @@ from pathlib import Path
 
 from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.plan import Plan
+from gis.fields import defuse_formula
 
 CSV_HEADER: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    """``value``, with text that a spreadsheet would evaluate defused by a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def export_csv(plan: Plan, path: Path | str) -> Path:
@@ -33,7 +26,7 @@ def export_csv(plan: Plan, path: Path | str) -> Path:
         w.writerow(CSV_HEADER)
         for order in plan.orders:
             for row in order_rows(plan, order):
-                w.writerow([_cell(row[k]) for k in keys])
+                w.writerow([defuse_formula(row[k]) for k in keys])
     tmp.replace(path)
     return path
 
