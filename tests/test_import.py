@@ -8,8 +8,10 @@ real demo county's stockpiles and shelters, then imported into a copy of the dem
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -66,6 +68,16 @@ def demo():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``app.py ARGS`` in this process (the subprocess start-up costs seconds a call)."""
+    import app
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = app.main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "app.py"), *args],
         capture_output=True,
@@ -311,7 +323,6 @@ def test_geopackage_layer_chosen_with_sheet(ws: Path, tmp_path: Path, demo) -> N
 def test_gauss_kruger_table_with_surveyors_x_north(ws: Path, tmp_path: Path, demo) -> None:
     from pyproj import Transformer
 
-    t = Transformer.from_crs("EPSG:4326", "EPSG:4513", always_xy=True)  # zone 25 prefix: wrong zone
     t = Transformer.from_crs("EPSG:4326", "EPSG:4523", always_xy=True)  # zone 35 (CM 105E)
     f = tmp_path / "gk.csv"
     lines = ["名称,级别,X坐标,Y坐标"]
@@ -324,6 +335,12 @@ def test_gauss_kruger_table_with_surveyors_x_north(ws: Path, tmp_path: Path, dem
     after = {s.name: s for s in read_workspace(ws, include_roads=False).scenario.stockpiles}
     for sp in demo.stockpiles[:3]:
         assert metres(after[sp.name + "乙"].location.xy, sp.location.xy) < 0.01
+    named = plan_import(
+        ImportRequest(workspace=ws, file=f, kind="stockpiles", crs="EPSG:4523"), demo
+    )
+    assert named.crs == "EPSG:4523" and len(named.added) == 3
+    with pytest.raises(DataImportError, match="metres"):
+        plan_import(ImportRequest(workspace=ws, file=f, kind="stockpiles", crs="gcj02"), demo)
 
 
 def test_outline_suggests_gcj02_for_a_point_that_crosses_the_border(demo) -> None:
@@ -441,8 +458,8 @@ def test_rejected_row_fails_whole_import_with_json_summary(ws: Path, tmp_path: P
         "名称,级别,经度,纬度\n新库甲,县级,105.83,28.81\n新库乙,县级,abc,28.8\n", encoding="utf-8"
     )
     before = sha(ws)
-    r = run_cli("import", str(ws), str(f), "--kind", "stockpiles")
-    assert r.returncode == 2 and sha(ws) == before
+    r = run_process("import", str(ws), str(f), "--kind", "stockpiles")
+    assert r.returncode == 2 and sha(ws) == before and len(r.stderr.strip().splitlines()) == 1
     summary = json.loads(r.stdout)
     assert summary["rejected"][0]["row"] == 3 and "abc" in summary["rejected"][0]["reason"]
     r = run_cli("import", str(ws), str(f), "--kind", "stockpiles", "--dry-run")

@@ -161,44 +161,47 @@ def detect(
     headers: Sequence[str] = (),
     file_system: str | None = None,
     central_lon: float | None = None,
+    columns: bool = True,
 ) -> Converted:
     """Convert ``x``/``y`` (the columns mapped to lon/lat, NaN where missing) to WGS-84.
 
-    ``option`` is :func:`parse_crs_option`'s result; ``auto`` detects as the module says."""
+    ``option`` is :func:`parse_crs_option`'s result; ``auto`` detects as the module says.
+    ``columns``: the values come from two table columns (X and Y may be swapped), not from
+    a geometry."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     note = ""
+    projected = bool(np.nanmax(np.abs(np.concatenate([x, y, [0.0]]))) > 180)
+    if projected and columns and option not in DISPLAY:
+        # surveyors' X is north: put the easting first (it is the smaller one in China,
+        # unless it carries a zone prefix)
+        ok = np.isfinite(x) & np.isfinite(y)
+        mx, my = (float(np.median(x[ok])), float(np.median(y[ok]))) if ok.any() else (0.0, 0.0)
+        if (mx > my and mx < 1e7) or (my >= 1e7 > mx):
+            x, y = y, x
+            note = "X/Y swapped (X is the northing)"
     if option != "auto":
         system = option
-        if system in DISPLAY and np.nanmax(np.abs(np.concatenate([x, y, [0.0]]))) > 180:
+        if system in DISPLAY and projected:
             raise DataImportError(
                 f"--crs {DISPLAY[system]} names degrees, but the coordinates are metres "
                 "(projected); use --crs EPSG:N (e.g. EPSG:4545) or auto"
             )
     elif file_system is not None:
         system, note = file_system, "declared by the file"
+    elif projected:
+        code = _gk_zone_epsg(x, central_lon)
+        if code is None:
+            raise DataImportError(
+                "coordinates look projected (metres) but the zone is unknown: "
+                "give --crs EPSG:N (CGCS2000 3° Gauss-Krüger zones: EPSG:4513–4554)"
+            )
+        system = f"EPSG:{code}"
+        note = (note + "; " if note else "") + "Gauss-Krüger zone from the values"
     else:
-        projected = np.nanmax(np.abs(np.concatenate([x, y, [0.0]]))) > 180
-        if projected:
-            # surveyors' X is north: put the easting first (it is the smaller one in China,
-            # unless it carries a zone prefix)
-            fx, fy = x[np.isfinite(x) & np.isfinite(y)], y[np.isfinite(x) & np.isfinite(y)]
-            mx, my = (np.median(fx), np.median(fy)) if fx.size else (0.0, 0.0)
-            if (mx > my and mx < 1e7) or (my >= 1e7 > mx):
-                x, y = y, x
-                note = "X/Y swapped (X is the northing)"
-            code = _gk_zone_epsg(x, central_lon)
-            if code is None:
-                raise DataImportError(
-                    "coordinates look projected (metres) but the zone is unknown: "
-                    "give --crs EPSG:N (CGCS2000 3° Gauss-Krüger zones: EPSG:4513–4554)"
-                )
-            system = f"EPSG:{code}"
-            note = (note + "; " if note else "") + "Gauss-Krüger zone from the values"
-        else:
-            hint = hint_from_headers(headers)
-            system = hint or "WGS84"
-            note = "named in the header" if hint else "default"
+        hint = hint_from_headers(headers)
+        system = hint or "WGS84"
+        note = "named in the header" if hint else "default"
     lon, lat = to_wgs(x, y, system)
     return Converted(lon=lon, lat=lat, system=system, note=note)
 

@@ -74,6 +74,8 @@ def _plain(value: Any) -> Any:
         return ""
     if isinstance(value, float) and value != value:  # NaN
         return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)  # 758, not 758.0
     if hasattr(value, "item") and not isinstance(value, str):
         return value.item()
     return value

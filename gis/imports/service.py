@@ -315,7 +315,12 @@ def _convert_geoms(
     coords = shapely.get_coordinates([g for _, g in present])
     file_system = crsmod.system_of_file_crs(file_crs)
     conv = crsmod.detect(
-        coords[:, 0], coords[:, 1], option=option, file_system=file_system, central_lon=central
+        coords[:, 0],
+        coords[:, 1],
+        option=option,
+        file_system=file_system,
+        central_lon=central,
+        columns=False,
     )
     _set_crs(plan, conv, None, 0)
     system = conv.system
