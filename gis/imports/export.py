@@ -47,6 +47,9 @@ def layer_frame(scenario: Any, layer: str) -> pd.DataFrame:
         units = {m.code: m.unit for m in scenario.materials}
         frame.insert(1, "stockpile_name", [names.get(i, "") for i in frame["stockpile_id"]])
         frame["unit"] = [units.get(c, "") for c in frame["material"]]
+    if layer == "teams":  # the team_skills rows of each team, as a ledger lists them
+        skills = {t.id: "、".join(t.skills) for t in scenario.teams}
+        frame.insert(len(frame.columns) - 1, "skills", [skills.get(i, "") for i in frame["id"]])
     return frame
 
 
@@ -134,9 +137,19 @@ def export_layer(
     workspace: Path, layer: str, fmt: str, out: Path, *, encoding: str = "utf-8"
 ) -> dict[str, Any]:
     """Write ``layer`` of ``workspace`` to ``out`` in ``fmt``; a summary for the CLI."""
-    import pyogrio
-
     from gis.workspace import read_workspace
+
+    if not Path(workspace).is_file():
+        raise DataImportError(f"workspace {workspace} does not exist")
+    scenario = read_workspace(workspace, include_roads=False).scenario
+    return write_layer(scenario, layer, fmt, out, encoding=encoding)
+
+
+def write_layer(
+    scenario: Any, layer: str, fmt: str, out: Path, *, encoding: str = "utf-8"
+) -> dict[str, Any]:
+    """Write ``layer`` of ``scenario`` to ``out`` (the body of :func:`export_layer`)."""
+    import pyogrio
 
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -144,12 +157,9 @@ def export_layer(
     enc = encoding.lower().replace("_", "-")
     if enc not in ("utf-8", "gbk", "gb18030"):
         raise DataImportError(f"--encoding {encoding!r}: expected utf-8 or gbk")
-    if not Path(workspace).is_file():
-        raise DataImportError(f"workspace {workspace} does not exist")
     out = Path(out)
     if not out.parent.is_dir():
         raise DataImportError(f"{out}: directory {out.parent} does not exist")
-    scenario = read_workspace(workspace, include_roads=False).scenario
     frame = layer_frame(scenario, layer)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmpdir:
         tmp = Path(tmpdir) / out.name
@@ -193,4 +203,4 @@ def export_layer(
     return {"layer": layer, "format": fmt, "out": str(out), "rows": int(len(frame))}
 
 
-__all__ = ["FORMATS", "export_layer", "exportable_layers", "layer_frame"]
+__all__ = ["FORMATS", "export_layer", "exportable_layers", "layer_frame", "write_layer"]
