@@ -63,6 +63,8 @@ class ImportRequest:
     mapping: Path | None = None
     dry_run: bool = False
     update: bool = False
+    #: header → field (``None`` = ignore), as edited in the desk's wizard; wins over ``mapping``
+    columns: Mapping[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class ImportResult:
     encoding: str = ""
     dry_run: bool = False
     committed: bool = False
+    headers: tuple[str, ...] = ()
     scenario: Scenario | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -585,6 +588,8 @@ def plan_import(request: ImportRequest, scenario: Scenario) -> ImportResult:
         fixed = template.columns
         if template.crs and request.crs in ("", "auto"):
             option = crsmod.parse_crs_option(template.crs)
+    if request.columns is not None:
+        fixed = {**fixed, **request.columns}
     raw = read_any(request.file, request.kind, request.sheet)
     mapping = suggest(request.kind, list(raw.headers), fixed)
     if not mapping:
@@ -614,6 +619,7 @@ def plan_import(request: ImportRequest, scenario: Scenario) -> ImportResult:
         warnings=tuple(plan.warnings),
         encoding=raw.encoding,
         dry_run=request.dry_run,
+        headers=tuple(h for h in raw.headers if h),
         scenario=new,
     )
 
