@@ -376,6 +376,7 @@ _PREFIX = {
     "teams": "TM-",
     "incidents": "IN-",
     "hazards": "HZ-",
+    "demand_points": "DP-",
 }
 
 
