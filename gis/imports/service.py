@@ -277,8 +277,8 @@ def _locations(plan: _Plan, scenario: Scenario, option: str, point_layer: bool) 
             out[number] = shapely.Point(conv.lon[k], conv.lat[k])
             if flagged[k]:
                 plan.warnings.append(
-                    f"row {number}: outside the county in {crsmod.DISPLAY.get(conv.system, conv.system)} "
-                    "but inside in another system"
+                    f"第 {number} 行：按 {crsmod.DISPLAY.get(conv.system, conv.system)} 在县界外，"
+                    "按另一坐标系在县界内"
                 )
         return out
     if iwkt is not None:
@@ -303,8 +303,8 @@ def _set_crs(plan: _Plan, conv: crsmod.Converted, better: str | None, flagged: i
     plan.crs_note = conv.note
     if better is not None:
         plan.crs_suggestion = (
-            f"{flagged} point(s) fall inside the county in {crsmod.DISPLAY[better]} but not in "
-            f"{plan.crs}: try --crs {better.lower()}"
+            f"{flagged} 个点按 {crsmod.DISPLAY[better]} 在县界内、按 {plan.crs} 在县界外："
+            f"可试 --crs {better.lower()}"
         )
 
 
@@ -356,10 +356,7 @@ def _far(scenario: Scenario, geom: Any) -> str | None:
     minx, miny, maxx, maxy = scenario.boundary.bounds
     gx0, gy0, gx1, gy1 = geom.bounds
     if gx1 < minx - FAR_DEG or gx0 > maxx + FAR_DEG or gy1 < miny - FAR_DEG or gy0 > maxy + FAR_DEG:
-        return (
-            f"坐标 ({gx0:.5f}, {gy0:.5f}) is far outside the county "
-            "(swapped longitude/latitude or a wrong coordinate system?)"
-        )
+        return f"坐标 ({gx0:.5f}, {gy0:.5f}) 远在县界之外（经纬度填反，或坐标系不对？）"
     return None
 
 
@@ -424,7 +421,7 @@ def _entities(
             name = str(changes.get(name_attr, "")).strip()
             if not ident and not name:
                 raise RowError(
-                    f"no {plan.header(key) if plan.column(key) is not None else key} and no name"
+                    f"既无{plan.header(key) if plan.column(key) is not None else '编号'}也无名称"
                 )
             if table.layer == "materials" and (
                 hit := match_material(name or ident, list(catalogue))
@@ -436,22 +433,20 @@ def _entities(
                 ident = str(changes.get(key, "")).strip()
             dup_key = ident or f"name:{name}"
             if dup_key in seen:
-                raise RowError(f"duplicate of row {seen[dup_key]} ({ident or name})")
+                raise RowError(f"与第 {seen[dup_key]} 行重复（{ident or name}）")
             seen[dup_key] = number
             index = by_key.get(ident) if ident else None
             if index is None and not ident and name:
                 hits = names.get(name, [])
                 if len(hits) > 1:
-                    raise RowError(
-                        f"name {name!r} matches {len(hits)} existing entries: give the id"
-                    )
+                    raise RowError(f"名称 {name!r} 对应 {len(hits)} 个已有条目：请填写编号")
                 index = hits[0] if hits else None
             if index is not None:
                 old = existing[index]
                 if not update:
                     raise RowError(
-                        f"{getattr(old, key)} ({getattr(old, name_attr, '')}) already exists: "
-                        "use --update to update it"
+                        f"{getattr(old, key)}（{getattr(old, name_attr, '')}）已存在："
+                        "如需更新请用 --update（更新已有条目）"
                     )
                 changes.pop(key, None)
                 obj = dataclasses.replace(old, **changes)
@@ -471,7 +466,7 @@ def _entities(
             if geometry is not None and (geometry.attr or "") not in changes:
                 missing.append("经度/纬度" if point_layer else "geometry")
             if missing:
-                raise RowError(f"missing {', '.join(missing)}")
+                raise RowError(f"缺少 {'、'.join(missing)}")
             obj = table.model(**changes)
             taken.add(ident)
             by_key[ident] = len(existing)
@@ -503,49 +498,47 @@ def _inventory(plan: _Plan, scenario: Scenario, table: RelatedTable, update: boo
             sname = text_value(plan.value(values, "stockpile_name"))
             if sid:
                 if sid not in by_id:
-                    raise RowError(f"stockpile {sid!r} is not in the workspace")
+                    raise RowError(f"储备库 {sid!r} 不在工作区中")
                 si = by_id[sid]
             elif sname:
                 hits = by_name.get(sname, [])
                 if len(hits) != 1:
                     raise RowError(
-                        f"stockpile {sname!r} is not in the workspace"
+                        f"储备库 {sname!r} 不在工作区中"
                         if not hits
-                        else f"stockpile name {sname!r} is ambiguous: give its id"
+                        else f"储备库名称 {sname!r} 不唯一：请填写储备库编号"
                     )
                 si = hits[0]
             else:
-                raise RowError("no stockpile (储备库编号 or 储备库名称)")
+                raise RowError("缺少储备库（储备库编号或储备库名称）")
             mtext = text_value(plan.value(values, "material"))
             if not mtext:
-                raise RowError("no material (物资名称)")
+                raise RowError("缺少物资名称")
             mat = match_material(mtext, materials)
             if mat is None:
                 unknown[mtext] = None
-                raise RowError(
-                    f"unknown material {mtext!r} (not in the catalogue: add it as a new material)"
-                )
+                raise RowError(f"未知物资 {mtext!r}（物资目录中没有：可作为新物资加入目录）")
             sp = stockpiles[si]
             line = (sp.id, mat.code)
             if line in seen:
-                raise RowError(f"duplicate of row {seen[line]} ({sp.name} {mat.name_zh})")
+                raise RowError(f"与第 {seen[line]} 行重复（{sp.name} {mat.name_zh}）")
             seen[line] = number
             qty_raw = plan.value(values, "quantity")
             if is_blank(qty_raw):
-                raise RowError(f"no quantity ({plan.header('quantity')})")
+                raise RowError(f"缺少数量（{plan.header('quantity')}）")
             try:
                 qty, unit = number_value(qty_raw)
             except (ValueError, OverflowError) as exc:
                 raise RowError(f"{plan.header('quantity')}: {exc}") from None
             unit = text_value(plan.value(values, "unit")) or unit
             if unit and unit != mat.unit:
-                raise RowError(
-                    f"unit {unit!r} differs from the catalogue's {mat.unit!r} for {mat.name_zh}"
-                )
+                raise RowError(f"计量单位 {unit!r} 与目录中 {mat.name_zh} 的单位 {mat.unit!r} 不同")
             inv = dict(sp.inventory)
             exists = mat.code in inv
             if exists and not update:
-                raise RowError(f"{sp.name} already holds {mat.name_zh}: use --update to update it")
+                raise RowError(
+                    f"{sp.name} 已有 {mat.name_zh}：如需更新请用 --update（更新已有条目）"
+                )
             changes: dict[str, Any] = {"inventory": {**inv, mat.code: qty}}
             for name in ("safety_stock", "production_date", "expiry_date"):
                 col = value_cols.get(name)
@@ -559,7 +552,7 @@ def _inventory(plan: _Plan, scenario: Scenario, table: RelatedTable, update: boo
             made = changes.get("production_dates", sp.production_dates).get(mat.code)
             expires = changes.get("expiry_dates", sp.expiry_dates).get(mat.code)
             if isinstance(made, date) and isinstance(expires, date) and expires < made:
-                raise RowError(f"expiry date {expires} is before the production date {made}")
+                raise RowError(f"到期日 {expires} 早于生产日期 {made}")
             stockpiles[si] = dataclasses.replace(sp, **changes)
             target = plan.updated if exists else plan.added
             target.append(RowOutcome(number, f"{sp.id}/{mat.code}", f"{sp.name} {mat.name_zh}"))
