@@ -307,8 +307,8 @@ def test_harness_builds_valid_files_that_import(small_ws: tuple[Path, Any], tmp_
         builders[importer] = lambda importer=importer, d=d, rows=rows: _write(
             importer, d / "in", rows, list(HEADERS)
         )
+    scenario = read_workspace(base, include_roads=False).scenario
     for importer, build in builders.items():
-        ws = tmp_path / f"{importer}.gpkg"
-        shutil.copyfile(base, ws)
-        result = run_import(ImportRequest(workspace=ws, file=build(), kind="stockpiles"))
-        assert result.committed and len(result.added) == 4, (importer, result.rejected)
+        request = ImportRequest(workspace=base, file=build(), kind="stockpiles")
+        result = plan_import(request, scenario)
+        assert not result.rejected and len(result.added) == 4, (importer, result.rejected)
