@@ -430,9 +430,13 @@ def test_bad_input_exit_2_one_line_workspace_untouched(ws: Path, tmp_path: Path)
     before = sha(ws)
     junk = tmp_path / "x.xlsx"
     junk.write_bytes(b"PK\x03\x04 not really a workbook")
+    old_xls = tmp_path / "x.xls"
+    old_xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)  # a broken OLE2 file
     for args in (
         ("import", str(ws), str(junk), "--kind", "stockpiles"),
         ("import", str(ws), str(tmp_path / "missing.csv"), "--kind", "stockpiles"),
+        ("import", str(ws), str(old_xls), "--kind", "inventory"),
+        ("import", str(ws), str(junk), "--kind", "demand_points"),
         ("import", str(ws), str(junk), "--kind", "stockpiles", "--crs", "EPSG:999999"),
         ("export", str(ws), "--layer", "nope", "--format", "csv", "--out", str(tmp_path / "o.csv")),
         (
