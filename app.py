@@ -12,6 +12,9 @@
     python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
     python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME [--note TEXT] [--allow-partial]
     python app.py coverage WS.gpkg --out DIR [--facilities stockpiles|teams|shelters] [--minutes 15,30,60,90]
+    python app.py import WS.gpkg FILE --kind KIND [--sheet NAME] [--crs auto|…] [--mapping MAP.json]
+                  [--dry-run] [--update]
+    python app.py export WS.gpkg --layer NAME --format xlsx|csv|geojson|shp|kml --out FILE
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -38,7 +41,12 @@ SUBCOMMANDS = (
     "relax",
     "plan-status",
     "coverage",
+    "import",
+    "export",
 )
+IMPORT_KINDS = (
+    "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
+)  # fmt: skip
 
 EPILOG = """subcommands (headless):
   info WS.gpkg                       counts per entity, road nodes/edges, validation warnings (JSON)
@@ -54,6 +62,9 @@ EPILOG = """subcommands (headless):
                                      [--note TEXT] [--allow-partial]: move a stored plan on
   coverage WS.gpkg --out DIR         coverage, blind spots and isochrones (coverage.json,
                                      isochrones.geojson) [--facilities F] [--minutes 15,30,60,90]
+  import WS.gpkg FILE --kind KIND    import a ledger (XLSX/XLS/CSV) or a vector file (SHP, GeoJSON,
+                                     KML/KMZ, GPKG) [--dry-run] [--update] [--crs C] [--mapping M]
+  export WS.gpkg --layer NAME --format F --out FILE   a layer to xlsx, csv, geojson, shp or kml
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -204,6 +215,30 @@ def _cli_parser() -> argparse.ArgumentParser:
     )
     cov.add_argument(
         "--remove", nargs="+", default=(), metavar="ID", help="what-if: leave these facilities out"
+    )
+
+    ipt = sub.add_parser("import", help="import a county ledger or vector file into a workspace")
+    ipt.add_argument("workspace", type=Path)
+    ipt.add_argument("file", type=Path, help=".xlsx .xls .csv .shp .geojson .kml .kmz .gpkg")
+    ipt.add_argument("--kind", required=True, choices=IMPORT_KINDS)
+    ipt.add_argument("--sheet", help="sheet (spreadsheets) or layer (GeoPackage, KML) to read")
+    ipt.add_argument(
+        "--crs",
+        default="auto",
+        help="coordinates: auto (default), wgs84, gcj02, bd09, cgcs2000 or EPSG:N",
+    )
+    ipt.add_argument("--mapping", type=Path, help="JSON column mapping template")
+    ipt.add_argument("--save-mapping", type=Path, help="write the mapping used as a JSON template")
+    ipt.add_argument("--dry-run", action="store_true", help="only report what would change")
+    ipt.add_argument("--update", action="store_true", help="update rows that exist (by id, else name)")
+
+    exp = sub.add_parser("export", help="export a workspace layer or table")
+    exp.add_argument("workspace", type=Path)
+    exp.add_argument("--layer", required=True)
+    exp.add_argument("--format", required=True, choices=("xlsx", "csv", "geojson", "shp", "kml"))
+    exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument(
+        "--encoding", default="utf-8", choices=("utf-8", "gbk"), help="Shapefile text (default utf-8)"
     )
     return p
 
@@ -361,6 +396,53 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.imports import ImportRequest, run_import
+    from gis.imports.mapping import Template, save_template
+
+    _require_file(args.workspace, "workspace")
+    _require_file(args.file, "file")
+    if args.mapping is not None:
+        _require_file(args.mapping, "mapping")
+    result = run_import(
+        ImportRequest(
+            workspace=args.workspace,
+            file=args.file,
+            kind=args.kind,
+            sheet=args.sheet,
+            crs=args.crs,
+            mapping=args.mapping,
+            dry_run=bool(args.dry_run),
+            update=bool(args.update),
+        )
+    )
+    if args.save_mapping is not None:
+        save_template(args.save_mapping, Template(args.kind, dict(result.mapping)))
+    print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if result.rejected and not args.dry_run:
+        first = result.rejected[0]
+        print(
+            f"error: {len(result.rejected)} row(s) rejected (first: row {first.row}: {first.reason}); "
+            "nothing was imported — fix them or see --dry-run",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from gis.imports.export import export_layer
+
+    _require_file(args.workspace, "workspace")
+    summary = export_layer(args.workspace, args.layer, args.format, args.out, encoding=args.encoding)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -370,6 +452,8 @@ COMMANDS = {
     "relax": cmd_relax,
     "plan-status": cmd_plan_status,
     "coverage": cmd_coverage,
+    "import": cmd_import,
+    "export": cmd_export,
 }
 
 

@@ -451,24 +451,19 @@ def next_plan_number(existing: Iterable[str], prefix: str, when: datetime) -> st
 # --------------------------------------------------------------------------------------------
 
 
-#: Fields added to the model after plans were first fingerprinted: left out of the hash while
-#: empty, so a scenario without them keeps the fingerprint its stored plans carry.
-_ADDED_FIELDS: frozenset[tuple[str, str]] = frozenset({("Scenario", "demand_points")})
-
-
 def _canonical(value: Any) -> Any:
     from shapely.geometry.base import BaseGeometry
 
     if isinstance(value, BaseGeometry):
         return {"wkb": value.wkb_hex}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
         return {
-            "__type__": name,
+            "__type__": type(value).__name__,
             **{
                 f.name: _canonical(getattr(value, f.name))
                 for f in dataclasses.fields(value)
-                if (name, f.name) not in _ADDED_FIELDS or getattr(value, f.name)
+                # fields added later say so: left out while empty, old fingerprints still match
+                if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
             },
         }
     if isinstance(value, Enum):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +28,13 @@ from gis.model import LEVEL_ROMAN, IncidentCategory, Material, parse_level
 __all__ = [
     "DATA_DIR",
     "MATERIALS_CSV",
+    "MATERIAL_SYNONYMS",
     "PLAN_TEMPLATES_JSON",
     "PlanTemplate",
     "PlanTemplates",
     "load_materials",
     "load_plan_templates",
+    "match_material",
     "template_needs",
 ]
 
@@ -291,3 +295,66 @@ def template_needs(
         if value > 0:
             needs[code] = value
     return needs, dict(tpl.skills), tpl.deadline_min
+
+
+#: Other names ledgers use for catalogue materials (code → names), beside ``name_zh``, the code
+#: and ``name_en``. Matching also accepts a ledger name containing a catalogue name
+#: (``救灾帐篷（12平方米）``) — see :func:`match_material`.
+MATERIAL_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "TENT": ("帐篷", "单帐篷", "救灾单帐篷", "12平方米帐篷"),
+    "TENT-BIG": ("大帐篷", "棉帐篷", "36平方米帐篷"),
+    "QUILT": ("被子", "救灾棉被"),
+    "BLANKET": ("毯子", "救灾毛毯"),
+    "FOLDBED": ("行军床", "折叠床铺"),
+    "COAT": ("大衣", "军大衣"),
+    "WATER": ("瓶装饮用水", "瓶装水", "矿泉水", "纯净水", "桶装水"),
+    "FOOD": ("方便面", "压缩饼干", "干粮"),
+    "MEAL": ("自热食品", "自热饭"),
+    "PURIFIER": ("净水设备", "净水器"),
+    "TARP": ("彩条布", "防水篷布"),
+    "LIFEJACKET": ("救生背心",),
+    "ROPE": ("绳索", "安全绳"),
+    "BOAT": ("橡皮艇", "救生艇", "冲锋艇"),
+    "SANDBAG": ("沙袋", "编织袋(空)", "麻袋"),
+    "PUMP": ("水泵", "排水泵"),
+    "GENERATOR": ("发电机组", "应急发电机"),
+    "FLASHLIGHT": ("手电", "强光手电"),
+    "RADIO": ("手持对讲机",),
+    "FIRSTAID": ("急救箱", "医药箱"),
+    "MASK": ("口罩",),
+    "BOOTS": ("胶鞋", "水靴"),
+}
+
+
+def _material_key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    text = re.sub(r"[(（\[【].*?[)）\]】]", "", text)
+    return re.sub(r"[\s·_\-]+", "", text)
+
+
+def match_material(name: str, materials: tuple[Material, ...] | list[Material]) -> Material | None:
+    """The catalogue material a ledger's name means, or ``None``.
+
+    In order: the code, ``name_zh`` or ``name_en`` (case, spaces, full-width forms and a
+    bracketed specification ignored); a synonym of :data:`MATERIAL_SYNONYMS`; the one material
+    whose ``name_zh`` or synonym is the longest part of the name (``瓶装饮用水`` → 饮用水)."""
+    key = _material_key(name)
+    if not key:
+        return None
+    for m in materials:
+        if key in (_material_key(m.code), _material_key(m.name_zh), _material_key(m.name_en)):
+            return m
+    for m in materials:
+        if key in (_material_key(s) for s in MATERIAL_SYNONYMS.get(m.code, ())):
+            return m
+    best: tuple[int, Material] | None = None
+    tie = False
+    for m in materials:
+        for word in (m.name_zh, *MATERIAL_SYNONYMS.get(m.code, ())):
+            w = _material_key(word)
+            if len(w) >= 2 and w in key:
+                if best is None or len(w) > best[0]:
+                    best, tie = (len(w), m), False
+                elif len(w) == best[0] and best[1] is not m:
+                    tie = True
+    return None if best is None or tie else best[1]

@@ -53,3 +53,9 @@ class RoadNetworkError(ReliefDeskError):
 
 class NetworkUnavailableError(RoadNetworkError):
     """Downloading needs the internet and it is not reachable."""
+
+
+class DataImportError(ReliefDeskError):
+    """A file cannot be imported or exported (unreadable, no header row, unknown kind or
+    coordinate system...). The message names the file and, where known, the sheet, row and
+    column; the workspace is left untouched."""

@@ -198,6 +198,18 @@ CONTROL_CHARACTERS = re.compile(
 )
 
 
+#: What a spreadsheet runs as a formula when a cell's text starts with it (OWASP "CSV injection").
+FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formula(value: object) -> object:
+    """``value``, with text that a spreadsheet would evaluate defused by a leading apostrophe
+    (numbers and other values unchanged): the one rule for CSV exports of plans and layers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def strip_controls(text: str) -> str:
     """``text`` without :data:`CONTROL_CHARACTERS` (``\\r\\n`` becomes ``\\n``)."""
     return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n"))

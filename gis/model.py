@@ -14,7 +14,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -262,6 +262,33 @@ def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
     return vehicles
 
 
+#: Field metadata of fields added after plans were first fingerprinted (see ``Stockpile``).
+_OMIT_EMPTY: Mapping[str, bool] = MappingProxyType({"omit_empty": True})
+
+
+def _dates(owner: str, fld: str, value: Any) -> FrozenQuantities:
+    """A read-only mapping material code → :class:`datetime.date` (ISO text and datetimes are
+    accepted; a datetime keeps its date)."""
+    if not value:
+        return FrozenQuantities()
+    if not isinstance(value, Mapping):
+        raise field_error(owner, fld, f"must be a mapping material code → date, got {short_repr(value)}")
+    out: dict[str, date] = {}
+    for code, day in value.items():
+        require_text(owner, f"{fld}[{short_repr(code)}]", code)
+        if isinstance(day, datetime):
+            day = day.date()
+        elif isinstance(day, str):
+            try:
+                day = date.fromisoformat(day.strip()[:10])
+            except ValueError:
+                raise field_error(owner, f"{fld}[{code}]", f"is not an ISO date: {short_repr(day)}") from None
+        elif not isinstance(day, date):
+            raise field_error(owner, f"{fld}[{code}]", f"must be a date, got {short_repr(day)}")
+        out[code] = day
+    return FrozenQuantities(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Stockpile:
     """An emergency material depot (应急物资储备库)."""
@@ -275,6 +302,11 @@ class Stockpile:
     vehicles: tuple[Vehicle, ...] = ()
     township_code: str = ""
     contact: str = ""
+    #: Per inventory line (material code →): production date (生产日期) and expiry date (到期日).
+    #: (``omit_empty``: a scenario fingerprint leaves them out while empty, so fingerprints
+    #: taken before these fields existed still match.)
+    production_dates: Mapping[str, date] = field(default_factory=dict, metadata=_OMIT_EMPTY)
+    expiry_dates: Mapping[str, date] = field(default_factory=dict, metadata=_OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         owner = f"Stockpile {short_repr(self.id)}"
@@ -287,6 +319,8 @@ class Stockpile:
         _set(self, "vehicles", _vehicles(owner, self.id, self.vehicles))
         require_text(owner, "township_code", self.township_code, allow_empty=True)
         require_text(owner, "contact", self.contact, allow_empty=True)
+        _set(self, "production_dates", _dates(owner, "production_dates", self.production_dates))
+        _set(self, "expiry_dates", _dates(owner, "expiry_dates", self.expiry_dates))
 
     def available(self, code: str, *, release_safety_stock: bool = False) -> float:
         """Quantity that may leave the depot (stock minus safety stock unless released)."""
@@ -644,7 +678,7 @@ class Scenario:
     hazards: tuple[Hazard, ...] = ()
     closures: tuple[RoadClosure, ...] = ()
     townships: tuple[Township, ...] = ()
-    demand_points: tuple[DemandPoint, ...] = ()
+    demand_points: tuple[DemandPoint, ...] = field(default=(), metadata=_OMIT_EMPTY)
     boundary: BaseGeometry | None = None  # county outline, WGS-84
     road_network: RoadNetworkRef = field(default_factory=RoadNetworkRef)
     metadata: Mapping[str, str] = field(default_factory=dict)

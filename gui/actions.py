@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QMainWindow, QToolBar
 
 from gis.paths import app_root, data_dir
 from gui.i18n import LANGUAGES, tr
+from gui.import_dialog import open_export_dialog, open_import_dialog
 
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
@@ -41,6 +42,8 @@ def build_actions(window: QMainWindow) -> None:
     w.act_new = _action("新建工作区", w.new_workspace, "Ctrl+Alt+N")
     w.act_open = _action("打开工作区…", w.open_dialog, S.Open)
     w.act_import_osm = _action("导入 OSM 道路…", w.import_osm_dialog)
+    w.act_import_data = _action("导入数据…", lambda: open_import_dialog(w))
+    w.act_export_layer = _action("导出图层…", lambda: open_export_dialog(w))
     w.act_demo = _action("打开演示县（合江县）", lambda: w.open_workspace(DEMO_WORKSPACE))
     w.act_save = _action("保存", w.save, S.Save)
     w.act_save_as = _action("另存为…", w.save_as, S.SaveAs)
@@ -85,6 +88,8 @@ def build_actions(window: QMainWindow) -> None:
         w.file_menu.addAction(a)
     w.file_menu.addSeparator()
     w.file_menu.addAction(w.act_import_osm)
+    w.file_menu.addAction(w.act_import_data)
+    w.file_menu.addAction(w.act_export_layer)
     w.file_menu.addSeparator()
     w.file_menu.addAction(w.act_screenshot)
     w.file_menu.addSeparator()

@@ -16,6 +16,7 @@ from pathlib import Path
 from dispatch.export.common import ROW_FIELDS, order_rows
 from dispatch.plan import Plan
 from dispatch.timeliness import incident_deadlines
+from gis.fields import defuse_formula
 
 #: (key, header) of the columns after :data:`ROW_FIELDS`
 CSV_EXTRA_FIELDS: tuple[tuple[str, str], ...] = (
@@ -24,14 +25,6 @@ CSV_EXTRA_FIELDS: tuple[tuple[str, str], ...] = (
     ("incident_late_by_min", "事件最长迟到(分钟)"),
 )
 CSV_HEADER: tuple[str, ...] = tuple(label for _, label in ROW_FIELDS + CSV_EXTRA_FIELDS)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    """``value``, with text that a spreadsheet would evaluate defused by a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def export_csv(plan: Plan, path: Path | str) -> Path:
@@ -50,7 +43,7 @@ def export_csv(plan: Plan, path: Path | str) -> Path:
                 share = o.on_time_fraction if o is not None else None
                 row["incident_on_time_fraction"] = "" if share is None else round(share, 4)
                 row["incident_late_by_min"] = "" if o is None else round(o.late_by_s / 60.0, 1)
-                w.writerow([_cell(row[k]) for k in keys])
+                w.writerow([defuse_formula(row[k]) for k in keys])
     tmp.replace(path)
     return path
 

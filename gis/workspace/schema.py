@@ -49,8 +49,9 @@ layer               geometry       columns (see the specs below for kinds and de
                                    township_code — places to reach in time (coverage)
 ``materials``       (attributes)   code, name_zh, name_en, unit, unit_weight_kg,
                                    unit_volume_m3, category, divisible
-``inventory``       (attributes)   stockpile_id, material, quantity, safety_stock (NULL =
-                                   the material is absent from that mapping)
+``inventory``       (attributes)   stockpile_id, material, quantity, safety_stock,
+                                   production_date, expiry_date (ISO dates; NULL = the
+                                   material is absent from that mapping)
 ``shelter_stock``   (attributes)   shelter_id, material, quantity
 ``incident_needs``  (attributes)   incident_id, material, quantity
 ``incident_skills`` (attributes)   incident_id, skill, headcount
@@ -482,6 +483,11 @@ INVENTORY = RelatedTable(
         _key("material"),
         Column("quantity", "float", nullable=True, non_negative=True, attr="inventory"),
         Column("safety_stock", "float", nullable=True, non_negative=True, attr="safety_stock"),
+        # 生产日期 / 到期日 per line: ISO dates; optional, so older workspaces still load
+        Column(
+            "production_date", "datetime", required=False, nullable=True, attr="production_dates"
+        ),
+        Column("expiry_date", "datetime", required=False, nullable=True, attr="expiry_dates"),
     ),
 )
 

@@ -112,7 +112,7 @@ def _related_columns(table: RelatedTable, scenario: Scenario) -> Columns:
             keys.append(key)
             items.append(item)
             for c, m in maps:
-                values[c.name].append(m[item] if item in m else c.missing_value())
+                values[c.name].append(c.encode(m[item]) if item in m else c.missing_value())
     return {table.owner_column: keys, table.item_column: items, **values}
 
 

@@ -1798,6 +1798,96 @@
     <message>
         <source>正在计算覆盖…</source>
         <translation>Computing coverage…</translation>
+        <source>BD-09（百度）</source>
+        <translation>BD-09 (Baidu)</translation>
+    </message>
+    <message>
+        <source>CGCS2000 经纬度</source>
+        <translation>CGCS2000 longitude/latitude</translation>
+    </message>
+    <message>
+        <source>CGCS2000 高斯-克吕格 EPSG:4545</source>
+        <translation>CGCS2000 Gauss-Krüger EPSG:4545</translation>
+    </message>
+    <message>
+        <source>GBK（旧版 ArcGIS）</source>
+        <translation>GBK (older ArcGIS)</translation>
+    </message>
+    <message>
+        <source>GCJ-02（高德/腾讯）</source>
+        <translation>GCJ-02 (AMap/Tencent)</translation>
+    </message>
+    <message>
+        <source>Shapefile 编码</source>
+        <translation>Shapefile encoding</translation>
+    </message>
+    <message>
+        <source>WGS-84（GPS）</source>
+        <translation>WGS-84 (GPS)</translation>
+    </message>
+    <message>
+        <source>乡镇</source>
+        <translation>Townships</translation>
+    </message>
+    <message>
+        <source>列对应关系（可修改后重新预览）</source>
+        <translation>Column mapping (edit, then preview again)</translation>
+    </message>
+    <message>
+        <source>名称 / 原因</source>
+        <translation>Name / reason</translation>
+    </message>
+    <message>
+        <source>坐标系</source>
+        <translation>Coordinate system</translation>
+    </message>
+    <message>
+        <source>坐标系：</source>
+        <translation>Coordinate system: </translation>
+    </message>
+    <message>
+        <source>对应字段</source>
+        <translation>Field</translation>
+    </message>
+    <message>
+        <source>导入</source>
+        <translation>Import</translation>
+    </message>
+    <message>
+        <source>导入{0} {1} 条</source>
+        <translation>Import {0}: {1} rows</translation>
+    </message>
+    <message>
+        <source>导入数据</source>
+        <translation>Import data</translation>
+    </message>
+    <message>
+        <source>导入数据…</source>
+        <translation>Import data…</translation>
+    </message>
+    <message>
+        <source>导入预览</source>
+        <translation>Import preview</translation>
+    </message>
+    <message>
+        <source>导出图层</source>
+        <translation>Export layer</translation>
+    </message>
+    <message>
+        <source>导出图层…</source>
+        <translation>Export layer…</translation>
+    </message>
+    <message>
+        <source>工作区已改变，请重新预览</source>
+        <translation>The workspace has changed: preview again</translation>
+    </message>
+    <message>
+        <source>工作表/图层</source>
+        <translation>Sheet / layer</translation>
+    </message>
+    <message>
+        <source>工作表或图层名（留空：自动）</source>
+        <translation>Sheet or layer name (empty: automatic)</translation>
     </message>
     <message>
         <source>已取消</source>
@@ -1822,6 +1912,108 @@
     <message>
         <source>假设情景</source>
         <translation>What-if</translation>
+        <source>已导出 {0} 行到 {1}</source>
+        <translation>Exported {0} rows to {1}</translation>
+    </message>
+    <message>
+        <source>库存（物资台账）</source>
+        <translation>Inventory (material ledger)</translation>
+    </message>
+    <message>
+        <source>建议：</source>
+        <translation>Suggestion: </translation>
+    </message>
+    <message>
+        <source>拒绝</source>
+        <translation>Rejected</translation>
+    </message>
+    <message>
+        <source>数据类型</source>
+        <translation>Kind of data</translation>
+    </message>
+    <message>
+        <source>文件</source>
+        <translation>File</translation>
+    </message>
+    <message>
+        <source>文件中的列</source>
+        <translation>Column in the file</translation>
+    </message>
+    <message>
+        <source>新增</source>
+        <translation>Added</translation>
+    </message>
+    <message>
+        <source>新增 {0} 条，更新 {1} 条，拒绝 {2} 条</source>
+        <translation>{0} added, {1} updated, {2} rejected</translation>
+    </message>
+    <message>
+        <source>无法导入：</source>
+        <translation>Cannot import: </translation>
+    </message>
+    <message>
+        <source>更新</source>
+        <translation>Updated</translation>
+    </message>
+    <message>
+        <source>更新已有条目（按编号，其次按名称匹配）</source>
+        <translation>Update existing entries (matched by id, else by name)</translation>
+    </message>
+    <message>
+        <source>格式</source>
+        <translation>Format</translation>
+    </message>
+    <message>
+        <source>正在预览…</source>
+        <translation>Previewing…</translation>
+    </message>
+    <message>
+        <source>浏览…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
+        <source>物资目录</source>
+        <translation>Material catalogue</translation>
+    </message>
+    <message>
+        <source>目录中没有的物资：</source>
+        <translation>Materials not in the catalogue: </translation>
+    </message>
+    <message>
+        <source>结果</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <source>自动识别</source>
+        <translation>Detect automatically</translation>
+    </message>
+    <message>
+        <source>行</source>
+        <translation>Row</translation>
+    </message>
+    <message>
+        <source>表格与图层 (*.xlsx *.xls *.csv *.shp *.geojson *.json *.kml *.kmz *.gpkg *.zip);;所有文件 (*)</source>
+        <translation>Tables and layers (*.xlsx *.xls *.csv *.shp *.geojson *.json *.kml *.kmz *.gpkg *.zip);;All files (*)</translation>
+    </message>
+    <message>
+        <source>请先选择文件</source>
+        <translation>Choose a file first</translation>
+    </message>
+    <message>
+        <source>跳过的合计/空行：</source>
+        <translation>Skipped total/empty rows: </translation>
+    </message>
+    <message>
+        <source>选择要导入的文件</source>
+        <translation>Choose the file to import</translation>
+    </message>
+    <message>
+        <source>需求点（村/社区）</source>
+        <translation>Demand points (villages)</translation>
+    </message>
+    <message>
+        <source>预览</source>
+        <translation>Preview</translation>
     </message>
 </context>
 </TS>
