@@ -458,6 +458,9 @@ def _entities(
             if not ident:
                 ident = _next_id(_PREFIX.get(table.layer, table.layer[:2].upper() + "-"), taken)
                 changes[key] = ident
+            for c in table.columns:  # an optional column the file lacks takes its default
+                if not c.required and c.attr and c.attr not in changes and c.default is not None:
+                    changes[c.attr] = c.default
             missing = [
                 plan.header(c.name) if plan.column(c.name) is not None else c.name
                 for c in table.columns

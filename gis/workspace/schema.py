@@ -447,7 +447,7 @@ DEMAND_POINTS = EntityTable(
     columns=(
         Column("id", "text"),
         Column("name", "text"),
-        Column("kind", "text"),
+        Column("kind", "text", required=False, default="村庄"),  # a village list names no kind
         Column("population", "int", required=False, default=0),
         Column("weight", "float", required=False, default=1.0),
         Column("township_code", "text", required=False),
