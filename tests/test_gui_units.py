@@ -76,6 +76,23 @@ def test_english_translation_is_complete() -> None:
         assert set(re.findall(r"\{[^}]*\}", src)) == set(re.findall(r"\{[^}]*\}", dst)), src
 
 
+def test_translation_file_has_one_source_and_translation_per_message() -> None:
+    """Merged translation files must not fuse two messages into one (the first source would be
+    shadowed silently) nor list a source twice."""
+    import xml.etree.ElementTree as ET
+    from collections import Counter
+
+    root = ET.parse(i18n.I18N_DIR / "reliefdesk_en.ts").getroot()
+    fused = [
+        [s.text for s in m.findall("source")]
+        for m in root.iter("message")
+        if len(m.findall("source")) != 1 or len(m.findall("translation")) != 1
+    ]
+    assert not fused, fused
+    twice = [s for s, n in Counter(m.findtext("source") for m in root.iter("message")).items() if n > 1]
+    assert not twice, twice
+
+
 def test_language_switch(qapp) -> None:
     try:
         assert i18n.install_language("en") == "en"

@@ -1570,6 +1570,8 @@
     <message>
         <source>软时限</source>
         <translation>soft deadlines</translation>
+    </message>
+    <message>
         <source>{action}调度方案</source>
         <translation>{action} dispatch plan</translation>
     </message>
@@ -1712,6 +1714,8 @@
     <message>
         <source>仍要使用此位置，请再次点击「确定」；否则请修改坐标。</source>
         <translation>To use this place anyway, click OK again; otherwise change the coordinates.</translation>
+    </message>
+    <message>
         <source>分钟</source>
         <translation>min</translation>
     </message>
@@ -1798,6 +1802,8 @@
     <message>
         <source>正在计算覆盖…</source>
         <translation>Computing coverage…</translation>
+    </message>
+    <message>
         <source>BD-09（百度）</source>
         <translation>BD-09 (Baidu)</translation>
     </message>
@@ -1912,6 +1918,8 @@
     <message>
         <source>假设情景</source>
         <translation>What-if</translation>
+    </message>
+    <message>
         <source>已导出 {0} 行到 {1}</source>
         <translation>Exported {0} rows to {1}</translation>
     </message>
