@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
-STAMP := $(VENV)/.reqs-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.reqs-$(shell cat requirements-dev.lock | sha256sum | cut -c1-16)
 export QTWEBENGINE_DISABLE_SANDBOX ?= 1
 export PYTHONDONTWRITEBYTECODE = 1
 
@@ -13,7 +13,7 @@ DEBS := libasound2 libbrotli1 libdbus-1-3 libegl1 libfontconfig1 libfreetype6 li
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
 	libxkbcommon-x11-0 xvfb xauth fonts-wqy-microhei poppler-utils poppler-data
 
-.PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb
+.PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb lock
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
@@ -40,10 +40,12 @@ debs:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# Installs exactly the locked versions, each checked against its hash (requirements-dev.lock =
+# pyproject's dependencies + the dev and bench extras; regenerate with `make lock`).
+$(STAMP): requirements-dev.lock
 	@test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install -q --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.reqs-*
 	@touch $@
 
@@ -57,11 +59,24 @@ demo: setup
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_matrix.py
 
-# Offline install: download every wheel requirements.txt needs into installer/wheelhouse/, on a
+# Lock files from pyproject.toml (the one list of dependencies), pinned with sha256 hashes, for
+# the platform this runs on: run it on Linux x86_64 with CPython 3.11 (Debian 12). pip-tools goes
+# into its own venv; the local pip configuration is ignored so only the registry's files count.
+LOCK_VENV ?= build/lock-venv
+PIP_COMPILE = env PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= PIP_CONSTRAINT= $(LOCK_VENV)/bin/pip-compile \
+	--quiet --generate-hashes --allow-unsafe --strip-extras --no-header --annotation-style=line
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PY) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/python -m pip install -q pip-tools; }
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev --extra bench -o requirements-dev.lock pyproject.toml
+	$(PIP_COMPILE) --extra build -o requirements-build.lock pyproject.toml
+
+# Offline install: download every wheel requirements.lock needs into installer/wheelhouse/, on a
 # connected machine of the target's kind (Debian 12, x86_64, Python 3.11); copy the checkout
 # with it, then run installer/install.sh there (it installs from the wheelhouse, no network).
 wheelhouse:
-	$(PY) -m pip download -r requirements.txt -d installer/wheelhouse
+	$(PY) -m pip download --require-hashes --only-binary=:all: -r requirements.lock -d installer/wheelhouse
 	@echo "installer/wheelhouse: $$(ls installer/wheelhouse | wc -l) files"
 
 PREFIX ?= /opt/reliefdesk
@@ -75,7 +90,7 @@ uninstall:
 # dist/ReliefDesk/ReliefDesk runs without Python. `make bundle-test` smoke-tests it with no
 # Python on PATH; `make deb` packages it for /opt/reliefdesk (menu entry + icon).
 bundle: setup
-	$(VENV)/bin/python -m pip install -q -r requirements-build.txt
+	$(VENV)/bin/python -m pip install -q --require-hashes -r requirements-build.lock
 	$(VENV)/bin/python -m PyInstaller --noconfirm --distpath dist --workpath build/pyinstaller \
 		installer/reliefdesk.spec
 

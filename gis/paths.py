@@ -8,6 +8,12 @@
   ``~/.cache/reliefdesk``, ``~/.local/state/reliefdesk/log``, ``~/.config/ReliefDesk``; on
   Windows under ``%LOCALAPPDATA%`` / ``%APPDATA%``. ``$RELIEFDESK_CACHE_DIR``,
   ``$RELIEFDESK_LOG_DIR`` and ``$RELIEFDESK_SETTINGS_DIR`` override them (tests, kiosks).
+* Recovery copies of unsaved work (autosave) go to the user data folder: :func:`recovery_dir`
+  (``~/.local/share/ReliefDesk/recovery``, ``%APPDATA%\\ReliefDesk\\recovery``;
+  ``$RELIEFDESK_RECOVERY_DIR`` overrides it).
+* :func:`default_dir` is where file dialogs start: the open workspace's folder, else the
+  user's documents folder when the app folder is read-only (frozen bundle, ``/opt``,
+  Program Files).
 * :func:`find_cjk_font` finds the TrueType CJK font the PDF orders embed, on Linux or Windows.
 
 Qt-free and cheap to import.
@@ -26,10 +32,13 @@ __all__ = [
     "app_root",
     "cache_dir",
     "data_dir",
+    "default_dir",
+    "documents_dir",
     "find_cjk_font",
     "font_search_dirs",
     "is_frozen",
     "log_dir",
+    "recovery_dir",
     "resources_dir",
     "settings_dir",
 ]
@@ -80,6 +89,39 @@ def settings_dir() -> Path:
     if env:
         return Path(env)
     return Path(platformdirs.user_config_dir("ReliefDesk", appauthor=False, roaming=True))
+
+
+def recovery_dir() -> Path:
+    """``$RELIEFDESK_RECOVERY_DIR`` or ``recovery/`` in the platform's roaming user data folder
+    (``~/.local/share/ReliefDesk/recovery``, ``%APPDATA%\\ReliefDesk\\recovery``)."""
+    env = os.environ.get("RELIEFDESK_RECOVERY_DIR")
+    if env:
+        return Path(env)
+    base = platformdirs.user_data_dir("ReliefDesk", appauthor=False, roaming=True)
+    return Path(base) / "recovery"
+
+
+def documents_dir() -> Path:
+    """The user's documents folder (``~/Documents`` or its XDG/localised name; ``Documents``
+    on Windows), or the home folder when there is none."""
+    docs = Path(platformdirs.user_documents_dir())
+    return docs if docs.is_dir() else Path.home()
+
+
+def default_dir(near: Path | str | None = None, *, fallback: Path | str | None = None) -> Path:
+    """The folder a file dialog starts in.
+
+    ``near`` (the open workspace, a file or a folder) wins: its folder. Otherwise ``fallback``
+    (default :func:`app_root`) when it can be written to and the app runs from source; in a
+    frozen bundle, or when that folder is read-only (``/opt/reliefdesk``, Program Files), the
+    user's :func:`documents_dir` instead, so nothing is offered where it cannot be saved."""
+    if near is not None:
+        near = Path(near)
+        return near if near.is_dir() else near.parent
+    folder = Path(fallback) if fallback is not None else app_root()
+    if is_frozen() or not os.access(folder, os.W_OK):
+        return documents_dir()
+    return folder
 
 
 # ------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gis.model import Scenario
-from gis.paths import settings_dir
+from gis.paths import default_dir, settings_dir
 from gis.version import SOFTWARE
 from gui import map_page, map_updates
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(
             self,
             tr("导入 OSM 道路"),
-            str(ROOT),
+            str(default_dir()),
             tr("OSM 数据 (*.osm *.osm.gz *.osm.bz2 *.osm.pbf *.pbf *.graphml)"),
         )
         if path:
@@ -314,7 +314,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.maybe_save():
             return
-        start = str(self.session.path.parent if self.session.path else ROOT / "data")
+        start = str(default_dir(self.session.path, fallback=ROOT / "data"))
         path, _ = QFileDialog.getOpenFileName(self, tr("打开工作区"), start, tr("工作区 (*.gpkg)"))
         if path:
             self.open_workspace(path)
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
         return True
 
     def save_as(self) -> bool:
-        start = str(self.session.path or ROOT / "workspace.gpkg")
+        start = str(self.session.path or default_dir() / "workspace.gpkg")
         path, _ = QFileDialog.getSaveFileName(self, tr("另存为"), start, tr("工作区 (*.gpkg)"))
         if not path:
             return False
@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
             target = self.session.path
             if target is None:
                 path, _ = QFileDialog.getSaveFileName(
-                    self, tr("另存为"), str(ROOT), tr("工作区 (*.gpkg)")
+                    self, tr("另存为"), str(default_dir()), tr("工作区 (*.gpkg)")
                 )
                 if not path:
                     return False
@@ -754,7 +754,7 @@ class MainWindow(QMainWindow):
 
     def screenshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, tr("保存窗口截图"), str(ROOT / "reliefdesk.png"), "PNG (*.png)"
+            self, tr("保存窗口截图"), str(default_dir() / "reliefdesk.png"), "PNG (*.png)"
         )
         if path:
             self.grab().save(path, "PNG")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -25,10 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, QStandardPaths, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
 from gis.event_log import EVENT_LOG, log_entries, with_log_entry
+from gis import paths
 from gis.model import (
     Incident,
     IncidentStatus,
@@ -88,19 +88,11 @@ class SnapshotCommand(QUndoCommand):
 
 
 class RecoveryStore:
-    """Recovery copies of unsaved work, one per workspace path, in the app data folder."""
+    """Recovery copies of unsaved work, one per workspace path, in the user data folder."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        if directory is None:
-            env = os.environ.get("RELIEFDESK_RECOVERY_DIR")
-            if env:
-                directory = Path(env)
-            else:
-                base = QStandardPaths.writableLocation(
-                    QStandardPaths.StandardLocation.AppDataLocation
-                )
-                directory = Path(base or Path.home() / ".local/share/ReliefDesk") / "recovery"
-        self.directory = Path(directory)
+        # default: gis.paths.recovery_dir() ($RELIEFDESK_RECOVERY_DIR or the user data folder)
+        self.directory = Path(directory) if directory is not None else paths.recovery_dir()
 
     def file_for(self, source: Path | None) -> Path:
         key = str(Path(source).resolve()) if source else "untitled"

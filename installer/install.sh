@@ -13,7 +13,7 @@
 # Options:
 #   --no-debs      do not install Debian packages (already there, or no root)
 #   --python PY    run the app with an existing Python environment PY instead of building
-#                  PREFIX/.venv (it must already have requirements.txt installed)
+#                  PREFIX/.venv (it must already have requirements.lock installed)
 #   --user         menu entry in ~/.local/share/applications (default when not root, no DESTDIR)
 #   --uninstall    remove PREFIX and the menu entry written by an earlier install
 # Environment: DESTDIR stages the files under $DESTDIR$PREFIX (packaging); the launcher and the
@@ -63,7 +63,7 @@ fi
 [ "$DEBS" = 0 ] || make -C "$SRC" debs
 mkdir -p "$DEST"
 cp -a "$SRC"/app.py "$SRC"/gis "$SRC"/dispatch "$SRC"/gui "$SRC"/data "$SRC"/resources \
-      "$SRC"/requirements.txt "$SRC"/LICENSE "$SRC"/README.md "$SRC"/CHANGELOG.md "$DEST"/
+      "$SRC"/requirements.lock "$SRC"/LICENSE "$SRC"/README.md "$SRC"/CHANGELOG.md "$DEST"/
 find "$DEST" -name __pycache__ -prune -exec rm -rf {} +
 if [ -n "$PYTHON" ]; then
   RUN_PY="$PYTHON"
@@ -72,9 +72,9 @@ else
   python3 -m venv "$DEST/.venv"
   if [ -d "$SRC/installer/wheelhouse" ]; then
     "$DEST/.venv/bin/python" -m pip install --no-index --find-links "$SRC/installer/wheelhouse" \
-      -r "$DEST/requirements.txt"
+      --require-hashes -r "$DEST/requirements.lock"
   else
-    "$DEST/.venv/bin/python" -m pip install -r "$DEST/requirements.txt"
+    "$DEST/.venv/bin/python" -m pip install --require-hashes -r "$DEST/requirements.lock"
   fi
 fi
 cat > "$DEST/reliefdesk" <<LAUNCH

@@ -23,13 +23,23 @@ sed -e "s|@PREFIX@|/opt/reliefdesk|g" -e "s|^Icon=.*|Icon=reliefdesk|" -e "/^# T
 install -m 644 "$SRC/resources/icons/reliefdesk.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/"
 install -m 644 "$SRC/LICENSE" "$STAGE/usr/share/doc/reliefdesk/copyright"
 SIZE_KB="$(du -sk "$STAGE" | cut -f1)"
+# the newest glibc symbol version any bundled library asks for (README: "Which Linux systems"),
+# so apt refuses the package on an older system instead of the app failing at start
+LIBC=""
+if command -v objdump >/dev/null; then
+  GLIBC_MIN="$(find "$BUNDLE" -type f \( -name '*.so*' -o -name ReliefDesk \) -print0 \
+    | xargs -0 objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sed 's/^GLIBC_//' | sort -uV | tail -1)"
+  [ -z "$GLIBC_MIN" ] || LIBC="libc6 (>= $GLIBC_MIN), "
+else
+  echo "objdump not found (Debian package binutils): no libc6 version in Depends" >&2
+fi
 cat > "$STAGE/DEBIAN/control" <<CONTROL
 Package: reliefdesk
 Version: $VERSION
 Architecture: $ARCH
 Maintainer: ReliefDesk maintainers <reliefdesk@localhost>
 Installed-Size: $SIZE_KB
-Depends: libasound2, libdbus-1-3, libegl1, libfontconfig1, libfreetype6, libgbm1, libgl1, libglib2.0-0, libnspr4, libnss3, libx11-6, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-render-util0, libxcb-shape0, libxcomposite1, libxdamage1, libxext6, libxfixes3, libxkbcommon0, libxkbcommon-x11-0, libxkbfile1, libxrandr2, libxtst6, fonts-wqy-microhei
+Depends: ${LIBC}libasound2, libdbus-1-3, libegl1, libfontconfig1, libfreetype6, libgbm1, libgl1, libglib2.0-0, libnspr4, libnss3, libx11-6, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-render-util0, libxcb-shape0, libxcomposite1, libxdamage1, libxext6, libxfixes3, libxkbcommon0, libxkbcommon-x11-0, libxkbfile1, libxrandr2, libxtst6, fonts-wqy-microhei
 Section: misc
 Priority: optional
 Homepage: https://localhost/reliefdesk

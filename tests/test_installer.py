@@ -88,7 +88,8 @@ def test_icon_template_and_make_targets_exist() -> None:
         dry = subprocess.run(
             ["make", "-n", "-C", str(ROOT), "wheelhouse"], capture_output=True, text=True
         )
-        assert dry.returncode == 0 and "pip download -r requirements.txt" in dry.stdout
+        assert dry.returncode == 0, dry.stderr
+        assert "pip download --require-hashes --only-binary=:all: -r requirements.lock" in dry.stdout
 
 
 def test_frozen_build_targets_stay_out_of_make_test() -> None:
@@ -100,9 +101,9 @@ def test_frozen_build_targets_stay_out_of_make_test() -> None:
     test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "bundle" not in test_rule and "deb" not in test_rule
     assert (ROOT / "installer" / "reliefdesk.spec").is_file()
-    build_reqs = (ROOT / "requirements-build.txt").read_text(encoding="utf-8")
-    assert "pyinstaller" in build_reqs
-    assert "pyinstaller" not in (ROOT / "requirements.txt").read_text(encoding="utf-8").lower()
+    assert "\npyinstaller==" in (ROOT / "requirements-build.lock").read_text(encoding="utf-8")
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        assert "pyinstaller" not in (ROOT / lock).read_text(encoding="utf-8").lower(), lock
     for script in ("bundle_smoke.sh", "make_deb.sh", "install.sh"):
         proc = subprocess.run(["bash", "-n", str(ROOT / "installer" / script)], capture_output=True)
         assert proc.returncode == 0, (script, proc.stderr)

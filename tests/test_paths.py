@@ -84,3 +84,79 @@ def test_debian_font_is_found_without_configuration(monkeypatch: pytest.MonkeyPa
         pytest.skip("fonts-wqy-microhei not installed")
     monkeypatch.delenv("RELIEFDESK_CJK_FONT", raising=False)
     assert paths.find_cjk_font() == debian
+
+
+def _fake_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_DOCUMENTS_DIR", "RELIEFDESK_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def test_recovery_copies_go_to_the_user_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = _fake_home(monkeypatch, tmp_path)
+    monkeypatch.delenv("RELIEFDESK_RECOVERY_DIR", raising=False)
+    if sys.platform.startswith("linux"):
+        assert paths.recovery_dir() == home / ".local" / "share" / "ReliefDesk" / "recovery"
+    assert paths.recovery_dir().parts[-2:] == ("ReliefDesk", "recovery")
+    from gui.session import RecoveryStore
+
+    assert RecoveryStore().directory == paths.recovery_dir()  # the autosave uses it
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "r"))
+    assert RecoveryStore().directory == paths.recovery_dir() == tmp_path / "r"
+
+
+def test_dialogs_start_in_documents_when_the_app_folder_is_not_writable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    home = _fake_home(monkeypatch, tmp_path)
+    workspace = tmp_path / "county" / "w.gpkg"
+    workspace.parent.mkdir()
+    assert paths.default_dir() == ROOT  # from source: the checkout, as before
+    assert paths.default_dir(fallback=ROOT / "data") == ROOT / "data"
+    assert paths.default_dir(workspace) == workspace.parent  # the open workspace wins
+    assert paths.default_dir(fallback=tmp_path / "gone") == home / "Documents"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(ROOT), raising=False)  # writable, still frozen
+    assert paths.default_dir() == home / "Documents"
+    assert paths.default_dir(fallback=ROOT / "data") == home / "Documents"
+    assert paths.default_dir(workspace) == workspace.parent
+    (home / "Documents").rmdir()
+    assert paths.default_dir() == home  # no documents folder: the home folder
+
+
+def test_every_file_dialog_in_gui_starts_from_default_dir() -> None:
+    """Each QFileDialog.get*() call in gui/ passes a start folder built by gis.paths.default_dir
+    (directly, or through a local variable assigned from it) or the open workspace's path."""
+    import ast
+
+    calls = 0
+    for source in sorted((ROOT / "gui").rglob("*.py")):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            assigned = {
+                t.id: ast.unparse(n.value)
+                for n in ast.walk(func)
+                if isinstance(n, ast.Assign)
+                for t in n.targets
+                if isinstance(t, ast.Name)
+            }
+            for node in ast.walk(func):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and ast.unparse(node.func.value) == "QFileDialog"
+                    and node.func.attr.startswith("get")
+                ):
+                    continue
+                calls += 1
+                start = ast.unparse(node.args[2])
+                start = assigned.get(start, start)
+                assert "default_dir(" in start, (source.name, node.lineno, start)
+    assert calls >= 6

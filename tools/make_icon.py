@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Draw ReliefDesk's application icon: resources/icons/reliefdesk.png (256 px) and .svg.
+"""Draw ReliefDesk's application icon: resources/icons/reliefdesk.png (256 px), .svg and .ico.
 
     .venv/bin/python tools/make_icon.py
 
 A rounded orange-red square (emergency), a white map pin with a blue cross (relief). Drawn with
 Pillow (a matplotlib dependency, already in the venv); the SVG is the same shapes, for scalable
-menus. Both are GPL-3.0-or-later like the rest of the project.
+menus; the .ico (16–256 px) is for Windows (the exe, the installer, the .gpkg file type). All are
+GPL-3.0-or-later like the rest of the project.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ def draw() -> Image.Image:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    draw().save(OUT / "reliefdesk.png", optimize=True)
+    img = draw()
+    img.save(OUT / "reliefdesk.png", optimize=True)
+    img.save(OUT / "reliefdesk.ico", sizes=[(n, n) for n in (16, 24, 32, 48, 64, 128, 256)])
     (OUT / "reliefdesk.svg").write_text(SVG, encoding="utf-8")
-    print(OUT / "reliefdesk.png", OUT / "reliefdesk.svg")
+    print(OUT / "reliefdesk.png", OUT / "reliefdesk.ico", OUT / "reliefdesk.svg")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ from PyQt6.QtWidgets import (
 from dispatch.options import DispatchOptions
 from dispatch.plan import Plan, stored_status_label
 from dispatch.records import PlanStatus
+from gis.paths import default_dir
 from gui.controllers.dispatch import (
     DispatchController,
     ExportDone,
@@ -679,8 +680,7 @@ class DispatchPanel(QDockWidget):
         if self.plan is None:
             return None
         if folder is None:
-            path = self.session.path
-            start = str(path.parent) if path else str(Path.home())
+            start = str(default_dir(self.session.path, fallback=Path.home()))
             chosen = QFileDialog.getExistingDirectory(self, tr("选择导出文件夹"), start)
             if not chosen:
                 return None
