@@ -34,6 +34,7 @@ from PyQt6.QtWidgets import (
 
 from gis.imports.export import FORMATS, exportable_layers
 from gis.imports.mapping import importable_kinds, kind_fields, label
+from gis.paths import default_dir
 from gui.i18n import tr
 from gui.services.import_jobs import ExportRequest, PreviewRequest, export_job, preview_job
 
@@ -136,7 +137,8 @@ class ImportDialog(QDialog):
     # ---- inputs --------------------------------------------------------------------------
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("选择要导入的文件"), "", tr(FILE_FILTER))
+        start = str(default_dir(self.session.path))
+        path, _ = QFileDialog.getOpenFileName(self, tr("选择要导入的文件"), start, tr(FILE_FILTER))
         if path:
             self.file_edit.setText(path)
 
@@ -285,8 +287,9 @@ class ExportDialog(QDialog):
     def choose_and_export(self) -> None:
         fmt = self.format_combo.currentData()
         layer = self.layer_combo.currentData()
+        start = default_dir(self.session.path) / f"{layer}.{fmt}"
         path, _ = QFileDialog.getSaveFileName(
-            self, tr("导出图层"), f"{layer}.{fmt}", f"{fmt.upper()} (*.{fmt})"
+            self, tr("导出图层"), str(start), f"{fmt.upper()} (*.{fmt})"
         )
         if path:
             self.export_to(Path(path))

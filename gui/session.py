@@ -27,8 +27,8 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
-from gis.event_log import EVENT_LOG, log_entries, with_log_entry
 from gis import paths
+from gis.event_log import EVENT_LOG, log_entries, with_log_entry
 from gis.model import (
     Incident,
     IncidentStatus,
