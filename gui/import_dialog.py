@@ -287,10 +287,8 @@ class ExportDialog(QDialog):
     def choose_and_export(self) -> None:
         fmt = self.format_combo.currentData()
         layer = self.layer_combo.currentData()
-        start = default_dir(self.session.path) / f"{layer}.{fmt}"
-        path, _ = QFileDialog.getSaveFileName(
-            self, tr("导出图层"), str(start), f"{fmt.upper()} (*.{fmt})"
-        )
+        start = str(default_dir(self.session.path) / f"{layer}.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(self, tr("导出图层"), start, f"{fmt.upper()} (*.{fmt})")
         if path:
             self.export_to(Path(path))
 
