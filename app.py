@@ -12,6 +12,7 @@
     python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
     python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME [--note TEXT] [--allow-partial]
     python app.py coverage WS.gpkg --out DIR [--facilities stockpiles|teams|shelters] [--minutes 15,30,60,90]
+    python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -38,6 +39,7 @@ SUBCOMMANDS = (
     "relax",
     "plan-status",
     "coverage",
+    "plan-stock",
 )
 
 EPILOG = """subcommands (headless):
@@ -54,6 +56,8 @@ EPILOG = """subcommands (headless):
                                      [--note TEXT] [--allow-partial]: move a stored plan on
   coverage WS.gpkg --out DIR         coverage, blind spots and isochrones (coverage.json,
                                      isochrones.geojson) [--facilities F] [--minutes 15,30,60,90]
+  plan-stock WS.gpkg --out DIR       recommended stock per stockpile, gaps, procurement list
+                                     (stock.json, stock.xlsx)
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -205,6 +209,26 @@ def _cli_parser() -> argparse.ArgumentParser:
     cov.add_argument(
         "--remove", nargs="+", default=(), metavar="ID", help="what-if: leave these facilities out"
     )
+
+    pst = sub.add_parser("plan-stock", help="how much to hold: recommended stock, gaps, procurement")
+    pst.add_argument("workspace", type=Path)
+    pst.add_argument("--out", type=Path, required=True, help="output folder")
+    pst.add_argument(
+        "--radius-m", type=float, default=1000.0, help="affected people within (default 1000 m)"
+    )
+    pst.add_argument(
+        "--nearest", type=int, default=1, help="else the nearest N points with people (default 1)"
+    )
+    pst.add_argument(
+        "--deadline-min", type=float, default=None, help="deadline for all (default: 预案 template)"
+    )
+    pst.add_argument(
+        "--capacity-factor",
+        type=float,
+        default=1.5,
+        help="stockpile capacity = factor × volume held (default 1.5)",
+    )
+    pst.add_argument("--seconds", type=float, default=20.0, help="solver time limit (default 20)")
     return p
 
 
@@ -361,6 +385,23 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_plan_stock(args: argparse.Namespace) -> int:
+    from dispatch.planning.stock_cli import run_plan_stock_cli
+
+    _require_file(args.workspace, "workspace")
+    if not args.seconds > 0:
+        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    return run_plan_stock_cli(
+        args.workspace,
+        args.out,
+        radius_m=args.radius_m,
+        nearest=args.nearest,
+        deadline_min=args.deadline_min,
+        capacity_factor=args.capacity_factor,
+        seconds=args.seconds,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -370,6 +411,7 @@ COMMANDS = {
     "relax": cmd_relax,
     "plan-status": cmd_plan_status,
     "coverage": cmd_coverage,
+    "plan-stock": cmd_plan_stock,
 }
 
 
