@@ -62,7 +62,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyproj
 import shapely
-from shapely.ops import transform
 
 from dispatch.planning.coverage import MAX_OFFROAD_M, demand_sites
 from dispatch.planning.location import _Mip
@@ -233,7 +232,7 @@ def design_incidents(
     site_pts = shapely.points([to_m(s.lon, s.lat) for s in people] if people else np.empty((0, 2)))
     out = []
     for k, h in enumerate(hazards):
-        geom = transform(to_m, h.geometry)
+        geom = shapely.transform(h.geometry, to_m, interleaved=False)
         dist = shapely.distance(geom, site_pts) if people else np.empty(0)
         near = [j for j in np.argsort(dist, kind="stable") if dist[j] <= rules.radius_m]
         if not near:
