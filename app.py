@@ -229,6 +229,9 @@ def _cli_parser() -> argparse.ArgumentParser:
         help="stockpile capacity = factor × volume held (default 1.5)",
     )
     pst.add_argument("--seconds", type=float, default=20.0, help="solver time limit (default 20)")
+    pst.add_argument(
+        "--pairs", action="store_true", help="also serve any two design incidents at once"
+    )
     return p
 
 
@@ -399,6 +402,7 @@ def cmd_plan_stock(args: argparse.Namespace) -> int:
         deadline_min=args.deadline_min,
         capacity_factor=args.capacity_factor,
         seconds=args.seconds,
+        pairs=bool(args.pairs),
     )
 
 

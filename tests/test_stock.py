@@ -36,6 +36,31 @@ def plan(demo_scenario: Any, demo_network: Any) -> Any:
     return plan_stock(demo_scenario, demo_network, StockRequest())
 
 
+def served_at_once(incidents: list[Any], rec: Any, stockpiles: list[str]) -> bool:
+    """Max-flow: source → (stockpile, item) [recommended] → (incident, item) [∞ if the stockpile
+    reaches the incident in time] → sink [need]; True when every need is met together."""
+    codes = sorted({c for e in incidents for c in e.needs})
+    node: dict[Any, int] = {"src": 0}
+    for key in [(s, c) for s in stockpiles for c in codes] + [
+        (e.id, c) for e in incidents for c in e.needs
+    ]:
+        node[key] = len(node)
+    sink = len(node)
+    arcs = []
+    for s in stockpiles:
+        for c in codes:
+            arcs.append((0, node[(s, c)], round(rec.get((s, c), 0.0) * 1000)))
+    for e in incidents:
+        for c, need in e.needs.items():
+            arcs.append((node[(e.id, c)], sink, round(need * 1000)))
+            for s in e.reach:
+                arcs.append((node[(s, c)], node[(e.id, c)], 2**31 - 1))
+    u, v, cap = zip(*arcs, strict=True)
+    g = csr_matrix((np.array(cap, dtype=np.int32), (u, v)), shape=(sink + 1, sink + 1))
+    want = sum(round(q * 1000) for e in incidents for q in e.needs.values())
+    return bool(maximum_flow(g, 0, sink).flow_value == want)
+
+
 def test_design_incidents_follow_the_hazards_and_templates(plan: Any, demo_scenario: Any) -> None:
     templates = load_plan_templates()
     by_hazard = {e.hazard_id: e for e in plan.incidents}
@@ -99,28 +124,26 @@ def test_recommended_stock_serves_each_design_incident_in_time(
     for k, e in enumerate(plan.incidents):
         reach = {s.id for i, s in enumerate(sp) if minutes[i, k] <= e.deadline_min + 0.02}
         assert set(e.reach) <= reach  # the engine rounds seconds up: never reaches more
-        codes = sorted(e.needs)
-        # max-flow: source → (stockpile, item) [recommended] → item [∞] → sink [need]
-        arcs: list[tuple[int, int, int]] = []
-        n_items = len(codes)
-        sink = 1 + len(sp) * n_items + n_items
-        for j, c in enumerate(codes):
-            item_node = 1 + len(sp) * n_items + j
-            arcs.append((item_node, sink, round(e.needs[c] * 1000)))
-            for i, s in enumerate(sp):
-                if s.id in e.reach:
-                    node = 1 + i * n_items + j
-                    arcs.append((0, node, round(rec.get((s.id, c), 0.0) * 1000)))
-                    arcs.append((node, item_node, 2**31 - 1))
-        u, v, cap = zip(*arcs, strict=True)
-        g = csr_matrix((np.array(cap, dtype=np.int32), (u, v)), shape=(sink + 1, sink + 1))
-        flow = maximum_flow(g, 0, sink).flow_value
-        assert flow == sum(round(q * 1000) for q in e.needs.values()), e.id
+        assert served_at_once([e], rec, [s.id for s in sp]), e.id
     # within each stockpile's capacity (m³)
     mats = {m.code: m for m in plan.materials}
     for sid, cap in zip(plan.problem.stockpiles, plan.problem.capacity_m3, strict=True):
         vol = sum(q * mats[c].unit_volume_m3 for (s, c), q in rec.items() if s == sid)
         assert vol <= cap + 1e-6
+
+
+def test_pairs_serve_any_two_incidents_at_once(
+    plan: Any, demo_scenario: Any, demo_network: Any
+) -> None:
+    both = plan_stock(demo_scenario, demo_network, StockRequest(pairs=True))
+    assert both.result.info.status == Status.OPTIMAL and not both.result.shortfalls
+    ids = list(both.problem.stockpiles)
+    inc = [e for e in both.incidents if e.feasible]
+    pairs = [(a, b) for i, a in enumerate(inc) for b in inc[i + 1 :]]
+    assert all(served_at_once([a, b], both.result.recommended, ids) for a, b in pairs)
+    # the single-incident stock does not serve every pair, and costs less
+    assert not all(served_at_once([a, b], plan.result.recommended, ids) for a, b in pairs)
+    assert both.result.info.objective > plan.result.info.objective
 
 
 def test_recommendation_is_minimal_and_gaps_add_up(plan: Any, demo_scenario: Any) -> None:

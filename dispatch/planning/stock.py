@@ -41,6 +41,11 @@ SCIP (OR-Tools ``pywraplp``) rather than GLOP: most items come in whole units, a
 LP solution up per stockpile would not be minimal; the model is small (≈ items × stockpiles
 variables) and SCIP proves it optimal in well under a second on the demo county.
 
+With ``pairs`` the stock must also serve any two design incidents at the same time: for each
+pair and shared item, Σ_{s reaches e or f} x_si ≥ need_ei + need_fi (with the rows above this
+is exactly the condition for a split of the stock between the two to exist — Gale's theorem on
+a bipartite supply/demand network with two demands; the tests check it by max-flow).
+
 Capacity: the model has no stockpile volume yet, so a stockpile holds at most
 ``capacity_factor`` (default 1.5) × the volume of its current inventory (m³) — a store already
 holding goods has room for half as much again. State a real capacity there when the model has it.
@@ -319,7 +324,10 @@ class StockProblem:
 
 @dataclass(frozen=True)
 class StockOptions:
+    """``pairs``: also any two design incidents at once (module doc)."""
+
     seconds: float = 20.0
+    pairs: bool = False
 
 
 @dataclass(frozen=True)
@@ -409,6 +417,19 @@ def solve_stock(
             u = solver.NumVar(0.0, float(need), "")
             short[(e.id, code)] = u
             solver.Add(solver.Sum([x[(s_index[sid], code)] for sid in e.reach]) + u >= float(need))
+    if options.pairs:
+        # two incidents e, f at once: by Gale's supply–demand theorem a split of the stock exists
+        # iff each is covered alone (above) and their joint reach holds both needs
+        for a, e in enumerate(live):
+            for f in live[a + 1 :]:
+                both = sorted(set(e.reach) | set(f.reach))
+                for code in set(e.needs) & set(f.needs):
+                    solver.Add(
+                        solver.Sum([x[(s_index[sid], code)] for sid in both])
+                        + short[(e.id, code)]
+                        + short[(f.id, code)]
+                        >= float(e.needs[code] + f.needs[code])
+                    )
     for k, cap in enumerate(problem.capacity_m3):
         terms = [items[c].unit_volume_m3 * v for (i, c), v in x.items() if i == k]
         if cap is not None and terms:
@@ -535,6 +556,7 @@ class StockRequest:
     rules: DesignRules = DesignRules()
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR
     seconds: float = 20.0
+    pairs: bool = False
 
 
 @dataclass(frozen=True)
@@ -583,7 +605,9 @@ def plan_stock(
     def sub(fraction: float, message: str) -> None:
         progress(0.2 + 0.8 * fraction, message)
 
-    result = solve_stock(problem, StockOptions(request.seconds), stop=stop, progress=sub)
+    result = solve_stock(
+        problem, StockOptions(request.seconds, request.pairs), stop=stop, progress=sub
+    )
     return StockPlan(
         request, materials, incidents, problem, result, stock_report(scenario, materials, result)
     )

@@ -3,7 +3,7 @@
 Contract::
 
     python app.py plan-stock WS --out DIR [--radius-m 1000] [--nearest 1] [--deadline-min M]
-                                          [--capacity-factor 1.5] [--seconds 20]
+                                          [--capacity-factor 1.5] [--seconds 20] [--pairs]
 
 ``DIR/stock.json`` keys:
 
@@ -21,8 +21,9 @@ Contract::
 * ``infeasible``: the designs that cannot be planned for, with ``reason``;
 * ``procurement``: what to buy (``stockpile_id``, ``stockpile``, ``code``, ``name``, ``unit``,
   ``quantity``, ``weight_kg``, ``volume_m3``); ``below_safety``: items held below safety stock;
-* ``shortfalls`` (what capacity leaves uncovered), ``problems`` (sentences), ``rules``,
-  ``notes``.
+* ``rules``: ``radius_m``, ``nearest``, ``deadline_min``, ``capacity_factor``, ``pairs``
+  (``--pairs``: any two design incidents at once must be served too), ``objective``;
+* ``shortfalls`` (what capacity leaves uncovered), ``problems`` (sentences), ``notes``.
 
 ``DIR/stock.xlsx``: sheets 储备建议, 采购清单, 低于安全库存, 设计事件, 说明 — Chinese headers.
 
@@ -218,7 +219,13 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
             "nearest": rules.nearest,
             "deadline_min": rules.deadline_min,
             "capacity_factor": plan.request.capacity_factor,
-            "objective": "最小化储备总重量(kg)；每个设计事件单独满足（不同时发生）",
+            "pairs": plan.request.pairs,
+            "objective": "最小化储备总重量(kg)；"
+            + (
+                "每个设计事件单独满足，且任意两个同时发生也能满足"
+                if plan.request.pairs
+                else "每个设计事件单独满足（不同时发生）"
+            ),
         },
         "notes": [
             "到期日/保质期：库存行尚无生产日期或到期日，未检查临期物资 (TODO)",
@@ -355,11 +362,14 @@ def run_plan_stock_cli(
     deadline_min: float | None = None,
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR,
     seconds: float = 20.0,
+    pairs: bool = False,
 ) -> int:
     """Compute and write ``stock.json`` and ``stock.xlsx``; returns the exit code."""
     from gis.loading import load_road_network, open_workspace
 
-    request = StockRequest(DesignRules(radius_m, nearest, deadline_min), capacity_factor, seconds)
+    request = StockRequest(
+        DesignRules(radius_m, nearest, deadline_min), capacity_factor, seconds, pairs
+    )
     request.rules.check()
     out = Path(out)
     if out.exists() and not out.is_dir():
