@@ -199,6 +199,26 @@ def test_unreachable_and_unknown_hazards_are_named(demo_scenario: Any, demo_netw
     assert by["HZ-SLOW"].feasible
 
 
+def test_capacity_too_small_names_the_shortfalls(demo_scenario: Any, demo_network: Any) -> None:
+    # tight capacity is a hard knapsack for SCIP: it may not prove the optimum within 2 s, and
+    # then says so (TIMEOUT with the best stocking found and its gap)
+    p = plan_stock(demo_scenario, demo_network, StockRequest(capacity_factor=0.3, seconds=2.0))
+    info = p.result.info
+    assert info.status in (Status.OPTIMAL, Status.TIMEOUT) and p.result.shortfalls
+    assert info.bound is not None and info.bound <= info.objective + 1e-6
+    mats = {m.code: m for m in p.materials}
+    for sid, cap in zip(p.problem.stockpiles, p.problem.capacity_m3, strict=True):
+        vol = sum(
+            q * mats[c].unit_volume_m3 for (s, c), q in p.result.recommended.items() if s == sid
+        )
+        assert vol <= cap + 1e-6
+    for eid, code, q in p.result.shortfalls:
+        e = next(x for x in p.incidents if x.id == eid)
+        have = sum(p.result.recommended.get((s, code), 0.0) for s in e.reach)
+        assert have + q == pytest.approx(e.needs[code], abs=1e-3)
+    assert any("储备库容量不足" in t for t in p.result.problems)
+
+
 def test_cli_contract(demo_ws: Any, demo_workspace_path: Path, tmp_path: Path, capsys: Any) -> None:
     import app
     from gis.workspace import write_workspace

@@ -48,7 +48,8 @@ a bipartite supply/demand network with two demands; the tests check it by max-fl
 
 Capacity: the model has no stockpile volume yet, so a stockpile holds at most
 ``capacity_factor`` (default 1.5) × the volume of its current inventory (m³) — a store already
-holding goods has room for half as much again. State a real capacity there when the model has it.
+holding goods has room for half as much again; an empty (newly planned) stockpile has no limit
+(``capacity_m3`` ``None``). State a real capacity there when the model has it.
 
 Safety stock: a design-level incident is when safety stock is released, so the recommended
 quantity is the whole stock the design needs; items held below their safety stock are flagged
@@ -363,7 +364,8 @@ def build_problem(
             held[(s.id, code)] = float(q)
             if code in by_code:
                 vol += q * by_code[code].unit_volume_m3
-        caps.append(round(vol * capacity_factor, 3))
+        # an empty (e.g. newly planned) stockpile has no volume to scale: no limit
+        caps.append(round(vol * capacity_factor, 3) if vol > 0 else None)
     return StockProblem(
         items=tuple(materials),
         stockpiles=tuple(s.id for s in scenario.stockpiles),
