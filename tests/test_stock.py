@@ -266,6 +266,12 @@ def test_cli_contract(demo_ws: Any, demo_workspace_path: Path, tmp_path: Path, c
     assert cell.data_type == "s" and evil in names
     n_buy = wb["采购清单"].max_row - 1
     assert n_buy == len(doc["procurement"]) > 0
+    # --pairs reaches the model: more stock, said in the rules
+    assert app.main(["plan-stock", str(demo_workspace_path), "--out", str(out), "--pairs"]) == 0
+    capsys.readouterr()
+    two = json.loads((out / "stock.json").read_text(encoding="utf-8"))
+    assert two["rules"]["pairs"] is True and doc["rules"]["pairs"] is False
+    assert two["total_kg"] > doc["total_kg"]
     # bad input: one line, exit 2, nothing written
     bad = tmp_path / "bad"
     for args, needle in (
