@@ -15,6 +15,7 @@
     python app.py import WS.gpkg FILE --kind KIND [--sheet NAME] [--crs auto|…] [--mapping MAP.json]
                   [--dry-run] [--update]
     python app.py export WS.gpkg --layer NAME --format xlsx|csv|geojson|shp|kml --out FILE
+    python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -43,6 +44,7 @@ SUBCOMMANDS = (
     "coverage",
     "import",
     "export",
+    "plan-stock",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -65,6 +67,8 @@ EPILOG = """subcommands (headless):
   import WS.gpkg FILE --kind KIND    import a ledger (XLSX/XLS/CSV) or a vector file (SHP, GeoJSON,
                                      KML/KMZ, GPKG) [--dry-run] [--update] [--crs C] [--mapping M]
   export WS.gpkg --layer NAME --format F --out FILE   a layer to xlsx, csv, geojson, shp or kml
+  plan-stock WS.gpkg --out DIR       recommended stock per stockpile, gaps, procurement list
+                                     (stock.json, stock.xlsx)
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -239,6 +243,29 @@ def _cli_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", type=Path, required=True)
     exp.add_argument(
         "--encoding", default="utf-8", choices=("utf-8", "gbk"), help="Shapefile text (default utf-8)"
+    )
+
+    pst = sub.add_parser("plan-stock", help="how much to hold: recommended stock, gaps, procurement")
+    pst.add_argument("workspace", type=Path)
+    pst.add_argument("--out", type=Path, required=True, help="output folder")
+    pst.add_argument(
+        "--radius-m", type=float, default=1000.0, help="affected people within (default 1000 m)"
+    )
+    pst.add_argument(
+        "--nearest", type=int, default=1, help="else the nearest N points with people (default 1)"
+    )
+    pst.add_argument(
+        "--deadline-min", type=float, default=None, help="deadline for all (default: 预案 template)"
+    )
+    pst.add_argument(
+        "--capacity-factor",
+        type=float,
+        default=1.5,
+        help="stockpile capacity = factor × volume held (default 1.5)",
+    )
+    pst.add_argument("--seconds", type=float, default=20.0, help="solver time limit (default 20)")
+    pst.add_argument(
+        "--pairs", action="store_true", help="also serve any two design incidents at once"
     )
     return p
 
@@ -441,6 +468,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     summary = export_layer(args.workspace, args.layer, args.format, args.out, encoding=args.encoding)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
+def cmd_plan_stock(args: argparse.Namespace) -> int:
+    from dispatch.planning.stock_cli import run_plan_stock_cli
+
+    _require_file(args.workspace, "workspace")
+    if not args.seconds > 0:
+        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    return run_plan_stock_cli(
+        args.workspace,
+        args.out,
+        radius_m=args.radius_m,
+        nearest=args.nearest,
+        deadline_min=args.deadline_min,
+        capacity_factor=args.capacity_factor,
+        seconds=args.seconds,
+        pairs=bool(args.pairs),
+    )
 
 
 COMMANDS = {
@@ -454,6 +497,7 @@ COMMANDS = {
     "coverage": cmd_coverage,
     "import": cmd_import,
     "export": cmd_export,
+    "plan-stock": cmd_plan_stock,
 }
 
 

@@ -81,6 +81,7 @@ def build_actions(window: QMainWindow) -> None:
     w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
     w.act_about = _action("关于与数据来源", w.about)
     w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip="各类设施的可达时间、覆盖率与盲区")
+    w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip="各储备库应储多少、缺口与采购清单")
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -130,6 +131,7 @@ def build_actions(window: QMainWindow) -> None:
         w.language_actions[code] = a
     w.planning_menu = mb.addMenu(tr("规划(&P)"))
     w.planning_menu.addAction(w.act_coverage)
+    w.planning_menu.addAction(w.act_stock)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar
@@ -158,3 +160,9 @@ def build_actions(window: QMainWindow) -> None:
     tb.widgetForAction(w.draw_actions["line"]).setText(tr("画管制线"))
     tb.addAction(w.act_fit)
     w.toolbar = tb
+
+
+def _open_stock(w: Any) -> None:
+    from gui.docks.stock_dialog import open_stock_dialog
+
+    open_stock_dialog(w)

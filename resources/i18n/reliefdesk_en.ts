@@ -2023,5 +2023,85 @@
         <source>预览</source>
         <translation>Preview</translation>
     </message>
+    <message>
+        <source>{status}：建议储备 {kg:,.0f} kg，需采购 {n} 项（{buy:,.0f} kg）；{bad} 个设计事件无法满足</source>
+        <translation>{status}: recommended stock {kg:,.0f} kg, {n} line(s) to buy ({buy:,.0f} kg); {bad} design incident(s) cannot be served</translation>
+    </message>
+    <message>
+        <source>事件类型</source>
+        <translation>Incident type</translation>
+    </message>
+    <message>
+        <source>任意两个设计事件同时发生也能满足</source>
+        <translation>Also serve any two design incidents at once</translation>
+    </message>
+    <message>
+        <source>低于安全库存</source>
+        <translation>Below safety stock</translation>
+    </message>
+    <message>
+        <source>储备测算</source>
+        <translation>Stock planning</translation>
+    </message>
+    <message>
+        <source>储备测算…</source>
+        <translation>Stock planning…</translation>
+    </message>
+    <message>
+        <source>单位</source>
+        <translation>Unit</translation>
+    </message>
+    <message>
+        <source>受影响范围（米）</source>
+        <translation>Affected within (m)</translation>
+    </message>
+    <message>
+        <source>可规划</source>
+        <translation>plannable</translation>
+    </message>
+    <message>
+        <source>各储备库应储多少、缺口与采购清单</source>
+        <translation>How much each stockpile should hold, gaps and what to buy</translation>
+    </message>
+    <message>
+        <source>富余</source>
+        <translation>Surplus</translation>
+    </message>
+    <message>
+        <source>导出 XLSX…</source>
+        <translation>Export XLSX…</translation>
+    </message>
+    <message>
+        <source>导出失败：{e}</source>
+        <translation>Export failed: {e}</translation>
+    </message>
+    <message>
+        <source>工作区没有储备库。</source>
+        <translation>The workspace has no stockpiles.</translation>
+    </message>
+    <message>
+        <source>已导出：{path}</source>
+        <translation>Exported: {path}</translation>
+    </message>
+    <message>
+        <source>建议储备</source>
+        <translation>Recommended</translation>
+    </message>
+    <message>
+        <source>是</source>
+        <translation>yes</translation>
+    </message>
+    <message>
+        <source>正在测算储备…</source>
+        <translation>Planning stock…</translation>
+    </message>
+    <message>
+        <source>现有库存</source>
+        <translation>Held</translation>
+    </message>
+    <message>
+        <source>道路网络尚未载入，无法测算储备。</source>
+        <translation>The road network is not loaded: stock cannot be planned.</translation>
+    </message>
 </context>
 </TS>
