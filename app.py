@@ -12,6 +12,7 @@
     python app.py relax WS.gpkg --plan PLAN.json --out DIR [--seconds S]
     python app.py plan-status WS.gpkg PLAN_NUMBER --to STATUS --who NAME [--note TEXT] [--allow-partial]
     python app.py coverage WS.gpkg --out DIR [--facilities stockpiles|teams|shelters] [--minutes 15,30,60,90]
+    python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -38,6 +39,7 @@ SUBCOMMANDS = (
     "relax",
     "plan-status",
     "coverage",
+    "plan-sites",
 )
 
 EPILOG = """subcommands (headless):
@@ -54,6 +56,9 @@ EPILOG = """subcommands (headless):
                                      [--note TEXT] [--allow-partial]: move a stored plan on
   coverage WS.gpkg --out DIR         coverage, blind spots and isochrones (coverage.json,
                                      isochrones.geojson) [--facilities F] [--minutes 15,30,60,90]
+  plan-sites WS.gpkg --model M --facilities F --seconds S --out DIR
+                                     where to put facilities (sites.json): pmedian|mclp|lscp|cflp
+                                     [--k K] [--minutes T] [--keep-existing]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -205,6 +210,21 @@ def _cli_parser() -> argparse.ArgumentParser:
     cov.add_argument(
         "--remove", nargs="+", default=(), metavar="ID", help="what-if: leave these facilities out"
     )
+
+    ps2 = sub.add_parser("plan-sites", help="where to put facilities (p-median, covering, cflp)")
+    ps2.add_argument("workspace", type=Path)
+    # model/facilities/numbers are checked by the command (one line on stderr), not argparse
+    ps2.add_argument("--model", required=True, help="pmedian, mclp, lscp or cflp")
+    ps2.add_argument(
+        "--facilities", default="stockpiles", help="stockpiles (default), teams or shelters"
+    )
+    ps2.add_argument("--k", default=None, help="sites to choose (default: as many as exist)")
+    ps2.add_argument("--minutes", default=None, help="coverage minutes T (mclp/lscp, default 30)")
+    ps2.add_argument(
+        "--keep-existing", action="store_true", help="keep the existing sites and add k new"
+    )
+    ps2.add_argument("--seconds", required=True, help="solver time limit in seconds")
+    ps2.add_argument("--out", type=Path, required=True, help="output folder")
     return p
 
 
@@ -361,6 +381,22 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_plan_sites(args: argparse.Namespace) -> int:
+    from dispatch.planning.sites_cli import run_plan_sites_cli
+
+    _require_file(args.workspace, "workspace")
+    return run_plan_sites_cli(
+        args.workspace,
+        args.out,
+        model=args.model,
+        facilities=args.facilities,
+        k=args.k,
+        minutes=args.minutes,
+        keep_existing=bool(args.keep_existing),
+        seconds=args.seconds,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -370,6 +406,7 @@ COMMANDS = {
     "relax": cmd_relax,
     "plan-status": cmd_plan_status,
     "coverage": cmd_coverage,
+    "plan-sites": cmd_plan_sites,
 }
 
 
