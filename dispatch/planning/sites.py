@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,15 @@ from dispatch.planning.location import (
 from dispatch.results import ProgressFn, Status, StopFn, never_stop, no_progress
 from gis.errors import ValidationError
 from gis.matrix import TravelTimeEngine
-from gis.model import Scenario
+from gis.model import (
+    Location,
+    Scenario,
+    Shelter,
+    ShelterClass,
+    ShelterSetting,
+    Stockpile,
+    StockpileLevel,
+)
 from gis.roads import RoadNetwork
 
 __all__ = [
@@ -79,7 +88,9 @@ __all__ = [
     "SitesResult",
     "SitesSummary",
     "candidate_sites",
+    "PLANNED_MARK",
     "plan_sites",
+    "planned_entities",
 ]
 
 #: Models of ``plan-sites`` with their Chinese names.
@@ -333,3 +344,55 @@ def plan_sites(
             "total_s": round(t_end - t0, 4),
         },
     )
+
+
+#: The word that marks a planned (规划) site in its name: the workspace model has no status or
+#: level meaning "planned", so an applied site is an ordinary entity whose name says so.
+PLANNED_MARK = "（规划）"
+
+
+def planned_entities(
+    result: SitesResult, scenario: Scenario, new_ids: Sequence[str]
+) -> tuple[Any, ...]:
+    """The chosen *new* sites as workspace entities to add (one id of ``new_ids`` each):
+
+    * stockpiles: a 乡镇-level :class:`~gis.model.Stockpile`, empty, named "<site>（规划）",
+      with the seat's township code;
+    * shelters: an indoor 紧急 :class:`~gis.model.Shelter` of capacity 0 (to be filled in);
+    * teams are people, not places: none (raises :class:`SitesError`).
+    """
+    new = result.new_sites
+    if len(new_ids) != len(new):
+        raise SitesError(f"need {len(new)} ids for the new sites, got {len(new_ids)}")
+    kind = result.request.facilities
+    if kind == "teams":
+        raise SitesError("救援队伍不能按选址结果新建：请在队伍编辑器中调整驻地")
+    codes = {t.code for t in scenario.townships}
+    out: list[Any] = []
+    for c, new_id in zip(new, new_ids, strict=True):
+        code = c.id.removeprefix(SEAT_PREFIX) if c.id.startswith(SEAT_PREFIX) else ""
+        name = f"{c.name}{PLANNED_MARK}"
+        where = Location(c.lon, c.lat)
+        if kind == "stockpiles":
+            out.append(
+                Stockpile(
+                    new_id,
+                    name,
+                    StockpileLevel.TOWNSHIP,
+                    where,
+                    township_code=code if code in codes else "",
+                )
+            )
+        else:
+            out.append(
+                Shelter(
+                    new_id,
+                    name,
+                    ShelterSetting.INDOOR,
+                    ShelterClass.EMERGENCY,
+                    where,
+                    capacity=0,
+                    township_code=code if code in codes else "",
+                )
+            )
+    return tuple(out)
