@@ -12,8 +12,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dispatch.planning.coverage import demand_sites
-from dispatch.planning.sites import SitesError, SitesRequest, candidate_sites, plan_sites
+from dispatch.planning.coverage import bridge_closure, demand_sites
+from dispatch.planning.sites import (
+    PLANNED_MARK,
+    SitesError,
+    SitesRequest,
+    candidate_sites,
+    plan_sites,
+    planned_entities,
+)
 from gis.model import Location
 from tests.test_cli import assert_clean_error, run_app
 from tests.test_coverage import oracle_seconds
@@ -159,3 +166,33 @@ def test_before_after_recomputed_independently(demo_scenario: Any, demo_network:
                               np.array([c.lon for c in median10.chosen]),
                               np.array([c.lat for c in median10.chosen]))  # fmt: skip
         assert median10.minutes[rows, j].min() == pytest.approx(secs.min() / 60.0, abs=1.5 / 60)
+
+
+def test_closures_of_the_workspace_are_used(demo_scenario: Any, demo_network: Any,
+                                            demo_engine: Any, median10: Any) -> None:  # fmt: skip
+    # the Yangtze bridge closed in the workspace: pairs across the river are cut or slower,
+    # none faster (beyond the engine's 1 s rounding)
+    closed = replace(demo_scenario, closures=(bridge_closure(demo_network, "合江长江大桥"),))
+    r = plan_sites(closed, demo_network, SitesRequest("pmedian", seconds=20), engine=demo_engine)
+    a, b = median10.minutes, r.minutes
+    both = np.isfinite(a) & np.isfinite(b)
+    assert (b[both] >= a[both] - 1.5 / 60).all()
+    assert (np.isfinite(a) & ~np.isfinite(b)).sum() > 100
+    for t in ("15", "30", "60"):
+        assert r.before.share_within[t] <= median10.before.share_within[t] + 1e-9
+
+
+def test_planned_entities(demo_scenario: Any, demo_network: Any, demo_engine: Any) -> None:
+    r = plan_sites(demo_scenario, demo_network,
+                   SitesRequest("pmedian", facilities="shelters", k=2, keep_existing=True),
+                   engine=demo_engine)  # fmt: skip
+    assert len(r.new_sites) == 2 and {s.id for s in demo_scenario.shelters} <= {
+        c.id for c in r.chosen
+    }
+    made = planned_entities(r, demo_scenario, ["SH-9001", "SH-9002"])
+    assert [type(e).__name__ for e in made] == ["Shelter", "Shelter"]
+    assert all(e.name.endswith(PLANNED_MARK) and e.capacity == 0 for e in made)
+    assert [(e.location.lon, e.location.lat) for e in made] == [(c.lon, c.lat) for c in r.new_sites]
+    demo_scenario.upsert(made[0]).upsert(made[1])  # valid entities with fresh ids
+    with pytest.raises(SitesError, match="ids"):
+        planned_entities(r, demo_scenario, ["SH-9001"])
