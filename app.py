@@ -16,6 +16,7 @@
                   [--dry-run] [--update]
     python app.py export WS.gpkg --layer NAME --format xlsx|csv|geojson|shp|kml --out FILE
     python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
+    python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -45,6 +46,7 @@ SUBCOMMANDS = (
     "import",
     "export",
     "plan-stock",
+    "plan-sites",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -69,6 +71,9 @@ EPILOG = """subcommands (headless):
   export WS.gpkg --layer NAME --format F --out FILE   a layer to xlsx, csv, geojson, shp or kml
   plan-stock WS.gpkg --out DIR       recommended stock per stockpile, gaps, procurement list
                                      (stock.json, stock.xlsx)
+  plan-sites WS.gpkg --model M --facilities F --seconds S --out DIR
+                                     where to put facilities (sites.json): pmedian|mclp|lscp|cflp
+                                     [--k K] [--minutes T] [--keep-existing]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -267,6 +272,20 @@ def _cli_parser() -> argparse.ArgumentParser:
     pst.add_argument(
         "--pairs", action="store_true", help="also serve any two design incidents at once"
     )
+    ps2 = sub.add_parser("plan-sites", help="where to put facilities (p-median, covering, cflp)")
+    ps2.add_argument("workspace", type=Path)
+    # model/facilities/numbers are checked by the command (one line on stderr), not argparse
+    ps2.add_argument("--model", required=True, help="pmedian, mclp, lscp or cflp")
+    ps2.add_argument(
+        "--facilities", default="stockpiles", help="stockpiles (default), teams or shelters"
+    )
+    ps2.add_argument("--k", default=None, help="sites to choose (default: as many as exist)")
+    ps2.add_argument("--minutes", default=None, help="coverage minutes T (mclp/lscp, default 30)")
+    ps2.add_argument(
+        "--keep-existing", action="store_true", help="keep the existing sites and add k new"
+    )
+    ps2.add_argument("--seconds", required=True, help="solver time limit in seconds")
+    ps2.add_argument("--out", type=Path, required=True, help="output folder")
     return p
 
 
@@ -468,6 +487,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     summary = export_layer(args.workspace, args.layer, args.format, args.out, encoding=args.encoding)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
+
+
 def cmd_plan_stock(args: argparse.Namespace) -> int:
     from dispatch.planning.stock_cli import run_plan_stock_cli
 
@@ -486,6 +507,22 @@ def cmd_plan_stock(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_plan_sites(args: argparse.Namespace) -> int:
+    from dispatch.planning.sites_cli import run_plan_sites_cli
+
+    _require_file(args.workspace, "workspace")
+    return run_plan_sites_cli(
+        args.workspace,
+        args.out,
+        model=args.model,
+        facilities=args.facilities,
+        k=args.k,
+        minutes=args.minutes,
+        keep_existing=bool(args.keep_existing),
+        seconds=args.seconds,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -498,6 +535,7 @@ COMMANDS = {
     "import": cmd_import,
     "export": cmd_export,
     "plan-stock": cmd_plan_stock,
+    "plan-sites": cmd_plan_sites,
 }
 
 

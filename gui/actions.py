@@ -82,6 +82,7 @@ def build_actions(window: QMainWindow) -> None:
     w.act_about = _action("关于与数据来源", w.about)
     w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip="各类设施的可达时间、覆盖率与盲区")
     w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip="各储备库应储多少、缺口与采购清单")
+    w.act_sites = _action("选址…", lambda: _open_sites(w), tip="储备库等设施应建在哪里（规划）")
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -132,6 +133,7 @@ def build_actions(window: QMainWindow) -> None:
     w.planning_menu = mb.addMenu(tr("规划(&P)"))
     w.planning_menu.addAction(w.act_coverage)
     w.planning_menu.addAction(w.act_stock)
+    w.planning_menu.addAction(w.act_sites)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar
@@ -166,3 +168,8 @@ def _open_stock(w: Any) -> None:
     from gui.docks.stock_dialog import open_stock_dialog
 
     open_stock_dialog(w)
+def _open_sites(window: QMainWindow) -> Any:
+    """规划 → 选址… (the dialog module is imported on first use)."""
+    from gui.docks.sites_dialog import open_sites_dialog
+
+    return open_sites_dialog(window)

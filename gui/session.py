@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -457,9 +457,10 @@ class Session(QObject):
 
     # ---- ids -----------------------------------------------------------------------------------
 
-    def new_id(self, prefix: str) -> str:
-        """A fresh entity id such as ``SP-0007`` (unique across every entity kind)."""
-        used = set()
+    def new_id(self, prefix: str, taken: Iterable[str] = ()) -> str:
+        """A fresh entity id such as ``SP-0007`` (unique across every entity kind and not in
+        ``taken``: ids handed out for entities not added yet)."""
+        used = set(taken)
         for fname in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
             used.update(e.id for e in getattr(self.scenario, fname))
         n = 1

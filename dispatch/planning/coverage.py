@@ -59,6 +59,7 @@ __all__ = [
     "default_minutes",
     "demand_sites",
     "facility_sites",
+    "travel_seconds",
     "what_if",
 ]
 
@@ -305,23 +306,9 @@ def compute_coverage(
     elif tuple(engine.closures) != closures:
         engine = engine.with_closures(closures)
     inbound = request.facilities == "shelters"
-    f_lon = np.array([f.lon for f in facs])
-    f_lat = np.array([f.lat for f in facs])
-    p_lon = np.array([s.lon for s in sites])
-    p_lat = np.array([s.lat for s in sites])
-    if inbound:
-        m = engine.matrix_lonlat(p_lon, p_lat, f_lon, f_lat, metres=False)
-        secs = np.where(m.reachable, m.seconds, np.inf).astype(np.float64).T
-        f_snap, p_snap = m.target_snap, m.source_snap
-    else:
-        m = engine.matrix_lonlat(f_lon, f_lat, p_lon, p_lat, metres=False)
-        secs = np.where(m.reachable, m.seconds, np.inf).astype(np.float64)
-        f_snap, p_snap = m.source_snap, m.target_snap
-    assert f_snap is not None and p_snap is not None
-    f_far = f_snap.distance_m > request.max_offroad_m
-    p_far = p_snap.distance_m > request.max_offroad_m
-    secs[f_far, :] = np.inf
-    secs[:, p_far] = np.inf
+    secs, f_snap, p_snap, f_far, p_far = travel_seconds(
+        engine, facs, sites, inbound=inbound, max_offroad_m=request.max_offroad_m
+    )
     t_matrix = time.perf_counter()
 
     order = np.argsort(secs, axis=0, kind="stable")
@@ -388,6 +375,37 @@ def compute_coverage(
             "total_s": round(t_end - t0, 4),
         },
     )
+
+
+def travel_seconds(
+    engine: TravelTimeEngine,
+    facs: Sequence[FacilitySite],
+    sites: Sequence[DemandSite],
+    *,
+    inbound: bool,
+    max_offroad_m: float = MAX_OFFROAD_M,
+) -> tuple[np.ndarray, Any, Any, np.ndarray, np.ndarray]:
+    """``[facility, point]`` seconds over the engine's roads (``inbound``: from the point to the
+    facility), ``inf`` where there is no path or either end is farther than ``max_offroad_m``
+    from any road; also the facility and point snaps and their too-far masks."""
+    f_lon = np.array([f.lon for f in facs])
+    f_lat = np.array([f.lat for f in facs])
+    p_lon = np.array([s.lon for s in sites])
+    p_lat = np.array([s.lat for s in sites])
+    if inbound:
+        m = engine.matrix_lonlat(p_lon, p_lat, f_lon, f_lat, metres=False)
+        secs = np.where(m.reachable, m.seconds, np.inf).astype(np.float64).T
+        f_snap, p_snap = m.target_snap, m.source_snap
+    else:
+        m = engine.matrix_lonlat(f_lon, f_lat, p_lon, p_lat, metres=False)
+        secs = np.where(m.reachable, m.seconds, np.inf).astype(np.float64)
+        f_snap, p_snap = m.source_snap, m.target_snap
+    assert f_snap is not None and p_snap is not None
+    f_far = f_snap.distance_m > max_offroad_m
+    p_far = p_snap.distance_m > max_offroad_m
+    secs[f_far, :] = np.inf
+    secs[:, p_far] = np.inf
+    return secs, f_snap, p_snap, f_far, p_far
 
 
 def _minutes(seconds: float) -> float | None:

@@ -412,6 +412,23 @@
 
   // Coverage analysis (覆盖分析): drive-time areas and blind spots in one overlay, replaced on
   // each call; null clears it. Payload: gui/coverage_layers.py (tips are escaped there).
+  // A site of a site plan (gui/services/sites_jobs.py): a diamond or a disc in the marker
+  // pane, above the entity markers. Colours must be #rrggbb (they never come from data).
+  function siteMarker(p, ll) {
+    var hex = /^#[0-9a-fA-F]{6}$/;
+    var fill = hex.test(p.color || "") ? p.color : "#6a3d9a";
+    var stroke = hex.test(p.stroke || "") ? p.stroke : "#ffffff";
+    var r = Math.max(3, Math.min(20, Number(p.radius) || 8));
+    var diamond = p.shape === "diamond";
+    var style = "width:" + (2 * r) + "px;height:" + (2 * r) + "px;box-sizing:border-box;" +
+      "background:" + fill + ";border:2px solid " + stroke + ";" +
+      (diamond ? "transform:rotate(45deg) scale(0.8);" : "border-radius:50%;") +
+      "box-shadow:0 0 3px rgba(0,0,0,0.6);";
+    var icon = L.divIcon({ className: "rd-site", html: '<div style="' + style + '"></div>',
+                           iconSize: [2 * r, 2 * r], iconAnchor: [r, r] });
+    return L.marker(ll, { icon: icon, zIndexOffset: 20000, keyboard: false });
+  }
+
   RD.setCoverage = function (payload) {
     if (RD.coverage) { RD.map.removeLayer(RD.coverage); RD.coverage = null; }
     if (!payload) { return 0; }
@@ -423,6 +440,7 @@
       },
       pointToLayer: function (f, ll) {
         var c = f.properties.color || "#b2182b";
+        if (f.properties.shape) { return siteMarker(f.properties, ll); }
         return L.circleMarker(ll, { radius: 7, color: "#fff", weight: 2, fillColor: c,
                                     fillOpacity: 0.95 });
       },
