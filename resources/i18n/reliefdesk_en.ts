@@ -2103,5 +2103,105 @@
         <source>道路网络尚未载入，无法测算储备。</source>
         <translation>The road network is not loaded: stock cannot be planned.</translation>
     </message>
+    <message>
+        <source> 分钟</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <source>{model}：{status}，{n} 处（新建 {new} 处），目标值 {obj}</source>
+        <translation>{model}: {status}, {n} sites ({new} new), objective {obj}</translation>
+    </message>
+    <message>
+        <source>{m} 分钟内人口比例</source>
+        <translation>Share of people within {m} min</translation>
+    </message>
+    <message>
+        <source>人口加权平均用时（分钟）</source>
+        <translation>Population-weighted mean time (min)</translation>
+    </message>
+    <message>
+        <source>保留现有设施，新增 k 处</source>
+        <translation>Keep existing sites, add k new</translation>
+    </message>
+    <message>
+        <source>已新增 {n} 处规划设施（名称带“规划”）；Ctrl+Z 可撤销。</source>
+        <translation>Added {n} planned facilities (name marked “规划”); Ctrl+Z undoes it.</translation>
+    </message>
+    <message>
+        <source>应用</source>
+        <translation>Apply</translation>
+    </message>
+    <message>
+        <source>应用选址：新增 {n} 处规划设施</source>
+        <translation>Apply site plan: add {n} planned facilities</translation>
+    </message>
+    <message>
+        <source>建议新建</source>
+        <translation>Proposed new</translation>
+    </message>
+    <message>
+        <source>把建议新建的选址作为规划设施加入工作区（可撤销）</source>
+        <translation>Add the proposed new sites to the workspace as planned facilities (undoable)</translation>
+    </message>
+    <message>
+        <source>指标</source>
+        <translation>Measure</translation>
+    </message>
+    <message>
+        <source>方案</source>
+        <translation>Plan</translation>
+    </message>
+    <message>
+        <source>最长用时（分钟）</source>
+        <translation>Longest time (min)</translation>
+    </message>
+    <message>
+        <source>模型</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>正在选址…</source>
+        <translation>Choosing sites…</translation>
+    </message>
+    <message>
+        <source>现有</source>
+        <translation>Existing</translation>
+    </message>
+    <message>
+        <source>现状</source>
+        <translation>Today</translation>
+    </message>
+    <message>
+        <source>覆盖时限（最大覆盖/集合覆盖）</source>
+        <translation>Coverage time (maximal / set covering)</translation>
+    </message>
+    <message>
+        <source>设施数</source>
+        <translation>Facilities</translation>
+    </message>
+    <message>
+        <source>选址</source>
+        <translation>Site planning</translation>
+    </message>
+    <message>
+        <source>选址…</source>
+        <translation>Site planning…</translation>
+    </message>
+    <message>
+        <source>选址数量 k</source>
+        <translation>Number of sites k</translation>
+    </message>
+    <message>
+        <source>道路网络尚未载入，无法选址。</source>
+        <translation>The road network is not loaded yet: cannot plan sites.</translation>
+    </message>
+    <message>
+        <source>默认（现有设施数）</source>
+        <translation>Default (number of existing facilities)</translation>
+    </message>
+    <message>
+        <source>，下界/上界 {b:,.1f}</source>
+        <translation>, bound {b:,.1f}</translation>
+    </message>
 </context>
 </TS>
