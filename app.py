@@ -272,6 +272,12 @@ def _cli_parser() -> argparse.ArgumentParser:
     pst.add_argument(
         "--pairs", action="store_true", help="also serve any two design incidents at once"
     )
+    pst.add_argument(
+        "--expiry-days",
+        type=int,
+        default=90,
+        help="flag inventory expiring within this many days (default 90; needs 到期日 in the ledger)",
+    )
     ps2 = sub.add_parser("plan-sites", help="where to put facilities (p-median, covering, cflp)")
     ps2.add_argument("workspace", type=Path)
     # model/facilities/numbers are checked by the command (one line on stderr), not argparse
@@ -504,6 +510,7 @@ def cmd_plan_stock(args: argparse.Namespace) -> int:
         capacity_factor=args.capacity_factor,
         seconds=args.seconds,
         pairs=bool(args.pairs),
+        expiry_days=args.expiry_days,
     )
 
 

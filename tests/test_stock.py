@@ -241,7 +241,7 @@ def test_cli_contract(demo_ws: Any, demo_workspace_path: Path, tmp_path: Path, c
         for it in s["items"]:
             assert it["gap"] == pytest.approx(it["recommended"] - it["held"])
     wb = load_workbook(out / "stock.xlsx")
-    assert wb.sheetnames == ["储备建议", "采购清单", "低于安全库存", "设计事件", "说明"]
+    assert wb.sheetnames == ["储备建议", "采购清单", "低于安全库存", "临期物资", "设计事件", "说明"]
     head = [c.value for c in wb["储备建议"][1]]
     assert head[:8] == [
         "储备库编号",
@@ -293,3 +293,37 @@ def test_cli_contract(demo_ws: Any, demo_workspace_path: Path, tmp_path: Path, c
     )
     assert "no stockpiles" in one_line_error(capsys, "plan-stock", str(bare), "--out", str(bad))
     assert not bad.exists()
+
+
+def test_expiring_inventory_is_flagged_from_the_ledger_dates(plan: Any, demo_scenario: Any) -> None:
+    import dataclasses
+    from datetime import date, timedelta
+
+    from dispatch.planning.stock import stock_report
+    from dispatch.planning.stock_cli import stock_json
+
+    today = date(2026, 12, 3)
+    # the demo ledger has no dates: nothing can be checked, and the JSON says so
+    doc = stock_json(
+        dataclasses.replace(plan, request=dataclasses.replace(plan.request, today=today))
+    )
+    assert doc["expiring"] == [] and doc["expiry_checked_lines"] == 0
+    assert any("到期日" in n for n in doc["notes"])
+    sp = demo_scenario.stockpiles[0]
+    soon, later, gone = sorted(sp.inventory)[:3]
+    dated = dataclasses.replace(
+        sp,
+        expiry_dates={
+            soon: today + timedelta(days=10),
+            later: today + timedelta(days=200),
+            gone: today - timedelta(days=3),
+        },
+    )
+    scenario = demo_scenario.replace(stockpiles=(dated, *demo_scenario.stockpiles[1:]))
+    report = stock_report(scenario, plan.materials, plan.result)
+    request = dataclasses.replace(plan.request, today=today, expiry_days=30)
+    doc = stock_json(dataclasses.replace(plan, report=report, request=request))
+    assert doc["expiry_checked_lines"] == 3 and doc["expiry_days"] == 30
+    assert [(e["code"], e["days_left"]) for e in doc["expiring"]] == [(gone, -3), (soon, 10)]
+    assert all(e["stockpile_id"] == sp.id and e["held"] > 0 for e in doc["expiring"])
+    assert not any("到期日" in n for n in doc["notes"])

@@ -64,6 +64,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 import pyproj
@@ -491,6 +492,7 @@ class StockItemLine:
     recommended: float
     held: float
     safety_stock: float
+    expiry: date | None = None  # 到期日 of the inventory line, when the ledger has one
 
     @property
     def gap(self) -> float:
@@ -520,6 +522,15 @@ class StockReport:
     def below_safety(self) -> tuple[StockItemLine, ...]:
         return tuple(line for line in self.lines if line.below_safety)
 
+    def expiring(self, today: date, days: int) -> tuple[StockItemLine, ...]:
+        """Held lines whose expiry date is at most ``days`` after ``today`` (expired included),
+        soonest first."""
+        limit = today + timedelta(days=days)
+        due = [
+            ln for ln in self.lines if ln.expiry is not None and ln.held > 0 and ln.expiry <= limit
+        ]
+        return tuple(sorted(due, key=lambda ln: (ln.expiry, ln.stockpile_id, ln.code)))
+
 
 def stock_report(
     scenario: Scenario, materials: Sequence[Material], result: StockResult
@@ -532,7 +543,11 @@ def stock_report(
             held = float(s.inventory.get(m.code, 0.0))
             safety = float(s.safety_stock.get(m.code, 0.0))
             if rec or held or safety:
-                lines.append(StockItemLine(s.id, s.name, m.code, rec, held, safety))
+                lines.append(
+                    StockItemLine(
+                        s.id, s.name, m.code, rec, held, safety, s.expiry_dates.get(m.code)
+                    )
+                )
         known = {m.code for m in materials}
         for code in sorted(set(s.inventory) - known):
             lines.append(
@@ -543,6 +558,7 @@ def stock_report(
                     0.0,
                     float(s.inventory[code]),
                     float(s.safety_stock.get(code, 0.0)),
+                    s.expiry_dates.get(code),
                 )
             )
     return StockReport(tuple(lines))
@@ -559,6 +575,8 @@ class StockRequest:
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR
     seconds: float = 20.0
     pairs: bool = False
+    expiry_days: int = 90  # flag inventory expiring within this many days (临期)
+    today: date | None = None  # the day expiry is counted from (default: today)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ Contract::
   (``--pairs``: any two design incidents at once must be served too), ``objective``;
 * ``shortfalls`` (what capacity leaves uncovered), ``problems`` (sentences), ``notes``.
 
-``DIR/stock.xlsx``: sheets 储备建议, 采购清单, 低于安全库存, 设计事件, 说明 — Chinese headers.
+``DIR/stock.xlsx``: sheets 储备建议, 采购清单, 低于安全库存, 临期物资, 设计事件, 说明 — Chinese
+headers.
 
 Bad input (bad option, no workspace, no roads, no stockpiles): exit code 2 and one line on stderr
 (raised :class:`~dispatch.planning.stock.StockError` / ``WorkspaceError``), nothing written.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from dispatch.planning.stock import (
     DEFAULT_NEAREST,
     DEFAULT_RADIUS_M,
     DesignRules,
+    StockError,
     StockPlan,
     StockRequest,
     plan_stock,
@@ -81,6 +84,16 @@ PROCUREMENT_HEADERS: tuple[str, ...] = (
     "重量(kg)",
     "体积(m³)",
 )
+EXPIRY_HEADERS: tuple[str, ...] = (
+    "储备库编号",
+    "储备库",
+    "物资编码",
+    "物资",
+    "单位",
+    "库存",
+    "到期日",
+    "剩余天数（负数为已过期）",
+)
 SAFETY_HEADERS: tuple[str, ...] = (
     "储备库编号",
     "储备库",
@@ -111,6 +124,7 @@ def _num(x: float) -> float | int:
 
 
 def stock_json(plan: StockPlan) -> dict[str, Any]:
+    today = plan.request.today or date.today()
     """The JSON document of ``stock.json`` (see module doc)."""
     mats = {m.code: m for m in plan.materials}
     info = plan.result.info
@@ -210,6 +224,20 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
             }
             for ln in plan.report.below_safety()
         ],
+        "expiry_days": plan.request.expiry_days,
+        "expiry_checked_lines": sum(1 for ln in plan.report.lines if ln.expiry is not None),
+        "expiring": [
+            {
+                "stockpile_id": ln.stockpile_id,
+                "stockpile": ln.stockpile_name,
+                "code": ln.code,
+                "held": _num(ln.held),
+                "expiry": ln.expiry.isoformat(),
+                "days_left": (ln.expiry - today).days,
+            }
+            for ln in plan.report.expiring(today, plan.request.expiry_days)
+            if ln.expiry is not None
+        ],
         "shortfalls": [
             {"incident": e, "code": c, "quantity": _num(q)} for e, c, q in plan.result.shortfalls
         ],
@@ -227,9 +255,11 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
                 else "每个设计事件单独满足（不同时发生）"
             ),
         },
-        "notes": [
-            "到期日/保质期：库存行尚无生产日期或到期日，未检查临期物资 (TODO)",
-        ],
+        "notes": (
+            []
+            if any(ln.expiry is not None for ln in plan.report.lines)
+            else ["到期日：库存台账没有到期日，未能检查临期物资（导入台账时可带 到期日 列）"]
+        ),
     }
 
 
@@ -300,6 +330,23 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         ],
     )
     sheet(
+        "临期物资",
+        EXPIRY_HEADERS,
+        [
+            _row(
+                e["stockpile_id"],
+                e["stockpile"],
+                e["code"],
+                mats[e["code"]].name_zh if e["code"] in mats else e["code"],
+                mats[e["code"]].unit if e["code"] in mats else "",
+                e["held"],
+                e["expiry"],
+                e["days_left"],
+            )
+            for e in doc["expiring"]
+        ],
+    )
+    sheet(
         "设计事件",
         INCIDENT_HEADERS,
         [
@@ -363,12 +410,21 @@ def run_plan_stock_cli(
     capacity_factor: float = DEFAULT_CAPACITY_FACTOR,
     seconds: float = 20.0,
     pairs: bool = False,
+    expiry_days: int = 90,
 ) -> int:
     """Compute and write ``stock.json`` and ``stock.xlsx``; returns the exit code."""
     from gis.loading import load_road_network, open_workspace
 
+    if not (isinstance(expiry_days, int) and 0 <= expiry_days <= 3650):
+        raise StockError(
+            f"--expiry-days must be a whole number of days 0–3650, got {expiry_days!r}"
+        )
     request = StockRequest(
-        DesignRules(radius_m, nearest, deadline_min), capacity_factor, seconds, pairs
+        DesignRules(radius_m, nearest, deadline_min),
+        capacity_factor,
+        seconds,
+        pairs,
+        expiry_days=expiry_days,
     )
     request.rules.check()
     out = Path(out)
