@@ -131,6 +131,21 @@ def _cli_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="places farther than this from any road are unreachable (default 5000)",
     )
+    dis.add_argument(
+        "--previous",
+        type=Path,
+        metavar="PLAN.json",
+        help="re-plan: warm start from this plan (its issued orders are kept where still possible)",
+    )
+    dis.add_argument(
+        "--close",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ROADSPEC",
+        help="close roads for this run, on top of the workspace's closures: LON,LAT[,RADIUS_M] "
+        "closes the roads within RADIUS_M (default 50) of the point",
+    )
     return p
 
 
@@ -232,6 +247,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         if args.max_offroad_m <= 0:
             raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
+    if args.previous is not None:
+        _require_file(args.previous, "previous plan")
     return run_dispatch_cli(
         args.workspace,
         args.out,
@@ -239,6 +256,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         engine=args.engine,
         overrides=overrides,
         save=bool(args.save),
+        previous=args.previous,
+        close=tuple(args.close),
     )
 
 

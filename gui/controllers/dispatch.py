@@ -9,7 +9,10 @@ State machine (all on the GUI thread; jobs run on threads, a solve in a child pr
 2. :meth:`cancel` asks the run to stop; it still delivers its best plan (``cancelled``).
 3. When the run ends and no other workspace was opened since (the workspace generation), the
    plan is stored in the workspace documents (one undoable step) and shown
-   (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``).
+   (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``). A run re-plans the
+   shown plan (``DispatchRequest.previous_plan``): its first complete plan is shown as soon as
+   it exists (``sig_first_plan``; not stored, nothing half-built is ever shown) and replaced
+   by the final plan when the run ends.
 4. Undo/redo of the plans document shows what the documents now hold; opening another workspace
    cancels a run, clears the constraints and the last export, and shows its latest stored plan.
 
@@ -20,6 +23,7 @@ The controller never touches a widget: the dock (:mod:`gui.docks.dispatch_panel`
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 
 from dispatch.options import DispatchOptions
 from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatusError, scenario_hash, with_plan
@@ -119,6 +123,10 @@ class DispatchController(QObject):
     sig_plan_shown = pyqtSignal(object)
     #: a run's plan was stored and shown (RunFinished)
     sig_run_finished = pyqtSignal(object)
+    #: a re-plan's first complete plan is shown while the run improves it (Plan)
+    sig_first_plan = pyqtSignal(object)
+    #: (internal) a first plan arrived from the job's thread: (workspace generation, RunResult)
+    _sig_first_ready = pyqtSignal(object)
     #: a run failed (message, details)
     sig_run_failed = pyqtSignal(str, str)
     #: a run of a workspace no longer open ended; its plan was dropped
@@ -154,6 +162,7 @@ class DispatchController(QObject):
         self._workspace_gen = 0
         session.sig_documents_changed.connect(self._on_documents_changed)
         session.sig_workspace_loaded.connect(self._on_workspace_loaded)
+        self._sig_first_ready.connect(self._on_first, Qt.ConnectionType.QueuedConnection)
 
     # ---- state read by the views -----------------------------------------------------------
 
@@ -211,7 +220,8 @@ class DispatchController(QObject):
         )
 
     def request(self, options: DispatchOptions) -> DispatchRequest:
-        """The run of the session's state: the workspace only as the typed ``session.ref``."""
+        """The run of the session's state: the workspace only as the typed ``session.ref``; the
+        shown plan (if any) is the plan it re-plans."""
         s = self.session
         return DispatchRequest(
             scenario=s.scenario,
@@ -219,6 +229,7 @@ class DispatchController(QObject):
             workspace=s.ref,
             has_roads=s.has_roads,
             network=s.network,
+            previous_plan=self.plan,
         )
 
     def run(self, options: DispatchOptions) -> Job | None:
@@ -233,7 +244,9 @@ class DispatchController(QObject):
         self.last_cancelled = False
         job = self.runner.start(
             tr("生成调度方案"),
-            worded(run_job),
+            worded(
+                functools.partial(run_job, on_first=lambda r: self._sig_first_ready.emit((gen, r)))
+            ),
             request,
             on_done=lambda r, c: self._on_done(r, c, gen, request),
             on_error=self._on_failed,
@@ -271,6 +284,20 @@ class DispatchController(QObject):
             ),
         )
         self.sig_run_finished.emit(RunFinished(plan, bool(cancelled), self.last_run_s))
+
+    def _on_first(self, payload: tuple[int, RunResult]) -> None:
+        """Show a re-plan's first complete plan (not stored: the final plan replaces it)."""
+        gen, result = payload
+        if gen != self._workspace_gen or self.job is None:
+            return  # another workspace, or the run already ended with its final plan
+        outcome = result.outcome
+        self._show(ShownPlan(outcome.plan, outcome.plan_json, outcome.summary, result.routes))
+        first_s = outcome.plan.inputs.first_plan_s or 0.0
+        self._message(
+            "info",
+            tr("首个完整方案已显示（{s:.1f} 秒），继续优化…").format(s=first_s),
+        )
+        self.sig_first_plan.emit(outcome.plan)
 
     def _on_failed(self, message: str, details: str) -> None:
         self.job = None

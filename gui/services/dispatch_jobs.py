@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,14 +53,33 @@ class RunResult:
         return self.outcome.plan
 
 
-def run_job(request: RunRequest, *, stop: Any, progress: Any) -> RunResult:
-    """Compute a plan and its map payload, off the GUI thread."""
-    runner = run_dispatch_in_child if request.in_child else run_dispatch
-    outcome = runner(request.dispatch, stop=stop, progress=progress, present=route_features)
+def _result(outcome: DispatchOutcome) -> RunResult:
     routes = outcome.presentation
     if routes is None:  # e.g. a child that could not be started ran without it
         routes = route_features(outcome.plan)
     return RunResult(outcome=outcome, routes=routes)
+
+
+def run_job(
+    request: RunRequest,
+    *,
+    stop: Any,
+    progress: Any,
+    on_first: Callable[[RunResult], None] | None = None,
+) -> RunResult:
+    """Compute a plan and its map payload, off the GUI thread. A re-plan (the request has a
+    ``previous_plan``) hands its first complete plan to ``on_first`` (in the job's thread)."""
+    runner = run_dispatch_in_child if request.in_child else run_dispatch
+    first = None
+    if on_first is not None and request.dispatch.previous_plan is not None:
+
+        def first(outcome: DispatchOutcome) -> None:
+            on_first(_result(outcome))
+
+    outcome = runner(
+        request.dispatch, stop=stop, progress=progress, present=route_features, on_first=first
+    )
+    return _result(outcome)
 
 
 # ---- export ----------------------------------------------------------------------------------
