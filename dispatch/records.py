@@ -203,7 +203,8 @@ class PlanInputs:
     """Audit snapshot: what the plan was computed from and how.
 
     ``first_plan_s``: seconds from the start of the run to its first complete plan (None in
-    plans made before it was recorded). A re-plan names its ``previous_plan`` and lists per
+    plans made before it was recorded; a measurement, so left out of equality: the same inputs
+    reproduce the same snapshot). A re-plan names its ``previous_plan`` and lists per
     unit how its order changed (``changes``)."""
 
     scenario_name: str
@@ -213,7 +214,7 @@ class PlanInputs:
     software: str = SOFTWARE  # gis/version.py: the one version
     road_network: str = ""
     notes: tuple[str, ...] = ()
-    first_plan_s: float | None = None
+    first_plan_s: float | None = field(default=None, compare=False)  # measured, not an input
     previous_plan: str = ""
     changes: tuple[OrderChange, ...] = ()
 
