@@ -16,6 +16,9 @@ run ends; warm: ``PlanInputs.first_plan_s``), total time, the routing objective 
 plan (Σ priority × completion time, lower is better), the served share (delivered / needed
 material weight over the open incidents) and the stops after their incident's deadline; then
 the ratio scratch time-to-first-plan / warm ``first_plan_s``. RESULT lines are one per change.
+After the closure, the desk's path is timed too: :func:`dispatch.service.run_dispatch_in_child`
+(a spawned process that imports the solvers and loads the road network from its cache before
+solving), from the call to its ``on_first`` callback — what the operator waits for after F5.
 
 Run: ``.venv/bin/python benchmarks/bench_replan.py [--seconds 10]`` (about 5 × seconds).
 """
@@ -76,6 +79,25 @@ def timed(scenario: Any, network: Any, seconds: float, previous: Any = None) -> 
     return out
 
 
+def desk(scenario: Any, seconds: float, previous: Any) -> tuple[float | None, float]:
+    """(seconds to the first plan, to the final plan) of a re-plan run as the desk runs it."""
+    from dispatch.options import DispatchOptions
+    from dispatch.service import DispatchRequest, run_dispatch_in_child
+    from gis.workspace_service import WorkspaceRef
+
+    request = DispatchRequest(
+        scenario,
+        DispatchOptions(seconds=seconds),
+        WorkspaceRef(path=DEMO),
+        has_roads=True,
+        previous_plan=previous,
+    )
+    seen: list[float] = []
+    t0 = time.perf_counter()
+    run_dispatch_in_child(request, on_first=lambda _o: seen.append(time.perf_counter() - t0))
+    return (seen[0] if seen else None), time.perf_counter() - t0
+
+
 def line(label: str, r: dict[str, Any]) -> str:
     return (
         f"{label:<22} first complete plan {r['first_s']:6.2f} s  total {r['total_s']:6.2f} s  "
@@ -130,6 +152,14 @@ def main() -> int:
             f"{scratch['late']}; orders changed {counts['changed']}, new {counts['new']}"
         )
         ok = ok and warm["first_s"] <= TARGET_FIRST_S
+        if changed is closed:
+            first_s, total_s = desk(changed, args.seconds, current["plan"])
+            shown = f"{first_s:.2f} s" if first_s is not None else "never"
+            print(
+                f"RESULT desk re-plan after the closure (child process, start-up and road network "
+                f"load included): first complete plan shown after {shown}, final plan after "
+                f"{total_s:.2f} s"
+            )
     print(f"target first complete plan <= {TARGET_FIRST_S:g} s: {'met' if ok else 'NOT met'}")
     return 0
 

@@ -196,6 +196,7 @@ class OrderChange:
     reason: str = ""
     order: str = ""
     previous_order: str = ""
+    unit_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,9 +357,19 @@ def order_changes(replan: Replan, plan: Plan) -> tuple[OrderChange, ...]:
     out: list[OrderChange] = []
     transfer, deploy = OrderKind.TRANSFER.value, OrderKind.DEPLOY.value
 
+    names = {o.unit_id: o.unit_name for o in (*prev.orders, *plan.orders)}
+
     def add(unit: str, kind: str, change: ChangeKind, reason: str) -> None:
         out.append(
-            OrderChange(unit, kind, change, reason, new_no.get(unit, ""), old_no.get(unit, ""))
+            OrderChange(
+                unit,
+                kind,
+                change,
+                reason,
+                new_no.get(unit, ""),
+                old_no.get(unit, ""),
+                names.get(unit, unit),
+            )
         )
 
     old_routes = {r.vehicle_id: r for r in prev.routes if any(t.stops for t in r.trips)}
@@ -432,11 +442,10 @@ def changes_text(plan: Plan, max_lines: int = 40) -> str:
     )
     if plan.inputs.first_plan_s is not None:
         head += f"；首个完整方案用时 {plan.inputs.first_plan_s:.1f} 秒"
-    names = {o.unit_id: o.unit_name for o in plan.orders}
     shown = [c for c in ch if c.change != ChangeKind.UNCHANGED or c.reason]
     lines = [head]
     for c in shown[:max_lines]:
-        unit = names.get(c.unit_id, c.unit_id)
+        unit = c.unit_name or c.unit_id
         lines.append(
             f"  [{c.change.label_zh}] {c.kind} {unit}" + (f"：{c.reason}" if c.reason else "")
         )
