@@ -249,6 +249,11 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         overrides["max_offroad_m"] = float(args.max_offroad_m)
     if args.previous is not None:
         _require_file(args.previous, "previous plan")
+    if args.close and args.save:
+        raise CliError(
+            "--close closures are for this run only and are not written to the workspace, so "
+            "its plan cannot be saved there: drop --save, or add the closures to the workspace"
+        )
     return run_dispatch_cli(
         args.workspace,
         args.out,

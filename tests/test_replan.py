@@ -220,7 +220,9 @@ def test_cli_replans_from_a_previous_plan_json(
     junk = tmp_path / "junk.json"
     junk.write_text("{not json", encoding="utf-8")
     assert app.main([*args[:3], str(bad), "--previous", str(junk)]) == 2
+    assert app.main([*args[:3], str(bad), "--close", spec, "--save"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(e.startswith("error: ") for e in err)
+    assert len(err) == 4 and all(e.startswith("error: ") for e in err)
     assert "--close" in err[0] and "previous plan" in err[1] and "previous plan" in err[2]
+    assert "--save" in err[3]
     assert not bad.exists()
