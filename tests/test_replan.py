@@ -226,3 +226,43 @@ def test_cli_replans_from_a_previous_plan_json(
     assert "--close" in err[0] and "previous plan" in err[1] and "previous plan" in err[2]
     assert "--save" in err[3]
     assert not bad.exists()
+
+
+def test_a_team_change_or_a_closed_incident_blocks_exactly_its_orders(
+    demo_plan: Plan, demo_scenario: Scenario, demo_network: Any
+) -> None:
+    """check_previous alone (no solve): a team put to rest and an incident closed block the
+    orders that serve them, nothing else; an unchanged scenario blocks nothing."""
+    from dispatch.replan import check_previous
+    from dispatch.travel import snap_places
+    from gis.model import IncidentStatus, TeamStatus
+
+    def blocked(scenario: Scenario) -> dict[str, str]:
+        geo = snap_places(scenario, demo_network)
+        return dict(check_previous(demo_plan, scenario, geo, demo_plan.created_at).blocked)
+
+    assert blocked(demo_scenario) == {}
+    team = demo_plan.assignment[0].team_id
+    rest = tuple(
+        dataclasses.replace(t, status=TeamStatus.RESTING) if t.id == team else t
+        for t in demo_scenario.teams
+    )
+    assert set(blocked(dataclasses.replace(demo_scenario, teams=rest))) == {team}
+    ids = {i.id for i in demo_scenario.incidents}
+    incident = next(
+        s.site_id for r in demo_plan.routes for t in r.trips for s in t.stops if s.site_id in ids
+    )
+    closed = tuple(
+        dataclasses.replace(i, status=IncidentStatus.CLOSED) if i.id == incident else i
+        for i in demo_scenario.incidents
+    )
+    why = blocked(dataclasses.replace(demo_scenario, incidents=closed))
+    serving = {
+        r.vehicle_id
+        for r in demo_plan.routes
+        for t in r.trips
+        for s in t.stops
+        if s.site_id == incident
+    }
+    serving |= {a.team_id for a in demo_plan.assignment if a.incident_id == incident}
+    assert set(why) == serving and all("已结束" in w for w in why.values())
