@@ -212,7 +212,7 @@ def _child_main(
     re-plan's first complete plan is sent as a ``"first_plan"`` message."""
 
     def first(out: DispatchOutcome) -> None:
-        channel.send("first_plan", _wire(out))
+        channel.send("first_plan", wire_outcome(out))
 
     out = run_dispatch(
         request,
@@ -221,11 +221,12 @@ def _child_main(
         present=present,
         on_first=first if request.previous_plan is not None else None,
     )
-    return _wire(out)
+    return wire_outcome(out)
 
 
-def _wire(out: DispatchOutcome) -> dict[str, Any]:
-    """What travels from the child: the outcome without objects that need not be pickled."""
+def wire_outcome(out: DispatchOutcome) -> dict[str, Any]:
+    """What travels from a child process: the outcome without the plan object (its JSON
+    travels) and the network (also used by :mod:`dispatch.worker`)."""
     return {
         "plan_json": out.plan_json,
         "summary": out.summary,
@@ -234,8 +235,8 @@ def _wire(out: DispatchOutcome) -> dict[str, Any]:
     }
 
 
-def _unwire(result: Mapping[str, Any], network: Any) -> DispatchOutcome:
-    """A :class:`DispatchOutcome` from what :func:`_wire` sent."""
+def unwire_outcome(result: Mapping[str, Any], network: Any) -> DispatchOutcome:
+    """A :class:`DispatchOutcome` from what :func:`wire_outcome` sent."""
     # reading the plan back allocates ~10^5 objects (~0.1 s of Python): that may set off a full
     # collection over the whole heap of this process, which stops every thread (the desk's GUI
     # thread too) for ~0.15 s. Frozen as in run_dispatch, the collector scans only the new ones.
@@ -273,7 +274,7 @@ def run_dispatch_in_child(
         if kind == "progress":
             progress(*payload)
         elif kind == "first_plan" and on_first is not None:
-            on_first(_unwire(payload[0], request.network))
+            on_first(unwire_outcome(payload[0], request.network))
 
     try:
         run = run_in_child(
@@ -304,7 +305,7 @@ def run_dispatch_in_child(
         raise DispatchProcessError(
             f"计算进程意外退出（退出码 {run.exitcode}）", kind="died", exitcode=run.exitcode
         )
-    return _unwire(run.result, request.network)
+    return unwire_outcome(run.result, request.network)
 
 
 __all__ = [
@@ -316,4 +317,6 @@ __all__ = [
     "DispatchRequest",
     "run_dispatch",
     "run_dispatch_in_child",
+    "unwire_outcome",
+    "wire_outcome",
 ]

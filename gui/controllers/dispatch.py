@@ -12,7 +12,9 @@ State machine (all on the GUI thread; jobs run on threads, a solve in a child pr
    (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``). A run re-plans the
    shown plan (``DispatchRequest.previous_plan``): its first complete plan is shown as soon as
    it exists (``sig_first_plan``; not stored, nothing half-built is ever shown) and replaced
-   by the final plan when the run ends.
+   by the final plan when the run ends. Runs are solved in one :class:`dispatch.worker.
+   DispatchWorker` process kept for the controller's lifetime (imports and road network loaded
+   once), so a re-plan's first plan is on screen about as fast as the solver finds it.
 4. Undo/redo of the plans document shows what the documents now hold; opening another workspace
    cancels a run, clears the constraints and the last export, and shows its latest stored plan.
 
@@ -36,6 +38,7 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from dispatch.options import DispatchOptions
 from dispatch.plan import PLANS_DOCUMENT_KIND, Plan, PlanStatusError, scenario_hash, with_plan
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
+from dispatch.worker import DispatchWorker
 from gis.model import Scenario
 from gui.i18n import tr
 from gui.plan_layers import route_features
@@ -156,6 +159,10 @@ class DispatchController(QObject):
         self.last_export: ExportResult | None = None
         #: solve in a spawned child process (True) or in a background thread of this process
         self.in_child = True
+        #: the child process runs are solved in, kept between runs (closed with the controller)
+        self.worker = DispatchWorker()
+        worker = self.worker
+        self.destroyed.connect(lambda *_: worker.close())
         self.preload_started = False
         self._hash_cache: tuple[Scenario, str] | None = None
         #: bumped when another workspace is opened: a run started before is then dropped
@@ -245,7 +252,11 @@ class DispatchController(QObject):
         job = self.runner.start(
             tr("生成调度方案"),
             worded(
-                functools.partial(run_job, on_first=lambda r: self._sig_first_ready.emit((gen, r)))
+                functools.partial(
+                    run_job,
+                    on_first=lambda r: self._sig_first_ready.emit((gen, r)),
+                    worker=self.worker,
+                )
             ),
             request,
             on_done=lambda r, c: self._on_done(r, c, gen, request),
