@@ -208,7 +208,7 @@ def run_dispatch(
 def _child_main(
     channel: ChildChannel, request: DispatchRequest, present: Present | None
 ) -> dict[str, Any]:
-    """Body of the dispatch child: the run, without the plan object (its JSON travels); a
+    """Body of the dispatch child: the run as :func:`wire_outcome` sends it; a
     re-plan's first complete plan is sent as a ``"first_plan"`` message."""
 
     def first(out: DispatchOutcome) -> None:
@@ -225,9 +225,11 @@ def _child_main(
 
 
 def wire_outcome(out: DispatchOutcome) -> dict[str, Any]:
-    """What travels from a child process: the outcome without the plan object (its JSON
-    travels) and the network (also used by :mod:`dispatch.worker`)."""
+    """What travels from a child process (also used by :mod:`dispatch.worker`): the outcome
+    without the network. The plan travels as its JSON (what is stored) and pickled (read back
+    ~20× faster than parsing the JSON: the first plan of a re-plan reaches the desk sooner)."""
     return {
+        "plan": out.plan,
         "plan_json": out.plan_json,
         "summary": out.summary,
         "scenario_hash": out.scenario_hash,
@@ -242,7 +244,9 @@ def unwire_outcome(result: Mapping[str, Any], network: Any) -> DispatchOutcome:
     # thread too) for ~0.15 s. Frozen as in run_dispatch, the collector scans only the new ones.
     gc.freeze()
     try:
-        plan = Plan.from_json(result["plan_json"])
+        plan = result.get("plan")
+        if not isinstance(plan, Plan):
+            plan = Plan.from_json(result["plan_json"])
     finally:
         gc.unfreeze()
     return DispatchOutcome(
