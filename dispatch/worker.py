@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing as mp
+import multiprocessing.util  # its exit handler (joins live children) must be registered first
 import threading
 import time
 import traceback
@@ -52,6 +53,7 @@ from dispatch.service import (
 _RESULT = "__result__"
 _ERROR = "__error__"
 _OPEN: weakref.WeakSet[DispatchWorker] = weakref.WeakSet()
+_EXIT_HOOK: list[bool] = []
 
 
 def _network_key(request: DispatchRequest) -> tuple[Any, ...] | None:
@@ -136,6 +138,11 @@ class DispatchWorker:
             ) from exc
         child.close()
         self._proc, self._conn, self._stop = proc, parent, stop_event
+        if not _EXIT_HOOK:
+            # registered after multiprocessing's own exit handler, so it runs before it:
+            # that handler waits for every live non-daemon child, this worker's included
+            atexit.register(_close_all)
+            _EXIT_HOOK.append(True)
 
     def _kill(self) -> int | None:
         proc, conn = self._proc, self._conn
@@ -229,8 +236,8 @@ class DispatchWorker:
             self._lock.release()
 
 
-@atexit.register
 def _close_all() -> None:
+    """Close every worker still open (at interpreter exit)."""
     for worker in list(_OPEN):
         with contextlib.suppress(Exception):
             worker.close()
