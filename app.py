@@ -179,6 +179,21 @@ def _cli_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then suggest what to change for late or unmet needs (as `relax`, 60 s; relax.json)",
     )
+    dis.add_argument(
+        "--previous",
+        type=Path,
+        metavar="PLAN.json",
+        help="re-plan: warm start from this plan (its issued orders are kept where still possible)",
+    )
+    dis.add_argument(
+        "--close",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ROADSPEC",
+        help="close roads for this run, on top of the workspace's closures: LON,LAT[,RADIUS_M] "
+        "closes the roads within RADIUS_M (default 50) of the point",
+    )
 
     rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")
     rel.add_argument("workspace", type=Path)
@@ -393,6 +408,13 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         if args.max_offroad_m <= 0:
             raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
+    if args.previous is not None:
+        _require_file(args.previous, "previous plan")
+    if args.close and args.save:
+        raise CliError(
+            "--close closures are for this run only and are not written to the workspace, so "
+            "its plan cannot be saved there: drop --save, or add the closures to the workspace"
+        )
     rc = run_dispatch_cli(
         args.workspace,
         args.out,
@@ -400,6 +422,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         engine=args.engine,
         overrides=overrides,
         save=bool(args.save),
+        previous=args.previous,
+        close=tuple(args.close),
     )
     if rc == 0 and getattr(args, "relax", False):
         from dispatch.relax_cli import run_relax_cli

@@ -4,21 +4,30 @@ along its status workflow.
 
 Progress goes to stderr only when it is a terminal (pipes and logs get just the summary); the
 summary and the list of written files go to stdout.
+
+Re-plans: ``--previous PLAN.json`` (a plan.json written by an earlier run, or exported) warm-starts
+the run from that plan and lists which orders changed; ``--close LON,LAT[,RADIUS_M]`` adds point
+closures for this run only (on top of the workspace's closures layer, which is not changed; the
+printed summary counts them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from shapely.geometry import Point
 
 from dispatch.export.bundle import BundleError, export_all
 from dispatch.pipeline import DispatchOptions, plan_dispatch
 from dispatch.plan_store import save_plan_to_workspace
+from dispatch.replan import changes_text
 from dispatch.summary import summary_text
-from gis.errors import ReliefDeskError, WorkspaceError
-from gis.model import Scenario
+from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
+from gis.model import RoadClosure, Scenario
 
 
 def run_dispatch_cli(
@@ -29,6 +38,8 @@ def run_dispatch_cli(
     engine: str | None,
     overrides: Mapping[str, Any] | None = None,
     save: bool = False,
+    previous: Path | None = None,
+    close: Sequence[str] = (),
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
 
@@ -49,6 +60,19 @@ def run_dispatch_cli(
     except (OSError, ValueError, KeyError) as exc:
         raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
     scenario: Scenario = ws.scenario
+    closures = parse_closures(close)
+    if closures:
+        scenario = dataclasses.replace(scenario, closures=(*scenario.closures, *closures))
+    prev_plan = None
+    if previous is not None:
+        from dispatch.plan import Plan
+
+        try:
+            prev_plan = Plan.from_json(Path(previous).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"previous plan {previous}: cannot read ({exc})") from None
+        except ValidationError as exc:
+            raise ValidationError(f"previous plan {previous}: {exc}") from None
     existing = tuple((ws.documents or {}).get("plans", {}).keys())
     options = DispatchOptions(
         seconds=float(seconds), engine=engine, existing_numbers=existing, **dict(overrides or {})
@@ -63,7 +87,7 @@ def run_dispatch_cli(
             print(f"[{fraction:4.0%}] {message}", flush=True, file=err)
 
     t0 = time.perf_counter()
-    plan = plan_dispatch(scenario, network, options, progress=progress)
+    plan = plan_dispatch(scenario, network, options, progress=progress, previous=prev_plan)
     for note in plan.inputs.notes:
         if "是否应为" in note:  # a value that makes the problem explode: say so at once
             print(f"warning: {_oneline(note)}", file=err)
@@ -76,7 +100,11 @@ def run_dispatch_cli(
         files = export_all(plan, Path(out), parallel=True)
     except BundleError as exc:
         files, failed = exc.written, _oneline(str(exc))
-    print(summary_text(plan))
+    print(summary_text(plan) + changes_text(plan))
+    if closures:
+        print(f"本次临时封闭道路 {len(closures)} 处（--close，未写入工作区）")
+    if plan.inputs.first_plan_s is not None:
+        print(f"首个完整方案 {plan.inputs.first_plan_s:.2f} 秒")
     print(
         f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
         + ("，".join(_oneline(str(p)) for p in files.values()) or "无")
@@ -122,6 +150,29 @@ def run_plan_status_cli(
     return 0
 
 
+def parse_closures(specs: Sequence[str]) -> tuple[RoadClosure, ...]:
+    """``--close`` values (``LON,LAT[,RADIUS_M]``, WGS-84) as point closures ``CLI-CLOSE-1``, …;
+    a malformed value raises ValidationError naming it."""
+    out = []
+    for n, spec in enumerate(specs, start=1):
+        parts = [p.strip() for p in str(spec).split(",")]
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError("expected LON,LAT or LON,LAT,RADIUS_M")
+            lon, lat = float(parts[0]), float(parts[1])
+            radius = float(parts[2]) if len(parts) == 3 else 50.0
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError("longitude/latitude out of range")
+            if not radius > 0:
+                raise ValueError("radius must be > 0")
+            out.append(
+                RoadClosure(f"CLI-CLOSE-{n}", Point(lon, lat), "命令行临时封闭（--close）", radius)
+            )
+        except (ValueError, ReliefDeskError) as exc:
+            raise ValidationError(f"--close {_oneline(str(spec))!r}: {exc}") from None
+    return tuple(out)
+
+
 def _oneline(text: str) -> str:
     """No control characters (ESC sequences in names from data) reach the terminal."""
     from dispatch.export.common import clean_text
@@ -135,4 +186,4 @@ def _stderr() -> Any:
     return sys.stderr
 
 
-__all__ = ["run_dispatch_cli", "run_plan_status_cli"]
+__all__ = ["parse_closures", "run_dispatch_cli", "run_plan_status_cli"]

@@ -29,11 +29,22 @@ still left), not from ``reported_at``.
 Without a road network (``network=None``) travel times are estimated from straight-line
 distance (× 1.3 detour at 30 km/h) and orders carry straight-line sketches; the plan says so.
 
+Re-plans (``previous=`` the current plan, :mod:`dispatch.replan`): vehicle routing is
+warm-started from the previous plan's routes, so a complete plan exists a fraction of a second
+after the routing stage starts; it is handed to ``on_first_plan`` (same number, every stage
+filled in) and the run then keeps improving it until the budget is spent. When the previous plan
+was issued (已下达), its orders that the change does not make impossible are kept as they are
+(their loads, vehicles and teams are taken out of what is solved). ``PlanInputs.first_plan_s``
+records the seconds from the start of the run to its first complete plan (without a previous
+plan: the end of the run) and ``PlanInputs.changes`` which orders changed.
+
 Each stage returns a named result (:class:`EvacuationStage`, :class:`AllocationStage`,
 :class:`AssignmentStage`, :class:`RoutingStage`: the solver's result and its plan records).
 Travel times are in :mod:`dispatch.travel`; the CLI is :mod:`dispatch.cli`, the summary text
 :mod:`dispatch.summary`, the six-file export :mod:`dispatch.export.bundle`, plan persistence
 :mod:`dispatch.plan_store`.
+
+Size: the stages, their budget and the plan's assembly read top to bottom in one module.
 """
 
 from __future__ import annotations
@@ -60,6 +71,15 @@ from dispatch.records import (
     TeamDispatch,
     Trip,
     VehicleRoute,
+)
+from dispatch.replan import (
+    Replan,
+    check_previous,
+    order_changes,
+    pins,
+    reduce_sites,
+    solve_scenario,
+    warm_start,
 )
 from dispatch.results import (
     ProgressFn,
@@ -337,9 +357,13 @@ def _routing(
     lines: Sequence[AllocationLine],
     stop: StopFn,
     progress: ProgressFn,
+    warm: Sequence[VehicleRoute] | None = None,
+    on_first: Callable[[RoutingStage], None] | None = None,
 ) -> RoutingStage:
     """Deliver the allocation: one delivery per (stockpile, site) pair, picked up at that
-    stockpile by its own vehicles; time window [0, site deadline], priority from the site."""
+    stockpile by its own vehicles; time window [0, site deadline], priority from the site.
+    ``warm``: a previous plan's routes to start from; ``on_first`` then gets the first complete
+    routing (see :func:`dispatch.routing.solve_routing`)."""
     from dispatch.problems import site_priority
     from dispatch.routing import (
         Delivery,
@@ -415,23 +439,37 @@ def _routing(
         objective=options.routing_objective,
         time_limit_s=budget.rest(),
     )
-    result = solve_routing(problem, opts, stop=stop, progress=progress)
     # make the solver's messages readable: delivery ids and site ids → names
     labels = {
         f"{sp_id}>{site}": f"{geo.places[sp_id].name}→{geo.places[site].name}"
         for sp_id, site in by_pair
     }
-    readable = []
-    for k, u in enumerate(result.unserved):
-        did = result.unserved_ids[k] if k < len(result.unserved_ids) else ""
-        msg = u.message_zh.replace(did, labels.get(did, did)) if did else u.message_zh
-        if u.site_id in geo.places:
-            msg = msg.replace(u.site_id, geo.places[u.site_id].name)
-        readable.append(dataclasses.replace(u, message_zh=msg))
-    return RoutingStage(
-        dataclasses.replace(result, unserved=tuple(readable)),
-        _convert_routes(result, loc_ids, depots),
+
+    def staged(result: Any) -> RoutingStage:
+        readable = []
+        for k, u in enumerate(result.unserved):
+            did = result.unserved_ids[k] if k < len(result.unserved_ids) else ""
+            msg = u.message_zh.replace(did, labels.get(did, did)) if did else u.message_zh
+            if u.site_id in geo.places:
+                msg = msg.replace(u.site_id, geo.places[u.site_id].name)
+            readable.append(dataclasses.replace(u, message_zh=msg))
+        return RoutingStage(
+            dataclasses.replace(result, unserved=tuple(readable)),
+            _convert_routes(result, loc_ids, depots),
+        )
+
+    initial = None
+    if warm is not None:
+        initial = warm_start(warm, by_pair, lambda sp_id, site: f"{sp_id}>{site}")
+    result = solve_routing(
+        problem,
+        opts,
+        stop=stop,
+        progress=progress,
+        initial=initial,
+        on_first=(lambda r: on_first(staged(r))) if on_first is not None else None,
     )
+    return staged(result)
 
 
 def _convert_routes(
@@ -526,8 +564,13 @@ def plan_dispatch(
     *,
     stop: StopFn | None = None,
     progress: ProgressFn | None = None,
+    previous: Plan | None = None,
+    on_first_plan: Callable[[Plan], None] | None = None,
 ) -> Plan:
-    """Compute a dispatch plan for the open incidents of ``scenario`` (see module doc)."""
+    """Compute a dispatch plan for the open incidents of ``scenario`` (see module doc).
+
+    ``previous``: the current plan when this is a re-plan (warm start, issued orders kept, the
+    changes listed); ``on_first_plan`` receives the re-plan's first complete plan at once."""
     options = options or DispatchOptions()
     stop = stop or never_stop
     prog = _Progress(progress or no_progress)
@@ -558,6 +601,16 @@ def plan_dispatch(
     )
 
     failures: list[str] = []
+    replan: Replan | None = None
+    solve_sc, solve_opts = scenario, options
+    if previous is not None:
+        replan = check_previous(previous, scenario, geo, created)
+        solve_sc = solve_scenario(scenario, replan)
+        if replan.kept_teams:
+            solve_opts = dataclasses.replace(options, pins=pins(replan, options.pins))
+    kept_lines = replan.kept_lines() if replan is not None else ()
+    kept_routes = replan.kept_routes if replan is not None else ()
+    first_s: list[float] = []
 
     def run(name: str, fn: Callable[[ProgressFn], StageResult]) -> Any:
         if stop():
@@ -577,66 +630,110 @@ def plan_dispatch(
         ev = run("evacuation", lambda pg: _evacuation(scenario, geo, options, budget, stop, pg))
         if ev is not None:
             extra, moves = ev.supply_sites, ev.moves
-    al = run("allocation", lambda pg: _allocation(scenario, geo, options, extra, stop, pg))
+            if replan is not None:
+                extra = reduce_sites(extra, replan)
+    al = run("allocation", lambda pg: _allocation(solve_sc, geo, options, extra, stop, pg))
     if al is not None:
         lines = al.lines
-    asg = run("assignment", lambda pg: _assignment(scenario, geo, options, budget, stop, pg))
+    asg = run("assignment", lambda pg: _assignment(solve_sc, geo, solve_opts, budget, stop, pg))
     if asg is not None:
         assignment = asg.assignment
+
+    def assemble(
+        stages: list[StageRun],
+        unserved: list[Unserved],
+        routes: tuple[VehicleRoute, ...],
+        report: bool,
+    ) -> Plan:
+        """Everything after the solvers (orders, outcomes, the audit snapshot): the first plan
+        of a re-plan (``report`` False: no progress), then the final one."""
+        lines_all = kept_lines + lines
+        cancelled = any(s.status == Status.CANCELLED for s in stages)
+        if cancelled or failures:
+            why = "；".join(failures) if failures else "计算已取消"
+            reason = Reason.CANCELLED if cancelled else Reason.FAILED
+            unserved = _mark_missing(scenario, unserved, assignment, routes, why, reason)
+
+        p = prog.stage("orders") if report else no_progress
+        places = tuple(geo.places.values())
+        orders = build_orders(
+            number,
+            scenario=scenario,
+            places=places,
+            routes=routes,
+            assignment=assignment,
+            paths=geo.path,
+        )
+        p(1.0, f"{len(orders)} 份指令")
+        inputs = PlanInputs(
+            scenario_name=scenario.name,
+            scenario_hash=scenario_hash(scenario),
+            options=options.to_dict(),
+            created_at=created,
+            road_network=(
+                f"{scenario.road_network.kind}:{getattr(network, 'content_hash', '')}"
+                if network is not None
+                else "none"
+            ),
+            notes=tuple(_fleet_notes(scenario)) + tuple(geo.notes),
+            previous_plan=previous.number if previous is not None else "",
+        )
+        overall = Status.CANCELLED if cancelled else _overall(stages)
+        overall = _honest_overall(overall, scenario, unserved, routes, assignment, moves)
+        plan = Plan(
+            number=number,
+            created_at=created,
+            status=PlanStatus.DRAFT,
+            overall=overall,
+            inputs=inputs,
+            stages=tuple(stages),
+            places=places,
+            allocation=lines_all,
+            assignment=assignment,
+            evacuation=moves,
+            routes=routes,
+            unserved=tuple(unserved),
+            incidents=incident_outcomes(scenario, lines_all, routes, assignment, moves),
+            safety_releases=safety_stock_releases(scenario, lines_all),
+            orders=orders,
+            materials=_material_refs(scenario, lines_all, unserved),
+        )
+        if replan is not None:
+            changes = order_changes(replan, plan)
+            plan = dataclasses.replace(
+                plan, inputs=dataclasses.replace(plan.inputs, changes=changes)
+            )
+        return plan
+
+    def first_plan(rs: RoutingStage) -> None:
+        """The re-plan's first complete plan (warm start), handed to ``on_first_plan``."""
+        st = [*stages, _stage("routing", rs.result.info, "首个完整方案（由上一方案热启动）")]
+        plan = assemble(st, [*unserved, *rs.result.unserved], kept_routes + rs.routes, False)
+        first_s.append(time.perf_counter() - t0)
+        if on_first_plan is not None:
+            on_first_plan(_with_first(plan, first_s[0]))
+
     if lines or stop():
-        rt = run("routing", lambda pg: _routing(scenario, geo, options, budget, lines, stop, pg))
+        warm = None
+        if previous is not None:
+            keep = replan.kept_vehicles if replan is not None else frozenset()
+            warm = [r for r in previous.routes if r.vehicle_id not in keep]
+        rt = run(
+            "routing",
+            lambda pg: _routing(solve_sc, geo, options, budget, lines, stop, pg, warm, first_plan),
+        )
         if rt is not None:
             routes = rt.routes
     else:
         stages.append(StageRun(_STAGE_ZH["routing"], Status.OPTIMAL, message="无配送任务"))
-    cancelled = any(s.status == Status.CANCELLED for s in stages)
-    if cancelled or failures:
-        why = "；".join(failures) if failures else "计算已取消"
-        reason = Reason.CANCELLED if cancelled else Reason.FAILED
-        unserved = _mark_missing(scenario, unserved, assignment, routes, why, reason)
+    plan = assemble(stages, unserved, kept_routes + routes, True)
+    return _with_first(plan, first_s[0] if first_s else time.perf_counter() - t0)
 
-    p = prog.stage("orders")
-    places = tuple(geo.places.values())
-    orders = build_orders(
-        number,
-        scenario=scenario,
-        places=places,
-        routes=routes,
-        assignment=assignment,
-        paths=geo.path,
-    )
-    p(1.0, f"{len(orders)} 份指令")
-    inputs = PlanInputs(
-        scenario_name=scenario.name,
-        scenario_hash=scenario_hash(scenario),
-        options=options.to_dict(),
-        created_at=created,
-        road_network=(
-            f"{scenario.road_network.kind}:{getattr(network, 'content_hash', '')}"
-            if network is not None
-            else "none"
-        ),
-        notes=tuple(_fleet_notes(scenario)) + tuple(geo.notes),
-    )
-    overall = Status.CANCELLED if cancelled else _overall(stages)
-    overall = _honest_overall(overall, scenario, unserved, routes, assignment, moves)
-    return Plan(
-        number=number,
-        created_at=created,
-        status=PlanStatus.DRAFT,
-        overall=overall,
-        inputs=inputs,
-        stages=tuple(stages),
-        places=places,
-        allocation=lines,
-        assignment=assignment,
-        evacuation=moves,
-        routes=routes,
-        unserved=tuple(unserved),
-        incidents=incident_outcomes(scenario, lines, routes, assignment, moves),
-        safety_releases=safety_stock_releases(scenario, lines),
-        orders=orders,
-        materials=_material_refs(scenario, lines, unserved),
+
+def _with_first(plan: Plan, seconds: float) -> Plan:
+    """``plan`` with ``PlanInputs.first_plan_s`` set."""
+    return dataclasses.replace(
+        plan, inputs=dataclasses.replace(plan.inputs, first_plan_s=round(float(seconds), 3))
     )
 
 

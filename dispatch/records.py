@@ -9,7 +9,7 @@ model's ``SiteVisit``/``Tour``); the pipeline turns those into these records.
 - plan records: :class:`PlanStatus`, :class:`Approval`, :class:`StageRun`, :class:`Place`,
   :class:`AllocationLine`, :class:`TeamDispatch`, :class:`EvacuationMove`, :class:`RouteStop`,
   :class:`Trip`, :class:`VehicleRoute`, :class:`MaterialRef`, :class:`IncidentOutcome`,
-  :class:`PlanInputs`;
+  :class:`PlanInputs` (with a re-plan's :class:`OrderChange` list, :class:`ChangeKind`);
 - order records (built by :mod:`dispatch.orders`): :class:`OrderKind`, :class:`TurnStep`,
   :class:`LegPath`, :class:`Leg`, :class:`OrderItem`, :class:`OrderStop`,
   :class:`DispatchOrder`.
@@ -203,9 +203,44 @@ class IncidentOutcome:
     evacuated_late: int = 0
 
 
+class ChangeKind(StrEnum):
+    """How a unit's order of a re-plan compares with the previous plan's."""
+
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    NEW = "new"
+    CANCELLED = "cancelled"
+
+    @property
+    def label_zh(self) -> str:
+        return {"unchanged": "未变", "changed": "变更", "new": "新增", "cancelled": "取消"}[
+            self.value
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """A re-plan's order of unit ``unit_id`` (vehicle or team) against the previous plan's:
+    ``order`` / ``previous_order`` are the order numbers ("" when there is none), ``reason``
+    says why in Chinese."""
+
+    unit_id: str
+    kind: str  # OrderKind value: 调拨单 / 派遣令
+    change: ChangeKind
+    reason: str = ""
+    order: str = ""
+    previous_order: str = ""
+    unit_name: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class PlanInputs:
-    """Audit snapshot: what the plan was computed from and how."""
+    """Audit snapshot: what the plan was computed from and how.
+
+    ``first_plan_s``: seconds from the start of the run to its first complete plan (None in
+    plans made before it was recorded; a measurement, so left out of equality: the same inputs
+    reproduce the same snapshot). A re-plan names its ``previous_plan`` and lists per
+    unit how its order changed (``changes``)."""
 
     scenario_name: str
     scenario_hash: str
@@ -214,6 +249,9 @@ class PlanInputs:
     software: str = SOFTWARE  # gis/version.py: the one version
     road_network: str = ""
     notes: tuple[str, ...] = ()
+    first_plan_s: float | None = field(default=None, compare=False)  # measured, not an input
+    previous_plan: str = ""
+    changes: tuple[OrderChange, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,6 +388,7 @@ class DispatchOrder:
 __all__ = [
     "AllocationLine",
     "Approval",
+    "ChangeKind",
     "DispatchOrder",
     "EvacuationMove",
     "IncidentOutcome",
@@ -357,6 +396,7 @@ __all__ = [
     "LegPath",
     "MaterialRef",
     "OrderItem",
+    "OrderChange",
     "OrderKind",
     "OrderStop",
     "PathFn",

@@ -20,6 +20,11 @@ the plan — in the child for a child run — and returned as :attr:`DispatchOut
 (the desk passes :func:`gui.plan_layers.route_features`, its map payload). Progress messages are
 the pipeline's (Chinese) texts plus :data:`LOADING_ROADS`; the caller words them.
 
+Re-plans: :attr:`DispatchRequest.previous_plan` is the plan being replaced (passed explicitly,
+never looked up); ``on_first`` (both functions) then receives the first complete plan as a
+:class:`DispatchOutcome` as soon as it exists (from a child: sent as a ``"first_plan"``
+message), before the final, improved plan is returned.
+
 The solver stack (:mod:`dispatch.pipeline` and below) is imported only when a run starts in this
 process, so a caller that always solves in a child never loads it.
 """
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +57,8 @@ LOADING_ROADS = "加载道路网络…"
 SUMMARY_MAX_UNSERVED = 50
 
 Present = Callable[[Plan], Any]
+#: Receives a re-plan's first complete plan (see the module docstring).
+OnFirst = Callable[["DispatchOutcome"], None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class DispatchRequest:
     ``workspace``: the open workspace (its :attr:`~WorkspaceRef.read_from` file holds the road
     network when ``has_roads``). ``network``: a road network already in memory (None: loaded
     from the workspace when it has roads, else travel times are straight-line estimates).
+    ``previous_plan``: the current plan when this run re-plans it (warm start, issued orders
+    kept, changes listed; see :func:`dispatch.pipeline.plan_dispatch`).
     """
 
     scenario: Scenario
@@ -68,6 +77,7 @@ class DispatchRequest:
     workspace: WorkspaceRef | None = None
     has_roads: bool = False
     network: Any = None
+    previous_plan: Plan | None = None
 
     @property
     def roads_file(self) -> Path | None:
@@ -137,17 +147,36 @@ def _load_network(request: DispatchRequest, progress: ProgressFn) -> Any:
     return load_road_network(request.roads_file, request.scenario)
 
 
+def _outcome(
+    request: DispatchRequest, plan: Plan, network: Any, present: Present | None
+) -> DispatchOutcome:
+    from dispatch.plan import scenario_hash
+    from dispatch.replan import changes_text
+    from dispatch.summary import summary_text
+
+    return DispatchOutcome(
+        plan=plan,
+        plan_json=plan.to_json(indent=None),
+        summary=summary_text(plan, max_unserved=SUMMARY_MAX_UNSERVED) + changes_text(plan),
+        scenario_hash=scenario_hash(request.scenario),
+        network=network,
+        presentation=present(plan) if present is not None else None,
+    )
+
+
 def run_dispatch(
     request: DispatchRequest,
     *,
     stop: StopFn = never_stop,
     progress: ProgressFn = no_progress,
     present: Present | None = None,
+    on_first: OnFirst | None = None,
 ) -> DispatchOutcome:
-    """Compute the plan of ``request`` in this process (a cancelled run returns its best plan)."""
+    """Compute the plan of ``request`` in this process (a cancelled run returns its best plan).
+
+    With ``request.previous_plan`` and ``on_first``, the first complete plan is handed to
+    ``on_first`` (in this thread) while the run goes on improving it."""
     from dispatch.pipeline import plan_dispatch
-    from dispatch.plan import scenario_hash
-    from dispatch.summary import summary_text
 
     # A full (generation 2) garbage collection stops every thread for its whole pass: ~0.1 s
     # over the heap of a loaded workspace (measured in bench_gui_responsiveness). The objects
@@ -156,17 +185,22 @@ def run_dispatch(
     gc.freeze()
     try:
         network = _load_network(request, progress)
+        first = None
+        if on_first is not None:
+
+            def first(plan: Plan) -> None:
+                on_first(_outcome(request, plan, network, present))
+
         plan = plan_dispatch(
-            request.scenario, network, request.options, stop=stop, progress=progress
+            request.scenario,
+            network,
+            request.options,
+            stop=stop,
+            progress=progress,
+            previous=request.previous_plan,
+            on_first_plan=first,
         )
-        return DispatchOutcome(
-            plan=plan,
-            plan_json=plan.to_json(indent=None),
-            summary=summary_text(plan, max_unserved=SUMMARY_MAX_UNSERVED),
-            scenario_hash=scenario_hash(request.scenario),
-            network=network,
-            presentation=present(plan) if present is not None else None,
-        )
+        return _outcome(request, plan, network, present)
     finally:
         gc.unfreeze()
 
@@ -174,16 +208,55 @@ def run_dispatch(
 def _child_main(
     channel: ChildChannel, request: DispatchRequest, present: Present | None
 ) -> dict[str, Any]:
-    """Body of the dispatch child: the run, without the plan object (its JSON travels)."""
+    """Body of the dispatch child: the run as :func:`wire_outcome` sends it; a
+    re-plan's first complete plan is sent as a ``"first_plan"`` message."""
+
+    def first(out: DispatchOutcome) -> None:
+        channel.send("first_plan", wire_outcome(out))
+
     out = run_dispatch(
-        request, stop=channel.stop_requested, progress=channel.progress, present=present
+        request,
+        stop=channel.stop_requested,
+        progress=channel.progress,
+        present=present,
+        on_first=first if request.previous_plan is not None else None,
     )
+    return wire_outcome(out)
+
+
+def wire_outcome(out: DispatchOutcome) -> dict[str, Any]:
+    """What travels from a child process (also used by :mod:`dispatch.worker`): the outcome
+    without the network. The plan travels as its JSON (what is stored) and pickled (read back
+    ~20× faster than parsing the JSON: the first plan of a re-plan reaches the desk sooner)."""
     return {
+        "plan": out.plan,
         "plan_json": out.plan_json,
         "summary": out.summary,
         "scenario_hash": out.scenario_hash,
         "presentation": out.presentation,
     }
+
+
+def unwire_outcome(result: Mapping[str, Any], network: Any) -> DispatchOutcome:
+    """A :class:`DispatchOutcome` from what :func:`wire_outcome` sent."""
+    # reading the plan back allocates ~10^5 objects (~0.1 s of Python): that may set off a full
+    # collection over the whole heap of this process, which stops every thread (the desk's GUI
+    # thread too) for ~0.15 s. Frozen as in run_dispatch, the collector scans only the new ones.
+    gc.freeze()
+    try:
+        plan = result.get("plan")
+        if not isinstance(plan, Plan):
+            plan = Plan.from_json(result["plan_json"])
+    finally:
+        gc.unfreeze()
+    return DispatchOutcome(
+        plan=plan,
+        plan_json=result["plan_json"],
+        summary=result["summary"],
+        scenario_hash=result["scenario_hash"],
+        network=network,
+        presentation=result["presentation"],
+    )
 
 
 def run_dispatch_in_child(
@@ -192,18 +265,27 @@ def run_dispatch_in_child(
     stop: StopFn = never_stop,
     progress: ProgressFn = no_progress,
     present: Present | None = None,
+    on_first: OnFirst | None = None,
 ) -> DispatchOutcome:
-    """:func:`run_dispatch` in a spawned child process, driven from the calling thread.
+    """:func:`run_dispatch` in a spawned child process, driven from the calling thread
+    (``on_first`` is called in this thread too).
 
     Raises :class:`DispatchProcessError` when the child fails, dies or has to be killed; runs
     in this process instead when the child cannot be started.
     """
+
+    def relay(kind: str, *payload: Any) -> None:
+        if kind == "progress":
+            progress(*payload)
+        elif kind == "first_plan" and on_first is not None:
+            on_first(unwire_outcome(payload[0], request.network))
+
     try:
         run = run_in_child(
             _child_main,
             (request.for_child(), present),
             stop=stop,
-            on_message=lambda kind, *p: progress(*p) if kind == "progress" else None,
+            on_message=relay,
             daemon=False,  # the OR-Tools routing engine starts its own child process
             cancel_grace_s=HARD_STOP_S,
             progress_interval_s=PROGRESS_INTERVAL_S,
@@ -211,7 +293,9 @@ def run_dispatch_in_child(
         )
     except ChildStartError as exc:
         log.warning("dispatch child process not started (%s); solving in this process", exc)
-        return run_dispatch(request, stop=stop, progress=progress, present=present)
+        return run_dispatch(
+            request, stop=stop, progress=progress, present=present, on_first=on_first
+        )
     if run.error is not None:
         log.error("dispatch child process failed:\n%s", run.details)
         raise DispatchProcessError(run.error, run.details, kind="error", exitcode=run.exitcode)
@@ -225,31 +309,18 @@ def run_dispatch_in_child(
         raise DispatchProcessError(
             f"计算进程意外退出（退出码 {run.exitcode}）", kind="died", exitcode=run.exitcode
         )
-    result = run.result
-    # reading the plan back allocates ~10^5 objects (~0.1 s of Python): that may set off a full
-    # collection over the whole heap of this process, which stops every thread (the desk's GUI
-    # thread too) for ~0.15 s. Frozen as in run_dispatch, the collector scans only the new ones.
-    gc.freeze()
-    try:
-        plan = Plan.from_json(result["plan_json"])
-    finally:
-        gc.unfreeze()
-    return DispatchOutcome(
-        plan=plan,
-        plan_json=result["plan_json"],
-        summary=result["summary"],
-        scenario_hash=result["scenario_hash"],
-        network=request.network,
-        presentation=result["presentation"],
-    )
+    return unwire_outcome(run.result, request.network)
 
 
 __all__ = [
     "HARD_STOP_S",
     "LOADING_ROADS",
+    "OnFirst",
     "DispatchOutcome",
     "DispatchProcessError",
     "DispatchRequest",
     "run_dispatch",
     "run_dispatch_in_child",
+    "unwire_outcome",
+    "wire_outcome",
 ]

@@ -132,3 +132,37 @@ def test_export_writes_the_six_files(qtbot, parts, tmp_path):
     approved = ctl.approve("王指挥")
     assert approved is not None and ctl.exported_pdf() is not None
     assert ctl.approve("李四") is None  # refused by the workflow, reported
+
+
+def test_a_replan_shows_its_first_complete_plan_then_the_final_one(qtbot, parts):
+    """A second run re-plans the shown plan after a closure on a road it drives: its first
+    complete plan is shown (not stored) before the final plan replaces it (stored once)."""
+    import dataclasses
+
+    from dispatch.replan import closure_on_route
+
+    session, _runner, ctl = parts
+    with qtbot.waitSignal(ctl.sig_run_finished, timeout=TIMEOUT_MS):
+        ctl.run(ctl.options(1, None))
+    current = ctl.plan
+    closure = closure_on_route(current)
+    session.apply(
+        dataclasses.replace(session.scenario, closures=(*session.scenario.closures, closure)),
+        "封闭道路",
+    )
+    assert ctl.request(ctl.options(1, None)).previous_plan is current  # passed explicitly
+    shown: list[ShownPlan] = []
+    firsts: list[Plan] = []
+    ctl.sig_plan_shown.connect(shown.append)
+    ctl.sig_first_plan.connect(firsts.append)
+    with qtbot.waitSignal(ctl.sig_run_finished, timeout=TIMEOUT_MS) as blocker:
+        ctl.run(ctl.options(2, None))
+    final: Plan = blocker.args[0].plan
+    assert len(firsts) == 1 and firsts[0].number == final.number
+    assert [s.plan.inputs.previous_plan for s in shown] == [current.number] * 2
+    assert shown[0].plan == firsts[0] and shown[0].routes["features"]  # complete, with its map
+    assert "相对方案" in shown[0].summary
+    assert shown[-1].plan is final and ctl.plan is final
+    assert final.inputs.first_plan_s > 0 and final.inputs.changes
+    # one stored plan per run: the first plan was only shown
+    assert sorted(_stored(session)) == sorted({current.number, final.number})

@@ -449,3 +449,45 @@ def test_stop_returns_cancelled_promptly(engine: str) -> None:
     check_plan(p, r)
     if engine == "pyvrp":  # depots are solved in turn: the later ones were never started
         assert any(u.reason == Reason.CANCELLED for u in r.unserved)
+
+
+# ------------------------------------------------------------------------------------------
+# Warm start (re-plans)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ("pyvrp", "ortools"))
+def test_warm_start_gives_a_complete_plan_first_and_never_a_worse_final_one(engine: str) -> None:
+    # depot 0 at 0; A at −10, B at +20 (150 kg: two pieces on a 100 kg truck), C at +30 is new,
+    # D at +40 lost its road (a closure). The previous plan: A, B-half, D | B-half.
+    vehicles = [RoutingVehicle("T1", 0, 100, 10, 1000, max_trips=3)]
+    dels = [
+        Delivery("A", 1, 0, 50, 1),
+        Delivery("B", 2, 0, 150, 1, priority=5),
+        Delivery("C", 3, 0, 20, 0.1, priority=2),
+        Delivery("D", 4, 0, 10, 0.1),
+    ]
+    p = line_problem([0, -10, 20, 30, 40], 1, vehicles, dels, blocked=(4,))
+    initial = {
+        "T1": ((("A", 1.0), ("B", 0.5), ("D", 1.0), ("GONE", 1.0)), (("B", 0.5),)),
+        "NOT-A-VEHICLE": ((("C", 1.0),),),
+    }
+    firsts: list[RoutingResult] = []
+    r = solve_routing(p, opts(engine), initial=initial, on_first=firsts.append)
+    assert len(firsts) == 1
+    first = firsts[0]
+    for plan in (first, r):
+        check_plan(p, plan)
+        served = {
+            d for rt in plan.routes for t in rt.trips for s in t.stops for d in s.delivery_ids
+        }
+        assert served == {"A", "B", "C"}  # C inserted, D dropped
+        assert dict(zip(plan.unserved_ids, (u.reason for u in plan.unserved))) == {
+            "D": Reason.UNREACHABLE
+        }
+    assert first.info.status == Status.FEASIBLE and first.info.runtime_s <= r.info.runtime_s
+    assert r.quality() <= first.quality()
+    # without a previous plan nothing is handed out early
+    again: list[RoutingResult] = []
+    solve_routing(p, opts(engine), on_first=again.append)
+    assert again == []

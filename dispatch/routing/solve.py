@@ -4,11 +4,20 @@ Engines are looked up by name in :data:`ENGINE_BY_NAME` (all satisfy
 :class:`dispatch.routing.engines.base.Engine`). The hybrid engine hands back its PyVRP plan as
 ``EngineOutput.alternative``; both plans are post-processed and the better one is kept (more
 priority-weighted deliveries first, then the objective).
+
+Warm start (re-plans): ``initial`` gives each vehicle's trips of a previous plan as delivery ids
+(:data:`WarmStart`). Before any engine runs, those trips are mapped onto the new jobs, repaired
+(pieces that became impossible are dropped: no road any more, deadline, capacity) and the jobs
+they do not cover are inserted greedily (:func:`dispatch.routing.schedule.insert_missing`), so a
+complete feasible plan exists after a fraction of a second; it is handed to ``on_first`` and to
+the engine as its initial solution, and it stays a candidate for the final plan (the engine's
+plan must beat it).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +48,76 @@ from dispatch.routing.schedule import improve_sequence, insert_missing, repair, 
 
 #: The engines by :attr:`RoutingOptions.engine` name.
 ENGINE_BY_NAME: dict[str, Engine] = {"pyvrp": PYVRP, "ortools": ORTOOLS, "hybrid": HYBRID}
+
+#: A warm start: vehicle id → its trips, each a sequence of (delivery id, share of that delivery
+#: unloaded at the stop, in (0, 1]). Unknown vehicles and deliveries are ignored.
+WarmStart = Mapping[str, Sequence[Sequence[tuple[str, float]]]]
+#: The warm start's repair and greedy insertion take at most this share of the routing budget
+#: (and at most :data:`WARM_MAX_S`).
+WARM_SHARE = 0.1
+WARM_MAX_S = 0.5
+
+
+def warm_output(
+    problem: RoutingProblem,
+    prepared: PreparedJobs,
+    initial: WarmStart,
+    options: RoutingOptions,
+    deadline: float,
+) -> EngineOutput:
+    """A complete feasible plan from ``initial``: its stops mapped onto ``prepared.jobs`` (a
+    stop carrying share ``s`` of a delivery cut into ``k`` pieces takes ``round(s × k)`` of
+    them, at least one), each vehicle repaired, the rest inserted greedily before ``deadline``."""
+    by_delivery: dict[str, list[Job]] = {}
+    for job in prepared.jobs:
+        by_delivery.setdefault(problem.deliveries[job.delivery].id, []).append(job)
+    vehicle_index = {v.id: vi for vi, v in enumerate(problem.vehicles)}
+    plans: dict[int, list[list[Job]]] = {}
+    taken: set[int] = set()
+    for vid, trips in initial.items():
+        vi = vehicle_index.get(vid)
+        if vi is None:
+            continue
+        vehicle = problem.vehicles[vi]
+        out_trips: list[list[Job]] = []
+        for trip in trips:
+            cur: list[Job] = []
+            for did, share in trip:
+                free = [
+                    j
+                    for j in by_delivery.get(did, ())
+                    if j.index not in taken and j.depot == vehicle.depot
+                ]
+                n = max(1, round(float(share) * (free[0].pieces if free else 1)))
+                for j in free[:n]:
+                    cur.append(j)
+                    taken.add(j.index)
+            if cur:
+                out_trips.append(cur)
+        trips_ok, dropped = repair(problem, vehicle, out_trips)
+        for j in dropped:
+            taken.discard(j.index)
+        if trips_ok:
+            plans[vi] = trips_ok
+    insert_missing(problem, prepared.jobs, plans, taken, options.objective, deadline)
+    return EngineOutput(
+        plans={vi: [[j.index for j in t] for t in trips] for vi, trips in plans.items() if trips},
+        found=True,
+        note="warm start",
+    )
+
+
+def _better(a: RoutingResult, b: RoutingResult) -> bool:
+    """``a`` is a better plan than ``b``: fewer priority-weighted undelivered loads, then the
+    objective; a plan of a timed-out search never wins over one that was found."""
+    if a.info.status == Status.TIMEOUT:
+        return False
+    if b.info.status == Status.TIMEOUT:
+        return True
+    return (round(a.unserved_priority, 6), a.info.objective or 0.0) < (
+        round(b.unserved_priority, 6),
+        b.info.objective or 0.0,
+    )
 
 
 def _build_result(
@@ -225,6 +304,8 @@ def solve_routing(
     *,
     stop: StopFn | None = None,
     progress: ProgressFn | None = None,
+    initial: WarmStart | None = None,
+    on_first: Callable[[RoutingResult], None] | None = None,
 ) -> RoutingResult:
     """Route the vehicles to make every delivery (see the module docstring for the model).
 
@@ -239,6 +320,11 @@ def solve_routing(
         the best plan found so far (deliveries not yet routed are reported as cancelled).
     progress
         Receives (fraction, message).
+    initial
+        A previous plan's trips (warm start, see the module docstring), or None.
+    on_first
+        Called once with the warm start's complete plan (status FEASIBLE, ``runtime_s`` = time
+        to build it) before the engine improves on it; only with ``initial``.
 
     Returns
     -------
@@ -256,10 +342,22 @@ def solve_routing(
     budget = options.time_limit_s
     post_share = 0.05
     solve_deadline = t0 + budget * (1 - post_share)
+    first: RoutingResult | None = None
+    start: EngineOutput | None = None
+    if initial is not None and prepared.jobs:
+        warm_deadline = t0 + min(WARM_MAX_S, WARM_SHARE * budget)
+        start = warm_output(problem, prepared, initial, options, warm_deadline)
+        first = _build_result(
+            problem, prepared, start, options, 0.0, engine, post_optimise=False, post_deadline=0.0
+        )
+        first = replace(first, info=replace(first.info, runtime_s=time.perf_counter() - t0))
+        if on_first is not None:
+            on_first(first)
+        progress(0.0, "已由上一方案得到完整方案，继续优化")
     if not prepared.jobs:
         out = EngineOutput(plans={}, found=True)
     else:
-        task = EngineTask(problem, prepared, options, solve_deadline, stop, progress)
+        task = EngineTask(problem, prepared, options, solve_deadline, stop, progress, start)
         out = ENGINE_BY_NAME[engine].solve(task)
     alternative = out.alternative
     # post-optimisation (exact objective) gets the rest of the budget, at least 0.1 s
@@ -286,14 +384,13 @@ def solve_routing(
             post_optimise=True,
             post_deadline=max(post_deadline, time.perf_counter() + 0.05),
         )
-        if other.info.status != Status.TIMEOUT and (
-            result.info.status == Status.TIMEOUT
-            or (round(other.unserved_priority, 6), other.info.objective or 0.0)
-            < (round(result.unserved_priority, 6), result.info.objective or 0.0)
-        ):
+        if _better(other, result):
             result = other
         if out.cancelled:
             result = replace(result, info=replace(result.info, status=Status.CANCELLED))
+    if first is not None and _better(first, result):  # the warm start stays a candidate
+        status = Status.CANCELLED if out.cancelled else first.info.status
+        result = replace(first, info=replace(first.info, status=status))
     progress(1.0, "路径规划完成")
     info = result.info
     return replace(

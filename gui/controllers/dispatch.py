@@ -12,7 +12,12 @@ State machine (all on the GUI thread; jobs run on threads, a solve in a child pr
    (``sig_plan_shown``); otherwise it is dropped (``sig_run_dropped``). A 部分方案 (a cancelled
    or timed-out run) does not replace a plan already shown: it is stored, marked, and held in
    :attr:`DispatchController.pending` until the operator chooses :meth:`show_pending` or
-   :meth:`keep_current` (``RunFinished.shown`` is False then).
+   :meth:`keep_current` (``RunFinished.shown`` is False then). A run re-plans the
+   shown plan (``DispatchRequest.previous_plan``): its first complete plan is shown as soon as
+   it exists (``sig_first_plan``; not stored, nothing half-built is ever shown) and replaced
+   by the final plan when the run ends. Runs are solved in one :class:`dispatch.worker.
+   DispatchWorker` process kept for the controller's lifetime (imports and road network loaded
+   once), so a re-plan's first plan is on screen about as fast as the solver finds it.
 4. Undo/redo of the plans document shows what the documents now hold; opening another workspace
    cancels a run, clears the constraints and the last export, and shows its latest stored plan.
 
@@ -26,6 +31,7 @@ The controller never touches a widget: the dock (:mod:`gui.docks.dispatch_panel`
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 
 from dispatch.options import DispatchOptions
 from dispatch.plan import (
@@ -46,6 +52,7 @@ from dispatch.plan import (
 )
 from dispatch.records import PlanStatus
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
+from dispatch.worker import DispatchWorker
 from gis.model import Scenario
 from gui.i18n import tr
 from gui.plan_layers import route_features
@@ -135,6 +142,10 @@ class DispatchController(QObject):
     sig_plan_shown = pyqtSignal(object)
     #: a run's plan was stored and shown (RunFinished)
     sig_run_finished = pyqtSignal(object)
+    #: a re-plan's first complete plan is shown while the run improves it (Plan)
+    sig_first_plan = pyqtSignal(object)
+    #: (internal) a first plan arrived from the job's thread: (workspace generation, RunResult)
+    _sig_first_ready = pyqtSignal(object)
     #: a run failed (message, details)
     sig_run_failed = pyqtSignal(str, str)
     #: a run of a workspace no longer open ended; its plan was dropped
@@ -164,14 +175,21 @@ class DispatchController(QObject):
         self.last_export: ExportResult | None = None
         #: a 部分方案 stored but not shown (the operator chooses: show it or keep the current)
         self.pending: ShownPlan | None = None
+        #: the plan shown when the last run started (see :meth:`run`)
+        self._before_run: ShownPlan | None = None
         #: solve in a spawned child process (True) or in a background thread of this process
         self.in_child = True
+        #: the child process runs are solved in, kept between runs (closed with the controller)
+        self.worker = DispatchWorker()
+        worker = self.worker
+        self.destroyed.connect(lambda *_: worker.close())
         self.preload_started = False
         self._hash_cache: tuple[Scenario, str] | None = None
         #: bumped when another workspace is opened: a run started before is then dropped
         self._workspace_gen = 0
         session.sig_documents_changed.connect(self._on_documents_changed)
         session.sig_workspace_loaded.connect(self._on_workspace_loaded)
+        self._sig_first_ready.connect(self._on_first, Qt.ConnectionType.QueuedConnection)
 
     # ---- state read by the views -----------------------------------------------------------
 
@@ -233,7 +251,8 @@ class DispatchController(QObject):
         )
 
     def request(self, options: DispatchOptions) -> DispatchRequest:
-        """The run of the session's state: the workspace only as the typed ``session.ref``."""
+        """The run of the session's state: the workspace only as the typed ``session.ref``; the
+        shown plan (if any) is the plan it re-plans."""
         s = self.session
         return DispatchRequest(
             scenario=s.scenario,
@@ -241,6 +260,7 @@ class DispatchController(QObject):
             workspace=s.ref,
             has_roads=s.has_roads,
             network=s.network,
+            previous_plan=self.plan,
         )
 
     def run(self, options: DispatchOptions) -> Job | None:
@@ -253,9 +273,16 @@ class DispatchController(QObject):
         request = RunRequest(self.request(options), in_child=self.in_child)
         gen = self._workspace_gen
         self.last_cancelled = False
+        self._before_run = self.shown  # a held-back 部分方案 brings it back (see _on_done)
         job = self.runner.start(
             tr("生成调度方案"),
-            worded(run_job),
+            worded(
+                functools.partial(
+                    run_job,
+                    on_first=lambda r: self._sig_first_ready.emit((gen, r)),
+                    worker=self.worker,
+                )
+            ),
             request,
             on_done=lambda r, c: self._on_done(r, c, gen, request),
             on_error=self._on_failed,
@@ -283,6 +310,16 @@ class DispatchController(QObject):
         plan = outcome.plan
         self._hash_cache = (request.dispatch.scenario, outcome.scenario_hash)
         shown = ShownPlan(plan, outcome.plan_json, outcome.summary, result.routes)
+        before = self._before_run
+        # a re-plan's first plan may have been shown meanwhile: the 部分方案 question is about
+        # the plan the operator had before the run
+        if (
+            plan.partial
+            and before is not None
+            and before.plan is not None
+            and self.shown is not before
+        ):
+            self._show(before)
         hold = plan.partial and self.plan is not None
         self.pending = shown if hold else None
         if not hold:
@@ -320,6 +357,20 @@ class DispatchController(QObject):
     def keep_current(self) -> None:
         """Keep the plan shown; the 部分方案 stays stored (in the plan list)."""
         self.pending = None
+
+    def _on_first(self, payload: tuple[int, RunResult]) -> None:
+        """Show a re-plan's first complete plan (not stored: the final plan replaces it)."""
+        gen, result = payload
+        if gen != self._workspace_gen or self.job is None:
+            return  # another workspace, or the run already ended with its final plan
+        outcome = result.outcome
+        self._show(ShownPlan(outcome.plan, outcome.plan_json, outcome.summary, result.routes))
+        first_s = outcome.plan.inputs.first_plan_s or 0.0
+        self._message(
+            "info",
+            tr("首个完整方案已显示（{s:.1f} 秒），继续优化…").format(s=first_s),
+        )
+        self.sig_first_plan.emit(outcome.plan)
 
     def _on_failed(self, message: str, details: str) -> None:
         self.job = None

@@ -476,10 +476,13 @@ class DispatchPanel(QDockWidget):
         if plan is None:
             self.overview.setPlainText("")
         else:
+            from dispatch.replan import changes_text
             from dispatch.summary import summary_text
 
             self.overview.setPlainText(
-                summary if summary is not None else summary_text(plan, max_unserved=50)
+                summary
+                if summary is not None
+                else summary_text(plan, max_unserved=50) + changes_text(plan)
             )
         fill_plan_tables(self.tables, plan, self.session.scenario, self.pins)
         self._retitle()

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatch.child_process import ChildStartError
 from dispatch.plan import Plan
 from dispatch.service import DispatchOutcome, DispatchRequest, run_dispatch, run_dispatch_in_child
+from dispatch.worker import DispatchWorker
 from gui.plan_layers import route_features
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,49 @@ class RunResult:
         return self.outcome.plan
 
 
-def run_job(request: RunRequest, *, stop: Any, progress: Any) -> RunResult:
-    """Compute a plan and its map payload, off the GUI thread."""
-    runner = run_dispatch_in_child if request.in_child else run_dispatch
-    outcome = runner(request.dispatch, stop=stop, progress=progress, present=route_features)
+def _with_fallback(worker: DispatchWorker) -> Callable[..., DispatchOutcome]:
+    def run(dispatch: DispatchRequest, **kw: Any) -> DispatchOutcome:
+        try:
+            return worker.run(dispatch, **kw)
+        except ChildStartError as exc:
+            log.warning("dispatch worker not started (%s); one child for this run", exc)
+            return run_dispatch_in_child(dispatch, **kw)
+
+    return run
+
+
+def _result(outcome: DispatchOutcome) -> RunResult:
     routes = outcome.presentation
     if routes is None:  # e.g. a child that could not be started ran without it
         routes = route_features(outcome.plan)
     return RunResult(outcome=outcome, routes=routes)
+
+
+def run_job(
+    request: RunRequest,
+    *,
+    stop: Any,
+    progress: Any,
+    on_first: Callable[[RunResult], None] | None = None,
+    worker: DispatchWorker | None = None,
+) -> RunResult:
+    """Compute a plan and its map payload, off the GUI thread. A re-plan (the request has a
+    ``previous_plan``) hands its first complete plan to ``on_first`` (in the job's thread).
+    ``worker``: solve in this kept-alive process (``in_child`` runs; a new child per run when
+    it cannot be started)."""
+    runner = run_dispatch_in_child if request.in_child else run_dispatch
+    if request.in_child and worker is not None:
+        runner = _with_fallback(worker)
+    first = None
+    if on_first is not None and request.dispatch.previous_plan is not None:
+
+        def first(outcome: DispatchOutcome) -> None:
+            on_first(_result(outcome))
+
+    outcome = runner(
+        request.dispatch, stop=stop, progress=progress, present=route_features, on_first=first
+    )
+    return _result(outcome)
 
 
 # ---- export ----------------------------------------------------------------------------------

@@ -1120,6 +1120,10 @@
         <translation>Dispatch plan {no}: {status}, {n} needs unserved</translation>
     </message>
     <message>
+        <source>首个完整方案已显示（{s:.1f} 秒），继续优化…</source>
+        <translation>First complete plan shown ({s:.1f} s); still improving…</translation>
+    </message>
+    <message>
         <source>计算失败：{m}</source>
         <translation>Solve failed: {m}</translation>
     </message>

@@ -11,6 +11,10 @@ Pieces are optional clients with a prize of (horizon + 1) × priority so that se
 always worth more than the duration it adds, and the high-priority ones are kept when capacity
 runs short. Cost = total route duration (PyVRP has no arrival-time objective; see
 :mod:`dispatch.routing`).
+
+Warm start: ``EngineTask.initial`` (a previous plan mapped onto the jobs, see
+:func:`dispatch.routing.solve.warm_output`) becomes each depot's ``initial_solution`` (trips
+joined by reload visits at the depot); a depot whose initial routes PyVRP refuses starts cold.
 """
 
 from __future__ import annotations
@@ -109,6 +113,40 @@ def _make_data(
     )
 
 
+def _initial_solution(
+    data: Any,
+    initial: EngineOutput | None,
+    job_ids: list[int],
+    groups: dict[tuple, list[int]],
+    keys: list[tuple],
+) -> Any:
+    """``initial``'s trips of this depot's vehicles as a PyVRP solution (None: none / refused)."""
+    import pyvrp
+
+    if initial is None or not initial.plans:
+        return None
+    client = {j: i for i, j in enumerate(job_ids)}
+    routes = []
+    for ti, k in enumerate(keys):
+        for vi in groups[k]:
+            trips = [[client[j] for j in t if j in client] for t in initial.plans.get(vi, [])]
+            trips = [t for t in trips if t]
+            if not trips:
+                continue
+            acts: list[Any] = []
+            for n, trip in enumerate(trips):
+                if n:
+                    acts.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, 0))
+                acts.extend(pyvrp.Activity(pyvrp.ActivityType.CLIENT, c) for c in trip)
+            routes.append(pyvrp.Route(data, acts, ti))
+    if not routes:
+        return None
+    try:
+        return pyvrp.Solution(data, routes)
+    except (ValueError, RuntimeError, IndexError):  # e.g. more routes of a type than vehicles
+        return None
+
+
 def _solve_pyvrp(
     problem: RoutingProblem,
     prepared: PreparedJobs,
@@ -116,6 +154,7 @@ def _solve_pyvrp(
     deadline: float,
     stop: StopFn,
     progress: ProgressFn,
+    initial: EngineOutput | None = None,
 ) -> EngineOutput:
     import pyvrp
 
@@ -188,7 +227,14 @@ def _solve_pyvrp(
         data = _make_data(problem, jobs, vtypes, dist, durations, horizon, True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = pyvrp.solve(data, stop=crit, seed=options.seed, collect_stats=False)
+            start_from = _initial_solution(data, initial, job_ids, groups, keys)
+            res = pyvrp.solve(
+                data,
+                stop=crit,
+                seed=options.seed,
+                collect_stats=False,
+                initial_solution=start_from,
+            )
             best = res.best
             if not best.is_feasible() and not crit.cancelled:
                 data2 = _make_data(problem, jobs, vtypes, dist, durations, horizon, False)
@@ -233,13 +279,16 @@ def _solve_pyvrp(
 
 
 class PyVRPEngine:
-    """PyVRP, one model per pickup depot (see the module docstring); ignores ``initial``."""
+    """PyVRP, one model per pickup depot (see the module docstring), warm-started from
+    ``initial`` when given."""
 
     name = "pyvrp"
 
     def solve(self, task: EngineTask) -> EngineOutput:
         t = task
-        return _solve_pyvrp(t.problem, t.prepared, t.options, t.deadline, t.stop, t.progress)
+        return _solve_pyvrp(
+            t.problem, t.prepared, t.options, t.deadline, t.stop, t.progress, t.initial
+        )
 
 
 PYVRP = PyVRPEngine()
