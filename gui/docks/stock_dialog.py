@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from dispatch.planning.stock import DEFAULT_RADIUS_M, DesignRules, StockRequest
+from gis.paths import default_dir
 from gui.i18n import tr
 from gui.services.stock_jobs import (
     StockJobRequest,
@@ -196,9 +197,8 @@ class StockDialog(QDialog):
         if self.result is None:
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, tr("导出 XLSX…"), "stock.xlsx", "Excel (*.xlsx)"
-            )
+            start = str(default_dir(self.window_.session.path) / "stock.xlsx")
+            path, _ = QFileDialog.getSaveFileName(self, tr("导出 XLSX…"), start, "Excel (*.xlsx)")
         if not path:
             return
         try:
