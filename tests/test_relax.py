@@ -71,9 +71,10 @@ def test_demo_late_incident_gets_a_verified_vehicle_fix(
     assert isinstance(change, AddVehicles) and 1 <= change.count <= 8
     # the same change (one needs-line group: the same change for every line it fixes)
     assert all(x.change == change for x in vehicle)
-    # applied to the scenario and re-planned, the incident is on time (a shorter budget than
-    # the demo plan's: the heuristic varies, so the check is a clear improvement)
-    scenario, options = apply_change(demo_scenario, DispatchOptions(seconds=2.0), change)
+    # applied to the scenario and re-planned, the incident is on time (the routing heuristic
+    # varies with the time it gets, which a loaded machine cuts: 5 s, the order of a desk's
+    # re-plan, and the check is a clear improvement rather than exactly 100 %)
+    scenario, options = apply_change(demo_scenario, DispatchOptions(seconds=5.0), change)
     fleet = {sp.id: len(sp.vehicles) for sp in demo_scenario.stockpiles}
     now = {sp.id: len(sp.vehicles) for sp in scenario.stockpiles}
     assert now[change.stockpile_id] == fleet[change.stockpile_id] + change.count
