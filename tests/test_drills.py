@@ -82,7 +82,7 @@ def test_cli_contract(run: dict[str, Any]) -> None:
     assert any("位置" in n for n in drill["notes"])  # positions not tracked: said
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
     wb = load_workbook(out / "report.xlsx", read_only=True)
-    assert wb.sheetnames == ["演练时间线", "评分表"]
+    assert wb.sheetnames == ["演练时间线", "评分表", "方案对比"]
     rows = list(wb["演练时间线"].iter_rows(values_only=True))
     assert len(rows) == 1 + 1 + len(steps)  # header, baseline, one per inject
     wb.close()
@@ -217,3 +217,24 @@ def test_bad_script_exit_2_nothing_written(
     assert len(lines) == 1 and needle in lines[0], err
     assert not out.exists()
     assert _sha(ws) == before
+
+
+def test_comparison_agrees_with_the_replans_own_changes(run: dict[str, Any]) -> None:
+    out = run["out"]
+    drill = json.loads((out / "drill.json").read_text(encoding="utf-8"))
+    pairs = {(c["from_step"], c["to_step"]): c for c in drill["comparison"]}
+    n = len(drill["steps"])
+    assert set(pairs) == {(k, k + 1) for k in range(n)} | {(0, n)}
+    for k, step in enumerate(drill["steps"], start=1):
+        plan = _plan(out, step)
+        c = pairs[(k - 1, k)]
+        kinds = {ch.unit_id: ch.change.value for ch in plan.inputs.changes}
+        assert set(c["orders"]["added"]) == {u for u, v in kinds.items() if v == "new"}
+        assert set(c["orders"]["removed"]) == {u for u, v in kinds.items() if v == "cancelled"}
+        moved = set(c["orders"]["rerouted"]) | set(c["orders"]["reloaded"])
+        assert moved == {u for u, v in kinds.items() if v == "changed"}
+        assert {i["incident_id"] for i in c["incidents"]} == {o.incident_id for o in plan.incidents}
+    # the closure re-routes orders of the baseline; the new incident appears with no ETA before
+    assert pairs[(0, 1)]["orders"]["rerouted"]
+    new = {i["incident_id"]: i for i in pairs[(2, 3)]["incidents"]}["DRILL-INC-1"]
+    assert new["eta"][0] is None and new["served"][0] is None and new["served"][1] > 0

@@ -3,7 +3,8 @@
 
 Writes ``DIR/drill.json`` (``steps``: one per inject, in order, with ``at_min``, ``kind``,
 ``plan_dir``, ``first_plan_s``, ``changed_orders``, ``metrics``; ``baseline``: the plan at the
-start; ``scorecard``; ``notes``), ``DIR/steps/NN/plan.json`` per planned step (Plan.to_json; 00
+start; ``scorecard``; ``comparison``: each plan against the one before it and the last against
+the baseline, :mod:`dispatch.drills.compare`; ``notes``), ``DIR/steps/NN/plan.json`` per planned step (Plan.to_json; 00
 is the baseline), ``DIR/report.pdf`` and ``DIR/report.xlsx``. The workspace is only read.
 Without ``--auto`` no plan is made: each step lists the scenario state, ``plan_dir`` null.
 
@@ -19,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dispatch.drills.compare import drill_comparison
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
 from dispatch.drills.scorecard import overall, step_record
@@ -121,6 +123,7 @@ def run_drill_cli(
         "baseline": baseline,
         "steps": inject_steps,
         "scorecard": overall(records),
+        "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
         "notes": notes,
     }
     _write_text(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))

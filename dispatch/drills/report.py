@@ -1,6 +1,7 @@
 """The drill report: ``report.pdf`` (A4, Chinese) and ``report.xlsx`` — the timeline of injects
 and decisions (one row per step: simulated time, inject, plan, first-plan seconds, orders
-changed, needs on time / late / unmet) and the scorecard.
+changed, needs on time / late / unmet), the scorecard and the comparison of consecutive plans
+(orders added / removed / rerouted / reloaded).
 
 Reuses the plan export's embedded CJK font, paragraph styles, table helper and page-numbering
 canvas (:mod:`dispatch.export.pdf`) and its in-memory sheet grid (:mod:`dispatch.export.xlsx`),
@@ -34,6 +35,8 @@ from dispatch.export.xlsx import _Grid, _row
 
 TIMELINE_SHEET = "演练时间线"
 SCORECARD_SHEET = "评分表"
+COMPARISON_SHEET = "方案对比"
+COMPARISON_HEADERS = ("步骤", "方案", "新增指令", "撤销指令", "改道", "改装载", "未变")
 
 TIMELINE_HEADERS = (
     "步骤",
@@ -86,6 +89,10 @@ def _num(value: Any) -> Any:
     return "—" if value is None else value
 
 
+def _secs(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def timeline_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
     """One row per step, the baseline plan (if any) first."""
     rows = []
@@ -99,13 +106,32 @@ def timeline_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
                 f"{r['at_min']:g}",
                 r["text"],
                 _num(r.get("plan_number")),
-                _num(r.get("first_plan_s")),
-                r["wall_s"],
+                _secs(r.get("first_plan_s")),
+                _secs(r["wall_s"]),
                 _changes(r),
                 _num(m.get("needs_on_time")),
                 _num(m.get("needs_late")),
                 _num(m.get("needs_unmet")),
                 _num(m.get("vehicle_km")),
+            ]
+        )
+    return rows
+
+
+def comparison_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
+    """One row per compared pair of plans (drill.json ``comparison``)."""
+    rows = []
+    for c in drill.get("comparison") or ():
+        o = c["orders"]
+        rows.append(
+            [
+                f"{c['from_step']} → {c['to_step']}",
+                " → ".join(c["plans"]),
+                "、".join(o["added"]) or "—",
+                "、".join(o["removed"]) or "—",
+                "、".join(o["rerouted"]) or "—",
+                "、".join(o["reloaded"]) or "—",
+                o["unchanged"],
             ]
         )
     return rows
@@ -135,6 +161,18 @@ def write_pdf(drill: Mapping[str, Any], path: Path) -> Path:
         [SCORE_ZH.get(k, k), _num(v)] for k, v in drill["scorecard"].items()
     ]
     story.append(_table(score, [0.6 * CONTENT_W, 0.4 * CONTENT_W], font, st["cell"]))
+    comparison = comparison_rows(drill)
+    if comparison:
+        story.append(_p("方案对比（指令按车辆/队伍比对）", st["h2"]))
+        cw = [0.07, 0.25, 0.18, 0.12, 0.18, 0.12, 0.08]
+        story.append(
+            _table(
+                [list(COMPARISON_HEADERS), *comparison],
+                [w * CONTENT_W for w in cw],
+                font,
+                st["cell"],
+            )
+        )
     story.append(Spacer(1, 6))
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in drill["notes"]]
@@ -176,6 +214,14 @@ def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
     for j, note in enumerate(drill["notes"], start=len(items) + 3):
         g.put_row(j, 1, _row("说明", note))
     g.write(wb.create_sheet(SCORECARD_SHEET), filter_ref=f"A1:B{max(2, len(items) + 1)}")
+    comparison = comparison_rows(drill)
+    if comparison:
+        g = _Grid()
+        g.header(1, 1, COMPARISON_HEADERS)
+        for i, row in enumerate(comparison, start=2):
+            g.put_row(i, 1, _row(*row))
+        ref = f"A1:{get_column_letter(len(COMPARISON_HEADERS))}{len(comparison) + 1}"
+        g.write(wb.create_sheet(COMPARISON_SHEET), filter_ref=ref)
     wb.properties.title = _row(f"演练报告 {drill['name']}")[0]
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
@@ -188,4 +234,11 @@ def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
     return path
 
 
-__all__ = ["SCORECARD_SHEET", "TIMELINE_HEADERS", "TIMELINE_SHEET", "write_pdf", "write_xlsx"]
+__all__ = [
+    "COMPARISON_SHEET",
+    "SCORECARD_SHEET",
+    "TIMELINE_HEADERS",
+    "TIMELINE_SHEET",
+    "write_pdf",
+    "write_xlsx",
+]
