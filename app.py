@@ -320,7 +320,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     dr.add_argument(
         "--seconds-per-step", type=float, default=2.0, help="solver time per step (default 2)"
     )
-    dr.add_argument("--seed", type=int, default=0, help="recorded (the solvers use fixed seeds)")
+    dr.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
     return p
 
 

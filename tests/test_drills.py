@@ -69,6 +69,7 @@ def test_cli_contract(run: dict[str, Any]) -> None:
         assert s["plan_dir"] == f"steps/{n:02d}"
         plan = _plan(out, s)
         assert plan.number == s["plan_number"]
+        assert plan.inputs.options["seed"] == 7  # --seed reaches the solvers' options
         assert s["first_plan_s"] is not None and s["first_plan_s"] >= 0
         assert set(s["changed_orders"]) == {"unchanged", "changed", "new", "cancelled"}
         # the re-plan started from the plan before it, issued: every order of it is accounted for

@@ -90,6 +90,7 @@ def run_drill_cli(
         drill,
         auto=auto,
         seconds_per_step=seconds_per_step,
+        seed=seed,
         existing_numbers=existing,
         log=log,
     )
@@ -108,8 +109,8 @@ def run_drill_cli(
     if not auto:
         notes.insert(0, "未使用 --auto：未生成方案，各步骤只列出情景状态（plan_dir 为 null）。")
     notes.append(
-        f"--seed {seed} 仅记录：调度求解器使用其固定种子（0）；各阶段限时，"
-        "负载较高时结果可能不同，墙钟时间不可复现。"
+        f"--seed {seed} 传给接受种子的求解器（CP-SAT 人员转移与队伍派遣、PyVRP 车辆路径；"
+        "OR-Tools 路径无种子）；各阶段限时，负载较高时结果可能不同，墙钟时间不可复现。"
     )
     data = {
         "schema": SCHEMA,

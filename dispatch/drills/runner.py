@@ -19,11 +19,11 @@ positions; a kept issued route is assumed driven as ordered, a re-routed vehicle
 from its depot) and what has already been delivered (each re-plan serves the incidents' whole
 needs again). The drill's ``notes`` say so.
 
-Determinism: the pipeline's solvers run with their own fixed seeds (CP-SAT ``random_seed`` 0,
-routing seed 0); ``DispatchOptions`` has no seed, so ``--seed`` is recorded in drill.json but
-changes nothing. Each stage is time-limited (``seconds_per_step``), so on a loaded machine a
-solver may stop at a different point: served / on-time / unmet counts are reproducible when the
-solvers finish or converge within the budget (the demo county at 1–2 s), wall times never are.
+Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
+evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
+time-limited (``seconds_per_step``), so on a loaded machine a solver may stop at a different
+point: served / on-time / unmet counts repeat when the solvers finish or converge within the
+budget (the demo county at 1–2 s), wall times never do.
 """
 
 from __future__ import annotations
@@ -142,6 +142,7 @@ def run_drill(
     *,
     auto: bool,
     seconds_per_step: float,
+    seed: int = 0,
     existing_numbers: tuple[str, ...] = (),
     log: Callable[[DrillStep], None] | None = None,
 ) -> tuple[DrillStep, ...]:
@@ -164,7 +165,10 @@ def run_drill(
         plan = None
         if auto:
             options = DispatchOptions(
-                seconds=float(seconds_per_step), created_at=at, existing_numbers=tuple(numbers)
+                seconds=float(seconds_per_step),
+                created_at=at,
+                existing_numbers=tuple(numbers),
+                seed=int(seed),
             )
             view = remaining_deadlines(state, clocks, at)
             plan = plan_dispatch(view, network, options, previous=previous)
