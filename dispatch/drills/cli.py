@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from dispatch.drills.compare import drill_comparison
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
 from dispatch.drills.scorecard import overall, step_record
-from dispatch.drills.script import load_script
+from dispatch.drills.script import DrillScript, load_script
 from dispatch.export.common import clean_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 
@@ -37,6 +38,19 @@ def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list[str]:
+    """New incidents far from any road (they will be reported 不可达), as the GUI warns."""
+    from gis.placement import check_incident_location
+
+    out = []
+    for inj in drill.injects:
+        if inj.incident is not None:
+            loc = inj.incident.location
+            for w in check_incident_location(scenario, network, loc.lon, loc.lat):
+                out.append(f"inject #{inj.index} ({inj.kind}): {w}")
+    return out
 
 
 def run_drill_cli(
@@ -64,6 +78,9 @@ def run_drill_cli(
         raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
     drill = load_script(script, ws.scenario)  # validated before anything runs or is written
     existing = tuple((ws.documents or {}).get("plans", {}).keys())
+    warnings = _placement_warnings(drill, ws.scenario, network)
+    for w in warnings:
+        print(f"warning: {clean_text(w)}", file=sys.stderr)
 
     def log(step: DrillStep) -> None:
         inj = step.inject
@@ -105,7 +122,7 @@ def run_drill_cli(
         records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
     baseline = next((r for r in records if r["kind"] == "baseline"), None)
     inject_steps = [r for r in records if r["kind"] != "baseline"]
-    notes = list(NOTES)
+    notes = [*warnings, *NOTES]
     if not auto:
         notes.insert(0, "未使用 --auto：未生成方案，各步骤只列出情景状态（plan_dir 为 null）。")
     notes.append(
