@@ -134,23 +134,47 @@ def test_each_step_reflects_its_inject(run: dict[str, Any]) -> None:
     assert drill["steps"][3]["changed_orders"]["cancelled"] >= 1
 
 
-def test_same_script_and_seed_same_scorecard(
-    run: dict[str, Any], ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+#: stages solved by CP-SAT / min-cost flow: reproducible when each proves its optimum in time
+_EXACT_STAGES = ("人员转移", "物资分配", "队伍派遣")
+
+
+def _exact(plan: Plan) -> bool:
+    return all(s.status.value == "OPTIMAL" for s in plan.stages if s.stage in _EXACT_STAGES)
+
+
+def test_same_script_and_seed_same_scorecard(ws: Path, tmp_path: Path) -> None:
+    """Two runs of a 2-inject script, 2 s per step, seed 7: the solver-decided figures agree
+    wherever both runs' exact stages proved their optimum (the routing stage is time-limited
+    PyVRP with the seed; CP-SAT runs 8 workers under a time limit, so a stage cut short on a
+    loaded machine may pick another solution — then neither that step nor the ones re-planned
+    from it are compared)."""
     import app
 
-    out = tmp_path / "again"
-    argv = ["drill", str(ws), "--script", str(EXAMPLE), "--out", str(out), "--auto",
-            "--seconds-per-step", "1", "--seed", "7"]  # fmt: skip
-    assert app.main(argv) == 0
-    a = json.loads((run["out"] / "drill.json").read_text(encoding="utf-8"))
-    b = json.loads((out / "drill.json").read_text(encoding="utf-8"))
-    for x, y in zip(a["steps"], b["steps"], strict=True):
+    script = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    script["injects"] = [script["injects"][0], script["injects"][3]]  # closure, team unavailable
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(script, ensure_ascii=False), encoding="utf-8")
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        argv = ["drill", str(ws), "--script", str(path), "--out", str(out), "--auto",
+                "--seconds-per-step", "2", "--seed", "7"]  # fmt: skip
+        assert app.main(argv) == 0
+        runs.append((out, json.loads((out / "drill.json").read_text(encoding="utf-8"))))
+    (oa, a), (ob, b) = runs
+    compared = 0
+    for x, y in zip([a["baseline"], *a["steps"]], [b["baseline"], *b["steps"]], strict=True):
+        pa, pb = _plan(oa, x), _plan(ob, y)
+        if not (_exact(pa) and _exact(pb)):
+            break  # this step, and those re-planned from it, may differ
+        compared += 1
+        stages = [(s.stage, s.status.value) for s in (*pa.stages, *pb.stages)]
         assert {k: x["metrics"][k] for k in DETERMINISTIC_KEYS} == {
             k: y["metrics"][k] for k in DETERMINISTIC_KEYS
-        }
-    for k in DETERMINISTIC_KEYS:
-        assert a["scorecard"][f"final_{k}"] == b["scorecard"][f"final_{k}"]
+        }, stages
+        assert x["changed_orders"] == y["changed_orders"], stages
+    if compared == 0:
+        pytest.skip("machine too loaded: no step's exact stages proved optimal within 2 s")
 
 
 def test_without_auto_lists_state_only(ws: Path, tmp_path: Path) -> None:

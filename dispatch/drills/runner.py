@@ -22,8 +22,9 @@ needs again). The drill's ``notes`` say so.
 Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
 evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
 time-limited (``seconds_per_step``), so on a loaded machine a solver may stop at a different
-point: served / on-time / unmet counts repeat when the solvers finish or converge within the
-budget (the demo county at 1–2 s), wall times never do.
+point (CP-SAT runs 8 workers: a stage cut short may return another solution, and later
+re-plans start from it): served / on-time / unmet counts repeat when the exact stages prove
+their optimum within the budget (the demo county at 1–2 s, usually), wall times never do.
 """
 
 from __future__ import annotations
