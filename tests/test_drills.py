@@ -263,3 +263,41 @@ def test_comparison_agrees_with_the_replans_own_changes(run: dict[str, Any]) -> 
     assert pairs[(0, 1)]["orders"]["rerouted"]
     new = {i["incident_id"]: i for i in pairs[(2, 3)]["incidents"]}["DRILL-INC-1"]
     assert new["eta"][0] is None and new["served"][0] is None and new["served"][1] > 0
+
+
+def test_reopen_stockpile_lost_shelter_full(demo_scenario: Any, demo_network: Any) -> None:
+    """The kinds the example does not use: state after each, and a re-plan without the lost
+    stockpile (its vehicles and stock gone) and with the closure reopened."""
+    from dispatch.drills.runner import run_drill, scenario_state
+    from dispatch.drills.script import DrillScriptError, parse_script
+
+    closure = json.loads(EXAMPLE.read_text(encoding="utf-8"))["injects"][0]
+    data = {
+        "name": "t",
+        "start": "2026-07-12T10:00:00",
+        "injects": [
+            closure,
+            {"at_min": 25, "kind": "stockpile_lost", "stockpile_id": "SP-001"},
+            {"at_min": 30, "kind": "shelter_full", "shelter_id": "SH-006"},
+            {"at_min": 30, "kind": "reopen", "closure_id": closure["closure"]["id"]},
+        ],
+    }
+    script = parse_script(data, demo_scenario)
+    steps = run_drill(demo_scenario, demo_network, script, auto=True, seconds_per_step=1)
+    assert [s.number for s in steps] == [0, 1, 2, 3, 4]
+    base, lost, reopened = steps[0].plan, steps[2].plan, steps[4].plan
+    assert any(r.depot_id == "SP-001" for r in base.routes)
+    for plan in (lost, reopened):
+        assert all(r.depot_id != "SP-001" for r in plan.routes if any(t.stops for t in r.trips))
+        assert all(a.stockpile_id != "SP-001" for a in plan.allocation)
+    full = {s.id: s for s in steps[3].scenario.shelters}["SH-006"]
+    assert full.occupancy == full.capacity
+    assert any(m.shelter_id == "SH-006" for m in base.evacuation)
+    assert all(m.shelter_id != "SH-006" for m in steps[3].plan.evacuation)
+    assert scenario_state(steps[1].scenario)["closures"] == len(demo_scenario.closures) + 1
+    assert scenario_state(steps[4].scenario)["closures"] == len(demo_scenario.closures)
+    assert steps[4].plan.status.value == "已下达"  # each plan is treated as issued
+    # a closure reopened twice is unknown the second time
+    data["injects"].append({"at_min": 40, "kind": "reopen", "closure_id": closure["closure"]["id"]})
+    with pytest.raises(DrillScriptError, match=r"inject #5 \(reopen\): unknown id"):
+        parse_script(data, demo_scenario)
