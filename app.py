@@ -17,6 +17,7 @@
     python app.py export WS.gpkg --layer NAME --format xlsx|csv|geojson|shp|kml --out FILE
     python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
     python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
+    python app.py drill WS.gpkg --script drill.json --out DIR [--auto] [--seconds-per-step S] [--seed N]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -47,6 +48,7 @@ SUBCOMMANDS = (
     "export",
     "plan-stock",
     "plan-sites",
+    "drill",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -74,6 +76,8 @@ EPILOG = """subcommands (headless):
   plan-sites WS.gpkg --model M --facilities F --seconds S --out DIR
                                      where to put facilities (sites.json): pmedian|mclp|lscp|cflp
                                      [--k K] [--minutes T] [--keep-existing]
+  drill WS.gpkg --script S --out DIR run a drill script (演练): drill.json, steps/NN/plan.json,
+                                     report.pdf/xlsx [--auto] [--seconds-per-step S] [--seed N]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -307,6 +311,16 @@ def _cli_parser() -> argparse.ArgumentParser:
     )
     ps2.add_argument("--seconds", required=True, help="solver time limit in seconds")
     ps2.add_argument("--out", type=Path, required=True, help="output folder")
+
+    dr = sub.add_parser("drill", help="run a drill script (演练): injects, re-plans, scorecard")
+    dr.add_argument("workspace", type=Path)
+    dr.add_argument("--script", type=Path, required=True, help="drill script JSON")
+    dr.add_argument("--out", type=Path, required=True, help="output folder")
+    dr.add_argument("--auto", action="store_true", help="re-plan at each inject")
+    dr.add_argument(
+        "--seconds-per-step", type=float, default=2.0, help="solver time per step (default 2)"
+    )
+    dr.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
     return p
 
 
@@ -554,6 +568,21 @@ def cmd_plan_sites(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from dispatch.drills.cli import run_drill_cli
+
+    _require_file(args.workspace, "workspace")
+    _require_file(args.script, "drill script")
+    return run_drill_cli(
+        args.workspace,
+        args.script,
+        args.out,
+        auto=bool(args.auto),
+        seconds_per_step=args.seconds_per_step,
+        seed=args.seed,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -567,6 +596,7 @@ COMMANDS = {
     "export": cmd_export,
     "plan-stock": cmd_plan_stock,
     "plan-sites": cmd_plan_sites,
+    "drill": cmd_drill,
 }
 
 

@@ -69,6 +69,9 @@ class DispatchOptions:
     max_offroad_m
         A stockpile, team, incident or shelter farther than this from the nearest road is
         unreachable (with a note naming it). Only used with a road network.
+    seed
+        Random seed passed to the solvers that take one (CP-SAT evacuation and team
+        assignment, PyVRP routing; OR-Tools routing has none). Default 0, as before.
     """
 
     seconds: float = 10.0
@@ -92,6 +95,7 @@ class DispatchOptions:
     forbids: tuple[tuple[str, str], ...] = ()
     routing_objective: str = "emergency"
     max_offroad_m: float = MAX_OFFROAD_M
+    seed: int = 0
 
     @property
     def late_allowed(self) -> bool:
@@ -136,6 +140,7 @@ class DispatchOptions:
             "forbids": [list(p) for p in self.forbids],
             "routing_objective": str(self.routing_objective),
             "max_offroad_m": float(self.max_offroad_m),
+            "seed": int(self.seed),
         }
 
 

@@ -250,7 +250,7 @@ def _evacuation(
     shelters = list(scenario.shelters)
     sec, _, reach = geo.matrix([g.id for g in groups], [s.id for s in shelters])
     problem = build_evacuation_problem(scenario, sec, reachable=reach, shelters=shelters)
-    opts = EvacuationOptions(time_limit_s=budget.share(EVACUATION_SHARE))
+    opts = EvacuationOptions(time_limit_s=budget.share(EVACUATION_SHARE), seed=int(options.seed))
     result = solve_evacuation(problem, opts, stop=stop, progress=progress)
     moves = tuple(
         EvacuationMove(str(m.group_id), str(m.shelter_id), int(m.people), float(m.travel_s))
@@ -328,6 +328,7 @@ def _assignment(
     opts = AssignmentOptions(
         hard_deadlines=bool(options.hard_deadlines),
         time_limit_s=budget.share(ASSIGNMENT_SHARE),
+        seed=int(options.seed),
     )
     result = solve_assignment(problem, opts, stop=stop, progress=progress)
     teams = {t.id: t for t in scenario.teams}
@@ -438,6 +439,7 @@ def _routing(
         engine=options.engine,
         objective=options.routing_objective,
         time_limit_s=budget.rest(),
+        seed=int(options.seed),
     )
     # make the solver's messages readable: delivery ids and site ids → names
     labels = {

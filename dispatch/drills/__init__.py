@@ -1,0 +1,9 @@
+"""Drills (演练): a timed script of injects applied to a copy of a scenario, optionally re-planned
+at each inject with the dispatch pipeline, scored and reported (DESIGN.md §7).
+
+- :mod:`dispatch.drills.script` — the drill script JSON, validated against the scenario;
+- :mod:`dispatch.drills.runner` — applies the injects in time order and re-plans (``--auto``);
+- :mod:`dispatch.drills.scorecard` — per-step and overall figures;
+- :mod:`dispatch.drills.report` — report.pdf and report.xlsx;
+- :mod:`dispatch.drills.cli` — ``python app.py drill WS --script S --out DIR``.
+"""

@@ -1,0 +1,154 @@
+"""``python app.py drill WS --script drill.json --out DIR [--auto] [--seconds-per-step S]
+[--seed N]``: run a drill script headless.
+
+Writes ``DIR/drill.json`` (``steps``: one per inject, in order, with ``at_min``, ``kind``,
+``plan_dir``, ``first_plan_s``, ``changed_orders``, ``metrics``; ``baseline``: the plan at the
+start; ``scorecard``; ``comparison``: each plan against the one before it and the last against
+the baseline, :mod:`dispatch.drills.compare`; ``notes``), ``DIR/steps/NN/plan.json`` per planned step (Plan.to_json; 00
+is the baseline), ``DIR/report.pdf`` and ``DIR/report.xlsx``. The workspace is only read.
+Without ``--auto`` no plan is made: each step lists the scenario state, ``plan_dir`` null.
+
+A script that cannot run (:class:`dispatch.drills.script.DrillScriptError`) is reported before
+anything runs or is written (app.py prints the one line, exit 2). One line per step goes to
+stdout with its simulated and wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dispatch.drills.compare import drill_comparison
+from dispatch.drills.report import write_pdf, write_xlsx
+from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
+from dispatch.drills.scorecard import overall, step_record
+from dispatch.drills.script import DrillScript, load_script
+from dispatch.export.common import clean_text
+from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
+
+SCHEMA = "reliefdesk.drill/1"
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Written to a temporary name and renamed: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list[str]:
+    """New incidents far from any road (they will be reported 不可达), as the GUI warns."""
+    from gis.placement import check_incident_location
+
+    out = []
+    for inj in drill.injects:
+        if inj.incident is not None:
+            loc = inj.incident.location
+            for w in check_incident_location(scenario, network, loc.lon, loc.lat):
+                out.append(f"inject #{inj.index} ({inj.kind}): {w}")
+    return out
+
+
+def run_drill_cli(
+    workspace: Path,
+    script: Path,
+    out: Path,
+    *,
+    auto: bool,
+    seconds_per_step: float,
+    seed: int,
+) -> int:
+    from gis.loading import load_road_network, open_workspace
+
+    workspace, out = Path(workspace), Path(out)
+    if not seconds_per_step > 0:
+        raise ValidationError(f"--seconds-per-step must be > 0, got {seconds_per_step}")
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} exists and is not a folder")
+    try:
+        ws = open_workspace(workspace)
+        network = load_road_network(workspace, ws.scenario)
+    except ReliefDeskError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise WorkspaceError(f"cannot read workspace: {exc}", path=str(workspace)) from None
+    drill = load_script(script, ws.scenario)  # validated before anything runs or is written
+    existing = tuple((ws.documents or {}).get("plans", {}).keys())
+    warnings = _placement_warnings(drill, ws.scenario, network)
+    for w in warnings:
+        print(f"warning: {clean_text(w)}", file=sys.stderr)
+
+    def log(step: DrillStep) -> None:
+        inj = step.inject
+        what = "基准方案" if inj is None else f"{inj.kind_zh} {inj.text}"
+        plan = step.plan
+        done = (
+            "未调度"
+            if plan is None
+            else f"方案 {plan.number}（{plan.overall.value}），首个方案 "
+            f"{plan.inputs.first_plan_s or 0:.2f} 秒"
+        )
+        print(
+            clean_text(
+                f"[步骤 {step.number:02d}] 模拟 {step.simulated_at:%Y-%m-%d %H:%M}"
+                f"（T+{0 if inj is None else inj.at_min:g} 分）墙钟 "
+                f"{step.wall_clock:%H:%M:%S}：{what} → {done}，用时 {step.wall_s:.1f} 秒"
+            ),
+            flush=True,
+        )
+
+    steps = run_drill(
+        ws.scenario,
+        network,
+        drill,
+        auto=auto,
+        seconds_per_step=seconds_per_step,
+        seed=seed,
+        existing_numbers=existing,
+        log=log,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    for s in steps:
+        plan_dir = None
+        if s.plan is not None:
+            rel = f"steps/{s.number:02d}"
+            _write_text(out / rel / "plan.json", s.plan.to_json())
+            plan_dir = rel
+        records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
+    baseline = next((r for r in records if r["kind"] == "baseline"), None)
+    inject_steps = [r for r in records if r["kind"] != "baseline"]
+    notes = [*warnings, *NOTES]
+    if not auto:
+        notes.insert(0, "未使用 --auto：未生成方案，各步骤只列出情景状态（plan_dir 为 null）。")
+    notes.append(
+        f"--seed {seed} 传给接受种子的求解器（CP-SAT 人员转移与队伍派遣、PyVRP 车辆路径；"
+        "OR-Tools 路径无种子）；各阶段限时，负载较高时结果可能不同，墙钟时间不可复现。"
+    )
+    data = {
+        "schema": SCHEMA,
+        "name": drill.name,
+        "start": drill.start.isoformat(timespec="minutes"),
+        "workspace": str(workspace),
+        "script": str(script),
+        "auto": bool(auto),
+        "seconds_per_step": float(seconds_per_step),
+        "seed": int(seed),
+        "baseline": baseline,
+        "steps": inject_steps,
+        "scorecard": overall(records),
+        "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
+        "notes": notes,
+    }
+    _write_text(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
+    write_pdf(data, out / "report.pdf")
+    write_xlsx(data, out / "report.xlsx")
+    print(clean_text(f"演练 {drill.name}：{len(inject_steps)} 步；输出 {out}"))
+    return 0
+
+
+__all__ = ["SCHEMA", "run_drill_cli"]

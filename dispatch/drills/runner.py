@@ -1,0 +1,208 @@
+"""Running a drill: the injects applied in time order to a copy of the scenario, re-planned at
+each inject with :func:`dispatch.pipeline.plan_dispatch` when ``auto``.
+
+State carried between steps is what the scenario and the pipeline hold: closures stay until a
+``reopen``; a team made unavailable stays 休整; a lost stockpile (with its stock and vehicles)
+stays gone; a full shelter stays full; new and escalated incidents stay. Before the first
+inject a baseline plan is made at the drill's start (``DIR/steps/00``). Each plan is then
+treated as issued (已下达: approved and issued with :meth:`dispatch.plan.Plan.transition`, by
+"演练自动" at the simulated time), so the next re-plan keeps its orders unless the inject makes
+them impossible (:mod:`dispatch.replan`).
+
+Deadlines run on: the pipeline reads an incident's ``deadline_min`` as minutes from the plan's
+time, so each step plans with the golden hour still left (:func:`remaining_deadlines`: the
+deadline less the minutes since the drill's start, or since the inject that added the
+incident; at least :data:`MIN_LEFT_MIN`). The scenario in each step keeps the original values.
+
+NOT carried: where vehicles and teams are at the inject time (the pipeline does not track
+positions; a kept issued route is assumed driven as ordered, a re-routed vehicle starts again
+from its depot) and what has already been delivered (each re-plan serves the incidents' whole
+needs again). The drill's ``notes`` say so.
+
+Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
+evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
+time-limited (``seconds_per_step``), so on a loaded machine a solver may stop at a different
+point (CP-SAT runs 8 workers: a stage cut short may return another solution, and later
+re-plans start from it): served / on-time / unmet counts repeat when the exact stages prove
+their optimum within the budget (the demo county at 1–2 s, usually), wall times never do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dispatch.drills.script import DrillScript, Inject
+from dispatch.options import DispatchOptions
+from dispatch.plan import Plan
+from gis.model import IncidentStatus, Scenario, TeamStatus
+
+AUTO_WHO = "演练自动"
+#: the golden hour left to an incident whose deadline has passed (Incident needs > 0 minutes)
+MIN_LEFT_MIN = 0.1
+
+NOTES = (
+    "车辆与队伍在插入时刻的实时位置不被跟踪：已下达且未受影响的指令视为按原路线执行，"
+    "被重新安排的车辆从其储备点重新出发（vehicle positions at the inject time are not tracked).",
+    "已送达物资不扣除：每次重新调度按事件的全部需求计算（deliveries already made are not "
+    "subtracted).",
+    "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
+    "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
+)
+
+
+@dataclass(frozen=True)
+class DrillStep:
+    """One step: the inject, the scenario after it and (``auto``) the plan made for it."""
+
+    number: int  # 0 = baseline at the start, 1.. = the injects
+    inject: Inject | None
+    simulated_at: datetime
+    wall_clock: datetime
+    wall_s: float
+    scenario: Scenario
+    plan: Plan | None
+
+
+def apply_inject(scenario: Scenario, inject: Inject) -> Scenario:
+    """The scenario after ``inject`` (validated by :mod:`dispatch.drills.script`)."""
+    kind, target = inject.kind, inject.target
+    if kind == "incident":
+        return dataclasses.replace(scenario, incidents=(*scenario.incidents, inject.incident))
+    if kind == "closure":
+        return dataclasses.replace(scenario, closures=(*scenario.closures, inject.closure))
+    if kind == "reopen":
+        return dataclasses.replace(
+            scenario, closures=tuple(c for c in scenario.closures if c.id != target)
+        )
+    if kind == "escalate":
+        incidents = tuple(
+            dataclasses.replace(
+                i,
+                level=inject.level,
+                affected_people=inject.people,
+                needs=dict(inject.needs),
+                required_skills=dict(inject.skills),
+            )
+            if i.id == target
+            else i
+            for i in scenario.incidents
+        )
+        return dataclasses.replace(scenario, incidents=incidents)
+    if kind == "team_unavailable":
+        teams = tuple(
+            dataclasses.replace(t, status=TeamStatus.RESTING) if t.id == target else t
+            for t in scenario.teams
+        )
+        return dataclasses.replace(scenario, teams=teams)
+    if kind == "stockpile_lost":
+        return dataclasses.replace(
+            scenario, stockpiles=tuple(s for s in scenario.stockpiles if s.id != target)
+        )
+    if kind == "shelter_full":
+        shelters = tuple(
+            dataclasses.replace(s, occupancy=s.capacity) if s.id == target else s
+            for s in scenario.shelters
+        )
+        return dataclasses.replace(scenario, shelters=shelters)
+    raise ValueError(f"unknown inject kind {kind!r}")  # parse_script lets none through
+
+
+def remaining_deadlines(scenario: Scenario, clocks: dict[str, datetime], now: datetime) -> Scenario:
+    """``scenario`` with each incident's deadline shortened by the minutes since its clock
+    started (``clocks``: incident id → drill start or its inject's time)."""
+    incidents = []
+    for i in scenario.incidents:
+        start = clocks.get(i.id, now)
+        left = i.deadline_min - (now - start).total_seconds() / 60.0
+        incidents.append(dataclasses.replace(i, deadline_min=max(MIN_LEFT_MIN, left)))
+    return dataclasses.replace(scenario, incidents=tuple(incidents))
+
+
+def scenario_state(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's state at a step, for a step without a plan (and beside one)."""
+    open_incidents = [i for i in scenario.incidents if i.status != IncidentStatus.CLOSED]
+    return {
+        "open_incidents": len(open_incidents),
+        "affected_people": sum(int(i.affected_people) for i in open_incidents),
+        "closures": len(scenario.closures),
+        "teams_available": sum(1 for t in scenario.teams if t.status == TeamStatus.STANDBY),
+        "stockpiles": len(scenario.stockpiles),
+        "shelters_full": sum(1 for s in scenario.shelters if s.occupancy >= s.capacity),
+    }
+
+
+def run_drill(
+    scenario: Scenario,
+    network: Any,
+    script: DrillScript,
+    *,
+    auto: bool,
+    seconds_per_step: float,
+    seed: int = 0,
+    existing_numbers: tuple[str, ...] = (),
+    log: Callable[[DrillStep], None] | None = None,
+) -> tuple[DrillStep, ...]:
+    """Run ``script`` on a copy of ``scenario`` (frozen: the caller's is never changed).
+
+    With ``auto`` the baseline (step 0) and every inject are planned; without, the steps only
+    carry the scenario state (``plan`` None). ``log`` is called after each step."""
+    from dispatch.pipeline import plan_dispatch
+
+    numbers = list(existing_numbers)
+    steps: list[DrillStep] = []
+    previous: Plan | None = None
+    clocks = {i.id: script.start for i in scenario.incidents}
+
+    def step(number: int, inject: Inject | None, state: Scenario) -> None:
+        nonlocal previous
+        at = script.start + timedelta(minutes=inject.at_min if inject else 0.0)
+        wall = datetime.now().astimezone()
+        t0 = time.perf_counter()
+        plan = None
+        if auto:
+            options = DispatchOptions(
+                seconds=float(seconds_per_step),
+                created_at=at,
+                existing_numbers=tuple(numbers),
+                seed=int(seed),
+            )
+            view = remaining_deadlines(state, clocks, at)
+            plan = plan_dispatch(view, network, options, previous=previous)
+            note = (
+                f"演练第 {number} 步" if inject is None else f"演练第 {number} 步：{inject.kind_zh}"
+            )
+            plan = plan.transition("已批准", AUTO_WHO, at, note, allow_partial=True)
+            plan = plan.transition("已下达", AUTO_WHO, at, note)
+            numbers.append(plan.number)
+            previous = plan
+        s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan)
+        steps.append(s)
+        if log is not None:
+            log(s)
+
+    state = scenario
+    if auto:
+        step(0, None, state)
+    for n, inject in enumerate(script.injects, start=1):
+        state = apply_inject(state, inject)
+        if inject.kind == "incident":
+            clocks[inject.target] = script.start + timedelta(minutes=inject.at_min)
+        step(n, inject, state)
+    return tuple(steps)
+
+
+__all__ = [
+    "AUTO_WHO",
+    "MIN_LEFT_MIN",
+    "NOTES",
+    "DrillStep",
+    "apply_inject",
+    "remaining_deadlines",
+    "run_drill",
+    "scenario_state",
+]
