@@ -463,10 +463,17 @@ class Session(QObject):
         used = set(taken)
         for fname in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
             used.update(e.id for e in getattr(self.scenario, fname))
+        # follow the width the workspace already uses (INC-001 → INC-004, not INC-0001)
+        widths = [
+            len(i) - len(prefix) - 1
+            for i in used
+            if i.startswith(prefix + "-") and i[len(prefix) + 1 :].isdigit()
+        ]
+        width = max(widths, default=3)
         n = 1
-        while f"{prefix}-{n:04d}" in used:
+        while f"{prefix}-{n:0{width}d}" in used:
             n += 1
-        return f"{prefix}-{n:04d}"
+        return f"{prefix}-{n:0{width}d}"
 
 
 def now_local() -> datetime:

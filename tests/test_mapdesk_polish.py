@@ -1,0 +1,39 @@
+"""Regression tests for the map-desk polish items of issue 13 (item 6)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gis.model import LEVEL_ROMAN
+
+
+def test_overview_writes_levels_in_roman_like_the_rest(demo_plan) -> None:
+    from dispatch.summary import summary_text
+
+    text = summary_text(demo_plan, max_unserved=50)
+    assert not re.search(r"\d级", text), "arabic level digits in the overview"
+    for o in demo_plan.incidents:
+        assert f"{LEVEL_ROMAN[o.level]}级" in text
+
+
+def test_new_ids_follow_the_width_the_workspace_uses(
+    qapp, tmp_path: Path, demo_workspace_path: Path
+) -> None:
+    from gis.workspace import read_workspace
+    from gui.session import RecoveryStore, Session
+
+    session = Session(recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        session.load(read_workspace(demo_workspace_path, include_roads=False), demo_workspace_path)
+        taken = {i.id for i in session.scenario.incidents}
+        assert all(re.fullmatch(r"INC-\d{3}", i) for i in taken)  # the demo's own width
+        new = session.new_id("INC")
+        assert re.fullmatch(r"INC-\d{3}", new) and new not in taken
+        assert session.new_id("INC", [new]) not in {new, *taken}
+        # a prefix nobody uses yet gets the same three digits
+        assert re.fullmatch(r"ZZ-001", session.new_id("ZZ"))
+    finally:
+        session.undo_stack.clear()
+        session.deleteLater()
+        qapp.processEvents()
