@@ -372,6 +372,52 @@
 
   var POINT_LAYERS = ["shelters", "stockpiles", "teams", "incidents"];
 
+  // Ground layers (gui/map_ground.py): rivers, bridges, villages. Tips/labels arrive escaped.
+  function waterStyle(f) {
+    var line = f.properties && f.properties.kind === "centreline";
+    // on the roads' canvas, added before the roads: drawn beneath them
+    return line ? { color: "#4a90c2", weight: 1.5, opacity: 0.9, renderer: RD.roadRenderer }
+                : { color: "#6baed6", weight: 1, fillColor: "#9ecae1", fillOpacity: 0.85,
+                    renderer: RD.roadRenderer };
+  }
+
+  function bridgeStyle() {
+    return { color: "#6a1b9a", weight: 8, opacity: 0.85, lineCap: "butt" };
+  }
+
+  function addBridges(fc) {
+    addFeatures("bridges", fc, bridgeStyle);
+    RD.groups.bridges.eachLayer(function (l) {
+      var pr = (l.feature && l.feature.properties) || {};
+      if (!pr.label) { return; }
+      l.unbindTooltip();
+      l.bindTooltip(pr.label, { permanent: true, direction: "top", className: "rd-bridge-label" });
+    });
+  }
+
+  function addVillages(points) {
+    var g = clearGroup("villages");
+    points.forEach(function (p) {
+      var m = L.circleMarker([p.lat, p.lon], { radius: 2.5, color: "#7f6a4f", weight: 1,
+                                               fillColor: "#f5f0e6", fillOpacity: 1 });
+      if (p.tip) {
+        m.bindTooltip(p.tip, { permanent: true, direction: "right", className: "rd-village-label",
+                               offset: [3, 0] });
+      }
+      if (p.popup) { m.bindPopup(p.popup); }
+      m.addTo(g);
+    });
+    RD.counts.villages = points.length;
+  }
+
+  // Village names only from RD.data.village_label_zoom on (a class on the map container).
+  function villageLabels() {
+    var z = (RD.data && RD.data.village_label_zoom) || 13;
+    var el = RD.map.getContainer();
+    if (RD.map.getZoom() >= z) { el.classList.add("rd-show-villages"); }
+    else { el.classList.remove("rd-show-villages"); }
+  }
+
   RD.setLayerData = function (id, payload) {
     if (id === "boundary") {
       addFeatures("boundary", payload, function () {
@@ -405,6 +451,12 @@
       });
     } else if (id === "roads") {
       addRoads(payload.layers, payload.styles);
+    } else if (id === "water") {
+      addFeatures(id, payload, waterStyle);
+    } else if (id === "bridges") {
+      addBridges(payload);
+    } else if (id === "villages") {
+      addVillages(payload);
     }
     RD.applyOrder();
     return RD.counts[id];
@@ -482,7 +534,8 @@
   // Drawing order, top first (set from the layer panel). Vector groups are re-stacked with
   // bringToFront from the bottom up; marker groups get z-index offsets.
   RD.order = ["incidents", "teams", "stockpiles", "shelters", "routes", "closures",
-              "closed_roads", "hazards", "townships", "roads", "boundary"];
+              "closed_roads", "hazards", "townships", "villages", "bridges", "roads", "water",
+              "boundary"];
 
   RD.setOrder = function (ids) {
     RD.order = ids.slice();
@@ -683,6 +736,7 @@
     RD.colors = data.colors || {};
     // marker clustering needs a maximum zoom; without a tile layer the map has none
     if (map.options.maxZoom === undefined) { map.setMaxZoom(19); }
+    L.control.scale({ metric: true, imperial: false, maxWidth: 150 }).addTo(map);
     RD.drawn = false;
     RD.roadRenderer = L.canvas({ padding: 0.3, tolerance: 3 });
     var order = data.order || [];
@@ -729,6 +783,8 @@
       call("mouseMoved", e.latlng.lng, e.latlng.lat);
     });
     map.on("zoomend moveend resize", reportView);
+    map.on("zoomend", villageLabels);
+    villageLabels();
     if (L.Draw && L.Draw.Event) {
       map.on(L.Draw.Event.CREATED, function (e) {
         var gj = e.layer.toGeoJSON();
