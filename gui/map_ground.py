@@ -25,9 +25,6 @@ from shapely.ops import linemerge, unary_union
 from gis.model import Scenario
 from gui.js_text import escape, popup_html
 
-WATER_COLOR = "#6baed6"
-BRIDGE_COLOR = "#6a1b9a"
-VILLAGE_COLOR = "#7f6a4f"
 #: Village names are shown from this zoom level on (county view: 10–11; a township: 13+).
 VILLAGE_LABEL_ZOOM = 13
 

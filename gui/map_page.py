@@ -26,6 +26,20 @@ from typing import Any
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from gis import map_style
+from gis.map_style import (  # noqa: F401 (colours re-exported for the GUI)
+    BRIDGE_COLOR,
+    HAZARD_COLORS,
+    HIGHWAY_TO_CLASS,
+    LEVEL_COLORS,
+    ROAD_CLASSES,
+    SHELTER_COLOR,
+    STOCKPILE_COLOR,
+    TEAM_COLOR,
+    TOWNSHIP_COLOR,
+    VILLAGE_COLOR,
+    WATER_COLOR,
+)
 from gis.model import (
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
@@ -45,10 +59,7 @@ from gui.js_text import (  # noqa: F401 (js_literal, escape, popup_html re-expor
     popup_html,
 )
 from gui.map_ground import (
-    BRIDGE_COLOR,
-    VILLAGE_COLOR,
     VILLAGE_LABEL_ZOOM,
-    WATER_COLOR,
     bridge_features,
     village_points,
     water_features,
@@ -59,40 +70,6 @@ VENDOR_DIR = RESOURCES_DIR / "vendor"
 
 #: Pages larger than this cannot go through ``QWebEngineView.setHtml`` (Chromium data-URL limit).
 SETHTML_LIMIT_BYTES = 2_000_000
-
-#: Colours of incidents by response level (I red, II orange, III yellow, IV blue).
-LEVEL_COLORS: Mapping[int, str] = {1: "#d7191c", 2: "#f07c19", 3: "#f5d10f", 4: "#2c7bb6"}
-HAZARD_COLORS: Mapping[int, str] = {1: "#7b1fa2", 2: "#9c27b0", 3: "#ba68c8", 4: "#ce93d8"}
-SHELTER_COLOR = "#2e7d32"
-STOCKPILE_COLOR = "#8d5524"
-TEAM_COLOR = "#1565c0"
-
-#: Road display classes: key -> (label_zh, colour, weight). Keys group OSM ``highway`` values.
-ROAD_CLASSES: dict[str, tuple[str, str, float]] = {
-    "motorway": ("高速", "#e4572e", 4.0),
-    "trunk": ("国道", "#f28c28", 3.5),
-    "primary": ("省道", "#f2b134", 3.0),
-    "secondary": ("县道", "#c9a227", 2.4),
-    "tertiary": ("乡道", "#8c8c8c", 1.8),
-    "village": ("村道", "#b0b0b0", 1.2),
-    "other": ("其他", "#cfcfcf", 1.0),
-}
-
-_HIGHWAY_TO_CLASS: dict[str, str] = {
-    "motorway": "motorway",
-    "motorway_link": "motorway",
-    "trunk": "trunk",
-    "trunk_link": "trunk",
-    "primary": "primary",
-    "primary_link": "primary",
-    "secondary": "secondary",
-    "secondary_link": "secondary",
-    "tertiary": "tertiary",
-    "tertiary_link": "tertiary",
-    "unclassified": "village",
-    "residential": "village",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
@@ -115,7 +92,7 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("closures", "道路管制", "Road closures", "#c0392b"),
     LayerSpec("closed_roads", "受阻路段", "Affected roads", "#ff0000"),
     LayerSpec("hazards", "危险源/风险点", "Hazards", HAZARD_COLORS[1]),
-    LayerSpec("townships", "乡镇驻地", "Townships", "#444444"),
+    LayerSpec("townships", "乡镇驻地", "Townships", TOWNSHIP_COLOR),
     LayerSpec("villages", "村/社区", "Villages", VILLAGE_COLOR),
     LayerSpec("bridges", "桥梁", "Bridges", BRIDGE_COLOR),
     LayerSpec("roads", "道路", "Roads", ROAD_CLASSES["trunk"][1]),
@@ -129,7 +106,7 @@ def road_class(highway: object) -> str:
     """Display class key of an OSM ``highway`` value (lists take their first element)."""
     if isinstance(highway, list | tuple):
         highway = highway[0] if highway else ""
-    return _HIGHWAY_TO_CLASS.get(str(highway or ""), "other")
+    return HIGHWAY_TO_CLASS.get(str(highway or ""), "other")
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
@@ -761,6 +738,7 @@ def code_fingerprint() -> str:
         Path(__file__),
         Path(__file__).with_name("js_text.py"),
         Path(__file__).with_name("map_ground.py"),
+        Path(map_style.__file__),
         RESOURCES_DIR / "js" / "reliefdesk_map.js",
         RESOURCES_DIR / "css" / "reliefdesk_map.css",
     ):
