@@ -85,3 +85,9 @@ def test_a_workspace_without_roads_styles_only_its_layers(demo_ws, tmp_path: Pat
     write_workspace(out, demo_ws.scenario, documents=demo_ws.documents)
     names = {r[0] for r in _rows(out)}
     assert "road_edges" not in names and "incidents" in names
+
+
+def test_the_bundled_demo_carries_the_styles_as_geopackage_1_2(demo_workspace_path: Path) -> None:
+    with sqlite3.connect(demo_workspace_path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
+    assert {"boundary", "road_edges", "incidents"} <= {r[0] for r in _rows(demo_workspace_path)}
