@@ -37,3 +37,42 @@ def test_new_ids_follow_the_width_the_workspace_uses(
         session.undo_stack.clear()
         session.deleteLater()
         qapp.processEvents()
+
+
+def _closure_dialog(qapp, demo_scenario, **kw):
+    from datetime import datetime
+
+    from shapely.geometry import Point
+
+    from gis.model import RoadClosure
+    from gui.editors import ClosureDialog
+
+    c = RoadClosure("CL-001", Point(105.83, 28.81), since=datetime(2026, 12, 3, 7, 2), **kw)
+    return ClosureDialog(demo_scenario, c)
+
+
+def test_closure_time_shows_as_iso_date(qapp, demo_scenario) -> None:
+    d = _closure_dialog(qapp, demo_scenario)
+    try:
+        assert d.since.text() == "2026-12-03 07:02"
+    finally:
+        d.deleteLater()
+
+
+def test_speed_factor_is_off_while_full_closure_is_ticked(qapp, demo_scenario) -> None:
+    d = _closure_dialog(qapp, demo_scenario)  # speed_factor 0: a full closure
+    try:
+        assert d.closes.isChecked() and not d.factor.isEnabled()
+        d.closes.setChecked(False)
+        assert d.factor.isEnabled()
+        d.factor.setValue(0.3)
+        assert d.build().speed_factor == 0.3
+        d.closes.setChecked(True)
+        assert not d.factor.isEnabled() and d.build().speed_factor == 0.0
+    finally:
+        d.deleteLater()
+    d = _closure_dialog(qapp, demo_scenario, speed_factor=0.5)
+    try:
+        assert not d.closes.isChecked() and d.factor.isEnabled()
+    finally:
+        d.deleteLater()
