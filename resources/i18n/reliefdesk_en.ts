@@ -720,6 +720,10 @@
         <translation>Rivers and water</translation>
     </message>
     <message>
+        <source>道路：程序生成（演示，非实测）</source>
+        <translation>Roads: generated (demo, not surveyed)</translation>
+    </message>
+    <message>
         <source>道路</source>
         <translation>Roads</translation>
     </message>
