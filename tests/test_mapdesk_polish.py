@@ -92,3 +92,23 @@ def test_generated_demo_roads_are_not_credited_to_openstreetmap(demo_scenario) -
     assert attribution_text(osm).startswith(OSM_CREDIT)
     assert attribution_text(osm).count("OpenStreetMap") == 1
     assert attribution_text(None) == ""
+
+
+def test_import_osm_makes_a_workspace_with_the_standard_catalogue(monaco_xml, tmp_path) -> None:
+    import json
+
+    from gis.catalogue import load_materials, load_plan_templates
+    from gis.loading import import_osm
+    from gis.workspace import read_workspace
+
+    out = tmp_path / "monaco.gpkg"
+    import_osm(monaco_xml, out)
+    ws = read_workspace(out, include_roads=False)
+    assert [m.code for m in ws.scenario.materials] == [m.code for m in load_materials()]
+    stored = json.loads(ws.documents["plan_templates"]["default"])
+    assert set(load_plan_templates()) <= set(stored["templates"])
+    # importing again keeps what the workspace has (the catalogue is not duplicated)
+    import_osm(monaco_xml, out)
+    again = read_workspace(out, include_roads=False)
+    assert again.scenario.materials == ws.scenario.materials
+    assert again.documents == ws.documents
