@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
 from gis import paths
@@ -166,7 +166,13 @@ class Session(QObject):
         self.selected: str = ""
         self.recovery = recovery or RecoveryStore()
         self._extra_dirty = False
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.sig_dirty_changed.emit(self.dirty))
+        # a bound slot, not a lambda: Qt drops it when the session is destroyed, before its child
+        # undo stack, whose destructor (history not clean after Discard) emits cleanChanged
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    @pyqtSlot(bool)
+    def _clean_changed(self, _clean: bool) -> None:
+        self.sig_dirty_changed.emit(self.dirty)
 
     # ---- state -------------------------------------------------------------------------------
 

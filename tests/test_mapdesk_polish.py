@@ -112,3 +112,28 @@ def test_import_osm_makes_a_workspace_with_the_standard_catalogue(monaco_xml, tm
     again = read_workspace(out, include_roads=False)
     assert again.scenario.materials == ws.scenario.materials
     assert again.documents == ws.documents
+
+
+def test_deleting_a_session_with_unsaved_edits_raises_nothing(
+    qapp, tmp_path: Path, demo_workspace_path: Path, monkeypatch
+) -> None:
+    """Quit after an edit and choose Discard: the window (and its session) are deleted with the
+    undo history not clean; that must not call into the deleted session."""
+    import sys
+    from dataclasses import replace
+
+    from PyQt6 import sip
+
+    from gis.workspace import read_workspace
+    from gui.session import RecoveryStore, Session
+
+    errors: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda t, e, tb: errors.append(e))
+    session = Session(recovery=RecoveryStore(tmp_path / "recovery"))
+    session.load(read_workspace(demo_workspace_path, include_roads=False), demo_workspace_path)
+    shelter = session.scenario.shelters[0]
+    session.upsert(replace(shelter, name=shelter.name + "（改）"), "edit")
+    assert session.dirty
+    sip.delete(session)  # what deleting the main window does to its child session
+    qapp.processEvents()
+    assert not errors, errors
