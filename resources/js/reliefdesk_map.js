@@ -410,6 +410,51 @@
     RD.counts.villages = points.length;
   }
 
+  // Markers that would pile up (the county seat at county zoom) are spread on a ring around
+  // their common centre: only the icon moves (its margins), never the position. Markers closer
+  // than SPREAD_PX on screen to a pile's first marker join that pile (greedy, in layer order);
+  // the ring is large enough for the icons to sit side by side. Clustered layers are left to
+  // their clusters.
+  var SPREAD_PX = 24;
+  RD.spreadMarkers = function () {
+    if (!RD.map) { return 0; }
+    var piles = [];
+    POINT_LAYERS.forEach(function (id) {
+      var g = RD.groups[id];
+      if (!g || g._rdCluster || !RD.map.hasLayer(g)) { return; }
+      g.eachLayer(function (m) {
+        if (!m._icon || !m.getLatLng) { return; }
+        var p = RD.map.latLngToLayerPoint(m.getLatLng());
+        var pile = null;
+        for (var k = 0; k < piles.length && !pile; k++) {
+          if (piles[k].at.distanceTo(p) < SPREAD_PX) { pile = piles[k]; }
+        }
+        if (!pile) { pile = { at: p, items: [] }; piles.push(pile); }
+        pile.items.push({ m: m, p: p });
+      });
+    });
+    var moved = 0;
+    piles.forEach(function (pile) {
+      var n = pile.items.length;
+      var cx = 0, cy = 0;
+      pile.items.forEach(function (it) { cx += it.p.x / n; cy += it.p.y / n; });
+      var r = n > 1 ? Math.max(SPREAD_PX * 0.75, n * SPREAD_PX / (2 * Math.PI)) : 0;
+      pile.items.forEach(function (it, i) {
+        var el = it.m._icon;
+        if (el._rdMargin === undefined) {
+          el._rdMargin = [parseFloat(el.style.marginLeft) || 0, parseFloat(el.style.marginTop) || 0];
+        }
+        var a = 2 * Math.PI * i / n - Math.PI / 2;
+        var dx = n > 1 ? Math.round(cx + r * Math.cos(a) - it.p.x) : 0;
+        var dy = n > 1 ? Math.round(cy + r * Math.sin(a) - it.p.y) : 0;
+        el.style.marginLeft = (el._rdMargin[0] + dx) + "px";
+        el.style.marginTop = (el._rdMargin[1] + dy) + "px";
+        if (n > 1) { moved += 1; }
+      });
+    });
+    return moved;
+  };
+
   // Village names only from RD.data.village_label_zoom on (a class on the map container).
   function villageLabels() {
     var z = (RD.data && RD.data.village_label_zoom) || 13;
@@ -428,6 +473,7 @@
       addTownships(payload);
     } else if (POINT_LAYERS.indexOf(id) >= 0) {
       addPoints(id, payload);
+      if (RD.map._loaded) { RD.spreadMarkers(); }
     } else if (id === "hazards") {
       addFeatures(id, payload, hazardStyle, null, true);
     } else if (id === "closures") {
@@ -528,6 +574,7 @@
       RD.select(RD.selected, false);
     }
     RD.applyOrder();
+    if (isPoints) { RD.spreadMarkers(); }
     return RD.counts[id];
   };
 
@@ -575,6 +622,7 @@
       }
     });
     RD.applyOrder();
+    RD.spreadMarkers();
     return RD.isLayerVisible(ids[0] || id);
   };
 
@@ -785,6 +833,8 @@
     map.on("zoomend moveend resize", reportView);
     map.on("zoomend", villageLabels);
     villageLabels();
+    map.on("zoomend", RD.spreadMarkers);
+    RD.spreadMarkers();
     if (L.Draw && L.Draw.Event) {
       map.on(L.Draw.Event.CREATED, function (e) {
         var gj = e.layer.toGeoJSON();
