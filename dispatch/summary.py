@@ -13,6 +13,7 @@ import unicodedata
 from dispatch.plan import Plan
 from dispatch.records import SafetyStockRelease
 from dispatch.timeliness import NeedState, minutes_text, plan_timeliness, problem_lines
+from gis.model import LEVEL_ROMAN
 
 
 def _width(text: str) -> int:
@@ -46,7 +47,7 @@ def safety_release_lines(plan: Plan) -> list[str]:
         q = sum(r.quantity for r in rs)
         unit = plan.material_unit(code)
         sites = "、".join(
-            f"{plan.place_name(r.site_id)}（{r.level}级）"
+            f"{plan.place_name(r.site_id)}（{LEVEL_ROMAN[r.level]}级）"
             if r.level
             else plan.place_name(r.site_id)
             for r in rs
@@ -90,7 +91,7 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
     for o in plan.incidents:
         lines.append(
             _pad(o.name, 28)
-            + _pad(f"{o.level}级", 6, right=True)
+            + _pad(f"{LEVEL_ROMAN[o.level]}级", 6, right=True)
             + _pad("—" if o.deadline_s is None else f"{o.deadline_s / 60:.0f}分", 8, right=True)
             + _pad(_pct(o.served_fraction), 10, right=True)
             + _pad(_pct(o.on_time_fraction), 10, right=True)

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,6 +302,7 @@ def _store_roads(
             road_network=ref,
             metadata=roads_meta,
         )
+    scenario, documents = _with_standard_catalogue(scenario, documents)
     nodes, edges = network.to_frames()
     write_workspace(out, scenario, road_nodes=nodes, road_edges=edges, documents=documents)
     progress(1.0, "done")
@@ -313,6 +314,21 @@ def _store_roads(
         "dropped_edges": int(network.report.dropped_edges),
         "messages": list(network.report.messages),
     }
+
+
+def _with_standard_catalogue(
+    scenario: Scenario, documents: Mapping[str, Mapping[str, str]] | None
+) -> tuple[Scenario, dict[str, dict[str, str]]]:
+    """The bundled material catalogue and 预案 templates where the workspace has none (a
+    workspace made by ``import-osm`` starts with them, like 文件 → 新建 in the app)."""
+    from gis.catalogue import PLAN_TEMPLATES_JSON, load_materials
+
+    docs = {str(k): dict(v) for k, v in (documents or {}).items()}
+    if not scenario.materials:
+        scenario = scenario.replace(materials=tuple(load_materials()))
+    if not docs.get("plan_templates"):
+        docs["plan_templates"] = {"default": PLAN_TEMPLATES_JSON.read_text(encoding="utf-8")}
+    return scenario, docs
 
 
 def read_boundary(path: Path) -> Any:

@@ -141,6 +141,20 @@ def choose_workspace(workspace: Path | None, settings: Any, *, use_last: bool) -
     return DEMO_WORKSPACE if DEMO_WORKSPACE.exists() else None
 
 
+def screenshot_view() -> tuple[float, float, int] | None:
+    """``RELIEFDESK_SCREENSHOT_VIEW=lon,lat,zoom``: the map view of a ``--screenshot`` (else the
+    whole county). A malformed value is ignored with a note on stderr."""
+    raw = os.environ.get("RELIEFDESK_SCREENSHOT_VIEW", "").strip()
+    if not raw:
+        return None
+    try:
+        lon, lat, zoom = (p.strip() for p in raw.split(","))
+        return float(lon), float(lat), int(zoom)
+    except ValueError:
+        print(f"RELIEFDESK_SCREENSHOT_VIEW={raw!r} ignored: expected lon,lat,zoom", file=sys.stderr)
+        return None
+
+
 class ScreenshotProbe:
     """Polls the page until the map has really drawn, then saves the window as PNG."""
 
@@ -160,6 +174,8 @@ class ScreenshotProbe:
         self._settle = 0
         #: the map is complete (page says drawn); the grab may still lag a frame or two
         self._complete = False
+        self._view_set = False
+        self._view_wait = 0
 
     def start(self) -> None:
         self.timer.start()
@@ -203,6 +219,9 @@ class ScreenshotProbe:
                     0, f"screenshot {self.out} after {time.monotonic() - self.started:.2f} s{since}"
                 )
             return
+        if self._view_wait:
+            self._view_wait -= 1
+            return
         if self._waiting or not self.window.map.ready or self.window.session.path is None:
             return
         if self.window.session.scenario.closures and (
@@ -235,6 +254,12 @@ class ScreenshotProbe:
         if points and stats.get("markers", 0) == 0:
             return
         if not stats.get("painted") or not stats.get("drawn", True):
+            return
+        view = screenshot_view()
+        if view is not None and not self._view_set:
+            self._view_set = True  # RELIEFDESK_SCREENSHOT_VIEW: set it, then probe again
+            self.window.map.pan_to(*view)
+            self._view_wait = 30  # ticks (1.5 s) for the zoom animation and the redraw
             return
         self._complete = True
         self._settle = 2  # a last frame for the Qt side

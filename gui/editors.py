@@ -544,6 +544,10 @@ class ClosureDialog(EntityDialog):
             QDateTime.currentDateTime() if entity.since is None else _qdt(entity.since)
         )
         self.since.setCalendarPopup(True)
+        self.since.setDisplayFormat(DATETIME_DISPLAY)  # not the locale's "3 12 2026 07:02"
+        # a full closure has no speed factor: the field is off while 完全封闭 is ticked
+        self.factor.setEnabled(not entity.closes)
+        self.closes.toggled.connect(lambda on: self.factor.setEnabled(not on))
         self.form.addRow(tr("编号"), QLabel(entity.id))
         self.form.addRow(tr("原因"), self.reason)
         self.form.addRow("", self.closes)
@@ -561,6 +565,10 @@ class ClosureDialog(EntityDialog):
             radius_m=self.radius.value(),
             since=self.since.dateTime().toPyDateTime().replace(microsecond=0),
         )
+
+
+#: How date-times are shown in editors (as in the tables and on the map: 2026-12-03 07:02).
+DATETIME_DISPLAY = "yyyy-MM-dd HH:mm"
 
 
 def _qdt(value: datetime) -> QDateTime:

@@ -1,16 +1,19 @@
 """JSON text for the map page and ``runJavaScript`` (Qt-free): safe inside ``<script>``.
 
 :func:`js_literal` escapes what could close a script element or break a JS literal;
+names from data reach HTML only through :func:`escape` / :func:`popup_html`;
 :func:`js_literal_chunked` produces the same text piece by piece, so serialising a 10 MB page
 in a worker thread never holds the GIL for long (the GUI thread keeps running).
 """
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["js_literal", "js_literal_chunked"]
+__all__ = ["escape", "js_literal", "js_literal_chunked", "popup_html"]
 
 
 def js_literal(value: Any) -> str:
@@ -58,3 +61,16 @@ def js_literal_chunked(value: Any, chunk: int = 500) -> str:
         return js_literal(list(value))
     parts = [js_literal(list(value[i : i + step]))[1:-1] for i in range(0, len(value), step)]
     return "[" + ",".join(parts) + "]"
+
+
+def escape(value: Any) -> str:
+    """``value`` as text safe inside HTML (tooltips, popups): names come from data."""
+    return html.escape(str(value), quote=True)
+
+
+def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
+    """A small attribute table; every value is HTML-escaped."""
+    body = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in ("", None)
+    )
+    return f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'

@@ -53,6 +53,7 @@ from gui.window_parts import (
     build_docks,
     build_status_bar,
     make_dock,
+    show_attribution,
 )
 from gui.workers import JobRunner
 
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         s.sig_documents_changed.connect(self._on_documents_changed)
         s.sig_dirty_changed.connect(lambda _d: self._update_title())
         s.sig_path_changed.connect(lambda _p: self._update_title())
+        s.sig_workspace_loaded.connect(lambda: show_attribution(self))
         s.sig_message.connect(self.messages.add)
         ws = self.workspace
         ws.sig_show_page.connect(self.map.show_file)

@@ -16,7 +16,6 @@ layer comes from :func:`layer_payloads` so a layer can be refreshed without relo
 from __future__ import annotations
 
 import functools
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +26,20 @@ from typing import Any
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from gis import map_style
+from gis.map_style import (  # noqa: F401 (colours re-exported for the GUI)
+    BRIDGE_COLOR,
+    HAZARD_COLORS,
+    HIGHWAY_TO_CLASS,
+    LEVEL_COLORS,
+    ROAD_CLASSES,
+    SHELTER_COLOR,
+    STOCKPILE_COLOR,
+    TEAM_COLOR,
+    TOWNSHIP_COLOR,
+    VILLAGE_COLOR,
+    WATER_COLOR,
+)
 from gis.model import (
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
@@ -39,47 +52,24 @@ from gis.model import (
     Team,
 )
 from gis.paths import cache_dir, resources_dir
-from gui.js_text import js_literal, js_literal_chunked  # noqa: F401 (js_literal re-exported)
+from gui.js_text import (  # noqa: F401 (js_literal, escape, popup_html re-exported)
+    escape,
+    js_literal,
+    js_literal_chunked,
+    popup_html,
+)
+from gui.map_ground import (
+    VILLAGE_LABEL_ZOOM,
+    bridge_features,
+    village_points,
+    water_features,
+)
 
 RESOURCES_DIR = resources_dir()  # gis.paths: the source tree or the frozen bundle
 VENDOR_DIR = RESOURCES_DIR / "vendor"
 
 #: Pages larger than this cannot go through ``QWebEngineView.setHtml`` (Chromium data-URL limit).
 SETHTML_LIMIT_BYTES = 2_000_000
-
-#: Colours of incidents by response level (I red, II orange, III yellow, IV blue).
-LEVEL_COLORS: Mapping[int, str] = {1: "#d7191c", 2: "#f07c19", 3: "#f5d10f", 4: "#2c7bb6"}
-HAZARD_COLORS: Mapping[int, str] = {1: "#7b1fa2", 2: "#9c27b0", 3: "#ba68c8", 4: "#ce93d8"}
-SHELTER_COLOR = "#2e7d32"
-STOCKPILE_COLOR = "#8d5524"
-TEAM_COLOR = "#1565c0"
-
-#: Road display classes: key -> (label_zh, colour, weight). Keys group OSM ``highway`` values.
-ROAD_CLASSES: dict[str, tuple[str, str, float]] = {
-    "motorway": ("高速", "#e4572e", 4.0),
-    "trunk": ("国道", "#f28c28", 3.5),
-    "primary": ("省道", "#f2b134", 3.0),
-    "secondary": ("县道", "#c9a227", 2.4),
-    "tertiary": ("乡道", "#8c8c8c", 1.8),
-    "village": ("村道", "#b0b0b0", 1.2),
-    "other": ("其他", "#cfcfcf", 1.0),
-}
-
-_HIGHWAY_TO_CLASS: dict[str, str] = {
-    "motorway": "motorway",
-    "motorway_link": "motorway",
-    "trunk": "trunk",
-    "trunk_link": "trunk",
-    "primary": "primary",
-    "primary_link": "primary",
-    "secondary": "secondary",
-    "secondary_link": "secondary",
-    "tertiary": "tertiary",
-    "tertiary_link": "tertiary",
-    "unclassified": "village",
-    "residential": "village",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
@@ -102,8 +92,11 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("closures", "道路管制", "Road closures", "#c0392b"),
     LayerSpec("closed_roads", "受阻路段", "Affected roads", "#ff0000"),
     LayerSpec("hazards", "危险源/风险点", "Hazards", HAZARD_COLORS[1]),
-    LayerSpec("townships", "乡镇驻地", "Townships", "#444444"),
+    LayerSpec("townships", "乡镇驻地", "Townships", TOWNSHIP_COLOR),
+    LayerSpec("villages", "村/社区", "Villages", VILLAGE_COLOR),
+    LayerSpec("bridges", "桥梁", "Bridges", BRIDGE_COLOR),
     LayerSpec("roads", "道路", "Roads", ROAD_CLASSES["trunk"][1]),
+    LayerSpec("water", "河流水系", "Rivers and water", WATER_COLOR),
     LayerSpec("boundary", "县界", "County outline", "#333333"),
 )
 LAYER_IDS: tuple[str, ...] = tuple(s.id for s in LAYERS)
@@ -113,25 +106,7 @@ def road_class(highway: object) -> str:
     """Display class key of an OSM ``highway`` value (lists take their first element)."""
     if isinstance(highway, list | tuple):
         highway = highway[0] if highway else ""
-    return _HIGHWAY_TO_CLASS.get(str(highway or ""), "other")
-
-
-# --------------------------------------------------------------------------------------------
-# Escaping helpers
-# --------------------------------------------------------------------------------------------
-
-
-def escape(value: Any) -> str:
-    """``value`` as text safe inside HTML (tooltips, popups): names come from data."""
-    return html.escape(str(value), quote=True)
-
-
-def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
-    """A small attribute table; every value is HTML-escaped."""
-    body = "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v not in ("", None)
-    )
-    return f'<div class="rd-popup"><div class="rd-title">{escape(title)}</div><table>{body}</table></div>'
+    return HIGHWAY_TO_CLASS.get(str(highway or ""), "other")
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
@@ -505,8 +480,11 @@ def layer_payloads(
     layers: Sequence[str] | None = None,
     road_edges: Any | None = None,
     closed_rows: Iterable[int] = (),
+    map_layers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """JSON-able payloads for ``RD.setLayerData``, for the requested layers (default: all but roads)."""
+    """JSON-able payloads for ``RD.setLayerData``, for the requested layers (default: all but roads).
+
+    ``map_layers``: the workspace's ``documents["map_layers"]`` (the rivers drawn as ``water``)."""
     wanted = list(layers) if layers is not None else [i for i in LAYER_IDS if i != "roads"]
     makers = {
         "boundary": lambda: boundary_features(scenario),
@@ -520,6 +498,9 @@ def layer_payloads(
         "closed_roads": lambda: closed_road_features(road_edges, closed_rows),
         "routes": lambda: _fc([]),
         "roads": lambda: road_payload(road_edges),
+        "water": lambda: water_features(map_layers),
+        "bridges": lambda: bridge_features(road_edges),
+        "villages": lambda: village_points(scenario),
     }
     return {name: makers[name]() for name in wanted}
 
@@ -623,6 +604,7 @@ def build_map_html(
     bridge: bool = True,
     asset_base: str | None = None,
     hidden_layers: Iterable[str] = (),
+    map_layers: Mapping[str, str] | None = None,
 ) -> str:
     """Complete HTML of the map page.
 
@@ -644,6 +626,8 @@ def build_map_html(
         Base URL of ``resources/`` (default: its ``file://`` URI).
     hidden_layers
         Layer ids that start hidden.
+    map_layers
+        The workspace's ``documents["map_layers"]`` (rivers), see :mod:`gui.map_ground`.
     """
     assets = asset_urls(asset_base)
     bounds = scenario_bounds(scenario, road_edges)
@@ -659,7 +643,7 @@ def build_map_html(
         zoom_snap=0.25,
         zoom_delta=0.5,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # the page adds a metric-only scale bar (RD.init)
         prefer_canvas=False,
         attribution_control=True,
         assets=assets,
@@ -700,6 +684,7 @@ def build_map_html(
         layers=[i for i in reversed(LAYER_IDS)],
         road_edges=road_edges,
         closed_rows=closed_rows,
+        map_layers=map_layers,
     )
     data = {
         "order": list(reversed(LAYER_IDS)),
@@ -711,6 +696,7 @@ def build_map_html(
         "standalone": not bridge,
         "labels": {spec.id: spec.label_zh for spec in LAYERS},
         "colors": {spec.id: spec.color for spec in LAYERS},
+        "village_label_zoom": VILLAGE_LABEL_ZOOM,
     }
     root.header.add_child(
         raw(f"<script>var RD_DATA = {js_literal_chunked(data)};</script>"), name="rd_data"
@@ -751,6 +737,8 @@ def code_fingerprint() -> str:
     for p in (
         Path(__file__),
         Path(__file__).with_name("js_text.py"),
+        Path(__file__).with_name("map_ground.py"),
+        Path(map_style.__file__),
         RESOURCES_DIR / "js" / "reliefdesk_map.js",
         RESOURCES_DIR / "css" / "reliefdesk_map.css",
     ):

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
 from gis import paths
@@ -166,7 +166,13 @@ class Session(QObject):
         self.selected: str = ""
         self.recovery = recovery or RecoveryStore()
         self._extra_dirty = False
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.sig_dirty_changed.emit(self.dirty))
+        # a bound slot, not a lambda: Qt drops it when the session is destroyed, before its child
+        # undo stack, whose destructor (history not clean after Discard) emits cleanChanged
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    @pyqtSlot(bool)
+    def _clean_changed(self, _clean: bool) -> None:
+        self.sig_dirty_changed.emit(self.dirty)
 
     # ---- state -------------------------------------------------------------------------------
 
@@ -463,10 +469,17 @@ class Session(QObject):
         used = set(taken)
         for fname in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
             used.update(e.id for e in getattr(self.scenario, fname))
+        # follow the width the workspace already uses (INC-001 → INC-004, not INC-0001)
+        widths = [
+            len(i) - len(prefix) - 1
+            for i in used
+            if i.startswith(prefix + "-") and i[len(prefix) + 1 :].isdigit()
+        ]
+        width = max(widths, default=3)
         n = 1
-        while f"{prefix}-{n:04d}" in used:
+        while f"{prefix}-{n:0{width}d}" in used:
             n += 1
-        return f"{prefix}-{n:04d}"
+        return f"{prefix}-{n:0{width}d}"
 
 
 def now_local() -> datetime:

@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from gis.credits import attribution_parts
 from gis.model import INCIDENT_STATUS_ORDER
 from gui.docks.entity_dock import EntityTable
 from gui.docks.layer_panel import LayerPanel
@@ -127,7 +128,7 @@ def build_status_bar(window: QMainWindow) -> None:
     w.coord_label.setMinimumWidth(210)
     w.scale_label = QLabel("", w)
     w.scale_label.setMinimumWidth(110)
-    w.attribution = QLabel(tr(ATTRIBUTION), w)
+    w.attribution = QLabel("", w)  # the open workspace's credits: show_attribution
     w.attribution.setStyleSheet("color: #555; font-size: 11px;")
     w.attribution.setTextFormat(Qt.TextFormat.PlainText)
     w.job_widget = JobWidget(w)
@@ -136,3 +137,9 @@ def build_status_bar(window: QMainWindow) -> None:
     sb.addPermanentWidget(w.coord_label)
     sb.addPermanentWidget(w.scale_label)
     sb.addPermanentWidget(w.attribution)
+
+
+def show_attribution(window: QMainWindow) -> None:
+    """Credit the open workspace's data by its source (OSM only for OSM roads)."""
+    parts = attribution_parts(window.session.scenario)
+    window.attribution.setText("；".join(tr(p) for p in parts))

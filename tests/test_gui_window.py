@@ -99,10 +99,43 @@ def test_open_demo_draws_everything(qtbot, opened: MainWindow) -> None:
     )
     for kind, table in w.tables.items():
         assert table.model.rowCount() == len(getattr(s, kind))
-    assert "OpenStreetMap" in w.attribution.text() and "国家统计局" in w.attribution.text()
+    # credited by the road source: the demo's generated roads are not OpenStreetMap's
+    credits = w.attribution.text()
+    assert ("OpenStreetMap" in credits) == (s.road_network.kind == "osm")
+    assert "国家统计局" in credits
     if s.road_network.kind == "generated":
         assert "生成" in w.roads_note.text()
     assert "*" not in w.windowTitle()
+
+
+def test_markers_piling_up_at_the_county_seat_are_spread(qtbot, opened: MainWindow) -> None:
+    """At county zoom the seat's markers sit on rings, not on top of each other (issue 13)."""
+    w = opened
+    script = """(function () {
+      function icons() { return Array.prototype.slice.call(
+        document.querySelectorAll('.leaflet-marker-pane .rd-ic')); }
+      function overlaps() {
+        var c = icons().map(function (el) {
+          var r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];
+        });
+        var n = 0;
+        for (var i = 0; i < c.length; i++) { for (var j = i + 1; j < c.length; j++) {
+          if (Math.hypot(c[i][0] - c[j][0], c[i][1] - c[j][1]) < 12) { n += 1; } } }
+        return n;
+      }
+      RD.fitData(false);
+      icons().forEach(function (el) {  // as drawn without spreading
+        var w = el.parentNode;
+        if (w._rdMargin) { w.style.marginLeft = w._rdMargin[0] + 'px';
+                           w.style.marginTop = w._rdMargin[1] + 'px'; }
+      });
+      var before = overlaps();
+      var moved = RD.spreadMarkers();
+      return JSON.stringify({moved: moved, before: before, after: overlaps(), n: icons().length});
+    })()"""
+    out = json.loads(js(qtbot, w, script))
+    assert out["n"] > 10 and out["moved"] > 0, out
+    assert out["before"] >= 5 and out["after"] <= out["before"] // 3, out
 
 
 def test_toggle_layers(qtbot, opened: MainWindow) -> None:

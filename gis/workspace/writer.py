@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 
 from gis.errors import WorkspaceError
+from gis.map_style import LAYER_STYLES, style_qml, style_sld
 from gis.model import Scenario
 from gis.workspace.atomic import replace_atomically, resolve_target
 from gis.workspace.checks import check_documents, check_road_frame
@@ -160,7 +161,13 @@ def write_layers(
     frames: Mapping[str, pd.DataFrame],
     roads: Sequence[gpd.GeoDataFrame] | None,
 ) -> None:
-    """Write the frames (and the road frames, in :data:`ROAD_LAYERS` order) into ``tmp``."""
+    """Write the frames (and the road frames, in :data:`ROAD_LAYERS` order) into ``tmp``, then
+    the QGIS layer styles (:func:`layer_styles_frame`).
+
+    The file is GeoPackage :data:`GPKG_VERSION` (``PRAGMA user_version`` 10200): GDAL 3.6 /
+    QGIS 3.28 open 1.4 files (GDAL ≥ 3.8's default) only with a "partially supported" warning.
+    """
+    first = {"dataset_options": {"VERSION": GPKG_VERSION}}  # creates the file
     for table in TABLES:
         frame = frames[table.layer]
         if table.geometry is not None:
@@ -171,14 +178,51 @@ def write_layers(
                 driver="GPKG",
                 geometry_type=table.geometry.layer_type,
                 promote_to_multi=False,
+                **first,
             )
         else:
-            pyogrio.write_dataframe(frame, tmp, layer=table.layer, driver="GPKG")
+            pyogrio.write_dataframe(frame, tmp, layer=table.layer, driver="GPKG", **first)
+        first = {}
     if roads is not None:
         for spec, frame in zip(ROAD_LAYERS, roads, strict=True):
             pyogrio.write_dataframe(
                 frame, tmp, layer=spec.layer, driver="GPKG", geometry_type=spec.geometry_type
             )
+    present = {t.layer for t in TABLES}
+    if roads is not None:
+        present |= {spec.layer for spec in ROAD_LAYERS}
+    styles = layer_styles_frame(present)
+    pyogrio.write_dataframe(styles, tmp, layer=LAYER_STYLES_TABLE, driver="GPKG")
+
+
+#: GeoPackage version written (GDAL layer creation option ``VERSION``).
+GPKG_VERSION = "1.2"
+#: The OGC/QGIS style table: QGIS applies a layer's default style (``useAsDefault``) on opening.
+LAYER_STYLES_TABLE = "layer_styles"
+
+
+def layer_styles_frame(layers: set[str]) -> pd.DataFrame:
+    """One ``layer_styles`` row per styled layer present (see :data:`gis.map_style.LAYER_STYLES`)."""
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    rows = [
+        {
+            "f_table_catalog": "",
+            "f_table_schema": "",
+            "f_table_name": st.layer,
+            "f_geometry_column": st.geometry_column,
+            "styleName": st.name,
+            "styleQML": style_qml(st),
+            "styleSLD": style_sld(st),
+            "useAsDefault": True,
+            "description": "ReliefDesk 默认样式（与应用地图一致）",
+            "owner": "",
+            "ui": "",
+            "update_time": now,
+        }
+        for st in LAYER_STYLES
+        if st.layer in layers
+    ]
+    return pd.DataFrame(rows)
 
 
 def write_workspace(

@@ -288,6 +288,7 @@ class WorkspaceController(QObject):
             roads_source=s.roads_source,
             tile_url=tile_url,
             hidden=tuple(hidden),
+            map_layers=dict(s.documents.get("map_layers", {})),
         )
         return self.runner.start(
             tr("生成地图…"),

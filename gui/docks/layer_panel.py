@@ -50,7 +50,7 @@ class LayerPanel(QTreeWidget):
             item.setCheckState(
                 0, Qt.CheckState.Checked if spec.visible else Qt.CheckState.Unchecked
             )
-            line = spec.id in ("roads", "routes", "closures", "closed_roads", "boundary")
+            line = spec.id in ("roads", "routes", "closures", "closed_roads", "boundary", "bridges")
             item.setIcon(0, swatch(spec.color, line=line))
             self.items[spec.id] = item
             if spec.id == "roads":

@@ -50,6 +50,8 @@ class OpenRequest:
     page_cached: bool = False
     tile_url: str = ""
     hidden: tuple[str, ...] = ()
+    #: the workspace's ``documents["map_layers"]`` (rivers), see gui/map_ground.py
+    map_layers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,11 @@ def load_workspace_job(request: OpenRequest, *, stop: Any, progress: Any) -> Ope
         return OpenResult(request.ref, ws, None)
     progress(0.6, "page")
     page = map_page.build_map_html(
-        ws.scenario, ws.road_edges, tile_url=request.tile_url or None, hidden_layers=request.hidden
+        ws.scenario,
+        ws.road_edges,
+        tile_url=request.tile_url or None,
+        hidden_layers=request.hidden,
+        map_layers=(ws.documents or {}).get("map_layers"),
     )
     if page_path is None:
         page_path = temp_page_dir() / f"page_{os.getpid()}.html"
@@ -131,6 +137,8 @@ class PageRequest:
     roads_source: Path | None = None
     tile_url: str = ""
     hidden: tuple[str, ...] = ()
+    #: the workspace's ``documents["map_layers"]`` (rivers), see gui/map_ground.py
+    map_layers: Mapping[str, str] | None = None
 
 
 def rebuild_page_job(request: PageRequest, *, stop: Any, progress: Any) -> Path:
@@ -142,7 +150,11 @@ def rebuild_page_job(request: PageRequest, *, stop: Any, progress: Any) -> Path:
         frames = read_road_frames(Path(request.roads_source))
         edges = frames[1] if frames is not None else None
     page = map_page.build_map_html(
-        request.scenario, edges, tile_url=request.tile_url or None, hidden_layers=request.hidden
+        request.scenario,
+        edges,
+        tile_url=request.tile_url or None,
+        hidden_layers=request.hidden,
+        map_layers=request.map_layers,
     )
     return map_page.write_map_html(temp_page_dir() / f"page_{os.getpid()}_rebuilt.html", page)
 

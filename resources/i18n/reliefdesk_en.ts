@@ -708,6 +708,22 @@
         <translation>Townships</translation>
     </message>
     <message>
+        <source>村/社区</source>
+        <translation>Villages</translation>
+    </message>
+    <message>
+        <source>桥梁</source>
+        <translation>Bridges</translation>
+    </message>
+    <message>
+        <source>河流水系</source>
+        <translation>Rivers and water</translation>
+    </message>
+    <message>
+        <source>道路：程序生成（演示，非实测）</source>
+        <translation>Roads: generated (demo, not surveyed)</translation>
+    </message>
+    <message>
         <source>道路</source>
         <translation>Roads</translation>
     </message>

@@ -372,6 +372,97 @@
 
   var POINT_LAYERS = ["shelters", "stockpiles", "teams", "incidents"];
 
+  // Ground layers (gui/map_ground.py): rivers, bridges, villages. Tips/labels arrive escaped.
+  function waterStyle(f) {
+    var line = f.properties && f.properties.kind === "centreline";
+    // on the roads' canvas, added before the roads: drawn beneath them
+    return line ? { color: "#4a90c2", weight: 1.5, opacity: 0.9, renderer: RD.roadRenderer }
+                : { color: "#6baed6", weight: 1, fillColor: "#9ecae1", fillOpacity: 0.85,
+                    renderer: RD.roadRenderer };
+  }
+
+  function bridgeStyle() {
+    return { color: "#6a1b9a", weight: 8, opacity: 0.85, lineCap: "butt" };
+  }
+
+  function addBridges(fc) {
+    addFeatures("bridges", fc, bridgeStyle);
+    RD.groups.bridges.eachLayer(function (l) {
+      var pr = (l.feature && l.feature.properties) || {};
+      if (!pr.label) { return; }
+      l.unbindTooltip();
+      l.bindTooltip(pr.label, { permanent: true, direction: "top", className: "rd-bridge-label" });
+    });
+  }
+
+  function addVillages(points) {
+    var g = clearGroup("villages");
+    points.forEach(function (p) {
+      var m = L.circleMarker([p.lat, p.lon], { radius: 2.5, color: "#7f6a4f", weight: 1,
+                                               fillColor: "#f5f0e6", fillOpacity: 1 });
+      if (p.tip) {
+        m.bindTooltip(p.tip, { permanent: true, direction: "right", className: "rd-village-label",
+                               offset: [3, 0] });
+      }
+      if (p.popup) { m.bindPopup(p.popup); }
+      m.addTo(g);
+    });
+    RD.counts.villages = points.length;
+  }
+
+  // Markers that would pile up (the county seat at county zoom) are spread on a ring around
+  // their common centre: only the icon moves (its margins), never the position. Markers closer
+  // than SPREAD_PX on screen to a pile's first marker join that pile (greedy, in layer order);
+  // the ring is large enough for the icons to sit side by side. Clustered layers are left to
+  // their clusters.
+  var SPREAD_PX = 24;
+  RD.spreadMarkers = function () {
+    if (!RD.map) { return 0; }
+    var piles = [];
+    POINT_LAYERS.forEach(function (id) {
+      var g = RD.groups[id];
+      if (!g || g._rdCluster || !RD.map.hasLayer(g)) { return; }
+      g.eachLayer(function (m) {
+        if (!m._icon || !m.getLatLng) { return; }
+        var p = RD.map.latLngToLayerPoint(m.getLatLng());
+        var pile = null;
+        for (var k = 0; k < piles.length && !pile; k++) {
+          if (piles[k].at.distanceTo(p) < SPREAD_PX) { pile = piles[k]; }
+        }
+        if (!pile) { pile = { at: p, items: [] }; piles.push(pile); }
+        pile.items.push({ m: m, p: p });
+      });
+    });
+    var moved = 0;
+    piles.forEach(function (pile) {
+      var n = pile.items.length;
+      var cx = 0, cy = 0;
+      pile.items.forEach(function (it) { cx += it.p.x / n; cy += it.p.y / n; });
+      var r = n > 1 ? Math.max(SPREAD_PX * 0.75, n * SPREAD_PX / (2 * Math.PI)) : 0;
+      pile.items.forEach(function (it, i) {
+        var el = it.m._icon;
+        if (el._rdMargin === undefined) {
+          el._rdMargin = [parseFloat(el.style.marginLeft) || 0, parseFloat(el.style.marginTop) || 0];
+        }
+        var a = 2 * Math.PI * i / n - Math.PI / 2;
+        var dx = n > 1 ? Math.round(cx + r * Math.cos(a) - it.p.x) : 0;
+        var dy = n > 1 ? Math.round(cy + r * Math.sin(a) - it.p.y) : 0;
+        el.style.marginLeft = (el._rdMargin[0] + dx) + "px";
+        el.style.marginTop = (el._rdMargin[1] + dy) + "px";
+        if (n > 1) { moved += 1; }
+      });
+    });
+    return moved;
+  };
+
+  // Village names only from RD.data.village_label_zoom on (a class on the map container).
+  function villageLabels() {
+    var z = (RD.data && RD.data.village_label_zoom) || 13;
+    var el = RD.map.getContainer();
+    if (RD.map.getZoom() >= z) { el.classList.add("rd-show-villages"); }
+    else { el.classList.remove("rd-show-villages"); }
+  }
+
   RD.setLayerData = function (id, payload) {
     if (id === "boundary") {
       addFeatures("boundary", payload, function () {
@@ -382,6 +473,7 @@
       addTownships(payload);
     } else if (POINT_LAYERS.indexOf(id) >= 0) {
       addPoints(id, payload);
+      if (RD.map._loaded) { RD.spreadMarkers(); }
     } else if (id === "hazards") {
       addFeatures(id, payload, hazardStyle, null, true);
     } else if (id === "closures") {
@@ -405,6 +497,12 @@
       });
     } else if (id === "roads") {
       addRoads(payload.layers, payload.styles);
+    } else if (id === "water") {
+      addFeatures(id, payload, waterStyle);
+    } else if (id === "bridges") {
+      addBridges(payload);
+    } else if (id === "villages") {
+      addVillages(payload);
     }
     RD.applyOrder();
     return RD.counts[id];
@@ -476,13 +574,15 @@
       RD.select(RD.selected, false);
     }
     RD.applyOrder();
+    if (isPoints) { RD.spreadMarkers(); }
     return RD.counts[id];
   };
 
   // Drawing order, top first (set from the layer panel). Vector groups are re-stacked with
   // bringToFront from the bottom up; marker groups get z-index offsets.
   RD.order = ["incidents", "teams", "stockpiles", "shelters", "routes", "closures",
-              "closed_roads", "hazards", "townships", "roads", "boundary"];
+              "closed_roads", "hazards", "townships", "villages", "bridges", "roads", "water",
+              "boundary"];
 
   RD.setOrder = function (ids) {
     RD.order = ids.slice();
@@ -522,6 +622,7 @@
       }
     });
     RD.applyOrder();
+    RD.spreadMarkers();
     return RD.isLayerVisible(ids[0] || id);
   };
 
@@ -683,6 +784,7 @@
     RD.colors = data.colors || {};
     // marker clustering needs a maximum zoom; without a tile layer the map has none
     if (map.options.maxZoom === undefined) { map.setMaxZoom(19); }
+    L.control.scale({ metric: true, imperial: false, maxWidth: 150 }).addTo(map);
     RD.drawn = false;
     RD.roadRenderer = L.canvas({ padding: 0.3, tolerance: 3 });
     var order = data.order || [];
@@ -729,6 +831,10 @@
       call("mouseMoved", e.latlng.lng, e.latlng.lat);
     });
     map.on("zoomend moveend resize", reportView);
+    map.on("zoomend", villageLabels);
+    villageLabels();
+    map.on("zoomend", RD.spreadMarkers);
+    RD.spreadMarkers();
     if (L.Draw && L.Draw.Event) {
       map.on(L.Draw.Event.CREATED, function (e) {
         var gj = e.layer.toGeoJSON();
