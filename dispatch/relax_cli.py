@@ -9,16 +9,13 @@ A plan made from another workspace (or from this one before it was edited) is ba
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from dispatch.export.common import clean_text
 from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
+from gis.workspace.atomic import write_json_atomically
 
 
 class RelaxInputError(ValidationError):
@@ -67,7 +64,7 @@ def run_relax_cli(workspace: Path, plan_path: Path, out: Path, *, seconds: float
         ws.scenario, network, plan, budget_s=float(seconds), progress=progress
     )
     target = Path(out) / "relax.json"
-    _write_json(target, report.to_dict())
+    write_json_atomically(target, report.to_dict(), indent=1)
     print(clean_text_lines(report.text()))
     print(f"输出：{clean_text(str(target))}")
     return 0
@@ -76,20 +73,6 @@ def run_relax_cli(workspace: Path, plan_path: Path, out: Path, *, seconds: float
 def clean_text_lines(text: str) -> str:
     """Each line without control characters (names from data never reach the terminal raw)."""
     return "\n".join(clean_text(line) for line in text.split("\n"))
-
-
-def _write_json(target: Path, data: Any) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".relax-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["RelaxInputError", "read_plan", "run_relax_cli"]

@@ -16,7 +16,6 @@ stdout with its simulated and wall-clock time.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,16 +27,9 @@ from dispatch.drills.scorecard import overall, step_record
 from dispatch.drills.script import DrillScript, load_script
 from dispatch.export.common import clean_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
+from gis.workspace.atomic import write_text_atomically
 
 SCHEMA = "reliefdesk.drill/1"
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Written to a temporary name and renamed: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list[str]:
@@ -117,7 +109,7 @@ def run_drill_cli(
         plan_dir = None
         if s.plan is not None:
             rel = f"steps/{s.number:02d}"
-            _write_text(out / rel / "plan.json", s.plan.to_json())
+            write_text_atomically(out / rel / "plan.json", s.plan.to_json())
             plan_dir = rel
         records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
     baseline = next((r for r in records if r["kind"] == "baseline"), None)
@@ -144,7 +136,7 @@ def run_drill_cli(
         "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
         "notes": notes,
     }
-    _write_text(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
+    write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
     write_pdf(data, out / "report.pdf")
     write_xlsx(data, out / "report.xlsx")
     print(clean_text(f"演练 {drill.name}：{len(inject_steps)} 步；输出 {out}"))

@@ -32,7 +32,6 @@ Minutes are the travel times rounded to 0.01 min; ``null`` means no path.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from dispatch.planning.coverage import (
     what_if,
 )
 from gis.errors import WorkspaceError
+from gis.workspace.atomic import write_json_atomically
 
 __all__ = [
     "coverage_json",
@@ -160,18 +160,6 @@ def isochrones_geojson(result: CoverageResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "name": "isochrones", "features": features}
 
 
-def _write(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run_coverage_cli(
     workspace: Path,
     out: Path,
@@ -204,8 +192,8 @@ def run_coverage_cli(
     if diff is not None:
         doc["what_if"] = what_if_json(diff)
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "coverage.json", doc)
-    _write(out / "isochrones.geojson", isochrones_geojson(result))
+    write_json_atomically(out / "coverage.json", doc)
+    write_json_atomically(out / "isochrones.geojson", isochrones_geojson(result))
     unreachable = sum(1 for p in result.points if p.minutes is None)
     top = {_key(s.minutes): f"{s.share:.1%}" for s in result.summary}
     print(

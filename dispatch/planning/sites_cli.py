@@ -28,9 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dispatch.planning.coverage_cli import _write
 from dispatch.planning.sites import SITE_MODELS, SitesError, SitesRequest, SitesResult, plan_sites
 from gis.errors import WorkspaceError
+from gis.workspace.atomic import write_json_atomically
 
 __all__ = ["parse_positive", "run_plan_sites_cli", "sites_json"]
 
@@ -124,7 +124,7 @@ def run_plan_sites_cli(
     result = plan_sites(ws.scenario, network, request)
     doc = sites_json(result)
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "sites.json", doc)
+    write_json_atomically(out / "sites.json", doc)
     before, after = result.before, result.after
     print(
         f"wrote {out / 'sites.json'}: {model} {result.status.value}, "

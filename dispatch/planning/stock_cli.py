@@ -34,7 +34,6 @@ Bad input (bad option, no workspace, no roads, no stockpiles): exit code 2 and o
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import date
@@ -57,6 +56,7 @@ from dispatch.planning.stock import (
 )
 from gis.errors import WorkspaceError
 from gis.model import LEVEL_ROMAN
+from gis.workspace.atomic import write_json_atomically
 
 __all__ = ["STOCK_HEADERS", "run_plan_stock_cli", "stock_json", "write_stock_xlsx"]
 
@@ -388,18 +388,6 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False, allow_nan=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run_plan_stock_cli(
     workspace: Path,
     out: Path,
@@ -439,7 +427,7 @@ def run_plan_stock_cli(
     plan = plan_stock(ws.scenario, network, request)
     doc = stock_json(plan)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "stock.json", doc)
+    write_json_atomically(out / "stock.json", doc, indent=1)
     write_stock_xlsx(plan, doc, out / "stock.xlsx")
     print(
         f"wrote {out / 'stock.json'} and stock.xlsx: {doc['status']}, "

@@ -15,6 +15,7 @@ Nothing here knows the workspace schema; :mod:`gis.workspace.writer` supplies th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sqlite3
@@ -208,3 +209,27 @@ def replace_atomically(target: Path, fill: Callable[[Path], None], *, spath: str
             raise WorkspaceError(f"cannot write workspace: {exc}", path=spath) from exc
         raise
     fsync_path(directory, directory=True)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, flushed
+    to disk and renamed into place: a reader sees the old file or the whole new one, never half
+    of it, and a failed write leaves no temporary file behind. The folder is created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomically(path: Path, data: object, *, indent: int | None = None) -> None:
+    """``data`` as JSON (UTF-8 text, no NaN/Infinity) written by :func:`write_text_atomically`."""
+    write_text_atomically(
+        path, json.dumps(data, ensure_ascii=False, allow_nan=False, indent=indent)
+    )
