@@ -9,27 +9,18 @@ in a worker thread never holds the GIL for long (the GUI thread keeps running).
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable
 from typing import Any
+
+from gis.web_text import json_for_script
 
 __all__ = ["escape", "js_literal", "js_literal_chunked", "popup_html"]
 
 
 def js_literal(value: Any) -> str:
-    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``.
-
-    ``<``, ``>``, ``&`` and the JS line separators are escaped so no data can close the script
-    element or break out of the literal.
-    """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    """JSON text safe to embed inside a ``<script>`` element or pass to ``runJavaScript``
+    (:func:`gis.web_text.json_for_script`, the one definition)."""
+    return json_for_script(value)
 
 
 def js_literal_chunked(value: Any, chunk: int = 500) -> str:

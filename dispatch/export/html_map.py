@@ -15,7 +15,6 @@ Safety: data never meets HTML as markup, and a Content-Security-Policy forbids a
 from __future__ import annotations
 
 import base64
-import json
 import re
 from html import escape
 from pathlib import Path
@@ -28,6 +27,7 @@ from dispatch.plan import Plan
 from dispatch.records import OrderKind
 from dispatch.timeliness import incident_deadlines, minutes_text
 from gis.paths import resources_dir
+from gis.web_text import json_for_script
 
 LEAFLET_DIR = resources_dir() / "vendor" / "leaflet"  # gis.paths: source tree or frozen bundle
 
@@ -74,17 +74,6 @@ def _vendor(leaflet_dir: Path) -> tuple[str, str]:
     js = js.replace("https://", "")
     css = css.replace("https://", "")
     return js, css
-
-
-def _json_for_script(data: Any) -> str:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
 def map_data(plan: Plan) -> dict[str, Any]:
@@ -352,7 +341,7 @@ def render_html(plan: Plan, *, leaflet_dir: Path | None = None) -> str:
     title = clean_text(f"调度方案 {plan.number} — {plan.inputs.scenario_name}", 200)
     values = {
         "TITLE": escape(title),
-        "DATA": _json_for_script(map_data(plan)),
+        "DATA": json_for_script(map_data(plan)),
         "LEAFLET_CSS": css.replace("</style", "<\\/style"),
         "LEAFLET_JS": js.replace("</script", "<\\/script"),
     }
