@@ -108,6 +108,14 @@ _PLACE_INDEX: dict[int, tuple[tuple[Place, ...], dict[str, Place]]] = {}
 _UNSERVED_INDEX: dict[int, tuple[tuple[Unserved, ...], dict[str, tuple[Unserved, ...]]]] = {}
 
 
+#: Why a plan is a 部分方案 (:attr:`Plan.partial_text`), by cause.
+PARTIAL_TEXTS: dict[str, str] = {
+    "cancelled": "部分方案：计算被取消，未完成的部分未安排",
+    "timeout": "部分方案：计算超时，未完成的部分未安排",
+    "failed": "部分方案：部分计算步骤失败，相应需求未安排",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A dispatch plan. Immutable: workflow methods return a new Plan."""
@@ -206,10 +214,10 @@ class Plan:
             or any(s.status == Status.CANCELLED for s in self.stages)
             or Reason.CANCELLED in reasons
         ):
-            return "部分方案：计算被取消，未完成的部分未安排"
+            return PARTIAL_TEXTS["cancelled"]
         if Reason.TIME_LIMIT in reasons:
-            return "部分方案：计算超时，未完成的部分未安排"
-        return "部分方案：部分计算步骤失败，相应需求未安排"
+            return PARTIAL_TEXTS["timeout"]
+        return PARTIAL_TEXTS["failed"]
 
     @property
     def status_label(self) -> str:

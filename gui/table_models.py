@@ -25,7 +25,7 @@ from PyQt6.QtGui import QBrush, QColor
 
 from gis.fields import parse_number
 from gis.model import LEVEL_ROMAN, Scenario
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 from gui.map_page import LEVEL_COLORS
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -342,7 +342,7 @@ class MappingModel(QAbstractTableModel):
         self,
         rows: Sequence[tuple[str, float]] = (),
         *,
-        headers: Sequence[str] = ("物资", "数量"),
+        headers: Sequence[str] = (tr_noop("物资"), tr_noop("数量")),
         labels: dict[str, str] | None = None,
         parent: QObject | None = None,
     ) -> None:

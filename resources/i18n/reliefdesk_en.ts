@@ -2,7 +2,7 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="zh_CN">
 <context>
-    <name>ReliefDesk</name>
+    <name></name>
     <message>
         <source>程序错误：</source>
         <translation>Program error: </translation>
@@ -221,7 +221,7 @@
     </message>
     <message>
         <source>需求已手工调整，未自动更新；如需按预案重算，请点击「按预案重新填充」</source>
-        <translation>Needs were adjusted by hand and were not updated; click "Refill from plan template" to recompute them from the template</translation>
+        <translation>Needs were adjusted by hand and were not updated; click &quot;Refill from plan template&quot; to recompute them from the template</translation>
     </message>
     <message>
         <source>无此类型的预案模板，请手工填写需求</source>
@@ -229,7 +229,7 @@
     </message>
     <message>
         <source>已按预案「{subtype} {level}级」填充</source>
-        <translation>Filled from the plan template "{subtype} level {level}"</translation>
+        <translation>Filled from the plan template &quot;{subtype} level {level}&quot;</translation>
     </message>
     <message>
         <source>新储备库</source>
@@ -473,7 +473,7 @@
     </message>
     <message>
         <source>删除{what}「{name}」？可用撤销恢复。</source>
-        <translation>Delete {what} "{name}"? Undo brings it back.</translation>
+        <translation>Delete {what} &quot;{name}&quot;? Undo brings it back.</translation>
     </message>
     <message>
         <source>删除 {name}</source>
@@ -976,30 +976,6 @@
         <translation>General</translation>
     </message>
     <message>
-        <source>编辑所选</source>
-        <translation>Edit selection</translation>
-    </message>
-    <message>
-        <source>提示</source>
-        <translation>Hint</translation>
-    </message>
-    <message>
-        <source>拖动标注</source>
-        <translation>Drag markers</translation>
-    </message>
-    <message>
-        <source>风险点</source>
-        <translation>Hazard</translation>
-    </message>
-    <message>
-        <source>经纬度</source>
-        <translation>Lon/lat</translation>
-    </message>
-    <message>
-        <source>突发事件日志</source>
-        <translation>Event log</translation>
-    </message>
-    <message>
         <source>导出调度指令…</source>
         <translation>Export dispatch orders…</translation>
     </message>
@@ -1164,11 +1140,11 @@
         <translation>(missing)</translation>
     </message>
     <message>
-        <source>方案 {no}　{status}　求解：{overall}　车辆 {v} 辆　队伍 {t} 支　指令 {o} 份</source>
+        <source>方案 {no}&#x3000;{status}&#x3000;求解：{overall}&#x3000;车辆 {v} 辆&#x3000;队伍 {t} 支&#x3000;指令 {o} 份</source>
         <translation>Plan {no}  {status}  solve: {overall}  vehicles {v}  teams {t}  orders {o}</translation>
     </message>
     <message>
-        <source>{action}：{who}　{when}</source>
+        <source>{action}：{who}&#x3000;{when}</source>
         <translation>{action}: {who}  {when}</translation>
     </message>
     <message>
@@ -1214,26 +1190,6 @@
     <message>
         <source>按约束重新生成</source>
         <translation>Regenerate with constraints</translation>
-    </message>
-    <message>
-        <source>批准调度方案</source>
-        <translation>Approve dispatch plan</translation>
-    </message>
-    <message>
-        <source>批准人姓名：</source>
-        <translation>Approved by (name):</translation>
-    </message>
-    <message>
-        <source>无法批准方案 {no}</source>
-        <translation>Cannot approve plan {no}</translation>
-    </message>
-    <message>
-        <source>批准调度方案 {no}</source>
-        <translation>Approve dispatch plan {no}</translation>
-    </message>
-    <message>
-        <source>方案 {no} 已由 {who} 批准</source>
-        <translation>Plan {no} approved by {who}</translation>
     </message>
     <message>
         <source>选择导出文件夹</source>
@@ -1420,10 +1376,6 @@
         <translation>Vehicle routes</translation>
     </message>
     <message>
-        <source>未满足需求</source>
-        <translation>Unserved</translation>
-    </message>
-    <message>
         <source>工作区已切换，已丢弃上一工作区的计算结果</source>
         <translation>The workspace changed; the result computed for the previous workspace was discarded</translation>
     </message>
@@ -1513,7 +1465,7 @@
     </message>
     <message>
         <source>未批准：请填写批准人姓名。</source>
-        <translation>Not approved: please enter the approver's name.</translation>
+        <translation>Not approved: please enter the approver&apos;s name.</translation>
     </message>
     <message>
         <source>另有 {n} 条同类消息（展开查看）</source>
@@ -1645,14 +1597,14 @@
     </message>
     <message>
         <source>批准人姓名</source>
-        <translation>Approver's name</translation>
+        <translation>Approver&apos;s name</translation>
     </message>
     <message>
         <source>方案 {no} 状态未改变</source>
         <translation>Plan {no}: status not changed</translation>
     </message>
     <message>
-        <source>方案 {no}　{status} → {to}</source>
+        <source>方案 {no}&#x3000;{status} → {to}</source>
         <translation>Plan {no}   {status} → {to}</translation>
     </message>
     <message>
@@ -2222,6 +2174,38 @@
     <message>
         <source>，下界/上界 {b:,.1f}</source>
         <translation>, bound {b:,.1f}</translation>
+    </message>
+    <message>
+        <source>单击地图确定位置（Esc 取消）</source>
+        <translation>Click the map to place it (Esc cancels)</translation>
+    </message>
+    <message>
+        <source>储备库等设施应建在哪里（规划）</source>
+        <translation>Where depots and other facilities should be built (planning)</translation>
+    </message>
+    <message>
+        <source>p-中位（最小化人口加权时间）</source>
+        <translation>p-median (least population-weighted time)</translation>
+    </message>
+    <message>
+        <source>最大覆盖</source>
+        <translation>Maximal covering</translation>
+    </message>
+    <message>
+        <source>集合覆盖（最少设施数）</source>
+        <translation>Set covering (fewest facilities)</translation>
+    </message>
+    <message>
+        <source>有容量设施选址</source>
+        <translation>Capacitated facility location</translation>
+    </message>
+    <message>
+        <source>（忽略）</source>
+        <translation>(ignore)</translation>
+    </message>
+    <message>
+        <source>© OpenStreetMap contributors (ODbL)</source>
+        <translation>© OpenStreetMap contributors (ODbL)</translation>
     </message>
 </context>
 </TS>
