@@ -37,6 +37,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from dispatch.phrases import word
 from dispatch.records import (
     AllocationLine,
     Approval,
@@ -164,21 +165,22 @@ class Plan:
         """True if ``scenario`` has exactly the content this plan was computed from (audit)."""
         return scenario_hash(scenario) == self.inputs.scenario_hash
 
-    def material_label(self, code: str) -> str:
-        """Chinese name of a material code (or of the ``what`` of an Unserved record)."""
+    def material_label(self, code: str, language: str = "zh_CN") -> str:
+        """Name of a material code (or of the ``what`` of an Unserved record) in ``language``
+        (English: the catalogue's ``name_en`` where the plan recorded one)."""
         special = {"visit": "配送车次", "people": "转移人员"}
         if code in special:
-            return special[code]
+            return word(special[code], language)
         for m in self.materials:
             if m.code == code:
-                return m.name
-        return code
+                return m.name_en if language == "en" and m.name_en else m.name
+        return word(code, language)
 
-    def material_unit(self, code: str) -> str:
+    def material_unit(self, code: str, language: str = "zh_CN") -> str:
         for m in self.materials:
             if m.code == code:
-                return m.unit
-        return {"people": "人"}.get(code, "")
+                return word(m.unit, language)
+        return word({"people": "人"}.get(code, ""), language)
 
     def order(self, number: str) -> DispatchOrder:
         for o in self.orders:

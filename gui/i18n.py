@@ -24,6 +24,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
+from dispatch.phrases import word
 from gis.paths import resources_dir
 
 I18N_DIR = resources_dir() / "i18n"
@@ -35,8 +36,15 @@ QT_CATALOGUES = ("qtbase",)
 
 
 def tr(text: str) -> str:
-    """Translate a Chinese UI string for the current language."""
-    return QCoreApplication.translate(CONTEXT, text)
+    """Translate a Chinese UI string for the current language.
+
+    Domain words the plain-Python outputs share (units, skills, incident types, reasons) have
+    their one English definition in :data:`dispatch.phrases.EN`; a word the Qt translation does
+    not hold is looked up there."""
+    out = QCoreApplication.translate(CONTEXT, text)
+    if out == text and _language != "zh_CN":
+        return word(text, _language)
+    return out
 
 
 def tr_noop(text: str) -> str:

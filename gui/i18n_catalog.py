@@ -15,11 +15,36 @@ from collections.abc import Iterator
 
 def data_strings() -> list[str]:
     """Every Chinese UI string passed to ``tr()`` as data, in a stable order, without repeats."""
+    from dispatch.phrases import EN
+
     seen: dict[str, None] = {}
     for s in _iter_data_strings():
-        if s and s not in seen:
+        if s and s not in seen and s not in EN:
             seen[s] = None
     return list(seen)
+
+
+def phrase_strings() -> list[str]:
+    """The domain words the GUI shows whose English is in :data:`dispatch.phrases.EN` (and must
+    be: ``tests/test_translations.py``)."""
+    from dispatch.planning.stock import CATEGORY_SUBTYPE
+    from dispatch.results import Reason
+    from gis.catalogue import load_materials, load_plan_templates
+    from gis.vocabulary import (
+        STANDARD_SKILLS,
+        DemandKind,
+        ShelterClass,
+        ShelterSetting,
+        StockpileLevel,
+    )
+
+    out: list[str] = [m.unit for m in load_materials()]
+    out += [m.category for m in load_materials()]
+    out += list(STANDARD_SKILLS) + list(load_plan_templates())
+    out += list(CATEGORY_SUBTYPE)
+    for enum in (StockpileLevel, ShelterSetting, ShelterClass, DemandKind, Reason):
+        out += [s.value for s in enum]
+    return out
 
 
 def _iter_data_strings() -> Iterator[str]:

@@ -142,4 +142,4 @@ def build_status_bar(window: QMainWindow) -> None:
 def show_attribution(window: QMainWindow) -> None:
     """Credit the open workspace's data by its source (OSM only for OSM roads)."""
     parts = attribution_parts(window.session.scenario)
-    window.attribution.setText("；".join(tr(p) for p in parts))
+    window.attribution.setText(tr("；").join(tr(p) for p in parts))

@@ -332,14 +332,6 @@
         <translation>Draw closure line</translation>
     </message>
     <message>
-        <source>界面语言将在重新启动后切换为 {lang}</source>
-        <translation>The interface language switches to {lang} after a restart</translation>
-    </message>
-    <message>
-        <source>界面语言将在重新启动后生效。</source>
-        <translation>The language change takes effect after a restart.</translation>
-    </message>
-    <message>
         <source>正在打开 {path}</source>
         <translation>Opening {path}</translation>
     </message>
@@ -840,10 +832,6 @@
         <translation>Village road</translation>
     </message>
     <message>
-        <source>其他</source>
-        <translation>Other</translation>
-    </message>
-    <message>
         <source>接报</source>
         <translation>Reported</translation>
     </message>
@@ -1248,62 +1236,6 @@
         <translation>Completed</translation>
     </message>
     <message>
-        <source>最优</source>
-        <translation>Optimal</translation>
-    </message>
-    <message>
-        <source>可行</source>
-        <translation>Feasible</translation>
-    </message>
-    <message>
-        <source>无可行解</source>
-        <translation>Infeasible</translation>
-    </message>
-    <message>
-        <source>超时(当前最优)</source>
-        <translation>Time limit (best so far)</translation>
-    </message>
-    <message>
-        <source>已取消(当前最优)</source>
-        <translation>Cancelled (best so far)</translation>
-    </message>
-    <message>
-        <source>库存不足</source>
-        <translation>Out of stock</translation>
-    </message>
-    <message>
-        <source>不可达</source>
-        <translation>Unreachable</translation>
-    </message>
-    <message>
-        <source>超出时限</source>
-        <translation>Too late</translation>
-    </message>
-    <message>
-        <source>无可用队伍</source>
-        <translation>No team available</translation>
-    </message>
-    <message>
-        <source>无可用车辆</source>
-        <translation>No vehicle available</translation>
-    </message>
-    <message>
-        <source>容量不足</source>
-        <translation>Over capacity</translation>
-    </message>
-    <message>
-        <source>计算已取消</source>
-        <translation>Computation cancelled</translation>
-    </message>
-    <message>
-        <source>计算超时</source>
-        <translation>Computation timed out</translation>
-    </message>
-    <message>
-        <source>计算失败</source>
-        <translation>Computation failed</translation>
-    </message>
-    <message>
         <source>事发点</source>
         <translation>Incident</translation>
     </message>
@@ -1362,14 +1294,6 @@
     <message>
         <source>概况</source>
         <translation>Overview</translation>
-    </message>
-    <message>
-        <source>物资分配</source>
-        <translation>Allocation</translation>
-    </message>
-    <message>
-        <source>队伍派遣</source>
-        <translation>Teams</translation>
     </message>
     <message>
         <source>车辆路线</source>
@@ -1510,14 +1434,6 @@
     <message>
         <source>迟到</source>
         <translation>late</translation>
-    </message>
-    <message>
-        <source>按时</source>
-        <translation>on time</translation>
-    </message>
-    <message>
-        <source>未满足</source>
-        <translation>unmet</translation>
     </message>
     <message>
         <source>物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}</source>
@@ -1672,18 +1588,6 @@
         <translation>Void…</translation>
     </message>
     <message>
-        <source>部分方案：计算被取消，未完成的部分未安排</source>
-        <translation>Partial plan: the computation was cancelled, the unfinished part is not planned</translation>
-    </message>
-    <message>
-        <source>部分方案：计算超时，未完成的部分未安排</source>
-        <translation>Partial plan: the computation timed out, the unfinished part is not planned</translation>
-    </message>
-    <message>
-        <source>部分方案：部分计算步骤失败，相应需求未安排</source>
-        <translation>Partial plan: some computation steps failed, their needs are not planned</translation>
-    </message>
-    <message>
         <source>仍要使用此位置，请再次点击「确定」；否则请修改坐标。</source>
         <translation>To use this place anyway, click OK again; otherwise change the coordinates.</translation>
     </message>
@@ -1802,10 +1706,6 @@
     <message>
         <source>WGS-84（GPS）</source>
         <translation>WGS-84 (GPS)</translation>
-    </message>
-    <message>
-        <source>乡镇</source>
-        <translation>Townships</translation>
     </message>
     <message>
         <source>列对应关系（可修改后重新预览）</source>
@@ -2206,6 +2106,22 @@
     <message>
         <source>© OpenStreetMap contributors (ODbL)</source>
         <translation>© OpenStreetMap contributors (ODbL)</translation>
+    </message>
+    <message>
+        <source>、</source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>ReliefDesk 应急资源调度台</source>
+        <translation>ReliefDesk emergency dispatch desk</translation>
+    </message>
+    <message>
+        <source>界面语言：{lang}</source>
+        <translation>Interface language: {lang}</translation>
+    </message>
+    <message>
+        <source>；</source>
+        <translation>; </translation>
     </message>
 </context>
 </TS>
