@@ -11,9 +11,10 @@ DEBS := libasound2 libbrotli1 libdbus-1-3 libegl1 libfontconfig1 libfreetype6 li
 	libglib2.0-0 libnspr4 libnss3 libx11-6 libxcb-dri3-0 libxcb1 libxcomposite1 libxdamage1 \
 	libxext6 libxfixes3 libxkbcommon0 libxkbfile1 libxrandr2 libxtst6 libxcb-cursor0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
-	libxkbcommon-x11-0 xvfb xauth fonts-wqy-microhei poppler-utils poppler-data
+	libxkbcommon-x11-0 xvfb xauth fonts-wqy-microhei poppler-utils poppler-data qt6-l10n-tools
 
-.PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb lock
+.PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb lock \
+	translations translations-update
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
@@ -28,7 +29,16 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
 
-setup: debs venv
+setup: debs venv translations
+
+# Qt's translation pipeline (tools/translations.py): `translations` compiles resources/i18n/*.ts
+# to .qm with lrelease (build products, not versioned; without lrelease the app reads the .ts);
+# `translations-update` re-extracts the UI strings into the .ts with lupdate (developers).
+translations:
+	@$(VENV)/bin/python tools/translations.py release
+
+translations-update:
+	$(VENV)/bin/python tools/translations.py update
 
 debs:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

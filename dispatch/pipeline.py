@@ -745,7 +745,7 @@ def _material_refs(
     codes = {c for i in scenario.open_incidents() for c in i.needs}
     codes |= {ln.material for ln in lines} | {u.what for u in unserved}
     return tuple(
-        MaterialRef(m.code, m.name_zh, m.unit, m.unit_weight_kg, m.unit_volume_m3)
+        MaterialRef(m.code, m.name_zh, m.unit, m.unit_weight_kg, m.unit_volume_m3, m.name_en)
         for m in scenario.materials
         if m.code in codes
     )

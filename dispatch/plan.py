@@ -37,6 +37,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from dispatch.phrases import word
 from dispatch.records import (
     AllocationLine,
     Approval,
@@ -108,6 +109,14 @@ _PLACE_INDEX: dict[int, tuple[tuple[Place, ...], dict[str, Place]]] = {}
 _UNSERVED_INDEX: dict[int, tuple[tuple[Unserved, ...], dict[str, tuple[Unserved, ...]]]] = {}
 
 
+#: Why a plan is a 部分方案 (:attr:`Plan.partial_text`), by cause.
+PARTIAL_TEXTS: dict[str, str] = {
+    "cancelled": "部分方案：计算被取消，未完成的部分未安排",
+    "timeout": "部分方案：计算超时，未完成的部分未安排",
+    "failed": "部分方案：部分计算步骤失败，相应需求未安排",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A dispatch plan. Immutable: workflow methods return a new Plan."""
@@ -156,21 +165,22 @@ class Plan:
         """True if ``scenario`` has exactly the content this plan was computed from (audit)."""
         return scenario_hash(scenario) == self.inputs.scenario_hash
 
-    def material_label(self, code: str) -> str:
-        """Chinese name of a material code (or of the ``what`` of an Unserved record)."""
+    def material_label(self, code: str, language: str = "zh_CN") -> str:
+        """Name of a material code (or of the ``what`` of an Unserved record) in ``language``
+        (English: the catalogue's ``name_en`` where the plan recorded one)."""
         special = {"visit": "配送车次", "people": "转移人员"}
         if code in special:
-            return special[code]
+            return word(special[code], language)
         for m in self.materials:
             if m.code == code:
-                return m.name
-        return code
+                return m.name_en if language == "en" and m.name_en else m.name
+        return word(code, language)
 
-    def material_unit(self, code: str) -> str:
+    def material_unit(self, code: str, language: str = "zh_CN") -> str:
         for m in self.materials:
             if m.code == code:
-                return m.unit
-        return {"people": "人"}.get(code, "")
+                return word(m.unit, language)
+        return word({"people": "人"}.get(code, ""), language)
 
     def order(self, number: str) -> DispatchOrder:
         for o in self.orders:
@@ -206,10 +216,10 @@ class Plan:
             or any(s.status == Status.CANCELLED for s in self.stages)
             or Reason.CANCELLED in reasons
         ):
-            return "部分方案：计算被取消，未完成的部分未安排"
+            return PARTIAL_TEXTS["cancelled"]
         if Reason.TIME_LIMIT in reasons:
-            return "部分方案：计算超时，未完成的部分未安排"
-        return "部分方案：部分计算步骤失败，相应需求未安排"
+            return PARTIAL_TEXTS["timeout"]
+        return PARTIAL_TEXTS["failed"]
 
     @property
     def status_label(self) -> str:

@@ -161,6 +161,7 @@ class MaterialRef:
     unit: str
     unit_weight_kg: float
     unit_volume_m3: float
+    name_en: str = ""  # the catalogue's English name (plans stored before it have none)
 
 
 @dataclass(frozen=True, slots=True)

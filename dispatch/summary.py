@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from dispatch.phrases import paren, reason_text, say, word, words
 from dispatch.plan import Plan
 from dispatch.records import SafetyStockRelease
-from dispatch.timeliness import NeedState, minutes_text, plan_timeliness, problem_lines
+from dispatch.timeliness import NeedState, plan_timeliness, problem_lines
 from gis.model import LEVEL_ROMAN
 
 
@@ -37,7 +38,7 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
 
 
-def safety_release_lines(plan: Plan) -> list[str]:
+def safety_release_lines(plan: Plan, language: str = "zh_CN") -> list[str]:
     """One line per stockpile and material whose safety stock the plan sends out."""
     per: dict[tuple[str, str], list[SafetyStockRelease]] = {}
     for r in plan.safety_releases:
@@ -45,105 +46,152 @@ def safety_release_lines(plan: Plan) -> list[str]:
     out = []
     for (sp, code), rs in per.items():
         q = sum(r.quantity for r in rs)
-        unit = plan.material_unit(code)
-        sites = "、".join(
-            f"{plan.place_name(r.site_id)}（{LEVEL_ROMAN[r.level]}级）"
-            if r.level
-            else plan.place_name(r.site_id)
-            for r in rs
+        unit = plan.material_unit(code, language)
+        sites = words(
+            (
+                plan.place_name(r.site_id)
+                + paren(say("{r}级", language, r=LEVEL_ROMAN[r.level]), language)
+                if r.level
+                else plan.place_name(r.site_id)
+                for r in rs
+            ),
+            language,
         )
         out.append(
-            f"{plan.place_name(sp)}（{sp}）{plan.material_label(code)} {q:g} {unit}"
-            f"（安全库存 {rs[0].safety_stock:g} {unit}）→ {sites}"
+            f"{plan.place_name(sp)}{paren(sp, language)}{' ' if language == 'en' else ''}"
+            f"{plan.material_label(code, language)} {q:g} {unit}"
+            + say("（安全库存 {n} {unit}）", language, n=f"{rs[0].safety_stock:g}", unit=unit)
+            + f" → {sites}"
         )
     return out
 
 
-def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
+def _minutes(seconds: float, language: str) -> str:
+    """:func:`minutes_text` in ``language``."""
+    n = max(1, round(seconds / 60.0)) if seconds > 0 else 0
+    return say("{n} 分钟", language, n=n)
+
+
+def summary_text(plan: Plan, *, max_unserved: int = 10, language: str = "zh_CN") -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
-    safety stock released, vehicles, solvers."""
+    safety stock released, vehicles, solvers. ``language``: ``zh_CN`` (default) or ``en``
+    (:mod:`dispatch.phrases`; names from data stay as they are)."""
+    lang = language
     tl = plan_timeliness(plan)
     problems = problem_lines(plan)
-    head = f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　" + (
-        f"求解状态：{plan.overall.label_zh}（{plan.overall.value}）"
+    head = say(
+        "调度方案 {no}　场景：{name}　求解状态：{label}（{status}）",
+        lang,
+        no=plan.number,
+        name=_pad(plan.inputs.scenario_name, 60).rstrip(),
+        label=say(plan.overall.label_zh, lang),
+        status=plan.overall.value,
     )
     if plan.unserved:
-        head += f"，{len(plan.unserved)} 项需求未满足"
+        head += say("，{n} 项需求未满足", lang, n=len(plan.unserved))
     if tl.late_lines:
-        head += f"，{tl.late_lines} 项迟到（最长 {minutes_text(tl.worst_late_s)}）"
+        head += say(
+            "，{n} 项迟到（最长 {late}）",
+            lang,
+            n=tl.late_lines,
+            late=_minutes(tl.worst_late_s, lang),
+        )
     if plan.partial:
-        head += f"　【{plan.partial_text}】"
+        head += f"　【{say(plan.partial_text, lang)}】"
     lines = [
         head,
-        f"物资：满足 {_pct(tl.served_fraction)}，按时 {_pct(tl.on_time_fraction)}；"
-        f"人员：满足 {_pct(tl.staff_fraction)}，按时 {_pct(tl.staff_on_time_fraction)}",
+        say(
+            "物资：满足 {served}，按时 {on_time}；人员：满足 {staff}，按时 {staff_on_time}",
+            lang,
+            served=_pct(tl.served_fraction),
+            on_time=_pct(tl.on_time_fraction),
+            staff=_pct(tl.staff_fraction),
+            staff_on_time=_pct(tl.staff_on_time_fraction),
+        ),
         "",
-        _pad("事件", 28)
-        + _pad("级别", 6, right=True)
-        + _pad("时限", 8, right=True)
-        + _pad("物资满足", 10, right=True)
-        + _pad("按时送达", 10, right=True)
-        + _pad("人员满足", 10, right=True)
-        + _pad("人员按时", 10, right=True)
-        + _pad("队伍", 6, right=True)
-        + _pad("最长迟到", 10, right=True),
+        _pad(say("事件", lang), 28)
+        + _pad(say("级别", lang), 6, right=True)
+        + _pad(say("时限", lang), 8, right=True)
+        + _pad(say("物资满足", lang), 10, right=True)
+        + _pad(say("按时送达", lang), 10, right=True)
+        + _pad(say("人员满足", lang), 10, right=True)
+        + _pad(say("人员按时", lang), 10, right=True)
+        + _pad(say("队伍", lang), 6, right=True)
+        + _pad(say("最长迟到", lang), 10, right=True),
     ]
     for o in plan.incidents:
+        deadline = "—" if o.deadline_s is None else say("{n}分", lang, n=f"{o.deadline_s / 60:.0f}")
         lines.append(
             _pad(o.name, 28)
-            + _pad(f"{LEVEL_ROMAN[o.level]}级", 6, right=True)
-            + _pad("—" if o.deadline_s is None else f"{o.deadline_s / 60:.0f}分", 8, right=True)
+            + _pad(say("{r}级", lang, r=LEVEL_ROMAN[o.level]), 6, right=True)
+            + _pad(deadline, 8, right=True)
             + _pad(_pct(o.served_fraction), 10, right=True)
             + _pad(_pct(o.on_time_fraction), 10, right=True)
             + _pad(_pct(o.staff_fraction), 10, right=True)
             + _pad(_pct(o.staff_on_time_fraction), 10, right=True)
             + _pad(str(len(o.teams)), 6, right=True)
-            + _pad(minutes_text(o.late_by_s) if o.late_by_s > 0 else "—", 10, right=True)
+            + _pad(_minutes(o.late_by_s, lang) if o.late_by_s > 0 else "—", 10, right=True)
         )
     if not plan.incidents:
-        lines.append("（无进行中的事件）")
+        lines.append(say("（无进行中的事件）", lang))
     supply = [p for p in plan.places if p.kind == "shelter"]
     supplied = {ln.site_id for ln in plan.allocation} & {p.id for p in supply}
     if supplied:
-        lines.append(f"避难场所补给 {len(supplied)} 处")
+        lines.append(say("避难场所补给 {n} 处", lang, n=len(supplied)))
     lines.append("")
+    messages = {u.message_zh: u.message_en for u in plan.unserved if u.message_en}
     if problems:
-        lines.append(f"未满足或迟到 {len(problems)} 项：")
+        lines.append(say("未满足或迟到 {n} 项：", lang, n=len(problems)))
         for ln in problems[:max_unserved]:
             amount = ln.unmet if ln.state is NeedState.UNMET else ln.late
+            label = plan.material_label(ln.what, lang) if lang == "en" else ln.label
+            unit = word(ln.unit, lang)
+            reason = reason_text(_oneline(ln.reason), lang, messages)
+            colon = ": " if lang == "en" else "："
             lines.append(
-                f"  - [{ln.state.value}] {_pad(ln.site_name, 24).rstrip()}：{ln.label} "
-                f"{amount:g} {ln.unit}"
-                + (f"（共需 {ln.requested:g}）" if abs(amount - ln.requested) > 1e-6 else "")
-                + (f"：{_oneline(ln.reason)}" if ln.reason else "")
+                f"  - [{word(ln.state.value, lang)}] {_pad(ln.site_name, 24).rstrip()}{colon}"
+                f"{label} {amount:g} {unit}"
+                + (
+                    say("（共需 {n}）", lang, n=f"{ln.requested:g}")
+                    if abs(amount - ln.requested) > 1e-6
+                    else ""
+                )
+                + (f"{colon}{reason}" if reason else "")
             )
         if len(problems) > max_unserved:
-            lines.append(f"  … 另有 {len(problems) - max_unserved} 项，见 plan.json")
+            lines.append(say("  … 另有 {n} 项，见 plan.json", lang, n=len(problems) - max_unserved))
     elif tl.on_time_fraction is None:
-        lines.append("全部需求均已安排（此方案未记录是否按时）。")
+        lines.append(say("全部需求均已安排（此方案未记录是否按时）。", lang))
     else:
-        lines.append("全部需求均已按时安排。")
-    releases = safety_release_lines(plan)
+        lines.append(say("全部需求均已按时安排。", lang))
+    releases = safety_release_lines(plan, lang)
     if releases:
-        lines.append(f"动用安全库存 {len(releases)} 项：")
+        lines.append(say("动用安全库存 {n} 项：", lang, n=len(releases)))
         lines += [f"  - {_oneline(x)}" for x in releases[:max_unserved]]
         if len(releases) > max_unserved:
-            lines.append(f"  … 另有 {len(releases) - max_unserved} 项，见 plan.json")
+            lines.append(say("  … 另有 {n} 项，见 plan.json", lang, n=len(releases) - max_unserved))
     lines.append(
-        f"使用车辆 {plan.vehicles_used} 辆；指令 {len(plan.orders)} 份"
-        f"（调拨单 {len(plan.transfer_orders)}，派遣令 {len(plan.deploy_orders)}）；"
-        f"转移 {sum(m.people for m in plan.evacuation)} 人"
+        say(
+            "使用车辆 {v} 辆；指令 {o} 份（调拨单 {t}，派遣令 {d}）；转移 {p} 人",
+            lang,
+            v=plan.vehicles_used,
+            o=len(plan.orders),
+            t=len(plan.transfer_orders),
+            d=len(plan.deploy_orders),
+            p=sum(m.people for m in plan.evacuation),
+        )
     )
+    sep = "; " if lang == "en" else "；"
     lines.append(
-        "求解："
-        + "；".join(
-            f"{s.stage} {s.status.value} {s.runtime_s:.2f}s"
-            + (f"（{s.engine}）" if s.engine else "")
+        say("求解：", lang)
+        + sep.join(
+            f"{word(s.stage, lang)} {s.status.value} {s.runtime_s:.2f}s"
+            + (paren(s.engine, lang) if s.engine else "")
             for s in plan.stages
         )
     )
     for n in plan.inputs.notes[:3]:
-        lines.append(f"注意：{_oneline(n)}")
+        lines.append(say("注意：", lang) + _oneline(n))
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import QMainWindow, QToolBar
 
 from gis.paths import app_root, data_dir
-from gui.i18n import LANGUAGES, tr
+from gui.i18n import LANGUAGES, tr, tr_noop
 from gui.import_dialog import open_export_dialog, open_import_dialog
 
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
@@ -58,17 +58,17 @@ def build_actions(window: QMainWindow) -> None:
     w.act_move = _action("拖动标注移动位置", w.set_move_mode, "Ctrl+M", checkable=True)
     w.add_actions: dict[str, QAction] = {}
     for kind, text, key in (
-        ("stockpiles", "在地图上添加储备库", "Ctrl+1"),
-        ("shelters", "在地图上添加避难场所", "Ctrl+2"),
-        ("teams", "在地图上添加救援队伍", "Ctrl+3"),
-        ("hazards", "在地图上添加危险源", "Ctrl+4"),
-        ("incidents", "在地图上点选新建事件", "Ctrl+N"),
+        ("stockpiles", tr_noop("在地图上添加储备库"), "Ctrl+1"),
+        ("shelters", tr_noop("在地图上添加避难场所"), "Ctrl+2"),
+        ("teams", tr_noop("在地图上添加救援队伍"), "Ctrl+3"),
+        ("hazards", tr_noop("在地图上添加危险源"), "Ctrl+4"),
+        ("incidents", tr_noop("在地图上点选新建事件"), "Ctrl+N"),
     ):
         w.add_actions[kind] = _action(
             text,
             lambda _c=False, k=kind: w.begin_add(k),
             key,
-            tip="单击地图确定位置（Esc 取消）",
+            tip=tr_noop("单击地图确定位置（Esc 取消）"),
         )
     w.act_incident_coords = _action("按坐标新建事件…", w.new_incident_typed, "Ctrl+Shift+N")
     w.act_cancel = _action("取消当前操作", w.cancel_pick, "Esc")
@@ -80,9 +80,9 @@ def build_actions(window: QMainWindow) -> None:
     w.act_fit = _action("全图", w.map.fit_data, "Home")
     w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
     w.act_about = _action("关于与数据来源", w.about)
-    w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip="各类设施的可达时间、覆盖率与盲区")
-    w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip="各储备库应储多少、缺口与采购清单")
-    w.act_sites = _action("选址…", lambda: _open_sites(w), tip="储备库等设施应建在哪里（规划）")
+    w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip=tr_noop("各类设施的可达时间、覆盖率与盲区"))
+    w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip=tr_noop("各储备库应储多少、缺口与采购清单"))
+    w.act_sites = _action("选址…", lambda: _open_sites(w), tip=tr_noop("储备库等设施应建在哪里（规划）"))
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -147,11 +147,11 @@ def build_actions(window: QMainWindow) -> None:
         else:
             tb.addAction(a)
     for kind, label in (
-        ("incidents", "新建事件"),
-        ("stockpiles", "加储备库"),
-        ("shelters", "加避难所"),
-        ("teams", "加队伍"),
-        ("hazards", "加危险源"),
+        ("incidents", tr_noop("新建事件")),
+        ("stockpiles", tr_noop("加储备库")),
+        ("shelters", tr_noop("加避难所")),
+        ("teams", tr_noop("加队伍")),
+        ("hazards", tr_noop("加危险源")),
     ):
         a = w.add_actions[kind]
         tb.addAction(a)

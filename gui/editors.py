@@ -73,7 +73,7 @@ from gis.model import (
     TeamStatus,
     Vehicle,
 )
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 from gui.table_models import MappingModel
 
 COORD_SYSTEMS: tuple[tuple[str, str], ...] = (
@@ -135,7 +135,7 @@ class MappingEditor(QWidget):
         values: Mapping[str, float],
         choices: Sequence[tuple[str, str]],
         *,
-        headers: Sequence[str] = ("物资", "数量"),
+        headers: Sequence[str] = (tr_noop("物资"), tr_noop("数量")),
         free_keys: bool = False,
         parent: QWidget | None = None,
     ) -> None:
@@ -344,9 +344,9 @@ class StockpileDialog(EntityDialog):
         self.vehicles = VehiclesEditor(entity.vehicles)
         self.tabs = QTabWidget(self)
         for title, w in (
-            ("库存", self.inventory),
-            ("安全库存", self.safety),
-            ("车辆", self.vehicles),
+            (tr_noop("库存"), self.inventory),
+            (tr_noop("安全库存"), self.safety),
+            (tr_noop("车辆"), self.vehicles),
         ):
             self.tabs.addTab(w, tr(title))
         self.body.addWidget(self.tabs, 1)

@@ -1,11 +1,20 @@
-"""User-interface language: Chinese (zh_CN) by default, English switchable.
+"""User-interface language: Chinese (zh_CN) by default, English switchable without a restart.
 
-Source strings in the code are the Chinese texts, wrapped in :func:`tr` (context ``ReliefDesk``).
-The English translations live in a standard Qt Linguist file, ``resources/i18n/reliefdesk_en.ts``
-(editable in Qt Linguist; ``pylupdate6`` can refresh it). Qt's ``lrelease`` is not available on
-this platform's PyPI wheels, so instead of compiling a ``.qm`` the app loads the ``.ts`` directly
-with :class:`TsTranslator`, a :class:`QTranslator` subclass backed by a dict. If a compiled
-``reliefdesk_en.qm`` is present next to it, the stock QTranslator loads that instead.
+Source strings in the code are the Chinese texts, wrapped in :func:`tr` (Qt's
+``QCoreApplication.translate`` in the empty context, which is where Qt's ``lupdate`` files a
+bare ``tr("…")`` call) or marked with :func:`tr_noop` where a literal is translated later.
+The pipeline is Qt's own (``tools/translations.py``, ``make translations``):
+
+- ``lupdate`` extracts into ``resources/i18n/reliefdesk_en.ts`` (Qt Linguist format);
+- ``lrelease`` compiles ``reliefdesk_en.qm`` at build time (``.qm`` files are not versioned);
+- a stock :class:`QTranslator` loads the ``.qm``. Where no ``lrelease`` exists (a Windows
+  checkout with only the PyPI wheels) or the ``.ts`` is newer than the ``.qm``, the ``.ts`` is
+  loaded directly by :class:`TsTranslator`, a small dict-backed :class:`QTranslator`.
+
+In the Chinese UI, Qt's own catalogue (``qtbase_zh_CN.qm`` from the Qt translations folder)
+translates standard buttons (OK/Cancel/Yes/No/Save/Discard) and the file dialogs; the English UI
+loads none. :func:`install_language` swaps the translators; Qt then sends every widget a
+``LanguageChange`` event, and the window re-words itself (``MainWindow.retranslate``).
 """
 
 from __future__ import annotations
@@ -13,18 +22,34 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from PyQt6.QtCore import QCoreApplication, QTranslator
+from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
+from dispatch.phrases import word
 from gis.paths import resources_dir
 
 I18N_DIR = resources_dir() / "i18n"
-CONTEXT = "ReliefDesk"
+#: The translation context of :func:`tr`: lupdate files bare ``tr("…")`` calls under "".
+CONTEXT = ""
 LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
+#: Qt's own catalogues loaded for a language (standard buttons, file and colour dialogs).
+QT_CATALOGUES = ("qtbase",)
 
 
 def tr(text: str) -> str:
-    """Translate a Chinese UI string for the current language."""
-    return QCoreApplication.translate(CONTEXT, text)
+    """Translate a Chinese UI string for the current language.
+
+    Domain words the plain-Python outputs share (units, skills, incident types, reasons) have
+    their one English definition in :data:`dispatch.phrases.EN`; a word the Qt translation does
+    not hold is looked up there."""
+    out = QCoreApplication.translate(CONTEXT, text)
+    if out == text and _language != "zh_CN":
+        return word(text, _language)
+    return out
+
+
+def tr_noop(text: str) -> str:
+    """Mark a literal for extraction without translating it now (Qt's ``QT_TR_NOOP``)."""
+    return text
 
 
 def read_ts(path: Path) -> dict[tuple[str, str], str]:
@@ -45,7 +70,7 @@ def read_ts(path: Path) -> dict[tuple[str, str], str]:
 
 
 class TsTranslator(QTranslator):
-    """A translator reading a Qt ``.ts`` file (no ``lrelease`` needed)."""
+    """A translator reading a Qt ``.ts`` file (the fallback when no ``lrelease`` compiled it)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -64,7 +89,7 @@ class TsTranslator(QTranslator):
         if source_text is None:
             return None
         text = self.table.get((context or "", source_text))
-        if text is None:
+        if text is None and not context:
             text = self._by_source.get(source_text)
         return text
 
@@ -72,31 +97,62 @@ class TsTranslator(QTranslator):
         return not self.table
 
 
-_installed: QTranslator | None = None
+def app_translator(language: str) -> QTranslator | None:
+    """ReliefDesk's translator for ``language``: the compiled ``.qm`` when it is up to date,
+    else the ``.ts`` itself; None for Chinese (the source language) or when neither exists."""
+    if language == "zh_CN":
+        return None
+    qm = I18N_DIR / f"reliefdesk_{language}.qm"
+    ts = I18N_DIR / f"reliefdesk_{language}.ts"
+    if qm.exists() and (not ts.exists() or qm.stat().st_mtime >= ts.stat().st_mtime):
+        translator = QTranslator()
+        if translator.load(str(qm)):
+            return translator
+    if ts.exists():
+        return TsTranslator(ts)
+    return None
+
+
+def qt_translators(language: str) -> list[QTranslator]:
+    """Qt's own catalogues for ``language`` (none for English: Qt's source language)."""
+    if language == "en":
+        return []
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    out = []
+    for name in QT_CATALOGUES:
+        t = QTranslator()
+        if t.load(f"{name}_{language}", folder):
+            out.append(t)
+    return out
+
+
+_installed: list[QTranslator] = []
+_language = "zh_CN"
+
+
+def current_language() -> str:
+    """The language in force (``zh_CN`` or ``en``)."""
+    return _language
 
 
 def install_language(language: str) -> str:
-    """Install the translator for ``language`` (``zh_CN`` or ``en``); return the one in force."""
-    global _installed
+    """Install the translators for ``language`` (``zh_CN`` or ``en``); return the one in force.
+
+    An unknown language, or one whose translation file is missing, gives Chinese."""
+    global _language
     app = QCoreApplication.instance()
     if app is None:
         return "zh_CN"
-    if _installed is not None:
-        app.removeTranslator(_installed)
-        _installed = None
-    if language not in LANGUAGES or language == "zh_CN":
-        return "zh_CN"
-    qm = I18N_DIR / f"reliefdesk_{language}.qm"
-    ts = I18N_DIR / f"reliefdesk_{language}.ts"
-    translator: QTranslator
-    if qm.exists():
-        translator = QTranslator()
-        if not translator.load(str(qm)):
-            return "zh_CN"
-    elif ts.exists():
-        translator = TsTranslator(ts)
-    else:
-        return "zh_CN"
-    app.installTranslator(translator)
-    _installed = translator
+    if language not in LANGUAGES:
+        language = "zh_CN"
+    own = app_translator(language)
+    if own is None and language != "zh_CN":
+        language = "zh_CN"
+    for t in _installed:
+        app.removeTranslator(t)
+    _installed.clear()
+    for t in [*qt_translators(language), *([own] if own is not None else [])]:
+        app.installTranslator(t)
+        _installed.append(t)
+    _language = language
     return language

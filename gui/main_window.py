@@ -42,8 +42,9 @@ from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kin
 from gui.controllers.workspace import WorkspaceController
 from gui.docks.dispatch_panel import DispatchPanel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
-from gui.i18n import LANGUAGES, tr
+from gui.i18n import LANGUAGES, install_language, tr
 from gui.map_view import MapView
+from gui.retranslate import retranslate_window
 from gui.services.workspace_jobs import OpenResult
 from gui.session import EVENT_LOG, Session
 from gui.table_models import TITLES, plain_tooltip
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         self.language = language
         self.runner = JobRunner(self)
         self.pending_add: str | None = None
-        self.setWindowTitle("ReliefDesk 应急资源调度台")
+        self.setWindowTitle(tr("ReliefDesk 应急资源调度台"))
         self.resize(1400, 900)
 
         self.map = MapView(self)
@@ -237,18 +238,17 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def set_language(self, code: str) -> None:
+        """Switch the UI language now (no restart) and remember it."""
         self.settings.setValue("ui/language", code)
         self.settings.sync()
-        self.language_actions[code].setChecked(True)
-        self.messages.add(
-            "info", tr("界面语言将在重新启动后切换为 {lang}").format(lang=LANGUAGES[code])
-        )
-        if self.interactive:
-            QMessageBox.information(
-                self,
-                "ReliefDesk",
-                tr("界面语言将在重新启动后生效。") + "\nThe language changes after a restart.",
-            )
+        self.language = install_language(code)
+        self.language_actions[self.language].setChecked(True)
+        retranslate_window(self)  # menus, docks, tables, panels (gui/retranslate.py)
+        self._update_title()
+        show_attribution(self)
+        if self.map.ready:
+            self.rebuild_map()
+        self.messages.add("info", tr("界面语言：{lang}").format(lang=LANGUAGES[self.language]))
 
     # ---- workspace -----------------------------------------------------------------------------
 
@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
         name = self.session.scenario.name
         path = str(self.session.path) if self.session.path else tr("未保存")
         star = "*" if self.session.dirty else ""
-        self.setWindowTitle(f"{star}{name} — {path} — ReliefDesk 应急资源调度台")
+        self.setWindowTitle(f"{star}{name} — {path} — {tr('ReliefDesk 应急资源调度台')}")
 
     # ---- reactions to the session -----------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from PyQt6.QtGui import QBrush, QColor
 
 from gis.fields import parse_number
 from gis.model import LEVEL_ROMAN, Scenario
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 from gui.map_page import LEVEL_COLORS
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -61,6 +61,11 @@ def _word(v: Any) -> str:
     return tr(str(v))
 
 
+def _words(v: Any) -> str:
+    """A "、"-joined list of words from the model (skills) in the UI language."""
+    return tr("、").join(tr(w) for w in str(v).split("、") if w)
+
+
 def _coord(v: float) -> str:
     return f"{v:.5f}"
 
@@ -83,7 +88,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "stockpiles": (
         Column("编号", lambda e, s: e.id),
         Column("名称", lambda e, s: e.name),
-        Column("级别", lambda e, s: e.level.value),
+        Column("级别", lambda e, s: e.level.value, _word),
         Column("物资种类", lambda e, s: len(e.inventory)),
         Column("库存总量", lambda e, s: sum(e.inventory.values())),
         Column("车辆", lambda e, s: len(e.vehicles)),
@@ -94,8 +99,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "shelters": (
         Column("编号", lambda e, s: e.id),
         Column("名称", lambda e, s: e.name),
-        Column("类型", lambda e, s: e.setting.value),
-        Column("等级", lambda e, s: e.shelter_class.value),
+        Column("类型", lambda e, s: e.setting.value, _word),
+        Column("等级", lambda e, s: e.shelter_class.value, _word),
         Column("容量", lambda e, s: e.capacity),
         Column("已安置", lambda e, s: e.occupancy),
         Column("剩余", lambda e, s: e.free_capacity),
@@ -108,7 +113,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("力量类型", lambda e, s: e.force_type.value, _word),
         Column("人数", lambda e, s: e.headcount),
         Column("状态", lambda e, s: e.status.value, _word),
-        Column("技能", lambda e, s: "、".join(e.skills)),
+        Column("技能", lambda e, s: "、".join(e.skills), _words),
         Column("车辆", lambda e, s: len(e.vehicles)),
         Column("负责人", lambda e, s: e.leader),
         Column("电话", lambda e, s: e.phone),
@@ -119,7 +124,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("级别", lambda e, s: e.level, lambda v: f"{LEVEL_ROMAN[v]}"),
         Column("状态", lambda e, s: e.status.value, _word),
         Column("类别", lambda e, s: e.category.value, _word),
-        Column("类型", lambda e, s: e.subtype),
+        Column("类型", lambda e, s: e.subtype, _word),
         Column("受影响人数", lambda e, s: e.affected_people),
         Column("时限(分钟)", lambda e, s: e.deadline_min),
         Column("接报时间", lambda e, s: e.reported_at, _time),
@@ -127,7 +132,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "hazards": (
         Column("编号", lambda e, s: e.id),
         Column("名称", lambda e, s: e.name),
-        Column("类别", lambda e, s: e.category),
+        Column("类别", lambda e, s: e.category, _word),
         Column("风险等级", lambda e, s: e.risk_level, lambda v: f"{LEVEL_ROMAN[v]}"),
         Column("几何", lambda e, s: _geom_kind(e.geometry)),
         Column("说明", lambda e, s: e.description),
@@ -342,7 +347,7 @@ class MappingModel(QAbstractTableModel):
         self,
         rows: Sequence[tuple[str, float]] = (),
         *,
-        headers: Sequence[str] = ("物资", "数量"),
+        headers: Sequence[str] = (tr_noop("物资"), tr_noop("数量")),
         labels: dict[str, str] | None = None,
         parent: QObject | None = None,
     ) -> None:

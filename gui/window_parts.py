@@ -24,7 +24,7 @@ from gis.model import INCIDENT_STATUS_ORDER
 from gui.docks.entity_dock import EntityTable
 from gui.docks.layer_panel import LayerPanel
 from gui.docks.log_panels import EventLogView, MessagePanel
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 from gui.table_models import TITLES
 from gui.workers import JobWidget
 
@@ -97,7 +97,7 @@ def build_docks(window: QMainWindow) -> None:
     # closures: draw buttons
     cl = w.tables["closures"]
     w.draw_buttons: dict[str, QPushButton] = {}
-    for kind, label in (("point", "画点"), ("line", "画线"), ("polygon", "画面")):
+    for kind, label in (("point", tr_noop("画点")), ("line", tr_noop("画线")), ("polygon", tr_noop("画面"))):
         b = QPushButton(tr(label), cl)
         b.clicked.connect(lambda _c=False, k=kind: w.start_closure_draw(k))
         cl.tools.addWidget(b)
@@ -142,4 +142,4 @@ def build_status_bar(window: QMainWindow) -> None:
 def show_attribution(window: QMainWindow) -> None:
     """Credit the open workspace's data by its source (OSM only for OSM roads)."""
     parts = attribution_parts(window.session.scenario)
-    window.attribution.setText("；".join(tr(p) for p in parts))
+    window.attribution.setText(tr("；").join(tr(p) for p in parts))

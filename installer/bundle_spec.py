@@ -42,12 +42,18 @@ ICON_ICO = "resources/icons/reliefdesk.ico"
 
 def analysis_inputs(root: Path = ROOT) -> dict[str, list]:
     """Keyword arguments for PyInstaller's ``Analysis`` (call it from a spec file)."""
+    # the .qm translations are build products: compile them now (lrelease; without it the
+    # bundled .ts is read directly, see gui/i18n.py)
+    import subprocess
+    import sys
+
     from PyInstaller.utils.hooks import (
         collect_data_files,
         collect_dynamic_libs,
         collect_submodules,
     )
 
+    subprocess.run([sys.executable, str(root / "tools" / "translations.py"), "release"], check=True)
     hiddenimports = ["routingkit_cch", "platformdirs"]
     for pkg in ("gis", "dispatch", "gui", *NATIVE):
         hiddenimports += collect_submodules(pkg)

@@ -78,7 +78,7 @@ from gui.docks.plan_tables import (
     fill_plan_tables,
 )
 from gui.docks.team_constraints import TeamConstraintTools
-from gui.i18n import tr
+from gui.i18n import current_language, tr, tr_noop
 from gui.map_view import MapView
 from gui.session import Session
 from gui.workers import Job, JobRunner
@@ -279,14 +279,14 @@ class DispatchPanel(QDockWidget):
         mono.setFamilies(["WenQuanYi Micro Hei Mono", "Noto Sans Mono CJK SC", *mono.families()])
         mono.setStyleHint(QFont.StyleHint.TypeWriter)
         self.overview.setFont(mono)
-        self.alloc_table = PlanTable(
-            ["事发点/场所", "物资", "数量", "出发储备库", "预计到达", "说明"]
-        )
-        self.team_table = PlanTable(["队伍", "事发点", "技能", "人数", "预计到达", "约束/说明"])
-        self.route_table = PlanTable(["车辆", "趟数", "最后送达", "里程", "用时", "停靠点"])
-        self.unserved_table = PlanTable(
-            ["状态", "地点", "项目", "数量", "迟到(分钟)", "原因", "说明"]
-        )
+        self.alloc_table = PlanTable([tr_noop("事发点/场所"), tr_noop("物资"), tr_noop("数量"),
+            tr_noop("出发储备库"), tr_noop("预计到达"), tr_noop("说明")])
+        self.team_table = PlanTable([tr_noop("队伍"), tr_noop("事发点"), tr_noop("技能"),
+            tr_noop("人数"), tr_noop("预计到达"), tr_noop("约束/说明")])
+        self.route_table = PlanTable([tr_noop("车辆"), tr_noop("趟数"), tr_noop("最后送达"),
+            tr_noop("里程"), tr_noop("用时"), tr_noop("停靠点")])
+        self.unserved_table = PlanTable([tr_noop("状态"), tr_noop("地点"), tr_noop("项目"),
+            tr_noop("数量"), tr_noop("迟到(分钟)"), tr_noop("原因"), tr_noop("说明")])
         self.tables = PlanTables(
             self.alloc_table, self.team_table, self.route_table, self.unserved_table
         )
@@ -479,13 +479,20 @@ class DispatchPanel(QDockWidget):
             from dispatch.replan import changes_text
             from dispatch.summary import summary_text
 
+            lang = current_language()  # the child's ready-made summary is Chinese
             self.overview.setPlainText(
                 summary
-                if summary is not None
-                else summary_text(plan, max_unserved=50) + changes_text(plan)
+                if summary is not None and lang == "zh_CN"
+                else summary_text(plan, max_unserved=50, language=lang) + changes_text(plan)
             )
         fill_plan_tables(self.tables, plan, self.session.scenario, self.pins)
         self._retitle()
+
+    def retranslate(self) -> None:
+        """Re-word what this panel formats itself (overview, tables, titles) after a language
+        switch; fixed texts are re-worded by :func:`gui.retranslate.retranslate`."""
+        self._fill()
+        self._update_summary()
 
     def _on_tab_changed(self, index: int) -> None:
         self.team_tools.setVisible(index == TAB_TITLES.index("队伍派遣"))

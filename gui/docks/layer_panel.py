@@ -30,6 +30,11 @@ def swatch(color: str, *, line: bool = False, size: int = 14) -> QIcon:
     return QIcon(pm)
 
 
+
+def _level_label(level: int) -> str:
+    """``II级 重大`` / ``Level II Major``: a response level in the legend."""
+    return tr("{r}级").format(r=LEVEL_ROMAN[level]) + " " + tr(LEVEL_NAME_ZH[level])
+
 class LayerPanel(QTreeWidget):
     """Emits ``sig_layer_toggled(layer_id, visible)`` when a box is (un)checked."""
 
@@ -63,15 +68,19 @@ class LayerPanel(QTreeWidget):
                     self.items[f"roads:{key}"] = child
             if spec.id == "incidents":
                 for lvl in (1, 2, 3, 4):
-                    child = QTreeWidgetItem(
-                        item,
-                        [tr("{r}级").format(r=LEVEL_ROMAN[lvl]) + " " + tr(LEVEL_NAME_ZH[lvl])],
-                    )
+                    child = QTreeWidgetItem(item, [_level_label(lvl)])
                     child.setIcon(0, swatch(LEVEL_COLORS[lvl]))
                     child.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.expandItem(self.items["incidents"])
         self._building = False
         self.itemChanged.connect(self._changed)
+
+    def retranslate(self) -> None:
+        """Re-word the response-level legend after a language switch (the layer names are
+        re-worded by :func:`gui.retranslate.retranslate`)."""
+        legend = self.items["incidents"]
+        for k in range(legend.childCount()):
+            legend.child(k).setText(0, _level_label(k + 1))
 
     def _changed(self, item: QTreeWidgetItem, column: int) -> None:
         if self._building:

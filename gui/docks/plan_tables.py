@@ -21,6 +21,7 @@ from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from dispatch.orders import clock
+from dispatch.phrases import reason_text
 from dispatch.plan import Plan
 from dispatch.results import Unserved
 from dispatch.timeliness import (
@@ -31,7 +32,7 @@ from dispatch.timeliness import (
     problem_quantity,
 )
 from gis.model import Scenario
-from gui.i18n import tr
+from gui.i18n import current_language, tr
 from gui.plan_layers import vehicle_colors
 
 #: Background / text colours of unserved rows, background of pinned rows.
@@ -72,7 +73,7 @@ def duration_text(seconds: float) -> str:
 
 
 def _qty(plan: Plan, code: str, q: float) -> str:
-    return f"{q:g} {plan.material_unit(code)}".strip()
+    return f"{q:g} {plan.material_unit(code, current_language())}".strip()
 
 
 def cell(text: Any, *, sort: Any = None, tip: str = "") -> QTableWidgetItem:
@@ -181,7 +182,7 @@ def _unserved_cells(plan: Plan, u: Unserved, *, alloc: bool) -> list[QTableWidge
     if alloc:
         return [
             cell(plan.place_name(u.site_id), tip=u.site_id),
-            cell(plan.material_label(u.what), tip=u.what),
+            cell(plan.material_label(u.what, current_language()), tip=u.what),
             cell(_qty(plan, u.what, u.quantity), sort=u.quantity),
             cell(reason),
             cell(""),
@@ -207,7 +208,7 @@ def allocation_rows(plan: Plan, scenario: Scenario) -> list[Row]:
         note = "" if eta is not None else tr("直达约 {m:.0f} 分钟").format(m=ln.travel_s / 60)
         cells = [
             cell(plan.place_name(ln.site_id), tip=ln.site_id),
-            cell(plan.material_label(ln.material), tip=ln.material),
+            cell(plan.material_label(ln.material, current_language()), tip=ln.material),
             cell(_qty(plan, ln.material, ln.quantity), sort=ln.quantity),
             cell(plan.place_name(ln.stockpile_id), tip=ln.stockpile_id),
             cell(eta_text(plan, eta), sort=eta),
@@ -295,10 +296,12 @@ def problem_rows(plan: Plan) -> list[Row]:
     """The 未满足或迟到 tab: one row per need line that is not on time (unmet rows red, late
     rows orange): 状态, place, item, quantity, minutes late, reason, explanation."""
     rows: list[Row] = []
+    lang = current_language()
+    messages = {u.message_zh: u.message_en for u in plan.unserved if u.message_en}
     for ln in problem_lines(plan):
         unmet = ln.state is NeedState.UNMET
         q = problem_quantity(ln)
-        qty = f"{q:g} {ln.unit}".strip()
+        qty = f"{q:g} {tr(ln.unit)}".strip()
         if abs(q - ln.requested) > 1e-6:
             qty += tr("（共需 {n:g}）").format(n=ln.requested)
         records = [u for u in plan.unserved_for(ln.site_id) if u.what == ln.what]
@@ -311,11 +314,11 @@ def problem_rows(plan: Plan) -> list[Row]:
         cells = [
             cell(tr(ln.state.value)),
             cell(ln.site_name, tip=ln.site_id),
-            cell(ln.label, tip=ln.what),
+            cell(plan.material_label(ln.what, lang), tip=ln.what),
             cell(qty, sort=q),
             cell("" if late_min is None else max(1, late_min), sort=late_min),
-            cell("、".join(reasons)),
-            cell(ln.reason, tip=ln.reason),
+            cell(tr("、").join(reasons)),
+            cell(reason_text(ln.reason, lang, messages), tip=ln.reason),
         ]
         rows.append((cells, "unserved" if unmet else "late", ln.site_id))
     return rows

@@ -2,7 +2,7 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="zh_CN">
 <context>
-    <name>ReliefDesk</name>
+    <name></name>
     <message>
         <source>程序错误：</source>
         <translation>Program error: </translation>
@@ -221,7 +221,7 @@
     </message>
     <message>
         <source>需求已手工调整，未自动更新；如需按预案重算，请点击「按预案重新填充」</source>
-        <translation>Needs were adjusted by hand and were not updated; click "Refill from plan template" to recompute them from the template</translation>
+        <translation>Needs were adjusted by hand and were not updated; click &quot;Refill from plan template&quot; to recompute them from the template</translation>
     </message>
     <message>
         <source>无此类型的预案模板，请手工填写需求</source>
@@ -229,7 +229,7 @@
     </message>
     <message>
         <source>已按预案「{subtype} {level}级」填充</source>
-        <translation>Filled from the plan template "{subtype} level {level}"</translation>
+        <translation>Filled from the plan template &quot;{subtype} level {level}&quot;</translation>
     </message>
     <message>
         <source>新储备库</source>
@@ -330,14 +330,6 @@
     <message>
         <source>画管制线</source>
         <translation>Draw closure line</translation>
-    </message>
-    <message>
-        <source>界面语言将在重新启动后切换为 {lang}</source>
-        <translation>The interface language switches to {lang} after a restart</translation>
-    </message>
-    <message>
-        <source>界面语言将在重新启动后生效。</source>
-        <translation>The language change takes effect after a restart.</translation>
     </message>
     <message>
         <source>正在打开 {path}</source>
@@ -473,7 +465,7 @@
     </message>
     <message>
         <source>删除{what}「{name}」？可用撤销恢复。</source>
-        <translation>Delete {what} "{name}"? Undo brings it back.</translation>
+        <translation>Delete {what} &quot;{name}&quot;? Undo brings it back.</translation>
     </message>
     <message>
         <source>删除 {name}</source>
@@ -840,10 +832,6 @@
         <translation>Village road</translation>
     </message>
     <message>
-        <source>其他</source>
-        <translation>Other</translation>
-    </message>
-    <message>
         <source>接报</source>
         <translation>Reported</translation>
     </message>
@@ -974,30 +962,6 @@
     <message>
         <source>一般</source>
         <translation>General</translation>
-    </message>
-    <message>
-        <source>编辑所选</source>
-        <translation>Edit selection</translation>
-    </message>
-    <message>
-        <source>提示</source>
-        <translation>Hint</translation>
-    </message>
-    <message>
-        <source>拖动标注</source>
-        <translation>Drag markers</translation>
-    </message>
-    <message>
-        <source>风险点</source>
-        <translation>Hazard</translation>
-    </message>
-    <message>
-        <source>经纬度</source>
-        <translation>Lon/lat</translation>
-    </message>
-    <message>
-        <source>突发事件日志</source>
-        <translation>Event log</translation>
     </message>
     <message>
         <source>导出调度指令…</source>
@@ -1164,11 +1128,11 @@
         <translation>(missing)</translation>
     </message>
     <message>
-        <source>方案 {no}　{status}　求解：{overall}　车辆 {v} 辆　队伍 {t} 支　指令 {o} 份</source>
+        <source>方案 {no}&#x3000;{status}&#x3000;求解：{overall}&#x3000;车辆 {v} 辆&#x3000;队伍 {t} 支&#x3000;指令 {o} 份</source>
         <translation>Plan {no}  {status}  solve: {overall}  vehicles {v}  teams {t}  orders {o}</translation>
     </message>
     <message>
-        <source>{action}：{who}　{when}</source>
+        <source>{action}：{who}&#x3000;{when}</source>
         <translation>{action}: {who}  {when}</translation>
     </message>
     <message>
@@ -1214,26 +1178,6 @@
     <message>
         <source>按约束重新生成</source>
         <translation>Regenerate with constraints</translation>
-    </message>
-    <message>
-        <source>批准调度方案</source>
-        <translation>Approve dispatch plan</translation>
-    </message>
-    <message>
-        <source>批准人姓名：</source>
-        <translation>Approved by (name):</translation>
-    </message>
-    <message>
-        <source>无法批准方案 {no}</source>
-        <translation>Cannot approve plan {no}</translation>
-    </message>
-    <message>
-        <source>批准调度方案 {no}</source>
-        <translation>Approve dispatch plan {no}</translation>
-    </message>
-    <message>
-        <source>方案 {no} 已由 {who} 批准</source>
-        <translation>Plan {no} approved by {who}</translation>
     </message>
     <message>
         <source>选择导出文件夹</source>
@@ -1290,62 +1234,6 @@
     <message>
         <source>已完成</source>
         <translation>Completed</translation>
-    </message>
-    <message>
-        <source>最优</source>
-        <translation>Optimal</translation>
-    </message>
-    <message>
-        <source>可行</source>
-        <translation>Feasible</translation>
-    </message>
-    <message>
-        <source>无可行解</source>
-        <translation>Infeasible</translation>
-    </message>
-    <message>
-        <source>超时(当前最优)</source>
-        <translation>Time limit (best so far)</translation>
-    </message>
-    <message>
-        <source>已取消(当前最优)</source>
-        <translation>Cancelled (best so far)</translation>
-    </message>
-    <message>
-        <source>库存不足</source>
-        <translation>Out of stock</translation>
-    </message>
-    <message>
-        <source>不可达</source>
-        <translation>Unreachable</translation>
-    </message>
-    <message>
-        <source>超出时限</source>
-        <translation>Too late</translation>
-    </message>
-    <message>
-        <source>无可用队伍</source>
-        <translation>No team available</translation>
-    </message>
-    <message>
-        <source>无可用车辆</source>
-        <translation>No vehicle available</translation>
-    </message>
-    <message>
-        <source>容量不足</source>
-        <translation>Over capacity</translation>
-    </message>
-    <message>
-        <source>计算已取消</source>
-        <translation>Computation cancelled</translation>
-    </message>
-    <message>
-        <source>计算超时</source>
-        <translation>Computation timed out</translation>
-    </message>
-    <message>
-        <source>计算失败</source>
-        <translation>Computation failed</translation>
     </message>
     <message>
         <source>事发点</source>
@@ -1408,20 +1296,8 @@
         <translation>Overview</translation>
     </message>
     <message>
-        <source>物资分配</source>
-        <translation>Allocation</translation>
-    </message>
-    <message>
-        <source>队伍派遣</source>
-        <translation>Teams</translation>
-    </message>
-    <message>
         <source>车辆路线</source>
         <translation>Vehicle routes</translation>
-    </message>
-    <message>
-        <source>未满足需求</source>
-        <translation>Unserved</translation>
     </message>
     <message>
         <source>工作区已切换，已丢弃上一工作区的计算结果</source>
@@ -1513,7 +1389,7 @@
     </message>
     <message>
         <source>未批准：请填写批准人姓名。</source>
-        <translation>Not approved: please enter the approver's name.</translation>
+        <translation>Not approved: please enter the approver&apos;s name.</translation>
     </message>
     <message>
         <source>另有 {n} 条同类消息（展开查看）</source>
@@ -1558,14 +1434,6 @@
     <message>
         <source>迟到</source>
         <translation>late</translation>
-    </message>
-    <message>
-        <source>按时</source>
-        <translation>on time</translation>
-    </message>
-    <message>
-        <source>未满足</source>
-        <translation>unmet</translation>
     </message>
     <message>
         <source>物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}</source>
@@ -1645,14 +1513,14 @@
     </message>
     <message>
         <source>批准人姓名</source>
-        <translation>Approver's name</translation>
+        <translation>Approver&apos;s name</translation>
     </message>
     <message>
         <source>方案 {no} 状态未改变</source>
         <translation>Plan {no}: status not changed</translation>
     </message>
     <message>
-        <source>方案 {no}　{status} → {to}</source>
+        <source>方案 {no}&#x3000;{status} → {to}</source>
         <translation>Plan {no}   {status} → {to}</translation>
     </message>
     <message>
@@ -1718,18 +1586,6 @@
     <message>
         <source>作废…</source>
         <translation>Void…</translation>
-    </message>
-    <message>
-        <source>部分方案：计算被取消，未完成的部分未安排</source>
-        <translation>Partial plan: the computation was cancelled, the unfinished part is not planned</translation>
-    </message>
-    <message>
-        <source>部分方案：计算超时，未完成的部分未安排</source>
-        <translation>Partial plan: the computation timed out, the unfinished part is not planned</translation>
-    </message>
-    <message>
-        <source>部分方案：部分计算步骤失败，相应需求未安排</source>
-        <translation>Partial plan: some computation steps failed, their needs are not planned</translation>
     </message>
     <message>
         <source>仍要使用此位置，请再次点击「确定」；否则请修改坐标。</source>
@@ -1850,10 +1706,6 @@
     <message>
         <source>WGS-84（GPS）</source>
         <translation>WGS-84 (GPS)</translation>
-    </message>
-    <message>
-        <source>乡镇</source>
-        <translation>Townships</translation>
     </message>
     <message>
         <source>列对应关系（可修改后重新预览）</source>
@@ -2222,6 +2074,54 @@
     <message>
         <source>，下界/上界 {b:,.1f}</source>
         <translation>, bound {b:,.1f}</translation>
+    </message>
+    <message>
+        <source>单击地图确定位置（Esc 取消）</source>
+        <translation>Click the map to place it (Esc cancels)</translation>
+    </message>
+    <message>
+        <source>储备库等设施应建在哪里（规划）</source>
+        <translation>Where depots and other facilities should be built (planning)</translation>
+    </message>
+    <message>
+        <source>p-中位（最小化人口加权时间）</source>
+        <translation>p-median (least population-weighted time)</translation>
+    </message>
+    <message>
+        <source>最大覆盖</source>
+        <translation>Maximal covering</translation>
+    </message>
+    <message>
+        <source>集合覆盖（最少设施数）</source>
+        <translation>Set covering (fewest facilities)</translation>
+    </message>
+    <message>
+        <source>有容量设施选址</source>
+        <translation>Capacitated facility location</translation>
+    </message>
+    <message>
+        <source>（忽略）</source>
+        <translation>(ignore)</translation>
+    </message>
+    <message>
+        <source>© OpenStreetMap contributors (ODbL)</source>
+        <translation>© OpenStreetMap contributors (ODbL)</translation>
+    </message>
+    <message>
+        <source>、</source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>ReliefDesk 应急资源调度台</source>
+        <translation>ReliefDesk emergency dispatch desk</translation>
+    </message>
+    <message>
+        <source>界面语言：{lang}</source>
+        <translation>Interface language: {lang}</translation>
+    </message>
+    <message>
+        <source>；</source>
+        <translation>; </translation>
     </message>
 </context>
 </TS>
