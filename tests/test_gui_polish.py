@@ -1,0 +1,69 @@
+"""The desk's polish items of issue 13 §6 in the main window (offscreen, pytest-qt).
+
+One window for the module; each test leaves the workspace as it found it (undo).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWebEngineWidgets")
+
+from gui.main_window import MainWindow  # noqa: E402
+
+pytestmark = pytest.mark.gui
+TIMEOUT_MS = 30000
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    d = tmp_path_factory.mktemp("gui_polish")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RELIEFDESK_SETTINGS_DIR", str(d / "settings"))
+        mp.setenv("RELIEFDESK_RECOVERY_DIR", str(d / "recovery"))
+        mp.setenv("RELIEFDESK_LOG_DIR", str(d / "log"))
+        yield d
+
+
+@pytest.fixture(scope="module")
+def window(qapp, env, demo_workspace_path):
+    from pytestqt.qtbot import QtBot
+
+    ws = env / "demo.gpkg"
+    shutil.copy(demo_workspace_path, ws)
+    w = MainWindow(interactive=False)
+    w.show()  # the default size: the layout is checked as an operator first sees it
+    w.open_workspace(ws)
+    bot = QtBot(qapp)
+    bot.waitUntil(lambda: not w.runner.busy and bool(w.session.scenario.incidents), timeout=60000)
+    yield w
+    w.session.undo_stack.setClean()
+    w.close()
+    w.runner.wait(10000)
+    w.map.dispose()
+    w.deleteLater()
+    qapp.processEvents()
+
+
+def test_undo_button_keeps_its_width_and_the_toolbar_does_not_shift(qtbot, window) -> None:
+    w = window
+    after = w.toolbar.widgetForAction(w.add_actions["incidents"])  # a button right of undo
+    x0, width0 = after.x(), w.undo_button.width()
+    sp = w.session.scenario.stockpiles[0]
+    long_name = "合江县应急管理局直属应急物资储备中心（第二仓库）" * 2
+    w.session.upsert(replace(sp, name=long_name), f"编辑 {long_name}")
+    qtbot.waitUntil(lambda: w.act_undo.isEnabled())
+    qtbot.wait(50)  # the toolbar lays out again on the action's change
+    assert long_name in w.act_undo.text()  # the menu action names the command …
+    assert (
+        w.undo_button.text() == "撤销" and long_name in w.undo_button.toolTip()
+    )  # … not the button
+    assert w.undo_button.isEnabled()
+    assert (after.x(), w.undo_button.width()) == (x0, width0)
+    w.undo_button.click()
+    assert w.session.scenario.stockpiles[0].name == sp.name
+    assert w.redo_button.isEnabled() and not w.undo_button.isEnabled()
+    assert after.x() == x0
