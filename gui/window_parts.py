@@ -143,3 +143,10 @@ def show_attribution(window: QMainWindow) -> None:
     """Credit the open workspace's data by its source (OSM only for OSM roads)."""
     parts = attribution_parts(window.session.scenario)
     window.attribution.setText("；".join(tr(p) for p in parts))
+
+
+def sync_status_combo(window: QMainWindow, incident_id: str) -> None:
+    """The status combo shows the incident's status (on selection, 下一阶段, undo, edits)."""
+    inc = next((i for i in window.session.scenario.incidents if i.id == incident_id), None)
+    if inc is not None:
+        window.status_combo.setCurrentIndex(window.status_combo.findData(inc.status.value))

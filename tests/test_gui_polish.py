@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
+from gis.model import INCIDENT_STATUS_ORDER  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -67,3 +68,18 @@ def test_undo_button_keeps_its_width_and_the_toolbar_does_not_shift(qtbot, windo
     assert w.session.scenario.stockpiles[0].name == sp.name
     assert w.redo_button.isEnabled() and not w.undo_button.isEnabled()
     assert after.x() == x0
+
+
+def test_status_combo_follows_next_stage_and_undo(qtbot, window) -> None:
+    w = window
+    inc = next(i for i in w.session.scenario.incidents if i.status != INCIDENT_STATUS_ORDER[-1])
+    w.session.select(inc.id, "map")
+    assert w.tables["incidents"].selected_id() == inc.id
+    assert w.status_combo.currentData() == inc.status.value
+    nxt = INCIDENT_STATUS_ORDER[INCIDENT_STATUS_ORDER.index(inc.status) + 1]
+    w.next_status_button.click()
+    assert w.session.scenario.find(inc.id).status == nxt
+    assert w.status_combo.currentData() == nxt.value
+    w.act_undo.trigger()
+    assert w.session.scenario.find(inc.id).status == inc.status
+    assert w.status_combo.currentData() == inc.status.value
