@@ -83,3 +83,28 @@ def test_status_combo_follows_next_stage_and_undo(qtbot, window) -> None:
     w.act_undo.trigger()
     assert w.session.scenario.find(inc.id).status == inc.status
     assert w.status_combo.currentData() == inc.status.value
+
+
+def test_new_entity_at_a_click_gets_the_township_of_the_point(qtbot, window) -> None:
+    from gis.placement import township_at
+
+    w = window
+    s = w.session.scenario
+    for t in s.townships[:4]:
+        lon, lat = t.location.lon + 0.004, t.location.lat - 0.003  # near the seat
+        dlg = w.add_entity_at("stockpiles", lon, lat)
+        try:
+            assert dlg.township.currentData() == t.code
+            assert dlg.build().township_code == t.code
+        finally:
+            dlg.reject()
+        dlg = w.add_entity_at("incidents", lon, lat)
+        try:
+            assert dlg.build().township_code == t.code
+        finally:
+            dlg.reject()
+    # villages: the stored township of every demo village is the one of its place
+    assert s.demand_points
+    for d in s.demand_points:
+        assert township_at(s, d.location.lon, d.location.lat) == d.township_code, d.name
+    assert township_at(replace(s, townships=()), 105.8, 28.8) == ""
