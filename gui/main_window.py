@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         )
         ws.sig_adopted.connect(self._on_adopted)
         ws.sig_open_failed.connect(self._on_open_failed)
+        ws.sig_no_workspace.connect(lambda t: self.map.show_empty_state(tr("未打开工作区"), t))
         ws.sig_closed_roads.connect(lambda fc: self.map.set_layer_data("closed_roads", fc))
         ws.sig_roads_imported.connect(lambda _r: self._set_note(""))
         ws.sig_saved.connect(self._on_saved)

@@ -108,3 +108,78 @@ def test_new_entity_at_a_click_gets_the_township_of_the_point(qtbot, window) -> 
     for d in s.demand_points:
         assert township_at(s, d.location.lon, d.location.lat) == d.township_code, d.name
     assert township_at(replace(s, townships=()), 105.8, 28.8) == ""
+
+
+def _page_text(qtbot, w: MainWindow) -> str:
+    box: dict = {}
+    w.map.evaluate("document.body ? document.body.innerText : ''", lambda r: box.setdefault("r", r))
+    qtbot.waitUntil(lambda: "r" in box, timeout=TIMEOUT_MS)
+    return str(box["r"] or "")
+
+
+def _open_and_fail(qtbot, w: MainWindow, path) -> tuple:
+    failed: list = []
+    w.workspace.sig_open_failed.connect(lambda *a: failed.append(a))
+    w.open_workspace(path)
+    qtbot.waitUntil(lambda: bool(failed), timeout=TIMEOUT_MS)
+    return failed[0]
+
+
+def test_bad_gpkg_with_nothing_open_shows_an_empty_state(qtbot, env, tmp_path) -> None:
+    bad = tmp_path / "坏文件.gpkg"
+    bad.write_bytes(b"this is not a GeoPackage\n" * 200)
+    w = MainWindow(interactive=False)
+    w.show()
+    try:
+        path, message, _details = _open_and_fail(qtbot, w, bad)
+        assert path == bad and message
+        qtbot.waitUntil(lambda: "未打开工作区" in _page_text(qtbot, w), timeout=TIMEOUT_MS)
+        text = _page_text(qtbot, w)
+        assert str(bad) in text and "打开演示县" in text  # what failed, and what to do
+        assert w.messages.count_by_level.get("error") == 1  # and the error is reported
+        assert "无法打开工作区" in w.messages.topLevelItem(0).text(2)
+    finally:
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+
+
+def test_bad_gpkg_leaves_the_open_workspace_on_the_map(qtbot, window, env) -> None:
+    """A file whose cached page is found (same path, size and mtime) but which no longer reads:
+    the map goes back to the open workspace's page, the session keeps it."""
+    import os
+
+    from gui.map_page import cached_page_path
+
+    w = window
+    ws = w.session.path
+    other = env / "other.gpkg"
+    shutil.copy(ws, other)
+    loaded: list = []
+    w.sig_loaded.connect(loaded.append)
+    w.open_workspace(other)
+    qtbot.waitUntil(lambda: str(other) in loaded and not w.runner.busy, timeout=60000)
+    w.open_workspace(ws)
+    qtbot.waitUntil(lambda: str(ws) in loaded and not w.runner.busy, timeout=60000)
+    page = cached_page_path(
+        other, tile_url=w._page_options()[0], hidden_layers=w._page_options()[1]
+    )
+    assert page.exists()
+    st = other.stat()
+    with open(other, "r+b") as f:  # the SQLite header gone, the size kept
+        f.write(b"\0" * 100)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (
+        cached_page_path(other, tile_url=w._page_options()[0], hidden_layers=w._page_options()[1])
+        == page
+    )
+    shown: list = []
+    w.workspace.sig_show_page.connect(shown.append)
+    _open_and_fail(qtbot, w, other)
+    assert shown[0] == page  # the failed file's cached page was shown at once …
+    qtbot.waitUntil(lambda: len(shown) >= 2 and not w.runner.busy, timeout=60000)
+    assert shown[-1] != page  # … and replaced by the open workspace's page
+    assert w.session.path == ws
+    qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
+    assert "未打开工作区" not in _page_text(qtbot, w)
