@@ -183,3 +183,21 @@ def test_bad_gpkg_leaves_the_open_workspace_on_the_map(qtbot, window, env) -> No
     assert w.session.path == ws
     qtbot.waitUntil(lambda: w.map.ready, timeout=60000)
     assert "未打开工作区" not in _page_text(qtbot, w)
+
+
+def test_cancel_during_osm_import_stops_it_and_leaves_the_workspace(
+    qtbot, window, andorra_pbf
+) -> None:
+    w = window
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
+    s = w.session
+    before = (s.scenario, s.road_edges, s.scenario.road_network, s.undo_stack.count(), s.dirty)
+    finished: list = []
+    job = w.import_osm(andorra_pbf)
+    job.sig_finished.connect(lambda result, cancelled: finished.append((result, cancelled)))
+    w.job_widget.cancel_button.click()
+    qtbot.waitUntil(lambda: bool(finished) and not w.runner.busy, timeout=60000)
+    assert finished == [(None, True)]  # stopped: no network was built
+    after = (s.scenario, s.road_edges, s.scenario.road_network, s.undo_stack.count(), s.dirty)
+    assert after == before
+    assert "已取消导入 OSM 道路" in w.messages.topLevelItem(0).text(2)

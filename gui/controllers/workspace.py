@@ -318,8 +318,11 @@ class WorkspaceController(QObject):
         """Replace the workspace's road network by one built from an OSM file (background)."""
         file = Path(file)
 
-        def done(result: ImportedRoads, cancelled: bool) -> None:
-            if cancelled:
+        def done(result: ImportedRoads | None, cancelled: bool) -> None:
+            if cancelled or result is None:  # the workspace keeps its roads
+                self.sig_message.emit(
+                    "info", tr("已取消导入 OSM 道路（{src}），工作区未改动").format(src=file.name)
+                )
                 return
             self.session.replace_roads(result.nodes, result.edges, result.network, result.ref)
             self.sig_message.emit(
