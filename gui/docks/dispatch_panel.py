@@ -271,6 +271,7 @@ class DispatchPanel(QDockWidget):
         lay.addWidget(self.stale)
 
         self.tabs = QTabWidget(body)
+        self.tabs.setUsesScrollButtons(False)  # the dock is at least as wide as its tabs
         self.overview = QPlainTextEdit(body)
         self.overview.setReadOnly(True)
         # the overview text aligns its columns by display width (CJK = 2): a fixed-pitch font

@@ -45,7 +45,7 @@ LATE_FG = QColor("#a04000")
 KIND_ROLE = Qt.ItemDataRole.UserRole + 11
 KEY_ROLE = Qt.ItemDataRole.UserRole + 12
 #: widest a result-table column starts (px); wider texts are elided, full in the tooltip
-MAX_COLUMN_PX = 170
+MAX_COLUMN_PX = 150
 
 #: a table row: its cells, its kind, its key (site id, "team|incident", vehicle id)
 Row = tuple[list[QTableWidgetItem], str, Any]
