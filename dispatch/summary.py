@@ -59,9 +59,51 @@ def safety_release_lines(plan: Plan) -> list[str]:
     return out
 
 
-def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
+#: The per-incident table: (header, display width in the text, right-aligned).
+INCIDENT_COLUMNS: tuple[tuple[str, int, bool], ...] = (
+    ("事件", 28, False),
+    ("级别", 6, True),
+    ("时限", 8, True),
+    ("物资满足", 10, True),
+    ("按时送达", 10, True),
+    ("人员满足", 10, True),
+    ("人员按时", 10, True),
+    ("队伍", 6, True),
+    ("最长迟到", 10, True),
+)
+
+
+def incident_rows(plan: Plan) -> list[tuple[str, ...]]:
+    """The cells of the per-incident table (:data:`INCIDENT_COLUMNS`), one row per incident."""
+    return [
+        (
+            _oneline(o.name),
+            f"{LEVEL_ROMAN[o.level]}级",
+            "—" if o.deadline_s is None else f"{o.deadline_s / 60:.0f}分",
+            _pct(o.served_fraction),
+            _pct(o.on_time_fraction),
+            _pct(o.staff_fraction),
+            _pct(o.staff_on_time_fraction),
+            str(len(o.teams)),
+            minutes_text(o.late_by_s) if o.late_by_s > 0 else "—",
+        )
+        for o in plan.incidents
+    ]
+
+
+def _table_line(cells: tuple[str, ...]) -> str:
+    return "".join(
+        _pad(c, w, right=right) for c, (_h, w, right) in zip(cells, INCIDENT_COLUMNS, strict=True)
+    )
+
+
+def summary_text(plan: Plan, *, max_unserved: int = 10, incident_table: bool = True) -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
-    safety stock released, vehicles, solvers."""
+    safety stock released, vehicles, solvers.
+
+    ``incident_table`` False leaves out the per-incident table (text columns need a font whose
+    CJK characters are exactly two Latin ones wide: the desk shows :func:`incident_rows` in a
+    table widget instead)."""
     tl = plan_timeliness(plan)
     problems = problem_lines(plan)
     head = f"调度方案 {plan.number}　场景：{_pad(plan.inputs.scenario_name, 60).rstrip()}　" + (
@@ -78,28 +120,10 @@ def summary_text(plan: Plan, *, max_unserved: int = 10) -> str:
         f"物资：满足 {_pct(tl.served_fraction)}，按时 {_pct(tl.on_time_fraction)}；"
         f"人员：满足 {_pct(tl.staff_fraction)}，按时 {_pct(tl.staff_on_time_fraction)}",
         "",
-        _pad("事件", 28)
-        + _pad("级别", 6, right=True)
-        + _pad("时限", 8, right=True)
-        + _pad("物资满足", 10, right=True)
-        + _pad("按时送达", 10, right=True)
-        + _pad("人员满足", 10, right=True)
-        + _pad("人员按时", 10, right=True)
-        + _pad("队伍", 6, right=True)
-        + _pad("最长迟到", 10, right=True),
     ]
-    for o in plan.incidents:
-        lines.append(
-            _pad(o.name, 28)
-            + _pad(f"{LEVEL_ROMAN[o.level]}级", 6, right=True)
-            + _pad("—" if o.deadline_s is None else f"{o.deadline_s / 60:.0f}分", 8, right=True)
-            + _pad(_pct(o.served_fraction), 10, right=True)
-            + _pad(_pct(o.on_time_fraction), 10, right=True)
-            + _pad(_pct(o.staff_fraction), 10, right=True)
-            + _pad(_pct(o.staff_on_time_fraction), 10, right=True)
-            + _pad(str(len(o.teams)), 6, right=True)
-            + _pad(minutes_text(o.late_by_s) if o.late_by_s > 0 else "—", 10, right=True)
-        )
+    if incident_table:
+        lines.append(_table_line(tuple(h for h, _w, _r in INCIDENT_COLUMNS)))
+        lines += [_table_line(row) for row in incident_rows(plan)]
     if not plan.incidents:
         lines.append("（无进行中的事件）")
     supply = [p for p in plan.places if p.kind == "shelter"]

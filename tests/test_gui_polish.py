@@ -9,6 +9,7 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from PyQt6.QtCore import Qt
 
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
@@ -247,3 +248,28 @@ def _check_columns_in_sight(qtbot, p, checks) -> None:
             right = table.columnViewportPosition(c) + table.columnWidth(c)
             assert right <= table.viewport().width(), (h, right, table.viewport().width())
             assert table.columnWidth(c) >= table.horizontalHeader().sectionSizeHint(c) - 1, h
+
+
+def test_overview_incident_figures_are_table_columns(qtbot, window, demo_plan) -> None:
+    """概况: the per-incident figures are cells of a table (aligned whatever the font), in
+    sight at the default size; the text keeps the rest."""
+    from dispatch.summary import INCIDENT_COLUMNS
+
+    p = window.dispatch_panel
+    p.show()
+    p.raise_()
+    p.set_plan(demo_plan)
+    qtbot.waitUntil(lambda: p.plan is demo_plan, timeout=TIMEOUT_MS)
+    try:
+        headers = [h for h, _w, _r in INCIDENT_COLUMNS]
+        _check_columns_in_sight(qtbot, p, ((p.overview_page, p.overview_table, headers),))
+        t = p.overview_table
+        assert t.rowCount() == len(demo_plan.incidents)
+        for r, o in enumerate(demo_plan.incidents):
+            assert t.item(r, 0).text() == o.name
+            assert t.item(r, 3).text() == f"{100 * o.served_fraction:.0f}%"
+            assert t.item(r, 3).textAlignment() & Qt.AlignmentFlag.AlignRight
+        text = p.overview.toPlainText()
+        assert "最长迟到" not in text and text.startswith(f"调度方案 {demo_plan.number}")
+    finally:
+        p.set_plan(None)

@@ -331,6 +331,23 @@ class PlanTables:
     unserved: PlanTable
 
 
+def incident_overview_rows(plan: Plan) -> list[Row]:
+    """The 概况 tab's per-incident table (``dispatch.summary.incident_rows``): a row whose
+    needs are not all met is red, one with lateness orange; numbers right-aligned."""
+    from dispatch.summary import INCIDENT_COLUMNS, incident_rows
+
+    out: list[Row] = []
+    for o, cells in zip(plan.incidents, incident_rows(plan), strict=True):
+        items = [cell(tr(c) if i == 1 else c, tip=c if i == 0 else "") for i, c in enumerate(cells)]
+        for it, (_h, _w, right) in zip(items, INCIDENT_COLUMNS, strict=True):
+            if right:
+                it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        unmet = min(o.served_fraction, o.staff_fraction) < 1.0 - 1e-9
+        kind = "unserved" if unmet else "late" if o.late_by_s > 0 else ""
+        out.append((items, kind, o.incident_id))
+    return out
+
+
 def fill_plan_tables(
     tables: PlanTables,
     plan: Plan | None,
@@ -361,6 +378,7 @@ __all__ = [
     "allocation_rows",
     "delivery_etas",
     "fill_plan_tables",
+    "incident_overview_rows",
     "late_text",
     "material_codes",
     "problem_rows",
