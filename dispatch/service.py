@@ -157,7 +157,9 @@ def _outcome(
     return DispatchOutcome(
         plan=plan,
         plan_json=plan.to_json(indent=None),
-        summary=summary_text(plan, max_unserved=SUMMARY_MAX_UNSERVED) + changes_text(plan),
+        # the desk shows the incident table as a table widget (gui/docks/dispatch_panel.py)
+        summary=summary_text(plan, max_unserved=SUMMARY_MAX_UNSERVED, incident_table=False)
+        + changes_text(plan),
         scenario_hash=scenario_hash(request.scenario),
         network=network,
         presentation=present(plan) if present is not None else None,

@@ -72,10 +72,55 @@ def _minutes(seconds: float, language: str) -> str:
     return say("{n} 分钟", language, n=n)
 
 
-def summary_text(plan: Plan, *, max_unserved: int = 10, language: str = "zh_CN") -> str:
+#: The per-incident table: (header, display width in the text, right-aligned).
+INCIDENT_COLUMNS: tuple[tuple[str, int, bool], ...] = (
+    ("事件", 28, False),
+    ("级别", 6, True),
+    ("时限", 8, True),
+    ("物资满足", 10, True),
+    ("按时送达", 10, True),
+    ("人员满足", 10, True),
+    ("人员按时", 10, True),
+    ("队伍", 6, True),
+    ("最长迟到", 10, True),
+)
+
+
+def incident_rows(plan: Plan, language: str = "zh_CN") -> list[tuple[str, ...]]:
+    """The cells of the per-incident table (:data:`INCIDENT_COLUMNS`), one row per incident."""
+    lang = language
+    return [
+        (
+            _oneline(o.name),
+            say("{r}级", lang, r=LEVEL_ROMAN[o.level]),
+            "—" if o.deadline_s is None else say("{n}分", lang, n=f"{o.deadline_s / 60:.0f}"),
+            _pct(o.served_fraction),
+            _pct(o.on_time_fraction),
+            _pct(o.staff_fraction),
+            _pct(o.staff_on_time_fraction),
+            str(len(o.teams)),
+            _minutes(o.late_by_s, lang) if o.late_by_s > 0 else "—",
+        )
+        for o in plan.incidents
+    ]
+
+
+def _table_line(cells: tuple[str, ...]) -> str:
+    return "".join(
+        _pad(c, w, right=right) for c, (_h, w, right) in zip(cells, INCIDENT_COLUMNS, strict=True)
+    )
+
+
+def summary_text(
+    plan: Plan, *, max_unserved: int = 10, incident_table: bool = True, language: str = "zh_CN"
+) -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
     safety stock released, vehicles, solvers. ``language``: ``zh_CN`` (default) or ``en``
-    (:mod:`dispatch.phrases`; names from data stay as they are)."""
+    (:mod:`dispatch.phrases`; names from data stay as they are).
+
+    ``incident_table`` False leaves out the per-incident table (text columns need a font whose
+    CJK characters are exactly two Latin ones wide: the desk shows :func:`incident_rows` in a
+    table widget instead)."""
     lang = language
     tl = plan_timeliness(plan)
     problems = problem_lines(plan)
@@ -109,29 +154,10 @@ def summary_text(plan: Plan, *, max_unserved: int = 10, language: str = "zh_CN")
             staff_on_time=_pct(tl.staff_on_time_fraction),
         ),
         "",
-        _pad(say("事件", lang), 28)
-        + _pad(say("级别", lang), 6, right=True)
-        + _pad(say("时限", lang), 8, right=True)
-        + _pad(say("物资满足", lang), 10, right=True)
-        + _pad(say("按时送达", lang), 10, right=True)
-        + _pad(say("人员满足", lang), 10, right=True)
-        + _pad(say("人员按时", lang), 10, right=True)
-        + _pad(say("队伍", lang), 6, right=True)
-        + _pad(say("最长迟到", lang), 10, right=True),
     ]
-    for o in plan.incidents:
-        deadline = "—" if o.deadline_s is None else say("{n}分", lang, n=f"{o.deadline_s / 60:.0f}")
-        lines.append(
-            _pad(o.name, 28)
-            + _pad(say("{r}级", lang, r=LEVEL_ROMAN[o.level]), 6, right=True)
-            + _pad(deadline, 8, right=True)
-            + _pad(_pct(o.served_fraction), 10, right=True)
-            + _pad(_pct(o.on_time_fraction), 10, right=True)
-            + _pad(_pct(o.staff_fraction), 10, right=True)
-            + _pad(_pct(o.staff_on_time_fraction), 10, right=True)
-            + _pad(str(len(o.teams)), 6, right=True)
-            + _pad(_minutes(o.late_by_s, lang) if o.late_by_s > 0 else "—", 10, right=True)
-        )
+    if incident_table:
+        lines.append(_table_line(tuple(say(h, lang) for h, _w, _r in INCIDENT_COLUMNS)))
+        lines += [_table_line(row) for row in incident_rows(plan, lang)]
     if not plan.incidents:
         lines.append(say("（无进行中的事件）", lang))
     supply = [p for p in plan.places if p.kind == "shelter"]

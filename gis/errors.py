@@ -47,6 +47,10 @@ class WorkspaceError(ReliefDeskError):
         super().__init__(text)
 
 
+class Cancelled(ReliefDeskError):
+    """A ``stop`` callable asked the work to stop before it finished (nothing was changed)."""
+
+
 class RoadNetworkError(ReliefDeskError):
     """A road network cannot be loaded, built or used."""
 

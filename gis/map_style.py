@@ -28,6 +28,47 @@ TOWNSHIP_COLOR = "#444444"
 WATER_COLOR = "#6baed6"
 BRIDGE_COLOR = "#6a1b9a"
 VILLAGE_COLOR = "#7f6a4f"
+#: people moved to shelters (the HTML map export's straight lines)
+EVACUATION_COLOR = "#7f8c8d"
+#: Route line colours, one per vehicle, cycled (ColorBrewer Dark2 + Set1, readable on a light
+#: base map): the desk's routes layer and the HTML map export (dispatch.export.common).
+ROUTE_COLORS: tuple[str, ...] = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#377eb8",
+    "#e41a1c",
+    "#984ea3",
+    "#ff7f00",
+    "#4daf4a",
+    "#f781bf",
+    "#17becf",
+    "#8c564b",
+    "#666666",
+)
+
+
+def route_color(index: int) -> str:
+    """The ``index``-th route colour (cycled)."""
+    return ROUTE_COLORS[index % len(ROUTE_COLORS)]
+
+
+def place_color(kind: str, level: int = 0) -> str:
+    """The marker colour of a plan's place by kind (``stockpile``/``shelter``/``team``/
+    ``incident``/``group``) as the desk draws it; incidents by response ``level``."""
+    if kind == "incident":
+        return LEVEL_COLORS.get(int(level), LEVEL_COLORS[4])
+    return {
+        "stockpile": STOCKPILE_COLOR,
+        "shelter": SHELTER_COLOR,
+        "team": TEAM_COLOR,
+        "group": EVACUATION_COLOR,
+    }.get(kind, TOWNSHIP_COLOR)
+
 
 #: Road display classes: key -> (label_zh, colour, weight in px). Keys group OSM ``highway``.
 ROAD_CLASSES: dict[str, tuple[str, str, float]] = {

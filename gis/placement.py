@@ -9,6 +9,8 @@ refused — for a point that dispatch could not serve as the operator expects:
 - (cheaply) at a road node that a scenario closure cuts off from every stockpile and team base
   — only when the caller hands over a travel-time engine that already has the closures.
 
+:func:`township_at` names the township a clicked point belongs to (所属乡镇 of a new entity).
+
 The phrases naming the cause (:func:`far_from_road_text`, :data:`OUTSIDE_COUNTY_TEXT`) are the
 ones the dispatch pipeline puts in the reasons of needs it could not serve there, so the form
 and the plan say the same thing.
@@ -90,9 +92,26 @@ def _cut_off(scenario: Scenario, network: Any, engine: Any, node: int) -> bool:
     return not bool(np.asarray(m.reachable, dtype=bool).any())
 
 
+def township_at(scenario: Scenario, lon: float, lat: float) -> str:
+    """The code of the township ``lon, lat`` belongs to (its nearest seat); "" without townships.
+
+    The workspace holds townships as seat points only (no areas), so the point goes to the
+    township whose seat is nearest (local metres: longitude scaled by the cosine of the
+    latitude). The demo villages' stored townships agree with it for all 239; the nearest village
+    instead (each left out in turn) put 48 of them in a neighbouring township.
+    """
+    if not scenario.townships:
+        return ""
+    xy = np.array([(t.location.lon, t.location.lat) for t in scenario.townships], dtype=float)
+    k = math.cos(math.radians(lat))
+    d2 = ((xy[:, 0] - lon) * k) ** 2 + (xy[:, 1] - lat) ** 2
+    return scenario.townships[int(np.argmin(d2))].code
+
+
 __all__ = [
     "OUTSIDE_COUNTY_TEXT",
     "check_incident_location",
     "far_from_road_text",
     "outside_county",
+    "township_at",
 ]

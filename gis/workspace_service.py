@@ -156,12 +156,21 @@ class ImportedRoads:
     file: Path | None = None
 
 
-def import_osm_roads(request: ImportRoadsRequest, *, progress: ProgressFn = _noop) -> ImportedRoads:
-    """Build a drivable network from an OSM file (.osm/.osm.gz/.osm.bz2/.osm.pbf/.graphml)."""
+def import_osm_roads(
+    request: ImportRoadsRequest,
+    *,
+    progress: ProgressFn = _noop,
+    stop: Callable[[], bool] | None = None,
+) -> ImportedRoads:
+    """Build a drivable network from an OSM file (.osm/.osm.gz/.osm.bz2/.osm.pbf/.graphml).
+
+    ``stop()`` True raises :class:`gis.errors.Cancelled` (polled while the file is read and
+    between the steps); nothing is changed: the caller keeps its workspace.
+    """
     from gis.roads import load_osm
 
     file = Path(request.file)
-    network = load_osm(file, boundary=request.boundary, progress=progress)
+    network = load_osm(file, boundary=request.boundary, progress=progress, stop=stop)
     nodes, edges = network.to_frames()
     ref = RoadNetworkRef(
         kind="osm",

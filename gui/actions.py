@@ -10,7 +10,7 @@ from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import QMainWindow, QToolBar
+from PyQt6.QtWidgets import QMainWindow, QToolBar, QToolButton
 
 from gis.paths import app_root, data_dir
 from gui.i18n import LANGUAGES, tr, tr_noop
@@ -141,11 +141,14 @@ def build_actions(window: QMainWindow) -> None:
     tb.setObjectName("toolbar_main")
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     w.addToolBar(tb)
-    for a in (w.act_open, w.act_save, None, w.act_undo, w.act_redo, None):
+    for a in (w.act_open, w.act_save, None):
         if a is None:
             tb.addSeparator()
         else:
             tb.addAction(a)
+    w.undo_button = _history_button(tb, w.act_undo, tr("撤销"))
+    w.redo_button = _history_button(tb, w.act_redo, tr("重做"))
+    tb.addSeparator()
     for kind, label in (
         ("incidents", tr_noop("新建事件")),
         ("stockpiles", tr_noop("加储备库")),
@@ -162,6 +165,28 @@ def build_actions(window: QMainWindow) -> None:
     tb.widgetForAction(w.draw_actions["line"]).setText(tr("画管制线"))
     tb.addAction(w.act_fit)
     w.toolbar = tb
+
+
+def _history_button(tb: QToolBar, act: QAction, label: str) -> QToolButton:
+    """A toolbar button for undo/redo with a fixed text (``label``).
+
+    The undo stack's actions name the command ("撤销 添加储备库 …"); shown on the toolbar that
+    text changed the button's width with every edit and shifted the buttons after it. The button
+    keeps ``label`` and shows the command in its tooltip; the Edit menu keeps the full text.
+    """
+    btn = QToolButton(tb)
+    btn.setText(label)
+    btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    btn.clicked.connect(act.trigger)
+
+    def sync() -> None:
+        btn.setEnabled(act.isEnabled())
+        btn.setToolTip(act.text())
+
+    act.changed.connect(sync)
+    sync()
+    tb.addWidget(btn)
+    return btn
 
 
 def _open_stock(w: Any) -> None:

@@ -73,6 +73,7 @@ from gis.model import (
     TeamStatus,
     Vehicle,
 )
+from gis.placement import township_at
 from gui.i18n import tr, tr_noop
 from gui.table_models import MappingModel
 
@@ -789,11 +790,20 @@ class IncidentDialog(EntityDialog):
 def default_entity(kind: str, entity_id: str, lon: float, lat: float, scenario: Scenario) -> Any:
     """A fresh entity of ``kind`` at ``lon, lat`` with sensible defaults (to be edited)."""
     loc = Location(lon, lat)
+    township = township_at(scenario, lon, lat)  # 所属乡镇 from the clicked point
     if kind == "stockpiles":
-        return Stockpile(entity_id, tr("新储备库"), StockpileLevel.TOWNSHIP, loc)
+        return Stockpile(
+            entity_id, tr("新储备库"), StockpileLevel.TOWNSHIP, loc, township_code=township
+        )
     if kind == "shelters":
         return Shelter(
-            entity_id, tr("新避难场所"), ShelterSetting.INDOOR, ShelterClass.EMERGENCY, loc, 100
+            entity_id,
+            tr("新避难场所"),
+            ShelterSetting.INDOOR,
+            ShelterClass.EMERGENCY,
+            loc,
+            100,
+            township_code=township,
         )
     if kind == "teams":
         return Team(entity_id, tr("新救援队伍"), ForceType.GRASSROOTS, loc, 10)
@@ -809,6 +819,7 @@ def default_entity(kind: str, entity_id: str, lon: float, lat: float, scenario: 
             loc,
             datetime.now().replace(microsecond=0),
             affected_people=100,
+            township_code=township,
         )
     raise KeyError(kind)
 

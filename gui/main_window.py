@@ -55,6 +55,7 @@ from gui.window_parts import (
     build_status_bar,
     make_dock,
     show_attribution,
+    sync_status_combo,
 )
 from gui.workers import JobRunner
 
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         )
         ws.sig_adopted.connect(self._on_adopted)
         ws.sig_open_failed.connect(self._on_open_failed)
+        ws.sig_no_workspace.connect(lambda t: self.map.show_empty_state(tr("未打开工作区"), t))
         ws.sig_closed_roads.connect(lambda fc: self.map.set_layer_data("closed_roads", fc))
         ws.sig_roads_imported.connect(lambda _r: self._set_note(""))
         ws.sig_saved.connect(self._on_saved)
@@ -451,6 +453,8 @@ class MainWindow(QMainWindow):
             self.map.set_layer_data("boundary", map_page.boundary_features(new))
         if "closures" in changed:
             self.update_closed_roads()
+        if "incidents" in changed:
+            sync_status_combo(self, self.tables["incidents"].selected_id())
         if self.session.selected:
             self.map.select(self.session.selected, pan=False)
         self._update_title()
@@ -463,8 +467,7 @@ class MainWindow(QMainWindow):
             self.tables[kind].select_id(entity_id)
             self.table_docks[kind].raise_()
         if kind == "incidents":
-            inc = self.session.scenario.find(entity_id)
-            self.status_combo.setCurrentIndex(self.status_combo.findData(inc.status.value))
+            sync_status_combo(self, entity_id)
         if entity_id and kind is not None:
             e = self.session.scenario.find(entity_id)
             self.statusBar().showMessage(

@@ -164,6 +164,18 @@ class MapView(QWebEngineView):
             self.page_file = None
         self.load(QUrl.fromLocalFile(str(path)))
 
+    def show_empty_state(self, title: str, detail: str) -> None:
+        """A plain page saying no workspace is open (``title``) and why (``detail``, as text)."""
+        import html
+
+        self.show_page(
+            "<html><body style='font-family: sans-serif; color: #444; background: #eef1ec;"
+            " display: flex; align-items: center; justify-content: center; height: 100vh;"
+            " margin: 0'><div id='rd-empty' style='max-width: 40em; text-align: center'>"
+            f"<h2>{html.escape(title)}</h2><p style='white-space: pre-wrap'>"
+            f"{html.escape(detail)}</p></div></body></html>"
+        )
+
     def warm_up(self) -> None:
         """Load an empty page so Chromium's renderer starts while Python reads data."""
         self.setHtml("<html><body></body></html>", QUrl.fromLocalFile(str(RESOURCES_DIR) + "/"))

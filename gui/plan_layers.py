@@ -30,31 +30,13 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from dispatch.export.common import vehicle_colors
 from dispatch.orders import clock
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, Leg, OrderKind, VehicleRoute
 from dispatch.timeliness import arrival_late_s, incident_deadlines, minutes_text
-
-#: Distinct line colours (ColorBrewer Dark2 + Set1, readable on a light base map), cycled.
-ROUTE_COLORS: tuple[str, ...] = (
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#377eb8",
-    "#e41a1c",
-    "#984ea3",
-    "#ff7f00",
-    "#4daf4a",
-    "#f781bf",
-    "#17becf",
-    "#8c564b",
-    "#666666",
-)
-TEAM_COLOR = "#1565c0"
+from gis.map_style import ROUTE_COLORS, TEAM_COLOR
+from gis.map_style import route_color as color_for
 
 #: Arrowhead wing length (metres on the ground) and spacing along a trip (metres).
 ARROW_M = 140.0
@@ -74,23 +56,6 @@ def _popup(title: str, rows: Sequence[tuple[str, Any]]) -> str:
         f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in ("", None)
     )
     return f"<div class='rd-popup'><b>{_e(title)}</b><table>{body}</table></div>"
-
-
-def color_for(index: int) -> str:
-    """The ``index``-th route colour (cycled)."""
-    return ROUTE_COLORS[index % len(ROUTE_COLORS)]
-
-
-def vehicle_colors(plan: Plan) -> dict[str, str]:
-    """Vehicle id → colour, in the order of the plan's transfer orders (stable per plan)."""
-    out: dict[str, str] = {}
-    for o in plan.transfer_orders:
-        if o.unit_id not in out:
-            out[o.unit_id] = color_for(len(out))
-    for r in plan.routes:
-        if r.vehicle_id not in out and any(t.stops for t in r.trips):
-            out[r.vehicle_id] = color_for(len(out))
-    return out
 
 
 def _join(legs: Sequence[Leg]) -> list[tuple[float, float]]:

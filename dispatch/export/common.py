@@ -14,6 +14,7 @@ from dispatch.timeliness import (
     arrival_late_s,
     minutes_text,
 )
+from gis.map_style import route_color
 
 KIND_LABEL = {
     "stockpile": "储备库",
@@ -176,3 +177,16 @@ def shelter_supply(plan: Plan) -> list[tuple[str, dict[str, float], dict[str, fl
                     for k, v in s.loads.items():
                         d[k] = d.get(k, 0.0) + v
     return [(sid, allocated[sid], delivered.get(sid, {})) for sid in sorted(allocated)]
+
+
+def vehicle_colors(plan: Plan) -> dict[str, str]:
+    """Vehicle id → route colour (:func:`gis.map_style.route_color`), in the order of the plan's
+    transfer orders (stable per plan): the desk's map and tables and the HTML map agree."""
+    out: dict[str, str] = {}
+    for o in plan.transfer_orders:
+        if o.unit_id not in out:
+            out[o.unit_id] = route_color(len(out))
+    for r in plan.routes:
+        if r.vehicle_id not in out and any(t.stops for t in r.trips):
+            out[r.vehicle_id] = route_color(len(out))
+    return out

@@ -20,38 +20,25 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dispatch.export.common import KIND_LABEL, clean_text, eta_text, late_text, stop_late_s
+from dispatch.export.common import (
+    KIND_LABEL,
+    clean_text,
+    eta_text,
+    late_text,
+    stop_late_s,
+    vehicle_colors,
+)
 from dispatch.export.pdf import ExportError
 from dispatch.orders import format_quantity
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
 from dispatch.timeliness import incident_deadlines, minutes_text
+from gis.map_style import EVACUATION_COLOR, LEVEL_COLORS, TEAM_COLOR, place_color
 from gis.paths import resources_dir
+from gis.vocabulary import LEVEL_ROMAN
 from gis.web_text import json_for_script
 
 LEAFLET_DIR = resources_dir() / "vendor" / "leaflet"  # gis.paths: source tree or frozen bundle
-
-PALETTE = (
-    "#c0392b",
-    "#2471a3",
-    "#229954",
-    "#d68910",
-    "#7d3c98",
-    "#17a589",
-    "#cb4335",
-    "#2e4053",
-    "#b7950b",
-    "#1f618d",
-    "#a04000",
-    "#117864",
-)
-KIND_COLOUR = {
-    "stockpile": "#1e8449",
-    "incident": "#c0392b",
-    "shelter": "#2471a3",
-    "team": "#d68910",
-    "group": "#7f8c8d",
-}
 
 
 def _vendor(leaflet_dir: Path) -> tuple[str, str]:
@@ -80,7 +67,8 @@ def map_data(plan: Plan) -> dict[str, Any]:
     """Plain data the page draws (names raw: the page shows them as text)."""
     orders = []
     deadlines = incident_deadlines(plan)
-    for i, o in enumerate(plan.orders):
+    colors = vehicle_colors(plan)  # the desk's colours (gis.map_style), one per vehicle
+    for o in plan.orders:
         legs = []
         for leg in o.legs:
             if len(leg.coords) < 2:
@@ -123,7 +111,9 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 "task": o.task,
                 "eta": eta_text(plan, o.eta_s),
                 "summary": o.route_summary(),
-                "colour": PALETTE[i % len(PALETTE)],
+                "colour": colors.get(o.unit_id, TEAM_COLOR)
+                if o.kind == OrderKind.TRANSFER
+                else TEAM_COLOR,
                 "legs": legs,
                 "stops": stops,
             }
@@ -136,7 +126,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
             "name": p.name,
             "kind": p.kind,
             "kindZh": KIND_LABEL.get(p.kind, p.kind),
-            "colour": KIND_COLOUR.get(p.kind, "#555555"),
+            "colour": place_color(p.kind, outcome[p.id].level if p.id in outcome else 0),
             "latlng": [round(p.lat, 6), round(p.lon, 6)],
         }
         if p.id in outcome:
@@ -175,12 +165,27 @@ def map_data(plan: Plan) -> dict[str, Any]:
         "created": f"{plan.created_at:%Y-%m-%d %H:%M}",
         "orders": orders,
         "places": places,
-        "kinds": {
-            k: [KIND_LABEL[k], c]
-            for k, c in KIND_COLOUR.items()
-            if any(p.kind == k for p in plan.places)
-        },
+        "evacuationColour": EVACUATION_COLOR,
+        "kinds": _legend(plan),
     }
+
+
+def _legend(plan: Plan) -> dict[str, list[str]]:
+    """Legend rows (label, colour) of the places shown: kinds, incidents per response level."""
+    out: dict[str, list[str]] = {}
+    levels = sorted({x.level for x in plan.incidents})
+    for kind in KIND_LABEL:
+        if not any(p.kind == kind for p in plan.places):
+            continue
+        if kind == "incident" and levels:
+            for lv in levels:
+                out[f"incident{lv}"] = [
+                    f"{KIND_LABEL[kind]}（{LEVEL_ROMAN[lv]}级）",
+                    LEVEL_COLORS[lv],
+                ]
+        else:
+            out[kind] = [KIND_LABEL[kind], place_color(kind)]
+    return out
 
 
 _PAGE = """<!DOCTYPE html>
@@ -244,7 +249,7 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
   var placeLayer = L.layerGroup().addTo(map);
   var moveLayer = L.layerGroup().addTo(map);
   D.moves.forEach(function (m) {
-    var line = L.polyline(m.latlngs, { color: "#7f8c8d", weight: 2, dashArray: "2 6" });
+    var line = L.polyline(m.latlngs, { color: D.evacuationColour, weight: 2, dashArray: "2 6" });
     line.bindPopup(box("人员转移", [m.from + " → " + m.to, m.people + " 人，约 " + m.min + " 分钟"]));
     moveLayer.addLayer(line);
   });

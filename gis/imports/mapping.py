@@ -3,7 +3,7 @@
 The fields of a kind come from its workspace spec (:mod:`gis.workspace.schema`): the columns of
 the entity table (or, for ``inventory``, the related table), plus ``lon``/``lat`` (and ``wkt``
 for a layer of mixed geometry), ``skills`` for teams and the look-up fields of inventory lines
-(``stockpile_name``, ``unit``). A kind added to the schema (``demand_points``) is importable
+(``stockpile_name``, ``unit``) and a team's vehicle line (:data:`VEHICLE_FIELDS`). A kind added to the schema (``demand_points``) is importable
 with no change here; :data:`FIELD_WORDS` only makes its Chinese headers recognised.
 
 :data:`FIELD_WORDS` lists the header words of each field, Chinese first; the first word is the
@@ -64,6 +64,10 @@ FIELD_WORDS: Mapping[str, tuple[str, ...]] = {
     "lat": ("纬度", "北纬", "Y坐标", "纵坐标", "lat", "latitude", "y"),
     "wkt": ("几何(WKT)", "WKT", "geometry"),
     "skills": ("专业技能", "技能", "救援专长", "专长", "skills"),
+    "vehicle_kind": ("车辆类型", "车型", "车辆种类", "装备车辆", "车辆", "vehicle_kind"),
+    "vehicle_count": ("车辆数", "车辆数量", "车数", "台数", "vehicle_count"),
+    "vehicle_capacity_kg": ("载重(kg)", "核定载重", "载重", "载重量", "vehicle_capacity_kg"),
+    "vehicle_capacity_m3": ("容积(m³)", "载货容积", "容积", "vehicle_capacity_m3"),
     "stockpile_id": ("储备库编号", "储备点编号", "仓库编号", "stockpile_id"),
     "stockpile_name": (
         "储备库", "储备库名称", "储备点名称", "储备点", "所属储备库", "仓库名称", "存放地点", "stockpile",
@@ -74,6 +78,10 @@ FIELD_WORDS: Mapping[str, tuple[str, ...]] = {
     "production_date": ("生产日期", "production_date"),
     "expiry_date": ("到期日", "有效期至", "失效日期", "保质期至", "expiry_date"),
 }  # fmt: skip
+
+#: A team's vehicle line (type, count, capacity per vehicle): columns on the team row, or one
+#: row per vehicle kind repeating the team (gis.imports.service).
+VEHICLE_FIELDS = ("vehicle_kind", "vehicle_count", "vehicle_capacity_kg", "vehicle_capacity_m3")
 
 #: Fields every point layer takes besides its columns.
 COORDINATE_FIELDS = ("lon", "lat")
@@ -113,7 +121,7 @@ def kind_fields(kind: str) -> tuple[str, ...]:
             COORDINATE_FIELDS if table.geometry.attr == "location" else (*COORDINATE_FIELDS, "wkt")
         )
     if kind == "teams":
-        extra = (*extra, "skills")
+        extra = (*extra, "skills", *VEHICLE_FIELDS)
     return (*cols, *extra)
 
 
@@ -240,6 +248,7 @@ def save_template(path: Path, template: Template) -> None:
 
 __all__ = [
     "FIELD_WORDS",
+    "VEHICLE_FIELDS",
     "Template",
     "importable_kinds",
     "kind_fields",

@@ -42,7 +42,7 @@ from gis.imports.values import (
     text_value,
 )
 from gis.imports.vector import VECTOR_SUFFIXES, read_vector
-from gis.model import Material, Scenario
+from gis.model import Material, Scenario, Vehicle
 from gis.workspace.schema import Column, EntityTable, RelatedTable
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
@@ -377,6 +377,52 @@ _PREFIX = {
 }
 
 
+def _vehicle_line(plan: _Plan, values: Sequence[Any]) -> tuple[str, int, float, float] | None:
+    """A team row's vehicle line (type, count, kg and m³ per vehicle); None when it has none.
+
+    Capacities in tonnes (``5吨``, ``5 t`` or a header saying 吨) are converted to kg; a missing
+    capacity is 0 (a team's vehicles carry people and their own equipment)."""
+    kind = text_value(plan.value(values, "vehicle_kind"))
+    count_raw = plan.value(values, "vehicle_count")
+    if not kind and is_blank(count_raw):
+        return None
+    if not kind:
+        raise RowError(f"{plan.header('vehicle_count')} 已填，缺少车辆类型")
+    count = 1
+    if not is_blank(count_raw):
+        try:
+            count = int(number_value(count_raw, whole=True)[0])
+        except (ValueError, OverflowError) as exc:
+            raise RowError(f"{plan.header('vehicle_count')}: {exc}") from None
+        if not 0 < count <= 200:
+            raise RowError(f"{plan.header('vehicle_count')}: 车辆数应为 1–200，实为 {count}")
+    caps = []
+    for fld in ("vehicle_capacity_kg", "vehicle_capacity_m3"):
+        v = plan.value(values, fld)
+        if is_blank(v):
+            caps.append(0.0)
+            continue
+        try:
+            number, unit = number_value(v)
+        except (ValueError, OverflowError) as exc:
+            raise RowError(f"{plan.header(fld)}: {exc}") from None
+        tonnes = unit.lower() in ("吨", "t") or "吨" in plan.header(fld)
+        caps.append(float(number) * (1000.0 if fld.endswith("kg") and tonnes else 1.0))
+    return kind, count, caps[0], caps[1]
+
+
+def _vehicles_for(
+    home_id: str, line: tuple[str, int, float, float], taken: set[str]
+) -> tuple[Vehicle, ...]:
+    kind, count, kg, m3 = line
+    out = []
+    for _ in range(count):
+        vid = _next_id("VH-", taken)
+        taken.add(vid)
+        out.append(Vehicle(vid, kind, kg, m3, home_id))
+    return tuple(out)
+
+
 def _entities(
     plan: _Plan, scenario: Scenario, table: EntityTable, option: str, update: bool
 ) -> Scenario:
@@ -395,6 +441,9 @@ def _entities(
     catalogue = load_materials() if table.layer == "materials" else ()
     seen: dict[str, int] = {}
     taken = set(by_key)
+    # teams: vehicle ids are unique across the workspace; where each row's team went
+    vehicle_ids = {v.id for o in (*scenario.stockpiles, *scenario.teams) for v in o.vehicles}
+    placed: dict[str, tuple[int, bool]] = {}  # dup key → (index in existing, added here)
     for number, values in raw.rows:
         try:
             changes: dict[str, Any] = {}
@@ -431,7 +480,17 @@ def _entities(
                     **changes,
                 }
                 ident = str(changes.get(key, "")).strip()
+            vline = _vehicle_line(plan, values) if table.layer == "teams" else None
             dup_key = ident or f"name:{name}"
+            if dup_key in seen and vline is not None and dup_key in placed:
+                # one row per vehicle kind: the team's row repeated with another vehicle line
+                i, added_here = placed[dup_key]
+                team = existing[i]
+                vs = _vehicles_for(team.id, vline, vehicle_ids)
+                existing[i] = dataclasses.replace(team, vehicles=(*team.vehicles, *vs))
+                target = plan.added if added_here else plan.updated
+                target.append(RowOutcome(number, team.id, f"{team.name}（{vline[0]}×{vline[1]}）"))
+                continue
             if dup_key in seen:
                 raise RowError(f"与第 {seen[dup_key]} 行重复（{ident or name}）")
             seen[dup_key] = number
@@ -449,8 +508,11 @@ def _entities(
                         "如需更新请用 --update（更新已有条目）"
                     )
                 changes.pop(key, None)
+                if vline is not None:  # the ledger lists the team's vehicles: they replace
+                    changes["vehicles"] = _vehicles_for(getattr(old, key), vline, vehicle_ids)
                 obj = dataclasses.replace(old, **changes)
                 existing[index] = obj
+                placed[dup_key] = (index, False)
                 plan.updated.append(
                     RowOutcome(number, getattr(obj, key), getattr(obj, name_attr, ""))
                 )
@@ -470,7 +532,10 @@ def _entities(
                 missing.append("经度/纬度" if point_layer else "geometry")
             if missing:
                 raise RowError(f"缺少 {'、'.join(missing)}")
+            if vline is not None:
+                changes["vehicles"] = _vehicles_for(ident, vline, vehicle_ids)
             obj = table.model(**changes)
+            placed[dup_key] = (len(existing), True)
             taken.add(ident)
             by_key[ident] = len(existing)
             existing.append(obj)

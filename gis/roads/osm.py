@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from gis.errors import RoadNetworkError
+from gis.errors import Cancelled, RoadNetworkError
 from gis.fields import strip_controls
 from gis.model import ROAD_EDGE_COLUMNS
 from gis.roads.classes import (
@@ -60,6 +60,12 @@ def _progress(progress: ProgressFn | None, frac: float, msg: str) -> None:
         progress(frac, msg)
 
 
+def _check_stop(stop: Callable[[], bool] | None) -> None:
+    """Raise :class:`gis.errors.Cancelled` when ``stop()`` says so."""
+    if stop is not None and stop():
+        raise Cancelled("OSM import cancelled")
+
+
 def _boundary_geometry(boundary: Any) -> BaseGeometry | None:
     if boundary is None:
         return None
@@ -89,7 +95,11 @@ def _boundary_geometry(boundary: Any) -> BaseGeometry | None:
 
 
 def _read_osm_ways(
-    path: Path, options: RoadOptions, boundary: BaseGeometry | None, progress: ProgressFn | None
+    path: Path,
+    options: RoadOptions,
+    boundary: BaseGeometry | None,
+    progress: ProgressFn | None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[nx.MultiDiGraph, list[str]]:
     """Two pyosmium passes → unsimplified MultiDiGraph of drivable ways (osmnx conventions)."""
     import networkx as nx
@@ -105,7 +115,9 @@ def _read_osm_ways(
         fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
             osmium.filter.KeyFilter("highway")
         )
-        for w in fp:
+        for k, w in enumerate(fp):
+            if k % 4096 == 0:
+                _check_stop(stop)
             last[0] = f"way {w.id}"
             tags = {t.k: strip_controls(t.v) for t in w.tags}
             reason = drivable_reason(tags, options)
@@ -131,7 +143,9 @@ def _read_osm_ways(
             nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
                 tracker.id_filter()
             )
-        for n in nodes:
+        for k, n in enumerate(nodes):
+            if k % 4096 == 0:
+                _check_stop(stop)
             last[0] = f"node {n.id}"
             if n.id not in needed:
                 continue
@@ -144,7 +158,7 @@ def _read_osm_ways(
                     f"{path}: node {n.id}: coordinate out of range (lon {lon:g}, lat {lat:g})"
                 )
             coords[n.id] = (lon, lat)
-    except RoadNetworkError:
+    except (RoadNetworkError, Cancelled):
         raise
     except Exception as exc:  # osmium: RuntimeError, InvalidLocationError, "tag too long"…
         text = " ".join(str(exc).split()) or type(exc).__name__
@@ -394,6 +408,7 @@ def load_osm(
     options: RoadOptions = RoadOptions(),  # noqa: B008 - frozen, immutable
     boundary: Any = None,
     progress: ProgressFn | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> RoadNetwork:
     """Load a drivable road network from an OSM file.
 
@@ -408,11 +423,15 @@ def load_osm(
         are kept (roads crossing it are cut at its edge).
     progress
         Optional ``progress(fraction, message)`` callback.
+    stop
+        Optional ``stop() -> bool``, polled while reading and between the steps.
 
     Raises
     ------
     RoadNetworkError
         The file is missing, unreadable, of an unknown format or holds no drivable road.
+    Cancelled
+        ``stop()`` returned True.
     """
     path = Path(path)
     if not path.exists():
@@ -424,7 +443,8 @@ def load_osm(
         _progress(progress, 0.05, "reading GraphML")
         g, messages = _graph_from_graphml(path, options, clip)
     elif name.endswith(_OSM_SUFFIXES):
-        g, messages = _read_osm_ways(path, options, clip, progress)
+        g, messages = _read_osm_ways(path, options, clip, progress, stop)
+        _check_stop(stop)
         _progress(progress, 0.5, f"simplifying {g.number_of_nodes()} nodes")
         g = simplify_graph(g)
     else:
@@ -432,7 +452,10 @@ def load_osm(
             f"{path}: unknown road file format (expected .osm, .osm.gz, .osm.bz2, .osm.pbf "
             "or .graphml)"
         )
-    return network_from_graph(g, messages, options, str(path), progress, t0)
+    _check_stop(stop)
+    net = network_from_graph(g, messages, options, str(path), progress, t0)
+    _check_stop(stop)
+    return net
 
 
 def network_from_graph(

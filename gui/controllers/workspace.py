@@ -88,6 +88,8 @@ class WorkspaceController(QObject):
     sig_adopted = pyqtSignal(object)
     #: the open failed (path, message, details)
     sig_open_failed = pyqtSignal(object, str, str)
+    #: an open failed with no workspace to go back to (what happened, as text): an empty state
+    sig_no_workspace = pyqtSignal(str)
     #: the road network arrived and is in the session (network)
     sig_network_loaded = pyqtSignal(object)
     #: the closed road edges, a GeoJSON FeatureCollection (dict)
@@ -120,6 +122,8 @@ class WorkspaceController(QObject):
         self.load_error: str | None = None
         #: True while the session adopts a workspace whose page already shows it
         self.adopting = False
+        #: a workspace (opened or new) is in the session and its page on the map
+        self.has_workspace = False
         self._open_gen = 0
         self._closure_gen = 0
         self._network_request: NetworkRequest | None = None
@@ -172,6 +176,16 @@ class WorkspaceController(QObject):
             if gen != self._open_gen:
                 return
             self.load_error = message
+            if not self.has_workspace:
+                # nothing to go back to: the map says so instead of staying a blank page
+                self.sig_no_workspace.emit(
+                    tr("无法打开 {path}：{message}").format(path=path, message=message)
+                    + "\n\n"
+                    + tr("请用 文件 → 打开工作区… 或 打开演示县（合江县）。")
+                )
+            elif cached:
+                # the failed file's cached page is on screen: back to the open workspace's map
+                self.rebuild_page()
             self.sig_open_failed.emit(path, message, details)
 
         return self.runner.start(
@@ -180,6 +194,7 @@ class WorkspaceController(QObject):
 
     def _adopt(self, result: OpenResult) -> None:
         self.adopting = True  # the page already holds this workspace: no layer pushes
+        self.has_workspace = True
         try:
             self.session.load(result.workspace, result.ref)
         finally:
@@ -210,6 +225,7 @@ class WorkspaceController(QObject):
         self._network_request = None
         self.closed_roads = empty_features()
         self.session.load(Workspace(path=None, scenario=scenario), None)
+        self.has_workspace = True
 
     # ---- road network and closed roads ---------------------------------------------------------
 
@@ -302,8 +318,11 @@ class WorkspaceController(QObject):
         """Replace the workspace's road network by one built from an OSM file (background)."""
         file = Path(file)
 
-        def done(result: ImportedRoads, cancelled: bool) -> None:
-            if cancelled:
+        def done(result: ImportedRoads | None, cancelled: bool) -> None:
+            if cancelled or result is None:  # the workspace keeps its roads
+                self.sig_message.emit(
+                    "info", tr("已取消导入 OSM 道路（{src}），工作区未改动").format(src=file.name)
+                )
                 return
             self.session.replace_roads(result.nodes, result.edges, result.network, result.ref)
             self.sig_message.emit(

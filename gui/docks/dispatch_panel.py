@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer, QUrl, pyqtBoundSignal, pyqtSignal
-from PyQt6.QtGui import QAction, QColor, QDesktopServices, QFont, QFontDatabase
+from PyQt6.QtGui import QAction, QColor, QDesktopServices
 from PyQt6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -63,6 +63,7 @@ from PyQt6.QtWidgets import (
 from dispatch.options import DispatchOptions
 from dispatch.plan import Plan, stored_status_label
 from dispatch.records import PlanStatus
+from dispatch.summary import INCIDENT_COLUMNS
 from gis.paths import default_dir
 from gui.controllers.dispatch import (
     DispatchController,
@@ -76,6 +77,7 @@ from gui.docks.plan_tables import (
     PlanTable,
     PlanTables,
     fill_plan_tables,
+    incident_overview_rows,
 )
 from gui.docks.team_constraints import TeamConstraintTools
 from gui.i18n import current_language, tr, tr_noop
@@ -271,14 +273,17 @@ class DispatchPanel(QDockWidget):
         lay.addWidget(self.stale)
 
         self.tabs = QTabWidget(body)
+        self.tabs.setUsesScrollButtons(False)  # the dock is at least as wide as its tabs
+        # 概况: the per-incident figures in a table (text columns padded with spaces never line
+        # up: no font here draws a CJK character exactly two Latin ones wide), the rest as text
+        self.overview_page = QWidget(body)
+        page = QVBoxLayout(self.overview_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        self.overview_table = PlanTable([h for h, _w, _r in INCIDENT_COLUMNS])
         self.overview = QPlainTextEdit(body)
         self.overview.setReadOnly(True)
-        # the overview text aligns its columns by display width (CJK = 2): a fixed-pitch font
-        # with double-width CJK glyphs keeps them aligned
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setFamilies(["WenQuanYi Micro Hei Mono", "Noto Sans Mono CJK SC", *mono.families()])
-        mono.setStyleHint(QFont.StyleHint.TypeWriter)
-        self.overview.setFont(mono)
+        page.addWidget(self.overview_table, 1)
+        page.addWidget(self.overview, 2)
         self.alloc_table = PlanTable([tr_noop("事发点/场所"), tr_noop("物资"), tr_noop("数量"),
             tr_noop("出发储备库"), tr_noop("预计到达"), tr_noop("说明")])
         self.team_table = PlanTable([tr_noop("队伍"), tr_noop("事发点"), tr_noop("技能"),
@@ -291,7 +296,7 @@ class DispatchPanel(QDockWidget):
             self.alloc_table, self.team_table, self.route_table, self.unserved_table
         )
         pages = (
-            self.overview,
+            self.overview_page,
             self.alloc_table,
             self.team_table,
             self.route_table,
@@ -475,16 +480,20 @@ class DispatchPanel(QDockWidget):
         plan = self.plan
         if plan is None:
             self.overview.setPlainText("")
+            self.overview_table.fill([])
         else:
             from dispatch.replan import changes_text
             from dispatch.summary import summary_text
 
             lang = current_language()  # the child's ready-made summary is Chinese
             self.overview.setPlainText(
-                summary
+                summary  # Chinese, without the incident table (dispatch.service)
                 if summary is not None and lang == "zh_CN"
-                else summary_text(plan, max_unserved=50, language=lang) + changes_text(plan)
+                else summary_text(
+                    plan, max_unserved=50, incident_table=False, language=lang
+                ) + changes_text(plan)
             )
+            self.overview_table.fill(incident_overview_rows(plan))
         fill_plan_tables(self.tables, plan, self.session.scenario, self.pins)
         self._retitle()
 

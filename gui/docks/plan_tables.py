@@ -46,7 +46,7 @@ LATE_FG = QColor("#a04000")
 KIND_ROLE = Qt.ItemDataRole.UserRole + 11
 KEY_ROLE = Qt.ItemDataRole.UserRole + 12
 #: widest a result-table column starts (px); wider texts are elided, full in the tooltip
-MAX_COLUMN_PX = 170
+MAX_COLUMN_PX = 150
 
 #: a table row: its cells, its kind, its key (site id, "team|incident", vehicle id)
 Row = tuple[list[QTableWidgetItem], str, Any]
@@ -334,6 +334,24 @@ class PlanTables:
     unserved: PlanTable
 
 
+def incident_overview_rows(plan: Plan) -> list[Row]:
+    """The 概况 tab's per-incident table (``dispatch.summary.incident_rows``): a row whose
+    needs are not all met is red, one with lateness orange; numbers right-aligned."""
+    from dispatch.summary import INCIDENT_COLUMNS, incident_rows
+
+    out: list[Row] = []
+    rows = incident_rows(plan, current_language())
+    for o, cells in zip(plan.incidents, rows, strict=True):
+        items = [cell(c, tip=c if i == 0 else "") for i, c in enumerate(cells)]
+        for it, (_h, _w, right) in zip(items, INCIDENT_COLUMNS, strict=True):
+            if right:
+                it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        unmet = min(o.served_fraction, o.staff_fraction) < 1.0 - 1e-9
+        kind = "unserved" if unmet else "late" if o.late_by_s > 0 else ""
+        out.append((items, kind, o.incident_id))
+    return out
+
+
 def fill_plan_tables(
     tables: PlanTables,
     plan: Plan | None,
@@ -364,6 +382,7 @@ __all__ = [
     "allocation_rows",
     "delivery_etas",
     "fill_plan_tables",
+    "incident_overview_rows",
     "late_text",
     "material_codes",
     "problem_rows",

@@ -162,10 +162,18 @@ def rebuild_page_job(request: PageRequest, *, stop: Any, progress: Any) -> Path:
 # ---- OSM import --------------------------------------------------------------------------------
 
 
-def import_osm_job(request: svc.ImportRoadsRequest, *, stop: Any, progress: Any) -> ImportedRoads:
-    """Build a drivable road network from an OSM file (.osm/.osm.gz/.osm.bz2/.osm.pbf/.graphml)."""
+def import_osm_job(
+    request: svc.ImportRoadsRequest, *, stop: Any, progress: Any
+) -> ImportedRoads | None:
+    """Build a drivable road network from an OSM file (.osm/.osm.gz/.osm.bz2/.osm.pbf/.graphml);
+    None when ``stop()`` cut it short (the job then finishes as cancelled)."""
+    from gis.errors import Cancelled
+
     progress(0.02, "osm")
-    return svc.import_osm_roads(request, progress=progress)
+    try:
+        return svc.import_osm_roads(request, progress=progress, stop=stop)
+    except Cancelled:
+        return None
 
 
 # ---- save ----------------------------------------------------------------------------------------
