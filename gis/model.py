@@ -6,6 +6,9 @@ Locations are WGS-84 longitude/latitude (EPSG:4326). Quantities are per material
 
 Edits never mutate: use :func:`dataclasses.replace` or the ``Scenario.with_*`` helpers, which
 return a new object (the GUI's undo stack swaps snapshots).
+
+Size: one validated frozen dataclass per workspace entity next to the Scenario that checks them
+together; split apart, the cross-entity rules would sit away from the fields they check.
 """
 
 from __future__ import annotations
