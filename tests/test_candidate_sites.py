@@ -207,3 +207,39 @@ def test_old_workspace_without_the_new_fields_opens(
     assert old.candidate_sites == ()
     assert all(s.capacity_m3 is None for s in old.stockpiles)
     assert old.demand_points == sc.demand_points
+
+
+def test_candidate_sites_and_capacity_import_from_a_ledger(
+    demo_workspace_path: Path, tmp_path: Path
+) -> None:
+    from gis.imports import ImportRequest, run_import
+
+    ws = tmp_path / "ws.gpkg"
+    ws.write_bytes(demo_workspace_path.read_bytes())
+    f = tmp_path / "候选站点.csv"
+    f.write_text(
+        "名称,可建为,可容纳人数,建设费用(万元),备注,经度,纬度\n"
+        '白鹿小学操场,避难场所,"1,200",80,学校,105.95,28.75\n'
+        "望龙仓库,储备库,,300.5,闲置粮库,106.05,28.72\n",
+        encoding="utf-8",
+    )
+    result = run_import(ImportRequest(workspace=ws, file=f, kind="candidate_sites"))
+    assert result.committed and len(result.added) == 2
+    got = read_workspace(ws).scenario.candidate_sites
+    assert [(c.name, c.kind.value, c.capacity, c.fixed_cost, c.note) for c in got] == [
+        ("白鹿小学操场", "shelter", 1200, 80.0, "学校"),
+        ("望龙仓库", "stockpile", 0, 300.5, "闲置粮库"),
+    ]
+    # stockpile 库容 from a ledger, updating the existing stockpiles by name
+    sp = read_workspace(ws).scenario.stockpiles[:2]
+    g = tmp_path / "库容.csv"
+    g.write_text(
+        "名称,级别,库容(m³),经度,纬度\n"
+        + "".join(f"{s.name},{s.level.value},{150 * (i + 1)},{s.location.lon},{s.location.lat}\n"
+                  for i, s in enumerate(sp)),  # fmt: skip
+        encoding="utf-8",
+    )
+    result = run_import(ImportRequest(workspace=ws, file=g, kind="stockpiles", update=True))
+    assert result.committed, result
+    after = {s.id: s.capacity_m3 for s in read_workspace(ws).scenario.stockpiles}
+    assert [after[s.id] for s in sp] == [150.0, 300.0]
