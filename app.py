@@ -52,6 +52,7 @@ SUBCOMMANDS = (
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
+    "candidate_sites",
 )  # fmt: skip
 
 EPILOG = """subcommands (headless):

@@ -104,6 +104,10 @@ SPEED_FACTOR = Limit("× road speed", 10, "no vehicle is 10× faster than the ro
 #: Planning weight of a demand point (× its population): a school or a hospital may count a few
 #: times its head count; a thousandfold weight is a typo.
 DEMAND_WEIGHT = Limit("× population", 1_000, "no place counts a thousand times its people")
+#: A store's volume: the largest national reserve warehouses hold ~100,000 m³.
+STORE_M3 = Limit("m³", 1_000_000, "larger than any reserve warehouse")
+#: A site's fixed (building) cost in 万元 (10,000 yuan): 10 billion yuan is no county's budget.
+COST_WAN = Limit("万元", 1_000_000, "more than any county spends on one site")
 
 #: The plausibility limit of each numeric field, by model class name and field (mapping fields
 #: such as ``Stockpile.inventory`` limit each value). Read by the model's constructors, the
@@ -129,6 +133,9 @@ FIELD_LIMITS: Mapping[tuple[str, str], Limit] = MappingProxyType(
         ("Township", "population"): PEOPLE,
         ("DemandPoint", "population"): PEOPLE,
         ("DemandPoint", "weight"): DEMAND_WEIGHT,
+        ("Stockpile", "capacity_m3"): STORE_M3,
+        ("CandidateSite", "capacity"): PEOPLE,
+        ("CandidateSite", "fixed_cost"): COST_WAN,
     }
 )
 

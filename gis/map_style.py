@@ -28,6 +28,7 @@ TOWNSHIP_COLOR = "#444444"
 WATER_COLOR = "#6baed6"
 BRIDGE_COLOR = "#6a1b9a"
 VILLAGE_COLOR = "#7f6a4f"
+CANDIDATE_COLOR = "#6a3d9a"
 #: people moved to shelters (the HTML map export's straight lines)
 EVACUATION_COLOR = "#7f8c8d"
 #: Route line colours, one per vehicle, cycled (ColorBrewer Dark2 + Set1, readable on a light
@@ -155,6 +156,7 @@ LAYER_STYLES: tuple[LayerStyle, ...] = (
         "demand_points", "村/社区", "marker", VILLAGE_COLOR, label="name", label_max_scale=60_000
     ),
     LayerStyle("stockpiles", "储备库", "marker", STOCKPILE_COLOR, label="name"),
+    LayerStyle("candidate_sites", "候选站点", "marker", CANDIDATE_COLOR, label="name"),
     LayerStyle("shelters", "避难场所", "marker", SHELTER_COLOR, label="name"),
     LayerStyle("teams", "救援队伍", "marker", TEAM_COLOR, label="name"),
     LayerStyle(

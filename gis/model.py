@@ -6,6 +6,9 @@ Locations are WGS-84 longitude/latitude (EPSG:4326). Quantities are per material
 
 Edits never mutate: use :func:`dataclasses.replace` or the ``Scenario.with_*`` helpers, which
 return a new object (the GUI's undo stack swaps snapshots).
+
+Size: one validated frozen dataclass per workspace entity next to the Scenario that checks them
+together; split apart, the cross-entity rules would sit away from the fields they check.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.errors import ValidationError
 from gis.fields import (
+    COST_WAN,
     DEADLINE_MIN,
     DEMAND_WEIGHT,
     PEOPLE,
     RADIUS_M,
     SPEED_FACTOR,
+    STORE_M3,
     TEAM_PEOPLE,
     UNIT_KG,
     UNIT_M3,
@@ -41,11 +46,13 @@ from gis.fields import (
     short_repr,
 )
 from gis.vocabulary import (  # noqa: F401  (re-exported: the model's vocabulary)
+    CANDIDATE_KIND_ZH,
     INCIDENT_STATUS_ORDER,
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
     RESPONSE_LEVELS,
     STANDARD_SKILLS,
+    CandidateKind,
     DemandKind,
     ForceType,
     IncidentCategory,
@@ -165,6 +172,15 @@ class Vehicle:
         _set(self, "speed_factor", float(sf))
 
 
+def _optional_number(owner: str, fld: str, value: Any, limit: Any) -> float | None:
+    """A non-negative number, or ``None`` for not stated (``None``, NaN or empty text)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return float(require_number(owner, fld, value, limit=limit))
+
+
 def _vehicles(owner: str, home_id: str, value: Any) -> tuple[Vehicle, ...]:
     vehicles = tuple(value or ())
     for v in vehicles:
@@ -220,6 +236,8 @@ class Stockpile:
     #: taken before these fields existed still match.)
     production_dates: Mapping[str, date] = field(default_factory=dict, metadata=_OMIT_EMPTY)
     expiry_dates: Mapping[str, date] = field(default_factory=dict, metadata=_OMIT_EMPTY)
+    #: Storage volume (库容, m³) that stock must fit in; ``None`` = not stated (no limit known).
+    capacity_m3: float | None = field(default=None, metadata=_OMIT_EMPTY)
 
     def __post_init__(self) -> None:
         owner = f"Stockpile {short_repr(self.id)}"
@@ -234,6 +252,13 @@ class Stockpile:
         require_text(owner, "contact", self.contact, allow_empty=True)
         _set(self, "production_dates", _dates(owner, "production_dates", self.production_dates))
         _set(self, "expiry_dates", _dates(owner, "expiry_dates", self.expiry_dates))
+        _set(self, "capacity_m3", _optional_number(owner, "capacity_m3", self.capacity_m3, STORE_M3))
+
+    def stock_volume_m3(self, materials: Mapping[str, Material]) -> float:
+        """Volume (m³) of the inventory, by the materials' unit volumes (unknown codes: 0)."""
+        return float(
+            sum(q * materials[c].unit_volume_m3 for c, q in self.inventory.items() if c in materials)
+        )
 
     def available(self, code: str, *, release_safety_stock: bool = False) -> float:
         """Quantity that may leave the depot (stock minus safety stock unless released)."""
@@ -527,6 +552,46 @@ class DemandPoint:
         require_text(owner, "township_code", self.township_code, allow_empty=True)
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateSite:
+    """A place a planner marked as a possible new facility (候选站点) for site planning (选址).
+
+    ``kind`` says what it may become (:class:`CandidateKind`; the Chinese names 储备库 /
+    避难场所 / 不限 are accepted too); ``capacity`` is the people it could serve or house (0 =
+    not stated); ``fixed_cost`` the cost of building it in 万元 (0 = not stated).
+    """
+
+    id: str
+    name: str
+    kind: CandidateKind
+    location: Location
+    capacity: int = 0
+    fixed_cost: float = 0.0
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"CandidateSite {short_repr(self.id)}"
+        require_text(owner, "id", self.id)
+        require_text(owner, "name", self.name)
+        kind = self.kind
+        if isinstance(kind, str) and not isinstance(kind, CandidateKind):
+            by_zh = {zh: k for k, zh in CANDIDATE_KIND_ZH.items()}
+            kind = by_zh.get(kind.strip(), kind.strip().lower())
+        _set(self, "kind", enum_value(owner, "kind", CandidateKind, kind))
+        _set(self, "location", _location(owner, self.location))
+        cap = require_number(owner, "capacity", self.capacity, integer=True, limit=PEOPLE)
+        _set(self, "capacity", int(cap))
+        cost = require_number(owner, "fixed_cost", self.fixed_cost, limit=COST_WAN)
+        _set(self, "fixed_cost", float(cost))
+        require_text(owner, "note", self.note, allow_empty=True)
+
+    def serves(self, facilities: str) -> bool:
+        """May this site become a facility of the set ``facilities`` (stockpiles/shelters/teams)?"""
+        if self.kind is CandidateKind.ANY:
+            return True
+        return f"{self.kind.value}s" == facilities
+
+
 #: Road network frames as the workspace stores them and gis.roads builds them: column → dtype
 #: (plus ``geometry``: Point for nodes, LineString from u to v for edges, EPSG:4326). The one
 #: definition, read by the workspace reader/writer, the road loader and the demo generator.
@@ -564,7 +629,9 @@ class RoadNetworkRef:
             raise field_error("RoadNetworkRef", "kind", f"must be osm/generated/none, got {short_repr(self.kind)}")
 
 
-E = TypeVar("E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure, DemandPoint)
+E = TypeVar(
+    "E", Stockpile, Shelter, Team, Incident, Hazard, RoadClosure, DemandPoint, CandidateSite
+)
 
 #: Scenario fields that hold entity tuples keyed by ``id``.
 ENTITY_FIELDS: tuple[str, ...] = (
@@ -575,6 +642,7 @@ ENTITY_FIELDS: tuple[str, ...] = (
     "hazards",
     "closures",
     "demand_points",
+    "candidate_sites",
 )
 
 
@@ -592,6 +660,7 @@ class Scenario:
     closures: tuple[RoadClosure, ...] = ()
     townships: tuple[Township, ...] = ()
     demand_points: tuple[DemandPoint, ...] = field(default=(), metadata=_OMIT_EMPTY)
+    candidate_sites: tuple[CandidateSite, ...] = field(default=(), metadata=_OMIT_EMPTY)
     boundary: BaseGeometry | None = None  # county outline, WGS-84
     road_network: RoadNetworkRef = field(default_factory=RoadNetworkRef)
     metadata: Mapping[str, str] = field(default_factory=dict)
@@ -666,7 +735,7 @@ class Scenario:
 
     def find(
         self, entity_id: str
-    ) -> Stockpile | Shelter | Team | Incident | Hazard | RoadClosure | DemandPoint:
+    ) -> Stockpile | Shelter | Team | Incident | Hazard | RoadClosure | DemandPoint | CandidateSite:
         for fname in ENTITY_FIELDS:
             for e in getattr(self, fname):
                 if e.id == entity_id:
@@ -716,6 +785,7 @@ _TYPE_TO_FIELD: dict[type, str] = {
     Hazard: "hazards",
     RoadClosure: "closures",
     DemandPoint: "demand_points",
+    CandidateSite: "candidate_sites",
 }
 
 

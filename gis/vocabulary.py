@@ -75,6 +75,23 @@ class DemandKind(StrEnum):
     OTHER = "其他"
 
 
+class CandidateKind(StrEnum):
+    """What a planner-marked candidate site (候选站点) may become: the codes of the
+    ``candidate_sites`` layer's ``kind`` column (Chinese names in :data:`CANDIDATE_KIND_ZH`)."""
+
+    STOCKPILE = "stockpile"
+    SHELTER = "shelter"
+    ANY = "any"
+
+
+#: Chinese name of each candidate kind; also accepted as the kind's value on input.
+CANDIDATE_KIND_ZH: Mapping[CandidateKind, str] = {
+    CandidateKind.STOCKPILE: "储备库",
+    CandidateKind.SHELTER: "避难场所",
+    CandidateKind.ANY: "不限",
+}
+
+
 INCIDENT_STATUS_ORDER: tuple[IncidentStatus, ...] = tuple(IncidentStatus)
 
 #: Skills used by the bundled data; teams may carry others (free text is allowed).
@@ -117,6 +134,8 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
 
 
 __all__ = [
+    "CANDIDATE_KIND_ZH",
+    "CandidateKind",
     "INCIDENT_STATUS_ORDER",
     "LEVEL_NAME_ZH",
     "LEVEL_ROMAN",

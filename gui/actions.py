@@ -63,6 +63,8 @@ def build_actions(window: QMainWindow) -> None:
         ("teams", tr_noop("在地图上添加救援队伍"), "Ctrl+3"),
         ("hazards", tr_noop("在地图上添加危险源"), "Ctrl+4"),
         ("incidents", tr_noop("在地图上点选新建事件"), "Ctrl+N"),
+        ("demand_points", tr_noop("在地图上添加需求点"), "Ctrl+5"),
+        ("candidate_sites", tr_noop("在地图上添加候选站点"), "Ctrl+6"),
     ):
         w.add_actions[kind] = _action(
             text,

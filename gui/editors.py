@@ -53,9 +53,14 @@ from shapely.geometry.base import BaseGeometry
 from gis.errors import ReliefDeskError
 from gis.fields import parse_number
 from gis.model import (
+    CANDIDATE_KIND_ZH,
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
     STANDARD_SKILLS,
+    CandidateKind,
+    CandidateSite,
+    DemandKind,
+    DemandPoint,
     ForceType,
     Hazard,
     Incident,
@@ -340,6 +345,10 @@ class StockpileDialog(EntityDialog):
         self._location_row(entity.location)
         self.form.addRow(tr("所属乡镇"), self.township)
         self.form.addRow(tr("联系方式"), self.contact)
+        # 库容 (m³): 0 shows as "未填" = not stated (planning then estimates it, and says so)
+        self.capacity = _spin(entity.capacity_m3 or 0.0, 0, 1_000_000, 1, 10)
+        self.capacity.setSpecialValueText(tr("未填（不限）"))
+        self.form.addRow(tr("库容（m³）"), self.capacity)
         self.inventory = MappingEditor(entity.inventory, self._materials())
         self.safety = MappingEditor(entity.safety_stock, self._materials())
         self.vehicles = VehiclesEditor(entity.vehicles)
@@ -356,16 +365,17 @@ class StockpileDialog(EntityDialog):
 
     def build(self) -> Stockpile:
         e = self.original
-        return Stockpile(
-            e.id,
-            self.name.text().strip(),
-            self.level.currentData(),
-            self._loc(),
-            self.inventory.values(),
-            self.safety.values(),
-            self.vehicles.vehicles(e.id, e.id),
-            self.township.currentData() or "",
-            self.contact.text().strip(),
+        return replace(  # fields without a form (production/expiry dates) are kept
+            e,
+            name=self.name.text().strip(),
+            level=self.level.currentData(),
+            location=self._loc(),
+            inventory=self.inventory.values(),
+            safety_stock=self.safety.values(),
+            vehicles=self.vehicles.vehicles(e.id, e.id),
+            township_code=self.township.currentData() or "",
+            contact=self.contact.text().strip(),
+            capacity_m3=self.capacity.value() or None,
         )
 
 
@@ -407,6 +417,91 @@ class ShelterDialog(EntityDialog):
             occupancy=self.occupancy.value(),
             location=self._loc(),
             stock=self.stock.values(),
+        )
+
+
+class DemandPointDialog(EntityDialog):
+    """A demand point (需求点: village, school, factory …) and its people."""
+
+    title = "需求点"
+
+    def __init__(
+        self, scenario: Scenario, entity: DemandPoint, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(scenario, parent)
+        self.original = entity
+        self.id_edit = QLineEdit(entity.id)
+        self.id_edit.setReadOnly(True)
+        self.name = QLineEdit(entity.name)
+        self.kind = _combo([v.value for v in DemandKind], entity.kind.value)
+        self.population = _int_spin(entity.population)
+        self.weight = _spin(entity.weight, 0, 1000, 2, 0.5)
+        self.township = _combo([""] + [t.code for t in scenario.townships], entity.township_code)
+        for i, t in enumerate(scenario.townships, start=1):
+            self.township.setItemText(i, f"{t.name}（{t.code}）")
+        self.form.addRow(tr("编号"), self.id_edit)
+        self.form.addRow(tr("名称"), self.name)
+        self.form.addRow(tr("类型"), self.kind)
+        self.form.addRow(tr("人口（人）"), self.population)
+        self.form.addRow(tr("权重（× 人口）"), self.weight)
+        self._location_row(entity.location)
+        self.form.addRow(tr("所属乡镇"), self.township)
+        self.finish_layout()
+        self.resize(480, 300)
+
+    def build(self) -> DemandPoint:
+        return replace(
+            self.original,
+            name=self.name.text().strip(),
+            kind=self.kind.currentData(),
+            population=self.population.value(),
+            weight=self.weight.value(),
+            location=self._loc(),
+            township_code=self.township.currentData() or "",
+        )
+
+
+class CandidateSiteDialog(EntityDialog):
+    """A planner-marked candidate site (候选站点) for 选址."""
+
+    title = "候选站点"
+
+    def __init__(
+        self, scenario: Scenario, entity: CandidateSite, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(scenario, parent)
+        self.original = entity
+        self.id_edit = QLineEdit(entity.id)
+        self.id_edit.setReadOnly(True)
+        self.name = QLineEdit(entity.name)
+        self.kind = QComboBox()
+        for k, zh in CANDIDATE_KIND_ZH.items():
+            self.kind.addItem(tr(zh), k.value)
+        self.kind.setCurrentIndex(self.kind.findData(entity.kind.value))
+        self.capacity = _int_spin(entity.capacity)
+        self.capacity.setSpecialValueText(tr("未填"))
+        self.cost = _spin(entity.fixed_cost, 0, 1_000_000, 1, 10)
+        self.cost.setSpecialValueText(tr("未填"))
+        self.note = QLineEdit(entity.note)
+        self.form.addRow(tr("编号"), self.id_edit)
+        self.form.addRow(tr("名称"), self.name)
+        self.form.addRow(tr("可建为"), self.kind)
+        self.form.addRow(tr("可服务/容纳（人）"), self.capacity)
+        self.form.addRow(tr("建设费用（万元）"), self.cost)
+        self._location_row(entity.location)
+        self.form.addRow(tr("备注"), self.note)
+        self.finish_layout()
+        self.resize(480, 300)
+
+    def build(self) -> CandidateSite:
+        return replace(
+            self.original,
+            name=self.name.text().strip(),
+            kind=self.kind.currentData(),
+            capacity=self.capacity.value(),
+            fixed_cost=self.cost.value(),
+            location=self._loc(),
+            note=self.note.text().strip(),
         )
 
 
@@ -809,6 +904,10 @@ def default_entity(kind: str, entity_id: str, lon: float, lat: float, scenario: 
         return Team(entity_id, tr("新救援队伍"), ForceType.GRASSROOTS, loc, 10)
     if kind == "hazards":
         return Hazard(entity_id, tr("新风险点"), "地质灾害隐患点", 3, Point(lon, lat))
+    if kind == "demand_points":
+        return DemandPoint(entity_id, tr("新需求点"), DemandKind.VILLAGE, loc, 0)
+    if kind == "candidate_sites":
+        return CandidateSite(entity_id, tr("新候选站点"), CandidateKind.ANY, loc)
     if kind == "incidents":
         return Incident(
             entity_id,
@@ -836,4 +935,6 @@ DIALOGS: dict[str, type[EntityDialog]] = {
     "teams": TeamDialog,
     "hazards": HazardDialog,
     "closures": ClosureDialog,
+    "demand_points": DemandPointDialog,
+    "candidate_sites": CandidateSiteDialog,
 }

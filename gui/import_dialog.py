@@ -46,6 +46,7 @@ KIND_NAMES = {
     "hazards": "危险源",
     "incidents": "突发事件",
     "demand_points": "需求点（村/社区）",
+    "candidate_sites": "候选站点",
     "materials": "物资目录",
     "townships": "乡镇",
 }

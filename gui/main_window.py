@@ -449,6 +449,8 @@ class MainWindow(QMainWindow):
                 self.map.set_layer_data(kind, map_page.layer_payloads(new, layers=[kind])[kind])
         if new.townships is not old.townships:
             self.map.set_layer_data("townships", map_page.township_points(new))
+        if new.demand_points is not old.demand_points:  # the villages draw the demand points
+            self.map.set_layer_data("villages", map_page.village_points(new))
         if new.boundary is not old.boundary:
             self.map.set_layer_data("boundary", map_page.boundary_features(new))
         if "closures" in changed:

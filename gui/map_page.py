@@ -11,6 +11,9 @@ HTML that :func:`html.escape` produced here. Road popups are built in JS with ``
 The page logic lives in ``resources/js/reliefdesk_map.js`` (``window.RD``); Python drives it with
 ``RD.setLayerData(layer, payload)``, ``RD.setLayerVisible``, ``RD.select``... The payload of each
 layer comes from :func:`layer_payloads` so a layer can be refreshed without reloading the page.
+
+Size: one payload maker per entity layer (each a few lines) next to the page they feed; the
+ground layers already live in :mod:`gui.map_ground`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from gis import map_style
 from gis.map_style import (  # noqa: F401 (colours re-exported for the GUI)
     BRIDGE_COLOR,
+    CANDIDATE_COLOR,
     HAZARD_COLORS,
     HIGHWAY_TO_CLASS,
     LEVEL_COLORS,
@@ -41,6 +45,7 @@ from gis.map_style import (  # noqa: F401 (colours re-exported for the GUI)
     WATER_COLOR,
 )
 from gis.model import (
+    CANDIDATE_KIND_ZH,
     LEVEL_NAME_ZH,
     LEVEL_ROMAN,
     Hazard,
@@ -88,6 +93,9 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("teams", "救援队伍", "Rescue teams", TEAM_COLOR),
     LayerSpec("stockpiles", "储备库", "Stockpiles", STOCKPILE_COLOR),
     LayerSpec("shelters", "避难场所", "Shelters", SHELTER_COLOR),
+    LayerSpec("candidate_sites", "候选站点", "Candidate sites", CANDIDATE_COLOR),
+    # the villages layer draws the demand points; this one makes them editable (off by default)
+    LayerSpec("demand_points", "需求点（可编辑）", "Demand points (editable)", VILLAGE_COLOR, False),
     LayerSpec("routes", "规划路线", "Planned routes", "#1f78b4"),
     LayerSpec("closures", "道路管制", "Road closures", "#c0392b"),
     LayerSpec("closed_roads", "受阻路段", "Affected roads", "#ff0000"),
@@ -197,6 +205,35 @@ def stockpile_points(
         out.append(
             _point(s, kind="stockpile", color=STOCKPILE_COLOR, glyph="储", tip=tip, popup=popup)
         )
+    return out
+
+
+def demand_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[dict[str, Any]]:
+    """The demand points as editable markers (the villages ground layer is their plain look)."""
+    towns = {t.code: t.name for t in scenario.townships}
+    out = []
+    for d in scenario.demand_points if items is None else items:
+        rows = [("编号", d.id), ("类型", d.kind.value), ("人口", f"{d.population} 人"),
+                ("权重", f"{d.weight:g}"), ("所属乡镇", towns.get(d.township_code, d.township_code))]  # fmt: skip
+        tip = f"{escape(d.name)}（{d.population} 人）"
+        glyph = d.kind.value[0]
+        popup = popup_html(d.name, rows)
+        out.append(_point(d, kind="demand", color=VILLAGE_COLOR, glyph=glyph, tip=tip, popup=popup))
+    return out
+
+
+def candidate_points(
+    scenario: Scenario, items: Iterable[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Planner-marked candidate sites (候选站点) for 选址."""
+    out = []
+    for c in scenario.candidate_sites if items is None else items:
+        kind = CANDIDATE_KIND_ZH[c.kind]
+        rows = [("编号", c.id), ("可建为", kind), ("可服务/容纳", f"{c.capacity} 人" if c.capacity else "未填"),
+                ("建设费用", f"{c.fixed_cost:g} 万元" if c.fixed_cost else "未填"), ("备注", c.note)]  # fmt: skip
+        tip = f"{escape(c.name)}（候选·{kind}）"
+        popup = popup_html(c.name, rows)
+        out.append(_point(c, kind="candidate", color=CANDIDATE_COLOR, glyph="候", tip=tip, popup=popup))
     return out
 
 
@@ -490,6 +527,8 @@ def layer_payloads(
         "boundary": lambda: boundary_features(scenario),
         "townships": lambda: township_points(scenario),
         "shelters": lambda: shelter_points(scenario),
+        "candidate_sites": lambda: candidate_points(scenario),
+        "demand_points": lambda: demand_points(scenario),
         "stockpiles": lambda: stockpile_points(scenario),
         "teams": lambda: team_points(scenario),
         "incidents": lambda: incident_points(scenario),

@@ -24,6 +24,8 @@ _MAKERS = {
     "teams": map_page.team_points,
     "incidents": map_page.incident_points,
     "hazards": map_page.hazard_features,
+    "demand_points": map_page.demand_points,
+    "candidate_sites": map_page.candidate_points,
 }
 
 

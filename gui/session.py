@@ -30,6 +30,7 @@ from PyQt6.QtGui import QUndoCommand, QUndoStack
 from gis import paths
 from gis.event_log import EVENT_LOG, log_entries, with_log_entry
 from gis.model import (
+    ENTITY_FIELDS,
     Incident,
     IncidentStatus,
     Location,
@@ -467,7 +468,7 @@ class Session(QObject):
         """A fresh entity id such as ``SP-0007`` (unique across every entity kind and not in
         ``taken``: ids handed out for entities not added yet)."""
         used = set(taken)
-        for fname in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
+        for fname in ENTITY_FIELDS:
             used.update(e.id for e in getattr(self.scenario, fname))
         # follow the width the workspace already uses (INC-001 → INC-004, not INC-0001)
         widths = [

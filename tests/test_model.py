@@ -18,6 +18,8 @@ from shapely.geometry import LineString, Point, Polygon
 
 from gis.errors import ReliefDeskError, ValidationError
 from gis.model import (
+    CandidateKind,
+    CandidateSite,
     DemandKind,
     DemandPoint,
     Hazard,
@@ -409,6 +411,7 @@ def test_upsert_adds_replaces_and_revalidates() -> None:
     more = more.upsert(Hazard("H1", "n", "c", 1, Point(105, 28)))
     more = more.upsert(RoadClosure("C1", Point(105, 28)))
     more = more.upsert(DemandPoint("D1", "尧坝村", "村庄", (105.9, 28.7), 800))
+    more = more.upsert(CandidateSite("CS1", "候选", "any", (105.9, 28.7)))
     assert more.counts() == {
         "materials": 1,
         "townships": 0,
@@ -419,6 +422,7 @@ def test_upsert_adds_replaces_and_revalidates() -> None:
         "hazards": 1,
         "closures": 1,
         "demand_points": 1,
+        "candidate_sites": 1,
     }
     # the whole scenario is validated again
     raises(("unknown material", "WATER"), lambda: base.upsert(depot("D", inventory={"WATER": 1})))
@@ -498,3 +502,21 @@ def test_bug_frozen_entities_have_mutable_mappings() -> None:
     d = depot(inventory={"TENT": 5})
     with pytest.raises(TypeError):
         d.inventory["TENT"] = -5  # type: ignore[index]
+
+
+def test_candidate_site_and_stockpile_capacity() -> None:
+    c = CandidateSite("CS1", "白鹿候选点", "避难场所", (105.9, 28.7), "1,200", "35.5", "学校操场")
+    assert c.kind is CandidateKind.SHELTER and c.capacity == 1200 and c.fixed_cost == 35.5
+    assert c.serves("shelters") and not c.serves("stockpiles")
+    assert CandidateSite("CS2", "x", " Any ", (105.9, 28.7)).serves("stockpiles")
+    raises(("CandidateSite 'CS1'", "kind", "stockpile/shelter/any"),
+           lambda: CandidateSite("CS1", "x", "仓库", (105.9, 28.7)))
+    raises(("CandidateSite 'CS1'", "capacity", "whole"),
+           lambda: CandidateSite("CS1", "x", "any", (105.9, 28.7), 2.5))
+    raises(("CandidateSite 'CS1'", "fixed_cost", "≥ 0"),
+           lambda: CandidateSite("CS1", "x", "any", (105.9, 28.7), 0, -1))
+    assert depot("A").capacity_m3 is None  # not stated
+    assert depot("A", capacity_m3=float("nan")).capacity_m3 is None
+    assert depot("A", capacity_m3="1,500").capacity_m3 == 1500.0
+    raises(("Stockpile 'A'", "capacity_m3", "≥ 0"), lambda: depot("A", capacity_m3=-3))
+    raises(("Stockpile 'A'", "capacity_m3", "1,000,000"), lambda: depot("A", capacity_m3=5e6))

@@ -19,6 +19,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from gis.model import (
+    CandidateSite,
     DemandPoint,
     Hazard,
     Incident,
@@ -63,6 +64,7 @@ def full_scenario() -> Scenario:
         vehicles=(Vehicle("V1", "厢式货车", 5000.5, 30.25, "SP1", "川E·1", 0.8),),
         township_code="510522100",
         contact="0830-1",
+        capacity_m3=850.5,
     )
     shelter = Shelter(
         "SH1", "学校", "室外", "长期", (105.81, 28.81), 500, 120, {"M2": 7.5}, "510522100"
@@ -125,6 +127,9 @@ def full_scenario() -> Scenario:
         townships=(township,),
         demand_points=(
             DemandPoint("D1", "<b>福宝村</b>", "学校", (105.85, 28.84), 860, 2.5, "510522100"),
+        ),
+        candidate_sites=(
+            CandidateSite("CS1", "=HYPERLINK(1)", "避难场所", (105.86, 28.85), 900, 120.5, "备注"),
         ),
         boundary=Polygon([(105, 28), (107, 28), (107, 30), (105, 30)]),
         road_network=RoadNetworkRef("osm", "a.pbf", "h1", "注"),

@@ -8,10 +8,10 @@ sites, the model's status/objective/bound and before/after figures). The models 
 Candidates (:func:`candidate_sites`)
 -----------------------------------
 * every existing facility of the set (stockpiles, teams or shelters), ``existing=True``;
+* every planner-marked candidate site (``candidate_sites`` layer, :class:`gis.model.CandidateSite`)
+  whose kind fits the set (``stockpile`` → stockpiles, ``shelter`` → shelters, ``any`` → every
+  set), ``existing=False``, with its own id, capacity and fixed cost;
 * every township seat (乡镇驻地), ``existing=False``, id ``seat:<township code>``.
-
-The workspace model (:mod:`gis.model`) has no layer of planner-marked candidate sites, so these
-two are all the candidates there are (README, "Facility location").
 
 Travel times are minutes over the roads with the scenario's closures
 (:func:`dispatch.planning.coverage.travel_seconds`): from the candidate to the demand point;
@@ -25,10 +25,15 @@ Models
 * ``mclp`` — k sites covering the most people within ``minutes`` (default 30);
 * ``lscp`` — the fewest sites putting every coverable point within ``minutes`` (k unused);
 * ``cflp`` — capacitated, splittable: demand = population, serving cost = population × minutes.
-  Stockpiles carry no capacity in the workspace model, so every candidate gets the same
-  capacity ``ceil(1.25 × total population / k)`` (an equal share with 25 % slack) and a new
+  Capacities are people served, taken from the layers where stated: a candidate site's
+  ``capacity``; an existing shelter's ``capacity``; an existing stockpile's ``capacity_m3`` (库容)
+  divided by the stock volume one person needs by the 预案 templates (median over the templates'
+  needs per 100 people, unit volumes of the workspace's materials). A candidate with no stated
+  capacity gets ``ceil(1.25 × total population / k)`` (an equal share with 25 % slack). A new
   site costs a fixed ``total population × 1 minute`` (it must save each person a minute on
-  average to be worth building); existing sites cost nothing to keep.
+  average to be worth building); candidate sites with a stated ``fixed_cost`` (万元) are priced
+  relative to each other: that fixed charge × their cost / the mean stated cost. Existing sites
+  cost nothing to keep. The notes say which capacities were stated and which assumed.
 
 k defaults to the number of existing facilities (with ``keep_existing``: 1 new site).
 ``before`` is the existing facilities as they are, ``after`` the chosen set, each summarised
@@ -136,6 +141,10 @@ class Candidate:
     lat: float
     existing: bool
     source: str
+    #: people the site can serve (CFLP); ``None`` = not stated
+    capacity: float | None = None
+    #: cost of building it (万元); ``None`` = not stated
+    fixed_cost_wan: float | None = None
 
 
 @dataclass(frozen=True)
@@ -189,15 +198,69 @@ def _round(v: float | None) -> float | None:
 
 
 def candidate_sites(scenario: Scenario, facilities: str) -> tuple[Candidate, ...]:
-    """Existing facilities of the set, then the township seats (module doc)."""
+    """Existing facilities of the set, then the planner-marked candidate sites that fit the set,
+    then the township seats (module doc)."""
     existing = facility_sites(scenario, facilities)
-    out = [Candidate(f.id, f.name, f.lon, f.lat, True, facilities) for f in existing]
+    caps = _existing_capacities(scenario, facilities)
+    out = [
+        Candidate(f.id, f.name, f.lon, f.lat, True, facilities, caps.get(f.id)) for f in existing
+    ]
+    for c in scenario.candidate_sites:
+        if c.serves(facilities):
+            lon, lat = c.location.xy
+            out.append(
+                Candidate(
+                    c.id,
+                    c.name,
+                    lon,
+                    lat,
+                    False,
+                    "candidate_sites",
+                    float(c.capacity) if c.capacity > 0 else None,
+                    c.fixed_cost if c.fixed_cost > 0 else None,
+                )
+            )
     for t in scenario.townships:
         lon, lat = t.location.xy
         out.append(
             Candidate(f"{SEAT_PREFIX}{t.code}", f"{t.name}驻地", lon, lat, False, "townships")
         )
     return tuple(out)
+
+
+def m3_per_person(scenario: Scenario, templates: Any | None = None) -> float | None:
+    """Stock volume (m³) one affected person needs by the 预案 templates: the median over the
+    templates (every subtype and level) of Σ needs per 100 people × unit volume / 100, with the
+    workspace's materials. ``None`` without materials or readable templates."""
+    vol = {m.code: m.unit_volume_m3 for m in scenario.materials}
+    if not vol:
+        return None
+    if templates is None:
+        from gis.catalogue import load_plan_templates
+
+        try:
+            templates = load_plan_templates()
+        except ValidationError:
+            return None
+    per = [
+        sum(q * vol[c] for c, q in t.needs_per_100.items() if c in vol) / 100.0
+        for levels in templates.values()
+        for t in levels.values()
+    ]
+    per = [p for p in per if p > 0]
+    return float(np.median(per)) if per else None
+
+
+def _existing_capacities(scenario: Scenario, facilities: str) -> dict[str, float]:
+    """People each existing facility can serve, where its layer states it (module doc, cflp)."""
+    if facilities == "shelters":
+        return {s.id: float(s.capacity) for s in scenario.shelters if s.capacity > 0}
+    if facilities == "stockpiles":
+        stated = [s for s in scenario.stockpiles if s.capacity_m3]
+        per = m3_per_person(scenario) if stated else None
+        if per:
+            return {s.id: math.floor((s.capacity_m3 or 0.0) / per) for s in stated}
+    return {}
 
 
 def _check(request: SitesRequest, n_existing: int, n_candidates: int) -> tuple[int, float | None]:
@@ -216,7 +279,10 @@ def _check(request: SitesRequest, n_existing: int, n_candidates: int) -> tuple[i
     if request.model in ("mclp", "lscp") and t is None:
         t = DEFAULT_COVER_MINUTES
     if n_candidates == 0:
-        raise SitesError(f"no candidate sites: no {request.facilities} and no township seats")
+        raise SitesError(
+            f"no candidate sites: no {request.facilities}, no candidate_sites for them and no "
+            "township seats"
+        )
     if request.keep_existing and n_existing == 0:
         raise SitesError(f"--keep-existing: the workspace has no {request.facilities}")
     free = n_candidates - n_existing if request.keep_existing else n_candidates
@@ -306,21 +372,18 @@ def plan_sites(
     else:
         total = float(pop.sum())
         cap = math.ceil(CFLP_SLACK * total / k) if total > 0 else 1.0
-        fixed = np.where(existing, 0.0, CFLP_NEW_SITE_MINUTES * total)
+        caps, fixed, cflp_notes = _cflp_data(cands, existing, cap, total)
         cflp = LocationProblem(
             cost=np.where(np.isfinite(minutes), minutes * pop[None, :], np.inf),
             weight=pop,
-            capacity=np.full(len(cands), float(cap)),
+            capacity=caps,
             fixed_cost=fixed,
             existing=existing,
             keep_existing=request.keep_existing,
             candidate_names=problem.candidate_names,
             demand_names=problem.demand_names,
         )
-        notes.append(
-            f"容量：每个候选点 {cap:,} 人（总人口/k × {CFLP_SLACK:g}）；新建固定费用 "
-            f"{CFLP_NEW_SITE_MINUTES * total:,.0f} 人·分钟，现有设施 0"
-        )
+        notes.extend(cflp_notes)
         out = solve_cflp(cflp, options, stop=stop, progress=sub)
     progress(0.97, "汇总")
     before = SitesSummary(**summarize(problem, np.nonzero(existing)[0].tolist(), thresholds))
@@ -346,6 +409,39 @@ def plan_sites(
     )
 
 
+def _cflp_data(
+    cands: Sequence[Candidate], existing: np.ndarray, cap: float, total: float
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Capacities (people), fixed costs (person-minutes) and notes of the cflp model (module
+    doc): stated capacities where the layers have them, ``cap`` elsewhere."""
+    caps = np.array([c.capacity if c.capacity is not None else cap for c in cands], dtype=float)
+    n_stated = sum(1 for c in cands if c.capacity is not None)
+    charge = CFLP_NEW_SITE_MINUTES * total
+    costs = [c.fixed_cost_wan for c in cands if c.fixed_cost_wan is not None and not c.existing]
+    mean_cost = float(np.mean(costs)) if costs else 0.0
+    fixed = np.array(
+        [
+            0.0
+            if c.existing
+            else (charge * c.fixed_cost_wan / mean_cost if c.fixed_cost_wan and mean_cost else charge)
+            for c in cands
+        ],
+        dtype=float,
+    )
+    notes = [
+        f"容量：{n_stated} 个候选点按图层所填（人）；其余 {len(cands) - n_stated} 个按 "
+        f"{cap:,.0f} 人（总人口/k × {CFLP_SLACK:g}）",
+        f"新建固定费用 {charge:,.0f} 人·分钟"
+        + (f"（{len(costs)} 个候选站点按所填建设费用相对折算）" if costs else "")
+        + "，现有设施 0",
+    ]
+    if caps.sum() < total:
+        notes.append(
+            f"所有候选点容量合计 {caps.sum():,.0f} 人，少于总人口 {total:,.0f} 人：无法全部服务"
+        )
+    return caps, fixed, notes
+
+
 #: The word that marks a planned (规划) site in its name: the workspace model has no status or
 #: level meaning "planned", so an applied site is an ordinary entity whose name says so.
 PLANNED_MARK = "（规划）"
@@ -358,7 +454,8 @@ def planned_entities(
 
     * stockpiles: a 乡镇-level :class:`~gis.model.Stockpile`, empty, named "<site>（规划）",
       with the seat's township code;
-    * shelters: an indoor 紧急 :class:`~gis.model.Shelter` of capacity 0 (to be filled in);
+    * shelters: an indoor 紧急 :class:`~gis.model.Shelter` of the candidate site's capacity
+      (0 = to be filled in);
     * teams are people, not places: none (raises :class:`SitesError`).
     """
     new = result.new_sites
@@ -391,7 +488,7 @@ def planned_entities(
                     ShelterSetting.INDOOR,
                     ShelterClass.EMERGENCY,
                     where,
-                    capacity=0,
+                    capacity=int(c.capacity or 0),
                     township_code=code if code in codes else "",
                 )
             )

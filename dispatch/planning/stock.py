@@ -46,10 +46,12 @@ pair and shared item, Σ_{s reaches e or f} x_si ≥ need_ei + need_fi (with the
 is exactly the condition for a split of the stock between the two to exist — Gale's theorem on
 a bipartite supply/demand network with two demands; the tests check it by max-flow).
 
-Capacity: the model has no stockpile volume yet, so a stockpile holds at most
-``capacity_factor`` (default 1.5) × the volume of its current inventory (m³) — a store already
-holding goods has room for half as much again; an empty (newly planned) stockpile has no limit
-(``capacity_m3`` ``None``). State a real capacity there when the model has it.
+Capacity: a stockpile's stated 库容 (:attr:`gis.model.Stockpile.capacity_m3`, m³) is the limit
+(``capacity_source`` ``"stated"``). Where none is stated (older workspaces, the demo) the limit is
+estimated as ``capacity_factor`` (default 1.5) × the volume of its current inventory — a store
+already holding goods has room for half as much again (``"estimated"``); an empty (newly planned)
+stockpile without a stated capacity has no limit (``"unlimited"``, ``capacity_m3`` ``None``).
+A stockpile already holding more than its stated capacity is named in ``over_capacity``.
 
 Safety stock: a design-level incident is when safety stock is released, so the recommended
 quantity is the whole stock the design needs; items held below their safety stock are flagged
@@ -322,6 +324,10 @@ class StockProblem:
     capacity_m3: tuple[float | None, ...]  # None: no limit
     held: Mapping[tuple[str, str], float]  # (stockpile id, code) → quantity held
     incidents: tuple[DesignIncident, ...]
+    #: per stockpile: "stated" (its 库容), "estimated" (capacity factor) or "unlimited"
+    capacity_source: tuple[str, ...] = ()
+    #: (stockpile id, volume held m³, stated capacity m³) where the stock exceeds the capacity
+    over_capacity: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -358,15 +364,24 @@ def build_problem(
         raise StockError("workspace has no stockpiles (储备库)")
     by_code = {m.code: m for m in materials}
     caps: list[float | None] = []
+    sources: list[str] = []
+    over: list[tuple[str, float, float]] = []
     held: dict[tuple[str, str], float] = {}
     for s in scenario.stockpiles:
-        vol = 0.0
         for code, q in s.inventory.items():
             held[(s.id, code)] = float(q)
-            if code in by_code:
-                vol += q * by_code[code].unit_volume_m3
-        # an empty (e.g. newly planned) stockpile has no volume to scale: no limit
-        caps.append(round(vol * capacity_factor, 3) if vol > 0 else None)
+        vol = s.stock_volume_m3(by_code)
+        if s.capacity_m3 is not None:
+            caps.append(s.capacity_m3)
+            sources.append("stated")
+            if vol > s.capacity_m3 + 1e-9:
+                over.append((s.id, round(vol, 3), s.capacity_m3))
+        elif vol > 0:
+            caps.append(round(vol * capacity_factor, 3))
+            sources.append("estimated")
+        else:  # an empty (e.g. newly planned) stockpile has no volume to scale: no limit
+            caps.append(None)
+            sources.append("unlimited")
     return StockProblem(
         items=tuple(materials),
         stockpiles=tuple(s.id for s in scenario.stockpiles),
@@ -374,6 +389,8 @@ def build_problem(
         capacity_m3=tuple(caps),
         held=held,
         incidents=tuple(incidents),
+        capacity_source=tuple(sources),
+        over_capacity=tuple(over),
     )
 
 

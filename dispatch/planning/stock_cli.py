@@ -11,7 +11,9 @@ Contract::
   ``bound`` (kg of stock, plus the shortfall penalty and the 1 % purchase tie-break — see
   :mod:`dispatch.planning.stock`), ``gap``, ``engine``, ``runtime_s``;
 * ``total_kg`` (recommended stock weight), ``purchase_kg``;
-* ``stockpiles``: per stockpile ``id``, ``name``, ``capacity_m3``, ``recommended_m3``,
+* ``stockpiles``: per stockpile ``id``, ``name``, ``capacity_m3``, ``capacity_source``
+  (``stated`` 库容 / ``estimated`` by the capacity factor / ``unlimited``), ``recommended_m3``,
+  ``held_m3``,
   ``items`` — per item ``code``, ``name``, ``unit``, ``recommended``, ``held``, ``gap``
   (= recommended − held), ``shortage`` (缺口, > 0), ``surplus`` (富余), ``safety_stock``,
   ``below_safety``;
@@ -23,7 +25,9 @@ Contract::
   ``quantity``, ``weight_kg``, ``volume_m3``); ``below_safety``: items held below safety stock;
 * ``rules``: ``radius_m``, ``nearest``, ``deadline_min``, ``capacity_factor``, ``pairs``
   (``--pairs``: any two design incidents at once must be served too), ``objective``;
-* ``shortfalls`` (what capacity leaves uncovered), ``problems`` (sentences), ``notes``.
+* ``shortfalls`` (what capacity leaves uncovered), ``over_capacity`` (stockpiles holding more
+  than their stated 库容: ``id``, ``name``, ``held_m3``, ``capacity_m3``), ``problems``
+  (sentences), ``notes``.
 
 ``DIR/stock.xlsx``: sheets 储备建议, 采购清单, 低于安全库存, 临期物资, 设计事件, 说明 — Chinese
 headers.
@@ -130,15 +134,21 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
     info = plan.result.info
     names = dict(zip(plan.problem.stockpiles, plan.problem.stockpile_names, strict=True))
     stockpiles = []
-    for sid, cap in zip(plan.problem.stockpiles, plan.problem.capacity_m3, strict=True):
+    sources = plan.problem.capacity_source or ("estimated",) * len(plan.problem.stockpiles)
+    for sid, cap, source in zip(
+        plan.problem.stockpiles, plan.problem.capacity_m3, sources, strict=True
+    ):
         lines = [ln for ln in plan.report.lines if ln.stockpile_id == sid]
         vol = sum(ln.recommended * mats[ln.code].unit_volume_m3 for ln in lines if ln.code in mats)
+        held = sum(ln.held * mats[ln.code].unit_volume_m3 for ln in lines if ln.code in mats)
         stockpiles.append(
             {
                 "id": sid,
                 "name": names[sid],
                 "capacity_m3": cap,
+                "capacity_source": source,
                 "recommended_m3": round(vol, 3),
+                "held_m3": round(held, 3),
                 "items": [
                     {
                         "code": ln.code,
@@ -241,7 +251,17 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
         "shortfalls": [
             {"incident": e, "code": c, "quantity": _num(q)} for e, c, q in plan.result.shortfalls
         ],
-        "problems": list(plan.result.problems),
+        "over_capacity": [
+            {"id": sid, "name": names[sid], "held_m3": held, "capacity_m3": cap}
+            for sid, held, cap in plan.problem.over_capacity
+        ],
+        "problems": [
+            *plan.result.problems,
+            *(
+                f"储备库 {names[sid]} 现有库存 {held:g} m³ 超出库容 {cap:g} m³"
+                for sid, held, cap in plan.problem.over_capacity
+            ),
+        ],
         "rules": {
             "radius_m": rules.radius_m,
             "nearest": rules.nearest,
@@ -255,12 +275,29 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
                 else "每个设计事件单独满足（不同时发生）"
             ),
         },
-        "notes": (
-            []
-            if any(ln.expiry is not None for ln in plan.report.lines)
-            else ["到期日：库存台账没有到期日，未能检查临期物资（导入台账时可带 到期日 列）"]
-        ),
+        "notes": [
+            *(
+                []
+                if any(ln.expiry is not None for ln in plan.report.lines)
+                else ["到期日：库存台账没有到期日，未能检查临期物资（导入台账时可带 到期日 列）"]
+            ),
+            *_capacity_notes(sources, names, plan.problem.stockpiles, plan.request),
+        ],
     }
+
+
+def _capacity_notes(
+    sources: tuple[str, ...], names: dict[str, str], ids: tuple[str, ...], request: Any
+) -> list[str]:
+    """Which capacities were stated and which assumed (module doc of dispatch.planning.stock)."""
+    unstated = [names[i] for i, src in zip(ids, sources, strict=True) if src != "stated"]
+    if not unstated:
+        return []
+    return [
+        f"库容：{len(unstated)} 个储备库未填库容（capacity_m3），按现有库存体积 × "
+        f"{request.capacity_factor:g} 估算（空库不限）：{'、'.join(unstated[:10])}"
+        + ("等" if len(unstated) > 10 else "")
+    ]
 
 
 def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:

@@ -77,6 +77,10 @@ FIELD_WORDS: Mapping[str, tuple[str, ...]] = {
     "safety_stock": ("安全库存", "最低库存", "safety_stock"),
     "production_date": ("生产日期", "production_date"),
     "expiry_date": ("到期日", "有效期至", "失效日期", "保质期至", "expiry_date"),
+    "capacity_m3": ("库容(m³)", "库容", "仓库容积", "储存容积", "capacity_m3"),
+    "kind": ("可建为", "候选类型", "需求点类型", "类型", "kind"),
+    "fixed_cost": ("建设费用(万元)", "建设费用", "固定费用", "投资", "fixed_cost"),
+    "note": ("备注", "note"),
 }  # fmt: skip
 
 #: A team's vehicle line (type, count, capacity per vehicle): columns on the team row, or one

@@ -374,6 +374,7 @@ _PREFIX = {
     "incidents": "IN-",
     "hazards": "HZ-",
     "demand_points": "DP-",
+    "candidate_sites": "CS-",
 }
 
 

@@ -223,6 +223,11 @@ class LayerReader:
         """Read a table; return fids and its spec'd columns converted to Python values."""
         layer = table.layer
         geoms = crs = None
+        if table.optional and layer not in self.layers:  # added after files were written
+            empty: dict[str, list[Any]] = {c.name: [] for c in table.columns}
+            if table.geometry is not None:
+                empty["geometry"] = []
+            return [], empty
         if table.geometry is not None:
             fids, raw, geoms, crs = self.features(layer)
         else:

@@ -36,7 +36,8 @@ layer               geometry       columns (see the specs below for kinds and de
                                    one ``metadata.<key>`` row per Scenario.metadata entry
 ``boundary``        GEOMETRY       name (0 or 1 row; Polygon or MultiPolygon)
 ``townships``       Point          code, name, population, location_source
-``stockpiles``      Point          id, name, level, township_code, contact
+``stockpiles``      Point          id, name, level, township_code, contact, capacity_m3
+                                   (库容 m³; NULL or absent = not stated)
 ``shelters``        Point          id, name, setting, shelter_class, capacity, occupancy,
                                    township_code
 ``teams``           Point          id, name, force_type, headcount, status, leader, phone
@@ -47,6 +48,8 @@ layer               geometry       columns (see the specs below for kinds and de
 ``closures``        GEOMETRY       id, reason, radius_m, speed_factor, since, until (ISO text)
 ``demand_points``   Point          id, name, kind (村庄/学校/工厂/其他), population, weight,
                                    township_code — places to reach in time (coverage)
+``candidate_sites`` Point          id, name, kind (stockpile/shelter/any), capacity (people),
+                                   fixed_cost (万元), note — planner-marked sites for 选址
 ``materials``       (attributes)   code, name_zh, name_en, unit, unit_weight_kg,
                                    unit_volume_m3, category, divisible
 ``inventory``       (attributes)   stockpile_id, material, quantity, safety_stock,
@@ -85,6 +88,7 @@ from gis.fields import Limit, field_limit
 from gis.model import (
     ROAD_EDGE_COLUMNS,
     ROAD_NODE_COLUMNS,
+    CandidateSite,
     DemandPoint,
     Hazard,
     Incident,
@@ -235,6 +239,8 @@ class Table:
     layer: str
     columns: tuple[Column, ...]
     geometry: Geometry | None = None
+    #: A layer added after workspaces were first written: absent from a file = no rows.
+    optional: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -351,6 +357,8 @@ STOCKPILES = EntityTable(
         Column("level", "text"),
         Column("township_code", "text", required=False),
         Column("contact", "text", required=False),
+        # 库容: optional (older workspaces have none), NULL = not stated
+        Column("capacity_m3", "float", required=False, nullable=True, non_negative=True),
     ),
 )
 
@@ -442,6 +450,7 @@ CLOSURES = EntityTable(
 DEMAND_POINTS = EntityTable(
     layer="demand_points",
     model=DemandPoint,
+    optional=True,
     scenario_attr="demand_points",
     geometry=_POINT,
     columns=(
@@ -451,6 +460,22 @@ DEMAND_POINTS = EntityTable(
         Column("population", "int", required=False, default=0),
         Column("weight", "float", required=False, default=1.0),
         Column("township_code", "text", required=False),
+    ),
+)
+
+CANDIDATE_SITES = EntityTable(
+    layer="candidate_sites",
+    model=CandidateSite,
+    optional=True,
+    scenario_attr="candidate_sites",
+    geometry=_POINT,
+    columns=(
+        Column("id", "text"),
+        Column("name", "text"),
+        Column("kind", "text", required=False, default="any"),
+        Column("capacity", "int", required=False, default=0, non_negative=True),
+        Column("fixed_cost", "float", required=False, default=0.0, non_negative=True),
+        Column("note", "text", required=False),
     ),
 )
 
@@ -577,6 +602,7 @@ TABLES: tuple[Table, ...] = (
     HAZARDS,
     CLOSURES,
     DEMAND_POINTS,
+    CANDIDATE_SITES,
     MATERIALS_TABLE,
     INVENTORY,
     SHELTER_STOCK,

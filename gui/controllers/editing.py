@@ -27,8 +27,19 @@ ID_PREFIX = {
     "hazards": "HZ",
     "incidents": "INC",
     "closures": "CL",
+    "demand_points": "DP",
+    "candidate_sites": "CS",
 }
-ENTITY_KINDS = ("incidents", "stockpiles", "shelters", "teams", "hazards", "closures")
+ENTITY_KINDS = (
+    "incidents",
+    "stockpiles",
+    "shelters",
+    "teams",
+    "hazards",
+    "closures",
+    "demand_points",
+    "candidate_sites",
+)
 
 
 def kind_of(scenario: Scenario, entity_id: str) -> str | None:

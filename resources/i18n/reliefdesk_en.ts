@@ -2122,6 +2122,92 @@
     <message>
         <source>；</source>
         <translation>; </translation>
+        <source>人口（人）</source>
+        <translation>Population (people)</translation>
+    </message>
+    <message>
+        <source>候选站点</source>
+        <translation>Candidate sites</translation>
+    </message>
+    <message>
+        <source>可建为</source>
+        <translation>May become</translation>
+    </message>
+    <message>
+        <source>可服务/容纳(人)</source>
+        <translation>Serves/holds (people)</translation>
+    </message>
+    <message>
+        <source>可服务/容纳（人）</source>
+        <translation>Serves/holds (people)</translation>
+    </message>
+    <message>
+        <source>库容（m³）</source>
+        <translation>Storage capacity (m³)</translation>
+    </message>
+    <message>
+        <source>建设费用(万元)</source>
+        <translation>Building cost (10k CNY)</translation>
+    </message>
+    <message>
+        <source>建设费用（万元）</source>
+        <translation>Building cost (10k CNY)</translation>
+    </message>
+    <message>
+        <source>新候选站点</source>
+        <translation>New candidate site</translation>
+    </message>
+    <message>
+        <source>新需求点</source>
+        <translation>New demand point</translation>
+    </message>
+    <message>
+        <source>未填</source>
+        <translation>Not stated</translation>
+    </message>
+    <message>
+        <source>未填（不限）</source>
+        <translation>Not stated (no limit)</translation>
+    </message>
+    <message>
+        <source>权重</source>
+        <translation>Weight</translation>
+    </message>
+    <message>
+        <source>权重（× 人口）</source>
+        <translation>Weight (× population)</translation>
+    </message>
+    <message>
+        <source>需求点</source>
+        <translation>Demand points</translation>
+    </message>
+    <message>
+        <source>需求点（可编辑）</source>
+        <translation>Demand points (editable)</translation>
+    </message>
+    <message>
+        <source>在地图上添加需求点</source>
+        <translation>Add a demand point on the map</translation>
+    </message>
+    <message>
+        <source>在地图上添加候选站点</source>
+        <translation>Add a candidate site on the map</translation>
+    </message>
+    <message>
+        <source>不限</source>
+        <translation>Any</translation>
+    </message>
+    <message>
+        <source>村庄</source>
+        <translation>Village</translation>
+    </message>
+    <message>
+        <source>学校</source>
+        <translation>School</translation>
+    </message>
+    <message>
+        <source>工厂</source>
+        <translation>Factory</translation>
     </message>
 </context>
 </TS>

@@ -370,7 +370,8 @@
              lineJoin: pr.role === "arrow" ? "miter" : "round" };
   }
 
-  var POINT_LAYERS = ["shelters", "stockpiles", "teams", "incidents"];
+  var POINT_LAYERS = ["shelters", "stockpiles", "teams", "incidents", "candidate_sites",
+                      "demand_points"];
 
   // Ground layers (gui/map_ground.py): rivers, bridges, villages. Tips/labels arrive escaped.
   function waterStyle(f) {
@@ -580,7 +581,8 @@
 
   // Drawing order, top first (set from the layer panel). Vector groups are re-stacked with
   // bringToFront from the bottom up; marker groups get z-index offsets.
-  RD.order = ["incidents", "teams", "stockpiles", "shelters", "routes", "closures",
+  RD.order = ["incidents", "teams", "stockpiles", "shelters", "candidate_sites", "demand_points",
+              "routes", "closures",
               "closed_roads", "hazards", "townships", "villages", "bridges", "roads", "water",
               "boundary"];
 
