@@ -140,7 +140,7 @@ def gcj_offset_grid(
 
     ``{"lon0", "lat0", "step", "nx", "ny", "dlon": [...], "dlat": [...]}``, row-major (rows =
     latitudes from ``lat0`` up). None outside China (the offsets are zero there) or without
-    bounds. At 0.01° the bilinear interpolation error is a few centimetres (the offset's
+    bounds. At 0.01° the bilinear interpolation error is below 10 cm (the offset's
     shortest period is 1/3°), far below a metre.
     """
     if bounds is None:

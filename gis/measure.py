@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,3 +71,16 @@ def format_area(m2: float) -> str:
     if m2 >= 10_000:
         return f"{m2 / 1e4:.2f} ha ({m2:,.0f} m²)"
     return f"{m2:,.0f} m²"
+
+
+def scale_bar(metres_per_px: float, max_px: float) -> tuple[float, float]:
+    """A metric scale bar no longer than ``max_px``: ``(length in metres, length in pixels)``,
+    the length a round 1, 2 or 5 × 10ⁿ metres."""
+    if not (metres_per_px > 0 and max_px > 0):
+        raise ValueError("scale bar needs a positive scale and width")
+    limit = metres_per_px * max_px
+    step = 10 ** math.floor(math.log10(limit))
+    for k in (5, 2, 1):
+        if k * step <= limit:
+            return float(k * step), k * step / metres_per_px
+    return float(step), step / metres_per_px

@@ -121,8 +121,13 @@
       var ts = this.getTileSize();
       var centre = coords.scaleBy(ts).add(ts.divideBy(2));
       var g = this._map.unproject(centre, coords.z);           // a GCJ-02 position
-      var d = gcjDelta(this._gcj, g.lat, g.lng);
-      var w = L.latLng(g.lat - d[0], g.lng - d[1]);            // the WGS-84 point drawn there
+      // the WGS-84 point w with gcj(w) = g: fixed-point iteration (the offset changes by
+      // metres over its own size, so one step would leave a metre or two)
+      var w = L.latLng(g.lat, g.lng);
+      for (var k = 0; k < 3; k++) {
+        var d = gcjDelta(this._gcj, w.lat, w.lng);
+        w = L.latLng(g.lat - d[0], g.lng - d[1]);
+      }
       return centre.subtract(this._map.project(w, coords.z));  // GCJ pixel − WGS pixel
     },
     _getTilePos: function (coords) {
