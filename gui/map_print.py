@@ -4,7 +4,7 @@ The view is grabbed from the :class:`~gui.map_view.MapView` (what the operator s
 included) and composed with :class:`QPainter` onto a sheet with a title and the time, a legend
 of the visible layers (the layer panel's colours), a metric scale bar measured along the view's
 bottom edge (``RD.viewInfo``, :func:`gis.measure.scale_bar`) and a north arrow (the map is
-north-up Web Mercator). PDF: the same sheet on an A4 landscape page (:class:`QPdfWriter`).
+north-up Web Mercator); the page's own zoom buttons and scale are hidden while grabbing. PDF: the same sheet on an A4 landscape page (:class:`QPdfWriter`).
 Files are written to a temporary name and renamed, so a failed export leaves nothing half-written.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PyQt6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt, QTimer
 from PyQt6.QtGui import (
     QColor,
     QFont,
@@ -37,6 +37,11 @@ from gui.i18n import tr
 from gui.map_page import LAYERS
 
 HEADER = 56
+#: show (``""``) or hide (``"none"``) the page's zoom buttons and scale control
+CONTROLS_JS = (
+    "document.querySelectorAll('.leaflet-control-zoom, .leaflet-control-scale')"
+    ".forEach(function (e) {{ e.style.display = '{display}'; }})"
+)
 LEGEND_W = 190
 PAD = 12
 
@@ -83,7 +88,6 @@ def compose(
     p.setPen(QPen(QColor("#333333"), 1))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawRect(QRectF(x0, y0, view.width(), view.height()))
-    _scale_bar(p, x0 + 14, y0 + view.height() - 16, metres_per_px, view.width() / 4)
     _north_arrow(p, x0 + view.width() - 34, y0 + 14)
     # legend
     lx = x0 + view.width() + PAD
@@ -102,6 +106,7 @@ def compose(
         p.drawRect(QRectF(lx, yy + 3, 18, 11))
         p.setPen(QColor("#222222"))
         p.drawText(QRectF(lx + 26, yy, LEGEND_W - 26, 18), Qt.AlignmentFlag.AlignLeft, label)
+    _scale_bar(p, lx + 8, y0 + 28 + len(legend) * 20 + 40, metres_per_px, LEGEND_W - 80)
     p.end()
     return sheet
 
@@ -175,12 +180,18 @@ def export_view(
     """Export the window's current map view to ``path`` (.png or .pdf); ``on_done(path, error)``."""
     path = Path(path)
 
+    def measured(raw: Any) -> None:
+        # the page's own controls (zoom buttons, scale) are hidden while the view is grabbed
+        # (one frame later): the sheet has its own scale bar
+        QTimer.singleShot(250, lambda: finish(raw))
+
     def finish(raw: Any) -> None:
         try:
             info = json.loads(raw) if isinstance(raw, str) else None
             if not info or not info.get("metres_per_px"):
                 raise ValueError(tr("地图尚未显示，无法导出"))
             view = window.map.grab().toImage()
+            window.map.run_js(CONTROLS_JS.format(display=""))
             ratio = view.width() / max(1, int(info["width"]))
             sheet = compose(
                 view,
@@ -201,7 +212,11 @@ def export_view(
         if on_done:
             on_done(path, "")
 
-    window.map.evaluate("window.RD && RD.map ? JSON.stringify(RD.viewInfo()) : null", finish)
+    window.map.evaluate(
+        "window.RD && RD.map ? (" + CONTROLS_JS.format(display="none") + ", "
+        "JSON.stringify(RD.viewInfo())) : null",
+        measured,
+    )
 
 
 def export_view_dialog(window: Any) -> None:
