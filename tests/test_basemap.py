@@ -228,3 +228,29 @@ def test_gcj_round_trip_sanity_for_the_numbers_used_above() -> None:
     glon, glat = wgs84_to_gcj02(105.8336, 28.8116)
     wlon, wlat = gcj02_to_wgs84(glon, glat)
     assert abs(wlon - 105.8336) < 1e-7 and abs(wlat - 28.8116) < 1e-7
+
+
+def test_township_areas_are_drawn_when_the_workspace_holds_them(demo_ws) -> None:
+    from gui.map_ground import township_area_features, workspace_basemap_spec
+
+    assert township_area_features(demo_ws.documents["map_layers"]) is None  # the demo has none
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[105.8, 28.8], [105.9, 28.8], [105.9, 28.9], [105.8, 28.8]]],
+                },
+                "properties": {"name": "<b>符阳街道</b>"},
+            },
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}},
+        ],
+    }
+    fc = township_area_features({"township_areas": json.dumps(doc)})
+    assert len(fc["features"]) == 1
+    assert fc["features"][0]["properties"]["tip"] == "&lt;b&gt;符阳街道&lt;/b&gt;"
+    assert township_area_features({"township_areas": "{bad"}) is None
+    spec = workspace_basemap_spec(demo_ws.scenario, demo_ws.documents["map_layers"])
+    assert spec["kind"] == "workspace" and spec["labels"] and "https://" not in json.dumps(spec)
