@@ -21,7 +21,16 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QStringListModel, Qt, pyqtSignal
+from PyQt6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QIODevice,
+    QObject,
+    QStringListModel,
+    Qt,
+    pyqtSignal,
+)
 from PyQt6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PyQt6.QtWebEngineCore import (
     QWebEngineSettings,
@@ -64,6 +73,17 @@ class TileSchemeHandler(QWebEngineUrlSchemeHandler):
         self.served += 1
 
 
+def _scheme_handler(profile: Any) -> TileSchemeHandler:
+    """The profile's ``rdtiles:`` handler, installed once and owned by the application (the
+    profile outlives windows; a second window in the same process shares it)."""
+    handler = profile.urlSchemeHandler(TILE_SCHEME)
+    if isinstance(handler, TileSchemeHandler):
+        return handler
+    handler = TileSchemeHandler(QCoreApplication.instance())
+    profile.installUrlSchemeHandler(TILE_SCHEME, handler)
+    return handler
+
+
 class BasemapController(QObject):
     """The base map of the open workspace: choose, persist, apply to the page."""
 
@@ -72,12 +92,7 @@ class BasemapController(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.w = window
-        self.handler = TileSchemeHandler(self)
-        profile = window.map.page().profile()
-        if profile.urlSchemeHandler(TILE_SCHEME) is None:
-            profile.installUrlSchemeHandler(TILE_SCHEME, self.handler)
-        else:  # a second window in the same process (tests): share the first handler
-            self.handler = profile.urlSchemeHandler(TILE_SCHEME)
+        self.handler = _scheme_handler(window.map.page().profile())
         self.choice = bm.DEFAULT
         self._token = ""
         window.map.sig_ready.connect(self.apply)
