@@ -13,7 +13,7 @@ no search library handles Chinese names without a tokenizer that would be heavie
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +103,7 @@ def _entity_places(scenario: Scenario) -> Iterable[Place]:
         yield Place(h.name, "hazard", c.x, c.y, h.id)
 
 
-def _road_places(road_edges: Any | None) -> Iterable[Place]:
+def road_places(road_edges: Any | None) -> list[Place]:
     """One place per road name (and per ref without a name), over its edges' extent."""
     if road_edges is None or not len(road_edges) or "name" not in road_edges.columns:
         return []
@@ -149,8 +149,12 @@ def _road_places(road_edges: Any | None) -> Iterable[Place]:
     ]
 
 
-def build_index(scenario: Scenario, road_edges: Any | None = None) -> PlaceIndex:
-    """The named places of a scenario and (optionally) its road edges (GeoDataFrame, EPSG:4326)."""
-    places = [p for p in (*_entity_places(scenario), *_road_places(road_edges)) if p.name]
+def build_index(
+    scenario: Scenario, road_edges: Any | None = None, *, roads: Sequence[Place] | None = None
+) -> PlaceIndex:
+    """The named places of a scenario and its road edges (GeoDataFrame, EPSG:4326), or of
+    ``roads`` already computed by :func:`road_places` (the roads change less often: ~0.1 s)."""
+    road_list = road_places(road_edges) if roads is None else roads
+    places = [p for p in (*_entity_places(scenario), *road_list) if p.name]
     keys = tuple(normalise(f"{p.name} {p.ref}") for p in places)
     return PlaceIndex(tuple(places), keys)

@@ -43,7 +43,7 @@ from gis import basemap as bm
 from gis.coords import wgs84_to_gcj02
 from gis.measure import Measurement, format_area, format_length, measure_geojson
 from gis.paths import default_dir
-from gis.place_search import KIND_LABELS, Place, PlaceIndex, build_index
+from gis.place_search import KIND_LABELS, Place, PlaceIndex, build_index, road_places
 from gis.tiles import MBTiles, TileSourceError, parse_tile_path
 from gui.i18n import tr
 from gui.map_page import js_literal, scenario_bounds
@@ -200,6 +200,8 @@ class MapToolsController(QObject):
         self.index: PlaceIndex = PlaceIndex((), ())
         self._entries: dict[str, Place] = {}
         self._coords = ""
+        self._roads_of: Any = None
+        self._roads: list[Place] = []
         window.map.bridge.sig_measured.connect(self.on_measured)
         window.session.sig_workspace_loaded.connect(self.rebuild_index)
         window.session.sig_scenario_changed.connect(lambda *_a: self.rebuild_index())
@@ -230,7 +232,9 @@ class MapToolsController(QObject):
 
     def rebuild_index(self) -> None:
         s = self.w.session
-        self.index = build_index(s.scenario, s.road_edges)
+        if self._roads_of is not s.road_edges:  # roads change rarely, entities often
+            self._roads_of, self._roads = s.road_edges, road_places(s.road_edges)
+        self.index = build_index(s.scenario, roads=self._roads)
         self._entries = {}
         for p in self.index.places:
             self._entries.setdefault(f"{p.name}（{tr(KIND_LABELS[p.kind])}）", p)
@@ -357,6 +361,7 @@ def install_map_tools(window: QMainWindow) -> None:
     w.toolbar.addWidget(box)
     w.act_find_place.triggered.connect(lambda: (box.setFocus(), box.selectAll()))
 
+    w.coord_label.setText(tr("WGS-84 — | GCJ-02 —"))
     w.coord_label.setToolTip(tr("单击复制坐标（WGS-84 与 GCJ-02）"))
     w.coord_label.setMinimumWidth(360)
     w.coord_label.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -99,10 +99,14 @@ def test_an_mbtiles_base_map_is_served_and_persists_per_workspace(qtbot, win, en
     assert win.basemap_actions["mbtiles"].isChecked()
     stored = win.settings.value(bm.settings_key(win.session.path))
     assert bm.BasemapChoice.from_json(stored) == bm.BasemapChoice("mbtiles", str(path))
-    # reopening the workspace finds the choice again; another workspace has its own
-    win.basemap.choice = bm.DEFAULT
-    win.basemap.load_choice()
-    assert win.basemap.choice.kind == "mbtiles"
+    # reopening the workspace (a new page) draws the stored choice again
+    ws = win.session.path
+    win.open_workspace(ws)
+    qtbot.waitUntil(lambda: win.map.ready and win.session.network is not None, timeout=60000)
+    qtbot.waitUntil(lambda: not win.runner.busy, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseKind") == "tiles", timeout=TIMEOUT_MS)
+    assert win.basemap.choice == bm.BasemapChoice("mbtiles", str(path))
+    # another workspace has its own choice
     assert win.settings.value(bm.settings_key(env / "other.gpkg")) is None
     # a broken file is refused with a message and the choice stays
     (env / "broken.mbtiles").write_text("no")

@@ -2355,5 +2355,9 @@
         <source>高德地图（在线，GCJ-02 已纠偏）</source>
         <translation>AMap (online, GCJ-02 corrected)</translation>
     </message>
+    <message>
+        <source>WGS-84 — | GCJ-02 —</source>
+        <translation>WGS-84 — | GCJ-02 —</translation>
+    </message>
 </context>
 </TS>
