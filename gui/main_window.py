@@ -43,6 +43,7 @@ from gui.controllers.workspace import WorkspaceController
 from gui.docks.dispatch_panel import DispatchPanel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
 from gui.i18n import LANGUAGES, install_language, tr
+from gui.map_tools import install_map_tools
 from gui.map_view import MapView
 from gui.retranslate import retranslate_window
 from gui.services.workspace_jobs import OpenResult
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.editing = EditController(self.session, self)
         build_actions(self)
         self._connect()
+        install_map_tools(self)  # 视图 → 底图, measuring, search, coordinates, view export
         # the dispatch dock must exist before the saved layout is restored
         self.dispatch_panel = self.install_dispatch_panel()
         self._restore_settings()
@@ -521,7 +523,7 @@ class MainWindow(QMainWindow):
         self.rebuild_map()
 
     def _on_mouse_moved(self, lon: float, lat: float) -> None:
-        self.coord_label.setText(tr("经度 {lon:.5f}  纬度 {lat:.5f}").format(lon=lon, lat=lat))
+        self.coord_label.setText(self.map_tools.coordinate_text(lon, lat))
 
     def _on_view_changed(self, zoom: int, lat: float, width: int) -> None:
         self.scale_label.setText(tr("比例尺 1:{n:,.0f}").format(n=self.map.scale_denominator()))

@@ -132,3 +132,44 @@ def village_points(scenario: Scenario) -> list[dict[str, Any]]:
         }
         for d in scenario.demand_points
     ]
+
+
+def township_area_features(map_layers: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """Township areas (乡镇界) from ``documents["map_layers"]["township_areas"]`` when the
+    workspace holds them (a GeoJSON FeatureCollection of polygons); None otherwise."""
+    text = (map_layers or {}).get("township_areas")
+    if not text:
+        return None
+    try:
+        raw = list(json.loads(text).get("features") or [])
+    except (ValueError, AttributeError, TypeError):
+        return None
+    out = []
+    for f in raw:
+        try:
+            geom = shape(f["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        name = str((f.get("properties") or {}).get("name") or "")
+        out.append(
+            {"type": "Feature", "geometry": _rounded(geom), "properties": {"tip": escape(name)}}
+        )
+    return _fc(out) if out else None
+
+
+def workspace_basemap_spec(
+    scenario: Scenario, map_layers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """``RD.setBasemap`` spec of the base map drawn from the workspace (:mod:`gis.basemap`)."""
+    from gis.basemap import DEFAULT, page_spec, place_labels
+
+    try:
+        rivers = json.loads((map_layers or {}).get("rivers") or "{}")
+    except ValueError:
+        rivers = {}
+    labels = place_labels(
+        scenario.name, scenario.boundary, rivers if isinstance(rivers, dict) else {}
+    )
+    return page_spec(DEFAULT, labels=labels)

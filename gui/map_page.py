@@ -66,8 +66,10 @@ from gui.js_text import (  # noqa: F401 (js_literal, escape, popup_html re-expor
 from gui.map_ground import (
     VILLAGE_LABEL_ZOOM,
     bridge_features,
+    township_area_features,
     village_points,
     water_features,
+    workspace_basemap_spec,
 )
 
 RESOURCES_DIR = resources_dir()  # gis.paths: the source tree or the frozen bundle
@@ -583,6 +585,7 @@ def asset_urls(base: str | None = None) -> dict[str, str]:
         "cluster_js": f"{root}/vendor/leaflet-markercluster/leaflet.markercluster.js",
         "cluster_css": f"{root}/vendor/leaflet-markercluster/MarkerCluster.css",
         "rd_js": f"{root}/js/reliefdesk_map.js",
+        "rd_tools_js": f"{root}/js/reliefdesk_tools.js",
         "rd_css": f"{root}/css/reliefdesk_map.css",
     }
 
@@ -717,6 +720,9 @@ def build_map_html(
             raw('<script src="qrc:///qtwebchannel/qwebchannel.js"></script>'), name="qwebchannel"
         )
     root.header.add_child(raw(f'<script src="{escape(assets["rd_js"])}"></script>'), name="rd_js")
+    root.header.add_child(
+        raw(f'<script src="{escape(assets["rd_tools_js"])}"></script>'), name="rd_tools_js"
+    )
 
     payload = layer_payloads(
         scenario,
@@ -736,6 +742,9 @@ def build_map_html(
         "labels": {spec.id: spec.label_zh for spec in LAYERS},
         "colors": {spec.id: spec.color for spec in LAYERS},
         "village_label_zoom": VILLAGE_LABEL_ZOOM,
+        # the workspace base map (gis/basemap.py); another choice is applied once the page runs
+        "basemap": workspace_basemap_spec(scenario, map_layers),
+        "township_areas": township_area_features(map_layers),
     }
     root.header.add_child(
         raw(f"<script>var RD_DATA = {js_literal_chunked(data)};</script>"), name="rd_data"
@@ -779,6 +788,7 @@ def code_fingerprint() -> str:
         Path(__file__).with_name("map_ground.py"),
         Path(map_style.__file__),
         RESOURCES_DIR / "js" / "reliefdesk_map.js",
+        RESOURCES_DIR / "js" / "reliefdesk_tools.js",
         RESOURCES_DIR / "css" / "reliefdesk_map.css",
     ):
         h.update(p.read_bytes())

@@ -23,13 +23,37 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QUrl, pyqtSignal, pyqtSlot
 from PyQt6.QtWebChannel import QWebChannel
-from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+from PyQt6.QtWebEngineCore import (
+    QWebEnginePage,
+    QWebEngineSettings,
+    QWebEngineUrlScheme,
+)
 from PyQt6.QtWebEngineWidgets import QWebEngineView
 from PyQt6.QtWidgets import QWidget
 
 from gui.map_page import RESOURCES_DIR, js_literal
 
 log = logging.getLogger(__name__)
+
+#: The page's scheme for local tiles (gui/map_tools.py serves it from an MBTiles file).
+TILE_SCHEME = b"rdtiles"
+
+
+def register_tile_scheme() -> None:
+    """Declare ``rdtiles:`` to Chromium (must happen before the first web engine profile)."""
+    if QWebEngineUrlScheme.schemeByName(TILE_SCHEME).name():
+        return
+    scheme = QWebEngineUrlScheme(TILE_SCHEME)
+    scheme.setSyntax(QWebEngineUrlScheme.Syntax.Path)
+    scheme.setFlags(
+        QWebEngineUrlScheme.Flag.SecureScheme
+        | QWebEngineUrlScheme.Flag.LocalScheme
+        | QWebEngineUrlScheme.Flag.CorsEnabled
+    )
+    QWebEngineUrlScheme.registerScheme(scheme)
+
+
+register_tile_scheme()  # at import: gui modules are imported before the QApplication exists
 
 
 class MapBridge(QObject):
@@ -40,6 +64,8 @@ class MapBridge(QObject):
     sig_mouse_moved = pyqtSignal(float, float)
     sig_marker_dragged = pyqtSignal(str, float, float)
     sig_closure_drawn = pyqtSignal(str)
+    #: a shape drawn with the measuring tool (GeoJSON geometry text)
+    sig_measured = pyqtSignal(str)
     sig_view_changed = pyqtSignal(int, float, int)
     sig_page_ready = pyqtSignal(str)
     #: every layer is on the map and painted (JSON of ``RD.stats()``)
@@ -64,6 +90,10 @@ class MapBridge(QObject):
     @pyqtSlot(str)
     def closureDrawn(self, geojson: str) -> None:  # noqa: N802
         self.sig_closure_drawn.emit(str(geojson))
+
+    @pyqtSlot(str)
+    def measured(self, geojson: str) -> None:
+        self.sig_measured.emit(str(geojson))
 
     @pyqtSlot(float, float, float)
     def viewChanged(self, zoom: float, lat: float, width_px: float) -> None:  # noqa: N802

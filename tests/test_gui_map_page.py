@@ -36,8 +36,9 @@ def test_page_is_offline_and_assets_exist(demo) -> None:
     assert "http://" not in page
     urls = set(re.findall(r'(?:src|href)="([^"]+)"', page))
     files = [u for u in urls if u.startswith("file://")]
-    # leaflet js+css, jquery, leaflet.draw js+css, leaflet.markercluster js+css, page js+css
-    assert len(files) == 9, sorted(urls)
+    # leaflet js+css, jquery, leaflet.draw js+css, leaflet.markercluster js+css, page js+css,
+    # map tools js (base maps, measuring: reliefdesk_tools.js)
+    assert len(files) == 10, sorted(urls)
     for u in files:
         assert Path(unquote(urlparse(u).path)).is_file(), u
     assert urls - set(files) == {"qrc:///qtwebchannel/qwebchannel.js"}

@@ -2208,6 +2208,140 @@
     <message>
         <source>工厂</source>
         <translation>Factory</translation>
+        <source>MBTiles 瓦片 (*.mbtiles);;所有文件 (*)</source>
+        <translation>MBTiles tiles (*.mbtiles);;All files (*)</translation>
+    </message>
+    <message>
+        <source>OpenStreetMap（在线）</source>
+        <translation>OpenStreetMap (online)</translation>
+    </message>
+    <message>
+        <source>PNG 图片 (*.png);;PDF 文档 (*.pdf)</source>
+        <translation>PNG image (*.png);;PDF document (*.pdf)</translation>
+    </message>
+    <message>
+        <source>WGS-84 {lon:.5f}, {lat:.5f} | GCJ-02 {glon:.5f}, {glat:.5f}</source>
+        <translation>WGS-84 {lon:.5f}, {lat:.5f} | GCJ-02 {glon:.5f}, {glat:.5f}</translation>
+    </message>
+    <message>
+        <source>{path} 是矢量瓦片（pbf），本程序只显示栅格瓦片（PNG/JPEG/WebP）。</source>
+        <translation>{path} holds vector tiles (pbf); this program shows raster tiles only (PNG/JPEG/WebP).</translation>
+    </message>
+    <message>
+        <source>制图时间 {t}</source>
+        <translation>Made {t}</translation>
+    </message>
+    <message>
+        <source>单击地图逐点量算，双击或单击末点结束（Esc 取消）</source>
+        <translation>Click the map point by point; double-click or click the last point to finish (Esc cancels)</translation>
+    </message>
+    <message>
+        <source>单击复制坐标（WGS-84 与 GCJ-02）</source>
+        <translation>Click to copy the coordinates (WGS-84 and GCJ-02)</translation>
+    </message>
+    <message>
+        <source>图例</source>
+        <translation>Legend</translation>
+    </message>
+    <message>
+        <source>地图尚未显示，无法导出</source>
+        <translation>The map is not shown yet: nothing to export</translation>
+    </message>
+    <message>
+        <source>地图工具</source>
+        <translation>Map tools</translation>
+    </message>
+    <message>
+        <source>导出地图失败</source>
+        <translation>Map export failed</translation>
+    </message>
+    <message>
+        <source>导出当前地图视图</source>
+        <translation>Export the current map view</translation>
+    </message>
+    <message>
+        <source>导出当前地图视图（PNG/PDF）…</source>
+        <translation>Export the current map view (PNG/PDF)…</translation>
+    </message>
+    <message>
+        <source>工作区底图（离线，默认）</source>
+        <translation>Workspace base map (offline, default)</translation>
+    </message>
+    <message>
+        <source>已复制坐标：{c}</source>
+        <translation>Coordinates copied: {c}</translation>
+    </message>
+    <message>
+        <source>已定位：{name}（{kind}）</source>
+        <translation>Found: {name} ({kind})</translation>
+    </message>
+    <message>
+        <source>已导出地图：{path}</source>
+        <translation>Map exported: {path}</translation>
+    </message>
+    <message>
+        <source>底图</source>
+        <translation>Base map</translation>
+    </message>
+    <message>
+        <source>打开本地瓦片文件（MBTiles）</source>
+        <translation>Open a local tile file (MBTiles)</translation>
+    </message>
+    <message>
+        <source>无底图</source>
+        <translation>No base map</translation>
+    </message>
+    <message>
+        <source>无法打开瓦片文件</source>
+        <translation>Cannot open the tile file</translation>
+    </message>
+    <message>
+        <source>未找到地点：{q}</source>
+        <translation>No place found: {q}</translation>
+    </message>
+    <message>
+        <source>本地瓦片文件（MBTiles）…</source>
+        <translation>Local tile file (MBTiles)…</translation>
+    </message>
+    <message>
+        <source>查找地点</source>
+        <translation>Find a place</translation>
+    </message>
+    <message>
+        <source>查找地点（乡镇、村、设施、道路）</source>
+        <translation>Find a place (township, village, facility, road)</translation>
+    </message>
+    <message>
+        <source>清除量算</source>
+        <translation>Clear measurements</translation>
+    </message>
+    <message>
+        <source>腾讯地图（在线，GCJ-02 已纠偏）</source>
+        <translation>Tencent Maps (online, GCJ-02 corrected)</translation>
+    </message>
+    <message>
+        <source>距离 {length}</source>
+        <translation>Distance {length}</translation>
+    </message>
+    <message>
+        <source>量算距离</source>
+        <translation>Measure distance</translation>
+    </message>
+    <message>
+        <source>量算面积</source>
+        <translation>Measure area</translation>
+    </message>
+    <message>
+        <source>面积 {area}，周长 {length}</source>
+        <translation>Area {area}, perimeter {length}</translation>
+    </message>
+    <message>
+        <source>高德地图（在线，GCJ-02 已纠偏）</source>
+        <translation>AMap (online, GCJ-02 corrected)</translation>
+    </message>
+    <message>
+        <source>WGS-84 — | GCJ-02 —</source>
+        <translation>WGS-84 — | GCJ-02 —</translation>
     </message>
 </context>
 </TS>

@@ -839,6 +839,7 @@
     RD.spreadMarkers();
     if (L.Draw && L.Draw.Event) {
       map.on(L.Draw.Event.CREATED, function (e) {
+        if (RD.mode === "measure") { return; }  // the measuring tool's (reliefdesk_tools.js)
         var gj = e.layer.toGeoJSON();
         RD._drawHandler = null;
         RD.mode = "browse";
