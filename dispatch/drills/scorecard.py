@@ -89,6 +89,8 @@ def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) ->
         "changed_orders": None if plan is None else changed_orders(plan),
         "metrics": dict(state) if plan is None else {**plan_metrics(plan), "state": state},
     }
+    if step.preposition is not None:
+        rec["preposition"] = dict(step.preposition)
     return rec
 
 
