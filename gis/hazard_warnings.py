@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from gis.errors import ValidationError
+from gis.event_log import with_log_entry
 
 __all__ = [
     "COLOURS",
@@ -28,7 +29,9 @@ __all__ = [
     "HazardWarning",
     "WarningError",
     "colour_level",
+    "escalated",
     "read_warnings",
+    "with_lifted",
     "with_warning",
 ]
 
@@ -139,3 +142,63 @@ def with_warning(
         warning.to_json(), ensure_ascii=False
     )
     return docs
+
+
+def _find(documents: Mapping[str, Mapping[str, str]] | None, warning_id: str) -> HazardWarning:
+    for w in read_warnings(documents):
+        if w.id == warning_id:
+            return w
+    raise WarningError(f"no warning {warning_id!r} in the workspace")
+
+
+def with_lifted(
+    documents: Mapping[str, Mapping[str, str]] | None, warning_id: str, *, at: datetime
+) -> dict[str, dict[str, str]]:
+    """``documents`` with the warning lifted (解除) at ``at`` and an event-log entry."""
+    w = _find(documents, warning_id)
+    if w.state != "生效":
+        raise WarningError(f"warning {warning_id} is {w.state}, not in force")
+    docs = with_warning(
+        documents, replace(w.lifted(), note=f"{at.isoformat(timespec='minutes')} 解除")
+    )
+    return with_log_entry(
+        docs,
+        {"warning": w.id, "incident": f"预警 {w.id}", "from": f"{w.colour_zh}预警",
+         "to": "已解除", "text": f"解除{w.colour_zh}预警"},
+        now=at,
+    )  # fmt: skip
+
+
+def escalated(
+    documents: Mapping[str, Mapping[str, str]] | None,
+    warning_id: str,
+    colour: str,
+    *,
+    at: datetime,
+    valid_until: datetime | None = None,
+) -> tuple[HazardWarning, dict[str, dict[str, str]]]:
+    """The new warning at the higher ``colour`` (same hazards or township, issued ``at``) and
+    ``documents`` with the old one marked 已升级, the new one stored and an event-log entry."""
+    old = _find(documents, warning_id)
+    if old.state != "生效":
+        raise WarningError(f"warning {warning_id} is {old.state}, not in force")
+    if colour_level(colour) >= old.level:
+        raise WarningError(
+            f"escalating {warning_id} needs a higher colour than {old.colour}, got {colour!r}"
+        )
+    new = HazardWarning(
+        id=f"{old.id}-{colour}",
+        colour=colour,
+        issued_at=at,
+        valid_until=valid_until or at + (old.valid_until - old.issued_at),
+        hazard_ids=old.hazard_ids,
+        township_code=old.township_code,
+    )
+    docs = with_warning(with_warning(documents, replace(old, state="已升级")), new)
+    docs = with_log_entry(
+        docs,
+        {"warning": new.id, "incident": f"预警 {new.id}", "from": f"{old.colour_zh}预警",
+         "to": f"{new.colour_zh}预警", "text": f"{old.colour_zh}预警升级为{new.colour_zh}预警"},
+        now=at,
+    )  # fmt: skip
+    return new, docs

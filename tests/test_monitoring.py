@@ -90,3 +90,33 @@ def test_monitors_stored_in_the_workspace(demo_copy: Path, demo_ws: Any) -> None
     back = read_monitors(read_workspace(demo_copy, include_roads=False).documents)
     assert back == (m,)
     assert proposal(back[0]).colour == "yellow"  # type: ignore[union-attr]
+
+
+def test_warning_lift_and_escalate() -> None:
+    from gis.event_log import log_entries
+    from gis.hazard_warnings import (
+        HazardWarning,
+        WarningError,
+        escalated,
+        read_warnings,
+        with_lifted,
+        with_warning,
+    )
+
+    t0 = datetime(2026, 7, 12, 8)
+    w = HazardWarning("YJ-1", "yellow", t0, datetime(2026, 7, 12, 20), ("HZ-005",))
+    docs = with_warning({}, w)
+    new, docs = escalated(docs, "YJ-1", "red", at=datetime(2026, 7, 12, 10))
+    states = {x.id: x.state for x in read_warnings(docs)}
+    assert states == {"YJ-1": "已升级", new.id: "生效"}
+    assert new.level == 1 and new.hazard_ids == ("HZ-005",)
+    assert new.valid_until - new.issued_at == w.valid_until - w.issued_at
+    with pytest.raises(WarningError, match="higher colour"):
+        escalated(docs, new.id, "orange", at=datetime(2026, 7, 12, 11))
+    docs = with_lifted(docs, new.id, at=datetime(2026, 7, 12, 18))
+    assert {x.id: x.state for x in read_warnings(docs)}[new.id] == "已解除"
+    assert [e["to"] for e in log_entries(docs)] == ["红色预警", "已解除"]
+    with pytest.raises(WarningError, match="not in force"):
+        with_lifted(docs, new.id, at=datetime(2026, 7, 12, 19))
+    with pytest.raises(WarningError, match="blue\\|yellow\\|orange\\|red"):
+        HazardWarning("YJ-2", "purple", t0, datetime(2026, 7, 13), ("HZ-001",))

@@ -44,9 +44,9 @@ from dispatch.warnings.preposition import (
     PrepositionError,
     PrepositionPlan,
     WarnRequest,
-    _minutes,
-    _site,
     plan_preposition,
+    point_site,
+    travel_minutes,
 )
 from gis.errors import WorkspaceError
 from gis.hazard_warnings import COLOURS, WarningError
@@ -191,8 +191,8 @@ def team_minutes(plan: PrepositionPlan, scenario: Any, engine: Any) -> dict[str,
             continue
         t = teams[m.team_id or ""]
         p = staging[m.to_id]
-        mins = _minutes(
-            engine, [FacilitySite(t.id, t.name, *t.location.xy)], [_site(p.id, p.lon, p.lat)]
+        mins = travel_minutes(
+            engine, [FacilitySite(t.id, t.name, *t.location.xy)], [point_site(p.id, p.lon, p.lat)]
         )
         out[t.id] = float(mins[0, 0]) if np.isfinite(mins[0, 0]) else float("nan")
     return out

@@ -86,6 +86,8 @@ __all__ = [
     "build_problem",
     "likely_closures",
     "plan_preposition",
+    "point_site",
+    "travel_minutes",
     "solve",
 ]
 
@@ -232,14 +234,18 @@ def likely_closures(hazards: Sequence[Hazard], request: WarnRequest) -> tuple[Ro
     )
 
 
-def _minutes(engine: TravelTimeEngine, src: Sequence[FacilitySite], tgt: Sequence[DemandSite]):
+def travel_minutes(
+    engine: TravelTimeEngine, src: Sequence[FacilitySite], tgt: Sequence[DemandSite]
+) -> np.ndarray:
+    """``[src, tgt]`` minutes over the engine's roads (``inf``: no path, or off the roads)."""
     if not src or not tgt:
         return np.full((len(src), len(tgt)), np.inf)
     secs = travel_seconds(engine, src, tgt, inbound=False)[0]
     return secs / 60.0
 
 
-def _site(id_: str, lon: float, lat: float) -> DemandSite:
+def point_site(id_: str, lon: float, lat: float) -> DemandSite:
+    """A place to travel to, as the coverage functions take it (no population)."""
     return DemandSite(id_, id_, "", "", 0, 1.0, lon, lat)
 
 
@@ -312,13 +318,13 @@ def build_problem(
             safe.append(p)
     stock = scenario.stockpiles
     s_sites = [FacilitySite(s.id, s.name, *s.location.xy) for s in stock]
-    targets = [_site(e.id, *_hazard_point(known[e.hazard_id]).coords[0]) for e in live]
-    stock_to_inc = _minutes(hit, s_sites, targets)
+    targets = [point_site(e.id, *_hazard_point(known[e.hazard_id]).coords[0]) for e in live]
+    stock_to_inc = travel_minutes(hit, s_sites, targets)
     k_sites = [FacilitySite(p.id, p.name, p.lon, p.lat) for p in safe]
-    k_to_inc = _minutes(hit, k_sites, targets)
+    k_to_inc = travel_minutes(hit, k_sites, targets)
     deadlines = np.array([e.deadline_min or 0.0 for e in live])
     useful = [k for k in range(len(safe)) if (k_to_inc[k] <= deadlines + 1e-9).any()]
-    s_to_k = _minutes(base, s_sites, [_site(p.id, p.lon, p.lat) for p in safe])
+    s_to_k = travel_minutes(base, s_sites, [point_site(p.id, p.lon, p.lat) for p in safe])
     useful = [k for k in useful if np.isfinite(s_to_k[:, k]).any()]
     safe = [safe[k] for k in useful]
     k_to_inc = k_to_inc[useful] if useful else np.zeros((0, len(live)))
@@ -334,7 +340,7 @@ def build_problem(
     movable = [t for t in scenario.teams if t.status == TeamStatus.STANDBY]
     fixed = [t for t in scenario.teams if t.status != TeamStatus.STANDBY]
     t_sites = [FacilitySite(t.id, t.name, *t.location.xy) for t in movable]
-    team_to_inc = _minutes(hit, t_sites, targets)
+    team_to_inc = travel_minutes(hit, t_sites, targets)
 
     threatened = {sid for e in live for sid in e.sites}
     rest = [
@@ -343,10 +349,10 @@ def build_problem(
         if s.source != "hazards" and s.population > 0 and s.id not in threatened
     ]
     limit = request.within_min + 1e-9
-    team_rest = _minutes(base, t_sites, rest) <= limit
-    staging_rest = _minutes(base, k_sites, rest) <= limit
+    team_rest = travel_minutes(base, t_sites, rest) <= limit
+    staging_rest = travel_minutes(base, k_sites, rest) <= limit
     f_sites = [FacilitySite(t.id, t.name, *t.location.xy) for t in fixed]
-    rest_fixed = (_minutes(base, f_sites, rest) <= limit).any(axis=0) if fixed else None
+    rest_fixed = (travel_minutes(base, f_sites, rest) <= limit).any(axis=0) if fixed else None
     s_index = {s.id: i for i, s in enumerate(stock)}
     problem = PrepositionProblem(
         items=items,
