@@ -260,3 +260,40 @@ def test_drill_warning_inject(demo_scenario: Any, demo_network: Any) -> None:
     assert total(step.scenario) == pytest.approx(total(demo_scenario))
     depots = sum(sum(s.inventory.values()) for s in step.scenario.stockpiles)
     assert depots < sum(sum(s.inventory.values()) for s in demo_scenario.stockpiles)
+
+
+def test_rest_of_county_matches_coverage(
+    run: dict[str, Any], demo_scenario: Any, demo_network: Any, demo_engine: Any
+) -> None:
+    """share_within_60 before/after recomputed with the coverage desk's own compute_coverage
+    (teams moved to their staging points), over the people outside the threatened area."""
+    import dataclasses
+
+    from dispatch.planning.coverage import CoverageRequest, compute_coverage
+    from gis.model import Location
+
+    doc = run["doc"]
+    threatened = {s for e in doc["design_incidents"] for s in e["sites"]}
+    places = {e.id: e for e in (*demo_scenario.stockpiles, *demo_scenario.shelters)}
+    moved = {m["team_id"]: m["to_id"] for m in doc["moves"] if m["kind"] == "team"}
+    after = dataclasses.replace(
+        demo_scenario,
+        teams=tuple(
+            dataclasses.replace(t, location=Location(*places[moved[t.id]].location.xy))
+            if t.id in moved
+            else t
+            for t in demo_scenario.teams
+        ),
+    )
+    req = CoverageRequest("teams", minutes=(60.0,), with_isochrones=False)
+    for key, sc in (("before", demo_scenario), ("after", after)):
+        cov = compute_coverage(sc, demo_network, req, engine=demo_engine)
+        rest = [
+            p
+            for p in cov.points
+            if p.site.source != "hazards" and p.population > 0 and p.id not in threatened
+        ]
+        total = sum(p.population for p in rest)
+        within = sum(p.population for p in rest if p.minutes is not None and p.minutes <= 60.0)
+        got = doc["rest_of_county"][key]["share_within_60"]
+        assert got == pytest.approx(within / total, abs=2e-6), key

@@ -77,6 +77,7 @@ __all__ = [
     "TONNAGE_TIEBREAK",
     "Move",
     "PrepositionError",
+    "PrepositionOptions",
     "PrepositionPlan",
     "PrepositionProblem",
     "PrepositionResult",
@@ -388,15 +389,23 @@ def _rest_share(problem: PrepositionProblem, position: Sequence[int | None]) -> 
     return round(float(problem.rest_population[covered].sum()) / total, 6) if total else 1.0
 
 
+@dataclass(frozen=True)
+class PrepositionOptions:
+    """``allow_moves`` False: the positions as they are (the "before" shares)."""
+
+    seconds: float = 20.0
+    allow_moves: bool = True
+
+
 def solve(
     problem: PrepositionProblem,
-    seconds: float = 20.0,
+    options: PrepositionOptions = PrepositionOptions(),
     *,
-    allow_moves: bool = True,
     stop: StopFn | None = None,
     progress: ProgressFn | None = None,
 ) -> PrepositionResult:
     """The fewest movements that serve the design incidents in time (module doc)."""
+    seconds, allow_moves = options.seconds, options.allow_moves
     stop = stop or never_stop
     progress = progress or no_progress
     t0 = time.perf_counter()
@@ -645,10 +654,14 @@ def plan_preposition(
         return lambda f, msg: progress(lo + (hi - lo) * f, msg)
 
     before = solve(
-        problem, max(1.0, request.seconds / 4), allow_moves=False, stop=stop,
+        problem,
+        PrepositionOptions(max(1.0, request.seconds / 4), allow_moves=False),
+        stop=stop,
         progress=part(0.2, 0.35),
-    )  # fmt: skip
-    result = solve(problem, request.seconds, stop=stop, progress=part(0.35, 1.0))
+    )
+    result = solve(
+        problem, PrepositionOptions(request.seconds), stop=stop, progress=part(0.35, 1.0)
+    )
     planned = {e.id for e in problem.incidents}
     problems = [f"{e.hazard_name}（{e.id}）：{e.problem}" for e in designs if e.id not in planned]
     result = replace(result, before=before.after, problems=(*problems, *result.problems))
