@@ -30,6 +30,8 @@ __all__ = [
     "WarningError",
     "colour_level",
     "escalated",
+    "find_warning",
+    "lift",
     "read_warnings",
     "with_lifted",
     "with_warning",
@@ -144,29 +146,33 @@ def with_warning(
     return docs
 
 
-def _find(documents: Mapping[str, Mapping[str, str]] | None, warning_id: str) -> HazardWarning:
+def find_warning(
+    documents: Mapping[str, Mapping[str, str]] | None, warning_id: str
+) -> HazardWarning:
+    """The stored warning ``warning_id``; :class:`WarningError` when there is none."""
     for w in read_warnings(documents):
         if w.id == warning_id:
             return w
     raise WarningError(f"no warning {warning_id!r} in the workspace")
 
 
+def lift(warning: HazardWarning, at: datetime) -> tuple[HazardWarning, dict[str, Any]]:
+    """The warning lifted (解除) at ``at`` and its event-log entry; :class:`WarningError` when it
+    is not in force."""
+    if warning.state != "生效":
+        raise WarningError(f"warning {warning.id} is {warning.state}, not in force")
+    lifted = replace(warning.lifted(), note=f"{at.isoformat(timespec='minutes')} 解除")
+    log = {"warning": warning.id, "incident": f"预警 {warning.id}",
+           "from": f"{warning.colour_zh}预警", "to": "已解除", "text": f"解除{warning.colour_zh}预警"}  # fmt: skip
+    return lifted, log
+
+
 def with_lifted(
     documents: Mapping[str, Mapping[str, str]] | None, warning_id: str, *, at: datetime
 ) -> dict[str, dict[str, str]]:
-    """``documents`` with the warning lifted (解除) at ``at`` and an event-log entry."""
-    w = _find(documents, warning_id)
-    if w.state != "生效":
-        raise WarningError(f"warning {warning_id} is {w.state}, not in force")
-    docs = with_warning(
-        documents, replace(w.lifted(), note=f"{at.isoformat(timespec='minutes')} 解除")
-    )
-    return with_log_entry(
-        docs,
-        {"warning": w.id, "incident": f"预警 {w.id}", "from": f"{w.colour_zh}预警",
-         "to": "已解除", "text": f"解除{w.colour_zh}预警"},
-        now=at,
-    )  # fmt: skip
+    """``documents`` with the warning lifted (:func:`lift`) and its event-log entry."""
+    lifted, log = lift(find_warning(documents, warning_id), at)
+    return with_log_entry(with_warning(documents, lifted), log, now=at)
 
 
 def escalated(
@@ -179,7 +185,7 @@ def escalated(
 ) -> tuple[HazardWarning, dict[str, dict[str, str]]]:
     """The new warning at the higher ``colour`` (same hazards or township, issued ``at``) and
     ``documents`` with the old one marked 已升级, the new one stored and an event-log entry."""
-    old = _find(documents, warning_id)
+    old = find_warning(documents, warning_id)
     if old.state != "生效":
         raise WarningError(f"warning {warning_id} is {old.state}, not in force")
     if colour_level(colour) >= old.level:

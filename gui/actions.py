@@ -83,6 +83,7 @@ def build_actions(window: QMainWindow) -> None:
     w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip="各类设施的可达时间、覆盖率与盲区")
     w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip="各储备库应储多少、缺口与采购清单")
     w.act_sites = _action("选址…", lambda: _open_sites(w), tip="储备库等设施应建在哪里（规划）")
+    w.act_warnings = _action("预警与预置…", lambda: _open_warnings(w), tip="发布预警，预置物资与队伍")
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -134,6 +135,7 @@ def build_actions(window: QMainWindow) -> None:
     w.planning_menu.addAction(w.act_coverage)
     w.planning_menu.addAction(w.act_stock)
     w.planning_menu.addAction(w.act_sites)
+    w.planning_menu.addAction(w.act_warnings)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar
@@ -162,6 +164,12 @@ def build_actions(window: QMainWindow) -> None:
     tb.widgetForAction(w.draw_actions["line"]).setText(tr("画管制线"))
     tb.addAction(w.act_fit)
     w.toolbar = tb
+
+
+def _open_warnings(w: Any) -> None:
+    from gui.docks.warnings_dialog import open_warnings_dialog
+
+    open_warnings_dialog(w)
 
 
 def _open_stock(w: Any) -> None:
