@@ -241,6 +241,11 @@ def test_drill_warning_inject(demo_scenario: Any, demo_network: Any) -> None:
     (step,) = run_drill(demo_scenario, demo_network, script, auto=False, seconds_per_step=3)
     pre = step.preposition
     assert pre is not None and pre["status"] in ("OPTIMAL", "FEASIBLE")
+    from dispatch.drills.scorecard import step_record
+
+    rec = step_record(step, None, {})
+    assert rec["kind"] == "warning" and rec["preposition"]["movements"] == pre["movements"]
+    assert f"预置 {pre['movements']} 次调动" in rec["text"]
     assert pre["threatened_after"] >= pre["threatened_before"]
     # the moves are carried out in the drill's state: moved teams stand at their staging point
     base = {t.id: t for t in demo_scenario.teams}
