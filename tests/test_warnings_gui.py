@@ -66,6 +66,9 @@ def test_dialog_plans_issues_and_lifts(qapp: Any, demo_scenario: Any, demo_netwo
     assert "道路网络尚未载入" in dialog.status.text() and not window.runner.busy
     dialog.show_result(result)
     assert dialog.moves.rowCount() == len(result.doc["moves"])
+    assert dialog.designs.rowCount() == 1 and dialog.designs.item(0, 2).text() == "I"
+    assert "帐篷" in dialog.designs.item(0, 5).text()
+    assert roles.count("threatened") == len(result.doc["design_incidents"][0]["sites"]) > 0
     shown = {dialog.moves.item(i, 2).text() for i in range(dialog.moves.rowCount())}
     assert HOSTILE in shown or not any(m["to_id"].startswith("SH") for m in result.doc["moves"])
     assert "受威胁区域按时满足" in dialog.status.text()

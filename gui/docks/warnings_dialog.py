@@ -103,6 +103,11 @@ class WarningsDialog(QDialog):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Vertical, self)
+        self.designs = QTableWidget(0, 6, split)
+        self.designs.setHorizontalHeaderLabels(
+            [tr("危险源"), tr("事件类型"), tr("响应级别"), tr("受影响人数"), tr("时限（分钟）"),
+             tr("预案要求")]
+        )  # fmt: skip
         self.moves = QTableWidget(0, 5, split)
         self.moves.setHorizontalHeaderLabels(
             [tr("类型"), tr("出发"), tr("预置点"), tr("物资或队伍"), tr("数量")]
@@ -214,6 +219,27 @@ class WarningsDialog(QDialog):
     def show_result(self, result: WarningJobResult) -> None:
         self.result = result
         doc = result.doc
+        mats = result.plan.materials
+        self.designs.setRowCount(len(doc["design_incidents"]))
+        self.designs.verticalHeader().setVisible(False)
+        for i, e in enumerate(doc["design_incidents"]):
+            needs = "、".join(
+                f"{mats[c].name_zh if c in mats else c} {q}{mats[c].unit if c in mats else ''}"
+                for c, q in e["needs"].items()
+            )
+            skills = "、".join(f"{k} {n} 人" for k, n in e["skills"].items())
+            cells = [
+                e["hazard_name"],
+                e["subtype"] or "—",
+                e["level"],
+                e["affected"],
+                "—" if e["deadline_min"] is None else f"{e['deadline_min']:g}",
+                "；".join(t for t in (needs, skills) if t) or "—",
+            ]
+            for j, v in enumerate(cells):
+                self.designs.setItem(i, j, _item(v))
+        self.designs.resizeColumnsToContents()
+        self.designs.setColumnWidth(5, 360)
         self.moves.setRowCount(len(doc["moves"]))
         self.moves.verticalHeader().setVisible(False)
         for i, m in enumerate(doc["moves"]):

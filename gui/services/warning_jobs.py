@@ -59,7 +59,8 @@ class WarningJobResult:
 
 
 def warning_features(doc: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
-    """Hazard areas (outlined), staging points and one straight line per move (source → staging)."""
+    """Hazard areas (in the warning's colour), the threatened villages, one straight line per
+    move (source → staging point) and the staging points."""
     colour = COLOUR_HEX[doc["warning"]["colour"]]
     where = {
         e.id: (e.name, e.location.xy)
@@ -99,6 +100,23 @@ def warning_features(doc: Mapping[str, Any], scenario: Scenario) -> dict[str, An
                 "geometry": {"type": "LineString", "coordinates": [list(a), list(b)]},
             }
         )
+    points = {d.id: d for d in scenario.demand_points}
+    for e in doc["design_incidents"]:
+        for sid in e["sites"]:
+            d = points.get(sid)
+            if d is None:
+                continue
+            feats.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "role": "threatened",
+                        "color": colour,
+                        "tip": f"受威胁：{escape(d.name)} · {d.population:,} 人",
+                    },
+                    "geometry": {"type": "Point", "coordinates": list(d.location.xy)},
+                }
+            )
     staged = {m["to_id"] for m in doc["moves"]}
     for sid in sorted(staged):
         name, (lon, lat) = where[sid]

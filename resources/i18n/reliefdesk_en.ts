@@ -2355,5 +2355,9 @@
         <source>黄色</source>
         <translation>Yellow</translation>
     </message>
+    <message>
+        <source>预案要求</source>
+        <translation>Required by the plan template</translation>
+    </message>
 </context>
 </TS>
