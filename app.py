@@ -18,6 +18,7 @@
     python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
     python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
     python app.py drill WS.gpkg --script drill.json --out DIR [--auto] [--seconds-per-step S] [--seed N]
+    python app.py warn WS.gpkg --hazard ID [--hazard ID …] --colour blue|yellow|orange|red [--valid-hours H] [--seconds S] --out DIR [--save]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -49,6 +50,7 @@ SUBCOMMANDS = (
     "plan-stock",
     "plan-sites",
     "drill",
+    "warn",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -79,6 +81,10 @@ EPILOG = """subcommands (headless):
                                      [--k K] [--minutes T] [--keep-existing]
   drill WS.gpkg --script S --out DIR run a drill script (演练): drill.json, steps/NN/plan.json,
                                      report.pdf/xlsx [--auto] [--seconds-per-step S] [--seed N]
+  warn WS.gpkg --hazard ID --colour C --out DIR
+                                     a hazard warning (蓝/黄/橙/红) → pre-positioning of stock and
+                                     teams (preposition.json, orders.pdf) [--valid-hours H]
+                                     [--seconds S] [--save]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -322,6 +328,16 @@ def _cli_parser() -> argparse.ArgumentParser:
         "--seconds-per-step", type=float, default=2.0, help="solver time per step (default 2)"
     )
     dr.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
+
+    wn = sub.add_parser("warn", help="hazard warning → pre-position stock and teams (预置)")
+    wn.add_argument("workspace", type=Path)
+    wn.add_argument("--hazard", action="append", required=True, help="warned hazard id (repeat)")
+    # the colour is checked by the command (one line on stderr naming the four), not argparse
+    wn.add_argument("--colour", required=True, help="blue, yellow, orange or red (蓝/黄/橙/红)")
+    wn.add_argument("--valid-hours", type=float, default=24.0, help="valid for (default 24 h)")
+    wn.add_argument("--seconds", type=float, default=20.0, help="solver time limit (default 20)")
+    wn.add_argument("--out", type=Path, required=True, help="output folder")
+    wn.add_argument("--save", action="store_true", help="record the warning and moves in WS")
     return p
 
 
@@ -584,6 +600,21 @@ def cmd_drill(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_warn(args: argparse.Namespace) -> int:
+    from dispatch.warnings.cli import run_warn_cli
+
+    _require_file(args.workspace, "workspace")
+    return run_warn_cli(
+        args.workspace,
+        args.out,
+        hazards=tuple(args.hazard),
+        colour=args.colour,
+        valid_hours=args.valid_hours,
+        seconds=args.seconds,
+        save=bool(args.save),
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -598,6 +629,7 @@ COMMANDS = {
     "plan-stock": cmd_plan_stock,
     "plan-sites": cmd_plan_sites,
     "drill": cmd_drill,
+    "warn": cmd_warn,
 }
 
 

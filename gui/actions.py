@@ -82,9 +82,11 @@ def build_actions(window: QMainWindow) -> None:
     w.act_fit = _action("全图", w.map.fit_data, "Home")
     w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
     w.act_about = _action("关于与数据来源", w.about)
+
     w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip=tr_noop("各类设施的可达时间、覆盖率与盲区"))
     w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip=tr_noop("各储备库应储多少、缺口与采购清单"))
     w.act_sites = _action("选址…", lambda: _open_sites(w), tip=tr_noop("储备库等设施应建在哪里（规划）"))
+    w.act_warnings = _action("预警与预置…", lambda: _open_warnings(w), tip=tr_noop("发布预警，预置物资与队伍"))
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -136,6 +138,7 @@ def build_actions(window: QMainWindow) -> None:
     w.planning_menu.addAction(w.act_coverage)
     w.planning_menu.addAction(w.act_stock)
     w.planning_menu.addAction(w.act_sites)
+    w.planning_menu.addAction(w.act_warnings)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar
@@ -169,6 +172,7 @@ def build_actions(window: QMainWindow) -> None:
     w.toolbar = tb
 
 
+
 def _history_button(tb: QToolBar, act: QAction, label: str) -> QToolButton:
     """A toolbar button for undo/redo with a fixed text (``label``).
 
@@ -189,6 +193,12 @@ def _history_button(tb: QToolBar, act: QAction, label: str) -> QToolButton:
     sync()
     tb.addWidget(btn)
     return btn
+
+
+def _open_warnings(w: Any) -> None:
+    from gui.docks.warnings_dialog import open_warnings_dialog
+
+    open_warnings_dialog(w)
 
 
 def _open_stock(w: Any) -> None:

@@ -66,6 +66,7 @@ class DrillStep:
     wall_s: float
     scenario: Scenario
     plan: Plan | None
+    preposition: dict[str, Any] | None = None  # a warning inject's scored pre-positioning
 
 
 def apply_inject(scenario: Scenario, inject: Inject) -> Scenario:
@@ -103,6 +104,8 @@ def apply_inject(scenario: Scenario, inject: Inject) -> Scenario:
         return dataclasses.replace(
             scenario, stockpiles=tuple(s for s in scenario.stockpiles if s.id != target)
         )
+    if kind == "warning":  # the pre-positioning is planned and carried out by the runner
+        return scenario
     if kind == "shelter_full":
         shelters = tuple(
             dataclasses.replace(s, occupancy=s.capacity) if s.id == target else s
@@ -158,12 +161,19 @@ def run_drill(
     previous: Plan | None = None
     clocks = {i.id: script.start for i in scenario.incidents}
 
-    def step(number: int, inject: Inject | None, state: Scenario) -> None:
+    def step(number: int, inject: Inject | None, state: Scenario) -> Scenario:
         nonlocal previous
         at = script.start + timedelta(minutes=inject.at_min if inject else 0.0)
         wall = datetime.now().astimezone()
         t0 = time.perf_counter()
         plan = None
+        pre = None
+        if inject is not None and inject.kind == "warning":
+            from dispatch.warnings.drill import preposition_step
+
+            state, pre = preposition_step(
+                state, network, inject.target, inject.colour, seconds=seconds_per_step, at=at
+            )
         if auto:
             options = DispatchOptions(
                 seconds=float(seconds_per_step),
@@ -180,10 +190,11 @@ def run_drill(
             plan = plan.transition("已下达", AUTO_WHO, at, note)
             numbers.append(plan.number)
             previous = plan
-        s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan)
+        s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan, pre)
         steps.append(s)
         if log is not None:
             log(s)
+        return state
 
     state = scenario
     if auto:
@@ -192,7 +203,7 @@ def run_drill(
         state = apply_inject(state, inject)
         if inject.kind == "incident":
             clocks[inject.target] = script.start + timedelta(minutes=inject.at_min)
-        step(n, inject, state)
+        state = step(n, inject, state)
     return tuple(steps)
 
 

@@ -89,6 +89,14 @@ def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) ->
         "changed_orders": None if plan is None else changed_orders(plan),
         "metrics": dict(state) if plan is None else {**plan_metrics(plan), "state": state},
     }
+    if step.preposition is not None:
+        pre = rec["preposition"] = dict(step.preposition)
+        rec["text"] += (
+            f"；预置：{pre['problem']}"
+            if "problem" in pre
+            else f"；预置 {pre['movements']} 次调动，受威胁区域按时 "
+            f"{pre['threatened_before'] or 0:.0%}→{pre['threatened_after'] or 0:.0%}"
+        )
     return rec
 
 

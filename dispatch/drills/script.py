@@ -10,7 +10,9 @@ Inject kinds and their payload (ids are the workspace's, or those an earlier inj
 - ``closure``: ``"closure": {"id", "name", "speed_factor" (0 = full, default), "radius_m",
   "geometry": GeoJSON Point / LineString / Polygon}``;
 - ``reopen``: ``"closure_id"``; ``team_unavailable``: ``"team_id"``;
-  ``stockpile_lost``: ``"stockpile_id"``; ``shelter_full``: ``"shelter_id"``.
+  ``stockpile_lost``: ``"stockpile_id"``; ``shelter_full``: ``"shelter_id"``;
+- ``warning``: ``"hazard_id", "colour"`` (blue/yellow/orange/red) — the runner plans the
+  pre-positioning for it and scores it (:mod:`dispatch.warnings.drill`).
 
 :func:`load_script` validates the whole script before anything runs: an unknown id, a time
 earlier than the inject before it, a closure without geometry, an incident or closure outside
@@ -33,6 +35,7 @@ from shapely.geometry import shape
 
 from gis.catalogue import load_plan_templates, template_needs
 from gis.errors import ReliefDeskError, ValidationError
+from gis.hazard_warnings import COLOUR_ZH, COLOURS
 from gis.model import Incident, IncidentCategory, Location, RoadClosure, Scenario
 from gis.placement import outside_county
 from gis.vocabulary import parse_level
@@ -45,6 +48,7 @@ KINDS = (
     "team_unavailable",
     "stockpile_lost",
     "shelter_full",
+    "warning",
 )
 
 KIND_ZH = {
@@ -55,6 +59,7 @@ KIND_ZH = {
     "team_unavailable": "队伍不可用",
     "stockpile_lost": "储备点损毁",
     "shelter_full": "安置点满员",
+    "warning": "发布预警",
 }
 
 #: the key naming the target of each id-only inject
@@ -64,6 +69,7 @@ _TARGET_KEY = {
     "team_unavailable": "team_id",
     "stockpile_lost": "stockpile_id",
     "shelter_full": "shelter_id",
+    "warning": "hazard_id",
 }
 
 
@@ -87,6 +93,7 @@ class Inject:
     people: int | None = None
     needs: Mapping[str, float] = field(default_factory=dict)
     skills: Mapping[str, int] = field(default_factory=dict)
+    colour: str = ""  # warning: blue/yellow/orange/red
 
     @property
     def kind_zh(self) -> str:
@@ -239,6 +246,7 @@ def parse_script(data: Any, scenario: Scenario) -> DrillScript:
         "team_unavailable": teams,
         "stockpile_lost": stockpiles,
         "shelter_full": shelters,
+        "warning": {h.id for h in scenario.hazards},
     }
     out: list[Inject] = []
     last = -math.inf
@@ -277,6 +285,11 @@ def parse_script(data: Any, scenario: Scenario) -> DrillScript:
             inj = Inject(n, at, kind, target, target)
             if kind == "reopen":
                 closures.discard(target)
+            elif kind == "warning":
+                colour = str(raw.get("colour") or "").strip().lower()
+                if colour not in COLOURS:
+                    raise _fail(n, kind, f"colour must be one of {'|'.join(COLOURS)}, got {colour!r}")
+                inj = Inject(n, at, kind, target, f"{target} {COLOUR_ZH[colour]}预警", colour=colour)
             elif kind == "escalate":
                 inj = _escalate(n, raw, scenario, templates, incidents[target])
                 incidents[target] = dataclasses.replace(

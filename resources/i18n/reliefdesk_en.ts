@@ -2342,6 +2342,140 @@
     <message>
         <source>WGS-84 — | GCJ-02 —</source>
         <translation>WGS-84 — | GCJ-02 —</translation>
+        <source>{status}：{n} 次调动；受威胁区域按时满足 {b} → {a}；其余县域 60 分钟覆盖 {rb} → {ra}</source>
+        <translation>{status}: {n} movement(s); threatened area on time {b} → {a}; rest of the county within 60 min {rb} → {ra}</translation>
+    </message>
+    <message>
+        <source>出发</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <source>发布时间</source>
+        <translation>Issued</translation>
+    </message>
+    <message>
+        <source>发布预警并记录</source>
+        <translation>Issue warning and record</translation>
+    </message>
+    <message>
+        <source>发布预警，预置物资与队伍</source>
+        <translation>Issue a warning, pre-position stock and teams</translation>
+    </message>
+    <message>
+        <source>已升级</source>
+        <translation>Escalated</translation>
+    </message>
+    <message>
+        <source>已发布预警并记录：{id}</source>
+        <translation>Warning issued and recorded: {id}</translation>
+    </message>
+    <message>
+        <source>已解除</source>
+        <translation>Lifted</translation>
+    </message>
+    <message>
+        <source>已解除预警：{id}</source>
+        <translation>Warning lifted: {id}</translation>
+    </message>
+    <message>
+        <source>有效时长（小时）</source>
+        <translation>Valid for (hours)</translation>
+    </message>
+    <message>
+        <source>有效至</source>
+        <translation>Valid until</translation>
+    </message>
+    <message>
+        <source>橙色</source>
+        <translation>Orange</translation>
+    </message>
+    <message>
+        <source>正在计算预置…</source>
+        <translation>Planning the pre-positioning…</translation>
+    </message>
+    <message>
+        <source>物资或队伍</source>
+        <translation>Item or team</translation>
+    </message>
+    <message>
+        <source>生效</source>
+        <translation>In force</translation>
+    </message>
+    <message>
+        <source>红色</source>
+        <translation>Red</translation>
+    </message>
+    <message>
+        <source>蓝色</source>
+        <translation>Blue</translation>
+    </message>
+    <message>
+        <source>解除所选预警</source>
+        <translation>Lift selected warning</translation>
+    </message>
+    <message>
+        <source>计算预置</source>
+        <translation>Plan pre-positioning</translation>
+    </message>
+    <message>
+        <source>请先在预警列表中选择一条预警。</source>
+        <translation>Select a warning in the list first.</translation>
+    </message>
+    <message>
+        <source>请勾选要预警的危险源。</source>
+        <translation>Tick the hazards to warn.</translation>
+    </message>
+    <message>
+        <source>道路网络尚未载入，无法计算预置。</source>
+        <translation>The road network is not loaded yet: cannot plan the pre-positioning.</translation>
+    </message>
+    <message>
+        <source>预置派遣</source>
+        <translation>Team to standby</translation>
+    </message>
+    <message>
+        <source>预置测算</source>
+        <translation>Pre-positioning</translation>
+    </message>
+    <message>
+        <source>预置点</source>
+        <translation>Staging point</translation>
+    </message>
+    <message>
+        <source>预置调拨</source>
+        <translation>Stock transfer</translation>
+    </message>
+    <message>
+        <source>预警与预置</source>
+        <translation>Warnings and pre-positioning</translation>
+    </message>
+    <message>
+        <source>预警与预置…</source>
+        <translation>Warnings and pre-positioning…</translation>
+    </message>
+    <message>
+        <source>预警危险源</source>
+        <translation>Warned hazards</translation>
+    </message>
+    <message>
+        <source>预警编号</source>
+        <translation>Warning no.</translation>
+    </message>
+    <message>
+        <source>预警颜色</source>
+        <translation>Warning colour</translation>
+    </message>
+    <message>
+        <source>颜色</source>
+        <translation>Colour</translation>
+    </message>
+    <message>
+        <source>黄色</source>
+        <translation>Yellow</translation>
+    </message>
+    <message>
+        <source>预案要求</source>
+        <translation>Required by the plan template</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,315 @@
+"""预警与预置 — the warnings dialog: issue a warning, plan the pre-positioning, lift warnings.
+
+A thin view over :mod:`gui.services.warning_jobs`: the hazards to warn (checkable list) and the
+colour; 计算预置 runs the pre-positioning on the window's :class:`~gui.workers.JobRunner`
+(progress and Cancel), shows the shares before/after and the moves, and draws the warned areas,
+staging points and moves on the map (``MapView.set_coverage``); 发布预警 records the warning and
+its moves in the workspace (``Session.record``: a record with an event-log entry); the table of
+the workspace's warnings lifts the selected one (解除). Monitoring proposals (the latest reading
+over a threshold, :mod:`gis.monitoring`) are listed above. Table items are plain text: names
+from data are never markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from dispatch.warnings.preposition import WarnRequest
+from gis.hazard_warnings import COLOUR_ZH, COLOURS, WarningError, read_warnings
+from gis.monitoring import proposal, read_monitors
+from gui.i18n import tr
+from gui.services.warning_jobs import (
+    WarningJobRequest,
+    WarningJobResult,
+    issue_record,
+    lift_record,
+    run_warning_job,
+)
+
+__all__ = ["WarningsDialog", "open_warnings_dialog"]
+
+
+def _item(value: Any) -> QTableWidgetItem:
+    it = QTableWidgetItem(str(value))
+    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if isinstance(value, int | float):
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return it
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1%}"
+
+
+class WarningsDialog(QDialog):
+    """Non-modal; ``window`` provides ``session``, ``runner`` and (optionally) ``map``."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle(tr("预警与预置"))
+        self.resize(920, 680)
+        self.result: WarningJobResult | None = None
+        lay = QVBoxLayout(self)
+        self.proposals = QLabel(self)
+        self.proposals.setWordWrap(True)
+        self.proposals.setTextFormat(Qt.TextFormat.PlainText)
+        lay.addWidget(self.proposals)
+        form = QFormLayout()
+        self.hazards = QListWidget(self)
+        self.hazards.setMaximumHeight(140)
+        self.colour = QComboBox(self)
+        for c in COLOURS:
+            self.colour.addItem(tr(COLOUR_ZH[c]), c)
+        self.colour.setCurrentIndex(COLOURS.index("orange"))
+        self.hours = QDoubleSpinBox(self)
+        self.hours.setRange(1.0, 240.0)
+        self.hours.setDecimals(0)
+        self.hours.setValue(24.0)
+        form.addRow(tr("预警危险源"), self.hazards)
+        form.addRow(tr("预警颜色"), self.colour)
+        form.addRow(tr("有效时长（小时）"), self.hours)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton(tr("计算预置"), self)
+        self.issue_button = QPushButton(tr("发布预警并记录"), self)
+        self.issue_button.setEnabled(False)
+        self.lift_button = QPushButton(tr("解除所选预警"), self)
+        self.clear_button = QPushButton(tr("清除地图"), self)
+        for b in (self.run_button, self.issue_button, self.lift_button, self.clear_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        lay.addLayout(buttons)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        lay.addWidget(self.status)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        self.designs = QTableWidget(0, 6, split)
+        self.designs.setHorizontalHeaderLabels(
+            [tr("危险源"), tr("事件类型"), tr("响应级别"), tr("受影响人数"), tr("时限（分钟）"),
+             tr("预案要求")]
+        )  # fmt: skip
+        self.moves = QTableWidget(0, 5, split)
+        self.moves.setHorizontalHeaderLabels(
+            [tr("类型"), tr("出发"), tr("预置点"), tr("物资或队伍"), tr("数量")]
+        )
+        self.warnings = QTableWidget(0, 6, split)
+        self.warnings.setHorizontalHeaderLabels(
+            [tr("预警编号"), tr("颜色"), tr("危险源"), tr("发布时间"), tr("有效至"), tr("状态")]
+        )
+        self.warnings.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        lay.addWidget(split, 1)
+        self.run_button.clicked.connect(self.run)
+        self.issue_button.clicked.connect(self.issue)
+        self.lift_button.clicked.connect(self.lift_selected)
+        self.clear_button.clicked.connect(self.clear_map)
+        sig = getattr(window.session, "sig_documents_changed", None)
+        if sig is not None:
+            sig.connect(lambda _kind: self.refresh())
+        self.refresh()
+
+    # ---- what the workspace holds ----------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Hazard list (keeping the checks), the stored warnings, the monitoring proposals."""
+        s = self.window_.session
+        checked = set(self.checked_hazards())
+        self.hazards.clear()
+        for h in s.scenario.hazards:
+            it = QListWidgetItem(f"{h.name}（{h.id}）")
+            it.setData(Qt.ItemDataRole.UserRole, h.id)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            on = h.id in checked
+            it.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            self.hazards.addItem(it)
+        docs = getattr(s, "documents", None)
+        stored = read_warnings(docs)
+        names = {h.id: h.name for h in s.scenario.hazards}
+        self.warnings.setRowCount(len(stored))
+        self.warnings.verticalHeader().setVisible(False)
+        for i, w in enumerate(stored):
+            cells = [
+                w.id,
+                tr(w.colour_zh),
+                "、".join(names.get(h, h) for h in w.hazard_ids) or w.township_code,
+                w.issued_at.strftime("%Y-%m-%d %H:%M"),
+                w.valid_until.strftime("%Y-%m-%d %H:%M"),
+                tr(w.state),
+            ]
+            for j, v in enumerate(cells):
+                self.warnings.setItem(i, j, _item(v))
+        self.warnings.resizeColumnsToContents()
+        props = [p for m in read_monitors(docs) if (p := proposal(m)) is not None]
+        self.proposals.setText("\n".join(p.text for p in props) if props else "")
+        self.proposals.setVisible(bool(props))
+
+    def checked_hazards(self) -> list[str]:
+        out = []
+        for i in range(self.hazards.count()):
+            it = self.hazards.item(i)
+            if it is not None and it.checkState() == Qt.CheckState.Checked:
+                out.append(str(it.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+    def set_checked(self, hazard_ids: list[str]) -> None:
+        for i in range(self.hazards.count()):
+            it = self.hazards.item(i)
+            on = str(it.data(Qt.ItemDataRole.UserRole)) in hazard_ids
+            it.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    # ---- pre-positioning -------------------------------------------------------------------
+
+    def request(self) -> WarningJobRequest:
+        s = self.window_.session
+        req = WarnRequest(
+            tuple(self.checked_hazards()),
+            str(self.colour.currentData()),
+            valid_hours=float(self.hours.value()),
+        )
+        return WarningJobRequest(s.scenario, s.network, req)
+
+    def run(self) -> None:
+        if self.window_.session.network is None:
+            self.status.setText(tr("道路网络尚未载入，无法计算预置。"))
+            return
+        if not self.checked_hazards():
+            self.status.setText(tr("请勾选要预警的危险源。"))
+            return
+        self.run_button.setEnabled(False)
+        self.issue_button.setEnabled(False)
+        self.status.setText(tr("正在计算预置…"))
+        self.window_.runner.start(
+            tr("预置测算"),
+            run_warning_job,
+            self.request(),
+            on_done=self._done,
+            on_error=self._failed,
+        )
+
+    def _failed(self, message: str, _details: str) -> None:
+        self.run_button.setEnabled(True)
+        self.status.setText(message)
+
+    def _done(self, result: WarningJobResult, cancelled: bool) -> None:
+        self.run_button.setEnabled(True)
+        if cancelled:
+            self.status.setText(tr("已取消"))
+            return
+        self.show_result(result)
+
+    def show_result(self, result: WarningJobResult) -> None:
+        self.result = result
+        doc = result.doc
+        mats = result.plan.materials
+        self.designs.setRowCount(len(doc["design_incidents"]))
+        self.designs.verticalHeader().setVisible(False)
+        for i, e in enumerate(doc["design_incidents"]):
+            needs = "、".join(
+                f"{mats[c].name_zh if c in mats else c} {q}{mats[c].unit if c in mats else ''}"
+                for c, q in e["needs"].items()
+            )
+            skills = "、".join(f"{k} {n} 人" for k, n in e["skills"].items())
+            cells = [
+                e["hazard_name"],
+                e["subtype"] or "—",
+                e["level"],
+                e["affected"],
+                "—" if e["deadline_min"] is None else f"{e['deadline_min']:g}",
+                "；".join(t for t in (needs, skills) if t) or "—",
+            ]
+            for j, v in enumerate(cells):
+                self.designs.setItem(i, j, _item(v))
+        self.designs.resizeColumnsToContents()
+        self.designs.setColumnWidth(5, 360)
+        self.moves.setRowCount(len(doc["moves"]))
+        self.moves.verticalHeader().setVisible(False)
+        for i, m in enumerate(doc["moves"]):
+            stock = m["kind"] == "stock"
+            cells = [
+                tr("预置调拨") if stock else tr("预置派遣"),
+                m["from_name"],
+                m["to_name"],
+                m["material_name"] if stock else m["from_name"],
+                m["quantity"] if stock else f"{m['headcount']} 人",
+            ]
+            for j, v in enumerate(cells):
+                self.moves.setItem(i, j, _item(v))
+        self.moves.resizeColumnsToContents()
+        thr, rest = doc["threatened"], doc["rest_of_county"]
+        self.status.setText(
+            tr(
+                "{status}：{n} 次调动；受威胁区域按时满足 {b} → {a}；其余县域 60 分钟覆盖 {rb} → {ra}"
+            ).format(
+                status=doc["status_zh"],
+                n=doc["movements"],
+                b=_pct(thr["before"]["on_time_share"] if thr["before"] else None),
+                a=_pct(thr["after"]["on_time_share"] if thr["after"] else None),
+                rb=_pct(rest["before"]["share_within_60"]),
+                ra=_pct(rest["after"]["share_within_60"]),
+            )
+        )
+        self.issue_button.setEnabled(True)
+        view = getattr(self.window_, "map", None)
+        if view is not None:
+            view.set_coverage(result.features)
+
+    def issue(self) -> None:
+        if self.result is None:
+            return
+        kind, key, text, log = issue_record(self.result)
+        self.window_.session.record(kind, key, text, log=log)
+        self.issue_button.setEnabled(False)
+        self.status.setText(tr("已发布预警并记录：{id}").format(id=key))
+        self.refresh()
+
+    def lift_selected(self) -> None:
+        rows = sorted({i.row() for i in self.warnings.selectedIndexes()})
+        if not rows:
+            self.status.setText(tr("请先在预警列表中选择一条预警。"))
+            return
+        s = self.window_.session
+        wid = self.warnings.item(rows[0], 0).text()
+        try:
+            kind, key, text, log = lift_record(s.documents, wid, datetime.now().astimezone())
+        except WarningError as exc:
+            self.status.setText(str(exc))
+            return
+        s.record(kind, key, text, log=log)
+        self.status.setText(tr("已解除预警：{id}").format(id=key))
+        self.refresh()
+
+    def clear_map(self) -> None:
+        view = getattr(self.window_, "map", None)
+        if view is not None:
+            view.set_coverage(None)
+
+
+def open_warnings_dialog(window: Any) -> WarningsDialog:
+    """Open (or raise) the window's one 预警与预置 dialog."""
+    dialog = getattr(window, "_warnings_dialog", None)
+    if dialog is None:
+        dialog = WarningsDialog(window)
+        window._warnings_dialog = dialog
+    dialog.refresh()
+    dialog.show()
+    dialog.raise_()
+    return dialog

@@ -1,0 +1,163 @@
+"""The desk's warnings job (Qt-free): pre-positioning for a warning, its map overlay, its records.
+
+:func:`run_warning_job` runs :func:`dispatch.warnings.preposition.plan_preposition` and builds the
+``preposition.json`` document of ``app.py warn`` on a :class:`gui.workers.JobRunner` thread;
+:func:`warning_features` is the overlay ``RD.setCoverage`` draws (the warned hazard areas
+outlined in the warning's colour, the staging points, a line per move); :func:`issue_record` and
+:func:`lift_record` are what the session records (``Session.record``: a document and an
+event-log entry, not an undoable edit). Texts that reach the page as HTML are escaped here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import shapely
+
+from dispatch.warnings.cli import preposition_json
+from dispatch.warnings.preposition import PrepositionPlan, WarnRequest, plan_preposition
+from dispatch.warnings.record import warning_record
+from gis.hazard_warnings import WARNINGS_DOCUMENT_KIND, find_warning, lift
+from gis.model import Scenario
+from gui.map_page import escape
+
+__all__ = [
+    "COLOUR_HEX",
+    "WarningJobRequest",
+    "WarningJobResult",
+    "issue_record",
+    "lift_record",
+    "run_warning_job",
+    "warning_features",
+]
+
+#: The warning colours as drawn (GB/T 19201-style blue, yellow, orange, red).
+COLOUR_HEX: Mapping[str, str] = {
+    "blue": "#1f5fbf",
+    "yellow": "#e0b000",
+    "orange": "#f07800",
+    "red": "#d01c1c",
+}
+
+
+@dataclass(frozen=True)
+class WarningJobRequest:
+    scenario: Scenario
+    network: Any
+    request: WarnRequest
+
+
+@dataclass(frozen=True)
+class WarningJobResult:
+    plan: PrepositionPlan
+    doc: dict[str, Any]
+    features: dict[str, Any]
+
+
+def warning_features(doc: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """Hazard areas (in the warning's colour), the threatened villages, one straight line per
+    move (source → staging point) and the staging points."""
+    colour = COLOUR_HEX[doc["warning"]["colour"]]
+    where = {
+        e.id: (e.name, e.location.xy)
+        for e in (*scenario.stockpiles, *scenario.shelters, *scenario.teams)
+    }
+    feats: list[dict[str, Any]] = []
+    hazards = {h.id: h for h in scenario.hazards}
+    for h in doc["warning"]["hazards"]:
+        g = hazards[h["id"]].geometry
+        area = g.buffer(0.003) if g.geom_type == "Point" else g  # ≈ 300 m around a point
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "role": "area",
+                    "color": colour,
+                    "tip": f"{escape(doc['warning']['colour_zh'])}预警：{escape(h['name'])}",
+                },
+                "geometry": json.loads(shapely.to_geojson(area)),
+            }
+        )
+    for m in doc["moves"]:
+        a, b = where[m["from_id"]][1], where[m["to_id"]][1]
+        what = (
+            f"{escape(m['material_name'])} {m['quantity']} {escape(m['unit'])}"
+            if m["kind"] == "stock"
+            else f"{escape(m['from_name'])} 待命"
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "role": "move",
+                    "color": "#6a3d9a" if m["kind"] == "team" else "#33a02c",
+                    "tip": f"{escape(m['from_name'])} → {escape(m['to_name'])}：{what}",
+                },
+                "geometry": {"type": "LineString", "coordinates": [list(a), list(b)]},
+            }
+        )
+    points = {d.id: d for d in scenario.demand_points}
+    for e in doc["design_incidents"]:
+        for sid in e["sites"]:
+            d = points.get(sid)
+            if d is None:
+                continue
+            feats.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "role": "threatened",
+                        "color": colour,
+                        "tip": f"受威胁：{escape(d.name)} · {d.population:,} 人",
+                    },
+                    "geometry": {"type": "Point", "coordinates": list(d.location.xy)},
+                }
+            )
+    staged = {m["to_id"] for m in doc["moves"]}
+    for sid in sorted(staged):
+        name, (lon, lat) = where[sid]
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "role": "staging",
+                    "color": "#33a02c",
+                    "tip": f"预置点：{escape(name)}",
+                },
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def run_warning_job(job: WarningJobRequest, *, stop: Any, progress: Any) -> WarningJobResult:
+    """Design incidents → staging → the plan (:func:`plan_preposition`), its JSON and overlay."""
+    plan = plan_preposition(job.scenario, job.network, job.request, stop=stop, progress=progress)
+    doc = preposition_json(plan, job.scenario)
+    return WarningJobResult(plan, doc, warning_features(doc, job.scenario))
+
+
+def issue_record(result: WarningJobResult) -> tuple[str, str, str, dict[str, Any]]:
+    """``(kind, key, text, log)`` for ``Session.record``: the warning with its moves."""
+    w = warning_record(result.plan, result.doc)
+    hazards = "、".join(h["name"] for h in result.doc["warning"]["hazards"])
+    log = {
+        "warning": w.id,
+        "incident": f"预警 {w.id}",
+        "from": "",
+        "to": f"{w.colour_zh}预警",
+        "text": f"发布{w.colour_zh}预警（{hazards}）；预置 {result.doc['movements']} 次调动",
+    }
+    return WARNINGS_DOCUMENT_KIND, w.id, json.dumps(w.to_json(), ensure_ascii=False), log
+
+
+def lift_record(
+    documents: Mapping[str, Mapping[str, str]] | None, warning_id: str, at: datetime
+) -> tuple[str, str, str, dict[str, Any]]:
+    """``(kind, key, text, log)`` for ``Session.record``: the warning lifted (解除)."""
+    lifted, log = lift(find_warning(documents, warning_id), at)
+    return WARNINGS_DOCUMENT_KIND, lifted.id, json.dumps(lifted.to_json(), ensure_ascii=False), log
