@@ -155,6 +155,41 @@ def workspace_info(ws: Any) -> dict[str, Any]:
     return info
 
 
+def database_info(url: str) -> dict[str, Any]:
+    """:func:`workspace_info` of a shared database workspace (``app.py info URL``): the same
+    JSON, read through an offline copy; ``file`` is the URL without its password."""
+    from gis.workspace.postgis import PostgisStorage
+
+    storage = PostgisStorage(url)
+    with storage.pulled() as path:
+        info = workspace_info(open_workspace(path))
+    info["file"] = storage.location
+    return info
+
+
+def db_push(path: Path, url: str) -> str:
+    """Copy a workspace file (read and checked like any open) into a shared database."""
+    from gis.workspace import read_workspace
+    from gis.workspace.postgis import PostgisStorage
+
+    ws = read_workspace(Path(path), include_roads=True)
+    storage = PostgisStorage(url)
+    storage.write(
+        ws.scenario, road_nodes=ws.road_nodes, road_edges=ws.road_edges, documents=ws.documents
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in ws.scenario.counts().items())
+    return f"pushed {path} to {storage.location}: {counts}"
+
+
+def db_pull(url: str, out: Path) -> str:
+    """Write an offline GeoPackage copy of a shared database workspace."""
+    from gis.workspace.postgis import PostgisStorage
+
+    storage = PostgisStorage(url)
+    storage.pull(out)
+    return f"pulled {storage.location} to {out}"
+
+
 def snap_warnings(scenario: Scenario, network: Any) -> list[str]:
     """One warning per facility or incident farther from the road network than the snap limit."""
     from gis.model import ENTITY_FIELDS
