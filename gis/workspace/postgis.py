@@ -383,29 +383,37 @@ class SharedWorkspace:
             raise WorkspaceError(f"unknown column(s) {', '.join(bad)}", layer=table.layer)
         return list(values)
 
+    @staticmethod
+    def _returning(table: Table) -> Any:
+        """The columns a :class:`Record` is built from (:meth:`_record`), in that order."""
+        from psycopg import sql
+
+        cols = [sql.Identifier(c.name) for c in table.columns] + [sql.Identifier("version")]
+        if table.geometry is not None:
+            cols.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM)))
+        return sql.SQL(", ").join(cols)
+
+    @staticmethod
+    def _record(table: Table, key: tuple[str, ...], row: Any) -> Record:
+        names = [c.name for c in table.columns]
+        wkb = row[-1] if table.geometry is not None else None
+        geom = shapely.from_wkb(bytes(wkb)) if wkb is not None else None
+        values = dict(zip(names, row, strict=False))
+        return Record(table.layer, tuple(key), int(row[len(names)]), values, geom)
+
     def get(self, layer: str, key: tuple[str, ...]) -> Record | None:
         """The record as stored now, or ``None``."""
         from psycopg import sql
 
         table = _table(layer)
-        names = [c.name for c in table.columns]
-        cols = [sql.Identifier(n) for n in names] + [sql.Identifier("version")]
-        spatial = table.geometry is not None
-        if spatial:
-            cols.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM)))
         cond, params = self._where(table, key)
         row = self.conn.execute(
             sql.SQL("SELECT {} FROM {} WHERE {}").format(
-                sql.SQL(", ").join(cols), sql.Identifier(layer), cond
+                self._returning(table), sql.Identifier(layer), cond
             ),
             params,
         ).fetchone()
-        if row is None:
-            return None
-        geom = shapely.from_wkb(bytes(row[-1])) if spatial and row[-1] is not None else None
-        return Record(
-            layer, tuple(key), int(row[len(names)]), dict(zip(names, row, strict=False)), geom
-        )
+        return None if row is None else self._record(table, key, row)
 
     @contextmanager
     def _refusals(self, layer: str) -> Iterator[None]:
@@ -480,15 +488,13 @@ class SharedWorkspace:
         cond, key_params = self._where(table, key)
         with self._refusals(layer):
             row = self.conn.execute(
-                sql.SQL("UPDATE {} SET {} WHERE {} AND version = %s RETURNING version").format(
-                    sql.Identifier(layer), sql.SQL(", ").join(sets), cond
+                sql.SQL("UPDATE {} SET {} WHERE {} AND version = %s RETURNING {}").format(
+                    sql.Identifier(layer), sql.SQL(", ").join(sets), cond, self._returning(table)
                 ),
                 [*params, *key_params, expected_version],
             ).fetchone()
-        if row is not None:
-            return self.get(layer, key) or Record(
-                layer, tuple(key), int(row[0]), dict(changes), geometry
-            )
+        if row is not None:  # the row as this statement left it (not a later read)
+            return self._record(table, key, row)
         theirs = self.get(layer, key)
         if theirs is not None and theirs.version == expected_version:
             # the row is there at the version we hold, yet the UPDATE matched nothing:
