@@ -33,9 +33,13 @@ def _noop(fraction: float, message: str) -> None:  # noqa: ARG001
 
 
 def open_workspace(path: Path | str, *, include_roads: bool = False) -> Any:
-    """Read a workspace (roads are loaded separately, through the cache)."""
-    from gis.workspace import read_workspace
+    """Read a workspace (roads are loaded separately, through the cache): a GeoPackage file or
+    a shared database named by a ``postgresql://`` URL (read through an offline copy)."""
+    from gis.workspace import open_storage, read_workspace
+    from gis.workspace.postgis import is_database_url
 
+    if isinstance(path, str) and is_database_url(path):
+        return open_storage(path).read(include_roads=include_roads)
     return read_workspace(Path(path), include_roads=include_roads)
 
 

@@ -6,28 +6,29 @@ refusals by the database for each role, the audit trail written by triggers, and
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gis.workspace import read_workspace
-from tests.conftest import DEMO_WORKSPACE, ROOT
+from tests.conftest import DEMO_WORKSPACE
 from tests.postgis_db import SharedDb, test_db  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("test_db")
 
 
 def _app(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    """``python app.py ARGS`` in this process (the same ``main``; no interpreter start-up)."""
+    import app
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = app.main(list(args))
+    return subprocess.CompletedProcess(list(args), rc, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,43 @@ def test_bad_url_and_push_by_viewer_are_one_line_errors(pushed: SharedDb, tmp_pa
     assert r.returncode == 2 and "无法连接共享数据库" in r.stderr and "Traceback" not in r.stderr
     r = _app("db-pull", "notaurl", str(tmp_path / "x.gpkg"))
     assert r.returncode == 2 and "not a database URL" in r.stderr
+
+
+def test_schema_is_the_geopackage_layout_and_migrations_are_versioned(pushed: SharedDb) -> None:
+    import psycopg
+
+    from gis.workspace import GeoPackageStorage, open_storage
+    from gis.workspace.postgis import PostgisStorage
+    from gis.workspace.postgis_ddl import LATEST, migrate, schema_version
+    from gis.workspace.schema import ROAD_LAYERS, TABLES
+
+    with psycopg.connect(pushed.admin, autocommit=True) as conn:
+        assert migrate(conn) == []  # already applied: nothing runs twice
+        assert schema_version(conn) == LATEST
+        (applied,) = conn.execute(
+            "SELECT array_agg(number ORDER BY number) FROM schema_migrations"
+        ).fetchone()
+        assert applied == list(range(1, LATEST + 1))
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                "AND table_type = 'BASE TABLE'"
+            )
+        }
+        for table in TABLES:
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "ORDER BY ordinal_position",
+                    (table.layer,),
+                )
+            ]
+            assert cols[1 : 1 + len(table.columns)] == [c.name for c in table.columns]
+    expected = {t.layer for t in TABLES} | {s.layer for s in ROAD_LAYERS}
+    assert expected <= names
+    assert names - expected == {"audit_log", "schema_migrations", "spatial_ref_sys"}
+    assert isinstance(open_storage(pushed.viewer), PostgisStorage)
+    assert isinstance(open_storage(str(DEMO_WORKSPACE)), GeoPackageStorage)
+    assert open_storage(pushed.viewer).describe().startswith("PostGIS postgresql://rd_viewer@")

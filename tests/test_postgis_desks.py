@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from gis.workspace.postgis import (
     read_audit,
 )
 from gis.workspace.postgis_notify import Change, ChangeListener
-from tests.conftest import DEMO_WORKSPACE, ROOT
+from tests.conftest import DEMO_WORKSPACE
 from tests.postgis_db import SharedDb, test_db  # noqa: F401 - the fixture
 
 psycopg = pytest.importorskip("psycopg")
@@ -174,24 +172,26 @@ def test_audit_trail_is_written_by_triggers_and_exported(db: SharedDb, tmp_path:
             raw.execute("INSERT INTO audit_log (who, tbl, row_key, op) VALUES ('x','y','z','w')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             raw.execute("DELETE FROM audit_log")
+    import app
+
     for suffix in ("csv", "xlsx"):
         out = tmp_path / f"audit.{suffix}"
-        r = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "app.py"),
-                "db-audit",
-                db.viewer,
-                str(out),
-                "--table",
-                "shelters",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert r.returncode == 0, r.stderr
+        assert app.main(["db-audit", db.viewer, str(out), "--table", "shelters"]) == 0
         assert out.is_file()
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "audit.xlsx").active
+    assert [c.value for c in sheet[1]] == [
+        "序号",
+        "时间",
+        "用户",
+        "表",
+        "记录",
+        "操作",
+        "版本",
+        "修改前",
+        "修改后",
+    ]
     with open(tmp_path / "audit.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     last = rows[-1]
