@@ -14,7 +14,7 @@ DEBS := libasound2 libbrotli1 libdbus-1-3 libegl1 libfontconfig1 libfreetype6 li
 	libxkbcommon-x11-0 xvfb xauth fonts-wqy-microhei poppler-utils poppler-data qt6-l10n-tools
 
 .PHONY: run test setup debs venv lint clean demo bench wheelhouse install uninstall bundle bundle-test deb lock \
-	translations translations-update
+	translations translations-update db db-stop
 
 run: setup
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
@@ -22,10 +22,10 @@ run: setup
 		xvfb-run -a -s "-screen 0 1600x1000x24" $(VENV)/bin/python app.py; \
 	else $(VENV)/bin/python app.py; fi
 
-test: setup
+test: setup db
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	@QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	@RELIEFDESK_DB_REQUIRED=1 QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
 
@@ -112,3 +112,13 @@ deb: bundle
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+
+# Shared PostGIS workspace (issue 16): a local cluster in .db/ on 127.0.0.1 (no system service),
+# roles rd_admin/rd_operator/rd_planner/rd_viewer, URLs in .db/urls.env (tools/db_cluster.py).
+DB_DEBS := postgresql-15 postgresql-15-postgis-3
+db: setup
+	@$(MAKE) --no-print-directory debs DEBS="$(DB_DEBS)"
+	$(VENV)/bin/python tools/db_cluster.py start
+
+db-stop:
+	$(VENV)/bin/python tools/db_cluster.py stop

@@ -19,6 +19,10 @@
     python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
     python app.py drill WS.gpkg --script drill.json --out DIR [--auto] [--seconds-per-step S] [--seed N]
     python app.py warn WS.gpkg --hazard ID [--hazard ID …] --colour blue|yellow|orange|red [--valid-hours H] [--seconds S] --out DIR [--save]
+    python app.py db-push WS.gpkg URL            copy a workspace into a shared PostGIS database
+    python app.py db-pull URL OUT.gpkg           offline GeoPackage copy of a shared database
+    python app.py info URL                       the same JSON summary, for a database workspace
+    python app.py db-audit URL OUT.csv|OUT.xlsx [--table T]   the database's audit trail
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -51,6 +55,9 @@ SUBCOMMANDS = (
     "plan-sites",
     "drill",
     "warn",
+    "db-push",
+    "db-pull",
+    "db-audit",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -116,7 +123,18 @@ def _cli_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     info = sub.add_parser("info", help="JSON summary of a workspace")
-    info.add_argument("workspace", type=Path)
+    info.add_argument("workspace", help="WS.gpkg or a postgresql:// URL")
+
+    push = sub.add_parser("db-push", help="copy a workspace GeoPackage into a shared database")
+    push.add_argument("workspace", type=Path)
+    push.add_argument("url", help="postgresql://user:password@host:port/db (rd_admin)")
+    pull = sub.add_parser("db-pull", help="offline GeoPackage copy of a shared database")
+    pull.add_argument("url")
+    pull.add_argument("out", type=Path)
+    aud = sub.add_parser("db-audit", help="export a shared database's audit trail (CSV/XLSX)")
+    aud.add_argument("url")
+    aud.add_argument("out", type=Path)
+    aud.add_argument("--table", default=None, help="only this table's changes")
 
     imp = sub.add_parser("import-osm", help="build a workspace road network from an OSM file")
     imp.add_argument("file", type=Path, help=".osm, .osm.gz, .osm.bz2, .osm.pbf or .graphml")
@@ -358,9 +376,46 @@ def cmd_info(args: argparse.Namespace) -> int:
     import json
 
     from gis.loading import open_workspace, workspace_info
+    from gis.workspace.postgis import is_database_url
 
-    ws = open_workspace(_require_file(args.workspace, "workspace"))
+    if is_database_url(args.workspace):
+        from gis.loading import database_info
+
+        print(json.dumps(database_info(args.workspace), ensure_ascii=False, indent=2))
+        return 0
+    ws = open_workspace(_require_file(Path(args.workspace), "workspace"))
     print(json.dumps(workspace_info(ws), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _require_url(url: str) -> str:
+    from gis.workspace.postgis import is_database_url
+
+    if not is_database_url(url):
+        raise CliError(f"{url!r} is not a database URL (postgresql://user:password@host:port/db)")
+    return url
+
+
+def cmd_db_push(args: argparse.Namespace) -> int:
+    from gis.loading import db_push
+
+    summary = db_push(_require_file(args.workspace, "workspace"), _require_url(args.url))
+    print(summary)
+    return 0
+
+
+def cmd_db_pull(args: argparse.Namespace) -> int:
+    from gis.loading import db_pull
+
+    print(db_pull(_require_url(args.url), args.out))
+    return 0
+
+
+def cmd_db_audit(args: argparse.Namespace) -> int:
+    from gis.audit_export import export_audit
+
+    n = export_audit(_require_url(args.url), args.out, table=args.table)
+    print(f"{n} audit rows written to {args.out}")
     return 0
 
 
@@ -630,6 +685,9 @@ COMMANDS = {
     "plan-sites": cmd_plan_sites,
     "drill": cmd_drill,
     "warn": cmd_warn,
+    "db-push": cmd_db_push,
+    "db-pull": cmd_db_pull,
+    "db-audit": cmd_db_audit,
 }
 
 

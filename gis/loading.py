@@ -33,9 +33,13 @@ def _noop(fraction: float, message: str) -> None:  # noqa: ARG001
 
 
 def open_workspace(path: Path | str, *, include_roads: bool = False) -> Any:
-    """Read a workspace (roads are loaded separately, through the cache)."""
-    from gis.workspace import read_workspace
+    """Read a workspace (roads are loaded separately, through the cache): a GeoPackage file or
+    a shared database named by a ``postgresql://`` URL (read through an offline copy)."""
+    from gis.workspace import open_storage, read_workspace
+    from gis.workspace.postgis import is_database_url
 
+    if isinstance(path, str) and is_database_url(path):
+        return open_storage(path).read(include_roads=include_roads)
     return read_workspace(Path(path), include_roads=include_roads)
 
 
@@ -153,6 +157,41 @@ def workspace_info(ws: Any) -> dict[str, Any]:
             info["road_network"]["import_report"] = imported.split(" | ")
         info["warnings"].extend(snap_warnings(scenario, network))
     return info
+
+
+def database_info(url: str) -> dict[str, Any]:
+    """:func:`workspace_info` of a shared database workspace (``app.py info URL``): the same
+    JSON, read through an offline copy; ``file`` is the URL without its password."""
+    from gis.workspace.postgis import PostgisStorage
+
+    storage = PostgisStorage(url)
+    with storage.pulled() as path:
+        info = workspace_info(open_workspace(path))
+    info["file"] = storage.location
+    return info
+
+
+def db_push(path: Path, url: str) -> str:
+    """Copy a workspace file (read and checked like any open) into a shared database."""
+    from gis.workspace import read_workspace
+    from gis.workspace.postgis import PostgisStorage
+
+    ws = read_workspace(Path(path), include_roads=True)
+    storage = PostgisStorage(url)
+    storage.write(
+        ws.scenario, road_nodes=ws.road_nodes, road_edges=ws.road_edges, documents=ws.documents
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in ws.scenario.counts().items())
+    return f"pushed {path} to {storage.location}: {counts}"
+
+
+def db_pull(url: str, out: Path) -> str:
+    """Write an offline GeoPackage copy of a shared database workspace."""
+    from gis.workspace.postgis import PostgisStorage
+
+    storage = PostgisStorage(url)
+    storage.pull(out)
+    return f"pulled {storage.location} to {out}"
 
 
 def snap_warnings(scenario: Scenario, network: Any) -> list[str]:

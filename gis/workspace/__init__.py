@@ -14,7 +14,11 @@ The package, one job per module (imports point down this list, never up):
   :func:`validate_scenario` (planner warnings).
 * :mod:`~gis.workspace.reader` / :mod:`~gis.workspace.writer` — generic, schema-driven.
 * :mod:`~gis.workspace.storage` — :class:`WorkspaceStorage`, the interface another backend (a
-  shared PostGIS database) implements; :class:`GeoPackageStorage`.
+  shared PostGIS database) implements; :class:`GeoPackageStorage`; :func:`open_storage`.
+* :mod:`~gis.workspace.postgis_ddl` (tables, roles, audit and notify triggers, migrations) ←
+  :mod:`~gis.workspace.postgis` (:class:`PostgisStorage`: push/pull/read; record edits with
+  versions and conflicts; the audit trail) ← :mod:`~gis.workspace.postgis_notify` (the change
+  listener thread): the shared database of issue 16 (psycopg imported lazily).
 
 Callers use the functions re-exported here.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 from gis.workspace.checks import SHELTER_FULL_SHARE, validate_scenario
 from gis.workspace.reader import read_road_frames, read_workspace
 from gis.workspace.schema import SCHEMA_VERSION, Workspace
-from gis.workspace.storage import GeoPackageStorage, WorkspaceStorage
+from gis.workspace.storage import GeoPackageStorage, WorkspaceStorage, open_storage
 from gis.workspace.writer import write_workspace
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "GeoPackageStorage",
     "Workspace",
     "WorkspaceStorage",
+    "open_storage",
     "read_road_frames",
     "read_workspace",
     "validate_scenario",

@@ -7,6 +7,8 @@ delegating to :mod:`gis.workspace.reader` and :mod:`gis.workspace.writer`. A sha
 for several desks (PostGIS) can implement the same protocol from the same table specs in
 :mod:`gis.workspace.schema` without touching callers; today callers use the module-level
 functions (``read_workspace`` ...), which are the GeoPackage backend.
+:func:`open_storage` picks the backend from what the user named (a file or a database URL);
+:mod:`gis.workspace.postgis` is the shared-database backend.
 """
 
 from __future__ import annotations
@@ -93,3 +95,13 @@ class GeoPackageStorage:
         write_workspace(
             self.path, scenario, road_nodes=road_nodes, road_edges=road_edges, documents=documents
         )
+
+
+def open_storage(location: str | os.PathLike[str]) -> WorkspaceStorage:
+    """The storage a desk or a command names: a ``postgresql://`` URL is a shared PostGIS
+    workspace (:class:`gis.workspace.postgis.PostgisStorage`), anything else a GeoPackage."""
+    from gis.workspace.postgis import PostgisStorage, is_database_url
+
+    if isinstance(location, str) and is_database_url(location):
+        return PostgisStorage(location)
+    return GeoPackageStorage(location)

@@ -44,7 +44,8 @@ from gis.workspace.schema import (
 Columns = dict[str, list[Any]]
 
 
-def _frame(table: Table, columns: Columns, path: str | None) -> pd.DataFrame:
+def table_frame(table: Table, columns: Columns, path: str | None) -> pd.DataFrame:
+    """One table's (Geo)DataFrame from its columns (and ``"geometry"``), dtypes from the spec."""
     data = {}
     for col in table.columns:
         values = columns[col.name]
@@ -152,7 +153,7 @@ def scenario_frames(
             }
         else:  # pragma: no cover - a table added to the schema without a writer
             raise AssertionError(table.layer)
-        out[table.layer] = _frame(table, columns, path)
+        out[table.layer] = table_frame(table, columns, path)
     return out
 
 
