@@ -115,6 +115,7 @@ class DrillSession:
         self.numbers = list(existing_numbers)
         self.clocks = {i.id: script.start for i in scenario.incidents}
         self.log: list[LogEntry] = []
+        self._view: tuple[Scenario, float, Scenario] | None = None
 
     # ---- what the dock shows -------------------------------------------------------------
 
@@ -138,8 +139,13 @@ class DrillSession:
         return self.started and self.next_inject is None and self.awaiting is None
 
     def view(self) -> Scenario:
-        """The drill state as a plan made now sees it (deadlines shortened by the time gone)."""
-        return remaining_deadlines(self.state, self.clocks, self.simulated_at)
+        """The drill state as a plan made now sees it (deadlines shortened by the time gone);
+        the same object while neither the state nor the clock moved."""
+        key = (self.state, self.clock_min)
+        if self._view is None or self._view[0] is not key[0] or self._view[1] != key[1]:
+            view = remaining_deadlines(self.state, self.clocks, self.simulated_at)
+            self._view = (self.state, self.clock_min, view)
+        return self._view[2]
 
     def awaiting_s(self) -> float:
         """Wall seconds since the awaited step began (0 when none awaits)."""
