@@ -5,6 +5,7 @@ planning the drill's scenario, and an automatic drill re-planned in a worker, th
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import shutil
@@ -15,8 +16,10 @@ import pytest
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
 from dispatch.drills.store import DRILL_SCRIPTS_KIND, stored_scripts  # noqa: E402
+from dispatch.records import PlanStatus  # noqa: E402
 from gis.loading import load_road_network  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
+from gui.controllers.dispatch import ShownPlan  # noqa: E402
 from gui.controllers.drill import DrillController  # noqa: E402
 from gui.docks.dispatch_panel import DispatchPanel  # noqa: E402
 from gui.docks.drill_panel import DrillPanel  # noqa: E402
@@ -96,6 +99,22 @@ def test_author_script_in_the_workspace(desk) -> None:
     # undo takes the wrong row back out; the script is a workspace document
     session.undo_stack.undo()
     assert panel.timeline.rowCount() == 1 and panel.start_button.isEnabled()
+    # placed on the map: a click the dock asked for opens the form at that point, a drawn
+    # closure fills the geometry (the map's bridge signals call these; without a request they
+    # are not the drill's)
+    assert panel.on_map_clicked(105.9, 28.8) is None
+    panel.pending = "incident"
+    dlg = panel.on_map_clicked(105.95, 28.79)
+    assert (dlg.lon.value(), dlg.lat.value()) == (105.95, 28.79) and panel.pending is None
+    dlg.reject()
+    panel.pending = "closure"
+    line = {"type": "LineString", "coordinates": [[105.98, 28.78], [105.99, 28.79]]}
+    dlg = panel.on_closure_drawn(json.dumps(line))
+    assert dlg.kind.currentData() == "closure" and dlg.clo_id.text() == "DRILL-CL-1"
+    assert dlg.try_accept()
+    assert panel.timeline.rowCount() == 2 and _cell(panel, 1, 4) == "✓"
+    assert "LineString" in _cell(panel, 1, 3)
+    session.undo_stack.undo()
     assert key in session.documents[DRILL_SCRIPTS_KIND]
     # export in the CLI's format and import it again: the same script
     out = d / "exported.json"
@@ -139,9 +158,12 @@ def test_manual_drill_steps_and_times_the_approval(desk, qtbot) -> None:
     step = drill.steps[-1]
     assert step.plan.number == plan.number and step.wall_s > 0
     assert panel.score_table.rowCount() == 1 and panel.score_table.item(0, 3).text() == plan.number
-    # the next inject by hand, continued without a plan
+    # the next inject by hand; the plan approved for the step before does not close it
     c.step()
     assert drill.awaiting == 2 and panel.skip_button.isEnabled()
+    assert dispatch.controller.stale  # the escalation changed the drill's scenario
+    c._on_plan_shown(ShownPlan(dataclasses.replace(plan, number="X-1", status=PlanStatus.APPROVED)))
+    assert drill.awaiting == 2
     c.continue_without_plan()
     texts = [panel.log_table.item(r, 2).text() for r in range(panel.log_table.rowCount())]
     assert any("人工批准" in t for t in texts) and any("未重新调度" in t for t in texts)

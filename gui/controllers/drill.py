@@ -400,11 +400,14 @@ class DrillController(QObject):
         self.sig_run_changed.emit()
 
     def _on_plan_shown(self, shown: ShownPlan) -> None:
-        """By hand: the first approved plan after an inject closes its step."""
+        """By hand: the first plan approved after an inject, made for the drill's scenario as
+        it is since that inject, closes its step."""
         drill = self.drill
         plan = shown.plan
         if drill is None or drill.auto or plan is None or not drill.accepts(plan):
             return
+        if self.dispatch is not None and plan.inputs.scenario_hash != self.dispatch.scenario_hash():
+            return  # made before the inject (another scenario): not this step's plan
         drill.record_plan(plan, manual=True)
         self._after_change()
 

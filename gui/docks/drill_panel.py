@@ -146,6 +146,8 @@ class DrillPanel(QDockWidget):
         #: what the next map click / drawing is for ("incident", "closure") or None
         self.pending: str | None = None
         self.dialog: InjectDialog | None = None
+        self._filled: tuple[int, int, int] | None = None  # (run, log rows, steps) shown
+        self._closed_gen = 0  # the latest closed-roads computation (older results dropped)
         self._build()
         c = controller
         c.sig_scripts_changed.connect(self.refresh_script)
@@ -157,6 +159,8 @@ class DrillPanel(QDockWidget):
         c.sig_exported.connect(self._on_exported)
         c.sig_message.connect(session.sig_message)
         session.sig_scenario_changed.connect(lambda *_: self.refresh_script())
+        # an edit of the workspace redraws its layers: a running drill's state goes back on top
+        session.sig_scenario_changed.connect(lambda *_: self.redraw_drill())
         self.refresh_script()
         self.refresh_run()
 
@@ -458,6 +462,10 @@ class DrillPanel(QDockWidget):
         self.map_view.start_draw(kind)
         self._status(tr("在地图上绘制演练道路中断（线/面：双击或单击最后一点结束）"))
 
+    def cancel_pending(self) -> None:
+        """Esc: the next click / drawing is no longer the drill's."""
+        self.pending = None
+
     def on_map_clicked(self, lon: float, lat: float) -> InjectDialog | None:
         if self.pending != "incident":
             return None
@@ -519,6 +527,7 @@ class DrillPanel(QDockWidget):
         self._enable_run()
         run = self.controller.shown_run
         if run is None:
+            self._filled = None
             self.clock_label.setText(tr("未开始演练"))
             self.status_label.setText("")
             self.log_table.setRowCount(0)
@@ -533,8 +542,11 @@ class DrillPanel(QDockWidget):
             )
         )
         self._status(self._status_text(run))
-        self._fill_log(run)
-        self._fill_score(run)
+        shown = (id(run), len(run.log), len(run.steps))
+        if shown != self._filled:  # the clock ticks 5× a second: refill only what changed
+            self._filled = shown
+            self._fill_log(run)
+            self._fill_score(run)
 
     def _status_text(self, run: Any) -> str:
         if self.controller.drill is None:
@@ -632,17 +644,30 @@ class DrillPanel(QDockWidget):
             self.map_view.set_layer_data(layer, payloads[layer])
         if scenario is None:
             self.map_view.set_layer_data("routes", empty_features())
+        self._closed_gen += 1
+        gen = self._closed_gen
         network = self.session.network
         if network is None or not scn.closures:
             self.map_view.set_layer_data("closed_roads", empty_features())
             return
+
+        def done(fc: Any, _cancelled: bool) -> None:
+            if gen == self._closed_gen and self.map_view is not None:
+                self.map_view.set_layer_data("closed_roads", fc)
+
         self.runner.start(
             tr("计算受阻路段"),
             closed_roads_job,
             ClosedRoadsRequest(network, tuple(scn.closures), tr("受阻路段")),
-            on_done=lambda fc, _c: self.map_view.set_layer_data("closed_roads", fc),
+            on_done=done,
             show=False,
         )
+
+    def redraw_drill(self) -> None:
+        """Draw the running drill's state again (after the map or a workspace layer was
+        redrawn from the session)."""
+        if self.controller.drill is not None:
+            self.draw_scenario(self.controller.drill.state)
 
     def _draw_routes(self, routes: Any) -> None:
         if self.map_view is not None:
@@ -666,6 +691,8 @@ def install_drill_panel(window: Any) -> DrillPanel:
     bridge.sig_map_clicked.connect(panel.on_map_clicked)
     bridge.sig_closure_drawn.disconnect(window.add_closure_from_geojson)
     bridge.sig_closure_drawn.connect(panel.on_closure_drawn)
+    window.act_cancel.triggered.connect(panel.cancel_pending)
+    window.sig_map_drawn.connect(panel.redraw_drill)
     return panel
 
 
