@@ -202,6 +202,7 @@ class DrillPanel(QDockWidget):
         lay.addWidget(self.general_problem)
         self.timeline = _table(TIMELINE_HEADERS, root)
         self.timeline.doubleClicked.connect(lambda _i: self.edit_inject())
+        self.timeline.setMinimumHeight(150)
         lay.addWidget(self.timeline, 2)
         edit = QHBoxLayout()
         self.add_button = self._button(tr("添加插入…"), self.add_inject, edit)
@@ -275,7 +276,7 @@ class DrillPanel(QDockWidget):
         self.report_button = self._button(tr("导出报告…"), self.export_report, sl)
         self.tabs.addTab(self.log_table, tr("记录"))
         self.tabs.addTab(score, tr("评分"))
-        lay.addWidget(self.tabs, 2)
+        lay.addWidget(self.tabs, 3)
         self.setWidget(root)
 
     def _button(self, text: str, slot: Any, layout: Any) -> QPushButton:
