@@ -203,3 +203,24 @@ def test_auto_drill_replans_in_a_worker_and_exports(desk, qtbot) -> None:
     assert (out / "steps" / "02" / "plan.json").exists()
     assert (out / "report.pdf").stat().st_size > 0 and (out / "report.xlsx").exists()
     assert written["scorecard"]["planned_steps"] == 2
+
+
+def test_auto_replan_cancel_keeps_the_best_plan(desk, qtbot) -> None:
+    """Cancel during an automatic re-plan: the run stops early and its best plan closes the
+    step (marked as cut short), the drill goes on."""
+    _session, _dispatch, panel, _d = desk
+    c = panel.controller
+    c.stop_run()
+    c.select(panel.import_script(EXAMPLE))
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData(True))
+    panel.seconds_spin.setValue(120.0)
+    assert panel.toggle_run()
+    drill = c.drill
+    assert c.job is not None and panel.cancel_button.isEnabled()
+    c.cancel_replan()
+    qtbot.waitUntil(lambda: drill.awaiting is None, timeout=RUN_TIMEOUT_MS)
+    plan = drill.steps[0].plan
+    assert plan is not None and plan.partial
+    assert plan.status.value == "已下达"
+    assert not panel.cancel_button.isEnabled() and panel.step_button.isEnabled()
+    panel.toggle_run()
