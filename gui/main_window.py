@@ -41,6 +41,7 @@ from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
 from gui.controllers.workspace import WorkspaceController
 from gui.docks.dispatch_panel import DispatchPanel
+from gui.docks.drill_panel import install_drill_panel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
 from gui.i18n import LANGUAGES, install_language, tr
 from gui.map_tools import install_map_tools
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         install_map_tools(self)  # 视图 → 底图, measuring, search, coordinates, view export
         # the dispatch dock must exist before the saved layout is restored
         self.dispatch_panel = self.install_dispatch_panel()
+        self.drill_panel = install_drill_panel(self)  # 演练 (issue 14), tabbed with dispatch
         self._restore_settings()
 
         self._changes_discarded = False

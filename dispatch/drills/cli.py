@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,61 @@ def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list
             for w in check_incident_location(scenario, network, loc.lon, loc.lat):
                 out.append(f"inject #{inj.index} ({inj.kind}): {w}")
     return out
+
+
+def write_drill(
+    out: Path,
+    drill: DrillScript,
+    steps: Sequence[DrillStep],
+    *,
+    workspace: str,
+    script: str,
+    auto: bool,
+    seconds_per_step: float,
+    seed: int,
+    warnings: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Write ``DIR/drill.json``, ``DIR/steps/NN/plan.json``, ``report.pdf`` and ``report.xlsx``
+    for the run ``steps`` (this command's, or a drill run on the desk); returns drill.json's
+    data. ``notes`` are put first (e.g. how a desk drill was run)."""
+    out.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    for s in sorted(steps, key=lambda s: s.number):
+        plan_dir = None
+        if s.plan is not None:
+            rel = f"steps/{s.number:02d}"
+            write_text_atomically(out / rel / "plan.json", s.plan.to_json())
+            plan_dir = rel
+        records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
+    baseline = next((r for r in records if r["kind"] == "baseline"), None)
+    inject_steps = [r for r in records if r["kind"] != "baseline"]
+    notes = [*notes, *warnings, *NOTES]
+    if not auto and not any(s.plan is not None for s in steps):
+        notes.insert(0, "未使用 --auto：未生成方案，各步骤只列出情景状态（plan_dir 为 null）。")
+    notes.append(
+        f"--seed {seed} 传给接受种子的求解器（CP-SAT 人员转移与队伍派遣、PyVRP 车辆路径；"
+        "OR-Tools 路径无种子）；各阶段限时，负载较高时结果可能不同，墙钟时间不可复现。"
+    )
+    data = {
+        "schema": SCHEMA,
+        "name": drill.name,
+        "start": drill.start.isoformat(timespec="minutes"),
+        "workspace": str(workspace),
+        "script": str(script),
+        "auto": bool(auto),
+        "seconds_per_step": float(seconds_per_step),
+        "seed": int(seed),
+        "baseline": baseline,
+        "steps": inject_steps,
+        "scorecard": overall(records),
+        "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
+        "notes": notes,
+    }
+    write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
+    write_pdf(data, out / "report.pdf")
+    write_xlsx(data, out / "report.xlsx")
+    return data
 
 
 def run_drill_cli(
@@ -103,44 +159,20 @@ def run_drill_cli(
         existing_numbers=existing,
         log=log,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    records: list[dict[str, Any]] = []
-    for s in steps:
-        plan_dir = None
-        if s.plan is not None:
-            rel = f"steps/{s.number:02d}"
-            write_text_atomically(out / rel / "plan.json", s.plan.to_json())
-            plan_dir = rel
-        records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
-    baseline = next((r for r in records if r["kind"] == "baseline"), None)
-    inject_steps = [r for r in records if r["kind"] != "baseline"]
-    notes = [*warnings, *NOTES]
-    if not auto:
-        notes.insert(0, "未使用 --auto：未生成方案，各步骤只列出情景状态（plan_dir 为 null）。")
-    notes.append(
-        f"--seed {seed} 传给接受种子的求解器（CP-SAT 人员转移与队伍派遣、PyVRP 车辆路径；"
-        "OR-Tools 路径无种子）；各阶段限时，负载较高时结果可能不同，墙钟时间不可复现。"
+    data = write_drill(
+        out,
+        drill,
+        steps,
+        workspace=str(workspace),
+        script=str(script),
+        auto=auto,
+        seconds_per_step=seconds_per_step,
+        seed=seed,
+        warnings=warnings,
     )
-    data = {
-        "schema": SCHEMA,
-        "name": drill.name,
-        "start": drill.start.isoformat(timespec="minutes"),
-        "workspace": str(workspace),
-        "script": str(script),
-        "auto": bool(auto),
-        "seconds_per_step": float(seconds_per_step),
-        "seed": int(seed),
-        "baseline": baseline,
-        "steps": inject_steps,
-        "scorecard": overall(records),
-        "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
-        "notes": notes,
-    }
-    write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
-    write_pdf(data, out / "report.pdf")
-    write_xlsx(data, out / "report.xlsx")
+    inject_steps = data["steps"]
     print(clean_text(f"演练 {drill.name}：{len(inject_steps)} 步；输出 {out}"))
     return 0
 
 
-__all__ = ["SCHEMA", "run_drill_cli"]
+__all__ = ["SCHEMA", "run_drill_cli", "write_drill"]

@@ -139,6 +139,47 @@ def scenario_state(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def step_options(
+    at: datetime, numbers: tuple[str, ...], seconds_per_step: float, seed: int
+) -> DispatchOptions:
+    """The dispatch options of a drill step planned at simulated time ``at``."""
+    return DispatchOptions(
+        seconds=float(seconds_per_step),
+        created_at=at,
+        existing_numbers=tuple(numbers),
+        seed=int(seed),
+    )
+
+
+def issue_auto(plan: Plan, at: datetime, *, number: int, inject: Inject | None) -> Plan:
+    """``plan`` approved and issued by :data:`AUTO_WHO` at the step's simulated time ``at``
+    (a drill's automatic plan is treated as issued, see the module doc)."""
+    note = f"演练第 {number} 步" if inject is None else f"演练第 {number} 步：{inject.kind_zh}"
+    plan = plan.transition("已批准", AUTO_WHO, at, note, allow_partial=True)
+    return plan.transition("已下达", AUTO_WHO, at, note)
+
+
+def plan_step(
+    view: Scenario,
+    network: Any,
+    options: DispatchOptions,
+    *,
+    number: int,
+    inject: Inject | None,
+    previous: Plan | None,
+    stop: Any = None,
+    progress: Any = None,
+) -> Plan:
+    """The automatic plan of step ``number`` (``view``: the state with the deadlines left,
+    :func:`remaining_deadlines`), issued by :func:`issue_auto` at the step's time."""
+    from dispatch.pipeline import plan_dispatch
+
+    at = options.created_at
+    assert at is not None
+    plan = plan_dispatch(view, network, options, previous=previous, stop=stop, progress=progress)
+    return issue_auto(plan, at, number=number, inject=inject)
+
+
 def run_drill(
     scenario: Scenario,
     network: Any,
@@ -154,8 +195,6 @@ def run_drill(
 
     With ``auto`` the baseline (step 0) and every inject are planned; without, the steps only
     carry the scenario state (``plan`` None). ``log`` is called after each step."""
-    from dispatch.pipeline import plan_dispatch
-
     numbers = list(existing_numbers)
     steps: list[DrillStep] = []
     previous: Plan | None = None
@@ -175,19 +214,11 @@ def run_drill(
                 state, network, inject.target, inject.colour, seconds=seconds_per_step, at=at
             )
         if auto:
-            options = DispatchOptions(
-                seconds=float(seconds_per_step),
-                created_at=at,
-                existing_numbers=tuple(numbers),
-                seed=int(seed),
-            )
+            options = step_options(at, tuple(numbers), seconds_per_step, seed)
             view = remaining_deadlines(state, clocks, at)
-            plan = plan_dispatch(view, network, options, previous=previous)
-            note = (
-                f"演练第 {number} 步" if inject is None else f"演练第 {number} 步：{inject.kind_zh}"
+            plan = plan_step(
+                view, network, options, number=number, inject=inject, previous=previous
             )
-            plan = plan.transition("已批准", AUTO_WHO, at, note, allow_partial=True)
-            plan = plan.transition("已下达", AUTO_WHO, at, note)
             numbers.append(plan.number)
             previous = plan
         s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan, pre)
@@ -213,7 +244,10 @@ __all__ = [
     "NOTES",
     "DrillStep",
     "apply_inject",
+    "issue_auto",
+    "plan_step",
     "remaining_deadlines",
     "run_drill",
     "scenario_state",
+    "step_options",
 ]

@@ -61,7 +61,8 @@ layer               geometry       columns (see the specs below for kinds and de
 ``team_skills``     (attributes)   team_id, skill (row order = skill order)
 ``vehicles``        (attributes)   id, home_id, home_layer (stockpiles/teams), kind,
                                    capacity_kg, capacity_m3, name, speed_factor
-``documents``       (attributes)   kind, doc_id, json
+``documents``       (attributes)   kind, doc_id, json — plans, the event log, drill
+                                   scripts (kind ``drill_scripts``, one row per script)
 ``road_nodes``      Point          :data:`gis.model.ROAD_NODE_COLUMNS` — only with roads
 ``road_edges``      LineString     :data:`gis.model.ROAD_EDGE_COLUMNS`
 =================== ============== ==========================================================

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -185,6 +185,9 @@ class DispatchController(QObject):
         self.destroyed.connect(lambda *_: worker.close())
         self.preload_started = False
         self._hash_cache: tuple[Scenario, str] | None = None
+        #: where runs take their scenario from instead of the session (a drill on the desk:
+        #: the drill's state, :mod:`gui.controllers.drill`); None = the session's
+        self.scenario_source: Callable[[], Scenario] | None = None
         #: bumped when another workspace is opened: a run started before is then dropped
         self._workspace_gen = 0
         session.sig_documents_changed.connect(self._on_documents_changed)
@@ -205,9 +208,14 @@ class DispatchController(QObject):
     def busy(self) -> bool:
         return self.job is not None
 
+    def current_scenario(self) -> Scenario:
+        """The scenario a run plans: the session's, or :attr:`scenario_source`'s when set."""
+        source = self.scenario_source
+        return source() if source is not None else self.session.scenario
+
     def scenario_hash(self) -> str:
-        """Content hash of the session's scenario (cached per scenario object)."""
-        scenario = self.session.scenario
+        """Content hash of the scenario runs plan now (cached per scenario object)."""
+        scenario = self.current_scenario()
         if self._hash_cache is None or self._hash_cache[0] is not scenario:
             self._hash_cache = (scenario, scenario_hash(scenario))
         return self._hash_cache[1]
@@ -255,7 +263,7 @@ class DispatchController(QObject):
         shown plan (if any) is the plan it re-plans."""
         s = self.session
         return DispatchRequest(
-            scenario=s.scenario,
+            scenario=self.current_scenario(),
             options=options,
             workspace=s.ref,
             has_roads=s.has_roads,
@@ -267,7 +275,7 @@ class DispatchController(QObject):
         """Start a run in the background; returns the job (None if one runs or nothing to do)."""
         if self.job is not None:
             return None
-        if not self.session.scenario.open_incidents():
+        if not self.current_scenario().open_incidents():
             self._message("warning", tr("没有进行中的事件，无需调度"))
             return None
         request = RunRequest(self.request(options), in_child=self.in_child)

@@ -2476,6 +2476,428 @@
     <message>
         <source>预案要求</source>
         <translation>Required by the plan template</translation>
+        <source>演练</source>
+        <translation>Drill</translation>
+    </message>
+    <message>
+        <source>新建演练脚本 {name}</source>
+        <translation>New drill script {name}</translation>
+    </message>
+    <message>
+        <source>无法导入演练脚本</source>
+        <translation>Cannot import the drill script</translation>
+    </message>
+    <message>
+        <source>导入演练脚本 {name}</source>
+        <translation>Import drill script {name}</translation>
+    </message>
+    <message>
+        <source>演练脚本 {name} 有 {n} 处问题，见时间线</source>
+        <translation>Drill script {name} has {n} problem(s): see the timeline</translation>
+    </message>
+    <message>
+        <source>无法导出演练脚本</source>
+        <translation>Cannot export the drill script</translation>
+    </message>
+    <message>
+        <source>删除演练脚本 {name}</source>
+        <translation>Delete drill script {name}</translation>
+    </message>
+    <message>
+        <source>编辑演练脚本 {name}</source>
+        <translation>Edit drill script {name}</translation>
+    </message>
+    <message>
+        <source>添加演练插入</source>
+        <translation>Add drill inject</translation>
+    </message>
+    <message>
+        <source>编辑演练插入</source>
+        <translation>Edit drill inject</translation>
+    </message>
+    <message>
+        <source>删除演练插入</source>
+        <translation>Delete drill inject</translation>
+    </message>
+    <message>
+        <source>演练脚本不能运行</source>
+        <translation>The drill script cannot run</translation>
+    </message>
+    <message>
+        <source>演练自动调度（第 {n} 步）</source>
+        <translation>Drill auto re-plan (step {n})</translation>
+    </message>
+    <message>
+        <source>演练第 {n} 步的自动调度已取消，采用当前最优方案 {no}</source>
+        <translation>Auto re-plan of drill step {n} cancelled: the best plan so far, {no}, is used</translation>
+    </message>
+    <message>
+        <source>演练自动调度失败：{m}</source>
+        <translation>Drill auto re-plan failed: {m}</translation>
+    </message>
+    <message>
+        <source>还没有可导出的演练步骤</source>
+        <translation>No drill steps to export yet</translation>
+    </message>
+    <message>
+        <source>导出演练报告</source>
+        <translation>Export drill report</translation>
+    </message>
+    <message>
+        <source>演练报告导出失败：{m}</source>
+        <translation>Drill report export failed: {m}</translation>
+    </message>
+    <message>
+        <source>演练脚本</source>
+        <translation>Drill script</translation>
+    </message>
+    <message>
+        <source>新建…</source>
+        <translation>New…</translation>
+    </message>
+    <message>
+        <source>导入…</source>
+        <translation>Import…</translation>
+    </message>
+    <message>
+        <source>导出…</source>
+        <translation>Export…</translation>
+    </message>
+    <message>
+        <source>添加插入…</source>
+        <translation>Add inject…</translation>
+    </message>
+    <message>
+        <source>地图上放置事件</source>
+        <translation>Place incident on map</translation>
+    </message>
+    <message>
+        <source>地图上画中断</source>
+        <translation>Draw closure on map</translation>
+    </message>
+    <message>
+        <source>编辑…</source>
+        <translation>Edit…</translation>
+    </message>
+    <message>
+        <source>删除插入</source>
+        <translation>Delete inject</translation>
+    </message>
+    <message>
+        <source>人工调度</source>
+        <translation>Manual re-planning</translation>
+    </message>
+    <message>
+        <source>自动调度</source>
+        <translation>Automatic re-planning</translation>
+    </message>
+    <message>
+        <source> 秒/步</source>
+        <translation> s/step</translation>
+    </message>
+    <message>
+        <source>种子 </source>
+        <translation>Seed </translation>
+    </message>
+    <message>
+        <source>开始演练</source>
+        <translation>Start drill</translation>
+    </message>
+    <message>
+        <source>播放</source>
+        <translation>Play</translation>
+    </message>
+    <message>
+        <source>暂停</source>
+        <translation>Pause</translation>
+    </message>
+    <message>
+        <source>下一插入</source>
+        <translation>Next inject</translation>
+    </message>
+    <message>
+        <source>继续（不调度）</source>
+        <translation>Continue (no re-plan)</translation>
+    </message>
+    <message>
+        <source>取消调度</source>
+        <translation>Cancel re-plan</translation>
+    </message>
+    <message>
+        <source>导出报告…</source>
+        <translation>Export report…</translation>
+    </message>
+    <message>
+        <source>评分</source>
+        <translation>Scorecard</translation>
+    </message>
+    <message>
+        <source>新建演练脚本</source>
+        <translation>New drill script</translation>
+    </message>
+    <message>
+        <source>导入演练脚本</source>
+        <translation>Import drill script</translation>
+    </message>
+    <message>
+        <source>演练脚本 (*.json)</source>
+        <translation>Drill scripts (*.json)</translation>
+    </message>
+    <message>
+        <source>导出演练脚本</source>
+        <translation>Export drill script</translation>
+    </message>
+    <message>
+        <source>单击地图确定演练事件位置</source>
+        <translation>Click the map to place the drill incident</translation>
+    </message>
+    <message>
+        <source>在地图上绘制演练道路中断（线/面：双击或单击最后一点结束）</source>
+        <translation>Draw the drill's road closure on the map (line/area: double-click or click the last point to finish)</translation>
+    </message>
+    <message>
+        <source>结束演练</source>
+        <translation>End drill</translation>
+    </message>
+    <message>
+        <source>未开始演练</source>
+        <translation>No drill running</translation>
+    </message>
+    <message>
+        <source>模拟时间 {t}（T+{m:g} 分，×{s:g}）</source>
+        <translation>Simulated time {t} (T+{m:g} min, ×{s:g})</translation>
+    </message>
+    <message>
+        <source>演练已结束</source>
+        <translation>Drill ended</translation>
+    </message>
+    <message>
+        <source>基准方案</source>
+        <translation>Baseline plan</translation>
+    </message>
+    <message>
+        <source>第 {n} 步（{what}）：自动调度中…</source>
+        <translation>Step {n} ({what}): re-planning automatically…</translation>
+    </message>
+    <message>
+        <source>第 {n} 步（{what}）：请在调度方案面板生成并批准方案</source>
+        <translation>Step {n} ({what}): make and approve a plan in the Dispatch plan panel</translation>
+    </message>
+    <message>
+        <source>全部插入已完成</source>
+        <translation>All injects done</translation>
+    </message>
+    <message>
+        <source>下一插入：T+{m:g} 分 {what}</source>
+        <translation>Next inject: T+{m:g} min {what}</translation>
+    </message>
+    <message>
+        <source>导出演练报告到文件夹</source>
+        <translation>Export the drill report to a folder</translation>
+    </message>
+    <message>
+        <source>演练报告已导出到 {path}</source>
+        <translation>Drill report exported to {path}</translation>
+    </message>
+    <message>
+        <source>时间（开始后分钟）</source>
+        <translation>Time (minutes after start)</translation>
+    </message>
+    <message>
+        <source>插入类型</source>
+        <translation>Inject kind</translation>
+    </message>
+    <message>
+        <source>按预案</source>
+        <translation>From the plan template</translation>
+    </message>
+    <message>
+        <source>新响应级别</source>
+        <translation>New response level</translation>
+    </message>
+    <message>
+        <source>新受影响人数</source>
+        <translation>New people affected</translation>
+    </message>
+    <message>
+        <source>完全封闭</source>
+        <translation>Fully closed</translation>
+    </message>
+    <message>
+        <source>在地图上绘制，或填写 GeoJSON 几何</source>
+        <translation>Draw on the map, or type a GeoJSON geometry</translation>
+    </message>
+    <message>
+        <source>请填写事件编号</source>
+        <translation>Enter the incident id</translation>
+    </message>
+    <message>
+        <source>请填写管制编号</source>
+        <translation>Enter the closure id</translation>
+    </message>
+    <message>
+        <source>几何不是有效的 GeoJSON：{e}</source>
+        <translation>The geometry is not valid GeoJSON: {e}</translation>
+    </message>
+    <message>
+        <source>请在地图上绘制道路中断的位置，或填写 GeoJSON 几何</source>
+        <translation>Draw where the road is cut on the map, or type a GeoJSON geometry</translation>
+    </message>
+    <message>
+        <source>请选择对象</source>
+        <translation>Choose the target</translation>
+    </message>
+    <message>
+        <source>时间(分)</source>
+        <translation>Time (min)</translation>
+    </message>
+    <message>
+        <source>对象</source>
+        <translation>Target</translation>
+    </message>
+    <message>
+        <source>详情</source>
+        <translation>Details</translation>
+    </message>
+    <message>
+        <source>检查</source>
+        <translation>Check</translation>
+    </message>
+    <message>
+        <source>模拟时间</source>
+        <translation>Simulated time</translation>
+    </message>
+    <message>
+        <source>墙钟时间</source>
+        <translation>Wall-clock time</translation>
+    </message>
+    <message>
+        <source>决定</source>
+        <translation>Decision</translation>
+    </message>
+    <message>
+        <source>步骤</source>
+        <translation>Step</translation>
+    </message>
+    <message>
+        <source>插入</source>
+        <translation>Inject</translation>
+    </message>
+    <message>
+        <source>用时(秒)</source>
+        <translation>Time taken (s)</translation>
+    </message>
+    <message>
+        <source>按时安置人数</source>
+        <translation>People sheltered on time</translation>
+    </message>
+    <message>
+        <source>按时到场队伍</source>
+        <translation>Teams on site on time</translation>
+    </message>
+    <message>
+        <source>车辆公里</source>
+        <translation>Vehicle-km</translation>
+    </message>
+    <message>
+        <source>变更指令</source>
+        <translation>Orders changed</translation>
+    </message>
+    <message>
+        <source>步骤数</source>
+        <translation>Steps</translation>
+    </message>
+    <message>
+        <source>已调度步骤</source>
+        <translation>Steps planned</translation>
+    </message>
+    <message>
+        <source>最长用时(秒)</source>
+        <translation>Longest time taken (s)</translation>
+    </message>
+    <message>
+        <source>首个方案最长(秒)</source>
+        <translation>Longest first plan (s)</translation>
+    </message>
+    <message>
+        <source>变更指令合计</source>
+        <translation>Orders changed, total</translation>
+    </message>
+    <message>
+        <source>最终按时需求</source>
+        <translation>Final needs on time</translation>
+    </message>
+    <message>
+        <source>最终迟到需求</source>
+        <translation>Final needs late</translation>
+    </message>
+    <message>
+        <source>最终未满足需求</source>
+        <translation>Final needs unmet</translation>
+    </message>
+    <message>
+        <source>最终按时安置人数</source>
+        <translation>Final people sheltered on time</translation>
+    </message>
+    <message>
+        <source>最终按时到场队伍</source>
+        <translation>Final teams on site on time</translation>
+    </message>
+    <message>
+        <source>最终车辆公里</source>
+        <translation>Final vehicle-km</translation>
+    </message>
+    <message>
+        <source>动用安全库存(最多)</source>
+        <translation>Safety stock used (most)</translation>
+    </message>
+    <message>
+        <source>数值</source>
+        <translation>Value</translation>
+    </message>
+    <message>
+        <source>新增事件</source>
+        <translation>New incident</translation>
+    </message>
+    <message>
+        <source>事件升级</source>
+        <translation>Escalation</translation>
+    </message>
+    <message>
+        <source>道路中断</source>
+        <translation>Road closure</translation>
+    </message>
+    <message>
+        <source>道路恢复</source>
+        <translation>Road reopened</translation>
+    </message>
+    <message>
+        <source>队伍不可用</source>
+        <translation>Team unavailable</translation>
+    </message>
+    <message>
+        <source>储备点损毁</source>
+        <translation>Stockpile lost</translation>
+    </message>
+    <message>
+        <source>安置点满员</source>
+        <translation>Shelter full</translation>
+    </message>
+    <message>
+        <source>速度系数（0 = 封闭）</source>
+        <translation>Speed factor (0 = closed)</translation>
+    </message>
+    <message>
+        <source>几何（GeoJSON）</source>
+        <translation>Geometry (GeoJSON)</translation>
+    </message>
+    <message>
+        <source>恢复的道路管制</source>
+        <translation>Closure reopened</translation>
+    </message>
+    <message>
+        <source>演练插入</source>
+        <translation>Drill inject</translation>
     </message>
 </context>
 </TS>
