@@ -18,6 +18,7 @@
     python app.py plan-stock WS.gpkg --out DIR [--radius-m M] [--deadline-min M] [--seconds S]
     python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
     python app.py drill WS.gpkg --script drill.json --out DIR [--auto] [--seconds-per-step S] [--seed N]
+    python app.py compare PLAN_A.json|DRILL_DIR PLAN_B.json|DRILL_DIR --out DIR [--workspace WS.gpkg]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -49,6 +50,7 @@ SUBCOMMANDS = (
     "plan-stock",
     "plan-sites",
     "drill",
+    "compare",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -78,6 +80,8 @@ EPILOG = """subcommands (headless):
                                      [--k K] [--minutes T] [--keep-existing]
   drill WS.gpkg --script S --out DIR run a drill script (演练): drill.json, steps/NN/plan.json,
                                      report.pdf/xlsx [--auto] [--seconds-per-step S] [--seed N]
+  compare A B --out DIR              two plans (plan.json) or two drill runs side by side:
+                                     compare.json/pdf/xlsx [--workspace WS] (map ground)
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -321,6 +325,12 @@ def _cli_parser() -> argparse.ArgumentParser:
         "--seconds-per-step", type=float, default=2.0, help="solver time per step (default 2)"
     )
     dr.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
+
+    cmp_ = sub.add_parser("compare", help="two plans or two drill runs side by side")
+    cmp_.add_argument("a", type=Path, help="plan A: plan.json or a drill output folder")
+    cmp_.add_argument("b", type=Path, help="plan B: plan.json or a drill output folder")
+    cmp_.add_argument("--out", type=Path, required=True, help="output folder")
+    cmp_.add_argument("--workspace", type=Path, help="workspace for the map's outline and roads")
     return p
 
 
@@ -583,6 +593,12 @@ def cmd_drill(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from dispatch.drills.compare_cli import run_compare_cli
+
+    return run_compare_cli(args.a, args.b, args.out, workspace=args.workspace)
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -597,6 +613,7 @@ COMMANDS = {
     "plan-stock": cmd_plan_stock,
     "plan-sites": cmd_plan_sites,
     "drill": cmd_drill,
+    "compare": cmd_compare,
 }
 
 

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dispatch.drills.compare import drill_comparison
+from dispatch.drills.compare import compare_plans, drill_comparison
+from dispatch.drills.maps import ground_layers, plan_layers
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
 from dispatch.drills.scorecard import overall, step_record
 from dispatch.drills.script import DrillScript, load_script
 from dispatch.export.common import clean_text
+from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.workspace.atomic import write_text_atomically
 
@@ -42,6 +45,30 @@ def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list
             loc = inj.incident.location
             for w in check_incident_location(scenario, network, loc.lon, loc.lat):
                 out.append(f"inject #{inj.index} ({inj.kind}): {w}")
+    return out
+
+
+def step_maps(steps: Sequence[DrillStep], network: Any) -> list[tuple[str, Any]]:
+    """One overview map per planned step: the step's scenario (outline, roads, closures so
+    far), its plan's routes, the orders changed against the plan before it highlighted."""
+    out = []
+    previous: Plan | None = None
+    for s in steps:
+        if s.plan is None:
+            continue
+        changed: list[str] = []
+        if previous is not None:
+            o = compare_plans(previous, s.plan)["orders"]
+            changed = [*o["added"], *o["rerouted"], *o["reloaded"]]
+        inj = s.inject
+        what = "基准方案" if inj is None else f"{inj.kind_zh} {inj.text}"
+        caption = (
+            f"步骤 {s.number:02d}（模拟 {s.simulated_at:%H:%M}）：{what} → 方案 {s.plan.number}"
+            + (f"；变更指令 {len(changed)} 份" if previous is not None else "")
+        )
+        ground = ground_layers(s.scenario, network)
+        out.append((clean_text(caption, 200), plan_layers(ground, s.plan, changed)))
+        previous = s.plan
     return out
 
 
@@ -137,7 +164,7 @@ def run_drill_cli(
         "notes": notes,
     }
     write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
-    write_pdf(data, out / "report.pdf")
+    write_pdf(data, out / "report.pdf", step_maps(steps, network))
     write_xlsx(data, out / "report.xlsx")
     print(clean_text(f"演练 {drill.name}：{len(inject_steps)} 步；输出 {out}"))
     return 0

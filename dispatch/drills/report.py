@@ -11,15 +11,17 @@ formulas). Both files are written to a temporary name and renamed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from reportlab.lib.pagesizes import A4
-from reportlab.platypus import SimpleDocTemplate, Spacer
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, PageBreak, SimpleDocTemplate, Spacer
 
+from dispatch.export.map_drawing import OverviewLayers, overview_drawing
 from dispatch.export.pdf import (
     CONTENT_W,
     MARGIN,
@@ -137,7 +139,37 @@ def comparison_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def write_pdf(drill: Mapping[str, Any], path: Path) -> Path:
+#: height of a per-step map in the report (two fit on an A4 page with their captions)
+MAP_HEIGHT = 112 * mm
+
+
+def map_section(
+    title: str, maps: Sequence[tuple[str, OverviewLayers]], font: str, st: Mapping[str, Any]
+) -> list[Any]:
+    """A new page headed ``title`` and one captioned overview map per ``(caption, layers)``."""
+    if not maps:
+        return []
+    out: list[Any] = [PageBreak(), _p(title, st["h2"])]
+    for caption, layers in maps:
+        out.append(
+            KeepTogether(
+                [
+                    _p(caption, st["base"]),
+                    overview_drawing(layers, CONTENT_W, MAP_HEIGHT, font),
+                    Spacer(1, 6),
+                ]
+            )
+        )
+    return out
+
+
+def write_pdf(
+    drill: Mapping[str, Any],
+    path: Path,
+    maps: Sequence[tuple[str, OverviewLayers]] = (),
+) -> Path:
+    """The report; ``maps``: one ``(caption, layers)`` per planned step (drawn after the
+    tables, one map each, :func:`map_section`)."""
     font = register_font()
     st = _styles(font)
     story: list[Any] = [
@@ -176,6 +208,7 @@ def write_pdf(drill: Mapping[str, Any], path: Path) -> Path:
     story.append(Spacer(1, 6))
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in drill["notes"]]
+    story += map_section("各步骤地图（橙色粗线：本步相对上一方案变更的指令）", maps, font, st)
     tmp = path.with_name(path.name + ".tmp")
     canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
     try:
@@ -236,9 +269,11 @@ def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
 
 __all__ = [
     "COMPARISON_SHEET",
+    "MAP_HEIGHT",
     "SCORECARD_SHEET",
     "TIMELINE_HEADERS",
     "TIMELINE_SHEET",
+    "map_section",
     "write_pdf",
     "write_xlsx",
 ]
