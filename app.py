@@ -19,6 +19,7 @@
     python app.py plan-sites WS.gpkg --model pmedian|mclp|lscp|cflp --facilities stockpiles [--k K] [--minutes T] [--keep-existing] --seconds S --out DIR
     python app.py drill WS.gpkg --script drill.json --out DIR [--auto] [--seconds-per-step S] [--seed N]
     python app.py compare PLAN_A.json|DRILL_DIR PLAN_B.json|DRILL_DIR --out DIR [--workspace WS.gpkg]
+    python app.py review WS.gpkg --out DIR [--incident ID] [--seconds S] [--deadlines FILE.json]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -51,6 +52,7 @@ SUBCOMMANDS = (
     "plan-sites",
     "drill",
     "compare",
+    "review",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -82,6 +84,8 @@ EPILOG = """subcommands (headless):
                                      report.pdf/xlsx [--auto] [--seconds-per-step S] [--seed N]
   compare A B --out DIR              two plans (plan.json) or two drill runs side by side:
                                      compare.json/pdf/xlsx [--workspace WS] (map ground)
+  review WS.gpkg --out DIR           after-action review (复盘) from the event log: review.json/
+                                     pdf/xlsx [--incident ID] [--seconds S] [--deadlines FILE]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -331,6 +335,15 @@ def _cli_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("b", type=Path, help="plan B: plan.json or a drill output folder")
     cmp_.add_argument("--out", type=Path, required=True, help="output folder")
     cmp_.add_argument("--workspace", type=Path, help="workspace for the map's outline and roads")
+
+    rv = sub.add_parser("review", help="after-action review (复盘) of the workspace's event log")
+    rv.add_argument("workspace", type=Path)
+    rv.add_argument("--out", type=Path, required=True, help="output folder")
+    rv.add_argument("--incident", help="review this incident only (id)")
+    rv.add_argument(
+        "--seconds", type=float, default=2.0, help="solver time per re-run moment (default 2)"
+    )
+    rv.add_argument("--deadlines", type=Path, help="report deadlines JSON (default: built in)")
     return p
 
 
@@ -599,6 +612,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return run_compare_cli(args.a, args.b, args.out, workspace=args.workspace)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from dispatch.drills.review_cli import run_review_cli
+
+    _require_file(args.workspace, "workspace")
+    if args.deadlines is not None:
+        _require_file(args.deadlines, "deadlines file")
+    return run_review_cli(
+        args.workspace,
+        args.out,
+        incident=args.incident,
+        seconds=args.seconds,
+        deadlines=args.deadlines,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -614,6 +642,7 @@ COMMANDS = {
     "plan-sites": cmd_plan_sites,
     "drill": cmd_drill,
     "compare": cmd_compare,
+    "review": cmd_review,
 }
 
 

@@ -140,12 +140,15 @@ def plan_layers(
     )
 
 
-def pair_layers(ground: OverviewLayers, a: Plan, b: Plan) -> OverviewLayers:
-    """``ground`` plus plan A (blue, thick) and plan B (orange, thin) routes, teams dashed."""
+def pair_layers(
+    ground: OverviewLayers, a: Plan, b: Plan, labels: tuple[str, str] = ("方案A", "方案B")
+) -> OverviewLayers:
+    """``ground`` plus plan A (blue, thick) and plan B (orange, thin) routes, teams dashed;
+    ``labels`` name the two in the legend (followed by the plan numbers)."""
     lines = _order_lines(a, PLAN_A_COLOUR, 2.4) + _order_lines(b, PLAN_B_COLOUR, 1.1)
     legend = (
-        LegendItem(clean_text(f"方案A {a.number}", 40), PLAN_A_COLOUR, "thick"),
-        LegendItem(clean_text(f"方案B {b.number}", 40), PLAN_B_COLOUR, "line"),
+        LegendItem(clean_text(f"{labels[0]} {a.number}", 40), PLAN_A_COLOUR, "thick"),
+        LegendItem(clean_text(f"{labels[1]} {b.number}", 40), PLAN_B_COLOUR, "line"),
         LegendItem("队伍路线（虚线）", "#555555", "dash"),
         LegendItem("事件", INCIDENT_COLOUR, "triangle"),
     )
