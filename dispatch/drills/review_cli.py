@@ -224,6 +224,10 @@ def run_review_cli(
     rules = ReportDeadlines() if deadlines is None else load_deadlines(deadlines)
     try:
         ws = open_workspace(workspace)
+        ids = [i.id for i in ws.scenario.incidents]
+        if incident is not None and incident not in ids:  # before the slow network load
+            have = "、".join(ids) or "无"
+            raise ValidationError(f"--incident {incident}: no such incident (incidents: {have})")
         network = load_road_network(workspace, ws.scenario)
     except ReliefDeskError:
         raise
