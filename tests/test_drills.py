@@ -83,7 +83,7 @@ def test_cli_contract(run: dict[str, Any]) -> None:
     assert any("位置" in n for n in drill["notes"])  # positions not tracked: said
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
     wb = load_workbook(out / "report.xlsx", read_only=True)
-    assert wb.sheetnames == ["演练时间线", "评分表", "方案对比"]
+    assert wb.sheetnames == ["演练时间线", "评分表", "方案对比", "各事件对比"]
     rows = list(wb["演练时间线"].iter_rows(values_only=True))
     assert len(rows) == 1 + 1 + len(steps)  # header, baseline, one per inject
     wb.close()

@@ -33,10 +33,9 @@ from reportlab.platypus import KeepTogether, SimpleDocTemplate
 
 from dispatch.drills.compare import compare_plans
 from dispatch.drills.maps import ground_layers, pair_layers
-from dispatch.drills.report import MAP_HEIGHT
 from dispatch.drills.scorecard import plan_metrics
 from dispatch.export.common import clean_text
-from dispatch.export.map_drawing import OverviewLayers, overview_drawing
+from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
 from dispatch.export.pdf import (
     CONTENT_W,
     MARGIN,
@@ -246,7 +245,7 @@ def write_compare_pdf(
         _table([list(ORDER_HEADERS), *order_rows(data)], [w * 0.15, w * 0.85], font, st["cell"]),
         KeepTogether([
             _p("路线对比图（蓝色粗线：方案 A；橙色细线：方案 B）", st["h2"]),
-            overview_drawing(layers, w, MAP_HEIGHT, font),
+            overview_drawing(layers, w, OVERVIEW_HEIGHT, font),
             _p(note, st["small"]),
         ]),
     ]  # fmt: skip

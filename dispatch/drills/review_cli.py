@@ -19,7 +19,6 @@ from reportlab.platypus import KeepTogether
 
 from dispatch.drills.compare_cli import _build, write_sheets
 from dispatch.drills.maps import ground_layers, pair_layers
-from dispatch.drills.report import MAP_HEIGHT
 from dispatch.drills.review import (
     ReportDeadlines,
     default_replan,
@@ -27,7 +26,7 @@ from dispatch.drills.review import (
     review,
 )
 from dispatch.export.common import clean_text
-from dispatch.export.map_drawing import overview_drawing
+from dispatch.export.map_drawing import OVERVIEW_HEIGHT, overview_drawing
 from dispatch.export.pdf import (
     CONTENT_W,
     UNMET_BG,
@@ -185,7 +184,9 @@ def write_review_pdf(data: Mapping[str, Any], maps: list[tuple[str, Any]], path:
     )  # fmt: skip
     for caption, layers in maps:
         story.append(
-            KeepTogether([_p(caption, st["base"]), overview_drawing(layers, w, MAP_HEIGHT, font)])
+            KeepTogether(
+                [_p(caption, st["base"]), overview_drawing(layers, w, OVERVIEW_HEIGHT, font)]
+            )
         )
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in data["notes"]]

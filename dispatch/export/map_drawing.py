@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, Path, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
 Coords = tuple[tuple[float, float], ...]
@@ -33,6 +34,8 @@ ROAD_COLOUR = "#c9cfd6"
 OUTLINE_COLOUR = "#5d6d7e"
 INCIDENT_COLOUR = "#1b1b1b"
 BACKGROUND = "#f6f8f4"
+#: height of an overview map in an A4 report (two fit on a page with their captions)
+OVERVIEW_HEIGHT = 112 * mm
 
 
 def nice_length(m: float) -> float:
@@ -377,6 +380,7 @@ def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, 
 __all__ = [
     "CLOSURE_COLOUR",
     "INCIDENT_COLOUR",
+    "OVERVIEW_HEIGHT",
     "LegendItem",
     "MapClosure",
     "MapLine",
