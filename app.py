@@ -23,6 +23,8 @@
     python app.py db-pull URL OUT.gpkg           offline GeoPackage copy of a shared database
     python app.py info URL                       the same JSON summary, for a database workspace
     python app.py db-audit URL OUT.csv|OUT.xlsx [--table T]   the database's audit trail
+    python app.py compare PLAN_A.json|DRILL_DIR PLAN_B.json|DRILL_DIR --out DIR [--workspace WS.gpkg]
+    python app.py review WS.gpkg --out DIR [--incident ID] [--seconds S] [--deadlines FILE.json]
 
 Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 """
@@ -58,6 +60,8 @@ SUBCOMMANDS = (
     "db-push",
     "db-pull",
     "db-audit",
+    "compare",
+    "review",
 )
 IMPORT_KINDS = (
     "stockpiles", "inventory", "shelters", "teams", "hazards", "incidents", "demand_points", "materials",
@@ -92,6 +96,10 @@ EPILOG = """subcommands (headless):
                                      a hazard warning (蓝/黄/橙/红) → pre-positioning of stock and
                                      teams (preposition.json, orders.pdf) [--valid-hours H]
                                      [--seconds S] [--save]
+  compare A B --out DIR              two plans (plan.json) or two drill runs side by side:
+                                     compare.json/pdf/xlsx [--workspace WS] (map ground)
+  review WS.gpkg --out DIR           after-action review (复盘) from the event log: review.json/
+                                     pdf/xlsx [--incident ID] [--seconds S] [--deadlines FILE]
 
 Run `python app.py SUBCOMMAND --help` for the options of one subcommand.
 """
@@ -356,6 +364,21 @@ def _cli_parser() -> argparse.ArgumentParser:
     wn.add_argument("--seconds", type=float, default=20.0, help="solver time limit (default 20)")
     wn.add_argument("--out", type=Path, required=True, help="output folder")
     wn.add_argument("--save", action="store_true", help="record the warning and moves in WS")
+
+    cmp_ = sub.add_parser("compare", help="two plans or two drill runs side by side")
+    cmp_.add_argument("a", type=Path, help="plan A: plan.json or a drill output folder")
+    cmp_.add_argument("b", type=Path, help="plan B: plan.json or a drill output folder")
+    cmp_.add_argument("--out", type=Path, required=True, help="output folder")
+    cmp_.add_argument("--workspace", type=Path, help="workspace for the map's outline and roads")
+
+    rv = sub.add_parser("review", help="after-action review (复盘) of the workspace's event log")
+    rv.add_argument("workspace", type=Path)
+    rv.add_argument("--out", type=Path, required=True, help="output folder")
+    rv.add_argument("--incident", help="review this incident only (id)")
+    rv.add_argument(
+        "--seconds", type=float, default=2.0, help="solver time per re-run moment (default 2)"
+    )
+    rv.add_argument("--deadlines", type=Path, help="report deadlines JSON (default: built in)")
     return p
 
 
@@ -670,6 +693,27 @@ def cmd_warn(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from dispatch.drills.compare_cli import run_compare_cli
+
+    return run_compare_cli(args.a, args.b, args.out, workspace=args.workspace)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from dispatch.drills.review_cli import run_review_cli
+
+    _require_file(args.workspace, "workspace")
+    if args.deadlines is not None:
+        _require_file(args.deadlines, "deadlines file")
+    return run_review_cli(
+        args.workspace,
+        args.out,
+        incident=args.incident,
+        seconds=args.seconds,
+        deadlines=args.deadlines,
+    )
+
+
 COMMANDS = {
     "info": cmd_info,
     "import-osm": cmd_import_osm,
@@ -688,6 +732,8 @@ COMMANDS = {
     "db-push": cmd_db_push,
     "db-pull": cmd_db_pull,
     "db-audit": cmd_db_audit,
+    "compare": cmd_compare,
+    "review": cmd_review,
 }
 
 

@@ -4,7 +4,9 @@ Entries are stored in the workspace documents under :data:`EVENT_LOG` as JSON ob
 ``<YYYYMMDDTHHMMSS>-<NNNNN>`` (sortable: oldest first). An entry holds ``time`` (ISO, local,
 seconds) and what happened: an incident's status change (``incident_id``, ``incident``,
 ``from``, ``to``, ``text``) or a dispatch plan's status step (``plan``, ``incident`` = "方案 …",
-``from``, ``to``, ``who``, ``text``). The desk's session and ``app.py plan-status`` both append
+``from``, ``to``, ``who``, ``text``) or an information report upward (信息报告: ``incident_id``,
+``incident``, ``report`` = 首报 / 续报 / 终报, ``to`` = "上报", ``recipient``, ``text``; see
+:func:`report_entry`; read by the after-action review). The desk's session and ``app.py plan-status`` both append
 through :func:`with_log_entry`, so the desk shows steps made headless too.
 """
 
@@ -40,6 +42,24 @@ def with_log_entry(
     return docs
 
 
+#: the key that marks an information-report entry (信息报告)
+REPORT_KEY = "report"
+
+
+def report_entry(
+    incident_id: str, incident: str, report: str = "首报", recipient: str = "", text: str = ""
+) -> dict[str, str]:
+    """The event-log entry of an information report upward (首报 / 续报 / 终报)."""
+    return {
+        "incident_id": incident_id,
+        "incident": incident,
+        REPORT_KEY: report,
+        "to": "上报",
+        "recipient": recipient,
+        "text": text or f"{incident}：{report}" + (f"（报 {recipient}）" if recipient else ""),
+    }
+
+
 def log_entries(documents: Mapping[str, Mapping[str, str]] | None) -> list[dict[str, Any]]:
     """Event-log entries, oldest first (unreadable ones skipped); each with its ``id``."""
     log = (documents or {}).get(EVENT_LOG, {})
@@ -55,4 +75,4 @@ def log_entries(documents: Mapping[str, Mapping[str, str]] | None) -> list[dict[
     return out
 
 
-__all__ = ["EVENT_LOG", "log_entries", "with_log_entry"]
+__all__ = ["EVENT_LOG", "REPORT_KEY", "log_entries", "report_entry", "with_log_entry"]

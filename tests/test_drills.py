@@ -83,7 +83,7 @@ def test_cli_contract(run: dict[str, Any]) -> None:
     assert any("位置" in n for n in drill["notes"])  # positions not tracked: said
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
     wb = load_workbook(out / "report.xlsx", read_only=True)
-    assert wb.sheetnames == ["演练时间线", "评分表", "方案对比"]
+    assert wb.sheetnames == ["演练时间线", "评分表", "方案对比", "各事件对比"]
     rows = list(wb["演练时间线"].iter_rows(values_only=True))
     assert len(rows) == 1 + 1 + len(steps)  # header, baseline, one per inject
     wb.close()
@@ -301,3 +301,48 @@ def test_reopen_stockpile_lost_shelter_full(demo_scenario: Any, demo_network: An
     data["injects"].append({"at_min": 40, "kind": "reopen", "closure_id": closure["closure"]["id"]})
     with pytest.raises(DrillScriptError, match=r"inject #5 \(reopen\): unknown id"):
         parse_script(data, demo_scenario)
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
+    reason="poppler-utils (pdftotext, pdfinfo) not installed",
+)
+def test_report_has_a_map_per_planned_step(run: dict[str, Any], tmp_path: Path) -> None:
+    from dispatch.drills.report import write_pdf
+
+    out = run["out"]
+    drill = json.loads((out / "drill.json").read_text(encoding="utf-8"))
+    planned = [drill["baseline"], *drill["steps"]]
+
+    def pages(pdf: Path) -> list[str]:
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        return text.split("\f")[:-1]
+
+    with_maps = pages(out / "report.pdf")
+    tables_only = pages(write_pdf(drill, tmp_path / "no_maps.pdf"))
+    maps = with_maps[len(tables_only) :]
+    # two maps a page after the tables: one per planned step, each captioned and with its scale
+    assert len(maps) == math.ceil(len(planned) / 2), [p[:80] for p in with_maps]
+    text = "".join(maps)
+    for r in planned:
+        assert f"步骤 {r['step']:02d}（模拟" in text and r["plan_number"] in text
+    assert text.count("公里") == len(planned)  # one scale bar per map
+    assert text.count("本步变更的指令") == len(planned) - 1  # the baseline has no previous plan
+    assert "道路封闭/限行" in text  # the closure inject is drawn from step 1 on
+
+
+def test_compare_two_drill_runs(run: dict[str, Any], tmp_path: Path) -> None:
+    import app
+
+    out = tmp_path / "cmp"
+    assert app.main(["compare", str(run["out"]), str(run["out"]), "--out", str(out)]) == 0
+    data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    drill = json.loads((run["out"] / "drill.json").read_text(encoding="utf-8"))
+    last = drill["steps"][-1]["plan_number"]
+    assert data["plans"] == [last, last]  # a drill run compares by its last planned step
+    o = data["orders"]
+    assert o["added"] == o["removed"] == o["rerouted"] == o["reloaded"] == []
+    assert [s["step"] for s in data["steps"]] == list(range(len(drill["steps"]) + 1))
+    assert "演练脚本" in data["map_note"]  # the ground: the drill's workspace and its closures

@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dispatch.drills.compare import drill_comparison
+from dispatch.drills.compare import compare_plans, drill_comparison
+from dispatch.drills.maps import ground_layers, plan_layers
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
 from dispatch.drills.scorecard import overall, step_record
 from dispatch.drills.script import DrillScript, load_script
 from dispatch.export.common import clean_text
+from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.workspace.atomic import write_text_atomically
 
@@ -46,6 +48,31 @@ def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list
     return out
 
 
+def step_maps(steps: Sequence[DrillStep], network: Any) -> list[tuple[str, Any]]:
+    """One overview map per planned step: the step's scenario (outline, roads, closures so
+    far), its plan's routes, the orders changed against the plan before it highlighted."""
+    out = []
+    previous: Plan | None = None
+    for s in steps:
+        if s.plan is None:
+            continue
+        changed: list[str] = []
+        if previous is not None:
+            o = compare_plans(previous, s.plan)["orders"]
+            changed = [*o["added"], *o["rerouted"], *o["reloaded"]]
+        inj = s.inject
+        what = "基准方案" if inj is None else f"{inj.kind_zh} {inj.text}"
+        caption = (
+            f"步骤 {s.number:02d}（模拟 {s.simulated_at:%H:%M}）：{what} → 方案 {s.plan.number}"
+            + (f"；变更指令 {len(changed)} 份" if previous is not None else "")
+        )
+        ground = ground_layers(s.scenario, network)
+        out.append((clean_text(caption, 200), plan_layers(ground, s.plan, changed)))
+        previous = s.plan
+    return out
+
+
+
 def write_drill(
     out: Path,
     drill: DrillScript,
@@ -58,10 +85,12 @@ def write_drill(
     seed: int,
     warnings: Sequence[str] = (),
     notes: Sequence[str] = (),
+    network: Any = None,
 ) -> dict[str, Any]:
     """Write ``DIR/drill.json``, ``DIR/steps/NN/plan.json``, ``report.pdf`` and ``report.xlsx``
     for the run ``steps`` (this command's, or a drill run on the desk); returns drill.json's
-    data. ``notes`` are put first (e.g. how a desk drill was run)."""
+    data. ``notes`` are put first (e.g. how a desk drill was run). With the road ``network``
+    the report has one map per planned step."""
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     for s in sorted(steps, key=lambda s: s.number):
@@ -96,7 +125,8 @@ def write_drill(
         "notes": notes,
     }
     write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))
-    write_pdf(data, out / "report.pdf")
+    maps = step_maps(steps, network) if network is not None else ()
+    write_pdf(data, out / "report.pdf", maps)
     write_xlsx(data, out / "report.xlsx")
     return data
 
@@ -169,6 +199,7 @@ def run_drill_cli(
         seconds_per_step=seconds_per_step,
         seed=seed,
         warnings=warnings,
+        network=network,
     )
     inject_steps = data["steps"]
     print(clean_text(f"演练 {drill.name}：{len(inject_steps)} 步；输出 {out}"))

@@ -60,11 +60,12 @@ def _share(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
-def compare_plans(a: Plan, b: Plan) -> dict[str, Any]:
-    """``b`` against ``a``: per incident (both plans' incidents) and per order."""
-    ia = {o.incident_id: o for o in a.incidents}
+def compare_plans(a: Plan | None, b: Plan) -> dict[str, Any]:
+    """``b`` against ``a``: per incident (both plans' incidents) and per order. ``a`` None:
+    no plan before ``b`` (every order added; ``plans[0]`` None)."""
+    ia = {} if a is None else {o.incident_id: o for o in a.incidents}
     ib = {o.incident_id: o for o in b.incidents}
-    ea, eb = incident_etas(a), incident_etas(b)
+    ea, eb = ({} if a is None else incident_etas(a)), incident_etas(b)
     incidents = []
     for iid in list(ia) + [i for i in ib if i not in ia]:
         oa, ob = ia.get(iid), ib.get(iid)
@@ -78,7 +79,7 @@ def compare_plans(a: Plan, b: Plan) -> dict[str, Any]:
                 "eta": [ea.get(iid), eb.get(iid)],
             }
         )
-    oa_by = {o.unit_id: o for o in a.orders}
+    oa_by = {} if a is None else {o.unit_id: o for o in a.orders}
     ob_by = {o.unit_id: o for o in b.orders}
     added = sorted(set(ob_by) - set(oa_by))
     removed = sorted(set(oa_by) - set(ob_by))
@@ -92,7 +93,7 @@ def compare_plans(a: Plan, b: Plan) -> dict[str, Any]:
         else:
             same.append(unit)
     return {
-        "plans": [a.number, b.number],
+        "plans": [None if a is None else a.number, b.number],
         "incidents": incidents,
         "orders": {
             "added": added,

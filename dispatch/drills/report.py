@@ -11,15 +11,17 @@ formulas). Both files are written to a temporary name and renamed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from reportlab.lib.pagesizes import A4
-from reportlab.platypus import SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepTogether, PageBreak, SimpleDocTemplate, Spacer
 
+from dispatch.drills.compare_cli import INCIDENT_HEADERS, incident_rows
+from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
 from dispatch.export.pdf import (
     CONTENT_W,
     MARGIN,
@@ -36,6 +38,7 @@ from dispatch.export.xlsx import _Grid, _row
 TIMELINE_SHEET = "演练时间线"
 SCORECARD_SHEET = "评分表"
 COMPARISON_SHEET = "方案对比"
+INCIDENT_COMPARISON_SHEET = "各事件对比"
 COMPARISON_HEADERS = ("步骤", "方案", "新增指令", "撤销指令", "改道", "改装载", "未变")
 
 TIMELINE_HEADERS = (
@@ -137,7 +140,42 @@ def comparison_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def write_pdf(drill: Mapping[str, Any], path: Path) -> Path:
+def map_section(
+    title: str, maps: Sequence[tuple[str, OverviewLayers]], font: str, st: Mapping[str, Any]
+) -> list[Any]:
+    """A new page headed ``title`` and one captioned overview map per ``(caption, layers)``."""
+    if not maps:
+        return []
+    out: list[Any] = [PageBreak(), _p(title, st["h2"])]
+    for caption, layers in maps:
+        out.append(
+            KeepTogether(
+                [
+                    _p(caption, st["base"]),
+                    overview_drawing(layers, CONTENT_W, OVERVIEW_HEIGHT, font),
+                    Spacer(1, 6),
+                ]
+            )
+        )
+    return out
+
+
+def incident_comparison_rows(drill: Mapping[str, Any]) -> list[list[Any]]:
+    """Per compared pair of plans, one row per incident (served, on time, ETAs of both)."""
+    rows = []
+    for c in drill.get("comparison") or ():
+        for row in incident_rows(c):
+            rows.append([f"{c['from_step']} → {c['to_step']}", *row])
+    return rows
+
+
+def write_pdf(
+    drill: Mapping[str, Any],
+    path: Path,
+    maps: Sequence[tuple[str, OverviewLayers]] = (),
+) -> Path:
+    """The report; ``maps``: one ``(caption, layers)`` per planned step (drawn after the
+    tables, one map each, :func:`map_section`)."""
     font = register_font()
     st = _styles(font)
     story: list[Any] = [
@@ -173,9 +211,23 @@ def write_pdf(drill: Mapping[str, Any], path: Path) -> Path:
                 st["cell"],
             )
         )
+    last = (drill.get("comparison") or [None])[-1]
+    if last is not None:
+        story.append(
+            _p(f"各事件：步骤 {last['from_step']} → {last['to_step']}（满足率、按时率、到达时间）", st["h2"])
+        )
+        story.append(
+            _table(
+                [list(INCIDENT_HEADERS), *incident_rows(last)],
+                [w * CONTENT_W for w in (0.2, 0.12, 0.12, 0.12, 0.22, 0.22)],
+                font,
+                st["cell"],
+            )
+        )
     story.append(Spacer(1, 6))
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in drill["notes"]]
+    story += map_section("各步骤地图（橙色粗线：本步相对上一方案变更的指令）", maps, font, st)
     tmp = path.with_name(path.name + ".tmp")
     canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
     try:
@@ -222,6 +274,15 @@ def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
             g.put_row(i, 1, _row(*row))
         ref = f"A1:{get_column_letter(len(COMPARISON_HEADERS))}{len(comparison) + 1}"
         g.write(wb.create_sheet(COMPARISON_SHEET), filter_ref=ref)
+    incident_cmp = incident_comparison_rows(drill)
+    if incident_cmp:
+        g = _Grid()
+        headers = ("步骤", *INCIDENT_HEADERS)
+        g.header(1, 1, headers)
+        for i, row in enumerate(incident_cmp, start=2):
+            g.put_row(i, 1, _row(*row))
+        ref = f"A1:{get_column_letter(len(headers))}{len(incident_cmp) + 1}"
+        g.write(wb.create_sheet(INCIDENT_COMPARISON_SHEET), filter_ref=ref)
     wb.properties.title = _row(f"演练报告 {drill['name']}")[0]
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
@@ -236,9 +297,12 @@ def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
 
 __all__ = [
     "COMPARISON_SHEET",
+    "INCIDENT_COMPARISON_SHEET",
+    "incident_comparison_rows",
     "SCORECARD_SHEET",
     "TIMELINE_HEADERS",
     "TIMELINE_SHEET",
+    "map_section",
     "write_pdf",
     "write_xlsx",
 ]

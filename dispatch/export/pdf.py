@@ -20,13 +20,12 @@ and table helpers; split, each part would import the rest back.
 
 from __future__ import annotations
 
-import math
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from reportlab import rl_config
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -58,6 +57,13 @@ from dispatch.export.common import (
     shelter_supply,
     stop_late_s,
     when_text,
+)
+from dispatch.export.map_drawing import (
+    Projection,
+    add_north,
+    add_scale_bar,
+    frame,
+    overlap,
 )
 from dispatch.orders import format_distance, format_duration, format_quantity
 from dispatch.plan import Plan
@@ -247,36 +253,12 @@ def _one_table(
     return t
 
 
-def _nice_length(m: float) -> float:
-    if m <= 0:
-        return 0.0
-    exp = 10 ** math.floor(math.log10(m))
-    for f in (5, 2, 1):
-        if f * exp <= m:
-            return f * exp
-    return exp
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def route_drawing(
     plan: Plan, order: DispatchOrder, width: float, height: float, font: str
 ) -> Drawing:
-    """The order's route as a small vector map: legs, stops, start marker, scale bar, north."""
-    d = Drawing(width, height)
-    d.add(
-        Rect(
-            0,
-            0,
-            width,
-            height,
-            fillColor=colors.HexColor("#f6f8f4"),
-            strokeColor=colors.HexColor("#9aa5b1"),
-            strokeWidth=0.6,
-        )
-    )
+    """The order's route as a small vector map: legs, stops, start marker, scale bar, north
+    (projection, scale bar and north mark: :mod:`dispatch.export.map_drawing`)."""
+    d = frame(width, height)
     pts = [p for leg in order.legs for p in leg.coords]
     stop_places = [plan.place(s.place_id) for s in order.stops]
     pts += [(p.lon, p.lat) for p in stop_places if p is not None]
@@ -287,21 +269,8 @@ def route_drawing(
             )
         )
         return d
-    lat0 = sum(p[1] for p in pts) / len(pts)
-    kx = math.cos(math.radians(lat0))
-    xs = [p[0] * kx for p in pts]
-    ys = [p[1] for p in pts]
-    minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
-    span = max(maxx - minx, maxy - miny, 1e-4)
-    pad = 14.0
-    scale = min(
-        (width - 2 * pad) / max(maxx - minx, span * 0.2),
-        (height - 2 * pad - 12) / max(maxy - miny, span * 0.2),
-    )
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-
-    def xy(lon: float, lat: float) -> tuple[float, float]:
-        return (width / 2 + (lon * kx - cx) * scale, (height + 10) / 2 + (lat - cy) * scale)
+    proj = Projection.fit(pts, width, height)
+    xy = proj.xy
 
     for leg in order.legs:
         if len(leg.coords) < 2:
@@ -371,7 +340,7 @@ def route_drawing(
         # table names every place)
         for dy in (5, -11, 14, -20):
             box = (x0 - 1, y + dy - 2, x0 + w_label + 1, y + dy + 7)
-            if not any(_overlap(box, b) for b in placed):
+            if not any(overlap(box, b) for b in placed):
                 placed.append(box)
                 d.add(
                     String(
@@ -385,19 +354,8 @@ def route_drawing(
                     )
                 )
                 break
-    # scale bar: metres per drawing unit at lat0
-    m_per_unit = 111_320.0 / scale
-    bar_m = _nice_length(m_per_unit * width * 0.25)
-    if bar_m > 0:
-        bar_w = bar_m / m_per_unit
-        x0, y0 = 8.0, 8.0
-        d.add(Line(x0, y0, x0 + bar_w, y0, strokeWidth=1.5))
-        d.add(Line(x0, y0 - 2, x0, y0 + 3, strokeWidth=1))
-        d.add(Line(x0 + bar_w, y0 - 2, x0 + bar_w, y0 + 3, strokeWidth=1))
-        txt = f"{bar_m / 1000:g} 公里" if bar_m >= 1000 else f"{bar_m:g} 米"
-        d.add(String(x0 + bar_w + 4, y0 - 2, txt, fontName=font, fontSize=7))
-    d.add(String(width - 10, height - 14, "N", fontName=font, fontSize=9, textAnchor="middle"))
-    d.add(Line(width - 10, height - 26, width - 10, height - 16, strokeWidth=1.2))
+    add_scale_bar(d, proj, font)
+    add_north(d, width, height, font)
     return d
 
 

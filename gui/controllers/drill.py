@@ -426,6 +426,7 @@ class DrillController(QObject):
             else "桌面演练：人工调度，步骤用时为插入至方案批准的墙钟时间"
         ).format(s=run.seconds_per_step)
         workspace = str(self.session.path or "")
+        network = self.session.network  # the report's maps per step
 
         def write(_data: Any, *, stop: Any, progress: Any) -> Path:
             write_drill(
@@ -438,6 +439,7 @@ class DrillController(QObject):
                 seconds_per_step=run.seconds_per_step,
                 seed=run.seed,
                 notes=(how,),
+                network=network,
             )
             return folder
 
