@@ -35,7 +35,6 @@ from PyQt6.QtWidgets import (
 
 from gis.model import Scenario
 from gis.paths import default_dir, settings_dir
-from gis.version import SOFTWARE
 from gui import map_page, map_updates
 from gui.actions import DEMO_WORKSPACE, ROOT, build_actions
 from gui.controllers.editing import ENTITY_KINDS, ID_PREFIX, EditController, kind_of
@@ -56,6 +55,7 @@ from gui.window_parts import (
     build_docks,
     build_status_bar,
     make_dock,
+    show_about,
     show_attribution,
     sync_status_combo,
 )
@@ -781,25 +781,4 @@ class MainWindow(QMainWindow):
         return self._coverage
 
     def about(self) -> None:
-        note = self.session.scenario.road_network.note
-        text = (
-            tr("ReliefDesk 应急资源调度台 — 县级应急资源调度桌面 GIS")
-            + f"\n{SOFTWARE} · GPL-3.0-or-later"
-            + "\n\n"
-            + tr("数据来源与许可：")
-            + "\n"
-            + "\n".join(ATTRIBUTION.split("；"))
-            + "\n\n"
-            + tr(
-                "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
-            )
-        )
-        if self.session.scenario.road_network.kind == "generated":
-            text += (
-                "\n\n" + tr("道路网为演示用生成数据（非实测）。") + (f"\n{note}" if note else "")
-            )
-        box = QMessageBox(self)
-        box.setWindowTitle(tr("关于与数据来源"))
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(text)
-        box.open()
+        show_about(self)

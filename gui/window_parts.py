@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import (
 
 from gis.credits import attribution_parts
 from gis.model import INCIDENT_STATUS_ORDER
+from gis.version import SOFTWARE
 from gui.controllers.editing import ENTITY_KINDS
 from gui.docks.entity_dock import EntityTable
 from gui.docks.layer_panel import LayerPanel
@@ -150,3 +152,29 @@ def sync_status_combo(window: QMainWindow, incident_id: str) -> None:
     inc = next((i for i in window.session.scenario.incidents if i.id == incident_id), None)
     if inc is not None:
         window.status_combo.setCurrentIndex(window.status_combo.findData(inc.status.value))
+
+
+def show_about(window: QMainWindow) -> None:
+    """关于与数据来源: licence, data sources and map components, as plain text."""
+    note = window.session.scenario.road_network.note
+    text = (
+        tr("ReliefDesk 应急资源调度台 — 县级应急资源调度桌面 GIS")
+        + f"\n{SOFTWARE} · GPL-3.0-or-later"
+        + "\n\n"
+        + tr("数据来源与许可：")
+        + "\n"
+        + "\n".join(ATTRIBUTION.split("；"))
+        + "\n\n"
+        + tr(
+            "地图组件：Leaflet 1.9.4（BSD-2）、Leaflet.draw 1.0.4（MIT）、Leaflet.markercluster 1.5.3（MIT）、jQuery 3.7.1（MIT），均为本地文件。"
+        )
+    )
+    if window.session.scenario.road_network.kind == "generated":
+        text += (
+            "\n\n" + tr("道路网为演示用生成数据（非实测）。") + (f"\n{note}" if note else "")
+        )
+    box = QMessageBox(window)
+    box.setWindowTitle(tr("关于与数据来源"))
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    box.open()
