@@ -2122,6 +2122,8 @@
     <message>
         <source>；</source>
         <translation>; </translation>
+    </message>
+    <message>
         <source>人口（人）</source>
         <translation>Population (people)</translation>
     </message>
@@ -2208,6 +2210,8 @@
     <message>
         <source>工厂</source>
         <translation>Factory</translation>
+    </message>
+    <message>
         <source>MBTiles 瓦片 (*.mbtiles);;所有文件 (*)</source>
         <translation>MBTiles tiles (*.mbtiles);;All files (*)</translation>
     </message>
@@ -2342,6 +2346,8 @@
     <message>
         <source>WGS-84 — | GCJ-02 —</source>
         <translation>WGS-84 — | GCJ-02 —</translation>
+    </message>
+    <message>
         <source>{status}：{n} 次调动；受威胁区域按时满足 {b} → {a}；其余县域 60 分钟覆盖 {rb} → {ra}</source>
         <translation>{status}: {n} movement(s); threatened area on time {b} → {a}; rest of the county within 60 min {rb} → {ra}</translation>
     </message>
@@ -2476,6 +2482,8 @@
     <message>
         <source>预案要求</source>
         <translation>Required by the plan template</translation>
+    </message>
+    <message>
         <source>演练</source>
         <translation>Drill</translation>
     </message>
