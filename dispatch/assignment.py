@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from dispatch.phrases import word
 from dispatch.problems import NO_DEADLINE, AssignmentProblem
 from dispatch.results import (
     ProgressFn,
@@ -204,7 +205,8 @@ def _unmet_reason(
     else:
         reason, zh = Reason.NO_TEAM, f"{head}：可用{skill}队伍已全部派出或人数不足"
         en = "all available teams with this skill are assigned or too small"
-    return Unserved(inc, skill, float(qty), reason, zh, f"missing {qty} × {skill}: {en}")
+    en = f"missing {qty} × {word(skill, 'en')}: {en}"
+    return Unserved(inc, skill, float(qty), reason, zh, en)
 
 
 def _greedy(

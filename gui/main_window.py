@@ -246,6 +246,7 @@ class MainWindow(QMainWindow):
         retranslate_window(self)  # menus, docks, tables, panels (gui/retranslate.py)
         self._update_title()
         show_attribution(self)
+        self._on_view_changed(0, 0.0, 0)  # the scale read-out
         if self.map.ready:
             self.rebuild_map()
         self.messages.add("info", tr("界面语言：{lang}").format(lang=LANGUAGES[self.language]))

@@ -2123,5 +2123,17 @@
         <source>；</source>
         <translation>; </translation>
     </message>
+    <message>
+        <source>{name}（{id}）</source>
+        <translation>{name} ({id})</translation>
+    </message>
+    <message>
+        <source>&#x3000;{note}</source>
+        <translation>  {note}</translation>
+    </message>
+    <message>
+        <source>{mode}&#x3000;</source>
+        <translation>{mode}  </translation>
+    </message>
 </context>
 </TS>
