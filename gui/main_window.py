@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("ReliefDesk 应急资源调度台"))
         self.resize(1400, 900)
 
+        map_page.set_translator(tr)  # the page's popups and names in the UI language
         self.map = MapView(self)
         self.map.warm_up()
         central = QWidget(self)

@@ -4,6 +4,7 @@ Chinese is left outside names and texts from the data; switching back gives Chin
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import shutil
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
-from gui import i18n  # noqa: E402
+from gui import i18n, map_page  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.retranslate import ui_texts  # noqa: E402
 
@@ -110,6 +111,22 @@ def test_switch_to_english_and_back_without_restart(
         left = chinese_left(w, data_texts(w, demo_plan))
         assert not left, "\n".join(left)
         qtbot.waitUntil(lambda: not w.runner.busy, timeout=30000)  # the map page rebuilt
+        # the map's popups, tooltips and glyphs are worded by the page builder
+        s = w.session.scenario
+        allowed = sorted(data_texts(w, demo_plan), key=len, reverse=True)
+        points = [
+            *map_page.shelter_points(s),
+            *map_page.stockpile_points(s),
+            *map_page.team_points(s),
+            *map_page.incident_points(s),
+        ]
+        assert {p["glyph"] for p in points} >= {"S", "D", "T", "II"}
+        for p in points:
+            for text in (html.unescape(p["popup"]), html.unescape(p["tip"])):
+                rest = text
+                for name in allowed:
+                    rest = rest.replace(name, "")
+                assert not CJK.search(rest), text
 
         w.set_language("zh_CN")
         assert w.file_menu.title() == "文件(&F)"
