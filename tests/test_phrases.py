@@ -68,3 +68,25 @@ def test_summary_in_english_on_the_demo_plan(demo_plan) -> None:
     # item names from the catalogue's English names
     codes = {ln.material for ln in plan.allocation}
     assert any(plan.material_label(c, "en") in en for c in codes) or "Every need" in en
+
+
+def test_csv_export_in_english_on_request(demo_plan, tmp_path) -> None:
+    import csv
+
+    from dispatch.export.bundle import export_all
+    from dispatch.export.csv import CSV_HEADER, export_csv
+
+    def rows(path) -> list[list[str]]:
+        return list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+
+    zh = rows(export_csv(demo_plan, tmp_path / "zh.csv"))
+    assert zh[0] == list(CSV_HEADER)  # Chinese for the teams by default
+    en = rows(export_csv(demo_plan, tmp_path / "en.csv", language="en"))
+    assert en[0][:3] == ["Order no.", "Type", "Unit id"]
+    assert len(en) == len(zh)
+    names = {p.name for p in demo_plan.places} | {o.unit_name for o in demo_plan.orders}
+    for row in en[1:]:
+        assert row[1] in ("Transfer order", "Deployment order")
+        assert not CJK.search(_without_data(" ".join(row), names)), row
+    files = export_all(demo_plan, tmp_path / "out", language="en")
+    assert files["plan.csv"].read_text(encoding="utf-8-sig").startswith("Order no.")
