@@ -57,7 +57,7 @@ def _iter_data_strings() -> Iterator[str]:
     from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus
     from gis.vocabulary import LEVEL_NAME_ZH
     from gui.docks.dispatch_panel import DEADLINE_CHOICES, ENGINE_CHOICES, STEP_BUTTONS, TAB_TITLES
-    from gui.editors import VehiclesEditor
+    from gui.editors import COORD_SYSTEMS, VehiclesEditor
     from gui.import_dialog import _IGNORE, CRS_CHOICES, FILE_FILTER, KIND_NAMES
     from gui.map_page import LAYERS, ROAD_CLASSES
     from gui.services.dispatch_jobs import EXPORTING
@@ -88,3 +88,4 @@ def _iter_data_strings() -> Iterator[str]:
     yield from (s.value for s in NeedState)
     yield from PARTIAL_TEXTS.values()
     yield EXPORTING
+    yield from (label for _code, label in COORD_SYSTEMS)

@@ -141,3 +141,35 @@ def test_switch_to_english_and_back_without_restart(
         w.map.dispose()
         w.deleteLater()
         qapp.processEvents()
+
+
+def test_editors_in_english_keep_the_data_values(qapp, demo_scenario) -> None:
+    """Combo boxes and skill lists show English words, the entities keep the Chinese values."""
+    from gis.catalogue import load_plan_templates
+    from gui.editors import IncidentDialog, TeamDialog, default_entity
+
+    s = demo_scenario
+    data = {m.name_zh for m in s.materials} | {t.name for t in s.townships}
+    try:
+        assert i18n.install_language("en") == "en"
+        team = next(t for t in s.teams if t.skills)
+        dlg = TeamDialog(s, team)
+        seat = s.townships[0].location
+        inc = default_entity("incidents", "INC-9997", seat.lon, seat.lat, s)
+        idlg = IncidentDialog(s, inc, load_plan_templates(), is_new=True)
+        for d in (dlg, idlg):
+            allowed = data | {team.name, team.leader, team.phone, *(v.name for v in team.vehicles)}
+            allowed |= {v.kind for v in team.vehicles}
+            for _obj, what, text in ui_texts(d):
+                rest = text
+                for name in sorted(allowed, key=len, reverse=True):
+                    rest = rest.replace(name, "") if name else rest
+                assert not CJK.search(rest), f"{type(d).__name__} {what}: {text}"
+        assert set(dlg.build().skills) == set(team.skills)  # Chinese skills kept
+        idlg.subtype.setCurrentIndex(idlg.subtype.findData("山洪"))
+        assert idlg.subtype.currentText() == "Flash flood"
+        assert idlg.build().subtype == "山洪"
+        dlg.close()
+        idlg.close()
+    finally:
+        i18n.install_language("zh_CN")

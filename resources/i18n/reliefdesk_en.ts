@@ -2211,5 +2211,9 @@
         <source>(无名道路)</source>
         <translation>(unnamed road)</translation>
     </message>
+    <message>
+        <source>CGCS2000</source>
+        <translation>CGCS2000</translation>
+    </message>
 </context>
 </TS>
