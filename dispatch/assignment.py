@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
-from dispatch.phrases import word
 from dispatch.problems import NO_DEADLINE, AssignmentProblem
 from dispatch.results import (
     ProgressFn,
@@ -62,6 +61,7 @@ from dispatch.results import (
     StopFn,
     Unserved,
 )
+from gis.phrases import word
 
 _W = 10  # weight of the priority-weighted arrival against the unweighted tie-break (see doc)
 

@@ -22,13 +22,13 @@ from typing import Any
 from shapely.geometry import Point
 
 from dispatch.export.bundle import BundleError, export_all
-from dispatch.phrases import say
 from dispatch.pipeline import DispatchOptions, plan_dispatch
 from dispatch.plan_store import save_plan_to_workspace
 from dispatch.replan import changes_text
 from dispatch.summary import summary_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.model import RoadClosure, Scenario
+from gis.phrases import say
 
 
 def run_dispatch_cli(
@@ -44,7 +44,7 @@ def run_dispatch_cli(
     language: str = "zh_CN",
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
-    ``language`` (``--lang en``): the summary and plan.csv in English (:mod:`dispatch.phrases`).
+    ``language`` (``--lang en``): the summary and plan.csv in English (:mod:`gis.phrases`).
 
     Exit code 0 even when the plan is partial; 2 when an export failed (the other files are
     written; one line on stderr names it). With ``save`` the plan is stored first (under the

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from dispatch.phrases import paren, reason_text, say, word, words
 from dispatch.plan import Plan
 from dispatch.records import SafetyStockRelease
 from dispatch.timeliness import NeedState, plan_timeliness, problem_lines
 from gis.model import LEVEL_ROMAN
+from gis.phrases import paren, reason_text, say, word, words
 
 
 def _width(text: str) -> int:
@@ -75,7 +75,7 @@ def _minutes(seconds: float, language: str) -> str:
 def summary_text(plan: Plan, *, max_unserved: int = 10, language: str = "zh_CN") -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
     safety stock released, vehicles, solvers. ``language``: ``zh_CN`` (default) or ``en``
-    (:mod:`dispatch.phrases`; names from data stay as they are)."""
+    (:mod:`gis.phrases`; names from data stay as they are)."""
     lang = language
     tl = plan_timeliness(plan)
     problems = problem_lines(plan)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 def data_strings() -> list[str]:
     """Every Chinese UI string passed to ``tr()`` as data, in a stable order, without repeats."""
-    from dispatch.phrases import EN
+    from gis.phrases import EN
 
     seen: dict[str, None] = {}
     for s in _iter_data_strings():
@@ -25,7 +25,7 @@ def data_strings() -> list[str]:
 
 
 def phrase_strings() -> list[str]:
-    """The domain words the GUI shows whose English is in :data:`dispatch.phrases.EN` (and must
+    """The domain words the GUI shows whose English is in :data:`gis.phrases.EN` (and must
     be: ``tests/test_translations.py``)."""
     from dispatch.planning.stock import CATEGORY_SUBTYPE
     from dispatch.results import Reason

@@ -577,7 +577,9 @@ class MainWindow(QMainWindow):
         """Entry warnings for an incident at ``lon, lat`` (county outline, snap limit)."""
         from gis.placement import check_incident_location
 
-        return check_incident_location(self.session.scenario, self.session.network, lon, lat)
+        return check_incident_location(
+            self.session.scenario, self.session.network, lon, lat, language=self.language
+        )
 
     def edit_entity(self, entity_id: str) -> Any:
         """Open the form of an existing entity; return the dialog (None if unknown)."""

@@ -35,7 +35,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from dispatch.phrases import EN
+from gis.phrases import EN
 from gui.i18n import I18N_DIR, read_ts, tr
 
 #: One text slot: (description, getter, setter).

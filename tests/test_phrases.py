@@ -1,16 +1,16 @@
-"""The Qt-free phrase table (dispatch/phrases.py): the plan summary in English on the demo plan,
+"""The Qt-free phrase table (gis/phrases.py): the plan summary in English on the demo plan,
 Chinese unchanged by default, and every vocabulary word of the bundled data has its English."""
 
 from __future__ import annotations
 
 import re
 
-from dispatch.phrases import EN, reason_text, say, word, words
 from dispatch.planning.stock import CATEGORY_SUBTYPE
 from dispatch.results import Reason, Status
 from dispatch.summary import summary_text
 from dispatch.timeliness import NeedState
 from gis.catalogue import load_materials, load_plan_templates
+from gis.phrases import EN, reason_text, say, word, words
 from gis.vocabulary import STANDARD_SKILLS, DemandKind, ShelterClass, ShelterSetting, StockpileLevel
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -90,3 +90,18 @@ def test_csv_export_in_english_on_request(demo_plan, tmp_path) -> None:
         assert not CJK.search(_without_data(" ".join(row), names)), row
     files = export_all(demo_plan, tmp_path / "out", language="en")
     assert files["plan.csv"].read_text(encoding="utf-8-sig").startswith("Order no.")
+
+
+def test_placement_warnings_in_english(demo_scenario) -> None:
+    from gis.placement import check_incident_location
+
+    zh = check_incident_location(demo_scenario, None, 100.0, 25.0)
+    en = check_incident_location(demo_scenario, None, 100.0, 25.0, language="en")
+    assert zh and zh[0].startswith("事发点在县界外")
+    assert en == (
+        f"The incident is outside the county ({demo_scenario.name}); dispatch may not reach it,"
+        " check the coordinates",
+    )
+    assert check_incident_location(demo_scenario, None, "x", 1, language="en")[0].startswith(
+        "Invalid coordinates"
+    )

@@ -14,10 +14,10 @@ import csv
 from pathlib import Path
 
 from dispatch.export.common import ROW_FIELDS, order_rows
-from dispatch.phrases import say, word
 from dispatch.plan import Plan
 from dispatch.timeliness import incident_deadlines
 from gis.fields import defuse_formula
+from gis.phrases import say, word
 
 #: (key, header) of the columns after :data:`ROW_FIELDS`
 CSV_EXTRA_FIELDS: tuple[tuple[str, str], ...] = (

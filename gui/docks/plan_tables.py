@@ -21,7 +21,6 @@ from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from dispatch.orders import clock
-from dispatch.phrases import reason_text
 from dispatch.plan import Plan
 from dispatch.results import Unserved
 from dispatch.timeliness import (
@@ -32,6 +31,7 @@ from dispatch.timeliness import (
     problem_quantity,
 )
 from gis.model import Scenario
+from gis.phrases import reason_text
 from gui.i18n import current_language, tr
 from gui.plan_layers import vehicle_colors
 

@@ -1,7 +1,8 @@
 """English for the words and phrases that plain-Python code puts in front of people.
 
-The plan summary (:mod:`dispatch.summary`), the exports (:mod:`dispatch.export`) and the CLI
-have no Qt, so they cannot use the desk's Qt translations. Their Chinese texts stay the source
+The plan summary (:mod:`dispatch.summary`), the exports (:mod:`dispatch.export`), the CLI and
+the placement warnings (:mod:`gis.placement`) have no Qt, so they cannot use the desk's Qt
+translations (a leaf module in gis/, so every layer can use it). Their Chinese texts stay the source
 (orders for Chinese teams are Chinese by default); :data:`EN` gives each one its English, once.
 The desk's :func:`gui.i18n.tr` falls back to this table for the same words (units, skills,
 incident types, reasons), so no word has two English definitions.
@@ -195,6 +196,20 @@ EN: dict[str, str] = {
     "迟到(分钟)": "Late (min)",
     "事件按时送达率": "Incident on-time share",
     "事件最长迟到(分钟)": "Incident worst lateness (min)",
+    # incident placement warnings (gis/placement.py)
+    "坐标无效：经度 {lon}，纬度 {lat}": "Invalid coordinates: longitude {lon}, latitude {lat}",
+    "事发点在县界外": "The incident is outside the county",
+    "{what}（{county}），调度时可能无法送达，请核对坐标": (
+        "{what} ({county}); dispatch may not reach it, check the coordinates"
+    ),
+    "事发点距道路 {km} km（超出吸附距离）": "The incident is {km} km from a road (beyond the snap limit)",
+    "{cause}：吸附距离上限 {km} km，调度时按不可达处理，请核对坐标及坐标系": (
+        "{cause}: the snap limit is {km} km, dispatch treats it as unreachable; check the"
+        " coordinates and their system"
+    ),
+    "事发点附近道路被管制/中断切断：所有储备库和队伍驻地均无法到达": (
+        "Roads near the incident are closed or cut: no stockpile or team base can reach it"
+    ),
     # app.py dispatch (dispatch/cli.py)
     "本次临时封闭道路 {n} 处（--close，未写入工作区）": (
         "Roads closed for this run only: {n} (--close, not written to the workspace)"
