@@ -529,8 +529,11 @@ class DispatchController(QObject):
         """Approve the shown plan as ``name`` (a 部分方案 needs ``allow_partial``)."""
         return self.change_status(PlanStatus.APPROVED, name, note, allow_partial=allow_partial)
 
-    def export(self, folder: Path, *, open_pdf: bool = False) -> Job | None:
-        """Write the shown plan's files into ``folder`` in the background."""
+    def export(
+        self, folder: Path, *, open_pdf: bool = False, language: str = "zh_CN"
+    ) -> Job | None:
+        """Write the shown plan's files into ``folder`` in the background (``language``: of
+        the files that have one; Chinese for the teams by default, whatever the UI language)."""
         plan = self.plan
         if plan is None:
             return None
@@ -548,7 +551,7 @@ class DispatchController(QObject):
         return self.runner.start(
             tr("导出调度指令"),
             worded(export_job),
-            ExportRequest(plan, folder),
+            ExportRequest(plan, folder, language),
             on_done=done,
             on_error=failed,
             critical=True,
