@@ -196,6 +196,14 @@ EN: dict[str, str] = {
     "迟到(分钟)": "Late (min)",
     "事件按时送达率": "Incident on-time share",
     "事件最长迟到(分钟)": "Incident worst lateness (min)",
+    # solver progress (shown while a plan is computed: "stage：message")
+    "最小费用流完成，正在减少分拆": "min-cost flow done, reducing splits",
+    "整组安置方案完成，正在求精确最优": "whole-group placement found, proving the optimum",
+    "疏散方案完成": "evacuation plan done",
+    "已由上一方案得到完整方案，继续优化": "complete plan from the previous one, improving it",
+    "路径规划完成": "routing done",
+    "物资分配完成": "allocation done",
+    "完成": "done",
     # incident placement warnings (gis/placement.py)
     "坐标无效：经度 {lon}，纬度 {lat}": "Invalid coordinates: longitude {lon}, latitude {lat}",
     "事发点在县界外": "The incident is outside the county",

@@ -45,6 +45,7 @@ def test_words_and_reasons() -> None:
     assert words(["水域救援", "人员转移"]) == "水域救援、人员转移"
     assert say("避难场所补给 {n} 处", "en", n=3) == "Shelters supplied: 3"
     assert reason_text("迟到 12 分钟（时限 45 分钟）", "en") == "late 12 min (deadline 45 min)"
+    assert reason_text("车辆路径：路径规划完成", "en") == "Vehicle routing: routing done"  # progress
     assert reason_text("已分配但未装车：无可用车辆、库存不足", "en") == (
         "allocated but not loaded: No vehicle available; Out of stock"
     )
