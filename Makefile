@@ -34,7 +34,7 @@ setup: debs venv translations
 # Qt's translation pipeline (tools/translations.py): `translations` compiles resources/i18n/*.ts
 # to .qm with lrelease (build products, not versioned; without lrelease the app reads the .ts);
 # `translations-update` re-extracts the UI strings into the .ts with lupdate (developers).
-translations:
+translations: debs venv
 	@$(VENV)/bin/python tools/translations.py release
 
 translations-update:

@@ -231,6 +231,12 @@ def _cli_parser() -> argparse.ArgumentParser:
         help="close roads for this run, on top of the workspace's closures: LON,LAT[,RADIUS_M] "
         "closes the roads within RADIUS_M (default 50) of the point",
     )
+    dis.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of the printed summary and plan.csv (default zh: orders for Chinese teams)",
+    )
 
     rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")
     rel.add_argument("workspace", type=Path)
@@ -533,6 +539,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         save=bool(args.save),
         previous=args.previous,
         close=tuple(args.close),
+        language="en" if args.lang == "en" else "zh_CN",
     )
     if rc == 0 and getattr(args, "relax", False):
         from dispatch.relax_cli import run_relax_cli

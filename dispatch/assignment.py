@@ -61,6 +61,7 @@ from dispatch.results import (
     StopFn,
     Unserved,
 )
+from gis.phrases import word
 
 _W = 10  # weight of the priority-weighted arrival against the unweighted tie-break (see doc)
 
@@ -204,7 +205,8 @@ def _unmet_reason(
     else:
         reason, zh = Reason.NO_TEAM, f"{head}：可用{skill}队伍已全部派出或人数不足"
         en = "all available teams with this skill are assigned or too small"
-    return Unserved(inc, skill, float(qty), reason, zh, f"missing {qty} × {skill}: {en}")
+    en = f"missing {qty} × {word(skill, 'en')}: {en}"
+    return Unserved(inc, skill, float(qty), reason, zh, en)
 
 
 def _greedy(

@@ -28,6 +28,7 @@ from dispatch.replan import changes_text
 from dispatch.summary import summary_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.model import RoadClosure, Scenario
+from gis.phrases import say
 
 
 def run_dispatch_cli(
@@ -40,8 +41,10 @@ def run_dispatch_cli(
     save: bool = False,
     previous: Path | None = None,
     close: Sequence[str] = (),
+    language: str = "zh_CN",
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
+    ``language`` (``--lang en``): the summary and plan.csv in English (:mod:`gis.phrases`).
 
     Exit code 0 even when the plan is partial; 2 when an export failed (the other files are
     written; one line on stderr names it). With ``save`` the plan is stored first (under the
@@ -97,20 +100,21 @@ def run_dispatch_cli(
         plan = saved
     failed = ""
     try:
-        files = export_all(plan, Path(out), parallel=True)
+        files = export_all(plan, Path(out), parallel=True, language=language)
     except BundleError as exc:
         files, failed = exc.written, _oneline(str(exc))
-    print(summary_text(plan) + changes_text(plan))
+    print(summary_text(plan, language=language) + changes_text(plan))
+    lang = language
     if closures:
-        print(f"本次临时封闭道路 {len(closures)} 处（--close，未写入工作区）")
+        print(say("本次临时封闭道路 {n} 处（--close，未写入工作区）", lang, n=len(closures)))
     if plan.inputs.first_plan_s is not None:
-        print(f"首个完整方案 {plan.inputs.first_plan_s:.2f} 秒")
+        print(say("首个完整方案 {s} 秒", lang, s=f"{plan.inputs.first_plan_s:.2f}"))
     print(
-        f"用时 {time.perf_counter() - t0:.1f} 秒；输出："
-        + ("，".join(_oneline(str(p)) for p in files.values()) or "无")
+        say("用时 {s} 秒；输出：", lang, s=f"{time.perf_counter() - t0:.1f}")
+        + (say("，", lang).join(_oneline(str(p)) for p in files.values()) or say("无", lang))
     )
     if saved is not None:
-        print(f"方案 {plan.number} 已保存到工作区 {_oneline(str(workspace))}")
+        print(say("方案 {no} 已保存到工作区 {ws}", lang, no=plan.number, ws=_oneline(str(workspace))))
     if failed:
         print(f"error: {failed}", file=err)
         return 2

@@ -37,7 +37,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from dispatch.phrases import word
 from dispatch.records import (
     AllocationLine,
     Approval,
@@ -56,6 +55,7 @@ from dispatch.records import (
 )
 from dispatch.results import Reason, Status, Unserved
 from gis.errors import ReliefDeskError, ValidationError
+from gis.phrases import word
 
 PLAN_FORMAT_VERSION = 2
 DEFAULT_PREFIX = "HJ"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from dispatch.phrases import paren, reason_text, say, word, words
 from dispatch.plan import Plan
 from dispatch.records import SafetyStockRelease
 from dispatch.timeliness import NeedState, plan_timeliness, problem_lines
 from gis.model import LEVEL_ROMAN
+from gis.phrases import paren, reason_text, say, word, words
 
 
 def _width(text: str) -> int:
@@ -116,7 +116,7 @@ def summary_text(
 ) -> str:
     """One screen of text: per incident served and on-time %, late or unmet lines with reasons,
     safety stock released, vehicles, solvers. ``language``: ``zh_CN`` (default) or ``en``
-    (:mod:`dispatch.phrases`; names from data stay as they are).
+    (:mod:`gis.phrases`; names from data stay as they are).
 
     ``incident_table`` False leaves out the per-incident table (text columns need a font whose
     CJK characters are exactly two Latin ones wide: the desk shows :func:`incident_rows` in a

@@ -25,15 +25,16 @@ import numpy as np
 import shapely
 
 from gis.model import Scenario
+from gis.phrases import say
 from gis.roads.classes import MAX_OFFROAD_M
 
 #: Why an incident outside the county outline may not be served (plan reasons, warnings).
 OUTSIDE_COUNTY_TEXT = "事发点在县界外"
 
 
-def far_from_road_text(distance_m: float) -> str:
+def far_from_road_text(distance_m: float, language: str = "zh_CN") -> str:
     """``事发点距道路 7.2 km（超出吸附距离）``: the cause named in a plan's unserved reasons."""
-    return f"事发点距道路 {distance_m / 1000:.1f} km（超出吸附距离）"
+    return say("事发点距道路 {km} km（超出吸附距离）", language, km=f"{distance_m / 1000:.1f}")
 
 
 def outside_county(scenario: Scenario, lon: float, lat: float) -> bool:
@@ -50,8 +51,10 @@ def check_incident_location(
     *,
     max_offroad_m: float = MAX_OFFROAD_M,
     engine: Any = None,
+    language: str = "zh_CN",
 ) -> tuple[str, ...]:
-    """Warnings (Chinese sentences) for an incident placed at ``lon, lat``; () when none.
+    """Warnings (sentences in ``language``, Chinese by default) for an incident placed at
+    ``lon, lat``; () when none.
 
     ``network`` is the scenario's :class:`gis.roads.RoadNetwork` (None: the road check is
     skipped); ``engine`` an optional :class:`gis.matrix.TravelTimeEngine` over it with the
@@ -60,23 +63,34 @@ def check_incident_location(
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
-        return (f"坐标无效：经度 {lon!r}，纬度 {lat!r}",)
+        return (say("坐标无效：经度 {lon}，纬度 {lat}", language, lon=repr(lon), lat=repr(lat)),)
     if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
-        return (f"坐标无效：经度 {lon!r}，纬度 {lat!r}",)
+        return (say("坐标无效：经度 {lon}，纬度 {lat}", language, lon=repr(lon), lat=repr(lat)),)
     out: list[str] = []
     if outside_county(scenario, lon, lat):
-        out.append(f"{OUTSIDE_COUNTY_TEXT}（{scenario.name}），调度时可能无法送达，请核对坐标")
+        out.append(
+            say(
+                "{what}（{county}），调度时可能无法送达，请核对坐标",
+                language,
+                what=say(OUTSIDE_COUNTY_TEXT, language),
+                county=scenario.name,
+            )
+        )
     if network is None or getattr(network, "n_nodes", 0) == 0:
         return tuple(out)
     snap = network.snap(np.array([lon]), np.array([lat]))
     distance = float(snap.distance_m[0])
     if distance > max_offroad_m:
         out.append(
-            f"{far_from_road_text(distance)}：吸附距离上限 {max_offroad_m / 1000:g} km，"
-            "调度时按不可达处理，请核对坐标及坐标系"
+            say(
+                "{cause}：吸附距离上限 {km} km，调度时按不可达处理，请核对坐标及坐标系",
+                language,
+                cause=far_from_road_text(distance, language),
+                km=f"{max_offroad_m / 1000:g}",
+            )
         )
     elif engine is not None and _cut_off(scenario, network, engine, int(snap.node[0])):
-        out.append("事发点附近道路被管制/中断切断：所有储备库和队伍驻地均无法到达")
+        out.append(say("事发点附近道路被管制/中断切断：所有储备库和队伍驻地均无法到达", language))
     return tuple(out)
 
 

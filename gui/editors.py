@@ -79,7 +79,7 @@ from gis.model import (
     Vehicle,
 )
 from gis.placement import township_at
-from gui.i18n import tr, tr_noop
+from gui.i18n import current_language, tr, tr_noop
 from gui.table_models import MappingModel
 
 COORD_SYSTEMS: tuple[tuple[str, str], ...] = (
@@ -96,7 +96,7 @@ def _combo(
     c = QComboBox()
     c.setEditable(editable)
     for v in values:
-        c.addItem(v, v)
+        c.addItem(tr(v) if v else v, v)  # shown in the UI language, the data value kept
     if current is not None:
         i = c.findData(current)
         if i >= 0:
@@ -106,10 +106,18 @@ def _combo(
     return c
 
 
+def _combo_value(c: QComboBox) -> str:
+    """The value of an editable :func:`_combo`: the chosen item's data, or the typed text."""
+    i = c.currentIndex()
+    if i >= 0 and c.currentText() == c.itemText(i):
+        return str(c.itemData(i))
+    return c.currentText().strip()
+
+
 def _level_combo(current: int = 4) -> QComboBox:
     c = QComboBox()
     for lvl in (1, 2, 3, 4):
-        c.addItem(f"{LEVEL_ROMAN[lvl]}级（{LEVEL_NAME_ZH[lvl]}）", lvl)
+        c.addItem(tr("{r}级（{name}）").format(r=LEVEL_ROMAN[lvl], name=tr(LEVEL_NAME_ZH[lvl])), lvl)
     c.setCurrentIndex(c.findData(current))
     return c
 
@@ -156,7 +164,9 @@ class MappingEditor(QWidget):
         self.key = QComboBox(self)
         self.key.setEditable(free_keys)
         for code, label in choices:
-            self.key.addItem(label if label == code else f"{label}（{code}）", code)
+            self.key.addItem(
+                tr(label) if label == code else tr("{name}（{id}）").format(name=label, id=code), code
+            )
         self.qty = _spin(1, 0, 1e9, 2)
         add = QPushButton(tr("添加/更新"), self)
         rm = QPushButton(tr("删除行"), self)
@@ -307,7 +317,11 @@ class EntityDialog(QDialog):
         return True
 
     def _materials(self) -> list[tuple[str, str]]:
-        return [(m.code, f"{m.name_zh}/{m.unit}") for m in self.scenario.materials]
+        en = current_language() == "en"
+        return [
+            (m.code, f"{m.name_en if en and m.name_en else m.name_zh}/{tr(m.unit)}")
+            for m in self.scenario.materials
+        ]
 
     def _location_row(self, loc: Location) -> None:
         self.lon = _spin(loc.lon, -180, 180, 6, 0.001)
@@ -530,7 +544,8 @@ class TeamDialog(EntityDialog):
         self.skills = QListWidget(self)
         known = list(dict.fromkeys([*STANDARD_SKILLS, *entity.skills]))
         for s in known:
-            item = QListWidgetItem(s)
+            item = QListWidgetItem(tr(s))
+            item.setData(Qt.ItemDataRole.UserRole, s)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(
                 Qt.CheckState.Checked if s in entity.skills else Qt.CheckState.Unchecked
@@ -562,7 +577,7 @@ class TeamDialog(EntityDialog):
 
     def checked_skills(self) -> tuple[str, ...]:
         return tuple(
-            self.skills.item(i).text()
+            self.skills.item(i).data(Qt.ItemDataRole.UserRole) or self.skills.item(i).text()
             for i in range(self.skills.count())
             if self.skills.item(i).checkState() == Qt.CheckState.Checked
         )
@@ -617,7 +632,7 @@ class HazardDialog(EntityDialog):
         return replace(
             self.original,
             name=self.name.text().strip(),
-            category=self.category.currentText().strip(),
+            category=_combo_value(self.category),
             risk_level=self.risk.currentData(),
             description=self.description.text().strip(),
         )
@@ -705,7 +720,7 @@ class IncidentDialog(EntityDialog):
         self.description = QLineEdit(entity.description)
         self.system = QComboBox()
         for code, label in COORD_SYSTEMS:
-            self.system.addItem(label, code)
+            self.system.addItem(tr(label), code)
         self.x = _spin(entity.location.lon, -180, 180, 6, 0.001)
         self.y = _spin(entity.location.lat, -90, 90, 6, 0.001)
         coord = QHBoxLayout()
@@ -785,7 +800,7 @@ class IncidentDialog(EntityDialog):
         """Replace needs, skills and deadline with the 预案 template's for subtype/level/people."""
         from gis.catalogue import template_needs
 
-        subtype = self.subtype.currentText().strip()
+        subtype = _combo_value(self.subtype)
         if subtype not in self.templates:
             self.template_note.setText(tr("无此类型的预案模板，请手工填写需求"))
             return False
@@ -819,7 +834,7 @@ class IncidentDialog(EntityDialog):
                 self.category.setCurrentIndex(i)
         self.template_note.setText(
             tr("已按预案「{subtype} {level}级」填充").format(
-                subtype=subtype, level=LEVEL_ROMAN[self.level.currentData()]
+                subtype=tr(subtype), level=LEVEL_ROMAN[self.level.currentData()]
             )
         )
         return True
@@ -870,7 +885,7 @@ class IncidentDialog(EntityDialog):
             self.original,
             name=self.name.text().strip(),
             category=self.category.currentData(),
-            subtype=self.subtype.currentText().strip(),
+            subtype=_combo_value(self.subtype),
             level=self.level.currentData(),
             affected_people=self.people.value(),
             deadline_min=self.deadline.value(),

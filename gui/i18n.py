@@ -24,8 +24,8 @@ from pathlib import Path
 
 from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
-from dispatch.phrases import word
 from gis.paths import resources_dir
+from gis.phrases import word
 
 I18N_DIR = resources_dir() / "i18n"
 #: The translation context of :func:`tr`: lupdate files bare ``tr("…")`` calls under "".
@@ -39,7 +39,7 @@ def tr(text: str) -> str:
     """Translate a Chinese UI string for the current language.
 
     Domain words the plain-Python outputs share (units, skills, incident types, reasons) have
-    their one English definition in :data:`dispatch.phrases.EN`; a word the Qt translation does
+    their one English definition in :data:`gis.phrases.EN`; a word the Qt translation does
     not hold is looked up there."""
     out = QCoreApplication.translate(CONTEXT, text)
     if out == text and _language != "zh_CN":

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 def data_strings() -> list[str]:
     """Every Chinese UI string passed to ``tr()`` as data, in a stable order, without repeats."""
-    from dispatch.phrases import EN
+    from gis.phrases import EN
 
     seen: dict[str, None] = {}
     for s in _iter_data_strings():
@@ -25,7 +25,7 @@ def data_strings() -> list[str]:
 
 
 def phrase_strings() -> list[str]:
-    """The domain words the GUI shows whose English is in :data:`dispatch.phrases.EN` (and must
+    """The domain words the GUI shows whose English is in :data:`gis.phrases.EN` (and must
     be: ``tests/test_translations.py``)."""
     from dispatch.planning.stock import CATEGORY_SUBTYPE
     from dispatch.results import Reason
@@ -57,7 +57,7 @@ def _iter_data_strings() -> Iterator[str]:
     from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus
     from gis.vocabulary import LEVEL_NAME_ZH
     from gui.docks.dispatch_panel import DEADLINE_CHOICES, ENGINE_CHOICES, STEP_BUTTONS, TAB_TITLES
-    from gui.editors import VehiclesEditor
+    from gui.editors import COORD_SYSTEMS, VehiclesEditor
     from gui.import_dialog import _IGNORE, CRS_CHOICES, FILE_FILTER, KIND_NAMES
     from gui.map_page import LAYERS, ROAD_CLASSES
     from gui.services.dispatch_jobs import EXPORTING
@@ -88,3 +88,4 @@ def _iter_data_strings() -> Iterator[str]:
     yield from (s.value for s in NeedState)
     yield from PARTIAL_TEXTS.values()
     yield EXPORTING
+    yield from (label for _code, label in COORD_SYSTEMS)

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("ReliefDesk 应急资源调度台"))
         self.resize(1400, 900)
 
+        map_page.set_translator(tr)  # the page's popups and names in the UI language
         self.map = MapView(self)
         self.map.warm_up()
         central = QWidget(self)
@@ -252,6 +253,7 @@ class MainWindow(QMainWindow):
         retranslate_window(self)  # menus, docks, tables, panels (gui/retranslate.py)
         self._update_title()
         show_attribution(self)
+        self._on_view_changed(0, 0.0, 0)  # the scale read-out
         if self.map.ready:
             self.rebuild_map()
         self.messages.add("info", tr("界面语言：{lang}").format(lang=LANGUAGES[self.language]))
@@ -584,7 +586,9 @@ class MainWindow(QMainWindow):
         """Entry warnings for an incident at ``lon, lat`` (county outline, snap limit)."""
         from gis.placement import check_incident_location
 
-        return check_incident_location(self.session.scenario, self.session.network, lon, lat)
+        return check_incident_location(
+            self.session.scenario, self.session.network, lon, lat, language=self.language
+        )
 
     def edit_entity(self, entity_id: str) -> Any:
         """Open the form of an existing entity; return the dialog (None if unknown)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,22 @@ LAYERS: tuple[LayerSpec, ...] = (
 LAYER_IDS: tuple[str, ...] = tuple(s.id for s in LAYERS)
 
 
+#: The page's fixed words (popup fields, glyphs, layer names) go through :func:`tr`; this module
+#: is Qt-free, so the desk installs its translator (``gui.i18n.tr``) with :func:`set_translator`.
+_translate: Callable[[str], str] = str
+
+
+def set_translator(translate: Callable[[str], str]) -> None:
+    """Word the pages built from now on with ``translate`` (Chinese source → UI language)."""
+    global _translate
+    _translate = translate
+
+
+def tr(text: str) -> str:
+    """A fixed word of the page in the UI language (Chinese without a translator)."""
+    return _translate(text)
+
+
 def road_class(highway: object) -> str:
     """Display class key of an OSM ``highway`` value (lists take their first element)."""
     if isinstance(highway, list | tuple):
@@ -120,14 +136,15 @@ def road_class(highway: object) -> str:
 
 
 def _qty(scenario: Scenario, quantities: Mapping[str, float], limit: int = 8) -> str:
-    names = {m.code: (m.name_zh, m.unit) for m in scenario.materials}
+    en = tr("储") != "储"  # the words in force are English: catalogue names and units too
+    names = {m.code: (m.name_en if en and m.name_en else m.name_zh, tr(m.unit)) for m in scenario.materials}
     parts = []
     for code, q in list(quantities.items())[:limit]:
         name, unit = names.get(code, (code, ""))
-        parts.append(f"{name} {q:g}{unit}")
+        parts.append(f"{name} {q:g}{' ' if en else ''}{unit}")
     if len(quantities) > limit:
-        parts.append(f"… 共 {len(quantities)} 项")
-    return "，".join(parts)
+        parts.append(tr("… 共 {n} 项").format(n=len(quantities)))
+    return tr("，").join(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,16 +191,18 @@ def shelter_points(scenario: Scenario, items: Iterable[Any] | None = None) -> li
         popup = popup_html(
             s.name,
             [
-                ("编号", s.id),
-                ("类型", f"{s.setting.value} · {s.shelter_class.value}"),
-                ("容量", f"{s.capacity} 人"),
-                ("已安置", f"{s.occupancy} 人"),
-                ("剩余", f"{s.free_capacity} 人"),
-                ("物资", _qty(scenario, s.stock)),
+                (tr("编号"), s.id),
+                (tr("类型"), f"{tr(s.setting.value)} · {tr(s.shelter_class.value)}"),
+                (tr("容量"), tr("{n} 人").format(n=s.capacity)),
+                (tr("已安置"), tr("{n} 人").format(n=s.occupancy)),
+                (tr("剩余"), tr("{n} 人").format(n=s.free_capacity)),
+                (tr("物资"), _qty(scenario, s.stock)),
             ],
         )
-        tip = f"{escape(s.name)}（余 {s.free_capacity} 人）"
-        out.append(_point(s, kind="shelter", color=SHELTER_COLOR, glyph="避", tip=tip, popup=popup))
+        tip = tr("{name}（余 {n} 人）").format(name=escape(s.name), n=s.free_capacity)
+        out.append(
+            _point(s, kind="shelter", color=SHELTER_COLOR, glyph=tr("避"), tip=tip, popup=popup)
+        )
     return out
 
 
@@ -196,16 +215,16 @@ def stockpile_points(
         popup = popup_html(
             s.name,
             [
-                ("编号", s.id),
-                ("级别", s.level.value),
-                ("车辆", f"{len(s.vehicles)} 辆"),
-                ("库存", _qty(scenario, s.inventory)),
-                ("联系", s.contact),
+                (tr("编号"), s.id),
+                (tr("级别"), tr(s.level.value)),
+                (tr("车辆"), tr("{n} 辆").format(n=len(s.vehicles))),
+                (tr("库存"), _qty(scenario, s.inventory)),
+                (tr("联系"), s.contact),
             ],
         )
-        tip = f"{escape(s.name)}（{escape(s.level.value)}）"
+        tip = tr("{name}（{what}）").format(name=escape(s.name), what=escape(tr(s.level.value)))
         out.append(
-            _point(s, kind="stockpile", color=STOCKPILE_COLOR, glyph="储", tip=tip, popup=popup)
+            _point(s, kind="stockpile", color=STOCKPILE_COLOR, glyph=tr("储"), tip=tip, popup=popup)
         )
     return out
 
@@ -246,18 +265,18 @@ def team_points(scenario: Scenario, items: Iterable[Any] | None = None) -> list[
         popup = popup_html(
             t.name,
             [
-                ("编号", t.id),
-                ("类型", t.force_type.value),
-                ("人数", t.headcount),
-                ("状态", t.status.value),
-                ("技能", "、".join(t.skills)),
-                ("车辆", f"{len(t.vehicles)} 辆"),
-                ("负责人", t.leader),
-                ("电话", t.phone),
+                (tr("编号"), t.id),
+                (tr("类型"), tr(t.force_type.value)),
+                (tr("人数"), t.headcount),
+                (tr("状态"), tr(t.status.value)),
+                (tr("技能"), tr("、").join(tr(k) for k in t.skills)),
+                (tr("车辆"), tr("{n} 辆").format(n=len(t.vehicles))),
+                (tr("负责人"), t.leader),
+                (tr("电话"), t.phone),
             ],
         )
-        tip = f"{escape(t.name)}（{escape(t.status.value)}）"
-        out.append(_point(t, kind="team", color=TEAM_COLOR, glyph="队", tip=tip, popup=popup))
+        tip = tr("{name}（{what}）").format(name=escape(t.name), what=escape(tr(t.status.value)))
+        out.append(_point(t, kind="team", color=TEAM_COLOR, glyph=tr("队"), tip=tip, popup=popup))
     return out
 
 
@@ -269,18 +288,20 @@ def incident_points(scenario: Scenario, items: Iterable[Any] | None = None) -> l
         popup = popup_html(
             i.name,
             [
-                ("编号", i.id),
-                ("类别", f"{i.category.value} · {i.subtype}"),
-                ("响应级别", f"{roman}级（{LEVEL_NAME_ZH[i.level]}）"),
-                ("状态", i.status.value),
-                ("接报时间", i.reported_at.strftime("%Y-%m-%d %H:%M")),
-                ("受影响人数", i.affected_people),
-                ("时限", f"{i.deadline_min:g} 分钟"),
-                ("需求", _qty(scenario, i.needs)),
-                ("说明", i.description),
+                (tr("编号"), i.id),
+                (tr("类别"), f"{tr(i.category.value)} · {tr(i.subtype)}"),
+                (tr("响应级别"), tr("{r}级（{name}）").format(r=roman, name=tr(LEVEL_NAME_ZH[i.level]))),
+                (tr("状态"), tr(i.status.value)),
+                (tr("接报时间"), i.reported_at.strftime("%Y-%m-%d %H:%M")),
+                (tr("受影响人数"), i.affected_people),
+                (tr("时限"), tr("{m} 分钟").format(m=f"{i.deadline_min:g}")),
+                (tr("需求"), _qty(scenario, i.needs)),
+                (tr("说明"), i.description),
             ],
         )
-        tip = f"{escape(i.name)}（{roman}级 · {escape(i.status.value)}）"
+        tip = tr("{name}（{r}级 · {status}）").format(
+            name=escape(i.name), r=roman, status=escape(tr(i.status.value))
+        )
         out.append(
             _point(
                 i, kind="incident", color=LEVEL_COLORS[i.level], glyph=roman, tip=tip, popup=popup
@@ -299,9 +320,9 @@ def township_points(scenario: Scenario) -> list[dict[str, Any]]:
             "popup": popup_html(
                 t.name,
                 [
-                    ("区划代码", t.code),
-                    ("人口", t.population or ""),
-                    ("驻地坐标来源", t.location_source),
+                    (tr("区划代码"), t.code),
+                    (tr("人口"), t.population or ""),
+                    (tr("驻地坐标来源"), t.location_source),
                 ],
             ),
         }
@@ -321,10 +342,10 @@ def hazard_features(scenario: Scenario, items: Iterable[Any] | None = None) -> d
         popup = popup_html(
             h.name,
             [
-                ("编号", h.id),
-                ("类别", h.category),
-                ("风险等级", f"{LEVEL_ROMAN[h.risk_level]}级"),
-                ("说明", h.description),
+                (tr("编号"), h.id),
+                (tr("类别"), tr(h.category)),
+                (tr("风险等级"), tr("{r}级").format(r=LEVEL_ROMAN[h.risk_level])),
+                (tr("说明"), h.description),
             ],
         )
         props = {"id": h.id, "color": color, "tip": escape(h.name), "popup": popup}
@@ -338,15 +359,15 @@ def closure_features(scenario: Scenario) -> dict[str, Any]:
     feats = []
     for c in scenario.closures:
         c: RoadClosure
-        effect = "封闭" if c.closes else f"限速（×{c.speed_factor:g}）"
+        effect = tr("封闭") if c.closes else tr("限速（×{f}）").format(f=f"{c.speed_factor:g}")
         popup = popup_html(
-            f"道路管制 {c.id}",
+            tr("道路管制 {id}").format(id=c.id),
             [
-                ("原因", c.reason),
-                ("效果", effect),
-                ("半径", f"{c.radius_m:g} m" if c.geometry.geom_type == "Point" else ""),
-                ("开始", c.since.strftime("%Y-%m-%d %H:%M") if c.since else ""),
-                ("结束", c.until.strftime("%Y-%m-%d %H:%M") if c.until else ""),
+                (tr("原因"), c.reason),
+                (tr("效果"), effect),
+                (tr("半径"), f"{c.radius_m:g} m" if c.geometry.geom_type == "Point" else ""),
+                (tr("开始"), c.since.strftime("%Y-%m-%d %H:%M") if c.since else ""),
+                (tr("结束"), c.until.strftime("%Y-%m-%d %H:%M") if c.until else ""),
             ],
         )
         props: dict[str, Any] = {
@@ -456,7 +477,7 @@ def road_payload(edges: Any | None, *, digits: int = 5) -> dict[str, Any]:
     for cls, by_key in groups.items():
         feats = []
         for (name, ref, speed), parts in by_key.items():
-            props: dict[str, Any] = {"c": ROAD_CLASSES[cls][0], "k": len(parts)}
+            props: dict[str, Any] = {"c": tr(ROAD_CLASSES[cls][0]), "k": len(parts)}
             if name:
                 props["n"] = name
             if ref:
@@ -739,7 +760,8 @@ def build_map_html(
         "hidden": [h for h in hidden_layers if h in LAYER_IDS or h.startswith("roads:")],
         "title": scenario.name,
         "standalone": not bridge,
-        "labels": {spec.id: spec.label_zh for spec in LAYERS},
+        "labels": {spec.id: tr(spec.label_zh) for spec in LAYERS},
+        "unnamed_road": tr("(无名道路)"),
         "colors": {spec.id: spec.color for spec in LAYERS},
         "village_label_zoom": VILLAGE_LABEL_ZOOM,
         # the workspace base map (gis/basemap.py); another choice is applied once the page runs
@@ -811,6 +833,7 @@ def cached_page_path(
             tile_url or "",
             sorted(hidden_layers),
             code_fingerprint(),
+            tr("储"),  # the page's words are in the language in force
         ]
     )
     return page_cache_dir() / f"page_{hashlib.sha256(key.encode()).hexdigest()[:24]}.html"

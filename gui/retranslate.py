@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import cache
 
-from PyQt6.QtCore import QObject, QSortFilterProxyModel, Qt
+from PyQt6.QtCore import QAbstractItemModel, QObject, QSortFilterProxyModel, Qt
 from PyQt6.QtGui import QAction, QStandardItemModel
 from PyQt6.QtWidgets import (
     QAbstractButton,
@@ -35,7 +35,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from dispatch.phrases import EN
+from gis.phrases import EN
 from gui.i18n import I18N_DIR, read_ts, tr
 
 #: One text slot: (description, getter, setter).
@@ -141,6 +141,13 @@ def _objects(root: QObject) -> Iterator[QObject]:
     yield from root.findChildren(QObject)
 
 
+def _columns(model: QAbstractItemModel) -> int:
+    try:
+        return model.columnCount()
+    except TypeError:  # PyQt6 hides QAbstractListModel.columnCount: one column
+        return 1
+
+
 def ui_texts(root: QObject) -> Iterator[tuple[QObject, str, str]]:
     """``(object, what, text)`` for every non-empty text of ``root`` and its children, plus
     item-view cells and headers (through their models, as views show them)."""
@@ -151,12 +158,13 @@ def ui_texts(root: QObject) -> Iterator[tuple[QObject, str, str]]:
                 yield obj, what, text
         if isinstance(obj, QAbstractItemView) and obj.model() is not None:
             model = obj.model()
-            for c in range(model.columnCount()):
+            cols = _columns(model)
+            for c in range(cols):
                 h = model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
                 if h:
                     yield obj, f"{type(obj).__name__} header", str(h)
             for r in range(min(model.rowCount(), 200)):
-                for c in range(model.columnCount()):
+                for c in range(cols):
                     v = model.data(model.index(r, c), Qt.ItemDataRole.DisplayRole)
                     if v not in (None, ""):
                         yield obj, f"{type(obj).__name__} cell", str(v)
@@ -194,7 +202,7 @@ def retranslate_window(window: QWidget) -> None:
         if model is not None and type(model).__module__.startswith("gui."):
             models.add(model)
     for model in models:
-        rows, cols = model.rowCount(), model.columnCount()
+        rows, cols = model.rowCount(), _columns(model)
         if cols:
             model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, cols - 1)
             if rows:

@@ -395,7 +395,7 @@ class MappingModel(QAbstractTableModel):
         key, value = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             if index.column() == 0:
-                return self.labels.get(key, key)
+                return tr(self.labels.get(key, key))  # skills are words of the UI language
             return _num(value)
         if role == Qt.ItemDataRole.EditRole:
             return key if index.column() == 0 else value

@@ -13,8 +13,8 @@ pytest.importorskip("PyQt6.QtWidgets")
 
 from PyQt6.QtCore import Qt  # noqa: E402
 
-from dispatch.phrases import EN  # noqa: E402
 from gis.model import IncidentStatus  # noqa: E402
+from gis.phrases import EN  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gui import i18n  # noqa: E402
 from gui.i18n_catalog import data_strings  # noqa: E402

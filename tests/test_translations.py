@@ -44,11 +44,15 @@ def test_extraction_sees_a_new_string(tmp_path: Path, monkeypatch) -> None:
     assert found["untranslated"] == ["一个新词"]
 
 
-@pytest.mark.skipif(translations.find_qt_tool("lrelease") is None, reason="Qt lrelease not installed")
+@pytest.mark.skipif(
+    translations.find_qt_tool("lrelease") is None, reason="Qt lrelease not installed"
+)
 def test_compiled_qm_translates(qapp, tmp_path: Path) -> None:
     qm = tmp_path / "en.qm"
     lrelease = translations.find_qt_tool("lrelease")
-    subprocess.run([lrelease, "-silent", str(translations.ts_path("en")), "-qm", str(qm)], check=True)
+    subprocess.run(
+        [lrelease, "-silent", str(translations.ts_path("en")), "-qm", str(qm)], check=True
+    )
     t = QTranslator()
     assert t.load(str(qm))
     qapp.installTranslator(t)

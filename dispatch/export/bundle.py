@@ -62,6 +62,8 @@ def _writers() -> dict[str, Callable[[Plan, Path], Any]]:
     }
 
 
+#: Exports written in the language asked for (the others are Chinese).
+LANGUAGE_FILES = ("plan.csv",)
 #: Exports a forked child may write (``export_all(..., parallel=True)``): the two slow ones.
 PARALLEL_FILES = ("orders.pdf", "orders.xlsx")
 #: A forked export still running after this many seconds is stopped and reported failed.
@@ -122,8 +124,12 @@ def _join_child(proc: Any, conn: Any, deadline: float) -> str:
     return str(why)
 
 
-def export_all(plan: Plan, out: Path, *, parallel: bool = False) -> dict[str, Path]:
-    """Write the six output files of a plan into ``out`` (created if needed).
+def export_all(
+    plan: Plan, out: Path, *, parallel: bool = False, language: str = "zh_CN"
+) -> dict[str, Path]:
+    """Write the six output files of a plan into ``out`` (created if needed). ``language``:
+    files in :data:`LANGUAGE_FILES` are written in it (Chinese by default; ``en``), the others
+    are Chinese.
 
     With ``parallel`` (the CLI; not from a process with a GUI event loop) the PDF and XLSX are
     written by forked child processes while this one writes the rest: the slow two overlap, and
@@ -164,7 +170,10 @@ def export_all(plan: Plan, out: Path, *, parallel: bool = False) -> dict[str, Pa
             if name in children:
                 continue
             try:
-                writers[name](plan, staging / name)
+                if name in LANGUAGE_FILES:
+                    writers[name](plan, staging / name, language=language)
+                else:
+                    writers[name](plan, staging / name)
                 done(name, "")
             except Exception as exc:  # noqa: BLE001 - each export fails alone, with its reason
                 done(name, _reason(exc))
@@ -179,4 +188,4 @@ def export_all(plan: Plan, out: Path, *, parallel: bool = False) -> dict[str, Pa
     return written
 
 
-__all__ = ["OUTPUT_FILES", "BundleError", "export_all"]
+__all__ = ["LANGUAGE_FILES", "OUTPUT_FILES", "BundleError", "export_all"]

@@ -54,7 +54,8 @@ from dispatch.records import PlanStatus
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
 from dispatch.worker import DispatchWorker
 from gis.model import Scenario
-from gui.i18n import tr
+from gis.phrases import reason_text
+from gui.i18n import current_language, tr
 from gui.plan_layers import route_features
 from gui.services.dispatch_jobs import (
     ExportRequest,
@@ -115,12 +116,20 @@ def process_error_text(exc: DispatchProcessError) -> str:
     return str(exc)
 
 
+def _progress_text(message: str) -> str:
+    """A solver's progress text (``stage：message``) in the UI language."""
+    if not message or current_language() == "zh_CN":
+        return message
+    out = tr(message)
+    return out if out != message else reason_text(message, current_language())
+
+
 def worded(fn: RunFn) -> RunFn:
     """``fn`` with progress texts and child-process errors translated (in the job's thread)."""
 
     def run(data: Any, *, stop: Any, progress: Any) -> Any:
         try:
-            return fn(data, stop=stop, progress=lambda f, m="": progress(f, tr(m) if m else m))
+            return fn(data, stop=stop, progress=lambda f, m="": progress(f, _progress_text(m)))
         except DispatchProcessError as exc:
             raise DispatchProcessError(
                 process_error_text(exc), exc.details, kind=exc.kind, exitcode=exc.exitcode
@@ -537,8 +546,11 @@ class DispatchController(QObject):
         """Approve the shown plan as ``name`` (a 部分方案 needs ``allow_partial``)."""
         return self.change_status(PlanStatus.APPROVED, name, note, allow_partial=allow_partial)
 
-    def export(self, folder: Path, *, open_pdf: bool = False) -> Job | None:
-        """Write the shown plan's files into ``folder`` in the background."""
+    def export(
+        self, folder: Path, *, open_pdf: bool = False, language: str = "zh_CN"
+    ) -> Job | None:
+        """Write the shown plan's files into ``folder`` in the background (``language``: of
+        the files that have one; Chinese for the teams by default, whatever the UI language)."""
         plan = self.plan
         if plan is None:
             return None
@@ -556,7 +568,7 @@ class DispatchController(QObject):
         return self.runner.start(
             tr("导出调度指令"),
             worded(export_job),
-            ExportRequest(plan, folder),
+            ExportRequest(plan, folder, language),
             on_done=done,
             on_error=failed,
             critical=True,

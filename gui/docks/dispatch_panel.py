@@ -545,7 +545,7 @@ class DispatchPanel(QDockWidget):
                 action=tr(a.action), who=a.who, when=f"{a.when:%Y-%m-%d %H:%M:%S}"
             )
             if a.note:
-                text += "　" + a.note
+                text += tr("　{note}").format(note=a.note)
         self.summary.setText(text)
 
     @staticmethod
@@ -558,7 +558,8 @@ class DispatchPanel(QDockWidget):
 
         tl = plan_timeliness(plan)
         hard = plan.inputs.options.get("hard_deadlines")  # the mode the plan was made with
-        text = "" if hard is None else (tr("硬时限") if hard else tr("软时限")) + "　"
+        mode = "" if hard is None else (tr("硬时限") if hard else tr("软时限"))
+        text = tr("{mode}　").format(mode=mode) if mode else ""
         text += tr("物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}").format(
             s=pct(tl.served_fraction),
             o=pct(tl.on_time_fraction),

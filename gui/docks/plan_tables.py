@@ -21,7 +21,6 @@ from PyQt6.QtGui import QBrush, QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from dispatch.orders import clock
-from dispatch.phrases import reason_text
 from dispatch.plan import Plan
 from dispatch.results import Unserved
 from dispatch.timeliness import (
@@ -32,6 +31,7 @@ from dispatch.timeliness import (
     problem_quantity,
 )
 from gis.model import Scenario
+from gis.phrases import reason_text
 from gui.i18n import current_language, tr
 from gui.plan_layers import vehicle_colors
 
@@ -230,7 +230,9 @@ def team_rows(plan: Plan, scenario: Scenario, pins: Collection[tuple[str, str]])
     rows: list[Row] = []
     for a in plan.assignment:
         pinned = (a.team_id, a.incident_id) in pins
-        skills_txt = "、".join(f"{k} {v}" for k, v in a.contributes.items()) or "、".join(a.skills)
+        skills_txt = tr("、").join(f"{tr(k)} {v}" for k, v in a.contributes.items()) or tr(
+            "、"
+        ).join(tr(s) for s in a.skills)
         late_s = arrival_late_s(deadlines.get(a.incident_id), a.eta_s)
         notes = [tr("已固定")] if pinned else []
         if late_s > 0:
@@ -263,7 +265,7 @@ def route_rows(plan: Plan) -> list[Row]:
         if not trips:
             continue
         order = by_vehicle.get(r.vehicle_id)
-        stops = "；".join(
+        stops = tr("；").join(
             tr("{i}：").format(i=i) + "→".join(plan.place_name(s.site_id) for s in t.stops)
             for i, t in enumerate(trips, start=1)
         )

@@ -75,10 +75,14 @@ class TeamConstraintTools(QWidget):
         self.reassign.clear()
         for inc in self.session.scenario.open_incidents():
             if inc.required_skills:
-                self.reassign.addItem(f"{inc.name}（{inc.id}）", inc.id)
+                self.reassign.addItem(tr("{name}（{id}）").format(name=inc.name, id=inc.id), inc.id)
         i = self.reassign.findData(current)
         if i >= 0:
             self.reassign.setCurrentIndex(i)
+
+    def retranslate(self) -> None:
+        """After a language switch: re-word the reassign targets."""
+        self.refresh_incidents()
 
     def update_state(self, has_plan: bool) -> None:
         """Buttons enabled by whether a plan is shown; the label lists the pairs set."""
@@ -138,7 +142,7 @@ class TeamConstraintTools(QWidget):
         sub = menu.addMenu(tr("改派到"))
         for inc in self.session.scenario.open_incidents():
             if inc.id != incident and inc.required_skills:
-                act = sub.addAction(f"{inc.name}（{inc.id}）")
+                act = sub.addAction(tr("{name}（{id}）").format(name=inc.name, id=inc.id))
                 act.triggered.connect(lambda _c=False, i=inc.id: self.pin(team, i))
         menu.addSeparator()
         a = menu.addAction(tr("按约束重新生成"))

@@ -107,6 +107,9 @@ def run_job(
 class ExportRequest:
     plan: Plan
     folder: Path
+    #: language of the files that have one (dispatch.export.bundle.LANGUAGE_FILES): Chinese
+    #: for the teams by default, whatever the UI language
+    language: str = "zh_CN"
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def export_job(request: ExportRequest, *, stop: Any, progress: Any) -> ExportRes
     from dispatch.export.bundle import export_all
 
     progress(0.1, EXPORTING)
-    files = export_all(request.plan, Path(request.folder))
+    files = export_all(request.plan, Path(request.folder), language=request.language)
     return ExportResult(request.plan.number, Path(request.folder), dict(files))
 
 

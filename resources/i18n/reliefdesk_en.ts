@@ -2907,5 +2907,97 @@
         <source>演练插入</source>
         <translation>Drill inject</translation>
     </message>
+    <message>
+        <source>{name}（{id}）</source>
+        <translation>{name} ({id})</translation>
+    </message>
+    <message>
+        <source>&#x3000;{note}</source>
+        <translation>  {note}</translation>
+    </message>
+    <message>
+        <source>{mode}&#x3000;</source>
+        <translation>{mode}  </translation>
+    </message>
+    <message>
+        <source>储</source>
+        <translation>D</translation>
+    </message>
+    <message>
+        <source>… 共 {n} 项</source>
+        <translation>… {n} items in all</translation>
+    </message>
+    <message>
+        <source>，</source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <source>{n} 人</source>
+        <translation>{n} persons</translation>
+    </message>
+    <message>
+        <source>{name}（余 {n} 人）</source>
+        <translation>{name} ({n} places free)</translation>
+    </message>
+    <message>
+        <source>避</source>
+        <translation>S</translation>
+    </message>
+    <message>
+        <source>{n} 辆</source>
+        <translation>{n} vehicles</translation>
+    </message>
+    <message>
+        <source>联系</source>
+        <translation>Contact</translation>
+    </message>
+    <message>
+        <source>{name}（{what}）</source>
+        <translation>{name} ({what})</translation>
+    </message>
+    <message>
+        <source>队</source>
+        <translation>T</translation>
+    </message>
+    <message>
+        <source>{r}级（{name}）</source>
+        <translation>{r} ({name})</translation>
+    </message>
+    <message>
+        <source>需求</source>
+        <translation>Needs</translation>
+    </message>
+    <message>
+        <source>{name}（{r}级 · {status}）</source>
+        <translation>{name} ({r} · {status})</translation>
+    </message>
+    <message>
+        <source>区划代码</source>
+        <translation>Division code</translation>
+    </message>
+    <message>
+        <source>驻地坐标来源</source>
+        <translation>Seat coordinates from</translation>
+    </message>
+    <message>
+        <source>限速（×{f}）</source>
+        <translation>Speed limited (×{f})</translation>
+    </message>
+    <message>
+        <source>道路管制 {id}</source>
+        <translation>Road closure {id}</translation>
+    </message>
+    <message>
+        <source>半径</source>
+        <translation>Radius</translation>
+    </message>
+    <message>
+        <source>(无名道路)</source>
+        <translation>(unnamed road)</translation>
+    </message>
+    <message>
+        <source>CGCS2000</source>
+        <translation>CGCS2000</translation>
+    </message>
 </context>
 </TS>

@@ -311,7 +311,7 @@
   function roadPopup(pr) {
     var box = document.createElement("div");
     var title = document.createElement("b");
-    title.textContent = pr.n || pr.r || "(无名道路)";
+    title.textContent = pr.n || pr.r || (RD.data && RD.data.unnamed_road) || "(无名道路)";
     box.appendChild(title);
     var info = document.createElement("div");
     info.textContent = [pr.c, pr.r, pr.s ? pr.s + " km/h" : ""].filter(Boolean).join(" · ");

@@ -1,7 +1,8 @@
 """English for the words and phrases that plain-Python code puts in front of people.
 
-The plan summary (:mod:`dispatch.summary`), the exports (:mod:`dispatch.export`) and the CLI
-have no Qt, so they cannot use the desk's Qt translations. Their Chinese texts stay the source
+The plan summary (:mod:`dispatch.summary`), the exports (:mod:`dispatch.export`), the CLI and
+the placement warnings (:mod:`gis.placement`) have no Qt, so they cannot use the desk's Qt
+translations (a leaf module in gis/, so every layer can use it). Their Chinese texts stay the source
 (orders for Chinese teams are Chinese by default); :data:`EN` gives each one its English, once.
 The desk's :func:`gui.i18n.tr` falls back to this table for the same words (units, skills,
 incident types, reasons), so no word has two English definitions.
@@ -167,6 +168,65 @@ EN: dict[str, str] = {
     "生成指令": "Orders",
     "未运行": "not run",
     "无配送任务": "no deliveries",
+    # orders and the CSV export (dispatch.records.OrderKind, dispatch.orders, export/common.py)
+    "调拨单": "Transfer order",
+    "派遣令": "Deployment order",
+    "装货": "load",
+    "卸货": "unload",
+    "返回": "return",
+    "出发": "depart",
+    "到达": "arrive",
+    "指令编号": "Order no.",
+    "类型": "Type",
+    "单位编号": "Unit id",
+    "车辆/队伍": "Vehicle/team",
+    "趟次": "Trip",
+    "序号": "Seq.",
+    "动作": "Action",
+    "地点编号": "Place id",
+    "地点": "Place",
+    "预计用时(分钟)": "ETA (min)",
+    "预计时间": "ETA",
+    "物资编码": "Item code",
+    "物资": "Item",
+    "单位": "Unit",
+    "数量": "Quantity",
+    "重量(kg)": "Weight (kg)",
+    "人数": "Headcount",
+    "迟到(分钟)": "Late (min)",
+    "事件按时送达率": "Incident on-time share",
+    "事件最长迟到(分钟)": "Incident worst lateness (min)",
+    # solver progress (shown while a plan is computed: "stage：message")
+    "最小费用流完成，正在减少分拆": "min-cost flow done, reducing splits",
+    "整组安置方案完成，正在求精确最优": "whole-group placement found, proving the optimum",
+    "疏散方案完成": "evacuation plan done",
+    "已由上一方案得到完整方案，继续优化": "complete plan from the previous one, improving it",
+    "路径规划完成": "routing done",
+    "物资分配完成": "allocation done",
+    "完成": "done",
+    # incident placement warnings (gis/placement.py)
+    "坐标无效：经度 {lon}，纬度 {lat}": "Invalid coordinates: longitude {lon}, latitude {lat}",
+    "事发点在县界外": "The incident is outside the county",
+    "{what}（{county}），调度时可能无法送达，请核对坐标": (
+        "{what} ({county}); dispatch may not reach it, check the coordinates"
+    ),
+    "事发点距道路 {km} km（超出吸附距离）": "The incident is {km} km from a road (beyond the snap limit)",
+    "{cause}：吸附距离上限 {km} km，调度时按不可达处理，请核对坐标及坐标系": (
+        "{cause}: the snap limit is {km} km, dispatch treats it as unreachable; check the"
+        " coordinates and their system"
+    ),
+    "事发点附近道路被管制/中断切断：所有储备库和队伍驻地均无法到达": (
+        "Roads near the incident are closed or cut: no stockpile or team base can reach it"
+    ),
+    # app.py dispatch (dispatch/cli.py)
+    "本次临时封闭道路 {n} 处（--close，未写入工作区）": (
+        "Roads closed for this run only: {n} (--close, not written to the workspace)"
+    ),
+    "首个完整方案 {s} 秒": "First complete plan after {s} s",
+    "用时 {s} 秒；输出：": "Took {s} s; wrote: ",
+    "，": ", ",
+    "无": "nothing",
+    "方案 {no} 已保存到工作区 {ws}": "Plan {no} saved to the workspace {ws}",
     # Reason (dispatch.results.Reason)
     "库存不足": "Out of stock",
     "不可达": "Unreachable",
