@@ -338,7 +338,7 @@ def incident_overview_rows(plan: Plan) -> list[Row]:
 
     out: list[Row] = []
     for o, cells in zip(plan.incidents, incident_rows(plan), strict=True):
-        items = [cell(tr(c) if i == 1 else c, tip=c if i == 0 else "") for i, c in enumerate(cells)]
+        items = [cell(c, tip=c if i == 0 else "") for i, c in enumerate(cells)]
         for it, (_h, _w, right) in zip(items, INCIDENT_COLUMNS, strict=True):
             if right:
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
