@@ -603,3 +603,39 @@ def test_real_biff8_xls_ledger_with_title_merged_header_and_total_row(
     # the other sheet is chosen by name, and says what it is
     r = run_cli("import", str(ws), str(f), "--kind", "stockpiles", "--sheet", "说明", "--dry-run")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_new_ids_of_imported_rows_follow_the_workspace_pattern(
+    ws: Path, tmp_path: Path, demo
+) -> None:
+    """Rows without an id get ids as the desk makes them (gis.vocabulary.new_entity_id):
+    INC-004 after the demo's INC-001..003, not IN-004 or INC-0004."""
+    import csv
+
+    from gis.imports.export import export_layer
+    from gis.vocabulary import new_entity_id
+
+    out = tmp_path / "incidents.csv"
+    export_layer(ws, "incidents", "csv", out)
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    i_id, i_name = head.index("编号"), head.index("名称")
+    f = tmp_path / "新事件.csv"
+    with open(f, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([h for k, h in enumerate(head) if k != i_id])
+        for r in rows[1:]:
+            r[i_name] += "（续报）"
+            w.writerow([v for k, v in enumerate(r) if k != i_id])
+    r = plan_import(ImportRequest(workspace=ws, file=f, kind="incidents"), demo)
+    assert not r.rejected, r.rejected
+    taken = {i.id for i in demo.incidents}
+    expected = []
+    for _ in demo.incidents:
+        expected.append(new_entity_id("INC", taken))
+        taken.add(expected[-1])
+    assert [a.key for a in r.added] == expected
+    assert expected[0] == "INC-004"  # the demo's three-digit pattern
+    assert new_entity_id("INC", {"INC-0007"}) == "INC-0001"
+    assert new_entity_id("VH", set()) == "VH-001"
