@@ -133,15 +133,47 @@ def parse_level(value: Any, *, where: str = "response level") -> int:
     raise ValidationError(f"{where}: {short_repr(value)} is not a response level (I–IV)")
 
 
+#: Id prefixes of new entities, per scenario field (the desk, imports): ``INC-001``.
+ID_PREFIX: Mapping[str, str] = {
+    "stockpiles": "SP",
+    "shelters": "SH",
+    "teams": "TM",
+    "hazards": "HZ",
+    "incidents": "INC",
+    "closures": "CL",
+    "demand_points": "DP",
+    "candidate_sites": "CS",
+    "vehicles": "VH",
+}
+
+
+def new_entity_id(prefix: str, used: set[str] | frozenset[str]) -> str:
+    """The first free ``PREFIX-NNN`` not in ``used``, as wide as the ids of ``prefix`` already
+    there (INC-001 → INC-004, not INC-0001; 3 digits when there are none)."""
+    widths = [
+        len(i) - len(prefix) - 1
+        for i in used
+        if i.startswith(prefix + "-") and i[len(prefix) + 1 :].isdigit()
+    ]
+    width = max(widths, default=3)
+    n = 1
+    while f"{prefix}-{n:0{width}d}" in used:
+        n += 1
+    return f"{prefix}-{n:0{width}d}"
+
+
 __all__ = [
+
     "CANDIDATE_KIND_ZH",
     "CandidateKind",
+    "ID_PREFIX",
     "INCIDENT_STATUS_ORDER",
     "LEVEL_NAME_ZH",
     "LEVEL_ROMAN",
     "RESPONSE_LEVELS",
     "STANDARD_SKILLS",
     "DemandKind",
+    "new_entity_id",
     "ForceType",
     "IncidentCategory",
     "IncidentStatus",

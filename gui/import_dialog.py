@@ -32,8 +32,16 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from gis.errors import DataImportError
 from gis.imports.export import FORMATS, exportable_layers
-from gis.imports.mapping import importable_kinds, kind_fields, label
+from gis.imports.mapping import (
+    Template,
+    importable_kinds,
+    kind_fields,
+    label,
+    load_template,
+    save_template,
+)
 from gis.paths import default_dir
 from gui.i18n import tr
 from gui.services.import_jobs import ExportRequest, PreviewRequest, export_job, preview_job
@@ -120,7 +128,19 @@ class ImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(QLabel(tr("列对应关系（可修改后重新预览）")))
+        self.loaded: Template | None = None  # a mapping template loaded from a file
+        head = QHBoxLayout()
+        head.addWidget(QLabel(tr("列对应关系（可修改后重新预览）")), 1)
+        self.load_mapping_button = QPushButton(tr("载入对应关系…"))
+        self.load_mapping_button.clicked.connect(lambda: self.load_mapping())
+        self.save_mapping_button = QPushButton(tr("保存对应关系…"))
+        self.save_mapping_button.setToolTip(
+            tr("保存为模板（JSON，与命令行 --save-mapping / --mapping 相同），明年的台账直接套用")
+        )
+        self.save_mapping_button.clicked.connect(lambda: self.save_mapping())
+        head.addWidget(self.load_mapping_button)
+        head.addWidget(self.save_mapping_button)
+        layout.addLayout(head)
         layout.addWidget(self.mapping_table, 1)
         layout.addWidget(self.preview_button)
         layout.addWidget(self.preview_table, 2)
@@ -132,7 +152,7 @@ class ImportDialog(QDialog):
             self.update_box.toggled,
         ):
             signal.connect(self._invalidate)
-        self.kind_combo.currentIndexChanged.connect(lambda *_: self.mapping_table.setRowCount(0))
+        self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
         self.file_edit.textChanged.connect(lambda *_: self.mapping_table.setRowCount(0))
 
     # ---- inputs --------------------------------------------------------------------------
@@ -154,7 +174,7 @@ class ImportDialog(QDialog):
 
     def _columns(self) -> dict[str, str | None] | None:
         if self.mapping_table.rowCount() == 0:
-            return None
+            return dict(self.loaded.columns) if self.loaded is not None else None
         out: dict[str, str | None] = {}
         for r in range(self.mapping_table.rowCount()):
             header = self.mapping_table.item(r, 0).text()
@@ -172,6 +192,70 @@ class ImportDialog(QDialog):
             update=self.update_box.isChecked(),
             columns=self._columns(),
         )
+
+    def _on_kind_changed(self, *_: Any) -> None:
+        self.mapping_table.setRowCount(0)
+        if self.loaded is not None and self.loaded.kind != self.kind_combo.currentData():
+            self.loaded = None  # a template of another kind does not apply
+
+    # ---- mapping templates (the JSON of app.py import --save-mapping / --mapping) ----------
+
+    def save_mapping(self, path: Path | None = None) -> Path | None:
+        """Write the mapping shown (or loaded) as a template; ``path`` None asks for a file."""
+        columns = self._columns()
+        if not columns:
+            self.summary.setText(tr("请先预览，得到列对应关系后再保存"))
+            return None
+        if path is None:
+            start = str(default_dir(self.session.path) / "mapping.json")
+            name, _ = QFileDialog.getSaveFileName(
+                self, tr("保存对应关系"), start, tr("对应关系模板 (*.json)")
+            )
+            if not name:
+                return None
+            path = Path(name)
+        crs = self._crs()
+        template = Template(
+            str(self.kind_combo.currentData()), columns, "" if crs in ("", "auto") else crs
+        )
+        try:
+            save_template(Path(path), template)
+        except OSError as exc:
+            self.summary.setText(tr("无法保存对应关系：") + f"{path}: {exc.strerror or exc}")
+            return None
+        self.summary.setText(tr("已保存对应关系：") + str(path))
+        return Path(path)
+
+    def load_mapping(self, path: Path | None = None) -> Template | None:
+        """Read a template (kind, columns, coordinate system) and preview with it."""
+        if path is None:
+            start = str(default_dir(self.session.path))
+            name, _ = QFileDialog.getOpenFileName(
+                self, tr("载入对应关系"), start, tr("对应关系模板 (*.json)")
+            )
+            if not name:
+                return None
+            path = Path(name)
+        try:
+            template = load_template(Path(path))
+        except DataImportError as exc:
+            self.summary.setText(tr("无法载入对应关系：") + " ".join(str(exc).split())[:400])
+            return None
+        if template.kind and self.kind_combo.findData(template.kind) >= 0:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(template.kind))
+        if template.crs:
+            i = self.crs_combo.findData(template.crs)
+            if i >= 0:
+                self.crs_combo.setCurrentIndex(i)
+            else:
+                self.crs_combo.setEditText(template.crs)
+        self.mapping_table.setRowCount(0)  # the template's mapping, shown after the preview
+        self.loaded = template
+        self._invalidate()
+        self.summary.setText(tr("已载入对应关系：") + str(path))
+        if self.file_edit.text().strip():
+            self.preview()
+        return template
 
     # ---- preview and commit --------------------------------------------------------------
 

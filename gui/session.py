@@ -36,6 +36,7 @@ from gis.model import (
     Location,
     Scenario,
 )
+from gis.vocabulary import new_entity_id
 from gis.workspace_service import WorkspaceRef
 from gui.services.workspace_jobs import WorkspaceSnapshot
 
@@ -471,16 +472,7 @@ class Session(QObject):
         for fname in ENTITY_FIELDS:
             used.update(e.id for e in getattr(self.scenario, fname))
         # follow the width the workspace already uses (INC-001 → INC-004, not INC-0001)
-        widths = [
-            len(i) - len(prefix) - 1
-            for i in used
-            if i.startswith(prefix + "-") and i[len(prefix) + 1 :].isdigit()
-        ]
-        width = max(widths, default=3)
-        n = 1
-        while f"{prefix}-{n:0{width}d}" in used:
-            n += 1
-        return f"{prefix}-{n:0{width}d}"
+        return new_entity_id(prefix, used)
 
 
 def now_local() -> datetime:

@@ -573,3 +573,69 @@ def test_teams_with_vehicles_one_row_per_vehicle_kind_or_columns_on_the_team_row
     wb.save(g)
     r = plan_import(ImportRequest(workspace=ws, file=g, kind="teams", update=True), after)
     assert [x.row for x in r.rejected] == [3] and "台数" in r.rejected[0].reason
+
+
+XLS_FIXTURE = ROOT / "tests" / "data" / "储备库台账_biff8.xls"
+
+
+def test_real_biff8_xls_ledger_with_title_merged_header_and_total_row(
+    ws: Path, tmp_path: Path, demo
+) -> None:
+    """A genuine Excel 97-2003 file (BIFF8 in an OLE2 compound file, written once by
+    tools/make_xls_fixture.py: no installed library writes .xls) through the CLI."""
+    data = XLS_FIXTURE.read_bytes()
+    assert data[:8] == bytes.fromhex("D0CF11E0A1B11AE1")  # OLE2, not XLSX renamed
+    f = tmp_path / "储备库台账.xls"
+    f.write_bytes(data)
+    r = run_cli("import", str(ws), str(f), "--kind", "stockpiles")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["committed"] and not summary["rejected"]
+    assert summary["sheet"] == "储备库" and summary["skipped_rows"] == [8]  # 合 计
+    assert [a["row"] for a in summary["added"]] == [4, 5, 6, 7]
+    assert {"name", "level", "lon", "lat", "contact"} <= set(summary["mapping"].values())
+    after = read_workspace(ws, include_roads=False).scenario
+    added = {s.name: s for s in after.stockpiles}
+    for sp in demo.stockpiles[:4]:
+        new = added[sp.name + "（XLS）"]
+        assert new.level == sp.level and new.contact == "0830-1234567"
+        assert metres(new.location.xy, sp.location.xy) < 0.01
+    # the other sheet is chosen by name, and says what it is
+    r = run_cli("import", str(ws), str(f), "--kind", "stockpiles", "--sheet", "说明", "--dry-run")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_new_ids_of_imported_rows_follow_the_workspace_pattern(
+    ws: Path, tmp_path: Path, demo
+) -> None:
+    """Rows without an id get ids as the desk makes them (gis.vocabulary.new_entity_id):
+    INC-004 after the demo's INC-001..003, not IN-004 or INC-0004."""
+    import csv
+
+    from gis.imports.export import export_layer
+    from gis.vocabulary import new_entity_id
+
+    out = tmp_path / "incidents.csv"
+    export_layer(ws, "incidents", "csv", out)
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    i_id, i_name = head.index("编号"), head.index("名称")
+    f = tmp_path / "新事件.csv"
+    with open(f, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([h for k, h in enumerate(head) if k != i_id])
+        for r in rows[1:]:
+            r[i_name] += "（续报）"
+            w.writerow([v for k, v in enumerate(r) if k != i_id])
+    r = plan_import(ImportRequest(workspace=ws, file=f, kind="incidents"), demo)
+    assert not r.rejected, r.rejected
+    taken = {i.id for i in demo.incidents}
+    expected = []
+    for _ in demo.incidents:
+        expected.append(new_entity_id("INC", taken))
+        taken.add(expected[-1])
+    assert [a.key for a in r.added] == expected
+    assert expected[0] == "INC-004"  # the demo's three-digit pattern
+    assert new_entity_id("INC", {"INC-0007"}) == "INC-0001"
+    assert new_entity_id("VH", set()) == "VH-001"

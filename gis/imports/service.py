@@ -43,6 +43,7 @@ from gis.imports.values import (
 )
 from gis.imports.vector import VECTOR_SUFFIXES, read_vector
 from gis.model import Material, Scenario, Vehicle
+from gis.vocabulary import ID_PREFIX, new_entity_id
 from gis.workspace.schema import Column, EntityTable, RelatedTable
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt")
@@ -360,22 +361,9 @@ def _far(scenario: Scenario, geom: Any) -> str | None:
     return None
 
 
-def _next_id(prefix: str, taken: set[str]) -> str:
-    n = len(taken) + 1
-    while f"{prefix}{n:03d}" in taken:
-        n += 1
-    return f"{prefix}{n:03d}"
-
-
-_PREFIX = {
-    "stockpiles": "SP-",
-    "shelters": "SH-",
-    "teams": "TM-",
-    "incidents": "IN-",
-    "hazards": "HZ-",
-    "demand_points": "DP-",
-    "candidate_sites": "CS-",
-}
+def _next_id(kind: str, taken: set[str]) -> str:
+    """A new id for ``kind`` as the desk makes them (gis.vocabulary: INC-004 after INC-001)."""
+    return new_entity_id(ID_PREFIX.get(kind, kind[:2].upper()), taken)
 
 
 def _vehicle_line(plan: _Plan, values: Sequence[Any]) -> tuple[str, int, float, float] | None:
@@ -418,7 +406,7 @@ def _vehicles_for(
     kind, count, kg, m3 = line
     out = []
     for _ in range(count):
-        vid = _next_id("VH-", taken)
+        vid = _next_id("vehicles", taken)
         taken.add(vid)
         out.append(Vehicle(vid, kind, kg, m3, home_id))
     return tuple(out)
@@ -519,7 +507,7 @@ def _entities(
                 )
                 continue
             if not ident:
-                ident = _next_id(_PREFIX.get(table.layer, table.layer[:2].upper() + "-"), taken)
+                ident = _next_id(table.layer, taken)
                 changes[key] = ident
             for c in table.columns:  # an optional column the file lacks takes its default
                 if not c.required and c.attr and c.attr not in changes and c.default is not None:

@@ -15,21 +15,12 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from gis.model import INCIDENT_STATUS_ORDER, Incident, IncidentStatus, RoadClosure, Scenario
+from gis.vocabulary import ID_PREFIX
 from gui.editors import closure_from_geometry, default_entity
 from gui.i18n import tr
 from gui.session import Session
 from gui.table_models import TITLES
 
-ID_PREFIX = {
-    "stockpiles": "SP",
-    "shelters": "SH",
-    "teams": "TM",
-    "hazards": "HZ",
-    "incidents": "INC",
-    "closures": "CL",
-    "demand_points": "DP",
-    "candidate_sites": "CS",
-}
 ENTITY_KINDS = (
     "incidents",
     "stockpiles",

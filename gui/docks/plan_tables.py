@@ -342,6 +342,7 @@ def incident_overview_rows(plan: Plan) -> list[Row]:
     from dispatch.summary import INCIDENT_COLUMNS, incident_rows
 
     out: list[Row] = []
+
     rows = incident_rows(plan, current_language())
     for o, cells in zip(plan.incidents, rows, strict=True):
         items = [cell(c, tip=c if i == 0 else "") for i, c in enumerate(cells)]

@@ -2999,5 +2999,85 @@
         <source>CGCS2000</source>
         <translation>CGCS2000</translation>
     </message>
+    <message>
+        <source>物资满足</source>
+        <translation>Materials met</translation>
+    </message>
+    <message>
+        <source>按时送达</source>
+        <translation>On time</translation>
+    </message>
+    <message>
+        <source>人员满足</source>
+        <translation>Staff met</translation>
+    </message>
+    <message>
+        <source>人员按时</source>
+        <translation>Staff on time</translation>
+    </message>
+    <message>
+        <source>最长迟到</source>
+        <translation>Worst delay</translation>
+    </message>
+    <message>
+        <source>未打开工作区</source>
+        <translation>No workspace open</translation>
+    </message>
+    <message>
+        <source>无法打开 {path}：{message}</source>
+        <translation>Cannot open {path}: {message}</translation>
+    </message>
+    <message>
+        <source>请用 文件 → 打开工作区… 或 打开演示县（合江县）。</source>
+        <translation>Use File → Open workspace… or Open the demo county (Hejiang).</translation>
+    </message>
+    <message>
+        <source>已取消导入 OSM 道路（{src}），工作区未改动</source>
+        <translation>OSM road import cancelled ({src}); the workspace is unchanged</translation>
+    </message>
+    <message>
+        <source>载入对应关系…</source>
+        <translation>Load mapping…</translation>
+    </message>
+    <message>
+        <source>保存对应关系…</source>
+        <translation>Save mapping…</translation>
+    </message>
+    <message>
+        <source>保存为模板（JSON，与命令行 --save-mapping / --mapping 相同），明年的台账直接套用</source>
+        <translation>Save as a template (JSON, the same as the command line's --save-mapping / --mapping) for next year's ledger</translation>
+    </message>
+    <message>
+        <source>请先预览，得到列对应关系后再保存</source>
+        <translation>Preview first to get a column mapping, then save it</translation>
+    </message>
+    <message>
+        <source>保存对应关系</source>
+        <translation>Save mapping</translation>
+    </message>
+    <message>
+        <source>载入对应关系</source>
+        <translation>Load mapping</translation>
+    </message>
+    <message>
+        <source>对应关系模板 (*.json)</source>
+        <translation>Mapping templates (*.json)</translation>
+    </message>
+    <message>
+        <source>无法保存对应关系：</source>
+        <translation>Cannot save the mapping: </translation>
+    </message>
+    <message>
+        <source>已保存对应关系：</source>
+        <translation>Mapping saved: </translation>
+    </message>
+    <message>
+        <source>无法载入对应关系：</source>
+        <translation>Cannot load the mapping: </translation>
+    </message>
+    <message>
+        <source>已载入对应关系：</source>
+        <translation>Mapping loaded: </translation>
+    </message>
 </context>
 </TS>
