@@ -7,7 +7,10 @@ measured in the same run.
   Ours: :func:`dispatch.planning.pmedian.solve_pmedian_matrix` (local search, Lagrangian
   bound and fixing, Lagrangian branch and bound). Baseline: the plain assignment formulation
   (``y`` binary, ``x_ij ≤ y_i`` continuous) solved by SCIP through OR-Tools with the same limit.
-- CFLP: cap41, cap71. Ours: :func:`dispatch.planning.location.solve_cflp` (SCIP, strong
+- CFLP: cap41, cap71 (+ ``--cflp-generated M,N,SEED…``: capa-sized instances made here in the
+  OR-Library cap format — facilities and customers uniform in a 1000 × 1000 square, demand
+  U[5, 35], serving cost 0.1 × distance × demand, capacities U[0.5, 1.5] × 4 × total demand / m,
+  fixed costs U[5000, 15000]; no published optimum). Ours: :func:`dispatch.planning.location.solve_cflp` (SCIP, strong
   linking rows and a total-capacity cut); baseline: the textbook aggregated formulation
   (``Σ_j d_j x_ij ≤ C_i y_i`` only) in SCIP.
 
@@ -57,6 +60,23 @@ def generate_pmed(n: int, p: int, seed: int, out: Path) -> Path:
         a, b = rng.integers(1, n + 1, 2)
         if a != b:
             lines.append(f" {a} {b} {rng.integers(1, 101)}")
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def generate_cap(m: int, n: int, seed: int, out: Path) -> Path:
+    """A cap-format CFLP instance (module doc): ``m n``, ``m`` rows ``capacity fixed``, then per
+    customer its demand and the ``m`` costs of serving all of it."""
+    rng = np.random.default_rng(seed)
+    fac, cus = rng.uniform(0, 1000, (m, 2)), rng.uniform(0, 1000, (n, 2))
+    demand = rng.integers(5, 36, n)
+    dist = np.sqrt(((fac[:, None, :] - cus[None, :, :]) ** 2).sum(-1))
+    cap = np.round(rng.uniform(0.5, 1.5, m) * 4 * demand.sum() / m)
+    fixed = rng.uniform(5000, 15000, m)
+    lines = [f" {m} {n}"] + [f" {c:.0f} {f:.3f}" for c, f in zip(cap, fixed, strict=True)]
+    for j in range(n):
+        lines.append(f" {demand[j]}")
+        lines.append(" ".join(f"{0.1 * d * demand[j]:.3f}" for d in dist[:, j]))
     out.write_text("\n".join(lines) + "\n")
     return out
 
@@ -143,6 +163,12 @@ def main() -> None:
         help="n,p,seed of generated pmed-format instances (marked gen-…)",
     )
     ap.add_argument("--no-baseline-above", type=int, default=600, help="skip SCIP when n > this")
+    ap.add_argument(
+        "--cflp-generated",
+        nargs="*",
+        default=[],
+        help="m,n,seed of generated cap-format CFLP instances (e.g. 100,1000,1: capa size)",
+    )
     args = ap.parse_args()
     known = bks()
     print(f"time limit {args.seconds:g} s per solve; machine shared and loaded (timings vary)")
@@ -179,10 +205,18 @@ def main() -> None:
         if ratios:
             geo = float(np.exp(np.mean(np.log(ratios))))
             print(f"RESULT pmedian: geometric-mean speed-up vs SCIP assignment MIP {geo:.1f}x")
+    cflp_items: list[tuple[str, Path]] = []
     if BENCH.is_dir():
-        print("CFLP (splittable; fixed + allocation cost)")
-        for name in ("cap41", "cap71"):
-            inst = read_cap(BENCH / "cflp" / f"{name}.txt")
+        cflp_items += [(name, BENCH / "cflp" / f"{name}.txt") for name in ("cap41", "cap71")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in args.cflp_generated:
+            m, n, seed = (int(v) for v in spec.split(","))
+            path = generate_cap(m, n, seed, Path(tmp) / f"gen-cap{m}x{n}-s{seed}.txt")
+            cflp_items.append((f"gen-cap{m}x{n}-s{seed}", path))
+        if cflp_items:
+            print("CFLP (splittable; fixed + allocation cost)")
+        for name, path in cflp_items:
+            inst = read_cap(path)
             c0 = time.process_time()
             res = solve_cflp(
                 LocationProblem(

@@ -101,7 +101,11 @@ class Schema:
         try:
             self.columns: dict[str, list[str]] = {}
             self.fids: dict[str, list[int]] = {}
+            present = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
             for t in TABLES:
+                if t not in present:  # an optional layer the demo does not have (no case)
+                    self.columns[t], self.fids[t] = [], []
+                    continue
                 info = con.execute(f'PRAGMA table_info("{t}")').fetchall()
                 self.columns[t] = [r[1] for r in info if not r[5]]
                 self.fids[t] = [r[0] for r in con.execute(f'SELECT fid FROM "{t}" ORDER BY fid')]
