@@ -86,6 +86,12 @@ def test_the_workspace_base_map_is_drawn_by_default_without_network(qtbot, win) 
     assert "http://" not in srcs and "https://" not in srcs
     assert js(qtbot, win, "document.querySelectorAll('img.leaflet-tile').length") == 0
     assert win.basemap_actions["workspace"].isChecked()
+    # its roads lie under the road layer: drawn only while that layer is hidden
+    assert js(qtbot, win, "RD.baseRoadsShown()") is False
+    win.map.set_layer_visible("roads", False)
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseRoadsShown()") is True, timeout=TIMEOUT_MS)
+    win.map.set_layer_visible("roads", True)
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseRoadsShown()") is False, timeout=TIMEOUT_MS)
 
 
 def test_an_mbtiles_base_map_is_served_and_persists_per_workspace(qtbot, win, env) -> None:

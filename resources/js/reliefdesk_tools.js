@@ -68,15 +68,19 @@
                     : { stroke: false, fillColor: st.water || "#aad3df", fillOpacity: 1 };
       } }).eachLayer(function (l) { counts.water += 1; l.addTo(g); });
     }
+    // the base map's roads lie exactly under the road layer: drawn only while that layer is
+    // hidden (syncBaseRoads), so they cost nothing when the operator sees the road layer
     var roads = RD._roadPayload && RD._roadPayload.layers;
     var rstyle = st.roads || {};
+    var rg = L.layerGroup();
+    RD._baseRoads = rg;
     if (roads) {
       ["other", "village", "tertiary", "secondary", "primary", "trunk", "motorway"].forEach(function (cls) {
         if (!roads[cls]) { return; }
         var s = rstyle[cls] || ["#ffffff", 1];
         L.geoJSON(roads[cls], { renderer: renderer, interactive: false, style: function () {
           return { color: s[0], weight: s[1], opacity: 1, lineCap: "round" };
-        } }).eachLayer(function (l) { counts.roads += 1; l.addTo(g); });
+        } }).eachLayer(function (l) { counts.roads += 1; l.addTo(rg); });
       });
     }
     (spec.labels || []).forEach(function (p) {
@@ -155,6 +159,28 @@
     return layer;
   }
 
+  function roadLayerShown() {
+    return Object.keys(RD.groups).some(function (k) {
+      return k.indexOf("roads:") === 0 && RD.map.hasLayer(RD.groups[k]);
+    });
+  }
+
+  function syncBaseRoads() {
+    var rg = RD._baseRoads;
+    if (!rg || !RD.base || RD.baseKind !== "workspace") { return; }
+    var want = !roadLayerShown();
+    if (want && !RD.base.hasLayer(rg)) { RD.base.addLayer(rg); }
+    if (!want && RD.base.hasLayer(rg)) { RD.base.removeLayer(rg); }
+  }
+  RD.baseRoadsShown = function () { return !!(RD._baseRoads && RD._baseRoads._map); };
+
+  var setLayerVisible = RD.setLayerVisible;
+  RD.setLayerVisible = function () {
+    var r = setLayerVisible.apply(RD, arguments);
+    syncBaseRoads();
+    return r;
+  };
+
   RD.setBasemap = function (spec) {
     spec = spec || { kind: "none" };
     if (!RD.map) { return false; }
@@ -170,6 +196,7 @@
     }
     RD.baseKind = RD.base ? spec.kind : "none";
     if (RD.base) { RD.base.addTo(RD.map); }
+    syncBaseRoads();
     return RD.baseKind;
   };
 
