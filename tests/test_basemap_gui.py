@@ -227,3 +227,27 @@ def test_export_the_view_to_png_and_pdf(qtbot, win, env) -> None:
     if keep:  # for a human look
         keep.mkdir(parents=True, exist_ok=True)
         img.save(str(keep / "export_view.png"))
+
+
+def test_a_vector_mbtiles_base_map_is_drawn(qtbot, win, env, demo_ws) -> None:
+    from tests.test_basemap import make_vector_mbtiles
+
+    path = env / "vector.mbtiles"
+    make_vector_mbtiles(path, demo_ws.scenario, demo_ws.road_edges)
+    served = win.basemap.handler.served
+    win.map.fit_data()
+    assert win.basemap.set_choice(bm.BasemapChoice("mbtiles", str(path)))
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseKind") == "vector", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.basemap.handler.served > served, timeout=TIMEOUT_MS)
+    # the tiles' canvases carry painted pixels (areas and lines of the "ground" layer)
+    painted = """(function () {
+      var n = 0;
+      RD.base.getContainer().querySelectorAll('canvas').forEach(function (c) {
+        var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (var i = 3; i < d.length; i += 4 * 97) { if (d[i] > 0) { n += 1; } }
+      });
+      return n;
+    })()"""
+    qtbot.waitUntil(lambda: js(qtbot, win, painted) > 100, timeout=TIMEOUT_MS)
+    assert js(qtbot, win, "typeof protomapsL") == "object"
+    assert win.basemap.set_choice(bm.DEFAULT)

@@ -2240,10 +2240,6 @@
         <translation>WGS-84 {lon:.5f}, {lat:.5f} | GCJ-02 {glon:.5f}, {glat:.5f}</translation>
     </message>
     <message>
-        <source>{path} 是矢量瓦片（pbf），本程序只显示栅格瓦片（PNG/JPEG/WebP）。</source>
-        <translation>{path} holds vector tiles (pbf); this program shows raster tiles only (PNG/JPEG/WebP).</translation>
-    </message>
-    <message>
         <source>制图时间 {t}</source>
         <translation>Made {t}</translation>
     </message>

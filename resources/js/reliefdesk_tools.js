@@ -181,6 +181,36 @@
     return r;
   };
 
+  // Vector MBTiles (Mapbox Vector Tiles) through protomaps-leaflet (vendored, BSD-3-Clause),
+  // loaded only when such a base map is chosen. The schema of the bureau's tiles is unknown:
+  // every layer's areas, lines and points get one generic style (gis/basemap.py VECTOR_STYLE).
+  function vectorLayer(spec) {
+    var st = spec.style || {}, P = window.protomapsL, rules = [];
+    (spec.layers || []).forEach(function (id) {
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 3; },
+        symbolizer: new P.PolygonSymbolizer({ fill: st.fill, opacity: st.fill_opacity,
+                                              stroke: st.outline, width: 0.5 }) });
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 2; },
+        symbolizer: new P.LineSymbolizer({ color: st.line, width: st.line_width }) });
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 1; },
+        symbolizer: new P.CircleSymbolizer({ radius: 2, fill: st.point }) });
+    });
+    var layer = P.leafletLayer({ url: spec.url, paintRules: rules, labelRules: [],
+                                 maxDataZoom: spec.maxDataZoom || 14,
+                                 attribution: spec.attribution || "" });
+    layer._rdVector = true;
+    return layer;
+  }
+
+  function withScript(src, then) {
+    if (window.protomapsL) { then(); return; }
+    var el = document.createElement("script");
+    el.src = src;
+    el.onload = then;
+    el.onerror = function () { RD.baseError = "cannot load " + src; };
+    document.head.appendChild(el);
+  }
+
   RD.setBasemap = function (spec) {
     spec = spec || { kind: "none" };
     if (!RD.map) { return false; }
@@ -193,6 +223,15 @@
       RD.base = drawWorkspaceBase(spec);
     } else if (spec.kind === "tiles" && spec.url) {
       RD.base = tileLayer(spec);
+    } else if (spec.kind === "vector" && spec.url && spec.script) {
+      RD.baseKind = "loading";
+      withScript(spec.script, function () {
+        if (RD._baseSpec !== spec) { return; }  // another choice came meanwhile
+        RD.base = vectorLayer(spec);
+        RD.base.addTo(RD.map);
+        RD.baseKind = "vector";
+      });
+      return "vector";
     }
     RD.baseKind = RD.base ? spec.kind : "none";
     if (RD.base) { RD.base.addTo(RD.map); }
