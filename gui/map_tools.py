@@ -119,6 +119,14 @@ class BasemapController(QObject):
         self.w.settings.setValue(self._key(), choice.to_json())
         self.w.settings.sync()
         self.apply()
+        if choice.online:
+            name = tr(bm.ONLINE_SOURCES[choice.source].name_zh)
+            self.w.statusBar().showMessage(
+                tr("在线底图：{name}（需要网络连接；离线时请改用工作区底图或本地瓦片）").format(
+                    name=name
+                ),
+                10000,
+            )
         return True
 
     def _open_mbtiles(self, path: str) -> bool:

@@ -65,6 +65,13 @@ def js(qtbot, w, script: str):
     return box["r"]
 
 
+def _network_allowed(win) -> bool:
+    from PyQt6.QtWebEngineCore import QWebEngineSettings
+
+    attr = QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls
+    return win.map.page().settings().testAttribute(attr)
+
+
 def test_the_workspace_base_map_is_drawn_by_default_without_network(qtbot, win) -> None:
     qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseKind") == "workspace", timeout=TIMEOUT_MS)
     counts = json.loads(js(qtbot, win, "JSON.stringify(RD.baseCounts)"))
@@ -86,6 +93,7 @@ def test_the_workspace_base_map_is_drawn_by_default_without_network(qtbot, win) 
     assert "http://" not in srcs and "https://" not in srcs
     assert js(qtbot, win, "document.querySelectorAll('img.leaflet-tile').length") == 0
     assert win.basemap_actions["workspace"].isChecked()
+    assert not _network_allowed(win)  # the page may not reach remote URLs at all
     # its roads lie under the road layer: drawn only while that layer is hidden
     assert js(qtbot, win, "RD.baseRoadsShown()") is False
     win.map.set_layer_visible("roads", False)
@@ -102,7 +110,7 @@ def test_an_mbtiles_base_map_is_served_and_persists_per_workspace(qtbot, win, en
     qtbot.waitUntil(lambda: win.basemap.handler.served > 0, timeout=TIMEOUT_MS)
     loaded = "document.querySelectorAll('img.leaflet-tile-loaded').length"
     qtbot.waitUntil(lambda: js(qtbot, win, loaded) > 0, timeout=TIMEOUT_MS)
-    assert win.basemap_actions["mbtiles"].isChecked()
+    assert win.basemap_actions["mbtiles"].isChecked() and not _network_allowed(win)
     stored = win.settings.value(bm.settings_key(win.session.path))
     assert bm.BasemapChoice.from_json(stored) == bm.BasemapChoice("mbtiles", str(path))
     # reopening the workspace (a new page) draws the stored choice again

@@ -2355,5 +2355,9 @@
         <source>WGS-84 — | GCJ-02 —</source>
         <translation>WGS-84 — | GCJ-02 —</translation>
     </message>
+    <message>
+        <source>在线底图：{name}（需要网络连接；离线时请改用工作区底图或本地瓦片）</source>
+        <translation>Online base map: {name} (needs a network connection; offline, use the workspace base map or local tiles)</translation>
+    </message>
 </context>
 </TS>
