@@ -6,7 +6,9 @@ Offered in this order (视图 → 底图):
    county outline, township areas when the workspace holds them, water, roads by class, place
    names). No tiles, no network: the default.
 2. ``mbtiles``: a local MBTiles file the bureau provides (read by :mod:`gis.tiles`, served to the
-   page through the ``rdtiles:`` scheme of the desktop app).
+   page through the ``rdtiles:`` scheme of the desktop app): raster tiles as a tile layer,
+   vector tiles (``pbf``) drawn by the vendored protomaps-leaflet (BSD-3-Clause) with a generic
+   style (:data:`VECTOR_STYLE`: areas, lines and points of every layer; the schema is unknown).
 3. ``online``: an online XYZ source, only when the user picks one: OpenStreetMap (WGS-84) or the
    AMap/Tencent street maps, which are drawn in GCJ-02. Their tiles are placed on the WGS-84
    map with the offsets of :func:`gcj_offset_grid` (computed by :mod:`gis.coords`, the one
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from gis.coords import in_china, wgs84_to_gcj02
+from gis.paths import resources_dir
 
 KINDS: tuple[str, ...] = ("workspace", "mbtiles", "online", "none")
 
@@ -187,6 +190,18 @@ def page_spec(
         return {"kind": "workspace", "style": WORKSPACE_STYLE, "labels": list(labels)}
     if choice.kind == "none":
         return {"kind": "none"}
+    if choice.kind == "mbtiles" and getattr(info, "is_vector", False):
+        return {
+            "kind": "vector",
+            "url": tile_url,
+            "script": (resources_dir() / "vendor" / "protomaps-leaflet" / "protomaps-leaflet.js")
+            .resolve()
+            .as_uri(),
+            "layers": list(info.layers),
+            "attribution": info.attribution or Path(choice.path).name,
+            "maxDataZoom": int(info.maxzoom),
+            "style": VECTOR_STYLE,
+        }
     if choice.kind == "mbtiles":
         return {
             "kind": "tiles",
@@ -227,6 +242,17 @@ WORKSPACE_STYLE: dict[str, Any] = {
         "village": ("#ffffff", 1.0),
         "other": ("#ffffff", 0.8),
     },
+}
+
+
+#: Generic look of a vector MBTiles of unknown schema: every layer's areas, lines and points.
+VECTOR_STYLE: dict[str, Any] = {
+    "fill": "#e8e2d0",
+    "fill_opacity": 0.7,
+    "outline": "#b5a888",
+    "line": "#8d8d8d",
+    "line_width": 1.0,
+    "point": "#6d6d6d",
 }
 
 

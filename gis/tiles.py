@@ -8,12 +8,15 @@ answers :meth:`MBTiles.tile` in XYZ numbering (rows from the north, as Leaflet a
 describes the set in :class:`TileSetInfo`.
 
 Hand-written on :mod:`sqlite3` because reading two tables needs no library; the PyPI readers
-(``pymbtiles``…) add nothing but a dependency. Vector tiles (``pbf``) are recognised and
-reported as such: the map page renders raster tiles only.
+(``pymbtiles``…) add nothing but a dependency. Vector tiles (``pbf``, Mapbox Vector Tiles) are
+recognised, their layer ids read from the metadata, and :meth:`MBTiles.tile` can gunzip them
+for the page (protomaps-leaflet draws them).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ class TileSetInfo:
     bounds: tuple[float, float, float, float] | None  # west, south, east, north (WGS-84)
     attribution: str
     tiles: int
+    layers: tuple[str, ...] = ()  # vector tiles: the layer ids (metadata ``json``)
 
     @property
     def is_vector(self) -> bool:
@@ -59,6 +63,14 @@ def _sniff(data: bytes) -> str:
     if data.startswith(b"\x1f\x8b") or data[:1] in (b"\x1a", b"\x12"):
         return "pbf"  # gzipped or raw protobuf (vector tile)
     return ""
+
+
+def _vector_layers(text: str | None) -> tuple[str, ...]:
+    try:
+        layers = json.loads(text or "{}").get("vector_layers") or []
+        return tuple(str(v["id"]) for v in layers if v.get("id"))
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return ()
 
 
 def _int(value: str | None, default: int) -> int:
@@ -129,10 +141,12 @@ class MBTiles:
             bounds=_bounds(meta.get("bounds")),
             attribution=meta.get("attribution", ""),
             tiles=count,
+            layers=_vector_layers(meta.get("json")),
         )
 
-    def tile(self, z: int, x: int, y: int) -> bytes | None:
-        """The tile at XYZ ``(z, x, y)`` (row 0 = north), or None when the file has none."""
+    def tile(self, z: int, x: int, y: int, *, decompress: bool = False) -> bytes | None:
+        """The tile at XYZ ``(z, x, y)`` (row 0 = north), or None when the file has none.
+        ``decompress``: gunzip a gzipped (vector) tile."""
         if z < 0 or not (0 <= x < 2**z and 0 <= y < 2**z):
             return None
         tms_row = (2**z - 1) - y
@@ -141,7 +155,15 @@ class MBTiles:
                 "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
                 (z, x, tms_row),
             ).fetchone()
-        return bytes(row[0]) if row and row[0] is not None else None
+        if not row or row[0] is None:
+            return None
+        data = bytes(row[0])
+        if decompress and data[:2] == b"\x1f\x8b":
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError):
+                return None  # a damaged tile is a missing tile
+        return data
 
     def close(self) -> None:
         with self._lock:

@@ -62,7 +62,7 @@ class TileSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:  # noqa: N802 (Qt name)
         zxy = parse_tile_path(job.requestUrl().path())
-        data = self.tiles.tile(*zxy) if (self.tiles is not None and zxy) else None
+        data = self.tiles.tile(*zxy, decompress=True) if (self.tiles is not None and zxy) else None
         if data is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
@@ -119,6 +119,14 @@ class BasemapController(QObject):
         self.w.settings.setValue(self._key(), choice.to_json())
         self.w.settings.sync()
         self.apply()
+        if choice.online:
+            name = tr(bm.ONLINE_SOURCES[choice.source].name_zh)
+            self.w.statusBar().showMessage(
+                tr("在线底图：{name}（需要网络连接；离线时请改用工作区底图或本地瓦片）").format(
+                    name=name
+                ),
+                10000,
+            )
         return True
 
     def _open_mbtiles(self, path: str) -> bool:
@@ -126,17 +134,6 @@ class BasemapController(QObject):
             tiles = MBTiles(path)
         except TileSourceError as exc:
             self.w.report_error(tr("无法打开瓦片文件"), str(exc), "", dialog=self.w.interactive)
-            return False
-        if tiles.info.is_vector:
-            tiles.close()
-            self.w.report_error(
-                tr("无法打开瓦片文件"),
-                tr("{path} 是矢量瓦片（pbf），本程序只显示栅格瓦片（PNG/JPEG/WebP）。").format(
-                    path=path
-                ),
-                "",
-                dialog=self.w.interactive,
-            )
             return False
         if self.handler.tiles is not None:
             self.handler.tiles.close()

@@ -49,6 +49,7 @@ def register_tile_scheme() -> None:
         QWebEngineUrlScheme.Flag.SecureScheme
         | QWebEngineUrlScheme.Flag.LocalScheme
         | QWebEngineUrlScheme.Flag.CorsEnabled
+        | QWebEngineUrlScheme.Flag.FetchApiAllowed  # vector tiles are fetched, not <img>
     )
     QWebEngineUrlScheme.registerScheme(scheme)
 

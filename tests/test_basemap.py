@@ -254,3 +254,39 @@ def test_township_areas_are_drawn_when_the_workspace_holds_them(demo_ws) -> None
     assert township_area_features({"township_areas": "{bad"}) is None
     spec = workspace_basemap_spec(demo_ws.scenario, demo_ws.documents["map_layers"])
     assert spec["kind"] == "workspace" and spec["labels"] and "https://" not in json.dumps(spec)
+
+
+def make_vector_mbtiles(path: Path, scenario, road_edges, zooms=(8, 12)) -> None:
+    """A vector MBTiles (Mapbox Vector Tiles, one mixed layer "ground": the county outline and
+    the main roads) written by GDAL's MBTiles driver."""
+    import geopandas as gpd
+
+    roads = road_edges[road_edges["highway"].astype(str).isin(["trunk", "primary", "secondary"])]
+    frame = gpd.GeoDataFrame(
+        {"kind": ["county"] + ["road"] * len(roads)},
+        geometry=[scenario.boundary, *roads.geometry.values],
+        crs=4326,
+    )
+    path.unlink(missing_ok=True)
+    frame.to_file(path, driver="MBTiles", layer="ground", MINZOOM=zooms[0], MAXZOOM=zooms[1])
+
+
+def test_a_vector_mbtiles_is_read_with_its_layers_and_ungzipped(tmp_path: Path, demo_ws) -> None:
+    path = tmp_path / "vec.mbtiles"
+    make_vector_mbtiles(path, demo_ws.scenario, demo_ws.road_edges)
+    with MBTiles(path) as t:
+        info = t.info
+        assert info.is_vector and info.layers == ("ground",) and info.mime.endswith("protobuf")
+        x, y = tile_xy(105.85, 28.8, 10)
+        raw, plain = t.tile(10, x, y), t.tile(10, x, y, decompress=True)
+        assert raw[:2] == b"\x1f\x8b" and plain[:1] == b"\x1a"  # protobuf field 3: a layer
+        assert b"ground" in plain
+    spec = bm.page_spec(
+        bm.BasemapChoice("mbtiles", str(path)), tile_url="rdtiles:/t/{z}/{x}/{y}", info=info
+    )
+    assert spec["kind"] == "vector" and spec["layers"] == ["ground"]
+    assert spec["script"].startswith("file://") and "https://" not in json.dumps(spec)
+    from urllib.parse import unquote, urlparse
+
+    script = Path(unquote(urlparse(spec["script"]).path))
+    assert script.is_file() and (script.parent / "LICENSE").is_file()  # BSD-3-Clause, vendored

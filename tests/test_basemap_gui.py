@@ -65,6 +65,13 @@ def js(qtbot, w, script: str):
     return box["r"]
 
 
+def _network_allowed(win) -> bool:
+    from PyQt6.QtWebEngineCore import QWebEngineSettings
+
+    attr = QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls
+    return win.map.page().settings().testAttribute(attr)
+
+
 def test_the_workspace_base_map_is_drawn_by_default_without_network(qtbot, win) -> None:
     qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseKind") == "workspace", timeout=TIMEOUT_MS)
     counts = json.loads(js(qtbot, win, "JSON.stringify(RD.baseCounts)"))
@@ -86,6 +93,13 @@ def test_the_workspace_base_map_is_drawn_by_default_without_network(qtbot, win) 
     assert "http://" not in srcs and "https://" not in srcs
     assert js(qtbot, win, "document.querySelectorAll('img.leaflet-tile').length") == 0
     assert win.basemap_actions["workspace"].isChecked()
+    assert not _network_allowed(win)  # the page may not reach remote URLs at all
+    # its roads lie under the road layer: drawn only while that layer is hidden
+    assert js(qtbot, win, "RD.baseRoadsShown()") is False
+    win.map.set_layer_visible("roads", False)
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseRoadsShown()") is True, timeout=TIMEOUT_MS)
+    win.map.set_layer_visible("roads", True)
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseRoadsShown()") is False, timeout=TIMEOUT_MS)
 
 
 def test_an_mbtiles_base_map_is_served_and_persists_per_workspace(qtbot, win, env) -> None:
@@ -96,7 +110,7 @@ def test_an_mbtiles_base_map_is_served_and_persists_per_workspace(qtbot, win, en
     qtbot.waitUntil(lambda: win.basemap.handler.served > 0, timeout=TIMEOUT_MS)
     loaded = "document.querySelectorAll('img.leaflet-tile-loaded').length"
     qtbot.waitUntil(lambda: js(qtbot, win, loaded) > 0, timeout=TIMEOUT_MS)
-    assert win.basemap_actions["mbtiles"].isChecked()
+    assert win.basemap_actions["mbtiles"].isChecked() and not _network_allowed(win)
     stored = win.settings.value(bm.settings_key(win.session.path))
     assert bm.BasemapChoice.from_json(stored) == bm.BasemapChoice("mbtiles", str(path))
     # reopening the workspace (a new page) draws the stored choice again
@@ -221,3 +235,27 @@ def test_export_the_view_to_png_and_pdf(qtbot, win, env) -> None:
     if keep:  # for a human look
         keep.mkdir(parents=True, exist_ok=True)
         img.save(str(keep / "export_view.png"))
+
+
+def test_a_vector_mbtiles_base_map_is_drawn(qtbot, win, env, demo_ws) -> None:
+    from tests.test_basemap import make_vector_mbtiles
+
+    path = env / "vector.mbtiles"
+    make_vector_mbtiles(path, demo_ws.scenario, demo_ws.road_edges)
+    served = win.basemap.handler.served
+    win.map.fit_data()
+    assert win.basemap.set_choice(bm.BasemapChoice("mbtiles", str(path)))
+    qtbot.waitUntil(lambda: js(qtbot, win, "RD.baseKind") == "vector", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.basemap.handler.served > served, timeout=TIMEOUT_MS)
+    # the tiles' canvases carry painted pixels (areas and lines of the "ground" layer)
+    painted = """(function () {
+      var n = 0;
+      RD.base.getContainer().querySelectorAll('canvas').forEach(function (c) {
+        var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (var i = 3; i < d.length; i += 4 * 97) { if (d[i] > 0) { n += 1; } }
+      });
+      return n;
+    })()"""
+    qtbot.waitUntil(lambda: js(qtbot, win, painted) > 100, timeout=TIMEOUT_MS)
+    assert js(qtbot, win, "typeof protomapsL") == "object"
+    assert win.basemap.set_choice(bm.DEFAULT)

@@ -2228,10 +2228,6 @@
         <translation>WGS-84 {lon:.5f}, {lat:.5f} | GCJ-02 {glon:.5f}, {glat:.5f}</translation>
     </message>
     <message>
-        <source>{path} 是矢量瓦片（pbf），本程序只显示栅格瓦片（PNG/JPEG/WebP）。</source>
-        <translation>{path} holds vector tiles (pbf); this program shows raster tiles only (PNG/JPEG/WebP).</translation>
-    </message>
-    <message>
         <source>制图时间 {t}</source>
         <translation>Made {t}</translation>
     </message>
@@ -3078,6 +3074,10 @@
     <message>
         <source>已载入对应关系：</source>
         <translation>Mapping loaded: </translation>
+    </message>
+    <message>
+        <source>在线底图：{name}（需要网络连接；离线时请改用工作区底图或本地瓦片）</source>
+        <translation>Online base map: {name} (needs a network connection; offline, use the workspace base map or local tiles)</translation>
     </message>
 </context>
 </TS>

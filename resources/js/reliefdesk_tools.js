@@ -68,15 +68,19 @@
                     : { stroke: false, fillColor: st.water || "#aad3df", fillOpacity: 1 };
       } }).eachLayer(function (l) { counts.water += 1; l.addTo(g); });
     }
+    // the base map's roads lie exactly under the road layer: drawn only while that layer is
+    // hidden (syncBaseRoads), so they cost nothing when the operator sees the road layer
     var roads = RD._roadPayload && RD._roadPayload.layers;
     var rstyle = st.roads || {};
+    var rg = L.layerGroup();
+    RD._baseRoads = rg;
     if (roads) {
       ["other", "village", "tertiary", "secondary", "primary", "trunk", "motorway"].forEach(function (cls) {
         if (!roads[cls]) { return; }
         var s = rstyle[cls] || ["#ffffff", 1];
         L.geoJSON(roads[cls], { renderer: renderer, interactive: false, style: function () {
           return { color: s[0], weight: s[1], opacity: 1, lineCap: "round" };
-        } }).eachLayer(function (l) { counts.roads += 1; l.addTo(g); });
+        } }).eachLayer(function (l) { counts.roads += 1; l.addTo(rg); });
       });
     }
     (spec.labels || []).forEach(function (p) {
@@ -155,6 +159,58 @@
     return layer;
   }
 
+  function roadLayerShown() {
+    return Object.keys(RD.groups).some(function (k) {
+      return k.indexOf("roads:") === 0 && RD.map.hasLayer(RD.groups[k]);
+    });
+  }
+
+  function syncBaseRoads() {
+    var rg = RD._baseRoads;
+    if (!rg || !RD.base || RD.baseKind !== "workspace") { return; }
+    var want = !roadLayerShown();
+    if (want && !RD.base.hasLayer(rg)) { RD.base.addLayer(rg); }
+    if (!want && RD.base.hasLayer(rg)) { RD.base.removeLayer(rg); }
+  }
+  RD.baseRoadsShown = function () { return !!(RD._baseRoads && RD._baseRoads._map); };
+
+  var setLayerVisible = RD.setLayerVisible;
+  RD.setLayerVisible = function () {
+    var r = setLayerVisible.apply(RD, arguments);
+    syncBaseRoads();
+    return r;
+  };
+
+  // Vector MBTiles (Mapbox Vector Tiles) through protomaps-leaflet (vendored, BSD-3-Clause),
+  // loaded only when such a base map is chosen. The schema of the bureau's tiles is unknown:
+  // every layer's areas, lines and points get one generic style (gis/basemap.py VECTOR_STYLE).
+  function vectorLayer(spec) {
+    var st = spec.style || {}, P = window.protomapsL, rules = [];
+    (spec.layers || []).forEach(function (id) {
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 3; },
+        symbolizer: new P.PolygonSymbolizer({ fill: st.fill, opacity: st.fill_opacity,
+                                              stroke: st.outline, width: 0.5 }) });
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 2; },
+        symbolizer: new P.LineSymbolizer({ color: st.line, width: st.line_width }) });
+      rules.push({ dataLayer: id, filter: function (z, f) { return f.geomType === 1; },
+        symbolizer: new P.CircleSymbolizer({ radius: 2, fill: st.point }) });
+    });
+    var layer = P.leafletLayer({ url: spec.url, paintRules: rules, labelRules: [],
+                                 maxDataZoom: spec.maxDataZoom || 14,
+                                 attribution: spec.attribution || "" });
+    layer._rdVector = true;
+    return layer;
+  }
+
+  function withScript(src, then) {
+    if (window.protomapsL) { then(); return; }
+    var el = document.createElement("script");
+    el.src = src;
+    el.onload = then;
+    el.onerror = function () { RD.baseError = "cannot load " + src; };
+    document.head.appendChild(el);
+  }
+
   RD.setBasemap = function (spec) {
     spec = spec || { kind: "none" };
     if (!RD.map) { return false; }
@@ -167,9 +223,19 @@
       RD.base = drawWorkspaceBase(spec);
     } else if (spec.kind === "tiles" && spec.url) {
       RD.base = tileLayer(spec);
+    } else if (spec.kind === "vector" && spec.url && spec.script) {
+      RD.baseKind = "loading";
+      withScript(spec.script, function () {
+        if (RD._baseSpec !== spec) { return; }  // another choice came meanwhile
+        RD.base = vectorLayer(spec);
+        RD.base.addTo(RD.map);
+        RD.baseKind = "vector";
+      });
+      return "vector";
     }
     RD.baseKind = RD.base ? spec.kind : "none";
     if (RD.base) { RD.base.addTo(RD.map); }
+    syncBaseRoads();
     return RD.baseKind;
   };
 
