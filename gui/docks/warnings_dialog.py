@@ -278,7 +278,8 @@ class WarningsDialog(QDialog):
         kind, key, text, log = issue_record(self.result)
         self.window_.session.record(kind, key, text, log=log)
         self.issue_button.setEnabled(False)
-        self.status.setText(tr("已发布预警并记录：{id}").format(id=key))
+        done = tr("已发布预警并记录：{id}").format(id=key)
+        self.status.setText(f"{self.status.text()}\n{done}")
         self.refresh()
 
     def lift_selected(self) -> None:
