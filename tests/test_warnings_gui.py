@@ -82,6 +82,11 @@ def test_dialog_plans_issues_and_lifts(
     (m,) = [m for m in read_monitors(window.session.documents) if m.hazard_id == "HZ-002"]
     assert len(m.readings) == 2 and m.readings[-1][1] == 1.5
     assert "HZ-002" not in dialog.proposals.text()
+    # switching gauges shows each one's stored thresholds
+    dialog.m_quantity.setCurrentIndex(dialog.m_quantity.findData("rainfall"))
+    assert dialog.m_thresholds["red"].value() == 0.0
+    dialog.m_quantity.setCurrentIndex(dialog.m_quantity.findData("water_level"))
+    assert dialog.m_thresholds["red"].value() == 4.0
     dialog.set_checked(["HZ-005"])
     dialog.run()  # no roads: a message, no job
     assert "道路网络尚未载入" in dialog.status.text() and not window.runner.busy

@@ -167,7 +167,17 @@ class WarningsDialog(QDialog):
             lambda: self.add_readings([(datetime.now(), self.m_value.value())])
         )
         self.m_import.clicked.connect(lambda: self.import_readings())
+        self.m_hazard.currentIndexChanged.connect(lambda _i: self._load_thresholds())
+        self.m_quantity.currentIndexChanged.connect(lambda _i: self._load_thresholds())
         return box
+
+    def _load_thresholds(self) -> None:
+        """Show the stored thresholds of the chosen hazard and quantity (none: 不设)."""
+        key = f"{self.m_hazard.currentData()}/{self.m_quantity.currentData()}"
+        docs = getattr(self.window_.session, "documents", None)
+        stored = {m.key: m for m in read_monitors(docs)}.get(key)
+        for c, spin in self.m_thresholds.items():
+            spin.setValue(stored.thresholds.get(c, 0.0) if stored else 0.0)
 
     def _monitor(self) -> Monitor:
         """The monitor of the chosen hazard and quantity: the stored one's readings, the
