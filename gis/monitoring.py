@@ -59,7 +59,8 @@ class MonitoringError(ValidationError):
 
 @dataclass(frozen=True)
 class Monitor:
-    """What is watched at one hazard; ``readings`` sorted by time."""
+    """What is watched at one hazard; ``readings`` sorted by time (local time, no zone: a time
+    with a zone is converted to local time, so hand entries and imported logs sort together)."""
 
     hazard_id: str
     quantity: str
@@ -93,6 +94,8 @@ class Monitor:
             v = float(value)
             if not math.isfinite(v):
                 raise MonitoringError(f"reading at {when} is not a finite number")
+            if when.tzinfo is not None:  # one clock for the series: local time, as gauges log
+                when = when.astimezone().replace(tzinfo=None)
             readings.append((when, v))
         object.__setattr__(self, "readings", tuple(sorted(readings, key=lambda r: r[0])))
 

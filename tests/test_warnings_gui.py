@@ -4,6 +4,8 @@ on the demo county, with a stub window whose session records documents like Sess
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 from dispatch.warnings.preposition import WarnRequest  # noqa: E402
 from gis.event_log import with_log_entry  # noqa: E402
 from gis.hazard_warnings import read_warnings  # noqa: E402
-from gis.monitoring import Monitor, with_monitor  # noqa: E402
+from gis.monitoring import Monitor, read_monitors, with_monitor  # noqa: E402
 from gui.services.warning_jobs import WarningJobRequest, run_warning_job  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -30,7 +32,9 @@ class StubSession:
         self.documents = with_log_entry(docs, log) if log else docs
 
 
-def test_dialog_plans_issues_and_lifts(qapp: Any, demo_scenario: Any, demo_network: Any) -> None:
+def test_dialog_plans_issues_and_lifts(
+    qapp: Any, demo_scenario: Any, demo_network: Any, tmp_path: Path
+) -> None:
     from PyQt6.QtCore import Qt
     from PyQt6.QtWidgets import QWidget
 
@@ -61,6 +65,28 @@ def test_dialog_plans_issues_and_lifts(qapp: Any, demo_scenario: Any, demo_netwo
     window.runner = JobRunner(window)
     dialog = WarningsDialog(window)
     assert "建议发布橙色预警" in dialog.proposals.text()
+    # monitoring: a water-level gauge at HZ-002 with blue/red thresholds; a reading over red
+    # records the monitor, proposes the warning, ticks the hazard and picks the colour
+    dialog.m_hazard.setCurrentIndex(dialog.m_hazard.findData("HZ-002"))
+    dialog.m_quantity.setCurrentIndex(dialog.m_quantity.findData("water_level"))
+    dialog.m_thresholds["blue"].setValue(2.0)
+    dialog.m_thresholds["red"].setValue(4.0)
+    dialog.add_readings([(datetime(2026, 7, 12, 9), 4.3)])
+    (m,) = [m for m in read_monitors(window.session.documents) if m.hazard_id == "HZ-002"]
+    assert m.thresholds == {"blue": 2.0, "red": 4.0} and m.readings[-1][1] == 4.3
+    assert "HZ-002" in dialog.checked_hazards() and dialog.colour.currentData() == "red"
+    assert "建议发布红色预警" in dialog.proposals.text()
+    csv_path = tmp_path / "gauge.csv"
+    csv_path.write_text("时间,数值\n2026-07-12 10:00,1.5\n", encoding="utf-8")
+    dialog.import_readings(str(csv_path))  # the level fell: no proposal from this gauge
+    (m,) = [m for m in read_monitors(window.session.documents) if m.hazard_id == "HZ-002"]
+    assert len(m.readings) == 2 and m.readings[-1][1] == 1.5
+    assert "HZ-002" not in dialog.proposals.text()
+    # switching gauges shows each one's stored thresholds
+    dialog.m_quantity.setCurrentIndex(dialog.m_quantity.findData("rainfall"))
+    assert dialog.m_thresholds["red"].value() == 0.0
+    dialog.m_quantity.setCurrentIndex(dialog.m_quantity.findData("water_level"))
+    assert dialog.m_thresholds["red"].value() == 4.0
     dialog.set_checked(["HZ-005"])
     dialog.run()  # no roads: a message, no job
     assert "道路网络尚未载入" in dialog.status.text() and not window.runner.busy

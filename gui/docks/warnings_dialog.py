@@ -20,7 +20,9 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -33,14 +35,17 @@ from PyQt6.QtWidgets import (
 )
 
 from dispatch.warnings.preposition import WarnRequest
+from gis.errors import ReliefDeskError
 from gis.hazard_warnings import COLOUR_ZH, COLOURS, WarningError, read_warnings
-from gis.monitoring import proposal, read_monitors
+from gis.monitoring import QUANTITIES, Monitor, proposal, read_monitors, read_readings
+from gis.paths import default_dir
 from gui.i18n import tr
 from gui.services.warning_jobs import (
     WarningJobRequest,
     WarningJobResult,
     issue_record,
     lift_record,
+    monitor_record,
     run_warning_job,
 )
 
@@ -73,6 +78,7 @@ class WarningsDialog(QDialog):
         self.proposals.setWordWrap(True)
         self.proposals.setTextFormat(Qt.TextFormat.PlainText)
         lay.addWidget(self.proposals)
+        lay.addWidget(self._monitor_box())
         form = QFormLayout()
         self.hazards = QListWidget(self)
         self.hazards.setMaximumHeight(140)
@@ -127,12 +133,104 @@ class WarningsDialog(QDialog):
             sig.connect(lambda _kind: self.refresh())
         self.refresh()
 
+    # ---- monitoring (监测) ---------------------------------------------------------------------
+
+    def _monitor_box(self) -> QGroupBox:
+        box = QGroupBox(tr("监测"), self)
+        row = QHBoxLayout(box)
+        self.m_hazard = QComboBox(box)
+        self.m_quantity = QComboBox(box)
+        for key, (name, unit) in QUANTITIES.items():
+            self.m_quantity.addItem(f"{tr(name)}（{unit}）", key)
+        self.m_thresholds: dict[str, QDoubleSpinBox] = {}
+        row.addWidget(self.m_hazard, 2)
+        row.addWidget(self.m_quantity, 1)
+        for c in COLOURS:
+            spin = QDoubleSpinBox(box)
+            spin.setRange(0.0, 1e6)
+            spin.setDecimals(1)
+            spin.setSpecialValueText(tr("不设"))  # 0: no threshold for this colour
+            spin.setToolTip(tr(COLOUR_ZH[c]))
+            self.m_thresholds[c] = spin
+            row.addWidget(QLabel(tr(COLOUR_ZH[c]), box))
+            row.addWidget(spin)
+        self.m_value = QDoubleSpinBox(box)
+        self.m_value.setRange(-1e6, 1e6)
+        self.m_value.setDecimals(1)
+        self.m_add = QPushButton(tr("记录读数"), box)
+        self.m_import = QPushButton(tr("导入读数…"), box)
+        row.addWidget(QLabel(tr("读数"), box))
+        row.addWidget(self.m_value)
+        row.addWidget(self.m_add)
+        row.addWidget(self.m_import)
+        self.m_add.clicked.connect(
+            lambda: self.add_readings([(datetime.now(), self.m_value.value())])
+        )
+        self.m_import.clicked.connect(lambda: self.import_readings())
+        self.m_hazard.currentIndexChanged.connect(lambda _i: self._load_thresholds())
+        self.m_quantity.currentIndexChanged.connect(lambda _i: self._load_thresholds())
+        return box
+
+    def _load_thresholds(self) -> None:
+        """Show the stored thresholds of the chosen hazard and quantity (none: 不设)."""
+        key = f"{self.m_hazard.currentData()}/{self.m_quantity.currentData()}"
+        docs = getattr(self.window_.session, "documents", None)
+        stored = {m.key: m for m in read_monitors(docs)}.get(key)
+        for c, spin in self.m_thresholds.items():
+            spin.setValue(stored.thresholds.get(c, 0.0) if stored else 0.0)
+
+    def _monitor(self) -> Monitor:
+        """The monitor of the chosen hazard and quantity: the stored one's readings, the
+        thresholds as set here."""
+        hid = str(self.m_hazard.currentData())
+        qty = str(self.m_quantity.currentData())
+        stored = {m.key: m for m in read_monitors(getattr(self.window_.session, "documents", None))}
+        th = {c: s.value() for c, s in self.m_thresholds.items() if s.value() > 0}
+        old = stored.get(f"{hid}/{qty}")
+        return Monitor(hid, qty, th, old.readings if old else ())
+
+    def add_readings(self, readings: list[tuple[datetime, float]]) -> None:
+        """Record readings on the chosen monitor; a proposed warning pre-fills hazard and colour."""
+        try:
+            monitor = self._monitor().with_readings(readings)
+        except ReliefDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        kind, key, text, log = monitor_record(monitor)
+        self.window_.session.record(kind, key, text, log=log)
+        p = proposal(monitor)
+        if p is not None:
+            self.set_checked(sorted({*self.checked_hazards(), p.hazard_id}))
+            self.colour.setCurrentIndex(COLOURS.index(p.colour))
+        self.refresh()
+
+    def import_readings(self, path: str | None = None) -> None:
+        if not path:
+            start = str(default_dir(getattr(self.window_.session, "path", None)))
+            path, _ = QFileDialog.getOpenFileName(
+                self, tr("导入读数…"), start, "CSV / Excel (*.csv *.xlsx *.xls)"
+            )
+        if not path:
+            return
+        try:
+            readings = read_readings(path)
+        except ReliefDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        self.add_readings(list(readings))
+
     # ---- what the workspace holds ----------------------------------------------------------
 
     def refresh(self) -> None:
         """Hazard list (keeping the checks), the stored warnings, the monitoring proposals."""
         s = self.window_.session
         checked = set(self.checked_hazards())
+        chosen = self.m_hazard.currentData()
+        self.m_hazard.clear()
+        for h in s.scenario.hazards:
+            self.m_hazard.addItem(f"{h.name}（{h.id}）", h.id)
+        if chosen is not None and (k := self.m_hazard.findData(chosen)) >= 0:
+            self.m_hazard.setCurrentIndex(k)
         self.hazards.clear()
         for h in s.scenario.hazards:
             it = QListWidgetItem(f"{h.name}（{h.id}）")
@@ -278,7 +376,8 @@ class WarningsDialog(QDialog):
         kind, key, text, log = issue_record(self.result)
         self.window_.session.record(kind, key, text, log=log)
         self.issue_button.setEnabled(False)
-        self.status.setText(tr("已发布预警并记录：{id}").format(id=key))
+        done = tr("已发布预警并记录：{id}").format(id=key)
+        self.status.setText(f"{self.status.text()}\n{done}")
         self.refresh()
 
     def lift_selected(self) -> None:

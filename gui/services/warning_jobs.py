@@ -21,12 +21,14 @@ import shapely
 from dispatch.warnings.cli import preposition_json
 from dispatch.warnings.preposition import PrepositionPlan, WarnRequest, plan_preposition
 from dispatch.warnings.record import warning_record
-from gis.hazard_warnings import WARNINGS_DOCUMENT_KIND, find_warning, lift
+from gis.hazard_warnings import COLOUR_ZH, WARNINGS_DOCUMENT_KIND, find_warning, lift
 from gis.model import Scenario
+from gis.monitoring import MONITORING_DOCUMENT_KIND, Monitor, proposal
 from gui.map_page import escape
 
 __all__ = [
     "COLOUR_HEX",
+    "monitor_record",
     "WarningJobRequest",
     "WarningJobResult",
     "issue_record",
@@ -161,3 +163,15 @@ def lift_record(
     """``(kind, key, text, log)`` for ``Session.record``: the warning lifted (解除)."""
     lifted, log = lift(find_warning(documents, warning_id), at)
     return WARNINGS_DOCUMENT_KIND, lifted.id, json.dumps(lifted.to_json(), ensure_ascii=False), log
+
+
+def monitor_record(monitor: Monitor) -> tuple[str, str, str, dict[str, Any] | None]:
+    """``(kind, key, text, log)`` for ``Session.record``: the monitor with its readings; the log
+    entry names the warning its latest reading proposes (None when it proposes none)."""
+    text = json.dumps(monitor.to_json(), ensure_ascii=False)
+    p = proposal(monitor)
+    log = None
+    if p is not None:
+        log = {"monitor": monitor.key, "incident": f"监测 {monitor.hazard_id}", "from": "",
+               "to": f"建议{COLOUR_ZH[p.colour]}预警", "text": p.text}  # fmt: skip
+    return MONITORING_DOCUMENT_KIND, monitor.key, text, log

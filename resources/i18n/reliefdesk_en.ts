@@ -3079,5 +3079,41 @@
         <source>在线底图：{name}（需要网络连接；离线时请改用工作区底图或本地瓦片）</source>
         <translation>Online base map: {name} (needs a network connection; offline, use the workspace base map or local tiles)</translation>
     </message>
+    <message>
+        <source>监测</source>
+        <translation>Monitoring</translation>
+    </message>
+    <message>
+        <source>不设</source>
+        <translation>None</translation>
+    </message>
+    <message>
+        <source>记录读数</source>
+        <translation>Record reading</translation>
+    </message>
+    <message>
+        <source>导入读数…</source>
+        <translation>Import readings…</translation>
+    </message>
+    <message>
+        <source>读数</source>
+        <translation>Reading</translation>
+    </message>
+    <message>
+        <source>雨量</source>
+        <translation>Rainfall</translation>
+    </message>
+    <message>
+        <source>水位</source>
+        <translation>Water level</translation>
+    </message>
+    <message>
+        <source>位移</source>
+        <translation>Displacement</translation>
+    </message>
+    <message>
+        <source>气体浓度</source>
+        <translation>Gas concentration</translation>
+    </message>
 </context>
 </TS>
