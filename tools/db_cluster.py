@@ -59,6 +59,7 @@ def _free_port() -> int:
     if PORT_FILE.exists():
         port = int(PORT_FILE.read_text().strip())
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT after a stop
             try:
                 s.bind(("127.0.0.1", port))
                 return port

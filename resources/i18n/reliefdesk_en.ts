@@ -2223,5 +2223,53 @@
         <source>，下界/上界 {b:,.1f}</source>
         <translation>, bound {b:,.1f}</translation>
     </message>
+    <message>
+        <source>连接共享数据库…</source>
+        <translation>Connect to shared database…</translation>
+    </message>
+    <message>
+        <source>打开多席位共享的 PostGIS 工作区（实时更新）</source>
+        <translation>Open a PostGIS workspace shared by several desks (live updates)</translation>
+    </message>
+    <message>
+        <source>连接共享数据库</source>
+        <translation>Connect to shared database</translation>
+    </message>
+    <message>
+        <source>数据库地址（postgresql://用户:密码@主机:端口/库名）</source>
+        <translation>Database URL (postgresql://user:password@host:port/database)</translation>
+    </message>
+    <message>
+        <source>不是数据库地址</source>
+        <translation>Not a database URL</translation>
+    </message>
+    <message>
+        <source>应以 postgresql:// 开头</source>
+        <translation>It must start with postgresql://</translation>
+    </message>
+    <message>
+        <source>无法读取共享数据库</source>
+        <translation>Cannot read the shared database</translation>
+    </message>
+    <message>
+        <source>共享数据库已整体更新（{who}）</source>
+        <translation>The shared database was replaced as a whole ({who})</translation>
+    </message>
+    <message>
+        <source>共享数据库更新：{table} {id}（{who}，版本 {version}）</source>
+        <translation>Shared database update: {table} {id} ({who}, version {version})</translation>
+    </message>
+    <message>
+        <source>共享数据库有 {n} 处更新未载入（本机有未保存的修改）</source>
+        <translation>{n} shared database updates not loaded (this desk has unsaved changes)</translation>
+    </message>
+    <message>
+        <source>与共享数据库的连接已断开：保留最后画面（只读），恢复后自动继续</source>
+        <translation>Connection to the shared database lost: the last picture stays (read only); it resumes by itself</translation>
+    </message>
+    <message>
+        <source>共享数据库 {where} · 角色 {role}</source>
+        <translation>Shared database {where} · role {role}</translation>
+    </message>
 </context>
 </TS>

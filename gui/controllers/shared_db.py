@@ -1,0 +1,97 @@
+"""The shared-database controller: snapshot pulls on the job runner, the change listener's
+callbacks as Qt signals (queued to the GUI thread), debounced refreshes.
+
+``sig_snapshot`` carries a :class:`gui.services.shared_db_jobs.Snapshot` ready to open;
+``sig_change`` each :class:`gis.workspace.postgis_notify.Change`; ``sig_connection`` the
+listener's connected/lost state with the server's message; ``sig_failed`` a failed pull.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from gis.workspace.postgis_notify import Change, ChangeListener
+from gui.services.shared_db_jobs import Snapshot, SnapshotRequest, snapshot_job
+from gui.workers import JobRunner
+
+
+class SharedDbController(QObject):
+    sig_snapshot = pyqtSignal(object)  # Snapshot
+    sig_change = pyqtSignal(object)  # Change
+    sig_connection = pyqtSignal(bool, str)
+    sig_failed = pyqtSignal(str)
+
+    def __init__(self, runner: JobRunner, cache_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.cache_dir = Path(cache_dir)
+        self.url: str | None = None
+        self.snapshot: Snapshot | None = None
+        self.listener: ChangeListener | None = None
+        self.connected = False
+        self.ever_connected = False
+        self.pending: list[Change] = []
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(500)  # a burst of changes → one pull
+        self._refresh.timeout.connect(self.refresh)
+        self.sig_change.connect(self._on_change)
+        self.sig_connection.connect(self._on_connection)
+
+    def open(self, url: str) -> None:
+        """Connect to ``url``: pull the first snapshot, then listen for changes."""
+        self.close()
+        self.url = url
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.url is None:
+            return
+        req = SnapshotRequest(self.url, self.cache_dir / "shared_snapshot.gpkg")
+        self.runner.start(
+            "读取共享数据库",
+            snapshot_job,
+            req,
+            on_done=lambda result, _cancelled: self._adopt(result),
+            on_error=lambda message, _tb: self.sig_failed.emit(message),
+            show=False,
+        )
+
+    def _adopt(self, snap: Snapshot) -> None:
+        if snap.url != self.url:  # a pull of an earlier connection
+            return
+        self.snapshot = snap
+        self.pending.clear()
+        if self.listener is None:
+            self.listener = ChangeListener(snap.url, self.sig_change.emit, self.sig_connection.emit)
+            self.listener.start(wait_s=5)
+        self.sig_snapshot.emit(snap)
+
+    def _on_change(self, change: Change) -> None:
+        self.pending.append(change)
+
+    def _on_connection(self, ok: bool, _message: str) -> None:
+        was = self.connected
+        self.connected = ok
+        if ok and not was and self.ever_connected:
+            self._refresh.start()  # back after a loss: catch up on what was missed
+        self.ever_connected = self.ever_connected or ok
+
+    def schedule_refresh(self) -> None:
+        self._refresh.start()
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+        self.listener = None
+        self.url = None
+        self.snapshot = None
+        self.connected = False
+        self.ever_connected = False
+        self.pending.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {"pending": len(self.pending), "connected": self.connected}
