@@ -137,11 +137,8 @@ class SharedDbView(QObject):
         if snap is None:
             return
         self.banner.setStyleSheet(_OK_STYLE)
-        self.banner.setText(
-            text
-            or tr("共享数据库 {where} · 角色 {role}").format(where=snap.location, role=snap.role)
-        )
-        self.banner.setToolTip("")
+        self.banner.setText(text or tr("共享数据库 · 角色 {role}").format(role=snap.role))
+        self.banner.setToolTip(snap.location)
         self.banner.show()
 
     def apply_role(self, writable: frozenset[str] | None) -> None:

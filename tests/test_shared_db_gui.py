@@ -85,7 +85,8 @@ def test_window_role_live_change_and_connection_banner(
         with qtbot.waitSignal(w.sig_loaded, timeout=60000):
             view.open(db.operator)
         qtbot.waitUntil(lambda: view.loading is None, timeout=TIMEOUT_MS)
-        assert "rd_operator" in view.banner.text() and "127.0.0.1" in w.windowTitle()
+        assert "rd_operator" in view.banner.text() and "127.0.0.1" in view.banner.toolTip()
+        assert "127.0.0.1" in w.windowTitle()
         assert (
             w.add_actions["incidents"].isEnabled() and not w.add_actions["stockpiles"].isEnabled()
         )

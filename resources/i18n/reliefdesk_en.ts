@@ -2268,8 +2268,8 @@
         <translation>Connection to the shared database lost: the last picture stays (read only); it resumes by itself</translation>
     </message>
     <message>
-        <source>共享数据库 {where} · 角色 {role}</source>
-        <translation>Shared database {where} · role {role}</translation>
+        <source>共享数据库 · 角色 {role}</source>
+        <translation>Shared database · role {role}</translation>
     </message>
 </context>
 </TS>
