@@ -3,12 +3,13 @@
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
 ordinary open flow; a change another desk commits appears in the message log at once and, when
 this desk has no unsaved edits, a fresh snapshot is opened (a reload of the copy, not yet a
-per-record update). The connected role greys out what it may not change (the database refuses it
-anyway). When the server goes away a red banner says so, the edit actions are disabled (the last
-picture stays, read only) and the desk catches up when the listener reconnects.
-
-Not yet: desk edits are not written back record by record (they stay in the local copy), and
-the conflict dialog over :class:`gis.workspace.postgis.VersionConflict` is not built.
+per-record update). Each edit made here is sent at once as row changes over the snapshot's
+versions (:mod:`gis.workspace.postgis_sync`): a stale one opens a dialog showing this desk's
+values and the database's and lets the user keep either; a refusal of the role is reported and
+the database's state reloaded; edits that could not be sent are kept and offered for resend when
+the connection is back. The connected role greys out what it may not change (the database
+refuses it anyway). When the server goes away a red banner says so, the edit actions are
+disabled (the last picture stays, read only) and the desk catches up when it reconnects.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from typing import Any
 
 from PyQt6.QtCore import QObject
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QInputDialog, QLabel, QLineEdit
+from PyQt6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox
 
+from gis.model import Scenario
 from gis.paths import cache_dir
-from gis.workspace.postgis import is_database_url
+from gis.workspace.postgis import VersionConflict, is_database_url
 from gis.workspace.postgis_notify import Change
+from gis.workspace.postgis_sync import RowChange, SendResult
 from gui.controllers.shared_db import SharedDbController
 from gui.i18n import tr
 from gui.services.shared_db_jobs import Snapshot
@@ -50,8 +53,13 @@ class SharedDbView(QObject):
         c.sig_change.connect(self._on_change)
         c.sig_connection.connect(self._on_connection)
         c.sig_failed.connect(self._on_failed)
+        c.sig_sent.connect(self._on_sent)
         window.sig_loaded.connect(self._on_loaded)
+        window.session.sig_workspace_loaded.connect(self._on_workspace_loaded)
+        window.session.sig_scenario_changed.connect(self._on_scenario_changed)
         self.loading: Snapshot | None = None
+        self._adopting = False
+        self.last_conflicts: list[VersionConflict] = []
 
     # ---- connecting --------------------------------------------------------------------------
 
@@ -98,6 +106,80 @@ class SharedDbView(QObject):
             self.banner.hide()
             self.apply_role(None)
 
+    # ---- this desk's edits -----------------------------------------------------------------------
+
+    def _on_workspace_loaded(self) -> None:
+        self._adopting = True  # the scenario change that follows is the load, not an edit
+
+    def _on_scenario_changed(self, new: Scenario, old: Scenario) -> None:
+        if self._adopting:
+            self._adopting = False
+            return
+        if self.controller.snapshot is None or self.loading is not None:
+            return
+        self.controller.send_edit(old, new)
+
+    def _on_sent(self, result: SendResult) -> None:
+        if result.saved:
+            self.w.messages.add(
+                "info", tr("已保存到共享数据库：{n} 行").format(n=len(result.saved))
+            )
+        if result.refused:
+            self.w.report_error(
+                tr("共享数据库拒绝了修改"), "\n".join(text for _c, text in result.refused), ""
+            )
+        if result.unsent:
+            self._show_banner(
+                tr("{n} 处修改未发送（连接恢复后可重发）").format(n=len(self.controller.unsent))
+            )
+        if result.conflicts:
+            self.last_conflicts = list(result.conflicts)
+            if self.w.interactive:
+                self.resolve(result.conflicts, keep_mine=self._ask_conflicts(result.conflicts))
+        elif not result.unsent and not self.controller.queue:
+            self.w.session.undo_stack.setClean()  # everything is in the database
+            if result.refused:
+                self.controller.schedule_refresh()  # show the database's state again
+
+    @staticmethod
+    def conflict_text(conflicts: list[VersionConflict]) -> str:
+        """Both records of each conflict, column by column (this desk → the database)."""
+        lines = []
+        for c in conflicts:
+            lines.append(str(c))
+            for column, mine in c.mine.values.items():
+                theirs = "—" if c.theirs is None else c.theirs.values.get(column)
+                lines.append(f"  {column}: {tr('我的')} {mine!r} · {tr('数据库')} {theirs!r}")
+            if c.mine.geometry is not None:
+                lines.append(f"  {tr('位置')}: {tr('我的')} {c.mine.geometry.wkt}")
+        return "\n".join(lines)
+
+    def _ask_conflicts(self, conflicts: list[VersionConflict]) -> bool:
+        box = QMessageBox(self.w)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(tr("修改冲突"))
+        box.setText(tr("其他席位已修改了您正在保存的记录。保留哪一份？"))
+        box.setDetailedText(self.conflict_text(conflicts))
+        mine = box.addButton(tr("保留我的修改"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(tr("采用数据库中的版本"), QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is mine
+
+    def resolve(self, conflicts: list[VersionConflict], *, keep_mine: bool) -> None:
+        """Keep this desk's values (saved over the versions now seen) or the database's."""
+        if not keep_mine:
+            self.w.session.undo_stack.setClean()
+            self.controller.schedule_refresh()
+            return
+        changes, versions = [], {}
+        for c in conflicts:
+            key = tuple(c.mine.key)
+            if c.theirs is None:  # deleted meanwhile: insert this desk's row again
+                continue
+            versions[(c.mine.table, key)] = c.theirs.version
+            changes.append(RowChange(c.mine.table, key, "update", c.mine.values, c.mine.geometry))
+        self.controller.resend(changes, versions)
+
     # ---- live state --------------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
@@ -131,6 +213,17 @@ class SharedDbView(QObject):
         if snap is not None:
             self.apply_role(snap.writable)
             self._show_banner()
+        unsent = list(self.controller.unsent)
+        if unsent and (not self.w.interactive or self._ask_resend(len(unsent))):
+            self.controller.resend(unsent)
+
+    def _ask_resend(self, n: int) -> bool:
+        answer = QMessageBox.question(
+            self.w,
+            tr("连接已恢复"),
+            tr("有 {n} 处修改尚未发送到共享数据库。现在重发吗？").format(n=n),
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _show_banner(self, text: str | None = None) -> None:
         snap = self.controller.snapshot

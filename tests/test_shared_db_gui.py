@@ -4,6 +4,7 @@ is shown, the connection-loss banner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,11 @@ def db(test_db: SharedDb) -> SharedDb:  # noqa: F811
 
 def _messages(w) -> list[str]:
     return [w.messages.topLevelItem(i).text(2) for i in range(w.messages.topLevelItemCount())]
+
+
+def _people(db: SharedDb, incident_id: str) -> int:
+    with SharedWorkspace(db.viewer) as v:
+        return int(v.get("incidents", (incident_id,)).values["affected_people"])
 
 
 def _touch_incident(url: str) -> tuple[str, int]:
@@ -107,6 +113,30 @@ def test_window_role_live_change_and_connection_banner(
             timeout=TIMEOUT_MS,
         )
         assert read_workspace(view.controller.snapshot.path).scenario.incidents  # the new copy
+        # this desk edits an incident: the row goes to the database over the snapshot's version
+        inc = w.session.scenario.incidents[0]
+        w.session.update_incident(replace(inc, affected_people=inc.affected_people + 100))
+        qtbot.waitUntil(
+            lambda: _people(db, inc.id) == inc.affected_people + 100, timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(lambda: not w.session.dirty, timeout=TIMEOUT_MS)
+        # another desk saves the same incident first: a conflict carrying both; keep mine
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        _touch_incident(db.operator)
+        theirs = _people(db, inc.id)
+        inc = w.session.scenario.find(inc.id)
+        w.session.update_incident(replace(inc, affected_people=7))
+        qtbot.waitUntil(lambda: bool(view.last_conflicts), timeout=TIMEOUT_MS)
+        (c,) = view.last_conflicts
+        assert (
+            c.mine.values == {"affected_people": 7} and c.theirs.values["affected_people"] == theirs
+        )
+        assert "affected_people" in view.conflict_text(view.last_conflicts)
+        assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
+        view.resolve(view.last_conflicts, keep_mine=True)
+        qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
         # the server goes away: red banner, nothing editable; back: the role's actions return
         view.controller.sig_connection.emit(False, "server closed the connection")
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()

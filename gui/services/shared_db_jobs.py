@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gis.errors import WorkspaceError
 from gis.workspace.postgis import PostgisStorage, SharedWorkspace
 from gis.workspace.postgis_ddl import writable_tables
+from gis.workspace.postgis_sync import RowChange, SendResult, Versions, read_versions, send_rows
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,38 @@ class Snapshot:
     writable: frozenset[str]
     path: Path
     data_version: int
+    versions: Versions  # (table, key) -> version of every row in the copy
 
 
 def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None) -> Snapshot:  # noqa: ARG001
     """Connect as the URL's role and pull a copy (errors: :class:`gis.errors.WorkspaceError`)."""
-    with SharedWorkspace(req.url) as ws:
-        role = ws.role
-        version = ws.data_version()
     storage = PostgisStorage(req.url)
     req.out.parent.mkdir(parents=True, exist_ok=True)
+    with SharedWorkspace(req.url) as ws:
+        role = ws.role
+        # the versions first: a row changed between the two reads then looks stale (a conflict
+        # shown to the user), never fresh (a lost update)
+        versions = read_versions(ws)
+        version = ws.data_version()
     storage.pull(req.out)
-    return Snapshot(req.url, storage.location, role, writable_tables(role), req.out, version)
+    return Snapshot(
+        req.url, storage.location, role, writable_tables(role), req.out, version, versions
+    )
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    url: str
+    changes: tuple[RowChange, ...]
+    versions: Versions
+
+
+def send_job(req: SendRequest, *, stop: Any = None, progress: Any = None) -> SendResult:  # noqa: ARG001
+    """Save a desk edit's rows (:func:`gis.workspace.postgis_sync.send_rows`); no connection:
+    every row comes back unsent."""
+    try:
+        ws = SharedWorkspace(req.url)
+    except WorkspaceError:
+        return send_rows(None, list(req.changes), req.versions)
+    with ws:
+        return send_rows(ws, list(req.changes), req.versions)

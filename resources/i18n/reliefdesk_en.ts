@@ -2271,5 +2271,53 @@
         <source>共享数据库 · 角色 {role}</source>
         <translation>Shared database · role {role}</translation>
     </message>
+    <message>
+        <source>已保存到共享数据库：{n} 行</source>
+        <translation>Saved to the shared database: {n} rows</translation>
+    </message>
+    <message>
+        <source>共享数据库拒绝了修改</source>
+        <translation>The shared database refused the change</translation>
+    </message>
+    <message>
+        <source>{n} 处修改未发送（连接恢复后可重发）</source>
+        <translation>{n} changes not sent (can be resent when the connection is back)</translation>
+    </message>
+    <message>
+        <source>修改冲突</source>
+        <translation>Edit conflict</translation>
+    </message>
+    <message>
+        <source>其他席位已修改了您正在保存的记录。保留哪一份？</source>
+        <translation>Another desk changed the record you are saving. Which one do you keep?</translation>
+    </message>
+    <message>
+        <source>保留我的修改</source>
+        <translation>Keep my change</translation>
+    </message>
+    <message>
+        <source>采用数据库中的版本</source>
+        <translation>Take the database's version</translation>
+    </message>
+    <message>
+        <source>连接已恢复</source>
+        <translation>Connection restored</translation>
+    </message>
+    <message>
+        <source>有 {n} 处修改尚未发送到共享数据库。现在重发吗？</source>
+        <translation>{n} changes have not been sent to the shared database. Resend them now?</translation>
+    </message>
+    <message>
+        <source>我的</source>
+        <translation>mine</translation>
+    </message>
+    <message>
+        <source>数据库</source>
+        <translation>database</translation>
+    </message>
+    <message>
+        <source>位置</source>
+        <translation>location</translation>
+    </message>
 </context>
 </TS>
