@@ -60,6 +60,8 @@ class SharedDbView(QObject):
         self.loading: Snapshot | None = None
         self._adopting = False
         self.last_conflicts: list[VersionConflict] = []
+        self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
+        self._dispatch_hooked = False
 
     # ---- connecting --------------------------------------------------------------------------
 
@@ -81,7 +83,43 @@ class SharedDbView(QObject):
         if not is_database_url(url):
             self.w.report_error(tr("不是数据库地址"), tr("应以 postgresql:// 开头"), "")
             return
+        self._hook_dispatch()
         self.controller.open(url)
+
+    # ---- plans are solved against a recorded data version ----------------------------------
+
+    def _hook_dispatch(self) -> None:
+        panel = getattr(self.w, "dispatch_panel", None)
+        if self._dispatch_hooked or panel is None:
+            return
+        panel.controller.sig_busy_changed.connect(self.on_dispatch_busy)
+        panel.controller.sig_run_finished.connect(self.on_run_finished)
+        self._dispatch_hooked = True
+
+    def on_dispatch_busy(self, busy: bool) -> None:
+        snap = self.controller.snapshot
+        if busy and snap is not None:
+            self.run_base = (snap.data_version, len(self.controller.change_log))
+
+    def on_run_finished(self, _done: Any) -> None:
+        """Say which data version the plan was solved against and whether it changed since."""
+        if self.run_base is None:
+            return
+        version, heard = self.run_base
+        self.run_base = None
+        changed = self.controller.foreign_since(heard)
+        if not changed:
+            self.w.messages.add(
+                "info", tr("方案基于共享数据库数据版本 {v} 计算，期间数据未变").format(v=version)
+            )
+            return
+        what = "、".join(dict.fromkeys(f"{c.table} {c.id}" for c in changed))
+        self.w.messages.add(
+            "warning",
+            tr(
+                "方案基于共享数据库数据版本 {v} 计算；计算期间其他席位修改了 {n} 处：{what}。请核对或重新生成"
+            ).format(v=version, n=len(changed), what=what),
+        )
 
     def _on_failed(self, message: str) -> None:
         self.w.report_error(tr("无法读取共享数据库"), message, "")

@@ -137,6 +137,13 @@ def test_window_role_live_change_and_connection_banner(
         assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
         view.resolve(view.last_conflicts, keep_mine=True)
         qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
+        # a plan solved while another desk changed data says so (the run's start and end)
+        view.on_dispatch_busy(True)
+        heard = len(view.controller.change_log)
+        key, version = _touch_incident(db.operator)
+        qtbot.waitUntil(lambda: len(view.controller.change_log) > heard, timeout=TIMEOUT_MS)
+        view.on_run_finished(None)
+        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w))
         # the server goes away: red banner, nothing editable; back: the role's actions return
         view.controller.sig_connection.emit(False, "server closed the connection")
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()

@@ -43,6 +43,7 @@ class SharedDbController(QObject):
         self.connected = False
         self.ever_connected = False
         self.pending: list[Change] = []
+        self.change_log: list[Change] = []  # every change heard since connecting
         self.versions: dict[Any, int] = {}
         self.queue: list[list[RowChange]] = []
         self.unsent: list[RowChange] = []
@@ -86,6 +87,11 @@ class SharedDbController(QObject):
 
     def _on_change(self, change: Change) -> None:
         self.pending.append(change)
+        self.change_log.append(change)
+
+    def foreign_since(self, n: int) -> list[Change]:
+        """Changes of other desks among those heard after the first ``n``."""
+        return [c for c in self.change_log[n:] if not self._own(c)]
 
     def _on_connection(self, ok: bool, _message: str) -> None:
         was = self.connected
@@ -170,6 +176,7 @@ class SharedDbController(QObject):
         self.pending.clear()
         self.queue.clear()
         self.unsent.clear()
+        self.change_log.clear()
         self.versions = {}
 
     def stats(self) -> dict[str, Any]:

@@ -2319,5 +2319,13 @@
         <source>位置</source>
         <translation>location</translation>
     </message>
+    <message>
+        <source>方案基于共享数据库数据版本 {v} 计算，期间数据未变</source>
+        <translation>The plan was solved against shared database data version {v}; the data did not change meanwhile</translation>
+    </message>
+    <message>
+        <source>方案基于共享数据库数据版本 {v} 计算；计算期间其他席位修改了 {n} 处：{what}。请核对或重新生成</source>
+        <translation>The plan was solved against shared database data version {v}; other desks changed {n} records meanwhile: {what}. Check it or solve again</translation>
+    </message>
 </context>
 </TS>
