@@ -22,10 +22,8 @@ TIMEOUT_MS = 30000
 
 @pytest.fixture(scope="module")
 def db(test_db: SharedDb) -> SharedDb:  # noqa: F811
-    ws = read_workspace(DEMO_WORKSPACE, include_roads=True)
-    PostgisStorage(test_db.admin).write(
-        ws.scenario, road_nodes=ws.road_nodes, road_edges=ws.road_edges, documents=ws.documents
-    )
+    ws = read_workspace(DEMO_WORKSPACE, include_roads=False)  # roads: tests/test_postgis.py
+    PostgisStorage(test_db.admin).write(ws.scenario, documents=ws.documents)
     return test_db
 
 
