@@ -8,7 +8,7 @@ tables it may change and the database's data version at the time of the copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,13 @@ from gis.workspace.postgis_sync import RowChange, SendResult, Versions, read_ver
 
 @dataclass(frozen=True)
 class SnapshotRequest:
-    url: str
+    url: str = field(repr=False)  # holds the password
     out: Path  # where the offline copy goes (replaced atomically)
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    url: str
+    url: str = field(repr=False)
     location: str  # the URL without its password
     role: str
     writable: frozenset[str]
@@ -53,7 +53,7 @@ def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None
 
 @dataclass(frozen=True)
 class SendRequest:
-    url: str
+    url: str = field(repr=False)
     changes: tuple[RowChange, ...]
     versions: Versions
 
