@@ -2,8 +2,9 @@
 
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
 ordinary open flow; a change another desk commits appears in the message log at once and, when
-this desk has no unsaved edits, a fresh snapshot is opened (a reload of the copy, not yet a
-per-record update). Each edit made here is sent at once as row changes over the snapshot's
+this desk has no unsaved edits, a fresh copy is pulled in the background and its scenario taken
+without reopening: only the kinds that differ are replaced, so the map updates those layers
+(the window's incremental path), not a full reload. Each edit made here is sent at once as row changes over the snapshot's
 versions (:mod:`gis.workspace.postgis_sync`): a stale one opens a dialog showing this desk's
 values and the database's and lets the user keep either; a refusal of the role is reported and
 the database's state reloaded; edits that could not be sent are kept and offered for resend when
@@ -15,6 +16,7 @@ disabled (the last picture stays, read only) and the desk catches up when it rec
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from PyQt6.QtCore import QObject
@@ -59,6 +61,9 @@ class SharedDbView(QObject):
         window.session.sig_scenario_changed.connect(self._on_scenario_changed)
         self.loading: Snapshot | None = None
         self._adopting = False
+        self._remote = False  # a scenario change coming from the database, not from this desk
+        self.live = False  # the open workspace is this connection's snapshot
+        self.live_updates = 0
         self.last_conflicts: list[VersionConflict] = []
         self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
         self._dispatch_hooked = False
@@ -125,13 +130,45 @@ class SharedDbView(QObject):
         self.w.report_error(tr("无法读取共享数据库"), message, "")
 
     def _on_snapshot(self, snap: Snapshot) -> None:
+        session = self.w.session
+        if self.live and session.path == snap.path:
+            if session.dirty:  # unsent edits here: never replace them by the database's state
+                self._show_banner(
+                    tr("共享数据库有 {n} 处更新未载入（本机有未保存的修改）").format(
+                        n=len(self.controller.pending)
+                    )
+                )
+            else:
+                self.apply_live(snap.scenario)
+            return
         self.loading = snap
         self.w.open_workspace(snap.path)
+
+    def apply_live(self, fresh: Scenario) -> None:
+        """Take the database's scenario without reopening: only the entity kinds that differ
+        are replaced, so the map updates just those layers (the window's incremental path)."""
+        old = self.w.session.scenario
+        same = {
+            name: getattr(old, name)
+            for name in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures",
+                         "demand_points", "materials", "townships")
+            if getattr(fresh, name) == getattr(old, name)
+        }  # fmt: skip
+        merged = replace(fresh, **same)
+        if merged == old:
+            return
+        self._remote = True
+        try:
+            self.w.session.replace_scenario(merged)
+        finally:
+            self._remote = False
+        self.live_updates += 1
 
     def _on_loaded(self, path: str) -> None:
         snap = self.loading
         if snap is not None and path == str(snap.path):
             self.loading = None
+            self.live = True
             self.w.setWindowTitle(
                 f"{self.w.session.scenario.name} — {snap.location} — ReliefDesk 应急资源调度台"
             )
@@ -141,6 +178,7 @@ class SharedDbView(QObject):
         current = self.controller.snapshot
         if path and current is not None and path != str(current.path):
             self.controller.close()  # another workspace was opened: leave the database
+            self.live = False
             self.banner.hide()
             self.apply_role(None)
 
@@ -152,6 +190,8 @@ class SharedDbView(QObject):
     def _on_scenario_changed(self, new: Scenario, old: Scenario) -> None:
         if self._adopting:
             self._adopting = False
+            return
+        if self._remote:
             return
         if self.controller.snapshot is None or self.loading is not None:
             return

@@ -97,6 +97,8 @@ def test_window_role_live_change_and_connection_banner(
         assert w.draw_actions["point"].isEnabled()  # closures: the operator's
         # another desk changes an incident: the message log says so and a fresh copy opens
         before = view.controller.snapshot.data_version
+        opened: list[str] = []
+        w.sig_loaded.connect(opened.append)
         key, version = _touch_incident(db.operator)
         qtbot.waitUntil(
             lambda: any(key in m and f"版本 {version}" in m for m in _messages(w)),
@@ -110,7 +112,10 @@ def test_window_role_live_change_and_connection_banner(
             ),
             timeout=TIMEOUT_MS,
         )
-        assert read_workspace(view.controller.snapshot.path).scenario.incidents  # the new copy
+        # applied live: the session holds the other desk's value, no reopen happened
+        qtbot.waitUntil(lambda: view.live_updates >= 1, timeout=TIMEOUT_MS)
+        assert w.session.scenario.find(key).affected_people == _people(db, key)
+        assert opened == [] and not w.session.dirty
         # this desk edits an incident: the row goes to the database over the snapshot's version
         inc = w.session.scenario.incidents[0]
         w.session.update_incident(replace(inc, affected_people=inc.affected_people + 100))

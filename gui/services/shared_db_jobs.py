@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from gis.errors import WorkspaceError
+from gis.model import Scenario
+from gis.workspace import read_workspace
 from gis.workspace.postgis import PostgisStorage, SharedWorkspace
 from gis.workspace.postgis_ddl import writable_tables
 from gis.workspace.postgis_sync import RowChange, SendResult, Versions, read_versions, send_rows
@@ -33,6 +35,7 @@ class Snapshot:
     path: Path
     data_version: int
     versions: Versions  # (table, key) -> version of every row in the copy
+    scenario: Scenario  # the copy's scenario, read like any file (applied live on a refresh)
 
 
 def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None) -> Snapshot:  # noqa: ARG001
@@ -46,8 +49,9 @@ def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None
         versions = read_versions(ws)
         version = ws.data_version()
     storage.pull(req.out)
+    scenario = read_workspace(req.out, include_roads=False).scenario
     return Snapshot(
-        req.url, storage.location, role, writable_tables(role), req.out, version, versions
+        req.url, storage.location, role, writable_tables(role), req.out, version, versions, scenario
     )
 
 
