@@ -49,6 +49,8 @@ def analysis_inputs(root: Path = ROOT) -> dict[str, list]:
     )
 
     hiddenimports = ["routingkit_cch", "platformdirs"]
+    # psycopg loads its C implementation by name at run time (gis/workspace/postgis.py)
+    hiddenimports += collect_submodules("psycopg") + collect_submodules("psycopg_binary")
     for pkg in ("gis", "dispatch", "gui", *NATIVE):
         hiddenimports += collect_submodules(pkg)
     datas = [(str(root / src), dest) for src, dest in DATA_TREES]
