@@ -2,6 +2,7 @@
 """ReliefDesk 应急资源调度台 — entry point.
 
     python app.py [WS.gpkg]                      open the desktop window (default: the bundled demo county)
+    python app.py URL                            the desktop window on a shared database (issue 16)
     python app.py --version                      print "ReliefDesk X.Y.Z" and exit
     python app.py --screenshot OUT.png [WS.gpkg] open the window, wait for the map, save a PNG, exit
     python app.py info WS.gpkg                   JSON summary of a workspace
@@ -120,10 +121,22 @@ def _gui_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("workspace", nargs="?", type=Path, help="workspace GeoPackage (default: demo county)")
+    p.add_argument(
+        "workspace",
+        nargs="?",
+        type=_workspace_arg,
+        help="workspace GeoPackage or shared database URL (default: demo county)",
+    )
     p.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a PNG of the window and exit")
     p.add_argument("--version", action="version", version=SOFTWARE, help="print the version and exit")
     return p
+
+
+def _workspace_arg(text: str) -> Path | str:
+    """A workspace on the command line: a database URL stays text, anything else is a path."""
+    from gis.workspace.postgis import is_database_url
+
+    return text if is_database_url(text) else Path(text)
 
 
 def _cli_parser() -> argparse.ArgumentParser:
@@ -769,7 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     args = _gui_parser().parse_args(args_list)
     workspace = args.workspace
-    if workspace is not None and not workspace.exists():
+    if isinstance(workspace, Path) and not workspace.exists():
         print(f"error: workspace {workspace} does not exist", file=sys.stderr)
         return 2
     from gui.app_main import main as gui_main

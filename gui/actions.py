@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QMainWindow, QToolBar, QToolButton
 from gis.paths import app_root, data_dir
 from gui.i18n import LANGUAGES, tr, tr_noop
 from gui.import_dialog import open_export_dialog, open_import_dialog
+from gui.shared_db_view import install_shared_db
 
 ROOT = app_root()  # gis.paths: the source tree, install prefix or frozen bundle
 DEMO_WORKSPACE = data_dir() / "hejiang_demo.gpkg"
@@ -100,6 +101,7 @@ def build_actions(window: QMainWindow) -> None:
     w.file_menu.addAction(w.act_screenshot)
     w.file_menu.addSeparator()
     w.file_menu.addAction(w.act_quit)
+    install_shared_db(w)  # 文件 → 连接共享数据库… (issue 16)
     w.edit_menu = mb.addMenu(tr("编辑(&E)"))
     for a in (w.act_undo, w.act_redo):
         w.edit_menu.addAction(a)

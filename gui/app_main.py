@@ -300,8 +300,9 @@ def _preimport() -> None:
         log.exception("pre-import failed")
 
 
-def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
-    """Run the desktop application; return the exit code."""
+def main(workspace: Path | str | None = None, screenshot: Path | None = None) -> int:
+    """Run the desktop application; return the exit code. A ``str`` workspace is a shared
+    database URL (opened through 文件 → 连接共享数据库…'s controller)."""
     _prepare_environment()
     import threading
 
@@ -326,7 +327,15 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
     interactive = screenshot is None
     window = MainWindow(interactive=interactive, settings=settings, language=language)
     hook = ExceptHook(window, interactive=interactive, log_file=log_file).install()
-    path = choose_workspace(workspace, settings, use_last=interactive)
+    shared_url = workspace if isinstance(workspace, str) else None
+    path = choose_workspace(None if shared_url else workspace, settings, use_last=interactive)
+
+    def open_it() -> None:
+        if shared_url is not None:
+            window.shared_db.open(shared_url)
+        elif path is not None:
+            window.open_workspace(path)
+
     if screenshot is not None:
         window.resize(1600, 1000)
     window.show()
@@ -335,14 +344,14 @@ def main(workspace: Path | None = None, screenshot: Path | None = None) -> int:
         if path is None:
             print("error: no workspace to show (bundled demo missing)", file=sys.stderr)
             return 2
-        window.open_workspace(path)
+        open_it()
         probe = ScreenshotProbe(window, screenshot)
         probe.start()
     elif path is not None:
 
         def start() -> None:
             if not window.offer_recovery():
-                window.open_workspace(path)
+                open_it()
 
         QTimer.singleShot(0, start)
     else:

@@ -281,6 +281,13 @@ class Session(QObject):
             if documents.get(kind) != old_docs.get(kind):
                 self.sig_documents_changed.emit(kind)
 
+    def replace_scenario(self, scenario: Scenario) -> None:
+        """Adopt a scenario changed elsewhere (another desk on a shared database): not an edit
+        of this desk, so not undoable; the undo history (of older states) is cleared."""
+        self.undo_stack.clear()
+        self._set_state(scenario, self.documents)
+        self.undo_stack.setClean()
+
     # ---- edits (all undoable) ------------------------------------------------------------------
 
     def apply(

@@ -55,6 +55,8 @@ def analysis_inputs(root: Path = ROOT) -> dict[str, list]:
 
     subprocess.run([sys.executable, str(root / "tools" / "translations.py"), "release"], check=True)
     hiddenimports = ["routingkit_cch", "platformdirs"]
+    # psycopg loads its C implementation by name at run time (gis/workspace/postgis.py)
+    hiddenimports += collect_submodules("psycopg") + collect_submodules("psycopg_binary")
     for pkg in ("gis", "dispatch", "gui", *NATIVE):
         hiddenimports += collect_submodules(pkg)
     datas = [(str(root / src), dest) for src, dest in DATA_TREES]

@@ -3,7 +3,7 @@
 URLs come from the environment (``RELIEFDESK_DB_ADMIN`` …) or from ``.db/urls.env`` that
 ``make db`` writes. Without them the tests skip with the reason — except under ``make test``
 (``RELIEFDESK_DB_REQUIRED=1``), which starts the cluster first and must run them. The tests use
-their own database ``reliefdesk_test`` (created by ``rd_admin``, PostGIS from ``template1``), so
+their own database ``reliefdesk_test_<pid>`` (created by ``rd_admin``, PostGIS from ``template1``), so
 the user's ``reliefdesk`` database is never touched.
 """
 
@@ -23,7 +23,8 @@ ROLES = {
     "planner": "RELIEFDESK_DB_PLANNER",
     "viewer": "RELIEFDESK_DB_VIEWER",
 }
-TEST_DB = "reliefdesk_test"
+#: one database per test run (two runs on one cluster do not disturb each other); dropped after
+TEST_DB = f"reliefdesk_test_{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,5 @@ def test_db() -> Iterator[SharedDb]:
     with psycopg.connect(db.admin, autocommit=True) as conn:
         migrate(conn)
     yield db
+    with psycopg.connect(urls["admin"], autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)")

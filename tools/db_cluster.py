@@ -59,6 +59,7 @@ def _free_port() -> int:
     if PORT_FILE.exists():
         port = int(PORT_FILE.read_text().strip())
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT after a stop
             try:
                 s.bind(("127.0.0.1", port))
                 return port
@@ -103,6 +104,7 @@ def start() -> int:
         return 1
     DB_DIR.mkdir(exist_ok=True)
     RUN.mkdir(exist_ok=True)
+    RUN.chmod(0o700)  # the socket trusts local connections: only the server's user (and root)
     if not (DATA / "PG_VERSION").exists():
         DATA.mkdir(exist_ok=True)
         if os.geteuid() == 0:
@@ -140,12 +142,13 @@ def start() -> int:
                 "-t",
                 "60",
                 "-o",
-                f"-p {port} -k {RUN} -c listen_addresses=127.0.0.1",
+                f"-p {port} -k {RUN} -c listen_addresses=127.0.0.1 -c unix_socket_permissions=0700",
                 "start",
             ]
         )
         PORT_FILE.write_text(f"{port}\n")
     import psycopg
+    from psycopg import sql
 
     passwords = _passwords()
     su = dict(host=str(RUN), port=port, user="postgres", autocommit=True)
@@ -163,7 +166,11 @@ def start() -> int:
             extra = " CREATEDB CREATEROLE" if role == "rd_admin" else ""
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            conn.execute(f"{verb} ROLE {role} LOGIN{extra} PASSWORD '{pw}'")
+            conn.execute(
+                sql.SQL("{} ROLE {} LOGIN{} PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(role), sql.SQL(extra), sql.Literal(pw)
+                )
+            )
         with psycopg.connect(dbname="template1", **su) as t1:
             t1.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():

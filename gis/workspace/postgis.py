@@ -182,7 +182,7 @@ def _road_frame(conn: Any, spec: RoadLayer) -> gpd.GeoDataFrame:
 class PostgisStorage:
     """A workspace in a shared PostGIS database (see the module docstring)."""
 
-    url: str
+    url: str = field(repr=False)  # holds the password: never in a repr, log or traceback
 
     @property
     def location(self) -> str:
@@ -251,7 +251,9 @@ class PostgisStorage:
 
     def frames(self) -> tuple[dict[str, pd.DataFrame], list[gpd.GeoDataFrame] | None]:
         """Every table as the writer's frames, and the road frames (``None`` when empty)."""
-        with self._conn() as conn:
+        with self._conn() as conn, conn.transaction():
+            # one consistent picture of every table, even while desks keep saving
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             frames: dict[str, pd.DataFrame] = {}
             for table in TABLES:
                 names = [c.name for c in table.columns]

@@ -69,6 +69,14 @@ PLANNER_TABLES = (
 OPERATOR_DOCUMENTS = ("plans", "event_log")
 PLANNER_DOCUMENTS = ("plan_templates",)
 
+
+def writable_tables(role: str) -> frozenset[str]:
+    """The tables ``role`` may change (what the desk enables; the database enforces it)."""
+    if role == "rd_admin":
+        return frozenset(t.layer for t in TABLES)
+    return frozenset({"rd_operator": OPERATOR_TABLES, "rd_planner": PLANNER_TABLES}.get(role, ()))
+
+
 _PG_TYPES = {
     "text": "text",
     "int": "bigint",

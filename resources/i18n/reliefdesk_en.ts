@@ -3115,5 +3115,109 @@
         <source>气体浓度</source>
         <translation>Gas concentration</translation>
     </message>
+    <message>
+        <source>连接共享数据库…</source>
+        <translation>Connect to shared database…</translation>
+    </message>
+    <message>
+        <source>打开多席位共享的 PostGIS 工作区（实时更新）</source>
+        <translation>Open a PostGIS workspace shared by several desks (live updates)</translation>
+    </message>
+    <message>
+        <source>连接共享数据库</source>
+        <translation>Connect to shared database</translation>
+    </message>
+    <message>
+        <source>数据库地址（postgresql://用户:密码@主机:端口/库名）</source>
+        <translation>Database URL (postgresql://user:password@host:port/database)</translation>
+    </message>
+    <message>
+        <source>不是数据库地址</source>
+        <translation>Not a database URL</translation>
+    </message>
+    <message>
+        <source>应以 postgresql:// 开头</source>
+        <translation>It must start with postgresql://</translation>
+    </message>
+    <message>
+        <source>无法读取共享数据库</source>
+        <translation>Cannot read the shared database</translation>
+    </message>
+    <message>
+        <source>共享数据库已整体更新（{who}）</source>
+        <translation>The shared database was replaced as a whole ({who})</translation>
+    </message>
+    <message>
+        <source>共享数据库更新：{table} {id}（{who}，版本 {version}）</source>
+        <translation>Shared database update: {table} {id} ({who}, version {version})</translation>
+    </message>
+    <message>
+        <source>共享数据库有 {n} 处更新未载入（本机有未保存的修改）</source>
+        <translation>{n} shared database updates not loaded (this desk has unsaved changes)</translation>
+    </message>
+    <message>
+        <source>与共享数据库的连接已断开：保留最后画面（只读），恢复后自动继续</source>
+        <translation>Connection to the shared database lost: the last picture stays (read only); it resumes by itself</translation>
+    </message>
+    <message>
+        <source>共享数据库 · 角色 {role}</source>
+        <translation>Shared database · role {role}</translation>
+    </message>
+    <message>
+        <source>已保存到共享数据库：{n} 行</source>
+        <translation>Saved to the shared database: {n} rows</translation>
+    </message>
+    <message>
+        <source>共享数据库拒绝了修改</source>
+        <translation>The shared database refused the change</translation>
+    </message>
+    <message>
+        <source>{n} 处修改未发送（连接恢复后可重发）</source>
+        <translation>{n} changes not sent (can be resent when the connection is back)</translation>
+    </message>
+    <message>
+        <source>修改冲突</source>
+        <translation>Edit conflict</translation>
+    </message>
+    <message>
+        <source>其他席位已修改了您正在保存的记录。保留哪一份？</source>
+        <translation>Another desk changed the record you are saving. Which one do you keep?</translation>
+    </message>
+    <message>
+        <source>保留我的修改</source>
+        <translation>Keep my change</translation>
+    </message>
+    <message>
+        <source>采用数据库中的版本</source>
+        <translation>Take the database's version</translation>
+    </message>
+    <message>
+        <source>连接已恢复</source>
+        <translation>Connection restored</translation>
+    </message>
+    <message>
+        <source>有 {n} 处修改尚未发送到共享数据库。现在重发吗？</source>
+        <translation>{n} changes have not been sent to the shared database. Resend them now?</translation>
+    </message>
+    <message>
+        <source>我的</source>
+        <translation>mine</translation>
+    </message>
+    <message>
+        <source>数据库</source>
+        <translation>database</translation>
+    </message>
+    <message>
+        <source>位置</source>
+        <translation>location</translation>
+    </message>
+    <message>
+        <source>方案基于共享数据库数据版本 {v} 计算，期间数据未变</source>
+        <translation>The plan was solved against shared database data version {v}; the data did not change meanwhile</translation>
+    </message>
+    <message>
+        <source>方案基于共享数据库数据版本 {v} 计算；计算期间其他席位修改了 {n} 处：{what}。请核对或重新生成</source>
+        <translation>The plan was solved against shared database data version {v}; other desks changed {n} records meanwhile: {what}. Check it or solve again</translation>
+    </message>
 </context>
 </TS>

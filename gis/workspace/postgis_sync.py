@@ -1,0 +1,149 @@
+"""A desk's edit sent to the shared database as row changes, each over the version it read.
+
+The desk edits a :class:`~gis.model.Scenario` as usual (an edit is ``Scenario -> Scenario``).
+:func:`diff_rows` turns one edit into row changes with the GeoPackage writer's own frames
+(:func:`gis.workspace.writer.scenario_frames`: one definition of how objects become rows) —
+inserted, updated (only the changed columns) and deleted rows of the entity, related and owned
+tables, keyed by :func:`~gis.workspace.postgis_ddl.key_columns`. :func:`send_rows` saves them
+through :class:`~gis.workspace.postgis.SharedWorkspace` over the versions of the desk's snapshot
+and sorts the outcome: saved (with new versions), conflicts (both records, for the desk to show
+and choose), refused by the role, and unsent (the connection failed: kept to resend).
+
+Each row is its own transaction, as each edit of another desk is: an edit touching several rows
+may be partly saved when one row conflicts; the result says which.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+
+from gis.errors import WorkspaceError
+from gis.model import Scenario
+from gis.workspace.postgis import PermissionRefused, Record, SharedWorkspace, VersionConflict
+from gis.workspace.postgis_ddl import key_columns
+from gis.workspace.schema import OWNED, RELATED, SCENARIO_ENTITIES, Table
+from gis.workspace.writer import scenario_frames
+
+#: The tables a desk edit can change (documents go through their own stores).
+SYNCED: tuple[Table, ...] = (*SCENARIO_ENTITIES, *RELATED, *OWNED)
+
+Versions = Mapping[tuple[str, tuple[str, ...]], int]
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """``op`` is insert, update or delete; ``values`` the columns to write (all of them for an
+    insert, the changed ones for an update)."""
+
+    table: str
+    key: tuple[str, ...]
+    op: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    geometry: Any = None
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _rows(table: Table, frame: Any) -> dict[tuple[str, ...], tuple[dict[str, Any], Any]]:
+    keys = key_columns(table)
+    names = [c.name for c in table.columns]
+    cols = {n: frame[n].tolist() for n in names}
+    geoms = list(frame.geometry) if table.geometry is not None else [None] * len(frame)
+    out = {}
+    for i in range(len(frame)):
+        values = {n: _cell(cols[n][i]) for n in names}
+        out[tuple(str(values[k]) for k in keys)] = (values, geoms[i])
+    return out
+
+
+def diff_rows(old: Scenario, new: Scenario) -> list[RowChange]:
+    """The row changes that turn ``old`` into ``new`` (deletes of owned rows before owners'
+    deletes and inserts of owners before their rows: tables in write order)."""
+    before = scenario_frames(old, {})
+    after = scenario_frames(new, {})
+    out: list[RowChange] = []
+    for table in SYNCED:
+        a, b = _rows(table, before[table.layer]), _rows(table, after[table.layer])
+        for key, (values, geom) in b.items():
+            if key not in a:
+                out.append(RowChange(table.layer, key, "insert", values, geom))
+                continue
+            old_values, old_geom = a[key]
+            changed = {n: v for n, v in values.items() if old_values.get(n) != v}
+            moved = geom is not None and (
+                old_geom is None or not shapely.equals_exact(geom, old_geom, 0)
+            )
+            if changed or moved:
+                out.append(RowChange(table.layer, key, "update", changed, geom if moved else None))
+        out.extend(RowChange(table.layer, key, "delete") for key in a if key not in b)
+    return out
+
+
+@dataclass
+class SendResult:
+    saved: list[Record] = field(default_factory=list)
+    conflicts: list[VersionConflict] = field(default_factory=list)
+    refused: list[tuple[RowChange, str]] = field(default_factory=list)
+    unsent: list[RowChange] = field(default_factory=list)
+
+
+def send_rows(
+    ws: SharedWorkspace | None, changes: list[RowChange], versions: Versions
+) -> SendResult:
+    """Save ``changes`` over ``versions`` (``(table, key) -> version`` of the desk's snapshot).
+
+    ``ws`` ``None`` (no connection) keeps every change unsent; so does a connection failure
+    midway (the rest is kept for a resend, nothing is half-applied per row)."""
+    import psycopg
+
+    result = SendResult()
+    for i, ch in enumerate(changes):
+        if ws is None:
+            result.unsent.extend(changes[i:])
+            break
+        try:
+            if ch.op == "insert":
+                result.saved.append(ws.insert(ch.table, ch.values, ch.geometry))
+            elif ch.op == "update":
+                version = versions.get((ch.table, ch.key), 0)
+                result.saved.append(ws.update(ch.table, ch.key, ch.values, version, ch.geometry))
+            else:
+                ws.delete(ch.table, ch.key, versions.get((ch.table, ch.key), 0))
+        except VersionConflict as c:
+            result.conflicts.append(c)
+        except PermissionRefused as r:
+            result.refused.append((ch, str(r)))
+        except psycopg.OperationalError:
+            result.unsent.extend(changes[i:])
+            break
+        except WorkspaceError as e:  # e.g. a unique id taken meanwhile by another desk
+            result.refused.append((ch, str(e)))
+    return result
+
+
+def read_versions(ws: SharedWorkspace) -> dict[tuple[str, tuple[str, ...]], int]:
+    """``(table, key) -> version`` of every synced row now."""
+    from psycopg import sql
+
+    out: dict[tuple[str, tuple[str, ...]], int] = {}
+    for table in SYNCED:
+        keys = key_columns(table)
+        cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys)
+        for row in ws.conn.execute(
+            sql.SQL("SELECT {}, version FROM {}").format(cols, sql.Identifier(table.layer))
+        ):
+            out[(table.layer, tuple(row[:-1]))] = int(row[-1])
+    return out

@@ -1,0 +1,162 @@
+"""文件 → 连接共享数据库… (issue 16): the controller without a window, then the main window on
+the shared test database — the role greys out actions, a change from another desk arrives and
+is shown, the connection-loss banner."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PyQt6.QtWebEngineWidgets")
+
+from gis.workspace import read_workspace  # noqa: E402
+from gis.workspace.postgis import PostgisStorage, SharedWorkspace  # noqa: E402
+from tests.conftest import DEMO_WORKSPACE  # noqa: E402
+from tests.postgis_db import SharedDb, test_db  # noqa: E402,F401 - the fixture
+
+pytestmark = pytest.mark.gui
+TIMEOUT_MS = 30000
+
+
+@pytest.fixture(scope="module")
+def db(test_db: SharedDb) -> SharedDb:  # noqa: F811
+    ws = read_workspace(DEMO_WORKSPACE, include_roads=False)  # roads: tests/test_postgis.py
+    PostgisStorage(test_db.admin).write(ws.scenario, documents=ws.documents)
+    return test_db
+
+
+def _messages(w) -> list[str]:
+    return [w.messages.topLevelItem(i).text(2) for i in range(w.messages.topLevelItemCount())]
+
+
+def _people(db: SharedDb, incident_id: str) -> int:
+    with SharedWorkspace(db.viewer) as v:
+        return int(v.get("incidents", (incident_id,)).values["affected_people"])
+
+
+def _touch_incident(url: str) -> tuple[str, int]:
+    with SharedWorkspace(url) as op:
+        (key,) = op.conn.execute("SELECT id FROM incidents ORDER BY fid LIMIT 1").fetchone()
+        rec = op.get("incidents", (key,))
+        new = op.update(
+            "incidents", (key,), {"affected_people": rec.values["affected_people"] + 1}, rec.version
+        )
+    return key, new.version
+
+
+def test_controller_pulls_a_snapshot_and_relays_changes(
+    qtbot, db: SharedDb, tmp_path: Path
+) -> None:
+    from gui.controllers.shared_db import SharedDbController
+    from gui.workers import JobRunner
+
+    runner = JobRunner()
+    c = SharedDbController(runner, tmp_path)
+    with qtbot.waitSignal(c.sig_snapshot, timeout=TIMEOUT_MS) as snap_sig:
+        c.open(db.viewer)
+    snap = snap_sig.args[0]
+    assert snap.role == "rd_viewer" and snap.writable == frozenset()
+    assert read_workspace(snap.path).scenario.counts()["stockpiles"] == 10
+    with qtbot.waitSignal(c.sig_change, timeout=TIMEOUT_MS) as change_sig:
+        key, version = _touch_incident(db.operator)
+    change = change_sig.args[0]
+    assert (change.table, change.id, change.version, change.who) == (
+        "incidents",
+        key,
+        version,
+        "rd_operator",
+    )
+    c.close()
+    runner.wait(10000)
+
+
+def test_window_role_live_change_and_connection_banner(
+    qtbot, qapp, db: SharedDb, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("RELIEFDESK_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("RELIEFDESK_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("RELIEFDESK_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setenv("RELIEFDESK_CACHE_DIR", str(tmp_path / "cache"))
+    from gui.main_window import MainWindow
+
+    w = MainWindow(interactive=False)
+    try:
+        w.show()
+        view = w.shared_db
+        assert view.action in w.file_menu.actions()
+        with qtbot.waitSignal(w.sig_loaded, timeout=60000):
+            view.open(db.operator)
+        qtbot.waitUntil(lambda: view.loading is None, timeout=TIMEOUT_MS)
+        assert "rd_operator" in view.banner.text() and "127.0.0.1" in view.banner.toolTip()
+        assert "127.0.0.1" in w.windowTitle()
+        assert (
+            w.add_actions["incidents"].isEnabled() and not w.add_actions["stockpiles"].isEnabled()
+        )
+        assert w.draw_actions["point"].isEnabled()  # closures: the operator's
+        # another desk changes an incident: the message log says so and a fresh copy opens
+        before = view.controller.snapshot.data_version
+        opened: list[str] = []
+        w.sig_loaded.connect(opened.append)
+        key, version = _touch_incident(db.operator)
+        qtbot.waitUntil(
+            lambda: any(key in m and f"版本 {version}" in m for m in _messages(w)),
+            timeout=TIMEOUT_MS,
+        )
+        qtbot.waitUntil(
+            lambda: (
+                view.controller.snapshot is not None
+                and view.controller.snapshot.data_version > before
+                and view.loading is None
+            ),
+            timeout=TIMEOUT_MS,
+        )
+        # applied live: the session holds the other desk's value, no reopen happened
+        qtbot.waitUntil(lambda: view.live_updates >= 1, timeout=TIMEOUT_MS)
+        assert w.session.scenario.find(key).affected_people == _people(db, key)
+        assert opened == [] and not w.session.dirty
+        # this desk edits an incident: the row goes to the database over the snapshot's version
+        inc = w.session.scenario.incidents[0]
+        w.session.update_incident(replace(inc, affected_people=inc.affected_people + 100))
+        qtbot.waitUntil(
+            lambda: _people(db, inc.id) == inc.affected_people + 100, timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(lambda: not w.session.dirty, timeout=TIMEOUT_MS)
+        # another desk saves the same incident first: a conflict carrying both; keep mine
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        _touch_incident(db.operator)
+        theirs = _people(db, inc.id)
+        inc = w.session.scenario.find(inc.id)
+        w.session.update_incident(replace(inc, affected_people=7))
+        qtbot.waitUntil(lambda: bool(view.last_conflicts), timeout=TIMEOUT_MS)
+        (c,) = view.last_conflicts
+        assert (
+            c.mine.values == {"affected_people": 7} and c.theirs.values["affected_people"] == theirs
+        )
+        assert "affected_people" in view.conflict_text(view.last_conflicts)
+        assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
+        view.resolve(view.last_conflicts, keep_mine=True)
+        qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
+        # a plan solved while another desk changed data says so (the run's start and end)
+        view.on_dispatch_busy(True)
+        heard = len(view.controller.change_log)
+        key, version = _touch_incident(db.operator)
+        qtbot.waitUntil(lambda: len(view.controller.change_log) > heard, timeout=TIMEOUT_MS)
+        view.on_run_finished(None)
+        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w))
+        # the server goes away: red banner, nothing editable; back: the role's actions return
+        view.controller.sig_connection.emit(False, "server closed the connection")
+        assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()
+        view.controller.sig_connection.emit(True, "")
+        assert w.add_actions["incidents"].isEnabled() and "rd_operator" in view.banner.text()
+    finally:
+        w.shared_db.controller.close()
+        w.session.undo_stack.setClean()
+        w.close()
+        w.runner.wait(10000)
+        w.map.dispose()
+        w.deleteLater()
+        qapp.processEvents()
