@@ -2647,5 +2647,13 @@
         <source>演练插入</source>
         <translation>Drill inject</translation>
     </message>
+    <message>
+        <source>演练开始</source>
+        <translation>Drill start</translation>
+    </message>
+    <message>
+        <source>决定记录</source>
+        <translation>Decision log</translation>
+    </message>
 </context>
 </TS>
