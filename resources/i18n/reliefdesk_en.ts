@@ -2655,5 +2655,13 @@
         <source>决定记录</source>
         <translation>Decision log</translation>
     </message>
+    <message>
+        <source>{n} 人</source>
+        <translation>{n} people</translation>
+    </message>
+    <message>
+        <source>限速 ×{f:g}</source>
+        <translation>slowed ×{f:g}</translation>
+    </message>
 </context>
 </TS>
