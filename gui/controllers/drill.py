@@ -98,6 +98,7 @@ class DrillController(QObject):
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._last_tick = 0.0
+        self._problems: tuple[str | None, Any, tuple[dict[int, str], str]] | None = None
         session.sig_documents_changed.connect(self._on_documents_changed)
         session.sig_workspace_loaded.connect(self._on_workspace_loaded)
         if dispatch is not None:
@@ -122,9 +123,17 @@ class DrillController(QObject):
             self.sig_scripts_changed.emit()
 
     def problems(self) -> tuple[dict[int, str], str]:
-        """Per inject row the message of :func:`dispatch.drills.script.parse_script`."""
+        """Per inject row the message of :func:`dispatch.drills.script.parse_script` (kept
+        while neither the script nor the scenario changed: the dock asks on every tick)."""
+        text = (self.session.documents.get(DRILL_SCRIPTS_KIND) or {}).get(self.key or "")
+        scenario = self.session.scenario
+        cached = self._problems
+        if cached is not None and cached[0] == text and cached[1] is scenario:
+            return cached[2]
         data = self.data()
-        return ({}, "") if data is None else row_problems(data, self.session.scenario)
+        found = ({}, "") if data is None else row_problems(data, scenario)
+        self._problems = (text, scenario, found)
+        return found
 
     def new_script(self, name: str, start: datetime) -> str:
         data = {"name": name.strip() or tr("演练"), "start": start.isoformat(), "injects": []}

@@ -63,19 +63,19 @@ def inject_details(raw: Mapping[str, Any]) -> str:
     kind = str(raw.get("kind") or "")
     inner = raw.get(kind) if kind in ("incident", "closure") else None
     if kind == "incident" and isinstance(inner, Mapping):
+        people = tr("{n} 人").format(n=inner.get("people", 0))
         return (
             f"{inner.get('name', '')} {inner.get('type', '')} {inner.get('level', '')} · "
-            f"{inner.get('people', 0)} 人 · {inner.get('lon', '')}, {inner.get('lat', '')}"
+            f"{people} · {inner.get('lon', '')}, {inner.get('lat', '')}"
         )
     if kind == "closure" and isinstance(inner, Mapping):
         geo = inner.get("geometry")
         gtype = geo.get("type", "?") if isinstance(geo, Mapping) else "—"
         speed = float(inner.get("speed_factor", 0) or 0)
-        return f"{inner.get('name', '')} · {gtype} · " + (
-            "封闭" if speed == 0 else f"限速 ×{speed:g}"
-        )
+        how = tr("封闭") if speed == 0 else tr("限速 ×{f:g}").format(f=speed)
+        return f"{inner.get('name', '')} · {gtype} · {how}"
     if kind == "escalate":
-        return f"{raw.get('level', '')} · {raw.get('people', '')} 人"
+        return f"{raw.get('level', '')} · " + tr("{n} 人").format(n=raw.get("people", ""))
     return ""
 
 

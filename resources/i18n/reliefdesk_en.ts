@@ -3219,5 +3219,17 @@
         <source>方案基于共享数据库数据版本 {v} 计算；计算期间其他席位修改了 {n} 处：{what}。请核对或重新生成</source>
         <translation>The plan was solved against shared database data version {v}; other desks changed {n} records meanwhile: {what}. Check it or solve again</translation>
     </message>
+    <message>
+        <source>演练开始</source>
+        <translation>Drill start</translation>
+    </message>
+    <message>
+        <source>决定记录</source>
+        <translation>Decision log</translation>
+    </message>
+    <message>
+        <source>限速 ×{f:g}</source>
+        <translation>slowed ×{f:g}</translation>
+    </message>
 </context>
 </TS>
