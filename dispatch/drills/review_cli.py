@@ -18,7 +18,7 @@ from typing import Any
 from reportlab.platypus import KeepTogether
 
 from dispatch.drills.compare_cli import _build, write_sheets
-from dispatch.drills.maps import ground_layers, pair_layers
+from dispatch.drills.maps import ground_layers, pair_layers, plan_layers
 from dispatch.drills.review import (
     ReportDeadlines,
     default_replan,
@@ -261,8 +261,14 @@ def run_review_cli(
         if pair is None:
             continue
         in_force, proposed = pair
-        if in_force is None:
-            continue  # nothing in force: the table says what the optimiser would send
+        if in_force is None:  # nothing in force: what the optimiser would have sent
+            caption = clean_text(
+                f"{_t(m['time'])}（{m['trigger']}）：无生效方案；当时信息下的优化方案 "
+                f"{proposed.number}",
+                200,
+            )
+            maps.append((caption, plan_layers(ground, proposed)))
+            continue
         caption = clean_text(
             f"{_t(m['time'])}（{m['trigger']}）：蓝色 = 生效方案 {in_force.number}，"
             f"橙色 = 当时信息下的优化方案",
