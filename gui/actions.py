@@ -84,10 +84,14 @@ def build_actions(window: QMainWindow) -> None:
     w.act_tiles = _action("底图瓦片地址…", w.ask_tile_url)
     w.act_about = _action("关于与数据来源", w.about)
 
+
     w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip=tr_noop("各类设施的可达时间、覆盖率与盲区"))
     w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip=tr_noop("各储备库应储多少、缺口与采购清单"))
     w.act_sites = _action("选址…", lambda: _open_sites(w), tip=tr_noop("储备库等设施应建在哪里（规划）"))
     w.act_warnings = _action("预警与预置…", lambda: _open_warnings(w), tip=tr_noop("发布预警，预置物资与队伍"))
+    w.act_review = _action(
+        "事件复盘…", lambda: _open_review(w), tip=tr_noop("事件记录的时间线与信息报告时限（只读）")
+    )
     # menus
     mb = w.menuBar()
     w.file_menu = mb.addMenu(tr("文件(&F)"))
@@ -140,7 +144,10 @@ def build_actions(window: QMainWindow) -> None:
     w.planning_menu.addAction(w.act_coverage)
     w.planning_menu.addAction(w.act_stock)
     w.planning_menu.addAction(w.act_sites)
+
     w.planning_menu.addAction(w.act_warnings)
+    w.planning_menu.addSeparator()
+    w.planning_menu.addAction(w.act_review)
     w.help_menu = mb.addMenu(tr("帮助(&H)"))
     w.help_menu.addAction(w.act_about)
     # toolbar
@@ -212,3 +219,10 @@ def _open_sites(window: QMainWindow) -> Any:
     from gui.docks.sites_dialog import open_sites_dialog
 
     return open_sites_dialog(window)
+
+
+def _open_review(window: QMainWindow) -> Any:
+    """规划 → 事件复盘… (read-only; the dialog module is imported on first use)."""
+    from gui.docks.review_dialog import open_review_dialog
+
+    return open_review_dialog(window)

@@ -270,11 +270,13 @@ def history_ws(tmp_path_factory: pytest.TempPathFactory, demo_workspace_path: Pa
 
 
 @pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdfinfo, pdftotext) not installed")
-def test_review_cli(history_ws: Path, tmp_path: Path) -> None:
+def test_review_cli(history_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = history_ws.read_bytes()
     out = tmp_path / "rv"
-    proc = _app("review", history_ws, "--out", out, "--incident", "INC-002", "--seconds", "0.5")
-    assert proc.returncode == 0, proc.stderr
+    code, err = _main(
+        capsys, "review", history_ws, "--out", out, "--incident", "INC-002", "--seconds", "0.5"
+    )
+    assert code == 0, err
     assert history_ws.read_bytes() == before  # only read
     data = json.loads((out / "review.json").read_text(encoding="utf-8"))
     rep = data["reports"]
@@ -315,3 +317,23 @@ def test_review_bad_input(
         line = err.strip()
         assert line.startswith("error:") and says in line and "\n" not in line, line
         assert not out.exists()
+
+
+def test_review_dialog_read_only(
+    qtbot: Any, demo_scenario: Any, log_docs: dict[str, dict[str, str]]
+) -> None:
+    """规划 → 事件复盘…: the same rows as review.xlsx, overdue reports red, nothing editable."""
+    from PyQt6.QtCore import Qt
+
+    from gui.docks.review_dialog import OVERDUE_BG, ReviewDialog
+
+    dlg = ReviewDialog(None, demo_scenario, log_docs)
+    qtbot.addWidget(dlg)
+    assert dlg.timeline.rowCount() == 5 and dlg.reports.rowCount() == 3
+    states = {dlg.reports.item(r, 0).text(): r for r in range(dlg.reports.rowCount())}
+    names = {i.id: i.name for i in demo_scenario.incidents}
+    late = dlg.reports.item(states[names["INC-001"]], 7)
+    assert late.text() == "迟报" and late.background().color().name() == OVERDUE_BG
+    on_time = dlg.reports.item(states[names["INC-002"]], 7)
+    assert on_time.background().color().name() != OVERDUE_BG
+    assert not late.flags() & Qt.ItemFlag.ItemIsEditable

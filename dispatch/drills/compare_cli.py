@@ -99,7 +99,7 @@ def _read_plan(path: Path, what: str) -> Plan:
         raise ValidationError(f"{what}: cannot read {path}: {exc}") from None
     try:
         return Plan.from_json(text)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValidationError(f"{what}: {path} is not a dispatch plan: {exc}") from None
 
 

@@ -429,6 +429,8 @@ def review(
 
     ``replan(known_scenario, when)`` makes the optimiser's plan at a moment (None: no re-runs);
     ``as_of``: when unreported incidents are judged (default: now, or the last log time if later).
+    A re-planned moment also carries ``"_plans"``: the plan in force (or None) and the proposed
+    plan as objects, for maps; :mod:`dispatch.drills.review_cli` removes them before writing.
     """
     if incident is not None and incident not in {i.id for i in scenario.incidents}:
         have = "、".join(i.id for i in scenario.incidents) or "无"

@@ -18,7 +18,7 @@ from typing import Any
 from reportlab.platypus import KeepTogether
 
 from dispatch.drills.compare_cli import _build, write_sheets
-from dispatch.drills.maps import ground_layers, pair_layers
+from dispatch.drills.maps import ground_layers, pair_layers, plan_layers
 from dispatch.drills.review import (
     ReportDeadlines,
     default_replan,
@@ -53,7 +53,7 @@ REPORT_HEADERS = (
     "应报时间",
     "首报",
     "状态",
-    "超时(分)",
+    "超时",
 )
 MOMENT_HEADERS = (
     "时刻",
@@ -84,11 +84,22 @@ def timeline_rows(data: Mapping[str, Any]) -> list[list[Any]]:
     ]  # fmt: skip
 
 
+def _late(minutes: float | None) -> str:
+    """Minutes late for people: 分钟 up to 2 h, then 小时, then 天."""
+    if not minutes:
+        return "—"
+    if minutes < 120:
+        return f"{minutes:g} 分钟"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} 小时"
+    return f"{minutes / 1440:.1f} 天"
+
+
 def report_rows(data: Mapping[str, Any]) -> list[list[Any]]:
     return [
         [r["name"], r["level"], r["category"], _t(r["received"]),
          "—" if r["deadline_min"] is None else f"{r['deadline_min']:g}", _t(r["due"]),
-         _t(r["first_report"]), r["state"], "—" if not r["late_min"] else f"{r['late_min']:g}"]
+         _t(r["first_report"]), r["state"], _late(r["late_min"])]
         for r in data["reports"]
     ]  # fmt: skip
 
@@ -250,8 +261,14 @@ def run_review_cli(
         if pair is None:
             continue
         in_force, proposed = pair
-        if in_force is None:
-            continue  # nothing in force: the table says what the optimiser would send
+        if in_force is None:  # nothing in force: what the optimiser would have sent
+            caption = clean_text(
+                f"{_t(m['time'])}（{m['trigger']}）：无生效方案；当时信息下的优化方案 "
+                f"{proposed.number}",
+                200,
+            )
+            maps.append((caption, plan_layers(ground, proposed)))
+            continue
         caption = clean_text(
             f"{_t(m['time'])}（{m['trigger']}）：蓝色 = 生效方案 {in_force.number}，"
             f"橙色 = 当时信息下的优化方案",

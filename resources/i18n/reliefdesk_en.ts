@@ -3231,5 +3231,77 @@
         <source>限速 ×{f:g}</source>
         <translation>slowed ×{f:g}</translation>
     </message>
+    <message>
+        <source>事件复盘…</source>
+        <translation>After-action review…</translation>
+    </message>
+    <message>
+        <source>事件记录的时间线与信息报告时限（只读）</source>
+        <translation>Timeline of the event log and information-report deadlines (read-only)</translation>
+    </message>
+    <message>
+        <source>事件复盘</source>
+        <translation>After-action review</translation>
+    </message>
+    <message>
+        <source>无法复盘：</source>
+        <translation>Cannot review: </translation>
+    </message>
+    <message>
+        <source>时间线</source>
+        <translation>Timeline</translation>
+    </message>
+    <message>
+        <source>信息报告时限</source>
+        <translation>Report deadlines</translation>
+    </message>
+    <message>
+        <source>接报到下达</source>
+        <translation>Report to issued plan</translation>
+    </message>
+    <message>
+        <source>信息报告时限自接报起算（默认值及依据见 README；红色：迟报或逾期未报）。与优化方案的对比需重新求解，请运行 python app.py review 工作区 --out 目录。</source>
+        <translation>Report deadlines count from the first report received (defaults and their sources: README; red: reported late or overdue). The comparison with the optimiser re-solves at each moment: run python app.py review WORKSPACE --out DIR.</translation>
+    </message>
+    <message>
+        <source>事件编号</source>
+        <translation>Incident ID</translation>
+    </message>
+    <message>
+        <source>内容</source>
+        <translation>Entry</translation>
+    </message>
+    <message>
+        <source>当时已知</source>
+        <translation>Known then</translation>
+    </message>
+    <message>
+        <source>生效方案</source>
+        <translation>Plan in force</translation>
+    </message>
+    <message>
+        <source>时限(分)</source>
+        <translation>Deadline (min)</translation>
+    </message>
+    <message>
+        <source>应报时间</source>
+        <translation>Report due</translation>
+    </message>
+    <message>
+        <source>首报</source>
+        <translation>First report</translation>
+    </message>
+    <message>
+        <source>超时</source>
+        <translation>Overdue by</translation>
+    </message>
+    <message>
+        <source>首个覆盖该事件的方案下达</source>
+        <translation>First plan covering it issued</translation>
+    </message>
+    <message>
+        <source>用时(分)</source>
+        <translation>Minutes</translation>
+    </message>
 </context>
 </TS>
