@@ -142,12 +142,20 @@ def _exact(plan: Plan) -> bool:
     return all(s.status.value == "OPTIMAL" for s in plan.stages if s.stage in _EXACT_STAGES)
 
 
+def _route_shape(plan: Plan) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+    """Each vehicle's trips as stop ids: equal shapes mean the routing stage chose alike."""
+    return sorted(
+        (r.vehicle_id, tuple(tuple(st.site_id for st in t.stops) for t in r.trips))
+        for r in plan.routes
+    )
+
+
 def test_same_script_and_seed_same_scorecard(ws: Path, tmp_path: Path) -> None:
     """Two runs of a 2-inject script, 2 s per step, seed 7: the solver-decided figures agree
     wherever both runs' exact stages proved their optimum (the routing stage is time-limited
     PyVRP with the seed; CP-SAT runs 8 workers under a time limit, so a stage cut short on a
     loaded machine may pick another solution — then neither that step nor the ones re-planned
-    from it are compared)."""
+    from it are compared; the orders changed are compared where both runs' routes agree)."""
     import app
 
     script = json.loads(EXAMPLE.read_text(encoding="utf-8"))
@@ -172,6 +180,8 @@ def test_same_script_and_seed_same_scorecard(ws: Path, tmp_path: Path) -> None:
         assert {k: x["metrics"][k] for k in DETERMINISTIC_KEYS} == {
             k: y["metrics"][k] for k in DETERMINISTIC_KEYS
         }, stages
+        if _route_shape(pa) != _route_shape(pb):
+            break  # the time-limited routing stopped at another solution: later steps differ
         assert x["changed_orders"] == y["changed_orders"], stages
     if compared == 0:
         pytest.skip("machine too loaded: no step's exact stages proved optimal within 2 s")
