@@ -13,8 +13,8 @@ The pipeline is Qt's own (``tools/translations.py``, ``make translations``):
 
 In the Chinese UI, Qt's own catalogue (``qtbase_zh_CN.qm`` from the Qt translations folder)
 translates standard buttons (OK/Cancel/Yes/No/Save/Discard) and the file dialogs; the English UI
-loads none. :func:`install_language` swaps the translators; Qt then sends every widget a
-``LanguageChange`` event, and the window re-words itself (``MainWindow.retranslate``).
+loads none. :func:`install_language` swaps the translators; ``MainWindow.set_language`` then
+re-words the open window (:func:`gui.retranslate.retranslate_window`): no restart.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 Qt's ``lupdate`` finds literal calls — ``tr("中文")`` and ``_action("中文", …)`` — in the sources.
 Strings that reach :func:`gui.i18n.tr` through a variable (enum values, table headers, layer
 names, combo-box choices defined once in gis/ or dispatch/) are invisible to it;
-:func:`data_strings` lists them from their one definition, and ``tools/update_translations.py``
+:func:`data_strings` lists them from their one definition, and ``tools/translations.py``
 hands them to ``lupdate`` as one generated file. A new ``tr(variable)`` whose values are not
 listed here makes ``tests/test_translations.py`` fail (its translation would be "vanished").
+Strings :data:`gis.phrases.EN` defines (domain words shared with the plain-Python outputs) are
+left out: :func:`gui.i18n.tr` finds their English there.
 """
 
 from __future__ import annotations
@@ -22,29 +24,6 @@ def data_strings() -> list[str]:
         if s and s not in seen and s not in EN:
             seen[s] = None
     return list(seen)
-
-
-def phrase_strings() -> list[str]:
-    """The domain words the GUI shows whose English is in :data:`gis.phrases.EN` (and must
-    be: ``tests/test_translations.py``)."""
-    from dispatch.planning.stock import CATEGORY_SUBTYPE
-    from dispatch.results import Reason
-    from gis.catalogue import load_materials, load_plan_templates
-    from gis.vocabulary import (
-        STANDARD_SKILLS,
-        DemandKind,
-        ShelterClass,
-        ShelterSetting,
-        StockpileLevel,
-    )
-
-    out: list[str] = [m.unit for m in load_materials()]
-    out += [m.category for m in load_materials()]
-    out += list(STANDARD_SKILLS) + list(load_plan_templates())
-    out += list(CATEGORY_SUBTYPE)
-    for enum in (StockpileLevel, ShelterSetting, ShelterClass, DemandKind, Reason):
-        out += [s.value for s in enum]
-    return out
 
 
 def _iter_data_strings() -> Iterator[str]:

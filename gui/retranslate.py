@@ -7,7 +7,7 @@ message of the translation table — a Chinese source, or the English translatio
 replaced by the same message in the new language. Texts that are not messages (place names,
 ids, numbers, formatted sentences) are left alone; views that format their texts
 (tables, the plan overview, the map) re-word themselves when the window asks them to
-(``MainWindow.retranslate``).
+(:func:`retranslate_window`, called by ``MainWindow.set_language``).
 
 :func:`ui_texts` is the same walk read-only: the English-UI test uses it to list what shows.
 """

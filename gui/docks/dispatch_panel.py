@@ -695,8 +695,11 @@ class DispatchPanel(QDockWidget):
         """Approve the shown plan (asks for the name, with the review, when ``name`` is None)."""
         return self.change_status(PlanStatus.APPROVED, name, note, allow_partial=allow_partial)
 
-    def export(self, folder: Path | str | None = None, *, open_pdf: bool = True) -> Job | None:
-        """Write the orders of the shown plan to ``folder`` in the background (asks if None)."""
+    def export(
+        self, folder: Path | str | None = None, *, open_pdf: bool = True, language: str = "zh_CN"
+    ) -> Job | None:
+        """Write the orders of the shown plan to ``folder`` in the background (asks if None);
+        ``language``: of plan.csv (Chinese for the teams by default)."""
         if self.plan is None:
             return None
         if folder is None:
@@ -705,7 +708,7 @@ class DispatchPanel(QDockWidget):
             if not chosen:
                 return None
             folder = Path(chosen) / self.plan.number
-        return self.controller.export(Path(folder), open_pdf=open_pdf)
+        return self.controller.export(Path(folder), open_pdf=open_pdf, language=language)
 
     def _on_exported(self, done: ExportDone) -> None:
         self._update_buttons()
