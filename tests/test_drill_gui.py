@@ -224,3 +224,36 @@ def test_auto_replan_cancel_keeps_the_best_plan(desk, qtbot) -> None:
     assert plan.status.value == "已下达"
     assert not panel.cancel_button.isEnabled() and panel.step_button.isEnabled()
     panel.toggle_run()
+
+
+def test_window_hands_drawings_to_the_drill_only_when_asked(qapp, tmp_path, monkeypatch) -> None:
+    """In the main window: a closure drawn without the 演练 dock asking is the workspace's (as
+    before the dock existed); one the dock asked for opens its inject form and leaves the
+    workspace alone; Esc withdraws the request."""
+    from datetime import datetime
+
+    from gui.docks.drill_panel import install_drill_panel
+    from gui.main_window import MainWindow
+
+    for var in ("SETTINGS", "RECOVERY", "LOG"):
+        monkeypatch.setenv(f"RELIEFDESK_{var}_DIR", str(tmp_path / var.lower()))
+    w = MainWindow(interactive=False)
+    try:
+        panel = w.drill_panel
+        assert install_drill_panel(w) is panel  # installed once
+        point = json.dumps({"type": "Point", "coordinates": [105.9, 28.8]})
+        w.map.bridge.sig_closure_drawn.emit(point)
+        assert len(w.session.scenario.closures) == 1
+        panel.controller.new_script("窗口测试", datetime(2026, 7, 12, 10, 0))
+        panel.draw_closure("point")
+        assert panel.pending == "closure"
+        w.map.bridge.sig_closure_drawn.emit(point)
+        assert panel.dialog is not None and panel.dialog.kind.currentData() == "closure"
+        assert len(w.session.scenario.closures) == 1
+        panel.dialog.reject()
+        panel.place_incident()
+        w.act_cancel.trigger()  # Esc: the next click is not the drill's
+        assert panel.pending is None and panel.on_map_clicked(105.9, 28.8) is None
+    finally:
+        w.session.undo_stack.setClean()
+        w.close()

@@ -576,6 +576,11 @@ class DispatchPanel(QDockWidget):
             text += tr("；动用安全库存 {n} 项").format(n=len(plan.safety_releases))
         return text
 
+    def refresh_stale(self) -> None:
+        """Say again whether the plan shown is stale (the scenario runs plan changed without
+        the session's changing: a drill's inject, :mod:`gui.docks.drill_panel`)."""
+        self._update_stale()
+
     def _update_stale(self) -> None:
         if self.controller.stale:
             self.stale.setText(tr("场景已修改：此方案基于修改前的数据，建议重新生成"))

@@ -693,6 +693,7 @@ def install_drill_panel(window: Any) -> DrillPanel:
     bridge.sig_closure_drawn.disconnect(window.add_closure_from_geojson)
     bridge.sig_closure_drawn.connect(panel.on_closure_drawn)
     window.act_cancel.triggered.connect(panel.cancel_pending)
+    controller.sig_drill_scenario.connect(lambda _s: window.dispatch_panel.refresh_stale())
     window.sig_map_drawn.connect(panel.redraw_drill)
     return panel
 
