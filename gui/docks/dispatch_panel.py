@@ -78,6 +78,7 @@ from gui.docks.plan_tables import (
     PlanTables,
     fill_plan_tables,
     incident_overview_rows,
+    plan_shares_text,
 )
 from gui.docks.team_constraints import TeamConstraintTools
 from gui.i18n import current_language, tr, tr_noop
@@ -539,7 +540,7 @@ class DispatchPanel(QDockWidget):
             t=len(plan.assignment),
             o=len(plan.orders),
         )
-        text += "\n" + self._shares_text(plan)
+        text += "\n" + plan_shares_text(plan)
         for a in plan.approvals:
             text += "\n" + tr("{action}：{who}　{when}").format(
                 action=tr(a.action), who=a.who, when=f"{a.when:%Y-%m-%d %H:%M:%S}"
@@ -547,34 +548,6 @@ class DispatchPanel(QDockWidget):
             if a.note:
                 text += tr("　{note}").format(note=a.note)
         self.summary.setText(text)
-
-    @staticmethod
-    def _shares_text(plan: Plan) -> str:
-        """Served and on-time shares, late and unmet lines, safety stock released (translated)."""
-        from dispatch.timeliness import plan_timeliness
-
-        def pct(x: float | None) -> str:
-            return "—" if x is None else f"{100 * x:.0f}%"
-
-        tl = plan_timeliness(plan)
-        hard = plan.inputs.options.get("hard_deadlines")  # the mode the plan was made with
-        mode = "" if hard is None else (tr("硬时限") if hard else tr("软时限"))
-        text = tr("{mode}　").format(mode=mode) if mode else ""
-        text += tr("物资满足 {s}，按时 {o}；人员满足 {ss}，按时 {so}").format(
-            s=pct(tl.served_fraction),
-            o=pct(tl.on_time_fraction),
-            ss=pct(tl.staff_fraction),
-            so=pct(tl.staff_on_time_fraction),
-        )
-        if tl.late_lines:
-            text += tr("；迟到 {n} 项（最长 {m} 分钟）").format(
-                n=tl.late_lines, m=max(1, round(tl.worst_late_s / 60))
-            )
-        if tl.unmet_lines:
-            text += tr("；未满足 {n} 项").format(n=tl.unmet_lines)
-        if plan.safety_releases:
-            text += tr("；动用安全库存 {n} 项").format(n=len(plan.safety_releases))
-        return text
 
     def refresh_stale(self) -> None:
         """Say again whether the plan shown is stale (the scenario runs plan changed without
