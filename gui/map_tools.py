@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,11 @@ class TileSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:  # noqa: N802 (Qt name)
         zxy = parse_tile_path(job.requestUrl().path())
-        data = self.tiles.tile(*zxy, decompress=True) if (self.tiles is not None and zxy) else None
+        try:
+            data = self.tiles.tile(*zxy, decompress=True) if (self.tiles and zxy) else None
+        except sqlite3.Error as exc:  # the file changed or went away under us: no tile
+            log.warning("tile %s from %s: %s", zxy, self.tiles.path if self.tiles else "", exc)
+            data = None
         if data is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
