@@ -220,11 +220,11 @@ def export_view(
 
 
 def export_view_dialog(window: Any) -> None:
-    start = default_dir(window.session.path) / f"{window.session.scenario.name or 'map'}.png"
+    start = str(default_dir(window.session.path) / f"{window.session.scenario.name or 'map'}.png")
     path, _ = QFileDialog.getSaveFileName(
         window,
         tr("导出当前地图视图"),
-        str(start),
+        start,
         tr("PNG 图片 (*.png);;PDF 文档 (*.pdf)"),
     )
     if not path:

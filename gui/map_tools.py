@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,11 @@ class TileSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:  # noqa: N802 (Qt name)
         zxy = parse_tile_path(job.requestUrl().path())
-        data = self.tiles.tile(*zxy, decompress=True) if (self.tiles is not None and zxy) else None
+        try:
+            data = self.tiles.tile(*zxy, decompress=True) if (self.tiles and zxy) else None
+        except sqlite3.Error as exc:  # the file changed or went away under us: no tile
+            log.warning("tile %s from %s: %s", zxy, self.tiles.path if self.tiles else "", exc)
+            data = None
         if data is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
@@ -200,8 +205,11 @@ class MapToolsController(QObject):
         self._roads_of: Any = None
         self._roads: list[Place] = []
         window.map.bridge.sig_measured.connect(self.on_measured)
-        window.session.sig_workspace_loaded.connect(self.rebuild_index)
-        window.session.sig_scenario_changed.connect(lambda *_a: self.rebuild_index())
+        # the index is rebuilt when the search is used, not on every edit (a 10k-facility
+        # workspace would pay for it on each move)
+        self._stale = True
+        window.session.sig_workspace_loaded.connect(self.invalidate)
+        window.session.sig_scenario_changed.connect(lambda *_a: self.invalidate())
 
     # ---- measuring ----
 
@@ -227,7 +235,17 @@ class MapToolsController(QObject):
 
     # ---- search ----
 
+    def invalidate(self) -> None:
+        self._stale = True
+
+    def ensure_index(self) -> PlaceIndex:
+        """The place index of the current scenario (rebuilt if it changed since)."""
+        if self._stale:
+            self.rebuild_index()
+        return self.index
+
     def rebuild_index(self) -> None:
+        self._stale = False
         s = self.w.session
         if self._roads_of is not s.road_edges:  # roads change rarely, entities often
             self._roads_of, self._roads = s.road_edges, road_places(s.road_edges)
@@ -247,9 +265,12 @@ class MapToolsController(QObject):
         comp.setMaxVisibleItems(15)
         box.setCompleter(comp)
         comp.activated.connect(lambda text: self.fly_to_text(text))
+        box.installEventFilter(_FocusFilter(box, self.ensure_index))
+        box.textEdited.connect(lambda _t: self.ensure_index())
         box.returnPressed.connect(lambda: self.fly_to_text(box.text()))
 
     def fly_to_text(self, text: str) -> Place | None:
+        self.ensure_index()
         place = self._entries.get(text)
         if place is None:
             hits = self.index.search(text, limit=1)
@@ -284,6 +305,19 @@ class MapToolsController(QObject):
             QGuiApplication.clipboard().setText(self._coords)
             self.w.statusBar().showMessage(tr("已复制坐标：{c}").format(c=self._coords), 5000)
         return self._coords
+
+
+class _FocusFilter(QObject):
+    def __init__(self, parent: QObject, slot: Any) -> None:
+        super().__init__(parent)
+        self._slot = slot
+
+    def eventFilter(self, obj: QObject, event: Any) -> bool:  # noqa: N802 (Qt name)
+        from PyQt6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.FocusIn:
+            self._slot()
+        return False
 
 
 class _ClickFilter(QObject):
@@ -363,7 +397,6 @@ def install_map_tools(window: QMainWindow) -> None:
     w.coord_label.setMinimumWidth(360)
     w.coord_label.setCursor(Qt.CursorShape.PointingHandCursor)
     w.coord_label.installEventFilter(_ClickFilter(w.coord_label, tools.copy_coordinates))
-    tools.rebuild_index()
     w.basemap.load_choice()
 
 

@@ -190,6 +190,11 @@ def test_measure_distance_and_area(qtbot, win) -> None:
 
 
 def test_search_flies_to_the_place(qtbot, win) -> None:
+    # the index follows the scenario lazily: rebuilt when the search is used after an edit
+    win.map_tools.invalidate()
+    win.search_box.setFocus()
+    qtbot.waitUntil(lambda: not win.map_tools._stale, timeout=TIMEOUT_MS)
+    assert len(win.map_tools.index) > 100
     town = win.session.scenario.townships[5]
     place = win.map_tools.fly_to_text(town.name)
     assert place is not None and place.kind == "township"
