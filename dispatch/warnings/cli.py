@@ -177,6 +177,7 @@ def preposition_json(plan: PrepositionPlan, scenario: Any) -> dict[str, Any]:
             f"受威胁人口：预警危险源 {req.radius_m:g} 米内的需求点",
             "储备库原地不动且保留安全库存：储备库的县域覆盖率不因预置而改变",
             "其余县域覆盖率按救援队伍计（预置会移动的力量）",
+            "预警区域内的储备库仍按现有库存计入（未模拟其损毁）",
         ],
     }
 
