@@ -11,6 +11,10 @@ database ``reliefdesk`` owned by ``rd_admin``, migrates it
     RELIEFDESK_DB_ADMIN=postgresql://rd_admin:…@127.0.0.1:PORT/reliefdesk
     RELIEFDESK_DB_OPERATOR=…  RELIEFDESK_DB_PLANNER=…  RELIEFDESK_DB_VIEWER=…
 
+When the ``postgres`` user cannot reach the checkout (under a 0700 ``/root``), the server's own
+files (data, socket, log) go to ``/var/tmp/reliefdesk-db-<hash>`` instead, recorded in
+``.db/server_dir``; the URLs stay in ``.db/urls.env``.
+
 Running it again is harmless (starts the cluster if stopped, re-checks roles and schema).
 ``stop``: ``pg_ctl stop -m fast``.
 """
