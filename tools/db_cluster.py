@@ -11,12 +11,17 @@ database ``reliefdesk`` owned by ``rd_admin``, migrates it
     RELIEFDESK_DB_ADMIN=postgresql://rd_admin:…@127.0.0.1:PORT/reliefdesk
     RELIEFDESK_DB_OPERATOR=…  RELIEFDESK_DB_PLANNER=…  RELIEFDESK_DB_VIEWER=…
 
+When the ``postgres`` user cannot reach the checkout (under a 0700 ``/root``), the server's own
+files (data, socket, log) go to ``/var/tmp/reliefdesk-db-<hash>`` instead, recorded in
+``.db/server_dir``; the URLs stay in ``.db/urls.env``.
+
 Running it again is harmless (starts the cluster if stopped, re-checks roles and schema).
 ``stop``: ``pg_ctl stop -m fast``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -30,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DB_DIR = Path(os.environ.get("RELIEFDESK_DB_DIR", ROOT / ".db"))
-DATA = DB_DIR / "data"
-RUN = DB_DIR / "run"
-LOG = DB_DIR / "postgres.log"
+#: where the server's own files are (data, socket, log): normally DB_DIR; a checkout the
+#: ``postgres`` user cannot reach (under a 0700 /root, say) gets a folder in /var/tmp instead
+SERVER_DIR_FILE = DB_DIR / "server_dir"
 PORT_FILE = DB_DIR / "port"
 URLS = DB_DIR / "urls.env"
 BIN = Path("/usr/lib/postgresql/15/bin")
@@ -43,6 +48,39 @@ ENV_NAMES = {
     "rd_planner": "RELIEFDESK_DB_PLANNER",
     "rd_viewer": "RELIEFDESK_DB_VIEWER",
 }
+
+
+def _reachable_by_server(path: Path) -> bool:
+    if os.geteuid() != 0:
+        return True
+    probe = ["runuser", "-u", "postgres", "--", "test", "-x", str(path)]
+    return subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
+
+
+def _server_dir(create: bool) -> Path:
+    if SERVER_DIR_FILE.exists():
+        return Path(SERVER_DIR_FILE.read_text().strip())
+    if not create:
+        return DB_DIR
+    where = DB_DIR
+    if not _reachable_by_server(DB_DIR):
+        tag = hashlib.sha256(str(DB_DIR.resolve()).encode()).hexdigest()[:12]
+        where = Path("/var/tmp") / f"reliefdesk-db-{tag}"
+        where.mkdir(mode=0o755, exist_ok=True)
+        print(f"the postgres user cannot reach {DB_DIR}: server files in {where}")
+    SERVER_DIR_FILE.write_text(f"{where}\n")
+    return where
+
+
+def _set_server_paths(create: bool) -> None:
+    global DATA, RUN, LOG
+    server = _server_dir(create)
+    DATA, RUN, LOG = server / "data", server / "run", server / "postgres.log"
+
+
+DATA = DB_DIR / "data"
+RUN = DB_DIR / "run"
+LOG = DB_DIR / "postgres.log"
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -103,6 +141,7 @@ def start() -> int:
         )
         return 1
     DB_DIR.mkdir(exist_ok=True)
+    _set_server_paths(create=True)
     RUN.mkdir(exist_ok=True)
     RUN.chmod(0o700)  # the socket trusts local connections: only the server's user (and root)
     if not (DATA / "PG_VERSION").exists():
@@ -194,6 +233,7 @@ def start() -> int:
 
 
 def stop() -> int:
+    _set_server_paths(create=False)
     if not _running():
         print("the cluster is not running")
         return 0

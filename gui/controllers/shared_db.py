@@ -50,7 +50,7 @@ class SharedDbController(QObject):
         self.sending = False
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
-        self._refresh.setInterval(500)  # a burst of changes → one pull
+        self._refresh.setInterval(200)  # a burst of changes → one pull
         self._refresh.timeout.connect(self._refresh_if_foreign)
         self.sig_change.connect(self._on_change)
         self.sig_connection.connect(self._on_connection)
