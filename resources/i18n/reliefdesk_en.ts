@@ -2311,5 +2311,9 @@
         <source>工厂</source>
         <translation>Factory</translation>
     </message>
+    <message>
+        <source>建议新建（候选站点）</source>
+        <translation>Proposed new (candidate site)</translation>
+    </message>
 </context>
 </TS>
