@@ -2315,5 +2315,9 @@
         <source>建议新建（候选站点）</source>
         <translation>Proposed new (candidate site)</translation>
     </message>
+    <message>
+        <source>库容(m³)</source>
+        <translation>Capacity (m³)</translation>
+    </message>
 </context>
 </TS>
