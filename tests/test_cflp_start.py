@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dispatch.planning.cflp_start import cflp_greedy_open, transport_shares
 from dispatch.planning.location import (
     CFLP_FULL_LINK_PAIRS,
     LocationOptions,
     LocationProblem,
-    _transport_shares,
-    cflp_greedy_open,
     solve_cflp,
 )
 from dispatch.results import Status
@@ -34,7 +33,7 @@ def test_greedy_start_is_feasible_and_kept() -> None:
     assert cost.size > CFLP_FULL_LINK_PAIRS  # the large-model path
     opened = cflp_greedy_open(cost, demand, cap, fixed)
     assert cap[opened].sum() >= demand.sum() and opened.sum() < len(opened)
-    shares = _transport_shares(cost, demand, cap, opened)
+    shares = transport_shares(cost, demand, cap, opened)
     assert shares is not None
     assert np.allclose(shares.sum(axis=0), 1.0) and not shares[~opened].any()
     assert ((shares * demand[None, :]).sum(axis=1) <= cap + 1e-6).all()
