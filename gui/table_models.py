@@ -93,6 +93,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("库存总量", lambda e, s: sum(e.inventory.values())),
         Column("车辆", lambda e, s: len(e.vehicles)),
         Column("联系方式", lambda e, s: e.contact),
+        Column("库容(m³)", lambda e, s: e.capacity_m3),  # None (not stated): empty
         Column("经度", lambda e, s: e.location.lon, _coord),
         Column("纬度", lambda e, s: e.location.lat, _coord),
     ),

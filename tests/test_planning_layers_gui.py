@@ -120,6 +120,11 @@ def test_stockpile_form_keeps_capacity_and_dates(desk) -> None:
     dlg.capacity.setValue(640.5)
     assert dlg.try_accept()
     assert dlg.entity.capacity_m3 == 640.5 and dlg.entity.expiry_dates == {code: date(2030, 1, 1)}
+    # the stockpiles table shows it (empty where not stated)
+    model = EntityTableModel("stockpiles", session.scenario.upsert(dlg.entity))
+    col = [c.header for c in COLUMNS["stockpiles"]].index("库容(m³)")
+    shown = [model.data(model.index(r, col)) for r in range(model.rowCount())]
+    assert shown.count("640.5") == 1 and shown.count("") == len(shown) - 1
     dlg = StockpileDialog(session.scenario, dlg.entity)
     dlg.capacity.setValue(0)  # cleared: not stated again
     assert dlg.try_accept() and dlg.entity.capacity_m3 is None

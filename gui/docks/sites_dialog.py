@@ -187,7 +187,11 @@ class SitesDialog(QDialog):
         for i, c in enumerate(shown):
             cells = [
                 c.name,
-                tr("现有") if c.existing else tr("建议新建"),
+                tr("现有")
+                if c.existing
+                else tr("建议新建（候选站点）")
+                if c.source == "candidate_sites"
+                else tr("建议新建"),
                 f"{c.lon:.5f}",
                 f"{c.lat:.5f}",
             ]

@@ -3303,5 +3303,13 @@
         <source>用时(分)</source>
         <translation>Minutes</translation>
     </message>
+    <message>
+        <source>建议新建（候选站点）</source>
+        <translation>Proposed new (candidate site)</translation>
+    </message>
+    <message>
+        <source>库容(m³)</source>
+        <translation>Capacity (m³)</translation>
+    </message>
 </context>
 </TS>
