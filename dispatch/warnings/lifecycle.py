@@ -43,6 +43,8 @@ __all__ = [
     "find_preposition",
     "preposition_number",
     "read_prepositions",
+    "step",
+    "stepped",
     "with_preposition",
 ]
 
@@ -144,6 +146,20 @@ def find_preposition(
     raise ValidationError(f"工作区中没有预置方案 {number}")
 
 
+def step(
+    documents: Mapping[str, Mapping[str, str]] | None,
+    number: str,
+    to: PlanStatus | str,
+    who: str,
+    when: datetime,
+    note: str = "",
+) -> tuple[PrepositionRecord, dict[str, str]]:
+    """The stored record ``number`` moved to ``to``, and the step's event-log entry."""
+    before = find_preposition(documents, number)
+    after = before.transition(to, who, when, note)
+    return after, step_log_entry(before, after, noun="预置方案", key="preposition")
+
+
 def stepped(
     documents: Mapping[str, Mapping[str, str]] | None,
     number: str,
@@ -152,10 +168,8 @@ def stepped(
     when: datetime,
     note: str = "",
 ) -> tuple[PrepositionRecord, dict[str, dict[str, str]]]:
-    """The record moved to ``to`` and ``documents`` with it stored and the step logged."""
-    before = find_preposition(documents, number)
-    after = before.transition(to, who, when, note)
-    log = step_log_entry(before, after, noun="预置方案", key="preposition")
+    """The record moved to ``to`` (:func:`step`) and ``documents`` with it stored and logged."""
+    after, log = step(documents, number, to, who, when, note)
     return after, with_log_entry(with_preposition(documents, after), log, now=when)
 
 
