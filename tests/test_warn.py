@@ -187,7 +187,7 @@ def test_bad_inputs_exit_2(
     assert not out.exists() and sha(path) == before
 
 
-def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path) -> None:
+def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path, capsys: Any) -> None:
     import app
     from gis.event_log import log_entries
     from gis.hazard_warnings import read_warnings
@@ -206,10 +206,10 @@ def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path) -> None
     assert [e for e in log_entries(ws.documents) if e.get("warning") == w.id]
     moved = {m["team_id"] for m in doc["moves"] if m["kind"] == "team"}
     assert all(t.status.value == "待命" for t in ws.scenario.teams if t.id in moved)
-    check_preposition_lifecycle(demo_copy, doc, w)
+    check_preposition_lifecycle(demo_copy, doc, w, capsys)
 
 
-def check_preposition_lifecycle(path: Path, doc: dict[str, Any], w: Any) -> None:
+def check_preposition_lifecycle(path: Path, doc: dict[str, Any], w: Any, capsys: Any) -> None:
     """--save files a 预置方案 in 草稿 that follows the plans' workflow: refused steps write
     nothing; stock stays pending (the ledger is never touched) until the record is 已完成."""
     from datetime import datetime, timedelta
@@ -233,8 +233,18 @@ def check_preposition_lifecycle(path: Path, doc: dict[str, Any], w: Any) -> None
         change_preposition_status(path, rec.number, "已下达", "李四", when=t0)
     with pytest.raises(PlanStatusError, match="作废须填写原因"):
         change_preposition_status(path, rec.number, "已作废", "李四", when=t0)
-    assert sha(path) == before
-    for k, to in enumerate(("已批准", "已下达", "执行中")):
+    # app.py plan-status steps a 预置方案 by its number like a dispatch plan
+    capsys.readouterr()
+    msg = one_line_error(capsys, "plan-status", str(path), rec.number, "--to", "已下达",
+                         "--who", "李四")  # fmt: skip
+    assert "不能从「草稿」改为「已下达」" in msg and sha(path) == before
+    import app
+
+    assert app.main(["plan-status", str(path), rec.number, "--to", "已批准", "--who", "李四"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"预置方案 {rec.number}：草稿 → 已批准") and f"{len(stock)} 条" in line
+    t0 = datetime.now().astimezone()
+    for k, to in enumerate(("已下达", "执行中")):
         rec = change_preposition_status(path, w.id, to, "张三", when=t0 + timedelta(minutes=k))
         assert rec.status.value == to and rec.pending_transfers
     rec = change_preposition_status(path, rec.number, "已完成", "张三", when=t0 + timedelta(1))

@@ -41,6 +41,7 @@ __all__ = [
     "PrepositionRecord",
     "change_preposition_status",
     "find_preposition",
+    "is_preposition_number",
     "preposition_number",
     "read_prepositions",
     "step",
@@ -55,6 +56,11 @@ FORMAT_VERSION = 1
 def preposition_number(warning_id: str) -> str:
     """The pre-positioning record's number: ``<warning id>-YZ`` (one per warning)."""
     return f"{warning_id}-YZ"
+
+
+def is_preposition_number(number: str) -> bool:
+    """True for a 预置方案 number (:func:`preposition_number`), not a dispatch plan's."""
+    return str(number).startswith("YJ-") and str(number).endswith("-YZ")
 
 
 @dataclass(frozen=True, slots=True)
