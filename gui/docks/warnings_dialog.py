@@ -126,8 +126,8 @@ class WarningsDialog(QDialog):
             if st != PlanStatus.DRAFT:
                 self.step_to.addItem(tr(st.value), st.value)
         self.step_button = QPushButton(tr("变更预置方案状态"), self)
-        for w in (self.escalate_colour, self.escalate_button, self.who, self.step_note,
-                  self.step_to, self.step_button):  # fmt: skip
+        for w in (self.escalate_colour, self.escalate_button, QLabel(tr("经办人"), self),
+                  self.who, self.step_note, self.step_to, self.step_button):  # fmt: skip
             steps.addWidget(w)
         lay.addLayout(steps)
         self.status = QLabel(self)
