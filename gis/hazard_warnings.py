@@ -25,6 +25,7 @@ __all__ = [
     "COLOURS",
     "COLOUR_LEVEL",
     "COLOUR_ZH",
+    "WARNING_STATES",
     "WARNINGS_DOCUMENT_KIND",
     "HazardWarning",
     "WarningError",
@@ -43,6 +44,8 @@ COLOURS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
 #: Colour → response level 1 (I, 特别重大) … 4 (IV, 一般).
 COLOUR_LEVEL: Mapping[str, int] = {"blue": 4, "yellow": 3, "orange": 2, "red": 1}
 COLOUR_ZH: Mapping[str, str] = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+#: A warning's states: in force, lifted, replaced by an escalation.
+WARNING_STATES: tuple[str, ...] = ("生效", "已解除", "已升级")
 WARNINGS_DOCUMENT_KIND = "warnings"
 
 
@@ -81,7 +84,7 @@ class HazardWarning:
             raise WarningError("a warning names hazards or a township")
         if self.valid_until <= self.issued_at:
             raise WarningError("a warning's valid-until time must be after its issue time")
-        if self.state not in ("生效", "已解除", "已升级"):
+        if self.state not in WARNING_STATES:
             raise WarningError(f"warning state must be 生效/已解除/已升级, got {self.state!r}")
 
     @property

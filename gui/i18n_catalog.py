@@ -27,14 +27,21 @@ def data_strings() -> list[str]:
 
 
 def _iter_data_strings() -> Iterator[str]:
+    from dispatch.drills import review_cli
+    from dispatch.drills.script import KIND_ZH
     from dispatch.plan import PARTIAL_TEXTS, TRANSITIONS
     from dispatch.planning.sites import SITE_MODELS
     from dispatch.records import PlanStatus
     from dispatch.results import Reason, Status
+    from dispatch.summary import INCIDENT_COLUMNS
     from dispatch.timeliness import NeedState
+    from gis.basemap import ONLINE_SOURCES
     from gis.credits import GENERATED_ROADS_CREDIT, OSM_CREDIT
+    from gis.hazard_warnings import COLOUR_ZH, WARNING_STATES
     from gis.model import ForceType, IncidentCategory, IncidentStatus, TeamStatus
-    from gis.vocabulary import LEVEL_NAME_ZH
+    from gis.monitoring import QUANTITIES
+    from gis.vocabulary import CANDIDATE_KIND_ZH, LEVEL_NAME_ZH, DemandKind
+    from gui.docks import drill_panel
     from gui.docks.dispatch_panel import DEADLINE_CHOICES, ENGINE_CHOICES, STEP_BUTTONS, TAB_TITLES
     from gui.editors import COORD_SYSTEMS, VehiclesEditor
     from gui.import_dialog import _IGNORE, CRS_CHOICES, FILE_FILTER, KIND_NAMES
@@ -68,3 +75,23 @@ def _iter_data_strings() -> Iterator[str]:
     yield from PARTIAL_TEXTS.values()
     yield EXPORTING
     yield from (label for _code, label in COORD_SYSTEMS)
+    yield from (h for h, _w, _r in INCIDENT_COLUMNS)
+    yield from (d.value for d in DemandKind)
+    yield from CANDIDATE_KIND_ZH.values()
+    yield from (s.name_zh for s in ONLINE_SOURCES.values())
+    yield from COLOUR_ZH.values()
+    yield from WARNING_STATES
+    yield from (name for name, _unit in QUANTITIES.values())
+    yield from KIND_ZH.values()
+    yield from drill_panel.TIMELINE_HEADERS
+    yield from drill_panel.LOG_HEADERS
+    yield from drill_panel.SCORE_HEADERS
+    yield from (label for _key, label in drill_panel.OVERALL_ROWS)
+    for headers in (
+        review_cli.TIMELINE_HEADERS,
+        review_cli.REPORT_HEADERS,
+        review_cli.MOMENT_HEADERS,
+        review_cli.LATENCY_HEADERS,
+        review_cli.RULE_HEADERS,
+    ):
+        yield from headers

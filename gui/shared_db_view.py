@@ -223,13 +223,14 @@ class SharedDbView(QObject):
     def conflict_text(conflicts: list[VersionConflict]) -> str:
         """Both records of each conflict, column by column (this desk → the database)."""
         lines = []
+        mine_w, db_w, where_w = tr("我的"), tr("数据库"), tr("位置")
         for c in conflicts:
             lines.append(str(c))
             for column, mine in c.mine.values.items():
                 theirs = "—" if c.theirs is None else c.theirs.values.get(column)
-                lines.append(f"  {column}: {tr('我的')} {mine!r} · {tr('数据库')} {theirs!r}")
+                lines.append(f"  {column}: {mine_w} {mine!r} · {db_w} {theirs!r}")
             if c.mine.geometry is not None:
-                lines.append(f"  {tr('位置')}: {tr('我的')} {c.mine.geometry.wkt}")
+                lines.append(f"  {where_w}: {mine_w} {c.mine.geometry.wkt}")
         return "\n".join(lines)
 
     def _ask_conflicts(self, conflicts: list[VersionConflict]) -> bool:

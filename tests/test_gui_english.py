@@ -43,7 +43,8 @@ def data_texts(window: MainWindow, plan) -> set[str]:
     """Names and free texts from the workspace and the plan: the allow-list."""
     s = window.session.scenario
     out = {s.name, str(window.session.path), *i18n.LANGUAGES.values()}
-    for kind in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures"):
+    kinds = ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures")
+    for kind in (*kinds, "demand_points", "candidate_sites"):
         for e in getattr(s, kind):
             for f in (
                 "id",
@@ -54,6 +55,7 @@ def data_texts(window: MainWindow, plan) -> set[str]:
                 "phone",
                 "reason",
                 "township",
+                "note",
             ):
                 v = getattr(e, f, None)
                 if isinstance(v, str):

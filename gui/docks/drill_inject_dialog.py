@@ -28,7 +28,7 @@ from gis.errors import ValidationError
 from gis.model import IncidentCategory, Scenario
 from gis.vocabulary import parse_level
 from gui.editors import EntityDialog, _combo, _int_spin, _level_combo, _spin
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 
 #: the key of the id an id-only inject names (as in the script file)
 TARGET_KEYS = {
@@ -101,7 +101,7 @@ def known_ids(scenario: Scenario, injects: Sequence[Mapping[str, Any]]) -> dict[
 class InjectDialog(EntityDialog):
     """Add or edit one inject; :attr:`entity` is the inject dict once accepted."""
 
-    title = "演练插入"
+    title = tr_noop("演练插入")
 
     def __init__(
         self,
@@ -144,15 +144,15 @@ class InjectDialog(EntityDialog):
         self.inc_deadline = _spin(float(inc.get("deadline_min", 0) or 0), 0, 10_000, 0, 10)
         self.inc_deadline.setSpecialValueText(tr("按预案"))
         for label, w in (
-            ("编号", self.inc_id),
-            ("名称", self.inc_name),
-            ("类别", self.inc_category),
-            ("类型", self.inc_type),
-            ("响应级别", self.inc_level),
-            ("经度", self.lon),
-            ("纬度", self.lat),
-            ("受影响人数", self.inc_people),
-            ("时限（分钟）", self.inc_deadline),
+            (tr_noop("编号"), self.inc_id),
+            (tr_noop("名称"), self.inc_name),
+            (tr_noop("类别"), self.inc_category),
+            (tr_noop("类型"), self.inc_type),
+            (tr_noop("响应级别"), self.inc_level),
+            (tr_noop("经度"), self.lon),
+            (tr_noop("纬度"), self.lat),
+            (tr_noop("受影响人数"), self.inc_people),
+            (tr_noop("时限（分钟）"), self.inc_deadline),
         ):
             f.addRow(tr(label), w)
         # escalate
@@ -177,19 +177,19 @@ class InjectDialog(EntityDialog):
         self.geometry.setPlaceholderText(tr("在地图上绘制，或填写 GeoJSON 几何"))
         self.geometry.setMaximumHeight(80)
         for label, w in (
-            ("编号", self.clo_id),
-            ("名称", self.clo_name),
-            ("速度系数（0 = 封闭）", self.clo_speed),
-            ("影响半径（米）", self.clo_radius),
-            ("几何（GeoJSON）", self.geometry),
+            (tr_noop("编号"), self.clo_id),
+            (tr_noop("名称"), self.clo_name),
+            (tr_noop("速度系数（0 = 封闭）"), self.clo_speed),
+            (tr_noop("影响半径（米）"), self.clo_radius),
+            (tr_noop("几何（GeoJSON）"), self.geometry),
         ):
             f.addRow(tr(label), w)
         # the id-only kinds
         for k, label in (
-            ("reopen", "恢复的道路管制"),
-            ("team_unavailable", "队伍"),
-            ("stockpile_lost", "储备库"),
-            ("shelter_full", "避难场所"),
+            ("reopen", tr_noop("恢复的道路管制")),
+            ("team_unavailable", tr_noop("队伍")),
+            ("stockpile_lost", tr_noop("储备库")),
+            ("shelter_full", tr_noop("避难场所")),
         ):
             p, f = self._new_page(k)
             self.targets[k] = self._target_combo(k, raw, ids)

@@ -63,7 +63,7 @@ from gis.paths import default_dir
 from gui import map_page
 from gui.controllers.drill import DrillController
 from gui.docks.drill_inject_dialog import InjectDialog, inject_details, inject_target, known_ids
-from gui.i18n import tr
+from gui.i18n import tr, tr_noop
 from gui.map_view import MapView
 from gui.services.workspace_jobs import ClosedRoadsRequest, closed_roads_job, empty_features
 from gui.session import Session
@@ -267,7 +267,7 @@ class DrillPanel(QDockWidget):
         self.tabs = QTabWidget(root)
         self.log_table = _table(LOG_HEADERS, root)
         self.score_table = _table(SCORE_HEADERS, root)
-        self.overall_table = _table(("指标", "数值"), root)
+        self.overall_table = _table((tr_noop("指标"), tr_noop("数值")), root)
         score = QWidget(root)
         sl = QVBoxLayout(score)
         sl.setContentsMargins(0, 0, 0, 0)

@@ -436,10 +436,6 @@
         <translation>not saved</translation>
     </message>
     <message>
-        <source>经度 {lon:.5f}  纬度 {lat:.5f}</source>
-        <translation>Lon {lon:.5f}  Lat {lat:.5f}</translation>
-    </message>
-    <message>
         <source>比例尺 1:{n:,.0f}</source>
         <translation>Scale 1:{n:,.0f}</translation>
     </message>
@@ -2200,18 +2196,6 @@
         <translation>Any</translation>
     </message>
     <message>
-        <source>村庄</source>
-        <translation>Village</translation>
-    </message>
-    <message>
-        <source>学校</source>
-        <translation>School</translation>
-    </message>
-    <message>
-        <source>工厂</source>
-        <translation>Factory</translation>
-    </message>
-    <message>
         <source>MBTiles 瓦片 (*.mbtiles);;所有文件 (*)</source>
         <translation>MBTiles tiles (*.mbtiles);;All files (*)</translation>
     </message>
@@ -2689,7 +2673,7 @@
     </message>
     <message>
         <source>在地图上绘制演练道路中断（线/面：双击或单击最后一点结束）</source>
-        <translation>Draw the drill's road closure on the map (line/area: double-click or click the last point to finish)</translation>
+        <translation>Draw the drill&apos;s road closure on the map (line/area: double-click or click the last point to finish)</translation>
     </message>
     <message>
         <source>结束演练</source>
@@ -3028,26 +3012,6 @@
         <translation>CGCS2000</translation>
     </message>
     <message>
-        <source>物资满足</source>
-        <translation>Materials met</translation>
-    </message>
-    <message>
-        <source>按时送达</source>
-        <translation>On time</translation>
-    </message>
-    <message>
-        <source>人员满足</source>
-        <translation>Staff met</translation>
-    </message>
-    <message>
-        <source>人员按时</source>
-        <translation>Staff on time</translation>
-    </message>
-    <message>
-        <source>最长迟到</source>
-        <translation>Worst delay</translation>
-    </message>
-    <message>
         <source>未打开工作区</source>
         <translation>No workspace open</translation>
     </message>
@@ -3073,7 +3037,7 @@
     </message>
     <message>
         <source>保存为模板（JSON，与命令行 --save-mapping / --mapping 相同），明年的台账直接套用</source>
-        <translation>Save as a template (JSON, the same as the command line's --save-mapping / --mapping) for next year's ledger</translation>
+        <translation>Save as a template (JSON, the same as the command line&apos;s --save-mapping / --mapping) for next year&apos;s ledger</translation>
     </message>
     <message>
         <source>请先预览，得到列对应关系后再保存</source>
@@ -3221,7 +3185,7 @@
     </message>
     <message>
         <source>采用数据库中的版本</source>
-        <translation>Take the database's version</translation>
+        <translation>Take the database&apos;s version</translation>
     </message>
     <message>
         <source>连接已恢复</source>
@@ -3342,6 +3306,38 @@
     <message>
         <source>库容(m³)</source>
         <translation>Capacity (m³)</translation>
+    </message>
+    <message>
+        <source>发布预警</source>
+        <translation>Warning issued</translation>
+    </message>
+    <message>
+        <source>时刻</source>
+        <translation>Moment</translation>
+    </message>
+    <message>
+        <source>触发</source>
+        <translation>Trigger</translation>
+    </message>
+    <message>
+        <source>优化方案</source>
+        <translation>Optimiser's plan</translation>
+    </message>
+    <message>
+        <source>新增/撤销/改道指令</source>
+        <translation>Orders added/removed/rerouted</translation>
+    </message>
+    <message>
+        <source>各事件物资满足（生效 / 优化）</source>
+        <translation>Materials served per incident (in force / optimiser)</translation>
+    </message>
+    <message>
+        <source>依据</source>
+        <translation>Source</translation>
+    </message>
+    <message>
+        <source>假设</source>
+        <translation>Assumption</translation>
     </message>
 </context>
 </TS>
