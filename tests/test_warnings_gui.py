@@ -158,6 +158,9 @@ def test_issue_sets_standby_undoably_and_steps_the_preposition(
     assert read_warnings(s.documents) == (w,) and read_prepositions(s.documents) == (rec,)
     s.undo_stack.redo()
     assert {t.id: t.status for t in s.scenario.teams}[rested.id] == TeamStatus.STANDBY
+    dialog.issue_button.setEnabled(True)
+    dialog.issue()  # the same warning again: refused, its 预置方案 not reset
+    assert "不能重复发布" in dialog.status.text() and read_prepositions(s.documents) == (rec,)
     # the lifecycle: who is required, no skipping, 作废 needs a reason
     dialog.warnings.selectRow(0)
     assert dialog.warnings.item(0, 6).text() == "草稿"

@@ -16,7 +16,7 @@ are orders, not receipts.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,10 @@ from dispatch.warnings.lifecycle import PrepositionRecord, preposition_number, w
 from dispatch.warnings.preposition import PrepositionPlan
 from gis.errors import WorkspaceError
 from gis.event_log import with_log_entry
-from gis.hazard_warnings import HazardWarning, WarningError, with_warning
+from gis.hazard_warnings import WARNINGS_DOCUMENT_KIND, HazardWarning, WarningError, with_warning
 from gis.model import Scenario, TeamStatus
 
-__all__ = ["preposition_record", "save_warning", "standby_teams", "warning_record"]
+__all__ = ["not_filed", "preposition_record", "save_warning", "standby_teams", "warning_record"]
 
 
 def warning_record(plan: PrepositionPlan, doc: dict[str, Any]) -> HazardWarning:
@@ -65,6 +65,13 @@ def standby_teams(scenario: Scenario, team_ids: Iterable[str]) -> tuple[Scenario
     return scenario, changed
 
 
+def not_filed(documents: Mapping[str, Mapping[str, str]] | None, warning_id: str) -> None:
+    """:class:`WarningError` when warning ``warning_id`` is already filed (issuing it again would
+    put its 预置方案 back to 草稿)."""
+    if warning_id in (documents or {}).get(WARNINGS_DOCUMENT_KIND, {}):
+        raise WarningError(f"预警 {warning_id} 已发布，不能重复发布（请重新计算后再发布）")
+
+
 def preposition_record(warning: HazardWarning, computed_from: str) -> PrepositionRecord:
     """The 预置方案 of ``warning`` in status 草稿 (:mod:`dispatch.warnings.lifecycle`)."""
     return PrepositionRecord(
@@ -96,6 +103,7 @@ def save_warning(
                 "the workspace changed while the pre-positioning was computed; not saved",
                 path=str(workspace),
             )
+        not_filed(full.documents, warning.id)
         moved = {m["team_id"] for m in doc["moves"] if m["kind"] == "team"}
         scenario, _changed = standby_teams(full.scenario, moved)
         record = preposition_record(warning, scenario_hash(full.scenario))

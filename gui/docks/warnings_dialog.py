@@ -411,7 +411,9 @@ class WarningsDialog(QDialog):
             return
         s = self.window_.session
         try:
-            records, scenario, changed = issue_records(self.result, s.scenario)
+            records, scenario, changed = issue_records(
+                self.result, s.scenario, getattr(s, "documents", None)
+            )
         except ReliefDeskError as exc:
             self.status.setText(str(exc))
             return

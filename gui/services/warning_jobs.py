@@ -25,7 +25,12 @@ from dispatch.records import PlanStatus
 from dispatch.warnings.cli import preposition_json
 from dispatch.warnings.lifecycle import PREPOSITIONS_DOCUMENT_KIND, step
 from dispatch.warnings.preposition import PrepositionPlan, WarnRequest, plan_preposition
-from dispatch.warnings.record import preposition_record, standby_teams, warning_record
+from dispatch.warnings.record import (
+    not_filed,
+    preposition_record,
+    standby_teams,
+    warning_record,
+)
 from gis.hazard_warnings import COLOUR_ZH, WARNINGS_DOCUMENT_KIND, escalate, find_warning, lift
 from gis.model import Scenario
 from gis.monitoring import MONITORING_DOCUMENT_KIND, Monitor, proposal
@@ -158,13 +163,15 @@ def run_warning_job(job: WarningJobRequest, *, stop: Any, progress: Any) -> Warn
 
 
 def issue_records(
-    result: WarningJobResult, scenario: Scenario
+    result: WarningJobResult, scenario: Scenario, documents: Mapping[str, Mapping[str, str]] | None
 ) -> tuple[list[Record], Scenario, tuple[str, ...]]:
     """Issuing: the records (the warning with its moves; its 预置方案 in 草稿), ``scenario`` with
     the moved teams set to 待命, and the ids of the teams whose status that changes (apply it as
-    an undoable edit). :class:`gis.hazard_warnings.WarningError` when a moved team is missing
-    or has been sent out (出动) since the plan was computed."""
+    an undoable edit). :class:`gis.hazard_warnings.WarningError` when the warning is already in
+    ``documents``, or a moved team is missing or has been sent out (出动) since the plan was
+    computed."""
     w = warning_record(result.plan, result.doc)
+    not_filed(documents, w.id)
     teams = [m["team_id"] for m in result.doc["moves"] if m["kind"] == "team"]
     new_scenario, changed = standby_teams(scenario, teams)
     rec = preposition_record(w, result.computed_from)
