@@ -264,7 +264,11 @@ def _cli_parser() -> argparse.ArgumentParser:
 
     ps = sub.add_parser("plan-status", help="move a plan stored in a workspace to a new status")
     ps.add_argument("workspace", type=Path)
-    ps.add_argument("number", metavar="PLAN_NUMBER", help="e.g. HJ-20261122-001")
+    ps.add_argument(
+        "number",
+        metavar="PLAN_NUMBER",
+        help="e.g. HJ-20261122-001, or a warning's 预置方案 YJ-…-YZ",
+    )
     ps.add_argument(
         "--to",
         required=True,

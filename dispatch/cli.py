@@ -138,7 +138,12 @@ def run_plan_status_cli(
     written then.
     """
     from dispatch.plan_store import change_plan_status
+    from dispatch.warnings.lifecycle import is_preposition_number
 
+    if is_preposition_number(number):  # a warning's 预置方案: the same workflow
+        from dispatch.warnings.cli import run_preposition_status_cli
+
+        return run_preposition_status_cli(Path(workspace), number, to=to, who=who, note=note)
     plan = change_plan_status(
         Path(workspace), number, to, who, note=note, allow_partial=allow_partial
     )

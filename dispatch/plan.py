@@ -81,6 +81,59 @@ TRANSITIONS: Mapping[PlanStatus, Mapping[PlanStatus, str]] = {
     PlanStatus.VOID: {},
 }
 
+
+def workflow_step(
+    label: str,
+    status: PlanStatus,
+    approvals: tuple[Approval, ...],
+    to: PlanStatus | str,
+    who: str,
+    when: datetime,
+    note: str = "",
+    *,
+    partial_text: str = "",
+    allow_partial: bool = False,
+) -> Approval:
+    """The step (:class:`Approval`) that moves a record labelled ``label`` (``方案 HJ-…``) from
+    ``status`` to ``to``; :class:`PlanStatusError` when :data:`TRANSITIONS` refuses it.
+
+    The one definition of the workflow rules, used by :meth:`Plan.transition` and by other
+    records that follow the same lifecycle (a warning's pre-positioning,
+    :mod:`dispatch.warnings.lifecycle`). 作废 needs ``note`` (the reason); approving a record
+    with a ``partial_text`` (部分方案) needs ``allow_partial``; a step may not be dated before
+    the last of ``approvals``.
+    """
+    try:
+        target = PlanStatus(to)
+    except ValueError:
+        allowed = "/".join(s.value for s in PlanStatus)
+        raise PlanStatusError(f"{label}：未知状态 {to!r}（可选：{allowed}）") from None
+    if not isinstance(who, str) or not who.strip():
+        raise PlanStatusError(f"{label}：须填写{target.value}的经办人姓名")
+    if not isinstance(when, datetime):
+        raise PlanStatusError(f"{label}：时间须为 datetime，得到 {when!r}")
+    allowed_next = TRANSITIONS[status]
+    if target not in allowed_next:
+        nxt = "、".join(s.value for s in allowed_next) or "无（已是最终状态）"
+        raise PlanStatusError(
+            f"{label}：不能从「{status.value}」改为「{target.value}」（可改为：{nxt}）"
+        )
+    note = (note or "").strip()
+    if target == PlanStatus.VOID and not note:
+        raise PlanStatusError(f"{label}：作废须填写原因")
+    if target == PlanStatus.APPROVED and partial_text:
+        if not allow_partial:
+            raise PlanStatusError(
+                f"{label} 是{partial_text}；批准部分方案须明确确认（命令行加 --allow-partial）"
+            )
+        note = "确认批准部分方案" + (f"；{note}" if note else "")
+    if approvals and when < approvals[-1].when:
+        raise PlanStatusError(
+            f"{label}：时间 {when.isoformat()} 早于上一步（{approvals[-1].when.isoformat()}）"
+        )
+    return Approval(allowed_next[target], who.strip(), when, target, note)
+
+
 #: Unserved reasons that mean "not computed", not "not possible".
 _NOT_COMPUTED = (Reason.CANCELLED, Reason.TIME_LIMIT, Reason.FAILED)
 
@@ -269,41 +322,18 @@ class Plan:
         作废 (VOID) needs ``note`` (the reason). Approving a 部分方案 needs ``allow_partial``
         (the confirmation is written into the step's note).
         """
-        try:
-            target = PlanStatus(to)
-        except ValueError:
-            allowed = "/".join(s.value for s in PlanStatus)
-            raise PlanStatusError(
-                f"方案 {self.number}：未知状态 {to!r}（可选：{allowed}）"
-            ) from None
-        if not isinstance(who, str) or not who.strip():
-            raise PlanStatusError(f"方案 {self.number}：须填写{target.value}的经办人姓名")
-        if not isinstance(when, datetime):
-            raise PlanStatusError(f"方案 {self.number}：时间须为 datetime，得到 {when!r}")
-        allowed_next = TRANSITIONS[self.status]
-        if target not in allowed_next:
-            nxt = "、".join(s.value for s in allowed_next) or "无（已是最终状态）"
-            raise PlanStatusError(
-                f"方案 {self.number}：不能从「{self.status.value}」改为「{target.value}」"
-                f"（可改为：{nxt}）"
-            )
-        note = (note or "").strip()
-        if target == PlanStatus.VOID and not note:
-            raise PlanStatusError(f"方案 {self.number}：作废须填写原因")
-        if target == PlanStatus.APPROVED and self.partial:
-            if not allow_partial:
-                raise PlanStatusError(
-                    f"方案 {self.number} 是{self.partial_text}；批准部分方案须明确确认"
-                    "（命令行加 --allow-partial）"
-                )
-            note = "确认批准部分方案" + (f"；{note}" if note else "")
-        if self.approvals and when < self.approvals[-1].when:
-            raise PlanStatusError(
-                f"方案 {self.number}：时间 {when.isoformat()} 早于上一步"
-                f"（{self.approvals[-1].when.isoformat()}）"
-            )
-        step = Approval(allowed_next[target], who.strip(), when, target, note)
-        return dataclasses.replace(self, status=target, approvals=(*self.approvals, step))
+        step = workflow_step(
+            f"方案 {self.number}",
+            self.status,
+            self.approvals,
+            to,
+            who,
+            when,
+            note,
+            partial_text=self.partial_text,
+            allow_partial=allow_partial,
+        )
+        return dataclasses.replace(self, status=step.to_status, approvals=(*self.approvals, step))
 
     def approve(
         self, who: str, when: datetime, note: str = "", *, allow_partial: bool = False
@@ -389,15 +419,19 @@ def plans_from_documents(documents: Mapping[str, Mapping[str, str]] | None) -> l
     return out
 
 
-def step_log_entry(before: Plan, after: Plan) -> dict[str, str]:
-    """The event-log entry (:mod:`gis.event_log`) of the last step that made ``after``."""
+def step_log_entry(
+    before: Any, after: Any, *, noun: str = "方案", key: str = "plan"
+) -> dict[str, str]:
+    """The event-log entry (:mod:`gis.event_log`) of the last step that made ``after``: a
+    :class:`Plan`, or another record with ``number``, ``status`` and ``approvals`` following the
+    same workflow (``noun`` names it, ``key`` is the entry's key for its number)."""
     step = after.approvals[-1]
-    text = f"方案 {after.number}：{step.action}（{step.who}）" + (
+    text = f"{noun} {after.number}：{step.action}（{step.who}）" + (
         f"：{step.note}" if step.note else ""
     )
     return {
-        "plan": after.number,
-        "incident": f"方案 {after.number}",
+        key: after.number,
+        "incident": f"{noun} {after.number}",
         "from": before.status.value,
         "to": after.status.value,
         "who": step.who,
@@ -631,6 +665,7 @@ __all__ = [
     "scenario_hash",
     "solve_incomplete",
     "step_log_entry",
+    "workflow_step",
     "stored_status_label",
     "with_plan",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "HazardWarning",
     "WarningError",
     "colour_level",
+    "escalate",
     "escalated",
     "find_warning",
     "lift",
@@ -178,22 +179,17 @@ def with_lifted(
     return with_log_entry(with_warning(documents, lifted), log, now=at)
 
 
-def escalated(
-    documents: Mapping[str, Mapping[str, str]] | None,
-    warning_id: str,
-    colour: str,
-    *,
-    at: datetime,
-    valid_until: datetime | None = None,
-) -> tuple[HazardWarning, dict[str, dict[str, str]]]:
-    """The new warning at the higher ``colour`` (same hazards or township, issued ``at``) and
-    ``documents`` with the old one marked 已升级, the new one stored and an event-log entry."""
-    old = find_warning(documents, warning_id)
+def escalate(
+    old: HazardWarning, colour: str, *, at: datetime, valid_until: datetime | None = None
+) -> tuple[HazardWarning, HazardWarning, dict[str, Any]]:
+    """Escalating (升级) ``old`` to the higher ``colour`` at ``at``: ``old`` marked 已升级, the new
+    warning (same hazards or township, id ``<old id>-<colour>``) and its event-log entry;
+    :class:`WarningError` when ``old`` is not in force or ``colour`` is not higher."""
     if old.state != "生效":
-        raise WarningError(f"warning {warning_id} is {old.state}, not in force")
+        raise WarningError(f"warning {old.id} is {old.state}, not in force")
     if colour_level(colour) >= old.level:
         raise WarningError(
-            f"escalating {warning_id} needs a higher colour than {old.colour}, got {colour!r}"
+            f"escalating {old.id} needs a higher colour than {old.colour}, got {colour!r}"
         )
     new = HazardWarning(
         id=f"{old.id}-{colour}",
@@ -203,11 +199,23 @@ def escalated(
         hazard_ids=old.hazard_ids,
         township_code=old.township_code,
     )
-    docs = with_warning(with_warning(documents, replace(old, state="已升级")), new)
-    docs = with_log_entry(
-        docs,
-        {"warning": new.id, "incident": f"预警 {new.id}", "from": f"{old.colour_zh}预警",
-         "to": f"{new.colour_zh}预警", "text": f"{old.colour_zh}预警升级为{new.colour_zh}预警"},
-        now=at,
-    )  # fmt: skip
-    return new, docs
+    log = {"warning": new.id, "incident": f"预警 {new.id}", "from": f"{old.colour_zh}预警",
+           "to": f"{new.colour_zh}预警", "text": f"{old.colour_zh}预警升级为{new.colour_zh}预警"}  # fmt: skip
+    return replace(old, state="已升级"), new, log
+
+
+def escalated(
+    documents: Mapping[str, Mapping[str, str]] | None,
+    warning_id: str,
+    colour: str,
+    *,
+    at: datetime,
+    valid_until: datetime | None = None,
+) -> tuple[HazardWarning, dict[str, dict[str, str]]]:
+    """The new warning at the higher ``colour`` (:func:`escalate`) and ``documents`` with the old
+    one marked 已升级, the new one stored and an event-log entry."""
+    old, new, log = escalate(
+        find_warning(documents, warning_id), colour, at=at, valid_until=valid_until
+    )
+    docs = with_warning(with_warning(documents, old), new)
+    return new, with_log_entry(docs, log, now=at)

@@ -187,7 +187,7 @@ def test_bad_inputs_exit_2(
     assert not out.exists() and sha(path) == before
 
 
-def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path) -> None:
+def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path, capsys: Any) -> None:
     import app
     from gis.event_log import log_entries
     from gis.hazard_warnings import read_warnings
@@ -206,6 +206,82 @@ def test_save_records_warning_and_moves(demo_copy: Path, tmp_path: Path) -> None
     assert [e for e in log_entries(ws.documents) if e.get("warning") == w.id]
     moved = {m["team_id"] for m in doc["moves"] if m["kind"] == "team"}
     assert all(t.status.value == "待命" for t in ws.scenario.teams if t.id in moved)
+    check_preposition_lifecycle(demo_copy, doc, w, capsys)
+
+
+def check_preposition_lifecycle(path: Path, doc: dict[str, Any], w: Any, capsys: Any) -> None:
+    """--save files a 预置方案 in 草稿 that follows the plans' workflow: refused steps write
+    nothing; stock stays pending (the ledger is never touched) until the record is 已完成."""
+    from datetime import datetime, timedelta
+
+    from dispatch.plan import PlanStatusError
+    from dispatch.warnings.lifecycle import change_preposition_status, read_prepositions
+    from gis.event_log import log_entries
+    from gis.workspace import read_workspace
+
+    from_ledger = read_workspace(path, include_roads=False).scenario.stockpiles
+    (rec,) = read_prepositions(read_workspace(path, include_roads=False).documents)
+    assert rec.warning_id == w.id and rec.status.value == "草稿"
+    stock = [m for m in doc["moves"] if m["kind"] == "stock"]
+    assert stock and [dict(m)["quantity"] for m in rec.pending_transfers] == [
+        m["quantity"] for m in stock
+    ]
+    assert set(rec.teams_standby) == {m["team_id"] for m in doc["moves"] if m["kind"] == "team"}
+    t0 = w.issued_at + timedelta(minutes=5)
+    before = sha(path)
+    with pytest.raises(PlanStatusError, match="不能从「草稿」改为「已下达」"):
+        change_preposition_status(path, rec.number, "已下达", "李四", when=t0)
+    with pytest.raises(PlanStatusError, match="作废须填写原因"):
+        change_preposition_status(path, rec.number, "已作废", "李四", when=t0)
+    # app.py plan-status steps a 预置方案 by its number like a dispatch plan
+    capsys.readouterr()
+    msg = one_line_error(capsys, "plan-status", str(path), rec.number, "--to", "已下达",
+                         "--who", "李四")  # fmt: skip
+    assert "不能从「草稿」改为「已下达」" in msg and sha(path) == before
+    import app
+
+    assert app.main(["plan-status", str(path), rec.number, "--to", "已批准", "--who", "李四"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"预置方案 {rec.number}：草稿 → 已批准") and f"{len(stock)} 条" in line
+    t0 = datetime.now().astimezone()
+    for k, to in enumerate(("已下达", "执行中")):
+        rec = change_preposition_status(path, w.id, to, "张三", when=t0 + timedelta(minutes=k))
+        assert rec.status.value == to and rec.pending_transfers
+    rec = change_preposition_status(path, rec.number, "已完成", "张三", when=t0 + timedelta(1))
+    assert rec.pending_transfers == () and [a.action for a in rec.approvals] == [
+        "批准", "下达", "开始执行", "完成"
+    ]  # fmt: skip
+    ws = read_workspace(path, include_roads=False)
+    assert ws.scenario.stockpiles == from_ledger
+    (stored,) = read_prepositions(ws.documents)
+    assert stored == rec
+    steps = [e for e in log_entries(ws.documents) if e.get("preposition") == rec.number]
+    assert [e["to"] for e in steps] == ["已批准", "已下达", "执行中", "已完成"]
+    with pytest.raises(PlanStatusError, match="已是最终状态"):
+        change_preposition_status(path, rec.number, "已作废", "李四", note="x", when=datetime.now())
+
+
+def test_standby_teams(demo_scenario: Any) -> None:
+    from dataclasses import replace
+
+    from dispatch.warnings.record import standby_teams
+    from gis.hazard_warnings import WarningError
+    from gis.model import TeamStatus
+
+    a, b, c = demo_scenario.teams[:3]
+    scen = demo_scenario.upsert(replace(b, status=TeamStatus.RESTING))
+    out, changed = standby_teams(scen, [a.id, b.id])
+    assert changed == (b.id,)
+    status = {t.id: t.status for t in out.teams}
+    assert status[a.id] == status[b.id] == TeamStatus.STANDBY
+    assert [t for t in out.teams if t.id not in (a.id, b.id)] == [
+        t for t in scen.teams if t.id not in (a.id, b.id)
+    ]
+    busy = scen.upsert(replace(c, status=TeamStatus.DEPLOYED))
+    with pytest.raises(WarningError, match="已出动"):
+        standby_teams(busy, [a.id, c.id])
+    with pytest.raises(WarningError, match="TM-NONE"):
+        standby_teams(scen, ["TM-NONE"])
 
 
 def test_floor_one_keeps_rest_coverage(demo_scenario: Any, demo_network: Any) -> None:

@@ -111,3 +111,89 @@ def test_dialog_plans_issues_and_lifts(
     assert dialog.checked_hazards() == ["HZ-005"]
     assert dialog.hazards.item(0).checkState() == Qt.CheckState.Unchecked
     window.deleteLater()
+
+
+def test_issue_sets_standby_undoably_and_steps_the_preposition(
+    qapp: Any, demo_scenario: Any, demo_network: Any, tmp_path: Path
+) -> None:
+    """发布预警 on a real Session: the 预置方案 filed in 草稿, a moved team rested since the plan
+    was computed called back to 待命 as an undoable edit (the records survive undo); the plan
+    lifecycle steps with who/reason checks; 升级 only to a higher colour, logged."""
+    from PyQt6.QtWidgets import QWidget
+
+    from dispatch.warnings.lifecycle import read_prepositions
+    from gis.event_log import log_entries
+    from gis.hazard_warnings import HazardWarning, with_warning
+    from gis.model import TeamStatus
+    from gui.docks.warnings_dialog import WarningsDialog
+    from gui.session import RecoveryStore, Session
+    from gui.workers import JobRunner
+
+    result = run_warning_job(
+        WarningJobRequest(demo_scenario, demo_network, WarnRequest(("HZ-005",), "orange", seconds=4)),
+        stop=lambda: False,
+        progress=lambda _f, _m: None,
+    )  # fmt: skip
+    teams = sorted(m["team_id"] for m in result.doc["moves"] if m["kind"] == "team")
+    assert teams, "the demo's flood warning moves teams forward"
+    rested = next(t for t in demo_scenario.teams if t.id == teams[0])
+    window = QWidget()
+    s = Session(recovery=RecoveryStore(tmp_path / "recovery"))
+    s.scenario = demo_scenario.upsert(replace(rested, status=TeamStatus.RESTING))
+    window.session, window.runner = s, JobRunner(window)
+    dialog = WarningsDialog(window)
+    dialog.show_result(result)
+    dialog.issue()
+    (w,) = read_warnings(s.documents)
+    (rec,) = read_prepositions(s.documents)
+    assert (
+        rec.warning_id == w.id and rec.status.value == "草稿" and list(rec.teams_standby) == teams
+    )
+    assert rec.pending_transfers == tuple(m for m in w.moves if m["kind"] == "stock")
+    status = {t.id: t.status for t in s.scenario.teams}
+    assert all(status[t] == TeamStatus.STANDBY for t in teams)
+    assert s.undo_stack.count() == 1 and s.scenario.stockpiles == demo_scenario.stockpiles
+    s.undo_stack.undo()
+    assert {t.id: t.status for t in s.scenario.teams}[rested.id] == TeamStatus.RESTING
+    assert read_warnings(s.documents) == (w,) and read_prepositions(s.documents) == (rec,)
+    s.undo_stack.redo()
+    assert {t.id: t.status for t in s.scenario.teams}[rested.id] == TeamStatus.STANDBY
+    dialog.issue_button.setEnabled(True)
+    dialog.issue()  # the same warning again: refused, its 预置方案 not reset
+    assert "不能重复发布" in dialog.status.text() and read_prepositions(s.documents) == (rec,)
+    # the lifecycle: who is required, no skipping, 作废 needs a reason
+    dialog.warnings.selectRow(0)
+    assert dialog.warnings.item(0, 6).text() == "草稿"
+    dialog.step_selected("已批准")
+    assert "经办人" in dialog.status.text()
+    dialog.who.setText("王五")
+    dialog.step_selected("已下达")
+    assert "不能从「草稿」改为「已下达」" in dialog.status.text()
+    dialog.step_selected("已批准")
+    dialog.step_selected("已下达")
+    assert dialog.warnings.item(0, 6).text() == "已下达"
+    dialog.step_selected("已作废")
+    assert "作废须填写原因" in dialog.status.text()
+    dialog.step_note.setText("雨情减弱")
+    dialog.step_selected("已作废")
+    (rec,) = read_prepositions(s.documents)
+    assert rec.status.value == "已作废" and rec.approvals[-1].note == "雨情减弱"
+    assert rec.pending_transfers == () and dialog.warnings.item(0, 6).text() == "已作废"
+    steps = [e["to"] for e in log_entries(s.documents) if e.get("preposition") == rec.number]
+    assert steps == ["已批准", "已下达", "已作废"]
+    # 升级: not to the same or a lower colour; a yellow warning escalated to red
+    dialog.escalate_selected("orange")
+    assert "higher colour" in dialog.status.text()
+    y = HazardWarning("YJ-T", "yellow", w.issued_at, w.valid_until, hazard_ids=("HZ-002",))
+    s.record("warnings", y.id, with_warning({}, y)["warnings"][y.id])
+    dialog.refresh()
+    row = [dialog.warnings.item(i, 0).text() for i in range(dialog.warnings.rowCount())]
+    dialog.warnings.selectRow(row.index("YJ-T"))
+    dialog.escalate_selected("red")
+    states = {x.id: (x.colour, x.state) for x in read_warnings(s.documents)}
+    assert states["YJ-T"] == ("yellow", "已升级") and states["YJ-T-red"] == ("red", "生效")
+    assert [e["to"] for e in log_entries(s.documents) if e.get("warning") == "YJ-T-red"] == [
+        "红色预警"
+    ]
+    assert "预置" in dialog.status.text() and dialog.warnings.rowCount() == 3
+    window.deleteLater()

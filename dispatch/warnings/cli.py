@@ -27,6 +27,9 @@ team (:mod:`dispatch.warnings.orders_pdf`). With ``--save`` the warning and its 
 in the workspace (:func:`dispatch.warnings.record.save_warning`); without it the workspace file
 is not written.
 
+A filed 预置方案 (number ``<warning id>-YZ``) is stepped with ``app.py plan-status WS NUMBER --to
+S --who NAME [--note T]`` like a dispatch plan (:func:`run_preposition_status_cli`).
+
 Bad input (unknown hazard, colour not among the four, a hazard with no demand points nearby,
 bad option, no workspace or roads): exit code 2 and one line on stderr, nothing written.
 """
@@ -53,7 +56,7 @@ from gis.hazard_warnings import COLOURS, WarningError
 from gis.model import LEVEL_ROMAN
 from gis.workspace.atomic import write_json_atomically
 
-__all__ = ["preposition_json", "run_warn_cli", "warning_id"]
+__all__ = ["preposition_json", "run_preposition_status_cli", "run_warn_cli", "warning_id"]
 
 
 def _num(x: float) -> float | int:
@@ -255,4 +258,23 @@ def run_warn_cli(
         + ("; saved to the workspace" if save else ""),
         file=sys.stderr,
     )
+    return 0
+
+
+def run_preposition_status_cli(
+    workspace: Path, number: str, *, to: str, who: str, note: str = ""
+) -> int:
+    """``app.py plan-status`` for a 预置方案: the step stored (atomic, under the workspace lock)
+    and one line on stdout; a refused step raises (exit 2), nothing written."""
+    from dispatch.warnings.lifecycle import change_preposition_status
+
+    rec = change_preposition_status(Path(workspace), number, to, who, note=note)
+    step = rec.approvals[-1]
+    before = rec.approvals[-2].to_status.value if len(rec.approvals) > 1 else "草稿"
+    extra = f"；{step.note}" if step.note else ""
+    text = (
+        f"预置方案 {rec.number}：{before} → {rec.status.value}（{step.action}：{step.who}，"
+        f"{step.when:%Y-%m-%d %H:%M:%S}{extra}）；待执行调拨 {len(rec.pending_transfers)} 条"
+    )
+    print(" ".join(text.split()))
     return 0

@@ -4,10 +4,12 @@ A thin view over :mod:`gui.services.warning_jobs`: the hazards to warn (checkabl
 colour; 计算预置 runs the pre-positioning on the window's :class:`~gui.workers.JobRunner`
 (progress and Cancel), shows the shares before/after and the moves, and draws the warned areas,
 staging points and moves on the map (``MapView.set_coverage``); 发布预警 records the warning and
-its moves in the workspace (``Session.record``: a record with an event-log entry); the table of
-the workspace's warnings lifts the selected one (解除). Monitoring proposals (the latest reading
-over a threshold, :mod:`gis.monitoring`) are listed above. Table items are plain text: names
-from data are never markup.
+its moves and files its 预置方案 in 草稿 (``Session.record``: records with an event-log entry)
+and sets the moved teams to 待命 (``Session.apply``: the one undoable edit); the table of the
+workspace's warnings lifts (解除) or escalates (升级) the selected one and steps its 预置方案
+through the plan lifecycle (批准 → 下达 → 开始执行 → 完成, 作废 with a reason). Monitoring
+proposals (the latest reading over a threshold, :mod:`gis.monitoring`) are listed above. Table
+items are plain text: names from data are never markup.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PyQt6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -34,6 +37,9 @@ from PyQt6.QtWidgets import (
     QVBoxLayout,
 )
 
+from dispatch.plan import TRANSITIONS
+from dispatch.records import PlanStatus
+from dispatch.warnings.lifecycle import read_prepositions
 from dispatch.warnings.preposition import WarnRequest
 from gis.errors import ReliefDeskError
 from gis.hazard_warnings import COLOUR_ZH, COLOURS, WarningError, read_warnings
@@ -43,10 +49,12 @@ from gui.i18n import tr
 from gui.services.warning_jobs import (
     WarningJobRequest,
     WarningJobResult,
-    issue_record,
+    escalate_records,
+    issue_records,
     lift_record,
     monitor_record,
     run_warning_job,
+    step_record,
 )
 
 __all__ = ["WarningsDialog", "open_warnings_dialog"]
@@ -104,6 +112,24 @@ class WarningsDialog(QDialog):
             buttons.addWidget(b)
         buttons.addStretch(1)
         lay.addLayout(buttons)
+        steps = QHBoxLayout()
+        self.escalate_colour = QComboBox(self)
+        for c in COLOURS[1:]:
+            self.escalate_colour.addItem(tr(COLOUR_ZH[c]), c)
+        self.escalate_button = QPushButton(tr("升级所选预警"), self)
+        self.who = QLineEdit(self)
+        self.who.setPlaceholderText(tr("经办人"))
+        self.step_note = QLineEdit(self)
+        self.step_note.setPlaceholderText(tr("备注（作废须填原因）"))
+        self.step_to = QComboBox(self)
+        for st in PlanStatus:
+            if st != PlanStatus.DRAFT:
+                self.step_to.addItem(tr(st.value), st.value)
+        self.step_button = QPushButton(tr("变更预置方案状态"), self)
+        for w in (self.escalate_colour, self.escalate_button, QLabel(tr("经办人"), self),
+                  self.who, self.step_note, self.step_to, self.step_button):  # fmt: skip
+            steps.addWidget(w)
+        lay.addLayout(steps)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -118,16 +144,19 @@ class WarningsDialog(QDialog):
         self.moves.setHorizontalHeaderLabels(
             [tr("类型"), tr("出发"), tr("预置点"), tr("物资或队伍"), tr("数量")]
         )
-        self.warnings = QTableWidget(0, 6, split)
+        self.warnings = QTableWidget(0, 7, split)
         self.warnings.setHorizontalHeaderLabels(
-            [tr("预警编号"), tr("颜色"), tr("危险源"), tr("发布时间"), tr("有效至"), tr("状态")]
-        )
+            [tr("预警编号"), tr("颜色"), tr("危险源"), tr("发布时间"), tr("有效至"), tr("状态"),
+             tr("预置方案")]
+        )  # fmt: skip
         self.warnings.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         lay.addWidget(split, 1)
         self.run_button.clicked.connect(self.run)
         self.issue_button.clicked.connect(self.issue)
         self.lift_button.clicked.connect(self.lift_selected)
         self.clear_button.clicked.connect(self.clear_map)
+        self.escalate_button.clicked.connect(lambda: self.escalate_selected())
+        self.step_button.clicked.connect(lambda: self.step_selected())
         sig = getattr(window.session, "sig_documents_changed", None)
         if sig is not None:
             sig.connect(lambda _kind: self.refresh())
@@ -242,6 +271,11 @@ class WarningsDialog(QDialog):
         docs = getattr(s, "documents", None)
         stored = read_warnings(docs)
         names = {h.id: h.name for h in s.scenario.hazards}
+        try:
+            records = {r.warning_id: r for r in read_prepositions(docs)}
+        except ReliefDeskError as exc:
+            records = {}
+            self.status.setText(str(exc))
         self.warnings.setRowCount(len(stored))
         self.warnings.verticalHeader().setVisible(False)
         for i, w in enumerate(stored):
@@ -252,6 +286,7 @@ class WarningsDialog(QDialog):
                 w.issued_at.strftime("%Y-%m-%d %H:%M"),
                 w.valid_until.strftime("%Y-%m-%d %H:%M"),
                 tr(w.state),
+                tr(records[w.id].status.value) if w.id in records else "—",
             ]
             for j, v in enumerate(cells):
                 self.warnings.setItem(i, j, _item(v))
@@ -371,22 +406,86 @@ class WarningsDialog(QDialog):
             view.set_coverage(result.features)
 
     def issue(self) -> None:
+        """Record the warning and its 预置方案; set the moved teams to 待命 (undoable)."""
         if self.result is None:
             return
-        kind, key, text, log = issue_record(self.result)
-        self.window_.session.record(kind, key, text, log=log)
+        s = self.window_.session
+        try:
+            records, scenario, changed = issue_records(
+                self.result, s.scenario, getattr(s, "documents", None)
+            )
+        except ReliefDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        for kind, key, text, log in records:
+            s.record(kind, key, text, log=log)
+        if changed:
+            s.apply(scenario, tr("预置队伍待命"))
         self.issue_button.setEnabled(False)
-        done = tr("已发布预警并记录：{id}").format(id=key)
+        wid = records[-1][1]
+        done = tr("已发布预警并记录：{id}；预置方案 {no}（草稿）").format(id=wid, no=records[0][1])
         self.status.setText(f"{self.status.text()}\n{done}")
         self.refresh()
 
-    def lift_selected(self) -> None:
+    def selected_warning(self) -> str | None:
         rows = sorted({i.row() for i in self.warnings.selectedIndexes()})
         if not rows:
             self.status.setText(tr("请先在预警列表中选择一条预警。"))
+            return None
+        return self.warnings.item(rows[0], 0).text()
+
+    def escalate_selected(self, colour: str | None = None) -> None:
+        """升级: the selected warning replaced by one at a higher colour (event-log entry)."""
+        wid = self.selected_warning()
+        if wid is None:
             return
         s = self.window_.session
-        wid = self.warnings.item(rows[0], 0).text()
+        colour = colour or str(self.escalate_colour.currentData())
+        try:
+            records = escalate_records(s.documents, wid, colour, datetime.now().astimezone())
+        except ReliefDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        for kind, key, text, log in records:
+            s.record(kind, key, text, log=log)
+        self.status.setText(
+            tr("已升级为{colour}预警：{id}（预置按原颜色计算，需要时请重新计算预置）").format(
+                colour=tr(COLOUR_ZH[colour]), id=records[-1][1]
+            )
+        )
+        self.refresh()
+
+    def step_selected(self, to: str | None = None) -> None:
+        """Move the selected warning's 预置方案 to the chosen status (who and note from the
+        fields; 作废 needs the note as its reason)."""
+        wid = self.selected_warning()
+        if wid is None:
+            return
+        s = self.window_.session
+        target = to or str(self.step_to.currentData())
+        try:
+            kind, key, text, log = step_record(
+                s.documents, wid, target, self.who.text(), datetime.now().astimezone(),
+                self.step_note.text(),
+            )  # fmt: skip
+        except ReliefDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        s.record(kind, key, text, log=log)
+        self.step_note.clear()
+        nxt = "、".join(tr(x.value) for x in TRANSITIONS[PlanStatus(target)]) or "—"
+        self.status.setText(
+            tr("预置方案 {no}：{status}（下一步可：{next}）").format(
+                no=key, status=tr(target), next=nxt
+            )
+        )
+        self.refresh()
+
+    def lift_selected(self) -> None:
+        wid = self.selected_warning()
+        if wid is None:
+            return
+        s = self.window_.session
         try:
             kind, key, text, log = lift_record(s.documents, wid, datetime.now().astimezone())
         except WarningError as exc:

@@ -3,9 +3,11 @@
 :func:`run_warning_job` runs :func:`dispatch.warnings.preposition.plan_preposition` and builds the
 ``preposition.json`` document of ``app.py warn`` on a :class:`gui.workers.JobRunner` thread;
 :func:`warning_features` is the overlay ``RD.setCoverage`` draws (the warned hazard areas
-outlined in the warning's colour, the staging points, a line per move); :func:`issue_record` and
-:func:`lift_record` are what the session records (``Session.record``: a document and an
-event-log entry, not an undoable edit). Texts that reach the page as HTML are escaped here.
+outlined in the warning's colour, the staging points, a line per move); :func:`issue_records`,
+:func:`lift_record`, :func:`escalate_records` and :func:`step_record` are what the session
+records (``Session.record``: a document and an event-log entry, not an undoable edit); the
+moved teams' 待命 status is the one undoable edit of issuing (:func:`issue_records` returns the
+scenario to apply). Texts that reach the page as HTML are escaped here.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from typing import Any
 
 import shapely
 
+from dispatch.plan import scenario_hash
+from dispatch.records import PlanStatus
 from dispatch.warnings.cli import preposition_json
+from dispatch.warnings.lifecycle import PREPOSITIONS_DOCUMENT_KIND, step
 from dispatch.warnings.preposition import PrepositionPlan, WarnRequest, plan_preposition
-from dispatch.warnings.record import warning_record
-from gis.hazard_warnings import COLOUR_ZH, WARNINGS_DOCUMENT_KIND, find_warning, lift
+from dispatch.warnings.record import (
+    not_filed,
+    preposition_record,
+    standby_teams,
+    warning_record,
+)
+from gis.hazard_warnings import COLOUR_ZH, WARNINGS_DOCUMENT_KIND, escalate, find_warning, lift
 from gis.model import Scenario
 from gis.monitoring import MONITORING_DOCUMENT_KIND, Monitor, proposal
 from gui.map_page import escape
@@ -31,8 +41,11 @@ __all__ = [
     "monitor_record",
     "WarningJobRequest",
     "WarningJobResult",
-    "issue_record",
+    "Record",
+    "escalate_records",
+    "issue_records",
     "lift_record",
+    "step_record",
     "run_warning_job",
     "warning_features",
 ]
@@ -58,6 +71,11 @@ class WarningJobResult:
     plan: PrepositionPlan
     doc: dict[str, Any]
     features: dict[str, Any]
+    computed_from: str = ""  # scenario_hash of the scenario the plan was computed from
+
+
+#: ``(kind, key, text, log)``: one ``Session.record`` call.
+Record = tuple[str, str, str, dict[str, Any] | None]
 
 
 def warning_features(doc: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
@@ -140,21 +158,62 @@ def run_warning_job(job: WarningJobRequest, *, stop: Any, progress: Any) -> Warn
     """Design incidents → staging → the plan (:func:`plan_preposition`), its JSON and overlay."""
     plan = plan_preposition(job.scenario, job.network, job.request, stop=stop, progress=progress)
     doc = preposition_json(plan, job.scenario)
-    return WarningJobResult(plan, doc, warning_features(doc, job.scenario))
+    features = warning_features(doc, job.scenario)
+    return WarningJobResult(plan, doc, features, scenario_hash(job.scenario))
 
 
-def issue_record(result: WarningJobResult) -> tuple[str, str, str, dict[str, Any]]:
-    """``(kind, key, text, log)`` for ``Session.record``: the warning with its moves."""
+def issue_records(
+    result: WarningJobResult, scenario: Scenario, documents: Mapping[str, Mapping[str, str]] | None
+) -> tuple[list[Record], Scenario, tuple[str, ...]]:
+    """Issuing: the records (the warning with its moves; its 预置方案 in 草稿), ``scenario`` with
+    the moved teams set to 待命, and the ids of the teams whose status that changes (apply it as
+    an undoable edit). :class:`gis.hazard_warnings.WarningError` when the warning is already in
+    ``documents``, or a moved team is missing or has been sent out (出动) since the plan was
+    computed."""
     w = warning_record(result.plan, result.doc)
+    not_filed(documents, w.id)
+    teams = [m["team_id"] for m in result.doc["moves"] if m["kind"] == "team"]
+    new_scenario, changed = standby_teams(scenario, teams)
+    rec = preposition_record(w, result.computed_from)
     hazards = "、".join(h["name"] for h in result.doc["warning"]["hazards"])
     log = {
         "warning": w.id,
         "incident": f"预警 {w.id}",
         "from": "",
         "to": f"{w.colour_zh}预警",
-        "text": f"发布{w.colour_zh}预警（{hazards}）；预置 {result.doc['movements']} 次调动",
+        "text": f"发布{w.colour_zh}预警（{hazards}）；预置 {result.doc['movements']} 次调动，"
+        f"{len(teams)} 支队伍待命；预置方案 {rec.number}（草稿）",
     }
-    return WARNINGS_DOCUMENT_KIND, w.id, json.dumps(w.to_json(), ensure_ascii=False), log
+    records: list[Record] = [
+        (PREPOSITIONS_DOCUMENT_KIND, rec.number, rec.to_json(), None),
+        (WARNINGS_DOCUMENT_KIND, w.id, json.dumps(w.to_json(), ensure_ascii=False), log),
+    ]
+    return records, new_scenario, changed
+
+
+def step_record(
+    documents: Mapping[str, Mapping[str, str]] | None,
+    number: str,
+    to: PlanStatus | str,
+    who: str,
+    when: datetime,
+    note: str = "",
+) -> Record:
+    """A 预置方案's lifecycle step (:func:`dispatch.warnings.lifecycle.step`) as a record."""
+    after, log = step(documents, number, to, who, when, note)
+    return PREPOSITIONS_DOCUMENT_KIND, after.number, after.to_json(), log
+
+
+def escalate_records(
+    documents: Mapping[str, Mapping[str, str]] | None, warning_id: str, colour: str, at: datetime
+) -> list[Record]:
+    """Escalating (升级, :func:`gis.hazard_warnings.escalate`): the old warning marked 已升级,
+    the new one at ``colour`` with the event-log entry."""
+    old, new, log = escalate(find_warning(documents, warning_id), colour, at=at)
+    return [
+        (WARNINGS_DOCUMENT_KIND, old.id, json.dumps(old.to_json(), ensure_ascii=False), None),
+        (WARNINGS_DOCUMENT_KIND, new.id, json.dumps(new.to_json(), ensure_ascii=False), log),
+    ]
 
 
 def lift_record(

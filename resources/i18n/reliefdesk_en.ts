@@ -2352,8 +2352,40 @@
         <translation>Escalated</translation>
     </message>
     <message>
-        <source>已发布预警并记录：{id}</source>
-        <translation>Warning issued and recorded: {id}</translation>
+        <source>已发布预警并记录：{id}；预置方案 {no}（草稿）</source>
+        <translation>Warning issued and recorded: {id}; pre-positioning {no} (draft)</translation>
+    </message>
+    <message>
+        <source>升级所选预警</source>
+        <translation>Escalate selected warning</translation>
+    </message>
+    <message>
+        <source>经办人</source>
+        <translation>Handled by</translation>
+    </message>
+    <message>
+        <source>备注（作废须填原因）</source>
+        <translation>Note (the reason, to void)</translation>
+    </message>
+    <message>
+        <source>变更预置方案状态</source>
+        <translation>Change pre-positioning status</translation>
+    </message>
+    <message>
+        <source>预置方案</source>
+        <translation>Pre-positioning</translation>
+    </message>
+    <message>
+        <source>预置队伍待命</source>
+        <translation>Pre-positioned teams on standby</translation>
+    </message>
+    <message>
+        <source>已升级为{colour}预警：{id}（预置按原颜色计算，需要时请重新计算预置）</source>
+        <translation>Escalated to a {colour} warning: {id} (the pre-positioning was computed for the earlier colour; recompute it if needed)</translation>
+    </message>
+    <message>
+        <source>预置方案 {no}：{status}（下一步可：{next}）</source>
+        <translation>Pre-positioning {no}: {status} (next: {next})</translation>
     </message>
     <message>
         <source>已解除</source>
