@@ -90,6 +90,12 @@ EN: dict[str, str] = {
     "林区": "Forest area",
     "地震断裂带": "Earthquake fault zone",
     # gis.vocabulary enums the tables show
+    "综合性消防救援": "Fire and rescue",
+    "专业救援": "Specialist rescue",
+    "医疗": "Medical",
+    "民兵": "Militia",
+    "社会应急力量": "Volunteer rescue",
+    "基层应急队": "Local response team",
     "县级": "County",
     "乡镇": "Township",
     "村": "Village",
@@ -339,6 +345,7 @@ EN: dict[str, str] = {
     "无地图数据": "No map data",
     "起 {name}": "Start {name}",
     "路线概要：{text}": "Route summary: {text}",
+    "路线概要": "Route summary",
     "经 {roads}，全程 {km} 公里，约 {min} 分钟": "via {roads}, {km} km, about {min} min",
     "（无道路路径）": "(no road path)",
     "未命名道路": "Unnamed road",
@@ -358,7 +365,7 @@ EN: dict[str, str] = {
     "时间：": "Time:",
     "方案编号 {no}": "Plan {no}",
     "指令编号 {no}": "Order {no}",
-    "状态 {status}　下达时间 {issued}": "Status {status}  issued {issued}",
+    "状态 {status}　下达时间 {issued}": "Status {status}  issued: {issued}",
     "未下达": "not issued",
     "{software} 应急资源调度台 · 第 {page} 页 / 共 {total} 页": (
         "{software} emergency dispatch desk · page {page} of {total}"

@@ -118,8 +118,11 @@ def register_font(font_path: Path | str | None = None) -> str:
     return FONT_NAME
 
 
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+def _styles(font: str, language: str = "zh_CN") -> dict[str, ParagraphStyle]:
+    # English wraps at spaces (a name from data longer than the line is still split: reportlab's
+    # splitLongWords); Chinese anywhere between characters
+    wrap = None if language == "en" else "CJK"
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap=wrap)
     return {
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
@@ -887,7 +890,7 @@ def export_pdf(
     path = Path(path)
     lang = language
     font = register_font(font_path)
-    st = _styles(font)
+    st = _styles(font, lang)
     state = {"order": ""}
     issued = when_text(plan.issued_at, lang)
 

@@ -462,6 +462,7 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
         g.put_row(r, c0, [g.key(k), _v(v)])
     r += 2
     g.header(r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
+    indent = "  " if lang == "en" else "　"
     for li, leg in enumerate(order.legs, start=1):
         r += 1
         title = _v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}")
@@ -474,7 +475,7 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
                 r,
                 c0,
                 [
-                    _v(f"　{road_text(step.road, lang)}"),
+                    _v(indent + road_text(step.road, lang)),
                     round(step.distance_m / 1000, 2),
                     round(step.seconds / 60, 1),
                 ],

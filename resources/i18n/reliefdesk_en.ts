@@ -1320,30 +1320,6 @@
         <translation>Public security</translation>
     </message>
     <message>
-        <source>综合性消防救援</source>
-        <translation>Fire and rescue</translation>
-    </message>
-    <message>
-        <source>专业救援</source>
-        <translation>Specialist rescue</translation>
-    </message>
-    <message>
-        <source>医疗</source>
-        <translation>Medical</translation>
-    </message>
-    <message>
-        <source>民兵</source>
-        <translation>Militia</translation>
-    </message>
-    <message>
-        <source>社会应急力量</source>
-        <translation>Volunteer rescue</translation>
-    </message>
-    <message>
-        <source>基层应急队</source>
-        <translation>Local response team</translation>
-    </message>
-    <message>
         <source>“{key}”的数量无效：{value!r}（须为不小于 0 的数字）</source>
         <translation>Invalid quantity for “{key}”: {value!r} (must be a number ≥ 0)</translation>
     </message>
