@@ -1048,6 +1048,10 @@
         <translation>Export orders…</translation>
     </message>
     <message>
+        <source>导出英文指令…</source>
+        <translation>Export orders in English…</translation>
+    </message>
+    <message>
         <source>打开 PDF</source>
         <translation>Open PDF</translation>
     </message>
