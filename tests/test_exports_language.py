@@ -116,3 +116,19 @@ def test_english_csv_and_other_files(exports: dict) -> None:
         assert (exports["en"] / name).read_bytes() == (exports["zh"] / name).read_bytes()
     head = (exports["en"] / "plan.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert head.startswith("Order no.,Type")
+
+
+def test_order_texts_in_english_keep_the_names(demo_plan: Any) -> None:
+    """Tasks and notes dispatch.orders writes in Chinese come out in English with their names."""
+    from dispatch.export.common import note_text, task_text
+    from gis.phrases import resay
+
+    deploy = next(o for o in demo_plan.orders if o.kind == OrderKind.DEPLOY)
+    place = demo_plan.place_name(deploy.destination_ids[0])
+    text = task_text(demo_plan, deploy, "en")
+    assert text.startswith(f"Go to {place} for ") and not CJK.findall(text.replace(place, ""))
+    assert task_text(demo_plan, deploy) == deploy.task  # Chinese: as dispatch.orders wrote it
+    note = "第 2 站 王家村 晚于时限约 12 分钟送达"
+    assert note_text(note, "en") == "Stop 2 王家村 is reached about 12 min after its deadline"
+    assert note_text(note) == note
+    assert resay("不是模板", "en", ("共 {n} 趟（返回装货后再次出发）",)) == "不是模板"
