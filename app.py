@@ -248,7 +248,8 @@ def _cli_parser() -> argparse.ArgumentParser:
         "--lang",
         choices=("zh", "en"),
         default="zh",
-        help="language of the printed summary and plan.csv (default zh: orders for Chinese teams)",
+        help="language of the printed summary, orders.pdf, orders.xlsx, plan.html and plan.csv"
+        " (default zh: orders for Chinese teams)",
     )
 
     rel = sub.add_parser("relax", help="what to change so late or unmet needs are met")

@@ -44,7 +44,8 @@ def run_dispatch_cli(
     language: str = "zh_CN",
 ) -> int:
     """``python app.py dispatch WS.gpkg --out DIR``: solve, write the six files, print a summary.
-    ``language`` (``--lang en``): the summary and plan.csv in English (:mod:`gis.phrases`).
+    ``language`` (``--lang en``): the summary, orders.pdf, orders.xlsx, plan.html and plan.csv in
+    English (:mod:`gis.phrases`; names from data as they are).
 
     Exit code 0 even when the plan is partial; 2 when an export failed (the other files are
     written; one line on stderr names it). With ``save`` the plan is stored first (under the

@@ -90,6 +90,12 @@ EN: dict[str, str] = {
     "林区": "Forest area",
     "地震断裂带": "Earthquake fault zone",
     # gis.vocabulary enums the tables show
+    "综合性消防救援": "Fire and rescue",
+    "专业救援": "Specialist rescue",
+    "医疗": "Medical",
+    "民兵": "Militia",
+    "社会应急力量": "Volunteer rescue",
+    "基层应急队": "Local response team",
     "县级": "County",
     "乡镇": "Township",
     "村": "Village",
@@ -237,6 +243,204 @@ EN: dict[str, str] = {
     "计算已取消": "Computation cancelled",
     "计算超时": "Computation timed out",
     "计算失败": "Computation failed",
+    # the PDF, XLSX and HTML exports (dispatch/export/)
+    "应急物资调拨单": "Emergency materials transfer order",
+    "救援队伍派遣令": "Rescue team deployment order",
+    "应急调度方案 {no}": "Emergency dispatch plan {no}",
+    "调度方案 {no}": "Dispatch plan {no}",
+    "场景：{name}　　生成时间：{created}　　状态：{status}　　求解状态：{solve}": (
+        "Scenario: {name}    created: {created}    status: {status}    solve status: {solve}"
+    ),
+    "场景指纹 SHA-256：{hash}…　{software}": "Scenario fingerprint SHA-256: {hash}…  {software}",
+    "全方案：物资满足 {served}，按时送达 {on_time}；人员满足 {staff}，人员按时 {staff_on_time}": (
+        "Whole plan: materials served {served}, on time {on_time}; staff served {staff},"
+        " on time {staff_on_time}"
+    ),
+    "；迟到 {n} 项（最长 {late}）": "; late {n} (worst {late})",
+    "；未满足 {n} 项": "; unmet {n}",
+    "事件保障情况": "Incident coverage",
+    "派遣队伍": "Teams sent",
+    "{r} 级": "{r}",
+    "物资满足、按时送达按重量计；人员满足、人员按时按所需人数计。": (
+        "Materials served and on time are by weight; staff served and on time by the headcount"
+        " needed."
+    ),
+    "…… 另有 {n} 起事件（按级别与满足率排在前者已列出），见 orders.xlsx 与 plan.json。": (
+        "…… {n} more incidents (the most urgent by level and share served are listed), see"
+        " orders.xlsx and plan.json."
+    ),
+    "…… 另有 {n} 项未满足或迟到的需求，见 orders.xlsx 与 plan.json。": (
+        "…… {n} more needs unmet or late, see orders.xlsx and plan.json."
+    ),
+    "…… 另有 {n} 项安全库存动用，见 orders.xlsx 与 plan.json。": (
+        "…… {n} more safety stock releases, see orders.xlsx and plan.json."
+    ),
+    "…… 另有 {n} 条转移安排，见 orders.xlsx 与 plan.json。": (
+        "…… {n} more evacuation moves, see orders.xlsx and plan.json."
+    ),
+    "…… 另有 {n} 处避难场所补给，见 orders.xlsx 与 plan.json。": (
+        "…… {n} more shelter supplies, see orders.xlsx and plan.json."
+    ),
+    "未满足或迟到的需求": "Needs unmet or late",
+    "未满足或迟到": "Unmet or late",
+    "状态": "Status",
+    "项目": "Item",
+    "内容": "Entry",
+    "原因": "Reason",
+    "动用安全库存": "Safety stock released",
+    "储备库": "Stockpile",
+    "动用数量": "Released",
+    "该库安全库存": "Safety stock there",
+    "用于": "For",
+    "响应级别": "Response level",
+    "人员转移与安置（共 {n} 人）": "Evacuation and sheltering ({n} persons)",
+    "人员转移与安置": "Evacuation and sheltering",
+    "转移群众": "Evacuees",
+    "安置场所": "Shelter",
+    "避难场所": "Shelter",
+    "事发点": "Incident site",
+    "队伍驻地": "Team base",
+    "行程(分钟)": "Travel (min)",
+    "调拨物资": "Materials allocated",
+    "已排车送达": "Delivered by vehicle",
+    "避难场所补给": "Shelter supply",
+    "求解过程": "Solve",
+    "阶段": "Stage",
+    "求解器": "Solver",
+    "说明": "Note",
+    "用时(秒)": "Time taken (s)",
+    "已证明最优": "proven optimal",
+    "与下界差距 {gap}": "gap to bound {gap}",
+    "指令清单（共 {n} 份，使用车辆 {v} 辆）": "Orders ({n}; vehicles used: {v})",
+    "目的地": "Destination",
+    "预计到达": "Arrival",
+    "{clock} (+{n} 分钟)": "{clock} (+{n} min)",
+    "审批记录": "Approvals",
+    "环节": "Step",
+    "人员": "Person",
+    "时间": "Time",
+    "备注": "Remarks",
+    "批准": "Approved",
+    "作废": "Void",
+    "下达": "Issued",
+    "退回": "Returned to draft",
+    "第 {seq} 站 {place} 预计{late}（时限 {limit} 分钟）": (
+        "Stop {seq} {place}: expected {late} (deadline {limit} min)"
+    ),
+    "方案编号": "Plan no.",
+    "执行单位": "Assigned unit",
+    "出发地": "From",
+    "出发时间": "Departure",
+    "全程": "Total",
+    "任务": "Task",
+    "技能": "Skills",
+    "联系人": "Contact",
+    "{n} 人": "{n} persons",
+    "{km} 公里 / {time}": "{km} km / {time}",
+    "{n} 公里": "{n} km",
+    "{n} 米": "{n} m",
+    "不足 1 分钟": "under 1 min",
+    "{h} 小时 {m} 分钟": "{h} h {m} min",
+    "无路线几何": "No route geometry",
+    "无地图数据": "No map data",
+    "起 {name}": "Start {name}",
+    "路线概要：{text}": "Route summary: {text}",
+    "路线概要": "Route summary",
+    "经 {roads}，全程 {km} 公里，约 {min} 分钟": "via {roads}, {km} km, about {min} min",
+    "（无道路路径）": "(no road path)",
+    "未命名道路": "Unnamed road",
+    "物资清单": "Materials",
+    "编码": "Code",
+    "合计": "Total",
+    "行程与预计时间": "Stops and expected times",
+    "转向指引（同一道路已合并）": "Turn list (same road merged)",
+    "路段": "Leg",
+    "道路": "Roads",
+    "距离": "Distance",
+    "用时": "Time",
+    "返回：{roads}": "Return: {roads}",
+    "注：{note}": "Note: {note}",
+    "签发人：": "Issued by:",
+    "接收人：": "Received by:",
+    "时间：": "Time:",
+    "方案编号 {no}": "Plan {no}",
+    "指令编号 {no}": "Order {no}",
+    "状态 {status}　下达时间 {issued}": "Status {status}  issued: {issued}",
+    "未下达": "not issued",
+    "{software} 应急资源调度台 · 第 {page} 页 / 共 {total} 页": (
+        "{software} emergency dispatch desk · page {page} of {total}"
+    ),
+    "{status}（部分方案）": "{status} (partial plan)",
+    "草稿": "Draft",
+    "已批准": "Approved",
+    "已下达": "Issued",
+    "执行中": "Executing",
+    "已完成": "Completed",
+    "已作废": "Void",
+    # order tasks and notes (dispatch.orders)
+    "物资调拨：{places}": "Material transfer: {places}",
+    "赶赴{place}，承担{kind}处置": "Go to {place} for {kind} response",
+    "应急处置": "emergency response",
+    "共 {n} 趟（返回装货后再次出发）": "{n} trips (back to load, then out again)",
+    "第 {seq} 站 {place} 晚于时限约 {n} 分钟送达": (
+        "Stop {seq} {place} is reached about {n} min after its deadline"
+    ),
+    "部分路段无道路路径，按直线示意": "Some legs have no road path, drawn as straight lines",
+    "预计到达晚于时限（{n} 分钟）": "Expected after the deadline ({n} min)",
+    "无道路路径，按直线示意": "No road path, drawn as a straight line",
+    # XLSX sheets and columns (dispatch/export/xlsx.py)
+    "方案汇总": "Plan summary",
+    "项目编码": "Item code",
+    "共需": "Requested",
+    "时限(分钟)": "Deadline (min)",
+    "储备库编号": "Stockpile id",
+    "用于编号": "For id",
+    "全程(公里)": "Distance (km)",
+    "用时(分钟)": "Time (min)",
+    "总重(kg)": "Total weight (kg)",
+    "方案信息": "Plan",
+    "场景": "Scenario",
+    "场景指纹": "Scenario fingerprint",
+    "生成时间": "Created",
+    "下达时间": "Issued",
+    "求解状态": "Solve status",
+    "使用车辆": "Vehicles used",
+    "物资满足(按重量)": "Materials served (by weight)",
+    "物资按时送达": "Materials on time",
+    "{n} 项（见工作表「{sheet}」）": "{n} (see sheet \"{sheet}\")",
+    "未动用": "none released",
+    "事件编号": "Incident ID",
+    "物资满足率": "Materials served",
+    "按时送达率": "On time",
+    "人员满足率": "Staff served",
+    "人员按时率": "Staff on time",
+    "最长迟到(分钟)": "Worst lateness (min)",
+    "群众编号": "Group id",
+    "场所编号": "Shelter id",
+    "目标值": "Objective",
+    "指令": "Order",
+    "路段/道路": "Leg/road",
+    "距离(公里)": "Distance (km)",
+    # the offline HTML map (dispatch/export/html_map.py)
+    "迟到 最长 {late}": "late, worst {late}",
+    "（时限 {n} 分钟）": " (deadline {n} min)",
+    "{kind}（{r}级）": "{kind} ({r})",
+    "调度方案 ": "Dispatch plan ",
+    " · 指令 ": " · orders: ",
+    " 份": "",
+    "ReliefDesk 离线地图（无底图）": "ReliefDesk offline map (no base map)",
+    " 人，约 ": " persons, about ",
+    " 分钟": " min",
+    " 公里，约 ": " km, about ",
+    "预计 ": "ETA ",
+    " · 预计到达 ": " · arrives ",
+    "物资满足率 ": "Materials served ",
+    "，人员满足率 ": ", staff served ",
+    "按时送达率 ": "On time ",
+    "，人员按时率 ": ", staff on time ",
+    "路线": "Routes",
+    "停靠点": "Stops",
+    "人员转移（示意直线）": "Evacuation (straight lines)",
     # solver status labels (dispatch.results.Status.label_zh)
     "最优": "Optimal",
     "可行": "Feasible",
@@ -267,6 +471,33 @@ def words(items: Iterable[str], language: str = "zh_CN") -> str:
     return (", " if language == "en" else "、").join(word(w, language) for w in items)
 
 
+_FILLED: dict[str, re.Pattern[str]] = {}
+
+
+def resay(text: str, language: str, templates: Iterable[str]) -> str:
+    """``text`` that one of the Chinese ``templates`` made (``"共 {n} 趟…"`` → ``"共 3 趟…"``)
+    in ``language``: the values it was filled with (names from data) are kept, only the template
+    changes. Text no template made: :func:`word` (as is when unknown)."""
+    if language != "en" or not text:
+        return text
+    for template in templates:
+        pattern = _FILLED.get(template)
+        if pattern is None:
+            parts = re.split(r"\{(\w+)\}", template)
+            pattern = re.compile(
+                "".join(
+                    f"(?P<{x}>.+?)" if i % 2 else re.escape(x) for i, x in enumerate(parts)
+                )
+                + r"\Z",
+                re.S,
+            )
+            _FILLED[template] = pattern
+        m = pattern.match(text)
+        if m:
+            return say(template, language, **m.groupdict())
+    return word(text, language)
+
+
 _LATE = re.compile(r"迟到 (\d+) 分钟(?:（时限 (\d+) 分钟）)?")
 
 
@@ -294,4 +525,4 @@ def _late_en(m: re.Match[str]) -> str:
     return f"late {late} (deadline {m.group(2)} min)" if m.group(2) else f"late {late}"
 
 
-__all__ = ["EN", "LANGUAGES", "paren", "reason_text", "say", "word", "words"]
+__all__ = ["EN", "LANGUAGES", "paren", "reason_text", "resay", "say", "word", "words"]

@@ -425,6 +425,24 @@ def test_export_writes_files_and_opens_pdf(qtbot, panel, tmp_path):
     assert panel.open_pdf_button.isEnabled()
 
 
+def test_export_in_english_button(qtbot, panel, tmp_path, monkeypatch):
+    """导出英文指令… writes the orders in English; 导出指令… stays Chinese (the test above)."""
+    from openpyxl import load_workbook
+
+    import gui.docks.dispatch_panel as dp
+
+    monkeypatch.setattr(dp.QFileDialog, "getExistingDirectory", lambda *_a: str(tmp_path))
+    panel.open_url = lambda url: True
+    assert panel.export_en_button.isEnabled()
+    with qtbot.waitSignal(panel.sig_exported, timeout=RUN_TIMEOUT_MS) as blocker:
+        panel.export_en_button.click()
+    files = blocker.args[0]
+    assert files["orders.xlsx"].parent == tmp_path / panel.plan.number
+    sheets = load_workbook(files["orders.xlsx"], read_only=True).sheetnames
+    assert sheets[:3] == ["Plan summary", "Unmet or late", "Safety stock released"]
+    assert files["plan.csv"].read_text(encoding="utf-8-sig").startswith("Order no.,Type")
+
+
 def test_undo_of_runs_falls_back_to_the_previous_plan(panel, session):
     numbers = sorted(stored(session))
     assert len(numbers) == 3

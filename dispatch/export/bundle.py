@@ -62,22 +62,30 @@ def _writers() -> dict[str, Callable[[Plan, Path], Any]]:
     }
 
 
-#: Exports written in the language asked for (the others are Chinese).
-LANGUAGE_FILES = ("plan.csv",)
+#: Exports written in the language asked for (the others are data: the same in any language).
+LANGUAGE_FILES = ("orders.pdf", "orders.xlsx", "plan.csv", "plan.html")
 #: Exports a forked child may write (``export_all(..., parallel=True)``): the two slow ones.
 PARALLEL_FILES = ("orders.pdf", "orders.xlsx")
 #: A forked export still running after this many seconds is stopped and reported failed.
 EXPORT_TIMEOUT_S = 120.0
 
 
-def _child_export(name: str, plan: Plan, path: Path, conn: Any) -> None:
+def _write(name: str, plan: Plan, path: Path, language: str) -> None:
+    """Write one export, in ``language`` when it is one of :data:`LANGUAGE_FILES`."""
+    if name in LANGUAGE_FILES:
+        _writers()[name](plan, path, language=language)
+    else:
+        _writers()[name](plan, path)
+
+
+def _child_export(name: str, plan: Plan, path: Path, conn: Any, language: str) -> None:
     import gc
 
     # what the fork inherited (network, solver state) lives until this child exits: keep the
     # collector's full passes off it (they would also copy every page they touch)
     gc.freeze()
     try:
-        _writers()[name](plan, path)
+        _write(name, plan, path, language)
         conn.send("")
     except BaseException as exc:  # noqa: BLE001 - reported by the parent
         conn.send(_reason(exc))
@@ -85,7 +93,7 @@ def _child_export(name: str, plan: Plan, path: Path, conn: Any) -> None:
         conn.close()
 
 
-def _start_children(plan: Plan, staging: Path) -> dict[str, tuple[Any, Any]]:
+def _start_children(plan: Plan, staging: Path, language: str) -> dict[str, tuple[Any, Any]]:
     """The PDF and XLSX exports in forked children (POSIX only; {} when fork is unavailable)."""
     import multiprocessing as mp
 
@@ -96,7 +104,9 @@ def _start_children(plan: Plan, staging: Path) -> dict[str, tuple[Any, Any]]:
     for name in PARALLEL_FILES:
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(
-            target=_child_export, args=(name, plan, staging / name, child), daemon=True
+            target=_child_export,
+            args=(name, plan, staging / name, child, language),
+            daemon=True,
         )
         proc.start()
         child.close()
@@ -128,8 +138,8 @@ def export_all(
     plan: Plan, out: Path, *, parallel: bool = False, language: str = "zh_CN"
 ) -> dict[str, Path]:
     """Write the six output files of a plan into ``out`` (created if needed). ``language``:
-    files in :data:`LANGUAGE_FILES` are written in it (Chinese by default; ``en``), the others
-    are Chinese.
+    files in :data:`LANGUAGE_FILES` (orders, spreadsheet, CSV, HTML map) are written in it
+    (Chinese by default; ``en``); names from data stay as they are.
 
     With ``parallel`` (the CLI; not from a process with a GUI event loop) the PDF and XLSX are
     written by forked child processes while this one writes the rest: the slow two overlap, and
@@ -148,7 +158,7 @@ def export_all(
     if out.exists() and not out.is_dir():
         raise ValidationError(f"output folder {out} is an existing file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    writers = _writers()
+    _writers()  # imports the exporters once, before any fork
     staging = out / f".reliefdesk-export-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -165,15 +175,12 @@ def export_all(
             written[name] = target
 
     try:
-        children = _start_children(plan, staging) if parallel else {}
+        children = _start_children(plan, staging, language) if parallel else {}
         for name in OUTPUT_FILES:
             if name in children:
                 continue
             try:
-                if name in LANGUAGE_FILES:
-                    writers[name](plan, staging / name, language=language)
-                else:
-                    writers[name](plan, staging / name)
+                _write(name, plan, staging / name, language)
                 done(name, "")
             except Exception as exc:  # noqa: BLE001 - each export fails alone, with its reason
                 done(name, _reason(exc))

@@ -15,6 +15,7 @@ Safety: data never meets HTML as markup, and a Content-Security-Policy forbids a
 from __future__ import annotations
 
 import base64
+import json
 import re
 from html import escape
 from pathlib import Path
@@ -24,17 +25,22 @@ from dispatch.export.common import (
     KIND_LABEL,
     clean_text,
     eta_text,
+    item_text,
     late_text,
+    list_sep,
+    minutes_in,
+    route_summary_text,
     stop_late_s,
+    task_text,
     vehicle_colors,
 )
 from dispatch.export.pdf import ExportError
-from dispatch.orders import format_quantity
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
-from dispatch.timeliness import incident_deadlines, minutes_text
+from dispatch.timeliness import incident_deadlines
 from gis.map_style import EVACUATION_COLOR, LEVEL_COLORS, TEAM_COLOR, place_color
 from gis.paths import resources_dir
+from gis.phrases import say, word
 from gis.vocabulary import LEVEL_ROMAN
 from gis.web_text import json_for_script
 
@@ -63,7 +69,7 @@ def _vendor(leaflet_dir: Path) -> tuple[str, str]:
     return js, css
 
 
-def map_data(plan: Plan) -> dict[str, Any]:
+def map_data(plan: Plan, language: str = "zh_CN") -> dict[str, Any]:
     """Plain data the page draws (names raw: the page shows them as text)."""
     orders = []
     deadlines = incident_deadlines(plan)
@@ -92,12 +98,12 @@ def map_data(plan: Plan) -> dict[str, Any]:
             stops.append(
                 {
                     "seq": s.seq,
-                    "action": s.action,
+                    "action": word(s.action, language),
                     "name": s.place_name,
-                    "eta": eta_text(plan, s.eta_s),
-                    "late": late_text(stop_late_s(deadlines, s)),
-                    "items": "、".join(
-                        f"{it.name} {format_quantity(it.quantity)}{it.unit}" for it in s.items
+                    "eta": eta_text(plan, s.eta_s, language),
+                    "late": late_text(stop_late_s(deadlines, s), language),
+                    "items": list_sep(language).join(
+                        item_text(plan, it, language) for it in s.items
                     ),
                     "latlng": [round(p.lat, 6), round(p.lon, 6)],
                 }
@@ -105,12 +111,12 @@ def map_data(plan: Plan) -> dict[str, Any]:
         orders.append(
             {
                 "no": o.number,
-                "kind": o.kind.value,
+                "kind": word(o.kind.value, language),
                 "unit": o.unit_name,
                 "unitId": o.unit_id,
-                "task": o.task,
-                "eta": eta_text(plan, o.eta_s),
-                "summary": o.route_summary(),
+                "task": task_text(plan, o, language),
+                "eta": eta_text(plan, o.eta_s, language),
+                "summary": route_summary_text(o, language),
                 "colour": colors.get(o.unit_id, TEAM_COLOR)
                 if o.kind == OrderKind.TRANSFER
                 else TEAM_COLOR,
@@ -125,7 +131,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
             "id": p.id,
             "name": p.name,
             "kind": p.kind,
-            "kindZh": KIND_LABEL.get(p.kind, p.kind),
+            "kindZh": say(KIND_LABEL.get(p.kind, p.kind), language),
             "colour": place_color(p.kind, outcome[p.id].level if p.id in outcome else 0),
             "latlng": [round(p.lat, 6), round(p.lon, 6)],
         }
@@ -139,9 +145,15 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 d["staffOnTime"] = f"{100 * inc.staff_on_time_fraction:.0f}%"
             if inc.late_by_s > 0:
                 dl = inc.deadline_s
-                limit = f"（时限 {dl / 60:.0f} 分钟）" if dl is not None else ""
-                d["late"] = f"迟到 最长 {minutes_text(inc.late_by_s)}{limit}"
-            d["unserved"] = [u.message_zh for u in plan.unserved_for(p.id)]
+                limit = (
+                    say("（时限 {n} 分钟）", language, n=f"{dl / 60:.0f}") if dl is not None else ""
+                )
+                late = minutes_in(inc.late_by_s, language)
+                d["late"] = say("迟到 最长 {late}", language, late=late) + limit
+            d["unserved"] = [
+                (u.message_en or u.message_zh) if language == "en" else u.message_zh
+                for u in plan.unserved_for(p.id)
+            ]
         places.append(d)
     moves = []
     for m in plan.evacuation:
@@ -160,17 +172,17 @@ def map_data(plan: Plan) -> dict[str, Any]:
     return {
         "plan": plan.number,
         "moves": moves,
-        "status": plan.status.value,
+        "status": word(plan.status.value, language),
         "scenario": plan.inputs.scenario_name,
         "created": f"{plan.created_at:%Y-%m-%d %H:%M}",
         "orders": orders,
         "places": places,
         "evacuationColour": EVACUATION_COLOR,
-        "kinds": _legend(plan),
+        "kinds": _legend(plan, language),
     }
 
 
-def _legend(plan: Plan) -> dict[str, list[str]]:
+def _legend(plan: Plan, language: str = "zh_CN") -> dict[str, list[str]]:
     """Legend rows (label, colour) of the places shown: kinds, incidents per response level."""
     out: dict[str, list[str]] = {}
     levels = sorted({x.level for x in plan.incidents})
@@ -180,11 +192,16 @@ def _legend(plan: Plan) -> dict[str, list[str]]:
         if kind == "incident" and levels:
             for lv in levels:
                 out[f"incident{lv}"] = [
-                    f"{KIND_LABEL[kind]}（{LEVEL_ROMAN[lv]}级）",
+                    say(
+                        "{kind}（{r}级）",
+                        language,
+                        kind=say(KIND_LABEL[kind], language),
+                        r=LEVEL_ROMAN[lv],
+                    ),
                     LEVEL_COLORS[lv],
                 ]
         else:
-            out[kind] = [KIND_LABEL[kind], place_color(kind)]
+            out[kind] = [say(KIND_LABEL[kind], language), place_color(kind)]
     return out
 
 
@@ -340,23 +357,61 @@ html, body { height: 100%; margin: 0; font-family: "WenQuanYi Micro Hei", "Micro
 _SLOT = re.compile(r"__(TITLE|LEAFLET_CSS|DATA|LEAFLET_JS)__")
 
 
-def render_html(plan: Plan, *, leaflet_dir: Path | None = None) -> str:
-    """The standalone page as a string."""
+#: The page's own words (JavaScript string literals of :data:`_PAGE`): English from
+#: :data:`gis.phrases.EN` replaces them in an English page.
+PAGE_TEXTS = (
+    "调度方案 ",
+    " · 指令 ",
+    " 份",
+    "ReliefDesk 离线地图（无底图）",
+    "人员转移",
+    " 人，约 ",
+    " 分钟",
+    " 公里，约 ",
+    "预计 ",
+    " · 预计到达 ",
+    "物资满足率 ",
+    "，人员满足率 ",
+    "按时送达率 ",
+    "，人员按时率 ",
+    "路线",
+    "停靠点",
+    "地点",
+    "人员转移（示意直线）",
+)
+
+
+def _page(language: str) -> str:
+    """The page template in ``language``."""
+    if language != "en":
+        return _PAGE
+    page = _PAGE.replace('<html lang="zh-CN">', '<html lang="en">')
+    for zh in PAGE_TEXTS:
+        page = page.replace(json.dumps(zh, ensure_ascii=False), json.dumps(say(zh, language)))
+    return page
+
+
+def render_html(plan: Plan, *, leaflet_dir: Path | None = None, language: str = "zh_CN") -> str:
+    """The standalone page as a string; Chinese, or English with ``language="en"`` (legend,
+    popups, layer names; names from data as they are)."""
     js, css = _vendor(leaflet_dir or LEAFLET_DIR)
-    title = clean_text(f"调度方案 {plan.number} — {plan.inputs.scenario_name}", 200)
+    head = say("调度方案 {no}", language, no=plan.number)
+    title = clean_text(f"{head} — {plan.inputs.scenario_name}", 200)
     values = {
         "TITLE": escape(title),
-        "DATA": json_for_script(map_data(plan)),
+        "DATA": json_for_script(map_data(plan, language)),
         "LEAFLET_CSS": css.replace("</style", "<\\/style"),
         "LEAFLET_JS": js.replace("</script", "<\\/script"),
     }
-    return _SLOT.sub(lambda m: values[m.group(1)], _PAGE)
+    return _SLOT.sub(lambda m: values[m.group(1)], _page(language))
 
 
-def export_html(plan: Plan, path: Path | str, *, leaflet_dir: Path | None = None) -> Path:
+def export_html(
+    plan: Plan, path: Path | str, *, leaflet_dir: Path | None = None, language: str = "zh_CN"
+) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(plan, leaflet_dir=leaflet_dir), encoding="utf-8")
+    tmp.write_text(render_html(plan, leaflet_dir=leaflet_dir, language=language), encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -26,6 +26,8 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 
+from gis.phrases import say
+
 Coords = tuple[tuple[float, float], ...]
 
 #: colours shared by the overview maps (closures red as on the desk's map)
@@ -101,7 +103,7 @@ class Projection:
         return 111_320.0 / self.scale
 
 
-def add_scale_bar(d: Drawing, proj: Projection, font: str) -> None:
+def add_scale_bar(d: Drawing, proj: Projection, font: str, language: str = "zh_CN") -> None:
     """A scale bar a quarter of the map wide (rounded to 1/2/5 × 10^k m), bottom left."""
     m_per_unit = proj.metres_per_unit
     bar_m = nice_length(m_per_unit * proj.width * 0.25)
@@ -112,7 +114,10 @@ def add_scale_bar(d: Drawing, proj: Projection, font: str) -> None:
     d.add(Line(x0, y0, x0 + bar_w, y0, strokeWidth=1.5))
     d.add(Line(x0, y0 - 2, x0, y0 + 3, strokeWidth=1))
     d.add(Line(x0 + bar_w, y0 - 2, x0 + bar_w, y0 + 3, strokeWidth=1))
-    txt = f"{bar_m / 1000:g} 公里" if bar_m >= 1000 else f"{bar_m:g} 米"
+    if bar_m >= 1000:
+        txt = say("{n} 公里", language, n=f"{bar_m / 1000:g}")
+    else:
+        txt = say("{n} 米", language, n=f"{bar_m:g}")
     d.add(String(x0 + bar_w + 4, y0 - 2, txt, fontName=font, fontSize=7))
 
 

@@ -50,12 +50,24 @@ from dispatch.export.common import (
     CELL_MAX_CHARS,
     clean_text,
     destinations_text,
+    distance_text,
+    duration_text,
     eta_text,
+    item_text,
     late_text,
+    level_text,
+    list_sep,
+    minutes_in,
+    note_text,
+    order_title,
     quantities_text,
+    road_text,
+    route_summary_text,
     served_pct,
     shelter_supply,
+    status_text,
     stop_late_s,
+    task_text,
     when_text,
 )
 from dispatch.export.map_drawing import (
@@ -65,20 +77,19 @@ from dispatch.export.map_drawing import (
     frame,
     overlap,
 )
-from dispatch.orders import format_distance, format_duration, format_quantity
+from dispatch.orders import format_quantity
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder, OrderKind, StageRun
 from dispatch.timeliness import (
     NeedState,
     incident_deadlines,
-    minutes_text,
     plan_timeliness,
     problem_lines,
     problem_quantity,
 )
 from gis.errors import ReliefDeskError
-from gis.model import LEVEL_ROMAN
 from gis.paths import find_cjk_font
+from gis.phrases import paren, reason_text, say, word, words
 
 FONT_NAME = "WenQuanYiMicroHei"
 
@@ -107,8 +118,11 @@ def register_font(font_path: Path | str | None = None) -> str:
     return FONT_NAME
 
 
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
+def _styles(font: str, language: str = "zh_CN") -> dict[str, ParagraphStyle]:
+    # English wraps at spaces (a name from data longer than the line is still split: reportlab's
+    # splitLongWords); Chinese anywhere between characters
+    wrap = None if language == "en" else "CJK"
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap=wrap)
     return {
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
@@ -254,7 +268,12 @@ def _one_table(
 
 
 def route_drawing(
-    plan: Plan, order: DispatchOrder, width: float, height: float, font: str
+    plan: Plan,
+    order: DispatchOrder,
+    width: float,
+    height: float,
+    font: str,
+    language: str = "zh_CN",
 ) -> Drawing:
     """The order's route as a small vector map: legs, stops, start marker, scale bar, north
     (projection, scale bar and north mark: :mod:`dispatch.export.map_drawing`)."""
@@ -265,7 +284,12 @@ def route_drawing(
     if not pts:
         d.add(
             String(
-                width / 2, height / 2, "无路线几何", fontName=font, fontSize=10, textAnchor="middle"
+                width / 2,
+                height / 2,
+                say("无路线几何", language),
+                fontName=font,
+                fontSize=10,
+                textAnchor="middle",
             )
         )
         return d
@@ -307,7 +331,7 @@ def route_drawing(
                     strokeWidth=0.8,
                 )
             )
-            label = "起 " + p.name
+            label = say("起 {name}", language, name=p.name)
         else:
             n += 1
             d.add(
@@ -354,68 +378,103 @@ def route_drawing(
                     )
                 )
                 break
-    add_scale_bar(d, proj, font)
+    add_scale_bar(d, proj, font, language)
     add_north(d, width, height, font)
     return d
 
 
 def _more(
-    total: int, what: str, st: dict[str, ParagraphStyle], shown: int = PDF_MAX_ROWS
+    total: int,
+    what: str,
+    st: dict[str, ParagraphStyle],
+    shown: int = PDF_MAX_ROWS,
+    language: str = "zh_CN",
 ) -> list[Flowable]:
     """'…… 另有 N 项…，见 orders.xlsx 与 plan.json。' when a table was cut to ``shown`` rows."""
     if total <= shown:
         return []
-    return [_p(f"…… 另有 {total - shown} {what}，见 orders.xlsx 与 plan.json。", st["base"])]
+    template = f"…… 另有 {{n}} {what}，见 orders.xlsx 与 plan.json。"
+    return [_p(say(template, language, n=total - shown), st["base"])]
 
 
 _NUMERALS = "一二三四五六七八九十"
 
 
-def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+def _cover(
+    plan: Plan, st: dict[str, ParagraphStyle], font: str, lang: str = "zh_CN"
+) -> list[Flowable]:
     sections = iter(_NUMERALS)
+    en = lang == "en"
+
+    def t(zh: str, **values: object) -> str:
+        return say(zh, lang, **values)
 
     def h2(title: str) -> Paragraph:
-        return _p(f"{next(sections)}、{title}", st["h2"])
+        n = next(sections)
+        return _p(f"{_NUMERALS.index(n) + 1}. {title}" if en else f"{n}、{title}", st["h2"])
+
+    def more(total: int, what: str, shown: int = PDF_MAX_ROWS) -> list[Flowable]:
+        return _more(total, what, st, shown, lang)
 
     tl = plan_timeliness(plan)
     out: list[Flowable] = [
-        _p(f"应急调度方案 {plan.number}", st["title"]),
+        _p(t("应急调度方案 {no}", no=plan.number), st["title"]),
         _p(
-            f"场景：{plan.inputs.scenario_name}　　生成时间：{plan.created_at:%Y-%m-%d %H:%M}"
-            f"　　状态：{plan.status_label}　　求解状态：{plan.overall.label_zh}",
+            t(
+                "场景：{name}　　生成时间：{created}　　状态：{status}　　求解状态：{solve}",
+                name=plan.inputs.scenario_name,
+                created=f"{plan.created_at:%Y-%m-%d %H:%M}",
+                status=status_text(plan, lang),
+                solve=t(plan.overall.label_zh),
+            ),
             st["base"],
         ),
         _p(
-            f"场景指纹 SHA-256：{plan.inputs.scenario_hash[:32]}…　{plan.inputs.software}",
+            t(
+                "场景指纹 SHA-256：{hash}…　{software}",
+                hash=plan.inputs.scenario_hash[:32],
+                software=plan.inputs.software,
+            ),
             st["small"],
         ),
         Spacer(1, 4),
-        h2("事件保障情况"),
+        h2(t("事件保障情况")),
         _p(
-            f"全方案：物资满足 {served_pct(tl.served_fraction)}，按时送达 "
-            f"{served_pct(tl.on_time_fraction)}；人员满足 {served_pct(tl.staff_fraction)}，"
-            f"人员按时 {served_pct(tl.staff_on_time_fraction)}"
+            t(
+                "全方案：物资满足 {served}，按时送达 {on_time}；人员满足 {staff}，人员按时 {staff_on_time}",
+                served=served_pct(tl.served_fraction),
+                on_time=served_pct(tl.on_time_fraction),
+                staff=served_pct(tl.staff_fraction),
+                staff_on_time=served_pct(tl.staff_on_time_fraction),
+            )
             + (
-                f"；迟到 {tl.late_lines} 项（最长 {minutes_text(tl.worst_late_s)}）"
+                t(
+                    "；迟到 {n} 项（最长 {late}）",
+                    n=tl.late_lines,
+                    late=minutes_in(tl.worst_late_s, lang),
+                )
                 if tl.late_lines
                 else ""
             )
-            + (f"；未满足 {tl.unmet_lines} 项" if tl.unmet_lines else ""),
+            + (t("；未满足 {n} 项", n=tl.unmet_lines) if tl.unmet_lines else ""),
             st["base"],
         ),
         Spacer(1, 3),
     ]
     rows: list[list[object]] = [
         [
-            "事件",
-            "级别",
-            "时限",
-            "物资满足",
-            "按时送达",
-            "人员满足",
-            "人员按时",
-            "最长迟到",
-            "派遣队伍",
+            t(h)
+            for h in (
+                "事件",
+                "级别",
+                "时限",
+                "物资满足",
+                "按时送达",
+                "人员满足",
+                "人员按时",
+                "最长迟到",
+                "派遣队伍",
+            )
         ]
     ]
     incidents = list(plan.incidents)
@@ -425,14 +484,14 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
         rows.append(
             [
                 inc.name,
-                f"{LEVEL_ROMAN.get(inc.level, inc.level)} 级",
-                "—" if inc.deadline_s is None else f"{inc.deadline_s / 60:.0f} 分钟",
+                level_text(inc.level, lang),
+                "—" if inc.deadline_s is None else t("{n} 分钟", n=f"{inc.deadline_s / 60:.0f}"),
                 served_pct(inc.served_fraction),
                 served_pct(inc.on_time_fraction),
                 served_pct(inc.staff_fraction),
                 served_pct(inc.staff_on_time_fraction),
-                minutes_text(inc.late_by_s) if inc.late_by_s > 0 else "—",
-                "、".join(plan.place_name(t) for t in inc.teams) or "—",
+                minutes_in(inc.late_by_s, lang) if inc.late_by_s > 0 else "—",
+                list_sep(lang).join(plan.place_name(x) for x in inc.teams) or "—",
             ]
         )
     w = CONTENT_W
@@ -445,52 +504,53 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
             align_right=(2, 3, 4, 5, 6, 7),
         )
     )
-    out.append(_p("物资满足、按时送达按重量计；人员满足、人员按时按所需人数计。", st["small"]))
-    out += _more(len(incidents), "起事件（按级别与满足率排在前者已列出）", st)
-    out.append(h2("未满足或迟到的需求"))
+    out.append(_p(t("物资满足、按时送达按重量计；人员满足、人员按时按所需人数计。"), st["small"]))
+    out += more(len(incidents), "起事件（按级别与满足率排在前者已列出）")
+    out.append(h2(t("未满足或迟到的需求")))
     problems = problem_lines(plan)
     if problems:
-        rows = [["状态", "地点", "项目", "数量", "原因"]]
+        messages = {u.message_zh: u.message_en for u in plan.unserved if u.message_en}
+        rows = [[t(h) for h in ("状态", "地点", "项目", "数量", "原因")]]
         for ln in problems[:PDF_MAX_UNSERVED]:
             rows.append(
                 [
-                    ln.state.value,
+                    word(ln.state.value, lang),
                     ln.site_name,
-                    ln.label,
-                    f"{format_quantity(problem_quantity(ln))} {ln.unit}".strip()
+                    word(plan.material_label(ln.what, lang), lang) if en else ln.label,
+                    f"{format_quantity(problem_quantity(ln))} {word(ln.unit, lang)}".strip()
                     + (
-                        f"（共需 {format_quantity(ln.requested)}）"
+                        t("（共需 {n}）", n=format_quantity(ln.requested))
                         if abs(problem_quantity(ln) - ln.requested) > 1e-6
                         else ""
                     ),
-                    ln.reason or "—",
+                    reason_text(ln.reason, lang, messages) or "—",
                 ]
             )
-        t = _table(rows, [w * 0.09, w * 0.21, w * 0.12, w * 0.2, w * 0.38], font, st["cell"])
+        tbl = _table(rows, [w * 0.09, w * 0.21, w * 0.12, w * 0.2, w * 0.38], font, st["cell"])
         shown = problems[:PDF_MAX_UNSERVED]
         late = [i for i, ln in enumerate(shown, 1) if ln.state is NeedState.LATE]
         unmet = [i for i, ln in enumerate(shown, 1) if ln.state is NeedState.UNMET]
-        _mark_rows(t, late, LATE_BG, LATE_FG)
-        _mark_rows(t, unmet, UNMET_BG, UNMET_FG)
-        out.append(t)
-        out += _more(len(problems), "项未满足或迟到的需求", st, PDF_MAX_UNSERVED)
+        _mark_rows(tbl, late, LATE_BG, LATE_FG)
+        _mark_rows(tbl, unmet, UNMET_BG, UNMET_FG)
+        out.append(tbl)
+        out += more(len(problems), "项未满足或迟到的需求", PDF_MAX_UNSERVED)
     elif tl.on_time_fraction is None:
-        out.append(_p("全部需求均已安排（此方案未记录是否按时）。", st["base"]))
+        out.append(_p(t("全部需求均已安排（此方案未记录是否按时）。"), st["base"]))
     else:
-        out.append(_p("全部需求均已按时安排。", st["base"]))
+        out.append(_p(t("全部需求均已按时安排。"), st["base"]))
     if plan.safety_releases:
-        out.append(h2("动用安全库存"))
-        rows = [["储备库", "物资", "动用数量", "该库安全库存", "用于", "响应级别"]]
+        out.append(h2(t("动用安全库存")))
+        rows = [[t(h) for h in ("储备库", "物资", "动用数量", "该库安全库存", "用于", "响应级别")]]
         for r in plan.safety_releases[:PDF_MAX_ROWS]:
-            unit = plan.material_unit(r.material)
+            unit = plan.material_unit(r.material, lang)
             rows.append(
                 [
                     plan.place_name(r.stockpile_id),
-                    plan.material_label(r.material),
+                    plan.material_label(r.material, lang),
                     f"{format_quantity(r.quantity)} {unit}".strip(),
                     f"{format_quantity(r.safety_stock)} {unit}".strip(),
                     plan.place_name(r.site_id),
-                    f"{LEVEL_ROMAN.get(r.level, r.level)} 级" if r.level else "—",
+                    level_text(r.level, lang) if r.level else "—",
                 ]
             )
         out.append(
@@ -502,11 +562,11 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
                 align_right=(2, 3),
             )
         )
-        out += _more(len(plan.safety_releases), "项安全库存动用", st)
+        out += more(len(plan.safety_releases), "项安全库存动用")
     if plan.evacuation:
         total = sum(m.people for m in plan.evacuation)
-        out.append(h2(f"人员转移与安置（共 {total} 人）"))
-        rows = [["转移群众", "安置场所", "人数", "行程(分钟)"]]
+        out.append(h2(t("人员转移与安置（共 {n} 人）", n=total)))
+        rows = [[t(h) for h in ("转移群众", "安置场所", "人数", "行程(分钟)")]]
         for m in plan.evacuation[:PDF_MAX_ROWS]:
             rows.append(
                 [
@@ -521,54 +581,56 @@ def _cover(plan: Plan, st: dict[str, ParagraphStyle], font: str) -> list[Flowabl
                 rows, [w * 0.35, w * 0.35, w * 0.12, w * 0.18], font, st["cell"], align_right=(2, 3)
             )
         )
-        out += _more(len(plan.evacuation), "条转移安排", st)
+        out += more(len(plan.evacuation), "条转移安排")
     supply = shelter_supply(plan)
     if supply:
-        rows = [["避难场所", "调拨物资", "已排车送达"]]
+        rows = [[t(h) for h in ("避难场所", "调拨物资", "已排车送达")]]
         for sid, allocated, delivered in supply[:PDF_MAX_ROWS]:
             rows.append(
                 [
                     plan.place_name(sid),
-                    quantities_text(plan, allocated),
-                    quantities_text(plan, delivered) or "—",
+                    quantities_text(plan, allocated, lang),
+                    quantities_text(plan, delivered, lang) or "—",
                 ]
             )
         out.append(Spacer(1, 4))
         out.append(_table(rows, [w * 0.3, w * 0.35, w * 0.35], font, st["cell"]))
-        out += _more(len(supply), "处避难场所补给", st)
-    out.append(h2("求解过程"))
-    rows = [["阶段", "求解器", "状态", "说明", "用时(秒)"]]
+        out += more(len(supply), "处避难场所补给")
+    out.append(h2(t("求解过程")))
+    rows = [[t(h) for h in ("阶段", "求解器", "状态", "说明", "用时(秒)")]]
     for s in plan.stages:
         rows.append(
             [
-                s.stage,
+                t(s.stage),
                 (s.engine or "—").replace("+", "+ "),  # lets long engine names wrap at '+'
-                s.status.label_zh,
-                _stage_note(s),
+                t(s.status.label_zh),
+                _stage_note(s, lang),
                 f"{s.runtime_s:.2f}",
             ]
         )
     out.append(_table(rows, [w * 0.2, w * 0.22, w * 0.22, w * 0.2, w * 0.16], font, st["cell"]))
-    out.append(h2(f"指令清单（共 {len(plan.orders)} 份，使用车辆 {plan.vehicles_used} 辆）"))
-    rows = [["指令编号", "类型", "车辆/队伍", "目的地", "预计到达"]]
+    out.append(
+        h2(t("指令清单（共 {n} 份，使用车辆 {v} 辆）", n=len(plan.orders), v=plan.vehicles_used))
+    )
+    rows = [[t(h) for h in ("指令编号", "类型", "车辆/队伍", "目的地", "预计到达")]]
     deadlines = incident_deadlines(plan)
     for o in plan.orders:
         worst = max((stop_late_s(deadlines, s) for s in o.stops), default=0.0)
         rows.append(
             [
                 o.number,
-                o.kind.value,
+                word(o.kind.value, lang),
                 o.unit_name,
-                destinations_text(plan, o),
-                eta_text(plan, o.eta_s) + (f" {late_text(worst)}" if worst else ""),
+                destinations_text(plan, o, lang),
+                eta_text(plan, o.eta_s, lang) + (f" {late_text(worst, lang)}" if worst else ""),
             ]
         )
     out.append(_table(rows, [w * 0.24, w * 0.1, w * 0.22, w * 0.26, w * 0.18], font, st["cell"]))
     if plan.approvals:
-        out.append(h2("审批记录"))
-        rows = [["环节", "人员", "时间", "备注"]]
+        out.append(h2(t("审批记录")))
+        rows = [[t(h) for h in ("环节", "人员", "时间", "备注")]]
         for a in plan.approvals:
-            rows.append([a.action, a.who, f"{a.when:%Y-%m-%d %H:%M}", a.note])
+            rows.append([word(a.action, lang), a.who, f"{a.when:%Y-%m-%d %H:%M}", a.note])
         out.append(_table(rows, [w * 0.15, w * 0.25, w * 0.25, w * 0.35], font, st["cell"]))
     return out
 
@@ -579,42 +641,82 @@ def _order_page(
     st: dict[str, ParagraphStyle],
     font: str,
     state: dict[str, str],
+    lang: str = "zh_CN",
 ) -> list[Flowable]:
     w = CONTENT_W
-    out: list[Flowable] = [_PageState(state, order.number), _p(order.title, st["title"])]
+    en = lang == "en"
+
+    def t(zh: str, **values: object) -> str:
+        return say(zh, lang, **values)
+
+    out: list[Flowable] = [
+        _PageState(state, order.number),
+        _p(order_title(order, lang), st["title"]),
+    ]
     deadlines = incident_deadlines(plan)
     late_stops = [(s, stop_late_s(deadlines, s)) for s in order.stops]
     late_stops = [(s, x) for s, x in late_stops if x > 0]
     if late_stops:
         out.append(
             _p(
-                "注意："
-                + "；".join(
-                    f"第 {s.seq} 站 {s.place_name} 预计{late_text(x)}"
-                    f"（时限 {deadlines[s.place_id] / 60:.0f} 分钟）"
+                t("注意：")
+                + ("; " if en else "；").join(
+                    t(
+                        "第 {seq} 站 {place} 预计{late}（时限 {limit} 分钟）",
+                        seq=s.seq,
+                        place=s.place_name,
+                        late=late_text(x, lang),
+                        limit=f"{deadlines[s.place_id] / 60:.0f}",
+                    )
                     for s, x in late_stops
                 ),
                 st["late"],
             )
         )
     info: list[list[object]] = [
-        ["指令编号", order.number, "方案编号", plan.number],
-        ["执行单位", f"{order.unit_name}（{order.unit_id}）", "类型", order.unit_type or "—"],
-        ["出发地", plan.place_name(order.origin_id), "目的地", destinations_text(plan, order)],
-        ["出发时间", eta_text(plan, order.depart_s), "预计到达", eta_text(plan, order.eta_s)],
+        [t("指令编号"), order.number, t("方案编号"), plan.number],
         [
-            "全程",
-            f"{order.total_metres / 1000:.1f} 公里 / {format_duration(order.total_seconds)}",
-            "任务",
-            order.task,
+            t("执行单位"),
+            order.unit_name + paren(order.unit_id, lang),
+            t("类型"),
+            word(order.unit_type, lang) or "—",
+        ],
+        [
+            t("出发地"),
+            plan.place_name(order.origin_id),
+            t("目的地"),
+            destinations_text(plan, order, lang),
+        ],
+        [
+            t("出发时间"),
+            eta_text(plan, order.depart_s, lang),
+            t("预计到达"),
+            eta_text(plan, order.eta_s, lang),
+        ],
+        [
+            t("全程"),
+            t(
+                "{km} 公里 / {time}",
+                km=f"{order.total_metres / 1000:.1f}",
+                time=duration_text(order.total_seconds, lang),
+            ),
+            t("任务"),
+            task_text(plan, order, lang),
         ],
     ]
     if order.kind == OrderKind.DEPLOY:
-        info.append(["技能", "、".join(order.skills) or "—", "人数", f"{order.headcount} 人"])
+        info.append(
+            [
+                t("技能"),
+                words(order.skills, lang) or "—",
+                t("人数"),
+                t("{n} 人", n=order.headcount),
+            ]
+        )
         if order.contact:
-            info.append(["联系人", order.contact, "", ""])
-    t = _table(info, [w * 0.12, w * 0.38, w * 0.12, w * 0.38], font, st["cell"], header=False)
-    t.setStyle(
+            info.append([t("联系人"), order.contact, "", ""])
+    table = _table(info, [w * 0.12, w * 0.38, w * 0.12, w * 0.38], font, st["cell"], header=False)
+    table.setStyle(
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f6")),
@@ -622,22 +724,23 @@ def _order_page(
             ]
         )
     )
-    out += [t, Spacer(1, 5), route_drawing(plan, order, w, 66 * mm, font), Spacer(1, 2)]
-    out.append(_p(f"路线概要：{order.route_summary()}", st["small"]))
+    drawing = route_drawing(plan, order, w, 66 * mm, font, lang)
+    out += [table, Spacer(1, 5), drawing, Spacer(1, 2)]
+    out.append(_p(t("路线概要：{text}", text=route_summary_text(order, lang)), st["small"]))
     if order.kind == OrderKind.TRANSFER:
-        out.append(_p("物资清单", st["h2"]))
-        rows: list[list[object]] = [["物资", "编码", "单位", "数量", "重量(kg)"]]
+        out.append(_p(t("物资清单"), st["h2"]))
+        rows: list[list[object]] = [[t(h) for h in ("物资", "编码", "单位", "数量", "重量(kg)")]]
         for it in order.items:
             rows.append(
                 [
-                    it.name,
+                    plan.material_label(it.material, lang) if en else it.name,
                     it.material,
-                    it.unit,
+                    word(it.unit, lang),
                     format_quantity(it.quantity),
                     f"{it.weight_kg:,.0f}",
                 ]
             )
-        rows.append(["合计", "", "", "", f"{order.total_weight_kg:,.0f}"])
+        rows.append([t("合计"), "", "", "", f"{order.total_weight_kg:,.0f}"])
         out.append(
             _table(
                 rows,
@@ -647,52 +750,64 @@ def _order_page(
                 align_right=(3, 4),
             )
         )
-    out.append(_p("行程与预计时间", st["h2"]))
-    rows = [["序号", "趟次", "动作", "地点", "预计时间", "物资"]]
+    out.append(_p(t("行程与预计时间"), st["h2"]))
+    rows = [[t(h) for h in ("序号", "趟次", "动作", "地点", "预计时间", "物资")]]
     late_rows = []
     for s in order.stops:
-        what = "、".join(f"{i.name} {format_quantity(i.quantity)}{i.unit}" for i in s.items)
-        over = late_text(stop_late_s(deadlines, s))
+        what = list_sep(lang).join(item_text(plan, i, lang) for i in s.items)
+        over = late_text(stop_late_s(deadlines, s), lang)
         if over:
             late_rows.append(len(rows))
-        eta = eta_text(plan, s.eta_s) + (f" {over}" if over else "")
-        rows.append([str(s.seq), str(s.trip), s.action, s.place_name, eta, what or "—"])
+        eta = eta_text(plan, s.eta_s, lang) + (f" {over}" if over else "")
+        rows.append([str(s.seq), str(s.trip), word(s.action, lang), s.place_name, eta, what or "—"])
     stops = _table(
         rows, [w * 0.07, w * 0.07, w * 0.08, w * 0.25, w * 0.2, w * 0.33], font, st["cell"]
     )
     _mark_rows(stops, late_rows, LATE_BG, LATE_FG)  # after the deadline, as in the desk
     out.append(stops)
-    out.append(_p("转向指引（同一道路已合并）", st["h2"]))
-    rows = [["路段", "道路", "距离", "用时"]]
+    out.append(_p(t("转向指引（同一道路已合并）"), st["h2"]))
+    rows = [[t(h) for h in ("路段", "道路", "距离", "用时")]]
     for li, leg in enumerate(order.legs, start=1):
         name = f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}"
         back = order.kind == OrderKind.TRANSFER and leg.to_id == order.origin_id
         if back and leg.steps:  # the way back: one line, the full list is in the XLSX
-            roads = "→".join(s.road for s in leg.steps[:4]) + ("…" if len(leg.steps) > 4 else "")
+            roads = "→".join(road_text(s.road, lang) for s in leg.steps[:4]) + (
+                "…" if len(leg.steps) > 4 else ""
+            )
             rows.append(
-                [name, f"返回：{roads}", format_distance(leg.metres), format_duration(leg.seconds)]
+                [
+                    name,
+                    t("返回：{roads}", roads=roads),
+                    distance_text(leg.metres, lang),
+                    duration_text(leg.seconds, lang),
+                ]
             )
             continue
         if not leg.steps:
             rows.append(
-                [name, "（无道路路径）", format_distance(leg.metres), format_duration(leg.seconds)]
+                [
+                    name,
+                    t("（无道路路径）"),
+                    distance_text(leg.metres, lang),
+                    duration_text(leg.seconds, lang),
+                ]
             )
         for k, step in enumerate(leg.steps):
             rows.append(
                 [
                     name if k == 0 else "",
-                    step.road,
-                    format_distance(step.distance_m),
-                    format_duration(step.seconds),
+                    road_text(step.road, lang),
+                    distance_text(step.distance_m, lang),
+                    duration_text(step.seconds, lang),
                 ]
             )
     out.append(
         _table(rows, [w * 0.38, w * 0.32, w * 0.15, w * 0.15], font, st["cell"], align_right=(2, 3))
     )
     for note in order.notes:
-        out.append(_p(f"注：{note}", st["small"]))
+        out.append(_p(t("注：{note}", note=note_text(note, lang)), st["small"]))
     sign = _table(
-        [["签发人：", "接收人：", "时间："], ["", "", ""]],
+        [[t("签发人："), t("接收人："), t("时间：")], ["", "", ""]],
         [w / 3] * 3,
         font,
         st["base"],
@@ -711,15 +826,17 @@ def _order_page(
     return out
 
 
-def _stage_note(stage: StageRun) -> str:
+def _stage_note(stage: StageRun, lang: str = "zh_CN") -> str:
     """What an operator can read from a stage's statistics: its message, else the optimality gap
     where a bound exists (raw objective values have no unit a person can use)."""
     if stage.message:
-        return stage.message
+        return say(stage.message, lang)
     if stage.objective is not None and stage.bound is not None:
         gap = abs(stage.objective - stage.bound) / max(abs(stage.objective), 1e-9)
-        return "已证明最优" if gap < 1e-9 else f"与下界差距 {gap:.1%}"
-    return "已证明最优" if stage.status.value == "OPTIMAL" else "—"
+        if gap < 1e-9:
+            return say("已证明最优", lang)
+        return say("与下界差距 {gap}", lang, gap=f"{gap:.1%}")
+    return say("已证明最优", lang) if stage.status.value == "OPTIMAL" else "—"
 
 
 class _NumberedCanvas(Canvas):
@@ -728,6 +845,7 @@ class _NumberedCanvas(Canvas):
 
     footer_font = "Helvetica"
     footer_software = "ReliefDesk"  # the plan's inputs.software ("ReliefDesk 0.2.0")
+    footer_language = "zh_CN"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -747,38 +865,61 @@ class _NumberedCanvas(Canvas):
             self.drawCentredString(
                 PAGE_W / 2,
                 MARGIN - 8 * mm,
-                f"{self.footer_software} 应急资源调度台 · 第 {self._pageNumber} 页 / 共 {total} 页",
+                say(
+                    "{software} 应急资源调度台 · 第 {page} 页 / 共 {total} 页",
+                    self.footer_language,
+                    software=self.footer_software,
+                    page=self._pageNumber,
+                    total=total,
+                ),
             )
             self.restoreState()
             super().showPage()
         super().save()
 
 
-def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = None) -> Path:
-    """Write the plan's orders as an A4 PDF: summary page, then one order per page."""
+def export_pdf(
+    plan: Plan,
+    path: Path | str,
+    *,
+    font_path: Path | str | None = None,
+    language: str = "zh_CN",
+) -> Path:
+    """Write the plan's orders as an A4 PDF: summary page, then one order per page; Chinese, or
+    English with ``language="en"`` (names from data as they are, still in the CJK font)."""
     path = Path(path)
+    lang = language
     font = register_font(font_path)
-    st = _styles(font)
+    st = _styles(font, lang)
     state = {"order": ""}
-    issued = when_text(plan.issued_at)
+    issued = when_text(plan.issued_at, lang)
 
     def header(canvas, doc) -> None:  # noqa: ANN001 - reportlab callback
         canvas.saveState()
         canvas.setFont(font, 8)
         canvas.setFillColor(colors.HexColor("#34495e"))
         y = PAGE_H - MARGIN + 6 * mm
-        canvas.drawString(MARGIN, y, f"方案编号 {plan.number}")
+        canvas.drawString(MARGIN, y, say("方案编号 {no}", lang, no=plan.number))
         if state["order"]:
-            canvas.drawString(MARGIN + 55 * mm, y, f"指令编号 {state['order']}")
-        canvas.drawRightString(PAGE_W - MARGIN, y, f"状态 {plan.status_label}　下达时间 {issued}")
+            canvas.drawString(MARGIN + 55 * mm, y, say("指令编号 {no}", lang, no=state["order"]))
+        canvas.drawRightString(
+            PAGE_W - MARGIN,
+            y,
+            say(
+                "状态 {status}　下达时间 {issued}",
+                lang,
+                status=status_text(plan, lang),
+                issued=issued,
+            ),
+        )
         canvas.setStrokeColor(colors.HexColor("#9aa5b1"))
         canvas.line(MARGIN, y - 2 * mm, PAGE_W - MARGIN, y - 2 * mm)
         canvas.restoreState()  # the footer with the page count: _NumberedCanvas
 
-    story: list[Flowable] = _cover(plan, st, font)
+    story: list[Flowable] = _cover(plan, st, font, lang)
     for order in plan.orders:
         story.append(PageBreak())
-        story += _order_page(plan, order, st, font, state)
+        story += _order_page(plan, order, st, font, state, lang)
     story = _flat(story)
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -789,7 +930,7 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
             rightMargin=MARGIN,
             topMargin=MARGIN,
             bottomMargin=MARGIN,
-            title=f"应急调度方案 {plan.number}",
+            title=say("应急调度方案 {no}", lang, no=plan.number),
             author="ReliefDesk",
             subject=clean_text(plan.inputs.scenario_name, PARA_MAX_CHARS),
         )
@@ -799,7 +940,11 @@ def export_pdf(plan: Plan, path: Path | str, *, font_path: Path | str | None = N
         canvas_cls = type(
             "_Canvas",
             (_NumberedCanvas,),
-            {"footer_font": font, "footer_software": clean_text(plan.inputs.software, 60)},
+            {
+                "footer_font": font,
+                "footer_software": clean_text(plan.inputs.software, 60),
+                "footer_language": lang,
+            },
         )
         # binary Flate streams: ASCII85 on top (reportlab's default) costs pure-Python time on
         # every stream (no C accelerator) and makes the file a quarter larger; same content

@@ -23,19 +23,27 @@ from dispatch.export.common import (
     ROW_FIELDS,
     clean_text,
     destinations_text,
+    duration_text,
     eta_text,
     items_text,
+    level_text,
+    list_sep,
+    note_text,
     order_rows,
+    order_title,
     quantities_text,
+    road_text,
+    route_summary_text,
     served_pct,
     shelter_supply,
+    status_text,
+    task_text,
     when_text,
 )
-from dispatch.orders import format_duration
 from dispatch.plan import Plan
 from dispatch.records import DispatchOrder
 from dispatch.timeliness import NeedLine, plan_timeliness, problem_lines, problem_quantity
-from gis.model import LEVEL_ROMAN
+from gis.phrases import paren, reason_text, say, word, words
 
 SUMMARY_SHEET = "方案汇总"
 PROBLEMS_SHEET = "未满足或迟到"
@@ -124,8 +132,9 @@ class _Grid:
     """A sheet built in memory, row by row (1-based positions like openpyxl), then streamed to a
     write-only worksheet: column widths and the frozen pane must precede the first row there."""
 
-    def __init__(self) -> None:
+    def __init__(self, language: str = "zh_CN") -> None:
         self.rows: list[list[Any]] = []
+        self.language = language  # headers, keys and titles are written in it
 
     @property
     def max_row(self) -> int:
@@ -151,7 +160,14 @@ class _Grid:
         cells[col - 1 : end] = values
 
     def header(self, row: int, col: int, labels: Sequence[str]) -> None:
-        self.put_row(row, col, [_Styled(label, _HEAD) for label in labels])
+        self.put_row(row, col, [_Styled(say(label, self.language), _HEAD) for label in labels])
+
+    def key(self, zh: str) -> _Styled:
+        """A bold label (Chinese source ``zh``) in the sheet's language."""
+        return _Styled(say(zh, self.language), _KEY)
+
+    def title(self, row: int, zh: str) -> None:
+        self.put(row, 1, say(zh, self.language), _TITLE)
 
     def widths(self, *, minimum: int = 6, maximum: int = 48) -> dict[int, int]:
         """Column widths from the text width of every value (CJK counted double)."""
@@ -206,22 +222,27 @@ def sheet_title(order: DispatchOrder) -> str:
 
 
 def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
+    lang = g.language
+
+    def t(zh: str, **values: object) -> str:
+        return say(zh, lang, **values)
+
     g.header(1, 1, INDEX_HEADERS)
     for o in plan.orders:
         g.rows.append(
             _row(
                 o.number,
-                o.kind.value,
+                word(o.kind.value, lang),
                 o.unit_id,
                 o.unit_name,
                 plan.place_name(o.origin_id),
-                destinations_text(plan, o),
-                eta_text(plan, o.eta_s),
+                destinations_text(plan, o, lang),
+                eta_text(plan, o.eta_s, lang),
                 round(o.total_metres / 1000, 1),
                 round(o.total_seconds / 60, 1),
-                items_text(o) or "—",
+                items_text(o, plan, lang) or "—",
                 round(o.total_weight_kg, 1),
-                o.task,
+                task_text(plan, o, lang),
             )
         )
     v: Any
@@ -229,19 +250,19 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
     tl = plan_timeliness(plan)
     n_problems = len(problems)
     if tl.on_time_fraction is None:
-        conclusion = "全部需求均已安排（此方案未记录是否按时）"
+        conclusion = t("全部需求均已安排（此方案未记录是否按时）。").rstrip("。")
     else:
-        conclusion = "全部需求均已按时安排"
+        conclusion = t("全部需求均已按时安排。").rstrip("。")
     r = g.max_row + 2
-    g.put(r, 1, "方案信息", _TITLE)
+    g.title(r, "方案信息")
     info = [
         ("方案编号", plan.number),
         ("场景", plan.inputs.scenario_name),
         ("场景指纹", plan.inputs.scenario_hash),
         ("生成时间", f"{plan.created_at:%Y-%m-%d %H:%M}"),
-        ("状态", plan.status_label),
-        ("下达时间", when_text(plan.issued_at)),
-        ("求解状态", plan.overall.label_zh),
+        ("状态", status_text(plan, lang)),
+        ("下达时间", when_text(plan.issued_at, lang)),
+        ("求解状态", t(plan.overall.label_zh)),
         ("使用车辆", plan.vehicles_used),
         ("物资满足(按重量)", served_pct(tl.served_fraction)),
         ("物资按时送达", served_pct(tl.on_time_fraction)),
@@ -249,20 +270,22 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
         ("人员按时", served_pct(tl.staff_on_time_fraction)),
         (
             "未满足或迟到",
-            f"{n_problems} 项（见工作表「{PROBLEMS_SHEET}」）" if n_problems else conclusion,
+            t("{n} 项（见工作表「{sheet}」）", n=n_problems, sheet=t(PROBLEMS_SHEET))
+            if n_problems
+            else conclusion,
         ),
         (
             "动用安全库存",
-            f"{len(plan.safety_releases)} 项（见工作表「{SAFETY_SHEET}」）"
+            t("{n} 项（见工作表「{sheet}」）", n=len(plan.safety_releases), sheet=t(SAFETY_SHEET))
             if plan.safety_releases
-            else "未动用",
+            else t("未动用"),
         ),
     ]
     for k, v in info:
         r += 1
-        g.put_row(r, 1, [_Styled(k, _KEY), _v(v)])
+        g.put_row(r, 1, [g.key(k), _v(v)])
     r += 2
-    g.put(r, 1, "事件保障情况", _TITLE)
+    g.title(r, "事件保障情况")
     r += 1
     g.header(
         r,
@@ -295,11 +318,11 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
                 served_pct(inc.staff_fraction),
                 served_pct(inc.staff_on_time_fraction),
                 round(inc.late_by_s / 60, 1),
-                "、".join(plan.place_name(t) for t in inc.teams),
+                list_sep(lang).join(plan.place_name(x) for x in inc.teams),
             ),
         )
     r += 2
-    g.put(r, 1, "人员转移与安置", _TITLE)
+    g.title(r, "人员转移与安置")
     r += 1
     g.header(r, 1, ("群众编号", "转移群众", "场所编号", "安置场所", "人数", "行程(分钟)"))
     for m in plan.evacuation:
@@ -317,7 +340,7 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
             ),
         )
     r += 2
-    g.put(r, 1, "避难场所补给", _TITLE)
+    g.title(r, "避难场所补给")
     r += 1
     g.header(r, 1, ("场所编号", "避难场所", "调拨物资", "已排车送达"))
     for sid, allocated, delivered in shelter_supply(plan):
@@ -328,38 +351,43 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
             _row(
                 sid,
                 plan.place_name(sid),
-                quantities_text(plan, allocated),
-                quantities_text(plan, delivered),
+                quantities_text(plan, allocated, lang),
+                quantities_text(plan, delivered, lang),
             ),
         )
     r += 2
-    g.put(r, 1, "求解过程", _TITLE)
+    g.title(r, "求解过程")
     r += 1
     g.header(r, 1, ("阶段", "求解器", "状态", "目标值", "用时(秒)"))
     for s in plan.stages:
         r += 1
         g.put_row(
-            r, 1, _row(s.stage, s.engine, s.status.label_zh, s.objective, round(s.runtime_s, 3))
+            r,
+            1,
+            _row(t(s.stage), s.engine, t(s.status.label_zh), s.objective, round(s.runtime_s, 3)),
         )
 
 
-def _problems(g: _Grid, lines: Sequence[NeedLine]) -> int:
+def _problems(g: _Grid, lines: Sequence[NeedLine], plan: Plan) -> int:
     """The 未满足或迟到 sheet: one row per need line that is not on time; the number of rows."""
+    lang = g.language
+    en = lang == "en"
+    messages = {u.message_zh: u.message_en for u in plan.unserved if u.message_en}
     g.header(1, 1, PROBLEM_HEADERS)
     for ln in lines:
         g.rows.append(
             _row(
-                ln.state.value,
+                word(ln.state.value, lang),
                 ln.site_id,
                 ln.site_name,
                 ln.what,
-                ln.label,
+                word(plan.material_label(ln.what, lang), lang) if en else ln.label,
                 problem_quantity(ln),
-                ln.unit,
+                word(ln.unit, lang),
                 ln.requested,
                 round(ln.late_by_s / 60, 1) if ln.late_by_s > 0 else None,
                 None if ln.deadline_s is None else round(ln.deadline_s / 60, 1),
-                ln.reason,
+                reason_text(ln.reason, lang, messages),
             )
         )
     return len(lines)
@@ -367,6 +395,7 @@ def _problems(g: _Grid, lines: Sequence[NeedLine]) -> int:
 
 def _safety(g: _Grid, plan: Plan) -> int:
     """The 动用安全库存 sheet: one row per stockpile, material and site; the number of rows."""
+    lang = g.language
     g.header(1, 1, SAFETY_HEADERS)
     for x in plan.safety_releases:
         g.rows.append(
@@ -374,13 +403,13 @@ def _safety(g: _Grid, plan: Plan) -> int:
                 x.stockpile_id,
                 plan.place_name(x.stockpile_id),
                 x.material,
-                plan.material_label(x.material),
+                plan.material_label(x.material, lang),
                 x.quantity,
-                plan.material_unit(x.material),
+                plan.material_unit(x.material, lang),
                 x.safety_stock,
                 x.site_id,
                 plan.place_name(x.site_id),
-                f"{LEVEL_ROMAN.get(x.level, x.level)} 级" if x.level else "—",
+                level_text(x.level, lang) if x.level else "—",
             )
         )
     return len(plan.safety_releases)
@@ -388,40 +417,52 @@ def _safety(g: _Grid, plan: Plan) -> int:
 
 def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
     """Fill ``g`` with the order's table and details; the number of table rows."""
+    lang = g.language
+    en = lang == "en"
     keys = [k for k, _ in ROW_FIELDS[4:]]
     g.header(1, 1, ORDER_HEADERS)
     nrows = 0
     for row in order_rows(plan, order):
+        if en:  # as in plan.csv
+            for k in ("kind", "action", "unit"):
+                row[k] = word(row[k], lang)
+            if row["material"]:
+                row["material_name"] = plan.material_label(row["material"], lang)
         g.rows.append([_v(row[k]) for k in keys])
         nrows += 1
     ncols = len(keys)
     c0 = ncols + 2  # details to the right of the table
     g.header(1, c0, ("项目", "内容"))
+    km = f"{order.total_metres / 1000:.1f}"
     info: list[tuple[str, Any]] = [
-        ("指令", order.title),
+        ("指令", order_title(order, lang)),
         ("指令编号", order.number),
         ("方案编号", plan.number),
-        ("状态", plan.status_label),
-        ("执行单位", f"{order.unit_name}（{order.unit_id}）"),
-        ("类型", order.unit_type),
+        ("状态", status_text(plan, lang)),
+        ("执行单位", order.unit_name + paren(order.unit_id, lang)),
+        ("类型", word(order.unit_type, lang)),
         ("出发地", plan.place_name(order.origin_id)),
-        ("目的地", destinations_text(plan, order)),
-        ("预计到达", eta_text(plan, order.eta_s)),
-        ("全程", f"{order.total_metres / 1000:.1f} 公里 / {format_duration(order.total_seconds)}"),
-        ("任务", order.task),
-        ("路线概要", order.route_summary()),
+        ("目的地", destinations_text(plan, order, lang)),
+        ("预计到达", eta_text(plan, order.eta_s, lang)),
+        (
+            "全程",
+            say("{km} 公里 / {time}", lang, km=km, time=duration_text(order.total_seconds, lang)),
+        ),
+        ("任务", task_text(plan, order, lang)),
+        ("路线概要", route_summary_text(order, lang)),
     ]
     if order.skills:
-        info.append(("技能", "、".join(order.skills)))
+        info.append(("技能", words(order.skills, lang)))
     if order.headcount:
         info.append(("人数", order.headcount))
-    info += [("备注", n) for n in order.notes]
+    info += [("备注", note_text(n, lang)) for n in order.notes]
     r = 1
     for k, v in info:
         r += 1
-        g.put_row(r, c0, [_Styled(k, _KEY), _v(v)])
+        g.put_row(r, c0, [g.key(k), _v(v)])
     r += 2
     g.header(r, c0, ("路段/道路", "距离(公里)", "用时(分钟)"))
+    indent = "  " if lang == "en" else "　"
     for li, leg in enumerate(order.legs, start=1):
         r += 1
         title = _v(f"{li}. {plan.place_name(leg.from_id)}→{plan.place_name(leg.to_id)}")
@@ -434,7 +475,7 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
                 r,
                 c0,
                 [
-                    _v(f"　{step.road}"),
+                    _v(indent + road_text(step.road, lang)),
                     round(step.distance_m / 1000, 2),
                     round(step.seconds / 60, 1),
                 ],
@@ -442,34 +483,36 @@ def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
     return nrows
 
 
-def export_xlsx(plan: Plan, path: Path | str) -> Path:
+def export_xlsx(plan: Plan, path: Path | str, *, language: str = "zh_CN") -> Path:
     """Write ``path`` (.xlsx): sheets 方案汇总, 未满足或迟到, 动用安全库存, then one sheet per
-    order (named by its number).
+    order (named by its number); Chinese, or English with ``language="en"`` (sheet names,
+    headers, labels and vocabulary; names from data as they are).
 
     openpyxl's write-only mode streams each sheet's rows (through lxml) instead of keeping a
     cell object per value: every sheet is built in memory as plain rows first (an order sheet's
     details sit to the right of its table) and then appended in order."""
     path = Path(path)
     wb = Workbook(write_only=True)
-    g = _Grid()
+    lang = language
+    g = _Grid(lang)
     problems = problem_lines(plan)  # the need lines, computed once for both sheets
     _summary(g, plan, problems)
     ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
-    g.write(wb.create_sheet(SUMMARY_SHEET), filter_ref=ref)
+    g.write(wb.create_sheet(say(SUMMARY_SHEET, lang)), filter_ref=ref)
     for title, fill, headers in (
-        (PROBLEMS_SHEET, lambda g: _problems(g, problems), PROBLEM_HEADERS),
+        (PROBLEMS_SHEET, lambda g: _problems(g, problems, plan), PROBLEM_HEADERS),
         (SAFETY_SHEET, lambda g: _safety(g, plan), SAFETY_HEADERS),
     ):
-        g = _Grid()
+        g = _Grid(lang)
         n = fill(g)
         ref = f"A1:{get_column_letter(len(headers))}{max(2, n + 1)}"
-        g.write(wb.create_sheet(title), filter_ref=ref)
+        g.write(wb.create_sheet(say(title, lang)), filter_ref=ref)
     for order in plan.orders:
-        g = _Grid()
+        g = _Grid(lang)
         n = _order_sheet(g, plan, order)
         ref = f"A1:{get_column_letter(len(ORDER_HEADERS))}{max(2, n + 1)}"
         g.write(wb.create_sheet(sheet_title(order)), filter_ref=ref)
-    wb.properties.title = _v(f"应急调度方案 {plan.number}")
+    wb.properties.title = _v(say("应急调度方案 {no}", lang, no=plan.number))
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)

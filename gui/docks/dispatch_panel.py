@@ -334,9 +334,12 @@ class DispatchPanel(QDockWidget):
         arow = QHBoxLayout()
         self.export_button = QPushButton(tr("导出指令…"), body)
         self.export_button.clicked.connect(lambda: self.export())
+        # orders for Chinese teams stay Chinese; this one writes the PDF/XLSX/HTML/CSV in English
+        self.export_en_button = QPushButton(tr("导出英文指令…"), body)
+        self.export_en_button.clicked.connect(lambda: self.export(language="en"))
         self.open_pdf_button = QPushButton(tr("打开 PDF"), body)
         self.open_pdf_button.clicked.connect(self.open_pdf)
-        for w in (self.export_button, self.open_pdf_button):
+        for w in (self.export_button, self.export_en_button, self.open_pdf_button):
             arow.addWidget(w)
         lay.addLayout(arow)
         self.route_table.cellDoubleClicked.connect(self._pan_to_route)
@@ -572,6 +575,7 @@ class DispatchPanel(QDockWidget):
         for attr, _label, target in STEP_BUTTONS:
             getattr(self, attr).setEnabled(has and not running and target in allowed)
         self.export_button.setEnabled(has)
+        self.export_en_button.setEnabled(has)
         self.open_pdf_button.setEnabled(self.controller.exported_pdf() is not None)
         self.relax_button.setEnabled(has and not running and not self.relax.busy)
         self.constraints.update_state(has)
@@ -677,7 +681,8 @@ class DispatchPanel(QDockWidget):
         self, folder: Path | str | None = None, *, open_pdf: bool = True, language: str = "zh_CN"
     ) -> Job | None:
         """Write the orders of the shown plan to ``folder`` in the background (asks if None);
-        ``language``: of plan.csv (Chinese for the teams by default)."""
+        ``language``: of the orders, spreadsheet, map and CSV (Chinese for the teams by default;
+        ``en`` from 导出英文指令…)."""
         if self.plan is None:
             return None
         if folder is None:

@@ -712,10 +712,6 @@
         <translation>Roads: generated (demo, not surveyed)</translation>
     </message>
     <message>
-        <source>道路</source>
-        <translation>Roads</translation>
-    </message>
-    <message>
         <source>县界</source>
         <translation>County outline</translation>
     </message>
@@ -742,10 +738,6 @@
     <message>
         <source>容量</source>
         <translation>Capacity</translation>
-    </message>
-    <message>
-        <source>时限(分钟)</source>
-        <translation>Deadline (min)</translation>
     </message>
     <message>
         <source>接报时间</source>
@@ -1056,6 +1048,10 @@
         <translation>Export orders…</translation>
     </message>
     <message>
+        <source>导出英文指令…</source>
+        <translation>Export orders in English…</translation>
+    </message>
+    <message>
         <source>打开 PDF</source>
         <translation>Open PDF</translation>
     </message>
@@ -1204,34 +1200,6 @@
         <translation>Hybrid (PyVRP + OR-Tools)</translation>
     </message>
     <message>
-        <source>下达</source>
-        <translation>Issued</translation>
-    </message>
-    <message>
-        <source>批准</source>
-        <translation>Approved</translation>
-    </message>
-    <message>
-        <source>退回</source>
-        <translation>Returned to draft</translation>
-    </message>
-    <message>
-        <source>草稿</source>
-        <translation>Draft</translation>
-    </message>
-    <message>
-        <source>已批准</source>
-        <translation>Approved</translation>
-    </message>
-    <message>
-        <source>已下达</source>
-        <translation>Issued</translation>
-    </message>
-    <message>
-        <source>已完成</source>
-        <translation>Completed</translation>
-    </message>
-    <message>
         <source>事发点</source>
         <translation>Incident</translation>
     </message>
@@ -1356,30 +1324,6 @@
         <translation>Public security</translation>
     </message>
     <message>
-        <source>综合性消防救援</source>
-        <translation>Fire and rescue</translation>
-    </message>
-    <message>
-        <source>专业救援</source>
-        <translation>Specialist rescue</translation>
-    </message>
-    <message>
-        <source>医疗</source>
-        <translation>Medical</translation>
-    </message>
-    <message>
-        <source>民兵</source>
-        <translation>Militia</translation>
-    </message>
-    <message>
-        <source>社会应急力量</source>
-        <translation>Volunteer rescue</translation>
-    </message>
-    <message>
-        <source>基层应急队</source>
-        <translation>Local response team</translation>
-    </message>
-    <message>
         <source>“{key}”的数量无效：{value!r}（须为不小于 0 的数字）</source>
         <translation>Invalid quantity for “{key}”: {value!r} (must be a number ≥ 0)</translation>
     </message>
@@ -1390,10 +1334,6 @@
     <message>
         <source>另有 {n} 条同类消息（展开查看）</source>
         <translation>{n} more messages of this kind (expand to see them)</translation>
-    </message>
-    <message>
-        <source>未满足或迟到</source>
-        <translation>Unmet or late</translation>
     </message>
     <message>
         <source>迟到(分钟)</source>
@@ -1460,10 +1400,6 @@
         <translation>{action} dispatch plan</translation>
     </message>
     <message>
-        <source>作废</source>
-        <translation>Void</translation>
-    </message>
-    <message>
         <source>作废原因</source>
         <translation>Reason for voiding</translation>
     </message>
@@ -1484,10 +1420,6 @@
         <translation>Name</translation>
     </message>
     <message>
-        <source>已作废</source>
-        <translation>Void</translation>
-    </message>
-    <message>
         <source>已取消，部分方案 {no} 已保存</source>
         <translation>Cancelled; partial plan {no} saved</translation>
     </message>
@@ -1502,10 +1434,6 @@
     <message>
         <source>我已知晓这是部分方案（计算未完成），确认批准</source>
         <translation>I know this is a partial plan (the computation did not finish) and approve it</translation>
-    </message>
-    <message>
-        <source>执行中</source>
-        <translation>Executing</translation>
     </message>
     <message>
         <source>批准人姓名</source>
@@ -2804,10 +2732,6 @@
         <translation>Inject</translation>
     </message>
     <message>
-        <source>用时(秒)</source>
-        <translation>Time taken (s)</translation>
-    </message>
-    <message>
         <source>按时安置人数</source>
         <translation>People sheltered on time</translation>
     </message>
@@ -3258,14 +3182,6 @@
     <message>
         <source>信息报告时限自接报起算（默认值及依据见 README；红色：迟报或逾期未报）。与优化方案的对比需重新求解，请运行 python app.py review 工作区 --out 目录。</source>
         <translation>Report deadlines count from the first report received (defaults and their sources: README; red: reported late or overdue). The comparison with the optimiser re-solves at each moment: run python app.py review WORKSPACE --out DIR.</translation>
-    </message>
-    <message>
-        <source>事件编号</source>
-        <translation>Incident ID</translation>
-    </message>
-    <message>
-        <source>内容</source>
-        <translation>Entry</translation>
     </message>
     <message>
         <source>当时已知</source>
