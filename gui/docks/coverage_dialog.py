@@ -19,7 +19,6 @@ from PyQt6.QtCore import QPointF, Qt
 from PyQt6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,13 +26,14 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from dispatch.planning.coverage import FACILITY_SETS, CoverageRequest, CoverageResult
 from dispatch.planning.coverage_cli import parse_minutes
+from gui.docks.job_dialog import JobDialog
+from gui.docks.job_dialog import read_only_item as _item
 from gui.i18n import tr
 from gui.services.coverage_jobs import CoverageJobRequest, CoverageJobResult, run_coverage_job
 
@@ -115,16 +115,9 @@ class CoverageChart(QWidget):
         p.end()
 
 
-def _item(value: Any) -> QTableWidgetItem:
-    """A read-only plain-text cell (numbers right-aligned)."""
-    it = QTableWidgetItem(str(value))
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if isinstance(value, int | float):
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
 
 
-class CoverageDialog(QDialog):
+class CoverageDialog(JobDialog):
     """Non-modal; ``window`` provides ``session``, ``runner`` and ``map`` (the main window)."""
 
     def __init__(self, window: Any) -> None:
@@ -228,17 +221,6 @@ class CoverageDialog(QDialog):
         self.window_.runner.start(
             tr("覆盖分析"), run_coverage_job, job, on_done=self._done, on_error=self._failed
         )
-
-    def _failed(self, message: str, _details: str) -> None:
-        self.run_button.setEnabled(True)
-        self.status.setText(message)
-
-    def _done(self, result: CoverageJobResult, cancelled: bool) -> None:
-        self.run_button.setEnabled(True)
-        if cancelled:
-            self.status.setText(tr("已取消"))
-            return
-        self.show_result(result)
 
     def show_result(self, result: CoverageJobResult) -> None:
         self.result = result

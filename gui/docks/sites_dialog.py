@@ -17,7 +17,6 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -26,33 +25,29 @@ from PyQt6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
 )
 
 from dispatch.planning.coverage import FACILITY_SETS
 from dispatch.planning.sites import SITE_MODELS, SitesRequest, planned_entities
+from gui.docks.job_dialog import JobDialog
+from gui.docks.job_dialog import read_only_item as _item
 from gui.i18n import tr
 from gui.services.sites_jobs import SitesJobRequest, SitesJobResult, run_sites_job
 
 __all__ = ["SitesDialog", "open_sites_dialog"]
 
 
-def _item(value: Any) -> QTableWidgetItem:
-    """A read-only plain-text cell (numbers right-aligned)."""
-    it = QTableWidgetItem(str(value))
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if isinstance(value, int | float):
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
 
 
 def _min(v: float | None) -> str:
     return "—" if v is None else f"{v:.1f}"
 
 
-class SitesDialog(QDialog):
+class SitesDialog(JobDialog):
     """Non-modal; ``window`` provides ``session``, ``runner`` and ``map`` (the main window)."""
+
+    show_partial = True  # a cancelled search still returns its best sites so far
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -138,17 +133,6 @@ class SitesDialog(QDialog):
         self.window_.runner.start(
             tr("选址"), run_sites_job, job, on_done=self._done, on_error=self._failed
         )
-
-    def _failed(self, message: str, _details: str) -> None:
-        self.run_button.setEnabled(True)
-        self.status.setText(message)
-
-    def _done(self, result: SitesJobResult | None, cancelled: bool) -> None:
-        self.run_button.setEnabled(True)
-        if result is None:
-            self.status.setText(tr("已取消"))
-            return
-        self.show_result(result)
 
     def show_result(self, job: SitesJobResult) -> None:
         self.result = job
@@ -247,6 +231,7 @@ class SitesDialog(QDialog):
 
 def open_sites_dialog(window: Any) -> SitesDialog:
     """Open (or raise) the window's non-modal 选址 dialog."""
+
     dialog = getattr(window, "_sites_dialog", None)
     if dialog is None:
         dialog = SitesDialog(window)

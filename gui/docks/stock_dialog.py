@@ -14,7 +14,6 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -23,12 +22,13 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
 )
 
 from dispatch.planning.stock import DEFAULT_RADIUS_M, DesignRules, StockRequest
 from gis.paths import default_dir
+from gui.docks.job_dialog import JobDialog
+from gui.docks.job_dialog import read_only_item as _item
 from gui.i18n import tr
 from gui.services.stock_jobs import (
     StockJobRequest,
@@ -40,15 +40,9 @@ from gui.services.stock_jobs import (
 __all__ = ["StockDialog", "open_stock_dialog"]
 
 
-def _item(value: Any) -> QTableWidgetItem:
-    it = QTableWidgetItem(str(value))
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if isinstance(value, int | float):
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
 
 
-class StockDialog(QDialog):
+class StockDialog(JobDialog):
     """Non-modal; ``window`` provides ``session`` and ``runner`` (the main window)."""
 
     def __init__(self, window: Any) -> None:
@@ -128,17 +122,6 @@ class StockDialog(QDialog):
         self.window_.runner.start(
             tr("储备测算"), run_stock_job, self.request(), on_done=self._done, on_error=self._failed
         )
-
-    def _failed(self, message: str, _details: str) -> None:
-        self.run_button.setEnabled(True)
-        self.status.setText(message)
-
-    def _done(self, result: StockJobResult, cancelled: bool) -> None:
-        self.run_button.setEnabled(True)
-        if cancelled:
-            self.status.setText(tr("已取消"))
-            return
-        self.show_result(result)
 
     def show_result(self, result: StockJobResult) -> None:
         self.result = result

@@ -20,7 +20,6 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -33,7 +32,6 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
 )
 
@@ -45,6 +43,8 @@ from gis.errors import ReliefDeskError
 from gis.hazard_warnings import COLOUR_ZH, COLOURS, WarningError, read_warnings
 from gis.monitoring import QUANTITIES, Monitor, proposal, read_monitors, read_readings
 from gis.paths import default_dir
+from gui.docks.job_dialog import JobDialog
+from gui.docks.job_dialog import read_only_item as _item
 from gui.i18n import tr
 from gui.services.warning_jobs import (
     WarningJobRequest,
@@ -60,19 +60,13 @@ from gui.services.warning_jobs import (
 __all__ = ["WarningsDialog", "open_warnings_dialog"]
 
 
-def _item(value: Any) -> QTableWidgetItem:
-    it = QTableWidgetItem(str(value))
-    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-    if isinstance(value, int | float):
-        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return it
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
 
-class WarningsDialog(QDialog):
+class WarningsDialog(JobDialog):
     """Non-modal; ``window`` provides ``session``, ``runner`` and (optionally) ``map``."""
 
     def __init__(self, window: Any) -> None:
@@ -337,17 +331,6 @@ class WarningsDialog(QDialog):
             on_done=self._done,
             on_error=self._failed,
         )
-
-    def _failed(self, message: str, _details: str) -> None:
-        self.run_button.setEnabled(True)
-        self.status.setText(message)
-
-    def _done(self, result: WarningJobResult, cancelled: bool) -> None:
-        self.run_button.setEnabled(True)
-        if cancelled:
-            self.status.setText(tr("已取消"))
-            return
-        self.show_result(result)
 
     def show_result(self, result: WarningJobResult) -> None:
         self.result = result
