@@ -259,11 +259,11 @@ def write_compare_pdf(
                 st["small"],
             )
         )
-    _build(story, path, font, f"方案对比 {a['plan']} / {b['plan']}")
+    build_pdf(story, path, font, f"方案对比 {a['plan']} / {b['plan']}")
     return path
 
 
-def _build(story: list[Any], path: Path, font: str, title: str) -> None:
+def build_pdf(story: list[Any], path: Path, font: str, title: str) -> None:
     """Build an A4 story into ``path`` (temporary name, then renamed)."""
     tmp = path.with_name(path.name + ".tmp")
     canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})

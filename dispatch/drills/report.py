@@ -17,17 +17,13 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from reportlab.lib.pagesizes import A4
-from reportlab.platypus import KeepTogether, PageBreak, SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepTogether, PageBreak, Spacer
 
-from dispatch.drills.compare_cli import INCIDENT_HEADERS, incident_rows
+from dispatch.drills.compare_cli import INCIDENT_HEADERS, build_pdf, incident_rows
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
 from dispatch.export.pdf import (
     CONTENT_W,
-    MARGIN,
     ExportError,
-    _flat,
-    _NumberedCanvas,
     _p,
     _styles,
     _table,
@@ -228,24 +224,7 @@ def write_pdf(
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in drill["notes"]]
     story += map_section("各步骤地图（橙色粗线：本步相对上一方案变更的指令）", maps, font, st)
-    tmp = path.with_name(path.name + ".tmp")
-    canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
-    try:
-        doc = SimpleDocTemplate(
-            str(tmp),
-            pagesize=A4,
-            leftMargin=MARGIN,
-            rightMargin=MARGIN,
-            topMargin=MARGIN,
-            bottomMargin=MARGIN,
-            title=f"演练报告 {drill['name']}",
-            author="ReliefDesk",
-        )
-        doc.build(_flat(story), canvasmaker=canvas_cls)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"cannot write PDF {path}: {exc}") from None
+    build_pdf(story, path, font, f"演练报告 {drill['name']}")
     return path
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from reportlab.platypus import KeepTogether
 
-from dispatch.drills.compare_cli import _build, write_sheets
+from dispatch.drills.compare_cli import build_pdf, write_sheets
 from dispatch.drills.maps import ground_layers, pair_layers, plan_layers
 from dispatch.drills.review import (
     ReportDeadlines,
@@ -201,7 +201,7 @@ def write_review_pdf(data: Mapping[str, Any], maps: list[tuple[str, Any]], path:
         )
     story.append(_p("说明", st["h2"]))
     story += [_p(n, st["small"]) for n in data["notes"]]
-    _build(story, path, font, "事件复盘报告")
+    build_pdf(story, path, font, "事件复盘报告")
     return path
 
 
