@@ -111,3 +111,28 @@ def test_schema_is_the_geopackage_layout_and_migrations_are_versioned(pushed: Sh
     assert isinstance(open_storage(pushed.viewer), PostgisStorage)
     assert isinstance(open_storage(str(DEMO_WORKSPACE)), GeoPackageStorage)
     assert open_storage(pushed.viewer).describe().startswith("PostGIS postgresql://rd_viewer@")
+
+
+def test_info_on_a_database_nobody_pushed_to_says_so(test_db: SharedDb) -> None:  # noqa: F811
+    """A migrated but empty database: one line telling to push first, not a schema error."""
+    import psycopg
+
+    from gis.workspace.postgis_ddl import migrate
+
+    name = f"{test_db.admin.rsplit('/', 1)[1]}_empty"
+    server = test_db.admin.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE template1")
+    try:
+        url = test_db.admin.rsplit("/", 1)[0] + "/" + name
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+        viewer = test_db.viewer.rsplit("/", 1)[0] + "/" + name
+        r = _app("info", viewer)
+        assert r.returncode == 2
+        assert "holds no workspace yet" in r.stderr and "db-push" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

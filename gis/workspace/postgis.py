@@ -262,6 +262,13 @@ class PostgisStorage:
                     columns["geometry"] = geoms
                 frames[table.layer] = table_frame(table, columns, self.location)
             roads = [_road_frame(conn, spec) for spec in ROAD_LAYERS]
+        meta = frames.get("reliefdesk_meta")
+        if meta is not None and len(meta) == 0:
+            raise WorkspaceError(
+                "the database holds no workspace yet: push one first with "
+                "`python app.py db-push WS.gpkg URL` (as rd_admin)",
+                path=self.location,
+            )
         if len(roads[0]) == 0 and len(roads[1]) == 0:
             return frames, None
         return frames, roads
