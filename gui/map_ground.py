@@ -169,7 +169,7 @@ def workspace_basemap_spec(
         rivers = json.loads((map_layers or {}).get("rivers") or "{}")
     except ValueError:
         rivers = {}
-    labels = place_labels(
-        scenario.name, scenario.boundary, rivers if isinstance(rivers, dict) else {}
-    )
+    # the county's own name (metadata ``county``, e.g. 合江县), not the scenario's title
+    county = str(dict(scenario.metadata).get("county") or "").strip() or scenario.name
+    labels = place_labels(county, scenario.boundary, rivers if isinstance(rivers, dict) else {})
     return page_spec(DEFAULT, labels=labels)

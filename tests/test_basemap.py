@@ -254,6 +254,9 @@ def test_township_areas_are_drawn_when_the_workspace_holds_them(demo_ws) -> None
     assert township_area_features({"township_areas": "{bad"}) is None
     spec = workspace_basemap_spec(demo_ws.scenario, demo_ws.documents["map_layers"])
     assert spec["kind"] == "workspace" and spec["labels"] and "https://" not in json.dumps(spec)
+    # the county is labelled with its own name, not the workspace's title
+    county = [lab["text"] for lab in spec["labels"] if lab["kind"] == "county"]
+    assert county == ["合江县"] and demo_ws.scenario.name != "合江县"
 
 
 def make_vector_mbtiles(path: Path, scenario, road_edges, zooms=(8, 12)) -> None:
