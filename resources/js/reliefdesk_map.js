@@ -388,11 +388,21 @@
 
   function addBridges(fc) {
     addFeatures("bridges", fc, bridgeStyle);
+    // labels alternate above / below from north to south, so two bridges close together
+    // (合江's Yangtze and Chishui bridges at county zoom) do not cover each other's names
+    var labelled = [];
     RD.groups.bridges.eachLayer(function (l) {
       var pr = (l.feature && l.feature.properties) || {};
-      if (!pr.label) { return; }
+      if (pr.label) { labelled.push(l); }
+    });
+    labelled.sort(function (a, b) {
+      return b.getBounds().getCenter().lat - a.getBounds().getCenter().lat;
+    });
+    labelled.forEach(function (l, i) {
       l.unbindTooltip();
-      l.bindTooltip(pr.label, { permanent: true, direction: "top", className: "rd-bridge-label" });
+      l.bindTooltip(l.feature.properties.label, {
+        permanent: true, direction: i % 2 === 0 ? "top" : "bottom", className: "rd-bridge-label"
+      });
     });
   }
 
