@@ -65,6 +65,7 @@ class SharedDbView(QObject):
         self.live = False  # the open workspace is this connection's snapshot
         self.live_updates = 0
         self.last_conflicts: list[VersionConflict] = []
+        self.last_rolled_back: list[RowChange] = []  # the whole edit of the last conflict
         self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
         self._dispatch_hooked = False
 
@@ -212,6 +213,7 @@ class SharedDbView(QObject):
             )
         if result.conflicts:
             self.last_conflicts = list(result.conflicts)
+            self.last_rolled_back = list(result.rolled_back)
             if self.w.interactive:
                 self.resolve(result.conflicts, keep_mine=self._ask_conflicts(result.conflicts))
         elif not result.unsent and not self.controller.queue:
@@ -244,19 +246,34 @@ class SharedDbView(QObject):
         box.exec()
         return box.clickedButton() is mine
 
-    def resolve(self, conflicts: list[VersionConflict], *, keep_mine: bool) -> None:
-        """Keep this desk's values (saved over the versions now seen) or the database's."""
+    def resolve(
+        self,
+        conflicts: list[VersionConflict],
+        *,
+        keep_mine: bool,
+        rolled_back: list[RowChange] | None = None,
+    ) -> None:
+        """Keep this desk's edit (all its rows, saved again over the versions now seen) or the
+        database's (the edit was rolled back as a whole: nothing of it is in the database)."""
         if not keep_mine:
             self.w.session.undo_stack.setClean()
             self.controller.schedule_refresh()
             return
-        changes, versions = [], {}
+        rows = self.last_rolled_back if rolled_back is None else rolled_back
+        versions, gone = {}, set()
         for c in conflicts:
-            key = tuple(c.mine.key)
-            if c.theirs is None:  # deleted meanwhile: insert this desk's row again
-                continue
-            versions[(c.mine.table, key)] = c.theirs.version
-            changes.append(RowChange(c.mine.table, key, "update", c.mine.values, c.mine.geometry))
+            key = (c.mine.table, tuple(c.mine.key))
+            if c.theirs is None:  # deleted meanwhile: this desk's change of it has no row
+                gone.add(key)
+            else:
+                versions[key] = c.theirs.version
+        changes = [ch for ch in rows if (ch.table, ch.key) not in gone]
+        if not rows:  # no record of the edit: the conflicting rows alone
+            changes = [
+                RowChange(c.mine.table, tuple(c.mine.key), "update", c.mine.values, c.mine.geometry)
+                for c in conflicts
+                if c.theirs is not None
+            ]
         self.controller.resend(changes, versions)
 
     # ---- live state --------------------------------------------------------------------------

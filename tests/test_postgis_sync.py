@@ -72,3 +72,57 @@ def test_send_rows_saves_over_versions_reports_conflicts_and_keeps_unsent(db: Sh
         assert refused.refused and not refused.saved
     offline = send_rows(None, diff_rows(s, mine), va)
     assert len(offline.unsent) == 1 and not offline.saved
+
+
+def test_one_desk_edit_is_one_transaction_all_rows_or_none(db: SharedDb) -> None:
+    s = read_workspace(DEMO_WORKSPACE, include_roads=False).scenario
+    a_inc, b_inc = s.incidents[0], s.incidents[2]
+    edit = replace(
+        s,
+        incidents=(
+            replace(a_inc, affected_people=a_inc.affected_people + 3),
+            s.incidents[1],
+            replace(b_inc, affected_people=b_inc.affected_people + 4),
+            *s.incidents[3:],
+        ),
+    )
+    changes = diff_rows(s, edit)
+    assert len(changes) == 2  # two rows of one edit
+    with SharedWorkspace(db.operator) as desk, SharedWorkspace(db.operator) as other:
+        versions = read_versions(desk)
+        before_a = desk.get("incidents", (a_inc.id,))
+        audit_before = desk.data_version()
+        # another desk saves the second incident first
+        seen_b = versions[("incidents", (b_inc.id,))]
+        theirs = other.update("incidents", (b_inc.id,), {"status": "处置中"}, seen_b)
+        out = send_rows(desk, changes, versions)
+        # nothing of the edit is saved: the row without a conflict was rolled back with it
+        assert not out.saved and out.rolled_back == changes
+        (c,) = out.conflicts
+        assert c.mine.key == (b_inc.id,) and c.theirs.version == theirs.version
+        assert c.theirs.values["status"] == "处置中"
+        assert desk.get("incidents", (a_inc.id,)) == before_a
+        assert desk.data_version() == audit_before + 1  # only the other desk's save is audited
+        # keep mine: the whole edit again over the version now seen — both rows, one commit
+        seen = {**versions, ("incidents", c.mine.key): c.theirs.version}
+        again = send_rows(desk, out.rolled_back, seen)
+        assert {r.key for r in again.saved} == {(a_inc.id,), (b_inc.id,)}
+        assert not again.conflicts and not again.rolled_back
+        rows, txids = desk.conn.execute(
+            "SELECT count(*), count(DISTINCT txid) FROM audit_log WHERE id > %s",
+            (audit_before + 1,),
+        ).fetchone()
+        assert (rows, txids) == (2, 1)  # both rows audited, written by one transaction
+    # a refused row takes the allowed ones of the same edit with it (planner: stockpile ok,
+    # incident refused by the database)
+    sp = s.stockpiles[0]
+    mixed = replace(
+        s,
+        stockpiles=(replace(sp, name=sp.name + "（改）"), *s.stockpiles[1:]),
+        incidents=(replace(s.incidents[0], affected_people=1), *s.incidents[1:]),
+    )
+    with SharedWorkspace(db.planner) as p:
+        vp = read_versions(p)
+        res = send_rows(p, diff_rows(s, mixed), vp)
+        assert res.refused and not res.saved and len(res.rolled_back) == 2
+        assert p.get("stockpiles", (sp.id,)).values["name"] == sp.name
