@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from gis.model import Location
 from gis.workspace import read_workspace
-from gis.workspace.postgis import PostgisStorage, SharedWorkspace
-from gis.workspace.postgis_sync import diff_rows, read_versions, send_rows
+from gis.workspace.postgis import PostgisStorage, SharedWorkspace, read_audit
+from gis.workspace.postgis_sync import diff_documents, diff_rows, read_versions, send_rows
 from tests.conftest import DEMO_WORKSPACE
 from tests.postgis_db import SharedDb, test_db  # noqa: F401 - the fixture
 
@@ -126,3 +127,41 @@ def test_one_desk_edit_is_one_transaction_all_rows_or_none(db: SharedDb) -> None
         res = send_rows(p, diff_rows(s, mixed), vp)
         assert res.refused and not res.saved and len(res.rolled_back) == 2
         assert p.get("stockpiles", (sp.id,)).values["name"] == sp.name
+
+
+def test_document_rows_plans_and_event_log_are_diffed_sent_and_audited(db: SharedDb) -> None:
+    ws = read_workspace(DEMO_WORKSPACE, include_roads=False)
+    docs = {k: dict(v) for k, v in ws.documents.items()}
+    plan = {"number": "T-DOC-1", "status": "草稿"}
+    stored = {**docs, "plans": {"T-DOC-1": json.dumps(plan, ensure_ascii=False)}}
+    approved = {
+        **stored,
+        "plans": {"T-DOC-1": json.dumps({**plan, "status": "已批准"}, ensure_ascii=False)},
+        "event_log": {"e-1": json.dumps({"plan": "T-DOC-1", "to": "已批准"}, ensure_ascii=False)},
+    }
+    assert diff_documents(docs, docs) == []
+    assert [(c.op, c.key) for c in diff_documents(docs, stored)] == [
+        ("insert", ("plans", "T-DOC-1"))
+    ]
+    step = diff_documents(stored, approved)
+    assert {(c.op, c.key) for c in step} == {
+        ("update", ("plans", "T-DOC-1")),
+        ("insert", ("event_log", "e-1")),
+    }
+    # map layers are not a role's documents: never sent row by row
+    assert diff_documents(docs, {**docs, "map_layers": {}}) == []
+    with SharedWorkspace(db.planner) as p:  # plans are the operator's: refused, nothing saved
+        res = send_rows(p, diff_documents(docs, stored), read_versions(p))
+        assert res.refused and not res.saved
+    with SharedWorkspace(db.operator) as op:
+        since = op.data_version()
+        assert len(send_rows(op, diff_documents(docs, stored), read_versions(op)).saved) == 1
+        assert len(send_rows(op, step, read_versions(op)).saved) == 2
+        rows = read_audit(op.conn, table="documents", since_id=since)
+    assert [(r.op, r.key, r.who) for r in rows] == [
+        ("INSERT", "plans/T-DOC-1", "rd_operator"),
+        ("UPDATE", "plans/T-DOC-1", "rd_operator"),
+        ("INSERT", "event_log/e-1", "rd_operator"),
+    ]
+    assert json.loads(rows[1].before["json"])["status"] == "草稿"
+    assert json.loads(rows[1].after["json"])["status"] == "已批准"

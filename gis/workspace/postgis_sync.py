@@ -9,6 +9,11 @@ through :class:`~gis.workspace.postgis.SharedWorkspace` over the versions of the
 and sorts the outcome: saved (with new versions), conflicts (both records, for the desk to show
 and choose), refused by the role, and unsent (the connection failed: kept to resend).
 
+The workspace documents the roles write row by row (plans — their stored document with each
+lifecycle step, 批准 / 下达 / … — the event log and the 预案 templates: :data:`SYNCED_DOCUMENTS`)
+are diffed the same way by :func:`diff_documents` (rows of ``documents`` keyed by kind and
+id), so the database's triggers audit a plan approval when the desk makes it, not at a push.
+
 One desk edit is one transaction: all its rows are saved or none. Each row is tried in its own
 savepoint so that every conflict and refusal of the edit is found and reported (a conflict with
 both records), then the whole edit is rolled back; the result lists the rows rolled back so the
@@ -27,14 +32,25 @@ import shapely
 from gis.errors import WorkspaceError
 from gis.model import Scenario
 from gis.workspace.postgis import Record, SharedWorkspace, VersionConflict
-from gis.workspace.postgis_ddl import key_columns
-from gis.workspace.schema import OWNED, RELATED, SCENARIO_ENTITIES, Table
+from gis.workspace.postgis_ddl import OPERATOR_DOCUMENTS, PLANNER_DOCUMENTS, key_columns
+from gis.workspace.schema import (
+    DOCUMENTS,
+    DOCUMENTS_TABLE,
+    OWNED,
+    RELATED,
+    SCENARIO_ENTITIES,
+    Table,
+)
 from gis.workspace.writer import scenario_frames
 
 #: The tables a desk edit can change (documents go through their own stores).
 SYNCED: tuple[Table, ...] = (*SCENARIO_ENTITIES, *RELATED, *OWNED)
 
+#: Document kinds sent row by row (those a role may write; others stay in the local copy).
+SYNCED_DOCUMENTS: tuple[str, ...] = (*OPERATOR_DOCUMENTS, *PLANNER_DOCUMENTS)
+
 Versions = Mapping[tuple[str, tuple[str, ...]], int]
+Documents = Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,26 @@ def diff_rows(old: Scenario, new: Scenario) -> list[RowChange]:
             if changed or moved:
                 out.append(RowChange(table.layer, key, "update", changed, geom if moved else None))
         out.extend(RowChange(table.layer, key, "delete") for key in a if key not in b)
+    return out
+
+
+def diff_documents(old: Documents, new: Documents) -> list[RowChange]:
+    """The ``documents`` rows that turn ``old`` into ``new`` (kinds of
+    :data:`SYNCED_DOCUMENTS` only): a new document is inserted, a changed one updated (its
+    JSON text), a removed one deleted."""
+    out: list[RowChange] = []
+    for kind in SYNCED_DOCUMENTS:
+        a, b = old.get(kind, {}), new.get(kind, {})
+        for doc_id, text in b.items():
+            key = (kind, str(doc_id))
+            if doc_id not in a:
+                values = {"kind": kind, "doc_id": str(doc_id), "json": text}
+                out.append(RowChange(DOCUMENTS, key, "insert", values))
+            elif a[doc_id] != text:
+                out.append(RowChange(DOCUMENTS, key, "update", {"json": text}))
+        out.extend(
+            RowChange(DOCUMENTS, (kind, str(doc_id)), "delete") for doc_id in a if doc_id not in b
+        )
     return out
 
 
@@ -155,11 +191,11 @@ def send_rows(
 
 
 def read_versions(ws: SharedWorkspace) -> dict[tuple[str, tuple[str, ...]], int]:
-    """``(table, key) -> version`` of every synced row now."""
+    """``(table, key) -> version`` of every synced row (and document) now."""
     from psycopg import sql
 
     out: dict[tuple[str, tuple[str, ...]], int] = {}
-    for table in SYNCED:
+    for table in (*SYNCED, DOCUMENTS_TABLE):
         keys = key_columns(table)
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys)
         for row in ws.conn.execute(
