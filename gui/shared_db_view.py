@@ -5,7 +5,8 @@ ordinary open flow; a change another desk commits appears in the message log at 
 this desk has no unsaved edits, a fresh copy is pulled in the background and its scenario taken
 without reopening: only the kinds that differ are replaced, so the map updates those layers
 (the window's incremental path), not a full reload. Each edit made here is sent at once as row changes over the snapshot's
-versions (:mod:`gis.workspace.postgis_sync`): a stale one opens a dialog showing this desk's
+versions (:mod:`gis.workspace.postgis_sync`), with its plan / event-log document rows, as one
+transaction (all rows or none): a stale one opens a dialog showing this desk's
 values and the database's and lets the user keep either; a refusal of the role is reported and
 the database's state reloaded; edits that could not be sent are kept and offered for resend when
 the connection is back. The connected role greys out what it may not change (the database
@@ -59,12 +60,15 @@ class SharedDbView(QObject):
         window.sig_loaded.connect(self._on_loaded)
         window.session.sig_workspace_loaded.connect(self._on_workspace_loaded)
         window.session.sig_scenario_changed.connect(self._on_scenario_changed)
+        window.session.sig_documents_changed.connect(self._on_documents_changed)
         self.loading: Snapshot | None = None
         self._adopting = False
         self._remote = False  # a scenario change coming from the database, not from this desk
         self.live = False  # the open workspace is this connection's snapshot
         self.live_updates = 0
         self.last_conflicts: list[VersionConflict] = []
+        self.last_rolled_back: list[RowChange] = []  # the whole edit of the last conflict
+        self.synced_docs: dict[str, dict[str, str]] = {}  # documents as last sent / loaded
         self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
         self._dispatch_hooked = False
 
@@ -169,6 +173,7 @@ class SharedDbView(QObject):
         if snap is not None and path == str(snap.path):
             self.loading = None
             self.live = True
+            self.synced_docs = self._docs()
             self.w.setWindowTitle(
                 f"{self.w.session.scenario.name} — {snap.location} — ReliefDesk 应急资源调度台"
             )
@@ -195,7 +200,24 @@ class SharedDbView(QObject):
             return
         if self.controller.snapshot is None or self.loading is not None:
             return
-        self.controller.send_edit(old, new)
+        docs = self._docs()  # the session holds both before it signals: one edit, one send
+        self.controller.send_edit(old, new, self.synced_docs, docs)
+        self.synced_docs = docs
+
+    def _docs(self) -> dict[str, dict[str, str]]:
+        return {str(k): dict(v) for k, v in self.w.session.documents.items()}
+
+    def _on_documents_changed(self, _kind: str) -> None:
+        """A plan stored or moved a lifecycle step (批准, 下达, …), an event-log entry: sent as
+        document rows at once, so the database's audit trail has them."""
+        if self._remote or self.controller.snapshot is None or self.loading is not None:
+            return
+        if not self.live:
+            return
+        docs = self._docs()
+        scenario = self.w.session.scenario
+        self.controller.send_edit(scenario, scenario, self.synced_docs, docs)
+        self.synced_docs = docs
 
     def _on_sent(self, result: SendResult) -> None:
         if result.saved:
@@ -212,6 +234,7 @@ class SharedDbView(QObject):
             )
         if result.conflicts:
             self.last_conflicts = list(result.conflicts)
+            self.last_rolled_back = list(result.rolled_back)
             if self.w.interactive:
                 self.resolve(result.conflicts, keep_mine=self._ask_conflicts(result.conflicts))
         elif not result.unsent and not self.controller.queue:
@@ -244,19 +267,34 @@ class SharedDbView(QObject):
         box.exec()
         return box.clickedButton() is mine
 
-    def resolve(self, conflicts: list[VersionConflict], *, keep_mine: bool) -> None:
-        """Keep this desk's values (saved over the versions now seen) or the database's."""
+    def resolve(
+        self,
+        conflicts: list[VersionConflict],
+        *,
+        keep_mine: bool,
+        rolled_back: list[RowChange] | None = None,
+    ) -> None:
+        """Keep this desk's edit (all its rows, saved again over the versions now seen) or the
+        database's (the edit was rolled back as a whole: nothing of it is in the database)."""
         if not keep_mine:
             self.w.session.undo_stack.setClean()
             self.controller.schedule_refresh()
             return
-        changes, versions = [], {}
+        rows = self.last_rolled_back if rolled_back is None else rolled_back
+        versions, gone = {}, set()
         for c in conflicts:
-            key = tuple(c.mine.key)
-            if c.theirs is None:  # deleted meanwhile: insert this desk's row again
-                continue
-            versions[(c.mine.table, key)] = c.theirs.version
-            changes.append(RowChange(c.mine.table, key, "update", c.mine.values, c.mine.geometry))
+            key = (c.mine.table, tuple(c.mine.key))
+            if c.theirs is None:  # deleted meanwhile: this desk's change of it has no row
+                gone.add(key)
+            else:
+                versions[key] = c.theirs.version
+        changes = [ch for ch in rows if (ch.table, ch.key) not in gone]
+        if not rows:  # no record of the edit: the conflicting rows alone
+            changes = [
+                RowChange(c.mine.table, tuple(c.mine.key), "update", c.mine.values, c.mine.geometry)
+                for c in conflicts
+                if c.theirs is not None
+            ]
         self.controller.resend(changes, versions)
 
     # ---- live state --------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from gis.model import Location
 from gis.workspace import read_workspace
-from gis.workspace.postgis import PostgisStorage, SharedWorkspace
-from gis.workspace.postgis_sync import diff_rows, read_versions, send_rows
+from gis.workspace.postgis import PostgisStorage, SharedWorkspace, read_audit
+from gis.workspace.postgis_sync import diff_documents, diff_rows, read_versions, send_rows
 from tests.conftest import DEMO_WORKSPACE
 from tests.postgis_db import SharedDb, test_db  # noqa: F401 - the fixture
 
@@ -72,3 +73,95 @@ def test_send_rows_saves_over_versions_reports_conflicts_and_keeps_unsent(db: Sh
         assert refused.refused and not refused.saved
     offline = send_rows(None, diff_rows(s, mine), va)
     assert len(offline.unsent) == 1 and not offline.saved
+
+
+def test_one_desk_edit_is_one_transaction_all_rows_or_none(db: SharedDb) -> None:
+    s = read_workspace(DEMO_WORKSPACE, include_roads=False).scenario
+    a_inc, b_inc = s.incidents[0], s.incidents[2]
+    edit = replace(
+        s,
+        incidents=(
+            replace(a_inc, affected_people=a_inc.affected_people + 3),
+            s.incidents[1],
+            replace(b_inc, affected_people=b_inc.affected_people + 4),
+            *s.incidents[3:],
+        ),
+    )
+    changes = diff_rows(s, edit)
+    assert len(changes) == 2  # two rows of one edit
+    with SharedWorkspace(db.operator) as desk, SharedWorkspace(db.operator) as other:
+        versions = read_versions(desk)
+        before_a = desk.get("incidents", (a_inc.id,))
+        audit_before = desk.data_version()
+        # another desk saves the second incident first
+        seen_b = versions[("incidents", (b_inc.id,))]
+        theirs = other.update("incidents", (b_inc.id,), {"status": "处置中"}, seen_b)
+        out = send_rows(desk, changes, versions)
+        # nothing of the edit is saved: the row without a conflict was rolled back with it
+        assert not out.saved and out.rolled_back == changes
+        (c,) = out.conflicts
+        assert c.mine.key == (b_inc.id,) and c.theirs.version == theirs.version
+        assert c.theirs.values["status"] == "处置中"
+        assert desk.get("incidents", (a_inc.id,)) == before_a
+        assert desk.data_version() == audit_before + 1  # only the other desk's save is audited
+        # keep mine: the whole edit again over the version now seen — both rows, one commit
+        seen = {**versions, ("incidents", c.mine.key): c.theirs.version}
+        again = send_rows(desk, out.rolled_back, seen)
+        assert {r.key for r in again.saved} == {(a_inc.id,), (b_inc.id,)}
+        assert not again.conflicts and not again.rolled_back
+        rows, txids = desk.conn.execute(
+            "SELECT count(*), count(DISTINCT txid) FROM audit_log WHERE id > %s",
+            (audit_before + 1,),
+        ).fetchone()
+        assert (rows, txids) == (2, 1)  # both rows audited, written by one transaction
+    # a refused row takes the allowed ones of the same edit with it (planner: stockpile ok,
+    # incident refused by the database)
+    sp = s.stockpiles[0]
+    mixed = replace(
+        s,
+        stockpiles=(replace(sp, name=sp.name + "（改）"), *s.stockpiles[1:]),
+        incidents=(replace(s.incidents[0], affected_people=1), *s.incidents[1:]),
+    )
+    with SharedWorkspace(db.planner) as p:
+        vp = read_versions(p)
+        res = send_rows(p, diff_rows(s, mixed), vp)
+        assert res.refused and not res.saved and len(res.rolled_back) == 2
+        assert p.get("stockpiles", (sp.id,)).values["name"] == sp.name
+
+
+def test_document_rows_plans_and_event_log_are_diffed_sent_and_audited(db: SharedDb) -> None:
+    ws = read_workspace(DEMO_WORKSPACE, include_roads=False)
+    docs = {k: dict(v) for k, v in ws.documents.items()}
+    plan = {"number": "T-DOC-1", "status": "草稿"}
+    stored = {**docs, "plans": {"T-DOC-1": json.dumps(plan, ensure_ascii=False)}}
+    approved = {
+        **stored,
+        "plans": {"T-DOC-1": json.dumps({**plan, "status": "已批准"}, ensure_ascii=False)},
+        "event_log": {"e-1": json.dumps({"plan": "T-DOC-1", "to": "已批准"}, ensure_ascii=False)},
+    }
+    assert diff_documents(docs, docs) == []
+    assert [(c.op, c.key) for c in diff_documents(docs, stored)] == [
+        ("insert", ("plans", "T-DOC-1"))
+    ]
+    step = diff_documents(stored, approved)
+    assert {(c.op, c.key) for c in step} == {
+        ("update", ("plans", "T-DOC-1")),
+        ("insert", ("event_log", "e-1")),
+    }
+    # map layers are not a role's documents: never sent row by row
+    assert diff_documents(docs, {**docs, "map_layers": {}}) == []
+    with SharedWorkspace(db.planner) as p:  # plans are the operator's: refused, nothing saved
+        res = send_rows(p, diff_documents(docs, stored), read_versions(p))
+        assert res.refused and not res.saved
+    with SharedWorkspace(db.operator) as op:
+        since = op.data_version()
+        assert len(send_rows(op, diff_documents(docs, stored), read_versions(op)).saved) == 1
+        assert len(send_rows(op, step, read_versions(op)).saved) == 2
+        rows = read_audit(op.conn, table="documents", since_id=since)
+    assert [(r.op, r.key, r.who) for r in rows] == [
+        ("INSERT", "plans/T-DOC-1", "rd_operator"),
+        ("UPDATE", "plans/T-DOC-1", "rd_operator"),
+        ("INSERT", "event_log/e-1", "rd_operator"),
+    ]
+    assert json.loads(rows[1].before["json"])["status"] == "草稿"
+    assert json.loads(rows[1].after["json"])["status"] == "已批准"

@@ -4,6 +4,7 @@ is shown, the connection-loss banner."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
+from dispatch.records import PlanStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gis.workspace.postgis import PostgisStorage, SharedWorkspace  # noqa: E402
 from tests.conftest import DEMO_WORKSPACE  # noqa: E402
@@ -34,6 +36,16 @@ def _messages(w) -> list[str]:
 def _people(db: SharedDb, incident_id: str) -> int:
     with SharedWorkspace(db.viewer) as v:
         return int(v.get("incidents", (incident_id,)).values["affected_people"])
+
+
+def _audit(db: SharedDb, kind: str, doc_id: str | None) -> list[tuple]:
+    """(op, who, at, before, after) of the audited changes of ``documents`` rows of ``kind``."""
+    with SharedWorkspace(db.viewer) as v:
+        return v.conn.execute(
+            "SELECT op, who, at, before, after FROM audit_log WHERE tbl = 'documents' "
+            "AND after->>'kind' = %s AND (%s::text IS NULL OR after->>'doc_id' = %s) ORDER BY id",
+            (kind, doc_id, doc_id),
+        ).fetchall()
 
 
 def _touch_incident(url: str) -> tuple[str, int]:
@@ -140,6 +152,35 @@ def test_window_role_live_change_and_connection_banner(
         assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
         view.resolve(view.last_conflicts, keep_mine=True)
         qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
+        # a plan made and approved at this desk, through the desk's own dispatch controller: its
+        # document and each step go to the database when they happen, so the trigger-written
+        # audit trail has the approval (who, when, before and after) and its event-log entry
+        ctl = w.dispatch_panel.controller
+        with qtbot.waitSignal(ctl.sig_run_finished, timeout=60000) as run:
+            assert ctl.run(ctl.options(1, None)) is not None
+        number = run.args[0].plan.number
+        qtbot.waitUntil(lambda: bool(_audit(db, "plans", number)), timeout=TIMEOUT_MS)
+        assert ctl.approve("王指挥", "同意", allow_partial=True) is not None
+        qtbot.waitUntil(lambda: len(_audit(db, "plans", number)) == 2, timeout=TIMEOUT_MS)
+        stored, approved = _audit(db, "plans", number)
+        assert stored[:2] == ("INSERT", "rd_operator") and stored[3] is None
+        op, who, at, before, after = approved
+        assert (op, who) == ("UPDATE", "rd_operator") and at is not None
+        assert json.loads(before["json"])["status"] == PlanStatus.DRAFT.value
+        assert json.loads(after["json"])["status"] == PlanStatus.APPROVED.value
+        with SharedWorkspace(db.viewer) as v:
+            steps = v.conn.execute(
+                "SELECT who, status_before, status_after FROM plan_events WHERE plan = %s",
+                (number,),
+            ).fetchall()
+        assert steps[-1] == ("rd_operator", PlanStatus.DRAFT.value, PlanStatus.APPROVED.value)
+        qtbot.waitUntil(
+            lambda: any(
+                number in r[4]["json"] and "王指挥" in r[4]["json"]
+                for r in _audit(db, "event_log", None)
+            ),
+            timeout=TIMEOUT_MS,
+        )
         # a plan solved while another desk changed data says so (the run's start and end)
         view.on_dispatch_busy(True)
         heard = len(view.controller.change_log)

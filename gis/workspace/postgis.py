@@ -348,13 +348,17 @@ class SharedWorkspace:
     """One desk's connection to the shared workspace: read, insert, update, delete records.
 
     Each call is its own transaction (committed before it returns: an acknowledged edit is
-    durable and its notification sent). Not thread-safe: one per thread.
+    durable and its notification sent), unless made inside ``with ws.conn.transaction():``
+    (one desk edit of several rows: :func:`gis.workspace.postgis_sync.send_rows`). Not
+    thread-safe: one per thread.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.conn = connect(url, autocommit=True)
         _check_schema(self.conn, url)
+        # read once: a refusal inside a failed transaction cannot query it any more
+        self._role = str(self.conn.execute("SELECT session_user").fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()
@@ -367,7 +371,7 @@ class SharedWorkspace:
 
     @property
     def role(self) -> str:
-        return str(self.conn.execute("SELECT session_user").fetchone()[0])
+        return self._role
 
     def data_version(self) -> int:
         """A number that grows with every committed change (the last audit row): record it

@@ -9,8 +9,15 @@ through :class:`~gis.workspace.postgis.SharedWorkspace` over the versions of the
 and sorts the outcome: saved (with new versions), conflicts (both records, for the desk to show
 and choose), refused by the role, and unsent (the connection failed: kept to resend).
 
-Each row is its own transaction, as each edit of another desk is: an edit touching several rows
-may be partly saved when one row conflicts; the result says which.
+The workspace documents the roles write row by row (plans — their stored document with each
+lifecycle step, 批准 / 下达 / … — the event log and the 预案 templates: :data:`SYNCED_DOCUMENTS`)
+are diffed the same way by :func:`diff_documents` (rows of ``documents`` keyed by kind and
+id), so the database's triggers audit a plan approval when the desk makes it, not at a push.
+
+One desk edit is one transaction: all its rows are saved or none. Each row is tried in its own
+savepoint so that every conflict and refusal of the edit is found and reported (a conflict with
+both records), then the whole edit is rolled back; the result lists the rows rolled back so the
+desk can send them again over the versions it has now seen (修改冲突 → 保留我的修改).
 """
 
 from __future__ import annotations
@@ -24,15 +31,26 @@ import shapely
 
 from gis.errors import WorkspaceError
 from gis.model import Scenario
-from gis.workspace.postgis import PermissionRefused, Record, SharedWorkspace, VersionConflict
-from gis.workspace.postgis_ddl import key_columns
-from gis.workspace.schema import OWNED, RELATED, SCENARIO_ENTITIES, Table
+from gis.workspace.postgis import Record, SharedWorkspace, VersionConflict
+from gis.workspace.postgis_ddl import OPERATOR_DOCUMENTS, PLANNER_DOCUMENTS, key_columns
+from gis.workspace.schema import (
+    DOCUMENTS,
+    DOCUMENTS_TABLE,
+    OWNED,
+    RELATED,
+    SCENARIO_ENTITIES,
+    Table,
+)
 from gis.workspace.writer import scenario_frames
 
 #: The tables a desk edit can change (documents go through their own stores).
 SYNCED: tuple[Table, ...] = (*SCENARIO_ENTITIES, *RELATED, *OWNED)
 
+#: Document kinds sent row by row (those a role may write; others stay in the local copy).
+SYNCED_DOCUMENTS: tuple[str, ...] = (*OPERATOR_DOCUMENTS, *PLANNER_DOCUMENTS)
+
 Versions = Mapping[tuple[str, tuple[str, ...]], int]
+Documents = Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -92,54 +110,92 @@ def diff_rows(old: Scenario, new: Scenario) -> list[RowChange]:
     return out
 
 
+def diff_documents(old: Documents, new: Documents) -> list[RowChange]:
+    """The ``documents`` rows that turn ``old`` into ``new`` (kinds of
+    :data:`SYNCED_DOCUMENTS` only): a new document is inserted, a changed one updated (its
+    JSON text), a removed one deleted."""
+    out: list[RowChange] = []
+    for kind in SYNCED_DOCUMENTS:
+        a, b = old.get(kind, {}), new.get(kind, {})
+        for doc_id, text in b.items():
+            key = (kind, str(doc_id))
+            if doc_id not in a:
+                values = {"kind": kind, "doc_id": str(doc_id), "json": text}
+                out.append(RowChange(DOCUMENTS, key, "insert", values))
+            elif a[doc_id] != text:
+                out.append(RowChange(DOCUMENTS, key, "update", {"json": text}))
+        out.extend(
+            RowChange(DOCUMENTS, (kind, str(doc_id)), "delete") for doc_id in a if doc_id not in b
+        )
+    return out
+
+
 @dataclass
 class SendResult:
+    """One edit's outcome: ``saved`` (all its rows, committed together) or, when any row
+    conflicted or was refused, nothing saved and every row in ``rolled_back``."""
+
     saved: list[Record] = field(default_factory=list)
     conflicts: list[VersionConflict] = field(default_factory=list)
     refused: list[tuple[RowChange, str]] = field(default_factory=list)
     unsent: list[RowChange] = field(default_factory=list)
+    rolled_back: list[RowChange] = field(default_factory=list)
+
+
+def _send_one(ws: SharedWorkspace, ch: RowChange, versions: Versions) -> Record | None:
+    if ch.op == "insert":
+        return ws.insert(ch.table, ch.values, ch.geometry)
+    version = versions.get((ch.table, ch.key), 0)
+    if ch.op == "update":
+        return ws.update(ch.table, ch.key, ch.values, version, ch.geometry)
+    ws.delete(ch.table, ch.key, version)
+    return None
 
 
 def send_rows(
     ws: SharedWorkspace | None, changes: list[RowChange], versions: Versions
 ) -> SendResult:
-    """Save ``changes`` over ``versions`` (``(table, key) -> version`` of the desk's snapshot).
+    """Save ``changes`` (one desk edit) over ``versions`` (``(table, key) -> version`` of the
+    desk's snapshot) in one transaction: all rows or none.
 
     ``ws`` ``None`` (no connection) keeps every change unsent; so does a connection failure
-    midway (the rest is kept for a resend, nothing is half-applied per row)."""
+    (the transaction is gone: nothing of the edit was saved)."""
     import psycopg
 
+    if ws is None:
+        return SendResult(unsent=list(changes))
     result = SendResult()
-    for i, ch in enumerate(changes):
-        if ws is None:
-            result.unsent.extend(changes[i:])
-            break
-        try:
-            if ch.op == "insert":
-                result.saved.append(ws.insert(ch.table, ch.values, ch.geometry))
-            elif ch.op == "update":
-                version = versions.get((ch.table, ch.key), 0)
-                result.saved.append(ws.update(ch.table, ch.key, ch.values, version, ch.geometry))
-            else:
-                ws.delete(ch.table, ch.key, versions.get((ch.table, ch.key), 0))
-        except VersionConflict as c:
-            result.conflicts.append(c)
-        except PermissionRefused as r:
-            result.refused.append((ch, str(r)))
-        except psycopg.OperationalError:
-            result.unsent.extend(changes[i:])
-            break
-        except WorkspaceError as e:  # e.g. a unique id taken meanwhile by another desk
-            result.refused.append((ch, str(e)))
+    saved: list[Record] = []
+    try:
+        with ws.conn.transaction() as tx:
+            for ch in changes:
+                try:
+                    with ws.conn.transaction():  # a savepoint: the next rows can still be checked
+                        rec = _send_one(ws, ch, versions)
+                except VersionConflict as c:
+                    result.conflicts.append(c)
+                except WorkspaceError as e:  # refused by the role, or e.g. an id taken meanwhile
+                    result.refused.append((ch, str(e)))
+                else:
+                    if rec is not None:
+                        saved.append(rec)
+            if result.conflicts or result.refused:
+                raise psycopg.Rollback(tx)  # none of the edit: no row, no audit, no notification
+    except psycopg.OperationalError:
+        return SendResult(unsent=list(changes))
+    if result.conflicts or result.refused:
+        result.rolled_back = list(changes)
+    else:
+        result.saved = saved
     return result
 
 
 def read_versions(ws: SharedWorkspace) -> dict[tuple[str, tuple[str, ...]], int]:
-    """``(table, key) -> version`` of every synced row now."""
+    """``(table, key) -> version`` of every synced row (and document) now."""
     from psycopg import sql
 
     out: dict[tuple[str, tuple[str, ...]], int] = {}
-    for table in SYNCED:
+    for table in (*SYNCED, DOCUMENTS_TABLE):
         keys = key_columns(table)
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys)
         for row in ws.conn.execute(

@@ -15,7 +15,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gis.model import Scenario
 from gis.workspace.postgis_notify import Change, ChangeListener
-from gis.workspace.postgis_sync import RowChange, SendResult, diff_rows
+from gis.workspace.postgis_sync import Documents, RowChange, SendResult, diff_documents, diff_rows
 from gui.services.shared_db_jobs import (
     SendRequest,
     Snapshot,
@@ -118,9 +118,18 @@ class SharedDbController(QObject):
 
     # ---- sending the desk's edits ----------------------------------------------------------
 
-    def send_edit(self, old: Scenario, new: Scenario) -> list[RowChange]:
-        """Queue the rows of one desk edit for saving (over the versions of the snapshot)."""
-        changes = diff_rows(old, new)
+    def send_edit(
+        self,
+        old: Scenario,
+        new: Scenario,
+        old_docs: Documents | None = None,
+        new_docs: Documents | None = None,
+    ) -> list[RowChange]:
+        """Queue the rows of one desk edit (its scenario rows and document rows: one
+        transaction) for saving over the versions of the snapshot."""
+        changes = [] if new is old else diff_rows(old, new)
+        if old_docs is not None and new_docs is not None:
+            changes += diff_documents(old_docs, new_docs)
         if changes:
             self.queue.append(changes)
             self._next()
