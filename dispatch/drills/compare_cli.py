@@ -47,7 +47,7 @@ from dispatch.export.pdf_base import (
     pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import _Grid, _row
+from dispatch.export.xlsx import SheetGrid, sheet_row
 from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError
 from gis.workspace.atomic import write_text_atomically
@@ -289,10 +289,10 @@ def write_sheets(sheets: list[tuple[str, tuple[str, ...], list[list[Any]]]], pat
     """An XLSX of ``(name, headers, rows)`` sheets (text from data stays text; atomic)."""
     wb = Workbook(write_only=True)
     for name, headers, rows in sheets:
-        g = _Grid()
+        g = SheetGrid()
         g.header(1, 1, headers)
         for i, row in enumerate(rows, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(headers))}{max(2, len(rows) + 1)}"
         g.write(wb.create_sheet(name), filter_ref=ref)
     wb.properties.creator = "ReliefDesk"

@@ -29,7 +29,7 @@ from dispatch.export.pdf_base import (
     pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import _Grid, _row
+from dispatch.export.xlsx import SheetGrid, sheet_row
 
 TIMELINE_SHEET = "演练时间线"
 SCORECARD_SHEET = "评分表"
@@ -230,39 +230,39 @@ def write_pdf(
 
 def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
     wb = Workbook(write_only=True)
-    g = _Grid()
+    g = SheetGrid()
     g.header(1, 1, TIMELINE_HEADERS)
     rows = timeline_rows(drill)
     for i, row in enumerate(rows, start=2):
-        g.put_row(i, 1, _row(*row))
+        g.put_row(i, 1, sheet_row(*row))
     ref = f"A1:{get_column_letter(len(TIMELINE_HEADERS))}{max(2, len(rows) + 1)}"
     g.write(wb.create_sheet(TIMELINE_SHEET), filter_ref=ref)
-    g = _Grid()
+    g = SheetGrid()
     g.header(1, 1, ("指标", "数值"))
     items = list(drill["scorecard"].items())
     for i, (k, v) in enumerate(items, start=2):
-        g.put_row(i, 1, _row(SCORE_ZH.get(k, k), _num(v)))
+        g.put_row(i, 1, sheet_row(SCORE_ZH.get(k, k), _num(v)))
     for j, note in enumerate(drill["notes"], start=len(items) + 3):
-        g.put_row(j, 1, _row("说明", note))
+        g.put_row(j, 1, sheet_row("说明", note))
     g.write(wb.create_sheet(SCORECARD_SHEET), filter_ref=f"A1:B{max(2, len(items) + 1)}")
     comparison = comparison_rows(drill)
     if comparison:
-        g = _Grid()
+        g = SheetGrid()
         g.header(1, 1, COMPARISON_HEADERS)
         for i, row in enumerate(comparison, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(COMPARISON_HEADERS))}{len(comparison) + 1}"
         g.write(wb.create_sheet(COMPARISON_SHEET), filter_ref=ref)
     incident_cmp = incident_comparison_rows(drill)
     if incident_cmp:
-        g = _Grid()
+        g = SheetGrid()
         headers = ("步骤", *INCIDENT_HEADERS)
         g.header(1, 1, headers)
         for i, row in enumerate(incident_cmp, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(headers))}{len(incident_cmp) + 1}"
         g.write(wb.create_sheet(INCIDENT_COMPARISON_SHEET), filter_ref=ref)
-    wb.properties.title = _row(f"演练报告 {drill['name']}")[0]
+    wb.properties.title = sheet_row(f"演练报告 {drill['name']}")[0]
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
     try:
