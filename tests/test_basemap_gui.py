@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,43 +18,21 @@ from PyQt6.QtGui import QGuiApplication, QImage  # noqa: E402
 
 from gis import basemap as bm  # noqa: E402
 from gis.coords import wgs84_to_gcj02  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from tests.gui_fixtures import demo_window_fixtures  # noqa: E402
 from tests.test_basemap import HEJIANG, make_mbtiles  # noqa: E402
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 30000
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    d = tmp_path_factory.mktemp("basemap")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RELIEFDESK_SETTINGS_DIR", str(d / "settings"))
-        mp.setenv("RELIEFDESK_RECOVERY_DIR", str(d / "recovery"))
-        mp.setenv("RELIEFDESK_LOG_DIR", str(d / "log"))
-        yield d
-
-
-@pytest.fixture(scope="module")
-def win(qapp, env, demo_workspace_path):
-    from pytestqt.qtbot import QtBot
-
-    ws = env / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
-    w = MainWindow(interactive=False)
-    w.resize(1400, 900)
-    w.show()
-    w.open_workspace(ws)
-    bot = QtBot(qapp)
-    bot.waitUntil(lambda: w.map.ready and w.session.network is not None, timeout=60000)
-    bot.waitUntil(lambda: not w.runner.busy, timeout=TIMEOUT_MS)
-    yield w
-    w.session.undo_stack.setClean()
-    w.close()
-    w.runner.wait(10000)
-    w.map.dispose()
-    w.deleteLater()
-    qapp.processEvents()
+env, win = demo_window_fixtures(
+    "basemap",
+    name="win",
+    ready=(
+        lambda w: w.map.ready and w.session.network is not None,
+        lambda w: not w.runner.busy,
+    ),
+)
 
 
 def js(qtbot, w, script: str):

@@ -5,7 +5,6 @@ One window for the module; each test leaves the workspace as it found it (undo).
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -15,39 +14,18 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
 from gis.model import INCIDENT_STATUS_ORDER  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from tests.gui_fixtures import demo_window_fixtures  # noqa: E402
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 30000
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gui_polish")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RELIEFDESK_SETTINGS_DIR", str(d / "settings"))
-        mp.setenv("RELIEFDESK_RECOVERY_DIR", str(d / "recovery"))
-        mp.setenv("RELIEFDESK_LOG_DIR", str(d / "log"))
-        yield d
-
-
-@pytest.fixture(scope="module")
-def window(qapp, env, demo_workspace_path):
-    from pytestqt.qtbot import QtBot
-
-    ws = env / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
-    w = MainWindow(interactive=False)
-    w.show()  # the default size: the layout is checked as an operator first sees it
-    w.open_workspace(ws)
-    bot = QtBot(qapp)
-    bot.waitUntil(lambda: not w.runner.busy and bool(w.session.scenario.incidents), timeout=60000)
-    yield w
-    w.session.undo_stack.setClean()
-    w.close()
-    w.runner.wait(10000)
-    w.map.dispose()
-    w.deleteLater()
-    qapp.processEvents()
+# the default size: the layout is checked as an operator first sees it
+env, window = demo_window_fixtures(
+    "gui_polish",
+    size=None,
+    ready=(lambda w: not w.runner.busy and bool(w.session.scenario.incidents),),
+)
 
 
 def test_undo_button_keeps_its_width_and_the_toolbar_does_not_shift(qtbot, window) -> None:

@@ -25,36 +25,13 @@ from gui import map_page  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.map_page import ROAD_CLASSES  # noqa: E402
 from gui.table_models import ID_ROLE  # noqa: E402
+from tests.gui_fixtures import demo_window_fixtures  # noqa: E402
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 30000
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gui")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RELIEFDESK_SETTINGS_DIR", str(d / "settings"))
-        mp.setenv("RELIEFDESK_RECOVERY_DIR", str(d / "recovery"))
-        mp.setenv("RELIEFDESK_LOG_DIR", str(d / "log"))
-        yield d
-
-
-@pytest.fixture(scope="module")
-def window(qapp, env, demo_workspace_path):
-    ws = env / "demo.gpkg"
-    shutil.copy(demo_workspace_path, ws)
-    w = MainWindow(interactive=False)
-    w.resize(1400, 900)
-    w.show()
-    w.open_workspace(ws)
-    yield w
-    w.session.undo_stack.setClean()
-    w.close()
-    w.runner.wait(10000)
-    w.map.dispose()
-    w.deleteLater()
-    qapp.processEvents()
+env, window = demo_window_fixtures("gui")
 
 
 def js(qtbot, w: MainWindow, script: str):

@@ -36,18 +36,18 @@ from dispatch.drills.maps import ground_layers, pair_layers
 from dispatch.drills.scorecard import plan_metrics
 from dispatch.export.common import clean_text
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
-from dispatch.export.pdf import (
+from dispatch.export.pdf_base import (
     CONTENT_W,
     MARGIN,
     ExportError,
-    _flat,
-    _NumberedCanvas,
-    _p,
-    _styles,
-    _table,
+    NumberedCanvas,
+    flat_story,
+    para,
+    pdf_styles,
+    pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import _Grid, _row
+from dispatch.export.xlsx import SheetGrid, sheet_row
 from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError
 from gis.workspace.atomic import write_text_atomically
@@ -228,31 +228,31 @@ def write_compare_pdf(
     data: Mapping[str, Any], layers: OverviewLayers, note: str, path: Path
 ) -> Path:
     font = register_font()
-    st = _styles(font)
+    st = pdf_styles(font)
     w = CONTENT_W
     a, b = data["a"], data["b"]
     story: list[Any] = [
-        _p("调度方案对比", st["title"]),
-        _p(f"方案 A：{a['plan']}（{a['created_at'].replace('T', ' ')}）　{a['source']}", st["base"]),
-        _p(f"方案 B：{b['plan']}（{b['created_at'].replace('T', ' ')}）　{b['source']}", st["base"]),
-        _p("总体指标", st["h2"]),
-        _table([list(FIGURE_HEADERS), *figure_rows(data)], [w * 0.5, w * 0.25, w * 0.25], font,
+        para("调度方案对比", st["title"]),
+        para(f"方案 A：{a['plan']}（{a['created_at'].replace('T', ' ')}）　{a['source']}", st["base"]),
+        para(f"方案 B：{b['plan']}（{b['created_at'].replace('T', ' ')}）　{b['source']}", st["base"]),
+        para("总体指标", st["h2"]),
+        pdf_table([list(FIGURE_HEADERS), *figure_rows(data)], [w * 0.5, w * 0.25, w * 0.25], font,
                st["cell"], align_right=(1, 2)),
-        _p("各事件：满足率、按时率与预计到达（时钟时间）", st["h2"]),
-        _table([list(INCIDENT_HEADERS), *incident_rows(data)],
+        para("各事件：满足率、按时率与预计到达（时钟时间）", st["h2"]),
+        pdf_table([list(INCIDENT_HEADERS), *incident_rows(data)],
                [w * 0.2, w * 0.12, w * 0.12, w * 0.12, w * 0.22, w * 0.22], font, st["cell"]),
-        _p("指令变化（按车辆/队伍比对：改道 = 路段不同，改装载 = 路线相同、物资不同）", st["h2"]),
-        _table([list(ORDER_HEADERS), *order_rows(data)], [w * 0.15, w * 0.85], font, st["cell"]),
+        para("指令变化（按车辆/队伍比对：改道 = 路段不同，改装载 = 路线相同、物资不同）", st["h2"]),
+        pdf_table([list(ORDER_HEADERS), *order_rows(data)], [w * 0.15, w * 0.85], font, st["cell"]),
         KeepTogether([
-            _p("路线对比图（蓝色粗线：方案 A；橙色细线：方案 B）", st["h2"]),
+            para("路线对比图（蓝色粗线：方案 A；橙色细线：方案 B）", st["h2"]),
             overview_drawing(layers, w, OVERVIEW_HEIGHT, font),
-            _p(note, st["small"]),
+            para(note, st["small"]),
         ]),
     ]  # fmt: skip
     for s in data.get("steps", ()):
         o = s["orders"]
         story.append(
-            _p(
+            para(
                 f"步骤 {s['step']:02d}：{' → '.join(s['plans'])}　新增 {len(o['added'])}，撤销 "
                 f"{len(o['removed'])}，改道 {len(o['rerouted'])}，改装载 {len(o['reloaded'])}，"
                 f"未变 {o['unchanged']}",
@@ -266,7 +266,7 @@ def write_compare_pdf(
 def build_pdf(story: list[Any], path: Path, font: str, title: str) -> None:
     """Build an A4 story into ``path`` (temporary name, then renamed)."""
     tmp = path.with_name(path.name + ".tmp")
-    canvas_cls = type("_Canvas", (_NumberedCanvas,), {"footer_font": font})
+    canvas_cls = type("_Canvas", (NumberedCanvas,), {"footer_font": font})
     try:
         doc = SimpleDocTemplate(
             str(tmp),
@@ -278,7 +278,7 @@ def build_pdf(story: list[Any], path: Path, font: str, title: str) -> None:
             title=title,
             author="ReliefDesk",
         )
-        doc.build(_flat(story), canvasmaker=canvas_cls)
+        doc.build(flat_story(story), canvasmaker=canvas_cls)
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -289,10 +289,10 @@ def write_sheets(sheets: list[tuple[str, tuple[str, ...], list[list[Any]]]], pat
     """An XLSX of ``(name, headers, rows)`` sheets (text from data stays text; atomic)."""
     wb = Workbook(write_only=True)
     for name, headers, rows in sheets:
-        g = _Grid()
+        g = SheetGrid()
         g.header(1, 1, headers)
         for i, row in enumerate(rows, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(headers))}{max(2, len(rows) + 1)}"
         g.write(wb.create_sheet(name), filter_ref=ref)
     wb.properties.creator = "ReliefDesk"

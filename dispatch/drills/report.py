@@ -4,7 +4,7 @@ changed, needs on time / late / unmet), the scorecard and the comparison of cons
 (orders added / removed / rerouted / reloaded).
 
 Reuses the plan export's embedded CJK font, paragraph styles, table helper and page-numbering
-canvas (:mod:`dispatch.export.pdf`) and its in-memory sheet grid (:mod:`dispatch.export.xlsx`),
+canvas (:mod:`dispatch.export.pdf_base`) and its in-memory sheet grid (:mod:`dispatch.export.xlsx`),
 so text from data is escaped and cleaned the same way (names are text, never markup or
 formulas). Both files are written to a temporary name and renamed.
 """
@@ -21,15 +21,15 @@ from reportlab.platypus import KeepTogether, PageBreak, Spacer
 
 from dispatch.drills.compare_cli import INCIDENT_HEADERS, build_pdf, incident_rows
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
-from dispatch.export.pdf import (
+from dispatch.export.pdf_base import (
     CONTENT_W,
     ExportError,
-    _p,
-    _styles,
-    _table,
+    para,
+    pdf_styles,
+    pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import _Grid, _row
+from dispatch.export.xlsx import SheetGrid, sheet_row
 
 TIMELINE_SHEET = "演练时间线"
 SCORECARD_SHEET = "评分表"
@@ -142,12 +142,12 @@ def map_section(
     """A new page headed ``title`` and one captioned overview map per ``(caption, layers)``."""
     if not maps:
         return []
-    out: list[Any] = [PageBreak(), _p(title, st["h2"])]
+    out: list[Any] = [PageBreak(), para(title, st["h2"])]
     for caption, layers in maps:
         out.append(
             KeepTogether(
                 [
-                    _p(caption, st["base"]),
+                    para(caption, st["base"]),
                     overview_drawing(layers, CONTENT_W, OVERVIEW_HEIGHT, font),
                     Spacer(1, 6),
                 ]
@@ -173,34 +173,34 @@ def write_pdf(
     """The report; ``maps``: one ``(caption, layers)`` per planned step (drawn after the
     tables, one map each, :func:`map_section`)."""
     font = register_font()
-    st = _styles(font)
+    st = pdf_styles(font)
     story: list[Any] = [
-        _p(f"演练报告：{drill['name']}", st["title"]),
-        _p(f"工作区 {drill['workspace']}　开始 {drill['start']}　"
+        para(f"演练报告：{drill['name']}", st["title"]),
+        para(f"工作区 {drill['workspace']}　开始 {drill['start']}　"
            f"{'自动调度' if drill['auto'] else '未自动调度（仅列出情景状态）'}", st["base"]),
-        _p(f"每步求解时间 {drill['seconds_per_step']} 秒　种子 {drill['seed']}", st["base"]),
-        _p("演练时间线", st["h2"]),
+        para(f"每步求解时间 {drill['seconds_per_step']} 秒　种子 {drill['seed']}", st["base"]),
+        para("演练时间线", st["h2"]),
     ]  # fmt: skip
     widths = [0.045, 0.12, 0.05, 0.2, 0.145, 0.07, 0.06, 0.09, 0.05, 0.05, 0.06, 0.06]
     story.append(
-        _table(
+        pdf_table(
             [list(TIMELINE_HEADERS), *timeline_rows(drill)],
             [w * CONTENT_W for w in widths],
             font,
             st["cell"],
         )
     )
-    story.append(_p("评分表", st["h2"]))
+    story.append(para("评分表", st["h2"]))
     score = [["指标", "数值"]] + [
         [SCORE_ZH.get(k, k), _num(v)] for k, v in drill["scorecard"].items()
     ]
-    story.append(_table(score, [0.6 * CONTENT_W, 0.4 * CONTENT_W], font, st["cell"]))
+    story.append(pdf_table(score, [0.6 * CONTENT_W, 0.4 * CONTENT_W], font, st["cell"]))
     comparison = comparison_rows(drill)
     if comparison:
-        story.append(_p("方案对比（指令按车辆/队伍比对）", st["h2"]))
+        story.append(para("方案对比（指令按车辆/队伍比对）", st["h2"]))
         cw = [0.07, 0.25, 0.18, 0.12, 0.18, 0.12, 0.08]
         story.append(
-            _table(
+            pdf_table(
                 [list(COMPARISON_HEADERS), *comparison],
                 [w * CONTENT_W for w in cw],
                 font,
@@ -210,10 +210,10 @@ def write_pdf(
     last = (drill.get("comparison") or [None])[-1]
     if last is not None:
         story.append(
-            _p(f"各事件：步骤 {last['from_step']} → {last['to_step']}（满足率、按时率、到达时间）", st["h2"])
+            para(f"各事件：步骤 {last['from_step']} → {last['to_step']}（满足率、按时率、到达时间）", st["h2"])
         )
         story.append(
-            _table(
+            pdf_table(
                 [list(INCIDENT_HEADERS), *incident_rows(last)],
                 [w * CONTENT_W for w in (0.2, 0.12, 0.12, 0.12, 0.22, 0.22)],
                 font,
@@ -221,8 +221,8 @@ def write_pdf(
             )
         )
     story.append(Spacer(1, 6))
-    story.append(_p("说明", st["h2"]))
-    story += [_p(n, st["small"]) for n in drill["notes"]]
+    story.append(para("说明", st["h2"]))
+    story += [para(n, st["small"]) for n in drill["notes"]]
     story += map_section("各步骤地图（橙色粗线：本步相对上一方案变更的指令）", maps, font, st)
     build_pdf(story, path, font, f"演练报告 {drill['name']}")
     return path
@@ -230,39 +230,39 @@ def write_pdf(
 
 def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
     wb = Workbook(write_only=True)
-    g = _Grid()
+    g = SheetGrid()
     g.header(1, 1, TIMELINE_HEADERS)
     rows = timeline_rows(drill)
     for i, row in enumerate(rows, start=2):
-        g.put_row(i, 1, _row(*row))
+        g.put_row(i, 1, sheet_row(*row))
     ref = f"A1:{get_column_letter(len(TIMELINE_HEADERS))}{max(2, len(rows) + 1)}"
     g.write(wb.create_sheet(TIMELINE_SHEET), filter_ref=ref)
-    g = _Grid()
+    g = SheetGrid()
     g.header(1, 1, ("指标", "数值"))
     items = list(drill["scorecard"].items())
     for i, (k, v) in enumerate(items, start=2):
-        g.put_row(i, 1, _row(SCORE_ZH.get(k, k), _num(v)))
+        g.put_row(i, 1, sheet_row(SCORE_ZH.get(k, k), _num(v)))
     for j, note in enumerate(drill["notes"], start=len(items) + 3):
-        g.put_row(j, 1, _row("说明", note))
+        g.put_row(j, 1, sheet_row("说明", note))
     g.write(wb.create_sheet(SCORECARD_SHEET), filter_ref=f"A1:B{max(2, len(items) + 1)}")
     comparison = comparison_rows(drill)
     if comparison:
-        g = _Grid()
+        g = SheetGrid()
         g.header(1, 1, COMPARISON_HEADERS)
         for i, row in enumerate(comparison, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(COMPARISON_HEADERS))}{len(comparison) + 1}"
         g.write(wb.create_sheet(COMPARISON_SHEET), filter_ref=ref)
     incident_cmp = incident_comparison_rows(drill)
     if incident_cmp:
-        g = _Grid()
+        g = SheetGrid()
         headers = ("步骤", *INCIDENT_HEADERS)
         g.header(1, 1, headers)
         for i, row in enumerate(incident_cmp, start=2):
-            g.put_row(i, 1, _row(*row))
+            g.put_row(i, 1, sheet_row(*row))
         ref = f"A1:{get_column_letter(len(headers))}{len(incident_cmp) + 1}"
         g.write(wb.create_sheet(INCIDENT_COMPARISON_SHEET), filter_ref=ref)
-    wb.properties.title = _row(f"演练报告 {drill['name']}")[0]
+    wb.properties.title = sheet_row(f"演练报告 {drill['name']}")[0]
     wb.properties.creator = "ReliefDesk"
     tmp = path.with_name(path.name + ".tmp")
     try:

@@ -27,14 +27,14 @@ from dispatch.drills.review import (
 )
 from dispatch.export.common import clean_text
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, overview_drawing
-from dispatch.export.pdf import (
+from dispatch.export.pdf_base import (
     CONTENT_W,
     UNMET_BG,
     UNMET_FG,
-    _mark_rows,
-    _p,
-    _styles,
-    _table,
+    mark_rows,
+    para,
+    pdf_styles,
+    pdf_table,
     register_font,
 )
 from dispatch.plan import plans_from_documents
@@ -156,51 +156,51 @@ def rule_rows(data: Mapping[str, Any]) -> list[list[Any]]:
 
 def write_review_pdf(data: Mapping[str, Any], maps: list[tuple[str, Any]], path: Path) -> Path:
     font = register_font()
-    st = _styles(font)
+    st = pdf_styles(font)
     w = CONTENT_W
     scope = f"事件 {data['incident']}" if data["incident"] else "全部事件"
     story: list[Any] = [
-        _p("事件复盘报告", st["title"]),
-        _p(f"工作区 {data['workspace']}　范围：{scope}　评估时刻 {_t(data['as_of'])}", st["base"]),
-        _p(f"每个时刻重新求解 {data['seconds']:g} 秒", st["base"]),
-        _p("一、时间线：何时知道什么、决定什么", st["h2"]),
-        _table([list(TIMELINE_HEADERS), *timeline_rows(data)],
+        para("事件复盘报告", st["title"]),
+        para(f"工作区 {data['workspace']}　范围：{scope}　评估时刻 {_t(data['as_of'])}", st["base"]),
+        para(f"每个时刻重新求解 {data['seconds']:g} 秒", st["base"]),
+        para("一、时间线：何时知道什么、决定什么", st["h2"]),
+        pdf_table([list(TIMELINE_HEADERS), *timeline_rows(data)],
                [w * 0.14, w * 0.08, w * 0.09, w * 0.35, w * 0.2, w * 0.14], font, st["cell"]),
-        _p("二、信息报告时限（自接报起算；红色：迟报或逾期未报）", st["h2"]),
+        para("二、信息报告时限（自接报起算；红色：迟报或逾期未报）", st["h2"]),
     ]  # fmt: skip
-    reports = _table(
+    reports = pdf_table(
         [list(REPORT_HEADERS), *report_rows(data)],
         [w * 0.16, w * 0.05, w * 0.09, w * 0.13, w * 0.07, w * 0.13, w * 0.13, w * 0.14, w * 0.1],
         font,
         st["cell"],
     )
     overdue = [i for i, r in enumerate(data["reports"], start=1) if r["overdue"]]
-    _mark_rows(reports, overdue, UNMET_BG, UNMET_FG)
+    mark_rows(reports, overdue, UNMET_BG, UNMET_FG)
     story.append(reports)
-    story.append(_p("时限依据", st["small"]))
+    story.append(para("时限依据", st["small"]))
     story.append(
-        _table([list(RULE_HEADERS), *rule_rows(data)],
+        pdf_table([list(RULE_HEADERS), *rule_rows(data)],
                [w * 0.07, w * 0.1, w * 0.08, w * 0.67, w * 0.08], font, st["cell"])
     )  # fmt: skip
-    story.append(_p("三、接报到方案下达", st["h2"]))
+    story.append(para("三、接报到方案下达", st["h2"]))
     story.append(
-        _table([list(LATENCY_HEADERS), *latency_rows(data)],
+        pdf_table([list(LATENCY_HEADERS), *latency_rows(data)],
                [w * 0.3, w * 0.22, w * 0.3, w * 0.18], font, st["cell"])
     )  # fmt: skip
-    story.append(_p("四、实际生效方案与当时信息下的优化方案", st["h2"]))
+    story.append(para("四、实际生效方案与当时信息下的优化方案", st["h2"]))
     story.append(
-        _table([list(MOMENT_HEADERS), *moment_rows(data)],
+        pdf_table([list(MOMENT_HEADERS), *moment_rows(data)],
                [w * 0.12, w * 0.15, w * 0.13, w * 0.13, w * 0.15, w * 0.1, w * 0.22],
                font, st["cell"])
     )  # fmt: skip
     for caption, layers in maps:
         story.append(
             KeepTogether(
-                [_p(caption, st["base"]), overview_drawing(layers, w, OVERVIEW_HEIGHT, font)]
+                [para(caption, st["base"]), overview_drawing(layers, w, OVERVIEW_HEIGHT, font)]
             )
         )
-    story.append(_p("说明", st["h2"]))
-    story += [_p(n, st["small"]) for n in data["notes"]]
+    story.append(para("说明", st["h2"]))
+    story += [para(n, st["small"]) for n in data["notes"]]
     build_pdf(story, path, font, "事件复盘报告")
     return path
 

@@ -34,7 +34,7 @@ from dispatch.export.common import (
     task_text,
     vehicle_colors,
 )
-from dispatch.export.pdf import ExportError
+from dispatch.export.pdf_base import ExportError
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
 from dispatch.timeliness import incident_deadlines

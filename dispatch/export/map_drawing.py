@@ -4,7 +4,7 @@ One definition of how a printed map is laid out: :class:`Projection` (longitude 
 cosine of the mean latitude, so a kilometre is as long east–west as north–south), the scale bar
 (:func:`add_scale_bar`) and the north mark (:func:`add_north`). Two kinds of map use them:
 
-- the route map on each order page (:func:`dispatch.export.pdf.route_drawing`);
+- the route map on each order page (:func:`dispatch.export.pdf_order.route_drawing`);
 - overview maps (:func:`overview_drawing`) of a whole plan or of two plans: the county outline,
   main roads faint, road closures in red (a point closure as a circle of its radius, a line
   thick, an area shaded), incidents as triangles, route lines in the colours the caller gives

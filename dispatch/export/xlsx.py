@@ -109,7 +109,8 @@ def _v(value: Any) -> Any:
     return clean_text(value, XLSX_MAX_CHARS) if isinstance(value, str) else value
 
 
-def _row(*values: Any) -> list[Any]:
+def sheet_row(*values: Any) -> list[Any]:
+    """One sheet row of values from data (text cleaned and cut as :func:`_v` does)."""
     return [_v(x) for x in values]
 
 
@@ -128,7 +129,7 @@ class _Styled:
         self.style = style
 
 
-class _Grid:
+class SheetGrid:
     """A sheet built in memory, row by row (1-based positions like openpyxl), then streamed to a
     write-only worksheet: column widths and the frozen pane must precede the first row there."""
 
@@ -221,7 +222,7 @@ def sheet_title(order: DispatchOrder) -> str:
     return "".join("_" if ch in bad else ch for ch in order.number)[:31]
 
 
-def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
+def _summary(g: SheetGrid, plan: Plan, problems: Sequence[NeedLine]) -> None:
     lang = g.language
 
     def t(zh: str, **values: object) -> str:
@@ -230,7 +231,7 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
     g.header(1, 1, INDEX_HEADERS)
     for o in plan.orders:
         g.rows.append(
-            _row(
+            sheet_row(
                 o.number,
                 word(o.kind.value, lang),
                 o.unit_id,
@@ -308,7 +309,7 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
         g.put_row(
             r,
             1,
-            _row(
+            sheet_row(
                 inc.incident_id,
                 inc.name,
                 inc.level,
@@ -330,7 +331,7 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
         g.put_row(
             r,
             1,
-            _row(
+            sheet_row(
                 m.group_id,
                 plan.place_name(m.group_id),
                 m.shelter_id,
@@ -348,7 +349,7 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
         g.put_row(
             r,
             1,
-            _row(
+            sheet_row(
                 sid,
                 plan.place_name(sid),
                 quantities_text(plan, allocated, lang),
@@ -364,11 +365,13 @@ def _summary(g: _Grid, plan: Plan, problems: Sequence[NeedLine]) -> None:
         g.put_row(
             r,
             1,
-            _row(t(s.stage), s.engine, t(s.status.label_zh), s.objective, round(s.runtime_s, 3)),
+            sheet_row(
+                t(s.stage), s.engine, t(s.status.label_zh), s.objective, round(s.runtime_s, 3)
+            ),
         )
 
 
-def _problems(g: _Grid, lines: Sequence[NeedLine], plan: Plan) -> int:
+def _problems(g: SheetGrid, lines: Sequence[NeedLine], plan: Plan) -> int:
     """The 未满足或迟到 sheet: one row per need line that is not on time; the number of rows."""
     lang = g.language
     en = lang == "en"
@@ -376,7 +379,7 @@ def _problems(g: _Grid, lines: Sequence[NeedLine], plan: Plan) -> int:
     g.header(1, 1, PROBLEM_HEADERS)
     for ln in lines:
         g.rows.append(
-            _row(
+            sheet_row(
                 word(ln.state.value, lang),
                 ln.site_id,
                 ln.site_name,
@@ -393,13 +396,13 @@ def _problems(g: _Grid, lines: Sequence[NeedLine], plan: Plan) -> int:
     return len(lines)
 
 
-def _safety(g: _Grid, plan: Plan) -> int:
+def _safety(g: SheetGrid, plan: Plan) -> int:
     """The 动用安全库存 sheet: one row per stockpile, material and site; the number of rows."""
     lang = g.language
     g.header(1, 1, SAFETY_HEADERS)
     for x in plan.safety_releases:
         g.rows.append(
-            _row(
+            sheet_row(
                 x.stockpile_id,
                 plan.place_name(x.stockpile_id),
                 x.material,
@@ -415,7 +418,7 @@ def _safety(g: _Grid, plan: Plan) -> int:
     return len(plan.safety_releases)
 
 
-def _order_sheet(g: _Grid, plan: Plan, order: DispatchOrder) -> int:
+def _order_sheet(g: SheetGrid, plan: Plan, order: DispatchOrder) -> int:
     """Fill ``g`` with the order's table and details; the number of table rows."""
     lang = g.language
     en = lang == "en"
@@ -494,7 +497,7 @@ def export_xlsx(plan: Plan, path: Path | str, *, language: str = "zh_CN") -> Pat
     path = Path(path)
     wb = Workbook(write_only=True)
     lang = language
-    g = _Grid(lang)
+    g = SheetGrid(lang)
     problems = problem_lines(plan)  # the need lines, computed once for both sheets
     _summary(g, plan, problems)
     ref = f"A1:{get_column_letter(len(INDEX_HEADERS))}{max(2, len(plan.orders) + 1)}"
@@ -503,12 +506,12 @@ def export_xlsx(plan: Plan, path: Path | str, *, language: str = "zh_CN") -> Pat
         (PROBLEMS_SHEET, lambda g: _problems(g, problems, plan), PROBLEM_HEADERS),
         (SAFETY_SHEET, lambda g: _safety(g, plan), SAFETY_HEADERS),
     ):
-        g = _Grid(lang)
+        g = SheetGrid(lang)
         n = fill(g)
         ref = f"A1:{get_column_letter(len(headers))}{max(2, n + 1)}"
         g.write(wb.create_sheet(say(title, lang)), filter_ref=ref)
     for order in plan.orders:
-        g = _Grid(lang)
+        g = SheetGrid(lang)
         n = _order_sheet(g, plan, order)
         ref = f"A1:{get_column_letter(len(ORDER_HEADERS))}{max(2, n + 1)}"
         g.write(wb.create_sheet(sheet_title(order)), filter_ref=ref)

@@ -47,7 +47,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from dispatch.export.xlsx import _Grid, _row
+from dispatch.export.xlsx import SheetGrid, sheet_row
 from dispatch.planning.stock import (
     DEFAULT_CAPACITY_FACTOR,
     DEFAULT_NEAREST,
@@ -305,7 +305,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
     wb = Workbook(write_only=True)
 
     def sheet(title: str, headers: tuple[str, ...], rows: list[list[Any]]) -> None:
-        g = _Grid()
+        g = SheetGrid()
         g.header(1, 1, headers)
         g.rows.extend(rows)
         ref = f"A1:{get_column_letter(len(headers))}{max(1, len(g.rows))}"
@@ -315,7 +315,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
     for sp in doc["stockpiles"]:
         for it in sp["items"]:
             rows.append(
-                _row(
+                sheet_row(
                     sp["id"],
                     sp["name"],
                     it["code"],
@@ -335,7 +335,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         "采购清单",
         PROCUREMENT_HEADERS,
         [
-            _row(
+            sheet_row(
                 p["stockpile_id"],
                 p["stockpile"],
                 p["code"],
@@ -353,7 +353,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         "低于安全库存",
         SAFETY_HEADERS,
         [
-            _row(
+            sheet_row(
                 b["stockpile_id"],
                 b["stockpile"],
                 b["code"],
@@ -370,7 +370,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         "临期物资",
         EXPIRY_HEADERS,
         [
-            _row(
+            sheet_row(
                 e["stockpile_id"],
                 e["stockpile"],
                 e["code"],
@@ -387,7 +387,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         "设计事件",
         INCIDENT_HEADERS,
         [
-            _row(
+            sheet_row(
                 e["id"],
                 e["hazard_id"],
                 e["hazard_name"],
@@ -416,7 +416,7 @@ def write_stock_xlsx(plan: StockPlan, doc: dict[str, Any], path: Path) -> None:
         *[("问题", p) for p in doc["problems"]],
         *[("说明", n) for n in doc["notes"]],
     ]
-    sheet("说明", ("项目", "内容"), [_row(k, "" if v is None else v) for k, v in info])
+    sheet("说明", ("项目", "内容"), [sheet_row(k, "" if v is None else v) for k, v in info])
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         wb.save(tmp)

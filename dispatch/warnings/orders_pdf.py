@@ -3,7 +3,7 @@
 A cover page (the warning, the shares before and after, what stays unmet), then one page per
 stock trip (source → staging point, the items) and one per team move, each with the turn list
 of its road path. The look is the dispatch orders' own — the same embedded CJK font, styles,
-tables and page footer ("第 n 页 / 共 N 页") from :mod:`dispatch.export.pdf`; every text from
+tables and page footer ("第 n 页 / 共 N 页") from :mod:`dispatch.export.pdf_base`; every text from
 data passes through its escaping helpers.
 """
 
@@ -17,15 +17,15 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer
 
-from dispatch.export.pdf import (
+from dispatch.export.pdf_base import (
     CONTENT_W,
     MARGIN,
     ExportError,
-    _flat,
-    _NumberedCanvas,
-    _p,
-    _styles,
-    _table,
+    NumberedCanvas,
+    flat_story,
+    para,
+    pdf_styles,
+    pdf_table,
     register_font,
 )
 from dispatch.orders import compact_steps, format_distance, format_duration, format_quantity
@@ -90,7 +90,7 @@ def _cover(plan: PrepositionPlan, doc: dict[str, Any], st: dict, font: str) -> l
     w = CONTENT_W
     warn = doc["warning"]
     thr, rest = doc["threatened"], doc["rest_of_county"]
-    out: list[Flowable] = [_p(f"{warn['colour_zh']}预警 预置方案", st["title"])]
+    out: list[Flowable] = [para(f"{warn['colour_zh']}预警 预置方案", st["title"])]
     hazards = "、".join(f"{h['name']}（{h['id']}）" for h in warn["hazards"])
     info: list[list[object]] = [
         ["预警编号", warn["id"], "响应级别", f"{warn['level']}级"],
@@ -104,9 +104,9 @@ def _cover(plan: PrepositionPlan, doc: dict[str, Any], st: dict, font: str) -> l
         ],
     ]
     out.append(
-        _table(info, [w * 0.12, w * 0.43, w * 0.12, w * 0.33], font, st["cell"], header=False)
+        pdf_table(info, [w * 0.12, w * 0.43, w * 0.12, w * 0.33], font, st["cell"], header=False)
     )
-    out.append(_p("预置前后", st["h2"]))
+    out.append(para("预置前后", st["h2"]))
     rows: list[list[object]] = [
         ["指标", "预置前", "预置后"],
         [
@@ -120,9 +120,9 @@ def _cover(plan: PrepositionPlan, doc: dict[str, Any], st: dict, font: str) -> l
             _pct(rest["after"]["share_within_60"]),
         ],
     ]
-    out.append(_table(rows, [w * 0.5, w * 0.25, w * 0.25], font, st["cell"], align_right=(1, 2)))
-    out.append(_p(f"其余县域覆盖下限：预置前的 {rest['floor']:.0%}", st["small"]))
-    out.append(_p("设计事件（按预警级别）", st["h2"]))
+    out.append(pdf_table(rows, [w * 0.5, w * 0.25, w * 0.25], font, st["cell"], align_right=(1, 2)))
+    out.append(para(f"其余县域覆盖下限：预置前的 {rest['floor']:.0%}", st["small"]))
+    out.append(para("设计事件（按预警级别）", st["h2"]))
     rows = [["设计事件", "危险源", "事件类型", "级别", "受影响人数", "时限(分钟)"]]
     for e in doc["design_incidents"]:
         rows.append(
@@ -130,18 +130,20 @@ def _cover(plan: PrepositionPlan, doc: dict[str, Any], st: dict, font: str) -> l
              "—" if e["deadline_min"] is None else f"{e['deadline_min']:g}"]
         )  # fmt: skip
     out.append(
-        _table(rows, [w * 0.14, w * 0.34, w * 0.14, w * 0.08, w * 0.15, w * 0.15], font, st["cell"])
+        pdf_table(
+            rows, [w * 0.14, w * 0.34, w * 0.14, w * 0.08, w * 0.15, w * 0.15], font, st["cell"]
+        )
     )
     if doc["short"]:
-        out.append(_p("预置后仍不能按时满足", st["h2"]))
+        out.append(para("预置后仍不能按时满足", st["h2"]))
         rows = [["设计事件", "物资/技能", "缺少"]] + [
             [s["incident"], plan.materials[s["what"]].name_zh if s["what"] in plan.materials
              else s["what"], format_quantity(s["quantity"])]
             for s in doc["short"][:200]
         ]  # fmt: skip
-        out.append(_table(rows, [w * 0.3, w * 0.4, w * 0.3], font, st["cell"]))
+        out.append(pdf_table(rows, [w * 0.3, w * 0.4, w * 0.3], font, st["cell"]))
     for text in (*doc["problems"], *doc["notes"]):
-        out.append(_p(f"注：{text}", st["small"]))
+        out.append(para(f"注：{text}", st["small"]))
     return out
 
 
@@ -165,25 +167,25 @@ def _order(
     if first["kind"] == "team":
         info.append(["技能", "、".join(first["skills"]) or "—", "人数", f"{first['headcount']} 人"])
         info.append(["状态", "到达后 待命", "", ""])
-    out: list[Flowable] = [_p(title, st["title"])]
-    t = _table(info, [w * 0.12, w * 0.38, w * 0.12, w * 0.38], font, st["cell"], header=False)
+    out: list[Flowable] = [para(title, st["title"])]
+    t = pdf_table(info, [w * 0.12, w * 0.38, w * 0.12, w * 0.38], font, st["cell"], header=False)
     out += [t, Spacer(1, 5)]
     if first["kind"] == "stock":
-        out.append(_p("物资清单", st["h2"]))
+        out.append(para("物资清单", st["h2"]))
         items: list[list[object]] = [["物资", "编码", "单位", "数量", "重量(kg)"]]
         for r in rows:
             items.append([r["material_name"], r["material"], r["unit"],
                           format_quantity(r["quantity"]), f"{r['weight_kg']:,.0f}"])  # fmt: skip
         items.append(["合计", "", "", "", f"{sum(r['weight_kg'] for r in rows):,.0f}"])
         out.append(
-            _table(items, [w * 0.3, w * 0.2, w * 0.12, w * 0.18, w * 0.2], font, st["cell"],
+            pdf_table(items, [w * 0.3, w * 0.2, w * 0.12, w * 0.18, w * 0.2], font, st["cell"],
                    align_right=(3, 4))
         )  # fmt: skip
-    out.append(_p("转向指引（同一道路已合并）", st["h2"]))
+    out.append(para("转向指引（同一道路已合并）", st["h2"]))
     out.append(
-        _table(_turns(path), [w * 0.6, w * 0.2, w * 0.2], font, st["cell"], align_right=(1, 2))
+        pdf_table(_turns(path), [w * 0.6, w * 0.2, w * 0.2], font, st["cell"], align_right=(1, 2))
     )
-    sign = _table(
+    sign = pdf_table(
         [["签发人：", "接收人：", "时间："], ["", "", ""]],
         [w / 3] * 3,
         font,
@@ -200,12 +202,12 @@ def write_orders_pdf(
     """Cover page and one page per order, written atomically (temp file, then replace)."""
     path = Path(path)
     font = register_font()
-    st = _styles(font)
+    st = pdf_styles(font)
     story: list[Flowable] = _cover(plan, doc, st, font)
     for number, title, rows, road in order_pages(plan, doc, scenario, engine):
         story.append(PageBreak())
         story += _order(number, title, rows, road, doc, st, font)
-    story = _flat(story)
+    story = flat_story(story)
 
     def header(canvas, _doc) -> None:  # noqa: ANN001 - reportlab callback
         canvas.saveState()
@@ -225,7 +227,7 @@ def write_orders_pdf(
         frame = Frame(MARGIN, MARGIN, CONTENT_W, PAGE_H - 2 * MARGIN, id="body")
         d.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=header)])
         canvas_cls = type(
-            "_Canvas", (_NumberedCanvas,), {"footer_font": font, "footer_software": SOFTWARE}
+            "_Canvas", (NumberedCanvas,), {"footer_font": font, "footer_software": SOFTWARE}
         )
         a85 = rl_config.useA85
         rl_config.useA85 = 0
