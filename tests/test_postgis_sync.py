@@ -165,3 +165,20 @@ def test_document_rows_plans_and_event_log_are_diffed_sent_and_audited(db: Share
     ]
     assert json.loads(rows[1].before["json"])["status"] == "草稿"
     assert json.loads(rows[1].after["json"])["status"] == "已批准"
+
+
+def test_a_desk_sends_only_the_document_kinds_its_role_may_write() -> None:
+    """A planner's or viewer's plans and log stay in its copy (no refusal message each time);
+    the operator sends plans and the log, the planner the 预案 templates."""
+    from gis.workspace.postgis_ddl import writable_documents
+
+    old: dict[str, dict[str, str]] = {}
+    new = {"plans": {"HJ-1": "{}"}, "event_log": {"1": "{}"}, "plan_templates": {"t": "{}"}}
+
+    def kinds(role: str) -> set[str]:
+        return {c.key[0] for c in diff_documents(old, new, writable_documents(role))}
+
+    assert kinds("rd_operator") == {"plans", "event_log"}
+    assert kinds("rd_planner") == {"plan_templates"}
+    assert kinds("rd_viewer") == set()
+    assert kinds("rd_admin") == {"plans", "event_log", "plan_templates"}

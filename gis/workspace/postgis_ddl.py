@@ -70,6 +70,13 @@ OPERATOR_DOCUMENTS = ("plans", "event_log")
 PLANNER_DOCUMENTS = ("plan_templates",)
 
 
+def writable_documents(role: str) -> tuple[str, ...]:
+    """The document kinds ``role`` may write (a desk sends no others: they stay local)."""
+    if role == "rd_admin":
+        return (*OPERATOR_DOCUMENTS, *PLANNER_DOCUMENTS)
+    return {"rd_operator": OPERATOR_DOCUMENTS, "rd_planner": PLANNER_DOCUMENTS}.get(role, ())
+
+
 def writable_tables(role: str) -> frozenset[str]:
     """The tables ``role`` may change (what the desk enables; the database enforces it)."""
     if role == "rd_admin":

@@ -23,7 +23,7 @@ desk can send them again over the versions it has now seen (修改冲突 → 保
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,12 +110,14 @@ def diff_rows(old: Scenario, new: Scenario) -> list[RowChange]:
     return out
 
 
-def diff_documents(old: Documents, new: Documents) -> list[RowChange]:
-    """The ``documents`` rows that turn ``old`` into ``new`` (kinds of
-    :data:`SYNCED_DOCUMENTS` only): a new document is inserted, a changed one updated (its
-    JSON text), a removed one deleted."""
+def diff_documents(
+    old: Documents, new: Documents, kinds: Sequence[str] = SYNCED_DOCUMENTS
+) -> list[RowChange]:
+    """The ``documents`` rows that turn ``old`` into ``new`` (of ``kinds``, by default every
+    kind of :data:`SYNCED_DOCUMENTS`; a desk passes those its role may write): a new document
+    is inserted, a changed one updated (its JSON text), a removed one deleted."""
     out: list[RowChange] = []
-    for kind in SYNCED_DOCUMENTS:
+    for kind in (k for k in SYNCED_DOCUMENTS if k in kinds):
         a, b = old.get(kind, {}), new.get(kind, {})
         for doc_id, text in b.items():
             key = (kind, str(doc_id))

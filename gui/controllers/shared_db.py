@@ -14,6 +14,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gis.model import Scenario
+from gis.workspace.postgis_ddl import writable_documents
 from gis.workspace.postgis_notify import Change, ChangeListener
 from gis.workspace.postgis_sync import Documents, RowChange, SendResult, diff_documents, diff_rows
 from gui.services.shared_db_jobs import (
@@ -126,10 +127,13 @@ class SharedDbController(QObject):
         new_docs: Documents | None = None,
     ) -> list[RowChange]:
         """Queue the rows of one desk edit (its scenario rows and document rows: one
-        transaction) for saving over the versions of the snapshot."""
+        transaction) for saving over the versions of the snapshot. Only document kinds the
+        connected role may write are sent (a viewer's or planner's plans stay in its copy)."""
         changes = [] if new is old else diff_rows(old, new)
         if old_docs is not None and new_docs is not None:
-            changes += diff_documents(old_docs, new_docs)
+            snap = self.snapshot
+            kinds = writable_documents(snap.role) if snap is not None else ()
+            changes += diff_documents(old_docs, new_docs, kinds)
         if changes:
             self.queue.append(changes)
             self._next()
