@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,7 @@ from dispatch.records import (
 from dispatch.replan import (
     Replan,
     check_previous,
+    merged_routes,
     order_changes,
     pins,
     reduce_sites,
@@ -360,11 +361,13 @@ def _routing(
     progress: ProgressFn,
     warm: Sequence[VehicleRoute] | None = None,
     on_first: Callable[[RoutingStage], None] | None = None,
+    starts: Mapping[str, tuple[int, int, int]] | None = None,
 ) -> RoutingStage:
     """Deliver the allocation: one delivery per (stockpile, site) pair, picked up at that
     stockpile by its own vehicles; time window [0, site deadline], priority from the site.
     ``warm``: a previous plan's routes to start from; ``on_first`` then gets the first complete
-    routing (see :func:`dispatch.routing.solve_routing`)."""
+    routing (see :func:`dispatch.routing.solve_routing`); ``starts``: vehicle id → (ready
+    time, trips, back-by time) of vehicles free again after kept trips (:class:`Replan`)."""
     from dispatch.problems import site_priority
     from dispatch.routing import (
         Delivery,
@@ -394,6 +397,17 @@ def _routing(
             max_duration_s=int(options.max_route_s),
             max_trips=int(options.max_trips),
             speed_factor=v.speed_factor,
+        )
+        if v.id not in (starts or {})
+        else RoutingVehicle(  # free again after its kept trips (dispatch.replan, track)
+            id=v.id,
+            depot=depots.index(sp.id),
+            capacity_kg=v.capacity_kg,
+            capacity_m3=v.capacity_m3,
+            max_duration_s=starts[v.id][2],
+            max_trips=starts[v.id][1],
+            speed_factor=v.speed_factor,
+            ready_s=starts[v.id][0],
         )
         for sp in scenario.stockpiles
         if sp.id in depots
@@ -568,11 +582,14 @@ def plan_dispatch(
     progress: ProgressFn | None = None,
     previous: Plan | None = None,
     on_first_plan: Callable[[Plan], None] | None = None,
+    track_fleet: bool = False,
 ) -> Plan:
     """Compute a dispatch plan for the open incidents of ``scenario`` (see module doc).
 
     ``previous``: the current plan when this is a re-plan (warm start, issued orders kept, the
-    changes listed); ``on_first_plan`` receives the re-plan's first complete plan at once."""
+    changes listed); ``on_first_plan`` receives the re-plan's first complete plan at once;
+    ``track_fleet``: vehicles of an issued ``previous`` continue from where they are at the
+    plan's time (:func:`dispatch.replan.check_previous` ``track``; drills)."""
     options = options or DispatchOptions()
     stop = stop or never_stop
     prog = _Progress(progress or no_progress)
@@ -606,7 +623,16 @@ def plan_dispatch(
     replan: Replan | None = None
     solve_sc, solve_opts = scenario, options
     if previous is not None:
-        replan = check_previous(previous, scenario, geo, created)
+        replan = check_previous(
+            previous,
+            scenario,
+            geo,
+            created,
+            track=track_fleet,
+            max_trips=int(options.max_trips),
+            max_route_s=int(options.max_route_s),
+            loading_s=int(options.loading_s),
+        )
         solve_sc = solve_scenario(scenario, replan)
         if replan.kept_teams:
             solve_opts = dataclasses.replace(options, pins=pins(replan, options.pins))
@@ -710,7 +736,8 @@ def plan_dispatch(
     def first_plan(rs: RoutingStage) -> None:
         """The re-plan's first complete plan (warm start), handed to ``on_first_plan``."""
         st = [*stages, _stage("routing", rs.result.info, "首个完整方案（由上一方案热启动）")]
-        plan = assemble(st, [*unserved, *rs.result.unserved], kept_routes + rs.routes, False)
+        routes = merged_routes(kept_routes, rs.routes)
+        plan = assemble(st, [*unserved, *rs.result.unserved], routes, False)
         first_s.append(time.perf_counter() - t0)
         if on_first_plan is not None:
             on_first_plan(_with_first(plan, first_s[0]))
@@ -720,15 +747,20 @@ def plan_dispatch(
         if previous is not None:
             keep = replan.kept_vehicles if replan is not None else frozenset()
             warm = [r for r in previous.routes if r.vehicle_id not in keep]
+            if replan is not None and track_fleet and replan.issued:
+                warm = list(replan.released)  # the trips not begun (new time base)
+        starts = replan.starts if replan is not None else None
         rt = run(
             "routing",
-            lambda pg: _routing(solve_sc, geo, options, budget, lines, stop, pg, warm, first_plan),
+            lambda pg: _routing(
+                solve_sc, geo, options, budget, lines, stop, pg, warm, first_plan, starts
+            ),
         )
         if rt is not None:
             routes = rt.routes
     else:
         stages.append(StageRun(_STAGE_ZH["routing"], Status.OPTIMAL, message="无配送任务"))
-    plan = assemble(stages, unserved, kept_routes + routes, True)
+    plan = assemble(stages, unserved, merged_routes(kept_routes, routes), True)
     return _with_first(plan, first_s[0] if first_s else time.perf_counter() - t0)
 
 

@@ -19,17 +19,28 @@ the plain-data part of it:
 - :func:`order_changes` lists, per vehicle and team, whether its order is unchanged, changed,
   new or cancelled, with a short reason (``PlanInputs.changes``).
 
-Vehicle positions are not tracked: a kept issued route is assumed to be driven as ordered.
+Vehicle positions (``track=True``, drills): the issued plan is read at the re-plan's time with
+:func:`dispatch.fleet_state.fleet_state`. Trips done stay in the plan (the goods stay
+delivered), a vehicle under way completes its current trip and is then free at its depot
+(:attr:`Replan.starts`: the routing model's ``ready_s``, trips and shift left), trips not begun
+are planned again (warm-started from the old ones, :attr:`Replan.released`). Only the legs still
+to drive are checked against new closures: a vehicle whose remaining legs are cut keeps the
+stops it reached, is held out of the re-plan (the routing model starts every trip at a depot,
+so it cannot be re-routed from the road) with a reason saying so, and the goods still on board
+are not offered to other vehicles. Without ``track`` a kept issued route is assumed to be
+driven as ordered and its vehicle stays busy for the whole re-plan.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dispatch.fleet_state import VehicleState, fleet_state, trip_metres
 from dispatch.plan import Plan
 from dispatch.records import (
     AllocationLine,
@@ -68,6 +79,13 @@ class Replan:
     kept_routes: tuple[VehicleRoute, ...] = ()
     kept_teams: tuple[TeamDispatch, ...] = ()
     offset_s: float = 0.0
+    #: (``track``) vehicle id → (ready_s, trips left, must be back by s) in the new plan's
+    #: time, for kept vehicles that can drive new trips after their kept ones
+    starts: Mapping[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
+    #: (``track``) the trips not begun at the re-plan's time (new time base): the warm start
+    released: tuple[VehicleRoute, ...] = ()
+    #: (``track``) stockpile id → material → quantity on board of held vehicles (not offered)
+    aboard: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def issued(self) -> bool:
@@ -76,6 +94,11 @@ class Replan:
     @property
     def kept_vehicles(self) -> frozenset[str]:
         return frozenset(r.vehicle_id for r in self.kept_routes)
+
+    @property
+    def busy_vehicles(self) -> frozenset[str]:
+        """Kept vehicles that get no new trip in this re-plan."""
+        return self.kept_vehicles - frozenset(self.starts)
 
     def kept_loads(self) -> dict[tuple[str, str], dict[str, float]]:
         """(stockpile id, site id) → material → quantity the kept routes deliver."""
@@ -116,40 +139,15 @@ def _speed_factors(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def check_previous(
-    previous: Plan, scenario: Scenario, geo: TravelTimes, created: datetime
-) -> Replan:
-    """Which orders of ``previous`` are blocked now, and (issued plan) which are kept."""
-    places = geo.places
-    vehicles = {v.id: sp.id for sp in scenario.stockpiles for v in sp.vehicles}
-    teams = {t.id: t for t in scenario.teams}
-    open_ids = {i.id for i in scenario.open_incidents()} | {s.id for s in scenario.shelters}
-    speed = _speed_factors(scenario)
-    blocked: dict[str, str] = {}
-
-    def gone(unit: str, site_ids: Sequence[str]) -> str:
-        for sid in site_ids:
-            if sid not in open_ids or sid not in places:
-                return f"{previous.place_name(sid)} 已结束或已删除，原任务取消"
-        return ""
-
-    for r in previous.routes:
-        if r.vehicle_id not in vehicles or vehicles[r.vehicle_id] != r.depot_id:
-            blocked[r.vehicle_id] = "车辆已不在原储备库，原指令作废"
-            continue
-        why = gone(r.vehicle_id, [s.site_id for t in r.trips for s in t.stops])
-        if why:
-            blocked[r.vehicle_id] = why
-    for a in previous.assignment:
-        team = teams.get(a.team_id)
-        if team is None or team.status == TeamStatus.RESTING:
-            blocked[a.team_id] = "队伍已不可用（删除或休整），原派遣作废"
-            continue
-        why = gone(a.team_id, [a.incident_id])
-        if why:
-            blocked[a.team_id] = why
-    # legs: one matrix over every leg end still on the map
-    legs = _leg_pairs(previous)
+def _check_legs(
+    previous: Plan,
+    geo: TravelTimes,
+    legs: Mapping[str, Sequence[tuple[str, str, float, float]]],
+    speed: Mapping[str, float],
+    blocked: dict[str, str],
+) -> None:
+    """Add to ``blocked`` every unit one of whose ``legs`` no longer has the same road path
+    (one matrix over every leg end still on the map)."""
     ends = sorted(
         {x for unit, ls in legs.items() if unit not in blocked for a, b, *_ in ls for x in (a, b)}
         & set(geo.node)
@@ -180,7 +178,74 @@ def check_previous(
                 if longer or slower or shorter:
                     blocked[unit] = f"原路线 {name} 经过新封闭或限行道路"
                     break
+
+
+def check_previous(
+    previous: Plan,
+    scenario: Scenario,
+    geo: TravelTimes,
+    created: datetime,
+    *,
+    track: bool = False,
+    max_trips: int = 6,
+    max_route_s: int = 12 * 3600,
+    loading_s: int = 900,
+) -> Replan:
+    """Which orders of ``previous`` are blocked now, and (issued plan) which are kept.
+
+    ``track``: vehicles continue from where they are at ``created`` (see the module doc);
+    ``max_trips``, ``max_route_s``, ``loading_s``: the new plan's options, for what a vehicle
+    has left after its kept trips."""
+    places = geo.places
+    vehicles = {v.id: sp.id for sp in scenario.stockpiles for v in sp.vehicles}
+    teams = {t.id: t for t in scenario.teams}
+    open_ids = {i.id for i in scenario.open_incidents()} | {s.id for s in scenario.shelters}
+    speed = _speed_factors(scenario)
+    blocked: dict[str, str] = {}
+    tracked = track and previous.status == PlanStatus.ISSUED
+    states = fleet_state(previous, created) if tracked else {}
+
+    def gone(unit: str, site_ids: Sequence[str]) -> str:
+        for sid in site_ids:
+            if sid not in open_ids or sid not in places:
+                return f"{previous.place_name(sid)} 已结束或已删除，原任务取消"
+        return ""
+
+    for r in previous.routes:
+        if tracked:  # only what is still to come on the current trip matters
+            st = states.get(r.vehicle_id)
+            if st is None or not st.under_way:
+                continue
+            sites = [p.site_id for p in st.pending if p.trip == st.current_trip]
+        else:
+            sites = [s.site_id for t in r.trips for s in t.stops]
+        # (tracked: a vehicle under way whose stockpile is gone still completes its trip; it
+        # gets no new one since the scenario no longer has it)
+        moved = r.vehicle_id not in vehicles or vehicles[r.vehicle_id] != r.depot_id
+        if moved and not tracked:
+            blocked[r.vehicle_id] = "车辆已不在原储备库，原指令作废"
+            continue
+        why = gone(r.vehicle_id, sites)
+        if why:
+            blocked[r.vehicle_id] = why
+    for a in previous.assignment:
+        team = teams.get(a.team_id)
+        if team is None or team.status == TeamStatus.RESTING:
+            blocked[a.team_id] = "队伍已不可用（删除或休整），原派遣作废"
+            continue
+        why = gone(a.team_id, [a.incident_id])
+        if why:
+            blocked[a.team_id] = why
+    legs = _leg_pairs(previous)
+    if tracked:  # vehicles: the legs still to drive; teams: all as before
+        for vid in {r.vehicle_id for r in previous.routes}:
+            st = states.get(vid)
+            todo = set(st.remaining_legs()) if st is not None else set()
+            legs[vid] = [x for x in legs.get(vid, []) if (x[0], x[1]) in todo]
+    _check_legs(previous, geo, legs, speed, blocked)
     offset = (previous.created_at - created).total_seconds()
+    if tracked:
+        return _tracked(previous, states, blocked, offset, max_trips, max_route_s, loading_s)
     kept_routes: tuple[VehicleRoute, ...] = ()
     kept_teams: tuple[TeamDispatch, ...] = ()
     if previous.status == PlanStatus.ISSUED:
@@ -191,6 +256,87 @@ def check_previous(
         )
         kept_teams = tuple(a for a in previous.assignment if a.team_id not in blocked)
     return Replan(previous, blocked, kept_routes, kept_teams, offset)
+
+
+HELD = (
+    "车辆在途，剩余路线受阻（{why}）：路径模型只能从储备库出发，无法从当前位置改道，"
+    "该车按原路返回储备库（约 {back:.0f} 分钟）后再参与调度；已送达的物资保留，"
+    "车上未送物资随车返回"
+)
+
+
+def _tracked(
+    previous: Plan,
+    states: Mapping[str, VehicleState],
+    blocked: dict[str, str],
+    offset: float,
+    max_trips: int,
+    max_route_s: int,
+    loading_s: int,
+) -> Replan:
+    """The kept, released and held parts of an issued plan's routes (``track``)."""
+    kept: list[VehicleRoute] = []
+    released: list[VehicleRoute] = []
+    starts: dict[str, tuple[int, int, int]] = {}
+    aboard: dict[str, dict[str, float]] = {}
+    for r in previous.routes:
+        st = states.get(r.vehicle_id)
+        if st is None:
+            continue
+        trips = list(r.trips)
+        metres = trip_metres(previous, r)
+        t_now = st.t_s
+        keep = [(t, metres[k]) for k, t in enumerate(trips) if t.end_s <= t_now]
+        later = [t for t in trips if t.start_s >= t_now and t.stops]
+        if st.current_trip is not None:
+            cur = trips[st.current_trip]
+            if r.vehicle_id in blocked:  # cut at the last stop reached, back the way it came
+                back = t_now + (t_now - cur.start_s)
+                blocked[r.vehicle_id] = HELD.format(
+                    why=blocked[r.vehicle_id], back=(back - t_now) / 60.0
+                )
+                reached = tuple(s for s in cur.stops if s.arrival_s <= t_now)
+                driven = st.driven_m - sum(metres[: st.current_trip])
+                keep.append((Trip(cur.depot_id, cur.start_s, back, reached), 2.0 * driven))
+                got = aboard.setdefault(r.depot_id, {})
+                for code, q in st.aboard.items():
+                    got[code] = got.get(code, 0.0) + float(q)
+            else:
+                keep.append((cur, metres[st.current_trip]))
+        if keep:
+            end = max(t.end_s for t, _ in keep)
+            kept.append(
+                _shifted(
+                    VehicleRoute(
+                        r.vehicle_id,
+                        r.depot_id,
+                        tuple(t for t, _ in keep),
+                        duration_s=max(0.0, end + offset),
+                        distance_m=sum(m for _, m in keep),
+                    ),
+                    offset,
+                )
+            )
+        if later:
+            released.append(_shifted(dataclasses.replace(r, trips=tuple(later)), offset))
+        if not keep:
+            continue
+        ready = max(0, math.ceil(max(t.end_s for t, _ in keep) + offset))
+        shift_end = math.floor(min(t.start_s for t, _ in keep) - loading_s + offset + max_route_s)
+        left = int(max_trips) - len(keep)
+        if left > 0 and shift_end > ready:
+            starts[r.vehicle_id] = (int(ready), left, int(shift_end))
+    kept_teams = tuple(a for a in previous.assignment if a.team_id not in blocked)
+    return Replan(
+        previous,
+        blocked,
+        tuple(kept),
+        kept_teams,
+        offset,
+        starts=starts,
+        released=tuple(released),
+        aboard=aboard,
+    )
 
 
 def _shifted(route: VehicleRoute, offset: float) -> VehicleRoute:
@@ -215,19 +361,20 @@ def _shifted(route: VehicleRoute, offset: float) -> VehicleRoute:
 
 
 def solve_scenario(scenario: Scenario, replan: Replan) -> Scenario:
-    """The scenario the new plan's solvers see: the kept routes' vehicles taken out, their
-    loads taken off the stockpiles' inventory and the incidents' needs (unchanged when nothing
-    is kept)."""
-    if not replan.kept_routes:
+    """The scenario the new plan's solvers see: the kept routes' vehicles taken out (but those
+    free again after their kept trips, :attr:`Replan.starts`), their loads taken off the
+    stockpiles' inventory and the incidents' needs, the loads on held vehicles off the
+    inventory (unchanged when nothing is kept)."""
+    if not replan.kept_routes and not replan.aboard:
         return scenario
     loads = replan.kept_loads()
-    taken: dict[str, dict[str, float]] = {}
+    taken: dict[str, dict[str, float]] = {sp: dict(m) for sp, m in replan.aboard.items()}
     given: dict[str, dict[str, float]] = {}
     for (sp, site), mats in loads.items():
         for code, q in mats.items():
             taken.setdefault(sp, {})[code] = taken.get(sp, {}).get(code, 0.0) + q
             given.setdefault(site, {})[code] = given.get(site, {}).get(code, 0.0) + q
-    kept = replan.kept_vehicles
+    kept = replan.busy_vehicles
     stockpiles = tuple(
         dataclasses.replace(
             sp,
@@ -253,6 +400,27 @@ def solve_scenario(scenario: Scenario, replan: Replan) -> Scenario:
         for i in scenario.incidents
     )
     return dataclasses.replace(scenario, stockpiles=stockpiles, incidents=incidents)
+
+
+def merged_routes(
+    kept: Sequence[VehicleRoute], new: Sequence[VehicleRoute]
+) -> tuple[VehicleRoute, ...]:
+    """``kept`` then ``new`` routes, a vehicle in both as one route: its kept trips, then its
+    new ones (which start at its ready time, after the kept ones)."""
+    by_vehicle = {r.vehicle_id: r for r in kept}
+    extra: list[VehicleRoute] = []
+    for r in new:
+        old = by_vehicle.get(r.vehicle_id)
+        if old is None:
+            extra.append(r)
+            continue
+        by_vehicle[r.vehicle_id] = dataclasses.replace(
+            old,
+            trips=old.trips + r.trips,
+            duration_s=max(float(old.duration_s), float(r.duration_s)),
+            distance_m=float(old.distance_m) + float(r.distance_m),
+        )
+    return tuple(by_vehicle.values()) + tuple(extra)
 
 
 def reduce_sites(sites: Sequence[Any], replan: Replan) -> tuple[Any, ...]:
@@ -455,11 +623,13 @@ def changes_text(plan: Plan, max_lines: int = 40) -> str:
 
 
 __all__ = [
+    "HELD",
     "KEPT_ISSUED",
     "changes_text",
     "closure_on_route",
     "Replan",
     "check_previous",
+    "merged_routes",
     "order_changes",
     "pins",
     "reduce_sites",

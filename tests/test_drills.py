@@ -297,9 +297,18 @@ def test_reopen_stockpile_lost_shelter_full(demo_scenario: Any, demo_network: An
     assert [s.number for s in steps] == [0, 1, 2, 3, 4]
     base, lost, reopened = steps[0].plan, steps[2].plan, steps[4].plan
     assert any(r.depot_id == "SP-001" for r in base.routes)
+    lost_at = 25 * 60.0
     for plan in (lost, reopened):
-        assert all(r.depot_id != "SP-001" for r in plan.routes if any(t.stops for t in r.trips))
-        assert all(a.stockpile_id != "SP-001" for a in plan.allocation)
+        # SP-001 only in what its vehicles did or were doing before it was lost (those goods
+        # stay delivered): no trip from it begins later, no new allocation from it
+        off = (plan.created_at - script.start).total_seconds()
+        from_sp1 = [r for r in plan.routes if r.depot_id == "SP-001"]
+        assert all(t.start_s + off <= lost_at for r in from_sp1 for t in r.trips)
+        carried = sum(
+            q for r in from_sp1 for t in r.trips for s in t.stops for q in s.loads.values()
+        )
+        allocated = sum(a.quantity for a in plan.allocation if a.stockpile_id == "SP-001")
+        assert allocated == pytest.approx(carried)
     full = {s.id: s for s in steps[3].scenario.shelters}["SH-006"]
     assert full.occupancy == full.capacity
     assert any(m.shelter_id == "SH-006" for m in base.evacuation)

@@ -5,7 +5,7 @@ orders were added, removed, rerouted or re-loaded.
 
 Orders are matched by their unit (vehicle or team id). An order is *rerouted* when the sequence
 of its legs (from, to, road metres to the metre) differs, *reloaded* when its route is the same
-but what it carries differs. This works on any two plans; a re-plan's own
+but what it carries (stop by stop) differs. This works on any two plans; a re-plan's own
 ``inputs.changes`` (:mod:`dispatch.replan`) says the same against its previous plan, with reasons.
 """
 
@@ -53,7 +53,16 @@ def _route_key(o: DispatchOrder) -> tuple[Any, ...]:
 
 
 def _load_key(o: DispatchOrder) -> tuple[Any, ...]:
-    return tuple(sorted((i.material, round(float(i.quantity), 6)) for i in o.items))
+    """What is loaded and unloaded at each stop, in order (loads moved between two trips of
+    one vehicle count as re-loaded, as :func:`dispatch.replan.order_changes` counts them)."""
+    return tuple(
+        (
+            st.place_id,
+            st.action,
+            tuple(sorted((i.material, round(float(i.quantity), 3)) for i in st.items)),
+        )
+        for st in o.stops
+    )
 
 
 def _share(x: float | None) -> float | None:

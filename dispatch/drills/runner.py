@@ -14,10 +14,14 @@ time, so each step plans with the golden hour still left (:func:`remaining_deadl
 deadline less the minutes since the drill's start, or since the inject that added the
 incident; at least :data:`MIN_LEFT_MIN`). The scenario in each step keeps the original values.
 
-NOT carried: where vehicles and teams are at the inject time (the pipeline does not track
-positions; a kept issued route is assumed driven as ordered, a re-routed vehicle starts again
-from its depot) and what has already been delivered (each re-plan serves the incidents' whole
-needs again). The drill's ``notes`` say so.
+Vehicles continue from where they are at the inject time (``plan_dispatch(track_fleet=True)``,
+:mod:`dispatch.fleet_state`): trips done before it stay in the plan and their goods stay
+delivered (the needs left are what the re-plan serves), a vehicle under way completes its
+current trip and is then free at its depot (the routing model starts every trip at a depot),
+trips not begun are planned again. A vehicle whose remaining legs cross a new closure keeps the
+stops it reached and is held out of the re-plan with the reason in the order changes. NOT
+carried: where teams are (a kept team's ETA counts from the re-plan's time, so "on site within
+deadline" is pessimistic for kept teams). The drill's ``notes`` say so.
 
 Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
 evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
@@ -46,10 +50,12 @@ AUTO_WHO = "演练自动"
 MIN_LEFT_MIN = 0.1
 
 NOTES = (
-    "车辆与队伍在插入时刻的实时位置不被跟踪：已下达且未受影响的指令视为按原路线执行，"
-    "被重新安排的车辆从其储备点重新出发（vehicle positions at the inject time are not tracked).",
-    "已送达物资不扣除：每次重新调度按事件的全部需求计算（deliveries already made are not "
-    "subtracted).",
+    "车辆从插入时刻所在位置继续：插入前已完成的配送保留、物资视为已送达，重新调度只计算剩余需求；"
+    "在途车辆先完成当前一趟、回到储备库后再参与调度；尚未出发的趟次重新安排"
+    "（vehicles under way complete their current trip, deliveries made stay made).",
+    "在途车辆剩余路线经过新封闭道路时：保留已到达的停靠点，该车本次不再派用并说明原因"
+    "（路径模型只能从储备库出发）。",
+    "队伍实时位置不跟踪：保留的派遣按重新调度时刻计算到达时间（team positions are not tracked).",
     "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
     "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
 )
@@ -176,7 +182,9 @@ def plan_step(
 
     at = options.created_at
     assert at is not None
-    plan = plan_dispatch(view, network, options, previous=previous, stop=stop, progress=progress)
+    plan = plan_dispatch(
+        view, network, options, previous=previous, stop=stop, progress=progress, track_fleet=True
+    )
     return issue_auto(plan, at, number=number, inject=inject)
 
 

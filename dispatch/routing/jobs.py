@@ -202,7 +202,7 @@ def prepare_jobs(
                 continue
             go = problem.travel_s(v, d.pickup_depot, d.site)
             back = problem.travel_s(v, d.site, d.pickup_depot)
-            start = max(problem.loading_s + go, d.earliest_s)
+            start = max(v.ready_s + problem.loading_s + go, d.earliest_s)
             if d.deadline_s is not None and start > d.deadline_s:
                 continue
             if start + d.service_s + back > v.max_duration_s:

@@ -74,6 +74,9 @@ class RoutingVehicle:
     max_duration_s: int = 24 * 3600
     max_trips: int = 1
     speed_factor: float = 1.0  # > 1 faster, < 1 slower than the matrix
+    #: earliest time the vehicle can load at its depot (a vehicle still out on an issued trip
+    #: at a re-plan is free again when it is back; default 0 = now)
+    ready_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,8 @@ class RoutingProblem:
                 raise ValidationError(f"{where}: max_trips ≥ 1 and max_duration_s > 0 required")
             if not v.speed_factor > 0 or not math.isfinite(v.speed_factor):
                 raise ValidationError(f"{where}: speed_factor must be > 0")
+            if not 0 <= v.ready_s < v.max_duration_s:
+                raise ValidationError(f"{where}: ready_s must be in [0, max_duration_s)")
         seen = set()
         for d in self.deliveries:
             where = f"RoutingProblem: delivery {d.id!r}"

@@ -32,8 +32,9 @@ class Schedule:
 def schedule(
     problem: RoutingProblem, vehicle: RoutingVehicle, trips: Sequence[Sequence[Job]]
 ) -> Schedule:
-    """Earliest-start schedule of ``trips`` for ``vehicle`` and whether it is feasible."""
-    t = 0
+    """Earliest-start schedule of ``trips`` for ``vehicle`` (from its ``ready_s``) and whether
+    it is feasible."""
+    t = vehicle.ready_s
     ok = True
     out_trips: list[list[tuple[int, int, int]]] = []
     leave: list[int] = []

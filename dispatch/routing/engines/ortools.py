@@ -157,10 +157,15 @@ def _build_emergency(payload: dict[str, Any]) -> tuple[Any, Any]:
         mat = travel[v] + service[:, None]
         time_cbs.append(routing.RegisterTransitMatrix(mat.astype(int).tolist()))
     horizon = max(max(max_dur), int(tw[:, 1].max()) + int(service.max()) + 1)
-    routing.AddDimensionWithVehicleTransits(time_cbs, horizon, horizon, True, "time")
+    # vehicles leave at t = 0, or not before their ready time (still out on an issued trip)
+    ready: list[int] = payload.get("ready", [0] * k)
+    fix_start = not any(ready)
+    routing.AddDimensionWithVehicleTransits(time_cbs, horizon, horizon, fix_start, "time")
     time_dim = routing.GetDimensionOrDie("time")
     for v in range(k):
         time_dim.CumulVar(routing.End(v)).SetMax(int(max_dur[v]))
+        if not fix_start:
+            time_dim.CumulVar(routing.Start(v)).SetRange(int(ready[v]), int(ready[v]))
     jobs = [i for i in range(n) if kind[i] == 1]
     reloads = [i for i in range(n) if kind[i] == 2]
     for node in jobs:
@@ -419,6 +424,7 @@ def _solve_emergency(
         "cap_weight": [cap_int(problem.vehicles[vi].capacity_kg, KG_UNIT) for vi in vehicles],
         "cap_volume": [cap_int(problem.vehicles[vi].capacity_m3, M3_UNIT) for vi in vehicles],
         "max_duration": [problem.vehicles[vi].max_duration_s for vi in vehicles],
+        "ready": [problem.vehicles[vi].ready_s for vi in vehicles],
         "objective": options.objective,
         "drop_penalty": penalty,
         "first_solution": "PARALLEL_CHEAPEST_INSERTION",

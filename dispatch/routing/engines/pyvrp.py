@@ -5,8 +5,9 @@ the other with the time split by number of pieces. Per depot: location 0 is the 
 (``service_duration`` = loading time, which PyVRP applies when a vehicle leaves a depot, i.e.
 before every trip), locations 1.. are the pieces; two load dimensions (0.1 kg, litres); one
 routing profile per distinct speed factor; one vehicle type per distinct (capacities, max
-duration, max trips, speed) with ``reload_depots=[depot]`` and ``max_reloads = max_trips − 1``,
-``start_late = 0`` (vehicles leave at t = 0) and ``tw_late = shift_duration = max_duration``.
+duration, max trips, speed, ready time) with ``reload_depots=[depot]`` and
+``max_reloads = max_trips − 1``, ``tw_early = start_late = ready_s`` (vehicles leave at their
+ready time, 0 unless still out on an issued trip) and ``tw_late = max_duration``.
 Pieces are optional clients with a prize of (horizon + 1) × priority so that serving one is
 always worth more than the duration it adds, and the high-priority ones are kept when capacity
 runs short. Cost = total route duration (PyVRP has no arrival-time objective; see
@@ -195,6 +196,7 @@ def _solve_pyvrp(
                 veh.max_duration_s,
                 veh.max_trips,
                 speeds.index(veh.speed_factor),
+                veh.ready_s,
             )
             groups[key].append(v)
         keys = list(groups)
@@ -204,10 +206,10 @@ def _solve_pyvrp(
                 capacity=[k[0], k[1]],
                 start_depot=0,
                 end_depot=0,
-                tw_early=0,
+                tw_early=k[5],
                 tw_late=k[2],
-                shift_duration=k[2],
-                start_late=0,
+                shift_duration=k[2] - k[5],
+                start_late=k[5],
                 unit_distance_cost=0,
                 unit_duration_cost=1,
                 profile=k[4],

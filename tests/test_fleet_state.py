@@ -1,0 +1,245 @@
+"""Vehicles under way at a re-plan (issue 14 §2): where each vehicle of an issued plan is at a
+time (:mod:`dispatch.fleet_state`), and drill re-plans that continue from there — goods
+delivered stay delivered, a vehicle under way completes its trip and is then free at its depot
+(routing ``ready_s``), a vehicle whose remaining road is closed turns back — on the demo county.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from shapely.geometry import LineString, Point
+
+from dispatch.drills.runner import (
+    apply_inject,
+    plan_step,
+    remaining_deadlines,
+    step_options,
+)
+from dispatch.drills.script import parse_script
+from dispatch.fleet_state import Where, fleet_state, trip_metres
+from dispatch.records import ChangeKind, OrderKind
+from dispatch.results import Reason, Status
+from dispatch.routing import (
+    Delivery,
+    RoutingOptions,
+    RoutingProblem,
+    RoutingVehicle,
+    solve_routing,
+)
+
+START = datetime(2026, 7, 12, 10, 0)
+SECONDS = 2.0
+#: a late incident next to 先滩镇应急物资储备点 (SP-003), whose two vehicles are out at the
+#: start; 100 minutes in, they are back (or on their way back)
+LATE = {
+    "at_min": 100,
+    "kind": "incident",
+    "incident": {
+        "id": "LATE-1",
+        "name": "先滩镇内涝（演练）",
+        "category": "自然灾害",
+        "type": "内涝",
+        "level": "III",
+        "lon": 106.185,
+        "lat": 28.81,
+        "people": 200,
+        "deadline_min": 90,
+    },
+}
+CLOSURE = {
+    "at_min": 20,
+    "kind": "closure",
+    "closure": {
+        "id": "DRILL-CL-1",
+        "name": "县城—福宝公路塌方（演练）",
+        "speed_factor": 0,
+        "radius_m": 80,
+        "geometry": {"type": "Point", "coordinates": [105.989187, 28.787666]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def baseline(demo_scenario: Any, demo_network: Any) -> Any:
+    """The drill's step 0: planned at the start and issued."""
+    options = step_options(START, (), SECONDS, 0)
+    return plan_step(
+        remaining_deadlines(demo_scenario, {}, START),
+        demo_network,
+        options,
+        number=0,
+        inject=None,
+        previous=None,
+    )
+
+
+def _step(scenario: Any, network: Any, baseline: Any, inject: dict[str, Any]) -> tuple[Any, Any]:
+    """(script inject, the scenario with the deadlines left) at the inject's time."""
+    script = parse_script({"name": "t", "start": START.isoformat(), "injects": [inject]}, scenario)
+    inj = script.injects[0]
+    at = START + timedelta(minutes=inj.at_min)
+    state = apply_inject(scenario, inj)
+    clocks = {i.id: START for i in scenario.incidents} | {inj.target: at}
+    return inj, remaining_deadlines(state, clocks, at)
+
+
+def test_positions_deliveries_and_free_times(baseline: Any) -> None:
+    t = 40 * 60.0
+    states = fleet_state(baseline, START + timedelta(seconds=t))
+    routes = {r.vehicle_id: r for r in baseline.routes if any(tr.stops for tr in r.trips)}
+    assert set(states) == set(routes)
+    on_leg = 0
+    for vid, st in states.items():
+        route = routes[vid]
+        stops = [s for tr in route.trips for s in tr.stops]
+        assert len(st.delivered) == sum(1 for s in stops if s.arrival_s <= t)
+        assert len(st.pending) == sum(1 for s in stops if s.arrival_s > t)
+        cur = [k for k, tr in enumerate(route.trips) if tr.start_s < t < tr.end_s]
+        if not cur:
+            assert st.current_trip is None and st.where == Where.DEPOT and st.free_s == 0
+            assert not st.aboard
+            continue
+        trip = route.trips[cur[0]]
+        assert st.current_trip == cur[0]
+        assert st.free_s == pytest.approx(trip.end_s - t)
+        assert st.free_at == route.depot_id
+        carried: dict[str, float] = {}
+        for s in trip.stops:
+            if s.arrival_s > t:
+                for k, q in s.loads.items():
+                    carried[k] = carried.get(k, 0.0) + q
+        assert st.aboard == pytest.approx(carried)
+        if st.where == Where.LEG:
+            on_leg += 1
+            assert 0.0 < st.fraction < 1.0
+            order = next(o for o in baseline.orders if o.unit_id == vid)
+            leg = next(lg for lg in order.legs if (lg.from_id, lg.to_id) == (st.from_id, st.to_id))
+            # the position lies on the leg's road path
+            assert LineString(leg.coords).distance(Point(st.lon, st.lat)) < 1e-6
+            assert (st.from_id, st.to_id) == st.remaining_legs()[0]
+    assert on_leg >= 3  # 40 minutes in, most of the demo's vehicles are driving
+    # before anything moves, and after everything is back
+    assert all(
+        s.where == Where.DEPOT and not s.delivered for s in fleet_state(baseline, 0.0).values()
+    )
+    end = max(tr.end_s for r in routes.values() for tr in r.trips) + 1
+    for vid, st in fleet_state(baseline, end).items():
+        order = next(o for o in baseline.orders if o.unit_id == vid)
+        assert not st.pending and not st.under_way
+        assert st.driven_m == pytest.approx(sum(lg.metres for lg in order.legs))
+        assert sum(trip_metres(baseline, routes[vid])) == pytest.approx(st.driven_m)
+
+
+def test_late_incident_served_by_vehicles_back_from_their_trips(
+    demo_scenario: Any, demo_network: Any, baseline: Any
+) -> None:
+    """Without tracking every vehicle of SP-003 stays busy with its issued route and the late
+    incident next to it has no vehicle; with tracking (drills) the vehicles that came back
+    serve it, and nothing delivered before the inject is delivered again."""
+    from dispatch.pipeline import plan_dispatch
+
+    inj, view = _step(demo_scenario, demo_network, baseline, LATE)
+    at = START + timedelta(minutes=inj.at_min)
+    t = (at - START).total_seconds()
+    options = step_options(at, (baseline.number,), SECONDS, 0)
+    old = plan_dispatch(view, demo_network, options, previous=baseline)
+    assert any(
+        u.site_id == "LATE-1" and u.reason == Reason.NO_VEHICLE and "SP-003" in u.message_zh
+        for u in old.unserved
+    )
+    plan = plan_step(view, demo_network, options, number=1, inject=inj, previous=baseline)
+    routing = next(s for s in plan.stages if s.stage == "车辆路径")
+    assert routing.status in (Status.OPTIMAL, Status.FEASIBLE)
+    assert not any(u.site_id == "LATE-1" and u.reason == Reason.NO_VEHICLE for u in plan.unserved)
+    late = {o.incident_id: o for o in plan.incidents}["LATE-1"]
+    old_late = {o.incident_id: o for o in old.incidents}["LATE-1"]
+    assert sum(late.delivered.values()) > sum(old_late.delivered.values())
+    # SP-003's vehicles were out at the start: now they bring LATE-1 its goods after they are
+    # back (a new trip starts after the kept one ends, with the loading time)
+    before = {r.vehicle_id: r for r in baseline.routes}
+    served_by_returned = False
+    for r in plan.routes:
+        if r.vehicle_id not in before or not any(tr.start_s < 0 for tr in r.trips):
+            continue
+        kept = [tr for tr in r.trips if tr.start_s < 0]
+        new = [tr for tr in r.trips if tr.start_s >= 0]
+        if new:
+            assert new[0].start_s >= max(tr.end_s for tr in kept) + options.loading_s - 1
+        if any(s.site_id == "LATE-1" for tr in new for s in tr.stops):
+            served_by_returned = True
+    assert served_by_returned
+    # what was delivered before the inject is in the plan as it was, and not delivered again
+    offset = (baseline.created_at - at).total_seconds()
+    done = [
+        (r.vehicle_id, s.site_id, round(s.arrival_s + offset, 3))
+        for r in baseline.routes
+        for tr in r.trips
+        for s in tr.stops
+        if s.arrival_s <= t
+    ]
+    now = {
+        (r.vehicle_id, s.site_id, round(s.arrival_s, 3))
+        for r in plan.routes
+        for tr in r.trips
+        for s in tr.stops
+    }
+    assert done and set(done) <= now
+    for o in plan.incidents:
+        for code, q in o.delivered.items():
+            assert q <= o.needs.get(code, 0.0) + 1e-6, (o.incident_id, code)
+
+
+def test_closure_after_departure_turns_the_vehicle_back(
+    demo_scenario: Any, demo_network: Any, baseline: Any
+) -> None:
+    inj, view = _step(demo_scenario, demo_network, baseline, CLOSURE)
+    at = START + timedelta(minutes=inj.at_min)
+    t = (at - START).total_seconds()
+    options = step_options(at, (baseline.number,), SECONDS, 0)
+    plan = plan_step(view, demo_network, options, number=1, inject=inj, previous=baseline)
+    states = fleet_state(baseline, at)
+    held = [c for c in plan.inputs.changes if "按原路返回" in c.reason]
+    assert held, "the closure cuts the road of a vehicle under way in the demo baseline"
+    for c in held:
+        st = states[c.unit_id]
+        assert st.under_way
+        route = next(r for r in plan.routes if r.vehicle_id == c.unit_id)
+        cut = route.trips[st.trips_done]
+        old_route = next(r for r in baseline.routes if r.vehicle_id == c.unit_id)
+        old = old_route.trips[st.current_trip]
+        before_m = sum(trip_metres(baseline, old_route)[: st.current_trip])
+        # back the way it came: as long again as it has driven on this trip, no stop after now
+        assert cut.start_s == pytest.approx(old.start_s - t)
+        assert cut.end_s == pytest.approx(t - old.start_s)
+        assert all(s.arrival_s <= 0 for s in cut.stops)
+        assert route.distance_m >= before_m + 2 * (st.driven_m - before_m) - 1e-6
+        assert all(tr.start_s >= cut.end_s for tr in route.trips[st.trips_done + 1 :])
+    # only vehicles under way with the closure on the road still ahead are turned back
+    for vid, st in states.items():
+        if not st.under_way:
+            assert vid not in {c.unit_id for c in held}
+    kinds = {c.unit_id: c.change for c in plan.inputs.changes if c.kind == OrderKind.TRANSFER.value}
+    assert all(kinds[c.unit_id] in (ChangeKind.CANCELLED, ChangeKind.CHANGED) for c in held)
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "ortools"])
+def test_routing_vehicle_ready_time(engine: str) -> None:
+    """A vehicle free at 1800 s loads then (300 s) and drives: arrivals count from there, and a
+    delivery due before it can arrive is reported too late."""
+    x = [0, 600, 1200]  # depot, two sites on a line, seconds = metres / 1
+    dur = np.abs(np.subtract.outer(x, x)).astype(np.int64)
+    vehicles = (RoutingVehicle("V", 0, 1000, 10, 6 * 3600, max_trips=2, ready_s=1800),)
+    deliveries = (
+        Delivery("A", 1, 0, 100, 0.1),
+        Delivery("B", 2, 0, 100, 0.1, deadline_s=1800),  # can start unloading at 3300 at best
+    )
+    p = RoutingProblem(("D", "S1", "S2"), dur, dur.copy(), ("D",), vehicles, deliveries, 300)
+    r = solve_routing(p, RoutingOptions(engine=engine, time_limit_s=1.0))
+    assert [t.leave_s for t in r.routes[0].trips][0] >= 1800 + 300
+    visit = r.routes[0].trips[0].stops[0]
+    assert visit.site == 1 and visit.arrival_s >= 1800 + 300 + 600
+    assert r.unserved_ids == ("B",) and r.unserved[0].reason == Reason.TOO_LATE
