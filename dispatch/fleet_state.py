@@ -18,7 +18,7 @@ The rule a re-plan applies with it (:mod:`dispatch.replan`, drills): trips done 
 vehicle under way completes its current trip (the routing model starts every trip at a depot,
 so it cannot be re-routed from the middle of a road) and is then free at its depot; trips not
 begun yet are planned again. A current trip whose remaining legs cross a new closure is cut at
-the last stop reached and the vehicle is held (see :func:`dispatch.replan.check_previous`).
+the last stop reached and the vehicle turns back (see :func:`dispatch.replan.check_previous`).
 
 Times: ``t = (at − plan.created_at)`` in seconds, compared with the plan's route times. Loading
 happens before a trip's ``start_s`` (the vehicle leaves then), so a vehicle still loading counts

@@ -25,9 +25,10 @@ delivered), a vehicle under way completes its current trip and is then free at i
 (:attr:`Replan.starts`: the routing model's ``ready_s``, trips and shift left), trips not begun
 are planned again (warm-started from the old ones, :attr:`Replan.released`). Only the legs still
 to drive are checked against new closures: a vehicle whose remaining legs are cut keeps the
-stops it reached, is held out of the re-plan (the routing model starts every trip at a depot,
-so it cannot be re-routed from the road) with a reason saying so, and the goods still on board
-are not offered to other vehicles. Without ``track`` a kept issued route is assumed to be
+stops it reached and turns back the way it came (the routing model starts every trip at a
+depot, so it cannot be re-routed from the road; free at its depot after as long again as it
+has driven on the trip, the metres driven counted twice), with a reason saying so; the goods
+still on board come back with it and are not offered in this re-plan. Without ``track`` a kept issued route is assumed to be
 driven as ordered and its vehicle stays busy for the whole re-plan.
 """
 
@@ -84,7 +85,8 @@ class Replan:
     starts: Mapping[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
     #: (``track``) the trips not begun at the re-plan's time (new time base): the warm start
     released: tuple[VehicleRoute, ...] = ()
-    #: (``track``) stockpile id → material → quantity on board of held vehicles (not offered)
+    #: (``track``) stockpile id → material → quantity on board of vehicles turned back (not
+    #: offered in this re-plan)
     aboard: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
 
     @property
@@ -258,7 +260,7 @@ def check_previous(
     return Replan(previous, blocked, kept_routes, kept_teams, offset)
 
 
-HELD = (
+TURNED_BACK = (
     "车辆在途，剩余路线受阻（{why}）：路径模型只能从储备库出发，无法从当前位置改道，"
     "该车按原路返回储备库（约 {back:.0f} 分钟）后再参与调度；已送达的物资保留，"
     "车上未送物资随车返回"
@@ -274,7 +276,7 @@ def _tracked(
     max_route_s: int,
     loading_s: int,
 ) -> Replan:
-    """The kept, released and held parts of an issued plan's routes (``track``)."""
+    """The kept, released and turned-back parts of an issued plan's routes (``track``)."""
     kept: list[VehicleRoute] = []
     released: list[VehicleRoute] = []
     starts: dict[str, tuple[int, int, int]] = {}
@@ -292,7 +294,7 @@ def _tracked(
             cur = trips[st.current_trip]
             if r.vehicle_id in blocked:  # cut at the last stop reached, back the way it came
                 back = t_now + (t_now - cur.start_s)
-                blocked[r.vehicle_id] = HELD.format(
+                blocked[r.vehicle_id] = TURNED_BACK.format(
                     why=blocked[r.vehicle_id], back=(back - t_now) / 60.0
                 )
                 reached = tuple(s for s in cur.stops if s.arrival_s <= t_now)
@@ -363,7 +365,7 @@ def _shifted(route: VehicleRoute, offset: float) -> VehicleRoute:
 def solve_scenario(scenario: Scenario, replan: Replan) -> Scenario:
     """The scenario the new plan's solvers see: the kept routes' vehicles taken out (but those
     free again after their kept trips, :attr:`Replan.starts`), their loads taken off the
-    stockpiles' inventory and the incidents' needs, the loads on held vehicles off the
+    stockpiles' inventory and the incidents' needs, the loads on turned-back vehicles off the
     inventory (unchanged when nothing is kept)."""
     if not replan.kept_routes and not replan.aboard:
         return scenario
@@ -623,7 +625,7 @@ def changes_text(plan: Plan, max_lines: int = 40) -> str:
 
 
 __all__ = [
-    "HELD",
+    "TURNED_BACK",
     "KEPT_ISSUED",
     "changes_text",
     "closure_on_route",

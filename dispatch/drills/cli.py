@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.drills.compare import compare_plans, drill_comparison
-from dispatch.drills.maps import ground_layers, plan_layers
+from dispatch.drills.maps import ground_layers, plan_layers, vehicle_points, with_vehicles
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
 from dispatch.drills.scorecard import overall, step_record
@@ -50,7 +50,9 @@ def _placement_warnings(drill: DrillScript, scenario: Any, network: Any) -> list
 
 def step_maps(steps: Sequence[DrillStep], network: Any) -> list[tuple[str, Any]]:
     """One overview map per planned step: the step's scenario (outline, roads, closures so
-    far), its plan's routes, the orders changed against the plan before it highlighted."""
+    far), its plan's routes, the orders changed against the plan before it highlighted, and
+    where the vehicles of the plan before it were at the inject (a circle per vehicle under
+    way)."""
     out = []
     previous: Plan | None = None
     for s in steps:
@@ -67,7 +69,10 @@ def step_maps(steps: Sequence[DrillStep], network: Any) -> list[tuple[str, Any]]
             + (f"；变更指令 {len(changed)} 份" if previous is not None else "")
         )
         ground = ground_layers(s.scenario, network)
-        out.append((clean_text(caption, 200), plan_layers(ground, s.plan, changed)))
+        layers = plan_layers(ground, s.plan, changed)
+        if previous is not None:  # where the plan in force had its vehicles at the inject
+            layers = with_vehicles(layers, vehicle_points(previous, s.simulated_at))
+        out.append((clean_text(caption, 200), layers))
         previous = s.plan
     return out
 

@@ -8,6 +8,8 @@
   depot left out) with the orders of ``highlight`` units drawn thick in another colour (the
   orders changed since the previous plan), and its incidents.
 - :func:`pair_layers`: plan A and plan B in two colours, with a legend.
+- :func:`vehicle_points`: where the vehicles of the plan in force are at an inject's time
+  (:func:`dispatch.fleet_state.fleet_state`), a circle per vehicle under way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dispatch.export.map_drawing import (
     MapPoint,
     OverviewLayers,
 )
+from dispatch.fleet_state import fleet_state
 from dispatch.plan import Plan
 from dispatch.records import OrderKind
 
@@ -38,6 +41,7 @@ PLAN_COLOUR = "#1f5fa8"
 CHANGED_COLOUR = "#e67e22"
 PLAN_A_COLOUR = "#1f5fa8"  # blue
 PLAN_B_COLOUR = "#f39c12"  # orange (red is for closures)
+VEHICLE_COLOUR = "#16a085"  # teal: a vehicle under way at the inject's time
 
 
 def _coords(geom: Any) -> tuple[tuple[float, float], ...]:
@@ -140,6 +144,27 @@ def plan_layers(
     )
 
 
+def vehicle_points(plan: Plan, at: Any) -> tuple[MapPoint, ...]:
+    """A circle per vehicle of ``plan`` under way at ``at`` (a time), labelled by vehicle id;
+    vehicles whose position is not known (no road path) are left out."""
+    return tuple(
+        MapPoint(st.lon, st.lat, clean_text(vid, 14), VEHICLE_COLOUR, "circle")
+        for vid, st in sorted(fleet_state(plan, at).items())
+        if st.under_way and st.lon is not None and st.lat is not None
+    )
+
+
+def with_vehicles(layers: OverviewLayers, points: tuple[MapPoint, ...]) -> OverviewLayers:
+    """``layers`` plus the vehicle markers of :func:`vehicle_points` (and their legend)."""
+    if not points:
+        return layers
+    return replace(
+        layers,
+        points=(*layers.points, *points),
+        legend=(*layers.legend, LegendItem("插入时刻在途车辆", VEHICLE_COLOUR, "circle")),
+    )
+
+
 def pair_layers(
     ground: OverviewLayers, a: Plan, b: Plan, labels: tuple[str, str] = ("方案A", "方案B")
 ) -> OverviewLayers:
@@ -167,4 +192,6 @@ __all__ = [
     "incident_points",
     "pair_layers",
     "plan_layers",
+    "vehicle_points",
+    "with_vehicles",
 ]

@@ -19,7 +19,8 @@ Vehicles continue from where they are at the inject time (``plan_dispatch(track_
 delivered (the needs left are what the re-plan serves), a vehicle under way completes its
 current trip and is then free at its depot (the routing model starts every trip at a depot),
 trips not begun are planned again. A vehicle whose remaining legs cross a new closure keeps the
-stops it reached and is held out of the re-plan with the reason in the order changes. NOT
+stops it reached and turns back the way it came (free at its depot after as long again as
+it has driven on the trip), with the reason in the order changes. NOT
 carried: where teams are (a kept team's ETA counts from the re-plan's time, so "on site within
 deadline" is pessimistic for kept teams). The drill's ``notes`` say so.
 
@@ -53,8 +54,8 @@ NOTES = (
     "车辆从插入时刻所在位置继续：插入前已完成的配送保留、物资视为已送达，重新调度只计算剩余需求；"
     "在途车辆先完成当前一趟、回到储备库后再参与调度；尚未出发的趟次重新安排"
     "（vehicles under way complete their current trip, deliveries made stay made).",
-    "在途车辆剩余路线经过新封闭道路时：保留已到达的停靠点，该车本次不再派用并说明原因"
-    "（路径模型只能从储备库出发）。",
+    "在途车辆剩余路线经过新封闭道路时：保留已到达的停靠点，该车按原路返回储备库后再参与调度，"
+    "车上未送物资随车返回，原因列入指令变更（路径模型只能从储备库出发，无法从途中改道）。",
     "队伍实时位置不跟踪：保留的派遣按重新调度时刻计算到达时间（team positions are not tracked).",
     "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
     "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
