@@ -348,6 +348,8 @@ def test_report_has_a_map_per_planned_step(run: dict[str, Any], tmp_path: Path) 
     for r in planned:
         assert f"步骤 {r['step']:02d}（模拟" in text and r["plan_number"] in text
     assert text.count("公里") == len(planned)  # one scale bar per map
+    # the inject steps mark the vehicles under way at the inject (the baseline has none)
+    assert text.count("插入时刻在途车辆") == len(drill["steps"])
     assert text.count("本步变更的指令") == len(planned) - 1  # the baseline has no previous plan
     assert "道路封闭/限行" in text  # the closure inject is drawn from step 1 on
 

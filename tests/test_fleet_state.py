@@ -134,6 +134,19 @@ def test_positions_deliveries_and_free_times(baseline: Any) -> None:
         assert sum(trip_metres(baseline, routes[vid])) == pytest.approx(st.driven_m)
 
 
+def test_step_map_marks_vehicles_under_way(baseline: Any) -> None:
+    from dispatch.drills.maps import VEHICLE_COLOUR, vehicle_points
+
+    at = START + timedelta(minutes=40)
+    points = vehicle_points(baseline, at)
+    under_way = {v: s for v, s in fleet_state(baseline, at).items() if s.under_way}
+    assert [p.label for p in points] == sorted(under_way)
+    for p in points:
+        assert (p.lon, p.lat) == (under_way[p.label].lon, under_way[p.label].lat)
+        assert p.shape == "circle" and p.colour == VEHICLE_COLOUR
+    assert vehicle_points(baseline, START) == ()
+
+
 def test_late_incident_served_by_vehicles_back_from_their_trips(
     demo_scenario: Any, demo_network: Any, baseline: Any
 ) -> None:
