@@ -53,16 +53,14 @@ def _route_key(o: DispatchOrder) -> tuple[Any, ...]:
 
 
 def _load_key(o: DispatchOrder) -> tuple[Any, ...]:
-    """What is loaded and unloaded at each stop, in order (loads moved between two trips of
-    one vehicle count as re-loaded, as :func:`dispatch.replan.order_changes` counts them)."""
-    return tuple(
-        (
-            st.place_id,
-            st.action,
-            tuple(sorted((i.material, round(float(i.quantity), 3)) for i in st.items)),
-        )
-        for st in o.stops
-    )
+    """What the order carries, and what is loaded and unloaded at each stop in order (loads
+    moved between two trips of one vehicle count as re-loaded, as
+    :func:`dispatch.replan.order_changes` counts them)."""
+
+    def items(xs: Any) -> tuple[tuple[str, float], ...]:
+        return tuple(sorted((i.material, round(float(i.quantity), 3)) for i in xs))
+
+    return (items(o.items), tuple((st.place_id, st.action, items(st.items)) for st in o.stops))
 
 
 def _share(x: float | None) -> float | None:
