@@ -290,6 +290,9 @@ def _tracked(
         t_now = st.t_s
         keep = [(t, metres[k]) for k, t in enumerate(trips) if t.end_s <= t_now]
         later = [t for t in trips if t.start_s >= t_now and t.stops]
+        # the route's own distance less the trips not kept (a done trip keeps the metres it
+        # was counted with in the plans before)
+        dropped_m = sum(m for t, m in zip(trips, metres, strict=True) if t.start_s >= t_now)
         if st.current_trip is not None:
             cur = trips[st.current_trip]
             if r.vehicle_id in blocked:  # cut at the last stop reached, back the way it came
@@ -300,6 +303,7 @@ def _tracked(
                 reached = tuple(s for s in cur.stops if s.arrival_s <= t_now)
                 driven = st.driven_m - sum(metres[: st.current_trip])
                 keep.append((Trip(cur.depot_id, cur.start_s, back, reached), 2.0 * driven))
+                dropped_m += metres[st.current_trip] - 2.0 * driven
                 got = aboard.setdefault(r.depot_id, {})
                 for code, q in st.aboard.items():
                     got[code] = got.get(code, 0.0) + float(q)
@@ -314,7 +318,7 @@ def _tracked(
                         r.depot_id,
                         tuple(t for t, _ in keep),
                         duration_s=max(0.0, end + offset),
-                        distance_m=sum(m for _, m in keep),
+                        distance_m=max(0.0, float(r.distance_m) - dropped_m),
                     ),
                     offset,
                 )
