@@ -15,10 +15,11 @@ depot takes ``loading_s`` before each trip (the first and every reload); a vehic
 at its depot by ``max_duration_s``. A vehicle makes at most ``max_trips`` trips (multi-trip: it
 returns to its own depot to reload). Travel time of a vehicle = matrix seconds /
 ``speed_factor``, rounded up. A delivery's time window ``[earliest_s, deadline_s]`` bounds the
-*start of unloading* at the site; unloading takes ``service_s``. Goods are picked up at ``pickup_depot`` (the stockpile the
-allocation chose): only vehicles based there carry them. Since no resource is shared between
-depots, the problem decomposes exactly by depot (the PyVRP engine solves one depot after the
-other, splitting the time; OR-Tools solves one model with per-depot vehicle restrictions).
+*start of unloading* at the site; unloading takes ``service_s``. Goods are picked up at
+``pickup_depot`` (the stockpile the allocation chose): only vehicles based there carry them.
+Since no resource is shared between depots, the problem decomposes exactly by depot (the PyVRP
+engine solves one depot after the other, splitting the time; OR-Tools solves one model with
+per-depot vehicle restrictions).
 
 Split delivery (before solving)
 -------------------------------
