@@ -28,8 +28,9 @@ to drive are checked against new closures: a vehicle whose remaining legs are cu
 stops it reached and turns back the way it came (the routing model starts every trip at a
 depot, so it cannot be re-routed from the road; free at its depot after as long again as it
 has driven on the trip, the metres driven counted twice), with a reason saying so; the goods
-still on board come back with it and are not offered in this re-plan. Without ``track`` a kept issued route is assumed to be
-driven as ordered and its vehicle stays busy for the whole re-plan.
+still on board come back with it and are not offered in this re-plan. Without ``track`` a kept
+issued route is assumed to be driven as ordered and its vehicle stays busy for the whole
+re-plan.
 """
 
 from __future__ import annotations
