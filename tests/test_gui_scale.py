@@ -30,6 +30,7 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 from benchmarks.scale_workspace import make_scale_workspace  # noqa: E402
 from gui import map_page  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,12 +174,7 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
         assert box["hidden"] == [0, True, len(s.stockpiles)]
     finally:
         timer.stop()
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_10k_screenshot_shows_the_map(env: Path, scale_workspace: Path) -> None:
@@ -223,7 +219,4 @@ def test_screenshot_at_the_time_limit_still_saves_and_says_so(qtbot, qapp, env: 
         assert out.is_file() and out.stat().st_size > 0
         assert "not complete" in capsys.readouterr().err
     finally:
-        w.close()
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
