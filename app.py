@@ -33,8 +33,9 @@ Bad input on any subcommand: one line on stderr, exit code 2, no traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gis.paths import app_root, data_dir
@@ -411,12 +412,40 @@ def _cli_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------------
 
 
+Command = Callable[[argparse.Namespace], int]
+
+
 def _require_file(path: Path, what: str) -> Path:
     if not path.exists():
         raise CliError(f"{what} {path} does not exist")
     if not path.is_file():
         raise CliError(f"{what} {path} is not a file")
     return path
+
+
+def _reads(**files: str) -> Callable[[Command], Command]:
+    """The input files of a subcommand, ``argument="what it is"``: each is checked, in order,
+    to be an existing file before the command runs (``error: workspace X does not exist``); an
+    optional argument that was not given (``None``) is skipped."""
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def checked(args: argparse.Namespace) -> int:
+            for name, what in files.items():
+                path = getattr(args, name)
+                if path is not None:
+                    _require_file(path, what)
+            return command(args)
+
+        return checked
+
+    return decorate
+
+
+def _require_positive(value: float, option: str) -> None:
+    """``--seconds`` and the like: a number above zero (NaN is not)."""
+    if not value > 0:
+        raise CliError(f"{option} must be > 0, got {value}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -443,10 +472,11 @@ def _require_url(url: str) -> str:
     return url
 
 
+@_reads(workspace="workspace")
 def cmd_db_push(args: argparse.Namespace) -> int:
     from gis.loading import db_push
 
-    summary = db_push(_require_file(args.workspace, "workspace"), _require_url(args.url))
+    summary = db_push(args.workspace, _require_url(args.url))
     print(summary)
     return 0
 
@@ -472,14 +502,12 @@ def _terminal_progress(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
 
+@_reads(file="OSM file", boundary="boundary GeoJSON")
 def cmd_import_osm(args: argparse.Namespace) -> int:
     import json
 
     from gis.loading import import_osm
 
-    _require_file(args.file, "OSM file")
-    if args.boundary is not None:
-        _require_file(args.boundary, "boundary GeoJSON")
     summary = import_osm(
         args.file,
         args.out,
@@ -491,13 +519,12 @@ def cmd_import_osm(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads(boundary="boundary GeoJSON")
 def cmd_download_osm(args: argparse.Namespace) -> int:
     import json
 
     from gis.loading import download_roads
 
-    if args.boundary is not None:
-        _require_file(args.boundary, "boundary GeoJSON")
     summary = download_roads(
         args.out,
         boundary_path=args.boundary,
@@ -509,13 +536,10 @@ def cmd_download_osm(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads(workspace="workspace", sources="sources CSV", targets="targets CSV")
 def cmd_matrix(args: argparse.Namespace) -> int:
     from gis.loading import matrix_csv
 
-    _require_file(args.workspace, "workspace")
-    for p, what in ((args.sources, "sources CSV"), (args.targets, "targets CSV")):
-        if p is not None:
-            _require_file(p, what)
     report = matrix_csv(
         args.workspace,
         args.out,
@@ -527,22 +551,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads(workspace="workspace", previous="previous plan")
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from dispatch.cli import run_dispatch_cli
 
-    _require_file(args.workspace, "workspace")
-    if args.seconds <= 0:
-        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    _require_positive(args.seconds, "--seconds")
     overrides: dict[str, object] = {
         "routing_objective": args.objective,
         "hard_deadlines": bool(args.hard_deadlines),
     }
     if args.max_offroad_m is not None:
-        if args.max_offroad_m <= 0:
-            raise CliError(f"--max-offroad-m must be > 0, got {args.max_offroad_m}")
+        _require_positive(args.max_offroad_m, "--max-offroad-m")
         overrides["max_offroad_m"] = float(args.max_offroad_m)
-    if args.previous is not None:
-        _require_file(args.previous, "previous plan")
     if args.close and args.save:
         raise CliError(
             "--close closures are for this run only and are not written to the workspace, so "
@@ -566,20 +586,18 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return rc
 
 
+@_reads(workspace="workspace", plan="plan")
 def cmd_relax(args: argparse.Namespace) -> int:
     from dispatch.relax_cli import run_relax_cli
 
-    _require_file(args.workspace, "workspace")
-    _require_file(args.plan, "plan")
-    if not args.seconds > 0:
-        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    _require_positive(args.seconds, "--seconds")
     return run_relax_cli(args.workspace, args.plan, args.out, seconds=args.seconds)
 
 
+@_reads(workspace="workspace")
 def cmd_plan_status(args: argparse.Namespace) -> int:
     from dispatch.cli import run_plan_status_cli
 
-    _require_file(args.workspace, "workspace")
     if args.to not in PLAN_STATUS_TARGETS:
         raise CliError(f"--to must be one of {'|'.join(PLAN_STATUS_TARGETS)}, got {args.to!r}")
     return run_plan_status_cli(
@@ -592,10 +610,10 @@ def cmd_plan_status(args: argparse.Namespace) -> int:
     )
 
 
+@_reads(workspace="workspace")
 def cmd_coverage(args: argparse.Namespace) -> int:
     from dispatch.planning.coverage_cli import run_coverage_cli
 
-    _require_file(args.workspace, "workspace")
     return run_coverage_cli(
         args.workspace,
         args.out,
@@ -606,16 +624,13 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     )
 
 
+@_reads(workspace="workspace", file="file", mapping="mapping")
 def cmd_import(args: argparse.Namespace) -> int:
     import json
 
     from gis.imports import ImportRequest, run_import
     from gis.imports.mapping import Template, save_template
 
-    _require_file(args.workspace, "workspace")
-    _require_file(args.file, "file")
-    if args.mapping is not None:
-        _require_file(args.mapping, "mapping")
     result = run_import(
         ImportRequest(
             workspace=args.workspace,
@@ -642,23 +657,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reads(workspace="workspace")
 def cmd_export(args: argparse.Namespace) -> int:
     import json
 
     from gis.imports.export import export_layer
 
-    _require_file(args.workspace, "workspace")
     summary = export_layer(args.workspace, args.layer, args.format, args.out, encoding=args.encoding)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
+@_reads(workspace="workspace")
 def cmd_plan_stock(args: argparse.Namespace) -> int:
     from dispatch.planning.stock_cli import run_plan_stock_cli
 
-    _require_file(args.workspace, "workspace")
-    if not args.seconds > 0:
-        raise CliError(f"--seconds must be > 0, got {args.seconds}")
+    _require_positive(args.seconds, "--seconds")
     return run_plan_stock_cli(
         args.workspace,
         args.out,
@@ -672,10 +686,10 @@ def cmd_plan_stock(args: argparse.Namespace) -> int:
     )
 
 
+@_reads(workspace="workspace")
 def cmd_plan_sites(args: argparse.Namespace) -> int:
     from dispatch.planning.sites_cli import run_plan_sites_cli
 
-    _require_file(args.workspace, "workspace")
     return run_plan_sites_cli(
         args.workspace,
         args.out,
@@ -688,11 +702,10 @@ def cmd_plan_sites(args: argparse.Namespace) -> int:
     )
 
 
+@_reads(workspace="workspace", script="drill script")
 def cmd_drill(args: argparse.Namespace) -> int:
     from dispatch.drills.cli import run_drill_cli
 
-    _require_file(args.workspace, "workspace")
-    _require_file(args.script, "drill script")
     return run_drill_cli(
         args.workspace,
         args.script,
@@ -703,10 +716,10 @@ def cmd_drill(args: argparse.Namespace) -> int:
     )
 
 
+@_reads(workspace="workspace")
 def cmd_warn(args: argparse.Namespace) -> int:
     from dispatch.warnings.cli import run_warn_cli
 
-    _require_file(args.workspace, "workspace")
     return run_warn_cli(
         args.workspace,
         args.out,
@@ -724,12 +737,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return run_compare_cli(args.a, args.b, args.out, workspace=args.workspace)
 
 
+@_reads(workspace="workspace", deadlines="deadlines file")
 def cmd_review(args: argparse.Namespace) -> int:
     from dispatch.drills.review_cli import run_review_cli
 
-    _require_file(args.workspace, "workspace")
-    if args.deadlines is not None:
-        _require_file(args.deadlines, "deadlines file")
     return run_review_cli(
         args.workspace,
         args.out,

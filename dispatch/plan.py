@@ -360,7 +360,7 @@ class Plan:
     # ---- JSON ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        data = _dump(self)
+        data = to_jsonable(self)
         data["format_version"] = PLAN_FORMAT_VERSION
         return data
 
@@ -375,7 +375,7 @@ class Plan:
                 f"({PLAN_FORMAT_VERSION}); update ReliefDesk"
             )
         body = {k: v for k, v in data.items() if k != "format_version"}
-        return _load(cls, body, "plan")
+        return from_jsonable(cls, body, "plan")
 
     def to_json(self, *, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -537,27 +537,30 @@ def scenario_hash(scenario: Any) -> str:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _dump(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """``value`` (a frozen dataclass, enum, time, mapping, sequence or scalar) as JSON-ready
+    data: dataclasses as objects of their fields, enums as their values, times in ISO 8601,
+    NaN/inf as ``null``. Used by :class:`Plan` and by other plan-like records (the 预置方案)."""
     t = type(value)
     if t is str or t is int or t is bool or value is None:  # the bulk: fast paths first
         return value
     if t is float:
         return value if value == value and abs(value) != float("inf") else None
     if t is tuple or t is list:
-        return [_dump(v) for v in value]
+        return [to_jsonable(v) for v in value]
     names = _FIELD_NAMES.get(t)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES[t] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:
-        return {n: _dump(getattr(value, n)) for n in names}
+        return {n: to_jsonable(getattr(value, n)) for n in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _dump(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_dump(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
         return None  # NaN / inf are not JSON
     return value
@@ -575,7 +578,9 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _load(tp: Any, data: Any, where: str) -> Any:
+def from_jsonable(tp: Any, data: Any, where: str) -> Any:
+    """JSON-ready ``data`` read back as type ``tp`` (the inverse of :func:`to_jsonable`), checked
+    as it goes: a mismatch raises ``ValidationError`` naming ``where`` (``plan.routes[2].id``)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
@@ -588,7 +593,7 @@ def _load(tp: Any, data: Any, where: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _load(arg, data, where)
+                return from_jsonable(arg, data, where)
             except (ValidationError, TypeError, ValueError) as exc:
                 errors.append(str(exc))
         raise ValidationError(f"plan JSON: {where}: {data!r} does not fit ({'; '.join(errors)})")
@@ -599,7 +604,7 @@ def _load(tp: Any, data: Any, where: str) -> Any:
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name in data:
-                kwargs[f.name] = _load(hints[f.name], data[f.name], f"{where}.{f.name}")
+                kwargs[f.name] = from_jsonable(hints[f.name], data[f.name], f"{where}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ValidationError(f"plan JSON: {where}: missing field {f.name!r}")
         try:
@@ -610,15 +615,17 @@ def _load(tp: Any, data: Any, where: str) -> Any:
         if not isinstance(data, list | tuple):
             raise ValidationError(f"plan JSON: {where}: expected a list, got {data!r}")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+            return tuple(from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         if len(args) != len(data):
             raise ValidationError(f"plan JSON: {where}: expected {len(args)} items, got {data!r}")
-        return tuple(_load(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        return tuple(
+            from_jsonable(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data))
+        )
     if origin in (Mapping, dict, typing.Mapping) or tp in (dict, Mapping):
         if not isinstance(data, Mapping):
             raise ValidationError(f"plan JSON: {where}: expected an object, got {data!r}")
         vt = args[1] if len(args) == 2 else Any
-        return {str(k): _load(vt, v, f"{where}[{k!r}]") for k, v in data.items()}
+        return {str(k): from_jsonable(vt, v, f"{where}[{k!r}]") for k, v in data.items()}
     if isinstance(tp, type) and issubclass(tp, Enum):
         try:
             return tp(data)
@@ -655,6 +662,8 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "TRANSITIONS",
     "PLANS_DOCUMENT_KIND",
+    "from_jsonable",
+    "to_jsonable",
     "Plan",
     "PlanStatus",
     "PlanStatusError",

@@ -85,7 +85,7 @@ def build_actions(window: QMainWindow) -> None:
     w.act_about = _action("关于与数据来源", w.about)
 
 
-    w.act_coverage = _action("覆盖分析…", w.coverage_dialog, tip=tr_noop("各类设施的可达时间、覆盖率与盲区"))
+    w.act_coverage = _action("覆盖分析…", lambda: _open_coverage(w), tip=tr_noop("各类设施的可达时间、覆盖率与盲区"))
     w.act_stock = _action("储备测算…", lambda: _open_stock(w), tip=tr_noop("各储备库应储多少、缺口与采购清单"))
     w.act_sites = _action("选址…", lambda: _open_sites(w), tip=tr_noop("储备库等设施应建在哪里（规划）"))
     w.act_warnings = _action("预警与预置…", lambda: _open_warnings(w), tip=tr_noop("发布预警，预置物资与队伍"))
@@ -204,21 +204,32 @@ def _history_button(tb: QToolBar, act: QAction, label: str) -> QToolButton:
     return btn
 
 
-def _open_warnings(w: Any) -> None:
-    from gui.docks.warnings_dialog import open_warnings_dialog
+def _open_coverage(window: QMainWindow) -> Any:
+    """规划 → 覆盖分析… (each planning dialog module is imported on first use)."""
+    from gui.docks.coverage_dialog import CoverageDialog
 
-    open_warnings_dialog(w)
+    return CoverageDialog.open_for(window)
 
 
-def _open_stock(w: Any) -> None:
-    from gui.docks.stock_dialog import open_stock_dialog
+def _open_warnings(window: QMainWindow) -> Any:
+    """规划 → 预警与预置…"""
+    from gui.docks.warnings_dialog import WarningsDialog
 
-    open_stock_dialog(w)
+    return WarningsDialog.open_for(window)
+
+
+def _open_stock(window: QMainWindow) -> Any:
+    """规划 → 储备测算…"""
+    from gui.docks.stock_dialog import StockDialog
+
+    return StockDialog.open_for(window)
+
+
 def _open_sites(window: QMainWindow) -> Any:
-    """规划 → 选址… (the dialog module is imported on first use)."""
-    from gui.docks.sites_dialog import open_sites_dialog
+    """规划 → 选址…"""
+    from gui.docks.sites_dialog import SitesDialog
 
-    return open_sites_dialog(window)
+    return SitesDialog.open_for(window)
 
 
 def _open_review(window: QMainWindow) -> Any:

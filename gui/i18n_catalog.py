@@ -43,8 +43,9 @@ def _iter_data_strings() -> Iterator[str]:
     from gis.vocabulary import CANDIDATE_KIND_ZH, LEVEL_NAME_ZH, DemandKind
     from gui.docks import drill_panel
     from gui.docks.dispatch_panel import DEADLINE_CHOICES, ENGINE_CHOICES, STEP_BUTTONS, TAB_TITLES
-    from gui.editors import COORD_SYSTEMS, VehiclesEditor
+    from gui.entity_form import VehiclesEditor
     from gui.import_dialog import _IGNORE, CRS_CHOICES, FILE_FILTER, KIND_NAMES
+    from gui.incident_form import COORD_SYSTEMS
     from gui.map_page import LAYERS, ROAD_CLASSES
     from gui.services.dispatch_jobs import EXPORTING
     from gui.table_models import COLUMNS, TITLES

@@ -774,15 +774,5 @@ class MainWindow(QMainWindow):
         if path:
             self.grab().save(path, "PNG")
 
-    def coverage_dialog(self) -> Any:
-        """Open (or raise) the non-modal 覆盖分析 dialog."""
-        from gui.docks.coverage_dialog import CoverageDialog
-
-        if getattr(self, "_coverage", None) is None:
-            self._coverage = CoverageDialog(self)
-        self._coverage.show()
-        self._coverage.raise_()
-        return self._coverage
-
     def about(self) -> None:
         show_about(self)

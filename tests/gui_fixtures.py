@@ -6,6 +6,8 @@ two fixtures: ``env`` (a folder for the module, also the window's settings, reco
 dirs) and the window itself, closed with its workspace marked clean at the end.
 
     env, window = demo_window_fixtures("gui")
+
+A test that opens its own window closes it with :func:`close_window` (in a ``finally``).
 """
 
 from __future__ import annotations
@@ -59,11 +61,22 @@ def demo_window_fixtures(
         for condition in ready:
             bot.waitUntil(lambda c=condition: c(w), timeout=READY_TIMEOUT_MS)
         yield w
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
     return env, window
+
+
+def close_window(window: Any) -> None:
+    """Close a test's :class:`gui.main_window.MainWindow` for good: its workspace marked clean
+    (no 保存更改？ question), closed, its background job finished (up to 10 s), the map page
+    disposed and the window deleted (pending deletions processed)."""
+    from PyQt6.QtWidgets import QApplication
+
+    window.session.undo_stack.setClean()
+    window.close()
+    window.runner.wait(10000)
+    window.map.dispose()
+    window.deleteLater()
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()

@@ -139,6 +139,38 @@ def test_missing_files_give_one_line(args: tuple[str, ...], needles: tuple[str, 
     assert_clean_error(run_app(*args), *needles)
 
 
+DEMO = "data/hejiang_demo.gpkg"  # relative to ROOT, the subprocess's working directory
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        # every input file a subcommand reads is checked before it runs, optional ones too
+        (("db-push", "no/ws.gpkg", "postgresql://u:p@h:1/d"), ("workspace no/ws.gpkg",)),
+        (("download-osm", "--out", "x.gpkg", "--boundary", "no/b.geojson"), ("boundary",)),
+        (("matrix", DEMO, "--targets", "no/t.csv", "--out", "x.csv"), ("targets CSV no/t.csv",)),
+        (("dispatch", DEMO, "--out", "x", "--previous", "no/p.json"), ("previous plan",)),
+        (("relax", DEMO, "--plan", "no/p.json", "--out", "x"), ("plan no/p.json",)),
+        (("import", DEMO, "no/f.xlsx", "--kind", "stockpiles"), ("file no/f.xlsx",)),
+        (("drill", DEMO, "--script", "no/d.json", "--out", "x"), ("drill script",)),
+        (("review", DEMO, "--out", "x", "--deadlines", "no/d.json"), ("deadlines file",)),
+        (("plan-stock", "data", "--out", "x"), ("workspace data", "is not a file")),
+        (("warn", "no/ws.gpkg", "--hazard", "H", "--colour", "red", "--out", "x"), ("no/ws",)),
+        # numbers that must be above zero (NaN is not)
+        (("dispatch", DEMO, "--out", "x", "--seconds", "0"), ("--seconds must be > 0",)),
+        (("dispatch", DEMO, "--out", "x", "--seconds", "nan"), ("--seconds must be > 0",)),
+        (("relax", DEMO, "--plan", DEMO, "--out", "x", "--seconds", "-1"), ("--seconds",)),
+        (("dispatch", DEMO, "--out", "x", "--max-offroad-m", "0"), ("--max-offroad-m",)),
+    ],
+)
+def test_bad_inputs_are_refused_before_the_command_runs(
+    args: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    proc = run_app(*args)
+    assert_clean_error(proc, *needles)
+    assert not (ROOT / "x").exists() and not (ROOT / "x.gpkg").exists()  # nothing was written
+
+
 def test_not_a_geopackage(tmp_path: Path) -> None:
     bad = tmp_path / "bad.gpkg"
     bad.write_text("this is not a GeoPackage", encoding="utf-8")

@@ -93,3 +93,39 @@ def test_dialog_shows_tables_chart_and_map(
     dialog.clear_button.click()
     assert window.map.payloads[-1] is None
     window.deleteLater()
+
+
+def test_open_for_keeps_one_dialog_per_class(
+    qapp: Any, demo_scenario: Any, demo_network: Any
+) -> None:
+    """The planning menu's open-or-raise: one dialog of each class per window, refreshed,
+    shown again after it was closed."""
+    from PyQt6.QtWidgets import QWidget
+
+    from gui.docks.coverage_dialog import CoverageDialog
+    from gui.docks.job_dialog import JobDialog
+    from gui.workers import JobRunner
+
+    class Counting(JobDialog):
+        def __init__(self, window: Any) -> None:
+            super().__init__(window)
+            self.refreshed = 0
+
+        def refresh(self) -> None:
+            self.refreshed += 1
+
+    window = QWidget()
+    window.session = SimpleNamespace(scenario=demo_scenario, network=demo_network)
+    window.runner = JobRunner(window)
+    window.map = StubMap()
+    first = CoverageDialog.open_for(window)
+    assert isinstance(first, CoverageDialog) and first.isVisible()
+    first.close()
+    assert not first.isVisible()
+    assert CoverageDialog.open_for(window) is first and first.isVisible()
+    other = Counting.open_for(window)
+    assert other is not first and Counting.open_for(window) is other
+    assert other.refreshed == 2  # every open re-reads what it shows
+    other.close()
+    first.close()
+    window.deleteLater()

@@ -28,6 +28,7 @@ from gui.docks.dispatch_panel import DispatchPanel  # noqa: E402
 from gui.plan_layers import arrowheads, route_features  # noqa: E402
 from gui.session import RecoveryStore, Session  # noqa: E402
 from gui.workers import JobRunner  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60000
@@ -546,12 +547,7 @@ def test_install_in_the_main_window(qtbot, qapp, demo_copy, app_dirs):
         assert box["n"] == len(panel.routes_payload["features"]) > 0
         assert w.session.dirty  # the plan is stored in the workspace documents
     finally:
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_opening_another_workspace_discards_a_running_solve(qtbot, panel, session):

@@ -16,6 +16,7 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 from gui import i18n, map_page  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.retranslate import ui_texts  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -137,12 +138,7 @@ def test_switch_to_english_and_back_without_restart(
         assert w.settings.value("ui/language") == "zh_CN"
     finally:
         i18n.install_language("zh_CN")
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_editors_in_english_keep_the_data_values(qapp, demo_scenario) -> None:

@@ -14,7 +14,7 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 
 from gis.model import INCIDENT_STATUS_ORDER  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
-from tests.gui_fixtures import demo_window_fixtures  # noqa: E402
+from tests.gui_fixtures import close_window, demo_window_fixtures  # noqa: E402
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 30000
@@ -118,10 +118,7 @@ def test_bad_gpkg_with_nothing_open_shows_an_empty_state(qtbot, env, tmp_path) -
         assert w.messages.count_by_level.get("error") == 1  # and the error is reported
         assert "无法打开工作区" in w.messages.topLevelItem(0).text(2)
     finally:
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
+        close_window(w)
 
 
 def test_bad_gpkg_leaves_the_open_workspace_on_the_map(qtbot, window, env) -> None:

@@ -13,6 +13,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 from PyQt6.QtCore import Qt  # noqa: E402
 
 from gui.table_models import parse_quantity  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -76,10 +77,7 @@ def test_every_window_shortcut_fires_one_action(qapp, app_dirs) -> None:
         assert "Ctrl+N" in owners and "F5" in owners  # README's shortcuts are there
         assert "事件" in owners["Ctrl+N"][0]  # Ctrl+N = new incident at a map click
     finally:
-        w.session.undo_stack.setClean()
-        w.close()
-        w.map.dispose()
-        w.deleteLater()
+        close_window(w)
 
 
 def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
@@ -148,12 +146,7 @@ def test_stored_plan_routes_are_drawn_when_the_workspace_opens(
         qtbot.waitUntil(lambda: routes_on_map() == n, timeout=30000)
     finally:
         qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_discarding_changes_on_close_drops_the_recovery_copy(
@@ -209,12 +202,7 @@ def test_discarding_changes_on_close_drops_the_recovery_copy(
     finally:
         qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
         w.interactive = False
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_closing_the_single_bridge_cuts_off_the_north_bank(
@@ -286,12 +274,7 @@ def test_closing_the_single_bridge_cuts_off_the_north_bank(
         assert any("北岸山洪" in r and "不可达" in r for r in rows), rows
     finally:
         qtbot.waitUntil(lambda: not w.runner.busy, timeout=60000)
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_template_note_shows_a_hostile_plan_name_as_text(qapp, demo_scenario) -> None:

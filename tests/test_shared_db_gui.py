@@ -16,6 +16,7 @@ from dispatch.records import PlanStatus  # noqa: E402
 from gis.workspace import read_workspace  # noqa: E402
 from gis.workspace.postgis import PostgisStorage, SharedWorkspace  # noqa: E402
 from tests.conftest import DEMO_WORKSPACE  # noqa: E402
+from tests.gui_fixtures import close_window  # noqa: E402
 from tests.postgis_db import SharedDb, test_db  # noqa: E402,F401 - the fixture
 
 pytestmark = pytest.mark.gui
@@ -195,9 +196,4 @@ def test_window_role_live_change_and_connection_banner(
         assert w.add_actions["incidents"].isEnabled() and "rd_operator" in view.banner.text()
     finally:
         w.shared_db.controller.close()
-        w.session.undo_stack.setClean()
-        w.close()
-        w.runner.wait(10000)
-        w.map.dispose()
-        w.deleteLater()
-        qapp.processEvents()
+        close_window(w)

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dispatch.plan import _dump, _load, step_log_entry, workflow_step
+from dispatch.plan import from_jsonable, step_log_entry, to_jsonable, workflow_step
 from dispatch.records import Approval, PlanStatus
 from gis.errors import ValidationError, WorkspaceError
 from gis.event_log import with_log_entry
@@ -102,7 +102,7 @@ class PrepositionRecord:
         return replace(self, status=step.to_status, approvals=(*self.approvals, step))
 
     def to_json(self) -> str:
-        data = _dump(self)
+        data = to_jsonable(self)
         data["format_version"] = FORMAT_VERSION
         return json.dumps(data, ensure_ascii=False)
 
@@ -117,7 +117,7 @@ class PrepositionRecord:
         version = data.pop("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise ValidationError(f"pre-positioning record: unknown format_version {version!r}")
-        return _load(cls, data, "preposition")
+        return from_jsonable(cls, data, "preposition")
 
 
 def with_preposition(

@@ -27,7 +27,7 @@ from dispatch.drills.script import KIND_ZH, KINDS
 from gis.errors import ValidationError
 from gis.model import IncidentCategory, Scenario
 from gis.vocabulary import parse_level
-from gui.editors import EntityDialog, _combo, _int_spin, _level_combo, _spin
+from gui.entity_form import EntityDialog, combo, int_spin, level_combo, spin
 from gui.i18n import tr, tr_noop
 
 #: the key of the id an id-only inject names (as in the script file)
@@ -116,7 +116,7 @@ class InjectDialog(EntityDialog):
         """``new_ids``: the id a new incident / closure inject gets unless one is typed."""
         super().__init__(scenario, parent)
         kind = str(raw.get("kind") or "incident")
-        self.at_min = _spin(float(raw.get("at_min", 0) or 0), 0, 100_000, 1, 5)
+        self.at_min = spin(float(raw.get("at_min", 0) or 0), 0, 100_000, 1, 5)
         self.kind = QComboBox()
         for k in KINDS:
             self.kind.addItem(tr(KIND_ZH[k]), k)
@@ -135,13 +135,13 @@ class InjectDialog(EntityDialog):
         new_ids = new_ids or {}
         self.inc_id = QLineEdit(str(inc.get("id") or new_ids.get("incident", "")))
         self.inc_name = QLineEdit(str(inc.get("name", "")))
-        self.inc_category = _combo([c.value for c in IncidentCategory], inc.get("category"))
-        self.inc_type = _combo(list(subtypes), inc.get("type"), editable=True)
-        self.inc_level = _level_combo(_level(inc.get("level"), 4))
-        self.lon = _spin(float(inc.get("lon", 0) or 0), -180, 180, 6, 0.001)
-        self.lat = _spin(float(inc.get("lat", 0) or 0), -90, 90, 6, 0.001)
-        self.inc_people = _int_spin(int(inc.get("people", 0) or 0))
-        self.inc_deadline = _spin(float(inc.get("deadline_min", 0) or 0), 0, 10_000, 0, 10)
+        self.inc_category = combo([c.value for c in IncidentCategory], inc.get("category"))
+        self.inc_type = combo(list(subtypes), inc.get("type"), editable=True)
+        self.inc_level = level_combo(_level(inc.get("level"), 4))
+        self.lon = spin(float(inc.get("lon", 0) or 0), -180, 180, 6, 0.001)
+        self.lat = spin(float(inc.get("lat", 0) or 0), -90, 90, 6, 0.001)
+        self.inc_people = int_spin(int(inc.get("people", 0) or 0))
+        self.inc_deadline = spin(float(inc.get("deadline_min", 0) or 0), 0, 10_000, 0, 10)
         self.inc_deadline.setSpecialValueText(tr("按预案"))
         for label, w in (
             (tr_noop("编号"), self.inc_id),
@@ -157,8 +157,8 @@ class InjectDialog(EntityDialog):
             f.addRow(tr(label), w)
         # escalate
         p, f = self._new_page("escalate")
-        self.esc_level = _level_combo(_level(raw.get("level"), 2))
-        self.esc_people = _int_spin(int(raw.get("people", 0) or 0))
+        self.esc_level = level_combo(_level(raw.get("level"), 2))
+        self.esc_people = int_spin(int(raw.get("people", 0) or 0))
         self.targets: dict[str, QComboBox] = {}
         self.targets["escalate"] = self._target_combo("escalate", raw, ids)
         f.addRow(tr("事件"), self.targets["escalate"])
@@ -168,9 +168,9 @@ class InjectDialog(EntityDialog):
         p, f = self._new_page("closure")
         self.clo_id = QLineEdit(str(clo.get("id") or new_ids.get("closure", "")))
         self.clo_name = QLineEdit(str(clo.get("name", "")))
-        self.clo_speed = _spin(float(clo.get("speed_factor", 0) or 0), 0, 1, 2, 0.1)
+        self.clo_speed = spin(float(clo.get("speed_factor", 0) or 0), 0, 1, 2, 0.1)
         self.clo_speed.setSpecialValueText(tr("完全封闭"))
-        self.clo_radius = _spin(float(clo.get("radius_m", 50) or 50), 1, 5000, 0, 10)
+        self.clo_radius = spin(float(clo.get("radius_m", 50) or 50), 1, 5000, 0, 10)
         self.geometry = QPlainTextEdit(
             json.dumps(clo["geometry"], ensure_ascii=False) if clo.get("geometry") else ""
         )
@@ -209,7 +209,7 @@ class InjectDialog(EntityDialog):
         self, kind: str, raw: Mapping[str, Any], ids: Mapping[str, list[str]]
     ) -> QComboBox:
         current = inject_target(raw) if raw.get("kind") == kind else None
-        return _combo(ids.get(TARGET_LISTS[kind], []), current, editable=True)
+        return combo(ids.get(TARGET_LISTS[kind], []), current, editable=True)
 
     def _show_page(self) -> None:
         self.pages.setCurrentWidget(self._page[self.kind.currentData()])

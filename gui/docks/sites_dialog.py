@@ -35,7 +35,7 @@ from gui.docks.job_dialog import read_only_item as _item
 from gui.i18n import tr
 from gui.services.sites_jobs import SitesJobRequest, SitesJobResult, run_sites_job
 
-__all__ = ["SitesDialog", "open_sites_dialog"]
+__all__ = ["SitesDialog"]
 
 
 
@@ -227,15 +227,3 @@ class SitesDialog(JobDialog):
         self.status.setText(
             tr("已新增 {n} 处规划设施（名称带“规划”）；Ctrl+Z 可撤销。").format(n=len(entities))
         )
-
-
-def open_sites_dialog(window: Any) -> SitesDialog:
-    """Open (or raise) the window's non-modal 选址 dialog."""
-
-    dialog = getattr(window, "_sites_dialog", None)
-    if dialog is None:
-        dialog = SitesDialog(window)
-        window._sites_dialog = dialog
-    dialog.show()
-    dialog.raise_()
-    return dialog

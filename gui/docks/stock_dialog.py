@@ -37,7 +37,7 @@ from gui.services.stock_jobs import (
     run_stock_job,
 )
 
-__all__ = ["StockDialog", "open_stock_dialog"]
+__all__ = ["StockDialog"]
 
 
 
@@ -190,14 +190,3 @@ class StockDialog(JobDialog):
             self.status.setText(tr("导出失败：{e}").format(e=exc))
             return
         self.status.setText(tr("已导出：{path}").format(path=path))
-
-
-def open_stock_dialog(window: Any) -> StockDialog:
-    """Open (or raise) the window's one 储备测算 dialog."""
-    dialog = getattr(window, "_stock_dialog", None)
-    if dialog is None:
-        dialog = StockDialog(window)
-        window._stock_dialog = dialog
-    dialog.show()
-    dialog.raise_()
-    return dialog

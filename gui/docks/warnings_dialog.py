@@ -57,7 +57,7 @@ from gui.services.warning_jobs import (
     step_record,
 )
 
-__all__ = ["WarningsDialog", "open_warnings_dialog"]
+__all__ = ["WarningsDialog"]
 
 
 
@@ -482,15 +482,3 @@ class WarningsDialog(JobDialog):
         view = getattr(self.window_, "map", None)
         if view is not None:
             view.set_coverage(None)
-
-
-def open_warnings_dialog(window: Any) -> WarningsDialog:
-    """Open (or raise) the window's one 预警与预置 dialog."""
-    dialog = getattr(window, "_warnings_dialog", None)
-    if dialog is None:
-        dialog = WarningsDialog(window)
-        window._warnings_dialog = dialog
-    dialog.refresh()
-    dialog.show()
-    dialog.raise_()
-    return dialog
