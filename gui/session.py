@@ -288,6 +288,20 @@ class Session(QObject):
         self._set_state(scenario, self.documents)
         self.undo_stack.setClean()
 
+    def apply_remote(
+        self, patch: Callable[[Scenario, Documents], tuple[Scenario, Documents]]
+    ) -> None:
+        """Adopt records another desk changed (a shared database), record by record: not an
+        edit of this desk, so not on the undo stack; like :meth:`record`, every snapshot the
+        stack holds is patched too, so this desk's undo/redo keeps them, and the clean state
+        (this desk's edits all sent) is unchanged."""
+        for i in range(self.undo_stack.count()):
+            cmd = self.undo_stack.command(i)
+            if isinstance(cmd, SnapshotCommand):
+                cmd.before = patch(*cmd.before)
+                cmd.after = patch(*cmd.after)
+        self._set_state(*patch(self.scenario, self.documents))
+
     # ---- edits (all undoable) ------------------------------------------------------------------
 
     def apply(

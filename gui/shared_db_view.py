@@ -1,10 +1,13 @@
 """文件 → 连接共享数据库…: the desk's view of a shared PostGIS workspace (issue 16).
 
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
-ordinary open flow; a change another desk commits appears in the message log at once and, when
-this desk has no unsaved edits, a fresh copy is pulled in the background and its scenario taken
-without reopening: only the kinds that differ are replaced, so the map updates those layers
-(the window's incremental path), not a full reload. Each edit made here is sent at once as row changes over the snapshot's
+ordinary open flow; a change another desk commits appears in the message log at once and the
+changed record alone — an entity, or a document: a plan and its approvals, an event-log entry,
+a template, a map layer, a drill script — is read again and applied to the session
+(:meth:`gui.session.Session.apply_remote`: the undo stack and this desk's unsent edits stay),
+so the map, tables, plan list and event log update just that record, without a reload (a whole
+push still re-reads the copy). A record this desk is sending or has open in an edit form is held
+back until it is done (its save goes through the conflict path). Each edit made here is sent at once as row changes over the snapshot's
 versions (:mod:`gis.workspace.postgis_sync`), with its plan / event-log document rows, as one
 transaction (all rows or none): a stale one opens a dialog showing this desk's
 values and the database's and lets the user keep either; a refusal of the role is reported and
@@ -20,13 +23,14 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from PyQt6.QtCore import QObject
+from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox
 
 from gis.model import Scenario
 from gis.paths import cache_dir
 from gis.workspace.postgis import VersionConflict, is_database_url
+from gis.workspace.postgis_live import LiveUpdate, apply_updates, record_of, record_rows
 from gis.workspace.postgis_notify import Change
 from gis.workspace.postgis_sync import RowChange, SendResult
 from gui.controllers.shared_db import SharedDbController
@@ -57,6 +61,10 @@ class SharedDbView(QObject):
         c.sig_connection.connect(self._on_connection)
         c.sig_failed.connect(self._on_failed)
         c.sig_sent.connect(self._on_sent)
+        c.sig_updates.connect(self.apply_records)
+        form_opened = getattr(window, "sig_form_opened", None)
+        if form_opened is not None:
+            form_opened.connect(self._on_form_opened)
         window.sig_loaded.connect(self._on_loaded)
         window.session.sig_workspace_loaded.connect(self._on_workspace_loaded)
         window.session.sig_scenario_changed.connect(self._on_scenario_changed)
@@ -168,6 +176,54 @@ class SharedDbView(QObject):
             self._remote = False
         self.live_updates += 1
 
+    def apply_records(self, updates: list[LiveUpdate]) -> None:
+        """Apply records other desks changed, one by one (insert, replace, remove): the
+        session's scenario and documents and every undo snapshot get them; nothing else moves."""
+        if not self.live or self.loading is not None:
+            return
+        session = self.w.session
+        old_rows = set().union(
+            *(
+                record_rows(up.target, record_of(session.scenario, session.documents, up.target))
+                for up in updates
+            )
+        )
+        applied: list[LiveUpdate] = []
+
+        def patch(scenario: Scenario, docs: Any) -> tuple[Scenario, Any]:
+            new, new_docs, done = apply_updates(scenario, docs, updates)
+            if scenario is session.scenario and docs is session.documents:
+                applied.extend(done)
+            return new, new_docs
+
+        self._remote = True
+        try:
+            session.apply_remote(patch)
+        except ValueError as exc:  # the records do not fit this copy: read it all again
+            self.w.messages.add("warning", tr("共享数据库更新无法逐条载入，重新读取：{e}").format(e=exc))
+            self.controller.schedule_refresh()
+            return
+        finally:
+            self._remote = False
+        self.synced_docs = apply_updates(session.scenario, self.synced_docs, updates)[1]
+        self.controller.adopted(updates, old_rows)
+        if applied:
+            self.live_updates += 1
+            self._show_banner()
+
+    def _on_form_opened(self, entity_id: str, dialog: Any) -> None:
+        """An edit form is open on a record: other desks' changes of it wait until it closes
+        (after its save, queued first: so the save goes over the version the form started
+        from and a change meanwhile is a conflict, shown both ways)."""
+        kind = self.w.editing.kind_of(entity_id)
+        if kind is None or self.controller.snapshot is None:
+            return
+        target = (kind, (entity_id,))
+        self.controller.hold(target)
+        dialog.finished.connect(
+            lambda _r: QTimer.singleShot(0, lambda: self.controller.release(target))
+        )
+
     def _on_loaded(self, path: str) -> None:
         snap = self.loading
         if snap is not None and path == str(snap.path):
@@ -240,7 +296,7 @@ class SharedDbView(QObject):
         elif not result.unsent and not self.controller.queue:
             self.w.session.undo_stack.setClean()  # everything is in the database
             if result.refused:
-                self.controller.schedule_refresh()  # show the database's state again
+                self.controller.reread(result.rolled_back)  # the database's state again
 
     @staticmethod
     def conflict_text(conflicts: list[VersionConflict]) -> str:
@@ -276,11 +332,11 @@ class SharedDbView(QObject):
     ) -> None:
         """Keep this desk's edit (all its rows, saved again over the versions now seen) or the
         database's (the edit was rolled back as a whole: nothing of it is in the database)."""
+        rows = self.last_rolled_back if rolled_back is None else rolled_back
         if not keep_mine:
             self.w.session.undo_stack.setClean()
-            self.controller.schedule_refresh()
+            self.controller.reread(rows)  # the records read again and applied
             return
-        rows = self.last_rolled_back if rolled_back is None else rolled_back
         versions, gone = {}, set()
         for c in conflicts:
             key = (c.mine.table, tuple(c.mine.key))
@@ -307,14 +363,12 @@ class SharedDbView(QObject):
                 table=change.table, id=change.id, who=change.who, version=change.version
             )
         self.w.messages.add("info", text)
-        if self.w.session.dirty:
+        if self.controller.deferred:
             self._show_banner(
-                tr("共享数据库有 {n} 处更新未载入（本机有未保存的修改）").format(
-                    n=len(self.controller.pending)
+                tr("共享数据库有 {n} 处更新暂缓载入（本机正在修改这些记录）").format(
+                    n=len(self.controller.deferred)
                 )
             )
-        else:
-            self.controller.schedule_refresh()
 
     def _on_connection(self, ok: bool, message: str) -> None:
         if not ok:

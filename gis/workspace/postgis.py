@@ -142,18 +142,30 @@ def _copy_frame(cur: Any, layer: str, names: list[str], frame: pd.DataFrame, spa
             copy.write_row(row)
 
 
-def _select(
-    conn: Any, layer: str, names: list[str], spatial: bool
+def select_rows(
+    conn: Any,
+    layer: str,
+    names: list[str],
+    spatial: bool,
+    *,
+    where: tuple[str, str] | None = None,
 ) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Columns ``names`` of a table's rows in ``fid`` order (only those whose column
+    ``where[0]`` is ``where[1]`` as text, when given) and their geometries."""
     from psycopg import sql
 
     cols = [sql.Identifier(n) for n in names]
     if spatial:
         cols.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM)))
+    cond, params = sql.SQL(""), []
+    if where is not None:
+        cond = sql.SQL(" WHERE {}::text = %s").format(sql.Identifier(where[0]))
+        params = [where[1]]
     rows = conn.execute(
-        sql.SQL("SELECT {} FROM {} ORDER BY fid").format(
-            sql.SQL(", ").join(cols), sql.Identifier(layer)
-        )
+        sql.SQL("SELECT {} FROM {}{} ORDER BY fid").format(
+            sql.SQL(", ").join(cols), sql.Identifier(layer), cond
+        ),
+        params,
     ).fetchall()
     columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     geoms = (
@@ -166,7 +178,7 @@ def _select(
 
 def _road_frame(conn: Any, spec: RoadLayer) -> gpd.GeoDataFrame:
     names = list(spec.columns)
-    columns, geoms = _select(conn, spec.layer, names, True)
+    columns, geoms = select_rows(conn, spec.layer, names, True)
     data = {
         n: pd.Series(columns[n], dtype=object if t == "str" else t) for n, t in spec.columns.items()
     }
@@ -257,7 +269,7 @@ class PostgisStorage:
             frames: dict[str, pd.DataFrame] = {}
             for table in TABLES:
                 names = [c.name for c in table.columns]
-                columns, geoms = _select(conn, table.layer, names, table.geometry is not None)
+                columns, geoms = select_rows(conn, table.layer, names, table.geometry is not None)
                 if table.geometry is not None:
                     columns["geometry"] = geoms
                 frames[table.layer] = table_frame(table, columns, self.location)
