@@ -207,6 +207,22 @@ def test_window_role_live_change_and_connection_banner(
         qtbot.waitUntil(lambda: ctl.plan.status == PlanStatus.ISSUED, timeout=TIMEOUT_MS)
         assert w.session.undo_stack.count() == undo and opened == []
         assert view.synced_docs["plans"][number] == issued  # not sent back as this desk's edit
+        # a record open in an edit form is held back (its save would go over the version the
+        # form started from: the conflict path); closing the form applies the other desk's
+        key0 = w.session.scenario.incidents[0].id
+        mine_before = w.session.scenario.find(key0)
+        dlg = w.edit_entity(key0)
+        _k, held_version = _touch_incident(db.operator)
+        qtbot.waitUntil(
+            lambda: ("incidents", (key0,)) in view.controller.deferred, timeout=TIMEOUT_MS
+        )
+        assert w.session.scenario.find(key0) is mine_before
+        dlg.reject()
+        qtbot.waitUntil(
+            lambda: view.controller.versions.get(("incidents", (key0,))) == held_version,
+            timeout=TIMEOUT_MS,
+        )
+        assert w.session.scenario.find(key0).affected_people == _people(db, key0)
         # a plan solved while another desk changed data says so (the run's start and end)
         view.on_dispatch_busy(True)
         heard = len(view.controller.change_log)

@@ -148,10 +148,11 @@ def select_rows(
     names: list[str],
     spatial: bool,
     *,
-    where: tuple[str, str] | None = None,
+    where: tuple[str, str | list[str]] | None = None,
 ) -> tuple[dict[str, list[Any]], list[Any]]:
     """Columns ``names`` of a table's rows in ``fid`` order (only those whose column
-    ``where[0]`` is ``where[1]`` as text, when given) and their geometries."""
+    ``where[0]`` is ``where[1]`` — or one of the list ``where[1]`` — as text, when given) and
+    their geometries."""
     from psycopg import sql
 
     cols = [sql.Identifier(n) for n in names]
@@ -159,7 +160,8 @@ def select_rows(
         cols.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM)))
     cond, params = sql.SQL(""), []
     if where is not None:
-        cond = sql.SQL(" WHERE {}::text = %s").format(sql.Identifier(where[0]))
+        op = sql.SQL("= ANY(%s)" if isinstance(where[1], list) else "= %s")
+        cond = sql.SQL(" WHERE {}::text {}").format(sql.Identifier(where[0]), op)
         params = [where[1]]
     rows = conn.execute(
         sql.SQL("SELECT {} FROM {}{} ORDER BY fid").format(

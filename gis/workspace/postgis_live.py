@@ -127,10 +127,10 @@ def targets_of(conn: Any, change: Change) -> list[Target] | None:
 
 
 def _rows(
-    conn: Any, reader: LayerReader, table: Any, where: tuple[str, str]
-) -> tuple[list[int], dict[str, list[Any]], list[int]]:
-    """Converted columns (and ``"geometry"``) of the rows matching ``where``, their fids and
-    versions."""
+    conn: Any, reader: LayerReader, table: Any, where: tuple[str, list[str]]
+) -> dict[str, tuple[list[int], dict[str, list[Any]], list[int]]]:
+    """The rows whose column ``where[0]`` is one of ``where[1]``, grouped by that value (in
+    ``fid`` order): their fids, converted columns (and ``"geometry"``) and versions."""
     names = [c.name for c in table.columns]
     raw, geoms = select_rows(
         conn, table.layer, [*names, "fid", "version"], table.geometry is not None, where=where
@@ -140,50 +140,83 @@ def _rows(
     cols = reader.convert(table, fids, raw)
     if table.geometry is not None:
         cols["geometry"] = geoms
-    return fids, cols, versions
+    groups: dict[str, list[int]] = {}
+    for i, value in enumerate(raw[where[0]]):
+        groups.setdefault(str(value), []).append(i)
+    return {
+        key: (
+            [fids[i] for i in idx],
+            {n: [vals[i] for i in idx] for n, vals in cols.items()},
+            [versions[i] for i in idx],
+        )
+        for key, idx in groups.items()
+    }
 
 
-def _read_entity(conn: Any, reader: LayerReader, layer: str, key: str) -> LiveUpdate:
+_EMPTY: tuple[list[int], dict[str, list[Any]], list[int]] = ([], {}, [])
+
+
+def _read_entities(conn: Any, reader: LayerReader, layer: str, keys: list[str]) -> list[LiveUpdate]:
+    """The records ``keys`` of entity layer ``layer``: three or four queries for all of them
+    (their rows, each related table's rows, the vehicles they own)."""
     table = entity_table(layer)
-    fids, cols, versions = _rows(conn, reader, table, (table.key, key))
-    rows: dict[RowKey, int] = {}
-    if not fids:
-        return LiveUpdate((layer, (key,)), None, rows)
-    rows[(layer, (key,))] = versions[0]
-    related: dict[str, dict[str, list[Any]]] = {}
-    for rt in RELATED:
-        if rt.owner != layer:
+    own_rows = _rows(conn, reader, table, (table.key, keys))
+    related = {
+        rt: _rows(conn, reader, rt, (rt.owner_column, keys)) for rt in RELATED if rt.owner == layer
+    }
+    owned = {
+        ot: _rows(conn, reader, ot, (ot.owned_by.id_column, keys))
+        for ot in OWNED
+        if ot.owned_by is not None and layer in ot.owned_by.owners
+    }
+    out = []
+    for key in keys:
+        if key not in own_rows:
+            out.append(LiveUpdate((layer, (key,)), None, {}))
             continue
-        _f, rcols, rvers = _rows(conn, reader, rt, (rt.owner_column, key))
-        related[rt.layer] = rcols
-        for item, v in zip(rcols[rt.item_column], rvers, strict=True):
-            rows[(rt.layer, (key, str(item)))] = v
-    owned: dict[str, list[Any]] = {}
-    for ot in OWNED:
-        own = ot.owned_by
-        if own is None or layer not in own.owners:
-            continue
-        ofids, ocols, overs = _rows(conn, reader, ot, (own.id_column, key))
-        objs = []
-        for i, (fid, home_layer) in enumerate(zip(ofids, ocols[own.layer_column], strict=True)):
-            if home_layer and home_layer != layer:
+        fids, cols, versions = own_rows[key]
+        rows: dict[RowKey, int] = {(layer, (key,)): versions[0]}
+        rel_cols: dict[str, dict[str, list[Any]]] = {}
+        for rt, groups in related.items():
+            _f, rcols, rvers = groups.get(key, _EMPTY)
+            if not rcols:
                 continue
-            one = {n: [vals[i]] for n, vals in ocols.items()}
-            objs.append(entity_from_rows(reader, ot, fid, one, {}, {}))
-            rows[(ot.layer, (str(ocols[ot.key][i]),))] = overs[i]
-        owned[own.attr] = objs
-    obj = entity_from_rows(reader, table, fids[0], cols, related, owned)
-    return LiveUpdate((layer, (key,)), obj, rows)
+            rel_cols[rt.layer] = rcols
+            for item, v in zip(rcols[rt.item_column], rvers, strict=True):
+                rows[(rt.layer, (key, str(item)))] = v
+        objs: dict[str, list[Any]] = {}
+        for ot, groups in owned.items():
+            own = ot.owned_by
+            assert own is not None
+            ofids, ocols, overs = groups.get(key, _EMPTY)
+            found = objs.setdefault(own.attr, [])
+            for i, fid in enumerate(ofids):
+                if ocols[own.layer_column][i] and ocols[own.layer_column][i] != layer:
+                    continue
+                one = {n: [vals[i]] for n, vals in ocols.items()}
+                found.append(entity_from_rows(reader, ot, fid, one, {}, {}))
+                rows[(ot.layer, (str(ocols[ot.key][i]),))] = overs[i]
+        obj = entity_from_rows(reader, table, fids[0], cols, rel_cols, objs)
+        out.append(LiveUpdate((layer, (key,)), obj, rows))
+    return out
 
 
-def _read_document(conn: Any, kind: str, doc_id: str) -> LiveUpdate:
-    row = conn.execute(
-        "SELECT json, version FROM documents WHERE kind = %s AND doc_id = %s", (kind, doc_id)
-    ).fetchone()
-    target = (DOCUMENTS, (kind, doc_id))
-    if row is None:
-        return LiveUpdate(target, None, {})
-    return LiveUpdate(target, str(row[0]), {target: int(row[1])})
+def _read_documents(conn: Any, keys: list[tuple[str, ...]]) -> list[LiveUpdate]:
+    rows = conn.execute(
+        "SELECT kind, doc_id, json, version FROM documents "
+        "WHERE (kind, doc_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([k[0] for k in keys], [k[1] for k in keys]),
+    ).fetchall()
+    found = {(str(r[0]), str(r[1])): (str(r[2]), int(r[3])) for r in rows}
+    out = []
+    for key in keys:
+        target = (DOCUMENTS, tuple(key))
+        if key in found:
+            text, version = found[key]
+            out.append(LiveUpdate(target, text, {target: version}))
+        else:
+            out.append(LiveUpdate(target, None, {}))
+    return out
 
 
 def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> LiveBatch:
@@ -203,18 +236,20 @@ def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> L
                 continue
             for t in targets:
                 by_target.setdefault(t, []).append(ch)
-        for target, chs in by_target.items():
-            layer, key = target
+        by_layer: dict[str, list[tuple[str, ...]]] = {}
+        for layer, key in by_target:
+            by_layer.setdefault(layer, []).append(key)
+        for layer, keys in by_layer.items():
             try:
                 if layer == DOCUMENTS:
-                    up = _read_document(conn, key[0], key[1])
+                    ups = _read_documents(conn, keys)
                 else:
-                    up = _read_entity(conn, reader, layer, key[0])
+                    ups = _read_entities(conn, reader, layer, [k[0] for k in keys])
             except WorkspaceError as exc:
                 batch.reload = True
                 batch.reason = str(exc)
                 continue
-            batch.updates.append(replace(up, changes=tuple(chs)))
+            batch.updates += [replace(up, changes=tuple(by_target[up.target])) for up in ups]
     return batch
 
 
