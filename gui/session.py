@@ -295,12 +295,14 @@ class Session(QObject):
         edit of this desk, so not on the undo stack; like :meth:`record`, every snapshot the
         stack holds is patched too, so this desk's undo/redo keeps them, and the clean state
         (this desk's edits all sent) is unchanged."""
-        for i in range(self.undo_stack.count()):
-            cmd = self.undo_stack.command(i)
-            if isinstance(cmd, SnapshotCommand):
-                cmd.before = patch(*cmd.before)
-                cmd.after = patch(*cmd.after)
-        self._set_state(*patch(self.scenario, self.documents))
+        cmds = [self.undo_stack.command(i) for i in range(self.undo_stack.count())]
+        cmds = [c for c in cmds if isinstance(c, SnapshotCommand)]
+        # every state patched first: a patch that fails (raises) leaves all of them as they were
+        patched = [(patch(*c.before), patch(*c.after)) for c in cmds]
+        current = patch(self.scenario, self.documents)
+        for cmd, (before, after) in zip(cmds, patched, strict=True):
+            cmd.before, cmd.after = before, after
+        self._set_state(*current)
 
     # ---- edits (all undoable) ------------------------------------------------------------------
 

@@ -229,7 +229,7 @@ def test_window_role_live_change_and_connection_banner(
         key, version = _touch_incident(db.operator)
         qtbot.waitUntil(lambda: len(view.controller.change_log) > heard, timeout=TIMEOUT_MS)
         view.on_run_finished(None)
-        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w))
+        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w)), [m for m in _messages(w) if "计算" in m]
         # the server goes away: red banner, nothing editable; back: the role's actions return
         view.controller.sig_connection.emit(False, "server closed the connection")
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()

@@ -366,7 +366,8 @@ class LiveFeed:
     ``on_batch(LiveBatch)`` is called from the worker thread; ``on_change(Change)`` from the
     listener thread as each notification arrives (for messages); ``on_connection(ok, msg)``
     as the listener reports it. :meth:`request` asks for records again (e.g. those held back
-    while this desk's own edit of them was in flight)."""
+    while this desk's own edit of them was in flight). A read that fails twice (the server
+    gone) comes back as a batch asking for a full re-read."""
 
     def __init__(
         self,
@@ -379,6 +380,7 @@ class LiveFeed:
         self.url = url
         self.on_batch = on_batch
         self.on_change = on_change or (lambda c: None)
+        self.retry_s = 0.5
         self._queue: queue.Queue[Change | None] = queue.Queue()
         self._stop = threading.Event()
         self.listener = ChangeListener(url, self._heard, on_connection)
@@ -432,15 +434,21 @@ class LiveFeed:
             changes = self._drain()
             if changes is None:
                 break
-            try:
-                if conn is None or conn.closed:
-                    conn = connect(self.url, autocommit=True)
-                batch = fetch_updates(conn, changes, where=where)
-            except Exception as exc:  # noqa: BLE001 - connection lost mid-read: re-read later
-                if conn is not None:
-                    conn.close()
-                conn = None
-                batch = LiveBatch(reload=True, reason=str(exc).strip(), changes=changes)
-            self.on_batch(batch)
+            batch = None
+            for attempt in range(2):  # a dropped connection: one more try on a new one
+                try:
+                    if conn is None or conn.closed:
+                        conn = connect(self.url, autocommit=True)
+                    batch = fetch_updates(conn, changes, where=where)
+                    break
+                except Exception as exc:  # noqa: BLE001 - the server went away mid-read
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    batch = LiveBatch(reload=True, reason=str(exc).strip(), changes=changes)
+                    if attempt == 0 and self._stop.wait(self.retry_s):
+                        break
+            if batch is not None:
+                self.on_batch(batch)
         if conn is not None:
             conn.close()

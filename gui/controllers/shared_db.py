@@ -54,6 +54,7 @@ class SharedDbController(QObject):
         self.held: dict[Target, int] = {}  # records open in an edit form (count of forms)
         self.deferred: set[Target] = set()  # other desks' changes held back (see module doc)
         self.conflicted: list[RowChange] = []  # an edit rolled back, the user still choosing
+        self.saved: set[tuple[str, tuple[str, ...], int]] = set()  # rows this desk saved
         self.connected = False
         self.ever_connected = False
         self.pending: list[Change] = []
@@ -128,8 +129,8 @@ class SharedDbController(QObject):
     def _on_batch(self, batch: LiveBatch) -> None:
         if self.snapshot is None:
             return
-        if batch.reload:
-            self.schedule_refresh()  # a push, metadata or outline changed: read it all again
+        if batch.reload and self.connected:  # a push, metadata or outline: read it all again
+            self.schedule_refresh()  # (not connected: the reconnection catches up anyway)
         rows, targets = self._busy()
         ready: list[LiveUpdate] = []
         for up in batch.updates:
@@ -186,8 +187,9 @@ class SharedDbController(QObject):
         self._refresh.start()
 
     def _own(self, c: Change) -> bool:
-        """A change this desk saved itself (its version is the one our save returned)."""
-        return self.versions.get((c.table, tuple(c.id.split("/")))) == c.version
+        """A change this desk saved itself (its version is one our saves returned; the
+        versions map also holds other desks' records once applied, so it cannot tell)."""
+        return (c.table, tuple(c.id.split("/")), c.version) in self.saved
 
     def _refresh_if_foreign(self) -> None:
         if self.sending:  # our own save is still coming back: look again afterwards
@@ -248,6 +250,7 @@ class SharedDbController(QObject):
         self.in_flight = []
         for rec in result.saved:
             self.versions[(rec.table, tuple(rec.key))] = rec.version
+            self.saved.add((rec.table, tuple(rec.key), rec.version))
         self.unsent.extend(result.unsent)
         self.conflicted = list(result.rolled_back) if result.conflicts else []
         self.sig_sent.emit(result)
@@ -278,6 +281,7 @@ class SharedDbController(QObject):
         self.held.clear()
         self.deferred.clear()
         self.conflicted = []
+        self.saved.clear()
         self.url = None
         self.snapshot = None
         self.connected = False
