@@ -281,12 +281,20 @@ class Session(QObject):
             if documents.get(kind) != old_docs.get(kind):
                 self.sig_documents_changed.emit(kind)
 
-    def replace_scenario(self, scenario: Scenario) -> None:
-        """Adopt a scenario changed elsewhere (another desk on a shared database): not an edit
-        of this desk, so not undoable; the undo history (of older states) is cleared."""
+    def replace_scenario(self, scenario: Scenario, documents: Documents | None = None) -> None:
+        """Adopt a scenario (and documents) changed elsewhere (a shared database re-read whole):
+        not an edit of this desk, so not undoable; the undo history (of older states) is
+        cleared."""
         self.undo_stack.clear()
-        self._set_state(scenario, self.documents)
+        self._set_state(scenario, self.documents if documents is None else documents)
         self.undo_stack.setClean()
+
+    def mark_shared(self) -> None:
+        """Everything of this desk is in the shared database (its edits and records sent):
+        nothing unsaved, though no file was written."""
+        self.undo_stack.setClean()
+        self._extra_dirty = False
+        self.sig_dirty_changed.emit(self.dirty)
 
     def apply_remote(
         self, patch: Callable[[Scenario, Documents], tuple[Scenario, Documents]]

@@ -30,9 +30,10 @@ from PyQt6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox
 from gis.model import Scenario
 from gis.paths import cache_dir
 from gis.workspace.postgis import VersionConflict, is_database_url
+from gis.workspace.postgis_ddl import writable_documents
 from gis.workspace.postgis_live import LiveUpdate, apply_updates, record_of, record_rows
 from gis.workspace.postgis_notify import Change
-from gis.workspace.postgis_sync import RowChange, SendResult
+from gis.workspace.postgis_sync import SYNCED_DOCUMENTS, RowChange, SendResult
 from gui.controllers.shared_db import SharedDbController
 from gui.i18n import tr
 from gui.services.shared_db_jobs import Snapshot
@@ -77,6 +78,7 @@ class SharedDbView(QObject):
         self.last_conflicts: list[VersionConflict] = []
         self.last_rolled_back: list[RowChange] = []  # the whole edit of the last conflict
         self.synced_docs: dict[str, dict[str, str]] = {}  # documents as last sent / loaded
+        self.local_kinds: set[str] = set()  # document kinds changed here that are not sent
         self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
         self._dispatch_hooked = False
 
@@ -151,15 +153,23 @@ class SharedDbView(QObject):
                     )
                 )
             else:
-                self.apply_live(snap.scenario)
+                self.apply_live(snap.scenario, snap.documents)
             return
         self.loading = snap
         self.w.open_workspace(snap.path)
 
-    def apply_live(self, fresh: Scenario) -> None:
-        """Take the database's scenario without reopening: only the entity kinds that differ
-        are replaced, so the map updates just those layers (the window's incremental path)."""
+    def apply_live(self, fresh: Scenario, documents: Any = None) -> None:
+        """Take the database's scenario (and its documents of the kinds desks send; other kinds
+        stay as this desk has them) without reopening: only the entity kinds that differ are
+        replaced, so the map updates just those layers (the window's incremental path)."""
         old = self.w.session.scenario
+        docs = None
+        if documents is not None:
+            docs = self._docs()
+            for kind in SYNCED_DOCUMENTS:
+                docs[kind] = dict(documents.get(kind, {}))
+            if docs == self._docs():
+                docs = None
         same = {
             name: getattr(old, name)
             for name in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures",
@@ -167,13 +177,15 @@ class SharedDbView(QObject):
             if getattr(fresh, name) == getattr(old, name)
         }  # fmt: skip
         merged = replace(fresh, **same)
-        if merged == old:
+        if merged == old and docs is None:
             return
         self._remote = True
         try:
-            self.w.session.replace_scenario(merged)
+            self.w.session.replace_scenario(old if merged == old else merged, docs)
         finally:
             self._remote = False
+        if docs is not None:
+            self.synced_docs = self._docs()
         self.live_updates += 1
 
     def apply_records(self, updates: list[LiveUpdate]) -> None:
@@ -230,6 +242,7 @@ class SharedDbView(QObject):
             self.loading = None
             self.live = True
             self.synced_docs = self._docs()
+            self.local_kinds.clear()
             self.w.setWindowTitle(
                 f"{self.w.session.scenario.name} — {snap.location} — ReliefDesk 应急资源调度台"
             )
@@ -263,11 +276,14 @@ class SharedDbView(QObject):
     def _docs(self) -> dict[str, dict[str, str]]:
         return {str(k): dict(v) for k, v in self.w.session.documents.items()}
 
-    def _on_documents_changed(self, _kind: str) -> None:
+    def _on_documents_changed(self, kind: str) -> None:
         """A plan stored or moved a lifecycle step (批准, 下达, …), an event-log entry: sent as
         document rows at once, so the database's audit trail has them."""
-        if self._remote or self.controller.snapshot is None or self.loading is not None:
+        snap = self.controller.snapshot
+        if self._remote or snap is None or self.loading is not None:
             return
+        if self.live and not self._adopting and kind not in writable_documents(snap.role):
+            self.local_kinds.add(kind)  # stays in this desk's copy only
         if not self.live:
             return
         docs = self._docs()
@@ -294,9 +310,17 @@ class SharedDbView(QObject):
             if self.w.interactive:
                 self.resolve(result.conflicts, keep_mine=self._ask_conflicts(result.conflicts))
         elif not result.unsent and not self.controller.queue:
-            self.w.session.undo_stack.setClean()  # everything is in the database
+            self._mark_sent()  # everything is in the database
             if result.refused:
                 self.controller.reread(result.rolled_back)  # the database's state again
+
+    def _mark_sent(self) -> None:
+        """This desk's edits are all in the database: nothing unsaved — unless it changed
+        documents its role does not send (they live only in this desk's copy)."""
+        if self.local_kinds:
+            self.w.session.undo_stack.setClean()
+        else:
+            self.w.session.mark_shared()
 
     @staticmethod
     def conflict_text(conflicts: list[VersionConflict]) -> str:
@@ -334,7 +358,7 @@ class SharedDbView(QObject):
         database's (the edit was rolled back as a whole: nothing of it is in the database)."""
         rows = self.last_rolled_back if rolled_back is None else rolled_back
         if not keep_mine:
-            self.w.session.undo_stack.setClean()
+            self._mark_sent()
             self.controller.reread(rows)  # the records read again and applied
             return
         versions, gone = {}, set()

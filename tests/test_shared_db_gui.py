@@ -230,6 +230,17 @@ def test_window_role_live_change_and_connection_banner(
         qtbot.waitUntil(lambda: len(view.controller.change_log) > heard, timeout=TIMEOUT_MS)
         view.on_run_finished(None)
         assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w)), [m for m in _messages(w) if "计算" in m]
+        # a whole push (RELOAD) is read whole: the scenario and the document kinds desks send
+        pushed = read_workspace(DEMO_WORKSPACE, include_roads=False)
+        docs = {k: dict(v) for k, v in pushed.documents.items()}
+        entry = {"time": "2099-01-02T00:00:00", "text": "整体推送"}
+        docs.setdefault("event_log", {})["zz-push"] = json.dumps(entry, ensure_ascii=False)
+        PostgisStorage(db.admin).write(pushed.scenario, documents=docs)
+        qtbot.waitUntil(
+            lambda: "zz-push" in w.session.documents.get("event_log", {}), timeout=TIMEOUT_MS
+        )
+        assert "zz-remote-1" not in w.session.documents["event_log"]  # the push replaced it
+        assert w.session.scenario.find(key0).affected_people == _people(db, key0)
         # the server goes away: red banner, nothing editable; back: the role's actions return
         view.controller.sig_connection.emit(False, "server closed the connection")
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()
