@@ -14,6 +14,7 @@ version this desk already has (its own save came back first) is dropped.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,11 @@ class SharedDbController(QObject):
         self.sig_change.connect(self._on_change)
         self.sig_connection.connect(self._on_connection)
         self.sig_batch.connect(self._on_batch)
+        self._incoming: dict[Target, LiveUpdate] = {}  # records fetched, not yet applied
+        self._apply_timer = QTimer(self)
+        self._apply_timer.setSingleShot(True)
+        self._apply_timer.setInterval(0)  # after the batches already queued
+        self._apply_timer.timeout.connect(self._apply_incoming)
 
     @property
     def listener(self) -> Any:
@@ -127,18 +133,33 @@ class SharedDbController(QObject):
         return rows, targets
 
     def _on_batch(self, batch: LiveBatch) -> None:
+        """Batches queued while the GUI thread was busy are merged (newest record wins) and
+        applied once, when the queue is empty: the desk never works through a backlog."""
         if self.snapshot is None:
             return
         if batch.reload and self.connected:  # a push, metadata or outline: read it all again
             self.schedule_refresh()  # (not connected: the reconnection catches up anyway)
+        for up in batch.updates:
+            had = self._incoming.pop(up.target, None)
+            if had is not None:
+                up = replace(up, changes=had.changes + up.changes)
+            self._incoming[up.target] = up
+        if self._incoming and not self._apply_timer.isActive():
+            self._apply_timer.start()
+
+    def _apply_incoming(self) -> None:
+        incoming = list(self._incoming.values())
+        self._incoming.clear()
+        if self.snapshot is None:
+            return
         rows, targets = self._busy()
         ready: list[LiveUpdate] = []
-        for up in batch.updates:
+        for up in incoming:
             if up.target in targets or rows & set(up.rows):
                 self.deferred.add(up.target)
             elif not any(self.versions.get(r, 0) > v for r, v in up.rows.items()):
                 ready.append(up)
-        self.pending = [c for up in batch.updates if up.target in self.deferred for c in up.changes]
+        self.pending = [c for up in incoming if up.target in self.deferred for c in up.changes]
         if ready:
             self.sig_updates.emit(ready)
 
@@ -280,6 +301,7 @@ class SharedDbController(QObject):
         self.in_flight = []
         self.held.clear()
         self.deferred.clear()
+        self._incoming.clear()
         self.conflicted = []
         self.saved.clear()
         self.url = None

@@ -3080,6 +3080,10 @@
         <translation>{n} shared database updates held back (this desk is editing those records)</translation>
     </message>
     <message>
+        <source>共享数据库更新 {n} 处：{what}</source>
+        <translation>Shared database: {n} updates: {what}</translation>
+    </message>
+    <message>
         <source>共享数据库更新无法逐条载入，重新读取：{e}</source>
         <translation>Shared database updates could not be applied record by record; reading it again: {e}</translation>
     </message>
