@@ -57,12 +57,13 @@ class LiveUpdate:
     """One record as the database holds it now: ``value`` is the model object (an entity) or
     the JSON text (a document), ``None`` when it is gone; ``rows`` the version of every row it
     was read from (its own, its related rows', its vehicles'); ``changes`` the notifications it
-    answers (for latency: commit → applied)."""
+    answers (for latency: commit → applied) and when it was read."""
 
     target: Target
     value: Any
     rows: Mapping[RowKey, int]
     changes: tuple[Change, ...] = ()
+    fetched: float = 0.0  # this machine's clock when the read finished
 
     @property
     def is_document(self) -> bool:
@@ -250,6 +251,8 @@ def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> L
                 batch.reason = str(exc)
                 continue
             batch.updates += [replace(up, changes=tuple(by_target[up.target])) for up in ups]
+    now = time.time()
+    batch.updates = [replace(up, fetched=now) for up in batch.updates]
     return batch
 
 
