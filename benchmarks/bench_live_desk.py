@@ -96,7 +96,12 @@ def main() -> int:
     applied_at: dict[tuple[str, str, int], float] = {}
     stages: dict[tuple[str, str, int], tuple[float, float]] = {}  # heard, fetched
 
-    def record(updates) -> None:  # noqa: ANN001 - runs after the view applied them
+    apply_ms: list[float] = []
+
+    def record(updates) -> None:  # noqa: ANN001 - the view's own slot, timed
+        t0 = time.perf_counter()
+        view.apply_records(updates)
+        apply_ms.append(1000 * (time.perf_counter() - t0))
         now = time.time()
         for up in updates:
             for c in up.changes:
@@ -105,6 +110,7 @@ def main() -> int:
                     applied_at[k] = now
                     stages[k] = (c.received, up.fetched)
 
+    view.controller.sig_updates.disconnect(view.apply_records)
     view.controller.sig_updates.connect(record)
     with SharedWorkspace(urls["admin"]) as admin:
         hot = {
@@ -163,6 +169,10 @@ def main() -> int:
         "p50_ms_commit_to_heard": p50([stages[k][0] - committed[k] for k in done]),
         "p50_ms_heard_to_read": p50([stages[k][1] - stages[k][0] for k in done]),
         "p50_ms_read_to_applied": p50([applied_at[k] - stages[k][1] for k in done]),
+        "gui_applies": len(apply_ms),
+        "gui_apply_ms_p50_max": [round(statistics.median(apply_ms), 1), round(max(apply_ms), 1)]
+        if apply_ms
+        else None,
         "diverged_records": diverged,
         "diverged_plans": docs_diverged,
         "undo_steps": w.session.undo_stack.count(),

@@ -153,6 +153,19 @@ def select_rows(
     """Columns ``names`` of a table's rows in ``fid`` order (only those whose column
     ``where[0]`` is ``where[1]`` — or one of the list ``where[1]`` — as text, when given) and
     their geometries."""
+    return rows_of(start_select(conn, layer, names, spatial, where=where), names, spatial)
+
+
+def start_select(
+    conn: Any,
+    layer: str,
+    names: list[str],
+    spatial: bool,
+    *,
+    where: tuple[str, str | list[str]] | None = None,
+) -> Any:
+    """:func:`select_rows`' query, sent; its cursor (in a psycopg pipeline, several are sent
+    before the first answer is awaited: one round trip). :func:`rows_of` reads it."""
     from psycopg import sql
 
     cols = [sql.Identifier(n) for n in names]
@@ -163,12 +176,17 @@ def select_rows(
         op = sql.SQL("= ANY(%s)" if isinstance(where[1], list) else "= %s")
         cond = sql.SQL(" WHERE {}::text {}").format(sql.Identifier(where[0]), op)
         params = [where[1]]
-    rows = conn.execute(
+    return conn.execute(
         sql.SQL("SELECT {} FROM {}{} ORDER BY fid").format(
             sql.SQL(", ").join(cols), sql.Identifier(layer), cond
         ),
         params,
-    ).fetchall()
+    )
+
+
+def rows_of(cursor: Any, names: list[str], spatial: bool) -> tuple[dict[str, list[Any]], list[Any]]:
+    """The columns and geometries a :func:`start_select` cursor returns."""
+    rows = cursor.fetchall()
     columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     geoms = (
         [shapely.from_wkb(bytes(r[-1])) if r[-1] is not None else None for r in rows]

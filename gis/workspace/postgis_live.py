@@ -33,7 +33,7 @@ from typing import Any
 from gis.errors import WorkspaceError
 from gis.model import Scenario
 from gis.workspace.layer_reader import LayerReader
-from gis.workspace.postgis import connect, public_url, select_rows
+from gis.workspace.postgis import connect, public_url, rows_of, start_select
 from gis.workspace.postgis_notify import Change, ChangeListener
 from gis.workspace.reader import entity_from_rows
 from gis.workspace.schema import (
@@ -127,22 +127,29 @@ def targets_of(conn: Any, change: Change) -> list[Target] | None:
 # --------------------------------------------------------------------------------------------
 
 
-def _rows(
-    conn: Any, reader: LayerReader, table: Any, where: tuple[str, list[str]]
-) -> dict[str, tuple[list[int], dict[str, list[Any]], list[int]]]:
-    """The rows whose column ``where[0]`` is one of ``where[1]``, grouped by that value (in
-    ``fid`` order): their fids, converted columns (and ``"geometry"``) and versions."""
+Rows = tuple[list[int], dict[str, list[Any]], list[int]]  # fids, converted columns, versions
+_EMPTY: Rows = ([], {}, [])
+
+
+def _start(conn: Any, table: Any, where: tuple[str, list[str]]) -> Any:
+    """The query of the rows whose column ``where[0]`` is one of ``where[1]``, sent."""
     names = [c.name for c in table.columns]
-    raw, geoms = select_rows(
-        conn, table.layer, [*names, "fid", "version"], table.geometry is not None, where=where
-    )
+    spatial = table.geometry is not None
+    return start_select(conn, table.layer, [*names, "fid", "version"], spatial, where=where)
+
+
+def _grouped(reader: LayerReader, table: Any, column: str, cursor: Any) -> dict[str, Rows]:
+    """A :func:`_start` query's rows grouped by ``column`` (in ``fid`` order): their fids,
+    converted columns (and ``"geometry"``) and versions."""
+    names = [c.name for c in table.columns]
+    raw, geoms = rows_of(cursor, [*names, "fid", "version"], table.geometry is not None)
     fids = [int(f) for f in raw.pop("fid")]
     versions = [int(v) for v in raw.pop("version")]
     cols = reader.convert(table, fids, raw)
     if table.geometry is not None:
         cols["geometry"] = geoms
     groups: dict[str, list[int]] = {}
-    for i, value in enumerate(raw[where[0]]):
+    for i, value in enumerate(raw[column]):
         groups.setdefault(str(value), []).append(i)
     return {
         key: (
@@ -154,22 +161,34 @@ def _rows(
     }
 
 
-_EMPTY: tuple[list[int], dict[str, list[Any]], list[int]] = ([], {}, [])
-
-
-def _read_entities(conn: Any, reader: LayerReader, layer: str, keys: list[str]) -> list[LiveUpdate]:
-    """The records ``keys`` of entity layer ``layer``: three or four queries for all of them
-    (their rows, each related table's rows, the vehicles they own)."""
+def _parts(layer: str) -> list[tuple[Any, str]]:
+    """The tables a record of entity layer ``layer`` is read from, each with the column naming
+    the record: its own, its related tables, the tables of what it owns (vehicles)."""
     table = entity_table(layer)
-    own_rows = _rows(conn, reader, table, (table.key, keys))
-    related = {
-        rt: _rows(conn, reader, rt, (rt.owner_column, keys)) for rt in RELATED if rt.owner == layer
-    }
-    owned = {
-        ot: _rows(conn, reader, ot, (ot.owned_by.id_column, keys))
+    out: list[tuple[Any, str]] = [(table, table.key)]
+    out += [(rt, rt.owner_column) for rt in RELATED if rt.owner == layer]
+    out += [
+        (ot, ot.owned_by.id_column)
         for ot in OWNED
         if ot.owned_by is not None and layer in ot.owned_by.owners
-    }
+    ]
+    return out
+
+
+def _start_entities(conn: Any, layer: str, keys: list[str]) -> list[Any]:
+    return [_start(conn, t, (column, keys)) for t, column in _parts(layer)]
+
+
+def _read_entities(
+    reader: LayerReader, layer: str, keys: list[str], cursors: list[Any]
+) -> list[LiveUpdate]:
+    """The records ``keys`` of entity layer ``layer`` from the :func:`_start_entities` queries
+    (one per table for all of them: their rows, each related table's, the vehicles they own)."""
+    parts = [
+        (t, _grouped(reader, t, column, cur))
+        for (t, column), cur in zip(_parts(layer), cursors, strict=True)
+    ]
+    (table, own_rows), rest = parts[0], parts[1:]
     out = []
     for key in keys:
         if key not in own_rows:
@@ -178,37 +197,38 @@ def _read_entities(conn: Any, reader: LayerReader, layer: str, keys: list[str]) 
         fids, cols, versions = own_rows[key]
         rows: dict[RowKey, int] = {(layer, (key,)): versions[0]}
         rel_cols: dict[str, dict[str, list[Any]]] = {}
-        for rt, groups in related.items():
-            _f, rcols, rvers = groups.get(key, _EMPTY)
-            if not rcols:
-                continue
-            rel_cols[rt.layer] = rcols
-            for item, v in zip(rcols[rt.item_column], rvers, strict=True):
-                rows[(rt.layer, (key, str(item)))] = v
         objs: dict[str, list[Any]] = {}
-        for ot, groups in owned.items():
-            own = ot.owned_by
-            assert own is not None
-            ofids, ocols, overs = groups.get(key, _EMPTY)
+        for t, groups in rest:
+            tfids, tcols, tvers = groups.get(key, _EMPTY)
+            if isinstance(t, RelatedTable):
+                if tcols:
+                    rel_cols[t.layer] = tcols
+                    for item, v in zip(tcols[t.item_column], tvers, strict=True):
+                        rows[(t.layer, (key, str(item)))] = v
+                continue
+            own = t.owned_by
             found = objs.setdefault(own.attr, [])
-            for i, fid in enumerate(ofids):
-                if ocols[own.layer_column][i] and ocols[own.layer_column][i] != layer:
+            for i, fid in enumerate(tfids):
+                if tcols[own.layer_column][i] and tcols[own.layer_column][i] != layer:
                     continue
-                one = {n: [vals[i]] for n, vals in ocols.items()}
-                found.append(entity_from_rows(reader, ot, fid, one, {}, {}))
-                rows[(ot.layer, (str(ocols[ot.key][i]),))] = overs[i]
+                one = {n: [vals[i]] for n, vals in tcols.items()}
+                found.append(entity_from_rows(reader, t, fid, one, {}, {}))
+                rows[(t.layer, (str(tcols[t.key][i]),))] = tvers[i]
         obj = entity_from_rows(reader, table, fids[0], cols, rel_cols, objs)
         out.append(LiveUpdate((layer, (key,)), obj, rows))
     return out
 
 
-def _read_documents(conn: Any, keys: list[tuple[str, ...]]) -> list[LiveUpdate]:
-    rows = conn.execute(
+def _start_documents(conn: Any, keys: list[tuple[str, ...]]) -> Any:
+    return conn.execute(
         "SELECT kind, doc_id, json, version FROM documents "
         "WHERE (kind, doc_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
         ([k[0] for k in keys], [k[1] for k in keys]),
-    ).fetchall()
-    found = {(str(r[0]), str(r[1])): (str(r[2]), int(r[3])) for r in rows}
+    )
+
+
+def _read_documents(keys: list[tuple[str, ...]], cursor: Any) -> list[LiveUpdate]:
+    found = {(str(r[0]), str(r[1])): (str(r[2]), int(r[3])) for r in cursor.fetchall()}
     out = []
     for key in keys:
         target = (DOCUMENTS, tuple(key))
@@ -240,17 +260,24 @@ def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> L
         by_layer: dict[str, list[tuple[str, ...]]] = {}
         for layer, key in by_target:
             by_layer.setdefault(layer, []).append(key)
-        for layer, keys in by_layer.items():
-            try:
-                if layer == DOCUMENTS:
-                    ups = _read_documents(conn, keys)
-                else:
-                    ups = _read_entities(conn, reader, layer, [k[0] for k in keys])
-            except WorkspaceError as exc:
-                batch.reload = True
-                batch.reason = str(exc)
-                continue
-            batch.updates += [replace(up, changes=tuple(by_target[up.target])) for up in ups]
+        with conn.pipeline():  # every query sent at once: one round trip for the batch
+            started = {
+                layer: _start_documents(conn, keys)
+                if layer == DOCUMENTS
+                else _start_entities(conn, layer, [k[0] for k in keys])
+                for layer, keys in by_layer.items()
+            }
+            for layer, keys in by_layer.items():
+                try:
+                    if layer == DOCUMENTS:
+                        ups = _read_documents(keys, started[layer])
+                    else:
+                        ups = _read_entities(reader, layer, [k[0] for k in keys], started[layer])
+                except WorkspaceError as exc:
+                    batch.reload = True
+                    batch.reason = str(exc)
+                    continue
+                batch.updates += [replace(up, changes=tuple(by_target[up.target])) for up in ups]
     now = time.time()
     batch.updates = [replace(up, fetched=now) for up in batch.updates]
     return batch
