@@ -147,6 +147,21 @@ def test_window_role_live_change_and_connection_banner(
         assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
         view.resolve(view.last_conflicts, keep_mine=True)
         qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
+        # once more, taking the database's version: that record is read again and applied
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(lambda: w.session.scenario.find(inc.id).affected_people == 7)
+        _touch_incident(db.operator)
+        theirs = _people(db, inc.id)
+        view.last_conflicts = []
+        w.session.update_incident(replace(w.session.scenario.find(inc.id), affected_people=9))
+        qtbot.waitUntil(lambda: bool(view.last_conflicts), timeout=TIMEOUT_MS)
+        view.resolve(view.last_conflicts, keep_mine=False)
+        qtbot.waitUntil(
+            lambda: w.session.scenario.find(inc.id).affected_people == theirs, timeout=TIMEOUT_MS
+        )
+        assert _people(db, inc.id) == theirs and not w.session.dirty
         # a plan made and approved at this desk, through the desk's own dispatch controller: its
         # document and each step go to the database when they happen, so the trigger-written
         # audit trail has the approval (who, when, before and after) and its event-log entry
