@@ -22,6 +22,16 @@ Then, from the audit trail the database's triggers wrote:
 
 Prints edits/s (and against one desk alone, measured first in the same run), conflicts, lost,
 notification latency p50/p95 (commit → delivery in the listener) and missing notifications.
+
+``--receivers R`` (default 2) viewer desks follow the run the way a desk does
+(:class:`gis.workspace.postgis_live.LiveFeed`: notification → the changed record read again →
+:func:`~gis.workspace.postgis_live.apply_updates` on the desk's in-memory workspace, read from
+the demo file like the pushed one): **applied latency** p50/p95 is commit → that record applied
+there, for every acknowledged edit (``not_applied`` counts those never applied; must be 0), and
+**diverged** counts hot records whose state on a receiving desk differs from a full read of the
+database at the end (must be 0); ``full_reread_ms_same_run`` is the previous path's cost (a
+whole copy pulled and read, then a 0.2 s debounce before it) measured at the end of the same run.
+The GUI adds its queued signal and the map redraw on top.
 Figures from a loaded 2-core machine are indicative only.
 """
 
@@ -50,6 +60,7 @@ from gis.workspace.postgis import (  # noqa: E402
     read_audit,
 )
 from gis.workspace.postgis_ddl import migrate  # noqa: E402
+from gis.workspace.postgis_live import LiveBatch, LiveFeed, apply_updates  # noqa: E402
 from gis.workspace.postgis_notify import Change, ChangeListener  # noqa: E402
 
 BENCH_DB = "reliefdesk_bench"
@@ -67,6 +78,30 @@ class DeskLog:
     acks: list[tuple[str, str, int, object]] = field(default_factory=list)  # table, key, ver, value
     conflicts: list[tuple[str, str, int, int | None]] = field(default_factory=list)
     refused: int = 0
+
+
+class Receiver:
+    """A desk following the others: its in-memory workspace patched record by record."""
+
+    def __init__(self, url: str) -> None:
+        ws = read_workspace(ROOT / "data" / "hejiang_demo.gpkg", include_roads=False)
+        self.scenario = ws.scenario
+        self.documents = {k: dict(v) for k, v in ws.documents.items()}
+        self.applied_at: dict[tuple[str, str, int], float] = {}  # change → when applied
+        self.reloads = 0
+        self.batches = 0
+        self.feed = LiveFeed(url, self._on_batch)
+
+    def _on_batch(self, batch: LiveBatch) -> None:
+        self.scenario, self.documents, _done = apply_updates(
+            self.scenario, self.documents, batch.updates
+        )
+        now = time.time()
+        self.batches += 1
+        self.reloads += batch.reload
+        for up in batch.updates:
+            for c in up.changes:
+                self.applied_at.setdefault((c.table, c.id, c.version), now)
 
 
 def _urls(admin: str | None) -> dict[str, str]:
@@ -142,7 +177,9 @@ def desk(
             log.acks.append((table, key[0], new.version, (column, value)))
 
 
-def run(urls: dict[str, str], n: int, seconds: float, listen: bool) -> dict[str, object]:
+def run(
+    urls: dict[str, str], n: int, seconds: float, listen: bool, receivers: int = 0
+) -> dict[str, object]:
     with SharedWorkspace(urls["admin"]) as admin:
         hot = {
             t: [r[0] for r in admin.conn.execute(f'SELECT id FROM "{t}" ORDER BY fid LIMIT 5')]
@@ -151,6 +188,9 @@ def run(urls: dict[str, str], n: int, seconds: float, listen: bool) -> dict[str,
         since = admin.data_version()
     changes: list[Change] = []
     listener = ChangeListener(urls["viewer"], changes.append).start() if listen else None
+    desks = [Receiver(urls["viewer"]) for _ in range(receivers)]
+    for d in desks:
+        d.feed.start()
     stop = threading.Event()
     logs = [DeskLog() for _ in range(n)]
     roles = ["operator" if i % 2 == 0 else "planner" for i in range(n)]
@@ -171,7 +211,56 @@ def run(urls: dict[str, str], n: int, seconds: float, listen: bool) -> dict[str,
     if listener is not None:
         time.sleep(1.0)  # the last notifications
         listener.stop()
-    return verify(urls, since, logs, roles, changes, elapsed)
+    res = verify(urls, since, logs, roles, changes, elapsed)
+    if desks:
+        time.sleep(2.0)  # the last records
+        for d in desks:
+            d.feed.stop()
+        res.update(_applied(urls, logs, desks, hot))
+    return res
+
+
+def _applied(
+    urls: dict[str, str], logs: list[DeskLog], desks: list[Receiver], hot: dict[str, list[str]]
+) -> dict[str, object]:
+    """Commit → applied on each receiving desk for every acknowledged edit; hot records whose
+    final state there differs from a full read of the database."""
+    with SharedWorkspace(urls["admin"]) as admin:
+        committed = {
+            (r[0], r[1], int(r[2])): r[3].timestamp()
+            for r in admin.conn.execute("SELECT tbl, row_key, version, at FROM audit_log")
+        }
+    acked = {(t, k, v) for log in logs for (t, k, v, _cv) in log.acks}
+    lat: list[float] = []
+    not_applied = 0
+    for d in desks:
+        for k in acked:
+            at = d.applied_at.get(k)
+            if at is None or k not in committed:
+                not_applied += 1
+            else:
+                lat.append(at - committed[k])
+    lat.sort()
+    t0 = time.perf_counter()  # the previous path: a whole copy pulled and read per burst
+    db = PostgisStorage(urls["viewer"]).read(include_roads=False).scenario
+    full_read = time.perf_counter() - t0
+    diverged = 0
+    for d in desks:
+        for table, keys in hot.items():
+            mine = {o.id: o for o in getattr(d.scenario, table)}
+            theirs = {o.id: o for o in getattr(db, table)}
+            diverged += sum(mine.get(k) != theirs.get(k) for k in keys)
+    return {
+        "receivers": len(desks),
+        "applied_latency_ms_p50": round(1000 * statistics.median(lat), 1) if lat else None,
+        "applied_latency_ms_p95": round(1000 * lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+        "applied_within_1s": round(sum(x <= 1.0 for x in lat) / len(lat), 4) if lat else None,
+        "full_reread_ms_same_run": round(1000 * full_read, 1),
+        "not_applied": not_applied,
+        "diverged": diverged,
+        "receiver_batches": sum(d.batches for d in desks),
+        "receiver_reloads": sum(d.reloads for d in desks),
+    }
 
 
 def verify(
@@ -232,11 +321,12 @@ def main() -> int:
     p.add_argument("--desks", type=int, default=20)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--url", help="rd_admin URL (default: .db/urls.env)")
+    p.add_argument("--receivers", type=int, default=2, help="viewer desks applying records")
     args = p.parse_args()
     urls = _urls(args.url)
     prepare(urls)
     base = run(urls, 1, min(3.0, args.seconds), listen=False)
-    res = run(urls, args.desks, args.seconds, listen=True)
+    res = run(urls, args.desks, args.seconds, listen=True, receivers=args.receivers)
     res["desks"] = args.desks
     res["one_desk_edits_per_s"] = base["edits_per_s"]
     res["ratio_vs_one_desk"] = (
@@ -251,6 +341,8 @@ def main() -> int:
         and res["broken_version_chains"] == 0
         and res["conflicts_not_newer"] == 0
         and base["lost"] == 0
+        and res.get("not_applied", 0) == 0
+        and res.get("diverged", 0) == 0
     )
     print(
         "OK: no acknowledged edit lost, every conflict reported" if ok else "FAILED",

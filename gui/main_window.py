@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
     sig_map_drawn = pyqtSignal()
     #: emitted after a workspace finished loading (path)
     sig_loaded = pyqtSignal(str)
+    #: an edit form opened on an existing entity (entity id, the dialog)
+    sig_form_opened = pyqtSignal(str, object)
 
     def __init__(
         self,
@@ -610,6 +612,7 @@ class MainWindow(QMainWindow):
         dlg.accepted.connect(lambda: self.editing.save_edit(kind, dlg.entity))
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.open()
+        self.sig_form_opened.emit(entity_id, dlg)
         return dlg
 
     def edit_selected(self) -> None:

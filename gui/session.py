@@ -281,12 +281,36 @@ class Session(QObject):
             if documents.get(kind) != old_docs.get(kind):
                 self.sig_documents_changed.emit(kind)
 
-    def replace_scenario(self, scenario: Scenario) -> None:
-        """Adopt a scenario changed elsewhere (another desk on a shared database): not an edit
-        of this desk, so not undoable; the undo history (of older states) is cleared."""
+    def replace_scenario(self, scenario: Scenario, documents: Documents | None = None) -> None:
+        """Adopt a scenario (and documents) changed elsewhere (a shared database re-read whole):
+        not an edit of this desk, so not undoable; the undo history (of older states) is
+        cleared."""
         self.undo_stack.clear()
-        self._set_state(scenario, self.documents)
+        self._set_state(scenario, self.documents if documents is None else documents)
         self.undo_stack.setClean()
+
+    def mark_shared(self) -> None:
+        """Everything of this desk is in the shared database (its edits and records sent):
+        nothing unsaved, though no file was written."""
+        self.undo_stack.setClean()
+        self._extra_dirty = False
+        self.sig_dirty_changed.emit(self.dirty)
+
+    def apply_remote(
+        self, patch: Callable[[Scenario, Documents], tuple[Scenario, Documents]]
+    ) -> None:
+        """Adopt records another desk changed (a shared database), record by record: not an
+        edit of this desk, so not on the undo stack; like :meth:`record`, every snapshot the
+        stack holds is patched too, so this desk's undo/redo keeps them, and the clean state
+        (this desk's edits all sent) is unchanged."""
+        cmds = [self.undo_stack.command(i) for i in range(self.undo_stack.count())]
+        cmds = [c for c in cmds if isinstance(c, SnapshotCommand)]
+        # every state patched first: a patch that fails (raises) leaves all of them as they were
+        patched = [(patch(*c.before), patch(*c.after)) for c in cmds]
+        current = patch(self.scenario, self.documents)
+        for cmd, (before, after) in zip(cmds, patched, strict=True):
+            cmd.before, cmd.after = before, after
+        self._set_state(*current)
 
     # ---- edits (all undoable) ------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
 """文件 → 连接共享数据库…: the desk's view of a shared PostGIS workspace (issue 16).
 
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
-ordinary open flow; a change another desk commits appears in the message log at once and, when
-this desk has no unsaved edits, a fresh copy is pulled in the background and its scenario taken
-without reopening: only the kinds that differ are replaced, so the map updates those layers
-(the window's incremental path), not a full reload. Each edit made here is sent at once as row changes over the snapshot's
+ordinary open flow; a change another desk commits appears in the message log at once and the
+changed record alone — an entity, or a document: a plan and its approvals, an event-log entry,
+a template, a map layer, a drill script — is read again and applied to the session
+(:meth:`gui.session.Session.apply_remote`: the undo stack and this desk's unsent edits stay),
+so the map, tables, plan list and event log update just that record, without a reload (a whole
+push still re-reads the copy). A record this desk is sending or has open in an edit form is held
+back until it is done (its save goes through the conflict path). Each edit made here is sent at once as row changes over the snapshot's
 versions (:mod:`gis.workspace.postgis_sync`), with its plan / event-log document rows, as one
 transaction (all rows or none): a stale one opens a dialog showing this desk's
 values and the database's and lets the user keep either; a refusal of the role is reported and
@@ -20,20 +23,23 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from PyQt6.QtCore import QObject
+from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QInputDialog, QLabel, QLineEdit, QMessageBox
 
 from gis.model import Scenario
 from gis.paths import cache_dir
 from gis.workspace.postgis import VersionConflict, is_database_url
+from gis.workspace.postgis_ddl import writable_documents
+from gis.workspace.postgis_live import LiveUpdate, apply_updates, record_of, record_rows
 from gis.workspace.postgis_notify import Change
-from gis.workspace.postgis_sync import RowChange, SendResult
+from gis.workspace.postgis_sync import SYNCED_DOCUMENTS, RowChange, SendResult
 from gui.controllers.shared_db import SharedDbController
 from gui.i18n import tr
 from gui.services.shared_db_jobs import Snapshot
 
 _LOST_STYLE = "QLabel { background: #b71c1c; color: white; padding: 2px 6px; }"
+_HEARD_SHOWN = 8  # changes named in one 消息 line
 _OK_STYLE = "QLabel { background: #1b5e20; color: white; padding: 2px 6px; }"
 
 
@@ -57,6 +63,10 @@ class SharedDbView(QObject):
         c.sig_connection.connect(self._on_connection)
         c.sig_failed.connect(self._on_failed)
         c.sig_sent.connect(self._on_sent)
+        c.sig_updates.connect(self.apply_records)
+        form_opened = getattr(window, "sig_form_opened", None)
+        if form_opened is not None:
+            form_opened.connect(self._on_form_opened)
         window.sig_loaded.connect(self._on_loaded)
         window.session.sig_workspace_loaded.connect(self._on_workspace_loaded)
         window.session.sig_scenario_changed.connect(self._on_scenario_changed)
@@ -69,8 +79,14 @@ class SharedDbView(QObject):
         self.last_conflicts: list[VersionConflict] = []
         self.last_rolled_back: list[RowChange] = []  # the whole edit of the last conflict
         self.synced_docs: dict[str, dict[str, str]] = {}  # documents as last sent / loaded
+        self.local_kinds: set[str] = set()  # document kinds changed here that are not sent
         self.run_base: tuple[int, int] | None = None  # (data version, changes heard) at a run
         self._dispatch_hooked = False
+        self._heard: list[Change] = []  # changes heard, not yet told in 消息
+        self._heard_timer = QTimer(self)
+        self._heard_timer.setSingleShot(True)
+        self._heard_timer.setInterval(300)
+        self._heard_timer.timeout.connect(self._tell_heard)
 
     # ---- connecting --------------------------------------------------------------------------
 
@@ -143,15 +159,23 @@ class SharedDbView(QObject):
                     )
                 )
             else:
-                self.apply_live(snap.scenario)
+                self.apply_live(snap.scenario, snap.documents)
             return
         self.loading = snap
         self.w.open_workspace(snap.path)
 
-    def apply_live(self, fresh: Scenario) -> None:
-        """Take the database's scenario without reopening: only the entity kinds that differ
-        are replaced, so the map updates just those layers (the window's incremental path)."""
+    def apply_live(self, fresh: Scenario, documents: Any = None) -> None:
+        """Take the database's scenario (and its documents of the kinds desks send; other kinds
+        stay as this desk has them) without reopening: only the entity kinds that differ are
+        replaced, so the map updates just those layers (the window's incremental path)."""
         old = self.w.session.scenario
+        docs = None
+        if documents is not None:
+            docs = self._docs()
+            for kind in SYNCED_DOCUMENTS:
+                docs[kind] = dict(documents.get(kind, {}))
+            if docs == self._docs():
+                docs = None
         same = {
             name: getattr(old, name)
             for name in ("stockpiles", "shelters", "teams", "incidents", "hazards", "closures",
@@ -159,14 +183,64 @@ class SharedDbView(QObject):
             if getattr(fresh, name) == getattr(old, name)
         }  # fmt: skip
         merged = replace(fresh, **same)
-        if merged == old:
+        if merged == old and docs is None:
             return
         self._remote = True
         try:
-            self.w.session.replace_scenario(merged)
+            self.w.session.replace_scenario(old if merged == old else merged, docs)
         finally:
             self._remote = False
+        if docs is not None:
+            self.synced_docs = self._docs()
         self.live_updates += 1
+
+    def apply_records(self, updates: list[LiveUpdate]) -> None:
+        """Apply records other desks changed, one by one (insert, replace, remove): the
+        session's scenario and documents and every undo snapshot get them; nothing else moves."""
+        if not self.live or self.loading is not None:
+            return
+        session = self.w.session
+        old_rows = set().union(
+            *(
+                record_rows(up.target, record_of(session.scenario, session.documents, up.target))
+                for up in updates
+            )
+        )
+        applied: list[LiveUpdate] = []
+
+        def patch(scenario: Scenario, docs: Any) -> tuple[Scenario, Any]:
+            new, new_docs, done = apply_updates(scenario, docs, updates)
+            if scenario is session.scenario and docs is session.documents:
+                applied.extend(done)
+            return new, new_docs
+
+        self._remote = True
+        try:
+            session.apply_remote(patch)
+        except ValueError as exc:  # the records do not fit this copy: read it all again
+            self.w.messages.add("warning", tr("共享数据库更新无法逐条载入，重新读取：{e}").format(e=exc))
+            self.controller.schedule_refresh()
+            return
+        finally:
+            self._remote = False
+        self.synced_docs = apply_updates(session.scenario, self.synced_docs, updates)[1]
+        self.controller.adopted(updates, old_rows)
+        if applied:
+            self.live_updates += 1
+            self._show_banner()
+
+    def _on_form_opened(self, entity_id: str, dialog: Any) -> None:
+        """An edit form is open on a record: other desks' changes of it wait until it closes
+        (after its save, queued first: so the save goes over the version the form started
+        from and a change meanwhile is a conflict, shown both ways)."""
+        kind = self.w.editing.kind_of(entity_id)
+        if kind is None or self.controller.snapshot is None:
+            return
+        target = (kind, (entity_id,))
+        self.controller.hold(target)
+        dialog.finished.connect(
+            lambda _r: QTimer.singleShot(0, lambda: self.controller.release(target))
+        )
 
     def _on_loaded(self, path: str) -> None:
         snap = self.loading
@@ -174,6 +248,7 @@ class SharedDbView(QObject):
             self.loading = None
             self.live = True
             self.synced_docs = self._docs()
+            self.local_kinds.clear()
             self.w.setWindowTitle(
                 f"{self.w.session.scenario.name} — {snap.location} — ReliefDesk 应急资源调度台"
             )
@@ -207,11 +282,14 @@ class SharedDbView(QObject):
     def _docs(self) -> dict[str, dict[str, str]]:
         return {str(k): dict(v) for k, v in self.w.session.documents.items()}
 
-    def _on_documents_changed(self, _kind: str) -> None:
+    def _on_documents_changed(self, kind: str) -> None:
         """A plan stored or moved a lifecycle step (批准, 下达, …), an event-log entry: sent as
         document rows at once, so the database's audit trail has them."""
-        if self._remote or self.controller.snapshot is None or self.loading is not None:
+        snap = self.controller.snapshot
+        if self._remote or snap is None or self.loading is not None:
             return
+        if self.live and not self._adopting and kind not in writable_documents(snap.role):
+            self.local_kinds.add(kind)  # stays in this desk's copy only
         if not self.live:
             return
         docs = self._docs()
@@ -238,9 +316,17 @@ class SharedDbView(QObject):
             if self.w.interactive:
                 self.resolve(result.conflicts, keep_mine=self._ask_conflicts(result.conflicts))
         elif not result.unsent and not self.controller.queue:
-            self.w.session.undo_stack.setClean()  # everything is in the database
+            self._mark_sent()  # everything is in the database
             if result.refused:
-                self.controller.schedule_refresh()  # show the database's state again
+                self.controller.reread(result.rolled_back)  # the database's state again
+
+    def _mark_sent(self) -> None:
+        """This desk's edits are all in the database: nothing unsaved — unless it changed
+        documents its role does not send (they live only in this desk's copy)."""
+        if self.local_kinds:
+            self.w.session.undo_stack.setClean()
+        else:
+            self.w.session.mark_shared()
 
     @staticmethod
     def conflict_text(conflicts: list[VersionConflict]) -> str:
@@ -276,11 +362,11 @@ class SharedDbView(QObject):
     ) -> None:
         """Keep this desk's edit (all its rows, saved again over the versions now seen) or the
         database's (the edit was rolled back as a whole: nothing of it is in the database)."""
-        if not keep_mine:
-            self.w.session.undo_stack.setClean()
-            self.controller.schedule_refresh()
-            return
         rows = self.last_rolled_back if rolled_back is None else rolled_back
+        if not keep_mine:
+            self._mark_sent()
+            self.controller.reread(rows)  # the records read again and applied
+            return
         versions, gone = {}, set()
         for c in conflicts:
             key = (c.mine.table, tuple(c.mine.key))
@@ -300,21 +386,36 @@ class SharedDbView(QObject):
     # ---- live state --------------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
-        if change.op == "RELOAD":
-            text = tr("共享数据库已整体更新（{who}）").format(who=change.who or "rd_admin")
-        else:
-            text = tr("共享数据库更新：{table} {id}（{who}，版本 {version}）").format(
-                table=change.table, id=change.id, who=change.who, version=change.version
-            )
-        self.w.messages.add("info", text)
-        if self.w.session.dirty:
+        """Heard at once; told in 消息 at most every 0.3 s, one line for a burst (a line per
+        change cost ~10 ms of the GUI thread each: under 20 busy desks the window fell behind)."""
+        self._heard.append(change)
+        if not self._heard_timer.isActive():
+            self._heard_timer.start()
+        if self.controller.deferred:
             self._show_banner(
-                tr("共享数据库有 {n} 处更新未载入（本机有未保存的修改）").format(
-                    n=len(self.controller.pending)
+                tr("共享数据库有 {n} 处更新暂缓载入（本机正在修改这些记录）").format(
+                    n=len(self.controller.deferred)
                 )
             )
-        else:
-            self.controller.schedule_refresh()
+
+    def _tell_heard(self) -> None:
+        heard, self._heard = self._heard, []
+        reloads = [c for c in heard if c.op == "RELOAD"]
+        rows = [c for c in heard if c.op != "RELOAD"]
+        for c in reloads:
+            text = tr("共享数据库已整体更新（{who}）").format(who=c.who or "rd_admin")
+            self.w.messages.add("info", text)
+        if len(rows) == 1:
+            (c,) = rows
+            text = tr("共享数据库更新：{table} {id}（{who}，版本 {version}）").format(
+                table=c.table, id=c.id, who=c.who, version=c.version
+            )
+            self.w.messages.add("info", text)
+        elif rows:
+            shown = "、".join(f"{c.table} {c.id} v{c.version}" for c in rows[:_HEARD_SHOWN])
+            more = " …" if len(rows) > _HEARD_SHOWN else ""
+            text = tr("共享数据库更新 {n} 处：{what}").format(n=len(rows), what=shown + more)
+            self.w.messages.add("info", text)
 
     def _on_connection(self, ok: bool, message: str) -> None:
         if not ok:

@@ -203,8 +203,19 @@ class EntityTableModel(QAbstractTableModel):
         if same:
             self._source = rows
             return False
+        shown = self._sorted(rows)
+        old = self._shown
+        if len(shown) == len(old) and all(
+            getattr(a, "id", None) == getattr(b, "id", None) for a, b in zip(shown, old)
+        ):  # the same records in the same places (one edited, e.g. by another desk): no reset
+            self._source, self._shown = rows, shown
+            changed = [i for i, (a, b) in enumerate(zip(shown, old)) if a is not b]
+            if changed:
+                last = self.columnCount() - 1
+                self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
+            return False
         self.beginResetModel()
-        self._rows = self._sorted(rows)
+        self._rows = rows
         self.endResetModel()
         return True
 

@@ -148,8 +148,14 @@ def test_document_rows_plans_and_event_log_are_diffed_sent_and_audited(db: Share
         ("update", ("plans", "T-DOC-1")),
         ("insert", ("event_log", "e-1")),
     }
-    # map layers are not a role's documents: never sent row by row
-    assert diff_documents(docs, {**docs, "map_layers": {}}) == []
+    # map layers are the planner's documents: an operator's desk never sends them
+    from gis.workspace.postgis_ddl import writable_documents
+
+    no_layers = {**docs, "map_layers": {}}
+    assert diff_documents(docs, no_layers, writable_documents("rd_operator")) == []
+    assert {(c.op, c.key[0]) for c in diff_documents(docs, no_layers)} == {
+        ("delete", "map_layers")
+    }
     with SharedWorkspace(db.planner) as p:  # plans are the operator's: refused, nothing saved
         res = send_rows(p, diff_documents(docs, stored), read_versions(p))
         assert res.refused and not res.saved
@@ -169,16 +175,23 @@ def test_document_rows_plans_and_event_log_are_diffed_sent_and_audited(db: Share
 
 def test_a_desk_sends_only_the_document_kinds_its_role_may_write() -> None:
     """A planner's or viewer's plans and log stay in its copy (no refusal message each time);
-    the operator sends plans and the log, the planner the 预案 templates."""
+    the operator sends plans and the log, the planner the 预案 templates, map layers and drill
+    scripts."""
     from gis.workspace.postgis_ddl import writable_documents
 
     old: dict[str, dict[str, str]] = {}
-    new = {"plans": {"HJ-1": "{}"}, "event_log": {"1": "{}"}, "plan_templates": {"t": "{}"}}
+    new = {
+        "plans": {"HJ-1": "{}"},
+        "event_log": {"1": "{}"},
+        "plan_templates": {"t": "{}"},
+        "map_layers": {"rivers": "{}"},
+        "drill_scripts": {"d": "{}"},
+    }
 
     def kinds(role: str) -> set[str]:
         return {c.key[0] for c in diff_documents(old, new, writable_documents(role))}
 
     assert kinds("rd_operator") == {"plans", "event_log"}
-    assert kinds("rd_planner") == {"plan_templates"}
+    assert kinds("rd_planner") == {"plan_templates", "map_layers", "drill_scripts"}
     assert kinds("rd_viewer") == set()
-    assert kinds("rd_admin") == {"plans", "event_log", "plan_templates"}
+    assert kinds("rd_admin") == set(new)

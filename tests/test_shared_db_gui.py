@@ -108,27 +108,22 @@ def test_window_role_live_change_and_connection_banner(
             w.add_actions["incidents"].isEnabled() and not w.add_actions["stockpiles"].isEnabled()
         )
         assert w.draw_actions["point"].isEnabled()  # closures: the operator's
-        # another desk changes an incident: the message log says so and a fresh copy opens
-        before = view.controller.snapshot.data_version
+        # another desk changes an incident: the message log says so and that record alone is
+        # read again and applied (no fresh copy pulled, no reopen)
+        snapshot = view.controller.snapshot
         opened: list[str] = []
         w.sig_loaded.connect(opened.append)
+        others = w.session.scenario.stockpiles
         key, version = _touch_incident(db.operator)
         qtbot.waitUntil(
             lambda: any(key in m and f"版本 {version}" in m for m in _messages(w)),
             timeout=TIMEOUT_MS,
         )
-        qtbot.waitUntil(
-            lambda: (
-                view.controller.snapshot is not None
-                and view.controller.snapshot.data_version > before
-                and view.loading is None
-            ),
-            timeout=TIMEOUT_MS,
-        )
-        # applied live: the session holds the other desk's value, no reopen happened
         qtbot.waitUntil(lambda: view.live_updates >= 1, timeout=TIMEOUT_MS)
         assert w.session.scenario.find(key).affected_people == _people(db, key)
-        assert opened == [] and not w.session.dirty
+        assert opened == [] and not w.session.dirty and view.controller.snapshot is snapshot
+        assert w.session.scenario.stockpiles is others
+        assert view.controller.versions[("incidents", (key,))] == version
         # this desk edits an incident: the row goes to the database over the snapshot's version
         inc = w.session.scenario.incidents[0]
         w.session.update_incident(replace(inc, affected_people=inc.affected_people + 100))
@@ -153,6 +148,21 @@ def test_window_role_live_change_and_connection_banner(
         assert _people(db, inc.id) == theirs  # nothing overwritten behind anyone's back
         view.resolve(view.last_conflicts, keep_mine=True)
         qtbot.waitUntil(lambda: _people(db, inc.id) == 7, timeout=TIMEOUT_MS)
+        # once more, taking the database's version: that record is read again and applied
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(lambda: w.session.scenario.find(inc.id).affected_people == 7)
+        _touch_incident(db.operator)
+        theirs = _people(db, inc.id)
+        view.last_conflicts = []
+        w.session.update_incident(replace(w.session.scenario.find(inc.id), affected_people=9))
+        qtbot.waitUntil(lambda: bool(view.last_conflicts), timeout=TIMEOUT_MS)
+        view.resolve(view.last_conflicts, keep_mine=False)
+        qtbot.waitUntil(
+            lambda: w.session.scenario.find(inc.id).affected_people == theirs, timeout=TIMEOUT_MS
+        )
+        assert _people(db, inc.id) == theirs and not w.session.dirty
         # a plan made and approved at this desk, through the desk's own dispatch controller: its
         # document and each step go to the database when they happen, so the trigger-written
         # audit trail has the approval (who, when, before and after) and its event-log entry
@@ -182,13 +192,71 @@ def test_window_role_live_change_and_connection_banner(
             ),
             timeout=TIMEOUT_MS,
         )
+        # documents live: another desk issues this plan and logs it; this desk's plan list,
+        # shown plan and event log follow, and its undo history stays as it was
+        undo = w.session.undo_stack.count()
+        with SharedWorkspace(db.operator) as other:
+            rec = other.get("documents", ("plans", number))
+            doc = json.loads(rec.values["json"])
+            doc["status"] = PlanStatus.ISSUED.value
+            issued = json.dumps(doc, ensure_ascii=False)
+            entry = {"time": "2099-01-01T00:00:00", "from": "已批准", "to": "已下达"}
+            with other.conn.transaction():
+                other.update("documents", ("plans", number), {"json": issued}, rec.version)
+                other.insert(
+                    "documents",
+                    {
+                        "kind": "event_log",
+                        "doc_id": "zz-remote-1",
+                        "json": json.dumps({**entry, "text": "另一席位下达"}, ensure_ascii=False),
+                    },
+                )
+        qtbot.waitUntil(
+            lambda: w.session.documents["plans"].get(number) == issued, timeout=TIMEOUT_MS
+        )
+        qtbot.waitUntil(
+            lambda: "zz-remote-1" in w.session.documents.get("event_log", {}), timeout=TIMEOUT_MS
+        )
+        assert w.session.event_log()[-1]["text"] == "另一席位下达"
+        assert w.event_log.topLevelItemCount() == len(w.session.event_log())
+        assert w.event_log.topLevelItem(0).text(3) == "另一席位下达"  # newest first
+        qtbot.waitUntil(lambda: ctl.plan.status == PlanStatus.ISSUED, timeout=TIMEOUT_MS)
+        assert w.session.undo_stack.count() == undo and opened == []
+        assert view.synced_docs["plans"][number] == issued  # not sent back as this desk's edit
+        # a record open in an edit form is held back (its save would go over the version the
+        # form started from: the conflict path); closing the form applies the other desk's
+        key0 = w.session.scenario.incidents[0].id
+        mine_before = w.session.scenario.find(key0)
+        dlg = w.edit_entity(key0)
+        _k, held_version = _touch_incident(db.operator)
+        qtbot.waitUntil(
+            lambda: ("incidents", (key0,)) in view.controller.deferred, timeout=TIMEOUT_MS
+        )
+        assert w.session.scenario.find(key0) is mine_before
+        dlg.reject()
+        qtbot.waitUntil(
+            lambda: view.controller.versions.get(("incidents", (key0,))) == held_version,
+            timeout=TIMEOUT_MS,
+        )
+        assert w.session.scenario.find(key0).affected_people == _people(db, key0)
         # a plan solved while another desk changed data says so (the run's start and end)
         view.on_dispatch_busy(True)
         heard = len(view.controller.change_log)
         key, version = _touch_incident(db.operator)
         qtbot.waitUntil(lambda: len(view.controller.change_log) > heard, timeout=TIMEOUT_MS)
         view.on_run_finished(None)
-        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w))
+        assert any("计算期间其他席位修改了 1 处" in m and key in m for m in _messages(w)), [m for m in _messages(w) if "计算" in m]
+        # a whole push (RELOAD) is read whole: the scenario and the document kinds desks send
+        pushed = read_workspace(DEMO_WORKSPACE, include_roads=False)
+        docs = {k: dict(v) for k, v in pushed.documents.items()}
+        entry = {"time": "2099-01-02T00:00:00", "text": "整体推送"}
+        docs.setdefault("event_log", {})["zz-push"] = json.dumps(entry, ensure_ascii=False)
+        PostgisStorage(db.admin).write(pushed.scenario, documents=docs)
+        qtbot.waitUntil(
+            lambda: "zz-push" in w.session.documents.get("event_log", {}), timeout=TIMEOUT_MS
+        )
+        assert "zz-remote-1" not in w.session.documents["event_log"]  # the push replaced it
+        assert w.session.scenario.find(key0).affected_people == _people(db, key0)
         # the server goes away: red banner, nothing editable; back: the role's actions return
         view.controller.sig_connection.emit(False, "server closed the connection")
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()

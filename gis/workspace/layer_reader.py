@@ -87,6 +87,19 @@ class LayerReader:
         self.layers = {str(name): gtype for name, gtype in listed}
         self._con: sqlite3.Connection | None = None
 
+    @classmethod
+    def detached(cls, where: str) -> LayerReader:
+        """A reader of rows that come from elsewhere (a shared database's records): the same
+        cell conversion, checks and located errors, with ``where`` as the place they name."""
+        self = cls.__new__(cls)
+        self.path = Path(".")
+        self.spath = where
+        self.warnings = []
+        self.gdal_warnings = []
+        self.layers = {}
+        self._con = None
+        return self
+
     def error(
         self,
         message: str,
@@ -232,6 +245,17 @@ class LayerReader:
             fids, raw, geoms, crs = self.features(layer)
         else:
             fids, raw = self.attributes(layer)
+        cols = self.convert(table, fids, raw)
+        if table.geometry is not None and geoms is not None:
+            cols["geometry"] = self.geometries(layer, table.geometry.allowed, geoms, crs, fids)
+        return fids, cols
+
+    def convert(
+        self, table: Table, fids: list[int], raw: dict[str, list[Any]]
+    ) -> dict[str, list[Any]]:
+        """The spec'd columns of rows read as stored (``raw``), each cell converted and checked
+        by :meth:`cell`; a missing optional column takes its default."""
+        layer = table.layer
         cols: dict[str, list[Any]] = {}
         for col in table.columns:
             if col.name not in raw:
@@ -250,9 +274,7 @@ class LayerReader:
             cols[col.name] = [
                 self.cell(layer, fid, col, v, limit) for fid, v in zip(fids, raw[col.name])
             ]
-        if table.geometry is not None and geoms is not None:
-            cols["geometry"] = self.geometries(layer, table.geometry.allowed, geoms, crs, fids)
-        return fids, cols
+        return cols
 
     def cell(
         self, layer: str, fid: int, col: Column, value: Any, limit: Limit | None = None

@@ -142,19 +142,51 @@ def _copy_frame(cur: Any, layer: str, names: list[str], frame: pd.DataFrame, spa
             copy.write_row(row)
 
 
-def _select(
-    conn: Any, layer: str, names: list[str], spatial: bool
+def select_rows(
+    conn: Any,
+    layer: str,
+    names: list[str],
+    spatial: bool,
+    *,
+    where: tuple[str, str | list[str]] | None = None,
 ) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Columns ``names`` of a table's rows in ``fid`` order (only those whose column
+    ``where[0]`` is ``where[1]`` — or one of the list ``where[1]`` — as text, when given) and
+    their geometries."""
+    return rows_of(start_select(conn, layer, names, spatial, where=where), names, spatial)
+
+
+def start_select(
+    conn: Any,
+    layer: str,
+    names: list[str],
+    spatial: bool,
+    *,
+    where: tuple[str, str | list[str]] | None = None,
+) -> Any:
+    """:func:`select_rows`' query, sent; its cursor (in a psycopg pipeline, several are sent
+    before the first answer is awaited: one round trip). :func:`rows_of` reads it."""
     from psycopg import sql
 
     cols = [sql.Identifier(n) for n in names]
     if spatial:
         cols.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(GEOM)))
-    rows = conn.execute(
-        sql.SQL("SELECT {} FROM {} ORDER BY fid").format(
-            sql.SQL(", ").join(cols), sql.Identifier(layer)
-        )
-    ).fetchall()
+    cond, params = sql.SQL(""), []
+    if where is not None:
+        op = sql.SQL("= ANY(%s)" if isinstance(where[1], list) else "= %s")
+        cond = sql.SQL(" WHERE {}::text {}").format(sql.Identifier(where[0]), op)
+        params = [where[1]]
+    return conn.execute(
+        sql.SQL("SELECT {} FROM {}{} ORDER BY fid").format(
+            sql.SQL(", ").join(cols), sql.Identifier(layer), cond
+        ),
+        params,
+    )
+
+
+def rows_of(cursor: Any, names: list[str], spatial: bool) -> tuple[dict[str, list[Any]], list[Any]]:
+    """The columns and geometries a :func:`start_select` cursor returns."""
+    rows = cursor.fetchall()
     columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     geoms = (
         [shapely.from_wkb(bytes(r[-1])) if r[-1] is not None else None for r in rows]
@@ -166,7 +198,7 @@ def _select(
 
 def _road_frame(conn: Any, spec: RoadLayer) -> gpd.GeoDataFrame:
     names = list(spec.columns)
-    columns, geoms = _select(conn, spec.layer, names, True)
+    columns, geoms = select_rows(conn, spec.layer, names, True)
     data = {
         n: pd.Series(columns[n], dtype=object if t == "str" else t) for n, t in spec.columns.items()
     }
@@ -257,7 +289,7 @@ class PostgisStorage:
             frames: dict[str, pd.DataFrame] = {}
             for table in TABLES:
                 names = [c.name for c in table.columns]
-                columns, geoms = _select(conn, table.layer, names, table.geometry is not None)
+                columns, geoms = select_rows(conn, table.layer, names, table.geometry is not None)
                 if table.geometry is not None:
                     columns["geometry"] = geoms
                 frames[table.layer] = table_frame(table, columns, self.location)

@@ -65,9 +65,13 @@ PLANNER_TABLES = (
     "hazards",
     DOCUMENTS,
 )
-#: Document kinds each role may write (row-level security on ``documents.kind``).
+#: Document kinds each role may write (row-level security on ``documents.kind``): operators
+#: the plans (with their approvals) and the event log; planners the 预案 templates, the map
+#: layers (rivers, township areas) and the drill scripts prepared ahead of an exercise.
 OPERATOR_DOCUMENTS = ("plans", "event_log")
-PLANNER_DOCUMENTS = ("plan_templates",)
+PLANNER_DOCUMENTS = ("plan_templates", "map_layers", "drill_scripts")
+#: The kinds migration 1 granted (kept as they were: a migration never changes once shipped).
+_V1_DOCUMENTS = {"rd_operator": ("plans", "event_log"), "rd_planner": ("plan_templates",)}
 
 
 def writable_documents(role: str) -> tuple[str, ...]:
@@ -209,17 +213,33 @@ def _grants() -> list[str]:
             out.append(f"GRANT USAGE ON SEQUENCE {_ident(t + '_fid_seq')} TO {role}")
     out.append("ALTER TABLE documents ENABLE ROW LEVEL SECURITY")
     out.append("CREATE POLICY read_all ON documents FOR SELECT USING (true)")
-    for role, kinds in (("rd_operator", OPERATOR_DOCUMENTS), ("rd_planner", PLANNER_DOCUMENTS)):
+    out += _document_policies(_V1_DOCUMENTS)
+    return out
+
+
+def _document_policies(kinds_of: dict[str, tuple[str, ...]], *, replace: bool = False) -> list[str]:
+    """Row-level security on ``documents.kind``: each role writes only its kinds."""
+    out = []
+    for role, kinds in kinds_of.items():
         allowed = ", ".join("'" + k + "'" for k in kinds)
         for cmd, clause in (
             ("INSERT", f"WITH CHECK (kind IN ({allowed}))"),
             ("UPDATE", f"USING (kind IN ({allowed})) WITH CHECK (kind IN ({allowed}))"),
             ("DELETE", f"USING (kind IN ({allowed}))"),
         ):
-            out.append(
-                f"CREATE POLICY {role}_{cmd.lower()} ON documents FOR {cmd} TO {role} {clause}"
-            )
+            name = f"{role}_{cmd.lower()}"
+            if replace:
+                out.append(f"DROP POLICY IF EXISTS {name} ON documents")
+            out.append(f"CREATE POLICY {name} ON documents FOR {cmd} TO {role} {clause}")
     return out
+
+
+def _map_layers_and_drills() -> list[str]:
+    """Migration 2: planners also write the map layers and the drill scripts (sent row by row
+    when edited, like the templates), so neither stays only in one desk's copy."""
+    return _document_policies(
+        {"rd_operator": OPERATOR_DOCUMENTS, "rd_planner": PLANNER_DOCUMENTS}, replace=True
+    )
 
 
 def _initial() -> list[str]:
@@ -247,7 +267,10 @@ class Migration:
     statements: Callable[[], Sequence[str]]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "workspace tables, audit, roles", _initial),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "workspace tables, audit, roles", _initial),
+    Migration(2, "planners write map layers and drill scripts", _map_layers_and_drills),
+)
 #: The schema version a fully migrated database has.
 LATEST = MIGRATIONS[-1].number
 

@@ -276,6 +276,35 @@ def _read_owned(
         )
 
 
+def entity_from_rows(
+    reader: LayerReader,
+    table: EntityTable,
+    fid: int,
+    cols: Rows,
+    related: Mapping[str, Rows],
+    owned: Mapping[str, list[Any]],
+) -> Any:
+    """One entity from its own row (``cols``: one converted value per column, and
+    ``"geometry"``), the converted rows of its related tables (layer → columns, in row order)
+    and the objects it owns (attribute → objects, e.g. its vehicles): built like every row of
+    a file, for one record (a shared database's change, :mod:`gis.workspace.postgis_live`)."""
+    target: dict[str, Any] = {}
+    for rt in RELATED:
+        rows = related.get(rt.layer) if rt.owner == table.layer else None
+        if not rows:
+            continue
+        items = rows[rt.item_column]
+        if rt.sequence_attr is not None:
+            target[rt.sequence_attr] = list(items)
+            continue
+        for c in rt.value_columns:
+            for item, value in zip(items, rows[c.name]):
+                if not (c.nullable and _is_null(value)):  # NULL: absent from that mapping
+                    target.setdefault(c.attr or "", {})[item] = value
+    target.update({attr: list(objs) for attr, objs in owned.items() if objs})
+    return _build(reader, table, [fid], cols, {cols[table.key][0]: target})[0]
+
+
 def _read_scenario(reader: LayerReader, meta: dict[str, str]) -> Scenario:
     built: dict[str, list[Any]] = {}
     keys: dict[str, dict[str, int]] = {}

@@ -1,13 +1,20 @@
-"""The shared-database controller: snapshot pulls on the job runner, the change listener's
-callbacks as Qt signals (queued to the GUI thread), debounced refreshes.
+"""The shared-database controller: snapshot pulls on the job runner, the live feed's callbacks
+as Qt signals (queued to the GUI thread), record-by-record updates, the desk's edits sent.
 
 ``sig_snapshot`` carries a :class:`gui.services.shared_db_jobs.Snapshot` ready to open;
 ``sig_change`` each :class:`gis.workspace.postgis_notify.Change`; ``sig_connection`` the
-listener's connected/lost state with the server's message; ``sig_failed`` a failed pull.
+listener's connected/lost state with the server's message; ``sig_failed`` a failed pull;
+``sig_updates`` the records other desks changed (:class:`gis.workspace.postgis_live.LiveUpdate`),
+ready to apply. A record this desk is itself sending (queued, in flight, unsent) or has open in
+an edit form is held back (:attr:`SharedDbController.deferred`): this desk's save of it goes
+over the version it started from, so a change meanwhile is a conflict shown to the user, never
+overwritten; once the desk is done with it, the record is read again. A record older than a
+version this desk already has (its own save came back first) is dropped.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +22,8 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gis.model import Scenario
 from gis.workspace.postgis_ddl import writable_documents
-from gis.workspace.postgis_notify import Change, ChangeListener
+from gis.workspace.postgis_live import LiveBatch, LiveFeed, LiveUpdate, Target, row_targets
+from gis.workspace.postgis_notify import Change
 from gis.workspace.postgis_sync import Documents, RowChange, SendResult, diff_documents, diff_rows
 from gui.services.shared_db_jobs import (
     SendRequest,
@@ -33,6 +41,8 @@ class SharedDbController(QObject):
     sig_connection = pyqtSignal(bool, str)
     sig_failed = pyqtSignal(str)
     sig_sent = pyqtSignal(object)  # SendResult of one desk edit
+    sig_batch = pyqtSignal(object)  # LiveBatch, from the feed's thread
+    sig_updates = pyqtSignal(object)  # list[LiveUpdate] to apply now
 
     def __init__(self, runner: JobRunner, cache_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -40,7 +50,12 @@ class SharedDbController(QObject):
         self.cache_dir = Path(cache_dir)
         self.url: str | None = None
         self.snapshot: Snapshot | None = None
-        self.listener: ChangeListener | None = None
+        self.feed: LiveFeed | None = None
+        self.in_flight: list[RowChange] = []
+        self.held: dict[Target, int] = {}  # records open in an edit form (count of forms)
+        self.deferred: set[Target] = set()  # other desks' changes held back (see module doc)
+        self.conflicted: list[RowChange] = []  # an edit rolled back, the user still choosing
+        self.saved: set[tuple[str, tuple[str, ...], int]] = set()  # rows this desk saved
         self.connected = False
         self.ever_connected = False
         self.pending: list[Change] = []
@@ -55,6 +70,16 @@ class SharedDbController(QObject):
         self._refresh.timeout.connect(self._refresh_if_foreign)
         self.sig_change.connect(self._on_change)
         self.sig_connection.connect(self._on_connection)
+        self.sig_batch.connect(self._on_batch)
+        self._incoming: dict[Target, LiveUpdate] = {}  # records fetched, not yet applied
+        self._apply_timer = QTimer(self)
+        self._apply_timer.setSingleShot(True)
+        self._apply_timer.setInterval(0)  # after the batches already queued
+        self._apply_timer.timeout.connect(self._apply_incoming)
+
+    @property
+    def listener(self) -> Any:
+        return None if self.feed is None else self.feed.listener
 
     def open(self, url: str) -> None:
         """Connect to ``url``: pull the first snapshot, then listen for changes."""
@@ -81,14 +106,92 @@ class SharedDbController(QObject):
         self.snapshot = snap
         self.versions = dict(snap.versions)
         self.pending.clear()
-        if self.listener is None:
-            self.listener = ChangeListener(snap.url, self.sig_change.emit, self.sig_connection.emit)
-            self.listener.start(wait_s=5)
+        self.deferred.clear()
+        if self.feed is None:
+            self.feed = LiveFeed(
+                snap.url,
+                self.sig_batch.emit,
+                on_change=self.sig_change.emit,
+                on_connection=self.sig_connection.emit,
+            )
+            self.feed.start(wait_s=5)
         self.sig_snapshot.emit(snap)
 
     def _on_change(self, change: Change) -> None:
-        self.pending.append(change)
         self.change_log.append(change)
+
+    # ---- other desks' records ------------------------------------------------------------------
+
+    def _busy(self) -> tuple[set[Any], set[Target]]:
+        """Rows and records this desk is sending or has open in a form."""
+        rows: set[Any] = set()
+        targets: set[Target] = set(self.held)
+        edits = [*self.in_flight, *self.unsent, *self.conflicted]
+        for ch in [*edits, *(c for edit in self.queue for c in edit)]:
+            rows.add((ch.table, ch.key))
+            targets |= row_targets(ch.table, ch.key, ch.values)
+        return rows, targets
+
+    def _on_batch(self, batch: LiveBatch) -> None:
+        """Batches queued while the GUI thread was busy are merged (newest record wins) and
+        applied once, when the queue is empty: the desk never works through a backlog."""
+        if self.snapshot is None:
+            return
+        if batch.reload and self.connected:  # a push, metadata or outline: read it all again
+            self.schedule_refresh()  # (not connected: the reconnection catches up anyway)
+        for up in batch.updates:
+            had = self._incoming.pop(up.target, None)
+            if had is not None:
+                up = replace(up, changes=had.changes + up.changes)
+            self._incoming[up.target] = up
+        if self._incoming and not self._apply_timer.isActive():
+            self._apply_timer.start()
+
+    def _apply_incoming(self) -> None:
+        incoming = list(self._incoming.values())
+        self._incoming.clear()
+        if self.snapshot is None:
+            return
+        rows, targets = self._busy()
+        ready: list[LiveUpdate] = []
+        for up in incoming:
+            if up.target in targets or rows & set(up.rows):
+                self.deferred.add(up.target)
+            elif not any(self.versions.get(r, 0) > v for r, v in up.rows.items()):
+                ready.append(up)
+        self.pending = [c for up in incoming if up.target in self.deferred for c in up.changes]
+        if ready:
+            self.sig_updates.emit(ready)
+
+    def adopted(self, updates: list[LiveUpdate], old_rows: set[Any]) -> None:
+        """The view applied ``updates``: their rows' versions are this desk's now (the rows of
+        the records' previous state, ``old_rows``, are forgotten first)."""
+        for r in old_rows:
+            self.versions.pop(r, None)
+        for up in updates:
+            self.versions.update(up.rows)
+
+    def hold(self, target: Target) -> None:
+        """An edit form opened on ``target``: hold other desks' changes of it back."""
+        self.held[target] = self.held.get(target, 0) + 1
+
+    def release(self, target: Target) -> None:
+        n = self.held.get(target, 0) - 1
+        if n > 0:
+            self.held[target] = n
+        else:
+            self.held.pop(target, None)
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read again the records held back that this desk is done with."""
+        if not self.deferred or self.feed is None:
+            return
+        _rows, targets = self._busy()
+        free = {t for t in self.deferred if t not in targets}
+        if free:
+            self.deferred -= free
+            self.feed.request(free)
 
     def foreign_since(self, n: int) -> list[Change]:
         """Changes of other desks among those heard after the first ``n``."""
@@ -105,15 +208,13 @@ class SharedDbController(QObject):
         self._refresh.start()
 
     def _own(self, c: Change) -> bool:
-        """A change this desk saved itself (its version is the one our save returned)."""
-        return self.versions.get((c.table, tuple(c.id.split("/")))) == c.version
+        """A change this desk saved itself (its version is one our saves returned; the
+        versions map also holds other desks' records once applied, so it cannot tell)."""
+        return (c.table, tuple(c.id.split("/")), c.version) in self.saved
 
     def _refresh_if_foreign(self) -> None:
         if self.sending:  # our own save is still coming back: look again afterwards
             self._refresh.start()
-            return
-        if all(self._own(c) for c in self.pending) and self.pending:
-            self.pending.clear()
             return
         self.refresh()
 
@@ -144,6 +245,7 @@ class SharedDbController(QObject):
         ``versions`` = the versions they have now seen)."""
         if versions:
             self.versions.update(versions)
+        self.conflicted = []
         self.unsent = [c for c in self.unsent if c not in changes]
         self.queue.append(list(changes))
         self._next()
@@ -153,6 +255,7 @@ class SharedDbController(QObject):
             return
         changes = self.queue.pop(0)
         self.sending = True
+        self.in_flight = list(changes)
         self.runner.start(
             "保存到共享数据库",
             send_job,
@@ -165,23 +268,42 @@ class SharedDbController(QObject):
 
     def _sent(self, result: SendResult) -> None:
         self.sending = False
+        self.in_flight = []
         for rec in result.saved:
             self.versions[(rec.table, tuple(rec.key))] = rec.version
+            self.saved.add((rec.table, tuple(rec.key), rec.version))
         self.unsent.extend(result.unsent)
+        self.conflicted = list(result.rolled_back) if result.conflicts else []
         self.sig_sent.emit(result)
         self._next()
+        self._catch_up()
+
+    def reread(self, changes: list[RowChange]) -> None:
+        """Take the database's state of the records ``changes`` touch (修改冲突 → 采用数据库中的
+        版本, a refusal): they are read again and applied like another desk's change."""
+        self.conflicted = []
+        targets = set().union(*(row_targets(c.table, c.key, c.values) for c in changes))
+        self.deferred |= targets
+        self._catch_up()
 
     def _send_failed(self, changes: list[RowChange], message: str) -> None:
         self.sending = False
+        self.in_flight = []
         self.unsent.extend(changes)
         self.sig_sent.emit(SendResult(unsent=list(changes)))
         self.sig_failed.emit(message)
         self._next()
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.stop()
-        self.listener = None
+        if self.feed is not None:
+            self.feed.stop()
+        self.feed = None
+        self.in_flight = []
+        self.held.clear()
+        self.deferred.clear()
+        self._incoming.clear()
+        self.conflicted = []
+        self.saved.clear()
         self.url = None
         self.snapshot = None
         self.connected = False

@@ -8,6 +8,7 @@ tables it may change and the database's data version at the time of the copy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class Snapshot:
     data_version: int
     versions: Versions  # (table, key) -> version of every row in the copy
     scenario: Scenario  # the copy's scenario, read like any file (applied live on a refresh)
+    documents: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the copy's
 
 
 def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None) -> Snapshot:  # noqa: ARG001
@@ -49,9 +51,17 @@ def snapshot_job(req: SnapshotRequest, *, stop: Any = None, progress: Any = None
         versions = read_versions(ws)
         version = ws.data_version()
     storage.pull(req.out)
-    scenario = read_workspace(req.out, include_roads=False).scenario
+    ws = read_workspace(req.out, include_roads=False)
     return Snapshot(
-        req.url, storage.location, role, writable_tables(role), req.out, version, versions, scenario
+        req.url,
+        storage.location,
+        role,
+        writable_tables(role),
+        req.out,
+        version,
+        versions,
+        ws.scenario,
+        ws.documents,
     )
 
 

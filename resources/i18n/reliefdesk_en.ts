@@ -3076,6 +3076,18 @@
         <translation>{n} shared database updates not loaded (this desk has unsaved changes)</translation>
     </message>
     <message>
+        <source>共享数据库有 {n} 处更新暂缓载入（本机正在修改这些记录）</source>
+        <translation>{n} shared database updates held back (this desk is editing those records)</translation>
+    </message>
+    <message>
+        <source>共享数据库更新 {n} 处：{what}</source>
+        <translation>Shared database: {n} updates: {what}</translation>
+    </message>
+    <message>
+        <source>共享数据库更新无法逐条载入，重新读取：{e}</source>
+        <translation>Shared database updates could not be applied record by record; reading it again: {e}</translation>
+    </message>
+    <message>
         <source>与共享数据库的连接已断开：保留最后画面（只读），恢复后自动继续</source>
         <translation>Connection to the shared database lost: the last picture stays (read only); it resumes by itself</translation>
     </message>
