@@ -67,6 +67,8 @@ def to_qdatetime(value: datetime) -> QDateTime:
 def combo(
     values: Sequence[str], current: str | None = None, *, editable: bool = False
 ) -> QComboBox:
+    """A combo of data ``values`` shown in the UI language, ``current`` chosen (an editable
+    combo shows a value it does not list as typed text; read it with :func:`combo_value`)."""
     c = QComboBox()
     c.setEditable(editable)
     for v in values:
@@ -89,6 +91,7 @@ def combo_value(c: QComboBox) -> str:
 
 
 def level_combo(current: int = 4) -> QComboBox:
+    """The response levels I–IV (data: 1–4), ``current`` chosen."""
     c = QComboBox()
     for lvl in (1, 2, 3, 4):
         c.addItem(
@@ -101,6 +104,7 @@ def level_combo(current: int = 4) -> QComboBox:
 def spin(
     value: float, lo: float, hi: float, decimals: int = 0, step: float = 1.0
 ) -> QDoubleSpinBox:
+    """A number field from ``lo`` to ``hi`` with ``decimals`` and arrow ``step``."""
     s = QDoubleSpinBox()
     s.setDecimals(decimals)
     s.setRange(lo, hi)
@@ -110,6 +114,7 @@ def spin(
 
 
 def int_spin(value: int, lo: int = 0, hi: int = 10_000_000) -> QSpinBox:
+    """A whole-number field (thousands separated), for people and counts."""
     s = QSpinBox()
     s.setRange(lo, hi)
     s.setValue(int(value))
