@@ -256,3 +256,85 @@ def test_routing_vehicle_ready_time(engine: str) -> None:
     visit = r.routes[0].trips[0].stops[0]
     assert visit.site == 1 and visit.arrival_s >= 1800 + 300 + 600
     assert r.unserved_ids == ("B",) and r.unserved[0].reason == Reason.TOO_LATE
+
+
+def test_manual_replan_at_an_inject_is_fleet_tracked(demo_scenario: Any, demo_network: Any) -> None:
+    """A manual drill (the desk's 演练 dock by hand): the operator's baseline and re-plan go
+    through the dispatch service as the dispatch dock sends them, made the drill's by
+    DrillSession.replan_request — the re-plan at the inject keeps the trips done before it and
+    serves the new incident with vehicles back at their depots, as --auto does."""
+    from dispatch.drills.session import MANUAL_WHO, DrillSession
+    from dispatch.options import DispatchOptions
+    from dispatch.records import PlanStatus
+    from dispatch.service import DispatchRequest, run_dispatch
+
+    script = parse_script(
+        {"name": "人工", "start": START.isoformat(), "injects": [LATE]}, demo_scenario
+    )
+    s = DrillSession(demo_scenario, script, auto=False, seed=0)
+    s.start()
+    assert s.awaiting is None and s.open_step == 0  # by hand the baseline is optional
+
+    def operator_run() -> Any:
+        """The dispatch dock's run (its options, no plan time) while the drill runs."""
+        dock = DispatchRequest(
+            scenario=demo_scenario,
+            options=DispatchOptions(seconds=SECONDS, existing_numbers=("X-1",)),
+            network=demo_network,
+        )
+        req = s.replan_request(dock)
+        assert req.track_fleet and req.scenario is s.view()
+        assert req.options.created_at == s.simulated_at and "X-1" in req.options.existing_numbers
+        plan = run_dispatch(req).plan
+        return req, plan.approve("演练指挥", datetime.now().astimezone(), allow_partial=True)
+
+    req0, baseline = operator_run()
+    assert req0.previous_plan is None
+    assert s.accepts(baseline)
+    s.record_plan(baseline, manual=True)
+    assert [st.number for st in s.steps] == [0] and s.steps[0].inject is None
+    inj = s.step()
+    assert inj is not None and s.awaiting == 1 and s.clock_min == LATE["at_min"]
+    req, plan = operator_run()
+    # the approved baseline is in force as issued
+    prev = req.previous_plan
+    assert prev.number == baseline.number and prev.status == PlanStatus.ISSUED
+    assert prev.approvals[-1].who == MANUAL_WHO
+    assert prev.approvals[-1].when == baseline.approvals[-1].when  # when the operator approved
+    assert plan.inputs.previous_plan == baseline.number
+    assert s.accepts(plan)
+    s.record_plan(plan, manual=True)
+    assert s.finished and s.steps[1].plan is plan
+    # trips done before the inject are in the re-plan as they were (same vehicle, site and
+    # time in the new plan's time base), and nothing delivered is delivered again
+    at = START + timedelta(minutes=LATE["at_min"])
+    t = (at - START).total_seconds()
+    offset = (baseline.created_at - at).total_seconds()
+    done = {
+        (r.vehicle_id, st.site_id, round(st.arrival_s + offset, 3))
+        for r in baseline.routes
+        for tr in r.trips
+        for st in tr.stops
+        if st.arrival_s <= t
+    }
+    now = {
+        (r.vehicle_id, st.site_id, round(st.arrival_s, 3))
+        for r in plan.routes
+        for tr in r.trips
+        for st in tr.stops
+    }
+    assert done and done <= now
+    for o in plan.incidents:
+        for code, q in o.delivered.items():
+            assert q <= o.needs.get(code, 0.0) + 1e-6, (o.incident_id, code)
+    # the late incident is served by a vehicle that had trips before the inject and starts
+    # its new trip at its depot after the kept one ends (with the loading time)
+    served = False
+    for r in plan.routes:
+        kept = [tr for tr in r.trips if tr.start_s < 0]
+        new = [tr for tr in r.trips if tr.start_s >= 0]
+        if kept and new:
+            assert new[0].depot_id == r.depot_id
+            assert new[0].start_s >= max(tr.end_s for tr in kept) + req.options.loading_s - 1
+            served = served or any(st.site_id == "LATE-1" for tr in new for st in tr.stops)
+    assert served
