@@ -338,3 +338,89 @@ def test_manual_replan_at_an_inject_is_fleet_tracked(demo_scenario: Any, demo_ne
             assert new[0].start_s >= max(tr.end_s for tr in kept) + req.options.loading_s - 1
             served = served or any(st.site_id == "LATE-1" for tr in new for st in tr.stops)
     assert served
+
+
+def test_teams_on_site_stay_en_route_keep_their_eta_unless_cut_ahead(
+    demo_scenario: Any, demo_network: Any, baseline: Any
+) -> None:
+    """Issue 14 §2 on the demo drill's closure (T+20, county town → 福宝): teams on site stay
+    as sent, teams en route keep their arrival time unless the closure cuts the road still
+    ahead of them (then re-assigned, the reason says so); a closure already behind a team does
+    not touch it; a team released (休整) later loses its dispatch."""
+    from dispatch.fleet_state import team_state
+    from dispatch.replan import TEAM_CUT, TEAM_EN_ROUTE, TEAM_ON_SITE, closure_ahead
+
+    inj, view = _step(demo_scenario, demo_network, baseline, CLOSURE)
+    at = START + timedelta(minutes=inj.at_min)
+    t = (at - START).total_seconds()
+    states = team_state(baseline, at)
+    old = {a.team_id: a for a in baseline.assignment}
+    assert set(states) == set(old)
+    on_site = {k for k, s in states.items() if s.on_site}
+    assert on_site == {k for k, a in old.items() if a.eta_s <= t}
+    cut = {k for k, s in states.items() if closure_ahead(s.ahead, view) is not None}
+    en_route = set(states) - on_site - cut
+    # the demo at T+20: some teams on site, some en route with the road ahead open, some cut
+    assert on_site and en_route and cut
+    deploy = {o.unit_id: o for o in baseline.orders if o.kind == OrderKind.DEPLOY}
+    behind = {
+        k
+        for k in en_route
+        if closure_ahead([c for lg in deploy[k].legs for c in lg.coords], view) is not None
+    }
+    assert behind  # their road crossed the closure's place before the inject: passed it
+
+    plan = plan_step(view, demo_network, step_options(at, (baseline.number,), SECONDS, 0),
+                     number=1, inject=inj, previous=baseline)  # fmt: skip
+    new = {a.team_id: a for a in plan.assignment}
+    changes = {c.unit_id: c for c in plan.inputs.changes if c.kind == OrderKind.DEPLOY.value}
+    for k in on_site | en_route:  # kept as sent: same incident, same arrival (new time base)
+        assert new[k].incident_id == old[k].incident_id
+        assert new[k].eta_s == pytest.approx(old[k].eta_s - t)
+        assert changes[k].change == ChangeKind.UNCHANGED
+        assert changes[k].reason == (TEAM_ON_SITE if k in on_site else TEAM_EN_ROUTE)
+    for k in cut:
+        head = TEAM_CUT.split("（", 1)[0]
+        assert changes[k].change != ChangeKind.UNCHANGED and changes[k].reason.startswith(head)
+        if k in new:  # re-assigned: travel counted from its base at the re-plan's time
+            assert new[k].eta_s > 0
+    # each incident's skills are covered as the solver found, kept teams counted once
+    assert len(new) == len(plan.assignment)
+    # a kept team's 派遣令 is the road it was sent on (teams that passed the closure's place
+    # are not shown a detour from their base), left before this plan's time
+    orders = {o.unit_id: o for o in plan.orders if o.kind == OrderKind.DEPLOY}
+    for k in on_site | en_route:
+        assert orders[k].legs == deploy[k].legs
+        assert orders[k].depart_s == pytest.approx(deploy[k].depart_s - t)
+        assert orders[k].eta_s == pytest.approx(new[k].eta_s)
+    # read again 10 minutes later from the re-plan: the same drive, the same share of it done
+    later = team_state(plan, at + timedelta(minutes=10))
+    for k in en_route:
+        frac = min(1.0, (t + 600.0) / old[k].eta_s)
+        assert later[k].on_site == (frac >= 1.0)
+        if not later[k].on_site:
+            assert later[k].fraction == pytest.approx(frac, abs=1e-6)
+
+    # later, an on-site team is released (休整): its dispatch goes, the others stay
+    released = sorted(on_site)[0]
+    script = parse_script(
+        {
+            "name": "t",
+            "start": START.isoformat(),
+            "injects": [{"at_min": 30, "kind": "team_unavailable", "team_id": released}],
+        },
+        demo_scenario,
+    )
+    inj2 = script.injects[0]
+    at2 = START + timedelta(minutes=30)
+    state2 = apply_inject(apply_inject(demo_scenario, inj), inj2)
+    view2 = remaining_deadlines(state2, {i.id: START for i in demo_scenario.incidents}, at2)
+    numbers = (baseline.number, plan.number)
+    plan2 = plan_step(view2, demo_network, step_options(at2, numbers, SECONDS, 0), number=2,
+                      inject=inj2, previous=plan)  # fmt: skip
+    assert released not in {a.team_id for a in plan2.assignment}
+    gone = next(c for c in plan2.inputs.changes if c.unit_id == released)
+    assert gone.change == ChangeKind.CANCELLED and "休整" in gone.reason
+    kept2 = {a.team_id: a for a in plan2.assignment}
+    for k in (on_site | en_route) - {released}:
+        assert kept2[k].eta_s == pytest.approx(old[k].eta_s - 30 * 60)

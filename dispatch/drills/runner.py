@@ -20,9 +20,13 @@ delivered (the needs left are what the re-plan serves), a vehicle under way comp
 current trip and is then free at its depot (the routing model starts every trip at a depot),
 trips not begun are planned again. A vehicle whose remaining legs cross a new closure keeps the
 stops it reached and turns back the way it came (free at its depot after as long again as
-it has driven on the trip), with the reason in the order changes. NOT
-carried: where teams are (a kept team's ETA counts from the re-plan's time, so "on site within
-deadline" is pessimistic for kept teams). The drill's ``notes`` say so.
+it has driven on the trip), with the reason in the order changes. Teams too
+(:func:`dispatch.fleet_state.team_state`): a team on site at the inject stays as sent (not
+re-sent, whatever closes behind it) unless released (``team_unavailable``: 休整) or its
+incident is gone; a team en route keeps its dispatch and its arrival time unless a full
+closure cuts the road still ahead of it — then it is re-assigned (its travel counted from its
+base: its position on the road is not in the model), the order change says so. The drill's
+``notes`` say so.
 
 Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
 evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
@@ -56,7 +60,10 @@ NOTES = (
     "（vehicles under way complete their current trip, deliveries made stay made).",
     "在途车辆剩余路线经过新封闭道路时：保留已到达的停靠点，该车按原路返回储备库后再参与调度，"
     "车上未送物资随车返回，原因列入指令变更（路径模型只能从储备库出发，无法从途中改道）。",
-    "队伍实时位置不跟踪：保留的派遣按重新调度时刻计算到达时间（team positions are not tracked).",
+    "已到达现场的队伍留在现场（除非休整或事件已结束）；在途队伍保持原到达时间，"
+    "除非新的全封闭道路切断其前方道路，此时重新派遣（按从驻地出发计算，在途位置不入模型）"
+    "（teams on site stay; teams en route keep their ETA unless a full closure cuts the road "
+    "ahead).",
     "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
     "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
 )
