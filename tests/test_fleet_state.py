@@ -424,3 +424,31 @@ def test_teams_on_site_stay_en_route_keep_their_eta_unless_cut_ahead(
     kept2 = {a.team_id: a for a in plan2.assignment}
     for k in (on_site | en_route) - {released}:
         assert kept2[k].eta_s == pytest.approx(old[k].eta_s - 30 * 60)
+    # the scorecard judges kept teams by their real arrival against the deadline as a clock
+    # time (the plan's own deadline left is at least 0.1 min: every arrival before the plan's
+    # time would look on time)
+    from dispatch.drills.runner import DrillStep
+    from dispatch.drills.scorecard import plan_metrics, step_record
+    from dispatch.outcomes import ON_TIME_TOLERANCE_S
+
+    arrived = [a for a in plan2.assignment if a.eta_s <= 0]
+    assert arrived
+
+    def scored(deadlines: dict[str, datetime]) -> int:
+        step = DrillStep(2, inj2, at2, at2, 0.0, state2, plan2, deadlines=deadlines)
+        return step_record(step, "steps/02", {})["metrics"]["teams_on_site_on_time"]
+
+    ids = {i.id for i in state2.incidents}
+    assert scored(dict.fromkeys(ids, START)) == 0  # every deadline at the start: all late
+    far = START + timedelta(days=1)
+    assert scored(dict.fromkeys(ids, far)) == len(plan2.assignment)
+    # a deadline between the on-site teams' arrivals splits them
+    first = min(arrived, key=lambda a: a.eta_s)
+    mid = {i: far for i in ids} | {first.incident_id: at2 + timedelta(seconds=first.eta_s)}
+    late = [
+        a
+        for a in plan2.assignment
+        if a.incident_id == first.incident_id and a.eta_s > first.eta_s + ON_TIME_TOLERANCE_S
+    ]
+    assert scored(mid) == len(plan2.assignment) - len(late)
+    assert plan_metrics(plan2)["teams_on_site_on_time"] >= len(arrived)  # the clamp's view

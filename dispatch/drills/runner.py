@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,10 @@ class DrillStep:
     scenario: Scenario
     plan: Plan | None
     preposition: dict[str, Any] | None = None  # a warning inject's scored pre-positioning
+    #: incident id → its deadline as a clock time (:func:`absolute_deadlines`): the scorecard
+    #: judges arrivals before the step's time against it (a plan's deadline left is at least
+    #: MIN_LEFT_MIN, which would count a team that arrived late before the inject as on time)
+    deadlines: Mapping[str, datetime] = dataclasses.field(default_factory=dict)
 
 
 def apply_inject(scenario: Scenario, inject: Inject) -> Scenario:
@@ -138,6 +142,16 @@ def remaining_deadlines(scenario: Scenario, clocks: dict[str, datetime], now: da
         left = i.deadline_min - (now - start).total_seconds() / 60.0
         incidents.append(dataclasses.replace(i, deadline_min=max(MIN_LEFT_MIN, left)))
     return dataclasses.replace(scenario, incidents=tuple(incidents))
+
+
+def absolute_deadlines(scenario: Scenario, clocks: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Incident id → the clock time of its deadline (its clock's start, ``clocks``, plus its
+    ``deadline_min``), for incidents with a clock."""
+    return {
+        i.id: clocks[i.id] + timedelta(minutes=float(i.deadline_min))
+        for i in scenario.incidents
+        if i.id in clocks
+    }
 
 
 def scenario_state(scenario: Scenario) -> dict[str, Any]:
@@ -237,7 +251,17 @@ def run_drill(
             )
             numbers.append(plan.number)
             previous = plan
-        s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan, pre)
+        s = DrillStep(
+            number,
+            inject,
+            at,
+            wall,
+            time.perf_counter() - t0,
+            state,
+            plan,
+            pre,
+            absolute_deadlines(state, clocks),
+        )
         steps.append(s)
         if log is not None:
             log(s)
@@ -259,6 +283,7 @@ __all__ = [
     "MIN_LEFT_MIN",
     "NOTES",
     "DrillStep",
+    "absolute_deadlines",
     "apply_inject",
     "issue_auto",
     "plan_step",

@@ -45,6 +45,7 @@ from typing import Any
 
 from dispatch.drills.runner import (
     DrillStep,
+    absolute_deadlines,
     apply_inject,
     remaining_deadlines,
     scenario_state,
@@ -317,7 +318,8 @@ class DrillSession:
         at = self.script.start + timedelta(minutes=inject.at_min if inject else 0.0)
         spent = self.awaiting_s() if manual or wall_s is None else float(wall_s)
         wall = self._awaiting_wall or self._now()
-        step = DrillStep(number, inject, at, wall, spent, self.state, plan)
+        deadlines = absolute_deadlines(self.state, self.clocks)
+        step = DrillStep(number, inject, at, wall, spent, self.state, plan, deadlines=deadlines)
         self.steps.append(step)
         self.awaiting = None
         if plan is not None:
