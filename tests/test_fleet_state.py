@@ -393,6 +393,12 @@ def test_teams_on_site_stay_en_route_keep_their_eta_unless_cut_ahead(
         assert orders[k].legs == deploy[k].legs
         assert orders[k].depart_s == pytest.approx(deploy[k].depart_s - t)
         assert orders[k].eta_s == pytest.approx(new[k].eta_s)
+    # printed as left before the plan's time, never "+-"
+    from dispatch.export.common import eta_text
+
+    k = sorted(on_site)[0]
+    text = eta_text(plan, orders[k].depart_s)
+    assert f"(-{abs(orders[k].depart_s) / 60:.0f} 分钟)" in text and "+-" not in text
     # read again 10 minutes later from the re-plan: the same drive, the same share of it done
     later = team_state(plan, at + timedelta(minutes=10))
     for k in en_route:
