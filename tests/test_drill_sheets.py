@@ -38,11 +38,16 @@ def test_sheets_text_stays_text_and_notes_below_the_filter(tmp_path: Path) -> No
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_sheets_failed_write_leaves_no_file(tmp_path: Path) -> None:
-    target = tmp_path / "missing" / "x.xlsx"
+def test_sheets_failed_write_leaves_what_was_there(tmp_path: Path) -> None:
+    """The workbook is written to a temporary file first: when it cannot take the target's
+    place (here a folder of that name), nothing is half-written and nothing is left over."""
+    target = tmp_path / "x.xlsx"
+    target.mkdir()
+    (target / "keep.txt").write_text("kept", encoding="utf-8")
     with pytest.raises(ExportError, match="cannot write XLSX"):
         write_sheets([("a", ("b",), [(1,)])], target)
-    assert not target.exists() and not (tmp_path / "missing").exists()
+    assert (target / "keep.txt").read_text(encoding="utf-8") == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.xlsx"]
 
 
 def test_drill_outputs_have_one_xlsx_writer() -> None:
