@@ -256,6 +256,58 @@ def fleet_state(plan: Plan, at: datetime | float) -> dict[str, VehicleState]:
     return {r.vehicle_id: vehicle_state(plan, r, float(t)) for r in plan.routes if r.trips}
 
 
+@dataclass(frozen=True)
+class TeamState:
+    """One team of the plan at time ``t_s`` (seconds after the plan's time).
+
+    Teams leave their base at their 派遣令's ``depart_s`` (the plan's time; before it for a
+    team kept from an earlier plan) and arrive at ``eta_s``: ``on_site`` once arrived; else
+    en route with ``fraction`` of the drive done (time share, as for vehicles) and ``ahead``
+    the road still to drive (lon/lat, from its position to the incident; empty on site or
+    without a road path)."""
+
+    team_id: str
+    incident_id: str
+    t_s: float
+    eta_s: float
+    on_site: bool
+    fraction: float
+    ahead: tuple[tuple[float, float], ...] = ()
+
+
+def team_state(plan: Plan, at: datetime | float) -> dict[str, TeamState]:
+    """Every team sent by ``plan`` at ``at`` (a time, or seconds after the plan's time)."""
+    from shapely.geometry import LineString
+    from shapely.ops import substring
+
+    t = at if isinstance(at, int | float) else (at - plan.created_at).total_seconds()
+    t = float(t)
+    paths: dict[str, list[tuple[float, float]]] = {}
+    departs: dict[str, float] = {}
+    for o in plan.orders:
+        if o.kind == OrderKind.DEPLOY:
+            departs[o.unit_id] = float(o.depart_s)
+            coords = paths.setdefault(o.unit_id, [])
+            for leg in o.legs:
+                coords.extend((float(x), float(y)) for x, y in leg.coords)
+    out: dict[str, TeamState] = {}
+    for a in plan.assignment:
+        eta = float(a.eta_s)
+        if eta <= t:
+            out[a.team_id] = TeamState(a.team_id, a.incident_id, t, eta, True, 1.0)
+            continue
+        dep = min(departs.get(a.team_id, 0.0), eta)
+        share = min(1.0, max(0.0, (t - dep) / (eta - dep))) if eta > dep else 0.0
+        coords = paths.get(a.team_id, [])
+        ahead: tuple[tuple[float, float], ...] = ()
+        if len(coords) > 1:
+            line = LineString(coords)
+            rest = substring(line, share, 1.0, normalized=True) if line.length > 0 else line
+            ahead = tuple((float(x), float(y)) for x, y, *_ in rest.coords)
+        out[a.team_id] = TeamState(a.team_id, a.incident_id, t, eta, False, share, ahead)
+    return out
+
+
 def delivered_loads(states: Sequence[VehicleState]) -> dict[str, dict[str, float]]:
     """Site id → material → quantity the vehicles have unloaded by their state's time."""
     out: dict[str, dict[str, float]] = {}
@@ -269,10 +321,12 @@ def delivered_loads(states: Sequence[VehicleState]) -> dict[str, dict[str, float
 
 __all__ = [
     "StopRef",
+    "TeamState",
     "VehicleState",
     "Where",
     "delivered_loads",
     "fleet_state",
+    "team_state",
     "trip_metres",
     "vehicle_state",
 ]

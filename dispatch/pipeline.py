@@ -75,6 +75,7 @@ from dispatch.records import (
 from dispatch.replan import (
     Replan,
     check_previous,
+    kept_team_orders,
     merged_routes,
     order_changes,
     pins,
@@ -634,7 +635,7 @@ def plan_dispatch(
             loading_s=int(options.loading_s),
         )
         solve_sc = solve_scenario(scenario, replan)
-        if replan.kept_teams:
+        if replan.kept_teams and not replan.teams_tracked:
             solve_opts = dataclasses.replace(options, pins=pins(replan, options.pins))
     kept_lines = replan.kept_lines() if replan is not None else ()
     kept_routes = replan.kept_routes if replan is not None else ()
@@ -666,6 +667,8 @@ def plan_dispatch(
     asg = run("assignment", lambda pg: _assignment(solve_sc, geo, solve_opts, budget, stop, pg))
     if asg is not None:
         assignment = asg.assignment
+    if replan is not None and replan.teams_tracked:  # kept as they were (dispatch.replan)
+        assignment = replan.kept_teams + assignment
 
     def assemble(
         stages: list[StageRun],
@@ -692,6 +695,8 @@ def plan_dispatch(
             assignment=assignment,
             paths=geo.path,
         )
+        if replan is not None:
+            orders = kept_team_orders(orders, replan)
         p(1.0, f"{len(orders)} 份指令")
         inputs = PlanInputs(
             scenario_name=scenario.name,

@@ -31,6 +31,19 @@ has driven on the trip, the metres driven counted twice), with a reason saying s
 still on board come back with it and are not offered in this re-plan. Without ``track`` a kept
 issued route is assumed to be driven as ordered and its vehicle stays busy for the whole
 re-plan.
+
+Teams with ``track`` (issue 14 §2 "teams already on site stay unless released";
+:func:`dispatch.fleet_state.team_state`): a team of the issued plan on site at the re-plan's
+time stays there — its dispatch is kept as it was (arrival time in the new plan's time base,
+so before it), whatever closes behind it; a team en route keeps its dispatch and its ETA
+unless a full closure (``speed_factor`` 0) now cuts its road still ahead
+(:func:`closure_ahead`: the path from its position on, against the closure's geometry as the
+road network applies it), then it is re-assigned with the reason saying so (the assignment
+counts its travel from its base: where it is on the road is not in the model). A slow-down
+ahead keeps the ETA (optimistic by the delay). A released team (休整, deleted) or one whose
+incident is gone loses its dispatch as before. Kept teams are taken out of the assignment
+(their incident's skills less what they bring, :func:`solve_scenario`) and added back to the
+plan (:attr:`Replan.teams_tracked`) instead of being pinned and given a new ETA.
 """
 
 from __future__ import annotations
@@ -42,11 +55,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dispatch.fleet_state import VehicleState, fleet_state, trip_metres
+from dispatch.fleet_state import VehicleState, fleet_state, team_state, trip_metres
 from dispatch.plan import Plan
 from dispatch.records import (
     AllocationLine,
     ChangeKind,
+    DispatchOrder,
     OrderChange,
     OrderKind,
     PlanStatus,
@@ -56,7 +70,7 @@ from dispatch.records import (
     VehicleRoute,
 )
 from dispatch.travel import TravelTimes
-from gis.model import Scenario, TeamStatus
+from gis.model import RoadClosure, Scenario, TeamStatus
 
 #: A leg whose road metres differ by more than this (absolute, and relative) is re-routed.
 LEG_TOLERANCE_M = 5.0
@@ -65,6 +79,9 @@ LEG_TOLERANCE_REL = 0.002
 LEG_TOLERANCE_S = 2.0
 
 KEPT_ISSUED = "已下达，保持原指令"
+#: (``track``) a kept team on site / en route at the re-plan's time
+TEAM_ON_SITE = "已下达，队伍已到达现场，继续处置"
+TEAM_EN_ROUTE = "已下达，队伍在途，保持原到达时间"
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,9 @@ class Replan:
     #: (``track``) stockpile id → material → quantity on board of vehicles turned back (not
     #: offered in this re-plan)
     aboard: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    #: (``track``) ``kept_teams`` stay as they were (ETA in the new time base): they are taken
+    #: out of the assignment and added to the plan as they are, not pinned
+    teams_tracked: bool = False
 
     @property
     def issued(self) -> bool:
@@ -240,11 +260,16 @@ def check_previous(
         if why:
             blocked[a.team_id] = why
     legs = _leg_pairs(previous)
-    if tracked:  # vehicles: the legs still to drive; teams: all as before
+    if tracked:  # vehicles: the legs still to drive; teams: the road ahead of them
         for vid in {r.vehicle_id for r in previous.routes}:
             st = states.get(vid)
             todo = set(st.remaining_legs()) if st is not None else set()
             legs[vid] = [x for x in legs.get(vid, []) if (x[0], x[1]) in todo]
+        for tid, ts in team_state(previous, created).items():
+            legs.pop(tid, None)
+            cut = None if ts.on_site or tid in blocked else closure_ahead(ts.ahead, scenario)
+            if cut is not None:
+                blocked[tid] = TEAM_CUT.format(name=cut.reason or cut.id)
     _check_legs(previous, geo, legs, speed, blocked)
     offset = (previous.created_at - created).total_seconds()
     if tracked:
@@ -333,7 +358,11 @@ def _tracked(
         left = int(max_trips) - len(keep)
         if left > 0 and shift_end > ready:
             starts[r.vehicle_id] = (int(ready), left, int(shift_end))
-    kept_teams = tuple(a for a in previous.assignment if a.team_id not in blocked)
+    kept_teams = tuple(
+        dataclasses.replace(a, eta_s=float(a.eta_s) + offset)
+        for a in previous.assignment
+        if a.team_id not in blocked
+    )
     return Replan(
         previous,
         blocked,
@@ -343,7 +372,47 @@ def _tracked(
         starts=starts,
         released=tuple(released),
         aboard=aboard,
+        teams_tracked=True,
     )
+
+
+TEAM_CUT = (
+    "队伍在途，前方道路已中断（{name}）：原派遣作废，重新派遣"
+    "（到达时间按从驻地出发计算，队伍在途位置不入模型）"
+)
+
+
+def closure_ahead(ahead: Sequence[tuple[float, float]], scenario: Scenario) -> RoadClosure | None:
+    """The first full closure (``speed_factor`` 0) of ``scenario`` on the road ``ahead``
+    (lon/lat path), as the road network applies it (a point: within its ``radius_m``; a line
+    or polygon: crossing); None when the road ahead is open. Distances in metres in an
+    azimuthal equidistant projection centred on the path's start (pyproj)."""
+    full = [c for c in scenario.closures if float(c.speed_factor) <= 0.0]
+    if len(ahead) < 2 or not full:
+        return None
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+    from shapely.geometry import LineString
+
+    lon0, lat0 = ahead[0]
+    tr = Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m", always_xy=True
+    )
+
+    def xy(g: Any) -> Any:
+        return shapely.transform(g, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+
+    path = xy(LineString(ahead))
+    for c in full:
+        g = xy(c.geometry)
+        if g.geom_type == "Point":
+            hit = path.distance(g) <= float(c.radius_m)
+        else:
+            hit = path.intersects(g)
+        if hit:
+            return c
+    return None
 
 
 def _shifted(route: VehicleRoute, offset: float) -> VehicleRoute:
@@ -371,7 +440,8 @@ def solve_scenario(scenario: Scenario, replan: Replan) -> Scenario:
     """The scenario the new plan's solvers see: the kept routes' vehicles taken out (but those
     free again after their kept trips, :attr:`Replan.starts`), their loads taken off the
     stockpiles' inventory and the incidents' needs, the loads on turned-back vehicles off the
-    inventory (unchanged when nothing is kept)."""
+    inventory, tracked kept teams out with their skills (unchanged when nothing is kept)."""
+    scenario = _without_kept_teams(scenario, replan)
     if not replan.kept_routes and not replan.aboard:
         return scenario
     loads = replan.kept_loads()
@@ -407,6 +477,65 @@ def solve_scenario(scenario: Scenario, replan: Replan) -> Scenario:
         for i in scenario.incidents
     )
     return dataclasses.replace(scenario, stockpiles=stockpiles, incidents=incidents)
+
+
+def kept_team_orders(orders: Sequence[DispatchOrder], replan: Replan) -> tuple[DispatchOrder, ...]:
+    """(``teams_tracked``) each kept team's 派遣令 as the previous plan sent it: its road (not
+    the road from its base as it is now: it may have passed a closure since), departure and
+    arrival in the new plan's time base (before it for a team that left earlier)."""
+    if not replan.teams_tracked or not replan.kept_teams:
+        return tuple(orders)
+    kept = {a.team_id for a in replan.kept_teams}
+    old = {
+        o.unit_id: o
+        for o in replan.previous.orders
+        if o.kind == OrderKind.DEPLOY and o.unit_id in kept
+    }
+    off = replan.offset_s
+    out = []
+    for o in orders:
+        prev = old.get(o.unit_id) if o.kind == OrderKind.DEPLOY else None
+        if prev is not None:
+            o = dataclasses.replace(
+                o,
+                stops=tuple(dataclasses.replace(st, eta_s=st.eta_s + off) for st in prev.stops),
+                legs=prev.legs,
+                depart_s=prev.depart_s + off,
+                eta_s=prev.eta_s + off,
+                end_s=prev.end_s + off,
+                total_seconds=prev.total_seconds,
+                total_metres=prev.total_metres,
+            )
+        out.append(o)
+    return tuple(out)
+
+
+def _without_kept_teams(scenario: Scenario, replan: Replan) -> Scenario:
+    """(``teams_tracked``) the kept teams out of the scenario the assignment sees, their
+    incidents' required skills less what they bring."""
+    if not replan.teams_tracked or not replan.kept_teams:
+        return scenario
+    kept = {a.team_id for a in replan.kept_teams}
+    brought: dict[str, dict[str, int]] = {}
+    for a in replan.kept_teams:
+        got = brought.setdefault(a.incident_id, {})
+        for skill, n in a.contributes.items():
+            got[skill] = got.get(skill, 0) + int(n)
+    incidents = tuple(
+        dataclasses.replace(
+            i,
+            required_skills={
+                k: n - brought[i.id].get(k, 0)
+                for k, n in i.required_skills.items()
+                if n - brought[i.id].get(k, 0) > 0
+            },
+        )
+        if i.id in brought
+        else i
+        for i in scenario.incidents
+    )
+    teams = tuple(t for t in scenario.teams if t.id not in kept)
+    return dataclasses.replace(scenario, teams=teams, incidents=incidents)
 
 
 def merged_routes(
@@ -578,6 +707,9 @@ def order_changes(replan: Replan, plan: Plan) -> tuple[OrderChange, ...]:
             add(tid, deploy, ChangeKind.CHANGED, "；".join(x for x in (why, target) if x))
         elif why:
             add(tid, deploy, ChangeKind.CHANGED, f"{why}，已重新规划路线")
+        elif tid in kept and replan.teams_tracked:  # where the kept team is now
+            where = TEAM_ON_SITE if newa.eta_s <= 0 else TEAM_EN_ROUTE
+            add(tid, deploy, ChangeKind.UNCHANGED, where)
         else:
             add(tid, deploy, ChangeKind.UNCHANGED, KEPT_ISSUED if tid in kept else "")
     return tuple(out)
@@ -632,10 +764,15 @@ def changes_text(plan: Plan, max_lines: int = 40) -> str:
 __all__ = [
     "TURNED_BACK",
     "KEPT_ISSUED",
+    "TEAM_CUT",
+    "TEAM_EN_ROUTE",
+    "TEAM_ON_SITE",
     "changes_text",
     "closure_on_route",
     "Replan",
     "check_previous",
+    "closure_ahead",
+    "kept_team_orders",
     "merged_routes",
     "order_changes",
     "pins",

@@ -69,7 +69,9 @@ class DispatchRequest:
     network when ``has_roads``). ``network``: a road network already in memory (None: loaded
     from the workspace when it has roads, else travel times are straight-line estimates).
     ``previous_plan``: the current plan when this run re-plans it (warm start, issued orders
-    kept, changes listed; see :func:`dispatch.pipeline.plan_dispatch`).
+    kept, changes listed; see :func:`dispatch.pipeline.plan_dispatch`). ``track_fleet``:
+    vehicles of an issued ``previous_plan`` continue from where they are at the plan's time
+    (drills: :meth:`dispatch.drills.session.DrillSession.replan_request`).
     """
 
     scenario: Scenario
@@ -78,6 +80,7 @@ class DispatchRequest:
     has_roads: bool = False
     network: Any = None
     previous_plan: Plan | None = None
+    track_fleet: bool = False
 
     @property
     def roads_file(self) -> Path | None:
@@ -201,6 +204,7 @@ def run_dispatch(
             progress=progress,
             previous=request.previous_plan,
             on_first_plan=first,
+            track_fleet=request.track_fleet,
         )
         return _outcome(request, plan, network, present)
     finally:

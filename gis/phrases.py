@@ -315,6 +315,7 @@ EN: dict[str, str] = {
     "目的地": "Destination",
     "预计到达": "Arrival",
     "{clock} (+{n} 分钟)": "{clock} (+{n} min)",
+    "{clock} (-{n} 分钟)": "{clock} (-{n} min)",
     "审批记录": "Approvals",
     "环节": "Step",
     "人员": "Person",

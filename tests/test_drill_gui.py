@@ -147,6 +147,11 @@ def test_manual_drill_steps_and_times_the_approval(desk, qtbot) -> None:
     # the dispatch dock now plans the drill's scenario; the session's stays as it was
     assert "DRILL-CL-1" in {x.id for x in dispatch.controller.current_scenario().closures}
     assert session.scenario is before
+    # the dock's run is the drill's re-plan: at the simulated time, vehicles tracked, nothing
+    # in force yet (no baseline was approved)
+    req = dispatch.controller.request(dispatch.controller.options(1, None))
+    assert req.track_fleet and req.options.created_at == drill.simulated_at
+    assert req.previous_plan is None and req.scenario is drill.view()
     job = dispatch.run_dispatch(seconds=1)
     assert job is not None
     qtbot.waitUntil(lambda: not dispatch.controller.busy, timeout=RUN_TIMEOUT_MS)
@@ -161,6 +166,10 @@ def test_manual_drill_steps_and_times_the_approval(desk, qtbot) -> None:
     # the next inject by hand; the plan approved for the step before does not close it
     c.step()
     assert drill.awaiting == 2 and panel.skip_button.isEnabled()
+    # the next re-plan starts from the approved plan, in force as issued
+    req = dispatch.controller.request(dispatch.controller.options(1, None))
+    assert req.previous_plan.number == plan.number and req.previous_plan.status.value == "已下达"
+    assert req.options.created_at == drill.simulated_at
     assert dispatch.controller.stale  # the escalation changed the drill's scenario
     c._on_plan_shown(ShownPlan(dataclasses.replace(plan, number="X-1", status=PlanStatus.APPROVED)))
     assert drill.awaiting == 2
@@ -169,6 +178,7 @@ def test_manual_drill_steps_and_times_the_approval(desk, qtbot) -> None:
     assert any("人工批准" in t for t in texts) and any("未重新调度" in t for t in texts)
     panel.toggle_run()
     assert not c.running and dispatch.controller.scenario_source is None
+    assert not dispatch.controller.request(dispatch.controller.options(1, None)).track_fleet
     assert session.scenario is before
 
 

@@ -139,7 +139,8 @@ def test_auto_replan_and_manual_acceptance(
     m.step()
     draft = s.steps[0].plan
     assert not m.accepts(dataclasses.replace(draft, status=PlanStatus.DRAFT))
-    assert m.accepts(draft)
+    assert not m.accepts(draft)  # planned at T+0, not at the inject's time
+    assert m.accepts(dataclasses.replace(draft, created_at=m.simulated_at))
 
 
 def test_scripts_in_the_workspace_round_trip(

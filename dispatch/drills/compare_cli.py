@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from reportlab.lib.pagesizes import A4
 from reportlab.platypus import KeepTogether, SimpleDocTemplate
 
 from dispatch.drills.compare import compare_plans
 from dispatch.drills.maps import ground_layers, pair_layers
 from dispatch.drills.scorecard import plan_metrics
+from dispatch.drills.sheets import write_sheets
 from dispatch.export.common import clean_text
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
 from dispatch.export.pdf_base import (
@@ -47,7 +46,6 @@ from dispatch.export.pdf_base import (
     pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import SheetGrid, sheet_row
 from dispatch.plan import Plan
 from gis.errors import ReliefDeskError, ValidationError
 from gis.workspace.atomic import write_text_atomically
@@ -285,27 +283,6 @@ def build_pdf(story: list[Any], path: Path, font: str, title: str) -> None:
         raise ExportError(f"cannot write PDF {path}: {exc}") from None
 
 
-def write_sheets(sheets: list[tuple[str, tuple[str, ...], list[list[Any]]]], path: Path) -> Path:
-    """An XLSX of ``(name, headers, rows)`` sheets (text from data stays text; atomic)."""
-    wb = Workbook(write_only=True)
-    for name, headers, rows in sheets:
-        g = SheetGrid()
-        g.header(1, 1, headers)
-        for i, row in enumerate(rows, start=2):
-            g.put_row(i, 1, sheet_row(*row))
-        ref = f"A1:{get_column_letter(len(headers))}{max(2, len(rows) + 1)}"
-        g.write(wb.create_sheet(name), filter_ref=ref)
-    wb.properties.creator = "ReliefDesk"
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        wb.save(tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"cannot write XLSX {path}: {exc}") from None
-    return path
-
-
 def comparison_sheets(
     data: Mapping[str, Any],
 ) -> list[tuple[str, tuple[str, ...], list[list[Any]]]]:
@@ -352,5 +329,4 @@ __all__ = [
     "load_side",
     "run_compare_cli",
     "write_compare_pdf",
-    "write_sheets",
 ]

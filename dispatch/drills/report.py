@@ -15,21 +15,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from reportlab.platypus import KeepTogether, PageBreak, Spacer
 
 from dispatch.drills.compare_cli import INCIDENT_HEADERS, build_pdf, incident_rows
+from dispatch.drills.sheets import Sheet, write_sheets
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, OverviewLayers, overview_drawing
 from dispatch.export.pdf_base import (
     CONTENT_W,
-    ExportError,
     para,
     pdf_styles,
     pdf_table,
     register_font,
 )
-from dispatch.export.xlsx import SheetGrid, sheet_row
 
 TIMELINE_SHEET = "演练时间线"
 SCORECARD_SHEET = "评分表"
@@ -229,49 +226,26 @@ def write_pdf(
 
 
 def write_xlsx(drill: Mapping[str, Any], path: Path) -> Path:
-    wb = Workbook(write_only=True)
-    g = SheetGrid()
-    g.header(1, 1, TIMELINE_HEADERS)
-    rows = timeline_rows(drill)
-    for i, row in enumerate(rows, start=2):
-        g.put_row(i, 1, sheet_row(*row))
-    ref = f"A1:{get_column_letter(len(TIMELINE_HEADERS))}{max(2, len(rows) + 1)}"
-    g.write(wb.create_sheet(TIMELINE_SHEET), filter_ref=ref)
-    g = SheetGrid()
-    g.header(1, 1, ("指标", "数值"))
+    """``report.xlsx``: timeline, scorecard (and its notes), comparisons when there are any
+    (:func:`dispatch.drills.sheets.write_sheets`)."""
     items = list(drill["scorecard"].items())
-    for i, (k, v) in enumerate(items, start=2):
-        g.put_row(i, 1, sheet_row(SCORE_ZH.get(k, k), _num(v)))
-    for j, note in enumerate(drill["notes"], start=len(items) + 3):
-        g.put_row(j, 1, sheet_row("说明", note))
-    g.write(wb.create_sheet(SCORECARD_SHEET), filter_ref=f"A1:B{max(2, len(items) + 1)}")
+    sheets = [
+        Sheet(TIMELINE_SHEET, TIMELINE_HEADERS, timeline_rows(drill)),
+        Sheet(
+            SCORECARD_SHEET,
+            ("指标", "数值"),
+            [(SCORE_ZH.get(k, k), _num(v)) for k, v in items],
+            [("说明", note) for note in drill["notes"]],
+        ),
+    ]
     comparison = comparison_rows(drill)
     if comparison:
-        g = SheetGrid()
-        g.header(1, 1, COMPARISON_HEADERS)
-        for i, row in enumerate(comparison, start=2):
-            g.put_row(i, 1, sheet_row(*row))
-        ref = f"A1:{get_column_letter(len(COMPARISON_HEADERS))}{len(comparison) + 1}"
-        g.write(wb.create_sheet(COMPARISON_SHEET), filter_ref=ref)
+        sheets.append(Sheet(COMPARISON_SHEET, tuple(COMPARISON_HEADERS), comparison))
     incident_cmp = incident_comparison_rows(drill)
     if incident_cmp:
-        g = SheetGrid()
         headers = ("步骤", *INCIDENT_HEADERS)
-        g.header(1, 1, headers)
-        for i, row in enumerate(incident_cmp, start=2):
-            g.put_row(i, 1, sheet_row(*row))
-        ref = f"A1:{get_column_letter(len(headers))}{len(incident_cmp) + 1}"
-        g.write(wb.create_sheet(INCIDENT_COMPARISON_SHEET), filter_ref=ref)
-    wb.properties.title = sheet_row(f"演练报告 {drill['name']}")[0]
-    wb.properties.creator = "ReliefDesk"
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        wb.save(tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"cannot write XLSX {path}: {exc}") from None
-    return path
+        sheets.append(Sheet(INCIDENT_COMPARISON_SHEET, headers, incident_cmp))
+    return write_sheets(sheets, path, title=f"演练报告 {drill['name']}")
 
 
 __all__ = [

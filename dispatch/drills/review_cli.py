@@ -17,7 +17,7 @@ from typing import Any
 
 from reportlab.platypus import KeepTogether
 
-from dispatch.drills.compare_cli import build_pdf, write_sheets
+from dispatch.drills.compare_cli import build_pdf
 from dispatch.drills.maps import ground_layers, pair_layers, plan_layers
 from dispatch.drills.review import (
     ReportDeadlines,
@@ -25,6 +25,7 @@ from dispatch.drills.review import (
     load_deadlines,
     review,
 )
+from dispatch.drills.sheets import write_sheets
 from dispatch.export.common import clean_text
 from dispatch.export.map_drawing import OVERVIEW_HEIGHT, overview_drawing
 from dispatch.export.pdf_base import (

@@ -20,9 +20,13 @@ delivered (the needs left are what the re-plan serves), a vehicle under way comp
 current trip and is then free at its depot (the routing model starts every trip at a depot),
 trips not begun are planned again. A vehicle whose remaining legs cross a new closure keeps the
 stops it reached and turns back the way it came (free at its depot after as long again as
-it has driven on the trip), with the reason in the order changes. NOT
-carried: where teams are (a kept team's ETA counts from the re-plan's time, so "on site within
-deadline" is pessimistic for kept teams). The drill's ``notes`` say so.
+it has driven on the trip), with the reason in the order changes. Teams too
+(:func:`dispatch.fleet_state.team_state`): a team on site at the inject stays as sent (not
+re-sent, whatever closes behind it) unless released (``team_unavailable``: 休整) or its
+incident is gone; a team en route keeps its dispatch and its arrival time unless a full
+closure cuts the road still ahead of it — then it is re-assigned (its travel counted from its
+base: its position on the road is not in the model), the order change says so. The drill's
+``notes`` say so.
 
 Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
 evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,7 +60,10 @@ NOTES = (
     "（vehicles under way complete their current trip, deliveries made stay made).",
     "在途车辆剩余路线经过新封闭道路时：保留已到达的停靠点，该车按原路返回储备库后再参与调度，"
     "车上未送物资随车返回，原因列入指令变更（路径模型只能从储备库出发，无法从途中改道）。",
-    "队伍实时位置不跟踪：保留的派遣按重新调度时刻计算到达时间（team positions are not tracked).",
+    "已到达现场的队伍留在现场（除非休整或事件已结束）；在途队伍保持原到达时间，"
+    "除非新的全封闭道路切断其前方道路，此时重新派遣（按从驻地出发计算，在途位置不入模型）"
+    "（teams on site stay; teams en route keep their ETA unless a full closure cuts the road "
+    "ahead).",
     "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
     "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
 )
@@ -74,6 +81,10 @@ class DrillStep:
     scenario: Scenario
     plan: Plan | None
     preposition: dict[str, Any] | None = None  # a warning inject's scored pre-positioning
+    #: incident id → its deadline as a clock time (:func:`absolute_deadlines`): the scorecard
+    #: judges arrivals before the step's time against it (a plan's deadline left is at least
+    #: MIN_LEFT_MIN, which would count a team that arrived late before the inject as on time)
+    deadlines: Mapping[str, datetime] = dataclasses.field(default_factory=dict)
 
 
 def apply_inject(scenario: Scenario, inject: Inject) -> Scenario:
@@ -131,6 +142,16 @@ def remaining_deadlines(scenario: Scenario, clocks: dict[str, datetime], now: da
         left = i.deadline_min - (now - start).total_seconds() / 60.0
         incidents.append(dataclasses.replace(i, deadline_min=max(MIN_LEFT_MIN, left)))
     return dataclasses.replace(scenario, incidents=tuple(incidents))
+
+
+def absolute_deadlines(scenario: Scenario, clocks: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Incident id → the clock time of its deadline (its clock's start, ``clocks``, plus its
+    ``deadline_min``), for incidents with a clock."""
+    return {
+        i.id: clocks[i.id] + timedelta(minutes=float(i.deadline_min))
+        for i in scenario.incidents
+        if i.id in clocks
+    }
 
 
 def scenario_state(scenario: Scenario) -> dict[str, Any]:
@@ -230,7 +251,17 @@ def run_drill(
             )
             numbers.append(plan.number)
             previous = plan
-        s = DrillStep(number, inject, at, wall, time.perf_counter() - t0, state, plan, pre)
+        s = DrillStep(
+            number,
+            inject,
+            at,
+            wall,
+            time.perf_counter() - t0,
+            state,
+            plan,
+            pre,
+            absolute_deadlines(state, clocks),
+        )
         steps.append(s)
         if log is not None:
             log(s)
@@ -252,6 +283,7 @@ __all__ = [
     "MIN_LEFT_MIN",
     "NOTES",
     "DrillStep",
+    "absolute_deadlines",
     "apply_inject",
     "issue_auto",
     "plan_step",

@@ -10,7 +10,8 @@ stock from ``plan.safety_releases``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from dispatch.drills.runner import DrillStep
@@ -68,6 +69,24 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
     }
 
 
+def teams_on_time(plan: Plan, deadlines: Mapping[str, datetime]) -> int:
+    """Teams of ``plan`` on site by their incident's deadline as a clock time (``deadlines``;
+    :func:`dispatch.drills.runner.absolute_deadlines`), arrivals before the plan's time (teams
+    kept on site) included; incidents without one are judged on the plan's own deadline."""
+    own = incident_deadlines(plan)
+    n = 0
+    for a in plan.assignment:
+        end = deadlines.get(a.incident_id)
+        if end is not None:
+            left = (end - plan.created_at).total_seconds()
+        elif a.incident_id in own:
+            left = own[a.incident_id]
+        else:
+            continue
+        n += a.eta_s <= left + ON_TIME_TOLERANCE_S
+    return n
+
+
 def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) -> dict[str, Any]:
     """The step as drill.json lists it."""
     inj = step.inject
@@ -89,6 +108,8 @@ def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) ->
         "changed_orders": None if plan is None else changed_orders(plan),
         "metrics": dict(state) if plan is None else {**plan_metrics(plan), "state": state},
     }
+    if plan is not None and step.deadlines:
+        rec["metrics"]["teams_on_site_on_time"] = teams_on_time(plan, step.deadlines)
     if step.preposition is not None:
         pre = rec["preposition"] = dict(step.preposition)
         rec["text"] += (
@@ -127,4 +148,11 @@ def overall(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["DETERMINISTIC_KEYS", "changed_orders", "overall", "plan_metrics", "step_record"]
+__all__ = [
+    "DETERMINISTIC_KEYS",
+    "changed_orders",
+    "overall",
+    "plan_metrics",
+    "step_record",
+    "teams_on_time",
+]

@@ -19,6 +19,15 @@ otherwise) → at each inject the clock stops and the step ``awaits`` a plan →
   By hand, the wall time from the inject to the approved plan is measured here
   (:meth:`record_plan` with ``manual=True``; the clock is injectable for tests) and becomes the
   step's ``wall_s`` — the scorecard's "time from inject to an approved plan".
+- **Carried state by hand as with auto**: the operator's re-plan (the 调度方案 dock's run while
+  a manual drill runs) goes through :meth:`replan_request`, which turns the dock's
+  :class:`dispatch.service.DispatchRequest` into the drill's: the drill state with the
+  deadlines left, planned at the simulated time, re-planning the plan in force
+  (:meth:`in_force`: the last plan recorded, an approved one counted as issued at its step's
+  time by :data:`MANUAL_WHO`) with ``track_fleet`` — the same carried state as ``--auto``
+  (vehicles under way continue, delivered stays delivered, a vehicle whose road ahead is
+  closed turns back). By hand the baseline is optional: a plan approved before the first
+  inject fires is recorded as step 0 (plan it with the clock at T+0, paused).
 - **Log**: every decision (inject fired, plan recorded, continued without plan, play, pause,
   speed) with its simulated and wall-clock time (:attr:`log`).
 - **Scorecard**: :meth:`records` / :meth:`scorecard` are the CLI's
@@ -27,6 +36,7 @@ otherwise) → at each inject the clock stops and the step ``awaits`` a plan →
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +45,7 @@ from typing import Any
 
 from dispatch.drills.runner import (
     DrillStep,
+    absolute_deadlines,
     apply_inject,
     remaining_deadlines,
     scenario_state,
@@ -45,6 +56,7 @@ from dispatch.drills.script import DrillScript, Inject
 from dispatch.options import DispatchOptions
 from dispatch.plan import Plan
 from dispatch.records import PlanStatus
+from dispatch.service import DispatchRequest
 from gis.errors import ValidationError
 from gis.model import Scenario
 
@@ -54,6 +66,8 @@ SPEEDS = (1, 2, 5, 10, 30, 60)
 APPROVED_STATES = frozenset(
     {PlanStatus.APPROVED, PlanStatus.ISSUED, PlanStatus.EXECUTING, PlanStatus.COMPLETED}
 )
+#: who issues, in the drill, a plan the operator approved (it is then in force, see in_force)
+MANUAL_WHO = "演练人工"
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,16 @@ class DrillSession:
         return self.script.injects[self.awaiting - 1]
 
     @property
+    def open_step(self) -> int | None:
+        """The step a plan recorded now closes: the awaited one, or by hand the baseline (0)
+        until the first inject fires; None when none is open."""
+        if self.awaiting is not None:
+            return self.awaiting
+        if not self.auto and self.started and self.next_index == 0 and not self.steps:
+            return 0
+        return None
+
+    @property
     def finished(self) -> bool:
         return self.started and self.next_inject is None and self.awaiting is None
 
@@ -148,8 +172,8 @@ class DrillSession:
         return self._view[2]
 
     def awaiting_s(self) -> float:
-        """Wall seconds since the awaited step began (0 when none awaits)."""
-        return 0.0 if self.awaiting is None else self._monotonic() - self._awaiting_since
+        """Wall seconds since the open step began (0 when none is open)."""
+        return 0.0 if self.open_step is None else self._monotonic() - self._awaiting_since
 
     # ---- clock -----------------------------------------------------------------------------
 
@@ -161,6 +185,9 @@ class DrillSession:
         self._note(f"演练开始：{self.script.name}（{'自动' if self.auto else '人工'}调度）")
         if self.auto:
             self._await(0)
+        else:  # an optional baseline by hand is timed from the start
+            self._awaiting_since = self._monotonic()
+            self._awaiting_wall = self._now()
 
     def set_speed(self, factor: float) -> None:
         factor = float(factor)
@@ -231,11 +258,50 @@ class DrillSession:
         )
         return AutoRequest(self.awaiting, self.awaited_inject, self.view(), options, self.previous)
 
+    def in_force(self) -> Plan | None:
+        """The plan the next re-plan starts from: the last one recorded, issued (an approved
+        plan recorded by hand counts as issued by :data:`MANUAL_WHO` when it was approved: in
+        a drill the operator's approval puts it into effect; vehicles are read at the plan's
+        own time, ``created_at``). None before any."""
+        plan = self.previous
+        if plan is None or plan.status != PlanStatus.APPROVED:
+            return plan
+        step = next(s for s in reversed(self.steps) if s.plan is plan)
+        note = f"演练第 {step.number} 步：人工批准视为下达"
+        when = plan.approvals[-1].when if plan.approvals else step.wall_clock
+        return plan.transition(PlanStatus.ISSUED, MANUAL_WHO, when, note)
+
+    def replan_request(self, request: DispatchRequest) -> DispatchRequest:
+        """The operator's re-plan while this drill runs: ``request`` (the dispatch dock's run:
+        its options, workspace, roads) made the drill's — the drill state with the deadlines
+        left (:meth:`view`), planned at the simulated time, re-planning :meth:`in_force` with
+        vehicles continuing from where they are (``track_fleet``), the same carried state as
+        an automatic step. The operator's own options (seconds, engine, pins, deadline mode)
+        stay; the drill's seed and plan numbers are added."""
+        options = dataclasses.replace(
+            request.options,
+            created_at=self.simulated_at,
+            existing_numbers=tuple(
+                dict.fromkeys((*request.options.existing_numbers, *self.numbers))
+            ),
+            seed=self.seed,
+        )
+        return dataclasses.replace(
+            request,
+            scenario=self.view(),
+            options=options,
+            previous_plan=self.in_force(),
+            track_fleet=True,
+        )
+
     def accepts(self, plan: Plan) -> bool:
-        """A plan can close the awaited step by hand: approved (or later) and not recorded."""
+        """A plan can close the open step by hand: approved (or later), made at the step's
+        simulated time (by :meth:`replan_request`: a plan of another time would be read at
+        the wrong time when vehicles are tracked) and not recorded."""
         return (
-            self.awaiting is not None
+            self.open_step is not None
             and plan.status in APPROVED_STATES
+            and plan.created_at == self.simulated_at
             and plan.number not in {s.plan.number for s in self.steps if s.plan is not None}
         )
 
@@ -245,14 +311,15 @@ class DrillSession:
         """Close the awaited step with ``plan`` (None: continue without re-planning). By hand
         the step's wall time is the time since the inject; ``wall_s`` gives an automatic
         re-plan's own run time."""
-        if self.awaiting is None:
+        number = self.awaiting if plan is None else self.open_step
+        if number is None:
             raise ValueError("no step awaits a plan")
-        number = self.awaiting
-        inject = self.awaited_inject
+        inject = self.script.injects[number - 1] if number else None
         at = self.script.start + timedelta(minutes=inject.at_min if inject else 0.0)
         spent = self.awaiting_s() if manual or wall_s is None else float(wall_s)
         wall = self._awaiting_wall or self._now()
-        step = DrillStep(number, inject, at, wall, spent, self.state, plan)
+        deadlines = absolute_deadlines(self.state, self.clocks)
+        step = DrillStep(number, inject, at, wall, spent, self.state, plan, deadlines=deadlines)
         self.steps.append(step)
         self.awaiting = None
         if plan is not None:
@@ -290,4 +357,4 @@ class DrillSession:
         self.log.append(LogEntry(self.simulated_at, self._now(), text))
 
 
-__all__ = ["APPROVED_STATES", "SPEEDS", "AutoRequest", "DrillSession", "LogEntry"]
+__all__ = ["APPROVED_STATES", "MANUAL_WHO", "SPEEDS", "AutoRequest", "DrillSession", "LogEntry"]

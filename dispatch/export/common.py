@@ -55,12 +55,13 @@ def when_text(t: datetime | None, language: str = "zh_CN") -> str:
 
 
 def eta_text(plan: Plan, seconds: float, language: str = "zh_CN") -> str:
-    """``09:42 (+37 分钟)``."""
+    """``09:42 (+37 分钟)``; before the plan's time (a team kept on site in a drill re-plan)
+    ``09:51 (-9 分钟)``."""
     return say(
-        "{clock} (+{n} 分钟)",
+        "{clock} (-{n} 分钟)" if seconds < -30 else "{clock} (+{n} 分钟)",
         language,
         clock=clock(plan.created_at, seconds),
-        n=f"{seconds / 60:.0f}",
+        n=f"{abs(seconds) / 60:.0f}",
     )
 
 

@@ -197,6 +197,9 @@ class DispatchController(QObject):
         #: where runs take their scenario from instead of the session (a drill on the desk:
         #: the drill's state, :mod:`gui.controllers.drill`); None = the session's
         self.scenario_source: Callable[[], Scenario] | None = None
+        #: makes each run's request the drill's when set (a manual drill on the desk:
+        #: :meth:`dispatch.drills.session.DrillSession.replan_request`, vehicles tracked)
+        self.request_source: Callable[[DispatchRequest], DispatchRequest] | None = None
         #: bumped when another workspace is opened: a run started before is then dropped
         self._workspace_gen = 0
         session.sig_documents_changed.connect(self._on_documents_changed)
@@ -271,7 +274,7 @@ class DispatchController(QObject):
         """The run of the session's state: the workspace only as the typed ``session.ref``; the
         shown plan (if any) is the plan it re-plans."""
         s = self.session
-        return DispatchRequest(
+        request = DispatchRequest(
             scenario=self.current_scenario(),
             options=options,
             workspace=s.ref,
@@ -279,6 +282,8 @@ class DispatchController(QObject):
             network=s.network,
             previous_plan=self.plan,
         )
+        source = self.request_source
+        return source(request) if source is not None else request
 
     def run(self, options: DispatchOptions) -> Job | None:
         """Start a run in the background; returns the job (None if one runs or nothing to do)."""

@@ -14,8 +14,12 @@ No widgets here: the 演练 dock (:mod:`gui.docks.drill_panel`) shows what this 
   (the dispatch controller's kept child process, as the 调度方案 dock runs: no solver code on
   the GUI thread) and issued by 演练自动 (:func:`dispatch.drills.runner.issue_auto`); Cancel
   keeps the best plan so far. 人工: while the run lasts the dispatch controller plans the
-  drill's scenario (:attr:`DispatchController.scenario_source`), and the first plan approved
-  after an inject closes its step; the wall time from the inject to that approval is the step's.
+  drill's scenario (:attr:`DispatchController.scenario_source`) and each run is the drill's
+  re-plan (:attr:`DispatchController.request_source` =
+  :meth:`dispatch.drills.session.DrillSession.replan_request`: at the simulated time, from the
+  plan in force, vehicles continuing from where they are, as 自动 and the CLI); the first plan
+  approved after an inject (or, before the first inject, the baseline) closes its step; the
+  wall time from the inject to that approval is the step's.
 - **Report**: :func:`dispatch.drills.cli.write_drill` (the CLI's writer: drill.json, plans per
   step, PDF, XLSX) in a background job.
 """
@@ -261,6 +265,7 @@ class DrillController(QObject):
         )
         if not auto and self.dispatch is not None:
             self.dispatch.scenario_source = self.drill.view
+            self.dispatch.request_source = self.drill.replan_request
         self.drill.start()
         self.sig_drill_scenario.emit(self.drill.state)
         self._after_change()
@@ -276,6 +281,7 @@ class DrillController(QObject):
             self.job.cancel()
         if self.dispatch is not None:
             self.dispatch.scenario_source = None
+            self.dispatch.request_source = None
         self.drill.pause()
         self.finished_run = self.drill
         self.drill = None
@@ -365,6 +371,7 @@ class DrillController(QObject):
             has_roads=s.has_roads,
             network=s.network,
             previous_plan=req.previous,
+            track_fleet=True,  # vehicles continue from where they are, as in the CLI
         )
         in_child = self.dispatch.in_child if self.dispatch is not None else False
         worker = self.dispatch.worker if self.dispatch is not None else None
