@@ -28,9 +28,13 @@ Why hand-written glue is needed
   objects live inside one call of one thread, and every call into the library runs under
   :func:`_guard`, which turns a panic into :class:`CCHError`.
 * **Metres.** The batched queries return one number per pair, and a uint32 cannot hold the
-  (time, length) pair the reference compares paths by; so matrices with metres come from the
-  csgraph engine, and this backend serves seconds-only matrices and paths (unpacked to nodes,
-  then arcs, geometry and turn list exactly as csgraph builds them).
+  (time, length) pair the reference compares paths by. So metres come from one
+  point-to-point query per pair (``CCHQuery.run_multi`` with the chain ends as weighted
+  sources and targets), its core arcs summed with numpy in blocks: the length of a
+  time-shortest path, exact where that path is unique. Where several paths are equally fast
+  the csgraph engine takes the shortest of them and the hierarchy any one: metres may then
+  differ (never seconds). Paths are unpacked to nodes, then arcs, geometry and turn list
+  exactly as csgraph builds them.
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ _ORDER_CHILD_MIN_CORE = 20_000
 _THREAD_MIN = 64
 #: ... on a core of at least this many nodes (below, one sweep is too short to gain).
 _THREAD_MIN_CORE = 6_000
+#: Point-to-point queries (for lengths) per worker thread at least.
+_PAIRS_PER_THREAD = 256
+#: Paths whose core arcs are summed together (one numpy pass per block).
+_PATH_BLOCK = 512
 
 ProgressFn = Callable[[float, str], None]
 StopFn = Callable[[], bool]
@@ -254,6 +262,22 @@ def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
     return value
 
 
+def _end_length(
+    anc: np.ndarray, off_t: np.ndarray, off_l: np.ndarray, node: np.ndarray
+) -> np.ndarray:
+    """Length from a query node to the core node its path entered at (or from the core node
+    its path left to the query node): of its two anchor slots, the open one at ``node``; when
+    both are (a loop chain) the faster, then the shorter — what :func:`_entries` keeps."""
+    ok0 = (anc[:, 0] == node) & (off_t[:, 0] < INF)
+    ok1 = (anc[:, 1] == node) & (off_t[:, 1] < INF)
+    pick1 = ok1 & (
+        ~ok0
+        | (off_t[:, 1] < off_t[:, 0])
+        | ((off_t[:, 1] == off_t[:, 0]) & (off_l[:, 1] < off_l[:, 0]))
+    )
+    return np.where(pick1, off_l[:, 1], off_l[:, 0]).astype(np.float64)
+
+
 _INDEXES: OrderedDict[str, CCHIndex] = OrderedDict()
 _INDEX_LOCK = threading.Lock()
 _INDEX_KEEP = 3
@@ -388,10 +412,17 @@ class CCHMetricView:
         with the along-chain times as initial distances) against the targets' core entry
         points pinned, or the mirror image when there are fewer distinct targets.
         """
-        ch = self.index.chains
-        threads = threads or min(4, os.cpu_count() or 1)
         us, s_inv = np.unique(sources, return_inverse=True)
         ut, t_inv = np.unique(targets, return_inverse=True)
+        best = self._unique_units(us, ut, stop, threads)
+        return best[s_inv][:, t_inv]
+
+    def _unique_units(
+        self, us: np.ndarray, ut: np.ndarray, stop: StopFn | None, threads: int | None
+    ) -> np.ndarray:
+        """:meth:`unit_matrix` between sorted distinct sources and targets."""
+        ch = self.index.chains
+        threads = threads or min(4, os.cpu_count() or 1)
         sa, so = ch.anchors(us, self.pair_t, outgoing=True)
         ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
         forward = us.size <= ut.size
@@ -410,7 +441,129 @@ class CCHMetricView:
         if (along < INF).any():
             np.minimum(best, np.where(along >= INF, np.inf, along).astype(np.float64), out=best)
         best[us[:, None] == ut[None, :]] = 0.0
-        return best[s_inv][:, t_inv]
+        return best
+
+    def matrix_with_lengths(
+        self,
+        sources: np.ndarray,
+        targets: np.ndarray,
+        pair_lengths: tuple[np.ndarray, np.ndarray],
+        *,
+        stop: StopFn | None = None,
+        threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """float64 ``[S, T]`` times (units τ) and lengths of those time-shortest paths.
+
+        ``pair_lengths`` is ``(keys, ql)``: the csgraph engine's open pairs and their exact
+        integer lengths; the lengths come back in the same units (inf: no path). Times come
+        from :meth:`unit_matrix`; lengths from one point-to-point query per distinct pair
+        (entering and leaving the core through the chain ends, like the sweeps), its core
+        arcs summed with numpy, in worker threads (queries release the GIL; one query object
+        per thread, created in it). Where several paths are equally fast the hierarchy takes
+        one of them, the csgraph engine the shortest: metres may then differ (times never).
+        """
+        us, s_inv = np.unique(sources, return_inverse=True)
+        ut, t_inv = np.unique(targets, return_inverse=True)
+        best = self._unique_units(us, ut, stop, threads)
+        lengths = self._unique_lengths(us, ut, best, pair_lengths, stop, threads)
+        return best[s_inv][:, t_inv], lengths[s_inv][:, t_inv]
+
+    def _unique_lengths(
+        self,
+        us: np.ndarray,
+        ut: np.ndarray,
+        best: np.ndarray,
+        pair_lengths: tuple[np.ndarray, np.ndarray],
+        stop: StopFn | None,
+        threads: int | None,
+    ) -> np.ndarray:
+        ch = self.index.chains
+        rk = _rk()
+        keys, ql = pair_lengths
+        pair_keys = ch.pair_u * ch.n + ch.pair_v
+        pos = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
+        found = (keys[pos] == pair_keys) if keys.size else np.zeros(pair_keys.size, bool)
+        pair_l = np.where(found, ql[pos] if keys.size else 0, 0).astype(np.int64)
+        core_l = ch.core_weights(pair_l).astype(np.float64)  # never INF: lengths are finite
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
+        _, sl = ch.anchors(us, pair_l, outgoing=True)
+        _, tl = ch.anchors(ut, pair_l, outgoing=False)
+        out = np.full(best.shape, np.inf)
+        out[np.isfinite(best)] = np.nan  # still to find
+        along_t = ch.along(us, ut, self.pair_t)
+        straight = (along_t < INF) & (along_t == best)
+        if straight.any():  # straight along a shared chain (no core query)
+            out[straight] = ch.along(us, ut, pair_l)[straight]
+        out[us[:, None] == ut[None, :]] = 0.0
+        todo_i, todo_j = np.nonzero(np.isnan(out))
+        if not todo_i.size:
+            return out
+        s_entries = [_entries(a, o) for a, o in zip(sa.tolist(), so.tolist(), strict=True)]
+        t_entries = [_entries(a, o) for a, o in zip(ta.tolist(), to.tolist(), strict=True)]
+        first = np.zeros(todo_i.size, np.int64)  # core node the path enters at
+        last = np.zeros(todo_i.size, np.int64)  # ... and leaves from
+        core_sum = np.zeros(todo_i.size)
+        tail, head = self.index.chains.arc_tail, self.index.chains.arc_head
+        ii, jj = todo_i.tolist(), todo_j.tolist()
+        cancelled = threading.Event()
+
+        def flush(ks: list[int], counts: list[int], flat: list[int], node0: list[int]) -> None:
+            """Sum the core arcs of a block of paths at once (numpy, not per path)."""
+            k = np.asarray(ks, dtype=np.int64)
+            cnt = np.asarray(counts, dtype=np.int64)
+            arcs = np.asarray(flat, dtype=np.int64)
+            some = cnt > 0
+            start = (np.cumsum(cnt) - cnt)[some]
+            first[k] = node0
+            last[k] = node0
+            if arcs.size:
+                first[k[some]] = tail[arcs[start]]
+                last[k[some]] = head[arcs[start + cnt[some] - 1]]
+                core_sum[k[some]] = np.add.reduceat(core_l[arcs], start)
+
+        def work(lo: int, hi: int) -> None:
+            with _guard("path query"):
+                q = rk.CCHQuery(self.metric)
+                try:
+                    for b0 in range(lo, hi, _PATH_BLOCK):
+                        if cancelled.is_set() or (stop is not None and stop()):
+                            cancelled.set()
+                            return
+                        ks = list(range(b0, min(hi, b0 + _PATH_BLOCK)))
+                        counts: list[int] = []
+                        flat: list[int] = []
+                        node0: list[int] = []
+                        for k in ks:
+                            res = q.run_multi(s_entries[ii[k]], t_entries[jj[k]])
+                            arcs = res.arc_path
+                            node0.append(-1 if arcs else res.node_path[0])
+                            del res  # before the next query on q
+                            counts.append(len(arcs))
+                            flat.extend(arcs)
+                        flush(ks, counts, flat, node0)
+                finally:
+                    del q
+
+        n_pairs = todo_i.size
+        threads = threads or min(4, os.cpu_count() or 1)
+        n_workers = max(1, min(threads, n_pairs // _PAIRS_PER_THREAD))
+        bounds = np.linspace(0, n_pairs, n_workers + 1).astype(int)
+        if n_workers == 1:
+            work(0, n_pairs)
+        else:
+            with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-path") as pool:
+                for f in [
+                    pool.submit(work, int(a), int(b))
+                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+                ]:
+                    f.result()
+        if cancelled.is_set():
+            raise MatrixCancelled("travel-time matrix cancelled")
+        head_l = _end_length(sa[todo_i], so[todo_i], sl[todo_i], first)
+        tail_l = _end_length(ta[todo_j], to[todo_j], tl[todo_j], last)
+        out[todo_i, todo_j] = head_l + core_sum + tail_l
+        return out
 
     # ---- paths -------------------------------------------------------------------------
 

@@ -328,6 +328,18 @@ class CsgraphEngine:
         qt = np.floor(self._csr.data / big).astype(np.int64)
         return self._key, qt, tau
 
+    def unit_lengths(self) -> tuple[np.ndarray, float] | None:
+        """Exact integer lengths of the searched arcs, or None in float mode.
+
+        Returns ``(ql, λ)``: each open pair's length in units of λ metres (int64), aligned
+        with the keys of :meth:`unit_times` — what this engine sums for ``metres``.
+        """
+        if self._lex is None:
+            return None
+        _tau, lam, big = self._lex
+        qt = np.floor(self._csr.data / big)
+        return (self._csr.data - qt * big).astype(np.int64), lam
+
     def to_networkx(self) -> nx.DiGraph:
         """The graph this engine searches, for checks with networkx.
 

@@ -3,14 +3,29 @@
 Two backends answer the same questions on the same exact integer times:
 
 * :class:`gis.matrix.csgraph.CsgraphEngine` — Dijkstra per source (always there; the reference
-  and the fallback; the only one that gives metres along the fastest path in bulk);
+  and the fallback);
 * :class:`gis.matrix.cch.CCHMetricView` — customizable contraction hierarchies from
-  routingkit-cch (optional dependency): seconds-only matrices and paths.
+  routingkit-cch (optional dependency): seconds matrices by one-to-many sweeps, metres by
+  unpacking each pair's time-shortest path, and single paths.
 
-The facade picks one per call (:func:`choose_backend`): CCH when routingkit-cch imports, the
-network is large enough to repay the preprocessing (or it is already done), the engine runs in
-exact-unit mode, and the call does not need metres or a search radius. Closures never redo the
-preprocessing: :meth:`TravelTimeEngine.with_closures` re-customizes the same hierarchy.
+The facade picks one per call (:func:`choose_backend`, :func:`metres_pay_on_cch`), from these
+thresholds (measured with ``benchmarks/bench_matrix.py`` and the figures quoted beside them):
+
+* seconds only: CCH when routingkit-cch imports, the engine runs in exact-unit mode, there is
+  no search radius, and the network has at least :data:`CCH_MIN_NODES` nodes or the hierarchy
+  is already built; a query of fewer than :data:`CCH_MIN_ROOTS` searches does not pay for a
+  node order that is not cached yet (Andorra, 1.5k nodes: csgraph 500×500 in about the time
+  the order takes; the demo county, 5.9k nodes: CCH 5× faster);
+* with metres (the dispatch pipeline's matrices): CCH where the seconds would be, and only if
+  ``pairs × CCH_PAIR_S < roots × nodes × CSGRAPH_NODE_S`` (:data:`CCH_PAIR_S` per point-to-
+  point query with its path, :data:`CSGRAPH_NODE_S` per Dijkstra root and node). So the demo
+  county keeps csgraph (100×100: 0.08 s against 0.19 s), road-like 100k takes CCH for a few
+  dozen sources and csgraph for 100×100 (about a tie: 0.72 s against 0.75–0.85 s), and a
+  province-size network takes CCH (1M nodes, 100×100: see README);
+* single paths: through the hierarchy from :data:`CCH_PATH_MIN_NODES` nodes or once built.
+
+Closures never redo the preprocessing: :meth:`TravelTimeEngine.with_closures` re-customizes the
+same hierarchy. ``backend="cch"`` forces the hierarchy wherever it can answer.
 
 Conventions (both backends)
 ---------------------------
@@ -46,7 +61,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gis.model import RoadClosure
 
-__all__ = ["MatrixBackend", "TravelTimeEngine", "choose_backend", "BACKENDS", "CCH_MIN_NODES"]
+__all__ = [
+    "MatrixBackend",
+    "TravelTimeEngine",
+    "choose_backend",
+    "metres_pay_on_cch",
+    "BACKENDS",
+    "CCH_MIN_NODES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +80,14 @@ CCH_MIN_NODES = 3_000
 CCH_MIN_ROOTS = 16
 #: From this many nodes ``auto`` also unpacks single paths through the hierarchy.
 CCH_PATH_MIN_NODES = 50_000
+#: Seconds per pair of a matrix with metres through the hierarchy (a point-to-point query and
+#: its unpacked path): ~40–80 µs measured on road-like 100k (core 9k nodes) under load 3 on
+#: 2 cores; the higher figure taken (worker threads gained nothing there).
+CCH_PAIR_S = 80e-6
+#: Seconds per search root and network node of a csgraph matrix with metres: 74 ns on
+#: road-like 100k, 130 ns on the demo county (100×100, same run); the lower figure rounded
+#: down, so that csgraph keeps every case it might win.
+CSGRAPH_NODE_S = 60e-9
 
 StopFn = Callable[[], bool]
 ProgressFn = Callable[[float, str], None]
@@ -77,6 +107,15 @@ class MatrixBackend(Protocol):
     def path_nodes(self, s: int, t: int) -> list[int] | None:
         """A time-shortest node sequence from s to t, or None."""
         ...
+
+
+def metres_pay_on_cch(n_nodes: int, roots: int | None, pairs: int | None) -> bool:
+    """Whether a matrix with metres is faster through the hierarchy (one point-to-point query
+    with its path per distinct pair, :data:`CCH_PAIR_S` each) than by csgraph (one Dijkstra
+    per root, :data:`CSGRAPH_NODE_S` per network node)."""
+    if roots is None or pairs is None:
+        return n_nodes >= CCH_PATH_MIN_NODES
+    return pairs * CCH_PAIR_S < roots * n_nodes * CSGRAPH_NODE_S
 
 
 def choose_backend(
@@ -161,11 +200,23 @@ class TravelTimeEngine:
         return self.network.base_hash in cch._INDEXES
 
     def backend_for(
-        self, *, metres: bool = False, limit_s: float | None = None, roots: int | None = None
+        self,
+        *,
+        metres: bool = False,
+        limit_s: float | None = None,
+        roots: int | None = None,
+        pairs: int | None = None,
     ) -> str:
-        """The backend a matrix call with these options (and ``roots`` searches) would use."""
-        if metres or limit_s is not None or self.fallback_note:
+        """The backend a matrix call with these options (``roots`` searches: the fewer of
+        distinct sources and targets; ``pairs``: distinct source × target) would use."""
+        if limit_s is not None or self.fallback_note:
             return "csgraph"
+        seconds = self._seconds_backend(roots)
+        if seconds != "cch" or not metres or self.requested_backend == "cch":
+            return seconds
+        return "cch" if metres_pay_on_cch(self.n_nodes, roots, pairs) else "csgraph"
+
+    def _seconds_backend(self, roots: int | None) -> str:
         prepared = self._prepared()
         order_cached = True
         if not prepared and roots is not None:
@@ -253,19 +304,23 @@ class TravelTimeEngine:
         limit_s: float | None,
         metres: bool,
     ) -> tuple[np.ndarray, np.ndarray | None, str]:
-        roots = min(np.unique(src).size, np.unique(tgt).size)
-        if self.backend_for(metres=metres, limit_s=limit_s, roots=roots) == "cch":
+        n_src, n_tgt = np.unique(src).size, np.unique(tgt).size
+        roots, pairs = min(n_src, n_tgt), n_src * n_tgt
+        if self.backend_for(metres=metres, limit_s=limit_s, roots=roots, pairs=pairs) == "cch":
             view = self._cch_or_none(stop)
-            if view is not None:
+            lengths = self.csgraph.unit_lengths() if metres else None
+            if view is not None and (lengths is not None or not metres):
                 from gis.matrix.cch import CCHError
 
                 try:
-                    units = view.unit_matrix(src, tgt, stop=stop)
+                    if lengths is None:
+                        return view.unit_matrix(src, tgt, stop=stop) * view.tau, None, "cch"
+                    keys = self.csgraph.unit_times()[0]  # type: ignore[index]
+                    units, ql = view.matrix_with_lengths(src, tgt, (keys, lengths[0]), stop=stop)
+                    return units * view.tau, ql * lengths[1], "cch"
                 except CCHError as exc:
                     self.fallback_note = str(exc)
                     log.warning("travel times fall back to csgraph: %s", exc)
-                else:
-                    return units * view.tau, None, "cch"
         secs, mets = self.csgraph.float_matrix(src, tgt, stop=stop, limit_s=limit_s)
         return secs, (mets if metres else None), "csgraph"
 
