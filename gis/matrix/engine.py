@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from gis.errors import ValidationError
+from gis.job_context import current_progress, current_stop
 from gis.matrix.csgraph import CsgraphEngine
 from gis.matrix.types import (
     DEFAULT_OFFROAD_KMH,
@@ -246,6 +247,11 @@ class TravelTimeEngine:
         """Build (or fetch) the contraction hierarchy and customize it for this engine's
         closures; returns the :class:`~gis.matrix.cch.CCHMetricView`.
 
+        Without ``stop``/``progress`` those of the running desk job are used
+        (:mod:`gis.job_context`). Progress is reported, each message prefixed with
+        :data:`PREP_TEXT`, while the hierarchy is built (not when it is memoised); the slow
+        part is the node order, when it is not cached on disk yet.
+
         Raises
         ------
         MatrixCancelled
@@ -260,8 +266,11 @@ class TravelTimeEngine:
         ut = self.csgraph.unit_times()
         if ut is None or not self._fits_cch():
             raise cch.CCHError("travel times do not fit exact 32-bit integer units here")
+        stop = stop or current_stop()
+        report = progress or current_progress()
+        say = None if report is None else _prep_reporter(report)
         try:
-            index = cch.get_index(self.base_network, stop=stop, progress=progress)
+            index = cch.get_index(self.base_network, stop=stop, progress=say)
             self._cch = cch.CCHMetricView(index, *ut)
         except ImportError as exc:
             raise cch.CCHError(f"routingkit-cch is not available: {exc}") from exc
@@ -460,6 +469,19 @@ class TravelTimeEngine:
                 else:
                     return None if nodes is None else self.csgraph.path_from_nodes(nodes)
         return self.csgraph.path(s, t)
+
+
+#: What a job's progress says while the road network is preprocessed (node order not cached).
+PREP_TEXT = "道路网络预处理…"
+
+
+def _prep_reporter(progress: ProgressFn) -> ProgressFn:
+    """``progress`` with every preprocessing message prefixed by :data:`PREP_TEXT`."""
+
+    def say(fraction: float, message: str) -> None:
+        progress(fraction, f"{PREP_TEXT}{message}" if message else PREP_TEXT)
+
+    return say
 
 
 def _ceil_int(a: np.ndarray) -> np.ndarray:
