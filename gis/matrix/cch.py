@@ -313,14 +313,6 @@ def get_index(
         return idx
 
 
-def _as_float(values: list[int | None]) -> np.ndarray:
-    """A sweep's answer as float64 (None, unreachable, → nan); the fast path has no None."""
-    try:
-        return np.fromiter(values, dtype=np.float64, count=len(values))
-    except TypeError:
-        return np.array(values, dtype=np.float64)
-
-
 def _entries(anchors: list[int], offsets: list[int]) -> list[tuple[int, int]]:
     """(core node, offset) entry points: closed ones left out, the smaller offset kept where
     both chain ends are the same node (a loop)."""
@@ -353,6 +345,14 @@ class CCHMetricView:
         self.weights = np.where(w >= INF, RK_INF, w).astype(np.uint32)
         with _guard("CCHMetric"):
             self.metric = rk.CCHMetric(index.cch, self.weights)
+        self._pre_t: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def pre_t(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The chains' time prefix sums of this metric (computed on first use)."""
+        if self._pre_t is None:
+            self._pre_t = self.index.chains.prefix(self.pair_t)
+        return self._pre_t
 
     # ---- matrices ----------------------------------------------------------------------
 
@@ -389,7 +389,7 @@ class CCHMetricView:
                             cancelled.set()
                             return
                         if loop[i]:
-                            out[i] = _as_float(sweep(loop[i]))
+                            out[i] = sweep(loop[i])  # numpy converts the list in C (None → nan)
                 finally:
                     del sweep, q  # before anyone could re-customize the metric
 
@@ -436,8 +436,8 @@ class CCHMetricView:
         """:meth:`unit_matrix` between sorted distinct sources and targets."""
         ch = self.index.chains
         threads = threads or min(4, os.cpu_count() or 1)
-        sa, so = ch.anchors(us, self.pair_t, outgoing=True)
-        ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False, prefix=self.pre_t)
         forward = us.size <= ut.size
         la, lo, pa, po = (sa, so, ta, to) if forward else (ta, to, sa, so)
         loop = [_entries(ra, ro) for ra, ro in zip(la.tolist(), lo.tolist(), strict=True)]
@@ -450,7 +450,7 @@ class CCHMetricView:
             np.minimum(best, swept[:, p_inv[:, y]] + po_f[None, :, y], out=best)
         if not forward:
             best = best.T
-        along = ch.along(us, ut, self.pair_t)
+        along = ch.along(us, ut, self.pair_t, self.pre_t)
         if (along < INF).any():
             np.minimum(best, np.where(along >= INF, np.inf, along).astype(np.float64), out=best)
         best[us[:, None] == ut[None, :]] = 0.0
@@ -498,16 +498,17 @@ class CCHMetricView:
         found = (keys[pos] == pair_keys) if keys.size else np.zeros(pair_keys.size, bool)
         pair_l = np.where(found, ql[pos] if keys.size else 0, 0).astype(np.int64)
         core_l = ch.core_weights(pair_l).astype(np.float64)  # never INF: lengths are finite
-        sa, so = ch.anchors(us, self.pair_t, outgoing=True)
-        ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
-        _, sl = ch.anchors(us, pair_l, outgoing=True)
-        _, tl = ch.anchors(ut, pair_l, outgoing=False)
+        pre_l = ch.prefix(pair_l)
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False, prefix=self.pre_t)
+        _, sl = ch.anchors(us, pair_l, outgoing=True, prefix=pre_l)
+        _, tl = ch.anchors(ut, pair_l, outgoing=False, prefix=pre_l)
         out = np.full(best.shape, np.inf)
         out[np.isfinite(best)] = np.nan  # still to find
-        along_t = ch.along(us, ut, self.pair_t)
+        along_t = ch.along(us, ut, self.pair_t, self.pre_t)
         straight = (along_t < INF) & (along_t == best)
         if straight.any():  # straight along a shared chain (no core query)
-            out[straight] = ch.along(us, ut, pair_l)[straight]
+            out[straight] = ch.along(us, ut, pair_l, pre_l)[straight]
         out[us[:, None] == ut[None, :]] = 0.0
         todo_i, todo_j = np.nonzero(np.isnan(out))
         if not todo_i.size:
@@ -586,10 +587,10 @@ class CCHMetricView:
         ch = self.index.chains
         if s == t:
             return [s]
-        sa, so = ch.anchors(np.array([s]), self.pair_t, outgoing=True)
-        ta, to = ch.anchors(np.array([t]), self.pair_t, outgoing=False)
+        sa, so = ch.anchors(np.array([s]), self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(np.array([t]), self.pair_t, outgoing=False, prefix=self.pre_t)
         best: tuple[int, list[int]] | None = None
-        along = int(ch.along(np.array([s]), np.array([t]), self.pair_t)[0, 0])
+        along = int(ch.along(np.array([s]), np.array([t]), self.pair_t, self.pre_t)[0, 0])
         if along < INF:
             best = (along, ch.straight(s, t))
         q = None
