@@ -346,6 +346,7 @@ class CCHMetricView:
         with _guard("CCHMetric"):
             self.metric = rk.CCHMetric(index.cch, self.weights)
         self._pre_t: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._len_cache: tuple[np.ndarray, np.ndarray, Any] | None = None
 
     @property
     def pre_t(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -481,6 +482,25 @@ class CCHMetricView:
         lengths = self._unique_lengths(us, ut, best, pair_lengths, stop, threads)
         return best[s_inv][:, t_inv], lengths[s_inv][:, t_inv]
 
+    def _lengths(
+        self, pair_lengths: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per chain pair and per core arc lengths, and the chains' length prefix sums (kept
+        for the next call with the same length array: the facade passes its engine's own)."""
+        keys, ql = pair_lengths
+        cached = self._len_cache
+        if cached is not None and cached[0] is keys and cached[1] is ql:
+            return cached[2]
+        ch = self.index.chains
+        pair_keys = ch.pair_u * ch.n + ch.pair_v
+        pos = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
+        found = (keys[pos] == pair_keys) if keys.size else np.zeros(pair_keys.size, bool)
+        pair_l = np.where(found, ql[pos] if keys.size else 0, 0).astype(np.int64)
+        core_l = ch.core_weights(pair_l).astype(np.float64)  # never INF: lengths are finite
+        out = (pair_l, core_l, ch.prefix(pair_l))
+        self._len_cache = (keys, ql, out)
+        return out
+
     def _unique_lengths(
         self,
         us: np.ndarray,
@@ -492,13 +512,7 @@ class CCHMetricView:
     ) -> np.ndarray:
         ch = self.index.chains
         rk = _rk()
-        keys, ql = pair_lengths
-        pair_keys = ch.pair_u * ch.n + ch.pair_v
-        pos = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
-        found = (keys[pos] == pair_keys) if keys.size else np.zeros(pair_keys.size, bool)
-        pair_l = np.where(found, ql[pos] if keys.size else 0, 0).astype(np.int64)
-        core_l = ch.core_weights(pair_l).astype(np.float64)  # never INF: lengths are finite
-        pre_l = ch.prefix(pair_l)
+        pair_l, core_l, pre_l = self._lengths(pair_lengths)
         sa, so = ch.anchors(us, self.pair_t, outgoing=True, prefix=self.pre_t)
         ta, to = ch.anchors(ut, self.pair_t, outgoing=False, prefix=self.pre_t)
         _, sl = ch.anchors(us, pair_l, outgoing=True, prefix=pre_l)

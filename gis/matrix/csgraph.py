@@ -285,6 +285,7 @@ class CsgraphEngine:
         # the same structure with arc lengths: lengths[p, v] is a C-level binary search
         self._lengths = csr_array((self._csr_len, self._csr.indices, indptr), shape=(n, n))
         self._reverse: tuple[csr_matrix, csr_array] | None = None
+        self._ql: np.ndarray | None = None
         self._low_degree_share: float | None = None
         self.closures = closures
 
@@ -337,8 +338,10 @@ class CsgraphEngine:
         if self._lex is None:
             return None
         _tau, lam, big = self._lex
-        qt = np.floor(self._csr.data / big)
-        return (self._csr.data - qt * big).astype(np.int64), lam
+        if self._ql is None:  # computed once (callers may cache by identity)
+            qt = np.floor(self._csr.data / big)
+            self._ql = (self._csr.data - qt * big).astype(np.int64)
+        return self._ql, lam
 
     def to_networkx(self) -> nx.DiGraph:
         """The graph this engine searches, for checks with networkx.

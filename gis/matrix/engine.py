@@ -17,11 +17,12 @@ thresholds (measured with ``benchmarks/bench_matrix.py`` and the figures quoted 
   node order that is not cached yet (Andorra, 1.5k nodes: csgraph 500×500 in about the time
   the order takes; the demo county, 5.9k nodes: CCH 5× faster);
 * with metres (the dispatch pipeline's matrices): CCH where the seconds would be, and only if
-  ``pairs × CCH_PAIR_S < roots × nodes × CSGRAPH_NODE_S`` (:data:`CCH_PAIR_S` per point-to-
-  point query with its path, :data:`CSGRAPH_NODE_S` per Dijkstra root and node). So the demo
-  county keeps csgraph (100×100: 0.08 s against 0.19 s), road-like 100k takes CCH for a few
-  dozen sources and csgraph for 100×100 (about a tie: 0.72 s against 0.75–0.85 s), and a
-  province-size network takes CCH (1M nodes, 100×100: see README);
+  ``pairs × CCH_PAIR_S × (nodes/100k)**CCH_PAIR_EXP < roots × nodes × CSGRAPH_NODE_S``
+  (:data:`CCH_PAIR_S` per point-to-point query with its path, :data:`CSGRAPH_NODE_S` per
+  Dijkstra root and node). So the demo county keeps csgraph (100×100: 0.08 s against 0.19 s),
+  road-like 100k takes CCH for a few dozen sources and csgraph for 100×100 (about a tie:
+  0.72 s against 0.75–0.85 s), and road-like 1M takes CCH for 100×100 (4.5 s against 6.0 s,
+  load 7; ``metres_road1m100`` in ``benchmarks/bench_matrix.py``);
 * single paths: through the hierarchy from :data:`CCH_PATH_MIN_NODES` nodes or once built.
 
 Closures never redo the preprocessing: :meth:`TravelTimeEngine.with_closures` re-customizes the
@@ -82,9 +83,11 @@ CCH_MIN_ROOTS = 16
 #: From this many nodes ``auto`` also unpacks single paths through the hierarchy.
 CCH_PATH_MIN_NODES = 50_000
 #: Seconds per pair of a matrix with metres through the hierarchy (a point-to-point query and
-#: its unpacked path): ~40–80 µs measured on road-like 100k (core 9k nodes) under load 3 on
-#: 2 cores; the higher figure taken (worker threads gained nothing there).
+#: its unpacked path) on a network of 100k nodes: 40–80 µs measured on road-like 100k (core 9k
+#: nodes) under load 3–8 on 2 cores, the higher figure taken (worker threads gained nothing
+#: there). It grows as ``nodes ** CCH_PAIR_EXP``: 450 µs on road-like 1M (core 93k, load 7).
 CCH_PAIR_S = 80e-6
+CCH_PAIR_EXP = 0.75
 #: Seconds per search root and network node of a csgraph matrix with metres: 74 ns on
 #: road-like 100k, 130 ns on the demo county (100×100, same run); the lower figure rounded
 #: down, so that csgraph keeps every case it might win.
@@ -112,11 +115,13 @@ class MatrixBackend(Protocol):
 
 def metres_pay_on_cch(n_nodes: int, roots: int | None, pairs: int | None) -> bool:
     """Whether a matrix with metres is faster through the hierarchy (one point-to-point query
-    with its path per distinct pair, :data:`CCH_PAIR_S` each) than by csgraph (one Dijkstra
+    with its path per distinct pair, :data:`CCH_PAIR_S` each at 100k nodes, scaled by
+    ``(nodes / 100k) ** CCH_PAIR_EXP``) than by csgraph (one Dijkstra
     per root, :data:`CSGRAPH_NODE_S` per network node)."""
     if roots is None or pairs is None:
         return n_nodes >= CCH_PATH_MIN_NODES
-    return pairs * CCH_PAIR_S < roots * n_nodes * CSGRAPH_NODE_S
+    per_pair = CCH_PAIR_S * (max(n_nodes, 1) / 100_000) ** CCH_PAIR_EXP
+    return pairs * per_pair < roots * n_nodes * CSGRAPH_NODE_S
 
 
 def choose_backend(
