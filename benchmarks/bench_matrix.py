@@ -210,16 +210,18 @@ def matrix_case(
         t0 = time.perf_counter()
         csg._reduced(csg._csr, csg._lengths, np.unique(src[rows]), np.unique(tgt))
         fixed_sample = time.perf_counter() - t0
-    ours = base = np.inf
+    ours = base = cpu_ours = cpu_base = np.inf
     m = ref = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         m = eng.matrix(src, tgt, metres=False)
         ours = min(ours, time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        cpu_ours = min(cpu_ours, time.process_time() - c0)
+        c0, t0 = time.process_time(), time.perf_counter()
         ref = eng.csgraph.float_matrix(src[rows], tgt)
         took = time.perf_counter() - t0
         base = min(base, fixed_full + (took - fixed_sample) * size / rows.size)
+        cpu_base = min(cpu_base, (time.process_time() - c0) * size / rows.size)
     assert m is not None and ref is not None
     from gis.matrix import round_units
 
@@ -235,6 +237,11 @@ def matrix_case(
             f"({fixed_full:.2f} s, timed alone) + the Dijkstra part × {size / rows.size:g}"
         )
     result(case, net.n_nodes, size, size, ours, base, note)
+    print(
+        f"# CPU case={case} engine_cpu_s={cpu_ours:.4f} baseline_cpu_s={cpu_base:.4f} "
+        f"ratio_cpu={cpu_base / cpu_ours:.1f} (process CPU time, all threads; on a loaded "
+        "machine wall time includes waiting for a core)"
+    )
     plain_case(case, eng, src, tgt, ours, plain_sample, rng)
 
 
