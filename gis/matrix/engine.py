@@ -14,8 +14,14 @@ thresholds (measured with ``benchmarks/bench_matrix.py`` and the figures quoted 
 * seconds only: CCH when routingkit-cch imports, the engine runs in exact-unit mode, there is
   no search radius, and the network has at least :data:`CCH_MIN_NODES` nodes or the hierarchy
   is already built; a query of fewer than :data:`CCH_MIN_ROOTS` searches does not pay for a
-  node order that is not cached yet (Andorra, 1.5k nodes: csgraph 500×500 in about the time
-  the order takes; the demo county, 5.9k nodes: CCH 5× faster);
+  node order that is not cached yet. Figures (load 7, best of 3): once built, the hierarchy
+  is faster at every size (Andorra, 1,508 nodes: 5×5 0.3 ms against csgraph 0.7 ms, 200×200
+  13 ms against 38 ms, 500×500 68 ms against 143 ms; demo county, 5,939 nodes: 20×20 0.9 ms
+  against 33 ms, 500×500 84 ms against 488 ms), so the choice is about the preprocessing:
+  on Andorra it costs 49 ms with the order computed, 12 ms with it cached — more than
+  csgraph's whole matrix up to 200×200, so small networks stay on csgraph; on the demo county
+  191 ms / 29 ms, repaid by one 200×200 matrix (210 ms) or, with the order cached, by one of
+  ~20×20 (33 ms), hence :data:`CCH_MIN_ROOTS`; from there on every matrix gains;
 * with metres (the dispatch pipeline's matrices): CCH where the seconds would be, and only if
   ``pairs × CCH_PAIR_S × (nodes/100k)**CCH_PAIR_EXP < roots × nodes × CSGRAPH_NODE_S``
   (:data:`CCH_PAIR_S` per point-to-point query with its path, :data:`CSGRAPH_NODE_S` per
