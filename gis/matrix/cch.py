@@ -424,7 +424,10 @@ class CCHMetricView:
 
         One multi-source sweep per distinct source (entering the core at its chain's two ends
         with the along-chain times as initial distances) against the targets' core entry
-        points pinned, or the mirror image when there are fewer distinct targets.
+        points pinned, or the mirror image when there are fewer distinct targets: the loop runs
+        over the smaller side and the larger is pinned, because a sweep's cost levels off with
+        the pinned set (road-like 100k, core 9,288 nodes, load 7: 60 µs with 1 pinned node,
+        0.7 ms with 100, 1.2 ms with 1,000 or 2,000).
         """
         us, s_inv = np.unique(sources, return_inverse=True)
         ut, t_inv = np.unique(targets, return_inverse=True)

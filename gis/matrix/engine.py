@@ -122,8 +122,8 @@ class MatrixBackend(Protocol):
 def metres_pay_on_cch(n_nodes: int, roots: int | None, pairs: int | None) -> bool:
     """Whether a matrix with metres is faster through the hierarchy (one point-to-point query
     with its path per distinct pair, :data:`CCH_PAIR_S` each at 100k nodes, scaled by
-    ``(nodes / 100k) ** CCH_PAIR_EXP``) than by csgraph (one Dijkstra
-    per root, :data:`CSGRAPH_NODE_S` per network node)."""
+    ``(nodes / 100k) ** CCH_PAIR_EXP``) than by csgraph (one Dijkstra per root,
+    :data:`CSGRAPH_NODE_S` per network node)."""
     if roots is None or pairs is None:
         return n_nodes >= CCH_PATH_MIN_NODES
     per_pair = CCH_PAIR_S * (max(n_nodes, 1) / 100_000) ** CCH_PAIR_EXP
@@ -482,7 +482,8 @@ class TravelTimeEngine:
         return self.csgraph.path(s, t)
 
 
-#: What a job's progress says while the road network is preprocessed (node order not cached).
+#: What a job's progress says while the road network's hierarchy is built (prefixing the step:
+#: 合并二度节点路段, 节点排序（N 个核心节点）— the slow one when not cached —, 构建层次结构).
 PREP_TEXT = "道路网络预处理…"
 
 
