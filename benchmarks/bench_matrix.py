@@ -12,6 +12,11 @@ computes metres too, at no extra cost in its exact-unit mode. Runs alternate (be
 ``--repeat``) because the machine may be shared. Every case checks that both engines give the
 same seconds (on the baseline's rows) and prints ``agree=yes|NO``.
 
+Each matrix case also prints a comment line ``# PLAIN case=NAME plain_dijkstra_s=X ...
+ratio_plain=R``: the ratio against plain csgraph Dijkstra without graph reduction (what issue
+12's 7.2 s figure measured). ``metres_road100k100`` and ``metres_road1m100`` time a
+dispatch-like 100×100 matrix *with metres* through the facade's ``auto`` choice against csgraph.
+
 Cases: ``demo500`` (bundled demo county, 500×500), ``andorra500`` (OSM extract in
 ``../shared``), ``road100k500`` (generated road-like network, ~100k nodes: a street grid whose
 streets are chains of two-link nodes), ``road1m1000`` (the same generator, ~1M nodes, 1000×1000;
@@ -187,6 +192,7 @@ def matrix_case(
     repeat: int,
     *,
     sample: int | None = None,
+    plain_sample: int | None = None,
     seed: int = 1,
 ) -> None:
     eng = prepared_engine(net, case)
@@ -204,16 +210,18 @@ def matrix_case(
         t0 = time.perf_counter()
         csg._reduced(csg._csr, csg._lengths, np.unique(src[rows]), np.unique(tgt))
         fixed_sample = time.perf_counter() - t0
-    ours = base = np.inf
+    ours = base = cpu_ours = cpu_base = np.inf
     m = ref = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         m = eng.matrix(src, tgt, metres=False)
         ours = min(ours, time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        cpu_ours = min(cpu_ours, time.process_time() - c0)
+        c0, t0 = time.process_time(), time.perf_counter()
         ref = eng.csgraph.float_matrix(src[rows], tgt)
         took = time.perf_counter() - t0
         base = min(base, fixed_full + (took - fixed_sample) * size / rows.size)
+        cpu_base = min(cpu_base, (time.process_time() - c0) * size / rows.size)
     assert m is not None and ref is not None
     from gis.matrix import round_units
 
@@ -228,6 +236,71 @@ def matrix_case(
             f"on those rows) and extrapolated: its graph reduction for all {size} sources "
             f"({fixed_full:.2f} s, timed alone) + the Dijkstra part × {size / rows.size:g}"
         )
+    result(case, net.n_nodes, size, size, ours, base, note)
+    print(
+        f"# CPU case={case} engine_cpu_s={cpu_ours:.4f} baseline_cpu_s={cpu_base:.4f} "
+        f"ratio_cpu={cpu_base / cpu_ours:.1f} (process CPU time, all threads; on a loaded "
+        "machine wall time includes waiting for a core)"
+    )
+    plain_case(case, eng, src, tgt, ours, plain_sample, rng)
+
+
+def plain_case(
+    case: str,
+    eng: TravelTimeEngine,
+    src: np.ndarray,
+    tgt: np.ndarray,
+    ours: float,
+    sample: int | None,
+    rng: np.random.Generator,
+) -> None:
+    """A comment line: the ratio against plain csgraph Dijkstra (no pruning, no chain
+    contraction: what issue 12's 7.2 s figure measured), timed on ``sample`` sources."""
+    import gis.matrix.csgraph as cg
+
+    rows = np.arange(src.size) if sample is None else rng.choice(src.size, sample, replace=False)
+    saved = cg._REDUCE_MIN_ROOTS
+    cg._REDUCE_MIN_ROOTS = 2**62  # never shrink the graph
+    try:
+        t0 = time.perf_counter()
+        eng.csgraph.float_matrix(src[rows], tgt)
+        plain = (time.perf_counter() - t0) * src.size / rows.size
+    finally:
+        cg._REDUCE_MIN_ROOTS = saved
+    est = "" if sample is None else f" (timed on {rows.size} of {src.size} sources, scaled)"
+    print(
+        f"# PLAIN case={case} plain_dijkstra_s={plain:.4f}{est} engine_s={ours:.4f} "
+        f"ratio_plain={plain / ours:.1f}"
+    )
+    sys.stdout.flush()
+
+
+def metres_case(case: str, net: RoadNetwork, size: int, repeat: int, seed: int = 3) -> None:
+    """A dispatch-like matrix with metres (``size``×``size``) through the facade's ``auto``
+    choice (CCH with path unpacking where it pays), against csgraph; agreement of seconds,
+    and of metres outside ties, checked."""
+    eng = TravelTimeEngine(net)
+    eng.prepare()
+    ref = TravelTimeEngine(net, backend="csgraph")
+    rng = np.random.default_rng(seed)
+    src = rng.choice(net.n_nodes, size, replace=False)
+    tgt = rng.choice(net.n_nodes, size, replace=False)
+    ours = base = np.inf
+    m = r = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        m = eng.matrix(src, tgt)
+        ours = min(ours, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        r = ref.matrix(src, tgt)
+        base = min(base, time.perf_counter() - t0)
+    assert m is not None and r is not None
+    agree = np.array_equal(m.seconds, r.seconds) and np.array_equal(m.reachable, r.reachable)
+    ties = int((m.metres != r.metres).sum())
+    note = (
+        f"engine={m.backend} (auto) agree={'yes' if agree else 'NO'}; with metres; "
+        f"{ties} of {m.metres.size} pairs with other metres (equally fast paths)"
+    )
     result(case, net.n_nodes, size, size, ours, base, note)
 
 
@@ -279,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     road = road_like_network(100)
     print(f"# road-like ~100k network generated in {time.perf_counter() - t0:.1f} s")
-    matrix_case("road100k500", road, 500, max(2, args.repeat - 1))
+    matrix_case("road100k500", road, 500, max(2, args.repeat - 1), plain_sample=100)
     closure_case("closure_road100k", road, max(2, args.repeat - 1))
+    metres_case("metres_road100k100", road, 100, 2)
     del road
     if not args.skip_1m:
         rss0 = rss_mb()
@@ -291,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             f"# road-like ~1M network generated in {time.perf_counter() - t0:.1f} s; "
             f"RSS {rss0:.0f} → {rss1:.0f} MB"
         )
-        matrix_case("road1m1000", big, 1000, 1, sample=100)
+        matrix_case("road1m1000", big, 1000, 1, sample=100, plain_sample=10)
+        metres_case("metres_road1m100", big, 100, 1)
         print(
             f"# memory, road1m1000: RSS {rss_mb():.0f} MB at the end (network {rss1 - rss0:.0f} MB)"
         )

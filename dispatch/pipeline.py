@@ -610,13 +610,15 @@ def plan_dispatch(
     budget = _Budget(t0, float(options.seconds))
     p = prog.stage("matrix")
     geo = snap_places(scenario, network, float(options.max_offroad_m))
+    prepared = geo.prepare(stop, p)  # a large network's hierarchy: progress and cancel here
     p(1.0, f"{len(geo.places)} 个地点")
     stages.append(
         StageRun(
             _STAGE_ZH["matrix"],
-            Status.OPTIMAL,
+            Status.OPTIMAL if prepared else Status.CANCELLED,
             runtime_s=time.perf_counter() - t0,
             engine="dijkstra" if geo.engine is not None else "直线估算",
+            message="" if prepared else "道路网络预处理已取消",
         )
     )
 

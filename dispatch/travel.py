@@ -88,6 +88,27 @@ class TravelTimes:
         met = np.where(reach, met, UNREACHABLE)
         return sec, met, reach
 
+    def prepare(self, stop: Any = None, progress: Any = None) -> bool:
+        """Preprocess the road network now (progress, cancel) when the matrices between these
+        places will be answered through its contraction hierarchy (a large network); False
+        when cancelled (the engine then stays on csgraph, so nothing later starts it again)."""
+        from gis.matrix import MatrixCancelled
+        from gis.matrix.cch import CCHError
+
+        n = len(self.node)
+        if self.engine is None:
+            return True
+        if self.engine.backend_for(metres=True, roots=n, pairs=n * n) != "cch":
+            return True
+        try:
+            self.engine.prepare(stop=stop, progress=progress)
+        except MatrixCancelled:
+            self.engine.fallback_note = "道路网络预处理已取消"
+            return False
+        except CCHError as exc:  # routingkit-cch missing or failed: csgraph answers
+            self.engine.fallback_note = str(exc)
+        return True
+
     def path(self, a: str, b: str) -> LegPath | None:
         if self.engine is None or a not in self.node or b not in self.node:
             return None

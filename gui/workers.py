@@ -3,7 +3,10 @@
 A job is a pure function ``run(data, *, stop, progress) -> result`` (Orange3 style): ``stop()``
 returns True once the user pressed Cancel, ``progress(fraction, message)`` reports. The function
 should return the best result it has when asked to stop; the job then finishes with that result
-and ``cancelled=True``. Errors are delivered as a signal with the traceback, never swallowed.
+and ``cancelled=True``. Errors are delivered as a signal with the traceback, never swallowed
+(a :class:`gis.errors.Cancelled` raised after Cancel is reported as 已取消). Each job runs inside
+:func:`gis.job_context.job_context`, so slow work started deep inside it without a ``stop`` of
+its own (a road network's preprocessing) reports to the job's progress and obeys its Cancel.
 
 :class:`JobRunner` starts a thread per job and owns a small status-bar widget (label, progress bar,
 Cancel button) showing the running job.
@@ -22,6 +25,8 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from gis.errors import Cancelled
+from gis.job_context import job_context
 from gui.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -59,9 +64,12 @@ class Job(QObject):
     def _run(self) -> None:
         self.started_at = time.perf_counter()
         try:
-            result = self.fn(self.data, stop=self._stop.is_set, progress=self._progress)
+            with job_context(self._stop.is_set, self._progress):
+                result = self.fn(self.data, stop=self._stop.is_set, progress=self._progress)
         except Exception as exc:  # delivered to the GUI thread as a signal
             self.error = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+            if isinstance(exc, Cancelled) and self._stop.is_set():
+                self.error = tr("已取消")  # stopped deep inside (e.g. road preprocessing)
             self.elapsed_s = time.perf_counter() - self.started_at
             self.done = True
             log.warning("job %s failed: %s", self.name, self.error)

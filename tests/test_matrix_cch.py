@@ -6,6 +6,7 @@ preprocessing; the off-road fixes of matrix_lonlat (zero diagonal, triangle ineq
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -237,6 +238,59 @@ def test_chain_contraction_keeps_every_distance(n: int, seed: int, density: floa
 
 
 # ---------------------------------------------------------------------------------------------
+def _assert_same_metres(fast: TravelTimeEngine, ref: TravelTimeEngine, s, t) -> int:
+    """Seconds equal; metres equal wherever the time-shortest path is unique. Where they
+    differ the pair must be a tie: equally fast, csgraph's path the shortest of the tied ones
+    (its rule), and the hierarchy's metres those of a valid path of that time. Returns the
+    number of tied pairs."""
+    m = fast.matrix(s, t)
+    r = ref.matrix(s, t)
+    assert m.backend == "cch" and r.backend == "csgraph"
+    assert np.array_equal(m.reachable, r.reachable)
+    assert np.array_equal(m.seconds, r.seconds)
+    assert (m.metres[~m.reachable] == UNREACHABLE).all()
+    diff = np.argwhere(m.metres != r.metres)
+    for i, j in diff:
+        assert m.metres[i, j] > r.metres[i, j]  # csgraph: the shortest of the equally fast
+        p = fast.path(int(s[i]), int(t[j]))  # the hierarchy's own path: same time
+        assert p is not None and p.seconds == r.seconds[i, j]
+    return len(diff)
+
+
+def test_metres_through_the_hierarchy_equal_csgraph(net: RoadNetwork) -> None:
+    """Metres along the time-shortest path, from path unpacking (what dispatch asks for)."""
+    fast, ref = _pair(net)
+    ch = fast.prepare().index.chains
+    rng = np.random.default_rng(11)
+    inner = np.flatnonzero(ch.chain_of >= 0)
+    s = np.concatenate([rng.choice(net.n_nodes, 60), inner[:10], ch.core[:5]])
+    t = np.concatenate([rng.choice(net.n_nodes, 45), inner[5:15], s[:3]])
+    ties = _assert_same_metres(fast, ref, s, t) + _assert_same_metres(fast, ref, t, s)
+    assert ties <= 0.01 * 2 * s.size * t.size  # ties are rare on real roads
+    closures = _closures(net, rng, 4)
+    _assert_same_metres(fast.with_closures(closures), _pair(net, closures)[1], s, t)
+
+
+def test_auto_takes_the_hierarchy_for_metres_only_where_it_pays(
+    demo: RoadNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gis.matrix import engine as engine_mod
+
+    eng = TravelTimeEngine(demo)
+    eng.prepare()
+    s = np.arange(0, 2000, 20)  # 100 × 100 on the demo county: csgraph is faster
+    assert eng.matrix(s, s + 1).backend == "csgraph"
+    assert eng.matrix(s, s + 1, metres=False).backend == "cch"
+    assert eng.matrix(s[:100], s[:100] + 1, limit_s=900).backend == "csgraph"
+    assert engine_mod.metres_pay_on_cch(1_000_000, 100, 100 * 100)  # a province: CCH
+    assert not engine_mod.metres_pay_on_cch(5_939, 100, 100 * 100)
+    monkeypatch.setattr(engine_mod, "CSGRAPH_NODE_S", 1.0)  # as if Dijkstra were slow
+    m = eng.matrix(s, s + 1)
+    r = TravelTimeEngine(demo, backend="csgraph").matrix(s, s + 1)
+    assert m.backend == "cch"
+    assert np.array_equal(m.seconds, r.seconds) and np.array_equal(m.metres, r.metres)
+
+
 # selection, fallback, cancel, cache
 # ---------------------------------------------------------------------------------------------
 
@@ -249,9 +303,9 @@ def test_auto_selection(
     monkeypatch.setattr(cch_mod, "_INDEXES", type(cch_mod._INDEXES)())
     big = TravelTimeEngine(demo)  # 5,939 nodes ≥ CCH_MIN_NODES
     assert big.backend_for() == "cch"
-    assert big.backend_for(metres=True) == "csgraph"  # metres come from csgraph
+    assert big.backend_for(metres=True) == "csgraph"  # unknown size: csgraph below 50k nodes
+    assert big.backend_for(metres=True, roots=100, pairs=100 * 100) == "csgraph"
     assert big.backend_for(limit_s=600) == "csgraph"
-    assert big.matrix([1, 2], [3, 4]).backend == "csgraph"
     # no order on disk yet: a two-search query does not pay for one, a larger one does
     monkeypatch.setattr(cch_mod, "order_cached", lambda network: False)
     assert big.matrix([1, 2], [3, 4], metres=False).backend == "csgraph"
@@ -334,7 +388,7 @@ def test_cancel_during_preprocessing(
     with pytest.raises(MatrixCancelled):
         eng.prepare(stop=stop, progress=lambda f, msg: seen.append(msg))
     assert time.perf_counter() - t0 < 5
-    assert any("ordering" in s for s in seen)
+    assert any(s.startswith("道路网络预处理…节点排序") for s in seen)
     assert not [p for p in multiprocessing.active_children() if p.name == "cch-order"]
     assert demo.base_hash not in cch_mod._INDEXES  # nothing half-built is kept
     assert eng.prepare().index.chains.n_core > 0  # a later call builds it
@@ -446,3 +500,25 @@ def test_long_chain_and_isolated_ring() -> None:
     )
     np.fill_diagonal(got, 0)
     assert np.array_equal(got[0], full[0, nodes]) and np.array_equal(got[3], full[1, nodes])
+
+
+def test_dispatch_matrices_through_the_hierarchy(
+    demo_scenario: Any, demo_network: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatch pipeline's own matrix (seconds + metres between every place) is the same
+    when the hierarchy answers it (as on a province) as from csgraph."""
+    from dispatch.travel import snap_places
+    from gis.matrix import engine as engine_mod
+
+    ids = list(snap_places(demo_scenario, demo_network).places)
+    ref = snap_places(demo_scenario, demo_network)
+    ref.engine = TravelTimeEngine(demo_network, demo_scenario.closures, backend="csgraph")
+    monkeypatch.setattr(engine_mod, "CSGRAPH_NODE_S", 1.0)  # as if Dijkstra were slow
+    geo = snap_places(demo_scenario, demo_network)
+    assert geo.engine.backend_for(metres=True, roots=len(ids), pairs=len(ids) ** 2) == "cch"
+    sec, met, reach = geo.matrix(ids, ids)
+    sec0, met0, reach0 = ref.matrix(ids, ids)
+    assert geo.engine._cch is not None and ref.engine._cch is None  # built and used
+    assert len(ids) > 20 and reach.sum() > 0.5 * reach.size
+    assert np.array_equal(reach, reach0) and np.array_equal(sec, sec0)
+    assert np.array_equal(met, met0)

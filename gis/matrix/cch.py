@@ -28,15 +28,20 @@ Why hand-written glue is needed
   objects live inside one call of one thread, and every call into the library runs under
   :func:`_guard`, which turns a panic into :class:`CCHError`.
 * **Metres.** The batched queries return one number per pair, and a uint32 cannot hold the
-  (time, length) pair the reference compares paths by; so matrices with metres come from the
-  csgraph engine, and this backend serves seconds-only matrices and paths (unpacked to nodes,
-  then arcs, geometry and turn list exactly as csgraph builds them).
+  (time, length) pair the reference compares paths by. So metres come from one
+  point-to-point query per pair (``CCHQuery.run_multi`` with the chain ends as weighted
+  sources and targets), its core arcs summed with numpy in blocks: the length of a
+  time-shortest path, exact where that path is unique. Where several paths are equally fast
+  the csgraph engine takes the shortest of them and the hierarchy any one: metres may then
+  differ (never seconds). Paths are unpacked to nodes, then arcs, geometry and turn list
+  exactly as csgraph builds them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -62,10 +67,16 @@ RK_INF = 2_147_483_647
 ORDER_VERSION = 1
 #: From this many core nodes the node order is computed in a child process (cancellable).
 _ORDER_CHILD_MIN_CORE = 20_000
+#: Expected ordering time per core node (s): 6.9 s for a 100k-node grid (issue 12's figure).
+_ORDER_S_PER_CORE_NODE = 70e-6
 #: From this many sources (or targets) a matrix sweep is split over worker threads.
 _THREAD_MIN = 64
 #: ... on a core of at least this many nodes (below, one sweep is too short to gain).
 _THREAD_MIN_CORE = 6_000
+#: Point-to-point queries (for lengths) per worker thread at least.
+_PAIRS_PER_THREAD = 256
+#: Paths whose core arcs are summed together (one numpy pass per block).
+_PATH_BLOCK = 512
 
 ProgressFn = Callable[[float, str], None]
 StopFn = Callable[[], bool]
@@ -170,7 +181,7 @@ class CCHIndex:
 
         t0 = time.perf_counter()
         check()
-        say(0.0, "contracting chains of two-link nodes")
+        say(0.0, "合并二度节点路段")
         self.base_hash = network.base_hash
         self.n_nodes = network.n_nodes
         self.chains: Chains = contract_chains(network.n_nodes, network.arc_u, network.arc_v)
@@ -180,25 +191,26 @@ class CCHIndex:
         order = _load_order(path, ch.n_core)
         self.order_from_cache = order is not None
         if order is None:
-            say(0.1, f"ordering {ch.n_core:,} core nodes (nested dissection)")
-            order = self._order(rk, network, halt)
+            say(0.1, f"节点排序（{ch.n_core:,} 个核心节点）")
+            order = self._order(rk, network, halt, say)
             _save_order(path, order)
         check()
-        say(0.9, "building the hierarchy")
+        say(0.9, "构建层次结构")
         self._tail = ch.arc_tail.astype(np.uint32)
         self._head = ch.arc_head.astype(np.uint32)
         with _guard("CCH"):
             self.cch = rk.CCH(order.astype(np.uint32), self._tail, self._head, False)
         self.order = order
         self.seconds = time.perf_counter() - t0
-        say(1.0, "hierarchy ready")
+        say(1.0, "完成")
 
-    def _order(self, rk: Any, network: RoadNetwork, halt: StopFn) -> np.ndarray:
+    def _order(self, rk: Any, network: RoadNetwork, halt: StopFn, say: ProgressFn) -> np.ndarray:
         """The core's nested-dissection order, with ``stop`` polled meanwhile.
 
         ``compute_order_inertial`` holds the GIL for its whole run, so on a large core it runs
-        in a child process that a cancel terminates; a small core (a fraction of a second)
-        is ordered in-process.
+        in a child process that a cancel terminates, its progress estimated from the time
+        taken so far (it reports none); a small core (a fraction of a second) is ordered
+        in-process.
         """
         ch = self.chains
         args = (
@@ -213,7 +225,7 @@ class CCHIndex:
                 raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
             with _guard("compute_order_inertial"):
                 return np.asarray(rk.compute_order_inertial(*args), dtype=np.int64)
-        return _order_in_child(args, halt)
+        return _order_in_child(args, halt, say)
 
 
 def _order_child(conn: Any, args: tuple[Any, ...]) -> None:
@@ -229,7 +241,9 @@ def _order_child(conn: Any, args: tuple[Any, ...]) -> None:
         conn.close()
 
 
-def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
+def _order_in_child(args: tuple[Any, ...], halt: StopFn, say: ProgressFn) -> np.ndarray:
+    """The order computed in a child process, ``halt`` polled every 50 ms; progress 0.1–0.9
+    estimated as ``1 - exp(-elapsed / expected)`` with :data:`_ORDER_S_PER_CORE_NODE`."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # no fork: the GUI process has threads
@@ -237,8 +251,15 @@ def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
     proc = ctx.Process(target=_order_child, args=(send, args), name="cch-order", daemon=True)
     proc.start()
     send.close()
+    expected = max(1.0, args[0] * _ORDER_S_PER_CORE_NODE)
+    t0 = last = time.monotonic()
+    text = f"节点排序（{args[0]:,} 个核心节点）"
     try:
         while not receive.poll(0.05):
+            now = time.monotonic()
+            if now - last >= 0.5:
+                last = now
+                say(0.1 + 0.8 * (1.0 - math.exp(-(now - t0) / expected)), text)
             if halt():
                 raise MatrixCancelled("contraction-hierarchy preprocessing cancelled")
             if not proc.is_alive() and not receive.poll():
@@ -252,6 +273,22 @@ def _order_in_child(args: tuple[Any, ...], halt: StopFn) -> np.ndarray:
     if status != "ok":
         raise CCHError(f"routingkit-cch failed in compute_order_inertial: {value}")
     return value
+
+
+def _end_length(
+    anc: np.ndarray, off_t: np.ndarray, off_l: np.ndarray, node: np.ndarray
+) -> np.ndarray:
+    """Length from a query node to the core node its path entered at (or from the core node
+    its path left to the query node): of its two anchor slots, the open one at ``node``; when
+    both are (a loop chain) the faster, then the shorter — what :func:`_entries` keeps."""
+    ok0 = (anc[:, 0] == node) & (off_t[:, 0] < INF)
+    ok1 = (anc[:, 1] == node) & (off_t[:, 1] < INF)
+    pick1 = ok1 & (
+        ~ok0
+        | (off_t[:, 1] < off_t[:, 0])
+        | ((off_t[:, 1] == off_t[:, 0]) & (off_l[:, 1] < off_l[:, 0]))
+    )
+    return np.where(pick1, off_l[:, 1], off_l[:, 0]).astype(np.float64)
 
 
 _INDEXES: OrderedDict[str, CCHIndex] = OrderedDict()
@@ -274,14 +311,6 @@ def get_index(
         while len(_INDEXES) > _INDEX_KEEP:
             _INDEXES.popitem(last=False)
         return idx
-
-
-def _as_float(values: list[int | None]) -> np.ndarray:
-    """A sweep's answer as float64 (None, unreachable, → nan); the fast path has no None."""
-    try:
-        return np.fromiter(values, dtype=np.float64, count=len(values))
-    except TypeError:
-        return np.array(values, dtype=np.float64)
 
 
 def _entries(anchors: list[int], offsets: list[int]) -> list[tuple[int, int]]:
@@ -316,6 +345,15 @@ class CCHMetricView:
         self.weights = np.where(w >= INF, RK_INF, w).astype(np.uint32)
         with _guard("CCHMetric"):
             self.metric = rk.CCHMetric(index.cch, self.weights)
+        self._pre_t: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._len_cache: tuple[np.ndarray, np.ndarray, Any] | None = None
+
+    @property
+    def pre_t(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The chains' time prefix sums of this metric (computed on first use)."""
+        if self._pre_t is None:
+            self._pre_t = self.index.chains.prefix(self.pair_t)
+        return self._pre_t
 
     # ---- matrices ----------------------------------------------------------------------
 
@@ -352,7 +390,7 @@ class CCHMetricView:
                             cancelled.set()
                             return
                         if loop[i]:
-                            out[i] = _as_float(sweep(loop[i]))
+                            out[i] = sweep(loop[i])  # numpy converts the list in C (None → nan)
                 finally:
                     del sweep, q  # before anyone could re-customize the metric
 
@@ -386,14 +424,24 @@ class CCHMetricView:
 
         One multi-source sweep per distinct source (entering the core at its chain's two ends
         with the along-chain times as initial distances) against the targets' core entry
-        points pinned, or the mirror image when there are fewer distinct targets.
+        points pinned, or the mirror image when there are fewer distinct targets: the loop runs
+        over the smaller side and the larger is pinned, because a sweep's cost levels off with
+        the pinned set (road-like 100k, core 9,288 nodes, load 7: 60 µs with 1 pinned node,
+        0.7 ms with 100, 1.2 ms with 1,000 or 2,000).
         """
-        ch = self.index.chains
-        threads = threads or min(4, os.cpu_count() or 1)
         us, s_inv = np.unique(sources, return_inverse=True)
         ut, t_inv = np.unique(targets, return_inverse=True)
-        sa, so = ch.anchors(us, self.pair_t, outgoing=True)
-        ta, to = ch.anchors(ut, self.pair_t, outgoing=False)
+        best = self._unique_units(us, ut, stop, threads)
+        return best[s_inv][:, t_inv]
+
+    def _unique_units(
+        self, us: np.ndarray, ut: np.ndarray, stop: StopFn | None, threads: int | None
+    ) -> np.ndarray:
+        """:meth:`unit_matrix` between sorted distinct sources and targets."""
+        ch = self.index.chains
+        threads = threads or min(4, os.cpu_count() or 1)
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False, prefix=self.pre_t)
         forward = us.size <= ut.size
         la, lo, pa, po = (sa, so, ta, to) if forward else (ta, to, sa, so)
         loop = [_entries(ra, ro) for ra, ro in zip(la.tolist(), lo.tolist(), strict=True)]
@@ -406,11 +454,147 @@ class CCHMetricView:
             np.minimum(best, swept[:, p_inv[:, y]] + po_f[None, :, y], out=best)
         if not forward:
             best = best.T
-        along = ch.along(us, ut, self.pair_t)
+        along = ch.along(us, ut, self.pair_t, self.pre_t)
         if (along < INF).any():
             np.minimum(best, np.where(along >= INF, np.inf, along).astype(np.float64), out=best)
         best[us[:, None] == ut[None, :]] = 0.0
-        return best[s_inv][:, t_inv]
+        return best
+
+    def matrix_with_lengths(
+        self,
+        sources: np.ndarray,
+        targets: np.ndarray,
+        pair_lengths: tuple[np.ndarray, np.ndarray],
+        *,
+        stop: StopFn | None = None,
+        threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """float64 ``[S, T]`` times (units τ) and lengths of those time-shortest paths.
+
+        ``pair_lengths`` is ``(keys, ql)``: the csgraph engine's open pairs and their exact
+        integer lengths; the lengths come back in the same units (inf: no path). Times come
+        from :meth:`unit_matrix`; lengths from one point-to-point query per distinct pair
+        (entering and leaving the core through the chain ends, like the sweeps), its core
+        arcs summed with numpy, in worker threads (queries release the GIL; one query object
+        per thread, created in it). Where several paths are equally fast the hierarchy takes
+        one of them, the csgraph engine the shortest: metres may then differ (times never).
+        """
+        us, s_inv = np.unique(sources, return_inverse=True)
+        ut, t_inv = np.unique(targets, return_inverse=True)
+        best = self._unique_units(us, ut, stop, threads)
+        lengths = self._unique_lengths(us, ut, best, pair_lengths, stop, threads)
+        return best[s_inv][:, t_inv], lengths[s_inv][:, t_inv]
+
+    def _lengths(
+        self, pair_lengths: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per chain pair and per core arc lengths, and the chains' length prefix sums (kept
+        for the next call with the same length array: the facade passes its engine's own)."""
+        keys, ql = pair_lengths
+        cached = self._len_cache
+        if cached is not None and cached[0] is keys and cached[1] is ql:
+            return cached[2]
+        ch = self.index.chains
+        pair_keys = ch.pair_u * ch.n + ch.pair_v
+        pos = np.minimum(np.searchsorted(keys, pair_keys), max(keys.size - 1, 0))
+        found = (keys[pos] == pair_keys) if keys.size else np.zeros(pair_keys.size, bool)
+        pair_l = np.where(found, ql[pos] if keys.size else 0, 0).astype(np.int64)
+        core_l = ch.core_weights(pair_l).astype(np.float64)  # never INF: lengths are finite
+        out = (pair_l, core_l, ch.prefix(pair_l))
+        self._len_cache = (keys, ql, out)
+        return out
+
+    def _unique_lengths(
+        self,
+        us: np.ndarray,
+        ut: np.ndarray,
+        best: np.ndarray,
+        pair_lengths: tuple[np.ndarray, np.ndarray],
+        stop: StopFn | None,
+        threads: int | None,
+    ) -> np.ndarray:
+        ch = self.index.chains
+        rk = _rk()
+        pair_l, core_l, pre_l = self._lengths(pair_lengths)
+        sa, so = ch.anchors(us, self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(ut, self.pair_t, outgoing=False, prefix=self.pre_t)
+        _, sl = ch.anchors(us, pair_l, outgoing=True, prefix=pre_l)
+        _, tl = ch.anchors(ut, pair_l, outgoing=False, prefix=pre_l)
+        out = np.full(best.shape, np.inf)
+        out[np.isfinite(best)] = np.nan  # still to find
+        along_t = ch.along(us, ut, self.pair_t, self.pre_t)
+        straight = (along_t < INF) & (along_t == best)
+        if straight.any():  # straight along a shared chain (no core query)
+            out[straight] = ch.along(us, ut, pair_l, pre_l)[straight]
+        out[us[:, None] == ut[None, :]] = 0.0
+        todo_i, todo_j = np.nonzero(np.isnan(out))
+        if not todo_i.size:
+            return out
+        s_entries = [_entries(a, o) for a, o in zip(sa.tolist(), so.tolist(), strict=True)]
+        t_entries = [_entries(a, o) for a, o in zip(ta.tolist(), to.tolist(), strict=True)]
+        first = np.zeros(todo_i.size, np.int64)  # core node the path enters at
+        last = np.zeros(todo_i.size, np.int64)  # ... and leaves from
+        core_sum = np.zeros(todo_i.size)
+        tail, head = self.index.chains.arc_tail, self.index.chains.arc_head
+        ii, jj = todo_i.tolist(), todo_j.tolist()
+        cancelled = threading.Event()
+
+        def flush(ks: list[int], counts: list[int], flat: list[int], node0: list[int]) -> None:
+            """Sum the core arcs of a block of paths at once (numpy, not per path)."""
+            k = np.asarray(ks, dtype=np.int64)
+            cnt = np.asarray(counts, dtype=np.int64)
+            arcs = np.asarray(flat, dtype=np.int64)
+            some = cnt > 0
+            start = (np.cumsum(cnt) - cnt)[some]
+            first[k] = node0
+            last[k] = node0
+            if arcs.size:
+                first[k[some]] = tail[arcs[start]]
+                last[k[some]] = head[arcs[start + cnt[some] - 1]]
+                core_sum[k[some]] = np.add.reduceat(core_l[arcs], start)
+
+        def work(lo: int, hi: int) -> None:
+            with _guard("path query"):
+                q = rk.CCHQuery(self.metric)
+                try:
+                    for b0 in range(lo, hi, _PATH_BLOCK):
+                        if cancelled.is_set() or (stop is not None and stop()):
+                            cancelled.set()
+                            return
+                        ks = list(range(b0, min(hi, b0 + _PATH_BLOCK)))
+                        counts: list[int] = []
+                        flat: list[int] = []
+                        node0: list[int] = []
+                        for k in ks:
+                            res = q.run_multi(s_entries[ii[k]], t_entries[jj[k]])
+                            arcs = res.arc_path
+                            node0.append(-1 if arcs else res.node_path[0])
+                            del res  # before the next query on q
+                            counts.append(len(arcs))
+                            flat.extend(arcs)
+                        flush(ks, counts, flat, node0)
+                finally:
+                    del q
+
+        n_pairs = todo_i.size
+        threads = threads or min(4, os.cpu_count() or 1)
+        n_workers = max(1, min(threads, n_pairs // _PAIRS_PER_THREAD))
+        bounds = np.linspace(0, n_pairs, n_workers + 1).astype(int)
+        if n_workers == 1:
+            work(0, n_pairs)
+        else:
+            with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-path") as pool:
+                for f in [
+                    pool.submit(work, int(a), int(b))
+                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+                ]:
+                    f.result()
+        if cancelled.is_set():
+            raise MatrixCancelled("travel-time matrix cancelled")
+        head_l = _end_length(sa[todo_i], so[todo_i], sl[todo_i], first)
+        tail_l = _end_length(ta[todo_j], to[todo_j], tl[todo_j], last)
+        out[todo_i, todo_j] = head_l + core_sum + tail_l
+        return out
 
     # ---- paths -------------------------------------------------------------------------
 
@@ -420,10 +604,10 @@ class CCHMetricView:
         ch = self.index.chains
         if s == t:
             return [s]
-        sa, so = ch.anchors(np.array([s]), self.pair_t, outgoing=True)
-        ta, to = ch.anchors(np.array([t]), self.pair_t, outgoing=False)
+        sa, so = ch.anchors(np.array([s]), self.pair_t, outgoing=True, prefix=self.pre_t)
+        ta, to = ch.anchors(np.array([t]), self.pair_t, outgoing=False, prefix=self.pre_t)
         best: tuple[int, list[int]] | None = None
-        along = int(ch.along(np.array([s]), np.array([t]), self.pair_t)[0, 0])
+        along = int(ch.along(np.array([s]), np.array([t]), self.pair_t, self.pre_t)[0, 0])
         if along < INF:
             best = (along, ch.straight(s, t))
         q = None

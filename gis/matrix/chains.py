@@ -114,9 +114,10 @@ class Chains:
         bad = np.add.reduceat(closed.astype(np.int64), self.arc_ptr[:-1]) if t.size else t
         return np.where(bad > 0, INF, sums)
 
-    def _prefix(self, pair_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def prefix(self, pair_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per flattened sequence position: cumulative forward and backward time from A (and
-        the number of closed steps so far), restarting at each chain."""
+        the number of closed steps so far), restarting at each chain. Computed once per metric
+        by callers that query often (``prefix=`` of :meth:`anchors` and :meth:`along`)."""
         out = []
         for pairs in (self.fwd_pair, self.bwd_pair):
             t = np.where(pairs >= 0, pair_t[np.maximum(pairs, 0)], INF)
@@ -131,7 +132,12 @@ class Chains:
         return out[0], out[1], out[2], out[3]
 
     def anchors(
-        self, nodes: np.ndarray, pair_t: np.ndarray, *, outgoing: bool
+        self,
+        nodes: np.ndarray,
+        pair_t: np.ndarray,
+        *,
+        outgoing: bool,
+        prefix: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each node's (up to two) core anchors (core numbering) and int64 offsets ``[N, 2]``.
 
@@ -152,7 +158,7 @@ class Chains:
             j = s0 + p
             anc[inner, 0] = self.core_index[self.seq[s0]]
             anc[inner, 1] = self.core_index[self.seq[s1]]
-            ft, fc, bt, bc = self._prefix(pair_t)
+            ft, fc, bt, bc = prefix or self.prefix(pair_t)
             if outgoing:  # node → A backwards along the chain, node → B forwards
                 to_a = np.where(bc[j] > 0, INF, bt[j])
                 to_b = np.where(fc[s1] - fc[j] > 0, INF, ft[s1] - ft[j])
@@ -162,7 +168,13 @@ class Chains:
             off[inner, 0], off[inner, 1] = to_a, to_b
         return anc, off
 
-    def along(self, sources: np.ndarray, targets: np.ndarray, pair_t: np.ndarray) -> np.ndarray:
+    def along(
+        self,
+        sources: np.ndarray,
+        targets: np.ndarray,
+        pair_t: np.ndarray,
+        prefix: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """int64 ``[S, T]`` time straight along a shared chain (:data:`INF` where the two nodes
         are not chain nodes of the same chain, or the way between them is closed)."""
         s = np.asarray(sources, dtype=np.int64)
@@ -176,7 +188,7 @@ class Chains:
         c = cs[ii]
         a = self.seq_ptr[c] + self.pos[s[ii]]
         b = self.seq_ptr[c] + self.pos[t[jj]]
-        ft, fc, bt, bc = self._prefix(pair_t)
+        ft, fc, bt, bc = prefix or self.prefix(pair_t)
         fwd = a <= b
         # backwards from a to b (b < a): cumulative backward time from A at a minus at b
         val = np.where(

@@ -285,6 +285,7 @@ class CsgraphEngine:
         # the same structure with arc lengths: lengths[p, v] is a C-level binary search
         self._lengths = csr_array((self._csr_len, self._csr.indices, indptr), shape=(n, n))
         self._reverse: tuple[csr_matrix, csr_array] | None = None
+        self._ql: np.ndarray | None = None
         self._low_degree_share: float | None = None
         self.closures = closures
 
@@ -327,6 +328,20 @@ class CsgraphEngine:
         tau, _lam, big = self._lex
         qt = np.floor(self._csr.data / big).astype(np.int64)
         return self._key, qt, tau
+
+    def unit_lengths(self) -> tuple[np.ndarray, float] | None:
+        """Exact integer lengths of the searched arcs, or None in float mode.
+
+        Returns ``(ql, λ)``: each open pair's length in units of λ metres (int64), aligned
+        with the keys of :meth:`unit_times` — what this engine sums for ``metres``.
+        """
+        if self._lex is None:
+            return None
+        _tau, lam, big = self._lex
+        if self._ql is None:  # computed once (callers may cache by identity)
+            qt = np.floor(self._csr.data / big)
+            self._ql = (self._csr.data - qt * big).astype(np.int64)
+        return self._ql, lam
 
     def to_networkx(self) -> nx.DiGraph:
         """The graph this engine searches, for checks with networkx.

@@ -3,14 +3,36 @@
 Two backends answer the same questions on the same exact integer times:
 
 * :class:`gis.matrix.csgraph.CsgraphEngine` — Dijkstra per source (always there; the reference
-  and the fallback; the only one that gives metres along the fastest path in bulk);
+  and the fallback);
 * :class:`gis.matrix.cch.CCHMetricView` — customizable contraction hierarchies from
-  routingkit-cch (optional dependency): seconds-only matrices and paths.
+  routingkit-cch (optional dependency): seconds matrices by one-to-many sweeps, metres by
+  unpacking each pair's time-shortest path, and single paths.
 
-The facade picks one per call (:func:`choose_backend`): CCH when routingkit-cch imports, the
-network is large enough to repay the preprocessing (or it is already done), the engine runs in
-exact-unit mode, and the call does not need metres or a search radius. Closures never redo the
-preprocessing: :meth:`TravelTimeEngine.with_closures` re-customizes the same hierarchy.
+The facade picks one per call (:func:`choose_backend`, :func:`metres_pay_on_cch`), from these
+thresholds (measured with ``benchmarks/bench_matrix.py`` and the figures quoted beside them):
+
+* seconds only: CCH when routingkit-cch imports, the engine runs in exact-unit mode, there is
+  no search radius, and the network has at least :data:`CCH_MIN_NODES` nodes or the hierarchy
+  is already built; a query of fewer than :data:`CCH_MIN_ROOTS` searches does not pay for a
+  node order that is not cached yet. Figures (load 7, best of 3): once built, the hierarchy
+  is faster at every size (Andorra, 1,508 nodes: 5×5 0.3 ms against csgraph 0.7 ms, 200×200
+  13 ms against 38 ms, 500×500 68 ms against 143 ms; demo county, 5,939 nodes: 20×20 0.9 ms
+  against 33 ms, 500×500 84 ms against 488 ms), so the choice is about the preprocessing:
+  on Andorra it costs 49 ms with the order computed, 12 ms with it cached — more than
+  csgraph's whole matrix up to 200×200, so small networks stay on csgraph; on the demo county
+  191 ms / 29 ms, repaid by one 200×200 matrix (210 ms) or, with the order cached, by one of
+  ~20×20 (33 ms), hence :data:`CCH_MIN_ROOTS`; from there on every matrix gains;
+* with metres (the dispatch pipeline's matrices): CCH where the seconds would be, and only if
+  ``pairs × CCH_PAIR_S × (nodes/100k)**CCH_PAIR_EXP < roots × nodes × CSGRAPH_NODE_S``
+  (:data:`CCH_PAIR_S` per point-to-point query with its path, :data:`CSGRAPH_NODE_S` per
+  Dijkstra root and node). So the demo county keeps csgraph (100×100: 0.08 s against 0.19 s),
+  road-like 100k takes CCH for a few dozen sources and csgraph for 100×100 (about a tie:
+  0.72 s against 0.75–0.85 s), and road-like 1M takes CCH for 100×100 (4.5 s against 6.0 s,
+  load 7; ``metres_road1m100`` in ``benchmarks/bench_matrix.py``);
+* single paths: through the hierarchy from :data:`CCH_PATH_MIN_NODES` nodes or once built.
+
+Closures never redo the preprocessing: :meth:`TravelTimeEngine.with_closures` re-customizes the
+same hierarchy. ``backend="cch"`` forces the hierarchy wherever it can answer.
 
 Conventions (both backends)
 ---------------------------
@@ -32,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from gis.errors import ValidationError
+from gis.job_context import current_progress, current_stop
 from gis.matrix.csgraph import CsgraphEngine
 from gis.matrix.types import (
     DEFAULT_OFFROAD_KMH,
@@ -46,7 +69,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gis.model import RoadClosure
 
-__all__ = ["MatrixBackend", "TravelTimeEngine", "choose_backend", "BACKENDS", "CCH_MIN_NODES"]
+__all__ = [
+    "MatrixBackend",
+    "TravelTimeEngine",
+    "choose_backend",
+    "metres_pay_on_cch",
+    "BACKENDS",
+    "CCH_MIN_NODES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +88,16 @@ CCH_MIN_NODES = 3_000
 CCH_MIN_ROOTS = 16
 #: From this many nodes ``auto`` also unpacks single paths through the hierarchy.
 CCH_PATH_MIN_NODES = 50_000
+#: Seconds per pair of a matrix with metres through the hierarchy (a point-to-point query and
+#: its unpacked path) on a network of 100k nodes: 40–80 µs measured on road-like 100k (core 9k
+#: nodes) under load 3–8 on 2 cores, the higher figure taken (worker threads gained nothing
+#: there). It grows as ``nodes ** CCH_PAIR_EXP``: 450 µs on road-like 1M (core 93k, load 7).
+CCH_PAIR_S = 80e-6
+CCH_PAIR_EXP = 0.75
+#: Seconds per search root and network node of a csgraph matrix with metres: 74 ns on
+#: road-like 100k, 130 ns on the demo county (100×100, same run); the lower figure rounded
+#: down, so that csgraph keeps every case it might win.
+CSGRAPH_NODE_S = 60e-9
 
 StopFn = Callable[[], bool]
 ProgressFn = Callable[[float, str], None]
@@ -77,6 +117,17 @@ class MatrixBackend(Protocol):
     def path_nodes(self, s: int, t: int) -> list[int] | None:
         """A time-shortest node sequence from s to t, or None."""
         ...
+
+
+def metres_pay_on_cch(n_nodes: int, roots: int | None, pairs: int | None) -> bool:
+    """Whether a matrix with metres is faster through the hierarchy (one point-to-point query
+    with its path per distinct pair, :data:`CCH_PAIR_S` each at 100k nodes, scaled by
+    ``(nodes / 100k) ** CCH_PAIR_EXP``) than by csgraph (one Dijkstra per root,
+    :data:`CSGRAPH_NODE_S` per network node)."""
+    if roots is None or pairs is None:
+        return n_nodes >= CCH_PATH_MIN_NODES
+    per_pair = CCH_PAIR_S * (max(n_nodes, 1) / 100_000) ** CCH_PAIR_EXP
+    return pairs * per_pair < roots * n_nodes * CSGRAPH_NODE_S
 
 
 def choose_backend(
@@ -161,11 +212,23 @@ class TravelTimeEngine:
         return self.network.base_hash in cch._INDEXES
 
     def backend_for(
-        self, *, metres: bool = False, limit_s: float | None = None, roots: int | None = None
+        self,
+        *,
+        metres: bool = False,
+        limit_s: float | None = None,
+        roots: int | None = None,
+        pairs: int | None = None,
     ) -> str:
-        """The backend a matrix call with these options (and ``roots`` searches) would use."""
-        if metres or limit_s is not None or self.fallback_note:
+        """The backend a matrix call with these options (``roots`` searches: the fewer of
+        distinct sources and targets; ``pairs``: distinct source × target) would use."""
+        if limit_s is not None or self.fallback_note:
             return "csgraph"
+        seconds = self._seconds_backend(roots)
+        if seconds != "cch" or not metres or self.requested_backend == "cch":
+            return seconds
+        return "cch" if metres_pay_on_cch(self.n_nodes, roots, pairs) else "csgraph"
+
+    def _seconds_backend(self, roots: int | None) -> str:
         prepared = self._prepared()
         order_cached = True
         if not prepared and roots is not None:
@@ -195,6 +258,11 @@ class TravelTimeEngine:
         """Build (or fetch) the contraction hierarchy and customize it for this engine's
         closures; returns the :class:`~gis.matrix.cch.CCHMetricView`.
 
+        Without ``stop``/``progress`` those of the running desk job are used
+        (:mod:`gis.job_context`). Progress is reported, each message prefixed with
+        :data:`PREP_TEXT`, while the hierarchy is built (not when it is memoised); the slow
+        part is the node order, when it is not cached on disk yet.
+
         Raises
         ------
         MatrixCancelled
@@ -209,8 +277,11 @@ class TravelTimeEngine:
         ut = self.csgraph.unit_times()
         if ut is None or not self._fits_cch():
             raise cch.CCHError("travel times do not fit exact 32-bit integer units here")
+        stop = stop or current_stop()
+        report = progress or current_progress()
+        say = None if report is None else _prep_reporter(report)
         try:
-            index = cch.get_index(self.base_network, stop=stop, progress=progress)
+            index = cch.get_index(self.base_network, stop=stop, progress=say)
             self._cch = cch.CCHMetricView(index, *ut)
         except ImportError as exc:
             raise cch.CCHError(f"routingkit-cch is not available: {exc}") from exc
@@ -253,19 +324,23 @@ class TravelTimeEngine:
         limit_s: float | None,
         metres: bool,
     ) -> tuple[np.ndarray, np.ndarray | None, str]:
-        roots = min(np.unique(src).size, np.unique(tgt).size)
-        if self.backend_for(metres=metres, limit_s=limit_s, roots=roots) == "cch":
+        n_src, n_tgt = np.unique(src).size, np.unique(tgt).size
+        roots, pairs = min(n_src, n_tgt), n_src * n_tgt
+        if self.backend_for(metres=metres, limit_s=limit_s, roots=roots, pairs=pairs) == "cch":
             view = self._cch_or_none(stop)
-            if view is not None:
+            lengths = self.csgraph.unit_lengths() if metres else None
+            if view is not None and (lengths is not None or not metres):
                 from gis.matrix.cch import CCHError
 
                 try:
-                    units = view.unit_matrix(src, tgt, stop=stop)
+                    if lengths is None:
+                        return view.unit_matrix(src, tgt, stop=stop) * view.tau, None, "cch"
+                    keys = self.csgraph.unit_times()[0]  # type: ignore[index]
+                    units, ql = view.matrix_with_lengths(src, tgt, (keys, lengths[0]), stop=stop)
+                    return units * view.tau, ql * lengths[1], "cch"
                 except CCHError as exc:
                     self.fallback_note = str(exc)
                     log.warning("travel times fall back to csgraph: %s", exc)
-                else:
-                    return units * view.tau, None, "cch"
         secs, mets = self.csgraph.float_matrix(src, tgt, stop=stop, limit_s=limit_s)
         return secs, (mets if metres else None), "csgraph"
 
@@ -405,6 +480,20 @@ class TravelTimeEngine:
                 else:
                     return None if nodes is None else self.csgraph.path_from_nodes(nodes)
         return self.csgraph.path(s, t)
+
+
+#: What a job's progress says while the road network's hierarchy is built (prefixing the step:
+#: 合并二度节点路段, 节点排序（N 个核心节点）— the slow one when not cached —, 构建层次结构).
+PREP_TEXT = "道路网络预处理…"
+
+
+def _prep_reporter(progress: ProgressFn) -> ProgressFn:
+    """``progress`` with every preprocessing message prefixed by :data:`PREP_TEXT`."""
+
+    def say(fraction: float, message: str) -> None:
+        progress(fraction, f"{PREP_TEXT}{message}" if message else PREP_TEXT)
+
+    return say
 
 
 def _ceil_int(a: np.ndarray) -> np.ndarray:

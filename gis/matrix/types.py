@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from gis.errors import ReliefDeskError
+from gis.errors import Cancelled
 from gis.roads import SnapResult, road_class_zh
 
 #: Off-road speed from a facility/incident to its snapped network node (km/h).
@@ -29,8 +29,9 @@ def round_units(x: Any) -> np.ndarray:
     return np.floor(np.asarray(x, dtype=np.float64) + (0.5 + 1e-6))
 
 
-class MatrixCancelled(ReliefDeskError):
-    """The ``stop`` callable asked a matrix computation to stop."""
+class MatrixCancelled(Cancelled):
+    """The ``stop`` callable asked a matrix computation (or the road network's preprocessing)
+    to stop; a :class:`gis.errors.Cancelled`."""
 
 
 @dataclass(frozen=True)
