@@ -37,10 +37,18 @@ def incident_outcomes(
     routes: Sequence[VehicleRoute],
     assignment: Sequence[TeamDispatch],
     moves: Sequence[EvacuationMove] = (),
+    *,
+    deadlines_s: Mapping[str, float] | None = None,
 ) -> tuple[IncidentOutcome, ...]:
-    """One :class:`IncidentOutcome` per open incident, with on-time and late figures."""
+    """One :class:`IncidentOutcome` per open incident, with on-time and late figures.
+
+    ``deadlines_s`` (incident id → seconds after the plan's time) replaces an incident's
+    ``deadline_min``: a drill's deadline as a clock time, which may have passed before the
+    plan's time (negative; :func:`dispatch.drills.scorecard.judged`)."""
     mats = scenario.material_index
     deadlines = {inc.id: float(inc.deadline_min) * 60.0 for inc in scenario.open_incidents()}
+    if deadlines_s is not None:
+        deadlines.update({k: float(v) for k, v in deadlines_s.items() if k in deadlines})
     # grouped once by site (a scan of every line and stop per incident would be quadratic)
     allocated_at: dict[str, dict[str, float]] = {}
     for ln in lines:

@@ -12,7 +12,9 @@ them impossible (:mod:`dispatch.replan`).
 Deadlines run on: the pipeline reads an incident's ``deadline_min`` as minutes from the plan's
 time, so each step plans with the golden hour still left (:func:`remaining_deadlines`: the
 deadline less the minutes since the drill's start, or since the inject that added the
-incident; at least :data:`MIN_LEFT_MIN`). The scenario in each step keeps the original values.
+incident; at least :data:`MIN_LEFT_MIN`). The scenario in each step keeps the original values,
+and the scorecard judges every delivery, team arrival and move against each incident's deadline
+as a clock time (:attr:`DrillStep.deadlines`, :func:`dispatch.drills.scorecard.judged`).
 
 Vehicles continue from where they are at the inject time (``plan_dispatch(track_fleet=True)``,
 :mod:`dispatch.fleet_state`): trips done before it stay in the plan and their goods stay
@@ -64,7 +66,9 @@ NOTES = (
     "除非新的全封闭道路切断其前方道路，此时重新派遣（按从驻地出发计算，在途位置不入模型）"
     "（teams on site stay; teams en route keep their ETA unless a full closure cuts the road "
     "ahead).",
-    "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）。",
+    "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）；评分按各事件的时限时刻"
+    "（事发时刻＋时限）判定每次送达、到场和转移，插入前已迟到的送达在之后各步仍计为迟到"
+    "（scored against each incident's deadline as a clock time).",
     "每个方案视为已下达（审批并下达由“演练自动”完成），下一次重新调度保留其未受影响的指令。",
 )
 
@@ -82,8 +86,8 @@ class DrillStep:
     plan: Plan | None
     preposition: dict[str, Any] | None = None  # a warning inject's scored pre-positioning
     #: incident id → its deadline as a clock time (:func:`absolute_deadlines`): the scorecard
-    #: judges arrivals before the step's time against it (a plan's deadline left is at least
-    #: MIN_LEFT_MIN, which would count a team that arrived late before the inject as on time)
+    #: judges deliveries, arrivals and moves against it (a plan's deadline left is at least
+    #: MIN_LEFT_MIN, which would count anything done late before the inject as on time)
     deadlines: Mapping[str, datetime] = dataclasses.field(default_factory=dict)
 
 

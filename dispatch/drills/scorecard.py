@@ -4,21 +4,25 @@ Every figure comes from an existing definition: need states from
 :func:`dispatch.timeliness.need_lines` (按时 / 迟到 / 未满足 per incident × material, skill and
 evacuation group), deadlines from :func:`dispatch.timeliness.incident_deadlines`, vehicle
 distance from the routes' ``distance_m``, order stability from ``plan.inputs.changes``, safety
-stock from ``plan.safety_releases``.
+stock from ``plan.safety_releases``. A drill step's plan is scored with its incidents' on-time
+figures judged against each incident's deadline as a clock time (:func:`judged`), whichever
+step a delivery, team arrival or evacuation move happened in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from dispatch.drills.runner import DrillStep
-from dispatch.outcomes import ON_TIME_TOLERANCE_S
+from dispatch.outcomes import ON_TIME_TOLERANCE_S, incident_outcomes
 from dispatch.plan import Plan
 from dispatch.records import ChangeKind
 from dispatch.timeliness import NeedKind, NeedState, incident_deadlines, need_lines, plan_timeliness
+from gis.model import Scenario
 
 #: figures that depend only on what the solvers decide (not on the clock): compared across runs
 DETERMINISTIC_KEYS = (
@@ -69,22 +73,32 @@ def plan_metrics(plan: Plan) -> dict[str, Any]:
     }
 
 
-def teams_on_time(plan: Plan, deadlines: Mapping[str, datetime]) -> int:
-    """Teams of ``plan`` on site by their incident's deadline as a clock time (``deadlines``;
-    :func:`dispatch.drills.runner.absolute_deadlines`), arrivals before the plan's time (teams
-    kept on site) included; incidents without one are judged on the plan's own deadline."""
-    own = incident_deadlines(plan)
-    n = 0
-    for a in plan.assignment:
-        end = deadlines.get(a.incident_id)
-        if end is not None:
-            left = (end - plan.created_at).total_seconds()
-        elif a.incident_id in own:
-            left = own[a.incident_id]
-        else:
-            continue
-        n += a.eta_s <= left + ON_TIME_TOLERANCE_S
-    return n
+def judged(plan: Plan, scenario: Scenario, deadlines: Mapping[str, datetime]) -> Plan:
+    """``plan`` with its incidents' on-time figures judged against each incident's deadline as
+    a clock time (``deadlines``: :func:`dispatch.drills.runner.absolute_deadlines`) instead of
+    the deadline left at the plan's time, which a drill step plans with and which is at least
+    ``MIN_LEFT_MIN``: a delivery, an arrival or a move made after the deadline stays late in
+    every later step, even when it was made before the step's inject (kept routes and teams:
+    times before the plan's time). ``scenario``: the step's state (the needs the plan
+    served); the outcomes are those of :func:`dispatch.outcomes.incident_outcomes` from the
+    plan's own allocation, routes, teams and moves. Incidents without a clock keep theirs."""
+    if not deadlines:
+        return plan
+    base = plan.created_at
+    fresh = {
+        o.incident_id: o
+        for o in incident_outcomes(
+            scenario,
+            plan.allocation,
+            plan.routes,
+            plan.assignment,
+            plan.evacuation,
+            deadlines_s={k: (end - base).total_seconds() for k, end in deadlines.items()},
+        )
+    }
+    return dataclasses.replace(
+        plan, incidents=tuple(fresh.get(o.incident_id, o) for o in plan.incidents)
+    )
 
 
 def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) -> dict[str, Any]:
@@ -106,10 +120,10 @@ def step_record(step: DrillStep, plan_dir: str | None, state: dict[str, Any]) ->
         if plan is None or plan.inputs.first_plan_s is None
         else round(float(plan.inputs.first_plan_s), 3),
         "changed_orders": None if plan is None else changed_orders(plan),
-        "metrics": dict(state) if plan is None else {**plan_metrics(plan), "state": state},
+        "metrics": dict(state)
+        if plan is None
+        else {**plan_metrics(judged(plan, step.scenario, step.deadlines)), "state": state},
     }
-    if plan is not None and step.deadlines:
-        rec["metrics"]["teams_on_site_on_time"] = teams_on_time(plan, step.deadlines)
     if step.preposition is not None:
         pre = rec["preposition"] = dict(step.preposition)
         rec["text"] += (
@@ -151,8 +165,8 @@ def overall(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 __all__ = [
     "DETERMINISTIC_KEYS",
     "changed_orders",
+    "judged",
     "overall",
     "plan_metrics",
     "step_record",
-    "teams_on_time",
 ]
