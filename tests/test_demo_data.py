@@ -83,7 +83,8 @@ def test_counts_meet_the_floors(ws) -> None:  # type: ignore[no-untyped-def]
     assert any(h.geometry.geom_type == "Polygon" for h in sc.hazards)
     ids = [e.id for e in iter_entities(sc)] + [v.id for p in sc.stockpiles for v in p.vehicles]
     prefixes = {i.split("-")[0] for i in ids}
-    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH", "DP"}  # DP: demand points
+    # DP: demand points, CS: candidate sites
+    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH", "DP", "CS"}
 
 
 def test_three_open_incidents_follow_the_templates(ws) -> None:  # type: ignore[no-untyped-def]

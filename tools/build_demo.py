@@ -16,6 +16,9 @@ Inputs (nothing is downloaded or installed by this script):
   ``../shared/data/boundaries``;
 * ``data/materials.csv`` and ``data/plan_templates.json`` of this repository.
 
+The ``candidate_sites`` layer (12 候选站点) and the stockpiles' 库容 ``capacity_m3`` are GENERATED
+(:func:`candidate_sites`, :func:`stockpile_capacities`; data/README.md says how).
+
 The ``demand_points`` layer holds the 239 villages/communities (kind 村庄) on their road nodes
 (the same points as the ``villages`` map layer: inside their township's cell, on land, on a
 road) with GENERATED populations: each township's population is split between its seat (镇区,
@@ -250,7 +253,7 @@ CANDIDATE_ROADS = ("tertiary", "secondary", "primary")
 def candidate_sites(
     seats: list[Any], stockpiles: Any, roads: Any, ground: demo_geo.Ground, seed: int
 ) -> tuple[CandidateSite, ...]:
-    """GENERATED candidate sites for site planning (module doc of data/README.md)."""
+    """GENERATED candidate sites for site planning (the rule: CANDIDATE_KINDS above, data/README.md)."""
     rng = np.random.default_rng([seed, 10])
     nodes, edges = roads.nodes, roads.edges
     ok = edges["highway"].isin(CANDIDATE_ROADS) & ~edges["bridge"].astype(bool)

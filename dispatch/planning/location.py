@@ -539,9 +539,12 @@ def solve_cflp(
     sub, dem = cost[:, cols], demand[cols]
     forced = existing if problem.keep_existing else np.zeros(m, dtype=bool)
     progress(0.05, "拉格朗日松弛")
+    # small models (the full strong formulation fits): SCIP alone is faster than the relaxation
+    small = sub.size <= CFLP_FULL_LINK_PAIRS
     lag = lagrangian_cflp(
-        sub, dem, cap, fixed, forced, seconds=0.5 * options.seconds, stop=stop
-    )
+        sub, dem, cap, fixed, forced, seconds=0.5 * options.seconds, stop=stop,
+        max_iterations=0 if small else 3000,
+    )  # fmt: skip
     stats = {
         "lagrangian_bound": lag.lower,
         "lagrangian_iterations": lag.iterations,
@@ -560,7 +563,7 @@ def solve_cflp(
                         None if lag.open is None else (lag.open[keep], lag.shares[keep]),
                         left, stop)  # fmt: skip
         mip_status, mip_value, mip_bound, mip_shares = got
-        engine = "lagrangian+SCIP"
+        engine = "SCIP" if small else "lagrangian+SCIP"
         if mip_status == Status.INFEASIBLE and lag.open is None:
             info = SolveInfo(Status.INFEASIBLE, runtime_s=time.perf_counter() - t0, engine=engine)
             return LocationResult(model, info, problems=(*problems, "容量无法满足可达需求"))
@@ -591,7 +594,8 @@ def solve_cflp(
     if status == Status.OPTIMAL:
         bound = min(bound, objective)
     info = SolveInfo(
-        status, objective=objective, bound=float(bound), runtime_s=time.perf_counter() - t0,
+        status, objective=objective, bound=float(bound) if math.isfinite(bound) else None,
+        runtime_s=time.perf_counter() - t0,
         engine=engine,
     )  # fmt: skip
     return LocationResult(
