@@ -55,23 +55,28 @@ def site_values(
     rc: np.ndarray, demand: np.ndarray, capacity: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per site the least Σ_j rc_ij x_ij with Σ_j d_j x_ij ≤ C_i, 0 ≤ x ≤ 1 (a continuous
-    knapsack: most negative reduced cost per unit of demand first), and the shares ``x``."""
+    knapsack: most negative reduced cost per unit of demand first), and the shares ``x``.
+    Sites whose negative points all fit take them all; only the others are sorted."""
     neg = rc < 0
-    dd = np.where(demand > 0, demand, 1.0)
-    ratio = np.where(neg, rc / dd[None, :], np.inf)
-    ratio = np.where(demand[None, :] > 0, ratio, np.where(neg, -np.inf, np.inf))
-    order = np.argsort(ratio, axis=1, kind="stable")
-    negs = np.take_along_axis(neg, order, axis=1)
-    ds = demand[order]
-    dsn = np.where(negs, ds, 0.0)
-    before = np.cumsum(dsn, axis=1) - dsn
-    room = capacity[:, None] - before
-    take = np.clip(room / np.where(ds > 0, ds, 1.0), 0.0, 1.0)
-    take = np.where(negs, np.where(ds > 0, take, 1.0), 0.0)
-    rcs = np.take_along_axis(rc, order, axis=1)
-    value = np.where(negs, rcs * take, 0.0).sum(axis=1)
-    x = np.zeros_like(rc)
-    np.put_along_axis(x, order, take, axis=1)
+    x = neg.astype(float)
+    tight = np.nonzero((np.where(neg, demand[None, :], 0.0)).sum(axis=1) > capacity)[0]
+    if len(tight):
+        r = rc[tight]
+        dd = np.where(demand > 0, demand, 1.0)
+        ratio = np.where(r < 0, r / dd[None, :], np.inf)
+        ratio = np.where(demand[None, :] > 0, ratio, np.where(r < 0, -np.inf, np.inf))
+        order = np.argsort(ratio, axis=1, kind="stable")
+        negs = np.take_along_axis(r < 0, order, axis=1)
+        ds = demand[order]
+        dsn = np.where(negs, ds, 0.0)
+        before = np.cumsum(dsn, axis=1) - dsn
+        room = capacity[tight][:, None] - before
+        take = np.clip(room / np.where(ds > 0, ds, 1.0), 0.0, 1.0)
+        take = np.where(negs, np.where(ds > 0, take, 1.0), 0.0)
+        xt = np.zeros_like(r)
+        np.put_along_axis(xt, order, take, axis=1)
+        x[tight] = xt
+    value = np.where(neg, rc * x, 0.0).sum(axis=1)
     return value, x
 
 
