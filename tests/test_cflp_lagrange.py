@@ -60,6 +60,12 @@ def test_bound_and_fixing_are_valid_and_the_path_proves_the_optimum(
     out = lagrangian_cflp(cost, demand, cap, fixed, np.zeros(len(cap), bool), seconds=10)
     assert out.lower <= exact + 1e-6 <= out.upper + 2e-6
     assert out.excluded_bound >= out.upper - 1e-6
+    # the Lagrangian branch and bound alone closes the gap on the true optimum
+    tree = lagrangian_cflp(
+        cost, demand, cap, fixed, np.zeros(len(cap), bool), seconds=10, branch_seconds=20
+    )
+    assert tree.upper == pytest.approx(exact, rel=1e-7)
+    assert tree.lower == pytest.approx(exact, rel=1e-6)
     # the large-model path (relaxation, fixing, SCIP on the free sites) on this small model
     monkeypatch.setattr(location, "CFLP_FULL_LINK_PAIRS", 0)
     res = solve_cflp(

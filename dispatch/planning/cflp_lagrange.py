@@ -10,8 +10,9 @@ improve ``u``; the open sites of the relaxed solutions, completed to enough capa
 split by the cheapest transport (:func:`~dispatch.planning.cflp_start.transport_shares`), give
 feasible solutions. With the best ``u`` every site is tested both ways: if forcing it open
 (closed) gives a bound above the best known cost, every better solution has it closed (open).
-:func:`dispatch.planning.location.solve_cflp` then hands SCIP the much smaller problem over
-the sites still free.
+:func:`_branch` then searches the sites still free depth first (each node a short subgradient
+run warm-started from its parent's multipliers, node fixing, branching on an open free site);
+:func:`dispatch.planning.location.solve_cflp` hands SCIP what is left if time runs out.
 
 The covering knapsack is solved exactly when the free sites have equal capacities (the
 OR-Library instances), otherwise its LP relaxation is used (still a valid, slightly weaker
@@ -106,6 +107,102 @@ def cover(
     return float(v @ y), y
 
 
+class _Dual:
+    """The relaxation of one CFLP: subgradient runs under fixings, the best feasible solution,
+    bound tests for fixing (shared by the root and the branch-and-bound nodes)."""
+
+    def __init__(self, cost, demand, capacity, fixed, forced, stop) -> None:  # type: ignore[no-untyped-def]
+        self.cost = cost
+        self.demand = np.asarray(demand, dtype=float)
+        self.capacity = np.asarray(capacity, dtype=float)
+        self.fixed = np.asarray(fixed, dtype=float)
+        self.forced = np.asarray(forced, dtype=bool)
+        self.need = float(self.demand.sum())
+        self.stop = stop
+        self.ub, self.open, self.shares = math.inf, None, None
+        self.tried: set[bytes] = set()
+        self.iterations = 0
+
+    def try_open(self, opened: np.ndarray) -> None:
+        opened = opened | self.forced
+        if float(self.capacity[opened].sum()) < self.need - 1e-9:
+            return
+        key = np.packbits(opened).tobytes()
+        if key in self.tried:
+            return
+        self.tried.add(key)
+        shares = transport_shares(self.cost, self.demand, self.capacity, opened)
+        if shares is None:
+            return
+        used = (opened & (shares.sum(axis=1) > 1e-12)) | self.forced  # idle sites close
+        value = float(self.fixed[used].sum()) + float(
+            (np.where(shares > 0, self.cost, 0.0) * shares).sum()
+        )
+        if value < self.ub - 1e-9:
+            self.ub, self.open, self.shares = value, used, shares
+
+    def values(self, u: np.ndarray) -> np.ndarray:
+        return self.fixed + site_values(self.cost - u[None, :], self.demand, self.capacity)[0]
+
+    def run(
+        self, u: np.ndarray, forced: np.ndarray, banned: np.ndarray, step: float,
+        max_it: int, deadline: float, patience: int = 20,
+    ) -> tuple[float, np.ndarray, np.ndarray | None]:  # fmt: skip
+        """Subgradient steps from ``u``: (best bound, its multipliers, its site choice)."""
+        best_lb, best_u, best_y = -math.inf, u.copy(), None
+        stall = 0
+        for it in range(max_it):
+            if time.perf_counter() > deadline or self.stop():
+                break
+            self.iterations += 1
+            vx, x = site_values(self.cost - u[None, :], self.demand, self.capacity)
+            val, y = cover(self.fixed + vx, self.capacity, self.need, forced, banned)
+            if y is None:
+                return math.inf, u, None  # no capacity enough under these fixings
+            lb = float(u.sum()) + val
+            if lb > best_lb + 1e-9 * max(1.0, abs(lb)):
+                best_lb, best_u, best_y, stall = lb, u.copy(), y, 0
+            else:
+                stall += 1
+                if stall >= patience:
+                    step, stall = step / 2.0, 0
+            if it % 10 == 1 or stall == 0:
+                self.try_open(y > 0.5)
+            if self.ub - best_lb <= 1e-7 * max(1.0, abs(self.ub)) or step < 1e-4:
+                break
+            g = 1.0 - (y[:, None] * x).sum(axis=0)
+            norm = float(g @ g)
+            if norm <= 1e-12:
+                break
+            target = self.ub if math.isfinite(self.ub) else best_lb + 0.05 * abs(best_lb)
+            u = u + step * (target - lb) / norm * g
+        return best_lb, best_u, best_y
+
+    def fix(
+        self, u: np.ndarray, forced: np.ndarray, banned: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Sites that must be open / closed in every solution cheaper than the best known,
+        under the fixings given, and the least bound of what that cuts off."""
+        v = self.values(u)
+        base = float(u.sum())
+        tol = 1e-9 * max(1.0, abs(self.ub))
+        f_open, f_closed, excluded = forced.copy(), banned.copy(), math.inf
+        one = np.zeros(len(v), dtype=bool)
+        for i in np.nonzero(~forced & ~banned)[0]:
+            one[:] = False
+            one[i] = True
+            lb_open = base + cover(v, self.capacity, self.need, forced | one, banned)[0]
+            if lb_open > self.ub + tol:
+                f_closed[i] = True
+                excluded = min(excluded, lb_open)
+                continue
+            lb_closed = base + cover(v, self.capacity, self.need, forced, banned | one)[0]
+            if lb_closed > self.ub + tol:
+                f_open[i] = True
+                excluded = min(excluded, lb_closed)
+        return f_open, f_closed, excluded
+
+
 def lagrangian_cflp(
     cost: np.ndarray,
     demand: np.ndarray,
@@ -116,103 +213,79 @@ def lagrangian_cflp(
     seconds: float,
     stop: StopFn = never_stop,
     max_iterations: int = 3000,
+    branch_seconds: float = 0.0,
 ) -> LagrangeOutcome:
-    """Subgradient optimisation of the Lagrangian dual, feasible solutions, and site fixing.
+    """Subgradient optimisation of the Lagrangian dual, feasible solutions, and site fixing;
+    then, for up to ``branch_seconds``, a depth-first branch and bound over the sites still
+    free (each node: a short subgradient run from its parent's multipliers, node fixing,
+    branching on an open free site). When the tree is exhausted ``lower`` = ``upper``.
 
     ``cost[i, j]``: serving all of point ``j`` from site ``i`` (``inf`` = impossible; every
     point must be reachable from some site). ``forced``: sites that must stay open."""
     t0 = time.perf_counter()
-    m, n = cost.shape
-    demand = np.asarray(demand, dtype=float)
-    capacity = np.asarray(capacity, dtype=float)
-    fixed = np.asarray(fixed, dtype=float)
-    forced = np.asarray(forced, dtype=bool)
-    need = float(demand.sum())
-    banned = np.zeros(m, dtype=bool)
-    best_ub, best_open, best_shares = math.inf, None, None
-    tried: set[bytes] = set()
-
-    def try_open(opened: np.ndarray) -> None:
-        nonlocal best_ub, best_open, best_shares
-        opened = opened | forced
-        if float(capacity[opened].sum()) < need - 1e-9:
-            return
-        key = np.packbits(opened).tobytes()
-        if key in tried:
-            return
-        tried.add(key)
-        shares = transport_shares(cost, demand, capacity, opened)
-        if shares is None:
-            return
-        used = (opened & (shares.sum(axis=1) > 1e-12)) | forced  # sites serving nobody close
-        value = float(fixed[used].sum()) + float((np.where(shares > 0, cost, 0.0) * shares).sum())
-        if value < best_ub - 1e-9:
-            best_ub, best_open, best_shares = value, used, shares
-
-    try_open(cflp_greedy_open(cost, demand, capacity, fixed, forced))
-    finite = np.where(np.isfinite(cost), cost, np.inf)
-    u = finite.min(axis=0)
-    best_lb, best_u = -math.inf, u.copy()
-    step, stall, it = 2.0, 0, 0
-    while it < max_iterations and time.perf_counter() - t0 < seconds and not stop():
-        it += 1
-        rc = cost - u[None, :]
-        vx, x = site_values(rc, demand, capacity)
-        v = fixed + vx
-        val, y = cover(v, capacity, need, forced, banned)
-        if y is None:
-            break
-        lb = float(u.sum()) + val
-        if lb > best_lb + 1e-9 * max(1.0, abs(lb)):
-            best_lb, best_u, stall = lb, u.copy(), 0
-        else:
-            stall += 1
-            if stall >= 20:
-                step, stall = step / 2.0, 0
-        if it % 10 == 1 or stall == 0:
-            try_open(y > 0.5)
-        if best_ub - best_lb <= 1e-7 * max(1.0, abs(best_ub)) or step < 1e-4:
-            break
-        g = 1.0 - (y[:, None] * x).sum(axis=0)
-        norm = float(g @ g)
-        if norm <= 1e-12:
-            break
-        target = best_ub if math.isfinite(best_ub) else best_lb + 0.05 * abs(best_lb)
-        u = u + step * (target - lb) / norm * g
-
-    # fixing with the best multipliers
-    fixed_open = forced.copy()
-    fixed_closed = np.zeros(m, dtype=bool)
-    excluded = math.inf
-    if math.isfinite(best_ub) and math.isfinite(best_lb):
-        vx, _x = site_values(cost - best_u[None, :], demand, capacity)
-        v = fixed + vx
-        base = float(best_u.sum())
-        tol = 1e-9 * max(1.0, abs(best_ub))
-        for i in range(m):
-            if forced[i]:
-                continue
-            only = np.zeros(m, dtype=bool)
-            only[i] = True
-            lb_open = base + cover(v, capacity, need, forced | only, banned)[0]
-            if lb_open > best_ub + tol:
-                fixed_closed[i] = True
-                excluded = min(excluded, lb_open)
-                continue
-            lb_closed = base + cover(v, capacity, need, forced, only)[0]
-            if lb_closed > best_ub + tol:
-                fixed_open[i] = True
-                excluded = min(excluded, lb_closed)
+    m = cost.shape[0]
+    dual = _Dual(cost, demand, capacity, fixed, forced, stop)
+    dual.try_open(cflp_greedy_open(cost, demand, capacity, fixed, forced))
+    u0 = np.where(np.isfinite(cost), cost, np.inf).min(axis=0)
+    none = np.zeros(m, dtype=bool)
+    lower, u, _y = dual.run(u0, dual.forced, none, 2.0, max_iterations, t0 + seconds)
+    fixed_open, fixed_closed, excluded = dual.forced.copy(), none.copy(), math.inf
+    if math.isfinite(dual.ub) and math.isfinite(lower) and max_iterations > 0:
+        fixed_open, fixed_closed, excluded = dual.fix(u, dual.forced, none)
+        if branch_seconds > 0 and dual.ub - lower > 1e-7 * max(1.0, abs(dual.ub)):
+            lower = max(lower, _branch(dual, u, fixed_open, fixed_closed, lower,
+                                       time.perf_counter() + branch_seconds))  # fmt: skip
     return LagrangeOutcome(
-        lower=best_lb,
-        upper=best_ub,
-        open=best_open,
-        shares=best_shares,
+        lower=min(lower, dual.ub),
+        upper=dual.ub,
+        open=dual.open,
+        shares=dual.shares,
         fixed_open=fixed_open,
         fixed_closed=fixed_closed,
         excluded_bound=excluded,
-        iterations=it,
+        iterations=dual.iterations,
     )
+
+
+def _branch(
+    dual: _Dual, u: np.ndarray, forced: np.ndarray, banned: np.ndarray, root: float,
+    deadline: float,
+) -> float:  # fmt: skip
+    """Depth-first Lagrangian branch and bound; returns a bound valid for the whole problem
+    (the least bound of the nodes left when time runs out; the best cost when none is)."""
+    stack = [(forced, banned, u, root)]
+    tol = lambda: 1e-7 * max(1.0, abs(dual.ub))  # noqa: E731
+    while stack:
+        if time.perf_counter() > deadline or dual.stop():
+            return min(nd[3] for nd in stack)
+        f, b, u_p, lb_p = stack.pop()
+        if lb_p >= dual.ub - tol():
+            continue
+        raw, u_n, y = dual.run(u_p, f, b, 0.5, 60, deadline, patience=8)
+        if raw == math.inf:
+            continue  # not enough capacity under these fixings: nothing to find here
+        if y is None:
+            stack.append((f, b, u_p, lb_p))  # not evaluated (time is up or stopped)
+            continue
+        lb = max(raw, lb_p)
+        if lb >= dual.ub - tol():
+            continue
+        f, b, _ex = dual.fix(u_n, f, b)
+        free = ~f & ~b
+        if not free.any():
+            # every site decided: the transport LP is this node's exact value
+            dual.try_open(f)
+            continue
+        v = dual.values(u_n)
+        cand = np.nonzero(free & (y > 0.5))[0]
+        if len(cand) == 0:
+            cand = np.nonzero(free)[0]
+        i = int(cand[np.argmin(np.abs(v[cand]))])
+        one = np.zeros_like(f)
+        one[i] = True
+        stack.append((f, b | one, u_n, lb))  # closed: explored second
+        stack.append((f | one, b, u_n, lb))  # open: explored first
+    return dual.ub
 
 
 __all__ = ["LagrangeOutcome", "cover", "lagrangian_cflp", "site_values"]
