@@ -146,9 +146,11 @@ class _Dual:
 
     def run(
         self, u: np.ndarray, forced: np.ndarray, banned: np.ndarray, step: float,
-        max_it: int, deadline: float, patience: int = 20,
+        max_it: int, deadline: float, patience: int = 20, eager: bool = True,
     ) -> tuple[float, np.ndarray, np.ndarray | None]:  # fmt: skip
-        """Subgradient steps from ``u``: (best bound, its multipliers, its site choice)."""
+        """Subgradient steps from ``u``: (best bound, its multipliers, its site choice). The
+        relaxed site choices are tried as solutions every 10 steps, and (``eager``) at every
+        improvement of the bound; a node of the tree tries fewer (each try is an LP)."""
         best_lb, best_u, best_y = -math.inf, u.copy(), None
         stall = 0
         for it in range(max_it):
@@ -166,7 +168,7 @@ class _Dual:
                 stall += 1
                 if stall >= patience:
                     step, stall = step / 2.0, 0
-            if it % 10 == 1 or stall == 0:
+            if it % 10 == 1 or (eager and stall == 0):
                 self.try_open(y > 0.5)
             if self.ub - best_lb <= 1e-7 * max(1.0, abs(self.ub)) or step < 1e-4:
                 break
@@ -261,7 +263,7 @@ def _branch(
         f, b, u_p, lb_p = stack.pop()
         if lb_p >= dual.ub - tol():
             continue
-        raw, u_n, y = dual.run(u_p, f, b, 0.5, 60, deadline, patience=8)
+        raw, u_n, y = dual.run(u_p, f, b, 0.5, 60, deadline, patience=8, eager=False)
         if raw == math.inf:
             continue  # not enough capacity under these fixings: nothing to find here
         if y is None:
