@@ -20,6 +20,11 @@ ratio of wall times baseline / ours (a baseline that times out counts as the lim
 Both sides are single-threaded.
 
 Run: ``.venv/bin/python benchmarks/bench_planning.py [--seconds 60] [--generated 600,10,1 …]``
+
+``--cap-dir DIR`` runs only the OR-Library CFLP files ``DIR/cap*.txt`` (capa/b/c at each of
+their four capacities): one ``RESULT cflp`` line each with our objective, the published optimum
+(``CAP_OPTIMA``), proven or not, wall seconds, bound, sites open, load (demand / capacity of
+the open sites) and the SCIP baseline of the same run (``--cap-no-baseline`` to skip it).
 """
 
 from __future__ import annotations
