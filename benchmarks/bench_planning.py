@@ -20,6 +20,11 @@ ratio of wall times baseline / ours (a baseline that times out counts as the lim
 Both sides are single-threaded.
 
 Run: ``.venv/bin/python benchmarks/bench_planning.py [--seconds 60] [--generated 600,10,1 …]``
+
+``--cap-dir DIR`` runs only the OR-Library CFLP files ``DIR/cap*.txt`` (capa/b/c at each of
+their four capacities): one ``RESULT cflp`` line each with our objective, the published optimum
+(``CAP_OPTIMA``), proven or not, wall seconds, bound, sites open, load (demand / capacity of
+the open sites) and the SCIP baseline of the same run (``--cap-no-baseline`` to skip it).
 """
 
 from __future__ import annotations
@@ -140,6 +145,79 @@ def baseline_cflp(inst, seconds: float) -> tuple[float, float, bool, float]:
     )
 
 
+#: Published optima of the OR-Library capacitated warehouse instances, splittable demand
+#: (OR-Library ``capopt``, Beasley 1988, EJOR 33; capa/b/c per capacity variant).
+CAP_OPTIMA = {
+    "cap41": 1040444.375, "cap42": 1098000.450, "cap43": 1153000.450, "cap44": 1235500.450,
+    "cap51": 1025208.225, "cap61": 932615.750, "cap62": 977799.400, "cap63": 1014062.050,
+    "cap64": 1045650.250, "cap71": 932615.750, "cap72": 977799.400, "cap73": 1010641.450,
+    "cap74": 1034976.975, "cap81": 838499.288, "cap82": 910889.563, "cap83": 975889.563,
+    "cap84": 1069369.525, "cap91": 796648.438, "cap92": 855733.500, "cap93": 896617.538,
+    "cap94": 946051.325, "cap101": 796648.437, "cap102": 854704.200, "cap103": 893782.112,
+    "cap104": 928941.750, "cap111": 826124.713, "cap112": 901377.213, "cap113": 970567.750,
+    "cap114": 1063356.488, "cap121": 793439.563, "cap122": 852524.625, "cap123": 895302.325,
+    "cap124": 946051.325, "cap131": 793439.562, "cap132": 851495.325, "cap133": 893076.712,
+    "cap134": 928941.750,
+    "capa-8000": 19240822.449, "capa-10000": 18438046.543, "capa-12000": 17765201.949,
+    "capa-14000": 17160439.012, "capb-5000": 13656379.578, "capb-6000": 13361927.449,
+    "capb-7000": 13198556.434, "capb-8000": 13082516.496, "capc-5000": 11646596.974,
+    "capc-5750": 11570340.289, "capc-6500": 11518743.744, "capc-7250": 11505767.394,
+}  # fmt: skip
+#: The capacity variants of capa/b/c (their files say only the word ``capacity``).
+CAP_VARIANTS = {
+    "capa": (8000, 10000, 12000, 14000),
+    "capb": (5000, 6000, 7000, 8000),
+    "capc": (5000, 5750, 6500, 7250),
+}
+
+
+def run_cap_dir(folder: Path, seconds: float, baseline: bool) -> None:
+    """Every ``cap*.txt`` of ``folder`` (capa/b/c at each capacity variant): ours, the published
+    optimum, proven or not, wall seconds, the aggregated-formulation SCIP baseline; one RESULT
+    line each, then a summary line."""
+    import re
+
+    def natural(p: Path) -> tuple:
+        return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.stem))
+
+    files = sorted(folder.glob("cap*.txt"), key=natural)
+    if not files:
+        print(f"no cap*.txt in {folder}")
+        return
+    print(f"CFLP OR-Library in {folder} (splittable); limit {seconds:g} s per solve; machine shared")
+    proven = matched = total = 0
+    for path in files:
+        caps = CAP_VARIANTS.get(path.stem, (None,))
+        for cap in caps:
+            name = path.stem if cap is None else f"{path.stem}-{cap}"
+            inst = read_cap(path, cap)
+            problem = LocationProblem(
+                inst.cost, inst.demand, capacity=inst.capacity, fixed_cost=inst.fixed_cost
+            )
+            t0 = time.perf_counter()
+            res = solve_cflp(problem, LocationOptions(seconds=seconds))
+            wall = time.perf_counter() - t0
+            obj = res.info.objective
+            best = CAP_OPTIMA.get(name)
+            ok = res.info.status.value == "OPTIMAL"
+            same = best is not None and obj is not None and abs(obj - best) <= 1e-3 + 1e-9 * best
+            total, proven, matched = total + 1, proven + ok, matched + same
+            base = "skipped"
+            if baseline:
+                bv, _bb, bp, bt, _bc = baseline_cflp(inst, seconds)
+                base = f"{bv:.3f} {'OPT' if bp else 'open'} {bt:.2f}s"
+            load = float(inst.demand.sum()) / float(inst.capacity[list(res.chosen)].sum() or 1)
+            print(
+                f"RESULT cflp {name} objective={obj if obj is None else round(obj, 3)} "
+                f"published={best} proven={ok} seconds={wall:.2f} bound={res.info.bound} "
+                f"open={len(res.chosen)} load={load:.3f} "
+                f"{'matches' if same else 'DIFFERS'} | baseline SCIP {base}",
+                flush=True,
+            )
+    print(f"RESULT cflp summary: {proven}/{total} proven optimal, {matched}/{total} equal the "
+          "published optimum")  # fmt: skip
+
+
 def line(name, best, ours, base, seconds) -> str:
     (ov, ob, op, ot, oc), (bv, _bb, bp, bt, bc) = ours, base
     ratio = (bt if bp else seconds) / max(ot, 1e-3)
@@ -169,7 +247,11 @@ def main() -> None:
         default=[],
         help="m,n,seed of generated cap-format CFLP instances (e.g. 100,1000,1: capa size)",
     )
+    ap.add_argument("--cap-dir", type=Path, help="run every cap*.txt there (only that)")
+    ap.add_argument("--cap-no-baseline", action="store_true", help="--cap-dir without SCIP")
     args = ap.parse_args()
+    if args.cap_dir:
+        return run_cap_dir(args.cap_dir, args.seconds, not args.cap_no_baseline)
     known = bks()
     print(f"time limit {args.seconds:g} s per solve; machine shared and loaded (timings vary)")
     items: list[tuple[str, Path]] = []

@@ -7,6 +7,7 @@ before these fields existed still opens."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -141,9 +142,15 @@ def test_cflp_keeps_stated_capacities(
 def test_stockpile_capacity_converts_by_the_templates(demo_scenario: Any) -> None:
     per = m3_per_person(demo_scenario)
     assert per is not None and 0 < per < 1  # m³ of stock per affected person
+    # the demo's own 库容 convert too
+    for c in candidate_sites(demo_scenario, "stockpiles"):
+        sp = next((s for s in demo_scenario.stockpiles if s.id == c.id), None)
+        if sp is not None:
+            assert sp.capacity_m3 and c.capacity == math.floor(sp.capacity_m3 / per)
     sp = demo_scenario.stockpiles[0]
+    rest = tuple(replace(s, capacity_m3=None) for s in demo_scenario.stockpiles[1:])
     sc = replace(
-        demo_scenario, stockpiles=(replace(sp, capacity_m3=100.0), *demo_scenario.stockpiles[1:])
+        demo_scenario, stockpiles=(replace(sp, capacity_m3=100.0), *rest), candidate_sites=()
     )
     cand = next(c for c in candidate_sites(sc, "stockpiles") if c.id == sp.id)
     assert cand.capacity == pytest.approx(int(100.0 / per), abs=1)
@@ -151,6 +158,11 @@ def test_stockpile_capacity_converts_by_the_templates(demo_scenario: Any) -> Non
 
 
 def test_plan_stock_within_a_stated_capacity(demo_scenario: Any, demo_network: Any) -> None:
+    # from a county whose stockpiles state no 库容 (the demo states them all)
+    demo_scenario = replace(
+        demo_scenario,
+        stockpiles=tuple(replace(s, capacity_m3=None) for s in demo_scenario.stockpiles),
+    )
     base = plan_stock(demo_scenario, demo_network, StockRequest(seconds=10))
     mats = {m.code: m for m in base.materials}
 
@@ -225,7 +237,10 @@ def test_candidate_sites_and_capacity_import_from_a_ledger(
     )
     result = run_import(ImportRequest(workspace=ws, file=f, kind="candidate_sites"))
     assert result.committed and len(result.added) == 2
+    before = read_workspace(demo_workspace_path).scenario.candidate_sites
     got = read_workspace(ws).scenario.candidate_sites
+    assert got[: len(before)] == before  # the demo's own candidate sites are kept
+    got = got[len(before) :]
     assert [(c.name, c.kind.value, c.capacity, c.fixed_cost, c.note) for c in got] == [
         ("白鹿小学操场", "shelter", 1200, 80.0, "学校"),
         ("望龙仓库", "stockpile", 0, 300.5, "闲置粮库"),

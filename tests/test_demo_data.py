@@ -11,6 +11,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+import shapely.ops
 from pyproj import Geod
 from shapely.geometry import Point
 
@@ -83,7 +84,8 @@ def test_counts_meet_the_floors(ws) -> None:  # type: ignore[no-untyped-def]
     assert any(h.geometry.geom_type == "Polygon" for h in sc.hazards)
     ids = [e.id for e in iter_entities(sc)] + [v.id for p in sc.stockpiles for v in p.vehicles]
     prefixes = {i.split("-")[0] for i in ids}
-    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH", "DP"}  # DP: demand points
+    # DP: demand points, CS: candidate sites
+    assert prefixes == {"SP", "SH", "TM", "INC", "HZ", "VH", "DP", "CS"}
 
 
 def test_three_open_incidents_follow_the_templates(ws) -> None:  # type: ignore[no-untyped-def]
@@ -440,3 +442,33 @@ def test_demand_points_are_the_villages_with_township_populations(ws) -> None:  
             c: math.hypot(p.location.lon - s.lon, p.location.lat - s.lat) for c, s in seats.items()
         }
         assert sorted(d, key=d.__getitem__).index(p.township_code) <= 2, p.name
+
+
+def test_candidate_sites_and_stockpile_capacities(ws) -> None:  # type: ignore[no-untyped-def]
+    """The generated 候选站点 sit on road nodes, on land, in townships without a stockpile; every
+    stockpile states its 库容 (data/README.md)."""
+    sc = ws.scenario
+    sites = sc.candidate_sites
+    assert 8 <= len(sites) <= 15 and len({c.id for c in sites}) == len(sites)
+    assert {c.kind.value for c in sites} == {"stockpile", "shelter", "any"}
+    rivers = json.loads(ws.documents["map_layers"]["rivers"])
+    water = shapely.union_all(
+        [shapely.geometry.shape(f["geometry"]) for f in rivers["features"]
+         if f["properties"]["kind"] == "water"]
+    )  # fmt: skip
+    nodes = np.column_stack([ws.road_nodes.geometry.x, ws.road_nodes.geometry.y])
+    geod = Geod(ellps="WGS84")
+    for c in sites:
+        lon, lat = c.location.xy
+        assert np.hypot(*(nodes - [lon, lat]).T).min() < 1e-6, c.id  # on a road node
+        p = Point(lon, lat)
+        assert sc.boundary.contains(p) and not water.contains(p), c.id
+        near = shapely.ops.nearest_points(p, water)[1]
+        assert geod.inv(lon, lat, near.x, near.y)[2] > 300.0, c.id  # off the river banks
+        assert c.capacity > 0 and c.fixed_cost > 0 and c.note, c.id
+    towns_with_stock = {s.township_code for s in sc.stockpiles}
+    seats = {t.name: t.code for t in sc.townships}
+    for c in sites:
+        code = next(code for name, code in seats.items() if c.name.startswith(name))
+        assert code not in towns_with_stock, c.id
+    assert all(s.capacity_m3 and s.capacity_m3 > 0 for s in sc.stockpiles)

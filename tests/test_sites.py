@@ -89,7 +89,7 @@ def test_cli_keep_existing_keeps_every_site(tmp_path: Path, demo_scenario: Any) 
         (("--model", "pmedian", "--k", "99"), "--k 99"),
         (("--model", "pmedian", "--k", "0"), "--k"),
         (("--model", "mclp", "--minutes", "0"), "--minutes"),
-        (("--model", "pmedian", "--keep-existing", "--k", "22"), "new candidate"),
+        (("--model", "pmedian", "--keep-existing", "--k", "30"), "new candidate"),
     ],
 )
 def test_cli_bad_input(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
@@ -109,7 +109,7 @@ def test_service_unreachable_demand_is_an_error(demo_scenario: Any, demo_network
     with pytest.raises(SitesError, match="reached"):
         plan_sites(scenario, demo_network, SitesRequest(), engine=demo_engine)
     with pytest.raises(SitesError, match="no candidate"):
-        plan_sites(replace(scenario, stockpiles=()), demo_network, SitesRequest(),
+        plan_sites(replace(scenario, stockpiles=(), candidate_sites=()), demo_network, SitesRequest(),
                    engine=demo_engine)  # fmt: skip
 
 
@@ -191,7 +191,11 @@ def test_planned_entities(demo_scenario: Any, demo_network: Any, demo_engine: An
     }
     made = planned_entities(r, demo_scenario, ["SH-9001", "SH-9002"])
     assert [type(e).__name__ for e in made] == ["Shelter", "Shelter"]
-    assert all(e.name.endswith(PLANNED_MARK) and e.capacity == 0 for e in made)
+    assert all(e.name.endswith(PLANNED_MARK) for e in made)
+    # a candidate site brings its stated capacity, a township seat none
+    assert [e.capacity for e in made] == [
+        int(c.capacity or 0) if c.source == "candidate_sites" else 0 for c in r.new_sites
+    ]
     assert [(e.location.lon, e.location.lat) for e in made] == [(c.lon, c.lat) for c in r.new_sites]
     demo_scenario.upsert(made[0]).upsert(made[1])  # valid entities with fresh ids
     with pytest.raises(SitesError, match="ids"):

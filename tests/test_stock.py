@@ -202,7 +202,12 @@ def test_unreachable_and_unknown_hazards_are_named(demo_scenario: Any, demo_netw
 def test_capacity_too_small_names_the_shortfalls(demo_scenario: Any, demo_network: Any) -> None:
     # tight capacity is a hard knapsack for SCIP: it may not prove the optimum within 2 s, and
     # then says so (TIMEOUT with the best stocking found and its gap)
-    p = plan_stock(demo_scenario, demo_network, StockRequest(capacity_factor=0.3, seconds=2.0))
+    # capacity_factor sizes the stockpiles whose 库容 is not stated (the demo states them all)
+    sc = replace(
+        demo_scenario,
+        stockpiles=tuple(replace(s, capacity_m3=None) for s in demo_scenario.stockpiles),
+    )
+    p = plan_stock(sc, demo_network, StockRequest(capacity_factor=0.3, seconds=2.0))
     info = p.result.info
     assert info.status in (Status.OPTIMAL, Status.TIMEOUT) and p.result.shortfalls
     assert info.bound is not None and info.bound <= info.objective + 1e-6

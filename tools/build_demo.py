@@ -16,6 +16,9 @@ Inputs (nothing is downloaded or installed by this script):
   ``../shared/data/boundaries``;
 * ``data/materials.csv`` and ``data/plan_templates.json`` of this repository.
 
+The ``candidate_sites`` layer (12 候选站点) and the stockpiles' 库容 ``capacity_m3`` are GENERATED
+(:func:`candidate_sites`, :func:`stockpile_capacities`; data/README.md says how).
+
 The ``demand_points`` layer holds the 239 villages/communities (kind 村庄) on their road nodes
 (the same points as the ``villages`` map layer: inside their township's cell, on land, on a
 road) with GENERATED populations: each township's population is split between its seat (镇区,
@@ -57,6 +60,8 @@ from gis.catalogue import (  # noqa: E402
     load_plan_templates,
 )
 from gis.model import (  # noqa: E402
+    CandidateKind,
+    CandidateSite,
     DemandKind,
     DemandPoint,
     Location,
@@ -175,6 +180,7 @@ def build(
         "single_bridge_townships": ",".join(n_codes),
         "entities_note": "避难场所、储备库、队伍、隐患点与事件均为演示数据（名称为虚构或泛称）",
     }
+    entities["stockpiles"] = stockpile_capacities(entities["stockpiles"])
     scenario = Scenario(
         name="合江县应急演示（生成道路）",
         materials=materials,
@@ -188,6 +194,7 @@ def build(
             note=ROADS_NOTE_ZH,
         ),
         metadata=metadata,
+        candidate_sites=candidate_sites(seats, entities["stockpiles"], roads, ground, seed),
         **entities,
     )
     documents = {
@@ -209,6 +216,88 @@ def build(
         "north_bank_townships": n_codes,
     }
     return DemoBuild(scenario, nodes, edges, documents, info)
+
+
+#: 库容 (m³) of the demo stockpiles by level: county depot, enterprise store, township depots
+#: (these between the two bounds, by the stockpile's number, so no random draw is needed).
+STOCKPILE_M3 = {"县级": 12000.0, "企业": 6000.0}
+TOWNSHIP_M3 = (1500.0, 3000.0)
+
+
+def stockpile_capacities(stockpiles: Any) -> list[Any]:
+    """The stockpiles with a GENERATED 库容 ``capacity_m3`` (see STOCKPILE_M3); nothing else
+    changes."""
+    from dataclasses import replace
+
+    out = []
+    towns = [s for s in stockpiles if s.level.value not in STOCKPILE_M3]
+    for s in stockpiles:
+        if s.level.value in STOCKPILE_M3:
+            m3 = STOCKPILE_M3[s.level.value]
+        else:
+            k = towns.index(s)
+            lo, hi = TOWNSHIP_M3
+            m3 = lo + (hi - lo) * k / max(1, len(towns) - 1)
+            m3 = float(round(m3 / 100.0) * 100)
+        out.append(replace(s, capacity_m3=m3))
+    return out
+
+
+#: Candidate sites (候选站点): one per township without a stockpile, on a road node of a
+#: 县道/省道 class 1.5–5 km from its seat, on land; kinds and sizes drawn from their own
+#: random stream (seed, 10), so no other layer moves.
+CANDIDATE_KINDS = (CandidateKind.STOCKPILE, CandidateKind.SHELTER, CandidateKind.ANY)
+CANDIDATE_ROADS = ("tertiary", "secondary", "primary")
+
+
+def candidate_sites(
+    seats: list[Any], stockpiles: Any, roads: Any, ground: demo_geo.Ground, seed: int
+) -> tuple[CandidateSite, ...]:
+    """GENERATED candidate sites for site planning (the rule: CANDIDATE_KINDS above, data/README.md)."""
+    rng = np.random.default_rng([seed, 10])
+    nodes, edges = roads.nodes, roads.edges
+    ok = edges["highway"].isin(CANDIDATE_ROADS) & ~edges["bridge"].astype(bool)
+    road_nodes = np.unique(np.concatenate([edges.loc[ok, "u"], edges.loc[ok, "v"]]))
+    lon = nodes.geometry.x.to_numpy()[road_nodes]
+    lat = nodes.geometry.y.to_numpy()[road_nodes]
+    x, y = demo_geo.to_utm(lon, lat)
+    water = shapely.union_all(list(ground.river_polys.values())).buffer(300.0)
+    land = ~shapely.contains_xy(water, x, y) & shapely.contains_xy(ground.outline, x, y)
+    used = {s.township_code for s in stockpiles}
+    out: list[CandidateSite] = []
+    for seat in sorted(seats, key=lambda s: s.code):
+        if seat.code in used:
+            continue
+        sx, sy = demo_geo.to_utm(*nodes.geometry.iloc[roads.seat_nodes[seat.code]].coords[0])
+        dist = np.hypot(x - float(sx), y - float(sy))
+        near = np.nonzero(land & (dist >= 1500.0) & (dist <= 5000.0))[0]
+        if len(near) == 0:
+            continue
+        pick = int(near[rng.integers(len(near))])
+        kind = CANDIDATE_KINDS[len(out) % len(CANDIDATE_KINDS)]
+        if kind == CandidateKind.SHELTER:
+            cap = int(rng.integers(8, 31)) * 100
+            cost = float(rng.integers(15, 51)) * 10.0
+            what, note = "应急避难场所", "演示候选：学校/广场改建避难场所"
+        else:
+            cap = int(rng.integers(30, 81)) * 1000
+            cost = float(rng.integers(40, 121)) * 10.0
+            what = "应急物资储备点" if kind == CandidateKind.STOCKPILE else "综合应急保障点"
+            note = "演示候选：县道旁空地，可新建储备库房" if kind == CandidateKind.STOCKPILE else (
+                "演示候选：闲置厂房，可作储备点或避难场所"
+            )
+        out.append(
+            CandidateSite(
+                f"CS-{len(out) + 1:03d}",
+                f"{seat.name}{what}（候选）",
+                kind,
+                Location(round(float(lon[pick]), 6), round(float(lat[pick]), 6)),
+                cap,
+                cost,
+                note,
+            )
+        )
+    return tuple(out)
 
 
 #: Share of a township's population living at its seat (镇区) rather than in a listed village.

@@ -16,7 +16,9 @@ Models and engines
 - ``mclp``, ``lscp``, ``backup`` (lexicographic: people covered once, then twice), ``cflp``
   (splittable, strong linking ``x_ij ≤ y_i``) and ``robust`` (min–max over closure scenarios) —
   MIPs solved by SCIP through OR-Tools ``pywraplp``; ``stop`` interrupts SCIP from a watcher
-  thread.
+  thread. Large ``cflp`` models first run the Lagrangian relaxation and branch and bound of
+  :mod:`dispatch.planning.cflp_lagrange` (bound, solutions, sites fixed open/closed), which
+  proved the capa-sized stand-ins; SCIP then gets only the sites still free.
 
 Unreachable pairs are ``np.inf`` in the matrix. A demand point no candidate reaches is left out
 of the objective and named in ``problems``; in the median models a point reachable only from
@@ -35,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from dispatch.planning.cflp_start import cflp_greedy_open, transport_shares
+from dispatch.planning.cflp_lagrange import lagrangian_cflp
 from dispatch.planning.pmedian import solve_pmedian_matrix
 from dispatch.results import ProgressFn, SolveInfo, Status, StopFn, never_stop, no_progress
 
@@ -43,8 +45,8 @@ from dispatch.results import ProgressFn, SolveInfo, Status, StopFn, never_stop, 
 #: each point's CFLP_LINK_NEAREST cheapest candidates only (the capacity rows
 #: Σ_j d_j x_ij ≤ C_i y_i already make the model exact; the strong rows tighten its LP where it
 #: matters). On a generated 100 × 1,000 instance SCIP did not finish the root LP of the full
-#: strong model in 120 s on the loaded machine; with 10 rows per point it did. Such large models
-#: also start from :func:`cflp_greedy_open` and its cheapest transport (a complete MIP hint).
+#: strong model in 120 s on the loaded machine; with 10 rows per point it did. SCIP sees only
+#: the sites the Lagrangian relaxation left free, started from its best solution.
 CFLP_FULL_LINK_PAIRS = 50_000
 CFLP_LINK_NEAREST = 10
 
@@ -506,10 +508,15 @@ def solve_cflp(
     """Capacitated facility location, splittable demand: min Σ fixed + Σ cost × share.
 
     ``weight`` is each point's demand, ``capacity``/``fixed_cost`` per candidate; existing
-    sites stay open when ``keep_existing``.
+    sites stay open when ``keep_existing``. Large models (> ``CFLP_FULL_LINK_PAIRS`` pairs) first
+    get the Lagrangian relaxation (:mod:`dispatch.planning.cflp_lagrange`: a bound, feasible
+    solutions, sites fixed open or closed, then a Lagrangian branch and bound for 45 % of the
+    time); when that does not close the gap, SCIP solves the problem over the sites still free,
+    started from the best solution. Small models go to SCIP directly.
     """
     options = options or LocationOptions()
     stop = stop or never_stop
+    progress = progress or no_progress
     t0 = time.perf_counter()
     model = "cflp"
     try:
@@ -529,18 +536,97 @@ def solve_cflp(
     reach = np.isfinite(cost).any(axis=0)
     if not reach.all():
         problems.append(_unreachable_note(problem, np.nonzero(~reach)[0]))
-    progress = progress or no_progress
-    progress(0.1, "建立模型")
+    cols = np.nonzero(reach)[0]
+    sub, dem = cost[:, cols], demand[cols]
+    forced = existing if problem.keep_existing else np.zeros(m, dtype=bool)
+    progress(0.05, "拉格朗日松弛")
+    # small models (the full strong formulation fits): SCIP alone is faster than the relaxation
+    small = sub.size <= CFLP_FULL_LINK_PAIRS
+    lag = lagrangian_cflp(
+        sub, dem, cap, fixed, forced, seconds=0.4 * options.seconds, stop=stop,
+        max_iterations=0 if small else 3000, branch_seconds=0.45 * options.seconds,
+    )  # fmt: skip
+    stats = {
+        "lagrangian_bound": lag.lower,
+        "lagrangian_iterations": lag.iterations,
+        "sites_fixed_open": int(lag.fixed_open.sum()),
+        "sites_fixed_closed": int(lag.fixed_closed.sum()),
+    }
+    tol = 1e-6 * max(1.0, abs(lag.upper)) if math.isfinite(lag.upper) else 0.0
+    shares = lag.shares
+    value, bound, engine = lag.upper, lag.lower, "lagrangian"
+    status = Status.OPTIMAL if lag.upper - lag.lower <= tol else Status.TIMEOUT
+    if status != Status.OPTIMAL and not stop():
+        progress(0.4, "建立模型")
+        keep = np.nonzero(~lag.fixed_closed)[0]
+        left = options.seconds - (time.perf_counter() - t0)
+        got = _cflp_mip(sub[keep], dem, cap[keep], fixed[keep], lag.fixed_open[keep],
+                        None if lag.open is None else (lag.open[keep], lag.shares[keep]),
+                        left, stop)  # fmt: skip
+        mip_status, mip_value, mip_bound, mip_shares = got
+        engine = "SCIP" if small else "lagrangian+SCIP"
+        if mip_status == Status.INFEASIBLE and lag.open is None:
+            info = SolveInfo(Status.INFEASIBLE, runtime_s=time.perf_counter() - t0, engine=engine)
+            return LocationResult(model, info, problems=(*problems, "容量无法满足可达需求"))
+        if mip_value is not None and mip_value < value - 1e-9:
+            value, shares = mip_value, np.zeros((m, len(cols)))
+            shares[keep] = mip_shares
+        if mip_bound is not None:
+            # the sites fixed by the relaxation cut off only regions bounded by excluded_bound
+            bound = max(bound, min(mip_bound, lag.excluded_bound))
+        if mip_status == Status.OPTIMAL and mip_value is not None:
+            bound = max(bound, min(mip_value, lag.excluded_bound))
+        if stop():
+            status = Status.CANCELLED
+        if math.isfinite(value) and bound >= value - 1e-6 * max(1.0, abs(value)):
+            status = Status.OPTIMAL
+    if shares is None:
+        status = Status.CANCELLED if stop() else Status.TIMEOUT
+        info = SolveInfo(status, runtime_s=time.perf_counter() - t0, engine=engine)
+        return LocationResult(model, info, problems=(*problems, "时限内未找到可行方案"))
+    share = np.zeros((m, n))
+    share[:, cols] = np.where(shares > 1e-9, shares, 0.0)
+    chosen = tuple(int(i) for i in np.nonzero((share.sum(axis=1) > 0) | forced)[0])
+    flows = tuple((int(i), int(j), float(share[i, j])) for i, j in zip(*np.nonzero(share)))
+    objective = float(fixed[list(chosen)].sum()) + float(
+        (np.where(share > 0, cost, 0.0) * share).sum()
+    )
+    assign = np.where(share.max(axis=0) > 0, share.argmax(axis=0), -1)
+    if status == Status.OPTIMAL:
+        bound = min(bound, objective)
+    info = SolveInfo(
+        status, objective=objective, bound=float(bound) if math.isfinite(bound) else None,
+        runtime_s=time.perf_counter() - t0,
+        engine=engine,
+    )  # fmt: skip
+    return LocationResult(
+        model, info, chosen, tuple(int(a) for a in assign), flows=flows,
+        uncovered=tuple(int(j) for j in np.nonzero(~reach)[0]), problems=tuple(problems),
+        stats=stats,
+    )  # fmt: skip
+
+
+def _cflp_mip(
+    cost: np.ndarray,
+    demand: np.ndarray,
+    cap: np.ndarray,
+    fixed: np.ndarray,
+    open_lb: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray] | None,
+    seconds: float,
+    stop: StopFn,
+) -> tuple[Status, float | None, float | None, np.ndarray | None]:
+    """SCIP on a CFLP whose every point is reachable: (status, value, bound, shares[site, point])."""
+    m, n = cost.shape
     mip = _Mip()
     s = mip.solver
     y = [s.BoolVar(f"y{i}") for i in range(m)]
-    if problem.keep_existing:
-        for i in np.nonzero(existing)[0]:
-            y[i].SetLb(1.0)
+    for i in np.nonzero(open_lb)[0]:
+        y[i].SetLb(1.0)
     x: dict[tuple[int, int], Any] = {}
     load: list[list[Any]] = [[] for _ in range(m)]
     obj = [float(fixed[i]) * y[i] for i in range(m)]
-    for j in np.nonzero(reach)[0]:
+    for j in range(n):
         row = []
         options_j = np.nonzero(np.isfinite(cost[:, j]))[0]
         near = np.argsort(cost[options_j, j], kind="stable")
@@ -549,7 +635,7 @@ def solve_cflp(
         strong = set(options_j[near].tolist())
         for i in options_j:
             v = s.NumVar(0.0, 1.0, "")
-            x[(int(i), int(j))] = v
+            x[(int(i), j)] = v
             row.append(v)
             if i in strong:
                 s.Add(v <= y[i])
@@ -559,47 +645,26 @@ def solve_cflp(
     for i in range(m):
         if load[i]:
             s.Add(s.Sum(load[i]) <= float(cap[i]) * y[i])
-    reach_demand = float(demand[reach].sum())
-    s.Add(s.Sum([float(cap[i]) * y[i] for i in range(m)]) >= reach_demand)  # a valid cut
+    s.Add(s.Sum([float(cap[i]) * y[i] for i in range(m)]) >= float(demand.sum()))  # a valid cut
     s.Minimize(s.Sum(obj))
-    if m * n > CFLP_FULL_LINK_PAIRS:
-        # large models: SCIP's own heuristics found poor incumbents (a 15 % gap on a 100 × 1,000
-        # instance whose bound was already the strong LP's); start it from a greedy opening
-        first = cflp_greedy_open(cost, demand, cap, fixed, existing if problem.keep_existing else None)
-        shares = transport_shares(cost, demand, cap, first)
-        if shares is not None:  # a complete solution: SCIP ignored a hint of the y alone
-            keys = list(x)
-            s.SetHint(
-                y + [x[k] for k in keys],
-                [1.0 if o else 0.0 for o in first] + [float(shares[k]) for k in keys],
-            )
-    status, value, bound = mip.solve(options.seconds - (time.perf_counter() - t0), stop)
+    if start is not None:  # a complete solution: SCIP ignored a hint of the y alone
+        opened, shares = start
+        keys = list(x)
+        s.SetHint(
+            y + [x[k] for k in keys],
+            [1.0 if o else 0.0 for o in opened] + [float(shares[k]) for k in keys],
+        )
+    status, value, bound = mip.solve(seconds, stop)
     if value is None:
-        info = SolveInfo(status, runtime_s=time.perf_counter() - t0, engine="SCIP")
-        msg = "容量无法满足可达需求" if status == Status.INFEASIBLE else "时限内未找到可行方案"
-        return LocationResult(model, info, problems=(*problems, msg))
-    chosen = tuple(i for i in range(m) if y[i].solution_value() > 0.5)
-    flows = tuple(
-        (i, j, float(v.solution_value())) for (i, j), v in x.items() if v.solution_value() > 1e-9
+        return status, None, bound, None
+    out = np.zeros((m, n))
+    for (i, j), v in x.items():
+        out[i, j] = v.solution_value()
+    out = np.clip(out, 0.0, 1.0)
+    value = float(fixed[(out.sum(axis=1) > 1e-9) | open_lb].sum()) + float(
+        (np.where(out > 1e-9, cost, 0.0) * out).sum()
     )
-    share = np.zeros((m, n))
-    for i, j, f in flows:
-        share[i, j] = f
-    objective = float(fixed[list(chosen)].sum()) + float(
-        np.nansum(np.where(share > 0, cost, 0.0) * share)
-    )
-    assign = np.where(share.max(axis=0) > 0, share.argmax(axis=0), -1)
-    info = SolveInfo(
-        status,
-        objective=objective,
-        bound=None if bound is None else float(bound),
-        runtime_s=time.perf_counter() - t0,
-        engine="SCIP",
-    )
-    return LocationResult(
-        model, info, chosen, tuple(int(a) for a in assign), flows=flows,
-        uncovered=tuple(int(j) for j in np.nonzero(~reach)[0]), problems=tuple(problems),
-    )  # fmt: skip
+    return status, value, bound, out
 
 
 def solve_robust(
