@@ -127,6 +127,11 @@ class EvacuationMove:
     depart_s: float = 0.0
     path: tuple[tuple[float, float], ...] = ()
 
+    @property
+    def trip_s(self) -> float:
+        """The move's travel time (departure to arrival), whenever it left."""
+        return float(self.travel_s) - float(self.depart_s)
+
 
 @dataclass(frozen=True, slots=True)
 class RouteStop:

@@ -68,6 +68,8 @@ def test_people_sheltered_before_an_inject_stay(steps: Any, demo_scenario: Any) 
         want = sorted((m.group_id, m.shelter_id, m.people, m.travel_s - off) for m in moves)
         assert got == want
         assert all(m.depart_s == -off for m in s.plan.evacuation)
+        # the exports' 行程 column: the travel time, not the arrival before the plan's time
+        assert sorted(m.trip_s for m in s.plan.evacuation) == sorted(m.travel_s for m in moves)
         assert not [u for u in s.plan.unserved if u.what == "people"]
         # judged on the clock: still sheltered within the deadline, nobody lost
         assert rec["metrics"]["people_to_shelter"] == records[0]["metrics"]["people_to_shelter"]
