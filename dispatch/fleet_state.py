@@ -277,9 +277,6 @@ class TeamState:
 
 def team_state(plan: Plan, at: datetime | float) -> dict[str, TeamState]:
     """Every team sent by ``plan`` at ``at`` (a time, or seconds after the plan's time)."""
-    from shapely.geometry import LineString
-    from shapely.ops import substring
-
     t = at if isinstance(at, int | float) else (at - plan.created_at).total_seconds()
     t = float(t)
     paths: dict[str, list[tuple[float, float]]] = {}
@@ -298,14 +295,24 @@ def team_state(plan: Plan, at: datetime | float) -> dict[str, TeamState]:
             continue
         dep = min(departs.get(a.team_id, 0.0), eta)
         share = min(1.0, max(0.0, (t - dep) / (eta - dep))) if eta > dep else 0.0
-        coords = paths.get(a.team_id, [])
-        ahead: tuple[tuple[float, float], ...] = ()
-        if len(coords) > 1:
-            line = LineString(coords)
-            rest = substring(line, share, 1.0, normalized=True) if line.length > 0 else line
-            ahead = tuple((float(x), float(y)) for x, y, *_ in rest.coords)
+        ahead = path_ahead(paths.get(a.team_id, ()), share)
         out[a.team_id] = TeamState(a.team_id, a.incident_id, t, eta, False, share, ahead)
     return out
+
+
+def path_ahead(
+    coords: Sequence[tuple[float, float]], share: float
+) -> tuple[tuple[float, float], ...]:
+    """The part of a lon/lat road path still ahead once ``share`` of its time is driven (the
+    speed taken as even along it); empty without a path."""
+    from shapely.geometry import LineString
+    from shapely.ops import substring
+
+    if len(coords) < 2:
+        return ()
+    line = LineString(coords)
+    rest = substring(line, share, 1.0, normalized=True) if line.length > 0 else line
+    return tuple((float(x), float(y)) for x, y, *_ in rest.coords)
 
 
 def delivered_loads(states: Sequence[VehicleState]) -> dict[str, dict[str, float]]:
@@ -326,6 +333,7 @@ __all__ = [
     "Where",
     "delivered_loads",
     "fleet_state",
+    "path_ahead",
     "team_state",
     "trip_metres",
     "vehicle_state",

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dispatch.evacuation_state import CarriedEvacuation, carried_evacuation, carry_scenario
 from dispatch.options import DEFAULT_SHELTER_STANDARD, DispatchOptions
 from dispatch.orders import build_orders
 from dispatch.outcomes import incident_outcomes, safety_stock_releases
@@ -243,11 +244,18 @@ def _evacuation(
     budget: _Budget,
     stop: StopFn,
     progress: ProgressFn,
+    carried: CarriedEvacuation | None = None,
 ) -> EvacuationStage:
-    """The evacuation, and the shelters in need as extra allocation sites."""
+    """The evacuation, and the shelters in need as extra allocation sites.
+
+    ``carried`` (drill re-plans, :mod:`dispatch.evacuation_state`): the moves kept from the
+    previous plan; only the people they do not move are planned, the shelters count them, the
+    plan lists them first, and every move records its road path (for the next re-plan)."""
     from dispatch.evacuation import EvacuationOptions, shelter_supply_deficits, solve_evacuation
     from dispatch.problems import build_evacuation_problem
 
+    if carried is not None:
+        scenario = carry_scenario(scenario, carried)
     groups = [i for i in scenario.open_incidents() if i.affected_people > 0]
     shelters = list(scenario.shelters)
     sec, _, reach = geo.matrix([g.id for g in groups], [s.id for s in shelters])
@@ -258,6 +266,12 @@ def _evacuation(
         EvacuationMove(str(m.group_id), str(m.shelter_id), int(m.people), float(m.travel_s))
         for m in result.moves
     )
+    if carried is not None:
+        moves = carried.moves + tuple(
+            dataclasses.replace(m, path=leg.coords if leg is not None else ())
+            for m in moves
+            for leg in [geo.path(m.group_id, m.shelter_id)]
+        )
     materials = scenario.material_index
     standard = {k: float(v) for k, v in options.shelter_standard.items() if k in materials}
     extra: list[Any] = []
@@ -590,7 +604,8 @@ def plan_dispatch(
     ``previous``: the current plan when this is a re-plan (warm start, issued orders kept, the
     changes listed); ``on_first_plan`` receives the re-plan's first complete plan at once;
     ``track_fleet``: vehicles of an issued ``previous`` continue from where they are at the
-    plan's time (:func:`dispatch.replan.check_previous` ``track``; drills)."""
+    plan's time (:func:`dispatch.replan.check_previous` ``track``; drills), and people moved
+    or moving stay so (:mod:`dispatch.evacuation_state`; every move records its road path)."""
     options = options or DispatchOptions()
     stop = stop or never_stop
     prog = _Progress(progress or no_progress)
@@ -657,8 +672,14 @@ def plan_dispatch(
         unserved.extend(geo.explain(out.result.unserved))  # 事发点距道路… instead of 道路中断
         return out
 
+    carried = CarriedEvacuation() if track_fleet else None  # (moves record their paths)
+    if previous is not None and track_fleet:  # people moved before the re-plan stay moved
+        carried = carried_evacuation(previous, scenario, created)
     if options.evacuate:
-        ev = run("evacuation", lambda pg: _evacuation(scenario, geo, options, budget, stop, pg))
+        ev = run(
+            "evacuation",
+            lambda pg: _evacuation(scenario, geo, options, budget, stop, pg, carried),
+        )
         if ev is not None:
             extra, moves = ev.supply_sites, ev.moves
             if replan is not None:
@@ -710,7 +731,9 @@ def plan_dispatch(
                 if network is not None
                 else "none"
             ),
-            notes=tuple(_fleet_notes(scenario)) + tuple(geo.notes),
+            notes=tuple(_fleet_notes(scenario))
+            + tuple(geo.notes)
+            + (carried.notes if carried is not None else ()),
             previous_plan=previous.number if previous is not None else "",
         )
         overall = Status.CANCELLED if cancelled else _overall(stages)

@@ -115,12 +115,22 @@ class TeamDispatch:
 
 @dataclass(frozen=True, slots=True)
 class EvacuationMove:
-    """``people`` of group ``group_id`` move to shelter ``shelter_id``."""
+    """``people`` of group ``group_id`` move to shelter ``shelter_id``: they leave at
+    ``depart_s`` and arrive at ``travel_s`` (seconds after the plan's time; both before it for
+    a move carried from an earlier drill plan, :mod:`dispatch.evacuation_state`). ``path``:
+    the road path (lon/lat), recorded by drill plans only (a closure ahead of a move)."""
 
     group_id: str
     shelter_id: str
     people: int
     travel_s: float
+    depart_s: float = 0.0
+    path: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def trip_s(self) -> float:
+        """The move's travel time (departure to arrival), whenever it left."""
+        return float(self.travel_s) - float(self.depart_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -328,7 +328,9 @@ def test_reopen_stockpile_lost_shelter_full(demo_scenario: Any, demo_network: An
     full = {s.id: s for s in steps[3].scenario.shelters}["SH-006"]
     assert full.occupancy == full.capacity
     assert any(m.shelter_id == "SH-006" for m in base.evacuation)
-    assert all(m.shelter_id != "SH-006" for m in steps[3].plan.evacuation)
+    # the people who reached SH-006 before it was full stay there; nobody new is sent there
+    assert all(m.travel_s < 0 for m in steps[3].plan.evacuation if m.shelter_id == "SH-006")
+    assert all(m.depart_s < 0 for m in steps[3].plan.evacuation if m.shelter_id == "SH-006")
     assert scenario_state(steps[1].scenario)["closures"] == len(demo_scenario.closures) + 1
     assert scenario_state(steps[4].scenario)["closures"] == len(demo_scenario.closures)
     assert steps[4].plan.status.value == "已下达"  # each plan is treated as issued

@@ -27,8 +27,10 @@ it has driven on the trip), with the reason in the order changes. Teams too
 re-sent, whatever closes behind it) unless released (``team_unavailable``: 休整) or its
 incident is gone; a team en route keeps its dispatch and its arrival time unless a full
 closure cuts the road still ahead of it — then it is re-assigned (its travel counted from its
-base: its position on the road is not in the model), the order change says so. The drill's
-``notes`` say so.
+base: its position on the road is not in the model), the order change says so. Evacuation too
+(:mod:`dispatch.evacuation_state`): people whose move arrived stay sheltered, a move under way
+continues unless a full closure cuts its road ahead (then planned again from the origin, the
+plan's notes say why), moves not begun are planned again. The drill's ``notes`` say so.
 
 Determinism: ``seed`` goes to the solvers that take one (``DispatchOptions.seed``: CP-SAT
 evacuation and team assignment, PyVRP routing; OR-Tools routing has none). Each stage is
@@ -65,6 +67,10 @@ NOTES = (
     "已到达现场的队伍留在现场（除非休整或事件已结束）；在途队伍保持原到达时间，"
     "除非新的全封闭道路切断其前方道路，此时重新派遣（按从驻地出发计算，在途位置不入模型）"
     "（teams on site stay; teams en route keep their ETA unless a full closure cuts the road "
+    "ahead).",
+    "已到达避难场所的转移人员留在原处（计入其占用，事件待转移人数相应减少）；在途转移继续前往原避难场所，"
+    "除非新的全封闭道路切断其前方道路，此时从原地重新安排；尚未出发的重新安排"
+    "（people sheltered stay; moves under way continue unless a full closure cuts the road "
     "ahead).",
     "事件时限随模拟时间递减：每步按剩余时限调度（已超时的按 0.1 分钟计）；评分按各事件的时限时刻"
     "（事发时刻＋时限）判定每次送达、到场和转移，插入前已迟到的送达在之后各步仍计为迟到"

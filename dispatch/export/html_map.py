@@ -165,7 +165,7 @@ def map_data(plan: Plan, language: str = "zh_CN") -> dict[str, Any]:
                 "from": a.name,
                 "to": b.name,
                 "people": m.people,
-                "min": round(m.travel_s / 60, 0),
+                "min": round(m.trip_s / 60, 0),
                 "latlngs": [[round(a.lat, 6), round(a.lon, 6)], [round(b.lat, 6), round(b.lon, 6)]],
             }
         )

@@ -241,7 +241,7 @@ def cover_story(
                     plan.place_name(m.group_id),
                     plan.place_name(m.shelter_id),
                     str(m.people),
-                    f"{m.travel_s / 60:.0f}",
+                    f"{m.trip_s / 60:.0f}",
                 ]
             )
         out.append(

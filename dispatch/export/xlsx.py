@@ -337,7 +337,7 @@ def _summary(g: SheetGrid, plan: Plan, problems: Sequence[NeedLine]) -> None:
                 m.shelter_id,
                 plan.place_name(m.shelter_id),
                 m.people,
-                round(m.travel_s / 60, 1),
+                round(m.trip_s / 60, 1),
             ),
         )
     r += 2
