@@ -298,6 +298,15 @@ class _SortedCosts:
         return self.rows[pos], cols, self.vals[pos]
 
 
+#: a node's sparse entry set: (limit per column, rows, columns, costs of the entries below it)
+_Entries = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _work(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Work arrays reused across a node's iterations (fresh arrays this size cost page faults)."""
+    return np.empty(size), np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+
+
 def _node_bound(
     core: _SortedCosts,
     p: int,
@@ -307,31 +316,35 @@ def _node_bound(
     ub: float,
     thr: float,
     iters: int,
-) -> tuple[float, np.ndarray, np.ndarray]:
+    cache: _Entries | None = None,
+) -> tuple[float, np.ndarray, np.ndarray, _Entries | None]:
     """Subgradient at a tree node (rows of ``core``); fixes ``forced``/``alive`` in place.
 
-    Sparse: only the entries of alive rows below a limit a little above ``λ`` take part (see
-    ``MARGIN``), and ``λ_j`` never exceeds the cost of ``j``'s nearest forced-open site (beyond
-    it a higher multiplier cannot raise the bound). Returns (best Lagrangian bound, its
-    multipliers, its selected rows).
+    Sparse: only the entries below a limit a little above ``λ`` take part (see ``MARGIN``;
+    ``cache`` is the parent's set, used while no multiplier passes its limit), and ``λ_j``
+    never exceeds the cost of ``j``'s nearest forced-open site (beyond it a higher multiplier
+    cannot raise the bound). Returns (best Lagrangian bound, its multipliers, its selected
+    rows, the entry set for the children).
     """
     theta, stall = NODE_THETA, 0
     best_l, best_lam, best_sel = -math.inf, lam, np.nonzero(forced)[0]
     m, n = core.m, core.n
     capf = core.dense[forced].min(axis=0) if forced.any() else np.full(n, np.inf)
     lam = np.minimum(lam, capf)
-    lim = er = ec = ev = None
+    lim, er, ec, ev = cache if cache is not None else (None, None, None, None)
+    red, neg, hit = _work(0 if ev is None else len(ev))
     for _ in range(iters):
-        if lim is None or bool((lam >= lim).any()):
+        if lim is None or er is None or ec is None or ev is None or bool((lam >= lim).any()):
             lim = np.minimum(lam + MARGIN * (lam - lam.min() + 1.0), capf + 0.5)
             er, ec, ev = core.entries(lim)
             keep = alive[er]
             er, ec, ev = er[keep], ec[keep], ev[keep]
-        assert er is not None and ec is not None and ev is not None
-        red = ev - lam[ec]
-        neg = red < 0
-        rn, cn = er[neg], ec[neg]
-        rho = np.bincount(rn, weights=red[neg], minlength=m)
+            red, neg, hit = _work(len(ev))
+        np.take(lam, ec, out=red)
+        np.subtract(ev, red, out=red)
+        np.less(red, 0.0, out=neg)
+        np.minimum(red, 0.0, out=red)
+        rho = np.bincount(er, weights=red, minlength=m)
         pick = np.where(alive, rho, np.inf)
         pick[forced] = -np.inf
         sel = np.argpartition(pick, p - 1)[:p] if p < len(pick) else np.arange(len(pick))
@@ -343,7 +356,7 @@ def _node_bound(
             if stall >= NODE_STALL:
                 theta, stall = theta / 2, 0
         if lval > thr:
-            return lval, lam, sel
+            return lval, lam, sel, None
         in_sel = np.zeros(m, dtype=bool)
         in_sel[sel] = True
         free_sel = sel[~forced[sel]]
@@ -355,14 +368,18 @@ def _node_bound(
                 forced[must] = True
                 capf = np.minimum(capf, core.dense[must].min(axis=0))
             if int(alive.sum()) < p:
-                return math.inf, lam, sel
-        g = 1.0 - np.bincount(cn, weights=in_sel[rn], minlength=n)
+                return math.inf, lam, sel, None
+        np.take(in_sel, er, out=hit)
+        np.logical_and(hit, neg, out=hit)
+        np.copyto(red, hit)
+        g = 1.0 - np.bincount(ec, weights=red, minlength=n)
         norm = float(g @ g)
         if norm == 0 or theta < 1e-3:
             break
         step = theta * max(ub - lval, 1e-6 * max(1.0, abs(ub))) / norm
         lam = np.minimum(lam + step * g, capf)
-    return best_l, best_lam, best_sel
+    cache = None if lim is None else (lim, er, ec, ev)
+    return best_l, best_lam, best_sel, cache
 
 
 def _branch_and_bound(
@@ -383,13 +400,15 @@ def _branch_and_bound(
     sub = np.ascontiguousarray(cost[rows])
     core = _SortedCosts(sub)
     root_forced = st.forced[rows].copy()
-    stack = [(root_forced, np.ones(len(rows), dtype=bool), lam, st.lb)]
+    stack: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, _Entries | None]] = [
+        (root_forced, np.ones(len(rows), dtype=bool), lam, st.lb, None)
+    ]
     nodes = 0
     while stack:
         if time.perf_counter() > deadline or stop():
             # each pending node is bounded by its parent's Lagrangian bound
             return False, min(min(entry[3] for entry in stack), st.ub), nodes
-        forced, alive, lam0, _parent = stack.pop()
+        forced, alive, lam0, _parent, cache = stack.pop()
         nodes += 1
         forced, alive = forced.copy(), alive.copy()
         thr = _threshold(st.ub, integral)
@@ -402,8 +421,8 @@ def _branch_and_bound(
             if val < st.ub - 1e-9:
                 st.ub, st.best = val, np.sort(sol)
             continue
-        lval, lam1, sel = _node_bound(
-            core, p, forced, alive, lam0, st.ub, thr, NODE_ITERS if nodes > 1 else 200
+        lval, lam1, sel, cache = _node_bound(
+            core, p, forced, alive, lam0, st.ub, thr, NODE_ITERS if nodes > 1 else 200, cache
         )
         if lval > thr:
             continue
@@ -423,8 +442,8 @@ def _branch_and_bound(
         a_closed[b] = False
         f_open = forced.copy()
         f_open[b] = True
-        stack.append((f_closed, a_closed, lam1, lval))
-        stack.append((f_open, alive, lam1, lval))
+        stack.append((f_closed, a_closed, lam1, lval, cache))
+        stack.append((f_open, alive, lam1, lval, cache))
     return True, st.ub, nodes
 
 
