@@ -221,11 +221,12 @@ def run_pmed_dir(
                 f"seconds={wall:.2f} cpu={cpu:.2f} | baseline {base}",
                 flush=True,
             )
-            rows.append((out.proven, agree != "NO", wall))
+            rows.append((out.proven, agree, wall))
     proven = sum(r[0] for r in rows)
+    known = [r for r in rows if r[1] != "—"]
     print(
         f"RESULT pmedian-dir: {proven}/{len(rows)} proven optimal, "
-        f"{sum(r[1] for r in rows)}/{len(rows)} equal to the published optimum (where known), "
+        f"{sum(r[1] == 'yes' for r in known)}/{len(known)} equal to the published optimum, "
         f"slowest {max(r[2] for r in rows):.2f} s, "
         f"{sum(r[0] and r[2] <= 30 for r in rows)}/{len(rows)} proven within 30 s"
     )
