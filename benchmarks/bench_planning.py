@@ -19,7 +19,14 @@ brackets: the machine is shared, so wall time swings with the load), the baselin
 ratio of wall times baseline / ours (a baseline that times out counts as the limit, marked ``>``).
 Both sides are single-threaded.
 
+``--pmed-dir DIR`` runs the p-median part on every ``pmedNN.txt`` in ``DIR`` instead (your own
+copies of OR-Library pmed1–40; no generated instances unless ``--generated`` is given, no CFLP):
+one ``RESULT pmedNN`` line each with our objective, the published optimum (``PMED_OPTIMA``:
+Beasley's OR-Library ``pmedopt``), whether it was proven, the seconds (reading the file and the
+shortest paths included) and the baseline's, then a ``RESULT pmedian-dir`` summary.
+
 Run: ``.venv/bin/python benchmarks/bench_planning.py [--seconds 60] [--generated 600,10,1 …]``
+``[--pmed-dir DIR]``
 
 ``--cap-dir DIR`` runs only the OR-Library CFLP files ``DIR/cap*.txt`` (capa/b/c at each of
 their four capacities): one ``RESULT cflp`` line each with our objective, the published optimum
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 import tempfile
 import time
@@ -45,6 +53,18 @@ from dispatch.planning.orlib import read_cap, read_pmedian  # noqa: E402
 from dispatch.planning.pmedian import solve_pmedian_matrix  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+#: published optima of OR-Library pmed1–40 (J. E. Beasley, OR-Library, file ``pmedopt``;
+#: Beasley 1985, "A note on solving large p-median problems", EJOR 21)
+PMED_OPTIMA = dict(
+    enumerate(
+        (5819, 4093, 4250, 3034, 1355, 7824, 5631, 4445, 2734, 1255)
+        + (7696, 6634, 4374, 2968, 1729, 8162, 6999, 4809, 2845, 1789)
+        + (9138, 8579, 4619, 2961, 1828, 9917, 8307, 4498, 3033, 1989)
+        + (10086, 9297, 4700, 3013, 10400, 9934, 5057, 11060, 9423, 5128),
+        start=1,
+    )
+)
 
 
 def bks() -> dict[str, float]:
@@ -231,6 +251,65 @@ def line(name, best, ours, base, seconds) -> str:
     )
 
 
+def pmed_files(directory: Path) -> list[tuple[int, Path]]:
+    """``pmedNN.txt`` files of ``directory`` in the order of NN."""
+    found = []
+    for path in directory.glob("pmed*.txt"):
+        match = re.fullmatch(r"pmed(\d+)\.txt", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def run_pmed_dir(
+    directory: Path, seconds: float, baseline_max_n: int, generated: list[str]
+) -> None:
+    """One RESULT line per instance (module docstring), then a summary."""
+    items: list[tuple[str, Path]] = [(p.stem, p) for _k, p in pmed_files(directory)]
+    if not items:
+        print(f"{directory}: no pmedNN.txt files found")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in generated:
+            n, p, seed = (int(v) for v in spec.split(","))
+            path = generate_pmed(n, p, seed, Path(tmp) / f"gen-n{n}-p{p}-s{seed}.txt")
+            items.append((path.stem, path))
+        rows = []
+        for name, path in items:
+            t0, c0 = time.perf_counter(), time.process_time()
+            inst = read_pmedian(path)
+            left = max(0.1, seconds - (time.perf_counter() - t0))
+            out = solve_pmedian_matrix(inst.distance, inst.p, seconds=left)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            n = len(inst.distance)
+            match = re.fullmatch(r"pmed(\d+)", name)
+            best = PMED_OPTIMA.get(int(match.group(1))) if match else None
+            if n > baseline_max_n:
+                base = f"SCIP skipped (n > {baseline_max_n})"
+            else:
+                bv, _bb, bp, bt, _bc = baseline_pmedian(
+                    inst.distance.astype(float), inst.p, seconds
+                )
+                base = f"SCIP {bv:.0f} {'OPT' if bp else 'open'} {bt:.2f}s"
+            agree = "—" if best is None else ("yes" if round(out.objective) == best else "NO")
+            print(
+                f"RESULT {name} n={n} p={inst.p} objective={out.objective:.0f} "
+                f"bks={'—' if best is None else best} equal={agree} "
+                f"proven={'yes' if out.proven else 'no'} bound={out.bound:.0f} "
+                f"seconds={wall:.2f} cpu={cpu:.2f} | baseline {base}",
+                flush=True,
+            )
+            rows.append((out.proven, agree, wall))
+    proven = sum(r[0] for r in rows)
+    known = [r for r in rows if r[1] != "—"]
+    print(
+        f"RESULT pmedian-dir: {proven}/{len(rows)} proven optimal, "
+        f"{sum(r[1] == 'yes' for r in known)}/{len(known)} equal to the published optimum, "
+        f"slowest {max(r[2] for r in rows):.2f} s, "
+        f"{sum(r[0] and r[2] <= 30 for r in rows)}/{len(rows)} proven within 30 s"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="limit per solve (both sides)")
@@ -249,11 +328,23 @@ def main() -> None:
     )
     ap.add_argument("--cap-dir", type=Path, help="run every cap*.txt there (only that)")
     ap.add_argument("--cap-no-baseline", action="store_true", help="--cap-dir without SCIP")
+    ap.add_argument(
+        "--pmed-dir",
+        type=Path,
+        help="run the p-median part on every pmedNN.txt in this folder (module docstring)",
+    )
     args = ap.parse_args()
     if args.cap_dir:
         return run_cap_dir(args.cap_dir, args.seconds, not args.cap_no_baseline)
     known = bks()
     print(f"time limit {args.seconds:g} s per solve; machine shared and loaded (timings vary)")
+    if args.pmed_dir is not None:
+        if not args.pmed_dir.is_dir():
+            sys.exit(f"--pmed-dir {args.pmed_dir}: not a folder")
+        explicit = "--generated" in sys.argv
+        generated = args.generated if explicit else []
+        run_pmed_dir(args.pmed_dir, args.seconds, args.no_baseline_above, generated)
+        return
     items: list[tuple[str, Path]] = []
     if BENCH.is_dir():
         items += [(f"pmed{k}", BENCH / "pmedian" / f"pmed{k}.txt") for k in range(1, 6)]
