@@ -204,7 +204,9 @@ def run_cap_dir(folder: Path, seconds: float, baseline: bool) -> None:
     if not files:
         print(f"no cap*.txt in {folder}")
         return
-    print(f"CFLP OR-Library in {folder} (splittable); limit {seconds:g} s per solve; machine shared")
+    print(
+        f"CFLP OR-Library in {folder} (splittable); limit {seconds:g} s per solve; machine shared"
+    )
     proven = matched = total = 0
     for path in files:
         caps = CAP_VARIANTS.get(path.stem, (None,))
