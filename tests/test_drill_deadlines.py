@@ -112,3 +112,102 @@ def test_late_before_an_inject_stays_late(steps: tuple[Any, ...]) -> None:
     card = overall(records)
     assert card["final_needs_late"] == records[-1]["metrics"]["needs_late"]
     assert card["final_on_time_fraction"] == pytest.approx(share, abs=1e-3)
+
+
+def _write_run(steps: tuple[Any, ...], scenario: Any, out: Any) -> dict[str, Any]:
+    from dispatch.drills.cli import write_drill
+
+    script = parse_script(SCRIPT, scenario)
+    return write_drill(
+        out, script, steps, workspace="", script="", auto=True, seconds_per_step=2, seed=0
+    )
+
+
+def test_step_plan_files_record_the_clock(
+    steps: tuple[Any, ...], demo_scenario: Any, tmp_path: Any
+) -> None:
+    """Each DIR/steps/NN/plan.json keeps the plan format and the planner's own figures, and
+    records the figures judged on the clock (``drill_clock``, a note first in inputs.notes,
+    which the plan's overview prints); drill.json's comparison is judged on the clock too."""
+    import json
+
+    from dispatch.drills.clock import CLOCK_KEY, read_plan_data
+    from dispatch.plan import Plan
+    from dispatch.summary import summary_text
+
+    drill = _write_run(steps, demo_scenario, tmp_path / "run")
+    records = [drill["baseline"], *drill["steps"]]
+    for s, rec in zip(steps, records, strict=True):
+        raw = json.loads((tmp_path / "run" / rec["plan_dir"] / "plan.json").read_text("utf-8"))
+        plan = Plan.from_json(json.dumps(raw))  # the plan format, read as any plan
+        assert plan.number == s.plan.number and plan.incidents == s.plan.incidents
+        assert plan.routes == s.plan.routes and plan.inputs.notes[1:] == s.plan.inputs.notes
+        fair = judged(s.plan, s.scenario, s.deadlines)
+        assert read_plan_data(raw)[1].incidents == fair.incidents
+        clock = raw[CLOCK_KEY]
+        assert clock["judged_on"] == "clock"
+        assert clock["deadlines"]["INC-001"] == (START + timedelta(minutes=45)).isoformat()
+        assert clock["metrics"] == {k: v for k, v in rec["metrics"].items() if k != "state"}
+        note = plan.inputs.notes[0]
+        assert CLOCK_KEY in note and f"物资按时率 {100 * fair_share(fair):.0f}%" in note
+        assert note.replace("\n", " ") in summary_text(plan).replace("\n", " ")
+    # the later steps' own figures say more on time than the clock: the note gives both
+    own = plan_metrics(steps[-1].plan)["on_time_fraction"]
+    assert f"方案自身 {100 * own:.0f}%" in plan.inputs.notes[0]
+    # drill.json's comparison: per incident the on-time shares the scorecard judges
+    first_last = drill["comparison"][-1]
+    assert (first_last["from_step"], first_last["to_step"]) == (0, 2)
+    fair_last = {
+        o.incident_id: o for o in judged(plan, steps[-1].scenario, steps[-1].deadlines).incidents
+    }
+    for inc in first_last["incidents"]:
+        assert inc["on_time"][1] == pytest.approx(
+            fair_last[inc["incident_id"]].on_time_fraction, abs=1e-4
+        )
+
+
+def fair_share(plan: Any) -> float:
+    return plan_metrics(plan)["on_time_fraction"]
+
+
+def test_compare_judges_drill_plans_on_the_clock(
+    steps: tuple[Any, ...], demo_scenario: Any, tmp_path: Any
+) -> None:
+    """``app.py compare`` of two drill runs shows the on-time figures of the drills' scorecards
+    (judged on the clock); a plain plan file keeps its own figures."""
+    import json
+
+    from dispatch.drills.compare_cli import run_compare_cli
+
+    drill = _write_run(steps, demo_scenario, tmp_path / "a")
+    _write_run(steps, demo_scenario, tmp_path / "b")
+    assert run_compare_cli(tmp_path / "a", tmp_path / "b", tmp_path / "cmp") == 0
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text("utf-8"))
+    assert data["a"]["judged_on"] == data["b"]["judged_on"] == "clock"
+    card = drill["scorecard"]
+    for key in ("on_time_fraction", "needs_late", "teams_on_site_on_time"):
+        assert data["figures"][key] == [card[f"final_{key}"]] * 2
+    by_step = {s["step"]: s for s in data["steps"]}
+    for s in steps:
+        fair = {
+            o.incident_id: o.on_time_fraction
+            for o in judged(s.plan, s.scenario, s.deadlines).incidents
+        }
+        for inc in by_step[s.number]["incidents"]:
+            want = pytest.approx(fair[inc["incident_id"]], abs=1e-4)
+            assert inc["on_time"] == [want, want]
+    # a plain plan (the last step's plan as the dispatch CLI saves it): its own figures
+    last = steps[-1]
+    plain = tmp_path / "plain.json"
+    plain.write_text(last.plan.to_json(), encoding="utf-8")
+    assert run_compare_cli(plain, tmp_path / "a", tmp_path / "cmp2") == 0
+    mixed = json.loads((tmp_path / "cmp2" / "compare.json").read_text("utf-8"))
+    assert [mixed["a"]["judged_on"], mixed["b"]["judged_on"]] == ["plan", "clock"]
+    assert mixed["figures"]["on_time_fraction"] == [
+        plan_metrics(last.plan)["on_time_fraction"],
+        card["final_on_time_fraction"],
+    ]
+    own = {o.incident_id: o.on_time_fraction for o in last.plan.incidents}
+    rows = {i["incident_id"]: i["on_time"] for i in mixed["incidents"]}
+    assert rows["INC-001"][0] == pytest.approx(own["INC-001"], abs=1e-4)
+    assert rows["INC-001"][0] > rows["INC-001"][1]  # late before the inject: late on the clock

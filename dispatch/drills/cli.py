@@ -4,8 +4,10 @@
 Writes ``DIR/drill.json`` (``steps``: one per inject, in order, with ``at_min``, ``kind``,
 ``plan_dir``, ``first_plan_s``, ``changed_orders``, ``metrics``; ``baseline``: the plan at the
 start; ``scorecard``; ``comparison``: each plan against the one before it and the last against
-the baseline, :mod:`dispatch.drills.compare`; ``notes``), ``DIR/steps/NN/plan.json`` per planned step (Plan.to_json; 00
-is the baseline), ``DIR/report.pdf`` and ``DIR/report.xlsx``. The workspace is only read.
+the baseline, :mod:`dispatch.drills.compare`, judged on the clock as the scorecard; ``notes``),
+``DIR/steps/NN/plan.json`` per planned step (the plan format, 00 is the baseline, with its
+figures judged on the clock recorded beside the plan's own: :mod:`dispatch.drills.clock`),
+``DIR/report.pdf`` and ``DIR/report.xlsx``. The workspace is only read.
 Without ``--auto`` no plan is made: each step lists the scenario state, ``plan_dir`` null.
 
 A script that cannot run (:class:`dispatch.drills.script.DrillScriptError`) is reported before
@@ -21,11 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dispatch.drills.clock import step_plan_json
 from dispatch.drills.compare import compare_plans, drill_comparison
 from dispatch.drills.maps import ground_layers, plan_layers, vehicle_points, with_vehicles
 from dispatch.drills.report import write_pdf, write_xlsx
 from dispatch.drills.runner import NOTES, DrillStep, run_drill, scenario_state
-from dispatch.drills.scorecard import overall, step_record
+from dispatch.drills.scorecard import judged, overall, step_record
 from dispatch.drills.script import DrillScript, load_script
 from dispatch.export.common import clean_text
 from dispatch.plan import Plan
@@ -77,7 +80,6 @@ def step_maps(steps: Sequence[DrillStep], network: Any) -> list[tuple[str, Any]]
     return out
 
 
-
 def write_drill(
     out: Path,
     drill: DrillScript,
@@ -98,11 +100,14 @@ def write_drill(
     the report has one map per planned step."""
     out.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
+    clocked: dict[int, Plan] = {}  # each step's plan judged on the clock, as the scorecard
     for s in sorted(steps, key=lambda s: s.number):
         plan_dir = None
         if s.plan is not None:
             rel = f"steps/{s.number:02d}"
-            write_text_atomically(out / rel / "plan.json", s.plan.to_json())
+            clocked[s.number] = judged(s.plan, s.scenario, s.deadlines)
+            text = step_plan_json(s.plan, clocked[s.number], s.deadlines)
+            write_text_atomically(out / rel / "plan.json", text)
             plan_dir = rel
         records.append(step_record(s, plan_dir, scenario_state(s.scenario)))
     baseline = next((r for r in records if r["kind"] == "baseline"), None)
@@ -126,7 +131,7 @@ def write_drill(
         "baseline": baseline,
         "steps": inject_steps,
         "scorecard": overall(records),
-        "comparison": drill_comparison({s.number: s.plan for s in steps if s.plan is not None}),
+        "comparison": drill_comparison(clocked),
         "notes": notes,
     }
     write_text_atomically(out / "drill.json", json.dumps(data, ensure_ascii=False, indent=1))

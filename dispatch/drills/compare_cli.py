@@ -11,6 +11,11 @@ added / removed / rerouted / reloaded (matched by vehicle or team), both plans' 
 (:func:`dispatch.drills.scorecard.plan_metrics`); ``DIR/compare.pdf`` (A4, Chinese: the tables
 and a map with plan A's and plan B's routes in two colours and a legend) and ``DIR/compare.xlsx``.
 
+On time: a drill step's plan (a drill run's steps, or one ``DIR/steps/NN/plan.json``) is compared
+with its figures judged on the clock, as the drill's scorecard and its own comparison judge them
+(the file's ``drill_clock``, :mod:`dispatch.drills.clock`); a plain plan with its own figures.
+``compare.json`` says which for each side (``a``/``b`` ``judged_on``: ``clock`` or ``plan``).
+
 The map's ground (county outline, main roads, closures) comes from ``--workspace``, else from the
 workspace a drill run names (with the closures its script had added by its last step); without
 one the map shows the routes and incidents only, and says so. Bad input (a missing or unreadable
@@ -29,6 +34,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4
 from reportlab.platypus import KeepTogether, SimpleDocTemplate
 
+from dispatch.drills.clock import read_plan_data
 from dispatch.drills.compare import compare_plans
 from dispatch.drills.maps import ground_layers, pair_layers
 from dispatch.drills.scorecard import plan_metrics
@@ -82,23 +88,33 @@ CHANGE_ZH = {"added": "新增", "removed": "撤销", "rerouted": "改道", "relo
 
 @dataclass(frozen=True)
 class Side:
-    """One side of the comparison: its plan and, for a drill run, its planned steps."""
+    """One side of the comparison: its plan and, for a drill run, its planned steps (drill step
+    plans judged on the clock, ``clock`` True; see the module doc)."""
 
     source: Path
     plan: Plan
     steps: Mapping[int, Plan]
     drill: Mapping[str, Any] | None
+    clock: bool = False
 
 
-def _read_plan(path: Path, what: str) -> Plan:
+def _read_plan(path: Path, what: str) -> tuple[Plan, bool]:
+    """The plan in ``path`` (judged on the clock when the file records it) and whether it is."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"{what}: cannot read {path}: {exc}") from None
     try:
-        return Plan.from_json(text)
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {path} is not a dispatch plan: {exc}") from None
+    try:
+        plan, clocked = read_plan_data(data, "plan")
+    except ValidationError as exc:
+        raise ValidationError(f"{what}: {path}: {exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValidationError(f"{what}: {path} is not a dispatch plan: {exc}") from None
+    return clocked, clocked is not plan
 
 
 def load_side(path: Path, what: str) -> Side:
@@ -107,7 +123,8 @@ def load_side(path: Path, what: str) -> Side:
     if not path.exists():
         raise ValidationError(f"{what} {path} does not exist")
     if path.is_file():
-        return Side(path, _read_plan(path, what), {}, None)
+        plan, clock = _read_plan(path, what)
+        return Side(path, plan, {}, None, clock)
     drill_file = path / "drill.json"
     if not drill_file.is_file():
         raise ValidationError(f"{what} {path} is a folder without drill.json (not a drill run)")
@@ -119,8 +136,9 @@ def load_side(path: Path, what: str) -> Side:
         raise ValidationError(f"{what}: {drill_file} is not a drill result: {exc}") from None
     if not planned:
         raise ValidationError(f"{what}: drill run {path} has no plans (run without --auto)")
-    steps = {n: _read_plan(path / d / "plan.json", f"{what} step {n}") for n, d in planned.items()}
-    return Side(path, steps[max(steps)], steps, drill)
+    read = {n: _read_plan(path / d / "plan.json", f"{what} step {n}") for n, d in planned.items()}
+    steps = {n: plan for n, (plan, _) in read.items()}
+    return Side(path, steps[max(steps)], steps, drill, read[max(read)][1])
 
 
 def _ground(workspace: Path | None, sides: tuple[Side, Side]) -> tuple[OverviewLayers, str]:
@@ -162,8 +180,8 @@ def comparison_data(a: Side, b: Side) -> dict[str, Any]:
     figures["orders"] = [len(a.plan.orders), len(b.plan.orders)]
     data: dict[str, Any] = {
         "schema": SCHEMA,
-        "a": {"source": str(a.source), "plan": a.plan.number, "created_at": _iso(a.plan)},
-        "b": {"source": str(b.source), "plan": b.plan.number, "created_at": _iso(b.plan)},
+        "a": _side_record(a),
+        "b": _side_record(b),
         "figures": figures,
         **compare_plans(a.plan, b.plan),
     }
@@ -171,6 +189,22 @@ def comparison_data(a: Side, b: Side) -> dict[str, Any]:
     if common:
         data["steps"] = [{"step": n, **compare_plans(a.steps[n], b.steps[n])} for n in common]
     return data
+
+
+def _side_record(side: Side) -> dict[str, Any]:
+    return {
+        "source": str(side.source),
+        "plan": side.plan.number,
+        "created_at": _iso(side.plan),
+        "judged_on": "clock" if side.clock else "plan",
+    }
+
+
+#: how each side's on-time figures are judged, as the PDF says it
+JUDGED_ZH = {
+    "clock": "按时数字按各事件时限时刻（事发＋时限）判定，与演练评分一致",
+    "plan": "按时数字为方案自身口径（方案时刻起算的时限）",
+}
 
 
 def _iso(plan: Plan) -> str:
@@ -233,6 +267,7 @@ def write_compare_pdf(
         para("调度方案对比", st["title"]),
         para(f"方案 A：{a['plan']}（{a['created_at'].replace('T', ' ')}）　{a['source']}", st["base"]),
         para(f"方案 B：{b['plan']}（{b['created_at'].replace('T', ' ')}）　{b['source']}", st["base"]),
+        para(f"方案 A：{JUDGED_ZH[a['judged_on']]}；方案 B：{JUDGED_ZH[b['judged_on']]}。", st["small"]),
         para("总体指标", st["h2"]),
         pdf_table([list(FIGURE_HEADERS), *figure_rows(data)], [w * 0.5, w * 0.25, w * 0.25], font,
                st["cell"], align_right=(1, 2)),
