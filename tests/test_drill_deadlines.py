@@ -211,3 +211,13 @@ def test_compare_judges_drill_plans_on_the_clock(
     rows = {i["incident_id"]: i["on_time"] for i in mixed["incidents"]}
     assert rows["INC-001"][0] == pytest.approx(own["INC-001"], abs=1e-4)
     assert rows["INC-001"][0] > rows["INC-001"][1]  # late before the inject: late on the clock
+    # a damaged drill_clock: a clear message naming the field, nothing written
+    from gis.errors import ValidationError
+
+    raw = json.loads((tmp_path / "a" / "steps" / "01" / "plan.json").read_text("utf-8"))
+    raw["drill_clock"]["incidents"][0]["on_time_fraction"] = "x"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"drill_clock\.incidents\[0\]\.on_time_fraction"):
+        run_compare_cli(bad, tmp_path / "a", tmp_path / "cmp3")
+    assert not (tmp_path / "cmp3").exists()

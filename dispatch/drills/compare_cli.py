@@ -207,6 +207,12 @@ JUDGED_ZH = {
 }
 
 
+def _judged_text(a: str, b: str) -> str:
+    if a == b:
+        return f"两方案{JUDGED_ZH[a]}。"
+    return f"方案 A：{JUDGED_ZH[a]}；方案 B：{JUDGED_ZH[b]}。"
+
+
 def _iso(plan: Plan) -> str:
     return plan.created_at.isoformat(timespec="minutes")
 
@@ -267,7 +273,7 @@ def write_compare_pdf(
         para("调度方案对比", st["title"]),
         para(f"方案 A：{a['plan']}（{a['created_at'].replace('T', ' ')}）　{a['source']}", st["base"]),
         para(f"方案 B：{b['plan']}（{b['created_at'].replace('T', ' ')}）　{b['source']}", st["base"]),
-        para(f"方案 A：{JUDGED_ZH[a['judged_on']]}；方案 B：{JUDGED_ZH[b['judged_on']]}。", st["small"]),
+        para(_judged_text(a["judged_on"], b["judged_on"]), st["small"]),
         para("总体指标", st["h2"]),
         pdf_table([list(FIGURE_HEADERS), *figure_rows(data)], [w * 0.5, w * 0.25, w * 0.25], font,
                st["cell"], align_right=(1, 2)),
