@@ -28,7 +28,7 @@ from dispatch.replan import changes_text
 from dispatch.summary import summary_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.model import RoadClosure, Scenario
-from gis.phrases import say
+from gis.phrases import progress_text, say
 
 
 def run_dispatch_cli(
@@ -88,7 +88,7 @@ def run_dispatch_cli(
     def progress(fraction: float, message: str) -> None:
         if show and (fraction - last[0] >= 0.1 or fraction >= 1.0):
             last[0] = fraction
-            print(f"[{fraction:4.0%}] {message}", flush=True, file=err)
+            print(f"[{fraction:4.0%}] {progress_text(message, language)}", flush=True, file=err)
 
     t0 = time.perf_counter()
     plan = plan_dispatch(scenario, network, options, progress=progress, previous=prev_plan)
