@@ -58,8 +58,10 @@ PROGRESS: dict[str, str] = {
     "设计事件与路网时间": "designing incidents and road travel times",
     "建立预置模型": "building the prepositioning model",
     "求解预置模型": "solving the prepositioning model",
-    # relaxation search (dispatch.relax: "site：need kind")
-    "转移": "evacuation",
+    # relaxation search (dispatch.relax: "site：need kind", dispatch.timeliness.NeedKind)
+    "{site}：物资": "{site}: materials",
+    "{site}：人员": "{site}: staff",
+    "{site}：转移": "{site}: evacuation",
     # desk services (gui/services, Qt-free)
     "计算覆盖…": "Computing coverage…",
     "绘制…": "Drawing…",

@@ -82,6 +82,11 @@ def test_composed_progress_messages() -> None:
         "Vehicle routing: PyVRP: optimising the routes from SP-001"
     )
     assert progress_text("福宝镇：转移", "en") == "福宝镇: evacuation"  # a site name stays
+    assert progress_text("福宝镇：人员", "en") == "福宝镇: staff"
+    from dispatch.timeliness import NeedKind
+
+    for kind in NeedKind:  # dispatch.relax reports "site：kind"
+        assert not chinese_left(progress_text(f"福宝镇：{kind.value}", "en"), {"福宝镇"})
     assert progress_text("Reading roads", "en") == "Reading roads"
     assert progress_text(prep, "zh_CN") == prep
 
