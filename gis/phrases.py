@@ -594,11 +594,12 @@ _PROGRESS_TEMPLATES = tuple(k for k in PROGRESS if "{" in k)
 _WARNING_TEMPLATES = tuple(LOAD_WARNINGS)
 
 
-def progress_text(text: str, language: str) -> str:
+def progress_text(text: str, language: str, names: Mapping[str, str] | None = None) -> str:
     """A service's progress message in ``language``.
 
     The message is a :data:`PROGRESS` (or :data:`EN`) phrase, one of its templates filled with
-    values (kept as they are), or parts of those joined by ``：`` (``stage：step``, each part
+    values (kept as they are, but a value ``names`` maps — a material's Chinese name → its
+    ``name_en`` — is replaced), or parts of those joined by ``：`` (``stage：step``, each part
     worded on its own) or after ``…`` (``道路网络预处理…合并二度节点路段``). Text with no Chinese
     (already worded, or a file name) and parts no phrase knows stay as they are."""
     if language != "en" or not text or not _CJK.search(text):
@@ -607,15 +608,17 @@ def progress_text(text: str, language: str) -> str:
         return EN[text]
     head, colon, rest = text.partition("：")
     if colon and head in EN:  # a stage label first: its step is worded on its own
-        return f"{EN[head]}: {progress_text(rest, language)}"
-    out = resay(text, language, _PROGRESS_TEMPLATES)
-    if out != text:
-        return out
+        return f"{EN[head]}: {progress_text(rest, language, names)}"
+    for template in _PROGRESS_TEMPLATES:
+        m = _filled(template).match(text)
+        if m:
+            values = {k: (names or {}).get(v) or v for k, v in m.groupdict().items()}
+            return say(template, language, **values)
     if colon and head and rest:
-        return f"{progress_text(head, language)}: {progress_text(rest, language)}"
+        return f"{progress_text(head, language, names)}: {progress_text(rest, language, names)}"
     head, dots, rest = text.partition("…")
     if dots and rest and head + dots in EN:
-        return f"{EN[head + dots]} {progress_text(rest, language)}"
+        return f"{EN[head + dots]} {progress_text(rest, language, names)}"
     return text
 
 

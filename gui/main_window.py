@@ -42,7 +42,7 @@ from gui.controllers.workspace import WorkspaceController
 from gui.docks.dispatch_panel import DispatchPanel
 from gui.docks.drill_panel import install_drill_panel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
-from gui.i18n import LANGUAGES, install_language, tr, tr_warning
+from gui.i18n import LANGUAGES, install_language, set_material_names, tr, tr_warning
 from gui.map_tools import install_map_tools
 from gui.map_view import MapView
 from gui.retranslate import retranslate_window
@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
         ws = result.workspace
         self.statusBar().clearMessage()
         english = {m.code: m.name_en for m in ws.scenario.materials}
+        set_material_names(ws.scenario.materials)
         self.messages.add_many("warning", [tr_warning(str(w), english) for w in ws.warnings])
         road_network = self.session.scenario.road_network
         if road_network.kind == "generated":

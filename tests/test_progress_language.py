@@ -170,7 +170,9 @@ def test_english_ui_words_a_dispatch_job_and_load_warnings(
             demo_scenario, demo_network, DispatchOptions(seconds=1.0), stop=stop, progress=progress
         )
 
-    names = {m.name_zh for m in demo_scenario.materials}
+    i18n.set_material_names(demo_scenario.materials)  # as the desk does for the open workspace
+    names = {m.name_zh for m in demo_scenario.materials if not m.name_en}
+    allocated = {f"Allocation: {m.name_en} allocated" for m in demo_scenario.materials}
     try:
         for language in ("en", "zh_CN"):
             assert i18n.install_language(language) == language
@@ -180,6 +182,7 @@ def test_english_ui_words_a_dispatch_job_and_load_warnings(
                 left = [m for m in seen if chinese_left(m, names)]
                 assert not left, left
                 assert "Vehicle routing: routing done" in seen
+                assert allocated & set(seen)  # materials by their English names
             else:
                 assert "车辆路径：路径规划完成" in seen
 
