@@ -28,7 +28,7 @@ from dispatch.replan import changes_text
 from dispatch.summary import summary_text
 from gis.errors import ReliefDeskError, ValidationError, WorkspaceError
 from gis.model import RoadClosure, Scenario
-from gis.phrases import say
+from gis.phrases import progress_text, say
 
 
 def run_dispatch_cli(
@@ -82,13 +82,15 @@ def run_dispatch_cli(
         seconds=float(seconds), engine=engine, existing_numbers=existing, **dict(overrides or {})
     )
     last = [-1.0]
+    english = {m.name_zh: m.name_en for m in scenario.materials if m.name_en}
     err = _stderr()
     show = bool(getattr(err, "isatty", lambda: False)())  # keep pipes/logs to the summary
 
     def progress(fraction: float, message: str) -> None:
         if show and (fraction - last[0] >= 0.1 or fraction >= 1.0):
             last[0] = fraction
-            print(f"[{fraction:4.0%}] {message}", flush=True, file=err)
+            text = progress_text(message, language, english)
+            print(f"[{fraction:4.0%}] {text}", flush=True, file=err)
 
     t0 = time.perf_counter()
     plan = plan_dispatch(scenario, network, options, progress=progress, previous=prev_plan)

@@ -7,6 +7,10 @@ translations (a leaf module in gis/, so every layer can use it). Their Chinese t
 The desk's :func:`gui.i18n.tr` falls back to this table for the same words (units, skills,
 incident types, reasons), so no word has two English definitions.
 
+The services' progress messages (:data:`PROGRESS`, worded by :func:`progress_text`) and the
+planner warnings of an opened workspace (:data:`LOAD_WARNINGS`, :func:`load_warning_text`) are
+shown in the desk in its UI language (``gui.i18n.tr_progress``, ``gui.i18n.tr_warning``).
+
 ``say("方案 {no}", "en", no=3)`` formats the template of the chosen language.
 """
 
@@ -18,6 +22,95 @@ from typing import Any
 
 #: Languages of the outputs: the Chinese source and English.
 LANGUAGES = ("zh_CN", "en")
+
+#: Progress messages of the Qt-free services (solvers, road preprocessing, planning tools),
+#: shown while a desk job runs. A message is ``stage：step`` (:func:`progress_text` words each
+#: part); templates with ``{placeholders}`` are matched whole (the values are kept).
+PROGRESS: dict[str, str] = {
+    # dispatch (the dispatch.pipeline stages are in EN: 路网与行程时间, 人员转移 …)
+    "{n} 个地点": "{n} places",
+    "{n} 份指令": "{n} orders",
+    "最小费用流完成，正在减少分拆": "min-cost flow done, reducing splits",
+    "整组安置方案完成，正在求精确最优": "whole-group placement found, proving the optimum",
+    "疏散方案完成": "evacuation plan done",
+    "物资 {name} 已分配": "{name} allocated",
+    "物资分配完成": "allocation done",
+    "已找到第 {n} 个方案，目标 {value}": "solution {n} found, objective {value}",
+    "已由上一方案得到完整方案，继续优化": "complete plan from the previous one, improving it",
+    "PyVRP：{depot} 路径优化": "PyVRP: optimising the routes from {depot}",
+    "OR-Tools：路径优化": "OR-Tools: optimising the routes",
+    "路径规划完成": "routing done",
+    "完成": "done",
+    # road network hierarchy (gis.matrix.engine.PREP_TEXT + gis.matrix.cch steps)
+    "道路网络预处理…": "Preprocessing the road network…",
+    "合并二度节点路段": "merging degree-2 road segments",
+    "节点排序（{n} 个核心节点）": "ordering nodes ({n} core nodes)",
+    "构建层次结构": "building the hierarchy",
+    # site selection, stock and prepositioning (dispatch.planning, dispatch.warnings)
+    "计算行驶时间": "computing travel times",
+    "建立模型": "building the model",
+    "拉格朗日松弛": "Lagrangian relaxation",
+    "贪心与交换搜索": "greedy and swap search",
+    "拉格朗日下界与变量固定": "Lagrangian bound and variable fixing",
+    "分支定界": "branch and bound",
+    "半径模型（SCIP）": "radius model (SCIP)",
+    "汇总": "summarising",
+    "设计事件与路网时间": "designing incidents and road travel times",
+    "建立预置模型": "building the prepositioning model",
+    "求解预置模型": "solving the prepositioning model",
+    # relaxation search (dispatch.relax: "site：need kind", dispatch.timeliness.NeedKind)
+    "{site}：物资": "{site}: materials",
+    "{site}：人员": "{site}: staff",
+    "{site}：转移": "{site}: evacuation",
+    # desk services (gui/services, Qt-free)
+    "计算覆盖…": "Computing coverage…",
+    "绘制…": "Drawing…",
+    "读取 {file}…": "Reading {file}…",
+    "预览完成": "Preview done",
+    "导出 {layer}…": "Exporting {layer}…",
+}
+
+#: The planner warnings of an opened workspace (:func:`gis.workspace.checks.validate_scenario`),
+#: shown in the desk's message log; :func:`load_warning_text` words them.
+LOAD_WARNINGS: dict[str, str] = {
+    "储备库 {id}（{name}）没有车辆，物资无法从此处发出": (
+        "Stockpile {id} ({name}) has no vehicles: no material can leave it"
+    ),
+    "储备库 {id}（{name}）的 {material} 库存 {stock} 低于安全库存 {safety}": (
+        "Stockpile {id} ({name}): stock of {material} {stock} is below the safety stock {safety}"
+    ),
+    "避难场所 {id}（{name}）容量为 0": "Shelter {id} ({name}) has capacity 0",
+    "避难场所 {id}（{name}）已安置 {occupancy}/{capacity} 人（{share}%），超过 90%": (
+        "Shelter {id} ({name}) holds {occupancy}/{capacity} persons ({share}%), over 90%"
+    ),
+    "事件 {id}（{name}）需要 {material} {quantity}，但没有任何储备库存有该物资": (
+        "Incident {id} ({name}) needs {material} {quantity}, but no stockpile holds it"
+    ),
+    "所有未结束事件共需 {material} {quantity}，全县库存只有 {stock}": (
+        "The open incidents need {material} {quantity} in all; the county holds only {stock}"
+    ),
+    "事件 {id}（{name}）需要技能「{skill}」，但没有待命队伍具备": (
+        'Incident {id} ({name}) needs the skill "{skill}", but no standby team has it'
+    ),
+    "需求点 {id}（{name}）所属乡镇代码 {code} 不在乡镇图层中": (
+        "Demand point {id} ({name}): township code {code} is not in the townships layer"
+    ),
+    "乡镇 {code}（{name}）的需求点人口合计 {population} 超过乡镇人口 {total}": (
+        "Township {code} ({name}): its demand points add up to {population} people, more than"
+        " its population {total}"
+    ),
+    "储备库 {id}（{name}）位于县界之外": "Stockpile {id} ({name}) is outside the county boundary",
+    "避难场所 {id}（{name}）位于县界之外": "Shelter {id} ({name}) is outside the county boundary",
+    "救援队伍 {id}（{name}）位于县界之外": "Team {id} ({name}) is outside the county boundary",
+    "事件 {id}（{name}）位于县界之外": "Incident {id} ({name}) is outside the county boundary",
+    "需求点 {id}（{name}）位于县界之外": (
+        "Demand point {id} ({name}) is outside the county boundary"
+    ),
+    "乡镇 {code}（{name}）驻地位于县界之外": (
+        "The seat of township {code} ({name}) is outside the county boundary"
+    ),
+    "危险源 {id}（{name}）位于县界之外": "Hazard {id} ({name}) is outside the county boundary",
+}
 
 #: Chinese source → English. Templates keep their ``{placeholders}``.
 EN: dict[str, str] = {
@@ -202,14 +295,6 @@ EN: dict[str, str] = {
     "迟到(分钟)": "Late (min)",
     "事件按时送达率": "Incident on-time share",
     "事件最长迟到(分钟)": "Incident worst lateness (min)",
-    # solver progress (shown while a plan is computed: "stage：message")
-    "最小费用流完成，正在减少分拆": "min-cost flow done, reducing splits",
-    "整组安置方案完成，正在求精确最优": "whole-group placement found, proving the optimum",
-    "疏散方案完成": "evacuation plan done",
-    "已由上一方案得到完整方案，继续优化": "complete plan from the previous one, improving it",
-    "路径规划完成": "routing done",
-    "物资分配完成": "allocation done",
-    "完成": "done",
     # incident placement warnings (gis/placement.py)
     "坐标无效：经度 {lon}，纬度 {lat}": "Invalid coordinates: longitude {lon}, latitude {lat}",
     "事发点在县界外": "The incident is outside the county",
@@ -449,6 +534,8 @@ EN: dict[str, str] = {
     "超时(当前最优)": "Time limit (best so far)",
     "已取消(当前最优)": "Cancelled (best so far)",
 }
+EN.update(PROGRESS)
+EN.update(LOAD_WARNINGS)
 
 
 def say(zh: str, language: str = "zh_CN", /, **values: Any) -> str:
@@ -482,21 +569,85 @@ def resay(text: str, language: str, templates: Iterable[str]) -> str:
     if language != "en" or not text:
         return text
     for template in templates:
-        pattern = _FILLED.get(template)
-        if pattern is None:
-            parts = re.split(r"\{(\w+)\}", template)
-            pattern = re.compile(
-                "".join(
-                    f"(?P<{x}>.+?)" if i % 2 else re.escape(x) for i, x in enumerate(parts)
-                )
-                + r"\Z",
-                re.S,
-            )
-            _FILLED[template] = pattern
-        m = pattern.match(text)
+        m = _filled(template).match(text)
         if m:
             return say(template, language, **m.groupdict())
     return word(text, language)
+
+
+def _filled(template: str) -> re.Pattern[str]:
+    """The pattern of ``template`` filled in: each ``{name}`` a group of that name."""
+    pattern = _FILLED.get(template)
+    if pattern is None:
+        parts = re.split(r"\{(\w+)\}", template)
+        pattern = re.compile(
+            "".join(f"(?P<{x}>.+?)" if i % 2 else re.escape(x) for i, x in enumerate(parts))
+            + r"\Z",
+            re.S,
+        )
+        _FILLED[template] = pattern
+    return pattern
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_PROGRESS_TEMPLATES = tuple(k for k in PROGRESS if "{" in k)
+_WARNING_TEMPLATES = tuple(LOAD_WARNINGS)
+
+
+def progress_text(text: str, language: str, names: Mapping[str, str] | None = None) -> str:
+    """A service's progress message in ``language``.
+
+    The message is a :data:`PROGRESS` (or :data:`EN`) phrase, one of its templates filled with
+    values (kept as they are, but a value ``names`` maps — a material's Chinese name → its
+    ``name_en`` — is replaced), or parts of those joined by ``：`` (``stage：step``, each part
+    worded on its own) or after ``…`` (``道路网络预处理…合并二度节点路段``). Text with no Chinese
+    (already worded, or a file name) and parts no phrase knows stay as they are."""
+    if language != "en" or not text or not _CJK.search(text):
+        return text
+    if text in EN:
+        return EN[text]
+    head, colon, rest = text.partition("：")
+    if colon and head in EN:  # a stage label first: its step is worded on its own
+        return f"{EN[head]}: {progress_text(rest, language, names)}"
+    for template in _PROGRESS_TEMPLATES:
+        m = _filled(template).match(text)
+        if m:
+            values = {k: (names or {}).get(v) or v for k, v in m.groupdict().items()}
+            return say(template, language, **values)
+    if colon and head and rest:
+        return f"{progress_text(head, language, names)}: {progress_text(rest, language, names)}"
+    head, dots, rest = text.partition("…")
+    if dots and rest and head + dots in EN:
+        return f"{EN[head + dots]} {progress_text(rest, language, names)}"
+    return text
+
+
+_MATERIAL = re.compile(r"(?P<name>.+)（(?P<code>[^（）]+)）\Z", re.S)
+
+
+def load_warning_text(
+    text: str, language: str, material_names: Mapping[str, str] | None = None
+) -> str:
+    """A warning of an opened workspace in ``language``: the planner warnings
+    (:data:`LOAD_WARNINGS`; names from data kept, skills worded, a material ``名称（CODE）`` as
+    ``name (CODE)`` with its English name from ``material_names`` (code → ``name_en``) when it
+    has one). The file warnings are English already; text no template made stays as is."""
+    if language != "en" or not _CJK.search(text or ""):
+        return text
+    for template in _WARNING_TEMPLATES:
+        m = _filled(template).match(text)
+        if m is None:
+            continue
+        values = m.groupdict()
+        if "skill" in values:
+            values["skill"] = word(values["skill"], language)
+        mat = _MATERIAL.match(values.get("material", ""))
+        if mat:
+            code = mat["code"]
+            name = (material_names or {}).get(code) or mat["name"]
+            values["material"] = f"{name} ({code})"
+        return say(template, language, **values)
+    return text
 
 
 _LATE = re.compile(r"迟到 (\d+) 分钟(?:（时限 (\d+) 分钟）)?")
@@ -526,4 +677,17 @@ def _late_en(m: re.Match[str]) -> str:
     return f"late {late} (deadline {m.group(2)} min)" if m.group(2) else f"late {late}"
 
 
-__all__ = ["EN", "LANGUAGES", "paren", "reason_text", "resay", "say", "word", "words"]
+__all__ = [
+    "EN",
+    "LANGUAGES",
+    "LOAD_WARNINGS",
+    "PROGRESS",
+    "load_warning_text",
+    "paren",
+    "progress_text",
+    "reason_text",
+    "resay",
+    "say",
+    "word",
+    "words",
+]

@@ -20,12 +20,14 @@ re-words the open window (:func:`gui.retranslate.retranslate_window`): no restar
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
 from gis.paths import resources_dir
-from gis.phrases import word
+from gis.phrases import load_warning_text, progress_text, reason_text, word
 
 I18N_DIR = resources_dir() / "i18n"
 #: The translation context of :func:`tr`: lupdate files bare ``tr("…")`` calls under "".
@@ -45,6 +47,33 @@ def tr(text: str) -> str:
     if out == text and _language != "zh_CN":
         return word(text, _language)
     return out
+
+
+def tr_progress(message: str) -> str:
+    """A background job's progress message in the current language: the Qt translation of
+    the whole text, else the plain-Python services' phrases (:func:`gis.phrases.progress_text`:
+    ``stage：step``, templates with values, materials by :func:`set_material_names`), else its
+    parts as reasons."""
+    if not message or _language == "zh_CN":
+        return message
+    out = QCoreApplication.translate(CONTEXT, message)
+    if out != message:
+        return out
+    out = progress_text(message, _language, _material_names)
+    return out if out != message else reason_text(message, _language)
+
+
+def set_material_names(materials: Iterable[Any]) -> None:
+    """The open workspace's materials, so progress messages name them in English (``name_en``)
+    in the English UI."""
+    global _material_names
+    _material_names = {m.name_zh: m.name_en for m in materials if m.name_en}
+
+
+def tr_warning(text: str, material_names: Mapping[str, str] | None = None) -> str:
+    """A warning of an opened workspace in the current language (see
+    :func:`gis.phrases.load_warning_text`; ``material_names``: code → English name)."""
+    return load_warning_text(text, _language, material_names)
 
 
 def tr_noop(text: str) -> str:
@@ -128,6 +157,7 @@ def qt_translators(language: str) -> list[QTranslator]:
 
 _installed: list[QTranslator] = []
 _language = "zh_CN"
+_material_names: dict[str, str] = {}
 
 
 def current_language() -> str:

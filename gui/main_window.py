@@ -42,7 +42,7 @@ from gui.controllers.workspace import WorkspaceController
 from gui.docks.dispatch_panel import DispatchPanel
 from gui.docks.drill_panel import install_drill_panel
 from gui.editors import DIALOGS, ClosureDialog, IncidentDialog
-from gui.i18n import LANGUAGES, install_language, tr
+from gui.i18n import LANGUAGES, install_language, set_material_names, tr, tr_warning
 from gui.map_tools import install_map_tools
 from gui.map_view import MapView
 from gui.retranslate import retranslate_window
@@ -271,7 +271,9 @@ class MainWindow(QMainWindow):
     def _on_adopted(self, result: OpenResult) -> None:
         ws = result.workspace
         self.statusBar().clearMessage()
-        self.messages.add_many("warning", [str(w) for w in ws.warnings])
+        english = {m.code: m.name_en for m in ws.scenario.materials}
+        set_material_names(ws.scenario.materials)
+        self.messages.add_many("warning", [tr_warning(str(w), english) for w in ws.warnings])
         road_network = self.session.scenario.road_network
         if road_network.kind == "generated":
             self._set_note(tr("注意：演示道路网为程序生成，非实测（文件 → 导入 OSM 道路）"))

@@ -7,6 +7,8 @@ and ``cancelled=True``. Errors are delivered as a signal with the traceback, nev
 (a :class:`gis.errors.Cancelled` raised after Cancel is reported as 已取消). Each job runs inside
 :func:`gis.job_context.job_context`, so slow work started deep inside it without a ``stop`` of
 its own (a road network's preprocessing) reports to the job's progress and obeys its Cancel.
+Progress messages (the services' Chinese texts) reach the view in the UI language
+(:func:`gui.i18n.tr_progress`).
 
 :class:`JobRunner` starts a thread per job and owns a small status-bar widget (label, progress bar,
 Cancel button) showing the running job.
@@ -27,7 +29,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWid
 
 from gis.errors import Cancelled
 from gis.job_context import job_context
-from gui.i18n import tr
+from gui.i18n import tr, tr_progress
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class Job(QObject):
         self.sig_finished.emit(result, self._stop.is_set())
 
     def _progress(self, fraction: float, message: str = "") -> None:
-        self.sig_progress.emit(float(fraction), str(message))
+        self.sig_progress.emit(float(fraction), tr_progress(str(message)))
 
 
 class JobWidget(QWidget):

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.errors import WorkspaceError
 from gis.fields import short_repr
 from gis.model import Scenario
+from gis.phrases import say
 from gis.workspace.schema import WGS84, RoadLayer
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -236,7 +237,8 @@ def _fmt(q: float) -> str:
 
 
 def validate_scenario(scenario: Scenario) -> list[str]:
-    """Warnings a planner should see (in Chinese, as shown in the UI); never raises.
+    """Warnings a planner should see (in Chinese; :func:`gis.phrases.load_warning_text` words
+    them in English from the templates of :data:`gis.phrases.LOAD_WARNINGS`); never raises.
 
     Reported: stockpiles without vehicles; inventory below safety stock; shelters over 90 %
     occupied; open incidents needing a material that no stockpile holds (or holds too little
@@ -254,22 +256,36 @@ def validate_scenario(scenario: Scenario) -> list[str]:
 
     for p in s.stockpiles:
         if not p.vehicles:
-            out.append(f"储备库 {p.id}（{p.name}）没有车辆，物资无法从此处发出")
+            out.append(
+                say("储备库 {id}（{name}）没有车辆，物资无法从此处发出", id=p.id, name=p.name)
+            )
         for code, ss in p.safety_stock.items():
             stock = p.inventory.get(code, 0)
             if stock < ss:
                 out.append(
-                    f"储备库 {p.id}（{p.name}）的 {mat(code)} 库存 {_fmt(stock)} 低于安全库存 "
-                    f"{_fmt(ss)}"
+                    say(
+                        "储备库 {id}（{name}）的 {material} 库存 {stock} 低于安全库存 {safety}",
+                        id=p.id,
+                        name=p.name,
+                        material=mat(code),
+                        stock=_fmt(stock),
+                        safety=_fmt(ss),
+                    )
                 )
     for h in s.shelters:
         if h.capacity == 0:
-            out.append(f"避难场所 {h.id}（{h.name}）容量为 0")
+            out.append(say("避难场所 {id}（{name}）容量为 0", id=h.id, name=h.name))
         elif h.occupancy > SHELTER_FULL_SHARE * h.capacity:
             share = 100.0 * h.occupancy / h.capacity
             out.append(
-                f"避难场所 {h.id}（{h.name}）已安置 {h.occupancy}/{h.capacity} 人（{share:.0f}%），"
-                "超过 90%"
+                say(
+                    "避难场所 {id}（{name}）已安置 {occupancy}/{capacity} 人（{share}%），超过 90%",
+                    id=h.id,
+                    name=h.name,
+                    occupancy=h.occupancy,
+                    capacity=h.capacity,
+                    share=f"{share:.0f}",
+                )
             )
     open_incidents = s.open_incidents()
     total: dict[str, float] = {}
@@ -285,12 +301,25 @@ def validate_scenario(scenario: Scenario) -> list[str]:
             demand[code] = demand.get(code, 0) + q
             if total.get(code, 0) <= 0:
                 out.append(
-                    f"事件 {inc.id}（{inc.name}）需要 {mat(code)} {_fmt(q)}，但没有任何储备库存有该物资"
+                    say(
+                        "事件 {id}（{name}）需要 {material} {quantity}，但没有任何储备库存有该物资",
+                        id=inc.id,
+                        name=inc.name,
+                        material=mat(code),
+                        quantity=_fmt(q),
+                    )
                 )
     for code, q in demand.items():
         have = total.get(code, 0)
         if 0 < have < q:
-            out.append(f"所有未结束事件共需 {mat(code)} {_fmt(q)}，全县库存只有 {_fmt(have)}")
+            out.append(
+                say(
+                    "所有未结束事件共需 {material} {quantity}，全县库存只有 {stock}",
+                    material=mat(code),
+                    quantity=_fmt(q),
+                    stock=_fmt(have),
+                )
+            )
     standby_skills: set[str] = set()
     for t in s.teams:
         if t.status.value == "待命":
@@ -298,38 +327,59 @@ def validate_scenario(scenario: Scenario) -> list[str]:
     for inc in open_incidents:
         for skill in inc.required_skills:
             if skill not in standby_skills:
-                out.append(f"事件 {inc.id}（{inc.name}）需要技能「{skill}」，但没有待命队伍具备")
+                out.append(
+                    say(
+                        "事件 {id}（{name}）需要技能「{skill}」，但没有待命队伍具备",
+                        id=inc.id,
+                        name=inc.name,
+                        skill=skill,
+                    )
+                )
     towns = {t.code: t for t in s.townships}
     listed: dict[str, int] = {}
     for d in s.demand_points:
         if d.township_code and towns and d.township_code not in towns:
-            out.append(f"需求点 {d.id}（{d.name}）所属乡镇代码 {d.township_code} 不在乡镇图层中")
+            out.append(
+                say(
+                    "需求点 {id}（{name}）所属乡镇代码 {code} 不在乡镇图层中",
+                    id=d.id,
+                    name=d.name,
+                    code=d.township_code,
+                )
+            )
         listed[d.township_code] = listed.get(d.township_code, 0) + d.population
     for code, pop in listed.items():
         town = towns.get(code)
         if town is not None and town.population and pop > town.population:
             out.append(
-                f"乡镇 {code}（{town.name}）的需求点人口合计 {pop:,} 超过乡镇人口 "
-                f"{town.population:,}"
+                say(
+                    "乡镇 {code}（{name}）的需求点人口合计 {population} 超过乡镇人口 {total}",
+                    code=code,
+                    name=town.name,
+                    population=f"{pop:,}",
+                    total=f"{town.population:,}",
+                )
             )
     if s.boundary is not None:
         area = s.boundary
         shapely.prepare(area)
         kinds = (
-            ("储备库", s.stockpiles),
-            ("避难场所", s.shelters),
-            ("救援队伍", s.teams),
-            ("事件", s.incidents),
-            ("需求点", s.demand_points),
+            ("储备库 {id}（{name}）位于县界之外", s.stockpiles),
+            ("避难场所 {id}（{name}）位于县界之外", s.shelters),
+            ("救援队伍 {id}（{name}）位于县界之外", s.teams),
+            ("事件 {id}（{name}）位于县界之外", s.incidents),
+            ("需求点 {id}（{name}）位于县界之外", s.demand_points),
         )
-        for label, items in kinds:
+        for template, items in kinds:
             for e in items:
                 if not area.covers(shapely.Point(e.location.lon, e.location.lat)):
-                    out.append(f"{label} {e.id}（{e.name}）位于县界之外")
+                    out.append(say(template, id=e.id, name=e.name))
         for town in s.townships:
             if not area.covers(shapely.Point(town.location.lon, town.location.lat)):
-                out.append(f"乡镇 {town.code}（{town.name}）驻地位于县界之外")
+                out.append(
+                    say("乡镇 {code}（{name}）驻地位于县界之外", code=town.code, name=town.name)
+                )
         for hz in s.hazards:
             if not area.intersects(hz.geometry):
-                out.append(f"危险源 {hz.id}（{hz.name}）位于县界之外")
+                out.append(say("危险源 {id}（{name}）位于县界之外", id=hz.id, name=hz.name))
     return out

@@ -54,8 +54,7 @@ from dispatch.records import PlanStatus
 from dispatch.service import HARD_STOP_S, DispatchProcessError, DispatchRequest
 from dispatch.worker import DispatchWorker
 from gis.model import Scenario
-from gis.phrases import reason_text
-from gui.i18n import current_language, tr
+from gui.i18n import tr
 from gui.plan_layers import route_features
 from gui.services.dispatch_jobs import (
     ExportRequest,
@@ -116,20 +115,13 @@ def process_error_text(exc: DispatchProcessError) -> str:
     return str(exc)
 
 
-def _progress_text(message: str) -> str:
-    """A solver's progress text (``stage：message``) in the UI language."""
-    if not message or current_language() == "zh_CN":
-        return message
-    out = tr(message)
-    return out if out != message else reason_text(message, current_language())
-
-
 def worded(fn: RunFn) -> RunFn:
-    """``fn`` with progress texts and child-process errors translated (in the job's thread)."""
+    """``fn`` with child-process errors translated (in the job's thread); its progress texts
+    are translated by the job itself (:func:`gui.i18n.tr_progress`)."""
 
     def run(data: Any, *, stop: Any, progress: Any) -> Any:
         try:
-            return fn(data, stop=stop, progress=lambda f, m="": progress(f, _progress_text(m)))
+            return fn(data, stop=stop, progress=progress)
         except DispatchProcessError as exc:
             raise DispatchProcessError(
                 process_error_text(exc), exc.details, kind=exc.kind, exitcode=exc.exitcode
