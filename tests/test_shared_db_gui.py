@@ -262,6 +262,36 @@ def test_window_role_live_change_and_connection_banner(
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()
         view.controller.sig_connection.emit(True, "")
         assert w.add_actions["incidents"].isEnabled() and "rd_operator" in view.banner.text()
+        # a real loss: the server drops the desk's sessions and it cannot reconnect; another
+        # desk edits meanwhile and this desk's own edit cannot be sent (kept as unsent). Back,
+        # it catches up record by record (no fresh copy pulled) and resends its edit
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        ctrl, snapshot = view.controller, view.controller.snapshot
+        ctrl.feed.listener.retry_s = 0.2
+        dead = "postgresql://rd_operator@127.0.0.1:1/nowhere"  # nothing listens on port 1
+        ctrl.feed.listener.url, ctrl.url = dead, dead
+        with SharedWorkspace(db.operator) as v:
+            v.conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+                "'rd_operator' AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        qtbot.waitUntil(lambda: "断开" in view.banner.text(), timeout=TIMEOUT_MS)
+        key, version = _touch_incident(db.operator)  # the other desk, while this one is away
+        mine = w.session.scenario.incidents[1]
+        w.session.update_incident(replace(mine, affected_people=4321))
+        qtbot.waitUntil(lambda: bool(ctrl.unsent), timeout=TIMEOUT_MS)
+        ctrl.feed.listener.url, ctrl.url = db.operator, db.operator
+        qtbot.waitUntil(
+            lambda: any("其他席位的 1 处记录" in m for m in _messages(w)),
+            timeout=TIMEOUT_MS,
+        )
+        qtbot.waitUntil(lambda: ctrl.versions.get(("incidents", (key,))) == version)
+        assert w.session.scenario.find(key).affected_people == _people(db, key)
+        qtbot.waitUntil(lambda: _people(db, mine.id) == 4321, timeout=TIMEOUT_MS)  # resent
+        assert w.session.scenario.find(mine.id).affected_people == 4321
+        assert ctrl.snapshot is snapshot and not any(b.reload for b in ctrl.catch_ups)
     finally:
         w.shared_db.controller.close()
         close_window(w)
