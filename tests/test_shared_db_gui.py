@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,25 @@ def test_window_role_live_change_and_connection_banner(
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()
         view.controller.sig_connection.emit(True, "")
         assert w.add_actions["incidents"].isEnabled() and "rd_operator" in view.banner.text()
+        # a monitor reading entered at this (operator's) desk goes to the database as a document
+        # row with its event-log entry, like a plan; another desk's warning arrives live
+        from gis.hazard_warnings import HazardWarning, read_warnings
+        from gis.monitoring import Monitor
+        from gui.services.warning_jobs import monitor_record
+
+        hazard = w.session.scenario.hazards[0].id
+        t0 = datetime(2024, 7, 1, 8, 0)
+        gauge = Monitor(hazard, "rainfall", {"yellow": 50.0}).with_reading(t0, 60.0)
+        kind, mkey, text, log = monitor_record(gauge)
+        w.session.record(kind, mkey, text, log=log)
+        qtbot.waitUntil(lambda: bool(_audit(db, "monitoring", mkey)), timeout=TIMEOUT_MS)
+        assert _audit(db, "monitoring", mkey)[0][:2] == ("INSERT", "rd_operator")
+        qtbot.waitUntil(lambda: not w.session.dirty, timeout=TIMEOUT_MS)
+        warning = HazardWarning("YJ-GUI-1", "yellow", t0, t0 + timedelta(hours=6), (hazard,))
+        with SharedWorkspace(db.operator) as other:
+            wtext = json.dumps(warning.to_json(), ensure_ascii=False)
+            other.insert("documents", {"kind": "warnings", "doc_id": warning.id, "json": wtext})
+        qtbot.waitUntil(lambda: warning in read_warnings(w.session.documents), timeout=TIMEOUT_MS)
         # a real loss: the server drops the desk's sessions and it cannot reconnect; another
         # desk edits meanwhile and this desk's own edit cannot be sent (kept as unsent). Back,
         # it catches up record by record (no fresh copy pulled) and resends its edit
