@@ -3,7 +3,8 @@
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
 ordinary open flow; a change another desk commits appears in the message log at once and the
 changed record alone — an entity, or a document: a plan and its approvals, an event-log entry,
-a template, a map layer, a drill script — is read again and applied to the session
+a warning, a monitor, a pre-positioning record, a template, a map layer, a drill script — is
+read again and applied to the session
 (:meth:`gui.session.Session.apply_remote`: the undo stack and this desk's unsent edits stay),
 so the map, tables, plan list and event log update just that record, without a reload (a whole
 push still re-reads the copy). A record this desk is sending or has open in an edit form is held

@@ -4,7 +4,8 @@ A ``NOTIFY`` (:mod:`gis.workspace.postgis_notify`) names one row (table, key, ve
 :func:`fetch_updates` turns a batch of them into :class:`LiveUpdate` records in one read-only
 transaction: the *record* a row belongs to — an entity with its related rows (inventory, needs,
 skills) and the vehicles it owns, or one document (a plan with its status, an event-log entry,
-a template, a map layer, a drill script) — is read again by its key and built by the file
+a warning, a monitor, a pre-positioning record, a template, a map layer, a drill script) — is
+read again by its key and built by the file
 reader's own code (:meth:`~gis.workspace.layer_reader.LayerReader.convert`,
 :func:`~gis.workspace.reader.entity_from_rows`), so a record arrives exactly as it would have
 been read from a pulled copy. A burst of changes to one record is one read (its newest state).
