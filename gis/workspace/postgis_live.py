@@ -553,7 +553,7 @@ class LiveFeed:
         with self._lock:  # read: a later request stays asked for
             if self._missed is versions:
                 self._missed = None
-        batch.catch_up = catching
+        batch.catch_up = versions is not None  # (a second wake-up of one request: no catch-up)
         return batch
 
     def _run(self) -> None:
@@ -570,24 +570,24 @@ class LiveFeed:
             if changes is None:
                 break
             batch = None
+            failed = False
             for attempt in range(2):  # a dropped connection: one more try on a new one
                 try:
                     if conn is None or conn.closed:
                         conn = connect(self.url, autocommit=True)
-                    batch = self._read(conn, changes, where)
+                    batch, failed = self._read(conn, changes, where), False
                     break
                 except Exception as exc:  # noqa: BLE001 - the server went away mid-read
                     if conn is not None:
                         conn.close()
                     conn = None
-                    batch = LiveBatch(
-                        reload=True,
-                        reason=str(exc).strip(),
-                        changes=changes,
-                        catch_up=any(c.op == "CATCHUP" for c in changes),
-                    )
+                    batch = LiveBatch(reload=True, reason=str(exc).strip(), changes=changes)
+                    failed = True
                     if attempt == 0 and self._stop.wait(self.retry_s):
                         break
+            if failed and batch is not None and any(c.op == "CATCHUP" for c in changes):
+                with self._lock:
+                    batch.catch_up, self._missed = self._missed is not None, None
             if batch is not None:
                 if batch.position is not None:
                     self.position = max(self.position or 0, batch.position)
