@@ -3,7 +3,8 @@
 The desk opens a snapshot copy of the database (:mod:`gui.controllers.shared_db`) through the
 ordinary open flow; a change another desk commits appears in the message log at once and the
 changed record alone — an entity, or a document: a plan and its approvals, an event-log entry,
-a template, a map layer, a drill script — is read again and applied to the session
+a warning, a monitor, a pre-positioning record, a template, a map layer, a drill script — is
+read again and applied to the session
 (:meth:`gui.session.Session.apply_remote`: the undo stack and this desk's unsent edits stay),
 so the map, tables, plan list and event log update just that record, without a reload (a whole
 push still re-reads the copy). A record this desk is sending or has open in an edit form is held
@@ -14,7 +15,9 @@ values and the database's and lets the user keep either; a refusal of the role i
 the database's state reloaded; edits that could not be sent are kept and offered for resend when
 the connection is back. The connected role greys out what it may not change (the database
 refuses it anyway). When the server goes away a red banner says so, the edit actions are
-disabled (the last picture stays, read only) and the desk catches up when it reconnects.
+disabled (the last picture stays, read only); when it reconnects the desk catches up record by
+record (what other desks changed meanwhile, through the same path) and says so in 消息 — or why
+it reads the whole copy again (a push meanwhile).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from gis.model import Scenario
 from gis.paths import cache_dir
 from gis.workspace.postgis import VersionConflict, is_database_url
 from gis.workspace.postgis_ddl import writable_documents
-from gis.workspace.postgis_live import LiveUpdate, apply_updates, record_of, record_rows
+from gis.workspace.postgis_live import (
+    LiveBatch,
+    LiveUpdate,
+    apply_updates,
+    record_of,
+    record_rows,
+)
 from gis.workspace.postgis_notify import Change
 from gis.workspace.postgis_sync import SYNCED_DOCUMENTS, RowChange, SendResult
 from gui.controllers.shared_db import SharedDbController
@@ -64,6 +73,7 @@ class SharedDbView(QObject):
         c.sig_failed.connect(self._on_failed)
         c.sig_sent.connect(self._on_sent)
         c.sig_updates.connect(self.apply_records)
+        c.sig_catch_up.connect(self._on_catch_up)
         form_opened = getattr(window, "sig_form_opened", None)
         if form_opened is not None:
             form_opened.connect(self._on_form_opened)
@@ -434,6 +444,16 @@ class SharedDbView(QObject):
         unsent = list(self.controller.unsent)
         if unsent and (not self.w.interactive or self._ask_resend(len(unsent))):
             self.controller.resend(unsent)
+
+    def _on_catch_up(self, batch: LiveBatch, n: int) -> None:
+        """Say how the desk caught up after a connection loss (``n`` records other desks
+        changed, record by record; or why the whole copy is read again)."""
+        if batch.reload:
+            text = tr("连接恢复：断线期间的更新无法逐条补上（{reason}），重新读取整个共享工作区")
+            self.w.messages.add("warning", text.format(reason=batch.reason))
+            return
+        text = tr("连接恢复：已逐条补上断线期间其他席位的 {n} 处记录更新（未重新读取整个工作区）")
+        self.w.messages.add("info", text.format(n=n))
 
     def _ask_resend(self, n: int) -> bool:
         answer = QMessageBox.question(

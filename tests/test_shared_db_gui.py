@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,55 @@ def test_window_role_live_change_and_connection_banner(
         assert "断开" in view.banner.text() and not w.add_actions["incidents"].isEnabled()
         view.controller.sig_connection.emit(True, "")
         assert w.add_actions["incidents"].isEnabled() and "rd_operator" in view.banner.text()
+        # a monitor reading entered at this (operator's) desk goes to the database as a document
+        # row with its event-log entry, like a plan; another desk's warning arrives live
+        from gis.hazard_warnings import HazardWarning, read_warnings
+        from gis.monitoring import Monitor
+        from gui.services.warning_jobs import monitor_record
+
+        hazard = w.session.scenario.hazards[0].id
+        t0 = datetime(2024, 7, 1, 8, 0)
+        gauge = Monitor(hazard, "rainfall", {"yellow": 50.0}).with_reading(t0, 60.0)
+        kind, mkey, text, log = monitor_record(gauge)
+        w.session.record(kind, mkey, text, log=log)
+        qtbot.waitUntil(lambda: bool(_audit(db, "monitoring", mkey)), timeout=TIMEOUT_MS)
+        assert _audit(db, "monitoring", mkey)[0][:2] == ("INSERT", "rd_operator")
+        qtbot.waitUntil(lambda: not w.session.dirty, timeout=TIMEOUT_MS)
+        warning = HazardWarning("YJ-GUI-1", "yellow", t0, t0 + timedelta(hours=6), (hazard,))
+        with SharedWorkspace(db.operator) as other:
+            wtext = json.dumps(warning.to_json(), ensure_ascii=False)
+            other.insert("documents", {"kind": "warnings", "doc_id": warning.id, "json": wtext})
+        qtbot.waitUntil(lambda: warning in read_warnings(w.session.documents), timeout=TIMEOUT_MS)
+        # a real loss: the server drops the desk's sessions and it cannot reconnect; another
+        # desk edits meanwhile and this desk's own edit cannot be sent (kept as unsent). Back,
+        # it catches up record by record (no fresh copy pulled) and resends its edit
+        qtbot.waitUntil(
+            lambda: view.loading is None and not view.controller.sending, timeout=TIMEOUT_MS
+        )
+        ctrl, snapshot = view.controller, view.controller.snapshot
+        ctrl.feed.listener.retry_s = 0.2
+        dead = "postgresql://rd_operator@127.0.0.1:1/nowhere"  # nothing listens on port 1
+        ctrl.feed.listener.url, ctrl.url = dead, dead
+        with SharedWorkspace(db.operator) as v:
+            v.conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+                "'rd_operator' AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        qtbot.waitUntil(lambda: "断开" in view.banner.text(), timeout=TIMEOUT_MS)
+        key, version = _touch_incident(db.operator)  # the other desk, while this one is away
+        mine = w.session.scenario.incidents[1]
+        w.session.update_incident(replace(mine, affected_people=4321))
+        qtbot.waitUntil(lambda: bool(ctrl.unsent), timeout=TIMEOUT_MS)
+        ctrl.feed.listener.url, ctrl.url = db.operator, db.operator
+        qtbot.waitUntil(
+            lambda: any("其他席位的 1 处记录" in m for m in _messages(w)),
+            timeout=TIMEOUT_MS,
+        )
+        qtbot.waitUntil(lambda: ctrl.versions.get(("incidents", (key,))) == version)
+        assert w.session.scenario.find(key).affected_people == _people(db, key)
+        qtbot.waitUntil(lambda: _people(db, mine.id) == 4321, timeout=TIMEOUT_MS)  # resent
+        assert w.session.scenario.find(mine.id).affected_people == 4321
+        assert ctrl.snapshot is snapshot and not any(b.reload for b in ctrl.catch_ups)
     finally:
         w.shared_db.controller.close()
         close_window(w)

@@ -17,9 +17,10 @@ Written by the database, not by the desks:
   table, id, version, op, who, at = the database clock in epoch seconds).
 
 Roles (created cluster-wide by ``tools/db_cluster.py``; granted here): ``rd_viewer`` reads;
-``rd_operator`` writes incidents (with their needs and skills), closures, and the plan and
-event-log documents; ``rd_planner`` writes facilities, teams, vehicles, inventory, materials,
-demand points and the 预案 template documents; ``rd_admin`` owns everything (schema, users).
+``rd_operator`` writes incidents (with their needs and skills), closures, and the plan,
+event-log, warning, monitoring and pre-positioning documents; ``rd_planner`` writes facilities,
+teams, vehicles, inventory, materials, demand points and the 预案 template, map-layer and
+drill-script documents; ``rd_admin`` owns everything (schema, users).
 Documents are split between operator and planner by row-level security on ``kind``.
 
 Migrations are numbered; ``schema_migrations`` records the ones applied. :func:`migrate` applies
@@ -66,12 +67,17 @@ PLANNER_TABLES = (
     DOCUMENTS,
 )
 #: Document kinds each role may write (row-level security on ``documents.kind``): operators
-#: the plans (with their approvals) and the event log; planners the 预案 templates, the map
-#: layers (rivers, township areas) and the drill scripts prepared ahead of an exercise.
-OPERATOR_DOCUMENTS = ("plans", "event_log")
+#: the plans (with their approvals), the event log, and (migration 3) the hazard warnings, the
+#: monitoring records and the warnings' pre-positioning records — issued, read and stepped at
+#: the duty desk, each with its event-log entry in the same edit, so one role sends the whole
+#: edit; planners the 预案 templates, the map layers (rivers, township areas) and the drill
+#: scripts prepared ahead of an exercise.
+OPERATOR_DOCUMENTS = ("plans", "event_log", "warnings", "monitoring", "prepositions")
 PLANNER_DOCUMENTS = ("plan_templates", "map_layers", "drill_scripts")
-#: The kinds migration 1 granted (kept as they were: a migration never changes once shipped).
+#: The kinds migrations 1 and 2 granted (kept as they were: a migration never changes once
+#: shipped).
 _V1_DOCUMENTS = {"rd_operator": ("plans", "event_log"), "rd_planner": ("plan_templates",)}
+_V2_DOCUMENTS = {"rd_operator": ("plans", "event_log"), "rd_planner": PLANNER_DOCUMENTS}
 
 
 def writable_documents(role: str) -> tuple[str, ...]:
@@ -237,6 +243,12 @@ def _document_policies(kinds_of: dict[str, tuple[str, ...]], *, replace: bool = 
 def _map_layers_and_drills() -> list[str]:
     """Migration 2: planners also write the map layers and the drill scripts (sent row by row
     when edited, like the templates), so neither stays only in one desk's copy."""
+    return _document_policies(_V2_DOCUMENTS, replace=True)
+
+
+def _warnings_monitoring_prepositions() -> list[str]:
+    """Migration 3: operators also write the hazard warnings, monitoring records and
+    pre-positioning records (sent as document rows like plans, applied live on other desks)."""
     return _document_policies(
         {"rd_operator": OPERATOR_DOCUMENTS, "rd_planner": PLANNER_DOCUMENTS}, replace=True
     )
@@ -270,6 +282,9 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "workspace tables, audit, roles", _initial),
     Migration(2, "planners write map layers and drill scripts", _map_layers_and_drills),
+    Migration(
+        3, "operators write warnings, monitoring, prepositions", _warnings_monitoring_prepositions
+    ),
 )
 #: The schema version a fully migrated database has.
 LATEST = MIGRATIONS[-1].number

@@ -4,7 +4,8 @@ A ``NOTIFY`` (:mod:`gis.workspace.postgis_notify`) names one row (table, key, ve
 :func:`fetch_updates` turns a batch of them into :class:`LiveUpdate` records in one read-only
 transaction: the *record* a row belongs to — an entity with its related rows (inventory, needs,
 skills) and the vehicles it owns, or one document (a plan with its status, an event-log entry,
-a template, a map layer, a drill script) — is read again by its key and built by the file
+a warning, a monitor, a pre-positioning record, a template, a map layer, a drill script) — is
+read again by its key and built by the file
 reader's own code (:meth:`~gis.workspace.layer_reader.LayerReader.convert`,
 :func:`~gis.workspace.reader.entity_from_rows`), so a record arrives exactly as it would have
 been read from a pulled copy. A burst of changes to one record is one read (its newest state).
@@ -19,6 +20,14 @@ metadata or the county outline) ask for a full re-read instead (``LiveBatch.relo
 notifications; one worker thread with its own connection drains the queue, fetches and hands
 each batch to a callback (the desk marshals it to its GUI thread; the benchmark applies it to an
 in-memory workspace). Qt-free.
+
+After a connection loss the desk catches up the same way (:meth:`LiveFeed.catch_up`,
+:func:`missed_changes`): the rows whose version in the database differs from the desk's copy
+(new, changed, gone — compared row by row, so a change committed in any order is found) become
+changes fetched and applied like notifications. Only a gap that is not records — a whole push,
+the metadata or the county outline changed meanwhile (the audit trail since the feed's position,
+a transaction id horizon, says so), or more than :data:`CATCH_UP_MAX_ROWS` rows — asks for the
+full re-read, with the reason.
 """
 
 from __future__ import annotations
@@ -35,10 +44,13 @@ from gis.model import Scenario
 from gis.workspace.layer_reader import LayerReader
 from gis.workspace.postgis import connect, public_url, rows_of, start_select
 from gis.workspace.postgis_notify import Change, ChangeListener
+from gis.workspace.postgis_sync import versions_of
 from gis.workspace.reader import entity_from_rows
 from gis.workspace.schema import (
+    BOUNDARY,
     BY_LAYER,
     DOCUMENTS,
+    META_TABLE,
     OWNED,
     RELATED,
     EntityTable,
@@ -79,6 +91,13 @@ class LiveBatch:
     reload: bool = False
     reason: str = ""
     changes: list[Change] = field(default_factory=list)
+    catch_up: bool = False  # the catch-up after a connection loss (reload: it could not)
+    position: int | None = None  # the transaction horizon this batch's read saw
+
+
+#: More rows changed than this while the desk was away: one full re-read instead.
+CATCH_UP_MAX_ROWS = 2000
+_NOT_RECORDS = [META_TABLE, BOUNDARY]
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +259,49 @@ def _read_documents(keys: list[tuple[str, ...]], cursor: Any) -> list[LiveUpdate
     return out
 
 
+def horizon(conn: Any) -> int:
+    """The transaction horizon now: every transaction below it has ended (committed or not),
+    so audit rows written by a later commit have a transaction id at or above it."""
+    row = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").fetchone()
+    return int(row[0])
+
+
+def missed_changes(
+    conn: Any, versions: Mapping[RowKey, int], since: int | None
+) -> tuple[list[Change], int, str]:
+    """What changed while a desk was away: one change per row whose version in the database
+    differs from ``versions`` (the desk's copy: new, changed, gone), the horizon now, and why
+    the gap cannot be bridged record by record (``""`` when it can): no position ``since``, a
+    whole push / the metadata / the county outline written since (audit rows of transactions at
+    or above ``since``), or more than :data:`CATCH_UP_MAX_ROWS` rows."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        now = horizon(conn)
+        if since is None:
+            return [], now, "没有断线前的数据位置"
+        (pushed,) = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE txid >= %s AND tbl = ANY(%s)",
+            (since, _NOT_RECORDS),
+        ).fetchone()
+        if pushed:
+            return [], now, "断线期间整个工作区被推送，或元数据、县界有改动"
+        current = versions_of(conn)
+    at = time.time()
+    out = [
+        Change(t, "/".join(k), v, "INSERT" if (t, k) not in versions else "UPDATE", "", at, at)
+        for (t, k), v in current.items()
+        if versions.get((t, k)) != v
+    ]
+    out += [
+        Change(t, "/".join(k), 0, "DELETE", "", at, at)
+        for (t, k) in versions
+        if (t, k) not in current
+    ]
+    if len(out) > CATCH_UP_MAX_ROWS:
+        return [], now, f"断线期间有 {len(out)} 行改动（超过 {CATCH_UP_MAX_ROWS} 行）"
+    return out, now, ""
+
+
 def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> LiveBatch:
     """The records ``changes`` touch, each read once (its newest state) in one read-only
     transaction. A record that cannot be built (bad data written by hand in the database)
@@ -248,6 +310,7 @@ def fetch_updates(conn: Any, changes: Iterable[Change], *, where: str = "") -> L
     reader = LayerReader.detached(where or "shared database")
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        batch.position = horizon(conn)
         by_target: dict[Target, list[Change]] = {}
         for ch in batch.changes:
             targets = targets_of(conn, ch)
@@ -396,8 +459,12 @@ class LiveFeed:
     ``on_batch(LiveBatch)`` is called from the worker thread; ``on_change(Change)`` from the
     listener thread as each notification arrives (for messages); ``on_connection(ok, msg)``
     as the listener reports it. :meth:`request` asks for records again (e.g. those held back
-    while this desk's own edit of them was in flight). A read that fails twice (the server
-    gone) comes back as a batch asking for a full re-read."""
+    while this desk's own edit of them was in flight); :meth:`catch_up` for what changed while
+    the desk was away (its batch has ``catch_up`` set). A read that fails twice (the server
+    gone) comes back as a batch asking for a full re-read.
+
+    ``position`` is the transaction horizon of the desk's copy (:func:`horizon`; ``None``: the
+    feed takes it when it starts); each batch read moves it on."""
 
     def __init__(
         self,
@@ -406,11 +473,15 @@ class LiveFeed:
         *,
         on_change: Callable[[Change], None] | None = None,
         on_connection: Callable[[bool, str], None] | None = None,
+        position: int | None = None,
     ) -> None:
         self.url = url
         self.on_batch = on_batch
         self.on_change = on_change or (lambda c: None)
         self.retry_s = 0.5
+        self.position = position
+        self._missed: dict[RowKey, int] | None = None  # the desk's versions, to catch up
+        self._lock = threading.Lock()
         self._queue: queue.Queue[Change | None] = queue.Queue()
         self._stop = threading.Event()
         self.listener = ChangeListener(url, self._heard, on_connection)
@@ -443,6 +514,15 @@ class LiveFeed:
         for layer, key in targets:
             self._queue.put(Change(layer, "/".join(key), 0, "FETCH", "", now, now))
 
+    def catch_up(self, versions: Mapping[RowKey, int]) -> None:
+        """After a connection loss: read the records whose rows differ from ``versions`` (the
+        desk's copy, as it is now) and hand them over in one batch, or a batch asking for the
+        full re-read when the gap cannot be bridged (:func:`missed_changes`)."""
+        with self._lock:
+            self._missed = dict(versions)
+        now = time.time()
+        self._queue.put(Change("*", "", 0, "CATCHUP", "", now, now))
+
     def _drain(self) -> list[Change] | None:
         first = self._queue.get()
         if first is None:
@@ -457,28 +537,60 @@ class LiveFeed:
                 return None
             out.append(nxt)
 
+    def _read(self, conn: Any, changes: list[Change], where: str) -> LiveBatch:
+        """One batch: the changes heard, and (asked for) what was missed while away."""
+        catching = any(c.op == "CATCHUP" for c in changes)
+        changes = [c for c in changes if c.op != "CATCHUP"]
+        versions = self._missed if catching else None
+        if versions is not None:
+            missed, now, why = missed_changes(conn, versions, self.position)
+            if why:
+                batch = LiveBatch(reload=True, reason=why, catch_up=True, position=now)
+            else:
+                batch = fetch_updates(conn, changes + missed, where=where)
+        else:
+            batch = fetch_updates(conn, changes, where=where)
+        with self._lock:  # read: a later request stays asked for
+            if self._missed is versions:
+                self._missed = None
+        batch.catch_up = versions is not None  # (a second wake-up of one request: no catch-up)
+        return batch
+
     def _run(self) -> None:
         conn = None
         where = public_url(self.url)
+        if self.position is None:
+            try:
+                conn = connect(self.url, autocommit=True)
+                self.position = horizon(conn)
+            except Exception:  # noqa: BLE001 - no server now: a catch-up re-reads it all
+                conn = None
         while not self._stop.is_set():
             changes = self._drain()
             if changes is None:
                 break
             batch = None
+            failed = False
             for attempt in range(2):  # a dropped connection: one more try on a new one
                 try:
                     if conn is None or conn.closed:
                         conn = connect(self.url, autocommit=True)
-                    batch = fetch_updates(conn, changes, where=where)
+                    batch, failed = self._read(conn, changes, where), False
                     break
                 except Exception as exc:  # noqa: BLE001 - the server went away mid-read
                     if conn is not None:
                         conn.close()
                     conn = None
                     batch = LiveBatch(reload=True, reason=str(exc).strip(), changes=changes)
+                    failed = True
                     if attempt == 0 and self._stop.wait(self.retry_s):
                         break
+            if failed and batch is not None and any(c.op == "CATCHUP" for c in changes):
+                with self._lock:
+                    batch.catch_up, self._missed = self._missed is not None, None
             if batch is not None:
+                if batch.position is not None:
+                    self.position = max(self.position or 0, batch.position)
                 self.on_batch(batch)
         if conn is not None:
             conn.close()

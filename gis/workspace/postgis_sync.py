@@ -10,7 +10,8 @@ and sorts the outcome: saved (with new versions), conflicts (both records, for t
 and choose), refused by the role, and unsent (the connection failed: kept to resend).
 
 The workspace documents the roles write row by row (plans — their stored document with each
-lifecycle step, 批准 / 下达 / … — the event log and the 预案 templates: :data:`SYNCED_DOCUMENTS`)
+lifecycle step, 批准 / 下达 / … — the event log, hazard warnings, monitoring and pre-positioning
+records, the 预案 templates, map layers and drill scripts: :data:`SYNCED_DOCUMENTS`)
 are diffed the same way by :func:`diff_documents` (rows of ``documents`` keyed by kind and
 id), so the database's triggers audit a plan approval when the desk makes it, not at a push.
 
@@ -194,13 +195,18 @@ def send_rows(
 
 def read_versions(ws: SharedWorkspace) -> dict[tuple[str, tuple[str, ...]], int]:
     """``(table, key) -> version`` of every synced row (and document) now."""
+    return versions_of(ws.conn)
+
+
+def versions_of(conn: Any) -> dict[tuple[str, tuple[str, ...]], int]:
+    """:func:`read_versions` on a psycopg connection."""
     from psycopg import sql
 
     out: dict[tuple[str, tuple[str, ...]], int] = {}
     for table in (*SYNCED, DOCUMENTS_TABLE):
         keys = key_columns(table)
         cols = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in keys)
-        for row in ws.conn.execute(
+        for row in conn.execute(
             sql.SQL("SELECT {}, version FROM {}").format(cols, sql.Identifier(table.layer))
         ):
             out[(table.layer, tuple(row[:-1]))] = int(row[-1])

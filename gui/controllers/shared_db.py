@@ -10,6 +10,12 @@ an edit form is held back (:attr:`SharedDbController.deferred`): this desk's sav
 over the version it started from, so a change meanwhile is a conflict shown to the user, never
 overwritten; once the desk is done with it, the record is read again. A record older than a
 version this desk already has (its own save came back first) is dropped.
+
+Back after a connection loss, the desk catches up record by record (``LiveFeed.catch_up`` with
+the versions of its copy): what other desks changed meanwhile arrives as records through the
+same path (held back likewise while this desk's unsent edits of them wait), and
+``sig_catch_up`` tells how it went; only a gap that cannot be bridged (a whole push, metadata
+or outline, too many rows) pulls a fresh copy.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class SharedDbController(QObject):
     sig_sent = pyqtSignal(object)  # SendResult of one desk edit
     sig_batch = pyqtSignal(object)  # LiveBatch, from the feed's thread
     sig_updates = pyqtSignal(object)  # list[LiveUpdate] to apply now
+    # a catch-up after a connection loss: its LiveBatch, how many records other desks changed
+    sig_catch_up = pyqtSignal(object, int)
 
     def __init__(self, runner: JobRunner, cache_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +68,7 @@ class SharedDbController(QObject):
         self.ever_connected = False
         self.pending: list[Change] = []
         self.change_log: list[Change] = []  # every change heard since connecting
+        self.catch_ups: list[LiveBatch] = []  # catch-ups after connection losses
         self.versions: dict[Any, int] = {}
         self.queue: list[list[RowChange]] = []
         self.unsent: list[RowChange] = []
@@ -139,6 +148,9 @@ class SharedDbController(QObject):
             return
         if batch.reload and self.connected:  # a push, metadata or outline: read it all again
             self.schedule_refresh()  # (not connected: the reconnection catches up anyway)
+        if batch.catch_up:
+            self.catch_ups.append(batch)
+            self.sig_catch_up.emit(batch, len(self._news(batch.updates)))
         for up in batch.updates:
             had = self._incoming.pop(up.target, None)
             if had is not None:
@@ -146,6 +158,17 @@ class SharedDbController(QObject):
             self._incoming[up.target] = up
         if self._incoming and not self._apply_timer.isActive():
             self._apply_timer.start()
+
+    def _news(self, updates: list[LiveUpdate]) -> list[LiveUpdate]:
+        """The records other desks changed: not this desk's own edit (being sent, or its save
+        come back) — a record gone, or one with a row newer than this desk has."""
+        _rows, targets = self._busy()
+        return [
+            up
+            for up in updates
+            if up.target not in targets
+            and (not up.rows or any(self.versions.get(r, 0) < v for r, v in up.rows.items()))
+        ]
 
     def _apply_incoming(self) -> None:
         incoming = list(self._incoming.values())
@@ -200,8 +223,8 @@ class SharedDbController(QObject):
     def _on_connection(self, ok: bool, _message: str) -> None:
         was = self.connected
         self.connected = ok
-        if ok and not was and self.ever_connected and not self.unsent:
-            self._refresh.start()  # back after a loss: catch up on what was missed
+        if ok and not was and self.ever_connected and self.feed is not None:
+            self.feed.catch_up(dict(self.versions))  # back after a loss: what was missed
         self.ever_connected = self.ever_connected or ok
 
     def schedule_refresh(self) -> None:
@@ -312,6 +335,7 @@ class SharedDbController(QObject):
         self.queue.clear()
         self.unsent.clear()
         self.change_log.clear()
+        self.catch_ups.clear()
         self.versions = {}
 
     def stats(self) -> dict[str, Any]:

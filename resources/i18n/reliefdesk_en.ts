@@ -3088,6 +3088,14 @@
         <translation>Shared database updates could not be applied record by record; reading it again: {e}</translation>
     </message>
     <message>
+        <source>连接恢复：断线期间的更新无法逐条补上（{reason}），重新读取整个共享工作区</source>
+        <translation>Connection back: the changes made while it was lost cannot be caught up record by record ({reason}); reading the whole shared workspace again</translation>
+    </message>
+    <message>
+        <source>连接恢复：已逐条补上断线期间其他席位的 {n} 处记录更新（未重新读取整个工作区）</source>
+        <translation>Connection back: {n} records other desks changed while it was lost were caught up one by one (the workspace was not read again)</translation>
+    </message>
+    <message>
         <source>与共享数据库的连接已断开：保留最后画面（只读），恢复后自动继续</source>
         <translation>Connection to the shared database lost: the last picture stays (read only); it resumes by itself</translation>
     </message>
