@@ -71,8 +71,10 @@ def test_open_demo_draws_everything(qtbot, opened: MainWindow) -> None:
         assert counts[kind] == len(getattr(s, kind)), kind
     edges = w.session.road_edges
     assert sum(v for k, v in counts.items() if k.startswith("roads:")) == len(edges)
+    assert s.candidate_sites  # the demo has candidate sites (选址): they are markers too
     assert st["markers"] == sum(
-        len(getattr(s, k)) for k in ("shelters", "stockpiles", "teams", "incidents")
+        len(getattr(s, k))
+        for k in ("shelters", "stockpiles", "teams", "incidents", "candidate_sites")
     )
     for kind, table in w.tables.items():
         assert table.model.rowCount() == len(getattr(s, kind))
