@@ -82,6 +82,21 @@ ProgressFn = Callable[[float, str], None]
 StopFn = Callable[[], bool]
 
 
+
+def _run_split(work: Callable[[int, int], None], n: int, n_workers: int, name: str) -> None:
+    """Run ``work(lo, hi)`` over ``range(n)`` cut in ``n_workers`` even slices, one thread each
+    (queries release the GIL; each worker creates its own query object inside ``work``)."""
+    if n_workers <= 1:
+        work(0, n)
+        return
+    bounds = np.linspace(0, n, n_workers + 1).astype(int)
+    with ThreadPoolExecutor(n_workers, thread_name_prefix=name) as pool:
+        futures = [
+            pool.submit(work, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        for f in futures:
+            f.result()
+
 class CCHError(ReliefDeskError):
     """routingkit-cch failed (a Rust panic or a bad input); the engine falls back to csgraph."""
 
@@ -397,16 +412,7 @@ class CCHMetricView:
         n_workers = max(1, min(threads, len(loop) // _THREAD_MIN))
         if self.index.chains.n_core < _THREAD_MIN_CORE:  # short sweeps: the GIL dominates
             n_workers = 1
-        if n_workers == 1:
-            work(0, len(loop))
-        else:
-            bounds = np.linspace(0, len(loop), n_workers + 1).astype(int)
-            with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-query") as pool:
-                for f in [
-                    pool.submit(work, int(a), int(b))
-                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-                ]:
-                    f.result()
+        _run_split(work, len(loop), n_workers, "cch-query")
         if cancelled.is_set():
             raise MatrixCancelled("travel-time matrix cancelled")
         out[np.isnan(out) | (out >= RK_INF)] = np.inf
@@ -579,16 +585,7 @@ class CCHMetricView:
         n_pairs = todo_i.size
         threads = threads or min(4, os.cpu_count() or 1)
         n_workers = max(1, min(threads, n_pairs // _PAIRS_PER_THREAD))
-        bounds = np.linspace(0, n_pairs, n_workers + 1).astype(int)
-        if n_workers == 1:
-            work(0, n_pairs)
-        else:
-            with ThreadPoolExecutor(n_workers, thread_name_prefix="cch-path") as pool:
-                for f in [
-                    pool.submit(work, int(a), int(b))
-                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-                ]:
-                    f.result()
+        _run_split(work, n_pairs, n_workers, "cch-path")
         if cancelled.is_set():
             raise MatrixCancelled("travel-time matrix cancelled")
         head_l = _end_length(sa[todo_i], so[todo_i], sl[todo_i], first)
