@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 StopFn = Callable[[], bool]
 ProgressFn = Callable[[float, str], None]
@@ -63,6 +64,18 @@ class SolveInfo:
         if self.objective is None or self.bound is None:
             return None
         return abs(self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+    def as_json(self) -> dict[str, Any]:
+        """The solve's status, figures and engine as the planning CLIs write them to JSON."""
+        return {
+            "status": self.status.value,
+            "status_zh": self.status.label_zh,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "engine": self.engine,
+            "runtime_s": round(self.runtime_s, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,13 +202,7 @@ def stock_json(plan: StockPlan) -> dict[str, Any]:
     total_kg = sum(q * mats[c].unit_weight_kg for (_s, c), q in plan.result.recommended.items())
     rules = plan.request.rules
     return {
-        "status": info.status.value,
-        "status_zh": info.status.label_zh,
-        "objective": info.objective,
-        "bound": info.bound,
-        "gap": info.gap,
-        "engine": info.engine,
-        "runtime_s": round(info.runtime_s, 3),
+        **info.as_json(),
         "total_kg": round(total_kg, 3),
         "purchase_kg": plan.result.purchase_kg,
         "stockpiles": stockpiles,

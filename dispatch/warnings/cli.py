@@ -115,13 +115,7 @@ def preposition_json(plan: PrepositionPlan, scenario: Any) -> dict[str, Any]:
 
     req = plan.request
     return {
-        "status": info.status.value,
-        "status_zh": info.status.label_zh,
-        "objective": info.objective,
-        "bound": info.bound,
-        "gap": info.gap,
-        "engine": info.engine,
-        "runtime_s": round(info.runtime_s, 3),
+        **info.as_json(),
         "warning": {
             "id": warning_id(plan),
             "hazards": [{"id": h.id, "name": h.name, "category": h.category} for h in plan.hazards],

@@ -40,8 +40,6 @@ from gui.services.stock_jobs import (
 __all__ = ["StockDialog"]
 
 
-
-
 class StockDialog(JobDialog):
     """Non-modal; ``window`` provides ``session`` and ``runner`` (the main window)."""
 

@@ -60,8 +60,6 @@ from gui.services.warning_jobs import (
 __all__ = ["WarningsDialog"]
 
 
-
-
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1%}"
 
